@@ -1,0 +1,42 @@
+import { eq, lte } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { apiKeys, sessions, users } from "../db/schema.ts";
+
+export type Session = typeof sessions.$inferSelect;
+export type User = typeof users.$inferSelect;
+type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export function insertSession(db: Db, session: Session): void {
+  db.insert(sessions).values(session).run();
+}
+
+export function findSession(db: Db, id: string): { session: Session; user: User; apiKey: ApiKeyRow | null } | null {
+  const row = db
+    .select({ session: sessions, user: users, apiKey: apiKeys })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(apiKeys, eq(apiKeys.id, sessions.apiKeyId))
+    .where(eq(sessions.id, id))
+    .get();
+  return row ?? null;
+}
+
+export function updateSessionExpiry(db: Db, id: string, expiresAt: number): void {
+  db.update(sessions).set({ expiresAt }).where(eq(sessions.id, id)).run();
+}
+
+export function deleteSession(db: Db, id: string): void {
+  db.delete(sessions).where(eq(sessions.id, id)).run();
+}
+
+export function deleteSessionsOfUser(db: Db, userId: string): void {
+  db.delete(sessions).where(eq(sessions.userId, userId)).run();
+}
+
+export function deleteSessionsOfApiKey(db: Db, apiKeyId: string): void {
+  db.delete(sessions).where(eq(sessions.apiKeyId, apiKeyId)).run();
+}
+
+export function deleteExpiredSessions(db: Db, now: number): number {
+  return db.delete(sessions).where(lte(sessions.expiresAt, now)).returning({ id: sessions.id }).all().length;
+}

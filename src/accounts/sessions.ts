@@ -1,0 +1,49 @@
+import type { Db } from "../db/client.ts";
+import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
+import { deleteSession, findSession, insertSession, updateSessionExpiry, type Session, type User } from "./sessions-store.ts";
+
+export const sessionTtlSeconds = 14 * 86400;
+
+export interface SignedIn {
+  session: Session;
+  user: User;
+}
+
+/** Opens a session; returns the cookie value, shown to nobody else. */
+export function openSession(
+  db: Db,
+  input: { userId: string; apiKeyId: string | null; apiKeyExpiresAt: number | null; now: number },
+): { token: string; expiresAt: number } {
+  const { id, token, secretHash } = newCredential("");
+  let expiresAt = input.now + sessionTtlSeconds;
+  if (input.apiKeyExpiresAt !== null) expiresAt = Math.min(expiresAt, input.apiKeyExpiresAt);
+  insertSession(db, { id, userId: input.userId, secretHash, apiKeyId: input.apiKeyId, createdAt: input.now, expiresAt });
+  return { token, expiresAt };
+}
+
+/**
+ * The session behind a cookie value, or null. A session ends when it expires,
+ * its user is disabled, or the API key it was opened with is revoked or
+ * expired. Active sessions slide forward, with one write per half lifetime.
+ */
+export function validateSession(db: Db, token: string, now: number): SignedIn | null {
+  const parsed = parseCredential("", token);
+  if (!parsed) return null;
+  const found = findSession(db, parsed.id);
+  if (!found || !secretMatches(parsed.secret, found.session.secretHash)) return null;
+  const { session, user, apiKey } = found;
+  if (session.expiresAt <= now || user.disabledAt !== null) return null;
+  if (session.apiKeyId !== null) {
+    if (!apiKey || apiKey.revokedAt !== null) return null;
+    if (apiKey.expiresAt !== null && apiKey.expiresAt <= now) return null;
+  }
+  if (session.apiKeyId === null && session.expiresAt - now < sessionTtlSeconds / 2) {
+    session.expiresAt = now + sessionTtlSeconds;
+    updateSessionExpiry(db, session.id, session.expiresAt);
+  }
+  return { session, user };
+}
+
+export function closeSession(db: Db, sessionId: string): void {
+  deleteSession(db, sessionId);
+}

@@ -1,0 +1,38 @@
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { users } from "../db/schema.ts";
+
+export type User = typeof users.$inferSelect;
+
+export function insertUser(db: Db, user: User): void {
+  db.insert(users).values(user).run();
+}
+
+export function findUserByEmail(db: Db, email: string): User | null {
+  return db.select().from(users).where(eq(users.email, email)).get() ?? null;
+}
+
+export function findUserById(db: Db, id: string): User | null {
+  return db.select().from(users).where(eq(users.id, id)).get() ?? null;
+}
+
+export function listUsers(db: Db): User[] {
+  return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)).all();
+}
+
+export function countActiveAdmins(db: Db): number {
+  const row = db
+    .select({ n: sql<number>`count(*)` })
+    .from(users)
+    .where(and(eq(users.isAdmin, true), isNull(users.disabledAt)))
+    .get();
+  return row?.n ?? 0;
+}
+
+export function countUsers(db: Db): number {
+  return db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
+}
+
+export function markUserDisabled(db: Db, id: string, at: number): void {
+  db.update(users).set({ disabledAt: at }).where(eq(users.id, id)).run();
+}

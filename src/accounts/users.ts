@@ -1,0 +1,81 @@
+import { inTransaction, type Db } from "../db/client.ts";
+import { randomString } from "../security/tokens.ts";
+import { deleteSessionsOfUser } from "./sessions-store.ts";
+import { countActiveAdmins, findUserByEmail, insertUser, markUserDisabled, type User } from "./users-store.ts";
+
+export const minPasswordLength = 12;
+const maxPasswordLength = 1024;
+const maxEmailLength = 254;
+
+export class AccountError extends Error {}
+
+/** Lowercased and trimmed, or null when it is not a plausible address. */
+export function normalizeEmail(input: string): string | null {
+  const email = input.trim().toLowerCase();
+  if (email.length > maxEmailLength || !/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(email)) return null;
+  return email;
+}
+
+export function checkPassword(password: string): string | null {
+  if (password.length < minPasswordLength) return `The password must be at least ${minPasswordLength} characters long.`;
+  if (password.length > maxPasswordLength) return `The password must be at most ${maxPasswordLength} characters long.`;
+  return null;
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id" });
+}
+
+// Verified against when the account does not exist, so a failed sign-in
+// takes as long whether or not the address is known. Same cost parameters as
+// Bun's argon2id default.
+const dummyHash =
+  "$argon2id$v=19$m=65536,t=2,p=1$wbvUszbz9m1+ofgBdVp9TRe4zBKPK32HNGGVRUntRZE$A7BRiiWPi8aRSvWr8bAoB5T1wr1931FRFTJqILcwip4";
+
+export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
+  if (hash === null) {
+    await Bun.password.verify(password, dummyHash);
+    return false;
+  }
+  return Bun.password.verify(password, hash);
+}
+
+export async function createUser(
+  db: Db,
+  input: { email: string; password: string | null; isAdmin: boolean; now: number },
+): Promise<User> {
+  const email = normalizeEmail(input.email);
+  if (email === null) throw new AccountError(`"${input.email}" is not a valid email address.`);
+  if (input.password !== null) {
+    const problem = checkPassword(input.password);
+    if (problem) throw new AccountError(problem);
+  }
+  if (findUserByEmail(db, email)) throw new AccountError(`A user with the email ${email} already exists.`);
+  const user: User = {
+    id: randomString(10),
+    email,
+    passwordHash: input.password === null ? null : await hashPassword(input.password),
+    isAdmin: input.isAdmin,
+    createdAt: input.now,
+    disabledAt: null,
+  };
+  insertUser(db, user);
+  return user;
+}
+
+/** Disables an account: its sessions end now, and its keys stop working (auth checks the user). */
+export function disableUser(db: Db, email: string, now: number): User {
+  const user = findUserByEmail(db, normalizeEmail(email) ?? email);
+  if (!user) throw new AccountError(`No user with the email ${email}.`);
+  if (user.disabledAt !== null) return user;
+  if (user.isAdmin && countActiveAdmins(db) <= 1) throw new AccountError("Refusing to disable the last active admin.");
+  inTransaction(db, () => {
+    markUserDisabled(db, user.id, now);
+    deleteSessionsOfUser(db, user.id);
+  });
+  return { ...user, disabledAt: now };
+}
+
+export function isActive(user: User): boolean {
+  return user.disabledAt === null;
+}

@@ -1,0 +1,95 @@
+import { html } from "@elysiajs/html";
+import { Elysia } from "elysia";
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+import { healthRoutes } from "./ops/health.ts";
+import { createRateLimiter } from "./security/rate-limit.ts";
+import { randomString } from "./security/tokens.ts";
+import { assetRoutes } from "./web/assets.ts";
+import { sessionCookieName, type WebDeps } from "./web/context.ts";
+import { keysRoutes } from "./web/keys.ts";
+import { setupRoutes } from "./web/setup.ts";
+import { signInRoutes } from "./web/sign-in.ts";
+import { MessagePage } from "../views/message.tsx";
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  /** Unix seconds. */
+  now: () => number;
+  /** The secret of the one-time first-admin link, or null when an admin exists. */
+  setupToken: string | null;
+}
+
+const securityHeaders = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+};
+
+const signInWindowSeconds = 15 * 60;
+
+export function createApp(deps: AppDeps) {
+  const secure = new URL(deps.config.publicUrl).protocol === "https:";
+  const web: WebDeps = {
+    ...deps,
+    secure,
+    sessionCookie: sessionCookieName(secure),
+    signInFailures: {
+      perAccount: createRateLimiter({ limit: 5, windowSeconds: signInWindowSeconds, now: deps.now }),
+      perAddress: createRateLimiter({ limit: 20, windowSeconds: signInWindowSeconds, now: deps.now }),
+    },
+  };
+  const started = new WeakMap<Request, { id: string; at: number }>();
+  const requestId = (request: Request) => started.get(request)?.id ?? "";
+
+  return new Elysia()
+    .use(html())
+    .onRequest(({ request, set }) => {
+      // Accept a caller's request id only when it is short and plain.
+      const incoming = request.headers.get("x-request-id");
+      const id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomString(10);
+      started.set(request, { id, at: performance.now() });
+      Object.assign(set.headers, securityHeaders, { "x-request-id": id });
+    })
+    .onAfterResponse(({ request, set }) => {
+      const start = started.get(request);
+      deps.log.info("request", {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: Number(set.status ?? 200),
+        duration_ms: start ? Math.round((performance.now() - start.at) * 100) / 100 : null,
+        request_id: start?.id,
+      });
+    })
+    .onError(({ code, error, request, set }) => {
+      if (code === "NOT_FOUND") {
+        set.status = 404;
+        return MessagePage({ title: "Not found", message: "There is no page at this address.", link: { href: "/", label: "Home" } });
+      }
+      if (code === "PARSE" || code === "VALIDATION") {
+        set.status = 400;
+        return MessagePage({ title: "Bad request", message: "The request could not be read.", requestId: requestId(request) });
+      }
+      set.status = 500;
+      deps.log.error("unhandled error", {
+        request_id: requestId(request),
+        path: new URL(request.url).pathname,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      return MessagePage({
+        title: "Something went wrong",
+        message: "Gatehouse hit an unexpected error. The request id below is in the server log.",
+        requestId: requestId(request),
+      });
+    })
+    .use(healthRoutes(deps.db))
+    .use(assetRoutes())
+    .use(signInRoutes(web))
+    .use(setupRoutes(web))
+    .use(keysRoutes(web));
+}

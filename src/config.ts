@@ -1,0 +1,133 @@
+// Settings: environment variables, overridden by flags of the same meaning,
+// validated once at start. Each error names the setting at fault.
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Issuer and resource base: an origin, no trailing slash. */
+  publicUrl: string;
+  configFile: string | null;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  authCodeTtlSeconds: number;
+  rateLimitPerMinute: number;
+  /** Take the client address from the last X-Forwarded-For entry (behind a reverse proxy). */
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+interface Setting {
+  env: string;
+  flag: string;
+  help: string;
+  default?: string;
+}
+
+export const settings = {
+  port: { env: "PORT", flag: "--port", help: "port to listen on", default: "8080" },
+  host: { env: "GATEHOUSE_HOST", flag: "--host", help: "address to listen on", default: "0.0.0.0" },
+  dataDir: { env: "GATEHOUSE_DATA_DIR", flag: "--data-dir", help: "where the database lives", default: "./data" },
+  publicUrl: {
+    env: "GATEHOUSE_PUBLIC_URL",
+    flag: "--public-url",
+    help: "the URL clients reach Gatehouse at (issuer); https unless loopback",
+    default: "http://localhost:$PORT",
+  },
+  configFile: { env: "GATEHOUSE_CONFIG", flag: "--config", help: "TOML file declaring upstream MCP servers" },
+  accessTokenTtl: { env: "GATEHOUSE_ACCESS_TOKEN_TTL", flag: "--access-token-ttl", help: "access token lifetime", default: "3600" },
+  refreshTokenTtl: { env: "GATEHOUSE_REFRESH_TOKEN_TTL", flag: "--refresh-token-ttl", help: "refresh token lifetime", default: "30d" },
+  authCodeTtl: { env: "GATEHOUSE_AUTH_CODE_TTL", flag: "--auth-code-ttl", help: "authorization code lifetime", default: "600" },
+  rateLimitPerMinute: {
+    env: "GATEHOUSE_RATE_LIMIT_PER_MINUTE",
+    flag: "--rate-limit-per-minute",
+    help: "requests a minute per token or API key",
+    default: "100",
+  },
+  trustProxy: {
+    env: "GATEHOUSE_TRUST_PROXY",
+    flag: "--trust-proxy",
+    help: "true behind a reverse proxy that sets X-Forwarded-For",
+    default: "false",
+  },
+} satisfies Record<string, Setting>;
+
+type Key = keyof typeof settings;
+
+/** Reads each setting from `flags` (by flag name) or else `env`. */
+export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string> = {}): Config {
+  const raw = (key: Key): string | undefined => {
+    const s: Setting = settings[key];
+    const value = flags[s.flag] ?? env[s.env];
+    return value === undefined || value === "" ? s.default : value;
+  };
+  const port = parseInteger("port", raw("port"), 1, 65535);
+  return {
+    port,
+    host: raw("host")!,
+    dataDir: raw("dataDir")!,
+    publicUrl: parsePublicUrl(flags[settings.publicUrl.flag] ?? env[settings.publicUrl.env] ?? "", port),
+    configFile: raw("configFile") ?? null,
+    accessTokenTtlSeconds: parseDuration("accessTokenTtl", raw("accessTokenTtl")!),
+    refreshTokenTtlSeconds: parseDuration("refreshTokenTtl", raw("refreshTokenTtl")!),
+    authCodeTtlSeconds: parseDuration("authCodeTtl", raw("authCodeTtl")!),
+    rateLimitPerMinute: parseInteger("rateLimitPerMinute", raw("rateLimitPerMinute"), 1, 1_000_000),
+    trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
+  };
+}
+
+function fail(key: Key, message: string): never {
+  const s: Setting = settings[key];
+  throw new ConfigError(`${s.env} (${s.flag}): ${message}`);
+}
+
+function parseInteger(key: Key, value: string | undefined, min: number, max: number): number {
+  if (value === undefined || !/^\d+$/.test(value)) fail(key, `expected a whole number, got "${value ?? ""}"`);
+  const n = Number(value);
+  if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function parseBoolean(key: Key, value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  fail(key, `expected true or false, got "${value}"`);
+}
+
+const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Parses "3600", "90s", "15m", "12h" or "30d" into whole seconds. */
+export function parseDurationSeconds(value: string): number | null {
+  const match = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!match) return null;
+  const seconds = Number(match[1]) * units[match[2] || "s"]!;
+  return seconds > 0 && Number.isSafeInteger(seconds) ? seconds : null;
+}
+
+function parseDuration(key: Key, value: string): number {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === null) fail(key, `expected a positive duration such as 3600, 15m, 12h or 30d, got "${value}"`);
+  return seconds;
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+function parsePublicUrl(value: string, port: number): string {
+  if (value === "") return `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail("publicUrl", `not a URL: "${value}"`);
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+    fail("publicUrl", `must be https (http is allowed only for localhost or 127.0.0.1), got "${value}"`);
+  }
+  if (url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+    fail("publicUrl", `must be an origin such as https://gatehouse.example.com, with no path, query or credentials; got "${value}"`);
+  }
+  return url.origin;
+}

@@ -1,0 +1,34 @@
+import { Database } from "bun:sqlite";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "./schema.ts";
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+export const databaseFileName = "gatehouse.db";
+
+/** Opens (creating if needed) the database in `dataDir`: directory 0700, file 0600. */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const file = join(dataDir, databaseFileName);
+  // Create the file with 0600 before SQLite does; SQLite gives its -wal and
+  // -shm files the database file's permissions.
+  closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
+  const sqlite = new Database(file, { strict: true });
+  sqlite.run("PRAGMA busy_timeout = 5000");
+  sqlite.run("PRAGMA journal_mode = WAL");
+  sqlite.run("PRAGMA synchronous = NORMAL");
+  sqlite.run("PRAGMA foreign_keys = ON");
+  return drizzle({ client: sqlite, schema }) as Db;
+}
+
+/**
+ * Runs `fn` in one write transaction (BEGIN IMMEDIATE, so it never fails
+ * half-way on a lock upgrade). Nested calls become savepoints.
+ */
+export function inTransaction<T>(db: Db, fn: () => T): T {
+  return db.$client.transaction(fn).immediate();
+}

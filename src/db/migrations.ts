@@ -1,0 +1,30 @@
+// The SQL migrations, embedded in the binary (drizzle's own migrate() reads
+// them from disk). After `bun run db:generate`, add the new file here;
+// test/db/migrations.test.ts fails until every file in drizzle/ is listed.
+import journal from "../../drizzle/meta/_journal.json";
+import m0000 from "../../drizzle/0000_init.sql" with { type: "text" };
+
+const sqlByTag: Record<string, string> = {
+  "0000_init": m0000,
+};
+
+export interface Migration {
+  tag: string;
+  /** The journal's `when`: drizzle records it as `created_at`, and it orders migrations. */
+  createdAt: number;
+  statements: string[];
+  sql: string;
+}
+
+export const migrations: Migration[] = journal.entries.map((entry) => {
+  const sql = sqlByTag[entry.tag];
+  if (sql === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded`);
+  return {
+    tag: entry.tag,
+    createdAt: entry.when,
+    sql,
+    statements: sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean),
+  };
+});
+
+export const embeddedTags = Object.keys(sqlByTag);

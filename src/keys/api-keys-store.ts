@@ -1,0 +1,48 @@
+import { and, desc, eq, isNull } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { apiKeys, users } from "../db/schema.ts";
+
+export type ApiKey = typeof apiKeys.$inferSelect;
+type User = typeof users.$inferSelect;
+
+export function insertApiKey(db: Db, key: ApiKey): void {
+  db.insert(apiKeys).values(key).run();
+}
+
+export function findApiKeyWithUser(db: Db, id: string): { apiKey: ApiKey; user: User } | null {
+  return (
+    db
+      .select({ apiKey: apiKeys, user: users })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(eq(apiKeys.id, id))
+      .get() ?? null
+  );
+}
+
+/** Keys not revoked, newest first; of one user, or of everyone when userId is null. */
+export function listLiveApiKeys(db: Db, userId: string | null): { apiKey: ApiKey; email: string }[] {
+  const live = isNull(apiKeys.revokedAt);
+  return db
+    .select({ apiKey: apiKeys, email: users.email })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(userId === null ? live : and(live, eq(apiKeys.userId, userId)))
+    .orderBy(desc(apiKeys.createdAt), apiKeys.name)
+    .all();
+}
+
+export function markApiKeyRevoked(db: Db, id: string, at: number): boolean {
+  return (
+    db
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id })
+    .all().length === 1
+  );
+}
+
+export function updateApiKeyLastUsed(db: Db, id: string, at: number): void {
+  db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+}

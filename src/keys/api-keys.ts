@@ -1,0 +1,102 @@
+import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
+import { inTransaction, type Db } from "../db/client.ts";
+import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
+import {
+  findApiKeyWithUser,
+  insertApiKey,
+  markApiKeyRevoked,
+  updateApiKeyLastUsed,
+  type ApiKey,
+} from "./api-keys-store.ts";
+
+/** Secret scanners can match `gate_key_[a-z2-7]{16}_[a-z2-7]{52}`. */
+export const apiKeyPrefix = "gate_key_";
+
+export const accessScopes = { read: "mcp:read", full: "mcp:read mcp:write" } as const;
+export type AccessLevel = keyof typeof accessScopes;
+
+// last_used_at is rewritten at most this often per key, so authenticating
+// is a read, not a write, on almost every request.
+const lastUsedResolutionSeconds = 60;
+const maxNameLength = 100;
+
+export class ApiKeyError extends Error {}
+
+export function accessLevelOf(scope: string): AccessLevel {
+  return scope.split(" ").includes("mcp:write") ? "full" : "read";
+}
+
+export function createApiKey(
+  db: Db,
+  input: { userId: string; name: string; access: AccessLevel; expiresInSeconds: number | null; now: number },
+): { apiKey: ApiKey; token: string } {
+  const name = input.name.trim();
+  if (name.length === 0) throw new ApiKeyError("Give the key a name.");
+  if (name.length > maxNameLength) throw new ApiKeyError(`The name must be at most ${maxNameLength} characters.`);
+  if (!(input.access in accessScopes)) throw new ApiKeyError("The access level must be read or full.");
+  const { id, token, secretHash } = newCredential(apiKeyPrefix);
+  const apiKey: ApiKey = {
+    id,
+    userId: input.userId,
+    name,
+    secretHash,
+    scope: accessScopes[input.access],
+    createdAt: input.now,
+    expiresAt: input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  insertApiKey(db, apiKey);
+  return { apiKey, token };
+}
+
+/** The live key and its active user behind a presented token, or null. */
+export function authenticateApiKey(db: Db, token: string, now: number) {
+  const parsed = parseCredential(apiKeyPrefix, token);
+  if (!parsed) return null;
+  const found = findApiKeyWithUser(db, parsed.id);
+  if (!found || !secretMatches(parsed.secret, found.apiKey.secretHash)) return null;
+  const { apiKey, user } = found;
+  if (apiKey.revokedAt !== null || user.disabledAt !== null) return null;
+  if (apiKey.expiresAt !== null && apiKey.expiresAt <= now) return null;
+  if (apiKey.lastUsedAt === null || now - apiKey.lastUsedAt >= lastUsedResolutionSeconds) {
+    apiKey.lastUsedAt = now;
+    updateApiKeyLastUsed(db, apiKey.id, now);
+  }
+  return found;
+}
+
+/**
+ * Revokes a key (of `ownerId`, or of anyone when ownerId is null) and ends
+ * every session opened with it. False when there is no such live key.
+ */
+export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
+  const found = findApiKeyWithUser(db, input.id);
+  if (!found || (input.ownerId !== null && found.apiKey.userId !== input.ownerId)) return false;
+  return inTransaction(db, () => {
+    if (!markApiKeyRevoked(db, input.id, input.now)) return false;
+    deleteSessionsOfApiKey(db, input.id);
+    return true;
+  });
+}
+
+/** A new secret under the same name, access and lifetime; the old key stops working at once. */
+export function rotateApiKey(
+  db: Db,
+  input: { id: string; ownerId: string | null; now: number },
+): { apiKey: ApiKey; token: string } | null {
+  const found = findApiKeyWithUser(db, input.id);
+  if (!found || found.apiKey.revokedAt !== null) return null;
+  if (input.ownerId !== null && found.apiKey.userId !== input.ownerId) return null;
+  const old = found.apiKey;
+  return inTransaction(db, () => {
+    revokeApiKey(db, input);
+    return createApiKey(db, {
+      userId: old.userId,
+      name: old.name,
+      access: accessLevelOf(old.scope),
+      expiresInSeconds: old.expiresAt === null ? null : old.expiresAt - old.createdAt,
+      now: input.now,
+    });
+  });
+}

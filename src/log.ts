@@ -1,0 +1,22 @@
+// One JSON object a line on stdout. Callers pass values, never secrets:
+// request logs carry the path without its query, which may hold codes.
+
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}
+
+export function createLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+  const emit = (level: string, msg: string, fields?: LogFields) =>
+    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+  return {
+    info: (msg, fields) => emit("info", msg, fields),
+    warn: (msg, fields) => emit("warn", msg, fields),
+    error: (msg, fields) => emit("error", msg, fields),
+  };
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

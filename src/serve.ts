@@ -1,0 +1,61 @@
+import { countActiveAdmins } from "./accounts/users-store.ts";
+import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
+import { createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import type { Logger } from "./log.ts";
+import { randomString } from "./security/tokens.ts";
+
+const purgeIntervalMs = 10 * 60 * 1000;
+const now = () => Math.floor(Date.now() / 1000);
+
+export interface Running {
+  url: string;
+  /** Resolves once the server has stopped after a signal or stop(). */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Listens until SIGTERM or SIGINT, then stops accepting, lets requests in
+ * flight finish, and closes the database.
+ */
+export function serve(config: Config, db: Db, log: Logger): Running {
+  const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
+  const app = createApp({ config, db, log, now, setupToken });
+  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
+  const purge = setInterval(() => {
+    const removed = deleteExpiredSessions(db, now());
+    if (removed > 0) log.info("purged expired sessions", { count: removed });
+  }, purgeIntervalMs);
+  purge.unref();
+
+  log.info("listening", { url: config.publicUrl, address: `${config.host}:${app.server?.port}` });
+  if (setupToken) {
+    // The one log line that carries a secret, on purpose: it is how the first admin gets in.
+    log.warn("no admin yet: open the setup link to create one", {
+      setup_url: `${config.publicUrl}/setup?token=${setupToken}`,
+    });
+  }
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(purge);
+      await app.stop(false);
+      db.$client.close();
+      log.info("stopped");
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      resolveStopped();
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info("shutting down", { signal });
+    void stop();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return { url: config.publicUrl, stopped, stop };
+}

@@ -1,0 +1,35 @@
+import { constantTimeEqual } from "@oslojs/crypto/subtle";
+import { cookieName, readCookie, type CookieJar } from "./cookies.ts";
+
+/**
+ * Why a form post must be refused, or null when it may proceed. Two layers:
+ * the browser must say the request came from our own origin (Origin, or
+ * Sec-Fetch-Site where Origin is absent), and the form must carry the token
+ * from this browser's CSRF cookie.
+ */
+export function csrfProblem(input: {
+  headers: Headers;
+  jar: CookieJar;
+  formToken: string;
+  publicOrigin: string;
+  secure: boolean;
+}): string | null {
+  const origin = input.headers.get("origin");
+  if (origin !== null && origin !== input.publicOrigin) {
+    return `This form was sent from ${origin}, but Gatehouse runs at ${input.publicOrigin}. Open Gatehouse at ${input.publicOrigin} and try again.`;
+  }
+  const site = input.headers.get("sec-fetch-site");
+  if (origin === null && site !== null && site !== "same-origin" && site !== "none") {
+    return "This form was sent from another site. Open Gatehouse directly and try again.";
+  }
+  const cookie = readCookie(input.jar, cookieName("gatehouse_csrf", input.secure));
+  const encoder = new TextEncoder();
+  if (
+    cookie === null ||
+    input.formToken.length !== cookie.length ||
+    !constantTimeEqual(encoder.encode(cookie), encoder.encode(input.formToken))
+  ) {
+    return "The form expired or came from elsewhere. Go back, reload the page and try again.";
+  }
+  return null;
+}

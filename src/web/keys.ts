@@ -1,0 +1,101 @@
+import { Elysia } from "elysia";
+import { parseDurationSeconds } from "../config.ts";
+import { listLiveApiKeys } from "../keys/api-keys-store.ts";
+import { accessLevelOf, ApiKeyError, createApiKey, revokeApiKey, rotateApiKey, type AccessLevel } from "../keys/api-keys.ts";
+import { KeyCreatedPage } from "../../views/key-created.tsx";
+import { expiryChoices, KeysPage } from "../../views/keys.tsx";
+import { MessagePage } from "../../views/message.tsx";
+import { csrfToken, type CookieJar } from "./cookies.ts";
+import { field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+
+// The API keys page: every signed-in user manages their own keys here.
+export function keysRoutes(web: WebDeps) {
+  const keyRows = (userId: string) =>
+    listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
+      id: k.id,
+      name: k.name,
+      access: accessLevelOf(k.scope),
+      createdAt: k.createdAt,
+      lastUsedAt: k.lastUsedAt,
+      expiresAt: k.expiresAt,
+    }));
+
+  /** The signed-in user for a form post, or the page to answer with instead. */
+  const guardPost = (request: Request, jar: CookieJar, body: unknown, set: { status?: number | string }) => {
+    const problem = formProblem(web, request, jar, body);
+    if (problem) {
+      set.status = 403;
+      return { page: formRefusedPage(problem, "/keys") };
+    }
+    const current = signedIn(web, jar);
+    if (!current) {
+      set.status = 401;
+      return { page: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: "/sign-in?next=/keys", label: "Sign in" } }) };
+    }
+    return { current };
+  };
+
+  return new Elysia()
+    .onAfterHandle(({ set }) => {
+      // Pages that list or show keys must never be stored by a cache.
+      set.headers["cache-control"] = "no-store";
+    })
+    .get("/keys", ({ cookie, redirect }) => {
+      const current = signedIn(web, cookie);
+      if (!current) return redirect("/sign-in?next=/keys", 303);
+      return KeysPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), keys: keyRows(current.user.id) });
+    })
+    .post("/keys", ({ body, cookie, request, set }) => {
+      const guard = guardPost(request, cookie, body, set);
+      if (!guard.current) return guard.page;
+      const { user } = guard.current;
+      const form = { name: field(body, "name"), access: field(body, "access"), expiresIn: field(body, "expires_in") };
+      const csrf = csrfToken(cookie, web.secure);
+      const viewer = viewerOf(guard.current);
+      const fail = (error: string) => {
+        set.status = 400;
+        return KeysPage({ viewer, csrf, keys: keyRows(user.id), error, form });
+      };
+      if (form.access !== "read" && form.access !== "full") return fail("Choose an access level: Read-only or Full.");
+      if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
+      try {
+        const { apiKey, token } = createApiKey(web.db, {
+          userId: user.id,
+          name: form.name,
+          access: form.access as AccessLevel,
+          expiresInSeconds: form.expiresIn === "never" ? null : parseDurationSeconds(form.expiresIn),
+          now: web.now(),
+        });
+        web.log.info("api key created", { user_id: user.id, api_key_id: apiKey.id });
+        return KeyCreatedPage({ viewer, csrf, name: apiKey.name, token, rotated: false });
+      } catch (error) {
+        if (error instanceof ApiKeyError) return fail(error.message);
+        throw error;
+      }
+    })
+    .post("/keys/:id/revoke", ({ body, cookie, request, set, params, redirect }) => {
+      const guard = guardPost(request, cookie, body, set);
+      if (!guard.current) return guard.page;
+      const userId = guard.current.user.id;
+      if (!revokeApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() })) {
+        set.status = 404;
+        return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
+      }
+      web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
+      // Revoking the key this session was opened with ends the session too.
+      return redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303);
+    })
+    .post("/keys/:id/rotate", ({ body, cookie, request, set, params }) => {
+      const guard = guardPost(request, cookie, body, set);
+      if (!guard.current) return guard.page;
+      const viewer = viewerOf(guard.current);
+      const userId = guard.current.user.id;
+      const rotated = rotateApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() });
+      if (!rotated) {
+        set.status = 404;
+        return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
+      }
+      web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
+      return KeyCreatedPage({ viewer, csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
+    });
+}

@@ -1,0 +1,59 @@
+import { constantTimeEqual } from "@oslojs/crypto/subtle";
+import { Elysia } from "elysia";
+import { countActiveAdmins } from "../accounts/users-store.ts";
+import { AccountError, createUser, minPasswordLength } from "../accounts/users.ts";
+import { MessagePage } from "../../views/message.tsx";
+import { SetupPage } from "../../views/setup.tsx";
+import { csrfToken } from "./cookies.ts";
+import { field, formProblem, formRefusedPage, startSession, type WebDeps } from "./context.ts";
+
+// The one-time link printed at first start creates the first admin. It is
+// held in memory only and stops working once any admin exists.
+export function setupRoutes(web: WebDeps) {
+  const linkWorks = (token: string) => {
+    const expected = web.setupToken;
+    if (expected === null || token.length !== expected.length) return false;
+    const encoder = new TextEncoder();
+    return constantTimeEqual(encoder.encode(token), encoder.encode(expected)) && countActiveAdmins(web.db) === 0;
+  };
+  const deadLink = () =>
+    MessagePage({
+      title: "Setup link not valid",
+      message: "This setup link is not valid, or an admin already exists. Sign in instead.",
+      link: { href: "/sign-in", label: "Sign in" },
+    });
+
+  return new Elysia()
+    .get("/setup", ({ query, cookie, set }) => {
+      const token = query.token ?? "";
+      if (!linkWorks(token)) {
+        set.status = 404;
+        return deadLink();
+      }
+      set.headers["cache-control"] = "no-store";
+      return SetupPage({ csrf: csrfToken(cookie, web.secure), token, minPasswordLength });
+    })
+    .post("/setup", async ({ body, cookie, request, set, redirect }) => {
+      const problem = formProblem(web, request, cookie, body);
+      if (problem) {
+        set.status = 403;
+        return formRefusedPage(problem, "/sign-in");
+      }
+      const token = field(body, "token");
+      if (!linkWorks(token)) {
+        set.status = 404;
+        return deadLink();
+      }
+      const email = field(body, "email");
+      try {
+        const user = await createUser(web.db, { email, password: field(body, "password"), isAdmin: true, now: web.now() });
+        startSession(web, cookie, user.id, null);
+        web.log.info("first admin created", { user_id: user.id });
+        return redirect("/keys", 303);
+      } catch (error) {
+        if (!(error instanceof AccountError)) throw error;
+        set.status = 400;
+        return SetupPage({ csrf: csrfToken(cookie, web.secure), token, email, error: error.message, minPasswordLength });
+      }
+    });
+}

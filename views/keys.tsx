@@ -1,0 +1,127 @@
+import { Time } from "./format.tsx";
+import { Layout, type Viewer } from "./layout.tsx";
+
+export interface KeyRow {
+  id: string;
+  name: string;
+  access: "read" | "full";
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+}
+
+export const expiryChoices = [
+  { value: "never", label: "Never" },
+  { value: "7d", label: "7 days" },
+  { value: "30d", label: "30 days" },
+  { value: "90d", label: "90 days" },
+  { value: "365d", label: "1 year" },
+] as const;
+
+export interface KeysProps {
+  viewer: Viewer;
+  csrf: string;
+  keys: KeyRow[];
+  error?: string;
+  form?: { name: string; access: string; expiresIn: string };
+}
+
+const accessLabel = { read: "Read-only", full: "Full" } as const;
+
+export function KeysPage({ viewer, csrf, keys, error, form }: KeysProps): string {
+  return (
+    <Layout title="API keys" viewer={viewer} csrf={csrf}>
+      <section class="card">
+        <h1>API keys</h1>
+        <p class="muted">
+          Scripts and CI send a key as <code>Authorization: Bearer gate_key_…</code>. A key can also be pasted on the
+          sign-in page.
+        </p>
+        {keys.length === 0 ? (
+          <p id="no-keys">No API keys yet.</p>
+        ) : (
+          <table id="keys">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Identifier</th>
+                <th>Access</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th>Expires</th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr data-key-id={k.id}>
+                  <td safe>{k.name}</td>
+                  <td>
+                    <code safe>{k.id}</code>
+                  </td>
+                  <td>{accessLabel[k.access]}</td>
+                  <td>
+                    <Time at={k.createdAt} />
+                  </td>
+                  <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
+                  <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
+                  <td class="actions">
+                    <form method="post" action={`/keys/${k.id}/rotate`} class="inline">
+                      <input type="hidden" name="csrf" value={csrf} />
+                      <button type="submit" class="secondary">
+                        Rotate
+                      </button>
+                    </form>
+                    <form method="post" action={`/keys/${k.id}/revoke`} class="inline">
+                      <input type="hidden" name="csrf" value={csrf} />
+                      <button type="submit" class="danger">
+                        Revoke
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section class="card">
+        <h2>Create a key</h2>
+        {error ? (
+          <p class="error" role="alert" safe>
+            {error}
+          </p>
+        ) : ""}
+        <form method="post" action="/keys" id="create-key">
+          <input type="hidden" name="csrf" value={csrf} />
+          <label>
+            Name
+            <input type="text" name="name" value={form?.name ?? ""} maxlength="100" required />
+          </label>
+          <fieldset>
+            <legend>Access</legend>
+            <label class="choice">
+              <input type="radio" name="access" value="read" checked={form?.access !== "full"} /> Read-only{" "}
+              <span class="muted">(mcp:read: list and call read tools)</span>
+            </label>
+            <label class="choice">
+              <input type="radio" name="access" value="full" checked={form?.access === "full"} /> Full{" "}
+              <span class="muted">(mcp:read mcp:write: also call write tools)</span>
+            </label>
+          </fieldset>
+          <label>
+            Expires
+            <select name="expires_in">
+              {expiryChoices.map((c) => (
+                <option value={c.value} selected={(form?.expiresIn ?? "never") === c.value}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit">Create key</button>
+        </form>
+      </section>
+    </Layout>
+  ) as string;
+}

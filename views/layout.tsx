@@ -1,0 +1,53 @@
+import type { PropsWithChildren } from "@kitajs/html";
+
+export interface Viewer {
+  email: string;
+  isAdmin: boolean;
+}
+
+export interface LayoutProps {
+  title: string;
+  viewer?: Viewer | null;
+  /** The form token, needed for the sign-out button when someone is signed in. */
+  csrf?: string;
+}
+
+export function Layout({ title, viewer, csrf, children }: PropsWithChildren<LayoutProps>): string {
+  return (
+    <>
+      {"<!doctype html>"}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title safe>{title} · Gatehouse</title>
+          <link rel="icon" href="/assets/icon.svg" type="image/svg+xml" />
+          <link rel="stylesheet" href="/assets/style.css" />
+          <script src="/assets/app.js" defer></script>
+        </head>
+        <body>
+          <header>
+            <a class="brand" href="/">
+              Gatehouse
+            </a>
+            {viewer ? (
+              <nav>
+                <a href="/keys">API keys</a>
+                <span class="who" safe>
+                  {viewer.email}
+                </span>
+                <form method="post" action="/sign-out" class="inline">
+                  <input type="hidden" name="csrf" value={csrf ?? ""} />
+                  <button type="submit" class="link">
+                    Sign out
+                  </button>
+                </form>
+              </nav>
+            ) : ""}
+          </header>
+          <main>{children}</main>
+        </body>
+      </html>
+    </>
+  ) as string;
+}

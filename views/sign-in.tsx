@@ -1,0 +1,48 @@
+import { Layout } from "./layout.tsx";
+
+export interface SignInProps {
+  csrf: string;
+  next: string;
+  email?: string;
+  error?: string;
+}
+
+export function SignInPage({ csrf, next, email, error }: SignInProps): string {
+  return (
+    <Layout title="Sign in">
+      <section class="card narrow">
+        <h1>Sign in</h1>
+        {error ? (
+          <p class="error" role="alert" safe>
+            {error}
+          </p>
+        ) : ""}
+        <form method="post" action="/sign-in">
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="next" value={next} />
+          <label>
+            Email
+            <input type="email" name="email" value={email ?? ""} autocomplete="username" required />
+          </label>
+          <label>
+            Password
+            <input type="password" name="password" autocomplete="current-password" required />
+          </label>
+          <button type="submit">Sign in</button>
+        </form>
+        <hr />
+        <form method="post" action="/sign-in/key">
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="next" value={next} />
+          <label>
+            Or paste an API key
+            <input type="password" name="api_key" autocomplete="off" placeholder="gate_key_…" required />
+          </label>
+          <button type="submit" class="secondary">
+            Sign in with API key
+          </button>
+        </form>
+      </section>
+    </Layout>
+  ) as string;
+}
