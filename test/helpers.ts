@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp } from "../src/app.ts";
+import { loadConfig, type Config } from "../src/config.ts";
+import { openDatabase, type Db } from "../src/db/client.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { createLogger, type Logger } from "../src/log.ts";
+
+export function tempDir(prefix = "gatehouse-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+export interface TestApp {
+  url: string;
+  config: Config;
+  db: Db;
+  dataDir: string;
+  setupToken: string | null;
+  /** Log lines written so far, parsed. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/**
+ * The real app on a real SQLite file in a temp dir, listening on a loopback
+ * port. `now` defaults to the wall clock, so `setSystemTime` moves it.
+ */
+export async function createTestApp(opts: { env?: Record<string, string>; setupToken?: string | null; now?: () => number } = {}): Promise<TestApp> {
+  const dataDir = tempDir();
+  const port = freePort();
+  const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env });
+  const db = openDatabase(config.dataDir);
+  migrate(db.$client);
+  const logs: Record<string, unknown>[] = [];
+  const log: Logger = createLogger((line) => logs.push(JSON.parse(line)));
+  const setupToken = opts.setupToken === undefined ? null : opts.setupToken;
+  const app = createApp({ config, db, log, now: opts.now ?? (() => Math.floor(Date.now() / 1000)), setupToken });
+  app.listen({ port, hostname: "127.0.0.1" });
+  return {
+    url: config.publicUrl,
+    config,
+    db,
+    dataDir,
+    setupToken,
+    logs,
+    async close() {
+      await app.stop(true);
+      db.$client.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A tiny cookie jar over fetch, for driving the pages like a browser would (without JS). */
+export class Browser {
+  cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  async request(path: string, init: RequestInit & { form?: Record<string, string> } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    let body = init.body;
+    if (init.form) {
+      body = new URLSearchParams(init.form).toString();
+      headers.set("content-type", "application/x-www-form-urlencoded");
+      if (!headers.has("origin")) headers.set("origin", new URL(this.base).origin);
+    }
+    const res = await fetch(new URL(path, this.base), { ...init, headers, body, redirect: "manual" });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const i = pair!.indexOf("=");
+      const name = pair!.slice(0, i);
+      const value = pair!.slice(i + 1);
+      if (value === "" || /max-age=0/i.test(c)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  get(path: string) {
+    return this.request(path);
+  }
+
+  post(path: string, form: Record<string, string>, headers?: Record<string, string>) {
+    return this.request(path, { method: "POST", form, headers });
+  }
+
+  /** The CSRF form token from a page, read from its hidden input. */
+  static csrfOf(html: string): string {
+    const match = /name="csrf" value="([a-z2-7]+)"/.exec(html);
+    if (!match) throw new Error("no csrf field on the page");
+    return match[1]!;
+  }
+}
