@@ -33,6 +33,15 @@ const securityHeaders = {
 
 const signInWindowSeconds = 15 * 60;
 
+/**
+ * The status Elysia sent: a returned Response's own status (a redirect) wins
+ * unless it is 200, as with pages the html plugin wraps; then `set.status` does.
+ */
+function sentStatus(setStatus: number | string | undefined, value: unknown): number {
+  if (value instanceof Response && value.status !== 200) return value.status;
+  return Number(setStatus ?? 200);
+}
+
 export function createApp(deps: AppDeps) {
   const secure = new URL(deps.config.publicUrl).protocol === "https:";
   const web: WebDeps = {
@@ -56,12 +65,12 @@ export function createApp(deps: AppDeps) {
       started.set(request, { id, at: performance.now() });
       Object.assign(set.headers, securityHeaders, { "x-request-id": id });
     })
-    .onAfterResponse(({ request, set }) => {
+    .onAfterResponse(({ request, set, responseValue }) => {
       const start = started.get(request);
       deps.log.info("request", {
         method: request.method,
         path: new URL(request.url).pathname,
-        status: Number(set.status ?? 200),
+        status: sentStatus(set.status, responseValue),
         duration_ms: start ? Math.round((performance.now() - start.at) * 100) / 100 : null,
         request_id: start?.id,
       });

@@ -1,11 +1,11 @@
-import { chmodSync, existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import pkg from "../package.json";
 import { findUserByEmail, listUsers } from "./accounts/users-store.ts";
 import { AccountError, createUser, disableUser, normalizeEmail } from "./accounts/users.ts";
 import { ConfigError, loadConfig, parseDurationSeconds, settings, type Config } from "./config.ts";
-import { openDatabase, type Db } from "./db/client.ts";
+import { databaseFileName, openDatabase, type Db } from "./db/client.ts";
 import { migrate, NewerDatabaseError } from "./db/migrate.ts";
 import { listLiveApiKeys } from "./keys/api-keys-store.ts";
 import { accessLevelOf, ApiKeyError, createApiKey, revokeApiKey } from "./keys/api-keys.ts";
@@ -158,14 +158,28 @@ const commands: Record<string, Command> = {
     positionals: 1,
     run({ positionals, config, io }) {
       const target = resolve(positionals[0]!);
-      if (existsSync(target)) throw new RuntimeError(`${target} already exists; choose a new file name`);
       if (!existsSync(dirname(target))) throw new RuntimeError(`the directory ${dirname(target)} does not exist`);
-      return withDb(config, (db) => {
+      if (!existsSync(join(config.dataDir, databaseFileName))) throw new RuntimeError(`there is no database in ${resolve(config.dataDir)}`);
+      // Created empty with 0600 first (VACUUM INTO fills an empty file): the copy
+      // holds password and key hashes, so nobody else may read it, even mid-write.
+      try {
+        closeSync(openSync(target, "wx", 0o600));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new RuntimeError(`${target} already exists; choose a new file name`);
+        throw error;
+      }
+      // Not migrated: a backup copies the database as it is, e.g. before an upgrade.
+      const db = openDatabase(config.dataDir);
+      try {
         // VACUUM INTO reads one snapshot, so writers carry on meanwhile (WAL).
         db.$client.run("VACUUM INTO ?", [target]);
-        chmodSync(target, 0o600);
-        io.out(`backed up to ${target}\n`);
-      });
+      } catch (error) {
+        rmSync(target, { force: true });
+        throw error;
+      } finally {
+        db.$client.close();
+      }
+      io.out(`backed up to ${target}\n`);
     },
   },
 };
@@ -218,14 +232,17 @@ function table(header: string[], rows: string[][]): string {
 
 function helpText(): string {
   const lines = ["Gatehouse: OAuth 2.1 authorization server and MCP gateway.", "", "Usage: gatehouse [command] [flags]", "", "Commands:"];
-  for (const c of Object.values(commands)) lines.push(`  ${c.usage}`, `      ${c.summary}`);
-  lines.push("", "Settings (flag, or environment variable; flags win):");
+  lines.push(...commandLines(""), "", "Settings (flag, or environment variable; flags win):");
   for (const s of Object.values(settings)) {
     const dflt = "default" in s ? ` (default ${s.default})` : "";
     lines.push(`  ${s.flag} VALUE, ${s.env}`, `      ${s.help}${dflt}`);
   }
   lines.push("", "  --help     show help for a command", "  --version  print the version", "");
   return lines.join("\n");
+}
+
+function commandLines(prefix: string): string[] {
+  return Object.entries(commands).flatMap(([name, c]) => (name.startsWith(prefix) ? [`  ${c.usage}`, `      ${c.summary}`] : []));
 }
 
 function findCommand(argv: string[]): { name: string; rest: string[] } {
@@ -244,6 +261,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   try {
     if (argv.includes("--version")) {
       io.out(`gatehouse ${pkg.version}\n`);
+      return 0;
+    }
+    if ((argv[0] === "user" || argv[0] === "key") && (argv[1] === "--help" || argv[1] === "-h")) {
+      io.out([`Usage: gatehouse ${argv[0]} COMMAND [flags]`, "", "Commands:", ...commandLines(`${argv[0]} `), ""].join("\n"));
       return 0;
     }
     const { name, rest } = findCommand(argv);

@@ -40,9 +40,14 @@ export async function verifyPassword(password: string, hash: string | null): Pro
   return Bun.password.verify(password, hash);
 }
 
+/**
+ * Creates an account. With `onlyIfNoAdmin` (the setup link) the check that
+ * no admin exists runs in the same transaction as the insert, so two
+ * racing setup forms cannot both make an admin.
+ */
 export async function createUser(
   db: Db,
-  input: { email: string; password: string | null; isAdmin: boolean; now: number },
+  input: { email: string; password: string | null; isAdmin: boolean; now: number; onlyIfNoAdmin?: boolean },
 ): Promise<User> {
   const email = normalizeEmail(input.email);
   if (email === null) throw new AccountError(`"${input.email}" is not a valid email address.`);
@@ -50,7 +55,6 @@ export async function createUser(
     const problem = checkPassword(input.password);
     if (problem) throw new AccountError(problem);
   }
-  if (findUserByEmail(db, email)) throw new AccountError(`A user with the email ${email} already exists.`);
   const user: User = {
     id: randomString(10),
     email,
@@ -59,7 +63,11 @@ export async function createUser(
     createdAt: input.now,
     disabledAt: null,
   };
-  insertUser(db, user);
+  inTransaction(db, () => {
+    if (input.onlyIfNoAdmin && countActiveAdmins(db) > 0) throw new AccountError("An admin already exists.");
+    if (findUserByEmail(db, email)) throw new AccountError(`A user with the email ${email} already exists.`);
+    insertUser(db, user);
+  });
   return user;
 }
 

@@ -46,7 +46,7 @@ export function setupRoutes(web: WebDeps) {
       }
       const email = field(body, "email");
       try {
-        const user = await createUser(web.db, { email, password: field(body, "password"), isAdmin: true, now: web.now() });
+        const user = await createUser(web.db, { email, password: field(body, "password"), isAdmin: true, now: web.now(), onlyIfNoAdmin: true });
         startSession(web, cookie, user.id, null);
         web.log.info("first admin created", { user_id: user.id });
         return redirect("/keys", 303);

@@ -1,0 +1,254 @@
+import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { createUser } from "../../src/accounts/users.ts";
+import { apiKeys } from "../../src/db/schema.ts";
+import { authenticateApiKey, createApiKey } from "../../src/keys/api-keys.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+
+const password = "correct horse battery staple";
+const tokenPattern = /gate_key_[a-z2-7]{16}_[a-z2-7]{52}/;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+let app: TestApp;
+let alice: { id: string; b: Browser };
+let bob: { id: string; b: Browser };
+beforeAll(async () => {
+  app = await createTestApp();
+  alice = await signedInUser("alice@example.com");
+  bob = await signedInUser("bob@example.com");
+});
+afterAll(() => app.close());
+
+async function signedInUser(email: string) {
+  const user = await createUser(app.db, { email, password, isAdmin: false, now: nowSeconds() });
+  const b = new Browser(app.url);
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
+  return { id: user.id, b };
+}
+
+async function csrfOf(b: Browser) {
+  return Browser.csrfOf(await (await b.get("/keys")).text());
+}
+
+/** Creates a key through the form; returns the response, its page and the token shown. */
+async function createViaForm(b: Browser, form: Record<string, string>) {
+  const res = await b.post("/keys", { csrf: await csrfOf(b), ...form });
+  const html = await res.text();
+  return { res, html, token: tokenPattern.exec(html)?.[0] ?? null };
+}
+
+const rowsOf = (userId: string) => app.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).all();
+const rowOf = (id: string) => app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+const idOf = (token: string) => token.slice("gate_key_".length, "gate_key_".length + 16);
+const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
+
+describe("the keys page", () => {
+  test("signed out redirects to /sign-in?next=/keys", async () => {
+    const res = await new Browser(app.url).get("/keys");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/sign-in?next=/keys");
+  });
+
+  test("is sent with Cache-Control: no-store", async () => {
+    expect((await alice.b.get("/keys")).headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("never contains a key's secret", async () => {
+    const { token } = await createViaForm(alice.b, { name: "listed", access: "read", expires_in: "never" });
+    const html = await (await alice.b.get("/keys")).text();
+    expect(html).toContain(idOf(token!));
+    expect(html).not.toContain(token!.slice(-52));
+  });
+
+  test("lists only the viewer's own keys", async () => {
+    const { token } = await createViaForm(bob.b, { name: "bobs-private-key", access: "read", expires_in: "never" });
+    const html = await (await alice.b.get("/keys")).text();
+    expect(html).not.toContain(idOf(token!));
+  });
+
+  test("escapes key names", async () => {
+    await createViaForm(alice.b, { name: "<b>bold</b>", access: "read", expires_in: "never" });
+    const html = await (await alice.b.get("/keys")).text();
+    expect(html).not.toContain("<b>bold</b>");
+    expect(html).toContain("&lt;b&gt;bold&lt;/b&gt;");
+  });
+});
+
+describe("creating a key", () => {
+  test("read access shows the token once and stores scope mcp:read", async () => {
+    const { res, token } = await createViaForm(alice.b, { name: "ci read", access: "read", expires_in: "never" });
+    expect(res.status).toBe(200);
+    expect(token).toMatch(tokenPattern);
+    expect(rowOf(idOf(token!))!.scope).toBe("mcp:read");
+  });
+
+  test("full access stores scope 'mcp:read mcp:write'", async () => {
+    const { token } = await createViaForm(alice.b, { name: "ci full", access: "full", expires_in: "never" });
+    expect(rowOf(idOf(token!))!.scope).toBe("mcp:read mcp:write");
+  });
+
+  test("the created page is sent with Cache-Control: no-store", async () => {
+    const { res } = await createViaForm(alice.b, { name: "cache", access: "read", expires_in: "never" });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("stores only the SHA-256 hex of the secret", async () => {
+    const { token } = await createViaForm(alice.b, { name: "hashed", access: "read", expires_in: "never" });
+    const row = rowOf(idOf(token!))!;
+    const secret = token!.slice(-52);
+    expect(row.secretHash).not.toBe(token!);
+    expect(row.secretHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row.secretHash).toBe(sha256Hex(secret));
+    const raw = app.db.$client.query("SELECT * FROM api_keys WHERE id = ?").get(row.id);
+    expect(JSON.stringify(raw)).not.toContain(secret);
+  });
+
+  test("expires_in=30d sets expires_at 30 days after created_at", async () => {
+    const { token } = await createViaForm(alice.b, { name: "monthly", access: "read", expires_in: "30d" });
+    const row = rowOf(idOf(token!))!;
+    expect(row.expiresAt! - row.createdAt).toBe(30 * 86400);
+  });
+
+  test("expires_in=never leaves expires_at null", async () => {
+    const { token } = await createViaForm(alice.b, { name: "forever", access: "read", expires_in: "never" });
+    expect(rowOf(idOf(token!))!.expiresAt).toBeNull();
+  });
+
+  const bad: [string, Record<string, string>][] = [
+    ["an empty name", { name: "", access: "read", expires_in: "never" }],
+    ["a blank name", { name: "   ", access: "read", expires_in: "never" }],
+    ["a 101-character name", { name: "x".repeat(101), access: "read", expires_in: "never" }],
+    ["access=admin", { name: "admin try", access: "admin", expires_in: "never" }],
+    ["expires_in=5y", { name: "five years", access: "read", expires_in: "5y" }],
+    ["no access field", { name: "no access", expires_in: "never" }],
+  ];
+  for (const [what, form] of bad) {
+    test(`with ${what} is 400 and stores no row`, async () => {
+      const before = rowsOf(alice.id).length;
+      const { res, token } = await createViaForm(alice.b, form);
+      expect(res.status).toBe(400);
+      expect(token).toBeNull();
+      expect(rowsOf(alice.id).length).toBe(before);
+    });
+  }
+
+  test("a 100-character name is accepted", async () => {
+    const { res } = await createViaForm(alice.b, { name: "y".repeat(100), access: "read", expires_in: "never" });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("revoking a key", () => {
+  test("sets revoked_at on the row", async () => {
+    const { token } = await createViaForm(alice.b, { name: "to revoke", access: "read", expires_in: "never" });
+    const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    expect(res.status).toBe(303);
+    expect(rowOf(idOf(token!))!.revokedAt).toBeNumber();
+  });
+
+  test("the revoked key no longer authenticates", async () => {
+    const { token } = await createViaForm(alice.b, { name: "to revoke 2", access: "read", expires_in: "never" });
+    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+    await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    expect(authenticateApiKey(app.db, token!, nowSeconds())).toBeNull();
+  });
+
+  test("someone else's key is 404 and the key stays live", async () => {
+    const { token } = await createViaForm(bob.b, { name: "bobs", access: "read", expires_in: "never" });
+    const before = rowOf(idOf(token!));
+    const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    expect(res.status).toBe(404);
+    expect(rowOf(idOf(token!))).toEqual(before);
+    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+  });
+
+  test("an already revoked key is 404", async () => {
+    const { token } = await createViaForm(alice.b, { name: "twice", access: "read", expires_in: "never" });
+    await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("rotating a key", () => {
+  async function rotate(b: Browser, id: string) {
+    const res = await b.post(`/keys/${id}/rotate`, { csrf: await csrfOf(b) });
+    const html = await res.text();
+    return { res, token: tokenPattern.exec(html)?.[0] ?? null };
+  }
+
+  test("the old key stops authenticating", async () => {
+    const { token } = await createViaForm(alice.b, { name: "rotating", access: "read", expires_in: "never" });
+    const rotated = await rotate(alice.b, idOf(token!));
+    expect(rotated.res.status).toBe(200);
+    expect(authenticateApiKey(app.db, token!, nowSeconds())).toBeNull();
+  });
+
+  test("the new key authenticates", async () => {
+    const { token } = await createViaForm(alice.b, { name: "rotating 2", access: "read", expires_in: "never" });
+    const rotated = await rotate(alice.b, idOf(token!));
+    expect(rotated.token).not.toBe(token);
+    expect(authenticateApiKey(app.db, rotated.token!, nowSeconds())?.user.id).toBe(alice.id);
+  });
+
+  test("the new key keeps the name, scope and lifetime", async () => {
+    const { token } = await createViaForm(alice.b, { name: "same name", access: "full", expires_in: "90d" });
+    const rotated = await rotate(alice.b, idOf(token!));
+    const row = rowOf(idOf(rotated.token!))!;
+    expect([row.name, row.scope, row.expiresAt! - row.createdAt]).toEqual(["same name", "mcp:read mcp:write", 90 * 86400]);
+  });
+
+  test("the rotated page is sent with Cache-Control: no-store", async () => {
+    const { token } = await createViaForm(alice.b, { name: "rotating 3", access: "read", expires_in: "never" });
+    expect((await rotate(alice.b, idOf(token!))).res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("someone else's key is 404 and the key stays live", async () => {
+    const { token } = await createViaForm(bob.b, { name: "bobs rotate", access: "read", expires_in: "never" });
+    const before = rowsOf(bob.id);
+    const rotated = await rotate(alice.b, idOf(token!));
+    expect(rotated.res.status).toBe(404);
+    expect(rowsOf(bob.id)).toEqual(before);
+    expect(rowsOf(alice.id).some((r) => r.name === "bobs rotate")).toBe(false);
+  });
+});
+
+describe("last_used_at", () => {
+  afterEach(() => {
+    setSystemTime();
+  });
+
+  test("is written at most once a minute", () => {
+    const { apiKey, token } = createApiKey(app.db, { userId: alice.id, name: "timed", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const start = new Date("2030-01-01T00:00:00Z");
+    setSystemTime(start);
+    authenticateApiKey(app.db, token, nowSeconds());
+    const first = rowOf(apiKey.id)!.lastUsedAt;
+    setSystemTime(new Date(start.getTime() + 59_000));
+    authenticateApiKey(app.db, token, nowSeconds());
+    expect(first).toBe(start.getTime() / 1000);
+    expect(rowOf(apiKey.id)!.lastUsedAt).toBe(first);
+  });
+
+  test("is written again once a minute has passed", () => {
+    const { apiKey, token } = createApiKey(app.db, { userId: alice.id, name: "timed 2", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const start = new Date("2030-01-01T00:00:00Z");
+    setSystemTime(start);
+    authenticateApiKey(app.db, token, nowSeconds());
+    setSystemTime(new Date(start.getTime() + 60_000));
+    authenticateApiKey(app.db, token, nowSeconds());
+    expect(rowOf(apiKey.id)!.lastUsedAt).toBe(start.getTime() / 1000 + 60);
+  });
+
+  test("is written by signing in with the key", async () => {
+    const { apiKey, token } = createApiKey(app.db, { userId: alice.id, name: "timed 3", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const start = new Date("2030-01-01T00:00:00Z");
+    setSystemTime(start);
+    const b = new Browser(app.url);
+    const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+    expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
+    expect(rowOf(apiKey.id)!.lastUsedAt).toBe(start.getTime() / 1000);
+  });
+});

@@ -1,0 +1,161 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { countUsers } from "../../src/accounts/users-store.ts";
+import { createUser } from "../../src/accounts/users.ts";
+import { sessions, users } from "../../src/db/schema.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+
+const setupToken = "setup-token-for-tests-0123456789";
+const password = "a long enough password";
+
+let app: TestApp;
+beforeEach(async () => {
+  app = await createTestApp({ setupToken });
+});
+afterEach(() => app.close());
+
+async function openSetup(b: Browser, token = setupToken) {
+  const res = await b.get(`/setup?token=${encodeURIComponent(token)}`);
+  return { res, html: await res.text() };
+}
+
+async function postSetup(form: Record<string, string>) {
+  const b = new Browser(app.url);
+  // The form token comes from any page; the sign-in page works even when the link is dead.
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  const res = await b.post("/setup", { csrf, token: setupToken, ...form });
+  return { b, res };
+}
+
+describe("the setup link", () => {
+  test("shows the form with the token and a csrf field", async () => {
+    const { res, html } = await openSetup(new Browser(app.url));
+    expect(res.status).toBe(200);
+    expect(html).toContain('action="/setup"');
+    expect(html).toContain(`name="token" value="${setupToken}"`);
+    expect(() => Browser.csrfOf(html)).not.toThrow();
+  });
+
+  test("is not cached", async () => {
+    const { res } = await openSetup(new Browser(app.url));
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("with a wrong token is a 404 page", async () => {
+    const { res, html } = await openSetup(new Browser(app.url), "setup-token-for-tests-0123456780");
+    expect(res.status).toBe(404);
+    expect(html).not.toContain('action="/setup"');
+  });
+
+  test("without a token is a 404 page", async () => {
+    const res = await new Browser(app.url).get("/setup");
+    expect(res.status).toBe(404);
+  });
+
+  test("with a wrong token refuses the post and stores nothing", async () => {
+    const { res } = await postSetup({ token: "nope", email: "root@example.com", password });
+    expect(res.status).toBe(404);
+    expect(countUsers(app.db)).toBe(0);
+  });
+});
+
+describe("creating the first admin", () => {
+  test("stores one admin user and a session for them", async () => {
+    const { res } = await postSetup({ email: "Root@Example.com", password });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/keys");
+    const stored = app.db.select().from(users).all();
+    expect(stored.map((u) => [u.email, u.isAdmin])).toEqual([["root@example.com", true]]);
+    expect(app.db.select().from(sessions).all().map((s) => s.userId)).toEqual([stored[0]!.id]);
+  });
+
+  test("stores an argon2id hash, not the password", async () => {
+    await postSetup({ email: "root@example.com", password });
+    const [user] = app.db.select().from(users).all();
+    expect(user!.passwordHash).toStartWith("$argon2id$");
+    expect(await Bun.password.verify(password, user!.passwordHash!)).toBe(true);
+  });
+
+  test("with a bad email is 400 and stores nothing", async () => {
+    const { res } = await postSetup({ email: "not-an-email", password });
+    expect(res.status).toBe(400);
+    expect(countUsers(app.db)).toBe(0);
+  });
+
+  test("with a short password is 400 and stores nothing", async () => {
+    const { res } = await postSetup({ email: "root@example.com", password: "short pass" });
+    expect(res.status).toBe(400);
+    expect(countUsers(app.db)).toBe(0);
+  });
+
+  test("with a missing password is 400 and stores nothing", async () => {
+    const { res } = await postSetup({ email: "root@example.com" });
+    expect(res.status).toBe(400);
+    expect(countUsers(app.db)).toBe(0);
+  });
+
+  test("a failed attempt leaves the link working", async () => {
+    await postSetup({ email: "root@example.com", password: "short" });
+    const { res } = await openSetup(new Browser(app.url));
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("after an admin exists", () => {
+  test("the link is a 404 page even with the right token", async () => {
+    await postSetup({ email: "root@example.com", password });
+    const { res } = await openSetup(new Browser(app.url));
+    expect(res.status).toBe(404);
+  });
+
+  test("posting with the right token is 404 and stores no second admin", async () => {
+    await postSetup({ email: "root@example.com", password });
+    const { res } = await postSetup({ email: "second@example.com", password });
+    expect(res.status).toBe(404);
+    expect(countUsers(app.db)).toBe(1);
+  });
+
+  test("an admin created another way (CLI) also kills the link", async () => {
+    await createUser(app.db, { email: "cli@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    const { res } = await openSetup(new Browser(app.url));
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("without a setup token", () => {
+  test("GET /setup is 404", async () => {
+    const t = await createTestApp({ setupToken: null });
+    try {
+      expect((await new Browser(t.url).get("/setup?token=")).status).toBe(404);
+      expect((await new Browser(t.url).get("/setup?token=null")).status).toBe(404);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("POST /setup is 404 and stores nothing", async () => {
+    const t = await createTestApp({ setupToken: null });
+    try {
+      const b = new Browser(t.url);
+      const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+      const res = await b.post("/setup", { csrf, token: "", email: "root@example.com", password });
+      expect(res.status).toBe(404);
+      expect(countUsers(t.db)).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("two setup forms sent at once", () => {
+  test("make exactly one admin", async () => {
+    const results = await Promise.all([
+      postSetup({ email: "first@example.com", password }),
+      postSetup({ email: "second@example.com", password }),
+    ]);
+    const statuses = results.map((r) => r.res.status).sort();
+    expect(statuses[0]).toBe(303);
+    // 400 when both passed the link check and the insert refused the second; 404 when it came late.
+    expect([400, 404]).toContain(statuses[1]!);
+    expect(app.db.select().from(users).all().filter((u) => u.isAdmin)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { createUser, disableUser } from "../../src/accounts/users.ts";
+import { sessions } from "../../src/db/schema.ts";
+import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+
+const password = "correct horse battery staple";
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+let app: TestApp;
+let userId: string;
+beforeAll(async () => {
+  app = await createTestApp();
+  userId = (await createUser(app.db, { email: "alice@example.com", password, isAdmin: false, now: nowSeconds() })).id;
+});
+afterAll(() => app.close());
+
+async function csrfOf(b: Browser): Promise<string> {
+  return Browser.csrfOf(await (await b.get("/sign-in")).text());
+}
+
+async function signInWithPassword(target: TestApp, form: Record<string, string>, b = new Browser(target.url)) {
+  const res = await b.post("/sign-in", { csrf: await csrfOf(b), ...form });
+  return { b, res };
+}
+
+async function signInWithKey(target: TestApp, apiKey: string, b = new Browser(target.url)) {
+  const res = await b.post("/sign-in/key", { csrf: await csrfOf(b), api_key: apiKey });
+  return { b, res };
+}
+
+function errorOf(html: string): string {
+  return /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+}
+
+function newKey(opts: { expiresInSeconds?: number | null; now?: number } = {}) {
+  return createApiKey(app.db, {
+    userId,
+    name: "laptop",
+    access: "read",
+    expiresInSeconds: opts.expiresInSeconds ?? null,
+    now: opts.now ?? nowSeconds(),
+  });
+}
+
+const sessionsOfKey = (apiKeyId: string) => app.db.select().from(sessions).where(eq(sessions.apiKeyId, apiKeyId)).all();
+
+describe("password sign-in", () => {
+  test("right password redirects 303 to a safe next path", async () => {
+    const { res } = await signInWithPassword(app, { email: "alice@example.com", password, next: "/keys?tab=1" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/keys?tab=1");
+  });
+
+  test("right password stores a session row without an api key", async () => {
+    const before = app.db.select().from(sessions).where(eq(sessions.userId, userId)).all().length;
+    const { b } = await signInWithPassword(app, { email: "Alice@Example.com ", password });
+    const rows = app.db.select().from(sessions).where(eq(sessions.userId, userId)).all();
+    expect(rows.length).toBe(before + 1);
+    expect(rows.every((r) => r.apiKeyId === null)).toBe(true);
+    expect((await b.get("/keys")).status).toBe(200);
+  });
+
+  test("wrong password gets 401 and no session cookie", async () => {
+    const { res } = await signInWithPassword(app, { email: "alice@example.com", password: "not the password at all" });
+    expect(res.status).toBe(401);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith("gatehouse_session="))).toBe(false);
+  });
+
+  test("unknown email and wrong password give the same error text", async () => {
+    const b = new Browser(app.url);
+    const unknown = await signInWithPassword(app, { email: "nobody@example.com", password }, b);
+    const wrong = await signInWithPassword(app, { email: "alice@example.com", password: "wrong wrong wrong" }, b);
+    expect(unknown.res.status).toBe(401);
+    expect(wrong.res.status).toBe(401);
+    const [a, c] = [await unknown.res.text(), await wrong.res.text()];
+    expect(errorOf(a)).not.toBe("");
+    expect(errorOf(a)).toBe(errorOf(c));
+    // Apart from the echoed address the two pages are byte-for-byte the same.
+    expect(a.replaceAll("nobody@example.com", "EMAIL")).toBe(c.replaceAll("alice@example.com", "EMAIL"));
+  });
+
+  test("a disabled user gets 401 with the right password", async () => {
+    await createUser(app.db, { email: "gone@example.com", password, isAdmin: false, now: nowSeconds() });
+    disableUser(app.db, "gone@example.com", nowSeconds());
+    const { res } = await signInWithPassword(app, { email: "gone@example.com", password });
+    expect(res.status).toBe(401);
+    expect(errorOf(await res.text())).toBe("Incorrect email or password.");
+  });
+});
+
+describe("open-redirect protection on next", () => {
+  for (const next of ["//evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)", "/%5Cevil.com/../\\x"]) {
+    test(`next=${next} ends at /`, async () => {
+      const { res } = await signInWithPassword(app, { email: "alice@example.com", password, next });
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe("/");
+    });
+  }
+});
+
+describe("throttling", () => {
+  test("after 5 failures for an email the right password gets 429 with Retry-After", async () => {
+    const t = await createTestApp();
+    try {
+      await createUser(t.db, { email: "bob@example.com", password, isAdmin: false, now: nowSeconds() });
+      const b = new Browser(t.url);
+      for (let i = 0; i < 5; i++) {
+        const { res } = await signInWithPassword(t, { email: "bob@example.com", password: `wrong guess ${i}` }, b);
+        expect(res.status).toBe(401);
+      }
+      const { res } = await signInWithPassword(t, { email: "BOB@example.com", password }, b);
+      expect(res.status).toBe(429);
+      const retry = Number(res.headers.get("retry-after"));
+      expect(retry).toBeGreaterThan(0);
+      expect(retry).toBeLessThanOrEqual(15 * 60);
+      expect(t.db.select().from(sessions).all().length).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("20 failures from one address across different emails throttle every account", async () => {
+    const t = await createTestApp();
+    try {
+      await createUser(t.db, { email: "carol@example.com", password, isAdmin: false, now: nowSeconds() });
+      const b = new Browser(t.url);
+      for (let i = 0; i < 20; i++) {
+        const { res } = await signInWithPassword(t, { email: `user${i}@example.com`, password }, b);
+        expect(res.status).toBe(401);
+      }
+      const { res } = await signInWithPassword(t, { email: "carol@example.com", password }, b);
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("API key sign-in", () => {
+  test("a pasted key signs in and the session row carries api_key_id", async () => {
+    const { apiKey, token } = newKey();
+    const { b, res } = await signInWithKey(app, token);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/");
+    expect(sessionsOfKey(apiKey.id).length).toBe(1);
+    expect((await b.get("/keys")).status).toBe(200);
+  });
+
+  test("a key session ends no later than the key expires", async () => {
+    const { apiKey, token } = newKey({ expiresInSeconds: 3600 });
+    await signInWithKey(app, token);
+    expect(sessionsOfKey(apiKey.id)[0]!.expiresAt).toBe(apiKey.expiresAt!);
+  });
+
+  test("an expired key cannot sign in", async () => {
+    const { apiKey, token } = newKey({ expiresInSeconds: 86400, now: nowSeconds() - 2 * 86400 });
+    const { res } = await signInWithKey(app, token);
+    expect(res.status).toBe(401);
+    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+  });
+
+  test("revoking the key from another session ends the key's session", async () => {
+    const { apiKey, token } = newKey();
+    const keyed = await signInWithKey(app, token);
+    const owner = await signInWithPassword(app, { email: "alice@example.com", password });
+    const csrf = Browser.csrfOf(await (await owner.b.get("/keys")).text());
+    const revoke = await owner.b.post(`/keys/${apiKey.id}/revoke`, { csrf });
+    expect(revoke.status).toBe(303);
+    expect(revoke.headers.get("location")).toBe("/keys");
+    const after = await keyed.b.get("/keys");
+    expect(after.status).toBe(303);
+    expect(after.headers.get("location")).toBe("/sign-in?next=/keys");
+    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+  });
+
+  test("revoking the key a session was opened with sends that session to /sign-in", async () => {
+    const { apiKey, token } = newKey();
+    const { b } = await signInWithKey(app, token);
+    const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
+    const res = await b.post(`/keys/${apiKey.id}/revoke`, { csrf });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/sign-in");
+    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+  });
+
+  test("revoking the key with the service ends the key's session", async () => {
+    const { apiKey, token } = newKey();
+    const { b } = await signInWithKey(app, token);
+    expect(revokeApiKey(app.db, { id: apiKey.id, ownerId: null, now: nowSeconds() })).toBe(true);
+    const after = await b.get("/keys");
+    expect(after.status).toBe(303);
+    expect(after.headers.get("location")).toBe("/sign-in?next=/keys");
+    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+  });
+
+  test("rotating the key ends the key's session", async () => {
+    const { apiKey, token } = newKey();
+    const keyed = await signInWithKey(app, token);
+    const owner = await signInWithPassword(app, { email: "alice@example.com", password });
+    const csrf = Browser.csrfOf(await (await owner.b.get("/keys")).text());
+    expect((await owner.b.post(`/keys/${apiKey.id}/rotate`, { csrf })).status).toBe(200);
+    expect((await keyed.b.get("/keys")).status).toBe(303);
+    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+  });
+});
+
+describe("sign-out", () => {
+  test("deletes the session row", async () => {
+    const { b } = await signInWithPassword(app, { email: "alice@example.com", password });
+    const sessionId = b.cookies.get("gatehouse_session")!.split("_")[0]!;
+    expect(app.db.select().from(sessions).where(eq(sessions.id, sessionId)).all().length).toBe(1);
+    const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
+    const res = await b.post("/sign-out", { csrf });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/sign-in");
+    expect(app.db.select().from(sessions).where(eq(sessions.id, sessionId)).all().length).toBe(0);
+  });
+
+  test("clears the session cookie", async () => {
+    const { b } = await signInWithPassword(app, { email: "alice@example.com", password });
+    const stolen = b.cookies.get("gatehouse_session")!;
+    const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
+    const res = await b.post("/sign-out", { csrf });
+    const cleared = res.headers.getSetCookie().find((c) => c.startsWith("gatehouse_session="));
+    expect(cleared).toMatch(/^gatehouse_session=;.*Max-Age=0/);
+    // The old cookie value is dead on the server too, not only in this browser.
+    const replay = new Browser(app.url);
+    replay.cookies.set("gatehouse_session", stolen);
+    expect((await replay.get("/keys")).status).toBe(303);
+  });
+});
