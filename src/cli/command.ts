@@ -1,0 +1,74 @@
+import type { ParseArgsConfig } from "node:util";
+import type { Config } from "../config.ts";
+import { openDatabase, type Db } from "../db/client.ts";
+import { migrate, NewerDatabaseError } from "../db/migrate.ts";
+
+export interface Io {
+  env: Record<string, string | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  readStdin: () => Promise<string>;
+}
+
+/** Bad arguments: exit 2. Every other failure exits 1. */
+export class UsageError extends Error {}
+export class RuntimeError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  usage: string;
+  summary: string;
+  options?: Options;
+  positionals?: number;
+  run(args: { values: Values; positionals: string[]; config: Config; io: Io }): Promise<void> | void;
+}
+
+export const now = () => Math.floor(Date.now() / 1000);
+
+export function required(values: Values, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+export function runMigrations(db: Db) {
+  try {
+    return migrate(db.$client);
+  } catch (error) {
+    if (error instanceof NewerDatabaseError) throw new RuntimeError(error.message);
+    throw error;
+  }
+}
+
+export function openMigrated(config: Config, onApplied: (fields: { migrations: string }) => void): Db {
+  const db = openDatabase(config.dataDir);
+  try {
+    const { applied } = runMigrations(db);
+    if (applied.length) onApplied({ migrations: applied.join(",") });
+    return db;
+  } catch (error) {
+    db.$client.close();
+    throw error;
+  }
+}
+
+export async function withDb(config: Config, fn: (db: Db) => void | Promise<void>): Promise<void> {
+  const db = openMigrated(config, () => {});
+  try {
+    await fn(db);
+  } finally {
+    db.$client.close();
+  }
+}
+
+export function isoDate(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ");
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+}

@@ -1,0 +1,84 @@
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { databaseFileName, openDatabase } from "../db/client.ts";
+import { createLogger } from "../log.ts";
+import { openMigrated, RuntimeError, runMigrations, type Command } from "./command.ts";
+
+// Running, checking and keeping the server's data: serve, healthcheck, migrate, backup.
+export const serverCommands: Record<string, Command> = {
+  serve: {
+    usage: "gatehouse serve [settings]",
+    summary: "start the server (the default command)",
+    async run({ config }) {
+      const log = createLogger();
+      const { serve } = await import("../serve.ts");
+      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log);
+      await running.stopped;
+    },
+  },
+  migrate: {
+    usage: "gatehouse migrate [settings]",
+    summary: "apply pending database migrations and exit",
+    run({ config, io }) {
+      const db = openDatabase(config.dataDir);
+      try {
+        const { applied } = runMigrations(db);
+        io.out(applied.length ? `applied ${applied.join(", ")}\n` : "database is up to date\n");
+      } finally {
+        db.$client.close();
+      }
+    },
+  },
+  backup: {
+    usage: "gatehouse backup FILE",
+    summary: "write a consistent copy of the database to FILE, safe while the server runs",
+    positionals: 1,
+    run({ positionals, config, io }) {
+      const target = resolve(positionals[0]!);
+      if (!existsSync(dirname(target))) throw new RuntimeError(`the directory ${dirname(target)} does not exist`);
+      if (!existsSync(join(config.dataDir, databaseFileName))) throw new RuntimeError(`there is no database in ${resolve(config.dataDir)}`);
+      // Created empty with 0600 first (VACUUM INTO fills an empty file): the copy
+      // holds password and key hashes, so nobody else may read it, even mid-write.
+      try {
+        closeSync(openSync(target, "wx", 0o600));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new RuntimeError(`${target} already exists; choose a new file name`);
+        throw error;
+      }
+      // Not migrated: a backup copies the database as it is, e.g. before an upgrade.
+      const db = openDatabase(config.dataDir);
+      try {
+        // VACUUM INTO reads one snapshot, so writers carry on meanwhile (WAL).
+        db.$client.run("VACUUM INTO ?", [target]);
+      } catch (error) {
+        rmSync(target, { force: true });
+        throw error;
+      } finally {
+        db.$client.close();
+      }
+      io.out(`backed up to ${target}\n`);
+    },
+  },
+  healthcheck: {
+    usage: "gatehouse healthcheck [settings]",
+    summary: "exit 0 when the server on this machine answers /readyz (for Docker's HEALTHCHECK)",
+    async run({ config, io }) {
+      const url = `http://${loopbackFor(config.host)}:${config.port}/readyz`;
+      let status: number;
+      try {
+        status = (await fetch(url, { signal: AbortSignal.timeout(3000) })).status;
+      } catch (error) {
+        throw new RuntimeError(`${url} did not answer: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (status !== 200) throw new RuntimeError(`${url} answered ${status}`);
+      io.out("ok\n");
+    },
+  },
+};
+
+/** The address to reach a server that listens on `host` from this machine. */
+function loopbackFor(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,63 @@
+import { Database } from "bun:sqlite";
+import { afterEach, beforeEach } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../../src/cli.ts";
+import { tempDir } from "../helpers.ts";
+
+export const keyLine = /^gate_key_[a-z2-7]{16}_[a-z2-7]{52}\n$/;
+export const password = "a long password 123";
+export const now = () => Math.floor(Date.now() / 1000);
+/** The id and secret parts of a `gate_key_<id>_<secret>` token. */
+export const idOf = (token: string) => token.split("_")[2]!;
+export const secretOf = (token: string) => token.split("_")[3]!;
+
+export type UserRow = { email: string; is_admin: number; password_hash: string | null; disabled_at: number | null };
+export type KeyRow = { id: string; name: string; scope: string; expires_at: number | null; revoked_at: number | null };
+
+/**
+ * Each test runs the CLI in-process against its own temp data dir, then
+ * reads the database it left behind with a connection of its own.
+ */
+export function useCliSandbox() {
+  const box = {
+    root: "",
+    dataDir: "",
+    async gatehouse(argv: string[], stdin = "", env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+      let out = "";
+      let err = "";
+      const code = await runCli([...argv, "--data-dir", box.dataDir], {
+        env,
+        out: (text) => void (out += text),
+        err: (text) => void (err += text),
+        readStdin: async () => stdin,
+      });
+      return { code, out, err };
+    },
+    rows<T>(sql: string, params: (string | number)[] = [], file = join(box.dataDir, "gatehouse.db")): T[] {
+      const db = new Database(file, { strict: true });
+      try {
+        return db.query<T, (string | number)[]>(sql).all(...params);
+      } finally {
+        db.close();
+      }
+    },
+    users: () => box.rows<UserRow>("SELECT email, is_admin, password_hash, disabled_at FROM users ORDER BY email"),
+    keys: () => box.rows<KeyRow>("SELECT id, name, scope, expires_at, revoked_at FROM api_keys"),
+    async addUser(email: string, admin = false): Promise<void> {
+      const run = await box.gatehouse(["user", "add", "--email", email, ...(admin ? ["--admin"] : [])]);
+      if (run.code !== 0) throw new Error(`user add failed: ${run.err}`);
+    },
+    async createKey(email: string, ...flags: string[]): Promise<string> {
+      const run = await box.gatehouse(["key", "create", "--user", email, "--name", "ci", ...flags]);
+      if (run.code !== 0) throw new Error(`key create failed: ${run.err}`);
+      return run.out.trim();
+    },
+  };
+  beforeEach(() => {
+    box.root = tempDir();
+    box.dataDir = join(box.root, "data");
+  });
+  afterEach(() => rmSync(box.root, { recursive: true, force: true }));
+  return box;
+}
