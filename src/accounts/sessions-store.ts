@@ -1,9 +1,9 @@
 import { eq, lte } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { apiKeys, sessions, users } from "../db/schema.ts";
+import type { User } from "./users-store.ts";
 
 export type Session = typeof sessions.$inferSelect;
-export type User = typeof users.$inferSelect;
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 export function insertSession(db: Db, session: Session): void {

@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
-import { deleteSession, findSession, insertSession, updateSessionExpiry, type Session, type User } from "./sessions-store.ts";
+import { deleteSession, findSession, insertSession, updateSessionExpiry, type Session } from "./sessions-store.ts";
+import type { User } from "./users-store.ts";
 
 export const sessionTtlSeconds = 14 * 86400;
 
