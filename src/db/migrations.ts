@@ -3,9 +3,11 @@
 // test/db/migrations.test.ts fails until every file in drizzle/ is listed.
 import journal from "../../drizzle/meta/_journal.json";
 import m0000 from "../../drizzle/0000_init.sql" with { type: "text" };
+import m0001 from "../../drizzle/0001_oauth.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
+  "0001_oauth": m0001,
 };
 
 export interface Migration {

@@ -47,3 +47,104 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_user_idx").on(t.userId), index("sessions_api_key_idx").on(t.apiKeyId)],
 );
 
+
+// OAuth 2.1. A client is registered by DCR (RFC 7591), by an admin, or is a
+// Client ID Metadata Document whose https URL is its client_id.
+export const oauthClients = sqliteTable("oauth_clients", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["dcr", "manual", "cimd"] }).notNull(),
+  name: text("name").notNull(),
+  /** JSON array of exact redirect URIs. */
+  redirectUris: text("redirect_uris").notNull(),
+  tokenEndpointAuthMethod: text("token_endpoint_auth_method", {
+    enum: ["none", "client_secret_post", "client_secret_basic"],
+  }).notNull(),
+  secretHash: text("secret_hash"),
+  clientUri: text("client_uri"),
+  /** DCR: SHA-256 of the normalized registration, to hand a re-registering client its existing id. */
+  fingerprint: text("fingerprint"),
+  /** CIMD: when the cached document must be fetched again. */
+  metadataExpiresAt: integer("metadata_expires_at"),
+  createdAt: integer("created_at").notNull(),
+  lastUsedAt: integer("last_used_at"),
+}, (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint)]);
+
+// An authorization request waiting for the user's decision on the consent page.
+export const oauthPendingRequests = sqliteTable("oauth_pending_requests", {
+  id: text("id").primaryKey(),
+  clientId: text("client_id")
+    .notNull()
+    .references(() => oauthClients.id, { onDelete: "cascade" }),
+  sessionId: text("session_id")
+    .notNull()
+    .references(() => sessions.id, { onDelete: "cascade" }),
+  redirectUri: text("redirect_uri").notNull(),
+  scope: text("scope").notNull(),
+  state: text("state"),
+  codeChallenge: text("code_challenge").notNull(),
+  resource: text("resource").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+// An approved authorization: a "connection", listed on the user's API keys page.
+export const oauthGrants = sqliteTable(
+  "oauth_grants",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => oauthClients.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    resource: text("resource").notNull(),
+    /** The API key the approving session was signed in with: revoking the key revokes the grant. */
+    apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("oauth_grants_user_idx").on(t.userId), index("oauth_grants_api_key_idx").on(t.apiKeyId)],
+);
+
+export const oauthCodes = sqliteTable("oauth_codes", {
+  id: text("id").primaryKey(),
+  secretHash: text("secret_hash").notNull(),
+  grantId: text("grant_id")
+    .notNull()
+    .references(() => oauthGrants.id, { onDelete: "cascade" }),
+  clientId: text("client_id").notNull(),
+  redirectUri: text("redirect_uri").notNull(),
+  codeChallenge: text("code_challenge").notNull(),
+  scope: text("scope").notNull(),
+  resource: text("resource").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+// Access and refresh tokens. A refresh token's successors are derived from
+// its own secret, so within the grace window the same pair can be handed
+// out again without any secret being stored.
+export const oauthTokens = sqliteTable(
+  "oauth_tokens",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["access", "refresh"] }).notNull(),
+    secretHash: text("secret_hash").notNull(),
+    grantId: text("grant_id")
+      .notNull()
+      .references(() => oauthGrants.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    /** Refresh tokens: when this one was exchanged, and for which pair. */
+    rotatedAt: integer("rotated_at"),
+    nextRefreshId: text("next_refresh_id"),
+    nextAccessId: text("next_access_id"),
+  },
+  (t) => [index("oauth_tokens_grant_idx").on(t.grantId), index("oauth_tokens_expires_idx").on(t.expiresAt)],
+);

@@ -77,7 +77,17 @@ describe("migrate", () => {
   test("a fresh database gets every migration", () => {
     const { db } = freshDb();
     expect(migrate(db.$client).applied).toEqual(journal.entries.map((e) => e.tag));
-    expect(tableNames(db.$client)).toEqual(["__drizzle_migrations", "api_keys", "sessions", "users"]);
+    expect(tableNames(db.$client)).toEqual([
+      "__drizzle_migrations",
+      "api_keys",
+      "oauth_clients",
+      "oauth_codes",
+      "oauth_grants",
+      "oauth_pending_requests",
+      "oauth_tokens",
+      "sessions",
+      "users",
+    ]);
   });
 
   test("a second run applies none", () => {

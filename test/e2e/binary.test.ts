@@ -4,6 +4,7 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess } from "bun";
 import pkg from "../../package.json";
+import { embeddedTags } from "../../src/db/migrations.ts";
 import { Browser, freePort, tempDir } from "../helpers.ts";
 
 // The compiled binary, alone in an empty directory, as an operator would run
@@ -136,7 +137,7 @@ describe("the compiled binary", () => {
     });
 
     test("migrates the new database", () => {
-      expect(server.logs().find((l) => l.msg === "migrated")).toMatchObject({ migrations: "0000_init" });
+      expect(server.logs().find((l) => l.msg === "migrated")).toMatchObject({ migrations: embeddedTags.join(",") });
     });
 
     test("the data dir is ./data with mode 0700 and the database 0600", () => {
