@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./log.ts";
+import { metadataRoutes } from "./oauth/metadata.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
@@ -97,6 +98,7 @@ export function createApp(deps: AppDeps) {
       });
     })
     .use(healthRoutes(deps.db))
+    .use(metadataRoutes(deps.config.publicUrl))
     .use(assetRoutes())
     .use(signInRoutes(web))
     .use(setupRoutes(web))

@@ -11,6 +11,8 @@ export interface Config {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   authCodeTtlSeconds: number;
+  /** How long the refresh token just rotated away still gets the same new pair (simultaneous refreshes). */
+  refreshGraceSeconds: number;
   rateLimitPerMinute: number;
   /** Take the client address from the last X-Forwarded-For entry (behind a reverse proxy). */
   trustProxy: boolean;
@@ -39,6 +41,12 @@ export const settings = {
   accessTokenTtl: { env: "GATEHOUSE_ACCESS_TOKEN_TTL", flag: "--access-token-ttl", help: "access token lifetime", default: "3600" },
   refreshTokenTtl: { env: "GATEHOUSE_REFRESH_TOKEN_TTL", flag: "--refresh-token-ttl", help: "refresh token lifetime", default: "30d" },
   authCodeTtl: { env: "GATEHOUSE_AUTH_CODE_TTL", flag: "--auth-code-ttl", help: "authorization code lifetime", default: "600" },
+  refreshGrace: {
+    env: "GATEHOUSE_REFRESH_GRACE",
+    flag: "--refresh-grace",
+    help: "how long a just-rotated refresh token still works, for simultaneous refreshes",
+    default: "60",
+  },
   rateLimitPerMinute: {
     env: "GATEHOUSE_RATE_LIMIT_PER_MINUTE",
     flag: "--rate-limit-per-minute",
@@ -72,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     accessTokenTtlSeconds: parseDuration("accessTokenTtl", raw("accessTokenTtl")!),
     refreshTokenTtlSeconds: parseDuration("refreshTokenTtl", raw("refreshTokenTtl")!),
     authCodeTtlSeconds: parseDuration("authCodeTtl", raw("authCodeTtl")!),
+    refreshGraceSeconds: parseDuration("refreshGrace", raw("refreshGrace")!),
     rateLimitPerMinute: parseInteger("rateLimitPerMinute", raw("rateLimitPerMinute"), 1, 1_000_000),
     trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
   };

@@ -1,0 +1,62 @@
+import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { oauthClients } from "../db/schema.ts";
+
+type Row = typeof oauthClients.$inferSelect;
+export type ClientKind = Row["kind"];
+export type TokenEndpointAuthMethod = Row["tokenEndpointAuthMethod"];
+
+export interface OAuthClient extends Omit<Row, "redirectUris"> {
+  redirectUris: string[];
+}
+
+const fromRow = (row: Row): OAuthClient => ({ ...row, redirectUris: JSON.parse(row.redirectUris) as string[] });
+const toRow = (client: OAuthClient): Row => ({ ...client, redirectUris: JSON.stringify(client.redirectUris) });
+
+export function insertClient(db: Db, client: OAuthClient): void {
+  db.insert(oauthClients).values(toRow(client)).run();
+}
+
+/** Insert or replace (a refreshed metadata document). */
+export function upsertClient(db: Db, client: OAuthClient): void {
+  const row = toRow(client);
+  db.insert(oauthClients).values(row).onConflictDoUpdate({ target: oauthClients.id, set: row }).run();
+}
+
+export function findClientById(db: Db, id: string): OAuthClient | null {
+  const row = db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
+  return row ? fromRow(row) : null;
+}
+
+export function findClientByFingerprint(db: Db, fingerprint: string): OAuthClient | null {
+  const row = db.select().from(oauthClients).where(eq(oauthClients.fingerprint, fingerprint)).get();
+  return row ? fromRow(row) : null;
+}
+
+export function listClients(db: Db, kind?: ClientKind): OAuthClient[] {
+  const q = db.select().from(oauthClients);
+  return (kind ? q.where(eq(oauthClients.kind, kind)) : q).orderBy(desc(oauthClients.createdAt)).all().map(fromRow);
+}
+
+export function updateClient(db: Db, id: string, changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash">>): void {
+  const set: Partial<Row> = { ...changes, redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined };
+  db.update(oauthClients).set(set).where(eq(oauthClients.id, id)).run();
+}
+
+export function touchClient(db: Db, id: string, at: number): void {
+  db.update(oauthClients).set({ lastUsedAt: at }).where(eq(oauthClients.id, id)).run();
+}
+
+/** Deleting a client cascades to its pending requests, grants, codes and tokens. */
+export function deleteClient(db: Db, id: string): boolean {
+  return db.delete(oauthClients).where(eq(oauthClients.id, id)).returning({ id: oauthClients.id }).all().length === 1;
+}
+
+/** Dynamically registered clients that were never used and are older than `before`. */
+export function deleteUnusedRegistrations(db: Db, before: number): number {
+  return db
+    .delete(oauthClients)
+    .where(and(eq(oauthClients.kind, "dcr"), isNull(oauthClients.lastUsedAt), lt(oauthClients.createdAt, before)))
+    .returning({ id: oauthClients.id })
+    .all().length;
+}
