@@ -1,0 +1,56 @@
+import type { Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import { newCredential, randomString } from "../security/tokens.ts";
+import { insertCode, insertGrant, type Grant } from "./grants-store.ts";
+
+export const codePrefix = "gate_code_";
+
+/**
+ * Records an approved authorization (a connection) and issues its
+ * single-use code, bound to client, redirect URI, PKCE challenge, scope and
+ * resource (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707).
+ */
+export function approveAuthorization(
+  db: Db,
+  input: {
+    userId: string;
+    clientId: string;
+    apiKeyId: string | null;
+    scope: string;
+    resource: string;
+    redirectUri: string;
+    codeChallenge: string;
+    now: number;
+    codeTtlSeconds: number;
+  },
+): { grant: Grant; code: string } {
+  const grant: Grant = {
+    id: randomString(10),
+    userId: input.userId,
+    clientId: input.clientId,
+    scope: input.scope,
+    resource: input.resource,
+    apiKeyId: input.apiKeyId,
+    createdAt: input.now,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  const { id, token, secretHash } = newCredential(codePrefix);
+  inTransaction(db, () => {
+    insertGrant(db, grant);
+    insertCode(db, {
+      id,
+      secretHash,
+      grantId: grant.id,
+      clientId: input.clientId,
+      redirectUri: input.redirectUri,
+      codeChallenge: input.codeChallenge,
+      scope: input.scope,
+      resource: input.resource,
+      createdAt: input.now,
+      expiresAt: input.now + input.codeTtlSeconds,
+      usedAt: null,
+    });
+  });
+  return { grant, code: token };
+}
