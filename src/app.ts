@@ -3,10 +3,16 @@ import { Elysia } from "elysia";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./log.ts";
+import { authorizeRoutes } from "./oauth/authorize.ts";
+import { introspectRoutes } from "./oauth/introspect.ts";
 import { metadataRoutes } from "./oauth/metadata.ts";
+import { registerRoutes } from "./oauth/register.ts";
+import { revokeRoutes } from "./oauth/revoke.ts";
+import { tokenRoutes } from "./oauth/token.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
+import { adminClientsRoutes } from "./web/admin-clients.ts";
 import { assetRoutes } from "./web/assets.ts";
 import { sessionCookieName, type WebDeps } from "./web/context.ts";
 import { keysRoutes } from "./web/keys.ts";
@@ -102,5 +108,11 @@ export function createApp(deps: AppDeps) {
     .use(assetRoutes())
     .use(signInRoutes(web))
     .use(setupRoutes(web))
-    .use(keysRoutes(web));
+    .use(keysRoutes(web))
+    .use(registerRoutes(web))
+    .use(adminClientsRoutes(web))
+    .use(authorizeRoutes(web))
+    .use(tokenRoutes(deps))
+    .use(revokeRoutes(deps))
+    .use(introspectRoutes(deps));
 }

@@ -4,6 +4,7 @@ import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./log.ts";
+import { purgeExpiredOAuth } from "./oauth/purge.ts";
 import { randomString } from "./security/tokens.ts";
 
 const purgeIntervalMs = 10 * 60 * 1000;
@@ -27,6 +28,15 @@ export function serve(config: Config, db: Db, log: Logger): Running {
   const purge = setInterval(() => {
     const removed = deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
+    const oauth = purgeExpiredOAuth(db, now());
+    if (oauth.codes + oauth.pendingRequests + oauth.tokens + oauth.registrations > 0) {
+      log.info("purged expired oauth rows", {
+        codes: oauth.codes,
+        pending_requests: oauth.pendingRequests,
+        tokens: oauth.tokens,
+        unused_registrations: oauth.registrations,
+      });
+    }
   }, purgeIntervalMs);
   purge.unref();
 

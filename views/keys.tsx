@@ -10,6 +10,16 @@ export interface KeyRow {
   expiresAt: number | null;
 }
 
+export interface ConnectionRow {
+  id: string;
+  /** e.g. "Claude (MCP connector)". */
+  name: string;
+  access: "read" | "full";
+  createdAt: number;
+  lastUsedAt: number | null;
+  userEmail: string;
+}
+
 export const expiryChoices = [
   { value: "never", label: "Never" },
   { value: "7d", label: "7 days" },
@@ -22,13 +32,55 @@ export interface KeysProps {
   viewer: Viewer;
   csrf: string;
   keys: KeyRow[];
+  /** The viewer's own connections (approved OAuth authorizations). */
+  connections: ConnectionRow[];
+  /** Everyone's connections: admins only, else null. */
+  allConnections: ConnectionRow[] | null;
   error?: string;
   form?: { name: string; access: string; expiresIn: string };
 }
 
 const accessLabel = { read: "Read-only", full: "Full" } as const;
 
-export function KeysPage({ viewer, csrf, keys, error, form }: KeysProps): string {
+function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: ConnectionRow[]; csrf: string; showUser: boolean }): string {
+  return (
+    <table id={id}>
+      <thead>
+        <tr>
+          <th>Name</th>
+          {showUser ? <th>User</th> : ""}
+          <th>Access</th>
+          <th>Created</th>
+          <th>Last used</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((c) => (
+          <tr data-connection-id={c.id}>
+            <td safe>{c.name}</td>
+            {showUser ? <td safe>{c.userEmail}</td> : ""}
+            <td>{accessLabel[c.access]}</td>
+            <td>
+              <Time at={c.createdAt} />
+            </td>
+            <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+            <td class="actions">
+              <form method="post" action={`/connections/${c.id}/revoke`} class="inline">
+                <input type="hidden" name="csrf" value={csrf} />
+                <button type="submit" class="danger">
+                  Revoke
+                </button>
+              </form>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  ) as string;
+}
+
+export function KeysPage({ viewer, csrf, keys, connections, allConnections, error, form }: KeysProps): string {
   return (
     <Layout title="API keys" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -85,6 +137,27 @@ export function KeysPage({ viewer, csrf, keys, error, form }: KeysProps): string
           </table>
         )}
       </section>
+      <section class="card">
+        <h2>Connections</h2>
+        <p class="muted">
+          Apps you authorized to use Gatehouse for you, such as Claude or Cursor. Revoking one ends its access at once.
+        </p>
+        {connections.length === 0 ? (
+          <p id="no-connections">No connections yet.</p>
+        ) : (
+          <ConnectionsTable id="connections" rows={connections} csrf={csrf} showUser={false} />
+        )}
+      </section>
+      {allConnections ? (
+        <section class="card">
+          <h2>All users' connections</h2>
+          {allConnections.length === 0 ? (
+            <p id="no-all-connections">No connections.</p>
+          ) : (
+            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} />
+          )}
+        </section>
+      ) : ""}
       <section class="card">
         <h2>Create a key</h2>
         {error ? (

@@ -33,6 +33,7 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
             {viewer ? (
               <nav>
                 <a href="/keys">API keys</a>
+                {viewer.isAdmin ? <a href="/admin/clients">Clients</a> : ""}
                 <span class="who" safe>
                   {viewer.email}
                 </span>

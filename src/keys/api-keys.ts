@@ -1,5 +1,6 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
+import { liveGrantIdsOfApiKey, revokeGrantAndTokens } from "../oauth/grants-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
   findApiKeyWithUser,
@@ -67,8 +68,10 @@ export function authenticateApiKey(db: Db, token: string, now: number) {
 }
 
 /**
- * Revokes a key (of `ownerId`, or of anyone when ownerId is null) and ends
- * every session opened with it. False when there is no such live key.
+ * Revokes a key (of `ownerId`, or of anyone when ownerId is null), ends
+ * every session opened with it, and revokes every OAuth grant approved in
+ * such a session, with its tokens ("rotating your API key revokes existing
+ * MCP sessions"). False when there is no such live key.
  */
 export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
   const found = findApiKeyWithUser(db, input.id);
@@ -76,6 +79,7 @@ export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null
   return inTransaction(db, () => {
     if (!markApiKeyRevoked(db, input.id, input.now)) return false;
     deleteSessionsOfApiKey(db, input.id);
+    for (const grantId of liveGrantIdsOfApiKey(db, input.id)) revokeGrantAndTokens(db, grantId, input.now);
     return true;
   });
 }

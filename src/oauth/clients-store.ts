@@ -38,7 +38,7 @@ export function listClients(db: Db, kind?: ClientKind): OAuthClient[] {
   return (kind ? q.where(eq(oauthClients.kind, kind)) : q).orderBy(desc(oauthClients.createdAt)).all().map(fromRow);
 }
 
-export function updateClient(db: Db, id: string, changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash">>): void {
+export function updateClient(db: Db, id: string, changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>): void {
   const set: Partial<Row> = { ...changes, redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined };
   db.update(oauthClients).set(set).where(eq(oauthClients.id, id)).run();
 }

@@ -2,13 +2,15 @@ import { Elysia } from "elysia";
 import { parseDurationSeconds } from "../config.ts";
 import { listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, ApiKeyError, createApiKey, revokeApiKey, rotateApiKey, type AccessLevel } from "../keys/api-keys.ts";
+import { listConnections, revokeConnection } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import { expiryChoices, KeysPage } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import { field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 
-// The API keys page: every signed-in user manages their own keys here.
+// The API keys page: every signed-in user manages their own keys here, and
+// their connections (approved OAuth authorizations); an admin sees everyone's.
 export function keysRoutes(web: WebDeps) {
   const keyRows = (userId: string) =>
     listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
@@ -19,6 +21,11 @@ export function keysRoutes(web: WebDeps) {
       lastUsedAt: k.lastUsedAt,
       expiresAt: k.expiresAt,
     }));
+
+  const connectionLists = (user: { id: string; isAdmin: boolean }) => ({
+    connections: listConnections(web.db, user.id),
+    allConnections: user.isAdmin ? listConnections(web.db, null) : null,
+  });
 
   /** The signed-in user for a form post, or the page to answer with instead. */
   const guardPost = (request: Request, jar: CookieJar, body: unknown, set: { status?: number | string }) => {
@@ -43,7 +50,12 @@ export function keysRoutes(web: WebDeps) {
     .get("/keys", ({ cookie, redirect }) => {
       const current = signedIn(web, cookie);
       if (!current) return redirect("/sign-in?next=/keys", 303);
-      return KeysPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), keys: keyRows(current.user.id) });
+      return KeysPage({
+        viewer: viewerOf(current),
+        csrf: csrfToken(cookie, web.secure),
+        keys: keyRows(current.user.id),
+        ...connectionLists(current.user),
+      });
     })
     .post("/keys", ({ body, cookie, request, set }) => {
       const guard = guardPost(request, cookie, body, set);
@@ -54,7 +66,7 @@ export function keysRoutes(web: WebDeps) {
       const viewer = viewerOf(guard.current);
       const fail = (error: string) => {
         set.status = 400;
-        return KeysPage({ viewer, csrf, keys: keyRows(user.id), error, form });
+        return KeysPage({ viewer, csrf, keys: keyRows(user.id), ...connectionLists(user), error, form });
       };
       if (form.access !== "read" && form.access !== "full") return fail("Choose an access level: Read-only or Full.");
       if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
@@ -97,5 +109,17 @@ export function keysRoutes(web: WebDeps) {
       }
       web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
       return KeyCreatedPage({ viewer, csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
+    })
+    .post("/connections/:id/revoke", ({ body, cookie, request, set, params, redirect }) => {
+      const guard = guardPost(request, cookie, body, set);
+      if (!guard.current) return guard.page;
+      const { user } = guard.current;
+      // The owner ends their own connection; an admin can end anyone's.
+      if (!revokeConnection(web.db, { id: params.id, ownerId: user.isAdmin ? null : user.id, now: web.now() })) {
+        set.status = 404;
+        return MessagePage({ title: "No such connection", message: "That connection does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
+      }
+      web.log.info("connection revoked", { user_id: user.id, grant_id: params.id });
+      return redirect("/keys", 303);
     });
 }

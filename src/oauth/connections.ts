@@ -1,0 +1,47 @@
+import { listUsers } from "../accounts/users-store.ts";
+import { inTransaction, type Db } from "../db/client.ts";
+import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
+import { findGrant, listLiveGrants, revokeGrantAndTokens } from "./grants-store.ts";
+
+// A connection is an approved authorization (a grant) as the user sees it:
+// a named entry beside their API keys that they can revoke at once.
+
+export interface Connection {
+  id: string;
+  /** The client's name as a key name, e.g. "Claude (MCP connector)". */
+  name: string;
+  access: AccessLevel;
+  createdAt: number;
+  lastUsedAt: number | null;
+  userEmail: string;
+}
+
+export function connectionName(clientName: string): string {
+  return `${clientName} (MCP connector)`;
+}
+
+/** Live connections of one user, or of everyone when userId is null; newest first. */
+export function listConnections(db: Db, userId: string | null): Connection[] {
+  const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
+  return listLiveGrants(db, userId).map(({ grant, clientName }) => ({
+    id: grant.id,
+    name: connectionName(clientName),
+    access: accessLevelOf(grant.scope),
+    createdAt: grant.createdAt,
+    lastUsedAt: grant.lastUsedAt,
+    userEmail: emails.get(grant.userId) ?? "",
+  }));
+}
+
+/**
+ * Ends a connection of `ownerId` (or of anyone when ownerId is null): the
+ * grant and every token it issued stop working at once. False when there is
+ * no such live connection.
+ */
+export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
+  const grant = findGrant(db, input.id);
+  if (!grant || grant.revokedAt !== null) return false;
+  if (input.ownerId !== null && grant.userId !== input.ownerId) return false;
+  inTransaction(db, () => revokeGrantAndTokens(db, grant.id, input.now));
+  return true;
+}

@@ -1,0 +1,69 @@
+import { inTransaction } from "../../db/client.ts";
+import type { OAuthClient } from "../clients-store.ts";
+import { InvalidGrant, InvalidScope, OAuthError } from "../errors.ts";
+import { revokeGrantAndTokens } from "../grants-store.ts";
+import { requiredParam } from "../respond.ts";
+import { formatScope, normalizeScopes, parseScope } from "../scopes.ts";
+import {
+  findPresentedToken,
+  reissueSuccessorPair,
+  rotateRefreshToken,
+  touchGrant,
+  type GrantDeps,
+  type PresentedToken,
+  type TokenPair,
+} from "../tokens.ts";
+
+/**
+ * grant_type=refresh_token: RFC 6749 §6, rotating on every use (OAuth 2.1
+ * §4.3.1). Reuse of a rotated token revokes the whole family, except the
+ * immediately previous token within the grace window, which gets the same
+ * new pair again (clients that refresh twice at once).
+ */
+export function refreshTokenGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
+  const refreshToken = requiredParam(params, "refresh_token");
+  const scope = params.get("scope");
+  // A reuse's revocation must commit, so it comes back as a value; every
+  // other refusal throws and rolls back a transaction that wrote nothing.
+  const outcome = inTransaction(deps.db, () => refresh(deps, client, refreshToken, scope));
+  if (outcome instanceof OAuthError) throw outcome;
+  return outcome;
+}
+
+function refresh(deps: GrantDeps, client: OAuthClient, refreshToken: string, requestedScope: string | undefined): TokenPair | OAuthError {
+  const { db, now } = deps;
+  const presented = findPresentedToken(db, refreshToken, "refresh");
+  if (!presented) throw new InvalidGrant("The refresh token is not valid.");
+  const { token, grant, user } = presented.context;
+  // §6: the refresh token was issued to the authenticated client.
+  if (grant.clientId !== client.id) throw new InvalidGrant("The refresh token was issued to another client.");
+  if (token.revokedAt !== null || grant.revokedAt !== null) throw new InvalidGrant("The refresh token was revoked.");
+  if (token.expiresAt <= now) throw new InvalidGrant("The refresh token has expired.");
+  if (user.disabledAt !== null) throw new InvalidGrant("The account that approved this authorization is disabled.");
+  // §6: no scope beyond what the resource owner granted; omitted means all of it.
+  const accessScope = requestedScope === undefined ? grant.scope : narrowedScope(requestedScope, grant.scope);
+  if (token.rotatedAt !== null) return reused(deps, presented);
+  const pair = rotateRefreshToken(db, { parent: token, parentSecret: presented.secret, accessScope, now, lifetimes: deps.config });
+  if (!pair) return reused(deps, presented);
+  touchGrant(db, grant, now);
+  return pair;
+}
+
+function narrowedScope(requested: string, granted: string): string {
+  const scopes = normalizeScopes(parseScope(requested));
+  const allowed = granted.split(" ");
+  const beyond = scopes.filter((s) => !allowed.includes(s));
+  if (beyond.length) throw new InvalidScope(`The scope ${beyond.join(" ")} was not granted; ask for ${granted} or less.`);
+  return formatScope(scopes);
+}
+
+/** A rotated token presented again: within grace, the same pair; otherwise the family ends. */
+function reused(deps: GrantDeps, presented: PresentedToken): TokenPair | OAuthError {
+  const { token, grant } = presented.context;
+  const inGrace = token.rotatedAt !== null && deps.now - token.rotatedAt < deps.config.refreshGraceSeconds;
+  const again = inGrace ? reissueSuccessorPair(deps.db, { parent: token, parentSecret: presented.secret, now: deps.now }) : null;
+  if (again) return again;
+  revokeGrantAndTokens(deps.db, grant.id, deps.now);
+  deps.log.warn("rotated refresh token reused: grant revoked", { grant_id: grant.id, client_id: grant.clientId });
+  return new InvalidGrant("The refresh token was already used. Authorize again.");
+}

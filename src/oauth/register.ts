@@ -1,0 +1,60 @@
+import { Elysia } from "elysia";
+import { createRateLimiter } from "../security/rate-limit.ts";
+import { clientAddress, type WebDeps } from "../web/context.ts";
+import { parseRegistrationRequest } from "./client-metadata.ts";
+import { corsHeaders, oauthPaths } from "./endpoints.ts";
+import { InvalidRequest, OAuthError, oauthErrorResponse, TooManyRequests } from "./errors.ts";
+import { registerDynamicClient, registrationResponse } from "./registration.ts";
+
+// RFC 7591 Dynamic Client Registration: POST a JSON body, get 201 and the
+// registered metadata. Open to anyone (MCP clients register themselves), so
+// it is limited per client address. Every answer carries CORS headers so
+// browser clients (the MCP Inspector) can read errors too.
+
+export const registrationsPerHour = 30;
+const maxBodyBytes = 64 * 1024;
+
+/** RFC 7591 §3.1: the request is a JSON object sent as application/json. */
+async function readJsonBody(request: Request): Promise<unknown> {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") throw new InvalidRequest("Send the registration as application/json.");
+  const text = await request.text();
+  if (text.length > maxBodyBytes) throw new InvalidRequest("The request body is too large.");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidRequest("The JSON body could not be parsed.");
+  }
+}
+
+export function registerRoutes(web: WebDeps) {
+  const perAddress = createRateLimiter({ limit: registrationsPerHour, windowSeconds: 3600, now: web.now });
+  const noStore = { "cache-control": "no-store", pragma: "no-cache" };
+
+  return new Elysia()
+    .options(oauthPaths.register, () => new Response(null, { status: 204, headers: corsHeaders }))
+    .post(oauthPaths.register, async ({ request, server, set }) => {
+      try {
+        const address = clientAddress(web, request, server);
+        const wait = perAddress.retryAfter(address);
+        if (wait > 0) throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
+        perAddress.hit(address);
+        const reg = parseRegistrationRequest(await readJsonBody(request));
+        const { client, secret, reused } = registerDynamicClient(web.db, reg, web.now());
+        web.log.info(reused ? "client registration reused" : "client registered", {
+          client_id: client.id,
+          kind: client.kind,
+          auth_method: client.tokenEndpointAuthMethod,
+        });
+        return Response.json(registrationResponse(client, reg, secret), { status: 201, headers: { ...corsHeaders, ...noStore } });
+      } catch (error) {
+        if (!(error instanceof OAuthError)) {
+          web.log.error("registration failed", {
+            request_id: String(set.headers["x-request-id"] ?? ""),
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          });
+        }
+        return oauthErrorResponse(error, corsHeaders);
+      }
+    });
+}

@@ -1,0 +1,129 @@
+import { inTransaction, type Db } from "../db/client.ts";
+import { randomString } from "../security/tokens.ts";
+import { fallbackClientName, type ClientRegistration } from "./client-metadata.ts";
+import { newClientSecret } from "./client-secrets.ts";
+import {
+  deleteUnusedRegistrations,
+  findClientByFingerprint,
+  insertClient,
+  updateClient,
+  type ClientKind,
+  type OAuthClient,
+  type TokenEndpointAuthMethod,
+} from "./clients-store.ts";
+
+// Creating clients: by Dynamic Client Registration (RFC 7591) and by an
+// admin. Plain functions of values; the routes own HTTP.
+
+export const clientIdPrefix = "gate_client_";
+/** A dynamically registered client that nobody used within this long is deleted. */
+export const unusedRegistrationTtlSeconds = 24 * 3600;
+
+export interface NewClient {
+  client: OAuthClient;
+  /** The secret of a confidential client: shown once, never stored. */
+  secret: string | null;
+}
+
+function newClient(input: {
+  kind: ClientKind;
+  name: string;
+  redirectUris: string[];
+  method: TokenEndpointAuthMethod;
+  clientUri: string | null;
+  fingerprint: string | null;
+  now: number;
+}): NewClient {
+  const secret = input.method === "none" ? null : newClientSecret();
+  return {
+    secret: secret?.secret ?? null,
+    client: {
+      id: `${clientIdPrefix}${randomString(10)}`,
+      kind: input.kind,
+      name: input.name,
+      redirectUris: input.redirectUris,
+      tokenEndpointAuthMethod: input.method,
+      secretHash: secret?.secretHash ?? null,
+      clientUri: input.clientUri,
+      fingerprint: input.fingerprint,
+      metadataExpiresAt: null,
+      createdAt: input.now,
+      lastUsedAt: null,
+    },
+  };
+}
+
+/** SHA-256 of the normalized registration: what makes two public registrations "the same client". */
+export function registrationFingerprint(reg: ClientRegistration, name: string): string {
+  const normalized = [name, [...reg.redirectUris].sort(), reg.tokenEndpointAuthMethod, [...reg.grantTypes].sort(), reg.clientUri];
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify(normalized)).digest("hex");
+}
+
+/**
+ * Registers a client from a validated RFC 7591 request. A public client
+ * identical to an earlier public registration gets that client back
+ * (clients that register on every connect would otherwise pile up rows);
+ * a confidential client always gets a new row and a new secret.
+ */
+export function registerDynamicClient(db: Db, reg: ClientRegistration, now: number): NewClient & { reused: boolean } {
+  const name = reg.clientName || fallbackClientName(reg.redirectUris);
+  const base = { kind: "dcr" as const, name, redirectUris: reg.redirectUris, method: reg.tokenEndpointAuthMethod, clientUri: reg.clientUri, now };
+  if (reg.tokenEndpointAuthMethod !== "none") {
+    const created = newClient({ ...base, fingerprint: null });
+    insertClient(db, created.client);
+    return { ...created, reused: false };
+  }
+  const fingerprint = registrationFingerprint(reg, name);
+  return inTransaction(db, () => {
+    const existing = findClientByFingerprint(db, fingerprint);
+    if (existing && existing.kind === "dcr" && existing.tokenEndpointAuthMethod === "none") {
+      return { client: existing, secret: null, reused: true };
+    }
+    const created = newClient({ ...base, fingerprint });
+    insertClient(db, created.client);
+    return { ...created, reused: false };
+  });
+}
+
+/** RFC 7591 §3.2.1: the registered metadata, with the secret when one was just issued. */
+export function registrationResponse(client: OAuthClient, reg: ClientRegistration, secret: string | null) {
+  return {
+    client_id: client.id,
+    client_id_issued_at: client.createdAt,
+    ...(secret === null ? {} : { client_secret: secret, client_secret_expires_at: 0 }),
+    client_name: client.name,
+    redirect_uris: client.redirectUris,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    grant_types: reg.grantTypes,
+    response_types: ["code"],
+    scope: reg.scope,
+    ...(client.clientUri === null ? {} : { client_uri: client.clientUri }),
+  };
+}
+
+/** A client an admin registers by hand on the clients page. */
+export function registerManualClient(
+  db: Db,
+  input: { name: string; redirectUris: string[]; method: TokenEndpointAuthMethod; now: number },
+): NewClient {
+  const created = newClient({ kind: "manual", name: input.name, redirectUris: input.redirectUris, method: input.method, clientUri: null, fingerprint: null, now: input.now });
+  insertClient(db, created.client);
+  return created;
+}
+
+/**
+ * Replaces a registered client's redirect URIs. Its registration
+ * fingerprint is cleared: a client re-registering with its old metadata must
+ * not be handed this edited client.
+ */
+export function changeRedirectUris(db: Db, id: string, redirectUris: string[]): void {
+  updateClient(db, id, { redirectUris, fingerprint: null });
+}
+
+/**
+ * The periodic purge's policy: dynamically registered clients never used
+ * within a day of registering are deleted. Returns how many.
+ */
+export function purgeUnusedRegistrations(db: Db, now: number): number {
+  return deleteUnusedRegistrations(db, now - unusedRegistrationTtlSeconds);
+}

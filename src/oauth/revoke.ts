@@ -1,0 +1,31 @@
+import { Elysia } from "elysia";
+import type { AppDeps } from "../app.ts";
+import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
+import { corsHeaders, oauthPaths } from "./endpoints.ts";
+import { readBodyParams } from "./params.ts";
+import { oauthFailure, requiredParam } from "./respond.ts";
+import { revokePresentedToken } from "./tokens.ts";
+
+/**
+ * RFC 7009 token revocation. Confidential clients authenticate as at the
+ * token endpoint; public clients identify with client_id (§2.1). The answer
+ * is 200 whether or not the token was known or the client's own (§2.2), so
+ * it reveals nothing. token_type_hint is only a hint: the prefix says the kind.
+ */
+export function revokeRoutes(deps: AppDeps) {
+  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
+  return new Elysia()
+    .options(oauthPaths.revoke, () => new Response(null, { status: 204, headers: corsHeaders }))
+    .post(oauthPaths.revoke, async ({ request, set }) => {
+      try {
+        const params = await readBodyParams(request, { json: false });
+        const client = await authenticateClient(clientDeps, request, params);
+        const token = requiredParam(params, "token");
+        const outcome = revokePresentedToken(deps.db, { token, clientId: client.id, now: deps.now() });
+        if (outcome === "revoked") deps.log.info("token revoked", { client_id: client.id });
+        return new Response(null, { status: 200, headers: { "cache-control": "no-store", ...corsHeaders } });
+      } catch (error) {
+        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
+      }
+    });
+}

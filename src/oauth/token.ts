@@ -1,0 +1,39 @@
+import { Elysia } from "elysia";
+import type { AppDeps } from "../app.ts";
+import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
+import { corsHeaders, oauthPaths } from "./endpoints.ts";
+import { UnsupportedGrantType } from "./errors.ts";
+import { authorizationCodeGrant } from "./grants/authorization-code.ts";
+import { refreshTokenGrant } from "./grants/refresh-token.ts";
+import { readBodyParams } from "./params.ts";
+import { noStoreJson, oauthFailure, requiredParam } from "./respond.ts";
+import { tokenResponseBody, type GrantDeps } from "./tokens.ts";
+
+const grants = {
+  authorization_code: authorizationCodeGrant,
+  refresh_token: refreshTokenGrant,
+};
+
+/**
+ * The token endpoint (RFC 6749 §3.2): form or JSON body, client
+ * authentication, then one grant handler per grant_type. Every answer,
+ * errors included, carries CORS headers for browser-based clients.
+ */
+export function tokenRoutes(deps: AppDeps) {
+  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
+  return new Elysia()
+    .options(oauthPaths.token, () => new Response(null, { status: 204, headers: corsHeaders }))
+    .post(oauthPaths.token, async ({ request, set }) => {
+      try {
+        const params = await readBodyParams(request, { json: true });
+        const client = await authenticateClient(clientDeps, request, params);
+        const grantType = requiredParam(params, "grant_type");
+        if (!Object.hasOwn(grants, grantType)) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported.`);
+        const grantDeps: GrantDeps = { db: deps.db, log: deps.log, config: deps.config, now: deps.now() };
+        const pair = grants[grantType as keyof typeof grants](grantDeps, client, params);
+        return noStoreJson(tokenResponseBody(pair), corsHeaders);
+      } catch (error) {
+        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
+      }
+    });
+}

@@ -1,0 +1,79 @@
+import { and, eq, isNull, lte, sql } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
+import type { Grant } from "./grants-store.ts";
+
+export type TokenRow = typeof oauthTokens.$inferSelect;
+export type TokenKind = TokenRow["kind"];
+type User = typeof users.$inferSelect;
+
+/** A token with everything needed to judge it: its grant, the grant's user and client. */
+export interface TokenContext {
+  token: TokenRow;
+  grant: Grant;
+  user: User;
+  client: { id: string; name: string; kind: (typeof oauthClients.$inferSelect)["kind"] };
+}
+
+export function insertTokens(db: Db, rows: TokenRow[]): void {
+  db.insert(oauthTokens).values(rows).run();
+}
+
+export function findToken(db: Db, id: string): TokenRow | null {
+  return db.select().from(oauthTokens).where(eq(oauthTokens.id, id)).get() ?? null;
+}
+
+function prepareTokenContext(db: Db) {
+  return db
+    .select({
+      token: oauthTokens,
+      grant: oauthGrants,
+      user: users,
+      client: { id: oauthClients.id, name: oauthClients.name, kind: oauthClients.kind },
+    })
+    .from(oauthTokens)
+    .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
+    .innerJoin(users, eq(users.id, oauthGrants.userId))
+    .innerJoin(oauthClients, eq(oauthClients.id, oauthGrants.clientId))
+    .where(and(eq(oauthTokens.id, sql.placeholder("id")), eq(oauthTokens.kind, sql.placeholder("kind"))))
+    .prepare();
+}
+
+// Prepared once per database, a cache and nothing more: building this join
+// costs about 0.4 ms a call, the prepared query about 0.05 ms, and the /mcp
+// bearer check runs it on every request.
+const tokenContextQueries = new WeakMap<Db, ReturnType<typeof prepareTokenContext>>();
+
+export function findTokenContext(db: Db, id: string, kind: TokenKind): TokenContext | null {
+  let query = tokenContextQueries.get(db);
+  if (!query) {
+    query = prepareTokenContext(db);
+    tokenContextQueries.set(db, query);
+  }
+  return query.get({ id, kind }) ?? null;
+}
+
+/** Records a refresh token's rotation; true only for the first caller (one successor pair). */
+export function markRefreshRotated(db: Db, id: string, at: number, next: { refreshId: string; accessId: string }): boolean {
+  return (
+    db
+      .update(oauthTokens)
+      .set({ rotatedAt: at, nextRefreshId: next.refreshId, nextAccessId: next.accessId })
+      .where(and(eq(oauthTokens.id, id), eq(oauthTokens.kind, "refresh"), isNull(oauthTokens.rotatedAt)))
+      .returning({ id: oauthTokens.id })
+      .all().length === 1
+  );
+}
+
+export function markTokenRevoked(db: Db, id: string, at: number): void {
+  db.update(oauthTokens).set({ revokedAt: at }).where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt))).run();
+}
+
+export function updateGrantLastUsed(db: Db, grantId: string, at: number): void {
+  db.update(oauthGrants).set({ lastUsedAt: at }).where(eq(oauthGrants.id, grantId)).run();
+}
+
+/** Tokens past their expiry, access or refresh, rotated or not: none of them can be used again. */
+export function deleteExpiredTokens(db: Db, now: number): number {
+  return db.delete(oauthTokens).where(lte(oauthTokens.expiresAt, now)).returning({ id: oauthTokens.id }).all().length;
+}

@@ -1,0 +1,214 @@
+import { hmac } from "@oslojs/crypto/hmac";
+import { SHA256 } from "@oslojs/crypto/sha2";
+import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
+import { inTransaction, type Db } from "../db/client.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
+import { revokeGrantAndTokens } from "./grants-store.ts";
+import {
+  findToken,
+  findTokenContext,
+  insertTokens,
+  markRefreshRotated,
+  markTokenRevoked,
+  updateGrantLastUsed,
+  type TokenContext,
+  type TokenKind,
+  type TokenRow,
+} from "./tokens-store.ts";
+
+// Access and refresh tokens are opaque credentials `<prefix><id>_<secret>`
+// (256-bit secret, only its SHA-256 stored). Secret scanners can match
+// `gate_(at|rt)_[a-z2-7]{16}_[a-z2-7]{52}`.
+export const accessTokenPrefix = "gate_at_";
+export const refreshTokenPrefix = "gate_rt_";
+
+const prefixOf: Record<TokenKind, string> = { access: accessTokenPrefix, refresh: refreshTokenPrefix };
+const idBytes = 10;
+// grants.last_used_at is rewritten at most this often, so checking a token is a read.
+const lastUsedResolutionSeconds = 60;
+
+/** What a grant handler needs: the request's moment, settings, storage and log. */
+export interface GrantDeps {
+  db: Db;
+  log: Logger;
+  config: Pick<Config, "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
+  /** Unix seconds, fixed for the whole request. */
+  now: number;
+}
+
+export interface TokenLifetimes {
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  /** The access token's scope. */
+  scope: string;
+}
+
+/** RFC 6749 §5.1. */
+export function tokenResponseBody(pair: TokenPair) {
+  return {
+    access_token: pair.accessToken,
+    token_type: "Bearer",
+    expires_in: pair.expiresIn,
+    refresh_token: pair.refreshToken,
+    scope: pair.scope,
+  };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A rotated refresh token's successors are derived from its own secret, so
+ * within the grace window the very same pair can be handed out again without
+ * storing any secret: HMAC-SHA256 keyed with the parent secret, one label per kind.
+ */
+function successorSecret(parentSecret: string, kind: TokenKind): string {
+  return encodeBase32LowerCaseNoPadding(hmac(SHA256, encoder.encode(parentSecret), encoder.encode(kind)));
+}
+
+const format = (kind: TokenKind, id: string, secret: string) => `${prefixOf[kind]}${id}_${secret}`;
+
+function tokenRow(kind: TokenKind, fields: { id: string; secretHash: string; grantId: string; scope: string; now: number; ttlSeconds: number }): TokenRow {
+  return {
+    id: fields.id,
+    kind,
+    secretHash: fields.secretHash,
+    grantId: fields.grantId,
+    scope: fields.scope,
+    createdAt: fields.now,
+    expiresAt: fields.now + fields.ttlSeconds,
+    revokedAt: null,
+    rotatedAt: null,
+    nextRefreshId: null,
+    nextAccessId: null,
+  };
+}
+
+/** The first pair of a grant (RFC 6749 §4.1.4): both random. The refresh token carries the grant's scope. */
+export function issueTokenPair(
+  db: Db,
+  input: { grantId: string; grantScope: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
+): TokenPair {
+  const access = newCredential(accessTokenPrefix);
+  const refresh = newCredential(refreshTokenPrefix);
+  const { grantId, now, lifetimes } = input;
+  insertTokens(db, [
+    tokenRow("access", { id: access.id, secretHash: access.secretHash, grantId, scope: input.accessScope, now, ttlSeconds: lifetimes.accessTokenTtlSeconds }),
+    tokenRow("refresh", { id: refresh.id, secretHash: refresh.secretHash, grantId, scope: input.grantScope, now, ttlSeconds: lifetimes.refreshTokenTtlSeconds }),
+  ]);
+  return { accessToken: access.token, refreshToken: refresh.token, expiresIn: lifetimes.accessTokenTtlSeconds, scope: input.accessScope };
+}
+
+/**
+ * Exchanges a refresh token for its successor pair (RFC 6749 §6, OAuth 2.1
+ * §4.3.1 rotation). Null when it was rotated already (a concurrent caller won).
+ */
+export function rotateRefreshToken(
+  db: Db,
+  input: { parent: TokenRow; parentSecret: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
+): TokenPair | null {
+  const { parent, now, lifetimes } = input;
+  const next = { refreshId: randomString(idBytes), accessId: randomString(idBytes) };
+  if (!markRefreshRotated(db, parent.id, now, next)) return null;
+  const refreshSecret = successorSecret(input.parentSecret, "refresh");
+  const accessSecret = successorSecret(input.parentSecret, "access");
+  const grantId = parent.grantId;
+  insertTokens(db, [
+    tokenRow("access", { id: next.accessId, secretHash: hashSecret(accessSecret), grantId, scope: input.accessScope, now, ttlSeconds: lifetimes.accessTokenTtlSeconds }),
+    tokenRow("refresh", { id: next.refreshId, secretHash: hashSecret(refreshSecret), grantId, scope: parent.scope, now, ttlSeconds: lifetimes.refreshTokenTtlSeconds }),
+  ]);
+  return {
+    accessToken: format("access", next.accessId, accessSecret),
+    refreshToken: format("refresh", next.refreshId, refreshSecret),
+    expiresIn: lifetimes.accessTokenTtlSeconds,
+    scope: input.accessScope,
+  };
+}
+
+/**
+ * The pair a rotated refresh token was already exchanged for, derived again
+ * from its secret; null unless that pair is still untouched (the successor
+ * refresh token neither rotated nor revoked, the access token live).
+ */
+export function reissueSuccessorPair(db: Db, input: { parent: TokenRow; parentSecret: string; now: number }): TokenPair | null {
+  const { parent, now } = input;
+  if (parent.nextRefreshId === null || parent.nextAccessId === null) return null;
+  const refresh = findToken(db, parent.nextRefreshId);
+  const access = findToken(db, parent.nextAccessId);
+  if (!refresh || refresh.revokedAt !== null || refresh.rotatedAt !== null || refresh.expiresAt <= now) return null;
+  if (!access || access.revokedAt !== null || access.expiresAt <= now) return null;
+  const refreshSecret = successorSecret(input.parentSecret, "refresh");
+  const accessSecret = successorSecret(input.parentSecret, "access");
+  if (!secretMatches(refreshSecret, refresh.secretHash) || !secretMatches(accessSecret, access.secretHash)) return null;
+  return {
+    accessToken: format("access", access.id, accessSecret),
+    refreshToken: format("refresh", refresh.id, refreshSecret),
+    expiresIn: access.expiresAt - now,
+    scope: access.scope,
+  };
+}
+
+export interface PresentedToken {
+  context: TokenContext;
+  secret: string;
+}
+
+/** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
+export function findPresentedToken(db: Db, token: string, kind?: TokenKind): PresentedToken | null {
+  const found = kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
+  if (found === null) return null;
+  const parsed = parseCredential(prefixOf[found], token);
+  if (!parsed) return null;
+  const context = findTokenContext(db, parsed.id, found);
+  if (!context || !secretMatches(parsed.secret, context.token.secretHash)) return null;
+  return { context, secret: parsed.secret };
+}
+
+/** Usable right now: not revoked, expired or (refresh) rotated; its grant live; its user enabled. */
+export function isTokenActive(context: TokenContext, now: number): boolean {
+  const { token, grant, user } = context;
+  return (
+    token.revokedAt === null &&
+    token.expiresAt > now &&
+    token.rotatedAt === null &&
+    grant.revokedAt === null &&
+    user.disabledAt === null
+  );
+}
+
+/** The live access token behind a bearer credential, or null (for the /mcp bearer check). */
+export function authenticateAccessToken(db: Db, token: string, now: number): TokenContext | null {
+  const presented = findPresentedToken(db, token, "access");
+  if (!presented || !isTokenActive(presented.context, now)) return null;
+  touchGrant(db, presented.context.grant, now);
+  return presented.context;
+}
+
+/** Sets the connection's last use, at most once a minute. */
+export function touchGrant(db: Db, grant: { id: string; lastUsedAt: number | null }, now: number): void {
+  if (grant.lastUsedAt !== null && now - grant.lastUsedAt < lastUsedResolutionSeconds) return;
+  grant.lastUsedAt = now;
+  updateGrantLastUsed(db, grant.id, now);
+}
+
+/**
+ * RFC 7009 §2.1: revokes a token the client holds. An access token ends
+ * alone; a refresh token ends its whole grant. Unknown tokens and tokens of
+ * other clients are left alone (the caller still answers 200).
+ */
+export function revokePresentedToken(db: Db, input: { token: string; clientId: string; now: number }): "revoked" | "ignored" {
+  const presented = findPresentedToken(db, input.token);
+  if (!presented || presented.context.grant.clientId !== input.clientId) return "ignored";
+  const { token } = presented.context;
+  if (token.kind === "refresh") inTransaction(db, () => revokeGrantAndTokens(db, token.grantId, input.now));
+  else markTokenRevoked(db, token.id, input.now);
+  return "revoked";
+}

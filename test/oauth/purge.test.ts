@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { oauthCodes, oauthPendingRequests, oauthTokens } from "../../src/db/schema.ts";
+import { insertPendingRequest } from "../../src/oauth/grants-store.ts";
+import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
+import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
+import { openSession } from "../../src/accounts/sessions.ts";
+import { mcpResourceUrl } from "../../src/oauth/resource.ts";
+import { randomString } from "../../src/security/tokens.ts";
+import { createTestApp, type TestApp } from "../helpers.ts";
+import { challenge, connected, makeClient, makeCode, makeUser, nowSeconds, redirectUri, refreshRequest } from "./token-fixture.ts";
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+const tokenRow = (token: string) => app.db.select().from(oauthTokens).where(eq(oauthTokens.id, token.slice(8, 24))).get() ?? null;
+const codeRow = (code: string) => app.db.select().from(oauthCodes).where(eq(oauthCodes.id, code.slice(10, 26))).get() ?? null;
+
+describe("purgeExpiredOAuth", () => {
+  test("deletes an expired code", async () => {
+    const user = await makeUser(app);
+    const { client } = makeClient(app);
+    const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+    purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds);
+    expect(codeRow(code)).toBeNull();
+  });
+
+  test("keeps a code that has not expired", async () => {
+    const user = await makeUser(app);
+    const { client } = makeClient(app);
+    const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+    purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds - 1);
+    expect(codeRow(code)).not.toBeNull();
+  });
+
+  test("deletes an expired access token but keeps its unexpired refresh token", async () => {
+    const { tokens } = await connected(app);
+    purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds);
+    expect(tokenRow(tokens.access_token)).toBeNull();
+    expect(tokenRow(tokens.refresh_token)).not.toBeNull();
+  });
+
+  test("keeps a live access token, which still authenticates", async () => {
+    const { tokens } = await connected(app);
+    purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds - 1);
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+  });
+
+  test("deletes an expired refresh token", async () => {
+    const { tokens } = await connected(app);
+    purgeExpiredOAuth(app.db, nowSeconds() + app.config.refreshTokenTtlSeconds);
+    expect(tokenRow(tokens.refresh_token)).toBeNull();
+  });
+
+  test("keeps a rotated refresh token inside its grace window, which still answers the same pair", async () => {
+    const { client, tokens } = await connected(app);
+    const first = await (await refreshRequest(app, client.id, tokens.refresh_token)).json();
+    purgeExpiredOAuth(app.db, nowSeconds() + 1);
+    const again = await (await refreshRequest(app, client.id, tokens.refresh_token)).json();
+    expect(again.refresh_token).toBe(first.refresh_token);
+  });
+
+  test("deletes an expired pending request and keeps a live one", async () => {
+    const user = await makeUser(app);
+    const { client } = makeClient(app);
+    openSession(app.db, { userId: user.id, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() });
+    const sessionId = (app.db.$client.query("SELECT id FROM sessions WHERE user_id = ?").get(user.id) as { id: string }).id;
+    const pending = (id: string, expiresAt: number) => ({
+      id,
+      clientId: client.id,
+      sessionId,
+      redirectUri,
+      scope: "mcp:read",
+      state: null,
+      codeChallenge: challenge,
+      resource: mcpResourceUrl(app.url),
+      createdAt: nowSeconds(),
+      expiresAt,
+    });
+    const expired = randomString(10);
+    const live = randomString(10);
+    insertPendingRequest(app.db, pending(expired, nowSeconds() - 1));
+    insertPendingRequest(app.db, pending(live, nowSeconds() + 600));
+    purgeExpiredOAuth(app.db, nowSeconds());
+    const ids = app.db.select({ id: oauthPendingRequests.id }).from(oauthPendingRequests).all().map((r) => r.id);
+    expect([ids.includes(expired), ids.includes(live)]).toEqual([false, true]);
+  });
+
+  test("returns the counts it deleted", async () => {
+    const fresh = await createTestApp();
+    try {
+      const { tokens } = await connected(fresh);
+      expect(tokens.access_token).toBeString();
+      expect(purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({ codes: 1, pendingRequests: 0, tokens: 2, registrations: 0 });
+    } finally {
+      await fresh.close();
+    }
+  });
+});

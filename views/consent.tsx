@@ -1,0 +1,88 @@
+import { Layout, type Viewer } from "./layout.tsx";
+
+export interface ConsentProps {
+  viewer: Viewer;
+  csrf: string;
+  /** The pending authorization request this form answers. */
+  requestId: string;
+  client: { name: string; kind: "dcr" | "manual" | "cimd"; metadataHost: string | null };
+  /** Where the user goes after answering (a host, or scheme://host for an app's own scheme). */
+  redirect: { label: string; loopback: boolean };
+  /** What each requested scope allows, in plain words. */
+  scopes: { scope: string; description: string }[];
+  access: AccessLevelProps;
+}
+
+export interface AccessLevelProps {
+  /** Full is offered only when write access was requested and the user may give it. */
+  offerFull: boolean;
+  /** Why Full is not offered, when that is not obvious (a read-only API key). */
+  note?: string;
+}
+
+/** The consent page: server-rendered, works without JavaScript. */
+export function ConsentPage(props: ConsentProps): string {
+  const { viewer, csrf, requestId, client, redirect, scopes, access } = props;
+  return (
+    <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
+      <section class="card narrow" id="consent">
+        <h1>
+          Allow <strong safe>{client.name}</strong> to use Gatehouse as you?
+        </h1>
+        {client.kind === "dcr" ? <p class="muted">The app chose this name itself; Gatehouse cannot check it.</p> : ""}
+        {client.metadataHost ? (
+          <p class="muted" id="metadata-host">
+            App details from <strong safe>{client.metadataHost}</strong>
+          </p>
+        ) : ""}
+        <p id="redirect-host">
+          After you answer you will be sent to <strong safe>{redirect.label}</strong>
+          {redirect.loopback ? " (an app on this computer)" : ""}.
+        </p>
+        <h2>It asks to</h2>
+        <ul id="scopes">
+          {scopes.map((s) => (
+            <li data-scope={s.scope} safe>
+              {s.description}
+            </li>
+          ))}
+        </ul>
+        <form method="post" action="/oauth/authorize">
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="request" value={requestId} />
+          <AccessLevelChoice {...access} />
+          {/* Per-tool checkboxes for write tools belong in their own <fieldset id="write-tools"> right here, under the access level (next issue). */}
+          <p class="buttons">
+            <button type="submit" name="decision" value="allow">
+              Allow
+            </button>
+            <button type="submit" name="decision" value="deny" class="secondary">
+              Deny
+            </button>
+          </p>
+        </form>
+      </section>
+    </Layout>
+  ) as string;
+}
+
+function AccessLevelChoice({ offerFull, note }: AccessLevelProps): string {
+  return (
+    <fieldset id="access-level">
+      <legend>Access</legend>
+      {offerFull ? (
+        <label class="choice">
+          <input type="radio" name="access" value="full" checked /> Full: read, and call tools that change things
+        </label>
+      ) : ""}
+      <label class="choice">
+        <input type="radio" name="access" value="read" checked={!offerFull} /> Read-only: only tools that change nothing
+      </label>
+      {note ? (
+        <p class="muted" safe>
+          {note}
+        </p>
+      ) : ""}
+    </fieldset>
+  ) as string;
+}
