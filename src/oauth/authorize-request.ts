@@ -59,7 +59,7 @@ export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClie
   const pkce = checkPkce(params);
   if (pkce instanceof OAuthError) return fail(pkce);
 
-  const scopes = attempt(() => normalizeScopes(parseScope(params.get("scope"))));
+  const scopes = attempt(() => normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true })));
   if (scopes instanceof OAuthError) return fail(scopes);
 
   // RFC 8707 §2: a missing resource means the one MCP resource; anything else is not ours.

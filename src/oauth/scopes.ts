@@ -11,13 +11,20 @@ export const supportedScopes = Object.keys(scopeDescriptions) as Scope[];
 /** An empty or missing scope gets these (ChatGPT sends an empty scope). */
 export const defaultScopes: Scope[] = ["mcp:read", "mcp:write"];
 
-/** Parses a requested scope string; unknown scopes are `invalid_scope`. */
-export function parseScope(value: string | undefined): Scope[] {
+/**
+ * Parses a requested scope string; unknown scopes are `invalid_scope`, or
+ * with `ignoreUnknown` are dropped (RFC 6749 §3.3 lets the server ignore
+ * what it does not support: clients add `offline_access` or `openid`).
+ * Nothing known left means the default scopes.
+ */
+export function parseScope(value: string | undefined, opts: { ignoreUnknown?: boolean } = {}): Scope[] {
   const words = (value ?? "").split(" ").filter(Boolean);
-  if (words.length === 0) return [...defaultScopes];
   const unknown = words.filter((w) => !(w in scopeDescriptions));
-  if (unknown.length) throw new InvalidScope(`Unknown scope: ${unknown.join(" ")}. Supported: ${supportedScopes.join(" ")}.`);
-  return supportedScopes.filter((s) => words.includes(s));
+  if (unknown.length && !opts.ignoreUnknown) {
+    throw new InvalidScope(`Unknown scope: ${unknown.join(" ")}. Supported: ${supportedScopes.join(" ")}.`);
+  }
+  const known = supportedScopes.filter((s) => words.includes(s));
+  return known.length === 0 ? [...defaultScopes] : known;
 }
 
 export function formatScope(scopes: readonly string[]): string {

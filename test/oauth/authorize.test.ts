@@ -59,6 +59,18 @@ describe("redirect URI matching", () => {
   });
 });
 
+describe("scope", () => {
+  test("unknown scope words are ignored: mcp:read offline_access asks for mcp:read", async () => {
+    const { request } = await openConsent(b, authorizePath(client.id, { scope: "mcp:read offline_access" }));
+    expect(pendingRows().find((p) => p.id === request)?.scope).toBe("mcp:read");
+  });
+
+  test("only unknown scope words mean the default scopes", async () => {
+    const { request } = await openConsent(b, authorizePath(client.id, { scope: "openid profile" }));
+    expect(pendingRows().find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
+  });
+});
+
 describe("phase 2: errors go back to the client with state and iss", () => {
   const cases: [string, Record<string, string | null>, string][] = [
     ["response_type=token", { response_type: "token" }, "unsupported_response_type"],
@@ -69,7 +81,6 @@ describe("phase 2: errors go back to the client with state and iss", () => {
     ["a code_challenge shorter than 43 characters", { code_challenge: "abc123" }, "invalid_request"],
     ["a code_challenge with characters outside RFC 7636", { code_challenge: `${"a".repeat(42)}+/=` }, "invalid_request"],
     ["a code_challenge longer than 128 characters", { code_challenge: "a".repeat(129) }, "invalid_request"],
-    ["an unknown scope", { scope: "mcp:read admin" }, "invalid_scope"],
     ["a foreign resource", { resource: "https://other.example/mcp" }, "invalid_target"],
   ];
   for (const [name, overrides, code] of cases) {
@@ -117,7 +128,7 @@ describe("phase 2: errors go back to the client with state and iss", () => {
 
   test("an error redirect creates no pending request", async () => {
     const before = pendingRows().length;
-    await get({ scope: "nope" });
+    await get({ resource: "https://other.example/mcp" });
     expect(pendingRows().length).toBe(before);
   });
 });
