@@ -1,4 +1,5 @@
 import { Time } from "./format.tsx";
+import { ErrorNote } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 export interface ClientRow {
@@ -88,11 +89,7 @@ export function AdminClientsPage({ viewer, csrf, clients, error, form }: AdminCl
       </section>
       <section class="card">
         <h2>Add a client</h2>
-        {error ? (
-          <p class="error" role="alert" safe>
-            {error}
-          </p>
-        ) : ""}
+        <ErrorNote message={error} />
         <form method="post" action="/admin/clients" id="add-client">
           <input type="hidden" name="csrf" value={csrf} />
           <label>
@@ -177,11 +174,7 @@ export function ClientEditPage({ viewer, csrf, client, error, redirectUris }: Cl
         <p>
           <code safe>{client.id}</code> · {kindLabel[client.kind]} · {methodLabel[client.authMethod]}
         </p>
-        {error ? (
-          <p class="error" role="alert" safe>
-            {error}
-          </p>
-        ) : ""}
+        <ErrorNote message={error} />
         {client.kind === "cimd" ? (
           <p class="muted">This client's redirect URIs come from its metadata document and cannot be edited here.</p>
         ) : (

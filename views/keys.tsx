@@ -1,4 +1,5 @@
 import { Time } from "./format.tsx";
+import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 export interface KeyRow {
@@ -66,12 +67,7 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
             </td>
             <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
             <td class="actions">
-              <form method="post" action={`/connections/${c.id}/revoke`} class="inline">
-                <input type="hidden" name="csrf" value={csrf} />
-                <button type="submit" class="danger">
-                  Revoke
-                </button>
-              </form>
+              <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
             </td>
           </tr>
         ))}
@@ -118,18 +114,8 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, erro
                   <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
                   <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
                   <td class="actions">
-                    <form method="post" action={`/keys/${k.id}/rotate`} class="inline">
-                      <input type="hidden" name="csrf" value={csrf} />
-                      <button type="submit" class="secondary">
-                        Rotate
-                      </button>
-                    </form>
-                    <form method="post" action={`/keys/${k.id}/revoke`} class="inline">
-                      <input type="hidden" name="csrf" value={csrf} />
-                      <button type="submit" class="danger">
-                        Revoke
-                      </button>
-                    </form>
+                    <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
+                    <PostButton action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
                   </td>
                 </tr>
               ))}
@@ -160,11 +146,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, erro
       ) : ""}
       <section class="card">
         <h2>Create a key</h2>
-        {error ? (
-          <p class="error" role="alert" safe>
-            {error}
-          </p>
-        ) : ""}
+        <ErrorNote message={error} />
         <form method="post" action="/keys" id="create-key">
           <input type="hidden" name="csrf" value={csrf} />
           <label>

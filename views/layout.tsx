@@ -1,4 +1,5 @@
 import type { PropsWithChildren } from "@kitajs/html";
+import { PostButton } from "./parts.tsx";
 
 export interface Viewer {
   email: string;
@@ -37,12 +38,7 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
                 <span class="who" safe>
                   {viewer.email}
                 </span>
-                <form method="post" action="/sign-out" class="inline">
-                  <input type="hidden" name="csrf" value={csrf ?? ""} />
-                  <button type="submit" class="link">
-                    Sign out
-                  </button>
-                </form>
+                <PostButton action="/sign-out" csrf={csrf ?? ""} label="Sign out" variant="link" />
               </nav>
             ) : ""}
           </header>

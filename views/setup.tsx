@@ -1,3 +1,4 @@
+import { ErrorNote } from "./parts.tsx";
 import { Layout } from "./layout.tsx";
 
 export interface SetupProps {
@@ -14,11 +15,7 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength }: Setu
       <section class="card narrow">
         <h1>Create the first admin</h1>
         <p class="muted">This link works once: it stops working as soon as an admin exists.</p>
-        {error ? (
-          <p class="error" role="alert" safe>
-            {error}
-          </p>
-        ) : ""}
+        <ErrorNote message={error} />
         <form method="post" action="/setup">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="token" value={token} />

@@ -1,3 +1,4 @@
+import { ErrorNote } from "./parts.tsx";
 import { Layout } from "./layout.tsx";
 
 export interface SignInProps {
@@ -12,11 +13,7 @@ export function SignInPage({ csrf, next, email, error }: SignInProps): string {
     <Layout title="Sign in">
       <section class="card narrow">
         <h1>Sign in</h1>
-        {error ? (
-          <p class="error" role="alert" safe>
-            {error}
-          </p>
-        ) : ""}
+        <ErrorNote message={error} />
         <form method="post" action="/sign-in">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="next" value={next} />
