@@ -3,6 +3,8 @@ import { Elysia } from "elysia";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Logger } from "./log.ts";
+import { mcpRoutes } from "./mcp/endpoint.ts";
+import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
 import { authorizeRoutes } from "./oauth/authorize.ts";
 import { introspectRoutes } from "./oauth/introspect.ts";
 import { metadataRoutes } from "./oauth/metadata.ts";
@@ -105,6 +107,7 @@ export function createApp(deps: AppDeps) {
     })
     .use(healthRoutes(deps.db))
     .use(metadataRoutes(deps.config.publicUrl))
+    .use(resourceMetadataRoutes(deps.config.publicUrl))
     .use(assetRoutes())
     .use(signInRoutes(web))
     .use(setupRoutes(web))
@@ -114,5 +117,6 @@ export function createApp(deps: AppDeps) {
     .use(authorizeRoutes(web))
     .use(tokenRoutes(deps))
     .use(revokeRoutes(deps))
-    .use(introspectRoutes(deps));
+    .use(introspectRoutes(deps))
+    .use(mcpRoutes(deps));
 }

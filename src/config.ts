@@ -16,6 +16,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Take the client address from the last X-Forwarded-For entry (behind a reverse proxy). */
   trustProxy: boolean;
+  /** Browser origins besides the public URL's own that may call /mcp (DNS rebinding defence). */
+  allowedOrigins: string[];
 }
 
 export class ConfigError extends Error {}
@@ -59,6 +61,11 @@ export const settings = {
     help: "true behind a reverse proxy that sets X-Forwarded-For",
     default: "false",
   },
+  allowedOrigins: {
+    env: "GATEHOUSE_ALLOWED_ORIGINS",
+    flag: "--allowed-origins",
+    help: "comma-separated browser origins, besides the public URL's, allowed to call /mcp",
+  },
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof settings;
@@ -83,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     refreshGraceSeconds: parseDuration("refreshGrace", raw("refreshGrace")!),
     rateLimitPerMinute: parseInteger("rateLimitPerMinute", raw("rateLimitPerMinute"), 1, 1_000_000),
     trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
+    allowedOrigins: parseOrigins("allowedOrigins", raw("allowedOrigins") ?? ""),
   };
 }
 
@@ -118,6 +126,25 @@ function parseDuration(key: Key, value: string): number {
   const seconds = parseDurationSeconds(value);
   if (seconds === null) fail(key, `expected a positive duration such as 3600, 15m, 12h or 30d, got "${value}"`);
   return seconds;
+}
+
+/** Comma-separated origins (`https://inspector.example`, `http://localhost:6274`), each normalized. */
+function parseOrigins(key: Key, value: string): string[] {
+  const origins: string[] = [];
+  for (const item of value.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      fail(key, `not an origin: "${item}"`);
+    }
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+    if ((url.protocol !== "https:" && url.protocol !== "http:") || !bare) {
+      fail(key, `each entry must be an origin such as https://inspector.example or http://localhost:6274, got "${item}"`);
+    }
+    origins.push(url.origin);
+  }
+  return origins;
 }
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -175,6 +175,16 @@ describe("the compiled binary", () => {
       expect(await keys.text()).toContain("admin@example.com");
     });
 
+    test("the key lists the built-in tools on /mcp (the MCP SDK is in the binary)", async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('"gatehouse__whoami"');
+    });
+
     test("backup writes a copy while the server runs", async () => {
       const run = await gatehouse(["backup", "./copy.db"]);
       expect(run.code).toBe(0);

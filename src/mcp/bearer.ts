@@ -1,0 +1,80 @@
+import type { Db } from "../db/client.ts";
+import { apiKeyPrefix, authenticateApiKey } from "../keys/api-keys.ts";
+import { accessTokenPrefix, authenticateAccessToken } from "../oauth/tokens.ts";
+import { supportedScopes } from "../oauth/scopes.ts";
+import { newCaller, type Caller } from "./caller.ts";
+
+// The bearer check in front of /mcp (RFC 6750 §2.1, header only). Every
+// request is judged against the database afresh: nothing is cached, so a
+// revoked key or connection fails on its very next request.
+
+export type BearerOutcome =
+  | { ok: true; caller: Caller }
+  /** `description` is null when no credentials were sent (RFC 6750 §3.1: then no error code). */
+  | { ok: false; description: string | null };
+
+export interface BearerDeps {
+  db: Db;
+  /** Unix seconds, for this request. */
+  now: number;
+  /** The MCP resource URL a token must have been issued for (RFC 8707). */
+  resourceUrl: string;
+}
+
+const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export function checkBearer(deps: BearerDeps, authorization: string | null): BearerOutcome {
+  if (authorization === null || authorization.trim() === "") return { ok: false, description: null };
+  const token = bearerPattern.exec(authorization)?.[1];
+  if (token === undefined) return { ok: false, description: "The Authorization header must be: Bearer <token>." };
+  if (token.startsWith(accessTokenPrefix)) return checkAccessToken(deps, token);
+  if (token.startsWith(apiKeyPrefix)) return checkApiKey(deps, token);
+  return { ok: false, description: "The token is not a Gatehouse access token or API key." };
+}
+
+function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
+  const context = authenticateAccessToken(deps.db, token, deps.now);
+  if (!context) return { ok: false, description: "The access token is unknown, expired or revoked." };
+  // RFC 8707 §2 / MCP authorization: a token for another resource is not ours to honour.
+  if (context.grant.resource !== deps.resourceUrl) return { ok: false, description: "The access token was issued for another resource." };
+  return {
+    ok: true,
+    caller: newCaller({
+      userId: context.user.id,
+      email: context.user.email,
+      via: { kind: "connection", id: context.grant.id, clientId: context.client.id, clientName: context.client.name },
+      scopes: context.token.scope.split(" ").filter(Boolean),
+      expiresAt: context.token.expiresAt,
+    }),
+  };
+}
+
+function checkApiKey(deps: BearerDeps, token: string): BearerOutcome {
+  const found = authenticateApiKey(deps.db, token, deps.now);
+  if (!found) return { ok: false, description: "The API key is unknown, expired or revoked." };
+  const { apiKey, user } = found;
+  return {
+    ok: true,
+    caller: newCaller({
+      userId: user.id,
+      email: user.email,
+      via: { kind: "api_key", id: apiKey.id, name: apiKey.name },
+      scopes: apiKey.scope.split(" ").filter(Boolean),
+      expiresAt: apiKey.expiresAt,
+    }),
+  };
+}
+
+/** Every scope /mcp knows: a challenge asks for all of them so one consent covers every tool. */
+export const challengeScope = supportedScopes.join(" ");
+
+/** RFC 6750 §3 / RFC 9728 §5.1: the 401 challenge, with error only when a token was sent. */
+export function unauthorizedChallenge(resourceMetadataUrl: string, description: string | null): string {
+  const base = `Bearer resource_metadata="${resourceMetadataUrl}", scope="${challengeScope}"`;
+  return description === null ? base : `${base}, error="invalid_token", error_description="${description}"`;
+}
+
+/** RFC 6750 §3.1 insufficient_scope, naming every scope needed so the client can step up. */
+export function insufficientScopeChallenge(resourceMetadataUrl: string, description: string): string {
+  return `Bearer error="insufficient_scope", scope="${challengeScope}", resource_metadata="${resourceMetadataUrl}", error_description="${description}"`;
+}

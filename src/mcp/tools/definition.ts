@@ -1,0 +1,37 @@
+import type { CallToolResult, StandardSchemaWithJSON, ToolAnnotations } from "@modelcontextprotocol/server";
+import type { Caller } from "../caller.ts";
+import type { GatedTool } from "../gating.ts";
+
+/** One entry of the tool catalogue: built once at start, registered on every serving instance. */
+export interface ToolDefinition extends GatedTool {
+  title: string;
+  description: string;
+  inputSchema: StandardSchemaWithJSON;
+  annotations: ToolAnnotations;
+  run(caller: Caller, args: unknown): CallToolResult | Promise<CallToolResult>;
+}
+
+/** Keeps `run`'s argument type tied to the input schema at the definition, erased in the catalogue. */
+export function defineTool<A>(
+  definition: Omit<ToolDefinition, "inputSchema" | "run"> & {
+    inputSchema: StandardSchemaWithJSON<A, A>;
+    run(caller: Caller, args: A): CallToolResult | Promise<CallToolResult>;
+  },
+): ToolDefinition {
+  return definition as ToolDefinition;
+}
+
+/** A result as text (every client shows it) and as structured content (clients that parse it). */
+export function jsonResult(value: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(value, null, 2) }], structuredContent: value };
+}
+
+/** A tool that ran and failed: a result with isError, never a JSON-RPC error (MCP tools spec). */
+export function toolError(message: string): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: message }] };
+}
+
+/** Unix seconds as ISO 8601, which models read more reliably than epoch numbers. */
+export function isoTime(seconds: number | null): string | null {
+  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+}
