@@ -2,6 +2,7 @@ import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
+import type { Gateway } from "./gateway/gateway.ts";
 import type { Logger } from "./log.ts";
 import { mcpRoutes } from "./mcp/endpoint.ts";
 import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
@@ -15,6 +16,7 @@ import { healthRoutes } from "./ops/health.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
 import { adminClientsRoutes } from "./web/admin-clients.ts";
+import { adminUpstreamsRoutes } from "./web/admin-upstreams.ts";
 import { assetRoutes } from "./web/assets.ts";
 import { sessionCookieName, type WebDeps } from "./web/context.ts";
 import { keysRoutes } from "./web/keys.ts";
@@ -30,6 +32,8 @@ export interface AppDeps {
   now: () => number;
   /** The secret of the one-time first-admin link, or null when an admin exists. */
   setupToken: string | null;
+  /** The upstream MCP servers; absent when none are configured. */
+  gateway?: Gateway;
 }
 
 const securityHeaders = {
@@ -105,7 +109,7 @@ export function createApp(deps: AppDeps) {
         requestId: requestId(request),
       });
     })
-    .use(healthRoutes(deps.db))
+    .use(healthRoutes(deps.db, deps.gateway))
     .use(metadataRoutes(deps.config.publicUrl))
     .use(resourceMetadataRoutes(deps.config.publicUrl))
     .use(assetRoutes())
@@ -114,6 +118,7 @@ export function createApp(deps: AppDeps) {
     .use(keysRoutes(web))
     .use(registerRoutes(web))
     .use(adminClientsRoutes(web))
+    .use(adminUpstreamsRoutes(web))
     .use(authorizeRoutes(web))
     .use(tokenRoutes(deps))
     .use(revokeRoutes(deps))

@@ -18,6 +18,8 @@ export interface Config {
   trustProxy: boolean;
   /** Browser origins besides the public URL's own that may call /mcp (DNS rebinding defence). */
   allowedOrigins: string[];
+  /** How long a tools/call forwarded to an upstream may take before it is answered with a timeout error. */
+  toolTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,6 +68,7 @@ export const settings = {
     flag: "--allowed-origins",
     help: "comma-separated browser origins, besides the public URL's, allowed to call /mcp",
   },
+  toolTimeout: { env: "GATEHOUSE_TOOL_TIMEOUT", flag: "--tool-timeout", help: "how long a tool call to an upstream MCP server may take", default: "60s" },
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof settings;
@@ -91,6 +94,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     rateLimitPerMinute: parseInteger("rateLimitPerMinute", raw("rateLimitPerMinute"), 1, 1_000_000),
     trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
     allowedOrigins: parseOrigins("allowedOrigins", raw("allowedOrigins") ?? ""),
+    toolTimeoutSeconds: parseDuration("toolTimeout", raw("toolTimeout")!),
   };
 }
 

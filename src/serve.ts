@@ -3,6 +3,8 @@ import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
+import type { GatewayConfig } from "./gateway/config.ts";
+import { Gateway } from "./gateway/gateway.ts";
 import type { Logger } from "./log.ts";
 import { purgeExpiredOAuth } from "./oauth/purge.ts";
 import { randomString } from "./security/tokens.ts";
@@ -19,11 +21,15 @@ export interface Running {
 
 /**
  * Listens until SIGTERM or SIGINT, then stops accepting, lets requests in
- * flight finish, and closes the database.
+ * flight finish, closes the upstream connections (ending stdio children)
+ * and the database. Upstreams connect in the background: a slow or failing
+ * one never delays or stops the start.
  */
-export function serve(config: Config, db: Db, log: Logger): Running {
+export function serve(config: Config, db: Db, log: Logger, gatewayConfig: GatewayConfig | null = null): Running {
   const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
-  const app = createApp({ config, db, log, now, setupToken });
+  const gateway = gatewayConfig ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds }) : undefined;
+  gateway?.start();
+  const app = createApp({ config, db, log, now, setupToken, ...(gateway && { gateway }) });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const purge = setInterval(() => {
     const removed = deleteExpiredSessions(db, now());
@@ -55,6 +61,7 @@ export function serve(config: Config, db: Db, log: Logger): Running {
     (stopping ??= (async () => {
       clearInterval(purge);
       await app.stop(false);
+      await gateway?.stop();
       db.$client.close();
       log.info("stopped");
       process.off("SIGTERM", onSignal);

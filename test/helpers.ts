@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { createApp } from "../src/app.ts";
 import { loadConfig, type Config } from "../src/config.ts";
 import { openDatabase, type Db } from "../src/db/client.ts";
+import type { GatewayConfig } from "../src/gateway/config.ts";
+import { Gateway } from "../src/gateway/gateway.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { createLogger, type Logger } from "../src/log.ts";
 
@@ -27,6 +29,8 @@ export interface TestApp {
   setupToken: string | null;
   /** Log lines written so far, parsed. */
   logs: Record<string, unknown>[];
+  /** The upstream gateway, when the app was made with one. */
+  gateway?: Gateway;
   close(): Promise<void>;
 }
 
@@ -34,7 +38,9 @@ export interface TestApp {
  * The real app on a real SQLite file in a temp dir, listening on a loopback
  * port. `now` defaults to the wall clock, so `setSystemTime` moves it.
  */
-export async function createTestApp(opts: { env?: Record<string, string>; setupToken?: string | null; now?: () => number } = {}): Promise<TestApp> {
+export async function createTestApp(
+  opts: { env?: Record<string, string>; setupToken?: string | null; now?: () => number; gateway?: GatewayConfig } = {},
+): Promise<TestApp> {
   const dataDir = tempDir();
   const port = freePort();
   const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env });
@@ -43,7 +49,10 @@ export async function createTestApp(opts: { env?: Record<string, string>; setupT
   const logs: Record<string, unknown>[] = [];
   const log: Logger = createLogger((line) => logs.push(JSON.parse(line)));
   const setupToken = opts.setupToken === undefined ? null : opts.setupToken;
-  const app = createApp({ config, db, log, now: opts.now ?? (() => Math.floor(Date.now() / 1000)), setupToken });
+  // Upstreams, when given, reconnect fast so tests see a restart within a second or two.
+  const gateway = opts.gateway && new Gateway({ config: opts.gateway, log, toolTimeoutSeconds: config.toolTimeoutSeconds, backoff: { firstMs: 200, maxMs: 2000 } });
+  gateway?.start();
+  const app = createApp({ config, db, log, now: opts.now ?? (() => Math.floor(Date.now() / 1000)), setupToken, ...(gateway && { gateway }) });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
     url: config.publicUrl,
@@ -52,8 +61,10 @@ export async function createTestApp(opts: { env?: Record<string, string>; setupT
     dataDir,
     setupToken,
     logs,
+    gateway,
     async close() {
       await app.stop(true);
+      await gateway?.stop();
       db.$client.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -35,6 +35,7 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
               <nav>
                 <a href="/keys">API keys</a>
                 {viewer.isAdmin ? <a href="/admin/clients">Clients</a> : ""}
+                {viewer.isAdmin ? <a href="/admin/upstreams">Upstreams</a> : ""}
                 <span class="who" safe>
                   {viewer.email}
                 </span>

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
+import { loadGatewayConfig } from "../gateway/config.ts";
 import { createLogger } from "../log.ts";
 import { openMigrated, RuntimeError, runMigrations, type Command } from "./command.ts";
 
@@ -9,10 +10,12 @@ export const serverCommands: Record<string, Command> = {
   serve: {
     usage: "gatehouse serve [settings]",
     summary: "start the server (the default command)",
-    async run({ config }) {
+    async run({ config, io }) {
+      // A bad config file stops the start (exit 1) with one line naming the file, line and field.
+      const gatewayConfig = config.configFile === null ? null : loadGatewayConfig(config.configFile, io.env);
       const log = createLogger();
       const { serve } = await import("../serve.ts");
-      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log);
+      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log, gatewayConfig);
       await running.stopped;
     },
   },

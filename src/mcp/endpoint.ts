@@ -6,6 +6,7 @@ import { checkBearer, insufficientScopeChallenge, unauthorizedChallenge } from "
 import { authInfoOf, type Caller } from "./caller.ts";
 import { deniedToolCall, mayCall } from "./gating.ts";
 import { hostAllowed, mcpCorsHeaders, mcpPreflightHeaders, originAllowed, requestGuard } from "./request-guard.ts";
+import { createMcpRateLimit, jsonRpcIdOf, rateLimitedResponse } from "./rate-limit.ts";
 import { protectedResourceMetadataUrl } from "./resource-metadata.ts";
 import { createMcpEndpointHandler, createToolCatalogue, type ToolCatalogue } from "./server.ts";
 import { builtinTools } from "./tools/builtin.ts";
@@ -24,10 +25,20 @@ function refusal(status: number, message: string, headers: Record<string, string
   return Response.json({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }, { status, headers: { "cache-control": "no-store", ...headers } });
 }
 
+/**
+ * The SDK's answer with our headers added: in place, since the SDK builds its
+ * Responses itself and their headers are mutable (copying them cost about a
+ * twentieth of a tools/call); on a copy if some answer's headers are immutable.
+ */
 function withHeaders(response: Response, headers: Record<string, string>): Response {
-  const merged = new Headers(response.headers);
-  for (const [name, value] of Object.entries(headers)) merged.set(name, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+  try {
+    for (const name in headers) response.headers.set(name, headers[name]!);
+    return response;
+  } catch {
+    const merged = new Headers(response.headers);
+    for (const name in headers) merged.set(name, headers[name]!);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+  }
 }
 
 /** The JSON body of a POST, read from a clone so the SDK still gets the request untouched; null if unreadable. */
@@ -41,27 +52,34 @@ async function peekJson(request: Request): Promise<unknown> {
 }
 
 /** A tools/call this caller may not make, answered 403 so the client can step up (MCP authorization, scope challenge). */
-async function scopeRefusal(catalogue: ToolCatalogue, caller: Caller, request: Request, challenge: (d: string) => string, cors: Record<string, string>) {
+async function scopeRefusal(catalogue: ToolCatalogue, caller: Caller, request: Request, challenge: (d: string) => string, headers: Record<string, string>) {
   if (request.method !== "POST" || catalogue.tools.every((tool) => mayCall(caller, tool))) return null;
   const denied = deniedToolCall(caller, catalogue.byName, await peekJson(request));
   if (!denied) return null;
   const description = `The tool ${denied.name} needs scope ${denied.requiredScopes.join(" ")}.`;
-  return refusal(403, description, { ...cors, "www-authenticate": challenge(description) });
+  return refusal(403, description, { ...headers, "www-authenticate": challenge(description) });
+}
+
+/** The X-Request-Id app.ts set for this request (onRequest), for the bodies that name it. */
+function requestIdOf(set: { headers: Record<string, unknown> }): string {
+  const id = set.headers["x-request-id"];
+  return typeof id === "string" ? id : "";
 }
 
 /**
- * `/mcp`: Host and Origin checks, the bearer check, the scope gate, then the
- * SDK. The catalogue and the SDK handler are built here once; a request costs
- * a token lookup and a dispatch.
+ * `/mcp`: Host and Origin checks, the bearer check, the rate limit per
+ * credential, the scope gate, then the SDK. The catalogue and the SDK handler
+ * are built here once; a request costs a token lookup and a dispatch.
  */
 export function mcpRoutes(deps: AppDeps) {
   const resourceUrl = mcpResourceUrl(deps.config.publicUrl);
   const metadataUrl = protectedResourceMetadataUrl(deps.config.publicUrl);
   const guard = requestGuard(deps.config);
-  const catalogue = createToolCatalogue(builtinTools(deps));
+  const catalogue = createToolCatalogue(builtinTools(deps), deps.gateway ?? null);
   const handler = createMcpEndpointHandler(catalogue, deps.log);
+  const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
 
-  const serve = async ({ request }: { request: Request }) => {
+  const serve = async ({ request, set }: { request: Request; set: { headers: Record<string, unknown> } }) => {
     const origin = request.headers.get("origin");
     if (!hostAllowed(guard, request.headers.get("host"))) {
       return refusal(421, "This server does not answer for that Host.", { vary: "origin" });
@@ -73,10 +91,16 @@ export function mcpRoutes(deps: AppDeps) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
       return refusal(401, bearer.description ?? "Authorization required: Bearer <access token or API key>.", { ...cors, "www-authenticate": challenge });
     }
-    const refused = await scopeRefusal(catalogue, bearer.caller, request, (d) => insufficientScopeChallenge(metadataUrl, d), cors);
+    const verdict = rateLimit.take(bearer.caller);
+    if (!verdict.allowed) {
+      const rpcId = request.method === "POST" ? jsonRpcIdOf(await peekJson(request)) : null;
+      return rateLimitedResponse(verdict, rpcId, requestIdOf(set), cors);
+    }
+    const headers = { ...cors, ...verdict.headers };
+    const refused = await scopeRefusal(catalogue, bearer.caller, request, (d) => insufficientScopeChallenge(metadataUrl, d), headers);
     if (refused) return refused;
     const response = await handler.fetch(request, { authInfo: authInfoOf(bearer.caller, resourceUrl, metadataUrl) });
-    return withHeaders(response, cors);
+    return withHeaders(response, headers);
   };
 
   const preflight = ({ request }: { request: Request }) => {

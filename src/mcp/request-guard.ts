@@ -38,7 +38,8 @@ export function originAllowed(guard: RequestGuard, origin: string | null): boole
   return origin === null || guard.origins.has(origin);
 }
 
-const exposedHeaders = "www-authenticate, mcp-session-id, mcp-protocol-version";
+// Retry-After and the RateLimit fields too, so browser clients can pace themselves (rate-limit.ts).
+const exposedHeaders = "www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy, x-request-id";
 const allowedMethods = "GET, POST, DELETE, OPTIONS";
 const defaultAllowedHeaders = "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id";
 const headerList = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;

@@ -4,6 +4,7 @@ import {
   type CallToolResult,
   type McpHttpHandler,
   type McpRequestContext,
+  type ServerCapabilities,
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import pkg from "../../package.json";
@@ -12,27 +13,82 @@ import { callerOf } from "./caller.ts";
 import { visibleTools } from "./gating.ts";
 import { toolError, type ToolDefinition } from "./tools/definition.ts";
 
-/** The tools /mcp offers, with their handlers; built once at start. */
-export interface ToolCatalogue {
-  tools: readonly ToolDefinition[];
-  byName: ReadonlyMap<string, ToolDefinition>;
-}
-
 type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult>;
 
 interface CatalogueEntry {
   tool: ToolDefinition;
-  config: { title: string; description: string; inputSchema: ToolDefinition["inputSchema"]; annotations: ToolDefinition["annotations"] };
+  config: Pick<ToolDefinition, "title" | "description" | "inputSchema" | "outputSchema" | "annotations" | "_meta">;
   handler: ToolHandler;
 }
 
-export function createToolCatalogue(tools: ToolDefinition[]): ToolCatalogue {
+/** Tools, resources and prompts that come and go at runtime: the upstream gateway (src/gateway/gateway.ts). */
+export interface UpstreamSource {
+  tools(): readonly ToolDefinition[];
+  /** Called after each change of the tools (an upstream connected, dropped, or sent list_changed). */
+  onChange(listener: () => void): void;
+  /** Serves resources/* and prompts/* on a serving instance; null when there are no upstreams. */
+  readonly proxies: { capabilities: ServerCapabilities; install(server: McpServer): void } | null;
+}
+
+/** One consistent set of tools and their prepared SDK entries; replaced whole, never edited. */
+interface CatalogueSnapshot {
+  tools: readonly ToolDefinition[];
+  byName: ReadonlyMap<string, ToolDefinition>;
+  entries: ReadonlyMap<string, CatalogueEntry>;
+}
+
+/**
+ * The tools /mcp offers, with their handlers. The built-in tools are fixed;
+ * upstream tools change at runtime, so `tools` and `byName` read the current
+ * snapshot, which is rebuilt when the upstreams change, not per request.
+ */
+export interface ToolCatalogue {
+  readonly tools: readonly ToolDefinition[];
+  readonly byName: ReadonlyMap<string, ToolDefinition>;
+  readonly current: CatalogueSnapshot;
+  readonly upstream: UpstreamSource | null;
+  onChange(listener: () => void): void;
+}
+
+function snapshotOf(builtins: readonly ToolDefinition[], upstreamTools: readonly ToolDefinition[]): CatalogueSnapshot {
   const byName = new Map<string, ToolDefinition>();
-  for (const tool of tools) {
+  for (const tool of builtins) {
     if (byName.has(tool.name)) throw new Error(`two tools are named ${tool.name}`);
     byName.set(tool.name, tool);
   }
-  return { tools, byName };
+  // Upstream names are unique among themselves (the gateway sees to it) and never carry the built-in prefix.
+  for (const tool of upstreamTools) if (!byName.has(tool.name)) byName.set(tool.name, tool);
+  const tools = [...byName.values()];
+  const entries = new Map(tools.map((tool) => [tool.name, entryOf(tool)]));
+  return { tools, byName, entries };
+}
+
+function entryOf(tool: ToolDefinition): CatalogueEntry {
+  const { title, description, inputSchema, outputSchema, annotations, _meta } = tool;
+  const config = { title, description, inputSchema, annotations, ...(outputSchema && { outputSchema }), ...(_meta && { _meta }) };
+  return { tool, config, handler: handlerOf(tool) };
+}
+
+export function createToolCatalogue(builtins: ToolDefinition[], upstream: UpstreamSource | null = null): ToolCatalogue {
+  let snapshot = snapshotOf(builtins, upstream?.tools() ?? []);
+  const listeners: (() => void)[] = [];
+  upstream?.onChange(() => {
+    snapshot = snapshotOf(builtins, upstream.tools());
+    for (const listener of listeners) listener();
+  });
+  return {
+    get tools() {
+      return snapshot.tools;
+    },
+    get byName() {
+      return snapshot.byName;
+    },
+    get current() {
+      return snapshot;
+    },
+    upstream,
+    onChange: (listener) => listeners.push(listener),
+  };
 }
 
 /**
@@ -43,7 +99,7 @@ function handlerOf(tool: ToolDefinition): ToolHandler {
   return async (args, ctx) => {
     const caller = callerOf(ctx.http?.authInfo);
     if (!caller) return toolError("This request carries no authenticated caller.");
-    return tool.run(caller, args);
+    return tool.run(caller, args, ctx);
   };
 }
 
@@ -52,7 +108,8 @@ function handlerOf(tool: ToolDefinition): ToolHandler {
  * through its stateless fallback, the 2025-03-26, 2025-06-18 and 2025-11-25
  * revisions, from one catalogue.
  *
- * Built once: tool schemas, annotations, handlers and their SDK configs.
+ * Built once (and again only when the upstreams change): tool schemas,
+ * annotations, handlers and their SDK configs.
  * Not built once: the McpServer shell. createMcpHandler asks its factory for
  * an instance per exchange and refuses one still serving another ("Return a
  * new instance for each request"): an SDK instance holds exactly one
@@ -61,32 +118,36 @@ function handlerOf(tool: ToolDefinition): ToolHandler {
  * 140-150 µs tools/call exchange; the rest is the SDK's per-exchange transport).
  */
 export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger): McpHttpHandler {
-  const entries = new Map<string, CatalogueEntry>(
-    catalogue.tools.map((tool) => [
-      tool.name,
-      {
-        tool,
-        config: { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: tool.annotations },
-        handler: handlerOf(tool),
-      },
-    ]),
-  );
   const serverInfo = { name: "gatehouse", version: pkg.version };
+  const proxies = catalogue.upstream?.proxies ?? null;
+  const capabilities = { tools: { listChanged: catalogue.upstream !== null }, ...proxies?.capabilities };
 
   const factory = (ctx: McpRequestContext) => {
-    const server = new McpServer(serverInfo, { capabilities: { tools: { listChanged: false } } });
+    const server = new McpServer(serverInfo, { capabilities });
     const caller = callerOf(ctx.authInfo);
+    // One snapshot for the whole exchange, however the upstreams change meanwhile.
+    const { tools, entries } = catalogue.current;
     // tools/list shows only what the caller may call (gating.ts).
-    for (const tool of caller ? visibleTools(caller, catalogue.tools) : []) {
+    for (const tool of caller ? visibleTools(caller, tools) : []) {
       const entry = entries.get(tool.name)!;
       server.registerTool(tool.name, entry.config, entry.handler);
     }
+    proxies?.install(server);
     return server;
   };
 
-  return createMcpHandler(factory, {
+  const handler = createMcpHandler(factory, {
     legacy: "stateless",
     // Rejections the SDK answers itself (bad protocol version, bad headers) land here; the client got its answer.
     onerror: (error) => log.warn("mcp request rejected", { error: `${error.name}: ${error.message}` }),
   });
+  // 2026-07-28 clients listening on subscriptions/listen hear when the upstreams change.
+  catalogue.onChange(() => {
+    handler.notify.toolsChanged();
+    if (proxies) {
+      handler.notify.resourcesChanged();
+      handler.notify.promptsChanged();
+    }
+  });
+  return handler;
 }

@@ -1,39 +1,69 @@
 // A fixed-window counter per key, in memory. Used to throttle failed
-// sign-ins now and, later, requests per token. State lives in the instance
-// the app is given, never at module level.
+// sign-ins, registrations and requests per credential on /mcp. State lives
+// in the instance the app is given, never at module level.
 
 export interface RateLimiter {
   /** Seconds until `key` may try again, or 0 if it is under the limit. */
   retryAfter(key: string): number;
   /** Counts one event for `key`. */
   hit(key: string): void;
+  /**
+   * Counts one event for `key` if it is under the limit, in one lookup: the
+   * hot-path form of retryAfter + hit. An event refused is not counted.
+   */
+  take(key: string): Taken;
   reset(key: string): void;
 }
 
+export interface Taken {
+  allowed: boolean;
+  /** Events left in the current window after this one. */
+  remaining: number;
+  /** Seconds until the current window ends (at least 1). */
+  resetSeconds: number;
+}
+
+/** Sweeping expired windows starts at this many keys, and runs at most once a second. */
+const sweepAtKeys = 10_000;
+
 export function createRateLimiter(opts: { limit: number; windowSeconds: number; now: () => number }): RateLimiter {
   const windows = new Map<string, { start: number; count: number }>();
-  const current = (key: string) => {
+  let lastSweep = -Infinity;
+  const current = (key: string, now: number) => {
     const w = windows.get(key);
-    if (w && opts.now() - w.start < opts.windowSeconds) return w;
-    windows.delete(key);
+    if (w && now - w.start < opts.windowSeconds) return w;
+    if (w) windows.delete(key);
     return null;
   };
-  const sweep = () => {
-    if (windows.size < 10_000) return;
-    for (const key of windows.keys()) current(key);
+  // Bounds memory by the keys live in one window, without an O(n) pass on every new key.
+  const sweep = (now: number) => {
+    if (windows.size < sweepAtKeys || now === lastSweep) return;
+    lastSweep = now;
+    for (const key of windows.keys()) current(key, now);
+  };
+  const open = (key: string, now: number) => {
+    sweep(now);
+    const w = { start: now, count: 0 };
+    windows.set(key, w);
+    return w;
   };
   return {
     retryAfter(key) {
-      const w = current(key);
-      return w && w.count >= opts.limit ? w.start + opts.windowSeconds - opts.now() : 0;
+      const now = opts.now();
+      const w = current(key, now);
+      return w && w.count >= opts.limit ? w.start + opts.windowSeconds - now : 0;
     },
     hit(key) {
-      const w = current(key);
-      if (w) w.count++;
-      else {
-        sweep();
-        windows.set(key, { start: opts.now(), count: 1 });
-      }
+      const now = opts.now();
+      (current(key, now) ?? open(key, now)).count++;
+    },
+    take(key) {
+      const now = opts.now();
+      const w = current(key, now) ?? open(key, now);
+      const resetSeconds = Math.max(1, w.start + opts.windowSeconds - now);
+      if (w.count >= opts.limit) return { allowed: false, remaining: 0, resetSeconds };
+      w.count++;
+      return { allowed: true, remaining: opts.limit - w.count, resetSeconds };
     },
     reset(key) {
       windows.delete(key);

@@ -52,7 +52,7 @@ describe("Origin on /mcp (DNS rebinding)", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe(inspector);
     expect(res.headers.get("access-control-allow-methods")).toBe("GET, POST, DELETE, OPTIONS");
     expect(res.headers.get("access-control-allow-headers")).toBe("authorization, content-type, mcp-protocol-version");
-    expect(res.headers.get("access-control-expose-headers")).toBe("www-authenticate, mcp-session-id, mcp-protocol-version");
+    expect(res.headers.get("access-control-expose-headers")).toBe("www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy, x-request-id");
   });
 
   test("a disallowed origin's preflight is 403 without CORS", async () => {

@@ -1,14 +1,21 @@
-import type { CallToolResult, StandardSchemaWithJSON, ToolAnnotations } from "@modelcontextprotocol/server";
+import type { CallToolResult, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller } from "../caller.ts";
 import type { GatedTool } from "../gating.ts";
 
-/** One entry of the tool catalogue: built once at start, registered on every serving instance. */
+/**
+ * One entry of the tool catalogue, registered on every serving instance:
+ * built once at start (built-in tools) or whenever an upstream's tools/list
+ * changes (upstream tools, whose title, output schema and _meta pass through).
+ */
 export interface ToolDefinition extends GatedTool {
-  title: string;
+  title?: string;
   description: string;
   inputSchema: StandardSchemaWithJSON;
+  outputSchema?: StandardSchemaWithJSON;
   annotations: ToolAnnotations;
-  run(caller: Caller, args: unknown): CallToolResult | Promise<CallToolResult>;
+  _meta?: Record<string, unknown>;
+  /** `ctx` carries the request's cancellation signal, progress token and notification channel. */
+  run(caller: Caller, args: unknown, ctx: ServerContext): CallToolResult | Promise<CallToolResult>;
 }
 
 /** Keeps `run`'s argument type tied to the input schema at the definition, erased in the catalogue. */

@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs";
+import { builtinPrefix } from "../mcp/tools/builtin.ts";
+import { fieldLine, syntaxErrorLine } from "./config-lines.ts";
+
+// The upstream MCP servers, declared as [[upstream]] tables in the TOML file
+// GATEHOUSE_CONFIG names. Validated once at start; every error names the
+// file, the line and the field, and stops the start.
+
+interface UpstreamCommon {
+  name: string;
+  /** Put before each of its tool and prompt names; `<name>__` unless set. */
+  prefix: string;
+  /** Globs over the upstream's own tool names that override how its tools are classified. */
+  read: string[];
+  write: string[];
+  hide: string[];
+}
+
+export interface StdioUpstreamConfig extends UpstreamCommon {
+  kind: "stdio";
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string | null;
+}
+
+export interface HttpUpstreamConfig extends UpstreamCommon {
+  kind: "http";
+  url: string;
+  headers: Record<string, string>;
+}
+
+export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
+
+export interface GatewayConfig {
+  upstreams: UpstreamConfig[];
+}
+
+export const emptyGatewayConfig: GatewayConfig = { upstreams: [] };
+
+/** A bad config file; the message is one line: `file:line: field: problem`. */
+export class GatewayConfigError extends Error {}
+
+const upstreamKeys = new Set(["name", "command", "args", "env", "cwd", "url", "headers", "prefix", "read", "write", "hide"]);
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+// MCP tool names: letters, digits, underscore, hyphen and dot.
+const prefixPattern = /^[A-Za-z0-9_.-]{0,64}$/;
+
+type Table = Record<string, unknown>;
+const isTable = (value: unknown): value is Table => typeof value === "object" && value !== null && !Array.isArray(value);
+
+export function loadGatewayConfig(file: string, env: Record<string, string | undefined>): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new GatewayConfigError(`${file}: cannot read the config file: ${(error as Error).message}`);
+  }
+  return parseGatewayConfig(file, text, env);
+}
+
+export function parseGatewayConfig(file: string, text: string, env: Record<string, string | undefined>): GatewayConfig {
+  let doc: Table;
+  try {
+    doc = Bun.TOML.parse(text) as Table;
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^TOML Parse error: /, "");
+    throw new GatewayConfigError(`${file}:${syntaxErrorLine(text)}: TOML syntax error: ${reason}`);
+  }
+  const fail = (index: number | null, field: string, problem: string): never => {
+    const line = fieldLine(text, index, field.split(".").at(-1)!);
+    const where = index === null ? field : `upstream[${index}].${field}`;
+    throw new GatewayConfigError(`${file}:${line}: ${where}: ${problem}`);
+  };
+  for (const key of Object.keys(doc)) if (key !== "upstream") fail(null, key, `unknown setting; the file holds [[upstream]] tables only`);
+  const tables = doc.upstream ?? [];
+  if (!Array.isArray(tables) || !tables.every(isTable)) fail(null, "upstream", "must be written as [[upstream]] tables");
+  const upstreams = (tables as Table[]).map((table, index) => parseUpstream(table, (field, problem) => fail(index, field, problem), env));
+  const seen = new Map<string, number>();
+  upstreams.forEach((u, index) => {
+    if (seen.has(u.name)) fail(index, "name", `"${u.name}" is already the name of upstream[${seen.get(u.name)}]`);
+    seen.set(u.name, index);
+    const clash = upstreams.findIndex((other, j) => j < index && other.prefix === u.prefix);
+    if (clash >= 0) fail(index, "prefix", `"${u.prefix}" is already the prefix of upstream[${clash}]; give one of them another prefix`);
+  });
+  return { upstreams };
+}
+
+type Fail = (field: string, problem: string) => never;
+
+function parseUpstream(table: Table, fail: Fail, env: Record<string, string | undefined>): UpstreamConfig {
+  for (const key of Object.keys(table)) if (!upstreamKeys.has(key)) fail(key, `unknown field; expected one of ${[...upstreamKeys].join(", ")}`);
+  const name = table.name;
+  if (typeof name !== "string") fail("name", "is required: a short name such as \"github\"");
+  if (!namePattern.test(name)) fail("name", `must be letters, digits, "_" or "-" (at most 64), got "${name}"`);
+  const prefix = optionalString(table, "prefix", fail) ?? `${name}__`;
+  if (!prefixPattern.test(prefix)) fail("prefix", `must be letters, digits, "_", "-" or "." (at most 64), got "${prefix}"`);
+  if (prefix === builtinPrefix) fail("prefix", `"${builtinPrefix}" belongs to Gatehouse's own tools`);
+  const common = { name, prefix, read: globs(table, "read", fail), write: globs(table, "write", fail), hide: globs(table, "hide", fail) };
+  const hasCommand = table.command !== undefined;
+  const hasUrl = table.url !== undefined;
+  if (hasCommand === hasUrl) fail(hasUrl ? "url" : "name", "set exactly one of command (a local stdio server) or url (a Streamable HTTP server)");
+  if (hasCommand) {
+    for (const key of ["headers"]) if (table[key] !== undefined) fail(key, "applies to url upstreams only");
+    const command = optionalString(table, "command", fail)!;
+    if (command.trim() === "") fail("command", "must not be empty");
+    return {
+      ...common,
+      kind: "stdio",
+      command,
+      args: stringList(table, "args", fail),
+      env: stringTable(table, "env", fail, env),
+      cwd: optionalString(table, "cwd", fail) ?? null,
+    };
+  }
+  for (const key of ["args", "env", "cwd"]) if (table[key] !== undefined) fail(key, "applies to command upstreams only");
+  const url = optionalString(table, "url", fail)!;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail("url", `not a URL: "${url}"`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") fail("url", `must be an http or https URL, got "${url}"`);
+  return { ...common, kind: "http", url: parsed.href, headers: stringTable(table, "headers", fail, env) };
+}
+
+function optionalString(table: Table, key: string, fail: Fail): string | undefined {
+  const value = table[key];
+  if (value !== undefined && typeof value !== "string") fail(key, `must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function stringList(table: Table, key: string, fail: Fail): string[] {
+  const value = table[key] ?? [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) fail(key, "must be a list of strings, such as [\"a\", \"b\"]");
+  return value as string[];
+}
+
+function globs(table: Table, key: string, fail: Fail): string[] {
+  const list = stringList(table, key, fail);
+  if (list.some((g) => g.trim() === "")) fail(key, "must not hold an empty pattern");
+  return list;
+}
+
+/**
+ * A table of strings (env, headers). `${VAR}` in a value reads Gatehouse's
+ * environment, so secrets stay out of the file; an undefined VAR is an error
+ * rather than an empty credential sent upstream.
+ */
+function stringTable(table: Table, key: string, fail: Fail, env: Record<string, string | undefined>): Record<string, string> {
+  const value = table[key] ?? {};
+  if (!isTable(value)) fail(key, "must be a table, such as { Authorization = \"Bearer ${TOKEN}\" }");
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(value as Table)) {
+    if (typeof raw !== "string") fail(`${key}.${name}`, `must be a string, got ${JSON.stringify(raw)}`);
+    out[name] = (raw as string).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+      const found = env[variable];
+      if (found === undefined) fail(`${key}.${name}`, `reads \${${variable}}, which is not set in the environment`);
+      return found!;
+    });
+  }
+  return out;
+}

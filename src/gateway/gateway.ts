@@ -1,0 +1,83 @@
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { Logger } from "../log.ts";
+import type { ToolDefinition } from "../mcp/tools/definition.ts";
+import type { GatewayConfig } from "./config.ts";
+import { buildFeatureIndex, installProxies, proxyCapabilities, type FeatureIndex } from "./proxies.ts";
+import { Upstream, type UpstreamStatus } from "./upstream.ts";
+import { upstreamToolDefinitions } from "./upstream-tools.ts";
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  log: Logger;
+  toolTimeoutSeconds: number;
+  /** Reconnect delays (milliseconds); 1 s doubling to 30 s unless set. */
+  backoff?: { firstMs: number; maxMs: number };
+}
+
+/**
+ * The upstream MCP servers: their connections, and what they add to /mcp.
+ * Tool definitions and the resource/prompt index are rebuilt when an
+ * upstream connects, drops or reports a changed list, never per request;
+ * listeners (the /mcp catalogue) hear about each rebuild.
+ */
+export class Gateway {
+  readonly upstreams: readonly Upstream[];
+  private definitions: ToolDefinition[] = [];
+  private index: FeatureIndex = buildFeatureIndex([]);
+  private readonly listeners: (() => void)[] = [];
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.timeoutMs = options.toolTimeoutSeconds * 1000;
+    this.upstreams = options.config.upstreams.map(
+      (config) => new Upstream({ config, log: options.log, onChange: () => this.rebuild(), ...(options.backoff && { backoff: options.backoff }) }),
+    );
+  }
+
+  /** Connects every upstream in the background: none of them can delay or stop the start. */
+  start(): void {
+    for (const upstream of this.upstreams) upstream.start();
+  }
+
+  /** Closes every connection and ends every stdio child. */
+  async stop(): Promise<void> {
+    await Promise.all(this.upstreams.map((u) => u.stop()));
+  }
+
+  statuses(): UpstreamStatus[] {
+    return this.upstreams.map((u) => u.status());
+  }
+
+  /** The upstream tools /mcp offers right now. */
+  tools(): readonly ToolDefinition[] {
+    return this.definitions;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** resources/* and prompts/* for /mcp; null when no upstream is configured. */
+  get proxies() {
+    if (this.upstreams.length === 0) return null;
+    return { capabilities: proxyCapabilities, install: (server: McpServer) => installProxies(server, () => this.index, this.timeoutMs) };
+  }
+
+  private rebuild(): void {
+    const taken = new Set<string>();
+    const definitions: ToolDefinition[] = [];
+    for (const upstream of this.upstreams) {
+      for (const tool of upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log)) {
+        if (taken.has(tool.name)) {
+          this.options.log.warn("upstream tool left out: name taken", { upstream: upstream.name, tool: tool.name });
+          continue;
+        }
+        taken.add(tool.name);
+        definitions.push(tool);
+      }
+    }
+    this.definitions = definitions;
+    this.index = buildFeatureIndex(this.upstreams);
+    for (const listener of this.listeners) listener();
+  }
+}

@@ -1,0 +1,100 @@
+import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
+import { ProtocolError, ProtocolErrorCode, UriTemplate, type McpServer, type ServerCapabilities, type ServerContext } from "@modelcontextprotocol/server";
+import { callerOf } from "../mcp/caller.ts";
+import { clientOf, failureOf } from "./forward.ts";
+import type { Upstream } from "./upstream.ts";
+
+// Resources and prompts of the upstreams, served on /mcp. Resource URIs pass
+// through as they are and are routed back by an index; prompt names get the
+// upstream's prefix, like its tools. Reading either needs mcp:read.
+
+/** The combined lists and routes, rebuilt when an upstream's lists change, never per request. */
+export interface FeatureIndex {
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  prompts: Prompt[];
+  byUri: ReadonlyMap<string, Upstream>;
+  templates: { template: UriTemplate; upstream: Upstream }[];
+  byPrompt: ReadonlyMap<string, { upstream: Upstream; name: string }>;
+}
+
+export function buildFeatureIndex(upstreams: readonly Upstream[]): FeatureIndex {
+  const index: FeatureIndex = { resources: [], resourceTemplates: [], prompts: [], byUri: new Map(), templates: [], byPrompt: new Map() };
+  const byUri = index.byUri as Map<string, Upstream>;
+  const byPrompt = index.byPrompt as Map<string, { upstream: Upstream; name: string }>;
+  for (const upstream of upstreams) {
+    for (const resource of upstream.lists.resources) {
+      if (byUri.has(resource.uri)) continue; // The first upstream to offer a URI serves it.
+      byUri.set(resource.uri, upstream);
+      index.resources.push(resource);
+    }
+    for (const template of upstream.lists.resourceTemplates) {
+      index.resourceTemplates.push(template);
+      try {
+        index.templates.push({ template: new UriTemplate(template.uriTemplate), upstream });
+      } catch {
+        // An unparsable template is listed but routes nothing.
+      }
+    }
+    for (const prompt of upstream.lists.prompts) {
+      const name = `${upstream.config.prefix}${prompt.name}`;
+      if (byPrompt.has(name)) continue;
+      byPrompt.set(name, { upstream, name: prompt.name });
+      index.prompts.push({ ...prompt, name });
+    }
+  }
+  return index;
+}
+
+export const proxyCapabilities: ServerCapabilities = { resources: { listChanged: true }, prompts: { listChanged: true } };
+
+function requireRead(ctx: ServerContext): void {
+  const caller = callerOf(ctx.http?.authInfo);
+  if (!caller?.scopes.includes("mcp:read")) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, "Reading resources and prompts needs scope mcp:read.");
+}
+
+function routeUri(index: FeatureIndex, uri: string): Upstream | null {
+  return index.byUri.get(uri) ?? index.templates.find((t) => t.template.match(uri) !== null)?.upstream ?? null;
+}
+
+async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Exclude<ReturnType<typeof clientOf>, string>, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
+  const client = clientOf(upstream);
+  if (typeof client === "string") throw new ProtocolError(ProtocolErrorCode.InternalError, client);
+  try {
+    return await send(client, { signal: ctx.mcpReq.signal, timeout: timeoutMs });
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error; // The upstream's own JSON-RPC error (not found, bad params) passes through.
+    throw new ProtocolError(ProtocolErrorCode.InternalError, failureOf(upstream, what, timeoutMs, error, ctx.mcpReq.signal) ?? `${what} was cancelled`);
+  }
+}
+
+/** Puts the resources/* and prompts/* handlers on one serving instance (cheap: four closures over the current index). */
+export function installProxies(server: McpServer, currentIndex: () => FeatureIndex, timeoutMs: number): void {
+  const low = server.server;
+  low.setRequestHandler("resources/list", (_request, ctx) => {
+    requireRead(ctx);
+    return { resources: currentIndex().resources };
+  });
+  low.setRequestHandler("resources/templates/list", (_request, ctx) => {
+    requireRead(ctx);
+    return { resourceTemplates: currentIndex().resourceTemplates };
+  });
+  low.setRequestHandler("resources/read", (request, ctx) => {
+    requireRead(ctx);
+    const { uri } = request.params;
+    const upstream = routeUri(currentIndex(), uri);
+    if (!upstream) throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `No upstream offers the resource ${uri}.`, { uri });
+    return forward(upstream, `resources/read ${uri}`, timeoutMs, ctx, (client, options) => client.readResource({ uri }, options));
+  });
+  low.setRequestHandler("prompts/list", (_request, ctx) => {
+    requireRead(ctx);
+    return { prompts: currentIndex().prompts };
+  });
+  low.setRequestHandler("prompts/get", (request, ctx) => {
+    requireRead(ctx);
+    const route = currentIndex().byPrompt.get(request.params.name);
+    if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+    const params = { name: route.name, ...(request.params.arguments && { arguments: request.params.arguments }) };
+    return forward(route.upstream, `prompts/get ${route.name}`, timeoutMs, ctx, (client, options) => client.getPrompt(params, options));
+  });
+}

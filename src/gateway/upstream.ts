@@ -1,0 +1,196 @@
+import { Client, type LoggingMessageNotification, type ProgressNotification, type Prompt, type Resource, type ResourceTemplateType as ResourceTemplate, type Tool } from "@modelcontextprotocol/client";
+import pkg from "../../package.json";
+import type { Logger } from "../log.ts";
+import type { UpstreamConfig } from "./config.ts";
+import { upstreamTransport } from "./transport.ts";
+
+export type UpstreamState = "starting" | "connected" | "failed" | "stopped";
+
+/** What an upstream offers, as its last tools/list, resources/list, templates and prompts/list said. */
+export interface UpstreamLists {
+  tools: Tool[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  prompts: Prompt[];
+}
+
+export interface UpstreamStatus {
+  name: string;
+  kind: "stdio" | "http";
+  state: UpstreamState;
+  /** Why it is not connected (or last was not), null when it never failed. */
+  reason: string | null;
+  tools: number;
+  /** Unix seconds of the last connect, null before the first. */
+  connectedAt: number | null;
+}
+
+export interface UpstreamOptions {
+  config: UpstreamConfig;
+  log: Logger;
+  /** Called whenever the lists or the state change. */
+  onChange: () => void;
+  /** Reconnect delays double from the first to the cap (milliseconds). */
+  backoff?: { firstMs: number; maxMs: number };
+  connectTimeoutMs?: number;
+}
+
+const emptyLists: UpstreamLists = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * One upstream MCP server and the one Client that every call to it shares.
+ * Connects in the background; when the connection is lost (the stdio child
+ * died, the HTTP server went away), it reconnects with exponential backoff,
+ * and meanwhile offers nothing.
+ */
+export class Upstream {
+  readonly name: string;
+  state: UpstreamState = "starting";
+  reason: string | null = null;
+  lists: UpstreamLists = emptyLists;
+  connectedAt: number | null = null;
+  /** The child's process id while a stdio upstream runs. */
+  pid: number | null = null;
+  /** Log notifications go to the caller of a call in flight when it is the only one (see onLog). */
+  readonly callsInFlight = new Set<(notification: LoggingMessageNotification) => void>();
+  /** Where each call's progress goes, by the progress token Gatehouse gave the call. */
+  readonly progressRoutes = new Map<string | number, (notification: ProgressNotification) => void>();
+  private progressTokens = 0;
+  private current: Client | null = null;
+  private connected: Client | null = null;
+  private failures = 0;
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: UpstreamOptions) {
+    this.name = options.config.name;
+  }
+
+  get config(): UpstreamConfig {
+    return this.options.config;
+  }
+
+  /** The connected client, or null (then `reason` says why). */
+  client(): Client | null {
+    return this.connected;
+  }
+
+  status(): UpstreamStatus {
+    return { name: this.name, kind: this.config.kind, state: this.state, reason: this.reason, tools: this.lists.tools.length, connectedAt: this.connectedAt };
+  }
+
+  nextProgressToken(): string {
+    return `gatehouse-${++this.progressTokens}`;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.current;
+    this.current = this.connected = null;
+    this.state = "stopped";
+    // Closing the stdio transport ends the child (stdin closed, then signals).
+    await client?.close().catch(() => {});
+  }
+
+  /** A call found the connection broken (HTTP has no connection to watch): reconnect. */
+  connectionLost(client: Client, reason: string): void {
+    this.lost(client, reason);
+    void client.close().catch(() => {});
+  }
+
+  private async connect(): Promise<void> {
+    const { config, log } = this.options;
+    let lastStderr: string | null = null;
+    const { transport, pid } = upstreamTransport(config, (line) => {
+      lastStderr = line;
+      log.info("upstream stderr", { upstream: this.name, line });
+    });
+    const client = this.newClient();
+    this.current = client;
+    this.state = "starting";
+    const withStderr = (reason: string) => reason + (lastStderr ? ` (last stderr line: ${lastStderr})` : "");
+    client.onclose = () => this.lost(client, withStderr(this.connected === client ? "the connection closed" : "it closed the connection while starting"));
+    client.onerror = (error) => log.warn("upstream protocol error", { upstream: this.name, error: describe(error) });
+    try {
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs ?? 30_000 });
+      const lists = await this.fetchLists(client);
+      if (this.current !== client) return;
+      Object.assign(this, { lists, connected: client, state: "connected", reason: null, pid: pid(), failures: 0 });
+      this.connectedAt = Math.floor(Date.now() / 1000);
+      log.info("upstream connected", { upstream: this.name, tools: lists.tools.length, resources: lists.resources.length, prompts: lists.prompts.length });
+      this.options.onChange();
+    } catch (error) {
+      this.lost(client, withStderr(describe(error)));
+      void client.close().catch(() => {});
+    }
+  }
+
+  private newClient(): Client {
+    const refreshed = (key: "tools" | "prompts" | "resources") => (error: Error | null, items: unknown[] | null) => {
+      if (error || !items || this.connected === null) return;
+      this.lists = { ...this.lists, [key]: items };
+      this.options.log.info("upstream list changed", { upstream: this.name, list: key, count: items.length });
+      this.options.onChange();
+    };
+    const client = new Client(
+      { name: "gatehouse", version: pkg.version },
+      {
+        listChanged: { tools: { onChanged: refreshed("tools") }, prompts: { onChanged: refreshed("prompts") }, resources: { onChanged: refreshed("resources") } },
+        // HTTP upstreams may speak 2026-07-28 (list_changed then comes over subscriptions/listen); stdio
+        // stays on the 2025 handshake, which every server answers, without the SDK's probe process.
+        ...(this.config.kind === "http" && { versionNegotiation: { mode: "auto" as const } }),
+      },
+    );
+    client.setNotificationHandler("notifications/message", (notification) => this.onLog(notification));
+    // Replaces the SDK's own progress routing, which drops a progress read together with the
+    // result (it forgets the call on the result, then dispatches the notification a tick later).
+    client.setNotificationHandler("notifications/progress", (notification) => this.progressRoutes.get(notification.params.progressToken)?.(notification));
+    return client;
+  }
+
+  private async fetchLists(client: Client): Promise<UpstreamLists> {
+    const caps = client.getServerCapabilities() ?? {};
+    const [tools, resources, resourceTemplates, prompts] = await Promise.all([
+      caps.tools ? client.listTools().then((r) => r.tools) : [],
+      caps.resources ? client.listResources().then((r) => r.resources) : [],
+      caps.resources ? client.listResourceTemplates().then((r) => r.resourceTemplates, () => []) : [],
+      caps.prompts ? client.listPrompts().then((r) => r.prompts) : [],
+    ]);
+    return { tools, resources, resourceTemplates, prompts };
+  }
+
+  private lost(client: Client, reason: string): void {
+    if (this.stopped || this.current !== client) return;
+    const wasConnected = this.connected !== null;
+    this.current = this.connected = null;
+    this.lists = emptyLists;
+    this.pid = null;
+    this.state = "failed";
+    this.reason = reason;
+    const { firstMs, maxMs } = this.options.backoff ?? { firstMs: 1000, maxMs: 30_000 };
+    const delayMs = Math.min(firstMs * 2 ** this.failures, maxMs);
+    this.failures++;
+    this.options.log.warn(wasConnected ? "upstream disconnected" : "upstream failed to start", { upstream: this.name, reason, retry_in_ms: delayMs });
+    this.retry = setTimeout(() => void this.connect(), delayMs);
+    this.retry.unref?.();
+    if (wasConnected) this.options.onChange();
+  }
+
+  /**
+   * An upstream's log message. MCP log messages belong to the connection,
+   * not to a request, and this connection is shared by every caller: one is
+   * passed on only while exactly one call is in flight, so it cannot reach
+   * a caller it was not meant for. Every one goes to Gatehouse's log.
+   */
+  private onLog(notification: LoggingMessageNotification): void {
+    const { level, logger, data } = notification.params;
+    this.options.log.info("upstream log", { upstream: this.name, level, logger, data: JSON.stringify(data)?.slice(0, 2000) });
+    if (this.callsInFlight.size === 1) for (const send of this.callsInFlight) send(notification);
+  }
+}
