@@ -22,6 +22,8 @@ export const apiKeys = sqliteTable(
     name: text("name").notNull(),
     secretHash: text("secret_hash").notNull(),
     scope: text("scope").notNull(),
+    /** JSON array of the write tools a full-access key may call; null: every write tool. */
+    tools: text("tools"),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at"),
     lastUsedAt: integer("last_used_at"),
@@ -99,6 +101,8 @@ export const oauthGrants = sqliteTable(
       .notNull()
       .references(() => oauthClients.id, { onDelete: "cascade" }),
     scope: text("scope").notNull(),
+    /** JSON array of the write tools ticked on the consent page; null: every write tool. */
+    tools: text("tools"),
     resource: text("resource").notNull(),
     /** The API key the approving session was signed in with: revoking the key revokes the grant. */
     apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
@@ -147,4 +151,37 @@ export const oauthTokens = sqliteTable(
     nextAccessId: text("next_access_id"),
   },
   (t) => [index("oauth_tokens_grant_idx").on(t.grantId), index("oauth_tokens_expires_idx").on(t.expiresAt)],
+);
+
+// The audit log: one row per tool call and per security event. No foreign
+// keys: an entry outlives the user, key, client or grant it names. Purged
+// after GATEHOUSE_AUDIT_RETENTION.
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at").notNull(),
+    /** tool_call, token_issued, token_refreshed, token_revoked, refresh_replay, sign_in, sign_in_failed, key_created, key_rotated, key_revoked, client_registered, consent_given, consent_denied. */
+    event: text("event").notNull(),
+    /** ok, error, denied, timeout, … */
+    outcome: text("outcome").notNull(),
+    userId: text("user_id"),
+    /** The OAuth client, or null for API keys and the web. */
+    clientId: text("client_id"),
+    apiKeyId: text("api_key_id"),
+    grantId: text("grant_id"),
+    tool: text("tool"),
+    upstream: text("upstream"),
+    durationMs: integer("duration_ms"),
+    requestId: text("request_id"),
+    ip: text("ip"),
+    /** JSON: arguments (per GATEHOUSE_AUDIT_ARGUMENTS), error message, email tried, … */
+    detail: text("detail"),
+  },
+  (t) => [
+    index("audit_events_at_idx").on(t.at),
+    index("audit_events_user_idx").on(t.userId, t.at),
+    index("audit_events_client_idx").on(t.clientId, t.at),
+    index("audit_events_tool_idx").on(t.tool, t.at),
+  ],
 );

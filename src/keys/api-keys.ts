@@ -42,6 +42,7 @@ export function createApiKey(
     name,
     secretHash,
     scope: accessScopes[input.access],
+    tools: null,
     createdAt: input.now,
     expiresAt: input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds,
     lastUsedAt: null,

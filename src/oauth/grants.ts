@@ -29,6 +29,7 @@ export function approveAuthorization(
     userId: input.userId,
     clientId: input.clientId,
     scope: input.scope,
+    tools: null,
     resource: input.resource,
     apiKeyId: input.apiKeyId,
     createdAt: input.now,

@@ -80,6 +80,7 @@ describe("migrate", () => {
     expect(tableNames(db.$client)).toEqual([
       "__drizzle_migrations",
       "api_keys",
+      "audit_events",
       "oauth_clients",
       "oauth_codes",
       "oauth_grants",
