@@ -1,11 +1,14 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
+import { createAuditRecorder, type AuditRecorder } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import type { Logger } from "./log.ts";
 import { mcpRoutes } from "./mcp/endpoint.ts";
 import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
+import { createToolCatalogue } from "./mcp/server.ts";
+import { builtinTools } from "./mcp/tools/builtin.ts";
 import { authorizeRoutes } from "./oauth/authorize.ts";
 import { introspectRoutes } from "./oauth/introspect.ts";
 import { metadataRoutes } from "./oauth/metadata.ts";
@@ -17,6 +20,7 @@ import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
 import { adminClientsRoutes } from "./web/admin-clients.ts";
 import { adminUpstreamsRoutes } from "./web/admin-upstreams.ts";
+import { auditRoutes } from "./web/audit-pages.ts";
 import { assetRoutes } from "./web/assets.ts";
 import { sessionCookieName, type WebDeps } from "./web/context.ts";
 import { keysRoutes } from "./web/keys.ts";
@@ -34,7 +38,12 @@ export interface AppDeps {
   setupToken: string | null;
   /** The upstream MCP servers; absent when none are configured. */
   gateway?: Gateway;
+  /** The audit log writer, one per app; flushed and closed when the app stops. */
+  audit: AuditRecorder;
 }
+
+/** What createApp needs; it makes the audit recorder itself when none is given. */
+export type AppInput = Omit<AppDeps, "audit"> & { audit?: AuditRecorder };
 
 const securityHeaders = {
   "content-security-policy":
@@ -55,10 +64,17 @@ function sentStatus(setStatus: number | string | undefined, value: unknown): num
   return Number(setStatus ?? 200);
 }
 
-export function createApp(deps: AppDeps) {
+export function createApp(input: AppInput) {
+  const deps: AppDeps = {
+    ...input,
+    audit: input.audit ?? createAuditRecorder({ db: input.db, log: input.log, now: input.now, argumentsMode: input.config.auditArguments }),
+  };
   const secure = new URL(deps.config.publicUrl).protocol === "https:";
+  // The one tool catalogue: /mcp serves it, and the consent and API keys pages offer its write tools.
+  const catalogue = createToolCatalogue(builtinTools(deps), deps.gateway ?? null, deps.audit);
   const web: WebDeps = {
     ...deps,
+    catalogue,
     secure,
     sessionCookie: sessionCookieName(secure),
     signInFailures: {
@@ -71,6 +87,8 @@ export function createApp(deps: AppDeps) {
 
   return new Elysia()
     .use(html())
+    // After the server stops (requests in flight done), the waiting audit entries are written.
+    .onStop(() => void deps.audit.close())
     .onRequest(({ request, set }) => {
       // Accept a caller's request id only when it is short and plain.
       const incoming = request.headers.get("x-request-id");
@@ -119,9 +137,10 @@ export function createApp(deps: AppDeps) {
     .use(registerRoutes(web))
     .use(adminClientsRoutes(web))
     .use(adminUpstreamsRoutes(web))
+    .use(auditRoutes(web))
     .use(authorizeRoutes(web))
     .use(tokenRoutes(deps))
     .use(revokeRoutes(deps))
     .use(introspectRoutes(deps))
-    .use(mcpRoutes(deps));
+    .use(mcpRoutes(deps, catalogue));
 }

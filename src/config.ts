@@ -20,7 +20,14 @@ export interface Config {
   allowedOrigins: string[];
   /** How long a tools/call forwarded to an upstream may take before it is answered with a timeout error. */
   toolTimeoutSeconds: number;
+  /** How long audit log entries are kept before the periodic purge deletes them. */
+  auditRetentionSeconds: number;
+  /** What the audit log keeps of tool call arguments (src/audit/arguments.ts). */
+  auditArguments: AuditArgumentsMode;
 }
+
+export const auditArgumentsModes = ["none", "redacted", "full"] as const;
+export type AuditArgumentsMode = (typeof auditArgumentsModes)[number];
 
 export class ConfigError extends Error {}
 
@@ -69,6 +76,13 @@ export const settings = {
     help: "comma-separated browser origins, besides the public URL's, allowed to call /mcp",
   },
   toolTimeout: { env: "GATEHOUSE_TOOL_TIMEOUT", flag: "--tool-timeout", help: "how long a tool call to an upstream MCP server may take", default: "60s" },
+  auditRetention: { env: "GATEHOUSE_AUDIT_RETENTION", flag: "--audit-retention", help: "how long audit log entries are kept", default: "90d" },
+  auditArguments: {
+    env: "GATEHOUSE_AUDIT_ARGUMENTS",
+    flag: "--audit-arguments",
+    help: "tool call arguments in the audit log: none, redacted (secret-looking values hidden, long values cut) or full",
+    default: "redacted",
+  },
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof settings;
@@ -95,6 +109,8 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
     allowedOrigins: parseOrigins("allowedOrigins", raw("allowedOrigins") ?? ""),
     toolTimeoutSeconds: parseDuration("toolTimeout", raw("toolTimeout")!),
+    auditRetentionSeconds: parseDuration("auditRetention", raw("auditRetention")!),
+    auditArguments: parseChoice("auditArguments", raw("auditArguments")!, auditArgumentsModes),
   };
 }
 
@@ -114,6 +130,11 @@ function parseBoolean(key: Key, value: string): boolean {
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
   fail(key, `expected true or false, got "${value}"`);
+}
+
+function parseChoice<T extends string>(key: Key, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  fail(key, `expected one of ${choices.join(", ")}, got "${value}"`);
 }
 
 const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -1,6 +1,7 @@
 import { countActiveAdmins } from "./accounts/users-store.ts";
 import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
 import { createApp } from "./app.ts";
+import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { GatewayConfig } from "./gateway/config.ts";
@@ -21,15 +22,18 @@ export interface Running {
 
 /**
  * Listens until SIGTERM or SIGINT, then stops accepting, lets requests in
- * flight finish, closes the upstream connections (ending stdio children)
- * and the database. Upstreams connect in the background: a slow or failing
- * one never delays or stops the start.
+ * flight finish, closes the upstream connections (ending stdio children),
+ * writes the audit entries still waiting and closes the database. Upstreams
+ * connect in the background: a slow or failing one never delays or stops the
+ * start.
  */
 export function serve(config: Config, db: Db, log: Logger, gatewayConfig: GatewayConfig | null = null): Running {
   const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
   const gateway = gatewayConfig ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds }) : undefined;
   gateway?.start();
-  const app = createApp({ config, db, log, now, setupToken, ...(gateway && { gateway }) });
+  // Audit batches are written on a thread of their own, off the request path.
+  const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments, thread: true });
+  const app = createApp({ config, db, log, now, setupToken, audit, ...(gateway && { gateway }) });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const purge = setInterval(() => {
     const removed = deleteExpiredSessions(db, now());
@@ -43,6 +47,8 @@ export function serve(config: Config, db: Db, log: Logger, gatewayConfig: Gatewa
         unused_registrations: oauth.registrations,
       });
     }
+    const audit = purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
+    if (audit > 0) log.info("purged old audit entries", { count: audit });
   }, purgeIntervalMs);
   purge.unref();
 
@@ -62,6 +68,7 @@ export function serve(config: Config, db: Db, log: Logger, gatewayConfig: Gatewa
       clearInterval(purge);
       await app.stop(false);
       await gateway?.stop();
+      await audit.close();
       db.$client.close();
       log.info("stopped");
       process.off("SIGTERM", onSignal);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../src/app.ts";
+import { createAuditRecorder, type AuditRecorder } from "../src/audit/recorder.ts";
 import { loadConfig, type Config } from "../src/config.ts";
 import { openDatabase, type Db } from "../src/db/client.ts";
 import type { GatewayConfig } from "../src/gateway/config.ts";
@@ -31,6 +32,8 @@ export interface TestApp {
   logs: Record<string, unknown>[];
   /** The upstream gateway, when the app was made with one. */
   gateway?: Gateway;
+  /** The app's audit log writer: flush() to see waiting entries in the database. */
+  audit: AuditRecorder;
   close(): Promise<void>;
 }
 
@@ -52,7 +55,9 @@ export async function createTestApp(
   // Upstreams, when given, reconnect fast so tests see a restart within a second or two.
   const gateway = opts.gateway && new Gateway({ config: opts.gateway, log, toolTimeoutSeconds: config.toolTimeoutSeconds, backoff: { firstMs: 200, maxMs: 2000 } });
   gateway?.start();
-  const app = createApp({ config, db, log, now: opts.now ?? (() => Math.floor(Date.now() / 1000)), setupToken, ...(gateway && { gateway }) });
+  const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+  const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments });
+  const app = createApp({ config, db, log, now, setupToken, audit, ...(gateway && { gateway }) });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
     url: config.publicUrl,
@@ -62,6 +67,7 @@ export async function createTestApp(
     setupToken,
     logs,
     gateway,
+    audit,
     async close() {
       await app.stop(true);
       await gateway?.stop();

@@ -1,4 +1,6 @@
 import { Layout, type Viewer } from "./layout.tsx";
+import { ErrorNote } from "./parts.tsx";
+import { WriteToolCheckboxes, type WriteToolOption } from "./write-tools.tsx";
 
 export interface ConsentProps {
   viewer: Viewer;
@@ -11,6 +13,9 @@ export interface ConsentProps {
   /** What each requested scope allows, in plain words. */
   scopes: { scope: string; description: string }[];
   access: AccessLevelProps;
+  /** The write tools this session may grant, offered under Full access; ticked: none unless redrawn after an error. */
+  writeTools: { offered: WriteToolOption[]; ticked: string[]; note?: string };
+  error?: string;
 }
 
 export interface AccessLevelProps {
@@ -22,7 +27,7 @@ export interface AccessLevelProps {
 
 /** The consent page: server-rendered, works without JavaScript. */
 export function ConsentPage(props: ConsentProps): string {
-  const { viewer, csrf, requestId, client, redirect, scopes, access } = props;
+  const { viewer, csrf, requestId, client, redirect, scopes, access, writeTools, error } = props;
   return (
     <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
       <section class="card narrow" id="consent">
@@ -47,11 +52,12 @@ export function ConsentPage(props: ConsentProps): string {
             </li>
           ))}
         </ul>
+        <ErrorNote message={error} />
         <form method="post" action="/oauth/authorize">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="request" value={requestId} />
           <AccessLevelChoice {...access} />
-          {/* Per-tool checkboxes for write tools belong in their own <fieldset id="write-tools"> right here, under the access level (next issue). */}
+          {access.offerFull ? <WriteToolChoice {...writeTools} /> : ""}
           <p class="buttons">
             <button type="submit" name="decision" value="allow">
               Allow
@@ -63,6 +69,22 @@ export function ConsentPage(props: ConsentProps): string {
         </form>
       </section>
     </Layout>
+  ) as string;
+}
+
+/** Shown while Full is chosen: the app may call only the ticked write tools (none is ticked for you). */
+function WriteToolChoice({ offered, ticked, note }: ConsentProps["writeTools"]): string {
+  return (
+    <fieldset id="write-tools" class="write-tools">
+      <legend>Tools that change things</legend>
+      <p class="muted">With Full access the app may call only the tools you tick here, and every tool that only reads.</p>
+      {note ? (
+        <p class="muted" safe>
+          {note}
+        </p>
+      ) : ""}
+      <WriteToolCheckboxes tools={offered} ticked={ticked} />
+    </fieldset>
   ) as string;
 }
 

@@ -1,11 +1,14 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { GrantedTools, WriteToolCheckboxes, type WriteToolOption } from "./write-tools.tsx";
 
 export interface KeyRow {
   id: string;
   name: string;
   access: "read" | "full";
+  /** The write tools a Full key may call; null: every write tool. */
+  tools: string[] | null;
   createdAt: number;
   lastUsedAt: number | null;
   expiresAt: number | null;
@@ -16,6 +19,8 @@ export interface ConnectionRow {
   /** e.g. "Claude (MCP connector)". */
   name: string;
   access: "read" | "full";
+  /** The write tools ticked on the consent page; null: every write tool. */
+  tools: string[] | null;
   createdAt: number;
   lastUsedAt: number | null;
   userEmail: string;
@@ -37,8 +42,10 @@ export interface KeysProps {
   connections: ConnectionRow[];
   /** Everyone's connections: admins only, else null. */
   allConnections: ConnectionRow[] | null;
+  /** The write tools a new Full key can be limited to. */
+  writeTools: WriteToolOption[];
   error?: string;
-  form?: { name: string; access: string; expiresIn: string };
+  form?: { name: string; access: string; expiresIn: string; writeTools: string; tools: string[] };
 }
 
 const accessLabel = { read: "Read-only", full: "Full" } as const;
@@ -51,6 +58,7 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
           <th>Name</th>
           {showUser ? <th>User</th> : ""}
           <th>Access</th>
+          <th>Write tools</th>
           <th>Created</th>
           <th>Last used</th>
           <th></th>
@@ -62,6 +70,9 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
             <td safe>{c.name}</td>
             {showUser ? <td safe>{c.userEmail}</td> : ""}
             <td>{accessLabel[c.access]}</td>
+            <td class="write-tools-granted">
+              <GrantedTools access={c.access} tools={c.tools} />
+            </td>
             <td>
               <Time at={c.createdAt} />
             </td>
@@ -76,7 +87,24 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
   ) as string;
 }
 
-export function KeysPage({ viewer, csrf, keys, connections, allConnections, error, form }: KeysProps): string {
+/** Under Full access: every write tool (also ones added later), or only the ticked ones. */
+function KeyWriteTools({ tools, form }: { tools: WriteToolOption[]; form: KeysProps["form"] }): string {
+  const chosen = form?.writeTools === "chosen";
+  return (
+    <fieldset class="write-tools" id="key-write-tools">
+      <legend>Write tools (Full access)</legend>
+      <label class="choice">
+        <input type="radio" name="write_tools" value="all" checked={!chosen} /> Every write tool, also ones added later
+      </label>
+      <label class="choice">
+        <input type="radio" name="write_tools" value="chosen" checked={chosen} /> Only the tools ticked below
+      </label>
+      <WriteToolCheckboxes tools={tools} ticked={chosen ? (form?.tools ?? []) : []} />
+    </fieldset>
+  ) as string;
+}
+
+export function KeysPage({ viewer, csrf, keys, connections, allConnections, writeTools, error, form }: KeysProps): string {
   return (
     <Layout title="API keys" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -94,6 +122,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, erro
                 <th>Name</th>
                 <th>Identifier</th>
                 <th>Access</th>
+                <th>Write tools</th>
                 <th>Created</th>
                 <th>Last used</th>
                 <th>Expires</th>
@@ -108,6 +137,9 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, erro
                     <code safe>{k.id}</code>
                   </td>
                   <td>{accessLabel[k.access]}</td>
+                  <td class="write-tools-granted">
+                    <GrantedTools access={k.access} tools={k.tools} />
+                  </td>
                   <td>
                     <Time at={k.createdAt} />
                   </td>
@@ -164,6 +196,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, erro
               <span class="muted">(mcp:read mcp:write: also call write tools)</span>
             </label>
           </fieldset>
+          <KeyWriteTools tools={writeTools} form={form} />
           <label>
             Expires
             <select name="expires_in">

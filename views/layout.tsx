@@ -34,8 +34,10 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
             {viewer ? (
               <nav>
                 <a href="/keys">API keys</a>
+                <a href="/activity">Activity</a>
                 {viewer.isAdmin ? <a href="/admin/clients">Clients</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/upstreams">Upstreams</a> : ""}
+                {viewer.isAdmin ? <a href="/admin/audit">Audit log</a> : ""}
                 <span class="who" safe>
                   {viewer.email}
                 </span>

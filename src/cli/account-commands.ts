@@ -1,9 +1,11 @@
 import { findUserByEmail, listUsers } from "../accounts/users-store.ts";
 import { createUser, disableUser, normalizeEmail } from "../accounts/users.ts";
 import { parseDurationSeconds } from "../config.ts";
-import { listLiveApiKeys } from "../keys/api-keys-store.ts";
-import { accessLevelOf, createApiKey, revokeApiKey } from "../keys/api-keys.ts";
-import { isoDate, now, required, RuntimeError, table, UsageError, withDb, type Command } from "./command.ts";
+import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
+import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey } from "../keys/api-keys.ts";
+import { grantedWriteTools } from "../mcp/tool-grants.ts";
+import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, withDb, type Command } from "./command.ts";
+import { checkedWriteTools, parseToolsFlag } from "./write-tools.ts";
 
 // `gatehouse user …` and `gatehouse key …`: accounts and API keys from a shell.
 export const accountCommands: Record<string, Command> = {
@@ -42,9 +44,15 @@ export const accountCommands: Record<string, Command> = {
     },
   },
   "key create": {
-    usage: "gatehouse key create --user EMAIL --name NAME [--read-only] [--expires-in 30d]",
-    summary: "create an API key and print it, alone, on stdout",
-    options: { user: { type: "string" }, name: { type: "string" }, "read-only": { type: "boolean" }, "expires-in": { type: "string" } },
+    usage: "gatehouse key create --user EMAIL --name NAME [--read-only | --tools TOOL,TOOL] [--expires-in 30d]",
+    summary: "create an API key and print it, alone, on stdout; --tools limits a Full key to those write tools (default: every one)",
+    options: {
+      user: { type: "string" },
+      name: { type: "string" },
+      "read-only": { type: "boolean" },
+      tools: { type: "string" },
+      "expires-in": { type: "string" },
+    },
     run({ values, config, io }) {
       const email = required(values, "user");
       const name = required(values, "name");
@@ -53,11 +61,16 @@ export const accountCommands: Record<string, Command> = {
       if (typeof expiresIn === "string" && expiresInSeconds === null) {
         throw new UsageError(`--expires-in: expected a duration such as 3600, 12h or 30d, got "${expiresIn}"`);
       }
-      return withDb(config, (db) => {
+      const chosen = typeof values.tools === "string" ? parseToolsFlag(values.tools) : null;
+      if (chosen && values["read-only"]) throw new UsageError("--tools limits the write tools of a Full key; a --read-only key calls none");
+      return withDb(config, async (db) => {
         const user = findUserByEmail(db, normalizeEmail(email) ?? email);
         if (!user) throw new RuntimeError(`no user with the email ${email}`);
         if (user.disabledAt !== null) throw new RuntimeError(`${user.email} is disabled`);
-        const { token } = createApiKey(db, { userId: user.id, name, access: values["read-only"] ? "read" : "full", expiresInSeconds, now: now() });
+        const tools = chosen && (await checkedWriteTools(config, io.env, db, chosen));
+        const access = values["read-only"] ? "read" : "full";
+        const { apiKey, token } = createApiKey(db, { userId: user.id, name, access, tools, expiresInSeconds, now: now() });
+        commandAudit(db, config, io).record({ event: "key_created", outcome: "ok", userId: user.id, apiKeyId: apiKey.id, detail: { name: apiKey.name, access, via: "cli" } });
         io.out(`${token}\n`);
       });
     },
@@ -79,11 +92,12 @@ export const accountCommands: Record<string, Command> = {
           email,
           k.name,
           accessLevelOf(k.scope),
+          writeToolsCell(grantedWriteTools(accessLevelOf(k.scope), k.tools)),
           isoDate(k.createdAt),
           k.lastUsedAt ? isoDate(k.lastUsedAt) : "never",
           k.expiresAt ? isoDate(k.expiresAt) : "never",
         ]);
-        io.out(table(["ID", "USER", "NAME", "ACCESS", "CREATED", "LAST USED", "EXPIRES"], rows));
+        io.out(table(["ID", "USER", "NAME", "ACCESS", "WRITE TOOLS", "CREATED", "LAST USED", "EXPIRES"], rows));
       });
     },
   },
@@ -93,11 +107,33 @@ export const accountCommands: Record<string, Command> = {
     positionals: 1,
     run({ positionals, config, io }) {
       return withDb(config, (db) => {
-        if (!revokeApiKey(db, { id: positionals[0]!, ownerId: null, now: now() })) {
-          throw new RuntimeError(`no live API key with the id ${positionals[0]}`);
-        }
-        io.out(`revoked ${positionals[0]}\n`);
+        const id = positionals[0]!;
+        const owner = findApiKeyWithUser(db, id)?.apiKey.userId;
+        if (!revokeApiKey(db, { id, ownerId: null, now: now() })) throw new RuntimeError(`no live API key with the id ${id}`);
+        commandAudit(db, config, io).record({ event: "key_revoked", outcome: "ok", userId: owner, apiKeyId: id, detail: { via: "cli" } });
+        io.out(`revoked ${id}\n`);
+      });
+    },
+  },
+  "key rotate": {
+    usage: "gatehouse key rotate ID",
+    summary: "give an API key a new secret (same name, access and lifetime) and print it, alone, on stdout; the old one stops working",
+    positionals: 1,
+    run({ positionals, config, io }) {
+      return withDb(config, (db) => {
+        const id = positionals[0]!;
+        const rotated = rotateApiKey(db, { id, ownerId: null, now: now() });
+        if (!rotated) throw new RuntimeError(`no live API key with the id ${id}`);
+        const detail = { new_api_key_id: rotated.apiKey.id, via: "cli" };
+        commandAudit(db, config, io).record({ event: "key_rotated", outcome: "ok", userId: rotated.apiKey.userId, apiKeyId: id, detail });
+        io.out(`${rotated.token}\n`);
       });
     },
   },
 };
+
+/** A key's write tools in one table cell: all, none, or the names separated by commas. */
+function writeToolsCell(tools: "all" | string[]): string {
+  if (tools === "all") return "all";
+  return tools.length === 0 ? "none" : tools.join(",");
+}

@@ -1,7 +1,9 @@
 import type { ParseArgsConfig } from "node:util";
+import { createAuditRecorder, type AuditRecorder } from "../audit/recorder.ts";
 import type { Config } from "../config.ts";
 import { openDatabase, type Db } from "../db/client.ts";
 import { migrate, NewerDatabaseError } from "../db/migrate.ts";
+import { createLogger } from "../log.ts";
 
 export interface Io {
   env: Record<string, string | undefined>;
@@ -61,6 +63,11 @@ export async function withDb(config: Config, fn: (db: Db) => void | Promise<void
   } finally {
     db.$client.close();
   }
+}
+
+/** The audit log for a command: each entry written at once (no batching), a failed write reported on stderr. */
+export function commandAudit(db: Db, config: Config, io: Io): AuditRecorder {
+  return createAuditRecorder({ db, log: createLogger(io.err), now, argumentsMode: config.auditArguments, batch: false });
 }
 
 export function isoDate(seconds: number): string {

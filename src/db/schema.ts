@@ -23,7 +23,7 @@ export const apiKeys = sqliteTable(
     secretHash: text("secret_hash").notNull(),
     scope: text("scope").notNull(),
     /** JSON array of the write tools a full-access key may call; null: every write tool. */
-    tools: text("tools"),
+    tools: text("tools", { mode: "json" }).$type<string[]>(),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at"),
     lastUsedAt: integer("last_used_at"),
@@ -102,7 +102,7 @@ export const oauthGrants = sqliteTable(
       .references(() => oauthClients.id, { onDelete: "cascade" }),
     scope: text("scope").notNull(),
     /** JSON array of the write tools ticked on the consent page; null: every write tool. */
-    tools: text("tools"),
+    tools: text("tools", { mode: "json" }).$type<string[]>(),
     resource: text("resource").notNull(),
     /** The API key the approving session was signed in with: revoking the key revokes the grant. */
     apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),
@@ -161,9 +161,9 @@ export const auditEvents = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     at: integer("at").notNull(),
-    /** tool_call, token_issued, token_refreshed, token_revoked, refresh_replay, sign_in, sign_in_failed, key_created, key_rotated, key_revoked, client_registered, consent_given, consent_denied. */
+    /** One of src/audit/entry.ts auditEvents: tool_call, token_issued, …, consent_denied (docs/storage.md). */
     event: text("event").notNull(),
-    /** ok, error, denied, timeout, … */
+    /** ok, error, denied, timeout, cancelled (src/audit/entry.ts). */
     outcome: text("outcome").notNull(),
     userId: text("user_id"),
     /** The OAuth client, or null for API keys and the web. */
@@ -185,3 +185,13 @@ export const auditEvents = sqliteTable(
     index("audit_events_tool_idx").on(t.tool, t.at),
   ],
 );
+
+// One row whose counter rises, by triggers (migration 0003), whenever a
+// credential, grant, client or user changes in a way that could change who a
+// bearer token authenticates as. The /mcp bearer check caches what it looked
+// up and trusts the cache only while this number is unchanged, so revoking in
+// any process (the web, the CLI, another instance) counts on the next request.
+export const authEpoch = sqliteTable("auth_epoch", {
+  id: integer("id").primaryKey(),
+  n: integer("n").notNull(),
+});

@@ -1,6 +1,7 @@
-import type { McpServer } from "@modelcontextprotocol/server";
+import type { McpRequestContext, McpServer } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "../mcp/tools/definition.ts";
+import { InFlightCalls, installCancellation } from "./cancellation.ts";
 import type { GatewayConfig } from "./config.ts";
 import { buildFeatureIndex, installProxies, proxyCapabilities, type FeatureIndex } from "./proxies.ts";
 import { Upstream, type UpstreamStatus } from "./upstream.ts";
@@ -25,12 +26,21 @@ export class Gateway {
   private definitions: ToolDefinition[] = [];
   private index: FeatureIndex = buildFeatureIndex([]);
   private readonly listeners: (() => void)[] = [];
+  private readonly resourceListeners: ((uri: string) => void)[] = [];
   private readonly timeoutMs: number;
+  private readonly inFlight = new InFlightCalls();
 
   constructor(private readonly options: GatewayOptions) {
     this.timeoutMs = options.toolTimeoutSeconds * 1000;
     this.upstreams = options.config.upstreams.map(
-      (config) => new Upstream({ config, log: options.log, onChange: () => this.rebuild(), ...(options.backoff && { backoff: options.backoff }) }),
+      (config) =>
+        new Upstream({
+          config,
+          log: options.log,
+          onChange: () => this.rebuild(),
+          onResourceUpdated: (uri) => this.resourceListeners.forEach((listener) => listener(uri)),
+          ...(options.backoff && { backoff: options.backoff }),
+        }),
     );
   }
 
@@ -57,17 +67,29 @@ export class Gateway {
     this.listeners.push(listener);
   }
 
-  /** resources/* and prompts/* for /mcp; null when no upstream is configured. */
+  /**
+   * What each /mcp serving instance gets: resources/*, prompts/* and
+   * completion, and 2025 callers' cancellations; and the resources an
+   * upstream says changed (after a resources/subscribe). Null when no
+   * upstream is configured.
+   */
   get proxies() {
     if (this.upstreams.length === 0) return null;
-    return { capabilities: proxyCapabilities, install: (server: McpServer) => installProxies(server, () => this.index, this.timeoutMs) };
+    return {
+      capabilities: proxyCapabilities,
+      install: (server: McpServer, context: McpRequestContext) => {
+        installProxies(server, () => this.index, this.timeoutMs);
+        installCancellation(server, this.inFlight, context);
+      },
+      onResourceUpdated: (listener: (uri: string) => void) => void this.resourceListeners.push(listener),
+    };
   }
 
   private rebuild(): void {
     const taken = new Set<string>();
     const definitions: ToolDefinition[] = [];
     for (const upstream of this.upstreams) {
-      for (const tool of upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log)) {
+      for (const tool of upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight)) {
         if (taken.has(tool.name)) {
           this.options.log.warn("upstream tool left out: name taken", { upstream: upstream.name, tool: tool.name });
           continue;

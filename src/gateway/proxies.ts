@@ -1,12 +1,13 @@
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
-import { ProtocolError, ProtocolErrorCode, UriTemplate, type McpServer, type ServerCapabilities, type ServerContext } from "@modelcontextprotocol/server";
+import { ProtocolError, ProtocolErrorCode, UriTemplate, type CompleteRequest, type McpServer, type ServerCapabilities, type ServerContext } from "@modelcontextprotocol/server";
 import { callerOf } from "../mcp/caller.ts";
 import { clientOf, failureOf } from "./forward.ts";
 import type { Upstream } from "./upstream.ts";
 
 // Resources and prompts of the upstreams, served on /mcp. Resource URIs pass
 // through as they are and are routed back by an index; prompt names get the
-// upstream's prefix, like its tools. Reading either needs mcp:read.
+// upstream's prefix, like its tools. Subscriptions and completions go to the
+// upstream that owns the resource, template or prompt. All need mcp:read.
 
 /** The combined lists and routes, rebuilt when an upstream's lists change, never per request. */
 export interface FeatureIndex {
@@ -46,7 +47,18 @@ export function buildFeatureIndex(upstreams: readonly Upstream[]): FeatureIndex 
   return index;
 }
 
-export const proxyCapabilities: ServerCapabilities = { resources: { listChanged: true }, prompts: { listChanged: true } };
+/**
+ * What the upstreams add to /mcp. `logging` lets callers set a level and
+ * receive the log messages of their calls (forward.ts); `completions` and
+ * `resources.subscribe` are passed on to the upstream that owns the prompt,
+ * template or resource, and answered as it answers.
+ */
+export const proxyCapabilities: ServerCapabilities = {
+  resources: { listChanged: true, subscribe: true },
+  prompts: { listChanged: true },
+  completions: {},
+  logging: {},
+};
 
 function requireRead(ctx: ServerContext): void {
   const caller = callerOf(ctx.http?.authInfo);
@@ -55,6 +67,24 @@ function requireRead(ctx: ServerContext): void {
 
 function routeUri(index: FeatureIndex, uri: string): Upstream | null {
   return index.byUri.get(uri) ?? index.templates.find((t) => t.template.match(uri) !== null)?.upstream ?? null;
+}
+
+function routeUriOrFail(index: FeatureIndex, uri: string): Upstream {
+  const upstream = routeUri(index, uri);
+  if (!upstream) throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `No upstream offers the resource ${uri}.`, { uri });
+  return upstream;
+}
+
+/** The upstream (and its own name for the prompt) a completion/complete is about. */
+function routeCompletion(index: FeatureIndex, ref: CompleteRequest["params"]["ref"]): { upstream: Upstream; ref: CompleteRequest["params"]["ref"] } {
+  if (ref.type === "ref/prompt") {
+    const route = index.byPrompt.get(ref.name);
+    if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${ref.name}`);
+    return { upstream: route.upstream, ref: { ...ref, name: route.name } };
+  }
+  const owner = index.templates.find((t) => t.template.toString() === ref.uri)?.upstream ?? index.byUri.get(ref.uri);
+  if (!owner) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource template: ${ref.uri}`);
+  return { upstream: owner, ref };
 }
 
 async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Exclude<ReturnType<typeof clientOf>, string>, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
@@ -68,7 +98,7 @@ async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, c
   }
 }
 
-/** Puts the resources/* and prompts/* handlers on one serving instance (cheap: four closures over the current index). */
+/** Puts the resources/*, prompts/* and completion handlers on one serving instance (cheap: closures over the current index). */
 export function installProxies(server: McpServer, currentIndex: () => FeatureIndex, timeoutMs: number): void {
   const low = server.server;
   low.setRequestHandler("resources/list", (_request, ctx) => {
@@ -82,9 +112,35 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
   low.setRequestHandler("resources/read", (request, ctx) => {
     requireRead(ctx);
     const { uri } = request.params;
-    const upstream = routeUri(currentIndex(), uri);
-    if (!upstream) throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `No upstream offers the resource ${uri}.`, { uri });
+    const upstream = routeUriOrFail(currentIndex(), uri);
     return forward(upstream, `resources/read ${uri}`, timeoutMs, ctx, (client, options) => client.readResource({ uri }, options));
+  });
+  // Subscriptions share the upstream's one connection, so they are counted (Upstream.subscribe);
+  // its resources/updated goes to the 2026-07-28 listeners (subscriptions/listen) of that URI.
+  low.setRequestHandler("resources/subscribe", async (request, ctx) => {
+    requireRead(ctx);
+    const { uri } = request.params;
+    const upstream = routeUriOrFail(currentIndex(), uri);
+    if (!upstream.client()?.getServerCapabilities()?.resources?.subscribe) {
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Upstream ${upstream.name} does not support resource subscriptions.`);
+    }
+    await forward(upstream, `resources/subscribe ${uri}`, timeoutMs, ctx, (client, options) => upstream.subscribe(client, uri, options));
+    return {};
+  });
+  low.setRequestHandler("resources/unsubscribe", async (request, ctx) => {
+    requireRead(ctx);
+    const { uri } = request.params;
+    const upstream = routeUriOrFail(currentIndex(), uri);
+    await forward(upstream, `resources/unsubscribe ${uri}`, timeoutMs, ctx, (client, options) => upstream.unsubscribe(client, uri, options));
+    return {};
+  });
+  low.setRequestHandler("completion/complete", (request, ctx) => {
+    requireRead(ctx);
+    const { upstream, ref } = routeCompletion(currentIndex(), request.params.ref);
+    // An upstream without completions has no suggestions: an empty list, as the spec allows.
+    if (!upstream.client()?.getServerCapabilities()?.completions) return { completion: { values: [] } };
+    const params = { ...request.params, ref };
+    return forward(upstream, `completion/complete`, timeoutMs, ctx, (client, options) => client.complete(params, options));
   });
   low.setRequestHandler("prompts/list", (_request, ctx) => {
     requireRead(ctx);

@@ -1,6 +1,7 @@
 import { fromJsonSchema, type StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "../mcp/tools/definition.ts";
+import type { InFlightCalls } from "./cancellation.ts";
 import { annotationsFor, classifyTool, scopesFor } from "./classify.ts";
 import { forwardToolCall } from "./forward.ts";
 import type { Upstream } from "./upstream.ts";
@@ -11,7 +12,7 @@ import type { Upstream } from "./upstream.ts";
  * through; annotations passed through with readOnlyHint matching the class
  * (which also sets the scope a caller needs). Hidden tools are left out.
  */
-export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, log: Logger): ToolDefinition[] {
+export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, log: Logger, inFlight: InFlightCalls): ToolDefinition[] {
   const { prefix } = upstream.config;
   const definitions: ToolDefinition[] = [];
   for (const tool of upstream.lists.tools) {
@@ -26,9 +27,10 @@ export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, l
       log.warn("upstream tool left out: unusable schema", { upstream: upstream.name, tool: tool.name, error: (error as Error).message });
       continue;
     }
-    const forwarding = { upstream, name: tool.name, timeoutMs };
+    const forwarding = { upstream, name: tool.name, timeoutMs, inFlight };
     definitions.push({
       name: `${prefix}${tool.name}`,
+      upstream: upstream.name,
       ...(tool.title !== undefined && { title: tool.title }),
       description: tool.description ?? "",
       inputSchema,
@@ -36,7 +38,7 @@ export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, l
       annotations: annotationsFor(tool.annotations, toolClass),
       ...(tool._meta !== undefined && { _meta: tool._meta }),
       requiredScopes: scopesFor[toolClass],
-      run: (_caller, args, ctx) => forwardToolCall(forwarding, args, ctx),
+      run: (caller, args, ctx) => forwardToolCall(forwarding, caller, args, ctx),
     });
   }
   return definitions;

@@ -30,6 +30,8 @@ export interface UpstreamOptions {
   log: Logger;
   /** Called whenever the lists or the state change. */
   onChange: () => void;
+  /** Called when the upstream says a resource it was asked to watch changed (resources/subscribe). */
+  onResourceUpdated?: (uri: string) => void;
   /** Reconnect delays double from the first to the cap (milliseconds). */
   backoff?: { firstMs: number; maxMs: number };
   connectTimeoutMs?: number;
@@ -57,6 +59,8 @@ export class Upstream {
   /** Where each call's progress goes, by the progress token Gatehouse gave the call. */
   readonly progressRoutes = new Map<string | number, (notification: ProgressNotification) => void>();
   private progressTokens = 0;
+  /** resources/subscribe made through Gatehouse, by URI: how many subscribers; the upstream is subscribed while any is left. */
+  private readonly subscribers = new Map<string, number>();
   private current: Client | null = null;
   private connected: Client | null = null;
   private failures = 0;
@@ -98,6 +102,25 @@ export class Upstream {
     await client?.close().catch(() => {});
   }
 
+  /**
+   * One more subscriber to a resource: the upstream is asked to watch it on
+   * the first (its answer, an error included, goes back to the caller).
+   */
+  async subscribe(client: Client, uri: string, options: { signal: AbortSignal; timeout: number }): Promise<void> {
+    const count = this.subscribers.get(uri) ?? 0;
+    if (count === 0) await client.subscribeResource({ uri }, options);
+    this.subscribers.set(uri, count + 1);
+  }
+
+  /** One subscriber fewer: the upstream stops watching with the last. Unknown URIs are a no-op, as the spec's unsubscribe is. */
+  async unsubscribe(client: Client, uri: string, options: { signal: AbortSignal; timeout: number }): Promise<void> {
+    const count = this.subscribers.get(uri) ?? 0;
+    if (count > 1) return void this.subscribers.set(uri, count - 1);
+    if (count === 0) return;
+    this.subscribers.delete(uri);
+    await client.unsubscribeResource({ uri }, options);
+  }
+
   /** A call found the connection broken (HTTP has no connection to watch): reconnect. */
   connectionLost(client: Client, reason: string): void {
     this.lost(client, reason);
@@ -120,6 +143,8 @@ export class Upstream {
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs ?? 30_000 });
       const lists = await this.fetchLists(client);
+      // A new connection (after a restart) watches what the last one did.
+      for (const uri of this.subscribers.keys()) await client.subscribeResource({ uri }).catch(() => this.subscribers.delete(uri));
       if (this.current !== client) return;
       Object.assign(this, { lists, connected: client, state: "connected", reason: null, pid: pid(), failures: 0 });
       this.connectedAt = Math.floor(Date.now() / 1000);
@@ -148,6 +173,7 @@ export class Upstream {
       },
     );
     client.setNotificationHandler("notifications/message", (notification) => this.onLog(notification));
+    client.setNotificationHandler("notifications/resources/updated", (notification) => this.options.onResourceUpdated?.(notification.params.uri));
     // Replaces the SDK's own progress routing, which drops a progress read together with the
     // result (it forgets the call on the result, then dispatches the notification a tick later).
     client.setNotificationHandler("notifications/progress", (notification) => this.progressRoutes.get(notification.params.progressToken)?.(notification));

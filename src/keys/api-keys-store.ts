@@ -1,5 +1,6 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { preparedPerDb } from "../db/prepared.ts";
 import { apiKeys, users } from "../db/schema.ts";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
@@ -9,15 +10,18 @@ export function insertApiKey(db: Db, key: ApiKey): void {
   db.insert(apiKeys).values(key).run();
 }
 
+const apiKeyWithUserQuery = preparedPerDb((db) =>
+  db
+    .select({ apiKey: apiKeys, user: users })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(eq(apiKeys.id, sql.placeholder("id")))
+    .prepare(),
+);
+
+/** Runs on every /mcp request with an API key: prepared once (src/db/prepared.ts). */
 export function findApiKeyWithUser(db: Db, id: string): { apiKey: ApiKey; user: User } | null {
-  return (
-    db
-      .select({ apiKey: apiKeys, user: users })
-      .from(apiKeys)
-      .innerJoin(users, eq(users.id, apiKeys.userId))
-      .where(eq(apiKeys.id, id))
-      .get() ?? null
-  );
+  return apiKeyWithUserQuery(db).get({ id }) ?? null;
 }
 
 /** Keys not revoked, newest first; of one user, or of everyone when userId is null. */

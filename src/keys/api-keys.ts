@@ -27,9 +27,14 @@ export function accessLevelOf(scope: string): AccessLevel {
   return scope.split(" ").includes("mcp:write") ? "full" : "read";
 }
 
+/**
+ * A new key. `tools` limits a Full key to those write tools (names already
+ * checked against the catalogue); null or absent: every write tool. A
+ * Read-only key records no tools.
+ */
 export function createApiKey(
   db: Db,
-  input: { userId: string; name: string; access: AccessLevel; expiresInSeconds: number | null; now: number },
+  input: { userId: string; name: string; access: AccessLevel; tools?: readonly string[] | null; expiresInSeconds: number | null; now: number },
 ): { apiKey: ApiKey; token: string } {
   const name = input.name.trim();
   if (name.length === 0) throw new ApiKeyError("Give the key a name.");
@@ -42,7 +47,7 @@ export function createApiKey(
     name,
     secretHash,
     scope: accessScopes[input.access],
-    tools: null,
+    tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
     createdAt: input.now,
     expiresAt: input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds,
     lastUsedAt: null,
@@ -52,11 +57,14 @@ export function createApiKey(
   return { apiKey, token };
 }
 
-/** The live key and its active user behind a presented token, or null. */
-export function authenticateApiKey(db: Db, token: string, now: number) {
+/**
+ * The live key and its active user behind a presented token, or null.
+ * `find` looks the key up by id: the store, or the /mcp credential cache over it.
+ */
+export function authenticateApiKey(db: Db, token: string, now: number, find = (id: string) => findApiKeyWithUser(db, id)) {
   const parsed = parseCredential(apiKeyPrefix, token);
   if (!parsed) return null;
-  const found = findApiKeyWithUser(db, parsed.id);
+  const found = find(parsed.id);
   if (!found || !secretMatches(parsed.secret, found.apiKey.secretHash)) return null;
   const { apiKey, user } = found;
   if (apiKey.revokedAt !== null || user.disabledAt !== null) return null;
@@ -85,7 +93,7 @@ export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null
   });
 }
 
-/** A new secret under the same name, access and lifetime; the old key stops working at once. */
+/** A new secret under the same name, access, tools and lifetime; the old key stops working at once. */
 export function rotateApiKey(
   db: Db,
   input: { id: string; ownerId: string | null; now: number },
@@ -100,6 +108,7 @@ export function rotateApiKey(
       userId: old.userId,
       name: old.name,
       access: accessLevelOf(old.scope),
+      tools: old.tools,
       expiresInSeconds: old.expiresAt === null ? null : old.expiresAt - old.createdAt,
       now: input.now,
     });

@@ -1,12 +1,16 @@
 import type { Db } from "../db/client.ts";
 import { apiKeyPrefix, authenticateApiKey } from "../keys/api-keys.ts";
+import { findApiKeyWithUser } from "../keys/api-keys-store.ts";
 import { accessTokenPrefix, authenticateAccessToken } from "../oauth/tokens.ts";
+import { findTokenContext } from "../oauth/tokens-store.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
 import { newCaller, type Caller } from "./caller.ts";
+import type { CredentialCache } from "./credential-cache.ts";
 
 // The bearer check in front of /mcp (RFC 6750 §2.1, header only). Every
-// request is judged against the database afresh: nothing is cached, so a
-// revoked key or connection fails on its very next request.
+// request is judged afresh: the rows looked up are cached only while the
+// auth epoch stands still (credential-cache.ts), so a revoked key or
+// connection fails on its very next request.
 
 export type BearerOutcome =
   | { ok: true; caller: Caller }
@@ -19,6 +23,7 @@ export interface BearerDeps {
   now: number;
   /** The MCP resource URL a token must have been issued for (RFC 8707). */
   resourceUrl: string;
+  credentials: CredentialCache;
 }
 
 const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -33,7 +38,9 @@ export function checkBearer(deps: BearerDeps, authorization: string | null): Bea
 }
 
 function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
-  const context = authenticateAccessToken(deps.db, token, deps.now);
+  const context = authenticateAccessToken(deps.db, token, deps.now, (id, kind) =>
+    deps.credentials.lookup(kind, id, () => findTokenContext(deps.db, id, kind)),
+  );
   if (!context) return { ok: false, description: "The access token is unknown, expired or revoked." };
   // RFC 8707 §2 / MCP authorization: a token for another resource is not ours to honour.
   if (context.grant.resource !== deps.resourceUrl) return { ok: false, description: "The access token was issued for another resource." };
@@ -44,13 +51,15 @@ function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
       email: context.user.email,
       via: { kind: "connection", id: context.grant.id, clientId: context.client.id, clientName: context.client.name },
       scopes: context.token.scope.split(" ").filter(Boolean),
+      // The grant's tools, so a refreshed token keeps them.
+      tools: context.grant.tools,
       expiresAt: context.token.expiresAt,
     }),
   };
 }
 
 function checkApiKey(deps: BearerDeps, token: string): BearerOutcome {
-  const found = authenticateApiKey(deps.db, token, deps.now);
+  const found = authenticateApiKey(deps.db, token, deps.now, (id) => deps.credentials.lookup("api_key", id, () => findApiKeyWithUser(deps.db, id)));
   if (!found) return { ok: false, description: "The API key is unknown, expired or revoked." };
   const { apiKey, user } = found;
   return {
@@ -60,6 +69,7 @@ function checkApiKey(deps: BearerDeps, token: string): BearerOutcome {
       email: user.email,
       via: { kind: "api_key", id: apiKey.id, name: apiKey.name },
       scopes: apiKey.scope.split(" ").filter(Boolean),
+      tools: apiKey.tools,
       expiresAt: apiKey.expiresAt,
     }),
   };

@@ -1,4 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
+import type { AuditContext } from "../audit/entry.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
 
 /** Who is calling /mcp, as established by the bearer check for this one request. */
@@ -8,6 +9,12 @@ export interface Caller {
   /** The credential used: an API key, or a connection (an OAuth grant) of some client. */
   via: { kind: "api_key"; id: string; name: string } | { kind: "connection"; id: string; clientId: string; clientName: string };
   scopes: string[];
+  /**
+   * The write tools the key or connection was granted, by name; null: every
+   * write tool. Only write tools are limited (gating.ts); a grant never
+   * widens what the scopes allow.
+   */
+  tools: readonly string[] | null;
   access: AccessLevel;
   /** Unix seconds; null for an API key that never expires. */
   expiresAt: number | null;
@@ -21,8 +28,9 @@ export function newCaller(fields: Omit<Caller, "access">): Caller {
  * The SDK's per-request AuthInfo for a caller; tool handlers read it back as
  * `ctx.http.authInfo`. `token` holds the credential's public id, never the
  * secret, so no handler can pass the client's token on (it must not be).
+ * `request` (request id, client address) is what the audit log records.
  */
-export function authInfoOf(caller: Caller, resourceUrl: string, resourceMetadataUrl: string): AuthInfo {
+export function authInfoOf(caller: Caller, resourceUrl: string, resourceMetadataUrl: string, request: AuditContext | null = null): AuthInfo {
   return {
     token: caller.via.id,
     clientId: caller.via.kind === "connection" ? caller.via.clientId : `api_key:${caller.via.id}`,
@@ -30,7 +38,7 @@ export function authInfoOf(caller: Caller, resourceUrl: string, resourceMetadata
     ...(caller.expiresAt !== null && { expiresAt: caller.expiresAt }),
     resource: new URL(resourceUrl),
     resourceMetadataUrl,
-    extra: { caller },
+    extra: { caller, request },
   };
 }
 
@@ -38,4 +46,10 @@ export function authInfoOf(caller: Caller, resourceUrl: string, resourceMetadata
 export function callerOf(authInfo: AuthInfo | undefined): Caller | null {
   const caller = authInfo?.extra?.caller;
   return caller && typeof caller === "object" ? (caller as Caller) : null;
+}
+
+/** The request id and client address authInfoOf was given; null outside /mcp. */
+export function requestContextOf(authInfo: AuthInfo | undefined): AuditContext | null {
+  const request = authInfo?.extra?.request;
+  return request && typeof request === "object" ? (request as AuditContext) : null;
 }

@@ -1,15 +1,20 @@
 import { readRequestBody } from "@modelcontextprotocol/server";
+import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { AppDeps } from "../app.ts";
+import type { AuditLog } from "../audit/entry.ts";
+import { refusedToolCall } from "../audit/tool-calls.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
+import { clientAddress } from "../web/context.ts";
 import { checkBearer, insufficientScopeChallenge, unauthorizedChallenge } from "./bearer.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
-import { deniedToolCall, mayCall } from "./gating.ts";
+import { createCredentialCache } from "./credential-cache.ts";
+import { deniedToolCalls, mayCall } from "./gating.ts";
+import { permissionDeniedResponse } from "./permission-denied.ts";
 import { hostAllowed, mcpCorsHeaders, mcpPreflightHeaders, originAllowed, requestGuard } from "./request-guard.ts";
 import { createMcpRateLimit, jsonRpcIdOf, rateLimitedResponse } from "./rate-limit.ts";
 import { protectedResourceMetadataUrl } from "./resource-metadata.ts";
-import { createMcpEndpointHandler, createToolCatalogue, type ToolCatalogue } from "./server.ts";
-import { builtinTools } from "./tools/builtin.ts";
+import { createMcpEndpointHandler, type ToolCatalogue } from "./server.ts";
 
 export const mcpPath = "/mcp";
 
@@ -51,13 +56,38 @@ async function peekJson(request: Request): Promise<unknown> {
   }
 }
 
-/** A tools/call this caller may not make, answered 403 so the client can step up (MCP authorization, scope challenge). */
-async function scopeRefusal(catalogue: ToolCatalogue, caller: Caller, request: Request, challenge: (d: string) => string, headers: Record<string, string>) {
-  if (request.method !== "POST" || catalogue.tools.every((tool) => mayCall(caller, tool))) return null;
-  const denied = deniedToolCall(caller, catalogue.byName, await peekJson(request));
-  if (!denied) return null;
-  const description = `The tool ${denied.name} needs scope ${denied.requiredScopes.join(" ")}.`;
-  return refusal(403, description, { ...headers, "www-authenticate": challenge(description) });
+interface ToolGate {
+  catalogue: ToolCatalogue;
+  challenge: (description: string) => string;
+  /** Where a person creates API keys, for permission_denied hints. */
+  keysUrl: string;
+  /** Every refused call is an audit entry with outcome denied. */
+  audit: AuditLog;
+}
+
+/**
+ * A tools/call this caller may not make, answered before dispatch: 403 for a
+ * missing scope, so the client can step up (MCP authorization, scope
+ * challenge); a JSON-RPC permission_denied error for a write tool outside the
+ * key's or connection's grant (permission-denied.ts). Callers who may call
+ * every tool, the common case, cost no body read.
+ */
+async function toolCallRefusal(gate: ToolGate, caller: Caller, request: Request, context: RequestContext, headers: Record<string, string>) {
+  if (request.method !== "POST" || gate.catalogue.tools.every((tool) => mayCall(caller, tool))) return null;
+  const body = await peekJson(request);
+  const denied = deniedToolCalls(caller, gate.catalogue.byName, body);
+  if (denied.length === 0) return null;
+  for (const d of denied) gate.audit.record(refusedToolCall(caller, d.tool, d.missing === "scope" ? "insufficient_scope" : "permission_denied", context));
+  const scope = denied.find((d) => d.missing === "scope");
+  if (!scope) return permissionDeniedResponse(body, denied, caller, { requestId: context.requestId, keysUrl: gate.keysUrl, headers });
+  const description = `The tool ${scope.tool.name} needs scope ${scope.tool.requiredScopes.join(" ")}.`;
+  return refusal(403, description, { ...headers, "www-authenticate": gate.challenge(description) });
+}
+
+/** Who sent a request, for the audit log: its X-Request-Id and the client address. */
+interface RequestContext {
+  requestId: string;
+  ip: string;
 }
 
 /** The X-Request-Id app.ts set for this request (onRequest), for the bodies that name it. */
@@ -68,25 +98,27 @@ function requestIdOf(set: { headers: Record<string, unknown> }): string {
 
 /**
  * `/mcp`: Host and Origin checks, the bearer check, the rate limit per
- * credential, the scope gate, then the SDK. The catalogue and the SDK handler
- * are built here once; a request costs a token lookup and a dispatch.
+ * credential, the scope and grant gate, then the SDK. The SDK handler is
+ * built here once over the app's one catalogue (app.ts); a request costs a
+ * token lookup and a dispatch.
  */
-export function mcpRoutes(deps: AppDeps) {
+export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
   const resourceUrl = mcpResourceUrl(deps.config.publicUrl);
   const metadataUrl = protectedResourceMetadataUrl(deps.config.publicUrl);
   const guard = requestGuard(deps.config);
-  const catalogue = createToolCatalogue(builtinTools(deps), deps.gateway ?? null);
   const handler = createMcpEndpointHandler(catalogue, deps.log);
+  const credentials = createCredentialCache(deps.db);
   const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
+  const gate: ToolGate = { catalogue, challenge: (d) => insufficientScopeChallenge(metadataUrl, d), keysUrl: `${deps.config.publicUrl}/keys`, audit: deps.audit };
 
-  const serve = async ({ request, set }: { request: Request; set: { headers: Record<string, unknown> } }) => {
+  const serve = async ({ request, server, set }: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } }) => {
     const origin = request.headers.get("origin");
     if (!hostAllowed(guard, request.headers.get("host"))) {
       return refusal(421, "This server does not answer for that Host.", { vary: "origin" });
     }
     if (!originAllowed(guard, origin)) return refusal(403, "Requests from this Origin are not allowed.", { vary: "origin" });
     const cors = mcpCorsHeaders(origin);
-    const bearer = checkBearer({ db: deps.db, now: deps.now(), resourceUrl }, request.headers.get("authorization"));
+    const bearer = checkBearer({ db: deps.db, now: deps.now(), resourceUrl, credentials }, request.headers.get("authorization"));
     if (!bearer.ok) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
       return refusal(401, bearer.description ?? "Authorization required: Bearer <access token or API key>.", { ...cors, "www-authenticate": challenge });
@@ -97,9 +129,10 @@ export function mcpRoutes(deps: AppDeps) {
       return rateLimitedResponse(verdict, rpcId, requestIdOf(set), cors);
     }
     const headers = { ...cors, ...verdict.headers };
-    const refused = await scopeRefusal(catalogue, bearer.caller, request, (d) => insufficientScopeChallenge(metadataUrl, d), headers);
+    const context: RequestContext = { requestId: requestIdOf(set), ip: clientAddress(deps, request, server) };
+    const refused = await toolCallRefusal(gate, bearer.caller, request, context, headers);
     if (refused) return refused;
-    const response = await handler.fetch(request, { authInfo: authInfoOf(bearer.caller, resourceUrl, metadataUrl) });
+    const response = await handler.fetch(request, { authInfo: authInfoOf(bearer.caller, resourceUrl, metadataUrl, context) });
     return withHeaders(response, headers);
   };
 

@@ -1,7 +1,9 @@
 import type { Caller } from "./caller.ts";
 
-// Which tools a caller may see and call. Pure: no I/O, no SDK. Today the
-// only rule is scope; per-tool grants will be a second rule here.
+// Which tools a caller may see and call. Pure: no I/O, no SDK. Two rules:
+// the scope (a write tool needs mcp:write), then, for write tools only, the
+// per-tool grant of the API key or connection (Caller.tools; null: every
+// write tool). Read tools need mcp:read and nothing else.
 
 export interface GatedTool {
   name: string;
@@ -9,8 +11,22 @@ export interface GatedTool {
   requiredScopes: readonly string[];
 }
 
+/** A write tool needs mcp:write (src/gateway/classify.ts decides which tools those are). */
+export function isWriteTool(tool: GatedTool): boolean {
+  return tool.requiredScopes.includes("mcp:write");
+}
+
+/** What the caller lacks to call `tool`: a scope, the tool in its grant, or nothing (null). */
+export type Missing = "scope" | "grant";
+
+export function missingFor(caller: Caller, tool: GatedTool): Missing | null {
+  if (!tool.requiredScopes.every((scope) => caller.scopes.includes(scope))) return "scope";
+  if (caller.tools !== null && isWriteTool(tool) && !caller.tools.includes(tool.name)) return "grant";
+  return null;
+}
+
 export function mayCall(caller: Caller, tool: GatedTool): boolean {
-  return tool.requiredScopes.every((scope) => caller.scopes.includes(scope));
+  return missingFor(caller, tool) === null;
 }
 
 /** The tools a caller may call: the only ones tools/list shows them. */
@@ -18,19 +34,30 @@ export function visibleTools<T extends GatedTool>(caller: Caller, tools: readonl
   return tools.filter((tool) => mayCall(caller, tool));
 }
 
+export interface DeniedCall {
+  /** Where the call sits in the body: 0 for a single message, its place in a batch otherwise. */
+  index: number;
+  tool: GatedTool;
+  missing: Missing;
+}
+
 /**
- * The first tool a JSON-RPC body (one message or a 2025-era batch) calls
- * that exists but is beyond the caller's scopes, or null. Such a call is
- * answered 403 insufficient_scope before dispatch (MCP authorization, scope
- * challenge), so the client can step up instead of seeing "unknown tool".
+ * The calls in a JSON-RPC body (one message or a 2025-era batch) of tools
+ * that exist but that the caller may not call, in order. The endpoint
+ * answers them before dispatch: 403 insufficient_scope for a missing scope
+ * (MCP authorization, scope challenge), so the client can step up instead of
+ * seeing "unknown tool"; a permission_denied error for a missing grant.
  */
-export function deniedToolCall(caller: Caller, tools: ReadonlyMap<string, GatedTool>, body: unknown): GatedTool | null {
-  for (const message of Array.isArray(body) ? body : [body]) {
-    if (typeof message !== "object" || message === null) continue;
+export function deniedToolCalls(caller: Caller, tools: ReadonlyMap<string, GatedTool>, body: unknown): DeniedCall[] {
+  const denied: DeniedCall[] = [];
+  const messages = Array.isArray(body) ? body : [body];
+  messages.forEach((message, index) => {
+    if (typeof message !== "object" || message === null) return;
     const { method, params } = message as { method?: unknown; params?: { name?: unknown } };
-    if (method !== "tools/call" || typeof params?.name !== "string") continue;
+    if (method !== "tools/call" || typeof params?.name !== "string") return;
     const tool = tools.get(params.name);
-    if (tool && !mayCall(caller, tool)) return tool;
-  }
-  return null;
+    const missing = tool ? missingFor(caller, tool) : null;
+    if (tool && missing) denied.push({ index, tool, missing });
+  });
+  return denied;
 }

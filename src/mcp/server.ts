@@ -8,8 +8,10 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import pkg from "../../package.json";
+import { auditedToolCall } from "../audit/tool-calls.ts";
+import type { AuditRecorder } from "../audit/recorder.ts";
 import type { Logger } from "../log.ts";
-import { callerOf } from "./caller.ts";
+import { callerOf, requestContextOf } from "./caller.ts";
 import { visibleTools } from "./gating.ts";
 import { toolError, type ToolDefinition } from "./tools/definition.ts";
 
@@ -26,8 +28,8 @@ export interface UpstreamSource {
   tools(): readonly ToolDefinition[];
   /** Called after each change of the tools (an upstream connected, dropped, or sent list_changed). */
   onChange(listener: () => void): void;
-  /** Serves resources/* and prompts/* on a serving instance; null when there are no upstreams. */
-  readonly proxies: { capabilities: ServerCapabilities; install(server: McpServer): void } | null;
+  /** Serves resources/*, prompts/* and completion on a serving instance, and reports resource updates; null when there are no upstreams. */
+  readonly proxies: { capabilities: ServerCapabilities; install(server: McpServer, context: McpRequestContext): void; onResourceUpdated(listener: (uri: string) => void): void } | null;
 }
 
 /** One consistent set of tools and their prepared SDK entries; replaced whole, never edited. */
@@ -50,7 +52,7 @@ export interface ToolCatalogue {
   onChange(listener: () => void): void;
 }
 
-function snapshotOf(builtins: readonly ToolDefinition[], upstreamTools: readonly ToolDefinition[]): CatalogueSnapshot {
+function snapshotOf(builtins: readonly ToolDefinition[], upstreamTools: readonly ToolDefinition[], audit: AuditRecorder | null): CatalogueSnapshot {
   const byName = new Map<string, ToolDefinition>();
   for (const tool of builtins) {
     if (byName.has(tool.name)) throw new Error(`two tools are named ${tool.name}`);
@@ -59,21 +61,22 @@ function snapshotOf(builtins: readonly ToolDefinition[], upstreamTools: readonly
   // Upstream names are unique among themselves (the gateway sees to it) and never carry the built-in prefix.
   for (const tool of upstreamTools) if (!byName.has(tool.name)) byName.set(tool.name, tool);
   const tools = [...byName.values()];
-  const entries = new Map(tools.map((tool) => [tool.name, entryOf(tool)]));
+  const entries = new Map(tools.map((tool) => [tool.name, entryOf(tool, audit)]));
   return { tools, byName, entries };
 }
 
-function entryOf(tool: ToolDefinition): CatalogueEntry {
+function entryOf(tool: ToolDefinition, audit: AuditRecorder | null): CatalogueEntry {
   const { title, description, inputSchema, outputSchema, annotations, _meta } = tool;
   const config = { title, description, inputSchema, annotations, ...(outputSchema && { outputSchema }), ...(_meta && { _meta }) };
-  return { tool, config, handler: handlerOf(tool) };
+  return { tool, config, handler: handlerOf(tool, audit) };
 }
 
-export function createToolCatalogue(builtins: ToolDefinition[], upstream: UpstreamSource | null = null): ToolCatalogue {
-  let snapshot = snapshotOf(builtins, upstream?.tools() ?? []);
+/** With `audit`, every call of every tool is recorded in the audit log (src/audit/tool-calls.ts). */
+export function createToolCatalogue(builtins: ToolDefinition[], upstream: UpstreamSource | null = null, audit: AuditRecorder | null = null): ToolCatalogue {
+  let snapshot = snapshotOf(builtins, upstream?.tools() ?? [], audit);
   const listeners: (() => void)[] = [];
   upstream?.onChange(() => {
-    snapshot = snapshotOf(builtins, upstream.tools());
+    snapshot = snapshotOf(builtins, upstream.tools(), audit);
     for (const listener of listeners) listener();
   });
   return {
@@ -95,11 +98,12 @@ export function createToolCatalogue(builtins: ToolDefinition[], upstream: Upstre
  * A tool's SDK handler. The caller comes from the request's AuthInfo, which
  * the bearer check made and the SDK hands each handler as `ctx.http.authInfo`.
  */
-function handlerOf(tool: ToolDefinition): ToolHandler {
+function handlerOf(tool: ToolDefinition, audit: AuditRecorder | null): ToolHandler {
   return async (args, ctx) => {
     const caller = callerOf(ctx.http?.authInfo);
     if (!caller) return toolError("This request carries no authenticated caller.");
-    return tool.run(caller, args, ctx);
+    if (!audit) return tool.run(caller, args, ctx);
+    return auditedToolCall(audit, { tool, caller, args, context: requestContextOf(ctx.http?.authInfo) }, () => tool.run(caller, args, ctx));
   };
 }
 
@@ -132,7 +136,7 @@ export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger):
       const entry = entries.get(tool.name)!;
       server.registerTool(tool.name, entry.config, entry.handler);
     }
-    proxies?.install(server);
+    proxies?.install(server, ctx);
     return server;
   };
 
@@ -149,5 +153,6 @@ export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger):
       handler.notify.promptsChanged();
     }
   });
+  proxies?.onResourceUpdated((uri) => handler.notify.resourceUpdated(uri));
   return handler;
 }

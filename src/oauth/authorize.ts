@@ -2,14 +2,15 @@ import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { findApiKeyWithUser } from "../keys/api-keys-store.ts";
 import { randomString } from "../security/tokens.ts";
+import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { checkAuthorizeRequest, grantedScopes, isAccessLevel, singleParam, type AuthorizationRequest } from "./authorize-request.ts";
 import { authorizationResponseUrl, consentPageCsp, metadataDocumentHost, redirectTargetLabel } from "./authorize-response.ts";
 import { resolveClient } from "./clients.ts";
-import { touchClient, type OAuthClient } from "./clients-store.ts";
+import { findClientById, touchClient, type OAuthClient } from "./clients-store.ts";
 import { oauthPaths } from "./endpoints.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
@@ -22,6 +23,20 @@ export const pendingRequestTtlSeconds = 10 * 60;
 
 type ResponseSet = { status?: number | string; headers: Record<string, string | number> };
 
+/** What one consent page shows: the request it answers. */
+interface ConsentView {
+  client: OAuthClient;
+  redirectUri: string;
+  scopes: Scope[];
+  requestId: string;
+}
+
+/** What a session may grant: the scopes and write tools (null: every one). */
+interface Ceiling {
+  scopes: Scope[];
+  tools: readonly string[] | null;
+}
+
 // The authorization endpoint (RFC 6749 §4.1.1): GET shows the consent page,
 // POST records the user's answer and sends the browser back to the client.
 export function authorizeRoutes(web: WebDeps) {
@@ -33,11 +48,41 @@ export function authorizeRoutes(web: WebDeps) {
     return MessagePage({ title: "This app cannot connect", message });
   };
 
-  /** The scopes this session may grant: all, or no more than the API key it was opened with. */
-  const grantableScopes = (current: SignedIn): Scope[] => {
-    if (current.session.apiKeyId === null) return supportedScopes;
-    const words = findApiKeyWithUser(web.db, current.session.apiKeyId)?.apiKey.scope.split(" ") ?? [];
-    return supportedScopes.filter((s) => words.includes(s));
+  /** What this session may grant: everything, or no more than the API key it was opened with (its scopes and write tools). */
+  const ceilingOf = (current: SignedIn): Ceiling => {
+    if (current.session.apiKeyId === null) return { scopes: supportedScopes, tools: null };
+    const apiKey = findApiKeyWithUser(web.db, current.session.apiKeyId)?.apiKey;
+    const words = apiKey?.scope.split(" ") ?? [];
+    return { scopes: supportedScopes.filter((s) => words.includes(s)), tools: apiKey ? apiKey.tools : [] };
+  };
+
+  /** The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page. */
+  const offeredTools = (ceiling: Ceiling) => writeToolChoices(web.catalogue.tools, ceiling.tools);
+
+  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string) => {
+    set.headers["content-security-policy"] = consentPageCsp(String(set.headers["content-security-policy"] ?? ""), view.redirectUri);
+    const ceiling = ceilingOf(current);
+    const canWrite = view.scopes.includes("mcp:write");
+    const keyAllowsWrite = ceiling.scopes.includes("mcp:write");
+    return ConsentPage({
+      viewer: viewerOf(current),
+      csrf: csrfToken(jar, web.secure),
+      requestId: view.requestId,
+      client: { name: view.client.name, kind: view.client.kind, metadataHost: metadataDocumentHost(view.client) },
+      redirect: redirectTargetLabel(view.redirectUri),
+      scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
+      access: {
+        offerFull: canWrite && keyAllowsWrite,
+        note: canWrite && !keyAllowsWrite ? "You signed in with a read-only API key, so you can give read-only access." : undefined,
+      },
+      // None is ticked: each write tool is the person's own choice, never a default.
+      writeTools: {
+        offered: offeredTools(ceiling),
+        ticked: [],
+        note: ceiling.tools === null ? undefined : "You signed in with an API key limited to some write tools, so only those are offered.",
+      },
+      error,
+    });
   };
 
   const showConsent = (set: ResponseSet, jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
@@ -55,21 +100,7 @@ export function authorizeRoutes(web: WebDeps) {
       createdAt: now,
       expiresAt: now + pendingRequestTtlSeconds,
     });
-    set.headers["content-security-policy"] = consentPageCsp(String(set.headers["content-security-policy"] ?? ""), request.redirectUri);
-    const canWrite = request.scopes.includes("mcp:write");
-    const keyAllowsWrite = grantableScopes(current).includes("mcp:write");
-    return ConsentPage({
-      viewer: viewerOf(current),
-      csrf: csrfToken(jar, web.secure),
-      requestId,
-      client: { name: request.client.name, kind: request.client.kind, metadataHost: metadataDocumentHost(request.client) },
-      redirect: redirectTargetLabel(request.redirectUri),
-      scopes: request.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
-      access: {
-        offerFull: canWrite && keyAllowsWrite,
-        note: canWrite && !keyAllowsWrite ? "You signed in with a read-only API key, so you can give read-only access." : undefined,
-      },
-    });
+    return consentPage(set, jar, current, { client: request.client, redirectUri: request.redirectUri, scopes: request.scopes, requestId });
   };
 
   return new Elysia()
@@ -100,7 +131,7 @@ export function authorizeRoutes(web: WebDeps) {
       if (!current) return redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
       return showConsent(set, cookie, current, check.request);
     })
-    .post(oauthPaths.authorize, ({ body, cookie, request, set, redirect }) => {
+    .post(oauthPaths.authorize, ({ body, cookie, request, server, set, redirect }) => {
       const problem = formProblem(web, request, cookie, body);
       if (problem) {
         set.status = 403;
@@ -115,26 +146,44 @@ export function authorizeRoutes(web: WebDeps) {
 
       const now = web.now();
       const pending = findPendingRequest(web.db, field(body, "request"));
+      const gone = () => problemPage(set, 400, "This request expired or was already answered. Go back to the app and connect again.");
       // Bound to this session, short-lived and single use: a replayed or stolen form gets nothing.
-      if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now || !takePendingRequest(web.db, pending.id)) {
-        return problemPage(set, 400, "This request expired or was already answered. Go back to the app and connect again.");
-      }
+      if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now) return gone();
       const ids = { user_id: current.user.id, client_id: pending.clientId };
       const respond = (params: { code?: string; error?: string; error_description?: string }) =>
         redirect(authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }), 302);
 
-      const scopes = isAccessLevel(access) ? grantedScopes(parseScope(pending.scope), access, grantableScopes(current)) : [];
-      if (decision === "deny" || scopes.length === 0) {
+      const ceiling = ceilingOf(current);
+      const scopes = decision === "allow" && isAccessLevel(access) ? grantedScopes(parseScope(pending.scope), access, ceiling.scopes) : [];
+      // Refusals of the ticked tools leave the request pending, so the person can answer again.
+      let tools: string[] = [];
+      if (scopes.includes("mcp:write")) {
+        const check = checkToolChoice(fieldValues(body, "tool"), offeredTools(ceiling).map((t) => t.name));
+        if (!check.ok) return problemPage(set, 400, `${unknownToolsMessage(check.unknown)} Go back, reload the page and answer again.`);
+        if (check.tools.length === 0) {
+          const client = findClientById(web.db, pending.clientId);
+          if (!client) return gone();
+          set.status = 400;
+          const view = { client, redirectUri: pending.redirectUri, scopes: parseScope(pending.scope), requestId: pending.id };
+          return consentPage(set, cookie, current, view, "Tick the tools that change things this app may call, or choose Read-only.");
+        }
+        tools = check.tools;
+      }
+      if (!takePendingRequest(web.db, pending.id)) return gone();
+      if (scopes.length === 0) {
         web.log.info("consent denied", ids);
+        const who = { userId: current.user.id, clientId: pending.clientId, apiKeyId: current.session.apiKeyId };
+        web.audit.record({ event: "consent_denied", outcome: "denied", ...who, ...auditContext(web, { request, server, set }), detail: { scope: pending.scope } });
         // RFC 6749 §4.1.2.1
         return respond({ error: "access_denied", error_description: "The user did not allow access." });
       }
-      const { code } = approveAuthorization(web.db, {
+      const { code, grant } = approveAuthorization(web.db, {
         userId: current.user.id,
         clientId: pending.clientId,
         // A session opened with an API key ties the grant to that key: revoking the key revokes it.
         apiKeyId: current.session.apiKeyId,
         scope: formatScope(scopes),
+        tools,
         resource: pending.resource,
         redirectUri: pending.redirectUri,
         codeChallenge: pending.codeChallenge,
@@ -143,6 +192,8 @@ export function authorizeRoutes(web: WebDeps) {
       });
       touchClient(web.db, pending.clientId, now);
       web.log.info("consent given", ids);
+      const who = { userId: current.user.id, clientId: pending.clientId, grantId: grant.id, apiKeyId: current.session.apiKeyId };
+      web.audit.record({ event: "consent_given", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { scope: grant.scope, tools } });
       // RFC 6749 §4.1.2 and RFC 9207 §2
       return respond({ code });
     });

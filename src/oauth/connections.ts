@@ -11,6 +11,8 @@ export interface Connection {
   /** The client's name as a key name, e.g. "Claude (MCP connector)". */
   name: string;
   access: AccessLevel;
+  /** The write tools granted on the consent page; null: every write tool (grants older than per-tool grants). */
+  tools: string[] | null;
   createdAt: number;
   lastUsedAt: number | null;
   userEmail: string;
@@ -27,6 +29,7 @@ export function listConnections(db: Db, userId: string | null): Connection[] {
     id: grant.id,
     name: connectionName(clientName),
     access: accessLevelOf(grant.scope),
+    tools: grant.tools,
     createdAt: grant.createdAt,
     lastUsedAt: grant.lastUsedAt,
     userEmail: emails.get(grant.userId) ?? "",

@@ -8,7 +8,9 @@ export const codePrefix = "gate_code_";
 /**
  * Records an approved authorization (a connection) and issues its
  * single-use code, bound to client, redirect URI, PKCE challenge, scope and
- * resource (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707).
+ * resource (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707). `tools` are the
+ * write tools ticked on the consent page (none for Read-only; null: every
+ * write tool); every token of the grant, refreshed ones too, carries them.
  */
 export function approveAuthorization(
   db: Db,
@@ -17,6 +19,8 @@ export function approveAuthorization(
     clientId: string;
     apiKeyId: string | null;
     scope: string;
+    /** Absent: every write tool, as grants made before per-tool grants (benches and tests make such grants directly). */
+    tools?: string[] | null;
     resource: string;
     redirectUri: string;
     codeChallenge: string;
@@ -29,7 +33,7 @@ export function approveAuthorization(
     userId: input.userId,
     clientId: input.clientId,
     scope: input.scope,
-    tools: null,
+    tools: input.tools ?? null,
     resource: input.resource,
     apiKeyId: input.apiKeyId,
     createdAt: input.now,

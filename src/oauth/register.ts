@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { createRateLimiter } from "../security/rate-limit.ts";
-import { clientAddress, type WebDeps } from "../web/context.ts";
+import { auditContext, clientAddress, type WebDeps } from "../web/context.ts";
 import { parseRegistrationRequest } from "./client-metadata.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { InvalidRequest, OAuthError, oauthErrorResponse, TooManyRequests } from "./errors.ts";
@@ -46,6 +46,8 @@ export function registerRoutes(web: WebDeps) {
           kind: client.kind,
           auth_method: client.tokenEndpointAuthMethod,
         });
+        const detail = { kind: client.kind, name: client.name, auth_method: client.tokenEndpointAuthMethod, reused };
+        web.audit.record({ event: "client_registered", outcome: "ok", clientId: client.id, ...auditContext(web, { request, server, set }), detail });
         return Response.json(registrationResponse(client, reg, secret), { status: 201, headers: { ...corsHeaders, ...noStore } });
       } catch (error) {
         if (!(error instanceof OAuthError)) {

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppDeps } from "../app.ts";
+import { auditContext } from "../web/context.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { readBodyParams } from "./params.ts";
@@ -16,13 +17,17 @@ export function revokeRoutes(deps: AppDeps) {
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
   return new Elysia()
     .options(oauthPaths.revoke, () => new Response(null, { status: 204, headers: corsHeaders }))
-    .post(oauthPaths.revoke, async ({ request, set }) => {
+    .post(oauthPaths.revoke, async ({ request, server, set }) => {
       try {
         const params = await readBodyParams(request, { json: false });
         const client = await authenticateClient(clientDeps, request, params);
         const token = requiredParam(params, "token");
-        const outcome = revokePresentedToken(deps.db, { token, clientId: client.id, now: deps.now() });
-        if (outcome === "revoked") deps.log.info("token revoked", { client_id: client.id });
+        const revoked = revokePresentedToken(deps.db, { token, clientId: client.id, now: deps.now() });
+        if (revoked) {
+          deps.log.info("token revoked", { client_id: client.id });
+          const { token: row, grant } = revoked;
+          deps.audit.record({ event: "token_revoked", outcome: "ok", userId: grant.userId, clientId: client.id, grantId: grant.id, ...auditContext(deps, { request, server, set }), detail: { kind: row.kind } });
+        }
         return new Response(null, { status: 200, headers: { "cache-control": "no-store", ...corsHeaders } });
       } catch (error) {
         return oauthFailure(deps.log, request, set.headers["x-request-id"], error, { ...corsHeaders, ...clientAuthChallenge(request, error) });

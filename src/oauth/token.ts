@@ -1,5 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppDeps } from "../app.ts";
+import { withAuditContext } from "../audit/entry.ts";
+import { auditContext } from "../web/context.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { UnsupportedGrantType } from "./errors.ts";
@@ -23,13 +25,14 @@ export function tokenRoutes(deps: AppDeps) {
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
   return new Elysia()
     .options(oauthPaths.token, () => new Response(null, { status: 204, headers: corsHeaders }))
-    .post(oauthPaths.token, async ({ request, set }) => {
+    .post(oauthPaths.token, async ({ request, server, set }) => {
       try {
         const params = await readBodyParams(request, { json: true });
         const client = await authenticateClient(clientDeps, request, params);
         const grantType = requiredParam(params, "grant_type");
         if (!Object.hasOwn(grants, grantType)) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported.`);
-        const grantDeps: GrantDeps = { db: deps.db, log: deps.log, config: deps.config, now: deps.now() };
+        const audit = withAuditContext(deps.audit, auditContext(deps, { request, server, set }));
+        const grantDeps: GrantDeps = { db: deps.db, log: deps.log, config: deps.config, now: deps.now(), audit };
         const pair = grants[grantType as keyof typeof grants](grantDeps, client, params);
         return noStoreJson(tokenResponseBody(pair), corsHeaders);
       } catch (error) {

@@ -1,6 +1,7 @@
 import { hmac } from "@oslojs/crypto/hmac";
 import { SHA256 } from "@oslojs/crypto/sha2";
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
+import type { AuditLog } from "../audit/entry.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -36,6 +37,8 @@ export interface GrantDeps {
   config: Pick<Config, "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
   /** Unix seconds, fixed for the whole request. */
   now: number;
+  /** The audit log, with the request's id and client address. */
+  audit: AuditLog;
 }
 
 export interface TokenLifetimes {
@@ -162,12 +165,17 @@ export interface PresentedToken {
 }
 
 /** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
-export function findPresentedToken(db: Db, token: string, kind?: TokenKind): PresentedToken | null {
+export function findPresentedToken(
+  db: Db,
+  token: string,
+  kind?: TokenKind,
+  find: (id: string, kind: TokenKind) => TokenContext | null = (id, k) => findTokenContext(db, id, k),
+): PresentedToken | null {
   const found = kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
   if (found === null) return null;
   const parsed = parseCredential(prefixOf[found], token);
   if (!parsed) return null;
-  const context = findTokenContext(db, parsed.id, found);
+  const context = find(parsed.id, found);
   if (!context || !secretMatches(parsed.secret, context.token.secretHash)) return null;
   return { context, secret: parsed.secret };
 }
@@ -185,8 +193,14 @@ export function isTokenActive(context: TokenContext, now: number): boolean {
 }
 
 /** The live access token behind a bearer credential, or null (for the /mcp bearer check). */
-export function authenticateAccessToken(db: Db, token: string, now: number): TokenContext | null {
-  const presented = findPresentedToken(db, token, "access");
+/** `find` looks the token up by id: the store, or the /mcp credential cache over it. */
+export function authenticateAccessToken(
+  db: Db,
+  token: string,
+  now: number,
+  find?: (id: string, kind: TokenKind) => TokenContext | null,
+): TokenContext | null {
+  const presented = findPresentedToken(db, token, "access", find);
   if (!presented || !isTokenActive(presented.context, now)) return null;
   touchGrant(db, presented.context.grant, now);
   return presented.context;
@@ -202,13 +216,13 @@ export function touchGrant(db: Db, grant: { id: string; lastUsedAt: number | nul
 /**
  * RFC 7009 §2.1: revokes a token the client holds. An access token ends
  * alone; a refresh token ends its whole grant. Unknown tokens and tokens of
- * other clients are left alone (the caller still answers 200).
+ * other clients are left alone (null; the caller still answers 200).
  */
-export function revokePresentedToken(db: Db, input: { token: string; clientId: string; now: number }): "revoked" | "ignored" {
+export function revokePresentedToken(db: Db, input: { token: string; clientId: string; now: number }): TokenContext | null {
   const presented = findPresentedToken(db, input.token);
-  if (!presented || presented.context.grant.clientId !== input.clientId) return "ignored";
+  if (!presented || presented.context.grant.clientId !== input.clientId) return null;
   const { token } = presented.context;
   if (token.kind === "refresh") inTransaction(db, () => revokeGrantAndTokens(db, token.grantId, input.now));
   else markTokenRevoked(db, token.id, input.now);
-  return "revoked";
+  return presented.context;
 }

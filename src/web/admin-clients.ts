@@ -6,7 +6,7 @@ import { changeRedirectUris, registerManualClient } from "../oauth/registration.
 import { AdminClientsPage, ClientCreatedPage, ClientEditPage, clientTypeChoices, type ClientRow } from "../../views/admin-clients.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
-import { field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { auditContext, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 
 // Settings → Connected MCP clients: admins see every client, add one by
 // hand (public or confidential), edit redirect URIs, and delete clients.
@@ -82,7 +82,7 @@ export function adminClientsRoutes(web: WebDeps) {
       const g = guardPage(cookie, set, "/admin/clients");
       return "response" in g ? g.response : listPage(g);
     })
-    .post("/admin/clients", ({ body, cookie, request, set }) => {
+    .post("/admin/clients", ({ body, cookie, request, server, set }) => {
       const g = guardPost(request, cookie, body, set);
       if ("response" in g) return g.response;
       const form = { name: field(body, "name").trim(), redirectUris: field(body, "redirect_uris"), type: field(body, "type") };
@@ -98,6 +98,8 @@ export function adminClientsRoutes(web: WebDeps) {
       if (!clientTypeChoices.some((c) => c.value === form.type)) return fail("Choose Public or Confidential.");
       const { client, secret } = registerManualClient(web.db, { name: form.name, redirectUris: uris, method: form.type as TokenEndpointAuthMethod, now: web.now() });
       web.log.info("client added", { user_id: g.userId, client_id: client.id, auth_method: client.tokenEndpointAuthMethod });
+      const detail = { kind: client.kind, name: client.name, auth_method: client.tokenEndpointAuthMethod };
+      web.audit.record({ event: "client_registered", outcome: "ok", userId: g.userId, clientId: client.id, ...auditContext(web, { request, server, set }), detail });
       return ClientCreatedPage({ viewer: g.viewer, csrf: g.csrf, name: client.name, clientId: client.id, secret });
     })
     .get("/admin/clients/edit", ({ cookie, set, query }) => {

@@ -1,6 +1,8 @@
 import type { Server } from "bun";
 import { openSession, validateSession, type SignedIn } from "../accounts/sessions.ts";
 import type { AppDeps } from "../app.ts";
+import type { AuditContext } from "../audit/entry.ts";
+import type { ToolCatalogue } from "../mcp/server.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import type { Viewer } from "../../views/layout.tsx";
 import { cookieName, readCookie, writeCookie, type CookieJar } from "./cookies.ts";
@@ -12,6 +14,8 @@ export interface WebDeps extends AppDeps {
   secure: boolean;
   sessionCookie: string;
   signInFailures: { perAccount: RateLimiter; perAddress: RateLimiter };
+  /** The tools /mcp offers; read when a page is drawn, since upstream tools come and go. */
+  catalogue: ToolCatalogue;
 }
 
 export function signedIn(web: WebDeps, jar: CookieJar): SignedIn | null {
@@ -21,6 +25,14 @@ export function signedIn(web: WebDeps, jar: CookieJar): SignedIn | null {
 
 export function viewerOf(s: SignedIn): Viewer {
   return { email: s.user.email, isAdmin: s.user.isAdmin };
+}
+
+/** Every value of a repeatable form field (checkboxes), in order; none when missing. */
+export function fieldValues(body: unknown, name: string): string[] {
+  if (typeof body !== "object" || body === null) return [];
+  const value = (body as Record<string, unknown>)[name];
+  const values = Array.isArray(value) ? value : [value];
+  return values.filter((v): v is string => typeof v === "string");
 }
 
 /** A form field as a string; missing, repeated or non-text fields read as "". */
@@ -40,12 +52,22 @@ export function formProblem(web: WebDeps, request: Request, jar: CookieJar, body
   });
 }
 
-export function clientAddress(web: WebDeps, request: Request, server: Server<unknown> | null): string {
-  if (web.config.trustProxy) {
+/** The client's address: the last X-Forwarded-For entry behind a trusted proxy, else the socket's. */
+export function clientAddress(deps: { config: { trustProxy: boolean } }, request: Request, server: Server<unknown> | null): string {
+  if (deps.config.trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
     if (forwarded) return forwarded;
   }
   return server?.requestIP(request)?.address ?? "unknown";
+}
+
+/** A request's X-Request-Id (set in app.ts) and client address, for audit entries. */
+export function auditContext(
+  deps: { config: { trustProxy: boolean } },
+  ctx: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } },
+): AuditContext {
+  const id = ctx.set.headers["x-request-id"];
+  return { requestId: typeof id === "string" ? id : null, ip: clientAddress(deps, ctx.request, ctx.server) };
 }
 
 export function sessionCookieName(secure: boolean): string {

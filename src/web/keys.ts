@@ -2,12 +2,13 @@ import { Elysia } from "elysia";
 import { parseDurationSeconds } from "../config.ts";
 import { listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, ApiKeyError, createApiKey, revokeApiKey, rotateApiKey, type AccessLevel } from "../keys/api-keys.ts";
+import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
 import { listConnections, revokeConnection } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import { expiryChoices, KeysPage } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
-import { field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and
 // their connections (approved OAuth authorizations); an admin sees everyone's.
@@ -17,15 +18,35 @@ export function keysRoutes(web: WebDeps) {
       id: k.id,
       name: k.name,
       access: accessLevelOf(k.scope),
+      tools: k.tools,
       createdAt: k.createdAt,
       lastUsedAt: k.lastUsedAt,
       expiresAt: k.expiresAt,
     }));
 
-  const connectionLists = (user: { id: string; isAdmin: boolean }) => ({
+  // The write tools a new key can be limited to: read when the page is drawn, as upstreams come and go.
+  const offeredTools = () => writeToolChoices(web.catalogue.tools);
+
+  const listsOf = (user: { id: string; isAdmin: boolean }) => ({
+    keys: keyRows(user.id),
     connections: listConnections(web.db, user.id),
     allConnections: user.isAdmin ? listConnections(web.db, null) : null,
+    writeTools: offeredTools(),
   });
+
+  /**
+   * The write tools a Full key is limited to: null for every write tool
+   * (also when the form predates the choice), the ticked names, or why not.
+   */
+  const toolsOf = (body: unknown): { tools: string[] | null } | { error: string } => {
+    const mode = field(body, "write_tools") || "all";
+    if (mode === "all") return { tools: null };
+    if (mode !== "chosen") return { error: "Choose every write tool or only the ticked ones." };
+    const check = checkToolChoice(fieldValues(body, "tool"), offeredTools().map((t) => t.name));
+    if (!check.ok) return { error: unknownToolsMessage(check.unknown) };
+    if (check.tools.length === 0) return { error: "Tick at least one write tool, or choose every write tool." };
+    return { tools: check.tools };
+  };
 
   /** The signed-in user for a form post, or the page to answer with instead. */
   const guardPost = (request: Request, jar: CookieJar, body: unknown, set: { status?: number | string }) => {
@@ -50,42 +71,49 @@ export function keysRoutes(web: WebDeps) {
     .get("/keys", ({ cookie, redirect }) => {
       const current = signedIn(web, cookie);
       if (!current) return redirect("/sign-in?next=/keys", 303);
-      return KeysPage({
-        viewer: viewerOf(current),
-        csrf: csrfToken(cookie, web.secure),
-        keys: keyRows(current.user.id),
-        ...connectionLists(current.user),
-      });
+      return KeysPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), ...listsOf(current.user) });
     })
-    .post("/keys", ({ body, cookie, request, set }) => {
+    .post("/keys", ({ body, cookie, request, server, set }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
       const { user } = guard.current;
-      const form = { name: field(body, "name"), access: field(body, "access"), expiresIn: field(body, "expires_in") };
+      const form = {
+        name: field(body, "name"),
+        access: field(body, "access"),
+        expiresIn: field(body, "expires_in"),
+        writeTools: field(body, "write_tools"),
+        tools: fieldValues(body, "tool"),
+      };
       const csrf = csrfToken(cookie, web.secure);
       const viewer = viewerOf(guard.current);
       const fail = (error: string) => {
         set.status = 400;
-        return KeysPage({ viewer, csrf, keys: keyRows(user.id), ...connectionLists(user), error, form });
+        return KeysPage({ viewer, csrf, ...listsOf(user), error, form });
       };
       if (form.access !== "read" && form.access !== "full") return fail("Choose an access level: Read-only or Full.");
       if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
+      // Tools are asked only of Full keys; a Read-only key records none.
+      const chosen = form.access === "full" ? toolsOf(body) : { tools: [] };
+      if ("error" in chosen) return fail(chosen.error);
       try {
         const { apiKey, token } = createApiKey(web.db, {
           userId: user.id,
           name: form.name,
           access: form.access as AccessLevel,
+          tools: chosen.tools,
           expiresInSeconds: form.expiresIn === "never" ? null : parseDurationSeconds(form.expiresIn),
           now: web.now(),
         });
         web.log.info("api key created", { user_id: user.id, api_key_id: apiKey.id });
+        const detail = { name: apiKey.name, access: form.access, via: "web" };
+        web.audit.record({ event: "key_created", outcome: "ok", userId: user.id, apiKeyId: apiKey.id, ...auditContext(web, { request, server, set }), detail });
         return KeyCreatedPage({ viewer, csrf, name: apiKey.name, token, rotated: false });
       } catch (error) {
         if (error instanceof ApiKeyError) return fail(error.message);
         throw error;
       }
     })
-    .post("/keys/:id/revoke", ({ body, cookie, request, set, params, redirect }) => {
+    .post("/keys/:id/revoke", ({ body, cookie, request, server, set, params, redirect }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
       const userId = guard.current.user.id;
@@ -94,10 +122,11 @@ export function keysRoutes(web: WebDeps) {
         return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
       web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
+      web.audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, ...auditContext(web, { request, server, set }), detail: { via: "web" } });
       // Revoking the key this session was opened with ends the session too.
       return redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303);
     })
-    .post("/keys/:id/rotate", ({ body, cookie, request, set, params }) => {
+    .post("/keys/:id/rotate", ({ body, cookie, request, server, set, params }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
       const viewer = viewerOf(guard.current);
@@ -108,9 +137,11 @@ export function keysRoutes(web: WebDeps) {
         return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
       web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
+      const detail = { new_api_key_id: rotated.apiKey.id, via: "web" };
+      web.audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, ...auditContext(web, { request, server, set }), detail });
       return KeyCreatedPage({ viewer, csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
     })
-    .post("/connections/:id/revoke", ({ body, cookie, request, set, params, redirect }) => {
+    .post("/connections/:id/revoke", ({ body, cookie, request, server, set, params, redirect }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
       const { user } = guard.current;
@@ -120,6 +151,7 @@ export function keysRoutes(web: WebDeps) {
         return MessagePage({ title: "No such connection", message: "That connection does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
       web.log.info("connection revoked", { user_id: user.id, grant_id: params.id });
+      web.audit.record({ event: "connection_revoked", outcome: "ok", userId: user.id, grantId: params.id, ...auditContext(web, { request, server, set }), detail: { via: "web" } });
       return redirect("/keys", 303);
     });
 }

@@ -6,7 +6,7 @@ import { authenticateApiKey } from "../keys/api-keys.ts";
 import { MessagePage } from "../../views/message.tsx";
 import { SignInPage } from "../../views/sign-in.tsx";
 import { clearCookie, csrfToken } from "./cookies.ts";
-import { clientAddress, field, formProblem, formRefusedPage, signedIn, startSession, type WebDeps } from "./context.ts";
+import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, startSession, type WebDeps } from "./context.ts";
 import { safeNextPath } from "./next-path.ts";
 
 // One message for every failure, so the page never tells whether an account exists.
@@ -58,12 +58,16 @@ export function signInRoutes(web: WebDeps) {
       if (!user || !ok || user.disabledAt !== null) {
         recordFailure(address, email);
         web.log.info("sign-in failed", { method: "password" });
+        // The email tried, never the password.
+        const detail = { method: "password", email: email || typed.trim().slice(0, 200) };
+        web.audit.record({ event: "sign_in_failed", outcome: "denied", userId: user?.id, ...auditContext(web, { request, server, set }), detail });
         set.status = 401;
         return SignInPage({ csrf: csrfToken(cookie, web.secure), next, email: typed, error: failedMessage });
       }
       web.signInFailures.perAccount.reset(email);
       startSession(web, cookie, user.id, null);
       web.log.info("sign-in", { method: "password", user_id: user.id });
+      web.audit.record({ event: "sign_in", outcome: "ok", userId: user.id, ...auditContext(web, { request, server, set }), detail: { method: "password" } });
       return redirect(next, 303);
     })
     .post("/sign-in/key", ({ body, cookie, request, server, set, redirect }) => {
@@ -84,11 +88,14 @@ export function signInRoutes(web: WebDeps) {
       if (!found) {
         recordFailure(address, "");
         web.log.info("sign-in failed", { method: "api_key" });
+        web.audit.record({ event: "sign_in_failed", outcome: "denied", ...auditContext(web, { request, server, set }), detail: { method: "api_key" } });
         set.status = 401;
         return SignInPage({ csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
       }
       startSession(web, cookie, found.user.id, found.apiKey);
       web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
+      const who = { userId: found.user.id, apiKeyId: found.apiKey.id };
+      web.audit.record({ event: "sign_in", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { method: "api_key" } });
       return redirect(next, 303);
     })
     .post("/sign-out", ({ body, cookie, request, set, redirect }) => {

@@ -81,6 +81,7 @@ describe("migrate", () => {
       "__drizzle_migrations",
       "api_keys",
       "audit_events",
+      "auth_epoch",
       "oauth_clients",
       "oauth_codes",
       "oauth_grants",

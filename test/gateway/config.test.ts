@@ -51,6 +51,11 @@ describe("a good config file", () => {
     expect(parse(text, { KEY: "k" }).upstreams[0]).toMatchObject({ headers: { "X-Api-Key": "k" } });
   });
 
+  test("prefix = \"\" lists an upstream's tools and prompts under their own names", () => {
+    const text = `[[upstream]]\nname = "fixture"\ncommand = "x"\nprefix = ""\n[[upstream]]\nname = "b"\ncommand = "y"\n`;
+    expect(parse(text).upstreams.map((u) => u.prefix)).toEqual(["", "b__"]);
+  });
+
   test("an empty file declares no upstreams", () => {
     expect(parse("# nothing yet\n").upstreams).toEqual([]);
   });
@@ -104,6 +109,11 @@ describe("a bad config file names the file, the line and the field", () => {
 
   test("two upstreams with one prefix", () => {
     expect(failure(`${stdio}[[upstream]]\nname = "b"\ncommand = "y"\nprefix = "everything__"\n`)).toStartWith("gatehouse.toml:8: upstream[1].prefix:");
+  });
+
+  test("two upstreams with the empty prefix", () => {
+    const text = `[[upstream]]\nname = "a"\ncommand = "x"\nprefix = ""\n[[upstream]]\nname = "b"\ncommand = "y"\nprefix = ""\n`;
+    expect(failure(text)).toBe(`gatehouse.toml:8: upstream[1].prefix: "" is already the prefix of upstream[0]; give one of them another prefix`);
   });
 
   test("the built-in prefix is taken", () => {

@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, userWithKey } from "../mcp/fixture.ts";
 import { startHttpUpstream, type HttpUpstream } from "./http-upstream.ts";
+import { everythingEntry, waitFor } from "./upstreams.ts";
 
 // Through /mcp with the real client SDK and an API key, to real upstreams:
 // @modelcontextprotocol/server-everything over stdio and an SDK v2 server over HTTP.
 
-export const everythingEntry = join(import.meta.dir, "../../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
 
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await Bun.sleep(50);
-  }
-}
 
 let web: HttpUpstream;
 let app: TestApp;
@@ -33,8 +25,9 @@ hide = ["trigger-*", "simulate-*"]
 [[upstream]]
 name = "web"
 url = "${web.url}"
+headers = { Authorization = "Bearer \${WEB_TOKEN}" }
 `;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), env: { GATEHOUSE_TOOL_TIMEOUT: "1" } });
+  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, { WEB_TOKEN: "upstream-secret" }), env: { GATEHOUSE_TOOL_TIMEOUT: "1" } });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
 });
 afterAll(async () => {
@@ -99,6 +92,16 @@ describe("tools/call through the gateway", () => {
     const { token } = await userWithKey(app);
     const result = await (await connectClient(app, token)).callTool({ name: "web__store", arguments: { text: "x" } });
     expect(textOf(result)).toBe("stored x");
+  });
+
+  test("the HTTP upstream gets its configured Authorization (from the environment), never the client's token", async () => {
+    const { token } = await userWithKey(app);
+    const seen = web.authorizations.length;
+    await (await connectClient(app, token)).callTool({ name: "web__lookup", arguments: { text: "k" } });
+    const during = web.authorizations.slice(seen);
+    expect(during.length).toBeGreaterThan(0);
+    expect(new Set(during)).toEqual(new Set(["Bearer upstream-secret"]));
+    expect(web.authorizations.some((a) => a?.includes(token.slice(0, 20)))).toBe(false);
   });
 
   test("a call past GATEHOUSE_TOOL_TIMEOUT returns a timeout error naming the upstream, quickly", async () => {

@@ -14,13 +14,15 @@ export interface HttpUpstream {
   toolCalls: number;
   /** Slow calls that saw their cancellation signal fire. */
   slowAborted: number;
+  /** The Authorization header of every request it got (null when absent). */
+  authorizations: (string | null)[];
   addTool(): void;
   stop(): void;
 }
 
 export function startHttpUpstream(): HttpUpstream {
   let extraTool = false;
-  const upstream = { handshakes: 0, toolCalls: 0, slowAborted: 0 } as HttpUpstream;
+  const upstream = { handshakes: 0, toolCalls: 0, slowAborted: 0, authorizations: [] } as unknown as HttpUpstream;
   const factory = () => {
     const server = new McpServer({ name: "test-upstream", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
     server.registerTool("lookup", { title: "Look up", description: "Reads a value.", inputSchema: textArg, annotations: { readOnlyHint: true, openWorldHint: false } }, async ({ text }) => {
@@ -53,6 +55,7 @@ export function startHttpUpstream(): HttpUpstream {
     hostname: "127.0.0.1",
     idleTimeout: 0,
     async fetch(request) {
+      upstream.authorizations.push(request.headers.get("authorization"));
       if (request.method === "POST") {
         const body = await request.clone().json().catch(() => null);
         if (body?.method === "initialize" || body?.method === "server/discover") upstream.handshakes++;

@@ -3,7 +3,7 @@ import { createUser } from "../../src/accounts/users.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, userWithKey } from "../mcp/fixture.ts";
-import { everythingEntry, waitFor } from "./gateway.test.ts";
+import { everythingEntry, waitFor } from "./upstreams.ts";
 import { startHttpUpstream, type HttpUpstream } from "./http-upstream.ts";
 
 // Upstreams that die, go away or never start: Gatehouse keeps serving, says

@@ -95,6 +95,7 @@ describe("metadata document clients", () => {
       redirect: { label: "app.example.com", loopback: false },
       scopes: [{ scope: "mcp:read", description: "List and call read-only tools" }],
       access: { offerFull: false },
+      writeTools: { offered: [], ticked: [] },
     };
     expect(ConsentPage(props)).toContain('id="metadata-host">App details from <strong>app.example.com</strong>');
   });

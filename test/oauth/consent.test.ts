@@ -25,6 +25,8 @@ afterAll(() => {
   return app.close();
 });
 
+/** The one built-in write tool: Full access needs at least one ticked. */
+const writeTool = "gatehouse__revoke_connection";
 const grantsOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
 const pendingRow = (id: string) => app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
 
@@ -138,7 +140,7 @@ describe("the decision", () => {
   });
 
   test("Allow with Full redirects with a code, state and iss", async () => {
-    const { res } = await answer({ decision: "allow", access: "full" });
+    const { res } = await answer({ decision: "allow", access: "full", tool: writeTool });
     expect(res.status).toBe(302);
     const { query } = locationOf(res);
     expect(query.code).toMatch(/^gate_code_[a-z2-7]{16}_[a-z2-7]{52}$/);
@@ -148,12 +150,12 @@ describe("the decision", () => {
   });
 
   test("Allow with Full records a grant for mcp:read mcp:write", async () => {
-    const { c } = await answer({ decision: "allow", access: "full" });
+    const { c } = await answer({ decision: "allow", access: "full", tool: writeTool });
     expect(grantsOf(c.id)).toEqual([expect.objectContaining({ userId, scope: "mcp:read mcp:write", resource: `${app.url}/mcp`, apiKeyId: null })]);
   });
 
   test("the code is bound to the redirect URI, challenge, scope and resource", async () => {
-    const { c, res } = await answer({ decision: "allow", access: "full" }, { query: { redirect_uri: "http://127.0.0.1:40001/callback" } });
+    const { c, res } = await answer({ decision: "allow", access: "full", tool: writeTool }, { query: { redirect_uri: "http://127.0.0.1:40001/callback" } });
     const codeId = locationOf(res).query.code!.slice("gate_code_".length, "gate_code_".length + 16);
     const row = app.db.select().from(oauthCodes).where(eq(oauthCodes.id, codeId)).get()!;
     expect(row).toMatchObject({ clientId: c.id, redirectUri: "http://127.0.0.1:40001/callback", codeChallenge: challenge, scope: "mcp:read mcp:write", resource: `${app.url}/mcp`, usedAt: null });
@@ -167,26 +169,26 @@ describe("the decision", () => {
 
   test("Allow in a session opened with an API key records the key on the grant", async () => {
     const key = createApiKey(app.db, { userId, name: "full key", access: "full", expiresInSeconds: null, now: nowSeconds() });
-    const { c } = await answer({ decision: "allow", access: "full" }, { browser: browserOf(app, userId, key.apiKey.id) });
+    const { c } = await answer({ decision: "allow", access: "full", tool: writeTool }, { browser: browserOf(app, userId, key.apiKey.id) });
     expect(grantsOf(c.id)).toEqual([expect.objectContaining({ apiKeyId: key.apiKey.id, scope: "mcp:read mcp:write" })]);
   });
 
   test("a read-only API key session posting Full still grants only mcp:read", async () => {
     const key = createApiKey(app.db, { userId, name: "ro key", access: "read", expiresInSeconds: null, now: nowSeconds() });
-    const { c } = await answer({ decision: "allow", access: "full" }, { browser: browserOf(app, userId, key.apiKey.id) });
+    const { c } = await answer({ decision: "allow", access: "full", tool: writeTool }, { browser: browserOf(app, userId, key.apiKey.id) });
     expect(grantsOf(c.id).map((g) => g.scope)).toEqual(["mcp:read"]);
   });
 
   test("the code redirect keeps the redirect URI's own query", async () => {
     const c = addClient(app, { redirectUris: ["https://app.example.com/cb?tenant=7"] });
     const page = await openConsent(b, authorizePath(c.id, { redirect_uri: "https://app.example.com/cb?tenant=7" }));
-    const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full" });
+    const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
     expect(res.headers.get("location")).toStartWith("https://app.example.com/cb?tenant=7&code=gate_code_");
   });
 
   for (const [decision, msg] of [["allow", "consent given"], ["deny", "consent denied"]] as const) {
     test(`${decision} is logged as "${msg}" with user and client ids only`, async () => {
-      const { c } = await answer({ decision, access: "full" });
+      const { c } = await answer({ decision, access: "full", tool: writeTool });
       const line = app.logs.find((l) => l.msg === msg && l.client_id === c.id)!;
       const { time: _time, ...rest } = line;
       expect(rest).toEqual({ level: "info", msg, user_id: userId, client_id: c.id });
@@ -196,8 +198,8 @@ describe("the decision", () => {
 
 describe("refusals", () => {
   test("a second POST of the same request gets an error page and no second code", async () => {
-    const { c, page } = await answer({ decision: "allow", access: "full" });
-    const again = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full" });
+    const { c, page } = await answer({ decision: "allow", access: "full", tool: writeTool });
+    const again = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
     expect(again.status).toBe(400);
     expect(again.headers.get("location")).toBeNull();
     expect(app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, c.id)).all()).toHaveLength(1);
@@ -207,7 +209,7 @@ describe("refusals", () => {
     const page = await openConsent(b, authorizePath(client.id));
     const other = browserOf(app, addUser(app));
     const otherCsrf = (await openConsent(other, authorizePath(client.id))).csrf;
-    const res = await other.post("/oauth/authorize", { csrf: otherCsrf, request: page.request, decision: "allow", access: "full" });
+    const res = await other.post("/oauth/authorize", { csrf: otherCsrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
     expect(pendingRow(page.request)).toBeDefined();
@@ -218,7 +220,7 @@ describe("refusals", () => {
     const page = await openConsent(b, authorizePath(c.id));
     setSystemTime(new Date(Date.now() + 601_000));
     try {
-      const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full" });
+      const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
       expect(res.status).toBe(400);
       expect(grantsOf(c.id)).toHaveLength(0);
     } finally {
@@ -229,7 +231,7 @@ describe("refusals", () => {
   test("a post without the CSRF token is refused with 403 and changes nothing", async () => {
     const c = addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
-    const res = await b.post("/oauth/authorize", { request: page.request, decision: "allow", access: "full" });
+    const res = await b.post("/oauth/authorize", { request: page.request, decision: "allow", access: "full", tool: writeTool });
     expect(res.status).toBe(403);
     expect(pendingRow(page.request)).toBeDefined();
     expect(grantsOf(c.id)).toHaveLength(0);
@@ -237,7 +239,7 @@ describe("refusals", () => {
 
   test("a post from a foreign origin is refused with 403", async () => {
     const page = await openConsent(b, authorizePath(client.id));
-    const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full" }, { origin: "https://evil.example" });
+    const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool }, { origin: "https://evil.example" });
     expect(res.status).toBe(403);
     expect(pendingRow(page.request)).toBeDefined();
   });
@@ -247,7 +249,7 @@ describe("refusals", () => {
     const signedOut = browserOf(app, userId);
     signedOut.cookies.delete("gatehouse_session");
     signedOut.cookies.set("gatehouse_csrf", b.cookies.get("gatehouse_csrf")!);
-    const res = await signedOut.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full" });
+    const res = await signedOut.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
     expect(res.status).toBe(401);
     expect(res.headers.get("location")).toBeNull();
   });

@@ -42,13 +42,15 @@ export function makeClient(app: TestApp, opts: { method?: TokenEndpointAuthMetho
 
 export function makeCode(
   app: TestApp,
-  input: { userId: string; clientId: string; scope?: string; apiKeyId?: string | null; codeChallenge?: string },
+  input: { userId: string; clientId: string; scope?: string; tools?: string[] | null; apiKeyId?: string | null; codeChallenge?: string },
 ) {
   return approveAuthorization(app.db, {
     userId: input.userId,
     clientId: input.clientId,
     apiKeyId: input.apiKeyId ?? null,
     scope: input.scope ?? "mcp:read mcp:write",
+    // Every write tool unless a test limits it, as grants made before per-tool grants.
+    tools: input.tools === undefined ? null : input.tools,
     resource: mcpResourceUrl(app.url),
     redirectUri,
     codeChallenge: input.codeChallenge ?? challenge,

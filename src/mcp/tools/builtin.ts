@@ -4,6 +4,7 @@ import { accessLevelOf, revokeApiKey } from "../../keys/api-keys.ts";
 import { listLiveApiKeys } from "../../keys/api-keys-store.ts";
 import { listConnections, revokeConnection } from "../../oauth/connections.ts";
 import type { Caller } from "../caller.ts";
+import { grantedWriteTools } from "../tool-grants.ts";
 import { defineTool, isoTime, jsonResult, toolError, type ToolDefinition } from "./definition.ts";
 
 // Gatehouse's own tools, always present beside upstream tools. The prefix
@@ -36,6 +37,7 @@ function whoami(caller: Caller) {
     name: via.kind === "api_key" ? via.name : via.clientName,
     access: caller.access,
     scope: caller.scopes.join(" "),
+    write_tools: grantedWriteTools(caller.access, caller.tools),
     expires_at: isoTime(caller.expiresAt),
   });
 }
@@ -48,6 +50,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
       id: apiKey.id,
       name: apiKey.name,
       access: accessLevelOf(apiKey.scope),
+      write_tools: grantedWriteTools(accessLevelOf(apiKey.scope), apiKey.tools),
       created_at: isoTime(apiKey.createdAt),
       last_used_at: isoTime(apiKey.lastUsedAt),
       expires_at: isoTime(apiKey.expiresAt),
@@ -57,6 +60,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
     id: c.id,
     name: c.name,
     access: c.access,
+    write_tools: grantedWriteTools(c.access, c.tools),
     created_at: isoTime(c.createdAt),
     last_used_at: isoTime(c.lastUsedAt),
     current: caller.via.kind === "connection" && caller.via.id === c.id,
@@ -77,7 +81,8 @@ export function builtinTools(deps: BuiltinDeps): ToolDefinition[] {
     defineTool({
       name: `${builtinPrefix}whoami`,
       title: "Who am I",
-      description: "Shows who this MCP connection acts as: the account's email, the API key or client it uses, its access level and scope, and when it expires.",
+      description:
+        'Shows who this MCP connection acts as: the account\'s email, the API key or client it uses, its access level and scope, the write tools it may call ("all" or their names), and when it expires.',
       inputSchema: noArguments,
       annotations: { readOnlyHint: true, openWorldHint: false },
       requiredScopes: ["mcp:read"],
@@ -86,7 +91,8 @@ export function builtinTools(deps: BuiltinDeps): ToolDefinition[] {
     defineTool({
       name: `${builtinPrefix}list_connections`,
       title: "List my keys and connections",
-      description: "Lists your live Gatehouse API keys and OAuth connections (apps you approved), with ids, access levels and last use. Never shows secrets.",
+      description:
+        'Lists your live Gatehouse API keys and OAuth connections (apps you approved), with ids, access levels, the write tools each may call ("all" or their names) and last use. Never shows secrets.',
       inputSchema: noArguments,
       annotations: { readOnlyHint: true, openWorldHint: false },
       requiredScopes: ["mcp:read"],

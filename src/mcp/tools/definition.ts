@@ -8,6 +8,8 @@ import type { GatedTool } from "../gating.ts";
  * changes (upstream tools, whose title, output schema and _meta pass through).
  */
 export interface ToolDefinition extends GatedTool {
+  /** The upstream server the tool comes from (for the audit log); absent for Gatehouse's own. */
+  upstream?: string;
   title?: string;
   description: string;
   inputSchema: StandardSchemaWithJSON;

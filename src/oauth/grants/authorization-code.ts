@@ -60,17 +60,21 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
   if (!user || user.disabledAt !== null) throw new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markCodeUsed(db, code.id, now)) return replayed(deps, code.grantId);
   touchGrant(db, grant, now);
-  return issueTokenPair(db, {
+  const pair = issueTokenPair(db, {
     grantId: grant.id,
     grantScope: grant.scope,
     accessScope: code.scope,
     now,
     lifetimes: deps.config,
   });
+  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: grant.id, detail: { scope: pair.scope } });
+  return pair;
 }
 
 function replayed(deps: GrantDeps, grantId: string): OAuthError {
   revokeGrantAndTokens(deps.db, grantId, deps.now);
   deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
+  const grant = findGrant(deps.db, grantId);
+  deps.audit.record({ event: "code_replay", outcome: "denied", userId: grant?.userId, clientId: grant?.clientId, grantId, detail: { revoked: "grant" } });
   return new InvalidGrant("The authorization code was already used.");
 }

@@ -46,6 +46,7 @@ function refresh(deps: GrantDeps, client: OAuthClient, refreshToken: string, req
   const pair = rotateRefreshToken(db, { parent: token, parentSecret: presented.secret, accessScope, now, lifetimes: deps.config });
   if (!pair) return reused(deps, presented);
   touchGrant(db, grant, now);
+  deps.audit.record({ event: "token_refreshed", outcome: "ok", userId: grant.userId, clientId: client.id, grantId: grant.id, detail: { scope: pair.scope } });
   return pair;
 }
 
@@ -62,8 +63,13 @@ function reused(deps: GrantDeps, presented: PresentedToken): TokenPair | OAuthEr
   const { token, grant } = presented.context;
   const inGrace = token.rotatedAt !== null && deps.now - token.rotatedAt < deps.config.refreshGraceSeconds;
   const again = inGrace ? reissueSuccessorPair(deps.db, { parent: token, parentSecret: presented.secret, now: deps.now }) : null;
-  if (again) return again;
+  const who = { userId: grant.userId, clientId: grant.clientId, grantId: grant.id };
+  if (again) {
+    deps.audit.record({ event: "token_refreshed", outcome: "ok", ...who, detail: { scope: again.scope, grace: true } });
+    return again;
+  }
   revokeGrantAndTokens(deps.db, grant.id, deps.now);
   deps.log.warn("rotated refresh token reused: grant revoked", { grant_id: grant.id, client_id: grant.clientId });
+  deps.audit.record({ event: "refresh_replay", outcome: "denied", ...who, detail: { revoked: "grant" } });
   return new InvalidGrant("The refresh token was already used. Authorize again.");
 }

@@ -1,0 +1,111 @@
+import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { inTransaction, type Db } from "../db/client.ts";
+import { preparedPerDb } from "../db/prepared.ts";
+import { auditEvents, users } from "../db/schema.ts";
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type NewAuditEvent = Omit<AuditEventRow, "id">;
+/** An entry with its user's email, when the user still exists. */
+export type AuditListRow = AuditEventRow & { email: string | null };
+
+/** Every field is an exact match; `from` and `to` are unix seconds, both inclusive. */
+export interface AuditFilter {
+  userId?: string;
+  /** The user's email, or for a failed sign-in (no user) the email tried. */
+  email?: string;
+  /** An OAuth client id or an API key id. */
+  client?: string;
+  tool?: string;
+  outcome?: string;
+  event?: string;
+  from?: number;
+  to?: number;
+}
+
+function insertBuilder(db: Db) {
+  return db.insert(auditEvents).values({
+    at: sql.placeholder("at"),
+    event: sql.placeholder("event"),
+    outcome: sql.placeholder("outcome"),
+    userId: sql.placeholder("userId"),
+    clientId: sql.placeholder("clientId"),
+    apiKeyId: sql.placeholder("apiKeyId"),
+    grantId: sql.placeholder("grantId"),
+    tool: sql.placeholder("tool"),
+    upstream: sql.placeholder("upstream"),
+    durationMs: sql.placeholder("durationMs"),
+    requestId: sql.placeholder("requestId"),
+    ip: sql.placeholder("ip"),
+    detail: sql.placeholder("detail"),
+  });
+}
+
+const insertQuery = preparedPerDb((db) => insertBuilder(db).prepare());
+
+/**
+ * The same insert as SQL text with `?` parameters, and which field of a row
+ * each parameter takes, for the writer thread (writer-thread.ts), which has
+ * a connection of its own and no Drizzle.
+ */
+export function auditInsertSql(db: Db): { sql: string; fields: (keyof NewAuditEvent)[] } {
+  const { sql: text, params } = insertBuilder(db).toSQL();
+  return { sql: text, fields: params.map((p) => (p as { value: { name: keyof NewAuditEvent } }).value.name) };
+}
+
+/** Writes a batch in one transaction: all of it or none. */
+export function insertAuditEvents(db: Db, rows: readonly NewAuditEvent[]): void {
+  if (rows.length === 0) return;
+  const query = insertQuery(db);
+  inTransaction(db, () => {
+    for (const row of rows) query.run(row);
+  });
+}
+
+function conditions(filter: AuditFilter): SQL | undefined {
+  const c: (SQL | undefined)[] = [];
+  if (filter.userId !== undefined) c.push(eq(auditEvents.userId, filter.userId));
+  if (filter.email !== undefined) {
+    const email = filter.email;
+    c.push(
+      or(
+        sql`${auditEvents.userId} in (select ${users.id} from ${users} where ${users.email} = ${email})`,
+        and(isNull(auditEvents.userId), sql`json_extract(${auditEvents.detail}, '$.email') = ${email}`),
+      ),
+    );
+  }
+  if (filter.client !== undefined) c.push(or(eq(auditEvents.clientId, filter.client), eq(auditEvents.apiKeyId, filter.client)));
+  if (filter.tool !== undefined) c.push(eq(auditEvents.tool, filter.tool));
+  if (filter.outcome !== undefined) c.push(eq(auditEvents.outcome, filter.outcome));
+  if (filter.event !== undefined) c.push(eq(auditEvents.event, filter.event));
+  if (filter.from !== undefined) c.push(gte(auditEvents.at, filter.from));
+  if (filter.to !== undefined) c.push(lte(auditEvents.at, filter.to));
+  return and(...c);
+}
+
+/** Newest first (by id, which is insertion order): up to `limit` entries older than `beforeId`. */
+export function listAuditEvents(db: Db, filter: AuditFilter, page: { beforeId?: number; limit: number }): AuditListRow[] {
+  const where = and(conditions(filter), page.beforeId === undefined ? undefined : lt(auditEvents.id, page.beforeId));
+  return db
+    .select({ entry: auditEvents, email: users.email })
+    .from(auditEvents)
+    .leftJoin(users, eq(users.id, auditEvents.userId))
+    .where(where)
+    .orderBy(desc(auditEvents.id))
+    .limit(page.limit)
+    .all()
+    .map(({ entry, email }) => ({ ...entry, email }));
+}
+
+/**
+ * Deletes entries recorded before `cutoff` (unix seconds), a chunk at a time
+ * so a large purge never holds the write lock for long. Returns how many went.
+ */
+export function deleteAuditEventsBefore(db: Db, cutoff: number, chunk = 5000): number {
+  let total = 0;
+  for (;;) {
+    const ids = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, cutoff)).limit(chunk);
+    const removed = db.delete(auditEvents).where(inArray(auditEvents.id, ids)).returning({ id: auditEvents.id }).all().length;
+    total += removed;
+    if (removed < chunk) return total;
+  }
+}

@@ -1,0 +1,81 @@
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { Caller } from "../mcp/caller.ts";
+import { auditArguments } from "./arguments.ts";
+import type { AuditContext, AuditEntry, AuditOutcome } from "./entry.ts";
+import type { AuditRecorder } from "./recorder.ts";
+
+// One audit entry per tools/call: who (user, and the API key or the OAuth
+// client and connection), which tool of which upstream, how it ended and how
+// long it took. Built-in and upstream tools alike pass through
+// auditedToolCall (src/mcp/server.ts); calls refused before dispatch (the
+// 403 scope gate) are recorded with refusedToolCall.
+
+const outcomeMark = Symbol("gatehouse.audit.outcome");
+type Marked = CallToolResult & { [outcomeMark]?: AuditOutcome };
+
+/** Marks a failing result with the outcome the audit log should say (timeout, cancelled); the client never sees the mark. */
+export function withAuditOutcome(result: CallToolResult, outcome: AuditOutcome): CallToolResult {
+  Object.defineProperty(result, outcomeMark, { value: outcome, enumerable: false });
+  return result;
+}
+
+function outcomeOf(result: CallToolResult): AuditOutcome {
+  return (result as Marked)[outcomeMark] ?? (result.isError ? "error" : "ok");
+}
+
+/** The first text of a failing result, cut short: why it failed. */
+function errorTextOf(result: CallToolResult): string | undefined {
+  const first = result.content?.find((c) => c.type === "text");
+  if (!first || first.type !== "text") return undefined;
+  return first.text.length > 300 ? `${first.text.slice(0, 300)}…` : first.text;
+}
+
+function whoOf(caller: Caller): Pick<AuditEntry, "userId" | "clientId" | "apiKeyId" | "grantId"> {
+  const { via } = caller;
+  return via.kind === "api_key"
+    ? { userId: caller.userId, apiKeyId: via.id, clientId: null, grantId: null }
+    : { userId: caller.userId, apiKeyId: null, clientId: via.clientId, grantId: via.id };
+}
+
+export interface AuditedTool {
+  name: string;
+  /** The upstream server's name; absent for Gatehouse's own tools. */
+  upstream?: string;
+}
+
+/** Runs a tool and records how it went; a throwing tool is recorded as an error and the throw passes on. */
+export async function auditedToolCall(
+  audit: AuditRecorder,
+  call: { tool: AuditedTool; caller: Caller; args: unknown; context: AuditContext | null },
+  run: () => CallToolResult | Promise<CallToolResult>,
+): Promise<CallToolResult> {
+  const started = performance.now();
+  const entry = (outcome: AuditOutcome, error: string | undefined): AuditEntry => {
+    const args = auditArguments(audit.argumentsMode, call.args);
+    return {
+      event: "tool_call",
+      outcome,
+      ...whoOf(call.caller),
+      tool: call.tool.name,
+      upstream: call.tool.upstream ?? null,
+      durationMs: performance.now() - started,
+      ...call.context,
+      detail: args === undefined && error === undefined ? null : { ...(args !== undefined && { arguments: args }), ...(error !== undefined && { error }) },
+    };
+  };
+  let result: CallToolResult;
+  try {
+    result = await run();
+  } catch (error) {
+    audit.record(entry("error", error instanceof Error ? error.message : String(error)));
+    throw error;
+  }
+  const outcome = outcomeOf(result);
+  audit.record(entry(outcome, outcome === "ok" ? undefined : errorTextOf(result)));
+  return result;
+}
+
+/** A tools/call refused before it ran (scope or permission gate): outcome denied. */
+export function refusedToolCall(caller: Caller, tool: AuditedTool, reason: string, context: AuditContext): AuditEntry {
+  return { event: "tool_call", outcome: "denied", ...whoOf(caller), tool: tool.name, upstream: tool.upstream ?? null, ...context, detail: { reason } };
+}

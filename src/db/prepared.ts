@@ -1,0 +1,19 @@
+import type { Db } from "./client.ts";
+
+/**
+ * A query prepared once per database, for the lookups on the /mcp hot path:
+ * building a drizzle join costs about 0.4 ms a call, running the prepared
+ * statement about 0.05 ms. A cache and nothing more: the statement reads the
+ * database afresh on every run.
+ */
+export function preparedPerDb<Q>(build: (db: Db) => Q): (db: Db) => Q {
+  const cache = new WeakMap<Db, Q>();
+  return (db) => {
+    let query = cache.get(db);
+    if (query === undefined) {
+      query = build(db);
+      cache.set(db, query);
+    }
+    return query;
+  };
+}

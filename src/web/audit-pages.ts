@@ -1,0 +1,109 @@
+import { Elysia } from "elysia";
+import { listAuditEvents, type AuditFilter, type AuditListRow } from "../audit/audit-store.ts";
+import { auditEvents, auditOutcomes } from "../audit/entry.ts";
+import { auditJsonLines } from "../audit/export.ts";
+import { auditQueryString, readAuditQuery } from "../audit/filters.ts";
+import { AuditPage, type AuditRowView } from "../../views/audit.tsx";
+import { MessagePage } from "../../views/message.tsx";
+import { csrfToken } from "./cookies.ts";
+import { signedIn, viewerOf, type WebDeps } from "./context.ts";
+
+// The audit log: /admin/audit and its JSON lines export for admins,
+// /activity for every signed-in user (their own entries only).
+
+const pageSize = 50;
+
+function emailTried(detail: string | null): string | null {
+  if (detail === null) return null;
+  try {
+    const email = (JSON.parse(detail) as { email?: unknown }).email;
+    return typeof email === "string" ? email : null;
+  } catch {
+    return null;
+  }
+}
+
+function rowView(r: AuditListRow): AuditRowView {
+  return {
+    id: r.id,
+    at: r.at,
+    event: r.event,
+    outcome: r.outcome,
+    user: r.email ?? (r.userId === null ? emailTried(r.detail) : r.userId),
+    via: r.clientId !== null ? `client ${r.clientId}` : r.apiKeyId !== null ? `key ${r.apiKeyId}` : null,
+    tool: r.tool,
+    upstream: r.upstream,
+    durationMs: r.durationMs,
+    requestId: r.requestId,
+    ip: r.ip,
+    detail: r.detail,
+  };
+}
+
+/** The `before` cursor: a positive entry id, else none. */
+function cursorOf(params: URLSearchParams): number | undefined {
+  const value = params.get("before") ?? "";
+  return /^[1-9]\d{0,15}$/.test(value) ? Number(value) : undefined;
+}
+
+export function auditRoutes(web: WebDeps) {
+  const retentionDays = Math.round(web.config.auditRetentionSeconds / 86400);
+
+  const page = (
+    args: { request: Request; cookie: Parameters<typeof signedIn>[1]; set: { status?: number | string; headers: Record<string, unknown> } },
+    scope: "admin" | "own",
+  ) => {
+    const path = scope === "admin" ? "/admin/audit" : "/activity";
+    const url = new URL(args.request.url);
+    const current = signedIn(web, args.cookie);
+    if (!current) return new Response(null, { status: 303, headers: { location: `/sign-in?next=${encodeURIComponent(path + url.search)}` } });
+    if (scope === "admin" && !current.user.isAdmin) {
+      args.set.status = 403;
+      return MessagePage({ title: "Admins only", message: "Only an admin can read the audit log. Your own activity is at /activity.", link: { href: "/activity", label: "My activity" } });
+    }
+    args.set.headers["cache-control"] = "no-store";
+    const { query, filter, problem } = readAuditQuery(url.searchParams);
+    if (scope === "own") {
+      query.user = "";
+      delete filter.email;
+      filter.userId = current.user.id;
+    }
+    if (problem) args.set.status = 400;
+    const rows = problem ? [] : listAuditEvents(web.db, filter, { beforeId: cursorOf(url.searchParams), limit: pageSize + 1 });
+    const more = rows.length > pageSize;
+    const shown = rows.slice(0, pageSize);
+    return AuditPage({
+      viewer: viewerOf(current),
+      csrf: csrfToken(args.cookie, web.secure),
+      scope,
+      action: path,
+      query,
+      events: auditEvents,
+      outcomes: auditOutcomes,
+      rows: shown.map(rowView),
+      olderHref: more ? `${path}${auditQueryString(query, { before: String(shown.at(-1)!.id) })}` : null,
+      ...(scope === "admin" && { exportHref: `/admin/audit.jsonl${auditQueryString(query)}` }),
+      ...(problem && { error: problem }),
+      retentionDays,
+    });
+  };
+
+  return new Elysia()
+    .get("/admin/audit", ({ request, cookie, set }) => page({ request, cookie, set }, "admin"))
+    .get("/activity", ({ request, cookie, set }) => page({ request, cookie, set }, "own"))
+    .get("/admin/audit.jsonl", ({ request, cookie }) => {
+      const current = signedIn(web, cookie);
+      const plain = (status: number, text: string) => new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+      if (!current) return plain(401, "Sign in as an admin to export the audit log.");
+      if (!current.user.isAdmin) return plain(403, "Only an admin can export the audit log.");
+      const { filter, problem } = readAuditQuery(new URL(request.url).searchParams);
+      if (problem) return plain(400, problem);
+      return new Response(auditJsonLines(web.db, filter satisfies AuditFilter), {
+        headers: {
+          "content-type": "application/x-ndjson; charset=utf-8",
+          "content-disposition": `attachment; filename="gatehouse-audit-${new Date(web.now() * 1000).toISOString().slice(0, 10)}.jsonl"`,
+          "cache-control": "no-store",
+        },
+      });
+    });
+}

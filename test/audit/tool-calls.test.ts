@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApiKey } from "../../src/keys/api-keys.ts";
+import { createTestApp, type TestApp } from "../helpers.ts";
+import { connectClient, rpc, userWithKey } from "../mcp/fixture.ts";
+import { connected, makeUser, nowSeconds } from "../oauth/token-fixture.ts";
+import { auditRows, detailOf, onlyAuditRow } from "./fixture.ts";
+
+// One audit entry per tools/call of a built-in tool, through the real /mcp
+// endpoint with the real SDK client (and raw JSON-RPC where the response
+// headers matter).
+
+let app: TestApp;
+beforeAll(async () => {
+  // A rate limit the batching test cannot reach.
+  app = await createTestApp({ env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: "100000" } });
+});
+afterAll(() => app.close());
+
+const legacy = { "mcp-protocol-version": "2025-06-18" };
+const call = (name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } });
+
+describe("a built-in tool call", () => {
+  test("with an API key records user, key, tool, outcome ok, a duration and no client", async () => {
+    const { user, apiKey, token } = await userWithKey(app);
+    await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} });
+    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    expect(row).toMatchObject({ outcome: "ok", apiKeyId: apiKey.id, clientId: null, grantId: null, tool: "gatehouse__whoami", upstream: null });
+    expect(typeof row.durationMs).toBe("number");
+    expect(row.durationMs!).toBeGreaterThanOrEqual(0);
+  });
+
+  test("with an OAuth token records the client and the connection, no key", async () => {
+    const { user, client, grant, tokens } = await connected(app);
+    await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} });
+    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id, apiKeyId: null, tool: "gatehouse__whoami" });
+  });
+
+  test("records the X-Request-Id the response carried, and the client address", async () => {
+    const { user, token } = await userWithKey(app);
+    const res = await rpc(app, token, call("gatehouse__whoami"), legacy);
+    expect(res.status).toBe(200);
+    await res.text();
+    const requestId = res.headers.get("x-request-id");
+    expect(requestId).toBeTruthy();
+    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({ requestId, ip: "127.0.0.1" });
+  });
+
+  test("a caller's own X-Request-Id is the one recorded", async () => {
+    const { user, token } = await userWithKey(app);
+    await (await rpc(app, token, call("gatehouse__whoami"), { ...legacy, "x-request-id": "trace-abc.123" })).text();
+    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id }).requestId).toBe("trace-abc.123");
+  });
+
+  test("a tool that fails is outcome error with its message", async () => {
+    const { user, token } = await userWithKey(app);
+    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "api_key", id: "nosuchkey" } });
+    expect(result.isError).toBe(true);
+    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    expect(row.outcome).toBe("error");
+    expect(detailOf(row).error).toBe("You have no live API key with id nosuchkey.");
+  });
+
+  test("every call of a session is its own entry", async () => {
+    const { user, token } = await userWithKey(app);
+    const client = await connectClient(app, token);
+    await client.callTool({ name: "gatehouse__whoami", arguments: {} });
+    await client.callTool({ name: "gatehouse__list_connections", arguments: {} });
+    await client.listTools();
+    expect(auditRows(app, { event: "tool_call", userId: user.id }).map((r) => r.tool)).toEqual(["gatehouse__whoami", "gatehouse__list_connections"]);
+  });
+});
+
+describe("a refused tool call", () => {
+  test("the 403 scope gate records outcome denied, reason insufficient_scope, with the request id", async () => {
+    const { user, apiKey, token } = await userWithKey(app, "read");
+    const res = await rpc(app, token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), legacy);
+    expect(res.status).toBe(403);
+    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: "gatehouse__revoke_connection", requestId: res.headers.get("x-request-id") });
+    expect(detailOf(row).reason).toBe("insufficient_scope");
+  });
+
+  test("a write tool outside the key's grant records outcome denied, reason permission_denied", async () => {
+    const user = await makeUser(app);
+    const { apiKey, token } = createApiKey(app.db, { userId: user.id, name: "limited", access: "full", tools: [], expiresInSeconds: null, now: nowSeconds() });
+    const res = await rpc(app, token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), legacy);
+    await res.text();
+    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: "gatehouse__revoke_connection" });
+    expect(detailOf(row).reason).toBe("permission_denied");
+  });
+});
+
+describe("batching", () => {
+  test("300 calls from many clients at once are all written after flush()", async () => {
+    const { user, token } = await userWithKey(app);
+    const clients = await Promise.all(Array.from({ length: 10 }, () => connectClient(app, token)));
+    await Promise.all(clients.flatMap((c) => Array.from({ length: 30 }, () => c.callTool({ name: "gatehouse__whoami", arguments: {} }))));
+    const rows = auditRows(app, { event: "tool_call", userId: user.id });
+    expect(rows.length).toBe(300);
+    expect(rows.every((r) => r.outcome === "ok")).toBe(true);
+  });
+});

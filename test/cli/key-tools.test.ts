@@ -1,0 +1,99 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort } from "../helpers.ts";
+import { startHttpUpstream } from "../gateway/http-upstream.ts";
+import { idOf, keyLine, useCliSandbox } from "./sandbox.ts";
+
+// `gatehouse key create --tools a,b`: a Full key limited to write tools,
+// checked against what /mcp offers (built-in tools and the upstreams').
+
+const cli = useCliSandbox();
+const revoke = "gatehouse__revoke_connection";
+const toolsOf = (id: string) => cli.rows<{ tools: string | null }>("SELECT tools FROM api_keys WHERE id = ?", [id])[0]!.tools;
+
+function configFile(toml: string): string {
+  const file = join(cli.root, "gatehouse.toml");
+  writeFileSync(file, toml);
+  return file;
+}
+
+describe("key create --tools", () => {
+  test("a built-in write tool: exit 0, the key alone on stdout, the tool recorded", async () => {
+    await cli.addUser("ci@example.com");
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke]);
+    expect(run).toMatchObject({ code: 0, err: "" });
+    expect(run.out).toMatch(keyLine);
+    expect(toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify([revoke]));
+  });
+
+  test("without --tools a Full key may call every write tool (null)", async () => {
+    await cli.addUser("ci@example.com");
+    expect(toolsOf(idOf(await cli.createKey("ci@example.com")))).toBeNull();
+  });
+
+  test("an unknown name: exit 2, one line naming it and the write tools, no key", async () => {
+    await cli.addUser("ci@example.com");
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", `${revoke},nope__x`]);
+    expect(run.code).toBe(2);
+    expect(run.out).toBe("");
+    expect(run.err).toBe(`gatehouse: --tools: Gatehouse has no write tool named nope__x. Write tools: ${revoke}\n`);
+    expect(cli.keys()).toHaveLength(0);
+  });
+
+  test("a read tool is not a write tool: exit 2", async () => {
+    await cli.addUser("ci@example.com");
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "gatehouse__whoami"]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain("no write tool named gatehouse__whoami");
+  });
+
+  test("with --read-only: exit 2 before touching anything", async () => {
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--read-only", "--tools", revoke]);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/^gatehouse: --tools [^\n]*--read-only[^\n]*\n$/);
+  });
+
+  test("naming no tool (--tools ,): exit 2", async () => {
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", ","]);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/^gatehouse: --tools: [^\n]*\n$/);
+  });
+
+  test("an upstream's write tool from GATEHOUSE_CONFIG is checked against the upstream itself", async () => {
+    const upstream = startHttpUpstream();
+    try {
+      await cli.addUser("ci@example.com");
+      const config = configFile(`[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n`);
+      const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "web__store", "--config", config]);
+      expect(run.code).toBe(0);
+      expect(toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify(["web__store"]));
+      const bad = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "web__lookup", "--config", config]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain(`Write tools: ${revoke}, web__store\n`);
+    } finally {
+      upstream.stop();
+    }
+  });
+
+  test("a name of an upstream that cannot be reached: exit 1 naming the upstream, no key", async () => {
+    await cli.addUser("ci@example.com");
+    const config = configFile(`[[upstream]]\nname = "gone"\nurl = "http://127.0.0.1:${freePort()}/mcp"\n`);
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "gone__write", "--config", config]);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/^gatehouse: --tools: cannot check gone__write: the upstream gone is not reachable \([^\n]+\)\n$/);
+    expect(cli.keys()).toHaveLength(0);
+  });
+
+  test("key list shows each key's write tools", async () => {
+    await cli.addUser("ci@example.com");
+    await cli.createKey("ci@example.com", "--tools", revoke);
+    await cli.createKey("ci@example.com", "--read-only");
+    await cli.createKey("ci@example.com");
+    const run = await cli.gatehouse(["key", "list"]);
+    const lines = run.out.trim().split("\n");
+    expect(lines[0]).toContain("WRITE TOOLS");
+    const cells = lines.slice(1).map((line) => line.split(/\s{2,}/)[4]);
+    expect(cells.sort()).toEqual(["all", revoke, "none"].sort());
+  });
+});

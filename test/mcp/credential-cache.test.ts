@@ -1,0 +1,103 @@
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { databaseFileName } from "../../src/db/client.ts";
+import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
+import { createTestApp, type TestApp } from "../helpers.ts";
+import { connected, nowSeconds } from "../oauth/token-fixture.ts";
+import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
+
+// The bearer check caches the rows it looked up while the auth epoch stands
+// still (src/mcp/credential-cache.ts). These tests change credentials through
+// a second SQLite connection, as the CLI or another instance would, and
+// expect the very next request to see it.
+let app: TestApp;
+let other: Database;
+beforeAll(async () => {
+  app = await createTestApp();
+  other = new Database(join(app.dataDir, databaseFileName));
+  other.run("PRAGMA busy_timeout = 5000");
+});
+afterAll(async () => {
+  other.close();
+  await app.close();
+});
+
+const listTools = { jsonrpc: "2.0", id: 1, method: "tools/list" };
+const legacy = { "mcp-protocol-version": "2025-06-18" };
+const status = async (token: string) => {
+  const res = await rpc(app, token, listTools, legacy);
+  await res.arrayBuffer();
+  return res.status;
+};
+
+describe("a cached credential changed by another connection fails on the next request", () => {
+  test("an API key revoked elsewhere", async () => {
+    const { apiKey, token } = await userWithKey(app);
+    expect(await status(token)).toBe(200);
+    expect(await status(token)).toBe(200);
+    other.run("UPDATE api_keys SET revoked_at = ? WHERE id = ?", [nowSeconds(), apiKey.id]);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("an API key whose expiry was moved into the past elsewhere", async () => {
+    const { apiKey, token } = await userWithKey(app);
+    expect(await status(token)).toBe(200);
+    other.run("UPDATE api_keys SET expires_at = ? WHERE id = ?", [nowSeconds() - 1, apiKey.id]);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("a user disabled elsewhere", async () => {
+    const { user, token } = await userWithKey(app);
+    expect(await status(token)).toBe(200);
+    other.run("UPDATE users SET disabled_at = ? WHERE id = ?", [nowSeconds(), user.id]);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("a key narrowed to read-only elsewhere loses its write tools at once", async () => {
+    const { apiKey, token } = await userWithKey(app);
+    const names = async () => (await rpcMessages(await rpc(app, token, listTools, legacy)))[0]!.result.tools.map((t: { name: string }) => t.name);
+    expect(await names()).toContain("gatehouse__revoke_connection");
+    other.run("UPDATE api_keys SET scope = 'mcp:read' WHERE id = ?", [apiKey.id]);
+    expect(await names()).not.toContain("gatehouse__revoke_connection");
+  });
+
+  test("a connection revoked elsewhere", async () => {
+    const { grant, tokens } = await connected(app);
+    expect(await status(tokens.access_token)).toBe(200);
+    other.run("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", [nowSeconds(), grant.id]);
+    expect(await status(tokens.access_token)).toBe(401);
+  });
+
+  test("an access token deleted elsewhere", async () => {
+    const { grant, tokens } = await connected(app);
+    expect(await status(tokens.access_token)).toBe(200);
+    other.run("DELETE FROM oauth_tokens WHERE grant_id = ?", [grant.id]);
+    expect(await status(tokens.access_token)).toBe(401);
+  });
+});
+
+describe("the auth epoch", () => {
+  test("rises on a revocation", async () => {
+    const { apiKey } = await userWithKey(app);
+    const before = readAuthEpoch(app.db);
+    other.run("UPDATE api_keys SET revoked_at = ? WHERE id = ?", [nowSeconds(), apiKey.id]);
+    expect(readAuthEpoch(app.db)).toBe(before + 1);
+  });
+
+  test("stands still when only a last-use time is written, so the hot path's own writes keep the cache", async () => {
+    const { apiKey } = await userWithKey(app);
+    const { grant } = await connected(app);
+    const before = readAuthEpoch(app.db);
+    other.run("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [nowSeconds(), apiKey.id]);
+    other.run("UPDATE oauth_grants SET last_used_at = ? WHERE id = ?", [nowSeconds(), grant.id]);
+    other.run("UPDATE oauth_clients SET last_used_at = ? WHERE id = ?", [nowSeconds(), grant.clientId]);
+    expect(readAuthEpoch(app.db)).toBe(before);
+  });
+
+  test("stands still when a credential is created", async () => {
+    const before = readAuthEpoch(app.db);
+    await userWithKey(app);
+    expect(readAuthEpoch(app.db)).toBe(before);
+  });
+});

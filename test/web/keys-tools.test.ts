@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { createUser } from "../../src/accounts/users.ts";
+import { apiKeys } from "../../src/db/schema.ts";
+import { createApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { makeClient, makeCode } from "../oauth/token-fixture.ts";
+
+// The API keys page: a Full key limited to chosen write tools, and each
+// key's and connection's granted write tools shown in the lists.
+
+const password = "correct horse battery staple";
+const revoke = "gatehouse__revoke_connection";
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+let app: TestApp;
+let user: { id: string; b: Browser };
+beforeAll(async () => {
+  app = await createTestApp();
+  const created = await createUser(app.db, { email: "kay@example.com", password, isAdmin: false, now: nowSeconds() });
+  const b = new Browser(app.url);
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  expect((await b.post("/sign-in", { csrf, email: "kay@example.com", password })).status).toBe(303);
+  user = { id: created.id, b };
+});
+afterAll(() => app.close());
+
+/** Posts the create form with `tools` as repeated `tool` fields; returns the response and its page. */
+async function create(fields: Record<string, string>, tools: string[] = []) {
+  const csrf = Browser.csrfOf(await (await user.b.get("/keys")).text());
+  const body = new URLSearchParams({ csrf, expires_in: "never", ...fields });
+  for (const tool of tools) body.append("tool", tool);
+  const res = await user.b.request("/keys", { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+  return { res, html: await res.text() };
+}
+
+const keyNamed = (name: string) => app.db.select().from(apiKeys).where(eq(apiKeys.name, name)).all();
+/** The text of the write tools cell of a table row, tags stripped. */
+async function toolsCell(attr: string, id: string): Promise<string | null> {
+  const html = await (await user.b.get("/keys")).text();
+  const row = new RegExp(`<tr ${attr}="${id}">([\\s\\S]*?)</tr>`).exec(html)?.[1];
+  const cell = row && /<td class="write-tools-granted">([\s\S]*?)<\/td>/.exec(row)?.[1];
+  return cell ? cell.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim() : null;
+}
+
+describe("creating a key limited to write tools", () => {
+  test("the form offers every write tool, with every write tool chosen by default", async () => {
+    const html = await (await user.b.get("/keys")).text();
+    expect(html).toContain(`<input type="checkbox" name="tool" value="${revoke}"/>`);
+    expect(html).toContain('<input type="radio" name="write_tools" value="all" checked/>');
+  });
+
+  test("Full with the ticked tools records them and the list shows them", async () => {
+    const { res } = await create({ name: "one-tool", access: "full", write_tools: "chosen" }, [revoke]);
+    expect(res.status).toBe(200);
+    const [row] = keyNamed("one-tool");
+    expect(row!.tools).toEqual([revoke]);
+    expect(await toolsCell("data-key-id", row!.id)).toBe(revoke);
+  });
+
+  test("Full with every write tool records null and the list says All", async () => {
+    await create({ name: "all-tools", access: "full", write_tools: "all" }, [revoke]);
+    const [row] = keyNamed("all-tools");
+    expect(row!.tools).toBeNull();
+    expect(await toolsCell("data-key-id", row!.id)).toBe("All");
+  });
+
+  test("Read-only records no tools and the list says None", async () => {
+    await create({ name: "reader", access: "read", write_tools: "chosen" }, [revoke]);
+    const [row] = keyNamed("reader");
+    expect(row!.tools).toEqual([]);
+    expect(await toolsCell("data-key-id", row!.id)).toBe("None");
+  });
+
+  test("an unknown tool name is refused with the form again, and no key", async () => {
+    const { res, html } = await create({ name: "bad-tool", access: "full", write_tools: "chosen" }, [revoke, "nope__x"]);
+    expect(res.status).toBe(400);
+    expect(html).toContain("Gatehouse has no write tool named nope__x.");
+    expect(keyNamed("bad-tool")).toHaveLength(0);
+  });
+
+  test("choosing only ticked tools but ticking none is refused", async () => {
+    const { res, html } = await create({ name: "no-tool", access: "full", write_tools: "chosen" });
+    expect(res.status).toBe(400);
+    expect(html).toContain("Tick at least one write tool");
+    expect(html).toContain('<input type="radio" name="write_tools" value="chosen" checked/>');
+    expect(keyNamed("no-tool")).toHaveLength(0);
+  });
+
+  test("a rotated key keeps its tools", async () => {
+    const { apiKey } = createApiKey(app.db, { userId: user.id, name: "rotating", access: "full", tools: [revoke], expiresInSeconds: null, now: nowSeconds() });
+    const rotated = rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })!;
+    expect(rotated.apiKey.tools).toEqual([revoke]);
+  });
+});
+
+describe("connections show their granted write tools", () => {
+  test("a connection granted one tool lists it; one from before per-tool grants says All", async () => {
+    const { client } = makeClient(app, { name: "Claude" });
+    const limited = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] }).grant;
+    const legacy = makeCode(app, { userId: user.id, clientId: client.id }).grant;
+    const reader = makeCode(app, { userId: user.id, clientId: client.id, scope: "mcp:read", tools: [] }).grant;
+    expect(await toolsCell("data-connection-id", limited.id)).toBe(revoke);
+    expect(await toolsCell("data-connection-id", legacy.id)).toBe("All");
+    expect(await toolsCell("data-connection-id", reader.id)).toBe("None");
+  });
+});
