@@ -195,3 +195,74 @@ export const authEpoch = sqliteTable("auth_epoch", {
   id: integer("id").primaryKey(),
   n: integer("n").notNull(),
 });
+
+// RFC 8628 device authorization: a device code the client polls with, and a
+// short user code a person types on /device. Both stored as SHA-256 digests.
+export const oauthDeviceCodes = sqliteTable(
+  "oauth_device_codes",
+  {
+    id: text("id").primaryKey(),
+    /** The device_code's secret part. */
+    secretHash: text("secret_hash").notNull(),
+    /** SHA-256 of the normalized user code (upper case, no separator). */
+    userCodeHash: text("user_code_hash").notNull().unique(),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => oauthClients.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    resource: text("resource").notNull(),
+    /** pending, approved, denied or used (tokens handed out once). */
+    status: text("status", { enum: ["pending", "approved", "denied", "used"] }).notNull(),
+    /** Set when approved: the grant the tokens belong to. */
+    grantId: text("grant_id").references(() => oauthGrants.id, { onDelete: "cascade" }),
+    /** Seconds the client must wait between polls; raised by slow_down. */
+    interval: integer("interval").notNull(),
+    lastPolledAt: integer("last_polled_at"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("oauth_device_codes_expires_idx").on(t.expiresAt)],
+);
+
+// The polling bridge for clients that cannot receive a redirect: the
+// authorization code lands on Gatehouse's own callback and waits here, keyed
+// by the client's state, until the client polls for it (once).
+export const oauthBridgeCodes = sqliteTable(
+  "oauth_bridge_codes",
+  {
+    /** SHA-256 of the client's state. */
+    stateHash: text("state_hash").primaryKey(),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => oauthClients.id, { onDelete: "cascade" }),
+    /** The authorization code (single use, PKCE-bound, minutes long); null once handed out or for a denial. */
+    code: text("code"),
+    /** An OAuth error instead of a code (access_denied). */
+    error: text("error"),
+    lastPolledAt: integer("last_polled_at"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [index("oauth_bridge_codes_expires_idx").on(t.expiresAt)],
+);
+
+// Invitations: a single-use, expiring link an admin hands to a person.
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    secretHash: text("secret_hash").notNull(),
+    /** Lowercased; the account the link creates has this email. */
+    email: text("email").notNull(),
+    isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
+    createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    /** The account made with it. */
+    userId: text("user_id").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("invitations_email_idx").on(t.email)],
+);
