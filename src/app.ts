@@ -10,6 +10,9 @@ import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
 import { createToolCatalogue } from "./mcp/server.ts";
 import { builtinTools } from "./mcp/tools/builtin.ts";
 import { authorizeRoutes } from "./oauth/authorize.ts";
+import { bridgeRoutes } from "./oauth/bridge-routes.ts";
+import { deviceAuthorizationRoutes } from "./oauth/device-authorization.ts";
+import { deviceVerificationRoutes } from "./oauth/device-verification.ts";
 import { introspectRoutes } from "./oauth/introspect.ts";
 import { metadataRoutes } from "./oauth/metadata.ts";
 import { registerRoutes } from "./oauth/register.ts";
@@ -19,10 +22,12 @@ import { healthRoutes } from "./ops/health.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
 import { adminClientsRoutes } from "./web/admin-clients.ts";
+import { adminPeopleRoutes } from "./web/admin-people.ts";
 import { adminUpstreamsRoutes } from "./web/admin-upstreams.ts";
 import { auditRoutes } from "./web/audit-pages.ts";
 import { assetRoutes } from "./web/assets.ts";
 import { sessionCookieName, type WebDeps } from "./web/context.ts";
+import { inviteRoutes } from "./web/invite.ts";
 import { keysRoutes } from "./web/keys.ts";
 import { setupRoutes } from "./web/setup.ts";
 import { signInRoutes } from "./web/sign-in.ts";
@@ -133,13 +138,18 @@ export function createApp(input: AppInput) {
     .use(assetRoutes())
     .use(signInRoutes(web))
     .use(setupRoutes(web))
+    .use(inviteRoutes(web))
     .use(keysRoutes(web))
     .use(registerRoutes(web))
     .use(adminClientsRoutes(web))
+    .use(adminPeopleRoutes(web))
     .use(adminUpstreamsRoutes(web))
     .use(auditRoutes(web))
     .use(authorizeRoutes(web))
+    .use(deviceAuthorizationRoutes(deps))
+    .use(deviceVerificationRoutes(web))
     .use(tokenRoutes(deps))
+    .use(bridgeRoutes(deps))
     .use(revokeRoutes(deps))
     .use(introspectRoutes(deps))
     .use(mcpRoutes(deps, catalogue));

@@ -39,9 +39,11 @@ export function serve(config: Config, db: Db, log: Logger, gatewayConfig: Gatewa
     const removed = deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
     const oauth = purgeExpiredOAuth(db, now());
-    if (oauth.codes + oauth.pendingRequests + oauth.tokens + oauth.registrations > 0) {
+    if (oauth.codes + oauth.deviceCodes + oauth.bridgeEntries + oauth.pendingRequests + oauth.tokens + oauth.registrations > 0) {
       log.info("purged expired oauth rows", {
         codes: oauth.codes,
+        device_codes: oauth.deviceCodes,
+        bridge_entries: oauth.bridgeEntries,
         pending_requests: oauth.pendingRequests,
         tokens: oauth.tokens,
         unused_registrations: oauth.registrations,

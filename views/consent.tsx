@@ -8,8 +8,10 @@ export interface ConsentProps {
   /** The pending authorization request this form answers. */
   requestId: string;
   client: { name: string; kind: "dcr" | "manual" | "cimd"; metadataHost: string | null };
-  /** Where the user goes after answering (a host, or scheme://host for an app's own scheme). */
-  redirect: { label: string; loopback: boolean };
+  /** Where the user goes after answering (a host, or scheme://host for an app's own scheme); null for a device (RFC 8628), which is not redirected to. */
+  redirect: { label: string; loopback: boolean } | null;
+  /** Where the answer is posted: the authorization endpoint, or the device page's consent. */
+  action?: string;
   /** What each requested scope allows, in plain words. */
   scopes: { scope: string; description: string }[];
   access: AccessLevelProps;
@@ -27,7 +29,7 @@ export interface AccessLevelProps {
 
 /** The consent page: server-rendered, works without JavaScript. */
 export function ConsentPage(props: ConsentProps): string {
-  const { viewer, csrf, requestId, client, redirect, scopes, access, writeTools, error } = props;
+  const { viewer, csrf, requestId, client, redirect, scopes, access, writeTools, error, action = "/oauth/authorize" } = props;
   return (
     <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
       <section class="card narrow" id="consent">
@@ -40,10 +42,14 @@ export function ConsentPage(props: ConsentProps): string {
             App details from <strong safe>{client.metadataHost}</strong>
           </p>
         ) : ""}
-        <p id="redirect-host">
-          After you answer you will be sent to <strong safe>{redirect.label}</strong>
-          {redirect.loopback ? " (an app on this computer)" : ""}.
-        </p>
+        {redirect ? (
+          <p id="redirect-host">
+            After you answer you will be sent to <strong safe>{redirect.label}</strong>
+            {redirect.loopback ? " (an app on this computer)" : ""}.
+          </p>
+        ) : (
+          <p id="device-note">After you answer, go back to the device that showed you the code.</p>
+        )}
         <h2>It asks to</h2>
         <ul id="scopes">
           {scopes.map((s) => (
@@ -53,7 +59,7 @@ export function ConsentPage(props: ConsentProps): string {
           ))}
         </ul>
         <ErrorNote message={error} />
-        <form method="post" action="/oauth/authorize">
+        <form method="post" action={action}>
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="request" value={requestId} />
           <AccessLevelChoice {...access} />

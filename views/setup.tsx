@@ -7,27 +7,42 @@ export interface SetupProps {
   email?: string;
   error?: string;
   minPasswordLength: number;
+  /** Set for an invitation link: the email is fixed and the form posts to the link. */
+  invitation?: { email: string; isAdmin: boolean };
 }
 
-export function SetupPage({ csrf, token, email, error, minPasswordLength }: SetupProps): string {
+/** The first-start setup link and an invitation link: both make an account with a password. */
+export function SetupPage({ csrf, token, email, error, minPasswordLength, invitation }: SetupProps): string {
+  const title = invitation ? "Join Gatehouse" : "Create the first admin";
   return (
-    <Layout title="Create the first admin">
+    <Layout title={title}>
       <section class="card narrow">
-        <h1>Create the first admin</h1>
-        <p class="muted">This link works once: it stops working as soon as an admin exists.</p>
+        <h1>{title}</h1>
+        {invitation ? (
+          <p class="muted">
+            You were invited{invitation.isAdmin ? " as an admin" : ""}. Choose a password to create your account; this link
+            works once.
+          </p>
+        ) : (
+          <p class="muted">This link works once: it stops working as soon as an admin exists.</p>
+        )}
         <ErrorNote message={error} />
-        <form method="post" action="/setup">
+        <form method="post" action={invitation ? `/invite/${token}` : "/setup"}>
           <input type="hidden" name="csrf" value={csrf} />
-          <input type="hidden" name="token" value={token} />
+          {invitation ? "" : <input type="hidden" name="token" value={token} />}
           <label>
             Email
-            <input type="email" name="email" value={email ?? ""} autocomplete="username" required />
+            {invitation ? (
+              <input type="email" name="email" value={invitation.email} autocomplete="username" readonly />
+            ) : (
+              <input type="email" name="email" value={email ?? ""} autocomplete="username" required />
+            )}
           </label>
           <label>
             Password (at least {minPasswordLength} characters)
             <input type="password" name="password" autocomplete="new-password" minlength={String(minPasswordLength)} required />
           </label>
-          <button type="submit">Create admin</button>
+          <button type="submit">{invitation ? "Create account" : "Create admin"}</button>
         </form>
       </section>
     </Layout>

@@ -36,3 +36,11 @@ export function countUsers(db: Db): number {
 export function markUserDisabled(db: Db, id: string, at: number): void {
   db.update(users).set({ disabledAt: at }).where(eq(users.id, id)).run();
 }
+
+export function markUserEnabled(db: Db, id: string): void {
+  db.update(users).set({ disabledAt: null }).where(eq(users.id, id)).run();
+}
+
+export function markUserAdmin(db: Db, id: string, isAdmin: boolean): void {
+  db.update(users).set({ isAdmin }).where(eq(users.id, id)).run();
+}

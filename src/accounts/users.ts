@@ -1,7 +1,16 @@
 import { inTransaction, type Db } from "../db/client.ts";
 import { randomString } from "../security/tokens.ts";
 import { deleteSessionsOfUser } from "./sessions-store.ts";
-import { countActiveAdmins, findUserByEmail, insertUser, markUserDisabled, type User } from "./users-store.ts";
+import {
+  countActiveAdmins,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  markUserAdmin,
+  markUserDisabled,
+  markUserEnabled,
+  type User,
+} from "./users-store.ts";
 
 export const minPasswordLength = 12;
 const maxPasswordLength = 1024;
@@ -47,7 +56,15 @@ export async function verifyPassword(password: string, hash: string | null): Pro
  */
 export async function createUser(
   db: Db,
-  input: { email: string; password: string | null; isAdmin: boolean; now: number; onlyIfNoAdmin?: boolean },
+  input: {
+    email: string;
+    password: string | null;
+    isAdmin: boolean;
+    now: number;
+    onlyIfNoAdmin?: boolean;
+    /** Runs after the insert, in the same transaction; a throw undoes the insert (an invitation claimed once). */
+    alsoInTransaction?: (user: User) => void;
+  },
 ): Promise<User> {
   const email = normalizeEmail(input.email);
   if (email === null) throw new AccountError(`"${input.email}" is not a valid email address.`);
@@ -67,21 +84,58 @@ export async function createUser(
     if (input.onlyIfNoAdmin && countActiveAdmins(db) > 0) throw new AccountError("An admin already exists.");
     if (findUserByEmail(db, email)) throw new AccountError(`A user with the email ${email} already exists.`);
     insertUser(db, user);
+    input.alsoInTransaction?.(user);
   });
   return user;
 }
 
-/** Disables an account: its sessions end now, and its keys stop working (auth checks the user). */
+/** Disables an account by email (the CLI); see disableAccount. */
 export function disableUser(db: Db, email: string, now: number): User {
   const user = findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new AccountError(`No user with the email ${email}.`);
-  if (user.disabledAt !== null) return user;
-  if (user.isAdmin && countActiveAdmins(db) <= 1) throw new AccountError("Refusing to disable the last active admin.");
-  inTransaction(db, () => {
+  return disableAccount(db, user.id, now);
+}
+
+const lastAdminMessage = "Refusing to disable or demote the last active admin: make someone else an admin first.";
+
+/**
+ * Disables an account: its sessions end now, and its API keys and OAuth
+ * tokens stop working (every check reads users.disabled_at; the /mcp cache
+ * drops its rows through the auth_epoch trigger). The last-admin check runs
+ * in the same write transaction, so two admins disabling each other at once
+ * cannot both succeed.
+ */
+export function disableAccount(db: Db, userId: string, now: number): User {
+  return inTransaction(db, () => {
+    const user = findUserById(db, userId);
+    if (!user) throw new AccountError("That account does not exist.");
+    if (user.disabledAt !== null) return user;
+    if (user.isAdmin && countActiveAdmins(db) <= 1) throw new AccountError(lastAdminMessage);
     markUserDisabled(db, user.id, now);
     deleteSessionsOfUser(db, user.id);
+    return { ...user, disabledAt: now };
   });
-  return { ...user, disabledAt: now };
+}
+
+export function enableAccount(db: Db, userId: string): User {
+  return inTransaction(db, () => {
+    const user = findUserById(db, userId);
+    if (!user) throw new AccountError("That account does not exist.");
+    if (user.disabledAt !== null) markUserEnabled(db, user.id);
+    return { ...user, disabledAt: null };
+  });
+}
+
+/** Makes an account an admin or not; demoting the last active admin is refused, atomically. */
+export function setAdmin(db: Db, userId: string, isAdmin: boolean): User {
+  return inTransaction(db, () => {
+    const user = findUserById(db, userId);
+    if (!user) throw new AccountError("That account does not exist.");
+    if (user.isAdmin === isAdmin) return user;
+    if (!isAdmin && user.disabledAt === null && countActiveAdmins(db) <= 1) throw new AccountError(lastAdminMessage);
+    markUserAdmin(db, user.id, isAdmin);
+    return { ...user, isAdmin };
+  });
 }
 
 export function isActive(user: User): boolean {

@@ -16,6 +16,14 @@ export const auditEvents = [
   "client_registered",
   "consent_given",
   "consent_denied",
+  "user_code_failed",
+  "bridge_code_delivered",
+  "invitation_created",
+  "invitation_revoked",
+  "invitation_accepted",
+  "user_disabled",
+  "user_enabled",
+  "user_admin_changed",
 ] as const;
 export type AuditEvent = (typeof auditEvents)[number];
 

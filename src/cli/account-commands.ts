@@ -1,3 +1,4 @@
+import { createInvitation, invitationTtlSeconds, invitationUrl } from "../accounts/invitations.ts";
 import { findUserByEmail, listUsers } from "../accounts/users-store.ts";
 import { createUser, disableUser, normalizeEmail } from "../accounts/users.ts";
 import { parseDurationSeconds } from "../config.ts";
@@ -39,7 +40,27 @@ export const accountCommands: Record<string, Command> = {
     run({ positionals, config, io }) {
       return withDb(config, (db) => {
         const user = disableUser(db, positionals[0]!, now());
+        commandAudit(db, config, io).record({ event: "user_disabled", outcome: "ok", userId: user.id, detail: { email: user.email, via: "cli" } });
         io.out(`disabled ${user.email}\n`);
+      });
+    },
+  },
+  "user invite": {
+    usage: "gatehouse user invite --email EMAIL [--admin] [--expires-in 7d]",
+    summary: "create a single-use invitation link (default lifetime 7d) and print it, alone, on stdout",
+    options: { email: { type: "string" }, admin: { type: "boolean" }, "expires-in": { type: "string" } },
+    run({ values, config, io }) {
+      const email = required(values, "email");
+      const expiresIn = values["expires-in"];
+      const expiresInSeconds = typeof expiresIn === "string" ? parseDurationSeconds(expiresIn) : invitationTtlSeconds;
+      if (expiresInSeconds === null || expiresInSeconds <= 0) {
+        throw new UsageError(`--expires-in: expected a duration such as 3600, 12h or 7d, got "${expiresIn}"`);
+      }
+      return withDb(config, (db) => {
+        const { invitation, token } = createInvitation(db, { email, isAdmin: values.admin === true, createdBy: null, now: now(), expiresInSeconds });
+        const detail = { invitation_id: invitation.id, email: invitation.email, admin: invitation.isAdmin, via: "cli" };
+        commandAudit(db, config, io).record({ event: "invitation_created", outcome: "ok", detail });
+        io.out(`${invitationUrl(config.publicUrl, token)}\n`);
       });
     },
   },

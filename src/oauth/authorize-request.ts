@@ -8,6 +8,7 @@
 import type { OAuthClient } from "./clients-store.ts";
 import { InvalidRequest, InvalidTarget, OAuthError, UnsupportedResponseType } from "./errors.ts";
 import { uniqueParams } from "./params.ts";
+import { isStrongBridgeState } from "./bridge.ts";
 import { redirectUriMatches } from "./redirect-uris.ts";
 import { normalizeScopes, parseScope, type Scope } from "./scopes.ts";
 
@@ -39,10 +40,11 @@ export function singleParam(search: URLSearchParams, name: string): string | nul
 
 /**
  * Checks an authorization request's query against its client (null when
- * client_id named no client). `resourceUrl` is the one protected resource.
+ * client_id named no client). `resourceUrl` is the one protected resource;
+ * `bridgeUrl` is Gatehouse's own bridge callback.
  */
-export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClient | null, resourceUrl: string): AuthorizeCheck {
-  const phase1 = checkClientAndRedirect(search, client);
+export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClient | null, resourceUrl: string, bridgeUrl: string): AuthorizeCheck {
+  const phase1 = checkClientAndRedirect(search, client, bridgeUrl);
   if (phase1.kind === "show") return phase1;
   const { client: known, redirectUri } = phase1;
   // A repeated state cannot be echoed: which one would the client expect?
@@ -72,6 +74,7 @@ export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClie
 function checkClientAndRedirect(
   search: URLSearchParams,
   client: OAuthClient | null,
+  bridgeUrl: string,
 ): { kind: "show"; message: string } | { kind: "ok"; client: OAuthClient; redirectUri: string } {
   const show = (message: string) => ({ kind: "show" as const, message });
   const clientIds = search.getAll("client_id");
@@ -86,6 +89,11 @@ function checkClientAndRedirect(
   // RFC 6749 §4.1.2.1 and RFC 8252 §7.3: exact match, any port on loopback.
   if (!redirectUriMatches(client.redirectUris, redirectUris[0]!)) {
     return show("The return address (redirect_uri) is not one this app registered, so Gatehouse will not send you there.");
+  }
+  // The polling bridge hands the code to whoever polls with the state, so a
+  // guessable state would leak it; the redirect target is Gatehouse itself, so the error is a page.
+  if (redirectUris[0] === bridgeUrl && !isStrongBridgeState(singleParam(search, "state"))) {
+    return show("This app uses the Gatehouse polling bridge but sent a weak state: it must be one state parameter of at least 32 characters of A-Z a-z 0-9 - . _ ~.");
   }
   return { kind: "ok", client, redirectUri: redirectUris[0]! };
 }

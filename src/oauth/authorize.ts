@@ -1,6 +1,5 @@
 import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
-import { findApiKeyWithUser } from "../keys/api-keys-store.ts";
 import { randomString } from "../security/tokens.ts";
 import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
@@ -9,6 +8,7 @@ import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { checkAuthorizeRequest, grantedScopes, isAccessLevel, singleParam, type AuthorizationRequest } from "./authorize-request.ts";
 import { authorizationResponseUrl, consentPageCsp, metadataDocumentHost, redirectTargetLabel } from "./authorize-response.ts";
+import { answerBridge, bridgeCallbackUrl, openBridgeEntry } from "./bridge.ts";
 import { resolveClient } from "./clients.ts";
 import { findClientById, touchClient, type OAuthClient } from "./clients-store.ts";
 import { oauthPaths } from "./endpoints.ts";
@@ -16,7 +16,8 @@ import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
 import { mcpResourceUrl } from "./resource.ts";
-import { formatScope, parseScope, scopeDescriptions, supportedScopes, type Scope } from "./scopes.ts";
+import { consentCeiling, consentChoices, type Ceiling } from "./consent-ceiling.ts";
+import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
 /** How long the consent page may wait for an answer. */
 export const pendingRequestTtlSeconds = 10 * 60;
@@ -31,29 +32,31 @@ interface ConsentView {
   requestId: string;
 }
 
-/** What a session may grant: the scopes and write tools (null: every one). */
-interface Ceiling {
-  scopes: Scope[];
-  tools: readonly string[] | null;
-}
-
 // The authorization endpoint (RFC 6749 §4.1.1): GET shows the consent page,
 // POST records the user's answer and sends the browser back to the client.
 export function authorizeRoutes(web: WebDeps) {
   const issuer = web.config.publicUrl;
   const resourceUrl = mcpResourceUrl(issuer);
+  const bridgeUrl = bridgeCallbackUrl(issuer);
+  const bridgeStateTaken = "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
+
+  /** For the polling bridge, records the answer the client will poll for; false when its state was answered before. */
+  const answerIfBridge = (redirectUri: string, clientId: string, state: string | null, answer: { code?: string; error?: string }) => {
+    if (redirectUri !== bridgeUrl || state === null) return true;
+    const now = web.now();
+    const entry = { state, clientId, code: answer.code ?? null, error: answer.error ?? null, now, expiresAt: now + web.config.authCodeTtlSeconds };
+    return answerBridge(web.db, entry);
+  };
+  /** For the polling bridge, opens (or confirms) the entry the client polls while the person decides. */
+  const openIfBridge = (redirectUri: string, clientId: string, state: string | null) => {
+    if (redirectUri !== bridgeUrl || state === null) return true;
+    const now = web.now();
+    return openBridgeEntry(web.db, { state, clientId, now, expiresAt: now + pendingRequestTtlSeconds });
+  };
 
   const problemPage = (set: ResponseSet, status: number, message: string) => {
     set.status = status;
     return MessagePage({ title: "This app cannot connect", message });
-  };
-
-  /** What this session may grant: everything, or no more than the API key it was opened with (its scopes and write tools). */
-  const ceilingOf = (current: SignedIn): Ceiling => {
-    if (current.session.apiKeyId === null) return { scopes: supportedScopes, tools: null };
-    const apiKey = findApiKeyWithUser(web.db, current.session.apiKeyId)?.apiKey;
-    const words = apiKey?.scope.split(" ") ?? [];
-    return { scopes: supportedScopes.filter((s) => words.includes(s)), tools: apiKey ? apiKey.tools : [] };
   };
 
   /** The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page. */
@@ -61,9 +64,7 @@ export function authorizeRoutes(web: WebDeps) {
 
   const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string) => {
     set.headers["content-security-policy"] = consentPageCsp(String(set.headers["content-security-policy"] ?? ""), view.redirectUri);
-    const ceiling = ceilingOf(current);
-    const canWrite = view.scopes.includes("mcp:write");
-    const keyAllowsWrite = ceiling.scopes.includes("mcp:write");
+    const ceiling = consentCeiling(web.db, current);
     return ConsentPage({
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
@@ -71,21 +72,13 @@ export function authorizeRoutes(web: WebDeps) {
       client: { name: view.client.name, kind: view.client.kind, metadataHost: metadataDocumentHost(view.client) },
       redirect: redirectTargetLabel(view.redirectUri),
       scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
-      access: {
-        offerFull: canWrite && keyAllowsWrite,
-        note: canWrite && !keyAllowsWrite ? "You signed in with a read-only API key, so you can give read-only access." : undefined,
-      },
-      // None is ticked: each write tool is the person's own choice, never a default.
-      writeTools: {
-        offered: offeredTools(ceiling),
-        ticked: [],
-        note: ceiling.tools === null ? undefined : "You signed in with an API key limited to some write tools, so only those are offered.",
-      },
+      ...consentChoices(ceiling, view.scopes, offeredTools(ceiling)),
       error,
     });
   };
 
   const showConsent = (set: ResponseSet, jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
+    if (!openIfBridge(request.redirectUri, request.client.id, request.state)) return problemPage(set, 400, bridgeStateTaken);
     const now = web.now();
     const requestId = randomString(16);
     insertPendingRequest(web.db, {
@@ -120,10 +113,11 @@ export function authorizeRoutes(web: WebDeps) {
         if (error instanceof OAuthError) return problemPage(set, 400, `The app's registration could not be read: ${error.description}`);
         throw error;
       }
-      const check = checkAuthorizeRequest(url.searchParams, client, resourceUrl);
+      const check = checkAuthorizeRequest(url.searchParams, client, resourceUrl, bridgeUrl);
       if (check.kind === "show") return problemPage(set, 400, check.message);
       if (check.kind === "redirect") {
         const { error, state, redirectUri } = check;
+        if (!answerIfBridge(redirectUri, client!.id, state, { error: error.code })) return problemPage(set, 400, bridgeStateTaken);
         return redirect(authorizationResponseUrl(redirectUri, { error: error.code, error_description: error.description, state, iss: issuer }), 302);
       }
       const current = signedIn(web, cookie);
@@ -150,10 +144,12 @@ export function authorizeRoutes(web: WebDeps) {
       // Bound to this session, short-lived and single use: a replayed or stolen form gets nothing.
       if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now) return gone();
       const ids = { user_id: current.user.id, client_id: pending.clientId };
-      const respond = (params: { code?: string; error?: string; error_description?: string }) =>
-        redirect(authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }), 302);
+      const respond = (params: { code?: string; error?: string; error_description?: string }) => {
+        if (!answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params)) return problemPage(set, 400, bridgeStateTaken);
+        return redirect(authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }), 302);
+      };
 
-      const ceiling = ceilingOf(current);
+      const ceiling = consentCeiling(web.db, current);
       const scopes = decision === "allow" && isAccessLevel(access) ? grantedScopes(parseScope(pending.scope), access, ceiling.scopes) : [];
       // Refusals of the ticked tools leave the request pending, so the person can answer again.
       let tools: string[] = [];
@@ -169,6 +165,8 @@ export function authorizeRoutes(web: WebDeps) {
         }
         tools = check.tools;
       }
+      // Another tab may have answered the same bridge state: check before a grant is made.
+      if (!openIfBridge(pending.redirectUri, pending.clientId, pending.state)) return problemPage(set, 400, bridgeStateTaken);
       if (!takePendingRequest(web.db, pending.id)) return gone();
       if (scopes.length === 0) {
         web.log.info("consent denied", ids);

@@ -7,15 +7,16 @@ import { formatScope, supportedScopes } from "./scopes.ts";
 // Where the RFC lets the server "reject or replace" a value (§3.2.1), a
 // value nobody can use is replaced rather than failing the registration,
 // because real clients send more than we support:
-// - grant_types: VS Code asks for authorization_code, refresh_token AND the
-//   device_code grant; unsupported grant types are dropped, but
-//   authorization_code must be among them.
+// - grant_types: unsupported grant types (client_credentials, implicit, ...)
+//   are dropped, but authorization_code or the device_code grant must be
+//   among them. A device-only client (a CLI, a TV) needs no redirect URI.
 // - scope: words we do not know (offline_access, openid, ...) are dropped;
 //   the registered scope limits nothing here, consent does.
 // Everything that binds security is strict: redirect URIs, the
 // authentication method, response types, and the types of every field.
 
-export const supportedGrantTypes = ["authorization_code", "refresh_token"] as const;
+export const deviceCodeGrantType = "urn:ietf:params:oauth:grant-type:device_code";
+export const supportedGrantTypes = ["authorization_code", "refresh_token", deviceCodeGrantType] as const;
 export type GrantType = (typeof supportedGrantTypes)[number];
 const authMethods: TokenEndpointAuthMethod[] = ["none", "client_secret_post", "client_secret_basic"];
 export const maxRedirectUris = 20;
@@ -80,9 +81,12 @@ function checkAuthMethod(value: unknown): TokenEndpointAuthMethod {
 }
 
 function checkGrantTypes(value: unknown): GrantType[] {
-  if (value === undefined || value === null) return [...supportedGrantTypes];
+  // Absent: what MCP clients use (RFC 7591's default is authorization_code alone).
+  if (value === undefined || value === null) return ["authorization_code", "refresh_token"];
   if (!isStringArray(value)) throw new InvalidClientMetadata("grant_types must be an array of strings.");
-  if (!value.includes("authorization_code")) throw new InvalidClientMetadata("grant_types must include authorization_code.");
+  if (!value.includes("authorization_code") && !value.includes(deviceCodeGrantType)) {
+    throw new InvalidClientMetadata(`grant_types must include authorization_code or ${deviceCodeGrantType}.`);
+  }
   return supportedGrantTypes.filter((g) => value.includes(g));
 }
 
@@ -116,13 +120,16 @@ function checkClientUri(value: unknown): string | null {
 export function parseRegistrationRequest(body: unknown): ClientRegistration {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new InvalidClientMetadata("The body must be a JSON object.");
   const b = body as Record<string, unknown>;
-  const redirectUris = checkRedirectUris(b.redirect_uris);
+  const grantTypes = checkGrantTypes(b.grant_types);
+  // §2: redirect_uris is for redirect-based flows; a device-only client may omit it.
+  const deviceOnly = !grantTypes.includes("authorization_code");
+  const redirectUris = deviceOnly && b.redirect_uris === undefined ? [] : checkRedirectUris(b.redirect_uris);
   checkResponseTypes(b.response_types);
   return {
     clientName: checkClientName(b.client_name),
     redirectUris,
     tokenEndpointAuthMethod: checkAuthMethod(b.token_endpoint_auth_method),
-    grantTypes: checkGrantTypes(b.grant_types),
+    grantTypes,
     scope: checkScope(b.scope),
     clientUri: checkClientUri(b.client_uri),
   };

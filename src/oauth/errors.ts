@@ -59,6 +59,30 @@ export class AccessDenied extends OAuthError {
     super("access_denied", description, 403);
   }
 }
+/** RFC 8628 §3.5: the person has not answered yet; poll again. */
+export class AuthorizationPending extends OAuthError {
+  constructor(description: string) {
+    super("authorization_pending", description);
+  }
+}
+/** RFC 8628 §3.5: polling too fast; the interval grew by 5 seconds. */
+export class SlowDown extends OAuthError {
+  constructor(description: string) {
+    super("slow_down", description);
+  }
+}
+/** RFC 8628 §3.5: the device_code expired; start again. */
+export class ExpiredToken extends OAuthError {
+  constructor(description: string) {
+    super("expired_token", description);
+  }
+}
+/** RFC 8628 §3.5: the person denied the request (400, unlike the authorization endpoint's page). */
+export class DeviceAccessDenied extends OAuthError {
+  constructor(description: string) {
+    super("access_denied", description);
+  }
+}
 /** RFC 7591 §3.2.2. */
 export class InvalidRedirectUri extends OAuthError {
   constructor(description: string) {

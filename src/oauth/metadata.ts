@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
+import { deviceCodeGrantType } from "./client-metadata.ts";
 import { supportedScopes } from "./scopes.ts";
 
 /**
@@ -14,9 +15,10 @@ export function authorizationServerMetadata(issuer: string) {
     registration_endpoint: `${issuer}${oauthPaths.register}`,
     revocation_endpoint: `${issuer}${oauthPaths.revoke}`,
     introspection_endpoint: `${issuer}${oauthPaths.introspect}`,
+    device_authorization_endpoint: `${issuer}${oauthPaths.deviceAuthorization}`,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token"],
+    grant_types_supported: ["authorization_code", "refresh_token", deviceCodeGrantType],
     code_challenge_methods_supported: ["S256"],
     token_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
     revocation_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],

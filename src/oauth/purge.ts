@@ -1,17 +1,21 @@
 import { inTransaction, type Db } from "../db/client.ts";
+import { deleteExpiredBridgeEntries } from "./bridge-store.ts";
+import { deleteExpiredDeviceCodes } from "./device-codes-store.ts";
 import { deleteExpiredCodes, deleteExpiredPendingRequests } from "./grants-store.ts";
 import { purgeUnusedRegistrations } from "./registration.ts";
 import { deleteExpiredTokens } from "./tokens-store.ts";
 
 /**
- * Deletes what can never be used again: codes, pending consent requests
+ * Deletes what can never be used again: codes, device codes, bridge entries, pending consent requests
  * and tokens past their expiry. Nothing unexpired is touched, so a rotated
  * refresh token still inside its grace window (always unexpired) stays.
  * Self-registered clients never used within a day go too.
  */
-export function purgeExpiredOAuth(db: Db, now: number): { codes: number; pendingRequests: number; tokens: number; registrations: number } {
+export function purgeExpiredOAuth(db: Db, now: number): { codes: number; deviceCodes: number; bridgeEntries: number; pendingRequests: number; tokens: number; registrations: number } {
   return inTransaction(db, () => ({
     codes: deleteExpiredCodes(db, now),
+    deviceCodes: deleteExpiredDeviceCodes(db, now),
+    bridgeEntries: deleteExpiredBridgeEntries(db, now),
     pendingRequests: deleteExpiredPendingRequests(db, now),
     tokens: deleteExpiredTokens(db, now),
     registrations: purgeUnusedRegistrations(db, now),

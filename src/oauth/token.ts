@@ -6,6 +6,8 @@ import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { UnsupportedGrantType } from "./errors.ts";
 import { authorizationCodeGrant } from "./grants/authorization-code.ts";
+import { deviceCodeGrantType } from "./client-metadata.ts";
+import { deviceCodeGrant } from "./grants/device-code.ts";
 import { refreshTokenGrant } from "./grants/refresh-token.ts";
 import { readBodyParams } from "./params.ts";
 import { noStoreJson, oauthFailure, requiredParam } from "./respond.ts";
@@ -14,6 +16,7 @@ import { tokenResponseBody, type GrantDeps } from "./tokens.ts";
 const grants = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
+  [deviceCodeGrantType]: deviceCodeGrant,
 };
 
 /**

@@ -15,9 +15,9 @@ function attr(attrs: string, name: string): string | undefined {
   return new RegExp(`\\s${name}="([^"]*)"`).exec(attrs)?.[1];
 }
 
-/** The consent form's fields as a browser would send them for one button, access level and set of ticked tools. */
-export function consentFields(html: string, choice: ConsentChoice): Record<string, string | string[]> {
-  const form = /<form[^>]*action="\/oauth\/authorize"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1];
+/** The consent form's fields (the form posting to `action`) as a browser would send them for one button, access level and set of ticked tools. */
+export function consentFields(html: string, choice: ConsentChoice, action = "/oauth/authorize"): Record<string, string | string[]> {
+  const form = new RegExp(`<form[^>]*action="${action}"[^>]*>([\\s\\S]*?)</form>`).exec(html)?.[1];
   if (!form) throw new Error(`no consent form on the page:\n${html.slice(0, 2000)}`);
   const inputs = [...form.matchAll(/<input([^>]*)>/g)].map((m) => ({
     attrs: m[1]!,

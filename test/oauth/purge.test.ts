@@ -94,7 +94,7 @@ describe("purgeExpiredOAuth", () => {
     try {
       const { tokens } = await connected(fresh);
       expect(tokens.access_token).toBeString();
-      expect(purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({ codes: 1, pendingRequests: 0, tokens: 2, registrations: 0 });
+      expect(purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({ codes: 1, deviceCodes: 0, bridgeEntries: 0, pendingRequests: 0, tokens: 2, registrations: 0 });
     } finally {
       await fresh.close();
     }

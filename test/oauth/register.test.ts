@@ -69,7 +69,7 @@ describe("a public registration", () => {
     expect(res.headers.get("content-type")).toContain("application/json");
   });
 
-  test("VS Code's real registration succeeds; the device_code grant and unknown scope are dropped", async () => {
+  test("VS Code's real registration succeeds with the device_code grant; unknown scope is dropped", async () => {
     const { res, json } = await register({
       client_name: "Visual Studio Code",
       client_uri: "https://code.visualstudio.com",
@@ -81,7 +81,7 @@ describe("a public registration", () => {
       application_type: "native",
     });
     expect(res.status).toBe(201);
-    expect(json.grant_types).toEqual(["authorization_code", "refresh_token"]);
+    expect(json.grant_types).toEqual(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]);
     expect(json.scope).toBe("mcp:read mcp:write");
   });
 });
@@ -162,6 +162,17 @@ describe("other metadata", () => {
   test("client_name of 200 characters is accepted", async () => {
     const { res } = await register({ client_name: "n".repeat(200), redirect_uris: [uniqueUri()] });
     expect(res.status).toBe(201);
+  });
+
+  test("a device-only client registers without redirect URIs (RFC 8628)", async () => {
+    const grantTypes = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"];
+    const { res, json } = await register({ client_name: "deploy CLI", grant_types: grantTypes });
+    expect([res.status, json.redirect_uris, [...(json.grant_types as string[])].sort()]).toEqual([201, [], [...grantTypes].sort()]);
+  });
+
+  test("a device-only client that sends redirect URIs still has them checked", async () => {
+    const { res, json } = await register({ grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], redirect_uris: ["javascript:alert(1)"] });
+    expect([res.status, json.error]).toEqual([400, "invalid_redirect_uri"]);
   });
 
   test("grant_types [authorization_code] is registered as asked", async () => {

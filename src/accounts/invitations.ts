@@ -1,0 +1,78 @@
+import type { Db } from "../db/client.ts";
+import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
+import { findInvitationById, insertInvitation, markInvitationUsed, type Invitation } from "./invitations-store.ts";
+import { findUserByEmail, type User } from "./users-store.ts";
+import { AccountError, createUser, normalizeEmail } from "./users.ts";
+
+// An admin invites someone by a single-use, expiring link
+// `<public url>/invite/gate_inv_<id>_<secret>`; only a SHA-256 of the secret
+// is stored, so the link is shown once. Accepting it creates the account.
+
+export const invitationPrefix = "gate_inv_";
+export const invitationTtlSeconds = 7 * 86400;
+
+/** Thrown when a link is used, expired, revoked or unknown; which one is never said. */
+export class InvitationUnusable extends Error {
+  constructor() {
+    super("This invitation link is not valid.");
+  }
+}
+
+export function invitationUrl(publicUrl: string, token: string): string {
+  return `${publicUrl}/invite/${token}`;
+}
+
+export function createInvitation(
+  db: Db,
+  input: { email: string; isAdmin: boolean; createdBy: string | null; now: number; expiresInSeconds?: number },
+): { invitation: Invitation; token: string } {
+  const email = normalizeEmail(input.email);
+  if (email === null) throw new AccountError(`"${input.email}" is not a valid email address.`);
+  if (findUserByEmail(db, email)) throw new AccountError(`${email} already has an account.`);
+  const { id, token, secretHash } = newCredential(invitationPrefix);
+  const invitation: Invitation = {
+    id,
+    secretHash,
+    email,
+    isAdmin: input.isAdmin,
+    createdBy: input.createdBy,
+    createdAt: input.now,
+    expiresAt: input.now + (input.expiresInSeconds ?? invitationTtlSeconds),
+    usedAt: null,
+    userId: null,
+    revokedAt: null,
+  };
+  insertInvitation(db, invitation);
+  return { invitation, token };
+}
+
+/** The pending invitation behind a link, or null when it is used, expired, revoked or unknown. */
+export function usableInvitation(db: Db, token: string, now: number): Invitation | null {
+  const parsed = parseCredential(invitationPrefix, token);
+  if (!parsed) return null;
+  const invitation = findInvitationById(db, parsed.id);
+  if (!invitation || !secretMatches(parsed.secret, invitation.secretHash)) return null;
+  if (invitation.usedAt !== null || invitation.revokedAt !== null || invitation.expiresAt <= now) return null;
+  return invitation;
+}
+
+/**
+ * Accepts an invitation: creates its account and marks the link used, in one
+ * transaction, so a link makes one account however many times it is posted.
+ * `password` is null for a sign-in provider, which proves the email itself.
+ * Throws InvitationUnusable, or AccountError for a bad password.
+ */
+export async function acceptInvitation(db: Db, input: { token: string; password: string | null; now: number }): Promise<{ user: User; invitation: Invitation }> {
+  const invitation = usableInvitation(db, input.token, input.now);
+  if (!invitation) throw new InvitationUnusable();
+  const user = await createUser(db, {
+    email: invitation.email,
+    password: input.password,
+    isAdmin: invitation.isAdmin,
+    now: input.now,
+    alsoInTransaction: (created) => {
+      if (!markInvitationUsed(db, invitation.id, created.id, input.now)) throw new InvitationUnusable();
+    },
+  });
+  return { user, invitation };
+}

@@ -1,0 +1,50 @@
+import { Elysia } from "elysia";
+import type { AppDeps } from "../app.ts";
+import { auditContext } from "../web/context.ts";
+import { MessagePage } from "../../views/message.tsx";
+import { singleParam } from "./authorize-request.ts";
+import { pendingRequestTtlSeconds } from "./authorize.ts";
+import { bridgeCallbackUrl, bridgeCallbackView, pollBridge, pollParams } from "./bridge.ts";
+import { findClientById } from "./clients-store.ts";
+import { corsHeaders, oauthPaths } from "./endpoints.ts";
+import { readBodyParams } from "./params.ts";
+import { noStoreJson, oauthFailure } from "./respond.ts";
+
+/**
+ * The polling bridge's two endpoints: the callback page the browser lands
+ * on (it only reads; the authorization endpoint recorded the answer), and
+ * the poll, which a browser plugin may call cross-origin without cookies,
+ * as it calls the token endpoint.
+ */
+export function bridgeRoutes(deps: AppDeps) {
+  const issuer = deps.config.publicUrl;
+  const bridgeUrl = bridgeCallbackUrl(issuer);
+  return new Elysia()
+    .get(oauthPaths.bridgeCallback, ({ request, set }) => {
+      set.headers["cache-control"] = "no-store";
+      const view = bridgeCallbackView(deps.db, singleParam(new URL(request.url).searchParams, "state"), deps.now());
+      // Pending: the person has not answered, so nobody should be here yet.
+      if (!view || view.status === "pending") {
+        set.status = 400;
+        return MessagePage({ title: "This sign-in is not valid", message: "Gatehouse has no authorization waiting for this link, or it expired. Go back to the app and connect again." });
+      }
+      const app = findClientById(deps.db, view.clientId)?.name ?? "the app";
+      // The code never appears on the page: the app fetches it by polling.
+      if (view.status === "failed") {
+        return MessagePage({ title: "Access not given", message: `${app} did not get access. You can close this tab and return to ${app}.` });
+      }
+      return MessagePage({ title: "You can return to the app", message: `${app} is connected. You can close this tab and return to ${app}.` });
+    })
+    .options(oauthPaths.bridgePoll, () => new Response(null, { status: 204, headers: corsHeaders }))
+    .post(oauthPaths.bridgePoll, async ({ request, server, set }) => {
+      try {
+        const { state, clientId } = pollParams(await readBodyParams(request, { json: true }));
+        const { code } = pollBridge(deps.db, { state, clientId, now: deps.now(), bridgeUrl, pendingTtlSeconds: pendingRequestTtlSeconds });
+        deps.audit.record({ event: "bridge_code_delivered", outcome: "ok", clientId, ...auditContext(deps, { request, server, set }) });
+        // RFC 9207 §2: iss, as the redirect would have carried it.
+        return noStoreJson({ code, state, iss: issuer }, corsHeaders);
+      } catch (error) {
+        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, corsHeaders);
+      }
+    });
+}

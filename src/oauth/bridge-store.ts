@@ -1,0 +1,41 @@
+import { and, eq, isNotNull, isNull, lte } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { oauthBridgeCodes } from "../db/schema.ts";
+
+export type BridgeEntry = typeof oauthBridgeCodes.$inferSelect;
+
+/** Adds an entry; false when its state is already taken (the row is left alone). */
+export function insertBridgeEntry(db: Db, entry: BridgeEntry): boolean {
+  return db.insert(oauthBridgeCodes).values(entry).onConflictDoNothing().returning({ h: oauthBridgeCodes.stateHash }).all().length === 1;
+}
+
+export function findBridgeEntry(db: Db, stateHash: string): BridgeEntry | null {
+  return db.select().from(oauthBridgeCodes).where(eq(oauthBridgeCodes.stateHash, stateHash)).get() ?? null;
+}
+
+/** Records the answer (a code or an error) on a still-unanswered entry; false when it was answered already. */
+export function answerBridgeEntry(db: Db, stateHash: string, answer: { code: string | null; error: string | null; expiresAt: number }): boolean {
+  const unanswered = and(eq(oauthBridgeCodes.stateHash, stateHash), isNull(oauthBridgeCodes.code), isNull(oauthBridgeCodes.error), isNull(oauthBridgeCodes.deliveredAt));
+  return db.update(oauthBridgeCodes).set(answer).where(unanswered).returning({ h: oauthBridgeCodes.stateHash }).all().length === 1;
+}
+
+export function recordBridgePoll(db: Db, stateHash: string, at: number): void {
+  db.update(oauthBridgeCodes).set({ lastPolledAt: at }).where(eq(oauthBridgeCodes.stateHash, stateHash)).run();
+}
+
+/** Hands the code out: clears it and marks the entry delivered. Returns the code only to the one caller that took it. */
+export function takeBridgeCode(db: Db, stateHash: string, at: number): string | null {
+  const entry = findBridgeEntry(db, stateHash);
+  if (!entry?.code) return null;
+  const taken = db
+    .update(oauthBridgeCodes)
+    .set({ code: null, deliveredAt: at })
+    .where(and(eq(oauthBridgeCodes.stateHash, stateHash), isNotNull(oauthBridgeCodes.code), isNull(oauthBridgeCodes.deliveredAt)))
+    .returning({ h: oauthBridgeCodes.stateHash })
+    .all();
+  return taken.length === 1 ? entry.code : null;
+}
+
+export function deleteExpiredBridgeEntries(db: Db, now: number): number {
+  return db.delete(oauthBridgeCodes).where(lte(oauthBridgeCodes.expiresAt, now)).returning({ h: oauthBridgeCodes.stateHash }).all().length;
+}

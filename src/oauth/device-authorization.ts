@@ -1,0 +1,53 @@
+import { Elysia } from "elysia";
+import type { AppDeps } from "../app.ts";
+import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
+import { formatUserCode, issueDeviceCode } from "./device-codes.ts";
+import { corsHeaders, devicePaths, oauthPaths } from "./endpoints.ts";
+import { InvalidTarget } from "./errors.ts";
+import { readBodyParams } from "./params.ts";
+import { mcpResourceUrl } from "./resource.ts";
+import { noStoreJson, oauthFailure } from "./respond.ts";
+import { formatScope, normalizeScopes, parseScope } from "./scopes.ts";
+
+/** Where a person enters a user code, with the code filled in when given (RFC 8628 §3.3.1). */
+export function verificationUris(issuer: string, userCode: string) {
+  const uri = `${issuer}${devicePaths.verify}`;
+  return { verification_uri: uri, verification_uri_complete: `${uri}?${new URLSearchParams({ user_code: formatUserCode(userCode) })}` };
+}
+
+/**
+ * The device authorization endpoint (RFC 8628 §3.1, §3.2): an authenticated
+ * client asks for a device code and a user code. Scope and resource default
+ * as at the authorization endpoint; errors are RFC 6749 §5.2 JSON.
+ */
+export function deviceAuthorizationRoutes(deps: AppDeps) {
+  const issuer = deps.config.publicUrl;
+  const resourceUrl = mcpResourceUrl(issuer);
+  const clientDeps = { db: deps.db, now: deps.now, publicUrl: issuer, log: deps.log };
+  const path = oauthPaths.deviceAuthorization;
+  return new Elysia()
+    .options(path, () => new Response(null, { status: 204, headers: corsHeaders }))
+    .post(path, async ({ request, set }) => {
+      try {
+        const params = await readBodyParams(request, { json: false });
+        const client = await authenticateClient(clientDeps, request, params);
+        const scopes = normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true }));
+        // RFC 8707 §2: a missing resource means the one MCP resource; anything else is not ours.
+        const resource = params.get("resource") ?? resourceUrl;
+        if (resource !== resourceUrl) throw new InvalidTarget(`The only resource here is ${resourceUrl}.`);
+        const issued = issueDeviceCode(deps.db, { clientId: client.id, scope: formatScope(scopes), resource, now: deps.now() });
+        return noStoreJson(
+          {
+            device_code: issued.deviceCode,
+            user_code: formatUserCode(issued.userCode),
+            ...verificationUris(issuer, issued.userCode),
+            expires_in: issued.expiresIn,
+            interval: issued.interval,
+          },
+          corsHeaders,
+        );
+      } catch (error) {
+        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
+      }
+    });
+}

@@ -1,0 +1,159 @@
+import { Elysia } from "elysia";
+import type { SignedIn } from "../accounts/sessions.ts";
+import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
+import { createRateLimiter } from "../security/rate-limit.ts";
+import { csrfToken, type CookieJar } from "../web/cookies.ts";
+import { auditContext, clientAddress, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { ConsentPage } from "../../views/consent.tsx";
+import { DeviceCodePage } from "../../views/device.tsx";
+import { MessagePage } from "../../views/message.tsx";
+import { grantedScopes, isAccessLevel } from "./authorize-request.ts";
+import { metadataDocumentHost } from "./authorize-response.ts";
+import { findClientById, touchClient } from "./clients-store.ts";
+import { consentCeiling, consentChoices, type Ceiling } from "./consent-ceiling.ts";
+import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
+import type { DeviceCode } from "./device-codes-store.ts";
+import { devicePaths } from "./endpoints.ts";
+import { formatScope, parseScope, scopeDescriptions } from "./scopes.ts";
+
+type ResponseSet = { status?: number | string; headers: Record<string, string | number> };
+
+// Wrong user codes are throttled per session and per address (RFC 8628 §5.1:
+// the user code is short, so guessing must be slow).
+const failureWindowSeconds = 15 * 60;
+const failuresPerSession = 10;
+const failuresPerAddress = 30;
+const invalidCodeMessage = "That code is not valid, has expired or was already used. Check the code your device shows, or start again on the device.";
+
+/**
+ * RFC 8628 §3.3: a signed-in person types the user code (or follows
+ * verification_uri_complete), then answers the usual consent page.
+ */
+export function deviceVerificationRoutes(web: WebDeps) {
+  const failures = {
+    perSession: createRateLimiter({ limit: failuresPerSession, windowSeconds: failureWindowSeconds, now: web.now }),
+    perAddress: createRateLimiter({ limit: failuresPerAddress, windowSeconds: failureWindowSeconds, now: web.now }),
+  };
+  const page = (set: ResponseSet, status: number, title: string, message: string) => {
+    set.status = status;
+    return MessagePage({ title, message, link: { href: devicePaths.verify, label: "Enter a code" } });
+  };
+  const offeredTools = (ceiling: Ceiling) => writeToolChoices(web.catalogue.tools, ceiling.tools);
+
+  /** The pending device authorization a typed code names, or a page saying why not (wrong codes counted). */
+  const lookUp = (ctx: { set: ResponseSet; request: Request; server: Parameters<typeof clientAddress>[2] }, current: SignedIn, typed: string) => {
+    const address = clientAddress(web, ctx.request, ctx.server);
+    const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
+    if (wait > 0) {
+      ctx.set.headers["retry-after"] = String(wait);
+      return { page: page(ctx.set, 429, "Too many attempts", `Too many wrong codes. Try again in ${Math.ceil(wait / 60)} minute(s).`) };
+    }
+    const row = findPendingByUserCode(web.db, typed, web.now());
+    if (row) return { row };
+    failures.perSession.hit(current.session.id);
+    failures.perAddress.hit(address);
+    web.log.warn("wrong device user code", { user_id: current.user.id });
+    web.audit.record({ event: "user_code_failed", outcome: "denied", userId: current.user.id, apiKeyId: current.session.apiKeyId, ...auditContext(web, ctx) });
+    return { page: null };
+  };
+
+  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, row: DeviceCode, userCode: string, error?: string) => {
+    const client = findClientById(web.db, row.clientId);
+    if (!client) return page(set, 400, "This device cannot connect", "The app that asked is no longer registered. Start again on the device.");
+    const ceiling = consentCeiling(web.db, current);
+    const scopes = parseScope(row.scope, { ignoreUnknown: true });
+    return ConsentPage({
+      viewer: viewerOf(current),
+      csrf: csrfToken(jar, web.secure),
+      // The form carries the user code back: answering needs the code, as finding the request did.
+      requestId: formatUserCode(normalizeUserCode(userCode) ?? ""),
+      action: devicePaths.consent,
+      client: { name: client.name, kind: client.kind, metadataHost: metadataDocumentHost(client) },
+      redirect: null,
+      scopes: scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
+      ...consentChoices(ceiling, scopes, offeredTools(ceiling)),
+      error,
+    });
+  };
+
+  return new Elysia()
+    .onAfterHandle(({ set }) => {
+      set.headers["cache-control"] = "no-store";
+    })
+    .get(devicePaths.verify, ({ request, cookie, redirect }) => {
+      const url = new URL(request.url);
+      const current = signedIn(web, cookie);
+      if (!current) return redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      const userCode = (url.searchParams.get("user_code") ?? "").slice(0, 20);
+      return DeviceCodePage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), userCode });
+    })
+    .post(devicePaths.verify, ({ body, cookie, request, server, set, redirect }) => {
+      const problem = formProblem(web, request, cookie, body);
+      if (problem) {
+        set.status = 403;
+        return formRefusedPage(problem, devicePaths.verify);
+      }
+      const current = signedIn(web, cookie);
+      if (!current) return redirect(`/sign-in?next=${encodeURIComponent(devicePaths.verify)}`, 303);
+      const typed = field(body, "user_code").slice(0, 20);
+      const found = lookUp({ set, request, server }, current, typed);
+      if ("page" in found) {
+        if (found.page) return found.page;
+        set.status = 400;
+        return DeviceCodePage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), userCode: typed, error: invalidCodeMessage });
+      }
+      return consentPage(set, cookie, current, found.row, typed);
+    })
+    .post(devicePaths.consent, ({ body, cookie, request, server, set }) => {
+      const problem = formProblem(web, request, cookie, body);
+      if (problem) {
+        set.status = 403;
+        return formRefusedPage(problem, devicePaths.verify);
+      }
+      const current = signedIn(web, cookie);
+      if (!current) return page(set, 401, "Signed out", "Your session ended before you answered. Sign in and enter the code again.");
+      const decision = field(body, "decision");
+      const access = field(body, "access");
+      if (decision !== "allow" && decision !== "deny") return page(set, 400, "No answer", "Choose Allow or Deny.");
+      if (decision === "allow" && !isAccessLevel(access)) return page(set, 400, "No answer", "Choose an access level: Full or Read-only.");
+      const userCode = field(body, "request").slice(0, 20);
+      const found = lookUp({ set, request, server }, current, userCode);
+      if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage);
+      const row = found.row;
+      const now = web.now();
+      const ceiling = consentCeiling(web.db, current);
+      const scopes = decision === "allow" && isAccessLevel(access) ? grantedScopes(parseScope(row.scope, { ignoreUnknown: true }), access, ceiling.scopes) : [];
+      // Refusals of the ticked tools leave the request pending, so the person can answer again.
+      let tools: string[] = [];
+      if (scopes.includes("mcp:write")) {
+        const check = checkToolChoice(fieldValues(body, "tool"), offeredTools(ceiling).map((t) => t.name));
+        if (!check.ok) return page(set, 400, "Unknown tools", `${unknownToolsMessage(check.unknown)} Enter the code again and answer again.`);
+        if (check.tools.length === 0) {
+          set.status = 400;
+          return consentPage(set, cookie, current, row, userCode, "Tick the tools that change things this app may call, or choose Read-only.");
+        }
+        tools = check.tools;
+      }
+      const context = auditContext(web, { request, server, set });
+      const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
+      if (scopes.length === 0) {
+        if (!answerDeviceAuthorization(web.db, { row, now, decision: "deny" })) return page(set, 400, "Code not valid", invalidCodeMessage);
+        web.audit.record({ event: "consent_denied", outcome: "denied", ...who, ...context, detail: { scope: row.scope, flow: "device" } });
+        return MessagePage({ title: "Access denied", message: "The device was not connected. You can close this page." });
+      }
+      const answered = answerDeviceAuthorization(web.db, {
+        row,
+        now,
+        decision: "allow",
+        userId: current.user.id,
+        // A session opened with an API key ties the grant to that key: revoking the key revokes it.
+        apiKeyId: current.session.apiKeyId,
+        scope: formatScope(scopes),
+        tools,
+      });
+      if (!answered?.grant) return page(set, 400, "Code not valid", invalidCodeMessage);
+      touchClient(web.db, row.clientId, now);
+      web.audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.grant.id, ...context, detail: { scope: answered.grant.scope, tools, flow: "device" } });
+      return MessagePage({ title: "Device connected", message: "The device is connected. Go back to it: it continues by itself." });
+    });
+}

@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { OAuthClient } from "../../src/oauth/clients-store.ts";
+import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
+import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
+import { addClient, addUser, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
+import { addBridgeClient, answerBridgeConsent, bridgeAuthorizePath, bridgeRow, bridgeUrlOf, poll, strongState } from "./bridge-fixture.ts";
+import { verifier } from "./token-fixture.ts";
+
+// POST /oauth/bridge/poll: each answer in RFC 8628 §3.5's vocabulary,
+// one-time delivery, the 5-second interval, expiry, and CORS. The app's
+// clock is a variable here, so expiry and intervals need no waiting.
+
+let clock = nowSeconds();
+let app: TestApp;
+let client: OAuthClient;
+let b: Browser;
+beforeAll(async () => {
+  app = await createTestApp({ now: () => clock });
+  client = addBridgeClient(app);
+  b = browserOf(app, addUser(app));
+});
+afterAll(() => app.close());
+
+/** A state whose consent page is open, not yet answered. */
+async function pendingState(): Promise<string> {
+  const state = strongState();
+  await openConsent(b, bridgeAuthorizePath(app, client.id, state));
+  return state;
+}
+
+/** A state the person allowed; returns the code the redirect carried too. */
+async function allowedState(): Promise<{ state: string; code: string }> {
+  const state = strongState();
+  const res = await answerBridgeConsent(app, b, client.id, state);
+  return { state, code: locationOf(res).query.code! };
+}
+
+describe("a poll", () => {
+  test("before the person answers is 400 authorization_pending", async () => {
+    const { res, json } = await poll(app, { state: await pendingState(), client_id: client.id });
+    expect([res.status, json.error]).toEqual([400, "authorization_pending"]);
+  });
+
+  test("after Allow is 200 with code, state and iss", async () => {
+    const { state, code } = await allowedState();
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect(res.status).toBe(200);
+    expect(json).toEqual({ code, state, iss: app.url });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  test("hands the code out once: the second poll is invalid_grant", async () => {
+    const { state } = await allowedState();
+    await poll(app, { state, client_id: client.id });
+    clock += 5;
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.error, json.code]).toEqual([400, "invalid_grant", undefined]);
+  });
+
+  test("clears the code from the table once delivered", async () => {
+    const { state } = await allowedState();
+    await poll(app, { state, client_id: client.id });
+    expect(bridgeRow(app, state)).toMatchObject({ code: null, deliveredAt: clock });
+  });
+
+  test("after Deny is 400 access_denied", async () => {
+    const state = strongState();
+    await answerBridgeConsent(app, b, client.id, state, "deny");
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.error]).toEqual([400, "access_denied"]);
+  });
+
+  test("before the browser reaches the authorization endpoint is authorization_pending, and opens the entry", async () => {
+    const state = strongState();
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.error]).toEqual([400, "authorization_pending"]);
+    expect(bridgeRow(app, state)).toMatchObject({ clientId: client.id, code: null, expiresAt: clock + 600 });
+  });
+
+  test("opened early, the entry is answered by the consent that follows", async () => {
+    const state = strongState();
+    await poll(app, { state, client_id: client.id });
+    const code = locationOf(await answerBridgeConsent(app, b, client.id, state)).query.code!;
+    clock += 5;
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.code]).toEqual([200, code]);
+  });
+
+  test("from an unknown client is 401 invalid_client and opens nothing", async () => {
+    const state = strongState();
+    const { res, json } = await poll(app, { state, client_id: "nobody" });
+    expect([res.status, json.error, bridgeRow(app, state)]).toEqual([401, "invalid_client", null]);
+  });
+
+  test("from a client that did not register the bridge callback is unauthorized_client", async () => {
+    const state = strongState();
+    const other = addClient(app, { redirectUris: ["https://app.example/cb"] });
+    const { res, json } = await poll(app, { state, client_id: other.id });
+    expect([res.status, json.error, bridgeRow(app, state)]).toEqual([400, "unauthorized_client", null]);
+  });
+
+  test("with a weak state is invalid_request and opens nothing", async () => {
+    const { res, json } = await poll(app, { state: "short", client_id: client.id });
+    expect([res.status, json.error]).toEqual([400, "invalid_request"]);
+  });
+
+  test("by another client is expired_token and leaves the code in place", async () => {
+    const { state } = await allowedState();
+    const other = addBridgeClient(app);
+    const { json } = await poll(app, { state, client_id: other.id });
+    expect(json.error).toBe("expired_token");
+    expect(bridgeRow(app, state)?.code).toStartWith("gate_code_");
+  });
+
+  test("records bridge_code_delivered in the audit log", async () => {
+    const { state } = await allowedState();
+    await poll(app, { state, client_id: client.id });
+    app.audit.flush();
+    const rows = app.db.$client.query("select outcome from audit_events where event = 'bridge_code_delivered' and client_id = ?").all(client.id);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
+
+describe("the interval", () => {
+  test("a second poll within 5 seconds is slow_down", async () => {
+    const state = await pendingState();
+    await poll(app, { state, client_id: client.id });
+    clock += 4;
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.error]).toEqual([400, "slow_down"]);
+  });
+
+  test("a poll 5 seconds after the last is answered normally", async () => {
+    const state = await pendingState();
+    await poll(app, { state, client_id: client.id });
+    clock += 5;
+    const { json } = await poll(app, { state, client_id: client.id });
+    expect(json.error).toBe("authorization_pending");
+  });
+
+  test("is counted per state", async () => {
+    const first = await pendingState();
+    const second = await pendingState();
+    await poll(app, { state: first, client_id: client.id });
+    const { json } = await poll(app, { state: second, client_id: client.id });
+    expect(json.error).toBe("authorization_pending");
+  });
+});
+
+describe("expiry", () => {
+  test("an unanswered entry expires with the consent request: expired_token", async () => {
+    const state = await pendingState();
+    clock += 600;
+    const { json } = await poll(app, { state, client_id: client.id });
+    expect(json.error).toBe("expired_token");
+  });
+
+  test("an answered entry expires with its code: expired_token", async () => {
+    const { state } = await allowedState();
+    clock += app.config.authCodeTtlSeconds;
+    const { json } = await poll(app, { state, client_id: client.id });
+    expect(json.error).toBe("expired_token");
+  });
+
+  test("one second before the code expires it is still delivered", async () => {
+    const { state } = await allowedState();
+    clock += app.config.authCodeTtlSeconds - 1;
+    const { res } = await poll(app, { state, client_id: client.id });
+    expect(res.status).toBe(200);
+  });
+
+  test("the purge deletes expired entries and keeps live ones", async () => {
+    const expired = (await allowedState()).state;
+    clock += app.config.authCodeTtlSeconds;
+    const live = (await allowedState()).state;
+    purgeExpiredOAuth(app.db, clock);
+    expect([bridgeRow(app, expired), bridgeRow(app, live) !== null]).toEqual([null, true]);
+  });
+});
+
+describe("the code from a poll", () => {
+  test("exchanges at the token endpoint with the PKCE verifier and the bridge redirect URI", async () => {
+    const { state } = await allowedState();
+    const { json } = await poll(app, { state, client_id: client.id });
+    const res = await fetch(`${app.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", code: json.code!, redirect_uri: bridgeUrlOf(app), code_verifier: verifier, client_id: client.id }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { token_type: string }).token_type).toBe("Bearer");
+  });
+});
+
+describe("bad input", () => {
+  test("without state is invalid_request", async () => {
+    const { res, json } = await poll(app, { client_id: client.id });
+    expect([res.status, json.error]).toEqual([400, "invalid_request"]);
+  });
+
+  test("without client_id is invalid_request", async () => {
+    const { json } = await poll(app, { state: strongState() });
+    expect(json.error).toBe("invalid_request");
+  });
+
+  test("a repeated state is invalid_request", async () => {
+    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `state=a&state=b&client_id=${client.id}`,
+    });
+    expect(((await res.json()) as { error: string }).error).toBe("invalid_request");
+  });
+
+  test("a text/plain body is invalid_request, not a 500", async () => {
+    const res = await fetch(`${app.url}/oauth/bridge/poll`, { method: "POST", headers: { "content-type": "text/plain" }, body: "state=x" });
+    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, "invalid_request"]);
+  });
+
+  test("a JSON body is accepted, as at the token endpoint", async () => {
+    const state = await pendingState();
+    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ state, client_id: client.id }),
+    });
+    expect(((await res.json()) as { error: string }).error).toBe("authorization_pending");
+  });
+});
+
+describe("CORS, for plugins in an iframe (Origin: null)", () => {
+  test("the preflight allows POST from any origin", async () => {
+    const res = await fetch(`${app.url}/oauth/bridge/poll`, { method: "OPTIONS", headers: { origin: "null", "access-control-request-method": "POST" } });
+    expect([res.status, res.headers.get("access-control-allow-origin")]).toEqual([204, "*"]);
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+  });
+
+  test("answers, errors included, carry Access-Control-Allow-Origin: * and no credentials", async () => {
+    const { res } = await poll(app, { state: strongState(), client_id: client.id }, { origin: "null" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+});

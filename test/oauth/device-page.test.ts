@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { oauthGrants } from "../../src/db/schema.ts";
+import { createApiKey } from "../../src/keys/api-keys.ts";
+import { consentBody, consentFields } from "../e2e/consent-form.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { addUser, browserOf } from "./authorize-fixture.ts";
+import { deviceRow, startDeviceFlow } from "./device-fixture.ts";
+import { makeClient, nowSeconds } from "./token-fixture.ts";
+
+// RFC 8628 §3.3: the page where a signed-in person types the user code, and
+// the consent page that follows. Real HTTP, forms posted as a browser would.
+
+const revoke = "gatehouse__revoke_connection";
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+const grantsOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
+
+/** A signed-in browser holding the CSRF cookie and token of the code entry page. */
+async function signedInBrowser(apiKeyId: string | null = null) {
+  const userId = addUser(app);
+  const b = browserOf(app, userId, apiKeyId);
+  const page = await b.get("/device");
+  return { b, userId, csrf: Browser.csrfOf(await page.text()) };
+}
+
+/** Enters a user code; answers the consent page that should follow. */
+async function enterCode(b: Browser, csrf: string, userCode: string) {
+  const res = await b.post("/device", { csrf, user_code: userCode });
+  return { res, html: await res.text() };
+}
+
+async function answerConsent(b: Browser, html: string, choice: Parameters<typeof consentFields>[1]) {
+  const body = consentBody(consentFields(html, choice, "/device/consent"));
+  const res = await b.request("/device/consent", {
+    method: "POST",
+    body: body.toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(b.base).origin },
+  });
+  return { res, html: await res.text() };
+}
+
+describe("the code entry page", () => {
+  test("signed out, /device sends the browser to sign in and back, code included", async () => {
+    const res = await new Browser(app.url).get("/device?user_code=BCDF-GHJK");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/device?user_code=BCDF-GHJK")}`);
+  });
+
+  test("verification_uri_complete fills the code in, escaped, and the page is not cached", async () => {
+    const { b } = await signedInBrowser();
+    const res = await b.get(`/device?user_code=${encodeURIComponent('BCDF"><x')}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    // Inside a quoted attribute only the quote can break out, and it is escaped.
+    expect(html).toContain('value="BCDF&#34;><x"');
+    expect(html).not.toContain('value="BCDF"');
+  });
+
+  test("a post without the CSRF token is refused with 403", async () => {
+    const { b } = await signedInBrowser();
+    const res = await b.post("/device", { user_code: "BCDF-GHJK" });
+    expect(res.status).toBe(403);
+  });
+
+  test("a wrong code redraws the page with 400 and an error, and is audited", async () => {
+    const { b, csrf, userId } = await signedInBrowser();
+    const { res, html } = await enterCode(b, csrf, "ZZZZ-ZZZZ");
+    expect(res.status).toBe(400);
+    expect(html).toContain('role="alert"');
+    expect(html).toContain('value="ZZZZ-ZZZZ"');
+    app.audit.flush();
+    const rows = app.db.$client.query("select event, outcome from audit_events where user_id = ?").all(userId);
+    expect(rows).toEqual([{ event: "user_code_failed", outcome: "denied" }]);
+  });
+
+  test("after 10 wrong codes a session is throttled with 429, even for a right code", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    for (let i = 0; i < 10; i++) expect((await enterCode(b, csrf, "ZZZZ-ZZZZ")).res.status).toBe(400);
+    const { res } = await enterCode(b, csrf, flow.user_code);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(deviceRow(app, flow.device_code).status).toBe("pending");
+  });
+
+  test("an expired code is refused like a wrong one", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    app.db.$client.query("update oauth_device_codes set expires_at = ? where id = ?").run(nowSeconds() - 1, deviceRow(app, flow.device_code).id);
+    const { b, csrf } = await signedInBrowser();
+    expect((await enterCode(b, csrf, flow.user_code)).res.status).toBe(400);
+  });
+});
+
+describe("answering a device's request", () => {
+  test("a code typed in lower case without the dash opens the consent page posting to /device/consent", async () => {
+    const { client } = makeClient(app, { name: "Kitchen display" });
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    const { res, html } = await enterCode(b, csrf, flow.user_code.replace("-", "").toLowerCase());
+    expect(res.status).toBe(200);
+    expect(html).toContain('action="/device/consent"');
+    expect(html).toContain("Kitchen display");
+    expect(html).toContain('id="write-tools"');
+  });
+
+  test("Allow with Full and one tool approves the code with a grant holding exactly that tool", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf, userId } = await signedInBrowser();
+    const { html } = await enterCode(b, csrf, flow.user_code);
+    const answered = await answerConsent(b, html, { button: "allow", access: "full", tools: [revoke] });
+    expect(answered.res.status).toBe(200);
+    const row = deviceRow(app, flow.device_code);
+    expect(row.status).toBe("approved");
+    expect(grantsOf(client.id).map((g) => [g.id, g.userId, g.scope, g.tools])).toEqual([[row.grantId!, userId, "mcp:read mcp:write", [revoke]]]);
+  });
+
+  test("Full with no tool ticked redraws the consent page with 400 and leaves the code pending", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    const { html } = await enterCode(b, csrf, flow.user_code);
+    const answered = await answerConsent(b, html, { button: "allow", access: "full", tools: [] });
+    expect(answered.res.status).toBe(400);
+    expect(answered.html).toContain('action="/device/consent"');
+    expect(deviceRow(app, flow.device_code).status).toBe("pending");
+  });
+
+  test("Deny marks the code denied and makes no grant", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    const { html } = await enterCode(b, csrf, flow.user_code);
+    const answered = await answerConsent(b, html, { button: "deny" });
+    expect(answered.res.status).toBe(200);
+    expect(deviceRow(app, flow.device_code).status).toBe("denied");
+    expect(grantsOf(client.id)).toEqual([]);
+  });
+
+  test("a second answer to an answered code is refused with 400", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    const { html } = await enterCode(b, csrf, flow.user_code);
+    await answerConsent(b, html, { button: "allow", access: "read" });
+    const again = await answerConsent(b, html, { button: "deny" });
+    expect(again.res.status).toBe(400);
+    expect(deviceRow(app, flow.device_code).status).toBe("approved");
+  });
+
+  test("a session opened with a read-only API key grants read-only, even when Full is posted", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const userId = addUser(app);
+    const key = createApiKey(app.db, { userId, name: "ro", access: "read", tools: [], expiresInSeconds: null, now: nowSeconds() });
+    const b = browserOf(app, userId, key.apiKey.id);
+    const csrf = Browser.csrfOf(await (await b.get("/device")).text());
+    const { html } = await enterCode(b, csrf, flow.user_code);
+    expect(html).not.toContain('id="write-tools"');
+    const fields = { ...consentFields(html, { button: "allow" }, "/device/consent"), access: "full", tool: revoke };
+    const res = await b.request("/device/consent", {
+      method: "POST",
+      body: consentBody(fields).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(b.base).origin },
+    });
+    expect(res.status).toBe(200);
+    expect(grantsOf(client.id).map((g) => [g.scope, g.apiKeyId])).toEqual([["mcp:read", key.apiKey.id]]);
+    expect(grantsOf(client.id)[0]!.tools).toEqual([]);
+  });
+
+  test("a consent post without the CSRF token is refused with 403", async () => {
+    const { b } = await signedInBrowser();
+    const res = await b.post("/device/consent", { request: "BCDF-GHJK", decision: "deny" });
+    expect(res.status).toBe(403);
+  });
+});

@@ -1,0 +1,306 @@
+import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
+import { and, eq } from "drizzle-orm";
+import { createUser } from "../../src/accounts/users.ts";
+import { auditEvents, invitations, sessions, users } from "../../src/db/schema.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+
+const password = "correct horse battery staple";
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const linkPattern = /http:\/\/127\.0\.0\.1:\d+\/invite\/gate_inv_[a-z2-7]{16}_[a-z2-7]{52}/;
+const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+
+let app: TestApp;
+let admin: { id: string; b: Browser };
+let member: { id: string; b: Browser };
+beforeAll(async () => {
+  app = await createTestApp();
+  admin = await signedInUser("admin@example.com", true);
+  member = await signedInUser("member@example.com", false);
+});
+afterAll(() => app.close());
+afterEach(() => setSystemTime());
+
+async function signIn(email: string, pw = password) {
+  const b = new Browser(app.url);
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  const res = await b.post("/sign-in", { csrf, email, password: pw });
+  return { b, res };
+}
+
+async function signedInUser(email: string, isAdmin: boolean) {
+  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const { b, res } = await signIn(email);
+  expect(res.status).toBe(303);
+  return { id: user.id, b };
+}
+
+const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
+const userRow = (email: string) => app.db.select().from(users).where(eq(users.email, email)).get();
+const invitationRows = (email: string) => app.db.select().from(invitations).where(eq(invitations.email, email)).all();
+
+async function invite(email: string, opts: { admin?: boolean; b?: Browser } = {}) {
+  const b = opts.b ?? admin.b;
+  const res = await b.post("/admin/people/invite", { csrf: await csrfOf(b), email, ...(opts.admin && { admin: "on" }) });
+  const html = await res.text();
+  return { res, html, link: linkPattern.exec(html)?.[0] ?? null };
+}
+
+/** Opens an invitation link in a fresh browser and sets a password there. */
+async function accept(link: string, pw = password) {
+  const b = new Browser(app.url);
+  const page = await b.get(link);
+  const html = await page.text();
+  if (page.status !== 200) return { b, page, res: null };
+  const res = await b.post(new URL(link).pathname, { csrf: Browser.csrfOf(html), password: pw });
+  return { b, page, res };
+}
+
+describe("access", () => {
+  test("signed out is redirected to sign-in with next", async () => {
+    const res = await new Browser(app.url).get("/admin/people");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/admin/people")}`);
+  });
+
+  test("a non-admin gets 403 on the page", async () => {
+    expect((await member.b.get("/admin/people")).status).toBe(403);
+  });
+
+  test("a non-admin's invitation is 403 and stores nothing", async () => {
+    const { res } = await invite("sneaky@example.com", { b: member.b });
+    expect(res.status).toBe(403);
+    expect(invitationRows("sneaky@example.com")).toEqual([]);
+  });
+
+  test("a non-admin cannot disable someone", async () => {
+    const res = await member.b.post(`/admin/people/${admin.id}/disable`, { csrf: await csrfOf(member.b) });
+    expect(res.status).toBe(403);
+    expect(userRow("admin@example.com")?.disabledAt).toBeNull();
+  });
+
+  test("a form without the CSRF token is refused with 403", async () => {
+    const res = await admin.b.post("/admin/people/invite", { csrf: "wrong", email: "nocsrf@example.com" });
+    expect(res.status).toBe(403);
+    expect(invitationRows("nocsrf@example.com")).toEqual([]);
+  });
+
+  test("a form from another origin is refused with 403", async () => {
+    const res = await admin.b.post("/admin/people/invite", { csrf: await csrfOf(admin.b), email: "cross@example.com" }, { origin: "https://evil.example" });
+    expect(res.status).toBe(403);
+    expect(invitationRows("cross@example.com")).toEqual([]);
+  });
+
+  test("the header links to People for admins only", async () => {
+    expect(await (await admin.b.get("/keys")).text()).toContain('href="/admin/people"');
+    expect(await (await member.b.get("/keys")).text()).not.toContain('href="/admin/people"');
+  });
+
+  test("the page lists people and is sent with Cache-Control: no-store", async () => {
+    const res = await admin.b.get("/admin/people");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    expect(html).toContain(`data-user-id="${admin.id}"`);
+    expect(html).toContain(`data-user-id="${member.id}"`);
+  });
+});
+
+describe("inviting", () => {
+  test("invite, accept, then sign in with the new password", async () => {
+    const { res, html, link } = await invite("new@example.com");
+    expect(res.status).toBe(200);
+    expect(link).not.toBeNull();
+    expect(html.split(link!).length - 1).toBe(1);
+    const secret = link!.split("_").at(-1)!;
+    const [row] = invitationRows("new@example.com");
+    expect(row!.secretHash).not.toContain(secret);
+    expect(row!.createdBy).toBe(admin.id);
+    expect(row!.expiresAt - row!.createdAt).toBe(7 * 86400);
+
+    const accepted = await accept(link!);
+    expect(accepted.page.status).toBe(200);
+    expect(accepted.page.headers.get("cache-control")).toBe("no-store");
+    expect(accepted.res!.status).toBe(303);
+    expect(accepted.res!.headers.get("location")).toBe("/keys");
+    const user = userRow("new@example.com")!;
+    expect(user.isAdmin).toBe(false);
+    expect(invitationRows("new@example.com")[0]!.usedAt).toBeNumber();
+    expect(invitationRows("new@example.com")[0]!.userId).toBe(user.id);
+    expect((await accepted.b.get("/keys")).status).toBe(200);
+
+    const again = await signIn("new@example.com");
+    expect(again.res.status).toBe(303);
+    expect((await again.b.get("/keys")).status).toBe(200);
+  });
+
+  test("an admin invitation makes an admin", async () => {
+    const { link } = await invite("newadmin@example.com", { admin: true });
+    const { res, b } = await accept(link!);
+    expect(res!.status).toBe(303);
+    expect(userRow("newadmin@example.com")?.isAdmin).toBe(true);
+    expect((await b.get("/admin/people")).status).toBe(200);
+  });
+
+  test("the admin page no longer shows the link after it was created", async () => {
+    const { link } = await invite("shown-once@example.com");
+    const html = await (await admin.b.get("/admin/people")).text();
+    expect(html).toContain("shown-once@example.com");
+    expect(html).not.toContain(link!.split("/invite/")[1]!);
+  });
+
+  test("a link works once: the second account creation is refused", async () => {
+    const { link } = await invite("once@example.com");
+    const first = await accept(link!);
+    expect(first.res!.status).toBe(303);
+    const second = await new Browser(app.url).get(link!);
+    expect(second.status).toBe(404);
+    expect(await second.text()).toContain("Invitation not valid");
+    // Posting the form from a page opened before the first use also fails.
+    const b = new Browser(app.url);
+    const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+    const post = await b.post(new URL(link!).pathname, { csrf, password: "another long password" });
+    expect(post.status).toBe(404);
+    expect(app.db.select().from(users).where(eq(users.email, "once@example.com")).all()).toHaveLength(1);
+  });
+
+  test("an expired link gets the same page as an unknown one", async () => {
+    const { link } = await invite("late@example.com");
+    setSystemTime(new Date(Date.now() + 7 * 86400 * 1000 + 1000));
+    const expired = await new Browser(app.url).get(link!);
+    const unknown = await new Browser(app.url).get(`/invite/gate_inv_${"a".repeat(16)}_${"b".repeat(52)}`);
+    const garbage = await new Browser(app.url).get("/invite/%3Cscript%3E");
+    expect([expired.status, unknown.status, garbage.status]).toEqual([404, 404, 404]);
+    const [a, b, c] = await Promise.all([expired.text(), unknown.text(), garbage.text()]);
+    expect(a).toBe(b);
+    expect(c).toBe(b);
+    expect(userRow("late@example.com")).toBeUndefined();
+  });
+
+  test("a revoked link stops working and leaves the pending list", async () => {
+    const { link } = await invite("revoked@example.com");
+    const [row] = invitationRows("revoked@example.com");
+    const res = await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
+    expect(res.status).toBe(303);
+    expect(invitationRows("revoked@example.com")[0]!.revokedAt).toBeNumber();
+    expect((await new Browser(app.url).get(link!)).status).toBe(404);
+    expect(await (await admin.b.get("/admin/people")).text()).not.toContain(`data-invitation-id="${row!.id}"`);
+  });
+
+  test("revoking an invitation twice is a readable 404", async () => {
+    const { link } = await invite("revoke-twice@example.com");
+    expect(link).not.toBeNull();
+    const [row] = invitationRows("revoke-twice@example.com");
+    await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
+    const res = await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("No such invitation");
+  });
+
+  test("an email that already has an account is refused at invite time", async () => {
+    const { res, html, link } = await invite("Member@Example.com");
+    expect(res.status).toBe(400);
+    expect(link).toBeNull();
+    expect(errorOf(html)).toBe("member@example.com already has an account.");
+    expect(invitationRows("member@example.com")).toEqual([]);
+  });
+
+  test("a bad email is a 400 page, not a 500", async () => {
+    const { res, html } = await invite("not an email");
+    expect(res.status).toBe(400);
+    expect(errorOf(html)).toContain("is not a valid email address");
+  });
+
+  test("a short password shows the form again with the rule, and the link still works", async () => {
+    const { link } = await invite("short@example.com");
+    const { res } = await accept(link!, "short");
+    expect(res!.status).toBe(400);
+    expect(errorOf(await res!.text())).toBe("The password must be at least 12 characters long.");
+    expect(userRow("short@example.com")).toBeUndefined();
+    expect((await accept(link!)).res!.status).toBe(303);
+  });
+
+  test("markup in an invited email is refused and shown as text", async () => {
+    const { res, html } = await invite("<b>x</b>@example.com");
+    expect(res.status).toBe(400);
+    expect(errorOf(html)).toContain("&lt;b&gt;x&lt;/b&gt;");
+    expect(html.replace(/ value="[^"]*"/g, "")).not.toContain("<b>");
+  });
+
+  test("audit entries: invitation created, revoked and accepted", async () => {
+    app.audit.flush();
+    const events = app.db.select({ event: auditEvents.event }).from(auditEvents).all().map((r) => r.event);
+    for (const e of ["invitation_created", "invitation_revoked", "invitation_accepted"]) expect(events).toContain(e);
+  });
+});
+
+describe("disabling and admins", () => {
+  test("disabling ends the person's session, and enabling lets them sign in again", async () => {
+    const target = await signedInUser("to-disable@example.com", false);
+    const res = await admin.b.post(`/admin/people/${target.id}/disable`, { csrf: await csrfOf(admin.b) });
+    expect(res.status).toBe(303);
+    expect(userRow("to-disable@example.com")?.disabledAt).toBeNumber();
+    expect(app.db.select().from(sessions).where(eq(sessions.userId, target.id)).all()).toEqual([]);
+    expect((await target.b.get("/keys")).status).toBe(303);
+    expect((await signIn("to-disable@example.com")).res.status).not.toBe(303);
+
+    expect((await admin.b.post(`/admin/people/${target.id}/enable`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
+    expect(userRow("to-disable@example.com")?.disabledAt).toBeNull();
+    expect((await signIn("to-disable@example.com")).res.status).toBe(303);
+    app.audit.flush();
+    const rows = app.db.select().from(auditEvents).where(eq(auditEvents.userId, target.id)).all().map((r) => r.event);
+    expect(rows).toContain("user_disabled");
+    expect(rows).toContain("user_enabled");
+  });
+
+  test("make admin and remove admin", async () => {
+    const target = await signedInUser("promote@example.com", false);
+    expect((await admin.b.post(`/admin/people/${target.id}/make-admin`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
+    expect(userRow("promote@example.com")?.isAdmin).toBe(true);
+    expect((await target.b.get("/admin/people")).status).toBe(200);
+    expect((await admin.b.post(`/admin/people/${target.id}/remove-admin`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
+    expect(userRow("promote@example.com")?.isAdmin).toBe(false);
+    expect((await target.b.get("/admin/people")).status).toBe(403);
+  });
+
+  test("an unknown person is a readable 400", async () => {
+    const res = await admin.b.post("/admin/people/nobody/disable", { csrf: await csrfOf(admin.b) });
+    expect(res.status).toBe(400);
+    expect(errorOf(await res.text())).toBe("That account does not exist.");
+  });
+});
+
+describe("the last admin", () => {
+  let solo: TestApp;
+  let only: { id: string; b: Browser };
+  beforeAll(async () => {
+    solo = await createTestApp();
+    await createUser(solo.db, { email: "only@example.com", password, isAdmin: true, now: nowSeconds() });
+    const b = new Browser(solo.url);
+    const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+    await b.post("/sign-in", { csrf, email: "only@example.com", password });
+    only = { id: solo.db.select().from(users).get()!.id, b };
+  });
+  afterAll(() => solo.close());
+  const soloCsrf = async () => Browser.csrfOf(await (await only.b.get("/keys")).text());
+  const onlyRow = () => solo.db.select().from(users).where(and(eq(users.id, only.id))).get()!;
+
+  test("cannot disable themselves", async () => {
+    const res = await only.b.post(`/admin/people/${only.id}/disable`, { csrf: await soloCsrf() });
+    expect(res.status).toBe(400);
+    expect(errorOf(await res.text())).toContain("last active admin");
+    expect(onlyRow().disabledAt).toBeNull();
+  });
+
+  test("cannot remove their own admin role", async () => {
+    const res = await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() });
+    expect(res.status).toBe(400);
+    expect(errorOf(await res.text())).toContain("last active admin");
+    expect(onlyRow().isAdmin).toBe(true);
+  });
+
+  test("with a second admin, one may step down", async () => {
+    const second = await createUser(solo.db, { email: "second@example.com", password, isAdmin: true, now: nowSeconds() });
+    expect((await only.b.post(`/admin/people/${second.id}/disable`, { csrf: await soloCsrf() })).status).toBe(303);
+    expect((await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() })).status).toBe(400);
+  });
+});
