@@ -7,6 +7,7 @@ import m0001 from "../../drizzle/0001_oauth.sql" with { type: "text" };
 import m0002 from "../../drizzle/0002_tool_grants_audit.sql" with { type: "text" };
 import m0003 from "../../drizzle/0003_auth_epoch.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_device_bridge_invitations.sql" with { type: "text" };
+import m0005 from "../../drizzle/0005_service_accounts_identity_links.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
@@ -14,6 +15,7 @@ const sqlByTag: Record<string, string> = {
   "0002_tool_grants_audit": m0002,
   "0003_auth_epoch": m0003,
   "0004_device_bridge_invitations": m0004,
+  "0005_service_accounts_identity_links": m0005,
 };
 
 export interface Migration {

@@ -1,16 +1,42 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // Every *_at column holds unix seconds. Every secret column holds a SHA-256
 // digest (or an argon2id hash for passwords), never the secret itself.
 
+// A person, or a service account: a named, non-human principal that never
+// signs in and reaches /mcp only through its client_credentials client.
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
+  /** A person's email; for a service account a unique placeholder (service accounts have no email). */
   email: text("email").notNull().unique(),
   passwordHash: text("password_hash"),
   isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at").notNull(),
   disabledAt: integer("disabled_at"),
+  kind: text("kind", { enum: ["person", "service"] }).notNull().default("person"),
+  /** A service account's name (unique among service accounts, enforced by the service); null for people. */
+  name: text("name"),
 });
+
+// A person's account at an identity provider (GitHub, Google, any OpenID
+// Connect issuer), linked to a Gatehouse account on first sign-in.
+export const identityLinks = sqliteTable(
+  "identity_links",
+  {
+    /** The provider's id from the config file. */
+    provider: text("provider").notNull(),
+    /** The provider's stable user id (OIDC `sub`, GitHub's numeric id). */
+    subject: text("subject").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The verified email the provider gave at the last sign-in. */
+    email: text("email").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.subject] }), index("identity_links_user_idx").on(t.userId)],
+);
 
 export const apiKeys = sqliteTable(
   "api_keys",
@@ -54,7 +80,8 @@ export const sessions = sqliteTable(
 // Client ID Metadata Document whose https URL is its client_id.
 export const oauthClients = sqliteTable("oauth_clients", {
   id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["dcr", "manual", "cimd"] }).notNull(),
+  /** service: a service account's client_credentials client (its grant names the account). */
+  kind: text("kind", { enum: ["dcr", "manual", "cimd", "service"] }).notNull(),
   name: text("name").notNull(),
   /** JSON array of exact redirect URIs. */
   redirectUris: text("redirect_uris").notNull(),

@@ -82,6 +82,7 @@ describe("migrate", () => {
       "api_keys",
       "audit_events",
       "auth_epoch",
+      "identity_links",
       "invitations",
       "oauth_bridge_codes",
       "oauth_clients",
