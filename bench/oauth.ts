@@ -5,13 +5,15 @@
 //
 // Serves createApp on a temp data dir on loopback only. Codes are made
 // directly in the database (fixed PKCE pair); the code exchanges then give
-// one refresh-token chain per worker, which each worker rotates in turn.
+// one refresh-token chain per worker, which each worker rotates in turn;
+// then a service account asks for client_credentials tokens.
 // Bounded by count and by a deadline per phase.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../src/app.ts";
+import { createServiceAccount } from "../src/accounts/service-accounts.ts";
 import { createUser } from "../src/accounts/users.ts";
 import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/client.ts";
@@ -100,6 +102,14 @@ try {
   });
   const refreshBase = await healthz();
   console.log(line("refresh rotation", refreshRate, refreshBase));
+
+  const service = createServiceAccount(db, { name: "bench", access: "full", tools: null, resource: mcpResourceUrl(config.publicUrl), now: now() });
+  const basic = `Basic ${btoa(`${service.account.client.id}:${service.clientSecret}`)}`;
+  const serviceRate = await measure(count, () =>
+    fetch(`${base}/oauth/token`, { ...form({ grant_type: "client_credentials" }), headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic } }),
+  );
+  const serviceBase = await healthz();
+  console.log(line("client_credentials", serviceRate, serviceBase));
 } finally {
   await app.stop(true);
   db.$client.close();

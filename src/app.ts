@@ -4,6 +4,8 @@ import { createAuditRecorder, type AuditRecorder } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Gateway } from "./gateway/gateway.ts";
+import type { IdentityProviderConfig } from "./identity/config.ts";
+import { identityRoutes } from "./identity/routes.ts";
 import type { Logger } from "./log.ts";
 import { mcpRoutes } from "./mcp/endpoint.ts";
 import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
@@ -23,6 +25,7 @@ import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
 import { adminClientsRoutes } from "./web/admin-clients.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
+import { adminServiceAccountsRoutes } from "./web/admin-service-accounts.ts";
 import { adminUpstreamsRoutes } from "./web/admin-upstreams.ts";
 import { auditRoutes } from "./web/audit-pages.ts";
 import { assetRoutes } from "./web/assets.ts";
@@ -45,6 +48,8 @@ export interface AppDeps {
   gateway?: Gateway;
   /** The audit log writer, one per app; flushed and closed when the app stops. */
   audit: AuditRecorder;
+  /** Identity providers people sign in through ([[identity_provider]] in GATEHOUSE_CONFIG). */
+  identityProviders?: IdentityProviderConfig[];
 }
 
 /** What createApp needs; it makes the audit recorder itself when none is given. */
@@ -137,12 +142,14 @@ export function createApp(input: AppInput) {
     .use(resourceMetadataRoutes(deps.config.publicUrl))
     .use(assetRoutes())
     .use(signInRoutes(web))
+    .use(identityRoutes(web))
     .use(setupRoutes(web))
     .use(inviteRoutes(web))
     .use(keysRoutes(web))
     .use(registerRoutes(web))
     .use(adminClientsRoutes(web))
     .use(adminPeopleRoutes(web))
+    .use(adminServiceAccountsRoutes(web))
     .use(adminUpstreamsRoutes(web))
     .use(auditRoutes(web))
     .use(authorizeRoutes(web))

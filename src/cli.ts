@@ -3,11 +3,12 @@ import pkg from "../package.json";
 import { accountCommands } from "./cli/account-commands.ts";
 import { UsageError, type Command, type Io, type Options, type Values } from "./cli/command.ts";
 import { serverCommands } from "./cli/server-commands.ts";
+import { serviceCommands } from "./cli/service-commands.ts";
 import { ConfigError, loadConfig, settings } from "./config.ts";
 
 export type { Io } from "./cli/command.ts";
 
-const commands: Record<string, Command> = { ...serverCommands, ...accountCommands };
+const commands: Record<string, Command> = { ...serverCommands, ...accountCommands, ...serviceCommands };
 const groups = ["user", "key"];
 const settingOptions: Options = Object.fromEntries(Object.values(settings).map((s) => [s.flag.slice(2), { type: "string" }]));
 const settingFlags = new Set(Object.values(settings).map((s) => s.flag));

@@ -48,7 +48,7 @@ export const settings = {
     help: "the URL clients reach Gatehouse at (issuer); https unless loopback",
     default: "http://localhost:$PORT",
   },
-  configFile: { env: "GATEHOUSE_CONFIG", flag: "--config", help: "TOML file declaring upstream MCP servers" },
+  configFile: { env: "GATEHOUSE_CONFIG", flag: "--config", help: "TOML file declaring upstream MCP servers and identity providers" },
   accessTokenTtl: { env: "GATEHOUSE_ACCESS_TOKEN_TTL", flag: "--access-token-ttl", help: "access token lifetime", default: "3600" },
   refreshTokenTtl: { env: "GATEHOUSE_REFRESH_TOKEN_TTL", flag: "--refresh-token-ttl", help: "refresh token lifetime", default: "30d" },
   authCodeTtl: { env: "GATEHOUSE_AUTH_CODE_TTL", flag: "--auth-code-ttl", help: "authorization code lifetime", default: "600" },

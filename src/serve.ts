@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { GatewayConfig } from "./gateway/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
+import type { IdentityProviderConfig } from "./identity/config.ts";
 import type { Logger } from "./log.ts";
 import { purgeExpiredOAuth } from "./oauth/purge.ts";
 import { randomString } from "./security/tokens.ts";
@@ -27,13 +28,19 @@ export interface Running {
  * connect in the background: a slow or failing one never delays or stops the
  * start.
  */
-export function serve(config: Config, db: Db, log: Logger, gatewayConfig: GatewayConfig | null = null): Running {
+export function serve(
+  config: Config,
+  db: Db,
+  log: Logger,
+  gatewayConfig: GatewayConfig | null = null,
+  identityProviders: IdentityProviderConfig[] = [],
+): Running {
   const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
   const gateway = gatewayConfig ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds }) : undefined;
   gateway?.start();
   // Audit batches are written on a thread of their own, off the request path.
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments, thread: true });
-  const app = createApp({ config, db, log, now, setupToken, audit, ...(gateway && { gateway }) });
+  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders, ...(gateway && { gateway }) });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const purge = setInterval(() => {
     const removed = deleteExpiredSessions(db, now());

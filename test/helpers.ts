@@ -6,6 +6,7 @@ import { createAuditRecorder, type AuditRecorder } from "../src/audit/recorder.t
 import { loadConfig, type Config } from "../src/config.ts";
 import { openDatabase, type Db } from "../src/db/client.ts";
 import type { GatewayConfig } from "../src/gateway/config.ts";
+import type { IdentityProviderConfig } from "../src/identity/config.ts";
 import { Gateway } from "../src/gateway/gateway.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { createLogger, type Logger } from "../src/log.ts";
@@ -42,10 +43,18 @@ export interface TestApp {
  * port. `now` defaults to the wall clock, so `setSystemTime` moves it.
  */
 export async function createTestApp(
-  opts: { env?: Record<string, string>; setupToken?: string | null; now?: () => number; gateway?: GatewayConfig } = {},
+  opts: {
+    env?: Record<string, string>;
+    setupToken?: string | null;
+    now?: () => number;
+    gateway?: GatewayConfig;
+    identityProviders?: IdentityProviderConfig[];
+    /** Listen on this port (default: a free one), e.g. one registered at a provider beforehand. */
+    port?: number;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = tempDir();
-  const port = freePort();
+  const port = opts.port ?? freePort();
   const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env });
   const db = openDatabase(config.dataDir);
   migrate(db.$client);
@@ -57,7 +66,7 @@ export async function createTestApp(
   gateway?.start();
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments });
-  const app = createApp({ config, db, log, now, setupToken, audit, ...(gateway && { gateway }) });
+  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders: opts.identityProviders ?? [], ...(gateway && { gateway }) });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
     url: config.publicUrl,

@@ -5,7 +5,7 @@ import { Layout, type Viewer } from "./layout.tsx";
 export interface ClientRow {
   id: string;
   name: string;
-  kind: "dcr" | "manual" | "cimd";
+  kind: "dcr" | "manual" | "cimd" | "service";
   redirectUris: string[];
   authMethod: "none" | "client_secret_post" | "client_secret_basic";
   createdAt: number;
@@ -19,7 +19,7 @@ export const clientTypeChoices = [
   { value: "client_secret_post", label: "Confidential: secret sent in the request body (client_secret_post)" },
 ] as const;
 
-const kindLabel = { dcr: "Registered itself (DCR)", manual: "Added by an admin", cimd: "Metadata document (URL)" } as const;
+const kindLabel = { dcr: "Registered itself (DCR)", manual: "Added by an admin", cimd: "Metadata document (URL)", service: "Service account" } as const;
 const methodLabel = { none: "Public", client_secret_basic: "Confidential (Basic)", client_secret_post: "Confidential (post)" } as const;
 
 export const editHref = (id: string) => `/admin/clients/edit?id=${encodeURIComponent(id)}`;

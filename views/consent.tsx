@@ -7,7 +7,7 @@ export interface ConsentProps {
   csrf: string;
   /** The pending authorization request this form answers. */
   requestId: string;
-  client: { name: string; kind: "dcr" | "manual" | "cimd"; metadataHost: string | null };
+  client: { name: string; kind: "dcr" | "manual" | "cimd" | "service"; metadataHost: string | null };
   /** Where the user goes after answering (a host, or scheme://host for an app's own scheme); null for a device (RFC 8628), which is not redirected to. */
   redirect: { label: string; loopback: boolean } | null;
   /** Where the answer is posted: the authorization endpoint, or the device page's consent. */

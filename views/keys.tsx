@@ -1,7 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { GrantedTools, WriteToolCheckboxes, type WriteToolOption } from "./write-tools.tsx";
+import { GrantedTools, AccessChoice, WriteToolsChoice, type WriteToolOption } from "./write-tools.tsx";
 
 export interface KeyRow {
   id: string;
@@ -87,23 +87,6 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
   ) as string;
 }
 
-/** Under Full access: every write tool (also ones added later), or only the ticked ones. */
-function KeyWriteTools({ tools, form }: { tools: WriteToolOption[]; form: KeysProps["form"] }): string {
-  const chosen = form?.writeTools === "chosen";
-  return (
-    <fieldset class="write-tools" id="key-write-tools">
-      <legend>Write tools (Full access)</legend>
-      <label class="choice">
-        <input type="radio" name="write_tools" value="all" checked={!chosen} /> Every write tool, also ones added later
-      </label>
-      <label class="choice">
-        <input type="radio" name="write_tools" value="chosen" checked={chosen} /> Only the tools ticked below
-      </label>
-      <WriteToolCheckboxes tools={tools} ticked={chosen ? (form?.tools ?? []) : []} />
-    </fieldset>
-  ) as string;
-}
-
 export function KeysPage({ viewer, csrf, keys, connections, allConnections, writeTools, error, form }: KeysProps): string {
   return (
     <Layout title="API keys" viewer={viewer} csrf={csrf}>
@@ -185,18 +168,8 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, writ
             Name
             <input type="text" name="name" value={form?.name ?? ""} maxlength="100" required />
           </label>
-          <fieldset>
-            <legend>Access</legend>
-            <label class="choice">
-              <input type="radio" name="access" value="read" checked={form?.access !== "full"} /> Read-only{" "}
-              <span class="muted">(mcp:read: list and call read tools)</span>
-            </label>
-            <label class="choice">
-              <input type="radio" name="access" value="full" checked={form?.access === "full"} /> Full{" "}
-              <span class="muted">(mcp:read mcp:write: also call write tools)</span>
-            </label>
-          </fieldset>
-          <KeyWriteTools tools={writeTools} form={form} />
+          <AccessChoice access={form?.access} />
+          <WriteToolsChoice id="key-write-tools" tools={writeTools} form={form} />
           <label>
             Expires
             <select name="expires_in">

@@ -36,6 +36,7 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
                 <a href="/keys">API keys</a>
                 <a href="/activity">Activity</a>
                 {viewer.isAdmin ? <a href="/admin/people">People</a> : ""}
+                {viewer.isAdmin ? <a href="/admin/service-accounts">Service accounts</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/clients">Clients</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/upstreams">Upstreams</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/audit">Audit log</a> : ""}

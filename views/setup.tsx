@@ -1,5 +1,6 @@
 import { ErrorNote } from "./parts.tsx";
 import { Layout } from "./layout.tsx";
+import { ProviderButtons, type ProviderButton } from "./provider-buttons.tsx";
 
 export interface SetupProps {
   csrf: string;
@@ -9,10 +10,12 @@ export interface SetupProps {
   minPasswordLength: number;
   /** Set for an invitation link: the email is fixed and the form posts to the link. */
   invitation?: { email: string; isAdmin: boolean };
+  /** Identity providers an invited person may sign in through instead of choosing a password. */
+  providers?: ProviderButton[];
 }
 
 /** The first-start setup link and an invitation link: both make an account with a password. */
-export function SetupPage({ csrf, token, email, error, minPasswordLength, invitation }: SetupProps): string {
+export function SetupPage({ csrf, token, email, error, minPasswordLength, invitation, providers }: SetupProps): string {
   const title = invitation ? "Join Gatehouse" : "Create the first admin";
   return (
     <Layout title={title}>
@@ -44,6 +47,13 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
           </label>
           <button type="submit">{invitation ? "Create account" : "Create admin"}</button>
         </form>
+        {invitation && providers?.length ? (
+          <>
+            <hr />
+            <p class="muted">Or sign in through a provider with the invited email address:</p>
+            <ProviderButtons providers={providers} csrf={csrf} invitation={token} />
+          </>
+        ) : ""}
       </section>
     </Layout>
   ) as string;

@@ -1,19 +1,24 @@
 import { ErrorNote } from "./parts.tsx";
 import { Layout } from "./layout.tsx";
+import { ProviderButtons, type ProviderButton } from "./provider-buttons.tsx";
 
 export interface SignInProps {
   csrf: string;
   next: string;
   email?: string;
   error?: string;
+  /** Identity providers configured in GATEHOUSE_CONFIG, one button each. */
+  providers?: ProviderButton[];
 }
 
-export function SignInPage({ csrf, next, email, error }: SignInProps): string {
+export function SignInPage({ csrf, next, email, error, providers }: SignInProps): string {
   return (
     <Layout title="Sign in">
       <section class="card narrow">
         <h1>Sign in</h1>
         <ErrorNote message={error} />
+        <ProviderButtons providers={providers ?? []} csrf={csrf} next={next} />
+        {providers?.length ? <hr /> : ""}
         <form method="post" action="/sign-in">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="next" value={next} />

@@ -48,3 +48,37 @@ export function GrantedTools({ access, tools }: { access: "read" | "full"; tools
     </ul>
   ) as string;
 }
+
+/** Under Full access (new keys, service accounts): every write tool (also ones added later), or only the ticked ones. */
+export function WriteToolsChoice({ id, tools, form }: { id: string; tools: readonly WriteToolOption[]; form?: { writeTools: string; tools: string[] } }): string {
+  const chosen = form?.writeTools === "chosen";
+  return (
+    <fieldset class="write-tools" id={id}>
+      <legend>Write tools (Full access)</legend>
+      <label class="choice">
+        <input type="radio" name="write_tools" value="all" checked={!chosen} /> Every write tool, also ones added later
+      </label>
+      <label class="choice">
+        <input type="radio" name="write_tools" value="chosen" checked={chosen} /> Only the tools ticked below
+      </label>
+      <WriteToolCheckboxes tools={tools} ticked={chosen ? (form?.tools ?? []) : []} />
+    </fieldset>
+  ) as string;
+}
+
+/** Read-only or Full, for a new key or service account (Read-only unless Full was chosen). */
+export function AccessChoice({ access }: { access?: string }): string {
+  return (
+    <fieldset>
+      <legend>Access</legend>
+      <label class="choice">
+        <input type="radio" name="access" value="read" checked={access !== "full"} /> Read-only{" "}
+        <span class="muted">(mcp:read: list and call read tools)</span>
+      </label>
+      <label class="choice">
+        <input type="radio" name="access" value="full" checked={access === "full"} /> Full{" "}
+        <span class="muted">(mcp:read mcp:write: also call write tools)</span>
+      </label>
+    </fieldset>
+  ) as string;
+}

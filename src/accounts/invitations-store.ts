@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { invitations } from "../db/schema.ts";
 
@@ -17,6 +17,11 @@ const pending = (now: number) => and(isNull(invitations.usedAt), isNull(invitati
 /** Invitations not yet used, revoked or expired, oldest first. */
 export function listPendingInvitations(db: Db, now: number): Invitation[] {
   return db.select().from(invitations).where(pending(now)).orderBy(asc(invitations.createdAt), asc(invitations.email)).all();
+}
+
+/** The newest pending invitation for this (lowercased) email, or null. */
+export function findPendingInvitationByEmail(db: Db, email: string, now: number): Invitation | null {
+  return db.select().from(invitations).where(and(eq(invitations.email, email), pending(now))).orderBy(desc(invitations.createdAt)).get() ?? null;
 }
 
 /** Marks a pending invitation used by this account; false when it was no longer pending. */

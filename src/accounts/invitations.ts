@@ -62,9 +62,25 @@ export function usableInvitation(db: Db, token: string, now: number): Invitation
  * `password` is null for a sign-in provider, which proves the email itself.
  * Throws InvitationUnusable, or AccountError for a bad password.
  */
-export async function acceptInvitation(db: Db, input: { token: string; password: string | null; now: number }): Promise<{ user: User; invitation: Invitation }> {
+export async function acceptInvitation(
+  db: Db,
+  input: { token: string; password: string | null; now: number; alsoInTransaction?: (user: User) => void },
+): Promise<{ user: User; invitation: Invitation }> {
   const invitation = usableInvitation(db, input.token, input.now);
   if (!invitation) throw new InvitationUnusable();
+  return claimInvitation(db, invitation, input);
+}
+
+/**
+ * Accepts a pending invitation already found (by its link, or by the email a
+ * sign-in provider verified); `alsoInTransaction` runs with the new account
+ * in the same transaction (linking the provider's identity).
+ */
+export async function claimInvitation(
+  db: Db,
+  invitation: Invitation,
+  input: { password: string | null; now: number; alsoInTransaction?: (user: User) => void },
+): Promise<{ user: User; invitation: Invitation }> {
   const user = await createUser(db, {
     email: invitation.email,
     password: input.password,
@@ -72,6 +88,7 @@ export async function acceptInvitation(db: Db, input: { token: string; password:
     now: input.now,
     alsoInTransaction: (created) => {
       if (!markInvitationUsed(db, invitation.id, created.id, input.now)) throw new InvitationUnusable();
+      input.alsoInTransaction?.(created);
     },
   });
   return { user, invitation };

@@ -4,7 +4,7 @@ import { users } from "../db/schema.ts";
 
 export type User = typeof users.$inferSelect;
 
-export function insertUser(db: Db, user: User): void {
+export function insertUser(db: Db, user: typeof users.$inferInsert): void {
   db.insert(users).values(user).run();
 }
 

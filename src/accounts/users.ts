@@ -18,10 +18,14 @@ const maxEmailLength = 254;
 
 export class AccountError extends Error {}
 
-/** Lowercased and trimmed, or null when it is not a plausible address. */
+/** Service accounts' placeholder emails end in `@service.invalid` (RFC 2606): never a person's. */
+export const serviceEmailDomain = "service.invalid";
+
+/** A person's email, lowercased and trimmed; null when it is not a plausible address (or in the service accounts' domain). */
 export function normalizeEmail(input: string): string | null {
   const email = input.trim().toLowerCase();
   if (email.length > maxEmailLength || !/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(email)) return null;
+  if (email.endsWith(`@${serviceEmailDomain}`)) return null;
   return email;
 }
 
@@ -77,6 +81,8 @@ export async function createUser(
     email,
     passwordHash: input.password === null ? null : await hashPassword(input.password),
     isAdmin: input.isAdmin,
+    kind: "person",
+    name: null,
     createdAt: input.now,
     disabledAt: null,
   };
@@ -131,6 +137,7 @@ export function setAdmin(db: Db, userId: string, isAdmin: boolean): User {
   return inTransaction(db, () => {
     const user = findUserById(db, userId);
     if (!user) throw new AccountError("That account does not exist.");
+    if (user.kind === "service") throw new AccountError("A service account cannot be an admin.");
     if (user.isAdmin === isAdmin) return user;
     if (!isAdmin && user.disabledAt === null && countActiveAdmins(db) <= 1) throw new AccountError(lastAdminMessage);
     markUserAdmin(db, user.id, isAdmin);

@@ -24,6 +24,10 @@ export const auditEvents = [
   "user_disabled",
   "user_enabled",
   "user_admin_changed",
+  "service_account_created",
+  "service_account_secret_renewed",
+  "service_account_deleted",
+  "identity_linked",
 ] as const;
 export type AuditEvent = (typeof auditEvents)[number];
 

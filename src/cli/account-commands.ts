@@ -1,5 +1,5 @@
 import { createInvitation, invitationTtlSeconds, invitationUrl } from "../accounts/invitations.ts";
-import { findUserByEmail, listUsers } from "../accounts/users-store.ts";
+import { findUserByEmail, listUsers, type User } from "../accounts/users-store.ts";
 import { createUser, disableUser, normalizeEmail } from "../accounts/users.ts";
 import { parseDurationSeconds } from "../config.ts";
 import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
@@ -28,7 +28,8 @@ export const accountCommands: Record<string, Command> = {
     summary: "list users",
     run({ config, io }) {
       return withDb(config, (db) => {
-        const rows = listUsers(db).map((u) => [u.email, u.isAdmin ? "admin" : "user", u.disabledAt ? "disabled" : "active", isoDate(u.createdAt)]);
+        const role = (u: User) => (u.kind === "service" ? "service" : u.isAdmin ? "admin" : "user");
+        const rows = listUsers(db).map((u) => [u.email, role(u), u.disabledAt ? "disabled" : "active", isoDate(u.createdAt)]);
         io.out(table(["EMAIL", "ROLE", "STATUS", "CREATED"], rows));
       });
     },
@@ -88,6 +89,7 @@ export const accountCommands: Record<string, Command> = {
         const user = findUserByEmail(db, normalizeEmail(email) ?? email);
         if (!user) throw new RuntimeError(`no user with the email ${email}`);
         if (user.disabledAt !== null) throw new RuntimeError(`${user.email} is disabled`);
+        if (user.kind === "service") throw new RuntimeError(`${user.email} is a service account: it gets tokens with client_credentials, not API keys`);
         const tools = chosen && (await checkedWriteTools(config, io.env, db, chosen));
         const access = values["read-only"] ? "read" : "full";
         const { apiKey, token } = createApiKey(db, { userId: user.id, name, access, tools, expiresInSeconds, now: now() });
@@ -154,7 +156,7 @@ export const accountCommands: Record<string, Command> = {
 };
 
 /** A key's write tools in one table cell: all, none, or the names separated by commas. */
-function writeToolsCell(tools: "all" | string[]): string {
+export function writeToolsCell(tools: "all" | string[]): string {
   if (tools === "all") return "all";
   return tools.length === 0 ? "none" : tools.join(",");
 }

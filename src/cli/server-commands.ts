@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
+import { loadIdentityProviders } from "../identity/config.ts";
 import { createLogger } from "../log.ts";
 import { openMigrated, RuntimeError, runMigrations, type Command } from "./command.ts";
 
@@ -13,9 +14,10 @@ export const serverCommands: Record<string, Command> = {
     async run({ config, io }) {
       // A bad config file stops the start (exit 1) with one line naming the file, line and field.
       const gatewayConfig = config.configFile === null ? null : loadGatewayConfig(config.configFile, io.env);
+      const identityProviders = config.configFile === null ? [] : loadIdentityProviders(config.configFile, io.env);
       const log = createLogger();
       const { serve } = await import("../serve.ts");
-      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log, gatewayConfig);
+      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log, gatewayConfig, identityProviders);
       await running.stopped;
     },
   },

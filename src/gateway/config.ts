@@ -68,11 +68,14 @@ export function parseGatewayConfig(file: string, text: string, env: Record<strin
     throw new GatewayConfigError(`${file}:${syntaxErrorLine(text)}: TOML syntax error: ${reason}`);
   }
   const fail = (index: number | null, field: string, problem: string): never => {
-    const line = fieldLine(text, index, field.split(".").at(-1)!);
+    const line = fieldLine(text, "upstream", index, field.split(".").at(-1)!);
     const where = index === null ? field : `upstream[${index}].${field}`;
     throw new GatewayConfigError(`${file}:${line}: ${where}: ${problem}`);
   };
-  for (const key of Object.keys(doc)) if (key !== "upstream") fail(null, key, `unknown setting; the file holds [[upstream]] tables only`);
+  // [[identity_provider]] tables are read by src/identity/config.ts.
+  for (const key of Object.keys(doc)) {
+    if (key !== "upstream" && key !== "identity_provider") fail(null, key, `unknown setting; the file holds [[upstream]] and [[identity_provider]] tables only`);
+  }
   const tables = doc.upstream ?? [];
   if (!Array.isArray(tables) || !tables.every(isTable)) fail(null, "upstream", "must be written as [[upstream]] tables");
   const upstreams = (tables as Table[]).map((table, index) => parseUpstream(table, (field, problem) => fail(index, field, problem), env));
@@ -154,11 +157,16 @@ function stringTable(table: Table, key: string, fail: Fail, env: Record<string, 
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(value as Table)) {
     if (typeof raw !== "string") fail(`${key}.${name}`, `must be a string, got ${JSON.stringify(raw)}`);
-    out[name] = (raw as string).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
-      const found = env[variable];
-      if (found === undefined) fail(`${key}.${name}`, `reads \${${variable}}, which is not set in the environment`);
-      return found!;
-    });
+    out[name] = expandEnv(raw as string, env, (problem) => fail(`${key}.${name}`, problem));
   }
   return out;
+}
+
+/** `${VAR}` in a config value replaced from the environment; an undefined VAR fails (also used by src/identity/config.ts). */
+export function expandEnv(value: string, env: Record<string, string | undefined>, fail: (problem: string) => never): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+    const found = env[variable];
+    if (found === undefined) fail(`reads \${${variable}}, which is not set in the environment`);
+    return found!;
+  });
 }

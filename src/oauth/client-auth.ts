@@ -61,7 +61,9 @@ export async function authenticateClient(deps: ClientDeps, request: Request, par
   const presented = presentedCredentials(request, params);
   const client = await resolveClient(deps, presented.clientId);
   if (!client) throw new InvalidClient("Unknown client. Register again.");
-  if (client.tokenEndpointAuthMethod !== presented.method) {
+  // A service account's client is a script's: its secret is accepted by Basic or in the form.
+  const methodOk = client.tokenEndpointAuthMethod === presented.method || (client.kind === "service" && presented.method !== "none");
+  if (!methodOk) {
     throw new InvalidClient(`This client must authenticate with ${client.tokenEndpointAuthMethod}, not ${presented.method}.`);
   }
   if (presented.method !== "none") {

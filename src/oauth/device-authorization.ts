@@ -3,7 +3,7 @@ import type { AppDeps } from "../app.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { formatUserCode, issueDeviceCode } from "./device-codes.ts";
 import { corsHeaders, devicePaths, oauthPaths } from "./endpoints.ts";
-import { InvalidTarget } from "./errors.ts";
+import { InvalidTarget, UnauthorizedClient } from "./errors.ts";
 import { readBodyParams } from "./params.ts";
 import { mcpResourceUrl } from "./resource.ts";
 import { noStoreJson, oauthFailure } from "./respond.ts";
@@ -31,6 +31,7 @@ export function deviceAuthorizationRoutes(deps: AppDeps) {
       try {
         const params = await readBodyParams(request, { json: false });
         const client = await authenticateClient(clientDeps, request, params);
+        if (client.kind === "service") throw new UnauthorizedClient("A service account's client gets tokens with client_credentials, not the device flow.");
         const scopes = normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true }));
         // RFC 8707 §2: a missing resource means the one MCP resource; anything else is not ours.
         const resource = params.get("resource") ?? resourceUrl;

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte } from "drizzle-orm";
+import { and, eq, isNull, lte, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { oauthClients, oauthCodes, oauthGrants, oauthPendingRequests, oauthTokens } from "../db/schema.ts";
 
@@ -53,9 +53,9 @@ export function revokeGrantAndTokens(db: Db, grantId: string, at: number): void 
   db.update(oauthTokens).set({ revokedAt: at }).where(and(eq(oauthTokens.grantId, grantId), isNull(oauthTokens.revokedAt))).run();
 }
 
-/** Live grants of a user (or of everyone when null), with their client's name, newest first. */
+/** Live grants of a user (or of everyone when null), with their client's name, newest first; service accounts' grants are not connections. */
 export function listLiveGrants(db: Db, userId: string | null) {
-  const live = isNull(oauthGrants.revokedAt);
+  const live = and(isNull(oauthGrants.revokedAt), ne(oauthClients.kind, "service"));
   return db
     .select({ grant: oauthGrants, clientName: oauthClients.name })
     .from(oauthGrants)

@@ -18,7 +18,7 @@ export function authorizationServerMetadata(issuer: string) {
     device_authorization_endpoint: `${issuer}${oauthPaths.deviceAuthorization}`,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token", deviceCodeGrantType],
+    grant_types_supported: ["authorization_code", "refresh_token", deviceCodeGrantType, "client_credentials"],
     code_challenge_methods_supported: ["S256"],
     token_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
     revocation_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],

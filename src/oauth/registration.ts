@@ -111,6 +111,13 @@ export function registerManualClient(
   return created;
 }
 
+/** A service account's client: confidential, for client_credentials only, with no redirect URI. */
+export function registerServiceClient(db: Db, input: { name: string; now: number }): NewClient & { secret: string } {
+  const created = newClient({ kind: "service", name: input.name, redirectUris: [], method: "client_secret_basic", clientUri: null, fingerprint: null, now: input.now });
+  insertClient(db, created.client);
+  return { client: created.client, secret: created.secret! };
+}
+
 /**
  * Replaces a registered client's redirect URIs. Its registration
  * fingerprint is cleared: a client re-registering with its old metadata must

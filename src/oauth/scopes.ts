@@ -35,3 +35,12 @@ export function formatScope(scopes: readonly string[]): string {
 export function normalizeScopes(scopes: readonly Scope[]): Scope[] {
   return scopes.includes("mcp:write") ? ["mcp:read", "mcp:write"] : ["mcp:read"];
 }
+
+/** A requested scope within a granted one (RFC 6749 §6, §4.4.2): `invalid_scope` for anything beyond it. */
+export function narrowedScope(requested: string, granted: string): string {
+  const scopes = normalizeScopes(parseScope(requested));
+  const allowed = granted.split(" ");
+  const beyond = scopes.filter((s) => !allowed.includes(s));
+  if (beyond.length) throw new InvalidScope(`The scope ${beyond.join(" ")} was not granted; ask for ${granted} or less.`);
+  return formatScope(scopes);
+}

@@ -6,6 +6,7 @@ import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { UnsupportedGrantType } from "./errors.ts";
 import { authorizationCodeGrant } from "./grants/authorization-code.ts";
+import { clientCredentialsGrant } from "./grants/client-credentials.ts";
 import { deviceCodeGrantType } from "./client-metadata.ts";
 import { deviceCodeGrant } from "./grants/device-code.ts";
 import { refreshTokenGrant } from "./grants/refresh-token.ts";
@@ -16,6 +17,7 @@ import { tokenResponseBody, type GrantDeps } from "./tokens.ts";
 const grants = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
   [deviceCodeGrantType]: deviceCodeGrant,
 };
 

@@ -48,7 +48,8 @@ export interface TokenLifetimes {
 
 export interface TokenPair {
   accessToken: string;
-  refreshToken: string;
+  /** Absent for client_credentials (RFC 6749 §4.4.3: no refresh token). */
+  refreshToken?: string;
   /** Seconds until the access token expires. */
   expiresIn: number;
   /** The access token's scope. */
@@ -61,7 +62,7 @@ export function tokenResponseBody(pair: TokenPair) {
     access_token: pair.accessToken,
     token_type: "Bearer",
     expires_in: pair.expiresIn,
-    refresh_token: pair.refreshToken,
+    ...(pair.refreshToken === undefined ? {} : { refresh_token: pair.refreshToken }),
     scope: pair.scope,
   };
 }
@@ -108,6 +109,13 @@ export function issueTokenPair(
     tokenRow("refresh", { id: refresh.id, secretHash: refresh.secretHash, grantId, scope: input.grantScope, now, ttlSeconds: lifetimes.refreshTokenTtlSeconds }),
   ]);
   return { accessToken: access.token, refreshToken: refresh.token, expiresIn: lifetimes.accessTokenTtlSeconds, scope: input.accessScope };
+}
+
+/** An access token alone (client_credentials). */
+export function issueAccessToken(db: Db, input: { grantId: string; scope: string; now: number; ttlSeconds: number }): TokenPair {
+  const access = newCredential(accessTokenPrefix);
+  insertTokens(db, [tokenRow("access", { id: access.id, secretHash: access.secretHash, grantId: input.grantId, scope: input.scope, now: input.now, ttlSeconds: input.ttlSeconds })]);
+  return { accessToken: access.token, expiresIn: input.ttlSeconds, scope: input.scope };
 }
 
 /**

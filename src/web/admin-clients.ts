@@ -40,6 +40,12 @@ function redirectUrisFromForm(text: string): string[] | string {
 }
 
 export function adminClientsRoutes(web: WebDeps) {
+  /** A client this page manages: a service account's client is managed with its account. */
+  const clientOnThisPage = (id: string) => {
+    const client = findClientById(web.db, id);
+    return client && client.kind !== "service" ? client : null;
+  };
+
   /** The signed-in admin for a page, or the response to send instead. */
   const guardPage = (jar: CookieJar, set: Status, path: string) => {
     const current = signedIn(web, jar);
@@ -71,7 +77,7 @@ export function adminClientsRoutes(web: WebDeps) {
   };
 
   const listPage = (g: { viewer: ReturnType<typeof viewerOf>; csrf: string }, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
-    AdminClientsPage({ viewer: g.viewer, csrf: g.csrf, clients: listClients(web.db).map(rowOf), ...extra });
+    AdminClientsPage({ viewer: g.viewer, csrf: g.csrf, clients: listClients(web.db).filter((c) => c.kind !== "service").map(rowOf), ...extra });
 
   return new Elysia()
     .onAfterHandle(({ set }) => {
@@ -106,7 +112,7 @@ export function adminClientsRoutes(web: WebDeps) {
       const id = typeof query.id === "string" ? query.id : "";
       const g = guardPage(cookie, set, `/admin/clients/edit?id=${encodeURIComponent(id)}`);
       if ("response" in g) return g.response;
-      const client = findClientById(web.db, id);
+      const client = clientOnThisPage(id);
       if (!client) {
         set.status = 404;
         return noSuchClientPage();
@@ -116,7 +122,7 @@ export function adminClientsRoutes(web: WebDeps) {
     .post("/admin/clients/redirect-uris", ({ body, cookie, request, set, redirect }) => {
       const g = guardPost(request, cookie, body, set);
       if ("response" in g) return g.response;
-      const client = findClientById(web.db, field(body, "client_id"));
+      const client = clientOnThisPage(field(body, "client_id"));
       if (!client) {
         set.status = 404;
         return noSuchClientPage();
@@ -137,7 +143,7 @@ export function adminClientsRoutes(web: WebDeps) {
       const g = guardPost(request, cookie, body, set);
       if ("response" in g) return g.response;
       const id = field(body, "client_id");
-      if (!deleteClient(web.db, id)) {
+      if (!clientOnThisPage(id) || !deleteClient(web.db, id)) {
         set.status = 404;
         return noSuchClientPage();
       }

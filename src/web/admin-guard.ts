@@ -5,6 +5,15 @@ import { formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "
 
 type Status = { status?: number | string };
 
+/** What an admin form post's handler gets from Elysia. */
+export type AdminPostCtx = {
+  body: unknown;
+  cookie: CookieJar;
+  request: Request;
+  server: import("bun").Server<unknown> | null;
+  set: { status?: number | string; headers: Record<string, unknown> };
+};
+
 /** The signed-in admin behind an admin page or form post. */
 export interface AdminViewer {
   viewer: Viewer;

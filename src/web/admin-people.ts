@@ -6,8 +6,7 @@ import { AccountError, disableAccount, enableAccount, setAdmin } from "../accoun
 import type { AuditEntry } from "../audit/entry.ts";
 import { AdminPeoplePage, InvitationCreatedPage } from "../../views/admin-people.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { adminForPage, adminForPost, type AdminViewer } from "./admin-guard.ts";
-import type { CookieJar } from "./cookies.ts";
+import { adminForPage, adminForPost, type AdminPostCtx, type AdminViewer } from "./admin-guard.ts";
 import { auditContext, field, type WebDeps } from "./context.ts";
 
 // Settings → People: admins see every account and pending invitation, invite
@@ -15,13 +14,7 @@ import { auditContext, field, type WebDeps } from "./context.ts";
 // enable an account, and make or unmake admins. The last active admin can be
 // neither disabled nor demoted (checked atomically in src/accounts/users.ts).
 
-type Ctx = {
-  body: unknown;
-  cookie: CookieJar;
-  request: Request;
-  server: import("bun").Server<unknown> | null;
-  set: { status?: number | string; headers: Record<string, unknown> };
-};
+type Ctx = AdminPostCtx;
 
 export function adminPeopleRoutes(web: WebDeps) {
   const listPage = (g: AdminViewer, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
@@ -29,7 +22,8 @@ export function adminPeopleRoutes(web: WebDeps) {
       viewer: g.viewer,
       csrf: g.csrf,
       selfId: g.userId,
-      people: listUsers(web.db),
+      // Service accounts have their own page.
+      people: listUsers(web.db).filter((u) => u.kind === "person"),
       invitations: listPendingInvitations(web.db, web.now()),
       ...extra,
     });

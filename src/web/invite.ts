@@ -3,12 +3,13 @@ import { acceptInvitation, InvitationUnusable, usableInvitation } from "../accou
 import { AccountError, minPasswordLength } from "../accounts/users.ts";
 import { MessagePage } from "../../views/message.tsx";
 import { SetupPage } from "../../views/setup.tsx";
+import { allowProviderForms, providerButtons } from "../identity/pages.ts";
 import { csrfToken } from "./cookies.ts";
 import { auditContext, field, formProblem, formRefusedPage, startSession, type WebDeps } from "./context.ts";
 
 // /invite/<token>: the invited person chooses a password; the account is
-// made, the link used up and the person signed in. A sign-in provider, once
-// there is one, would call acceptInvitation with a null password instead.
+// made, the link used up and the person signed in. Or they sign in through an
+// identity provider (src/identity/routes.ts), which carries the token along.
 export function inviteRoutes(web: WebDeps) {
   // One page for used, expired, revoked and unknown links: which one is nobody's business.
   const deadLink = () =>
@@ -30,7 +31,9 @@ export function inviteRoutes(web: WebDeps) {
         return deadLink();
       }
       const csrf = csrfToken(cookie, web.secure);
-      return SetupPage({ csrf, token: params.token, minPasswordLength, invitation: { email: invitation.email, isAdmin: invitation.isAdmin } });
+      allowProviderForms(set.headers, web.identityProviders);
+      const providers = providerButtons(web.identityProviders);
+      return SetupPage({ csrf, token: params.token, minPasswordLength, invitation: { email: invitation.email, isAdmin: invitation.isAdmin }, providers });
     })
     .post("/invite/:token", async ({ params, body, cookie, request, server, set, redirect }) => {
       const problem = formProblem(web, request, cookie, body);
@@ -58,7 +61,9 @@ export function inviteRoutes(web: WebDeps) {
         }
         set.status = 400;
         const csrf = csrfToken(cookie, web.secure);
-        return SetupPage({ csrf, token: params.token, error: error.message, minPasswordLength, invitation: { email: invitation.email, isAdmin: invitation.isAdmin } });
+        allowProviderForms(set.headers, web.identityProviders);
+        const providers = providerButtons(web.identityProviders);
+        return SetupPage({ csrf, token: params.token, error: error.message, minPasswordLength, invitation: { email: invitation.email, isAdmin: invitation.isAdmin }, providers });
       }
     });
 }

@@ -2,13 +2,14 @@ import { Elysia } from "elysia";
 import { parseDurationSeconds } from "../config.ts";
 import { listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, ApiKeyError, createApiKey, revokeApiKey, rotateApiKey, type AccessLevel } from "../keys/api-keys.ts";
-import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
+import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { listConnections, revokeConnection } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import { expiryChoices, KeysPage } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { writeToolsFromForm } from "./write-tools-form.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and
 // their connections (approved OAuth authorizations); an admin sees everyone's.
@@ -33,20 +34,6 @@ export function keysRoutes(web: WebDeps) {
     allConnections: user.isAdmin ? listConnections(web.db, null) : null,
     writeTools: offeredTools(),
   });
-
-  /**
-   * The write tools a Full key is limited to: null for every write tool
-   * (also when the form predates the choice), the ticked names, or why not.
-   */
-  const toolsOf = (body: unknown): { tools: string[] | null } | { error: string } => {
-    const mode = field(body, "write_tools") || "all";
-    if (mode === "all") return { tools: null };
-    if (mode !== "chosen") return { error: "Choose every write tool or only the ticked ones." };
-    const check = checkToolChoice(fieldValues(body, "tool"), offeredTools().map((t) => t.name));
-    if (!check.ok) return { error: unknownToolsMessage(check.unknown) };
-    if (check.tools.length === 0) return { error: "Tick at least one write tool, or choose every write tool." };
-    return { tools: check.tools };
-  };
 
   /** The signed-in user for a form post, or the page to answer with instead. */
   const guardPost = (request: Request, jar: CookieJar, body: unknown, set: { status?: number | string }) => {
@@ -93,7 +80,7 @@ export function keysRoutes(web: WebDeps) {
       if (form.access !== "read" && form.access !== "full") return fail("Choose an access level: Read-only or Full.");
       if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
       // Tools are asked only of Full keys; a Read-only key records none.
-      const chosen = form.access === "full" ? toolsOf(body) : { tools: [] };
+      const chosen = form.access === "full" ? writeToolsFromForm(body, offeredTools().map((t) => t.name)) : { tools: [] };
       if ("error" in chosen) return fail(chosen.error);
       try {
         const { apiKey, token } = createApiKey(web.db, {

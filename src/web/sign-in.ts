@@ -4,7 +4,8 @@ import { findUserByEmail } from "../accounts/users-store.ts";
 import { normalizeEmail, verifyPassword } from "../accounts/users.ts";
 import { authenticateApiKey } from "../keys/api-keys.ts";
 import { MessagePage } from "../../views/message.tsx";
-import { SignInPage } from "../../views/sign-in.tsx";
+import { SignInPage, type SignInProps } from "../../views/sign-in.tsx";
+import { allowProviderForms, providerButtons } from "../identity/pages.ts";
 import { clearCookie, csrfToken } from "./cookies.ts";
 import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, startSession, type WebDeps } from "./context.ts";
 import { safeNextPath } from "./next-path.ts";
@@ -14,6 +15,12 @@ const failedMessage = "Incorrect email or password.";
 const failedKeyMessage = "That API key is not valid.";
 
 export function signInRoutes(web: WebDeps) {
+  // The page with a button per identity provider; its CSP lets those buttons' redirects through.
+  const signInPage = (set: { headers: Record<string, unknown> }, props: Omit<SignInProps, "providers">) => {
+    allowProviderForms(set.headers, web.identityProviders);
+    return SignInPage({ ...props, providers: providerButtons(web.identityProviders) });
+  };
+
   /** Seconds to wait before this account or address may try again; 0 when it may. */
   const throttled = (address: string, account: string) =>
     Math.max(web.signInFailures.perAddress.retryAfter(address), account ? web.signInFailures.perAccount.retryAfter(account) : 0);
@@ -32,10 +39,10 @@ export function signInRoutes(web: WebDeps) {
 
   return new Elysia()
     .get("/", ({ cookie, redirect }) => redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303))
-    .get("/sign-in", ({ cookie, query, redirect }) => {
+    .get("/sign-in", ({ cookie, query, set, redirect }) => {
       const next = safeNextPath(query.next);
       if (signedIn(web, cookie)) return redirect(next, 303);
-      return SignInPage({ csrf: csrfToken(cookie, web.secure), next });
+      return signInPage(set, { csrf: csrfToken(cookie, web.secure), next });
     })
     .post("/sign-in", async ({ body, cookie, request, server, set, redirect }) => {
       const problem = formProblem(web, request, cookie, body);
@@ -62,7 +69,7 @@ export function signInRoutes(web: WebDeps) {
         const detail = { method: "password", email: email || typed.trim().slice(0, 200) };
         web.audit.record({ event: "sign_in_failed", outcome: "denied", userId: user?.id, ...auditContext(web, { request, server, set }), detail });
         set.status = 401;
-        return SignInPage({ csrf: csrfToken(cookie, web.secure), next, email: typed, error: failedMessage });
+        return signInPage(set, { csrf: csrfToken(cookie, web.secure), next, email: typed, error: failedMessage });
       }
       web.signInFailures.perAccount.reset(email);
       startSession(web, cookie, user.id, null);
@@ -90,7 +97,7 @@ export function signInRoutes(web: WebDeps) {
         web.log.info("sign-in failed", { method: "api_key" });
         web.audit.record({ event: "sign_in_failed", outcome: "denied", ...auditContext(web, { request, server, set }), detail: { method: "api_key" } });
         set.status = 401;
-        return SignInPage({ csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
+        return signInPage(set, { csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
       }
       startSession(web, cookie, found.user.id, found.apiKey);
       web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });

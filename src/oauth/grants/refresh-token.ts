@@ -1,9 +1,9 @@
 import { inTransaction } from "../../db/client.ts";
 import type { OAuthClient } from "../clients-store.ts";
-import { InvalidGrant, InvalidScope, OAuthError } from "../errors.ts";
+import { InvalidGrant, OAuthError } from "../errors.ts";
 import { revokeGrantAndTokens } from "../grants-store.ts";
 import { requiredParam } from "../respond.ts";
-import { formatScope, normalizeScopes, parseScope } from "../scopes.ts";
+import { narrowedScope } from "../scopes.ts";
 import {
   findPresentedToken,
   reissueSuccessorPair,
@@ -48,14 +48,6 @@ function refresh(deps: GrantDeps, client: OAuthClient, refreshToken: string, req
   touchGrant(db, grant, now);
   deps.audit.record({ event: "token_refreshed", outcome: "ok", userId: grant.userId, clientId: client.id, grantId: grant.id, detail: { scope: pair.scope } });
   return pair;
-}
-
-function narrowedScope(requested: string, granted: string): string {
-  const scopes = normalizeScopes(parseScope(requested));
-  const allowed = granted.split(" ");
-  const beyond = scopes.filter((s) => !allowed.includes(s));
-  if (beyond.length) throw new InvalidScope(`The scope ${beyond.join(" ")} was not granted; ask for ${granted} or less.`);
-  return formatScope(scopes);
 }
 
 /** A rotated token presented again: within grace, the same pair; otherwise the family ends. */

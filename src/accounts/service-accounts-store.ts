@@ -1,0 +1,43 @@
+import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { oauthClients, oauthGrants, users } from "../db/schema.ts";
+
+/** A service account with its client and its one live grant. */
+export interface ServiceAccountRow {
+  user: typeof users.$inferSelect;
+  client: { id: string; lastUsedAt: number | null };
+  grant: typeof oauthGrants.$inferSelect;
+}
+
+const columns = { user: users, client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt }, grant: oauthGrants };
+
+/** Every service account, oldest first. */
+export function listServiceAccounts(db: Db): ServiceAccountRow[] {
+  return serviceAccountsWhere(db);
+}
+
+export function findServiceAccount(db: Db, userId: string): ServiceAccountRow | null {
+  return serviceAccountsWhere(db, eq(users.id, userId))[0] ?? null;
+}
+
+/** The service account whose client_credentials client this is, or null. */
+export function findServiceAccountByClient(db: Db, clientId: string): ServiceAccountRow | null {
+  return serviceAccountsWhere(db, eq(oauthClients.id, clientId))[0] ?? null;
+}
+
+function serviceAccountsWhere(db: Db, condition?: SQL): ServiceAccountRow[] {
+  return db
+    .select(columns)
+    .from(users)
+    .innerJoin(oauthGrants, and(eq(oauthGrants.userId, users.id), isNull(oauthGrants.revokedAt)))
+    .innerJoin(oauthClients, and(eq(oauthClients.id, oauthGrants.clientId), eq(oauthClients.kind, "service")))
+    .where(and(eq(users.kind, "service"), condition))
+    .orderBy(asc(users.createdAt), asc(users.name))
+    .all();
+}
+
+/** Deletes the account (its grant and tokens go by cascade) and its client. */
+export function deleteServiceAccountRows(db: Db, userId: string, clientId: string): boolean {
+  db.delete(oauthClients).where(eq(oauthClients.id, clientId)).run();
+  return db.delete(users).where(and(eq(users.id, userId), eq(users.kind, "service"))).returning({ id: users.id }).all().length === 1;
+}

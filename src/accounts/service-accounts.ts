@@ -1,0 +1,81 @@
+import { inTransaction, type Db } from "../db/client.ts";
+import { accessScopes, type AccessLevel } from "../keys/api-keys.ts";
+import { newClientSecret } from "../oauth/client-secrets.ts";
+import { updateClient } from "../oauth/clients-store.ts";
+import { insertGrant } from "../oauth/grants-store.ts";
+import { registerServiceClient } from "../oauth/registration.ts";
+import { randomString } from "../security/tokens.ts";
+import { deleteServiceAccountRows, findServiceAccount, type ServiceAccountRow } from "./service-accounts-store.ts";
+import { findUserByEmail, insertUser } from "./users-store.ts";
+import { AccountError, serviceEmailDomain } from "./users.ts";
+
+// A service account is a named, non-human principal: a users row of kind
+// `service` that never signs in, a confidential client (kind `service`) for
+// grant_type=client_credentials, and one grant that fixes what it may do
+// (access level and write tools). Its tokens go through the same checks as
+// everyone's, so disabling or deleting it stops them on the next request,
+// and its calls are in the audit log under its name.
+
+const namePattern = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+export function serviceAccountEmail(name: string): string {
+  return `${name}@${serviceEmailDomain}`;
+}
+
+/**
+ * Creates the account, its client and its grant in one transaction. `tools`
+ * limits a Full account to those write tools (names already checked against
+ * the catalogue); null: every write tool. Returns the client secret, shown once.
+ */
+export function createServiceAccount(
+  db: Db,
+  input: { name: string; access: AccessLevel; tools: readonly string[] | null; resource: string; now: number },
+): { account: ServiceAccountRow; clientSecret: string } {
+  const name = input.name.trim();
+  if (!namePattern.test(name)) throw new AccountError("The name must be 1 to 40 characters of a-z, 0-9 and -, starting with a letter or digit (for example ci-deploy).");
+  if (!(input.access in accessScopes)) throw new AccountError("The access level must be read or full.");
+  const userId = randomString(10);
+  return inTransaction(db, () => {
+    if (findUserByEmail(db, serviceAccountEmail(name))) throw new AccountError(`A service account named ${name} already exists.`);
+    insertUser(db, { id: userId, email: serviceAccountEmail(name), passwordHash: null, isAdmin: false, kind: "service", name, createdAt: input.now, disabledAt: null });
+    const { client, secret } = registerServiceClient(db, { name, now: input.now });
+    insertGrant(db, {
+      id: randomString(10),
+      userId,
+      clientId: client.id,
+      scope: accessScopes[input.access],
+      tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
+      resource: input.resource,
+      apiKeyId: null,
+      createdAt: input.now,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    return { account: findServiceAccount(db, userId)!, clientSecret: secret };
+  });
+}
+
+/** A new client secret; the old one stops working at once (tokens already issued run out). */
+export function newServiceAccountSecret(db: Db, userId: string): { account: ServiceAccountRow; clientSecret: string } | null {
+  const account = findServiceAccount(db, userId);
+  if (!account) return null;
+  const { secret, secretHash } = newClientSecret();
+  updateClient(db, account.client.id, { secretHash });
+  return { account, clientSecret: secret };
+}
+
+/** Deletes the account, its client, grant and tokens; false when there was none. */
+export function deleteServiceAccount(db: Db, userId: string): ServiceAccountRow | null {
+  return inTransaction(db, () => {
+    const account = findServiceAccount(db, userId);
+    if (!account) return null;
+    deleteServiceAccountRows(db, account.user.id, account.client.id);
+    return account;
+  });
+}
+
+/** When it last did anything: its last token or its last call (grants.last_used_at, kept to the minute). */
+export function lastUseOf(account: ServiceAccountRow): number | null {
+  const times = [account.client.lastUsedAt, account.grant.lastUsedAt].filter((t): t is number => t !== null);
+  return times.length === 0 ? null : Math.max(...times);
+}

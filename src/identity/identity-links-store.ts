@@ -1,0 +1,21 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { identityLinks } from "../db/schema.ts";
+
+export type IdentityLink = typeof identityLinks.$inferSelect;
+
+export function findIdentityLink(db: Db, provider: string, subject: string): IdentityLink | null {
+  return db.select().from(identityLinks).where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject))).get() ?? null;
+}
+
+export function insertIdentityLink(db: Db, link: IdentityLink): void {
+  db.insert(identityLinks).values(link).run();
+}
+
+/** Records a sign-in through a link: when, and the verified email the provider gave this time. */
+export function touchIdentityLink(db: Db, provider: string, subject: string, email: string, now: number): void {
+  db.update(identityLinks)
+    .set({ email, lastUsedAt: now })
+    .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
+    .run();
+}

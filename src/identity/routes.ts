@@ -1,0 +1,124 @@
+import { Elysia } from "elysia";
+import * as oauth from "oauth4webapi";
+import { InvitationUnusable, usableInvitation } from "../accounts/invitations.ts";
+import { AccountError } from "../accounts/users.ts";
+import { clearCookie, readCookie, writeCookie } from "../web/cookies.ts";
+import { auditContext, field, formProblem, formRefusedPage, startSession, type WebDeps } from "../web/context.ts";
+import { safeNextPath } from "../web/next-path.ts";
+import { MessagePage } from "../../views/message.tsx";
+import { matchAccount } from "./account-match.ts";
+import type { IdentityProviderConfig } from "./config.ts";
+import { decodeFlow, encodeFlow, flowCookieName, flowTtlSeconds, type SignInFlow } from "./flow-cookie.ts";
+import { githubAuthorizationUrl, githubIdentity } from "./github.ts";
+import { oidcAuthorizationUrl, oidcIdentity } from "./oidc.ts";
+import { asRefusal, type ProviderIdentity } from "./outbound.ts";
+import { refusalPage, SignInRefused } from "./refusals.ts";
+
+// POST /sign-in/<id> starts a sign-in through a configured provider (the
+// sign-in or invitation page's button); GET /sign-in/<id>/callback is where
+// the provider sends the browser back. The flow's secrets live in a cookie.
+
+const authorizationUrl = (p: IdentityProviderConfig, flow: SignInFlow, redirectUri: string) =>
+  p.type === "github" ? githubAuthorizationUrl(p, flow, redirectUri) : oidcAuthorizationUrl(p, flow, redirectUri);
+
+const identityOf = (p: IdentityProviderConfig, flow: SignInFlow, callback: URL, redirectUri: string): Promise<ProviderIdentity> =>
+  p.type === "github" ? githubIdentity(p, flow, callback, redirectUri) : oidcIdentity(p, flow, callback, redirectUri);
+
+export function identityRoutes(web: WebDeps) {
+  const providers = web.identityProviders ?? [];
+  const byId = (id: string) => providers.find((p) => p.id === id) ?? null;
+  const redirectUri = (p: IdentityProviderConfig) => `${web.config.publicUrl}/sign-in/${p.id}/callback`;
+  const flowCookie = flowCookieName(web.secure);
+  const unknownProvider = () => MessagePage({ title: "Not found", message: "There is no such sign-in provider.", link: { href: "/sign-in", label: "Back to sign-in" } });
+
+  type Ctx = { request: Request; server: Parameters<typeof auditContext>[1]["server"]; set: { status?: number | string; headers: Record<string, unknown> } };
+  const refuse = (ctx: Ctx, p: IdentityProviderConfig, error: unknown, email: string | null = null) => {
+    const refusal = asRefusal(error);
+    web.log.info("sign-in failed", { method: "provider", provider: p.id, reason: refusal.reason, ...(refusal.internal && { detail: refusal.internal }) });
+    const detail = { method: "provider", provider: p.id, reason: refusal.reason, ...(email && { email }) };
+    web.audit.record({ event: "sign_in_failed", outcome: "denied", ...auditContext(web, ctx), detail });
+    const page = refusalPage(refusal.reason, p.name);
+    ctx.set.status = page.status;
+    return MessagePage({ title: page.title, message: page.message, link: { href: "/sign-in", label: "Back to sign-in" } });
+  };
+
+  return new Elysia()
+    .post("/sign-in/:provider", async (ctx) => {
+      const { params, body, cookie, request, set, redirect } = ctx;
+      const problem = formProblem(web, request, cookie, body);
+      if (problem) {
+        set.status = 403;
+        return formRefusedPage(problem, "/sign-in");
+      }
+      const p = byId(params.provider);
+      if (!p) {
+        set.status = 404;
+        return unknownProvider();
+      }
+      const invitation = field(body, "invitation") || null;
+      if (invitation !== null && !usableInvitation(web.db, invitation, web.now())) {
+        set.status = 404;
+        return MessagePage({ title: "Invitation not valid", message: "This invitation link is not valid: it may have been used, revoked or have expired. Ask an admin for a new one.", link: { href: "/sign-in", label: "Sign in" } });
+      }
+      const flow: SignInFlow = {
+        provider: p.id,
+        state: oauth.generateRandomState(),
+        nonce: oauth.generateRandomNonce(),
+        verifier: oauth.generateRandomCodeVerifier(),
+        next: invitation ? "/keys" : safeNextPath(field(body, "next")),
+        invitation,
+        expiresAt: web.now() + flowTtlSeconds,
+      };
+      let url: URL;
+      try {
+        url = await authorizationUrl(p, flow, redirectUri(p));
+      } catch (error) {
+        return refuse(ctx, p, error);
+      }
+      writeCookie(cookie, flowCookie, encodeFlow(flow), { secure: web.secure, maxAgeSeconds: flowTtlSeconds });
+      return redirect(url.href, 303);
+    })
+    .get("/sign-in/:provider/callback", async (ctx) => {
+      const { params, cookie, request, set, redirect } = ctx;
+      set.headers["cache-control"] = "no-store";
+      const p = byId(params.provider);
+      if (!p) {
+        set.status = 404;
+        return unknownProvider();
+      }
+      const flow = decodeFlow(readCookie(cookie, flowCookie), web.now());
+      // Used once, whatever happens next.
+      if (cookie[flowCookie]?.value !== undefined) clearCookie(cookie, flowCookie, web.secure);
+      if (!flow || flow.provider !== p.id) return refuse(ctx, p, new SignInRefused("flow_expired"));
+      const callback = new URL(request.url);
+      if (callback.searchParams.getAll("state").length !== 1 || callback.searchParams.get("state") !== flow.state) {
+        return refuse(ctx, p, new SignInRefused("state_mismatch"));
+      }
+      let identity: ProviderIdentity;
+      try {
+        identity = await identityOf(p, flow, callback, redirectUri(p));
+      } catch (error) {
+        return refuse(ctx, p, error);
+      }
+      let match;
+      try {
+        match = await matchAccount(web.db, p, identity, { invitationToken: flow.invitation, now: web.now() });
+      } catch (error) {
+        // A link or invitation used by another sign-in at the same moment.
+        const refusal = error instanceof InvitationUnusable || error instanceof AccountError ? new SignInRefused("no_invitation", error.message) : error;
+        return refuse(ctx, p, refusal, identity.email);
+      }
+      const { user } = match;
+      const audit = auditContext(web, ctx);
+      if (match.invitation) {
+        const detail = { invitation_id: match.invitation.id, email: user.email, admin: user.isAdmin, created_by: match.invitation.createdBy, provider: p.id };
+        web.audit.record({ event: "invitation_accepted", outcome: "ok", userId: user.id, ...audit, detail });
+      }
+      if (match.linked) web.audit.record({ event: "identity_linked", outcome: "ok", userId: user.id, ...audit, detail: { provider: p.id, subject: identity.subject, email: identity.email } });
+      startSession(web, cookie, user.id, null);
+      web.log.info("sign-in", { method: "provider", provider: p.id, user_id: user.id });
+      web.audit.record({ event: "sign_in", outcome: "ok", userId: user.id, ...audit, detail: { method: "provider", provider: p.id } });
+      // Checked again: the cookie is ours, but a cookie can be planted on plain http.
+      return redirect(safeNextPath(flow.next), 303);
+    });
+}

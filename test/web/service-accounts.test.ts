@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { createUser } from "../../src/accounts/users.ts";
+import { auditEvents, oauthClients, oauthGrants, users } from "../../src/db/schema.ts";
+import { hashSecret } from "../../src/security/tokens.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+
+// Settings → Service accounts over HTTP: who may use it, creating one (the
+// secret shown once, stored hashed), refusals, and disable, enable, new
+// secret and delete, each checked in the database.
+
+const password = "correct horse battery staple";
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const path = "/admin/service-accounts";
+const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
+const clientIdPattern = /gate_client_[a-z2-7]{16}/;
+const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+
+let app: TestApp;
+let admin: Browser;
+let member: Browser;
+
+async function signedIn(email: string, isAdmin: boolean): Promise<Browser> {
+  await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const b = new Browser(app.url);
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
+  return b;
+}
+
+beforeAll(async () => {
+  app = await createTestApp();
+  admin = await signedIn("admin@example.com", true);
+  member = await signedIn("member@example.com", false);
+});
+afterAll(() => app.close());
+
+const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
+const accountRow = (name: string) => app.db.select().from(users).where(eq(users.name, name)).get();
+
+async function create(form: Record<string, string | undefined>, b = admin) {
+  const fields = Object.fromEntries(Object.entries({ csrf: await csrfOf(b), access: "read", ...form }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const res = await b.post(path, fields);
+  return { res, html: await res.text() };
+}
+
+async function tokenStatus(clientId: string, secret: string) {
+  const res = await fetch(`${app.url}/oauth/token`, { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret }) });
+  return res.status;
+}
+
+describe("access", () => {
+  test("signed out is redirected to sign-in", async () => {
+    const res = await new Browser(app.url).get(path);
+    expect([res.status, res.headers.get("location")]).toEqual([303, `/sign-in?next=${encodeURIComponent(path)}`]);
+  });
+
+  test("a non-admin gets 403 and cannot create one", async () => {
+    expect((await member.get(path)).status).toBe(403);
+    expect((await create({ name: "sneaky" }, member)).res.status).toBe(403);
+    expect(accountRow("sneaky")).toBeUndefined();
+  });
+
+  test("a form without the CSRF token is 403 and creates nothing", async () => {
+    const res = await admin.post(path, { csrf: "wrong", name: "nocsrf", access: "read" });
+    expect(res.status).toBe(403);
+    expect(accountRow("nocsrf")).toBeUndefined();
+  });
+
+  test("admins see it in the header", async () => {
+    expect(await (await admin.get("/keys")).text()).toContain(`href="${path}"`);
+    expect(await (await member.get("/keys")).text()).not.toContain(`href="${path}"`);
+  });
+});
+
+describe("creating", () => {
+  test("shows the client id and secret once, stores only a hash, and the secret works", async () => {
+    const { res, html } = await create({ name: "ci-deploy", access: "full", write_tools: "chosen", tool: "gatehouse__revoke_connection" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const secret = secretPattern.exec(html)![0];
+    const clientId = clientIdPattern.exec(html)![0];
+    const row = accountRow("ci-deploy")!;
+    expect([row.kind, row.email, row.passwordHash, row.isAdmin]).toEqual(["service", "ci-deploy@service.invalid", null, false]);
+    const client = app.db.select().from(oauthClients).where(eq(oauthClients.id, clientId)).get()!;
+    expect([client.kind, client.secretHash, client.redirectUris]).toEqual(["service", hashSecret(secret), "[]"]);
+    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).get()!;
+    expect([grant.clientId, grant.scope, grant.tools]).toEqual([clientId, "mcp:read mcp:write", ["gatehouse__revoke_connection"]]);
+    expect(await tokenStatus(clientId, secret)).toBe(200);
+    const list = await (await admin.get(path)).text();
+    expect(list).toContain(`data-account-id="${row.id}"`);
+    expect(list).not.toContain(secret);
+  });
+
+  test("is in the audit log", async () => {
+    await create({ name: "audited" });
+    app.audit.flush();
+    const id = accountRow("audited")!.id;
+    const events = app.db.select().from(auditEvents).where(eq(auditEvents.userId, id)).all().map((e) => e.event);
+    expect(events).toContain("service_account_created");
+  });
+
+  test.each([
+    ["a name with spaces", { name: "CI deploy" }],
+    ["an empty name", { name: "" }],
+    ["no access level", { name: "noaccess", access: undefined }],
+    ["Full with no tool ticked", { name: "notools", access: "full", write_tools: "chosen" }],
+    ["Full with an unknown tool", { name: "unknowntool", access: "full", write_tools: "chosen", tool: "nope__delete" }],
+  ])("%s is a 400 with the form's error and creates nothing", async (_, form) => {
+    const { res, html } = await create(form);
+    expect(res.status).toBe(400);
+    expect(errorOf(html)).not.toBe("");
+    expect(app.db.select().from(users).where(eq(users.name, form.name)).all()).toEqual([]);
+  });
+
+  test("a name already taken is a 400", async () => {
+    await create({ name: "twice" });
+    const { res, html } = await create({ name: "twice" });
+    expect(res.status).toBe(400);
+    expect(errorOf(html)).toContain("already exists");
+    expect(app.db.select().from(users).where(eq(users.name, "twice")).all().length).toBe(1);
+  });
+
+  test("service accounts are not on the People or Clients pages", async () => {
+    await create({ name: "hidden" });
+    const row = accountRow("hidden")!;
+    expect(await (await admin.get("/admin/people")).text()).not.toContain(`data-user-id="${row.id}"`);
+    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).get()!;
+    expect(await (await admin.get("/admin/clients")).text()).not.toContain(grant.clientId);
+    const deleted = await admin.post("/admin/clients/delete", { csrf: await csrfOf(admin), client_id: grant.clientId });
+    expect(deleted.status).toBe(404);
+  });
+
+  test("a person cannot take a service account's email", async () => {
+    const res = await admin.post("/admin/people/invite", { csrf: await csrfOf(admin), email: "ci-deploy@service.invalid" });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe("managing", () => {
+  async function fresh(name: string) {
+    const { html } = await create({ name });
+    return { id: accountRow(name)!.id, clientId: clientIdPattern.exec(html)![0], secret: secretPattern.exec(html)![0] };
+  }
+  const act = async (id: string, action: string) => admin.post(`${path}/${id}/${action}`, { csrf: await csrfOf(admin) });
+
+  test("disable stops its secret; enable brings it back", async () => {
+    const a = await fresh("toggled");
+    expect((await act(a.id, "disable")).status).toBe(303);
+    expect(accountRow("toggled")!.disabledAt).not.toBeNull();
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(400);
+    expect((await act(a.id, "enable")).status).toBe(303);
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(200);
+  });
+
+  test("a new secret is shown once and the old one stops", async () => {
+    const a = await fresh("renewed");
+    const res = await act(a.id, "secret");
+    const secret = secretPattern.exec(await res.text())![0];
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(401);
+    expect(await tokenStatus(a.clientId, secret)).toBe(200);
+  });
+
+  test("delete removes the account and its client", async () => {
+    const a = await fresh("deleted");
+    expect((await act(a.id, "delete")).status).toBe(303);
+    expect(accountRow("deleted")).toBeUndefined();
+    expect(app.db.select().from(oauthClients).where(eq(oauthClients.id, a.clientId)).all()).toEqual([]);
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(401);
+  });
+
+  test("acting on a person's id through this page is a 404", async () => {
+    const person = app.db.select().from(users).where(eq(users.email, "member@example.com")).get()!;
+    expect((await act(person.id, "disable")).status).toBe(404);
+    expect((await act(person.id, "delete")).status).toBe(404);
+    expect(app.db.select().from(users).where(eq(users.id, person.id)).get()?.disabledAt).toBeNull();
+  });
+});
