@@ -8,6 +8,9 @@ import { client, requestOptions, type ProviderIdentity } from "./outbound.ts";
 // authorization code with PKCE S256, state and nonce, and the ID token's
 // iss, aud, exp and nonce checked by oauth4webapi.
 
+/** How long a discovery document is reused: one sign-in's start and callback, and the sign-ins soon after. */
+const discoveryTtlMs = 60 * 60 * 1000;
+
 /** The issuer's metadata; processDiscoveryResponse refuses a document naming another issuer (OIDC Discovery §4.3). */
 async function discover(provider: IdentityProviderConfig): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(provider.issuer!);
@@ -15,8 +18,22 @@ async function discover(provider: IdentityProviderConfig): Promise<oauth.Authori
   return oauth.processDiscoveryResponse(issuer, response);
 }
 
-export async function oidcAuthorizationUrl(provider: IdentityProviderConfig, flow: SignInFlow, redirectUri: string): Promise<URL> {
-  const as = await discover(provider);
+export type Discovery = (provider: IdentityProviderConfig) => Promise<oauth.AuthorizationServer>;
+
+/** Discovery per provider, kept for an hour once it succeeded; a failure is not kept, so the next sign-in asks again. */
+export function cachedDiscovery(): Discovery {
+  const cache = new Map<string, { at: number; as: oauth.AuthorizationServer }>();
+  return async (provider) => {
+    const hit = cache.get(provider.id);
+    if (hit && Date.now() - hit.at < discoveryTtlMs) return hit.as;
+    const as = await discover(provider);
+    cache.set(provider.id, { at: Date.now(), as });
+    return as;
+  };
+}
+
+export async function oidcAuthorizationUrl(discovery: Discovery, provider: IdentityProviderConfig, flow: SignInFlow, redirectUri: string): Promise<URL> {
+  const as = await discovery(provider);
   if (!as.authorization_endpoint) throw new oauth.OperationProcessingError("the discovery document has no authorization_endpoint");
   const url = new URL(as.authorization_endpoint);
   url.searchParams.set("client_id", provider.clientId);
@@ -31,8 +48,8 @@ export async function oidcAuthorizationUrl(provider: IdentityProviderConfig, flo
 }
 
 /** Finishes the flow: checks the redirect (state, iss, error), redeems the code, validates the ID token. */
-export async function oidcIdentity(provider: IdentityProviderConfig, flow: SignInFlow, callback: URL, redirectUri: string): Promise<ProviderIdentity> {
-  const as = await discover(provider);
+export async function oidcIdentity(discovery: Discovery, provider: IdentityProviderConfig, flow: SignInFlow, callback: URL, redirectUri: string): Promise<ProviderIdentity> {
+  const as = await discovery(provider);
   const { client: c, auth } = client(provider);
   const params = oauth.validateAuthResponse(as, c, callback, flow.state);
   const response = await oauth.authorizationCodeGrantRequest(as, c, auth, params, redirectUri, flow.verifier, requestOptions(as.token_endpoint!));

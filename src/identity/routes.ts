@@ -10,7 +10,7 @@ import { matchAccount } from "./account-match.ts";
 import type { IdentityProviderConfig } from "./config.ts";
 import { decodeFlow, encodeFlow, flowCookieName, flowTtlSeconds, type SignInFlow } from "./flow-cookie.ts";
 import { githubAuthorizationUrl, githubIdentity } from "./github.ts";
-import { oidcAuthorizationUrl, oidcIdentity } from "./oidc.ts";
+import { cachedDiscovery, oidcAuthorizationUrl, oidcIdentity } from "./oidc.ts";
 import { asRefusal, type ProviderIdentity } from "./outbound.ts";
 import { refusalPage, SignInRefused } from "./refusals.ts";
 
@@ -18,13 +18,13 @@ import { refusalPage, SignInRefused } from "./refusals.ts";
 // sign-in or invitation page's button); GET /sign-in/<id>/callback is where
 // the provider sends the browser back. The flow's secrets live in a cookie.
 
-const authorizationUrl = (p: IdentityProviderConfig, flow: SignInFlow, redirectUri: string) =>
-  p.type === "github" ? githubAuthorizationUrl(p, flow, redirectUri) : oidcAuthorizationUrl(p, flow, redirectUri);
-
-const identityOf = (p: IdentityProviderConfig, flow: SignInFlow, callback: URL, redirectUri: string): Promise<ProviderIdentity> =>
-  p.type === "github" ? githubIdentity(p, flow, callback, redirectUri) : oidcIdentity(p, flow, callback, redirectUri);
-
 export function identityRoutes(web: WebDeps) {
+  // One discovery per provider for this app, not two per sign-in.
+  const discovery = cachedDiscovery();
+  const authorizationUrl = (p: IdentityProviderConfig, flow: SignInFlow, redirectUri: string) =>
+    p.type === "github" ? githubAuthorizationUrl(p, flow, redirectUri) : oidcAuthorizationUrl(discovery, p, flow, redirectUri);
+  const identityOf = (p: IdentityProviderConfig, flow: SignInFlow, callback: URL, redirectUri: string): Promise<ProviderIdentity> =>
+    p.type === "github" ? githubIdentity(p, flow, callback, redirectUri) : oidcIdentity(discovery, p, flow, callback, redirectUri);
   const providers = web.identityProviders ?? [];
   const byId = (id: string) => providers.find((p) => p.id === id) ?? null;
   const redirectUri = (p: IdentityProviderConfig) => `${web.config.publicUrl}/sign-in/${p.id}/callback`;

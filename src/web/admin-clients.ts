@@ -5,8 +5,9 @@ import { OAuthError } from "../oauth/errors.ts";
 import { changeRedirectUris, registerManualClient } from "../oauth/registration.ts";
 import { AdminClientsPage, ClientCreatedPage, ClientEditPage, clientTypeChoices, type ClientRow } from "../../views/admin-clients.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { csrfToken, type CookieJar } from "./cookies.ts";
-import { auditContext, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { adminForPage, adminForPost, type AdminViewer } from "./admin-guard.ts";
+import type { CookieJar } from "./cookies.ts";
+import { auditContext, field, type WebDeps } from "./context.ts";
 
 // Settings → Connected MCP clients: admins see every client, add one by
 // hand (public or confidential), edit redirect URIs, and delete clients.
@@ -24,7 +25,6 @@ const rowOf = (c: OAuthClient): ClientRow => ({
   lastUsedAt: c.lastUsedAt,
 });
 
-const forbiddenPage = () => MessagePage({ title: "Admins only", message: "Only an admin can manage clients.", link: { href: "/", label: "Home" } });
 const noSuchClientPage = () => MessagePage({ title: "No such client", message: "That client does not exist (any more).", link: { href: "/admin/clients", label: "Back to clients" } });
 
 /** Redirect URIs typed one per line, checked like a registration's; a message for people when refused. */
@@ -46,37 +46,10 @@ export function adminClientsRoutes(web: WebDeps) {
     return client && client.kind !== "service" ? client : null;
   };
 
-  /** The signed-in admin for a page, or the response to send instead. */
-  const guardPage = (jar: CookieJar, set: Status, path: string) => {
-    const current = signedIn(web, jar);
-    if (!current) return { response: new Response(null, { status: 303, headers: { location: `/sign-in?next=${encodeURIComponent(path)}` } }) };
-    if (!current.user.isAdmin) {
-      set.status = 403;
-      return { response: forbiddenPage() };
-    }
-    return { viewer: viewerOf(current), csrf: csrfToken(jar, web.secure), userId: current.user.id };
-  };
+  const guardPage = (jar: CookieJar, set: Status, path: string) => adminForPage(web, jar, set, path, "clients");
+  const guardPost = (request: Request, jar: CookieJar, body: unknown, set: Status) => adminForPost(web, { request, jar, body, set }, "/admin/clients", "clients");
 
-  /** The signed-in admin for a form post (CSRF checked first), or the page to answer with. */
-  const guardPost = (request: Request, jar: CookieJar, body: unknown, set: Status) => {
-    const problem = formProblem(web, request, jar, body);
-    if (problem) {
-      set.status = 403;
-      return { response: formRefusedPage(problem, "/admin/clients") };
-    }
-    const current = signedIn(web, jar);
-    if (!current) {
-      set.status = 401;
-      return { response: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: "/sign-in?next=/admin/clients", label: "Sign in" } }) };
-    }
-    if (!current.user.isAdmin) {
-      set.status = 403;
-      return { response: forbiddenPage() };
-    }
-    return { viewer: viewerOf(current), csrf: csrfToken(jar, web.secure), userId: current.user.id };
-  };
-
-  const listPage = (g: { viewer: ReturnType<typeof viewerOf>; csrf: string }, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
+  const listPage = (g: AdminViewer, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
     AdminClientsPage({ viewer: g.viewer, csrf: g.csrf, clients: listClients(web.db).filter((c) => c.kind !== "service").map(rowOf), ...extra });
 
   return new Elysia()

@@ -10,8 +10,6 @@ import { everythingEntry, waitFor } from "../gateway/upstreams.ts";
 // Upstream tool calls: @modelcontextprotocol/server-everything over stdio and
 // an SDK v2 server over HTTP, through /mcp with the real client SDK.
 
-
-
 let web: HttpUpstream;
 let app: TestApp;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { createUser } from "../../src/accounts/users.ts";
 import { oauthPaths } from "../../src/oauth/endpoints.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 
 // The polling bridge end to end: a client that cannot receive a redirect
 // (a Figma plugin) registers Gatehouse's own callback, a person signs in and
@@ -107,11 +107,7 @@ describe.skipIf(chromiumPath === null)("a plugin connecting through the polling 
   });
 
   test("after signing in, the consent page names the plugin", async () => {
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    const loaded = page.waitForEvent("load");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await loaded;
+    await submitSignIn(page, email, password);
     expect(await page.locator("#consent h1 strong").textContent()).toBe("Figma plugin");
   });
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { apiKeys, sessions } from "../../src/db/schema.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { chromiumForTests, clickAndLoad, launchChromium, submitSignIn } from "./chromium.ts";
 
 // A person's first day with Gatehouse, driven through headless Chromium
 // against the real server: forms, redirects, cookies, CSP and app.js included.
@@ -41,22 +41,13 @@ async function newPage(permissions: string[] = []): Promise<Page> {
   return context.newPage();
 }
 
-/** Clicks something that submits a form or follows a link, and waits until the next page has loaded. */
-async function clickAndLoad(page: Page, target: Locator): Promise<void> {
-  const loaded = page.waitForEvent("load");
-  await target.click();
-  await loaded;
-}
-
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 const button = (page: Page, name: string) => page.getByRole("button", { name, exact: true });
 const occurrences = (haystack: string, needle: string) => haystack.split(needle).length - 1;
 
 async function signInWithPassword(page: Page, email: string): Promise<void> {
   await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await clickAndLoad(page, button(page, "Sign in"));
+  await submitSignIn(page, email, password);
 }
 
 async function signInWithKey(page: Page, token: string): Promise<void> {

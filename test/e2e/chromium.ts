@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type LaunchOptions } from "playwright-core";
+import { chromium, type Browser, type LaunchOptions, type Locator, type Page } from "playwright-core";
 
 // Browser tests use the system Chromium (Debian's `chromium` package) through
 // playwright-core; `playwright install` downloads are never needed.
@@ -46,4 +46,18 @@ export function chromiumLaunchOptions(executablePath: string): LaunchOptions {
 
 export function launchChromium(executablePath: string): Promise<Browser> {
   return chromium.launch(chromiumLaunchOptions(executablePath));
+}
+
+/** Clicks something that submits a form or follows a link, and waits until the next page has loaded. */
+export async function clickAndLoad(page: Page, target: Locator): Promise<void> {
+  const loaded = page.waitForEvent("load");
+  await target.click();
+  await loaded;
+}
+
+/** Fills and submits the password form of the sign-in page the browser is on, and waits for the next page. */
+export async function submitSignIn(page: Page, email: string, password: string): Promise<void> {
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await clickAndLoad(page, page.getByRole("button", { name: "Sign in", exact: true }));
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { codePrefix } from "../../src/oauth/grants.ts";
 import { oauthPaths } from "../../src/oauth/endpoints.ts";
 import { scopeDescriptions } from "../../src/oauth/scopes.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 
 // A person connects apps through sign-in and the consent page in headless
 // Chromium, against the real server: a dynamically registered client and a
@@ -81,21 +81,12 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-/** Clicks something that submits a form, and waits until the next page has loaded. */
-async function clickAndLoad(page: Page, target: Locator): Promise<void> {
-  const loaded = page.waitForEvent("load");
-  await target.click();
-  await loaded;
-}
-
 const button = (page: Page, name: string) => page.getByRole("button", { name, exact: true });
 const accessChoice = (page: Page, level: string) => page.getByRole("radio", { name: new RegExp(`^${level}:`) });
 
 /** Fills and submits the password form of the sign-in page the browser is on. */
-async function signIn(page: Page): Promise<void> {
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await clickAndLoad(page, button(page, "Sign in"));
+function signIn(page: Page): Promise<void> {
+  return submitSignIn(page, email, password);
 }
 
 function authorizeUrl(clientId: string, state: string): string {

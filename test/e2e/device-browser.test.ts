@@ -4,7 +4,7 @@ import { createUser } from "../../src/accounts/users.ts";
 import { oauthPaths } from "../../src/oauth/endpoints.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, structured } from "../mcp/fixture.ts";
-import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 
 // RFC 8628 end to end: a client starts a device authorization and polls the
 // token endpoint at the interval it was given, while a person in headless
@@ -89,11 +89,7 @@ describe.skipIf(chromiumPath === null)("device authorization grant in a browser 
   });
 
   test("signing in returns to /device with the code filled in", async () => {
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    const loaded = page.waitForEvent("load");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await loaded;
+    await submitSignIn(page, email, password);
     expect(new URL(page.url()).pathname).toBe("/device");
     expect(await page.getByLabel("Code").inputValue()).toBe(device.user_code);
   });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { invitations, users } from "../../src/db/schema.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { chromiumForTests, clickAndLoad, launchChromium, submitSignIn } from "./chromium.ts";
 
 // An admin invites a colleague from the People page; the colleague opens the
 // link in their own browser, chooses a password and lands signed in.
@@ -37,12 +37,6 @@ async function newPage(): Promise<Page> {
   return context.newPage();
 }
 
-async function clickAndLoad(page: Page, target: Locator): Promise<void> {
-  const loaded = page.waitForEvent("load");
-  await target.click();
-  await loaded;
-}
-
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 const button = (page: Page, name: string) => page.getByRole("button", { name, exact: true });
 
@@ -53,9 +47,7 @@ describe.skipIf(chromiumPath === null)("inviting a colleague", () => {
   test("the admin creates an invitation on the People page and sees the link once", async () => {
     admin = await newPage();
     await admin.goto("/sign-in");
-    await admin.getByLabel("Email").fill(adminEmail);
-    await admin.getByLabel("Password", { exact: true }).fill(password);
-    await clickAndLoad(admin, button(admin, "Sign in"));
+    await submitSignIn(admin, adminEmail, password);
     await clickAndLoad(admin, admin.getByRole("link", { name: "People" }));
     expect(pathOf(admin)).toBe("/admin/people");
     const form = admin.locator("form#invite");

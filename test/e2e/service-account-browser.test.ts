@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, structured } from "../mcp/fixture.ts";
-import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { chromiumForTests, clickAndLoad, launchChromium, submitSignIn } from "./chromium.ts";
 
 // An admin creates a service account for CI in Chromium, limited to one write
 // tool; the CI job then gets a token with client_credentials and calls /mcp.
@@ -32,25 +32,17 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function clickAndLoad(target: Locator): Promise<void> {
-  const loaded = page.waitForEvent("load");
-  await target.click();
-  await loaded;
-}
-
 describe.skipIf(chromiumPath === null)("a service account for CI", () => {
   test("the admin creates it with Full access and one ticked write tool, and sees its secret once", async () => {
     page = await (await browser.newContext({ baseURL: app.url })).newPage();
     await page.goto("/sign-in");
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await clickAndLoad(page.getByRole("button", { name: "Sign in", exact: true }));
-    await clickAndLoad(page.getByRole("link", { name: "Service accounts" }));
+    await submitSignIn(page, email, password);
+    await clickAndLoad(page, page.getByRole("link", { name: "Service accounts" }));
     await page.getByLabel("Name").fill("ci-deploy");
     await page.locator('input[name="access"][value="full"]').check();
     await page.locator('input[name="write_tools"][value="chosen"]').check();
     await page.locator('input[name="tool"][value="gatehouse__revoke_connection"]').check();
-    await clickAndLoad(page.getByRole("button", { name: "Create service account" }));
+    await clickAndLoad(page, page.getByRole("button", { name: "Create service account" }));
     expect(await page.locator("h1").textContent()).toBe("Service account ci-deploy created");
     clientId = await page.locator("#client-id").inputValue();
     secret = await page.locator("#client-secret").inputValue();
@@ -85,7 +77,7 @@ describe.skipIf(chromiumPath === null)("a service account for CI", () => {
   });
 
   test("Disable stops new tokens at once", async () => {
-    await clickAndLoad(page.getByRole("button", { name: "Disable" }));
+    await clickAndLoad(page, page.getByRole("button", { name: "Disable" }));
     expect(await page.locator("#service-accounts .status").textContent()).toBe("Disabled");
     const res = await fetch(`${app.url}/oauth/token`, { method: "POST", headers: { authorization: `Basic ${btoa(`${clientId}:${secret}`)}` }, body: new URLSearchParams({ grant_type: "client_credentials" }) });
     expect(res.status).toBe(400);

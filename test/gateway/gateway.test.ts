@@ -3,13 +3,10 @@ import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, userWithKey } from "../mcp/fixture.ts";
 import { startHttpUpstream, type HttpUpstream } from "./http-upstream.ts";
-import { everythingEntry, waitFor } from "./upstreams.ts";
+import { everythingEntry, textOf, waitFor } from "./upstreams.ts";
 
 // Through /mcp with the real client SDK and an API key, to real upstreams:
 // @modelcontextprotocol/server-everything over stdio and an SDK v2 server over HTTP.
-
-const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
-
 
 let web: HttpUpstream;
 let app: TestApp;

@@ -3,13 +3,12 @@ import { createUser } from "../../src/accounts/users.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, userWithKey } from "../mcp/fixture.ts";
-import { everythingEntry, waitFor } from "./upstreams.ts";
+import { everythingEntry, textOf, waitFor } from "./upstreams.ts";
 import { startHttpUpstream, type HttpUpstream } from "./http-upstream.ts";
 
 // Upstreams that die, go away or never start: Gatehouse keeps serving, says
 // why, and the stdio one comes back.
 
-const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
 const stateOf = (app: TestApp, name: string) => app.gateway!.statuses().find((s) => s.name === name)!;
 
 let web: HttpUpstream;

@@ -13,3 +13,6 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 15_0
     await Bun.sleep(20);
   }
 }
+
+/** The text of a tool result's first content block. */
+export const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;

@@ -16,6 +16,8 @@ export interface TestOp {
   /** The issuer the provider says it is. */
   issuer: string;
   accounts: Map<string, AccountClaims>;
+  /** How many times its discovery document was fetched. */
+  discoveryRequests(): number;
   close(): Promise<void>;
 }
 
@@ -25,7 +27,11 @@ export const opClientSecret = "op-client-secret-for-tests";
 /** Starts the provider; `issuer` defaults to its own loopback URL (another string makes discovery disagree). */
 export async function startOp(opts: { redirectUris: string[]; issuer?: (url: string) => string }): Promise<TestOp> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
-  const server: Server = createServer((req, res) => handler!(req, res));
+  let discoveries = 0;
+  const server: Server = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") discoveries++;
+    handler!(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const issuer = opts.issuer ? opts.issuer(url) : url;
@@ -55,6 +61,7 @@ export async function startOp(opts: { redirectUris: string[]; issuer?: (url: str
   return {
     issuer,
     accounts,
+    discoveryRequests: () => discoveries,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

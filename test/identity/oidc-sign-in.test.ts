@@ -135,6 +135,14 @@ describe("signing in", () => {
     expect(await signedInEmail(b)).toBe("alice@example.com");
   });
 
+  test("a sign-in reuses the provider's discovery document instead of fetching it at start and callback", async () => {
+    const before = op.discoveryRequests();
+    const { res } = await signInAs("open-op", "alice");
+    expect(res.status).toBe(303);
+    // Fetched at most once in this app's life per provider (the test above already did).
+    expect(op.discoveryRequests() - before).toBe(0);
+  });
+
   test("the same person signing in again reaches the same account through the link", async () => {
     const before = app.db.select().from(users).all().length;
     const { res, b } = await signInAs("open-op", "alice");
