@@ -12,10 +12,12 @@ export interface SetupProps {
   invitation?: { email: string; isAdmin: boolean };
   /** Identity providers an invited person may sign in through instead of choosing a password. */
   providers?: ProviderButton[];
+  /** Where to go once the account exists (a path on this server). */
+  next: string;
 }
 
 /** The first-start setup link and an invitation link: both make an account with a password. */
-export function SetupPage({ csrf, token, email, error, minPasswordLength, invitation, providers }: SetupProps): string {
+export function SetupPage({ csrf, token, email, error, minPasswordLength, invitation, providers, next }: SetupProps): string {
   const title = invitation ? "Join Gatehouse" : "Create the first admin";
   return (
     <Layout title={title}>
@@ -32,6 +34,7 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
         <ErrorNote message={error} />
         <form method="post" action={invitation ? `/invite/${token}` : "/setup"}>
           <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="next" value={next} />
           {invitation ? "" : <input type="hidden" name="token" value={token} />}
           <label>
             Email
@@ -51,7 +54,7 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
           <>
             <hr />
             <p class="muted">Or sign in through a provider with the invited email address:</p>
-            <ProviderButtons providers={providers} csrf={csrf} invitation={token} />
+            <ProviderButtons providers={providers} csrf={csrf} invitation={token} next={next} />
           </>
         ) : ""}
       </section>

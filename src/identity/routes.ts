@@ -65,7 +65,7 @@ export function identityRoutes(web: WebDeps) {
         state: oauth.generateRandomState(),
         nonce: oauth.generateRandomNonce(),
         verifier: oauth.generateRandomCodeVerifier(),
-        next: invitation ? "/keys" : safeNextPath(field(body, "next")),
+        next: safeNextPath(field(body, "next"), invitation ? "/keys" : "/"),
         invitation,
         expiresAt: web.now() + flowTtlSeconds,
       };

@@ -4,6 +4,7 @@ import { randomString } from "../security/tokens.ts";
 import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
 import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { checkAuthorizeRequest, grantedScopes, isAccessLevel, singleParam, type AuthorizationRequest } from "./authorize-request.ts";
@@ -122,7 +123,7 @@ export function authorizeRoutes(web: WebDeps) {
       }
       const current = signedIn(web, cookie);
       // Sign in first, then come back to this same request.
-      if (!current) return redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      if (!current) return redirect(signInUrl(url.pathname + url.search), 303);
       return showConsent(set, cookie, current, check.request);
     })
     .post(oauthPaths.authorize, ({ body, cookie, request, server, set, redirect }) => {

@@ -4,6 +4,7 @@ import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/t
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
 import { auditContext, clientAddress, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { DeviceCodePage } from "../../views/device.tsx";
 import { MessagePage } from "../../views/message.tsx";
@@ -83,7 +84,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
     .get(devicePaths.verify, ({ request, cookie, redirect }) => {
       const url = new URL(request.url);
       const current = signedIn(web, cookie);
-      if (!current) return redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      if (!current) return redirect(signInUrl(url.pathname + url.search), 303);
       const userCode = (url.searchParams.get("user_code") ?? "").slice(0, 20);
       return DeviceCodePage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), userCode });
     })
@@ -94,7 +95,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
         return formRefusedPage(problem, devicePaths.verify);
       }
       const current = signedIn(web, cookie);
-      if (!current) return redirect(`/sign-in?next=${encodeURIComponent(devicePaths.verify)}`, 303);
+      if (!current) return redirect(signInUrl(devicePaths.verify), 303);
       const typed = field(body, "user_code").slice(0, 20);
       const found = lookUp({ set, request, server }, current, typed);
       if ("page" in found) {

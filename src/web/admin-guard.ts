@@ -2,6 +2,7 @@ import type { Viewer } from "../../views/layout.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import { formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { signInUrl } from "./next-path.ts";
 
 type Status = { status?: number | string };
 
@@ -26,7 +27,7 @@ const forbiddenPage = (what: string) => MessagePage({ title: "Admins only", mess
 /** The signed-in admin for a page, or the response to send instead (sign-in redirect, 403). */
 export function adminForPage(web: WebDeps, jar: CookieJar, set: Status, path: string, what: string): AdminViewer | { response: Response | string } {
   const current = signedIn(web, jar);
-  if (!current) return { response: new Response(null, { status: 303, headers: { location: `/sign-in?next=${encodeURIComponent(path)}` } }) };
+  if (!current) return { response: new Response(null, { status: 303, headers: { location: signInUrl(path) } }) };
   if (!current.user.isAdmin) {
     set.status = 403;
     return { response: forbiddenPage(what) };
@@ -49,7 +50,7 @@ export function adminForPost(
   const current = signedIn(web, ctx.jar);
   if (!current) {
     ctx.set.status = 401;
-    return { response: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: `/sign-in?next=${back}`, label: "Sign in" } }) };
+    return { response: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: signInUrl(back), label: "Sign in" } }) };
   }
   if (!current.user.isAdmin) {
     ctx.set.status = 403;

@@ -7,6 +7,7 @@ import { AuditPage, type AuditRowView } from "../../views/audit.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken } from "./cookies.ts";
 import { signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { signInUrl } from "./next-path.ts";
 
 // The audit log: /admin/audit and its JSON lines export for admins,
 // /activity for every signed-in user (their own entries only).
@@ -56,7 +57,7 @@ export function auditRoutes(web: WebDeps) {
     const path = scope === "admin" ? "/admin/audit" : "/activity";
     const url = new URL(args.request.url);
     const current = signedIn(web, args.cookie);
-    if (!current) return new Response(null, { status: 303, headers: { location: `/sign-in?next=${encodeURIComponent(path + url.search)}` } });
+    if (!current) return new Response(null, { status: 303, headers: { location: signInUrl(path + url.search) } });
     if (scope === "admin" && !current.user.isAdmin) {
       args.set.status = 403;
       return MessagePage({ title: "Admins only", message: "Only an admin can read the audit log. Your own activity is at /activity.", link: { href: "/activity", label: "My activity" } });

@@ -9,6 +9,7 @@ import { expiryChoices, KeysPage } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { signInUrl } from "./next-path.ts";
 import { writeToolsFromForm } from "./write-tools-form.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and
@@ -45,7 +46,7 @@ export function keysRoutes(web: WebDeps) {
     const current = signedIn(web, jar);
     if (!current) {
       set.status = 401;
-      return { page: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: "/sign-in?next=/keys", label: "Sign in" } }) };
+      return { page: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: signInUrl("/keys"), label: "Sign in" } }) };
     }
     return { current };
   };
@@ -57,7 +58,7 @@ export function keysRoutes(web: WebDeps) {
     })
     .get("/keys", ({ cookie, redirect }) => {
       const current = signedIn(web, cookie);
-      if (!current) return redirect("/sign-in?next=/keys", 303);
+      if (!current) return redirect(signInUrl("/keys"), 303);
       return KeysPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), ...listsOf(current.user) });
     })
     .post("/keys", ({ body, cookie, request, server, set }) => {

@@ -6,6 +6,7 @@ import { MessagePage } from "../../views/message.tsx";
 import { SetupPage } from "../../views/setup.tsx";
 import { csrfToken } from "./cookies.ts";
 import { field, formProblem, formRefusedPage, startSession, type WebDeps } from "./context.ts";
+import { safeNextPath } from "./next-path.ts";
 
 // The one-time link printed at first start creates the first admin. It is
 // held in memory only and stops working once any admin exists.
@@ -31,7 +32,7 @@ export function setupRoutes(web: WebDeps) {
         return deadLink();
       }
       set.headers["cache-control"] = "no-store";
-      return SetupPage({ csrf: csrfToken(cookie, web.secure), token, minPasswordLength });
+      return SetupPage({ csrf: csrfToken(cookie, web.secure), token, minPasswordLength, next: safeNextPath(query.next, "/keys") });
     })
     .post("/setup", async ({ body, cookie, request, set, redirect }) => {
       const problem = formProblem(web, request, cookie, body);
@@ -45,15 +46,16 @@ export function setupRoutes(web: WebDeps) {
         return deadLink();
       }
       const email = field(body, "email");
+      const next = safeNextPath(field(body, "next"), "/keys");
       try {
         const user = await createUser(web.db, { email, password: field(body, "password"), isAdmin: true, now: web.now(), onlyIfNoAdmin: true });
         startSession(web, cookie, user.id, null);
         web.log.info("first admin created", { user_id: user.id });
-        return redirect("/keys", 303);
+        return redirect(next, 303);
       } catch (error) {
         if (!(error instanceof AccountError)) throw error;
         set.status = 400;
-        return SetupPage({ csrf: csrfToken(cookie, web.secure), token, email, error: error.message, minPasswordLength });
+        return SetupPage({ csrf: csrfToken(cookie, web.secure), token, email, error: error.message, minPasswordLength, next });
       }
     });
 }

@@ -48,7 +48,7 @@ describe("the keys page", () => {
   test("signed out redirects to /sign-in?next=/keys", async () => {
     const res = await new Browser(app.url).get("/keys");
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/sign-in?next=/keys");
+    expect(res.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
   });
 
   test("is sent with Cache-Control: no-store", async () => {

@@ -172,7 +172,7 @@ describe("API key sign-in", () => {
     expect(revoke.headers.get("location")).toBe("/keys");
     const after = await keyed.b.get("/keys");
     expect(after.status).toBe(303);
-    expect(after.headers.get("location")).toBe("/sign-in?next=/keys");
+    expect(after.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
     expect(sessionsOfKey(apiKey.id).length).toBe(0);
   });
 
@@ -192,7 +192,7 @@ describe("API key sign-in", () => {
     expect(revokeApiKey(app.db, { id: apiKey.id, ownerId: null, now: nowSeconds() })).toBe(true);
     const after = await b.get("/keys");
     expect(after.status).toBe(303);
-    expect(after.headers.get("location")).toBe("/sign-in?next=/keys");
+    expect(after.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
     expect(sessionsOfKey(apiKey.id).length).toBe(0);
   });
 
