@@ -9,7 +9,8 @@ import { ConfigError, loadConfig, settings } from "./config.ts";
 export type { Io } from "./cli/command.ts";
 
 const commands: Record<string, Command> = { ...serverCommands, ...accountCommands, ...serviceCommands };
-const groups = ["user", "key"];
+/** `user`, `key`, `service`: the first word of every two-word command. */
+export const commandGroups = [...new Set(Object.keys(commands).flatMap((name) => (name.includes(" ") ? [name.split(" ")[0]!] : [])))];
 const settingOptions: Options = Object.fromEntries(Object.values(settings).map((s) => [s.flag.slice(2), { type: "string" }]));
 const settingFlags = new Set(Object.values(settings).map((s) => s.flag));
 
@@ -33,7 +34,7 @@ function findCommand(argv: string[]): { name: string; rest: string[] } {
   if (first === undefined || first.startsWith("-")) return { name: "serve", rest: argv };
   if (second !== undefined && commands[`${first} ${second}`]) return { name: `${first} ${second}`, rest: argv.slice(2) };
   if (commands[first]) return { name: first, rest: argv.slice(1) };
-  if (groups.includes(first)) {
+  if (commandGroups.includes(first)) {
     throw new UsageError(`"${first}" needs a subcommand: ${Object.keys(commands).filter((c) => c.startsWith(`${first} `)).join(", ")}`);
   }
   throw new UsageError(`unknown command "${first}"; see gatehouse --help`);
@@ -42,7 +43,7 @@ function findCommand(argv: string[]): { name: string; rest: string[] } {
 /** The help to print for these arguments, or null when they ask for none. */
 function helpFor(argv: string[]): string | null {
   const asked = (args: string[]) => args.includes("--help") || args.includes("-h");
-  if (groups.includes(argv[0] ?? "") && asked(argv.slice(1, 2))) {
+  if (commandGroups.includes(argv[0] ?? "") && asked(argv.slice(1, 2))) {
     return [`Usage: gatehouse ${argv[0]} COMMAND [flags]`, "", "Commands:", ...commandLines(`${argv[0]} `), ""].join("\n");
   }
   const { name, rest } = findCommand(argv);

@@ -41,6 +41,10 @@ export function markUserEnabled(db: Db, id: string): void {
   db.update(users).set({ disabledAt: null }).where(eq(users.id, id)).run();
 }
 
+export function updatePasswordHash(db: Db, id: string, passwordHash: string): void {
+  db.update(users).set({ passwordHash }).where(eq(users.id, id)).run();
+}
+
 export function markUserAdmin(db: Db, id: string, isAdmin: boolean): void {
   db.update(users).set({ isAdmin }).where(eq(users.id, id)).run();
 }

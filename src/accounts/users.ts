@@ -9,6 +9,7 @@ import {
   markUserAdmin,
   markUserDisabled,
   markUserEnabled,
+  updatePasswordHash,
   type User,
 } from "./users-store.ts";
 
@@ -93,6 +94,25 @@ export async function createUser(
     input.alsoInTransaction?.(user);
   });
   return user;
+}
+
+/**
+ * Sets (or replaces) a person's password, by email (the CLI): how someone
+ * who signs in with API keys gets a password, which admin pages need. Every
+ * session of the account ends, as after any password change.
+ */
+export async function setPassword(db: Db, input: { email: string; password: string }): Promise<User> {
+  const user = findUserByEmail(db, normalizeEmail(input.email) ?? input.email);
+  if (!user) throw new AccountError(`No user with the email ${input.email}.`);
+  if (user.kind === "service") throw new AccountError("A service account never signs in, so it has no password.");
+  const problem = checkPassword(input.password);
+  if (problem) throw new AccountError(problem);
+  const passwordHash = await hashPassword(input.password);
+  inTransaction(db, () => {
+    updatePasswordHash(db, user.id, passwordHash);
+    deleteSessionsOfUser(db, user.id);
+  });
+  return { ...user, passwordHash };
 }
 
 /** Disables an account by email (the CLI); see disableAccount. */

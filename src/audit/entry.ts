@@ -24,6 +24,7 @@ export const auditEvents = [
   "user_disabled",
   "user_enabled",
   "user_admin_changed",
+  "password_set",
   "service_account_created",
   "service_account_secret_renewed",
   "service_account_deleted",

@@ -1,6 +1,6 @@
 import { createInvitation, invitationTtlSeconds, invitationUrl } from "../accounts/invitations.ts";
 import { findUserByEmail, listUsers, type User } from "../accounts/users-store.ts";
-import { createUser, disableUser, normalizeEmail } from "../accounts/users.ts";
+import { createUser, disableUser, normalizeEmail, setPassword } from "../accounts/users.ts";
 import { parseDurationSeconds } from "../config.ts";
 import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey } from "../keys/api-keys.ts";
@@ -20,6 +20,21 @@ export const accountCommands: Record<string, Command> = {
       await withDb(config, async (db) => {
         const user = await createUser(db, { email, password, isAdmin: values.admin === true, now: now() });
         io.out(`created ${user.isAdmin ? "admin" : "user"} ${user.email}\n`);
+      });
+    },
+  },
+  "user password": {
+    usage: "gatehouse user password --email EMAIL --password-stdin",
+    summary: "set or replace a user's password, read from stdin (admin pages need a password or identity-provider sign-in); ends their sessions",
+    options: { email: { type: "string" }, "password-stdin": { type: "boolean" } },
+    async run({ values, config, io }) {
+      const email = required(values, "email");
+      if (!values["password-stdin"]) throw new UsageError("--password-stdin is required: pipe the password in, so it never appears in the process list or shell history");
+      const password = (await io.readStdin()).replace(/\r?\n$/, "");
+      await withDb(config, async (db) => {
+        const user = await setPassword(db, { email, password });
+        commandAudit(db, config, io).record({ event: "password_set", outcome: "ok", userId: user.id, detail: { email: user.email, via: "cli" } });
+        io.out(`password set for ${user.email}\n`);
       });
     },
   },
