@@ -18,7 +18,8 @@ import {
  * grant_type=refresh_token: RFC 6749 §6, rotating on every use (OAuth 2.1
  * §4.3.1). Reuse of a rotated token revokes the whole family, except the
  * immediately previous token within the grace window, which gets the same
- * new pair again (clients that refresh twice at once).
+ * new pair again (clients that refresh twice at once). A grace of 0 is the
+ * strict rule: every reuse, even in the same second, revokes the family.
  */
 export function refreshTokenGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
   const refreshToken = requiredParam(params, "refresh_token");
