@@ -36,7 +36,7 @@ const lastUsedResolutionSeconds = 60;
 export interface GrantDeps {
   db: Db;
   log: Logger;
-  config: Pick<Config, "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
+  config: Pick<Config, "publicUrl" | "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
   /** Unix seconds, fixed for the whole request. */
   now: number;
   /** The audit log, with the request's id and client address. */

@@ -2,6 +2,7 @@ import { inTransaction } from "../../db/client.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, OAuthError } from "../errors.ts";
 import { revokeGrantAndTokens } from "../grants-store.ts";
+import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../respond.ts";
 import { narrowedScope } from "../scopes.ts";
 import {
@@ -24,6 +25,8 @@ import {
 export function refreshTokenGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
   const refreshToken = requiredParam(params, "refresh_token");
   const scope = params.get("scope");
+  // RFC 8707 §2.2: a refresh may name the resource; the one here (any spelling of it), or none.
+  requestedResource(deps.config.publicUrl, params.get("resource"));
   // A reuse's revocation must commit, so it comes back as a value; every
   // other refusal throws and rolls back a transaction that wrote nothing.
   const outcome = inTransaction(deps.db, () => refresh(deps, client, refreshToken, scope));
