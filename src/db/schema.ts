@@ -94,6 +94,8 @@ export const oauthClients = sqliteTable("oauth_clients", {
   fingerprint: text("fingerprint"),
   /** CIMD: when the cached document must be fetched again. */
   metadataExpiresAt: integer("metadata_expires_at"),
+  /** CIMD: when the cached document was last fetched and found valid (the 7-day last good copy, cimd.ts). */
+  metadataFetchedAt: integer("metadata_fetched_at"),
   createdAt: integer("created_at").notNull(),
   lastUsedAt: integer("last_used_at"),
 }, (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint)]);

@@ -19,7 +19,7 @@ import { revokePresentedToken } from "./tokens.ts";
  * hint: the prefix says the kind.
  */
 export function revokeRoutes(deps: AppDeps) {
-  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
+  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log, useLastGoodCopy: true };
   return new Elysia()
     .options(oauthPaths.revoke, () => new Response(null, { status: 204, headers: corsHeaders }))
     .post(oauthPaths.revoke, async ({ request, server, set }) => {
