@@ -264,7 +264,10 @@ export const oauthBridgeCodes = sqliteTable(
     clientId: text("client_id")
       .notNull()
       .references(() => oauthClients.id, { onDelete: "cascade" }),
-    /** The authorization code (single use, PKCE-bound, minutes long); null once handed out or for a denial. */
+    /**
+     * The authorization code sealed with a key derived from the state
+     * (src/oauth/bridge-code.ts); null once handed out or for a denial.
+     */
     code: text("code"),
     /** An OAuth error instead of a code (access_denied). */
     error: text("error"),
