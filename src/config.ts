@@ -11,7 +11,10 @@ export interface Config {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   authCodeTtlSeconds: number;
-  /** How long the refresh token just rotated away still gets the same new pair (simultaneous refreshes). */
+  /**
+   * How long the refresh token just rotated away still gets the same new pair
+   * (simultaneous refreshes); 0: any reuse of a rotated token revokes its grant.
+   */
   refreshGraceSeconds: number;
   rateLimitPerMinute: number;
   /** Take the client address from the last X-Forwarded-For entry (behind a reverse proxy). */
@@ -55,7 +58,7 @@ export const settings = {
   refreshGrace: {
     env: "GATEHOUSE_REFRESH_GRACE",
     flag: "--refresh-grace",
-    help: "how long a just-rotated refresh token still works, for simultaneous refreshes",
+    help: "how long a just-rotated refresh token still works, for simultaneous refreshes; 0: any reuse revokes the grant",
     default: "60",
   },
   rateLimitPerMinute: {
@@ -104,7 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     accessTokenTtlSeconds: parseDuration("accessTokenTtl", raw("accessTokenTtl")!),
     refreshTokenTtlSeconds: parseDuration("refreshTokenTtl", raw("refreshTokenTtl")!),
     authCodeTtlSeconds: parseDuration("authCodeTtl", raw("authCodeTtl")!),
-    refreshGraceSeconds: parseDuration("refreshGrace", raw("refreshGrace")!),
+    refreshGraceSeconds: parseDuration("refreshGrace", raw("refreshGrace")!, { zero: true }),
     rateLimitPerMinute: parseInteger("rateLimitPerMinute", raw("rateLimitPerMinute"), 1, 1_000_000),
     trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
     allowedOrigins: parseOrigins("allowedOrigins", raw("allowedOrigins") ?? ""),
@@ -139,15 +142,26 @@ function parseChoice<T extends string>(key: Key, value: string, choices: readonl
 
 const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
-/** Parses "3600", "90s", "15m", "12h" or "30d" into whole seconds. */
-export function parseDurationSeconds(value: string): number | null {
+/** Parses "3600", "90s", "15m", "12h" or "30d" into whole seconds, zero included. */
+function durationSeconds(value: string): number | null {
   const match = /^(\d+)([smhd]?)$/.exec(value.trim());
   if (!match) return null;
   const seconds = Number(match[1]) * units[match[2] || "s"]!;
-  return seconds > 0 && Number.isSafeInteger(seconds) ? seconds : null;
+  return Number.isSafeInteger(seconds) ? seconds : null;
 }
 
-function parseDuration(key: Key, value: string): number {
+/** Parses "3600", "90s", "15m", "12h" or "30d" into whole seconds; null unless positive. */
+export function parseDurationSeconds(value: string): number | null {
+  const seconds = durationSeconds(value);
+  return seconds !== null && seconds > 0 ? seconds : null;
+}
+
+function parseDuration(key: Key, value: string, opts: { zero?: boolean } = {}): number {
+  if (opts.zero) {
+    const seconds = durationSeconds(value);
+    if (seconds === null) fail(key, `expected a duration such as 0, 60, 15m or 1h, got "${value}"`);
+    return seconds;
+  }
   const seconds = parseDurationSeconds(value);
   if (seconds === null) fail(key, `expected a positive duration such as 3600, 15m, 12h or 30d, got "${value}"`);
   return seconds;

@@ -91,6 +91,24 @@ describe("durations", () => {
   });
 });
 
+describe("refresh grace", () => {
+  test("defaults to 60 seconds", () => {
+    expect(loadConfig({}).refreshGraceSeconds).toBe(60);
+  });
+
+  test.each(["0", "0s"])("GATEHOUSE_REFRESH_GRACE=%s is zero: the strict rule", (text) => {
+    expect(loadConfig({ GATEHOUSE_REFRESH_GRACE: text }).refreshGraceSeconds).toBe(0);
+  });
+
+  test("--refresh-grace 0 is zero too", () => {
+    expect(loadConfig({}, { "--refresh-grace": "0" }).refreshGraceSeconds).toBe(0);
+  });
+
+  test.each(["-1", "soon", "1.5m"])("GATEHOUSE_REFRESH_GRACE=%s is refused", (text) => {
+    expect(configError({ GATEHOUSE_REFRESH_GRACE: text }).message).toContain("GATEHOUSE_REFRESH_GRACE");
+  });
+});
+
 describe("bad values throw ConfigError naming the env var", () => {
   test.each([
     ["PORT", "abc"],

@@ -8,6 +8,7 @@ import m0002 from "../../drizzle/0002_tool_grants_audit.sql" with { type: "text"
 import m0003 from "../../drizzle/0003_auth_epoch.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_device_bridge_invitations.sql" with { type: "text" };
 import m0005 from "../../drizzle/0005_service_accounts_identity_links.sql" with { type: "text" };
+import m0006 from "../../drizzle/0006_cimd_last_good_copy.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
@@ -16,6 +17,7 @@ const sqlByTag: Record<string, string> = {
   "0003_auth_epoch": m0003,
   "0004_device_bridge_invitations": m0004,
   "0005_service_accounts_identity_links": m0005,
+  "0006_cimd_last_good_copy": m0006,
 };
 
 export interface Migration {

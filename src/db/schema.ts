@@ -94,6 +94,8 @@ export const oauthClients = sqliteTable("oauth_clients", {
   fingerprint: text("fingerprint"),
   /** CIMD: when the cached document must be fetched again. */
   metadataExpiresAt: integer("metadata_expires_at"),
+  /** CIMD: when the cached document was last fetched and found valid (the 7-day last good copy, cimd.ts). */
+  metadataFetchedAt: integer("metadata_fetched_at"),
   createdAt: integer("created_at").notNull(),
   lastUsedAt: integer("last_used_at"),
 }, (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint)]);
@@ -262,7 +264,10 @@ export const oauthBridgeCodes = sqliteTable(
     clientId: text("client_id")
       .notNull()
       .references(() => oauthClients.id, { onDelete: "cascade" }),
-    /** The authorization code (single use, PKCE-bound, minutes long); null once handed out or for a denial. */
+    /**
+     * The authorization code sealed with a key derived from the state
+     * (src/oauth/bridge-code.ts); null once handed out or for a denial.
+     */
     code: text("code"),
     /** An OAuth error instead of a code (access_denied). */
     error: text("error"),

@@ -6,10 +6,11 @@
 // Phase 2: every later problem goes back to the client on its redirect URI.
 
 import type { OAuthClient } from "./clients-store.ts";
-import { InvalidRequest, InvalidTarget, OAuthError, UnsupportedResponseType } from "./errors.ts";
+import { InvalidRequest, OAuthError, UnsupportedResponseType } from "./errors.ts";
 import { uniqueParams } from "./params.ts";
 import { isStrongBridgeState } from "./bridge.ts";
 import { redirectUriMatches } from "./redirect-uris.ts";
+import { requestedResource } from "./resource.ts";
 import { normalizeScopes, parseScope, type Scope } from "./scopes.ts";
 
 export interface AuthorizationRequest {
@@ -40,10 +41,10 @@ export function singleParam(search: URLSearchParams, name: string): string | nul
 
 /**
  * Checks an authorization request's query against its client (null when
- * client_id named no client). `resourceUrl` is the one protected resource;
- * `bridgeUrl` is Gatehouse's own bridge callback.
+ * client_id named no client). `publicUrl` is the issuer, the base of the one
+ * protected resource; `bridgeUrl` is Gatehouse's own bridge callback.
  */
-export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClient | null, resourceUrl: string, bridgeUrl: string): AuthorizeCheck {
+export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClient | null, publicUrl: string, bridgeUrl: string): AuthorizeCheck {
   const phase1 = checkClientAndRedirect(search, client, bridgeUrl);
   if (phase1.kind === "show") return phase1;
   const { client: known, redirectUri } = phase1;
@@ -64,9 +65,9 @@ export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClie
   const scopes = attempt(() => normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true })));
   if (scopes instanceof OAuthError) return fail(scopes);
 
-  // RFC 8707 §2: a missing resource means the one MCP resource; anything else is not ours.
-  const resource = params.get("resource") ?? resourceUrl;
-  if (resource !== resourceUrl) return fail(new InvalidTarget(`The only resource here is ${resourceUrl}.`));
+  // RFC 8707 §2: stored canonical, whichever spelling of it was sent.
+  const resource = attempt(() => requestedResource(publicUrl, params.get("resource")));
+  if (resource instanceof OAuthError) return fail(resource);
 
   return { kind: "valid", request: { client: known, redirectUri, scopes, state, codeChallenge: pkce, resource } };
 }

@@ -16,7 +16,6 @@ import { oauthPaths } from "./endpoints.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
-import { mcpResourceUrl } from "./resource.ts";
 import { consentCeiling, consentChoices, type Ceiling } from "./consent-ceiling.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
@@ -37,7 +36,6 @@ interface ConsentView {
 // POST records the user's answer and sends the browser back to the client.
 export function authorizeRoutes(web: WebDeps) {
   const issuer = web.config.publicUrl;
-  const resourceUrl = mcpResourceUrl(issuer);
   const bridgeUrl = bridgeCallbackUrl(issuer);
   const bridgeStateTaken = "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
 
@@ -114,7 +112,7 @@ export function authorizeRoutes(web: WebDeps) {
         if (error instanceof OAuthError) return problemPage(set, 400, `The app's registration could not be read: ${error.description}`);
         throw error;
       }
-      const check = checkAuthorizeRequest(url.searchParams, client, resourceUrl, bridgeUrl);
+      const check = checkAuthorizeRequest(url.searchParams, client, issuer, bridgeUrl);
       if (check.kind === "show") return problemPage(set, 400, check.message);
       if (check.kind === "redirect") {
         const { error, state, redirectUri } = check;

@@ -23,17 +23,15 @@ export function recordBridgePoll(db: Db, stateHash: string, at: number): void {
   db.update(oauthBridgeCodes).set({ lastPolledAt: at }).where(eq(oauthBridgeCodes.stateHash, stateHash)).run();
 }
 
-/** Hands the code out: clears it and marks the entry delivered. Returns the code only to the one caller that took it. */
-export function takeBridgeCode(db: Db, stateHash: string, at: number): string | null {
-  const entry = findBridgeEntry(db, stateHash);
-  if (!entry?.code) return null;
+/** Hands the code out: clears it and marks the entry delivered. True only for the one caller that took it. */
+export function takeBridgeCode(db: Db, stateHash: string, at: number): boolean {
   const taken = db
     .update(oauthBridgeCodes)
     .set({ code: null, deliveredAt: at })
     .where(and(eq(oauthBridgeCodes.stateHash, stateHash), isNotNull(oauthBridgeCodes.code), isNull(oauthBridgeCodes.deliveredAt)))
     .returning({ h: oauthBridgeCodes.stateHash })
     .all();
-  return taken.length === 1 ? entry.code : null;
+  return taken.length === 1;
 }
 
 export function deleteExpiredBridgeEntries(db: Db, now: number): number {

@@ -6,9 +6,13 @@
 //
 // Entries are written by the authorization endpoint itself (never from a
 // callback's query), so a forged callback cannot plant a code or an error.
+// The code waits sealed with a key derived from the state (bridge-code.ts);
+// the row is found by a SHA-256 of the state, so the table alone reveals
+// neither the state nor the code.
 
 import type { Db } from "../db/client.ts";
 import { hashSecret } from "../security/tokens.ts";
+import { openBridgeCode, sealBridgeCode } from "./bridge-code.ts";
 import { answerBridgeEntry, findBridgeEntry, insertBridgeEntry, recordBridgePoll, takeBridgeCode, type BridgeEntry } from "./bridge-store.ts";
 import { findClientById } from "./clients-store.ts";
 import { oauthPaths } from "./endpoints.ts";
@@ -53,7 +57,8 @@ export function openBridgeEntry(db: Db, input: { state: string; clientId: string
  */
 export function answerBridge(db: Db, input: { state: string; clientId: string; code: string | null; error: string | null; now: number; expiresAt: number }): boolean {
   const stateHash = bridgeStateHash(input.state);
-  const answer = { code: input.code, error: input.error, expiresAt: input.expiresAt };
+  const code = input.code === null ? null : sealBridgeCode({ state: input.state, clientId: input.clientId, code: input.code });
+  const answer = { code, error: input.error, expiresAt: input.expiresAt };
   const existing = findBridgeEntry(db, stateHash);
   if (existing === null) return insertBridgeEntry(db, { stateHash, clientId: input.clientId, ...answer, lastPolledAt: null, createdAt: input.now, deliveredAt: null });
   if (existing.clientId !== input.clientId) return false;
@@ -87,14 +92,15 @@ export function bridgeCallbackView(db: Db, state: string | null, now: number): {
  * strong state from a client registered for the bridge opens the pending
  * entry then (it expires as a consent request does). A state held by another
  * client, or an expired one, answers expired_token, so a poll reveals nothing
- * about states it does not hold.
+ * about states it does not hold, and so does a code that does not open
+ * (tampered, or stored in plaintext by a version before codes were sealed).
  */
 export function pollBridge(db: Db, input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number }): { code: string } {
   const stateHash = bridgeStateHash(input.state);
   let entry = findBridgeEntry(db, stateHash);
   if (!entry) entry = openOnFirstPoll(db, input);
   const status = entry && entry.clientId === input.clientId ? bridgeEntryStatus(entry, input.now) : "expired";
-  if (!entry || status === "expired") throw new ExpiredToken("No authorization is waiting for this state and client: it expired. Start again with a new state.");
+  if (!entry || status === "expired") throw expired();
   if (status === "delivered") throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
   const tooSoon = entry.lastPolledAt !== null && input.now - entry.lastPolledAt < bridgePollIntervalSeconds;
   recordBridgePoll(db, stateHash, input.now);
@@ -102,10 +108,13 @@ export function pollBridge(db: Db, input: { state: string; clientId: string; now
   if (tooSoon) throw new SlowDown(`Poll at most once every ${bridgePollIntervalSeconds} seconds.`);
   if (status === "pending") throw new AuthorizationPending("The user has not answered yet. Poll again later.");
   if (status === "failed") throw bridgeError(entry.error!);
-  const code = takeBridgeCode(db, stateHash, input.now);
-  if (code === null) throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
+  const code = openBridgeCode({ state: input.state, clientId: input.clientId, stored: entry.code! });
+  if (code === null) throw expired();
+  if (!takeBridgeCode(db, stateHash, input.now)) throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
   return { code };
 }
+
+const expired = () => new ExpiredToken("No authorization is waiting for this state and client: it expired. Start again with a new state.");
 
 /** The entry a first poll opens; refuses clients not registered for the bridge and weak states with their own errors. */
 function openOnFirstPoll(db: Db, input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number }): BridgeEntry | null {

@@ -1,25 +1,33 @@
 import { safeFetch, SafeFetchError, type SafeFetchReason } from "../security/ssrf-fetch.ts";
 import type { ClientDeps } from "./clients.ts";
 import { findClientById, upsertClient, type OAuthClient } from "./clients-store.ts";
+import { hasLiveGrant } from "./grants-store.ts";
 import { redirectUriProblem } from "./redirect-uris.ts";
 
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document):
 // a client_id that is an https URL names a JSON document describing the
 // client. It is fetched with the SSRF-safe fetch, validated, and cached in
 // oauth_clients (kind "cimd") for as long as its Cache-Control allows, within
-// [5 min, 24 h]. Cache policy when a refetch fails:
+// [5 min, 24 h]. Cache policy when a refetch fails (each request retries it):
 // - transport trouble (timeout, DNS, connection, HTTP 5xx): the cached copy is
 //   still served for up to `staleIfErrorSeconds` past its expiry (the spirit
 //   of RFC 5861 stale-if-error), so a client's brief outage does not lock its
-//   users out; each request retries the fetch meanwhile.
-// - anything else (404, an invalid document, a now-private address): the
-//   client is unknown at once; its row stays, and deleting it (admin page)
-//   is what revokes its grants.
+//   users out.
+// - at the token and revocation endpoints (`useLastGoodCopy`), a known client
+//   (a live grant, or used: consent given or a code exchanged) keeps its last
+//   good copy for any failure, a 404 or an invalid document too, as long as
+//   that copy was fetched less than `lastGoodCopySeconds` ago: an existing
+//   connection must not end because the client's host served a 404 for a
+//   while (claude.com's did).
+// - otherwise, and always for a new authorization, anything but transport
+//   trouble makes the client unknown at once; its row and grants stay, and
+//   deleting it (admin page) is what revokes its grants.
 
 export const cimdMinTtlSeconds = 5 * 60;
 export const cimdMaxTtlSeconds = 24 * 3600;
 export const cimdDefaultTtlSeconds = 3600;
 export const staleIfErrorSeconds = 3600;
+export const lastGoodCopySeconds = 7 * 86400;
 const maxDocumentBytes = 16 * 1024;
 const maxClientIdLength = 2000;
 const maxRedirectUris = 20;
@@ -135,6 +143,7 @@ export function clientFromDocument(clientId: string, doc: unknown, now: number, 
     clientUri,
     fingerprint: null,
     metadataExpiresAt: now + ttlSeconds,
+    metadataFetchedAt: now,
     createdAt: now,
     lastUsedAt: null,
   };
@@ -197,7 +206,14 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
   } catch (error) {
     if (!(error instanceof CimdError)) throw error;
     const stale = cached !== null && error.transient && now < (cached.metadataExpiresAt ?? 0) + staleIfErrorSeconds;
-    deps.log?.warn("client metadata document refused", { client_id: clientId, reason: error.reason, detail: error.message, served_stale: stale });
-    return stale ? cached : null;
+    const lastGood = !stale && cached !== null && deps.useLastGoodCopy === true && isLastGoodCopyUsable(deps, cached, now);
+    deps.log?.warn("client metadata document refused", { client_id: clientId, reason: error.reason, detail: error.message, served_stale: stale, served_last_good: lastGood });
+    return stale || lastGood ? cached : null;
   }
+}
+
+/** A known client's copy fetched less than `lastGoodCopySeconds` ago (see the cache policy at the top). */
+function isLastGoodCopyUsable(deps: ClientDeps, cached: OAuthClient, now: number): boolean {
+  if (cached.kind !== "cimd" || cached.metadataFetchedAt === null || now - cached.metadataFetchedAt >= lastGoodCopySeconds) return false;
+  return cached.lastUsedAt !== null || hasLiveGrant(deps.db, cached.id);
 }

@@ -74,7 +74,16 @@ export async function authenticateClient(deps: ClientDeps, request: Request, par
   return client;
 }
 
-export function isConfidential(client: OAuthClient): boolean {
+/**
+ * Whether the request names a client at all (Basic, client_id or
+ * client_secret). RFC 7009 revocation without one relies on possession of
+ * the token alone, which is enough only for a public client's token.
+ */
+export function presentsClient(request: Request, params: Map<string, string>): boolean {
+  return /^basic\b/i.test(request.headers.get("authorization") ?? "") || params.has("client_id") || params.has("client_secret");
+}
+
+export function isConfidential(client: Pick<OAuthClient, "tokenEndpointAuthMethod">): boolean {
   return client.tokenEndpointAuthMethod !== "none";
 }
 

@@ -3,9 +3,9 @@ import type { AppDeps } from "../app.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { formatUserCode, issueDeviceCode } from "./device-codes.ts";
 import { corsHeaders, devicePaths, oauthPaths } from "./endpoints.ts";
-import { InvalidTarget, UnauthorizedClient } from "./errors.ts";
+import { UnauthorizedClient } from "./errors.ts";
 import { readBodyParams } from "./params.ts";
-import { mcpResourceUrl } from "./resource.ts";
+import { requestedResource } from "./resource.ts";
 import { noStoreJson, oauthFailure } from "./respond.ts";
 import { formatScope, normalizeScopes, parseScope } from "./scopes.ts";
 
@@ -22,7 +22,6 @@ export function verificationUris(issuer: string, userCode: string) {
  */
 export function deviceAuthorizationRoutes(deps: AppDeps) {
   const issuer = deps.config.publicUrl;
-  const resourceUrl = mcpResourceUrl(issuer);
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: issuer, log: deps.log };
   const path = oauthPaths.deviceAuthorization;
   return new Elysia()
@@ -33,9 +32,7 @@ export function deviceAuthorizationRoutes(deps: AppDeps) {
         const client = await authenticateClient(clientDeps, request, params);
         if (client.kind === "service") throw new UnauthorizedClient("A service account's client gets tokens with client_credentials, not the device flow.");
         const scopes = normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true }));
-        // RFC 8707 §2: a missing resource means the one MCP resource; anything else is not ours.
-        const resource = params.get("resource") ?? resourceUrl;
-        if (resource !== resourceUrl) throw new InvalidTarget(`The only resource here is ${resourceUrl}.`);
+        const resource = requestedResource(issuer, params.get("resource"));
         const issued = issueDeviceCode(deps.db, { clientId: client.id, scope: formatScope(scopes), resource, now: deps.now() });
         return noStoreJson(
           {

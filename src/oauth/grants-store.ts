@@ -65,6 +65,10 @@ export function listLiveGrants(db: Db, userId: string | null) {
     .sort((a, b) => b.grant.createdAt - a.grant.createdAt);
 }
 
+export function hasLiveGrant(db: Db, clientId: string): boolean {
+  return db.select({ id: oauthGrants.id }).from(oauthGrants).where(and(eq(oauthGrants.clientId, clientId), isNull(oauthGrants.revokedAt))).limit(1).all().length === 1;
+}
+
 export function liveGrantIdsOfApiKey(db: Db, apiKeyId: string): string[] {
   return db
     .select({ id: oauthGrants.id })

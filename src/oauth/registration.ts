@@ -47,6 +47,7 @@ function newClient(input: {
       clientUri: input.clientUri,
       fingerprint: input.fingerprint,
       metadataExpiresAt: null,
+      metadataFetchedAt: null,
       createdAt: input.now,
       lastUsedAt: null,
     },

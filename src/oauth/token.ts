@@ -27,7 +27,7 @@ const grants = {
  * errors included, carries CORS headers for browser-based clients.
  */
 export function tokenRoutes(deps: AppDeps) {
-  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
+  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log, useLastGoodCopy: true };
   return new Elysia()
     .options(oauthPaths.token, () => new Response(null, { status: 204, headers: corsHeaders }))
     .post(oauthPaths.token, async ({ request, server, set }) => {

@@ -13,7 +13,7 @@ export interface TokenContext {
   token: TokenRow;
   grant: Grant;
   user: User;
-  client: { id: string; name: string; kind: (typeof oauthClients.$inferSelect)["kind"] };
+  client: Pick<typeof oauthClients.$inferSelect, "id" | "name" | "kind" | "tokenEndpointAuthMethod">;
 }
 
 export function insertTokens(db: Db, rows: TokenRow[]): void {
@@ -30,7 +30,7 @@ const tokenContextQuery = preparedPerDb((db) =>
       token: oauthTokens,
       grant: oauthGrants,
       user: users,
-      client: { id: oauthClients.id, name: oauthClients.name, kind: oauthClients.kind },
+      client: { id: oauthClients.id, name: oauthClients.name, kind: oauthClients.kind, tokenEndpointAuthMethod: oauthClients.tokenEndpointAuthMethod },
     })
     .from(oauthTokens)
     .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))

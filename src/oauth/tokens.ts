@@ -6,6 +6,8 @@ import { inTransaction, type Db } from "../db/client.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
+import { isConfidential } from "./client-auth.ts";
+import { InvalidClient } from "./errors.ts";
 import { revokeGrantAndTokens } from "./grants-store.ts";
 import {
   findToken,
@@ -34,7 +36,7 @@ const lastUsedResolutionSeconds = 60;
 export interface GrantDeps {
   db: Db;
   log: Logger;
-  config: Pick<Config, "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
+  config: Pick<Config, "publicUrl" | "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
   /** Unix seconds, fixed for the whole request. */
   now: number;
   /** The audit log, with the request's id and client address. */
@@ -223,13 +225,21 @@ export function touchGrant(db: Db, grant: { id: string; lastUsedAt: number | nul
 
 /**
  * RFC 7009 §2.1: revokes a token the client holds. An access token ends
- * alone; a refresh token ends its whole grant. Unknown tokens and tokens of
- * other clients are left alone (null; the caller still answers 200).
+ * alone; a refresh token ends its whole grant. `clientId` is the
+ * authenticated client, or null when the request named none: possession then
+ * suffices only for a public client's token (a confidential client must
+ * authenticate: invalid_client). Unknown tokens and tokens of other clients
+ * are left alone (null; the caller still answers 200, §2.2).
  */
-export function revokePresentedToken(db: Db, input: { token: string; clientId: string; now: number }): TokenContext | null {
+export function revokePresentedToken(db: Db, input: { token: string; clientId: string | null; now: number }): TokenContext | null {
   const presented = findPresentedToken(db, input.token);
-  if (!presented || presented.context.grant.clientId !== input.clientId) return null;
-  const { token } = presented.context;
+  if (!presented) return null;
+  const { token, grant, client } = presented.context;
+  if (input.clientId === null) {
+    if (isConfidential(client)) throw new InvalidClient("Client authentication is required to revoke this token.");
+  } else if (grant.clientId !== input.clientId) {
+    return null;
+  }
   if (token.kind === "refresh") inTransaction(db, () => revokeGrantAndTokens(db, token.grantId, input.now));
   else markTokenRevoked(db, token.id, input.now);
   return presented.context;

@@ -22,6 +22,7 @@ export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): O
     clientUri: null,
     fingerprint: null,
     metadataExpiresAt: null,
+    metadataFetchedAt: null,
     createdAt: nowSeconds(),
     lastUsedAt: null,
     ...overrides,

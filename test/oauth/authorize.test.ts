@@ -102,8 +102,8 @@ describe("phase 2: errors go back to the client with state and iss", () => {
     expect(locationOf(res).query).toMatchObject({ error: "invalid_request", state: "state-123", iss: app.url });
   });
 
-  test("the resource with a trailing slash is invalid_target (exact match)", async () => {
-    const res = await get({ resource: `${app.url}/mcp/` });
+  test("a resource below the MCP endpoint is invalid_target", async () => {
+    const res = await get({ resource: `${app.url}/mcp/x` });
     expect(locationOf(res).query.error).toBe("invalid_target");
   });
 
@@ -155,6 +155,11 @@ describe("defaults", () => {
 
   test("the exact MCP resource is accepted", async () => {
     const { request } = await openConsent(b, authorizePath(client.id, { resource: `${app.url}/mcp` }));
+    expect(pendingRows().find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
+  });
+
+  test("the resource with a trailing slash binds the request to the MCP resource, stored without it", async () => {
+    const { request } = await openConsent(b, authorizePath(client.id, { resource: `${app.url}/mcp/` }));
     expect(pendingRows().find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
   });
 });

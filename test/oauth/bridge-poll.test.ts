@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createDecipheriv } from "node:crypto";
+import { decodeBase64urlIgnorePadding, decodeHex } from "@oslojs/encoding";
+import { eq } from "drizzle-orm";
+import { oauthBridgeCodes } from "../../src/db/schema.ts";
+import { openBridgeCode } from "../../src/oauth/bridge-code.ts";
+import { bridgeStateHash } from "../../src/oauth/bridge.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
@@ -105,11 +111,12 @@ describe("a poll", () => {
   });
 
   test("by another client is expired_token and leaves the code in place", async () => {
-    const { state } = await allowedState();
+    const { state, code } = await allowedState();
     const other = addBridgeClient(app);
     const { json } = await poll(app, { state, client_id: other.id });
     expect(json.error).toBe("expired_token");
-    expect(bridgeRow(app, state)?.code).toStartWith("gate_code_");
+    clock += 5;
+    expect((await poll(app, { state, client_id: client.id })).json.code).toBe(code);
   });
 
   test("records bridge_code_delivered in the audit log", async () => {
@@ -175,6 +182,84 @@ describe("expiry", () => {
     const live = (await allowedState()).state;
     purgeExpiredOAuth(app.db, clock);
     expect([bridgeRow(app, expired), bridgeRow(app, live) !== null]).toEqual([null, true]);
+  });
+});
+
+describe("the code at rest (sealed with a key derived from the state)", () => {
+  /** Replaces the stored code of a state's entry, as someone writing to the database would. */
+  const storeCode = (state: string, code: string) =>
+    app.db.update(oauthBridgeCodes).set({ code }).where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state))).run();
+
+  test("after consent the row holds no gate_code_ text and not the code's secret", async () => {
+    const { state, code } = await allowedState();
+    const row = JSON.stringify(bridgeRow(app, state));
+    expect(row).not.toContain("gate_code_");
+    expect(row).not.toContain(code.slice(-52));
+    expect(row).not.toContain(state);
+  });
+
+  test("the stored code opens with the state, and with nothing the database holds", async () => {
+    const { state, code } = await allowedState();
+    const row = bridgeRow(app, state)!;
+    expect(openBridgeCode({ state, clientId: client.id, stored: row.code! })).toBe(code);
+    expect(openBridgeCode({ state: row.stateHash, clientId: client.id, stored: row.code! })).toBeNull();
+    expect(openBridgeCode({ state: strongState(), clientId: client.id, stored: row.code! })).toBeNull();
+  });
+
+  test("the SHA-256 of the state stored beside it is not the key", async () => {
+    const { state } = await allowedState();
+    const row = bridgeRow(app, state)!;
+    const [nonce, sealed] = row.code!.split(".").slice(1).map((p) => decodeBase64urlIgnorePadding(p));
+    const decipher = createDecipheriv("aes-256-gcm", decodeHex(row.stateHash), nonce!, { authTagLength: 16 });
+    decipher.setAAD(new TextEncoder().encode(client.id));
+    decipher.setAuthTag(sealed!.subarray(sealed!.length - 16));
+    decipher.update(sealed!.subarray(0, sealed!.length - 16));
+    expect(() => decipher.final()).toThrow();
+  });
+
+  test("two entries sealing codes get different nonces", async () => {
+    const a = bridgeRow(app, (await allowedState()).state)!.code!;
+    const b2 = bridgeRow(app, (await allowedState()).state)!.code!;
+    expect(a.split(".")[1]).not.toBe(b2.split(".")[1]);
+  });
+
+  test("the poll with the state delivers the code once", async () => {
+    const { state, code } = await allowedState();
+    const first = await poll(app, { state, client_id: client.id });
+    expect([first.res.status, first.json.code]).toEqual([200, code]);
+    clock += 5;
+    const second = await poll(app, { state, client_id: client.id });
+    expect([second.res.status, second.json.error]).toEqual([400, "invalid_grant"]);
+  });
+
+  const tamperings: [string, (stored: string) => string][] = [
+    ["a flipped ciphertext character", (s) => s.slice(0, -3) + (s.at(-3) === "A" ? "B" : "A") + s.slice(-2)],
+    ["a flipped nonce character", (s) => s.replace(/^v1\.(.)/, (_m, c: string) => `v1.${c === "A" ? "B" : "A"}`)],
+    ["a cut tag", (s) => s.slice(0, -4)],
+    ["no ciphertext", (s) => s.split(".").slice(0, 2).join(".") + "."],
+    ["not base64url", (s) => `${s.slice(0, -1)}*`],
+    ["an unknown version", (s) => s.replace(/^v1\./, "v9.")],
+  ];
+  test.each(tamperings)("%s answers expired_token like an expired entry, not a 500", async (_what, tamper) => {
+    const { state } = await allowedState();
+    storeCode(state, tamper(bridgeRow(app, state)!.code!));
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.error, json.code]).toEqual([400, "expired_token", undefined]);
+  });
+
+  test("a code stored in plaintext by the previous version answers expired_token and is not handed out", async () => {
+    const { state, code } = await allowedState();
+    storeCode(state, code);
+    const { res, json } = await poll(app, { state, client_id: client.id });
+    expect([res.status, json.error, json.code]).toEqual([400, "expired_token", undefined]);
+  });
+
+  test("a sealed code moved to another client's entry does not open there", async () => {
+    const { state } = await allowedState();
+    const other = addBridgeClient(app);
+    app.db.update(oauthBridgeCodes).set({ clientId: other.id }).where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state))).run();
+    const { json } = await poll(app, { state, client_id: other.id });
+    expect(json.error).toBe("expired_token");
   });
 });
 

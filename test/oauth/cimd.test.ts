@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthClients } from "../../src/db/schema.ts";
+import { oauthClients, oauthGrants } from "../../src/db/schema.ts";
 import { createLogger } from "../../src/log.ts";
 import { cacheTtlSeconds, clientIdUrlProblem } from "../../src/oauth/cimd.ts";
 import { resolveClient, type ClientDeps } from "../../src/oauth/clients.ts";
+import { browserOf } from "./authorize-fixture.ts";
+import { challenge, exchangeCode, makeCode, makeUser, postForm, redirectUri, refreshRequest, type TokenBody } from "./token-fixture.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 
 // Documents are served by a Bun.serve on 127.0.0.1; Gatehouse's own public
@@ -266,6 +268,139 @@ describe("caching", () => {
     serveDoc(url, validDoc("https://someone-else.example/client.json"));
     at(301);
     expect(await resolveClient(deps(), url)).toBeNull();
+  });
+});
+
+describe("the last good copy: token and revocation endpoints keep a known client for 7 days", () => {
+  const start = new Date("2032-06-01T00:00:00Z");
+  const at = (seconds: number) => setSystemTime(new Date(start.getTime() + seconds * 1000));
+  const day = 86400;
+  const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
+  const grantOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).get()!;
+
+  /** A document client (5-minute cache) with an approved grant, its code not yet exchanged. */
+  async function approvedDocClient() {
+    at(0);
+    const url = docUrl();
+    serveDoc(url, validDoc(url, { redirect_uris: [redirectUri, "http://127.0.0.1:33418/callback"] }), { "cache-control": "max-age=300" });
+    await resolveClient(deps(), url);
+    const user = await makeUser(app);
+    const { code } = makeCode(app, { userId: user.id, clientId: url });
+    return { url, user, code };
+  }
+
+  /** A document client that exchanged its code: known. */
+  async function connectedDocClient() {
+    const approved = await approvedDocClient();
+    const tokens = await exchangeCode(app, approved.url, approved.code);
+    return { ...approved, tokens };
+  }
+
+  const failures: [string, (url: string) => Handler][] = [
+    ["a 404", () => () => new Response("gone", { status: 404 })],
+    ["a 410", () => () => new Response("gone", { status: 410 })],
+    ["a 503 more than an hour past expiry", () => () => new Response("down", { status: 503 })],
+    ["an invalid document", () => () => Response.json(validDoc("https://someone-else.example/client.json"))],
+    ["an HTML page", () => () => new Response("<html>maintenance</html>", { headers: { "content-type": "text/html" } })],
+  ];
+
+  test.each(failures)("a refresh after %s uses the last good copy", async (_what, handler) => {
+    const { url, tokens } = await connectedDocClient();
+    routes.set(pathOf(url), handler(url));
+    at(300 + 3601);
+    const res = await refreshRequest(app, url, tokens.refresh_token);
+    expect(res.status).toBe(200);
+    expect(app.logs.filter((l) => l.client_id === url).at(-1)).toMatchObject({ msg: "client metadata document refused", served_last_good: true });
+  });
+
+  test("a token-endpoint lookup after a timeout more than an hour past expiry uses the last good copy", async () => {
+    const { url } = await connectedDocClient();
+    routes.set(pathOf(url), () => new Promise((resolve) => setTimeout(() => resolve(Response.json(validDoc(url))), 2000)));
+    at(300 + 3601);
+    expect((await resolveClient(deps({ cimdTimeoutMs: 200, useLastGoodCopy: true }), url))?.id).toBe(url);
+    expect(logs.at(-1)).toMatchObject({ reason: "fetch_timeout", served_last_good: true });
+  });
+
+  test("the code exchange of a client with a live grant (never used yet) uses the last good copy after a 404", async () => {
+    const { url, code } = await approvedDocClient();
+    expect(rowOf(url)!.lastUsedAt).toBeNull();
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(301);
+    expect((await exchangeCode(app, url, code)).access_token).toBeString();
+  });
+
+  test("revocation with the client's client_id uses the last good copy after a 404", async () => {
+    const { url, tokens } = await connectedDocClient();
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(301);
+    expect((await postForm(app, "/oauth/revoke", { token: tokens.refresh_token, client_id: url })).status).toBe(200);
+    expect(grantOf(url).revokedAt).toBeNumber();
+  });
+
+  test("a copy fetched 7 days minus a second ago is still used", async () => {
+    const { url, tokens } = await connectedDocClient();
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(7 * day - 1);
+    expect((await refreshRequest(app, url, tokens.refresh_token)).status).toBe(200);
+  });
+
+  test("a copy fetched 7 days ago is not: 401 invalid_client, and the grant stays", async () => {
+    const { url, tokens } = await connectedDocClient();
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(7 * day);
+    const res = await refreshRequest(app, url, tokens.refresh_token);
+    expect([res.status, await errorOf(res)]).toEqual([401, "invalid_client"]);
+    expect(rowOf(url)).toBeDefined();
+    expect(grantOf(url).revokedAt).toBeNull();
+  });
+
+  test("a successful refetch restarts the 7 days", async () => {
+    const { url, tokens } = await connectedDocClient();
+    at(6 * day);
+    const next = (await (await refreshRequest(app, url, tokens.refresh_token)).json()) as TokenBody;
+    expect(rowOf(url)!.metadataFetchedAt).toBe(start.getTime() / 1000 + 6 * day);
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(12 * day);
+    expect((await refreshRequest(app, url, next.refresh_token)).status).toBe(200);
+  });
+
+  test("a client never used and without a live grant gets no last good copy", async () => {
+    at(0);
+    const url = docUrl();
+    serveDoc(url, validDoc(url), { "cache-control": "max-age=300" });
+    await resolveClient(deps(), url);
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(301);
+    expect(await resolveClient(deps({ useLastGoodCopy: true }), url)).toBeNull();
+  });
+
+  test("a client whose grants were all revoked and that was never used gets no last good copy", async () => {
+    const { url } = await approvedDocClient();
+    app.db.update(oauthGrants).set({ revokedAt: 1 }).where(eq(oauthGrants.clientId, url)).run();
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(301);
+    expect(await resolveClient(deps({ useLastGoodCopy: true }), url)).toBeNull();
+  });
+
+  test("a new authorization re-checks: a 404 gets the error page, and the client, its grant and its refresh stay", async () => {
+    const { url, user, tokens } = await connectedDocClient();
+    routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
+    at(301);
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: url,
+      redirect_uri: redirectUri,
+      state: "state-123",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    const page = await browserOf(app, user.id).get(`/oauth/authorize?${query}`);
+    expect(page.status).toBe(400);
+    expect(page.headers.get("location")).toBeNull();
+    expect(await page.text()).toContain("This app cannot connect");
+    expect(rowOf(url)).toBeDefined();
+    expect(grantOf(url).revokedAt).toBeNull();
+    expect((await refreshRequest(app, url, tokens.refresh_token)).status).toBe(200);
   });
 });
 

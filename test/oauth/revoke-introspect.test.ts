@@ -97,6 +97,63 @@ describe("revocation (RFC 7009)", () => {
   });
 });
 
+describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () => {
+  const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
+
+  test("a public client's access token is revoked: 200", async () => {
+    const { tokens } = await connected(app);
+    const res = await revoke({ token: tokens.access_token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+  });
+
+  test("a public client's refresh token ends its whole grant", async () => {
+    const { grant, tokens } = await connected(app);
+    expect((await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token" })).status).toBe(200);
+    expect(grantRow(grant.id).revokedAt).toBeNumber();
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+  });
+
+  test.each(["gate_at_nothing_here", "gate_rt_aaaaaaaaaaaaaaaa_bbbb", "not a token"])("an unknown or invalid token %p answers 200 (§2.2)", async (token) => {
+    expect((await revoke({ token })).status).toBe(200);
+  });
+
+  test("a missing token is invalid_request", async () => {
+    const res = await revoke({});
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toBe("invalid_request");
+  });
+
+  test("a confidential client's token is 401 invalid_client and stays live", async () => {
+    const { tokens } = await confidential();
+    const res = await revoke({ token: tokens.access_token });
+    expect(res.status).toBe(401);
+    expect(await errorOf(res)).toBe("invalid_client");
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+  });
+
+  test("a confidential client's refresh token does not end its grant", async () => {
+    const { grant, tokens } = await confidential();
+    expect((await revoke({ token: tokens.refresh_token })).status).toBe(401);
+    expect(grantRow(grant.id).revokedAt).toBeNull();
+  });
+
+  test("a confidential client's token id with a wrong secret answers 200 like any unknown token", async () => {
+    const { tokens } = await confidential();
+    const forged = tokens.access_token.slice(0, -1) + (tokens.access_token.endsWith("a") ? "b" : "a");
+    expect((await revoke({ token: forged })).status).toBe(200);
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+  });
+
+  test("a confidential client's token with a public client's client_id answers 200 and is not revoked", async () => {
+    const { tokens } = await confidential();
+    const { client: other } = makeClient(app);
+    expect((await revoke({ token: tokens.access_token, client_id: other.id })).status).toBe(200);
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+  });
+});
+
 describe("introspection (RFC 7662)", () => {
   test("an active access token: active, scope, client_id, sub, aud, exp, iat, token_type Bearer", async () => {
     const { client, user, tokens, auth } = await confidential();

@@ -33,6 +33,7 @@ export function makeClient(app: TestApp, opts: { method?: TokenEndpointAuthMetho
     clientUri: null,
     fingerprint: null,
     metadataExpiresAt: null,
+    metadataFetchedAt: null,
     createdAt: nowSeconds(),
     lastUsedAt: null,
   };

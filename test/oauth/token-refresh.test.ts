@@ -4,6 +4,7 @@ import { oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
+import { rpc } from "../mcp/fixture.ts";
 import { accessPattern, connected, nowSeconds, refreshPattern, refreshRequest, type TokenBody } from "./token-fixture.ts";
 
 let app: TestApp;
@@ -185,6 +186,72 @@ describe("the grace window (simultaneous refreshes)", () => {
       expect(await errorOf(await refreshRequest(short, client.id, tokens.refresh_token))).toBe("invalid_grant");
     } finally {
       await short.close();
+    }
+  });
+});
+
+describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict rule)", () => {
+  let strict: TestApp;
+  beforeAll(async () => {
+    strict = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "0" } });
+  });
+  afterAll(() => strict.close());
+
+  const listTools = (app: TestApp, token: string) => rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
+
+  /** Connects, refreshes once, then presents the just-rotated token again at once. */
+  async function replayed() {
+    const { client, grant, tokens } = await connected(strict);
+    const next = await refreshRequest(strict, client.id, tokens.refresh_token);
+    expect(next.status).toBe(200);
+    const newest = (await next.json()) as TokenBody;
+    const replay = await refreshRequest(strict, client.id, tokens.refresh_token);
+    return { client, grant, newest, replay };
+  }
+
+  test("the replay of the just-rotated token is invalid_grant", async () => {
+    const { replay } = await replayed();
+    expect(replay.status).toBe(400);
+    expect(await errorOf(replay)).toBe("invalid_grant");
+  });
+
+  test("the replay revokes the grant and every token of it", async () => {
+    const { grant } = await replayed();
+    expect(strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, grant.id)).get()!.revokedAt).toBeNumber();
+    expect(strict.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grant.id)).all().every((r) => r.revokedAt !== null)).toBe(true);
+  });
+
+  test("after the replay the newest access token gets 401 on /mcp", async () => {
+    const { newest } = await replayed();
+    const res = await listTools(strict, newest.access_token);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+  });
+
+  test("after the replay the newest refresh token is invalid_grant", async () => {
+    const { client, newest } = await replayed();
+    expect(await errorOf(await refreshRequest(strict, client.id, newest.refresh_token))).toBe("invalid_grant");
+  });
+
+  test("without a replay the newest access token works on /mcp", async () => {
+    const { client, tokens } = await connected(strict);
+    const newest = (await (await refreshRequest(strict, client.id, tokens.refresh_token)).json()) as TokenBody;
+    expect((await listTools(strict, newest.access_token)).status).toBe(200);
+  });
+});
+
+describe("the default grace (60 s) keeps the repeat", () => {
+  test("with GATEHOUSE_REFRESH_GRACE unset, the just-rotated token gets the same pair again", async () => {
+    const plain = await createTestApp();
+    try {
+      expect(plain.config.refreshGraceSeconds).toBe(60);
+      const { client, tokens } = await connected(plain);
+      const first = (await (await refreshRequest(plain, client.id, tokens.refresh_token)).json()) as TokenBody;
+      const again = await refreshRequest(plain, client.id, tokens.refresh_token);
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as TokenBody).refresh_token).toBe(first.refresh_token);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -205,7 +205,7 @@ describe("editing redirect URIs", () => {
     const id = "https://client.example/metadata.json";
     upsertClient(app.db, {
       id, kind: "cimd", name: "Doc", redirectUris: ["https://client.example/cb"], tokenEndpointAuthMethod: "none",
-      secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: nowSeconds() + 600, createdAt: nowSeconds(), lastUsedAt: null,
+      secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: nowSeconds() + 600, metadataFetchedAt: nowSeconds(), createdAt: nowSeconds(), lastUsedAt: null,
     });
     expect((await edit(admin.b, id, "https://evil.example/cb")).status).toBe(400);
     expect(JSON.parse(rowOf(id)!.redirectUris)).toEqual(["https://client.example/cb"]);

@@ -6,6 +6,7 @@ import { InvalidGrant, InvalidTarget, OAuthError } from "../errors.ts";
 import { codePrefix } from "../grants.ts";
 import { findCode, findGrant, markCodeUsed, revokeGrantAndTokens } from "../grants-store.ts";
 import { verifyS256 } from "../pkce.ts";
+import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../respond.ts";
 import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
 
@@ -25,7 +26,8 @@ export function authorizationCodeGrant(deps: GrantDeps, client: OAuthClient, par
     code: requiredParam(params, "code"),
     redirectUri: requiredParam(params, "redirect_uri"),
     codeVerifier: requiredParam(params, "code_verifier"),
-    resource: params.get("resource"),
+    // RFC 8707 §2: whichever spelling of the one resource, compared canonical.
+    resource: params.has("resource") ? requestedResource(deps.config.publicUrl, params.get("resource")) : undefined,
   };
   // A replay's revocation must commit, so it comes back as a value; every
   // other refusal throws and rolls back a transaction that wrote nothing.

@@ -1,6 +1,7 @@
 import { findServiceAccountByClient } from "../../accounts/service-accounts-store.ts";
 import { touchClient, type OAuthClient } from "../clients-store.ts";
-import { InvalidTarget, UnauthorizedClient } from "../errors.ts";
+import { UnauthorizedClient } from "../errors.ts";
+import { requestedResource } from "../resource.ts";
 import { narrowedScope } from "../scopes.ts";
 import { issueAccessToken, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
 
@@ -16,9 +17,8 @@ export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, par
   if (!account) throw new UnauthorizedClient("client_credentials is only for service accounts' clients: an admin creates one under Service accounts.");
   const { user, grant } = account;
   if (user.disabledAt !== null) throw new UnauthorizedClient(`The service account ${user.name} is disabled.`);
-  // RFC 8707 §2: the one resource here, or none.
-  const resource = params.get("resource");
-  if (resource !== undefined && resource !== grant.resource) throw new InvalidTarget(`The only resource here is ${grant.resource}.`);
+  // RFC 8707 §2: the one resource here (any spelling of it), or none.
+  requestedResource(deps.config.publicUrl, params.get("resource"));
   const requested = params.get("scope");
   const scope = requested === undefined || requested.trim() === "" ? grant.scope : narrowedScope(requested, grant.scope);
   const token = issueAccessToken(db, { grantId: grant.id, scope, now, ttlSeconds: deps.config.accessTokenTtlSeconds });

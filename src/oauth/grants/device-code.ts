@@ -5,6 +5,7 @@ import { findPresentedDeviceCode, pollTooFast, slowDownStepSeconds } from "../de
 import { markDeviceCodeUsed } from "../device-codes-store.ts";
 import { AuthorizationPending, DeviceAccessDenied, ExpiredToken, InvalidGrant, OAuthError, SlowDown } from "../errors.ts";
 import { findGrant } from "../grants-store.ts";
+import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../respond.ts";
 import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
 
@@ -16,6 +17,8 @@ import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../t
  */
 export function deviceCodeGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
   const deviceCode = requiredParam(params, "device_code");
+  // RFC 8707 §2: the one resource here (any spelling of it), or none.
+  requestedResource(deps.config.publicUrl, params.get("resource"));
   // The poll's bookkeeping (interval, last poll) must commit even when it answers an error.
   const outcome = inTransaction(deps.db, () => poll(deps, client, deviceCode));
   if (outcome instanceof OAuthError) throw outcome;

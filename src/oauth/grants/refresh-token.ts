@@ -2,6 +2,7 @@ import { inTransaction } from "../../db/client.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, OAuthError } from "../errors.ts";
 import { revokeGrantAndTokens } from "../grants-store.ts";
+import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../respond.ts";
 import { narrowedScope } from "../scopes.ts";
 import {
@@ -18,11 +19,14 @@ import {
  * grant_type=refresh_token: RFC 6749 §6, rotating on every use (OAuth 2.1
  * §4.3.1). Reuse of a rotated token revokes the whole family, except the
  * immediately previous token within the grace window, which gets the same
- * new pair again (clients that refresh twice at once).
+ * new pair again (clients that refresh twice at once). A grace of 0 is the
+ * strict rule: every reuse, even in the same second, revokes the family.
  */
 export function refreshTokenGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
   const refreshToken = requiredParam(params, "refresh_token");
   const scope = params.get("scope");
+  // RFC 8707 §2.2: a refresh may name the resource; the one here (any spelling of it), or none.
+  requestedResource(deps.config.publicUrl, params.get("resource"));
   // A reuse's revocation must commit, so it comes back as a value; every
   // other refusal throws and rolls back a transaction that wrote nothing.
   const outcome = inTransaction(deps.db, () => refresh(deps, client, refreshToken, scope));
