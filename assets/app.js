@@ -14,3 +14,23 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Copied";
   }
 });
+
+// Access forms (views/access.tsx): a group's tick-all ticks its tools, a
+// tool keeps its group's box in step, and ticking anything chooses "Full,
+// only the write tools I tick". Without script the server adds a ticked
+// group's tools itself.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || (box.name !== "tool" && box.name !== "tool_group")) return;
+  const group = box.closest("fieldset.tool-group");
+  const all = group?.querySelector('input[name="tool_group"]');
+  const tools = group ? [...group.querySelectorAll('input[name="tool"]')] : [];
+  if (box === all) for (const tool of tools) tool.checked = box.checked;
+  else if (all) {
+    const ticked = tools.filter((tool) => tool.checked).length;
+    all.checked = ticked === tools.length;
+    all.indeterminate = ticked > 0 && ticked < tools.length;
+  }
+  const chosen = box.form?.querySelector('input[name="access"][value="chosen"]');
+  if (box.checked && chosen) chosen.checked = true;
+});

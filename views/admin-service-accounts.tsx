@@ -1,7 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { GrantedTools, AccessChoice, WriteToolsChoice, type WriteToolOption } from "./write-tools.tsx";
+import { AccessFields, GrantedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
 
 export interface ServiceAccountView {
   id: string;
@@ -19,9 +19,17 @@ export interface AdminServiceAccountsProps {
   viewer: Viewer;
   csrf: string;
   accounts: ServiceAccountView[];
-  writeTools: WriteToolOption[];
+  offer: { full: boolean; chosen: boolean };
+  groups: ToolGroupOption[];
   error?: string;
-  form?: { name: string; access: string; writeTools: string; tools: string[] };
+  form?: ServiceAccountForm;
+}
+
+/** The create form as posted, to draw it again after an error. */
+export interface ServiceAccountForm {
+  name: string;
+  choice: string;
+  ticked: string[];
 }
 
 const accessLabel = { read: "Read-only", full: "Full" } as const;
@@ -42,7 +50,7 @@ function AccountActions({ a, csrf }: { a: ServiceAccountView; csrf: string }): s
 }
 
 /** Settings → Service accounts: non-human principals for client_credentials. */
-export function AdminServiceAccountsPage({ viewer, csrf, accounts, writeTools, error, form }: AdminServiceAccountsProps): string {
+export function AdminServiceAccountsPage({ viewer, csrf, accounts, offer, groups, error, form }: AdminServiceAccountsProps): string {
   return (
     <Layout title="Service accounts" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -101,8 +109,7 @@ export function AdminServiceAccountsPage({ viewer, csrf, accounts, writeTools, e
             Name <span class="muted">(a-z, 0-9 and -, for example ci-deploy)</span>
             <input type="text" name="name" value={form?.name ?? ""} maxlength="40" pattern="[a-z0-9][a-z0-9\-]{0,39}" required />
           </label>
-          <AccessChoice access={form?.access} />
-          <WriteToolsChoice id="service-write-tools" tools={writeTools} form={form} />
+          <AccessFields offer={offer} groups={groups} choice={shownChoice(form?.choice, offer)} ticked={form?.ticked ?? []} />
           <button type="submit">Create service account</button>
         </form>
       </section>

@@ -1,6 +1,6 @@
+import { AccessFields, type AccessFieldsProps } from "./access.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { ErrorNote } from "./parts.tsx";
-import { WriteToolCheckboxes, type WriteToolOption } from "./write-tools.tsx";
 
 export interface ConsentProps {
   viewer: Viewer;
@@ -14,22 +14,14 @@ export interface ConsentProps {
   action?: string;
   /** What each requested scope allows, in plain words. */
   scopes: { scope: string; description: string }[];
-  access: AccessLevelProps;
-  /** The write tools this session may grant, offered under Full access; ticked: none unless redrawn after an error. */
-  writeTools: { offered: WriteToolOption[]; ticked: string[]; note?: string };
+  /** Read-only, Full, or Full with only the ticked write tools: what this person may give this app. */
+  access: AccessFieldsProps;
   error?: string;
-}
-
-export interface AccessLevelProps {
-  /** Full is offered only when write access was requested and the user may give it. */
-  offerFull: boolean;
-  /** Why Full is not offered, when that is not obvious (a read-only API key). */
-  note?: string;
 }
 
 /** The consent page: server-rendered, works without JavaScript. */
 export function ConsentPage(props: ConsentProps): string {
-  const { viewer, csrf, requestId, client, redirect, scopes, access, writeTools, error, action = "/oauth/authorize" } = props;
+  const { viewer, csrf, requestId, client, redirect, scopes, access, error, action = "/oauth/authorize" } = props;
   return (
     <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
       <section class="card narrow" id="consent">
@@ -62,8 +54,7 @@ export function ConsentPage(props: ConsentProps): string {
         <form method="post" action={action}>
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="request" value={requestId} />
-          <AccessLevelChoice {...access} />
-          {access.offerFull ? <WriteToolChoice {...writeTools} /> : ""}
+          <AccessFields {...access} />
           <p class="buttons">
             <button type="submit" name="decision" value="allow">
               Allow
@@ -75,42 +66,5 @@ export function ConsentPage(props: ConsentProps): string {
         </form>
       </section>
     </Layout>
-  ) as string;
-}
-
-/** Shown while Full is chosen: the app may call only the ticked write tools (none is ticked for you). */
-function WriteToolChoice({ offered, ticked, note }: ConsentProps["writeTools"]): string {
-  return (
-    <fieldset id="write-tools" class="write-tools">
-      <legend>Tools that change things</legend>
-      <p class="muted">With Full access the app may call only the tools you tick here, and every tool that only reads.</p>
-      {note ? (
-        <p class="muted" safe>
-          {note}
-        </p>
-      ) : ""}
-      <WriteToolCheckboxes tools={offered} ticked={ticked} />
-    </fieldset>
-  ) as string;
-}
-
-function AccessLevelChoice({ offerFull, note }: AccessLevelProps): string {
-  return (
-    <fieldset id="access-level">
-      <legend>Access</legend>
-      {offerFull ? (
-        <label class="choice">
-          <input type="radio" name="access" value="full" checked /> Full: read, and call tools that change things
-        </label>
-      ) : ""}
-      <label class="choice">
-        <input type="radio" name="access" value="read" checked={!offerFull} /> Read-only: only tools that change nothing
-      </label>
-      {note ? (
-        <p class="muted" safe>
-          {note}
-        </p>
-      ) : ""}
-    </fieldset>
   ) as string;
 }

@@ -1,7 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { GrantedTools, AccessChoice, WriteToolsChoice, type WriteToolOption } from "./write-tools.tsx";
+import { AccessFields, GrantedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
 
 export interface KeyRow {
   id: string;
@@ -42,10 +42,21 @@ export interface KeysProps {
   connections: ConnectionRow[];
   /** Everyone's connections: admins only, else null. */
   allConnections: ConnectionRow[] | null;
-  /** The write tools a new Full key can be limited to. */
-  writeTools: WriteToolOption[];
+  /** The access a new key can have: Full and the tickable write tools only as far as this session may give. */
+  offer: { full: boolean; chosen: boolean };
+  groups: ToolGroupOption[];
+  /** For a session opened with an API key: what that limits, in one sentence. */
+  keySession?: string;
   error?: string;
-  form?: { name: string; access: string; expiresIn: string; writeTools: string; tools: string[] };
+  form?: KeysForm;
+}
+
+/** The create form as posted, to draw it again after an error. */
+export interface KeysForm {
+  name: string;
+  choice: string;
+  expiresIn: string;
+  ticked: string[];
 }
 
 const accessLabel = { read: "Read-only", full: "Full" } as const;
@@ -87,7 +98,7 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
   ) as string;
 }
 
-export function KeysPage({ viewer, csrf, keys, connections, allConnections, writeTools, error, form }: KeysProps): string {
+export function KeysPage({ viewer, csrf, keys, connections, allConnections, offer, groups, keySession, error, form }: KeysProps): string {
   return (
     <Layout title="API keys" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -96,6 +107,11 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, writ
           Scripts and CI send a key as <code>Authorization: Bearer gate_key_…</code>. A key can also be pasted on the
           sign-in page.
         </p>
+        {keySession ? (
+          <p class="note" id="key-session" safe>
+            {keySession}
+          </p>
+        ) : ""}
         {keys.length === 0 ? (
           <p id="no-keys">No API keys yet.</p>
         ) : (
@@ -168,8 +184,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, writ
             Name
             <input type="text" name="name" value={form?.name ?? ""} maxlength="100" required />
           </label>
-          <AccessChoice access={form?.access} />
-          <WriteToolsChoice id="key-write-tools" tools={writeTools} form={form} />
+          <AccessFields offer={offer} groups={groups} choice={shownChoice(form?.choice, offer)} ticked={form?.ticked ?? []} />
           <label>
             Expires
             <select name="expires_in">

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.ts";
+import type { ApiKey } from "../keys/api-keys-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import { deleteSession, findSession, insertSession, updateSessionExpiry, type Session } from "./sessions-store.ts";
 import type { User } from "./users-store.ts";
@@ -8,6 +9,8 @@ export const sessionTtlSeconds = 14 * 86400;
 export interface SignedIn {
   session: Session;
   user: User;
+  /** The API key the session was opened with; null after a password or identity-provider sign-in. */
+  apiKey: ApiKey | null;
 }
 
 /** Opens a session; returns the cookie value, shown to nobody else. */
@@ -42,7 +45,7 @@ export function validateSession(db: Db, token: string, now: number): SignedIn | 
     session.expiresAt = now + sessionTtlSeconds;
     updateSessionExpiry(db, session.id, session.expiresAt);
   }
-  return { session, user };
+  return { session, user, apiKey: session.apiKeyId === null ? null : apiKey };
 }
 
 export function closeSession(db: Db, sessionId: string): void {

@@ -82,7 +82,8 @@ export const accountCommands: Record<string, Command> = {
   },
   "key create": {
     usage: "gatehouse key create --user EMAIL --name NAME [--read-only | --tools TOOL,TOOL] [--expires-in 30d]",
-    summary: "create an API key and print it, alone, on stdout; --tools limits a Full key to those write tools (default: every one)",
+    summary:
+      "create an API key and print it, alone, on stdout; access: --read-only is Read-only, no flag is Full (every write tool, also ones added later), --tools is Full with only those write tools",
     options: {
       user: { type: "string" },
       name: { type: "string" },

@@ -13,7 +13,8 @@ import { checkedWriteTools, parseToolsFlag } from "./write-tools.ts";
 export const serviceCommands: Record<string, Command> = {
   "service create": {
     usage: "gatehouse service create --name NAME [--read-only | --tools TOOL,TOOL]",
-    summary: "create a service account; prints its client_id and client_secret (shown once) for grant_type=client_credentials",
+    summary:
+      "create a service account; prints its client_id and client_secret (shown once) for grant_type=client_credentials; access as for key create: --read-only, Full by default, or --tools",
     options: { name: { type: "string" }, "read-only": { type: "boolean" }, tools: { type: "string" } },
     run({ values, config, io }) {
       const name = required(values, "name");

@@ -9,6 +9,7 @@ import m0003 from "../../drizzle/0003_auth_epoch.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_device_bridge_invitations.sql" with { type: "text" };
 import m0005 from "../../drizzle/0005_service_accounts_identity_links.sql" with { type: "text" };
 import m0006 from "../../drizzle/0006_cimd_last_good_copy.sql" with { type: "text" };
+import m0007 from "../../drizzle/0007_key_sessions.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
@@ -18,6 +19,7 @@ const sqlByTag: Record<string, string> = {
   "0004_device_bridge_invitations": m0004,
   "0005_service_accounts_identity_links": m0005,
   "0006_cimd_last_good_copy": m0006,
+  "0007_key_sessions": m0007,
 };
 
 export interface Migration {

@@ -54,8 +54,15 @@ export const apiKeys = sqliteTable(
     expiresAt: integer("expires_at"),
     lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
+    /**
+     * The key whose sign-in session created (or rotated) this one; null for
+     * keys made after a password or provider sign-in, or with the CLI.
+     * Revoking that key revokes this one too: a leaked key cannot leave a
+     * successor behind.
+     */
+    createdWithKeyId: text("created_with_key_id"),
   },
-  (t) => [index("api_keys_user_idx").on(t.userId)],
+  (t) => [index("api_keys_user_idx").on(t.userId), index("api_keys_created_with_idx").on(t.createdWithKeyId)],
 );
 
 export const sessions = sqliteTable(

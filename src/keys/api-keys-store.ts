@@ -47,6 +47,16 @@ export function markApiKeyRevoked(db: Db, id: string, at: number): boolean {
   );
 }
 
+/** Live keys made in a session opened with key `id`. */
+export function liveKeyIdsCreatedWith(db: Db, id: string): string[] {
+  return db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.createdWithKeyId, id), isNull(apiKeys.revokedAt)))
+    .all()
+    .map((row) => row.id);
+}
+
 export function updateApiKeyLastUsed(db: Db, id: string, at: number): void {
   db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
 }

@@ -5,6 +5,7 @@ import { newCredential, parseCredential, secretMatches } from "../security/token
 import {
   findApiKeyWithUser,
   insertApiKey,
+  liveKeyIdsCreatedWith,
   markApiKeyRevoked,
   updateApiKeyLastUsed,
   type ApiKey,
@@ -30,11 +31,21 @@ export function accessLevelOf(scope: string): AccessLevel {
 /**
  * A new key. `tools` limits a Full key to those write tools (names already
  * checked against the catalogue); null or absent: every write tool. A
- * Read-only key records no tools.
+ * Read-only key records no tools. `createdWith`: the key whose sign-in
+ * session makes this one; the new key expires no later than it, and
+ * revoking it revokes the new key too.
  */
 export function createApiKey(
   db: Db,
-  input: { userId: string; name: string; access: AccessLevel; tools?: readonly string[] | null; expiresInSeconds: number | null; now: number },
+  input: {
+    userId: string;
+    name: string;
+    access: AccessLevel;
+    tools?: readonly string[] | null;
+    expiresInSeconds: number | null;
+    now: number;
+    createdWith?: Pick<ApiKey, "id" | "expiresAt"> | null;
+  },
 ): { apiKey: ApiKey; token: string } {
   const name = input.name.trim();
   if (name.length === 0) throw new ApiKeyError("Give the key a name.");
@@ -49,12 +60,18 @@ export function createApiKey(
     scope: accessScopes[input.access],
     tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
     createdAt: input.now,
-    expiresAt: input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds,
+    expiresAt: earliest(input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds, input.createdWith?.expiresAt ?? null),
     lastUsedAt: null,
     revokedAt: null,
+    createdWithKeyId: input.createdWith?.id ?? null,
   };
   insertApiKey(db, apiKey);
   return { apiKey, token };
+}
+
+/** The earlier of two expiries; null is never. */
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 /**
@@ -80,23 +97,32 @@ export function authenticateApiKey(db: Db, token: string, now: number, find = (i
  * Revokes a key (of `ownerId`, or of anyone when ownerId is null), ends
  * every session opened with it, and revokes every OAuth grant approved in
  * such a session, with its tokens ("rotating your API key revokes existing
- * MCP sessions"). False when there is no such live key.
+ * MCP sessions"), and every key made in such a session, the same way down.
+ * False when there is no such live key.
  */
 export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
   const found = findApiKeyWithUser(db, input.id);
   if (!found || (input.ownerId !== null && found.apiKey.userId !== input.ownerId)) return false;
-  return inTransaction(db, () => {
-    if (!markApiKeyRevoked(db, input.id, input.now)) return false;
-    deleteSessionsOfApiKey(db, input.id);
-    for (const grantId of liveGrantIdsOfApiKey(db, input.id)) revokeGrantAndTokens(db, grantId, input.now);
-    return true;
-  });
+  return inTransaction(db, () => revokeWithDescendants(db, input.id, input.now));
 }
 
-/** A new secret under the same name, access, tools and lifetime; the old key stops working at once. */
+function revokeWithDescendants(db: Db, id: string, now: number): boolean {
+  if (!markApiKeyRevoked(db, id, now)) return false;
+  deleteSessionsOfApiKey(db, id);
+  for (const grantId of liveGrantIdsOfApiKey(db, id)) revokeGrantAndTokens(db, grantId, now);
+  for (const child of liveKeyIdsCreatedWith(db, id)) revokeWithDescendants(db, child, now);
+  return true;
+}
+
+/**
+ * A new secret under the same name, access, tools and lifetime; the old key
+ * stops working at once. `createdWith`: as for createApiKey (a key session
+ * that rotates a key holds the new secret, so the new key answers to the
+ * session's key).
+ */
 export function rotateApiKey(
   db: Db,
-  input: { id: string; ownerId: string | null; now: number },
+  input: { id: string; ownerId: string | null; now: number; createdWith?: Pick<ApiKey, "id" | "expiresAt"> | null },
 ): { apiKey: ApiKey; token: string } | null {
   const found = findApiKeyWithUser(db, input.id);
   if (!found || found.apiKey.revokedAt !== null) return null;
@@ -111,6 +137,7 @@ export function rotateApiKey(
       tools: old.tools,
       expiresInSeconds: old.expiresAt === null ? null : old.expiresAt - old.createdAt,
       now: input.now,
+      createdWith: input.createdWith ?? null,
     });
   });
 }

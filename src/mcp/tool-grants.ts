@@ -11,16 +11,15 @@ export interface WriteToolChoice {
   name: string;
   title?: string;
   description: string;
+  /** The upstream it comes from; absent for Gatehouse's own. */
+  upstream?: string;
 }
 
-/**
- * The write tools on offer, in catalogue order; `ceiling` (the tools of the
- * API key a session was opened with; null: no limit) leaves out the rest.
- */
-export function writeToolChoices(tools: readonly (GatedTool & { title?: string; description: string })[], ceiling: readonly string[] | null = null): WriteToolChoice[] {
+/** The write tools on offer, in catalogue order (access.ts narrows them to what a session may grant). */
+export function writeToolChoices(tools: readonly (GatedTool & { title?: string; description: string; upstream?: string })[]): WriteToolChoice[] {
   return tools
-    .filter((tool) => isWriteTool(tool) && (ceiling === null || ceiling.includes(tool.name)))
-    .map(({ name, title, description }) => ({ name, ...(title !== undefined && { title }), description }));
+    .filter((tool) => isWriteTool(tool))
+    .map(({ name, title, description, upstream }) => ({ name, ...(title !== undefined && { title }), description, ...(upstream !== undefined && { upstream }) }));
 }
 
 export type ToolChoiceCheck = { ok: true; tools: string[] } | { ok: false; unknown: string[] };

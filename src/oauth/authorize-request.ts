@@ -123,13 +123,3 @@ function checkPkce(params: Map<string, string>): string | OAuthError {
 /** The access levels a user can pick on the consent page, and the scopes each grants. */
 export const accessLevelScopes = { full: ["mcp:read", "mcp:write"], read: ["mcp:read"] } as const satisfies Record<string, Scope[]>;
 export type AccessLevel = keyof typeof accessLevelScopes;
-
-export function isAccessLevel(value: string): value is AccessLevel {
-  return Object.hasOwn(accessLevelScopes, value);
-}
-
-/** What the user grants: the requested scopes, cut down to the chosen access level and to what the user may give. */
-export function grantedScopes(requested: readonly Scope[], level: AccessLevel, ceiling: readonly Scope[]): Scope[] {
-  const allowed: readonly Scope[] = accessLevelScopes[level];
-  return requested.filter((s) => allowed.includes(s) && ceiling.includes(s));
-}

@@ -1,13 +1,12 @@
 import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { randomString } from "../security/tokens.ts";
-import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { auditContext, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { checkAuthorizeRequest, grantedScopes, isAccessLevel, singleParam, type AuthorizationRequest } from "./authorize-request.ts";
+import { checkAuthorizeRequest, singleParam, type AuthorizationRequest } from "./authorize-request.ts";
 import { authorizationResponseUrl, consentPageCsp, metadataDocumentHost, redirectTargetLabel } from "./authorize-response.ts";
 import { answerBridge, bridgeCallbackUrl, openBridgeEntry } from "./bridge.ts";
 import { resolveClient } from "./clients.ts";
@@ -16,7 +15,7 @@ import { oauthPaths } from "./endpoints.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
-import { consentCeiling, consentChoices, type Ceiling } from "./consent-ceiling.ts";
+import { consentAccessFields, consentAnswer, consentOffer } from "./consent.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
 /** How long the consent page may wait for an answer. */
@@ -58,12 +57,11 @@ export function authorizeRoutes(web: WebDeps) {
     return MessagePage({ title: "This app cannot connect", message });
   };
 
-  /** The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page. */
-  const offeredTools = (ceiling: Ceiling) => writeToolChoices(web.catalogue.tools, ceiling.tools);
-
-  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string) => {
+  /** The page for one request; `posted` (a form answered with an error) keeps what the person chose. */
+  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string, posted?: unknown) => {
     set.headers["content-security-policy"] = consentPageCsp(String(set.headers["content-security-policy"] ?? ""), view.redirectUri);
-    const ceiling = consentCeiling(web.db, current);
+    // The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page.
+    const offer = consentOffer(current, web.catalogue, view.scopes);
     return ConsentPage({
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
@@ -71,7 +69,7 @@ export function authorizeRoutes(web: WebDeps) {
       client: { name: view.client.name, kind: view.client.kind, metadataHost: metadataDocumentHost(view.client) },
       redirect: redirectTargetLabel(view.redirectUri),
       scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
-      ...consentChoices(ceiling, view.scopes, offeredTools(ceiling)),
+      access: consentAccessFields(current, offer, view.scopes, posted),
       error,
     });
   };
@@ -133,9 +131,7 @@ export function authorizeRoutes(web: WebDeps) {
       const current = signedIn(web, cookie);
       if (!current) return problemPage(set, 401, "Your session ended before you answered. Go back to the app and connect again.");
       const decision = field(body, "decision");
-      const access = field(body, "access");
       if (decision !== "allow" && decision !== "deny") return problemPage(set, 400, "Choose Allow or Deny.");
-      if (decision === "allow" && !isAccessLevel(access)) return problemPage(set, 400, "Choose an access level: Full or Read-only.");
 
       const now = web.now();
       const pending = findPendingRequest(web.db, field(body, "request"));
@@ -148,22 +144,17 @@ export function authorizeRoutes(web: WebDeps) {
         return redirect(authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }), 302);
       };
 
-      const ceiling = consentCeiling(web.db, current);
-      const scopes = decision === "allow" && isAccessLevel(access) ? grantedScopes(parseScope(pending.scope), access, ceiling.scopes) : [];
-      // Refusals of the ticked tools leave the request pending, so the person can answer again.
-      let tools: string[] = [];
-      if (scopes.includes("mcp:write")) {
-        const check = checkToolChoice(fieldValues(body, "tool"), offeredTools(ceiling).map((t) => t.name));
-        if (!check.ok) return problemPage(set, 400, `${unknownToolsMessage(check.unknown)} Go back, reload the page and answer again.`);
-        if (check.tools.length === 0) {
-          const client = findClientById(web.db, pending.clientId);
-          if (!client) return gone();
-          set.status = 400;
-          const view = { client, redirectUri: pending.redirectUri, scopes: parseScope(pending.scope), requestId: pending.id };
-          return consentPage(set, cookie, current, view, "Tick the tools that change things this app may call, or choose Read-only.");
-        }
-        tools = check.tools;
+      const requested = parseScope(pending.scope);
+      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested) : { ok: true as const, scopes: [], tools: [] };
+      // A form that cannot be granted as posted is shown again with why; the request stays pending.
+      if (!answer.ok) {
+        const client = findClientById(web.db, pending.clientId);
+        if (!client) return gone();
+        set.status = 400;
+        const view = { client, redirectUri: pending.redirectUri, scopes: requested, requestId: pending.id };
+        return consentPage(set, cookie, current, view, answer.error, body);
       }
+      const { scopes, tools } = answer;
       // Another tab may have answered the same bridge state: check before a grant is made.
       if (!openIfBridge(pending.redirectUri, pending.clientId, pending.state)) return problemPage(set, 400, bridgeStateTaken);
       if (!takePendingRequest(web.db, pending.id)) return gone();
@@ -190,7 +181,7 @@ export function authorizeRoutes(web: WebDeps) {
       touchClient(web.db, pending.clientId, now);
       web.log.info("consent given", ids);
       const who = { userId: current.user.id, clientId: pending.clientId, grantId: grant.id, apiKeyId: current.session.apiKeyId };
-      web.audit.record({ event: "consent_given", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { scope: grant.scope, tools } });
+      web.audit.record({ event: "consent_given", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { scope: grant.scope, tools: tools ?? "all" } });
       // RFC 6749 §4.1.2 and RFC 9207 §2
       return respond({ code });
     });

@@ -108,7 +108,7 @@ export function answerDeviceAuthorization(
   db: Db,
   input: { row: DeviceCode; now: number } & (
     | { decision: "deny" }
-    | { decision: "allow"; userId: string; apiKeyId: string | null; scope: string; tools: string[] }
+    | { decision: "allow"; userId: string; apiKeyId: string | null; scope: string; tools: string[] | null }
   ),
 ): { grant: Grant | null } | null {
   const { row, now } = input;

@@ -1,17 +1,15 @@
 import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
-import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, clientAddress, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { DeviceCodePage } from "../../views/device.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { grantedScopes, isAccessLevel } from "./authorize-request.ts";
 import { metadataDocumentHost } from "./authorize-response.ts";
 import { findClientById, touchClient } from "./clients-store.ts";
-import { consentCeiling, consentChoices, type Ceiling } from "./consent-ceiling.ts";
+import { consentAccessFields, consentAnswer, consentOffer } from "./consent.ts";
 import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
 import type { DeviceCode } from "./device-codes-store.ts";
 import { devicePaths } from "./endpoints.ts";
@@ -39,7 +37,6 @@ export function deviceVerificationRoutes(web: WebDeps) {
     set.status = status;
     return MessagePage({ title, message, link: { href: devicePaths.verify, label: "Enter a code" } });
   };
-  const offeredTools = (ceiling: Ceiling) => writeToolChoices(web.catalogue.tools, ceiling.tools);
 
   /** The pending device authorization a typed code names, or a page saying why not (wrong codes counted). */
   const lookUp = (ctx: { set: ResponseSet; request: Request; server: Parameters<typeof clientAddress>[2] }, current: SignedIn, typed: string) => {
@@ -58,10 +55,10 @@ export function deviceVerificationRoutes(web: WebDeps) {
     return { page: null };
   };
 
-  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, row: DeviceCode, userCode: string, error?: string) => {
+  /** The consent page for a device's request; `posted` (a form answered with an error) keeps what the person chose. */
+  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, row: DeviceCode, userCode: string, error?: string, posted?: unknown) => {
     const client = findClientById(web.db, row.clientId);
     if (!client) return page(set, 400, "This device cannot connect", "The app that asked is no longer registered. Start again on the device.");
-    const ceiling = consentCeiling(web.db, current);
     const scopes = parseScope(row.scope, { ignoreUnknown: true });
     return ConsentPage({
       viewer: viewerOf(current),
@@ -72,7 +69,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
       client: { name: client.name, kind: client.kind, metadataHost: metadataDocumentHost(client) },
       redirect: null,
       scopes: scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
-      ...consentChoices(ceiling, scopes, offeredTools(ceiling)),
+      access: consentAccessFields(current, consentOffer(current, web.catalogue, scopes), scopes, posted),
       error,
     });
   };
@@ -114,27 +111,20 @@ export function deviceVerificationRoutes(web: WebDeps) {
       const current = signedIn(web, cookie);
       if (!current) return page(set, 401, "Signed out", "Your session ended before you answered. Sign in and enter the code again.");
       const decision = field(body, "decision");
-      const access = field(body, "access");
       if (decision !== "allow" && decision !== "deny") return page(set, 400, "No answer", "Choose Allow or Deny.");
-      if (decision === "allow" && !isAccessLevel(access)) return page(set, 400, "No answer", "Choose an access level: Full or Read-only.");
       const userCode = field(body, "request").slice(0, 20);
       const found = lookUp({ set, request, server }, current, userCode);
       if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage);
       const row = found.row;
       const now = web.now();
-      const ceiling = consentCeiling(web.db, current);
-      const scopes = decision === "allow" && isAccessLevel(access) ? grantedScopes(parseScope(row.scope, { ignoreUnknown: true }), access, ceiling.scopes) : [];
-      // Refusals of the ticked tools leave the request pending, so the person can answer again.
-      let tools: string[] = [];
-      if (scopes.includes("mcp:write")) {
-        const check = checkToolChoice(fieldValues(body, "tool"), offeredTools(ceiling).map((t) => t.name));
-        if (!check.ok) return page(set, 400, "Unknown tools", `${unknownToolsMessage(check.unknown)} Enter the code again and answer again.`);
-        if (check.tools.length === 0) {
-          set.status = 400;
-          return consentPage(set, cookie, current, row, userCode, "Tick the tools that change things this app may call, or choose Read-only.");
-        }
-        tools = check.tools;
+      const requested = parseScope(row.scope, { ignoreUnknown: true });
+      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested) : { ok: true as const, scopes: [], tools: [] };
+      // A form that cannot be granted as posted is shown again with why; the request stays pending.
+      if (!answer.ok) {
+        set.status = 400;
+        return consentPage(set, cookie, current, row, userCode, answer.error, body);
       }
+      const { scopes, tools } = answer;
       const context = auditContext(web, { request, server, set });
       const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
       if (scopes.length === 0) {
@@ -154,7 +144,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
       });
       if (!answered?.grant) return page(set, 400, "Code not valid", invalidCodeMessage);
       touchClient(web.db, row.clientId, now);
-      web.audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.grant.id, ...context, detail: { scope: answered.grant.scope, tools, flow: "device" } });
+      web.audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.grant.id, ...context, detail: { scope: answered.grant.scope, tools: tools ?? "all", flow: "device" } });
       return MessagePage({ title: "Device connected", message: "The device is connected. Go back to it: it continues by itself." });
     });
 }

@@ -1,6 +1,7 @@
 import type { Viewer } from "../../views/layout.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
+import type { SignedIn } from "../accounts/sessions.ts";
 import { formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 import { signInUrl } from "./next-path.ts";
 
@@ -22,16 +23,27 @@ export interface AdminViewer {
   userId: string;
 }
 
-const forbiddenPage = (what: string) => MessagePage({ title: "Admins only", message: `Only an admin can manage ${what}.`, link: { href: "/", label: "Home" } });
+/** Why this session may not use an admin page or action (403), or null when it may. */
+export function adminRefusal(current: SignedIn, set: Status, what: string): string | null {
+  if (!current.user.isAdmin) {
+    set.status = 403;
+    return MessagePage({ title: "Admins only", message: `Only an admin can manage ${what}.`, link: { href: "/", label: "Home" } });
+  }
+  if (current.apiKey !== null) {
+    set.status = 403;
+    // A pasted key acts with at most its own access, which is never an admin's (a leaked CI key must not become the account).
+    const message = "Admin pages need a sign-in with a password or an identity provider, not an API key: sign out and sign in again (an admin without a password gets one with gatehouse user password).";
+    return MessagePage({ title: "Sign in again for admin pages", message, link: { href: "/keys", label: "Back to API keys" } });
+  }
+  return null;
+}
 
 /** The signed-in admin for a page, or the response to send instead (sign-in redirect, 403). */
 export function adminForPage(web: WebDeps, jar: CookieJar, set: Status, path: string, what: string): AdminViewer | { response: Response | string } {
   const current = signedIn(web, jar);
   if (!current) return { response: new Response(null, { status: 303, headers: { location: signInUrl(path) } }) };
-  if (!current.user.isAdmin) {
-    set.status = 403;
-    return { response: forbiddenPage(what) };
-  }
+  const refusal = adminRefusal(current, set, what);
+  if (refusal) return { response: refusal };
   return { viewer: viewerOf(current), csrf: csrfToken(jar, web.secure), userId: current.user.id };
 }
 
@@ -52,9 +64,7 @@ export function adminForPost(
     ctx.set.status = 401;
     return { response: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: signInUrl(back), label: "Sign in" } }) };
   }
-  if (!current.user.isAdmin) {
-    ctx.set.status = 403;
-    return { response: forbiddenPage(what) };
-  }
+  const refusal = adminRefusal(current, ctx.set, what);
+  if (refusal) return { response: refusal };
   return { viewer: viewerOf(current), csrf: csrfToken(ctx.jar, web.secure), userId: current.user.id };
 }

@@ -3,15 +3,16 @@ import { createServiceAccount, deleteServiceAccount, lastUseOf, newServiceAccoun
 import { findServiceAccount, listServiceAccounts, type ServiceAccountRow } from "../accounts/service-accounts-store.ts";
 import { AccountError, disableAccount, enableAccount } from "../accounts/users.ts";
 import type { AuditEntry } from "../audit/entry.ts";
-import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
+import { accessLevelOf } from "../keys/api-keys.ts";
+import { accessOffer, toolGroups } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { oauthPaths } from "../oauth/endpoints.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
-import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";
+import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountForm, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { adminForPage, adminForPost, type AdminPostCtx, type AdminViewer } from "./admin-guard.ts";
 import { auditContext, field, fieldValues, type WebDeps } from "./context.ts";
-import { writeToolsFromForm } from "./write-tools-form.ts";
+import { accessFromForm } from "./access-form.ts";
 
 // Settings → Service accounts: admins create one (its client secret shown
 // once), give it a new secret, disable, enable or delete it. Each change is
@@ -36,9 +37,12 @@ const noSuchAccount = () => MessagePage({ title: "No such service account", mess
 
 export function adminServiceAccountsRoutes(web: WebDeps) {
   const tokenUrl = `${web.config.publicUrl}${oauthPaths.token}`;
-  const offeredTools = () => writeToolChoices(web.catalogue.tools);
-  const listPage = (g: AdminViewer, extra: { error?: string; form?: { name: string; access: string; writeTools: string; tools: string[] } } = {}) =>
-    AdminServiceAccountsPage({ viewer: g.viewer, csrf: g.csrf, accounts: listServiceAccounts(web.db).map(viewOf), writeTools: offeredTools(), ...extra });
+  // Only admins signed in as such get here, so there is no ceiling; the tools are read per page, as upstreams come and go.
+  const offer = () => accessOffer(null, writeToolChoices(web.catalogue.tools));
+  const listPage = (g: AdminViewer, extra: { error?: string; form?: ServiceAccountForm } = {}) => {
+    const offered = offer();
+    return AdminServiceAccountsPage({ viewer: g.viewer, csrf: g.csrf, accounts: listServiceAccounts(web.db).map(viewOf), offer: offered, groups: toolGroups(offered.tools), ...extra });
+  };
   const guardPost = (ctx: Ctx) => adminForPost(web, { request: ctx.request, jar: ctx.cookie, body: ctx.body, set: ctx.set }, path, "service accounts");
   const audit = (ctx: Ctx, entry: AuditEntry) => web.audit.record({ ...auditContext(web, ctx), ...entry });
 
@@ -67,25 +71,25 @@ export function adminServiceAccountsRoutes(web: WebDeps) {
     .post(path, (ctx) => {
       const g = guardPost(ctx);
       if ("response" in g) return g.response;
-      const form = { name: field(ctx.body, "name"), access: field(ctx.body, "access"), writeTools: field(ctx.body, "write_tools"), tools: fieldValues(ctx.body, "tool") };
+      const form: ServiceAccountForm = { name: field(ctx.body, "name"), choice: field(ctx.body, "access"), ticked: fieldValues(ctx.body, "tool") };
       const fail = (error: string) => {
         ctx.set.status = 400;
         return listPage(g, { error, form });
       };
-      if (form.access !== "read" && form.access !== "full") return fail("Choose an access level: Read-only or Full.");
-      const chosen = form.access === "full" ? writeToolsFromForm(ctx.body, offeredTools().map((t) => t.name)) : { tools: [] };
-      if ("error" in chosen) return fail(chosen.error);
+      const read = accessFromForm(ctx.body, offer());
+      if (!read.ok) return fail(read.error);
+      const { level, tools } = read.access;
       try {
         const { account, clientSecret } = createServiceAccount(web.db, {
           name: form.name,
-          access: form.access as AccessLevel,
-          tools: chosen.tools,
+          access: level,
+          tools,
           resource: mcpResourceUrl(web.config.publicUrl),
           now: web.now(),
         });
         const name = account.user.name!;
         web.log.info("service account created", { user_id: g.userId, service_account_id: account.user.id });
-        audit(ctx, { event: "service_account_created", outcome: "ok", userId: account.user.id, clientId: account.client.id, detail: { by: g.userId, service_account: name, access: form.access, tools: chosen.tools } });
+        audit(ctx, { event: "service_account_created", outcome: "ok", userId: account.user.id, clientId: account.client.id, detail: { by: g.userId, service_account: name, access: level, tools: tools ?? "all" } });
         return ServiceAccountSecretPage({ viewer: g.viewer, csrf: g.csrf, name, clientId: account.client.id, secret: clientSecret, tokenUrl, rotated: false });
       } catch (error) {
         if (error instanceof AccountError) return fail(error.message);

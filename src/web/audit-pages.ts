@@ -6,7 +6,8 @@ import { auditQueryString, readAuditQuery } from "../audit/filters.ts";
 import { AuditPage, type AuditRowView } from "../../views/audit.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken } from "./cookies.ts";
-import { signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { actsAsAdmin, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { adminRefusal } from "./admin-guard.ts";
 import { signInUrl } from "./next-path.ts";
 
 // The audit log: /admin/audit and its JSON lines export for admins,
@@ -58,10 +59,8 @@ export function auditRoutes(web: WebDeps) {
     const url = new URL(args.request.url);
     const current = signedIn(web, args.cookie);
     if (!current) return new Response(null, { status: 303, headers: { location: signInUrl(path + url.search) } });
-    if (scope === "admin" && !current.user.isAdmin) {
-      args.set.status = 403;
-      return MessagePage({ title: "Admins only", message: "Only an admin can read the audit log. Your own activity is at /activity.", link: { href: "/activity", label: "My activity" } });
-    }
+    const refusal = scope === "admin" ? adminRefusal(current, args.set, "the audit log") : null;
+    if (refusal) return refusal;
     args.set.headers["cache-control"] = "no-store";
     const { query, filter, problem } = readAuditQuery(url.searchParams);
     if (scope === "own") {
@@ -96,7 +95,7 @@ export function auditRoutes(web: WebDeps) {
       const current = signedIn(web, cookie);
       const plain = (status: number, text: string) => new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
       if (!current) return plain(401, "Sign in as an admin to export the audit log.");
-      if (!current.user.isAdmin) return plain(403, "Only an admin can export the audit log.");
+      if (!actsAsAdmin(current)) return plain(403, "Only an admin signed in with a password or an identity provider can export the audit log.");
       const { filter, problem } = readAuditQuery(new URL(request.url).searchParams);
       if (problem) return plain(400, problem);
       return new Response(auditJsonLines(web.db, filter satisfies AuditFilter), {

@@ -2,6 +2,8 @@ import type { Server } from "bun";
 import { openSession, validateSession, type SignedIn } from "../accounts/sessions.ts";
 import type { AppDeps } from "../app.ts";
 import type { AuditContext } from "../audit/entry.ts";
+import { accessLevelOf } from "../keys/api-keys.ts";
+import type { Ceiling } from "../mcp/access.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import type { Viewer } from "../../views/layout.tsx";
@@ -23,8 +25,22 @@ export function signedIn(web: WebDeps, jar: CookieJar): SignedIn | null {
   return token === null ? null : validateSession(web.db, token, web.now());
 }
 
+/**
+ * Whether this session may use admin pages and actions: an admin who signed
+ * in with a password or an identity provider. A session opened by pasting
+ * an API key acts with at most that key's access, which is never admin.
+ */
+export function actsAsAdmin(s: SignedIn): boolean {
+  return s.user.isAdmin && s.apiKey === null;
+}
+
+/** The most this session may hand out (keys, consents): its API key's own access, or no limit. */
+export function ceilingOf(s: SignedIn): Ceiling {
+  return s.apiKey === null ? null : { level: accessLevelOf(s.apiKey.scope), tools: s.apiKey.tools };
+}
+
 export function viewerOf(s: SignedIn): Viewer {
-  return { email: s.user.email, isAdmin: s.user.isAdmin };
+  return { email: s.user.email, isAdmin: actsAsAdmin(s) };
 }
 
 /** Every value of a repeatable form field (checkboxes), in order; none when missing. */

@@ -1,19 +1,24 @@
 import { Elysia } from "elysia";
+import type { SignedIn } from "../accounts/sessions.ts";
 import { parseDurationSeconds } from "../config.ts";
-import { listLiveApiKeys } from "../keys/api-keys-store.ts";
-import { accessLevelOf, ApiKeyError, createApiKey, revokeApiKey, rotateApiKey, type AccessLevel } from "../keys/api-keys.ts";
+import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
+import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } from "../keys/api-keys.ts";
+import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { listConnections, revokeConnection } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
-import { expiryChoices, KeysPage } from "../../views/keys.tsx";
+import { expiryChoices, KeysPage, type KeysForm } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
+import { accessFromForm } from "./access-form.ts";
 import { csrfToken, type CookieJar } from "./cookies.ts";
-import { auditContext, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { actsAsAdmin, auditContext, ceilingOf, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 import { signInUrl } from "./next-path.ts";
-import { writeToolsFromForm } from "./write-tools-form.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and
 // their connections (approved OAuth authorizations); an admin sees everyone's.
+// A session opened by pasting an API key acts with at most that key's access:
+// it creates and rotates keys only at or below it, and keys it makes end
+// with it (api_keys.created_with_key_id).
 export function keysRoutes(web: WebDeps) {
   const keyRows = (userId: string) =>
     listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
@@ -26,15 +31,23 @@ export function keysRoutes(web: WebDeps) {
       expiresAt: k.expiresAt,
     }));
 
-  // The write tools a new key can be limited to: read when the page is drawn, as upstreams come and go.
-  const offeredTools = () => writeToolChoices(web.catalogue.tools);
+  // The write tools a new key can be given: read when the page is drawn, as upstreams come and go.
+  const offerFor = (current: SignedIn) => accessOffer(ceilingOf(current), writeToolChoices(web.catalogue.tools));
 
-  const listsOf = (user: { id: string; isAdmin: boolean }) => ({
-    keys: keyRows(user.id),
-    connections: listConnections(web.db, user.id),
-    allConnections: user.isAdmin ? listConnections(web.db, null) : null,
-    writeTools: offeredTools(),
-  });
+  const page = (current: SignedIn, jar: CookieJar, extra: { error?: string; form?: KeysForm } = {}) => {
+    const offer = offerFor(current);
+    return KeysPage({
+      viewer: viewerOf(current),
+      csrf: csrfToken(jar, web.secure),
+      keys: keyRows(current.user.id),
+      connections: listConnections(web.db, current.user.id),
+      allConnections: actsAsAdmin(current) ? listConnections(web.db, null) : null,
+      offer,
+      groups: toolGroups(offer.tools),
+      keySession: keySessionNote(current, offer),
+      ...extra,
+    });
+  };
 
   /** The signed-in user for a form post, or the page to answer with instead. */
   const guardPost = (request: Request, jar: CookieJar, body: unknown, set: { status?: number | string }) => {
@@ -59,43 +72,35 @@ export function keysRoutes(web: WebDeps) {
     .get("/keys", ({ cookie, redirect }) => {
       const current = signedIn(web, cookie);
       if (!current) return redirect(signInUrl("/keys"), 303);
-      return KeysPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), ...listsOf(current.user) });
+      return page(current, cookie);
     })
     .post("/keys", ({ body, cookie, request, server, set }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
-      const { user } = guard.current;
-      const form = {
-        name: field(body, "name"),
-        access: field(body, "access"),
-        expiresIn: field(body, "expires_in"),
-        writeTools: field(body, "write_tools"),
-        tools: fieldValues(body, "tool"),
-      };
-      const csrf = csrfToken(cookie, web.secure);
-      const viewer = viewerOf(guard.current);
+      const current = guard.current;
+      const form: KeysForm = { name: field(body, "name"), choice: field(body, "access"), expiresIn: field(body, "expires_in"), ticked: fieldValues(body, "tool") };
       const fail = (error: string) => {
         set.status = 400;
-        return KeysPage({ viewer, csrf, ...listsOf(user), error, form });
+        return page(current, cookie, { error, form });
       };
-      if (form.access !== "read" && form.access !== "full") return fail("Choose an access level: Read-only or Full.");
       if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
-      // Tools are asked only of Full keys; a Read-only key records none.
-      const chosen = form.access === "full" ? writeToolsFromForm(body, offeredTools().map((t) => t.name)) : { tools: [] };
-      if ("error" in chosen) return fail(chosen.error);
+      const read = accessFromForm(body, offerFor(current));
+      if (!read.ok) return fail(read.error);
+      const now = web.now();
       try {
         const { apiKey, token } = createApiKey(web.db, {
-          userId: user.id,
+          userId: current.user.id,
           name: form.name,
-          access: form.access as AccessLevel,
-          tools: chosen.tools,
+          access: read.access.level,
+          tools: read.access.tools,
           expiresInSeconds: form.expiresIn === "never" ? null : parseDurationSeconds(form.expiresIn),
-          now: web.now(),
+          now,
+          createdWith: current.apiKey,
         });
-        web.log.info("api key created", { user_id: user.id, api_key_id: apiKey.id });
-        const detail = { name: apiKey.name, access: form.access, via: "web" };
-        web.audit.record({ event: "key_created", outcome: "ok", userId: user.id, apiKeyId: apiKey.id, ...auditContext(web, { request, server, set }), detail });
-        return KeyCreatedPage({ viewer, csrf, name: apiKey.name, token, rotated: false });
+        web.log.info("api key created", { user_id: current.user.id, api_key_id: apiKey.id });
+        const detail = { name: apiKey.name, access: read.access.level, tools: read.access.tools ?? "all", via: "web", ...(current.apiKey && { created_with_key: current.apiKey.id }) };
+        web.audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, ...auditContext(web, { request, server, set }), detail });
+        return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: apiKey.name, token, rotated: false });
       } catch (error) {
         if (error instanceof ApiKeyError) return fail(error.message);
         throw error;
@@ -117,24 +122,30 @@ export function keysRoutes(web: WebDeps) {
     .post("/keys/:id/rotate", ({ body, cookie, request, server, set, params }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
-      const viewer = viewerOf(guard.current);
-      const userId = guard.current.user.id;
-      const rotated = rotateApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() });
+      const current = guard.current;
+      const userId = current.user.id;
+      const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
+      if (target && target.userId === userId && !withinCeiling({ level: accessLevelOf(target.scope), tools: target.tools }, ceilingOf(current))) {
+        set.status = 403;
+        const message = "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
+        return MessagePage({ title: "More access than your key", message, link: { href: "/keys", label: "Back to API keys" } });
+      }
+      const rotated = rotateApiKey(web.db, { id: params.id, ownerId: userId, now: web.now(), createdWith: current.apiKey });
       if (!rotated) {
         set.status = 404;
         return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
       web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
-      const detail = { new_api_key_id: rotated.apiKey.id, via: "web" };
+      const detail = { new_api_key_id: rotated.apiKey.id, via: "web", ...(current.apiKey && { created_with_key: current.apiKey.id }) };
       web.audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, ...auditContext(web, { request, server, set }), detail });
-      return KeyCreatedPage({ viewer, csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
+      return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
     })
     .post("/connections/:id/revoke", ({ body, cookie, request, server, set, params, redirect }) => {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
       const { user } = guard.current;
-      // The owner ends their own connection; an admin can end anyone's.
-      if (!revokeConnection(web.db, { id: params.id, ownerId: user.isAdmin ? null : user.id, now: web.now() })) {
+      // The owner ends their own connection; an admin (signed in as one) can end anyone's.
+      if (!revokeConnection(web.db, { id: params.id, ownerId: actsAsAdmin(guard.current) ? null : user.id, now: web.now() })) {
         set.status = 404;
         return MessagePage({ title: "No such connection", message: "That connection does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
@@ -142,4 +153,11 @@ export function keysRoutes(web: WebDeps) {
       web.audit.record({ event: "connection_revoked", outcome: "ok", userId: user.id, grantId: params.id, ...auditContext(web, { request, server, set }), detail: { via: "web" } });
       return redirect("/keys", 303);
     });
+}
+
+/** The one sentence a session opened with an API key reads on the keys page; nothing for other sessions. */
+function keySessionNote(current: SignedIn, offer: AccessOffer): string | undefined {
+  if (current.apiKey === null) return undefined;
+  const level = offer.full ? "Full" : offer.chosen ? "Full, some write tools" : "Read-only";
+  return `You signed in with the API key "${current.apiKey.name}": keys you create and apps you approve get no more than its access (${level}), keys you create end when it does, and admin pages need a sign-in with a password or an identity provider.`;
 }

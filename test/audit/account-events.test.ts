@@ -87,7 +87,7 @@ describe("API keys on the web", () => {
     const id = tokenPattern.exec(html)![0].slice(9, 25);
     const row = onlyAuditRow(app, { event: "key_created", userId: user.id });
     expect(row.apiKeyId).toBe(id);
-    expect(detailOf(row)).toEqual({ name: "laptop", access: "read", via: "web" });
+    expect(detailOf(row)).toEqual({ name: "laptop", access: "read", tools: [], via: "web" });
   });
 
   test("rotating records key_rotated with the old id and the new one", async () => {

@@ -60,7 +60,7 @@ async function createKey(page: Page, name: string, access: "Read-only" | "Full")
   await page.goto("/keys");
   const form = page.locator("form#create-key");
   await form.getByLabel("Name").fill(name);
-  await form.getByRole("radio", { name: new RegExp(`^${access}`) }).check();
+  await form.getByRole("radio", { name: new RegExp(`^${access}:`) }).check();
   await clickAndLoad(page, form.getByRole("button", { name: "Create key" }));
 }
 

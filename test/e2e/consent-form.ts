@@ -1,13 +1,14 @@
 import { Browser } from "../helpers.ts";
 
 /**
- * How to answer the consent page. `tools` are the write tools to tick under
- * Full access; left out, every write tool the page offers is ticked (the
- * page itself ticks none). Read-only sends no tools.
+ * How to answer the consent page. Left out, `access` and `tools` are as the
+ * page is served (Allow as served). `tools` alone means "Full, only the
+ * write tools I tick" with those ticked; `access: "chosen"` without `tools`
+ * ticks every write tool the page offers. Read-only and Full send no tools.
  */
 export interface ConsentChoice {
   button: "allow" | "deny";
-  access?: "full" | "read";
+  access?: "full" | "read" | "chosen";
   tools?: readonly string[];
 }
 
@@ -26,20 +27,23 @@ export function consentFields(html: string, choice: ConsentChoice, action = "/oa
     type: attr(m[1]!, "type") ?? "text",
     checked: /\schecked/.test(m[1]!),
   }));
-  const access = choice.access ?? inputs.find((i) => i.name === "access" && i.checked)?.value;
+  const asServed = choice.access === undefined && choice.tools === undefined;
+  const access = choice.access ?? (choice.tools ? "chosen" : inputs.find((i) => i.name === "access" && i.checked)?.value);
+  if (choice.button === "allow" && !inputs.some((i) => i.name === "access" && i.value === access)) throw new Error(`the consent page offers no access choice ${access}`);
   const fields: Record<string, string | string[]> = {};
-  const ticked: string[] = [];
+  const multi: Record<string, string[]> = { tool: [], tool_group: [] };
   for (const input of inputs) {
     if (!input.name) continue;
     if (input.type === "radio") {
-      if (choice.access ? input.value === choice.access : input.checked) fields[input.name] = input.value;
-    } else if (input.type === "checkbox" && input.name === "tool") {
-      if (access === "full" && (choice.tools ? choice.tools.includes(input.value) : true)) ticked.push(input.value);
-    } else if (input.type !== "checkbox" || input.checked) fields[input.name] = input.value;
+      if (input.value === access) fields[input.name] = input.value;
+    } else if (input.type === "checkbox") {
+      const tick = asServed ? input.checked : access === "chosen" && input.name === "tool" && (choice.tools ? choice.tools.includes(input.value) : true);
+      if (tick) (multi[input.name] ??= []).push(input.value);
+    } else fields[input.name] = input.value;
   }
-  const missing = (choice.tools ?? []).filter((name) => !ticked.includes(name));
-  if (access === "full" && missing.length) throw new Error(`the consent page offers no write tool ${missing.join(", ")}`);
-  if (ticked.length) fields.tool = ticked;
+  const missing = (choice.tools ?? []).filter((name) => !multi.tool!.includes(name));
+  if (missing.length) throw new Error(`the consent page offers no write tool ${missing.join(", ")}`);
+  for (const [name, values] of Object.entries(multi)) if (values.length) fields[name] = values;
   for (const m of form.matchAll(/<button([^>]*)>/g)) {
     const name = attr(m[1]!, "name");
     const value = attr(m[1]!, "value");

@@ -103,8 +103,8 @@ describe.skipIf(chromiumPath === null)("device authorization grant in a browser 
     expect(await page.locator("#redirect-host").count()).toBe(0);
   });
 
-  test("Allow with Full and one write tool ticked says the device is connected", async () => {
-    await page.getByRole("radio", { name: /^Full:/ }).check();
+  test("Allow with only one write tool ticked says the device is connected", async () => {
+    await page.getByRole("radio", { name: /^Full, only the write tools I tick:/ }).check();
     await page.locator(`input[name="tool"][value="${writeTool}"]`).check();
     const loaded = page.waitForEvent("load");
     await page.getByRole("button", { name: "Allow", exact: true }).click();

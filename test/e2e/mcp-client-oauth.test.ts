@@ -31,7 +31,7 @@ const fullScope = "mcp:read mcp:write";
 const readTools = ["gatehouse__whoami", "gatehouse__list_connections"];
 const writeTool = "gatehouse__revoke_connection";
 /** Full access with the one write tool these tests call ticked on the consent page. */
-const full: ConsentChoice = { button: "allow", access: "full", tools: [writeTool] };
+const full: ConsentChoice = { button: "allow", tools: [writeTool] };
 
 // Each flow drives a real browser over real HTTP, with a real upstream behind the gateway.
 setDefaultTimeout(30_000);

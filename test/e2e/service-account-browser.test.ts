@@ -39,8 +39,7 @@ describe.skipIf(chromiumPath === null)("a service account for CI", () => {
     await submitSignIn(page, email, password);
     await clickAndLoad(page, page.getByRole("link", { name: "Service accounts" }));
     await page.getByLabel("Name").fill("ci-deploy");
-    await page.locator('input[name="access"][value="full"]').check();
-    await page.locator('input[name="write_tools"][value="chosen"]').check();
+    await page.getByRole("radio", { name: /^Full, only the write tools I tick:/ }).check();
     await page.locator('input[name="tool"][value="gatehouse__revoke_connection"]').check();
     await clickAndLoad(page, page.getByRole("button", { name: "Create service account" }));
     expect(await page.locator("h1").textContent()).toBe("Service account ci-deploy created");

@@ -82,10 +82,6 @@ describe("choosing write tools", () => {
     expect(names(writeToolChoices(catalogue))).toEqual(["t__write", "t__other"]);
   });
 
-  test("a ceiling (the session's API key) limits what is offered", () => {
-    expect(names(writeToolChoices(catalogue, ["t__other", "gone__tool"]))).toEqual(["t__other"]);
-  });
-
   test("a valid choice comes back once each, in the order offered", () => {
     expect(checkToolChoice(["t__other", "t__write", "t__other"], ["t__write", "t__other"])).toEqual({ ok: true, tools: ["t__write", "t__other"] });
   });

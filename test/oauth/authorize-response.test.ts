@@ -94,8 +94,7 @@ describe("metadata document clients", () => {
       client: { name: "Example", kind: "cimd", metadataHost: "app.example.com" },
       redirect: { label: "app.example.com", loopback: false },
       scopes: [{ scope: "mcp:read", description: "List and call read-only tools" }],
-      access: { offerFull: false },
-      writeTools: { offered: [], ticked: [] },
+      access: { offer: { full: false, chosen: false }, groups: [], choice: "read", ticked: [] },
     };
     expect(ConsentPage(props)).toContain('id="metadata-host">App details from <strong>app.example.com</strong>');
   });

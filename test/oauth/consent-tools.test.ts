@@ -7,11 +7,13 @@ import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.t
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { addClient, addUser, authorizePath, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
 
-// The write tools on the consent page: offered unticked under Full access,
-// recorded on the grant as ticked, refused when unknown (RFC 6749 §4.1.1
-// leaves what the user approves to the server; the refusals keep the request).
+// The consent page's access choice (issue 10, point 5): Read-only; Full
+// (every write tool, also ones added later); Full with only the ticked
+// write tools, grouped by upstream. Full is chosen when the app asks for
+// mcp:write, so Allow as served succeeds. Refusals keep the request pending.
 
 const store = "web__store";
+const slow = "web__slow";
 const revoke = "gatehouse__revoke_connection";
 
 let upstream: HttpUpstream;
@@ -20,7 +22,9 @@ let userId: string;
 let b: Browser;
 beforeAll(async () => {
   upstream = startHttpUpstream();
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n`, {}) });
+  // `slow` made a write tool, so the web group has two and gets a tick-all.
+  const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
+  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}) });
   while (app.gateway!.statuses().some((s) => s.state !== "connected")) await Bun.sleep(20);
   userId = addUser(app);
   b = browserOf(app, userId);
@@ -32,14 +36,14 @@ afterAll(async () => {
 
 const grantsOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
 const pendingRow = (id: string) => app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
-const checkboxes = (html: string) => [...html.matchAll(/<input type="checkbox" name="tool" value="([^"]+)"([^>]*)>/g)].map((m) => ({ name: m[1], checked: /checked/.test(m[2]!) }));
+const boxes = (html: string, name: string) => [...html.matchAll(new RegExp(`<input type="checkbox" name="${name}" value="([^"]+)"([^>]*)>`, "g"))].map((m) => ({ value: m[1], checked: /checked/.test(m[2]!) }));
+const radios = (html: string) => [...html.matchAll(/<input type="radio" name="access" value="([a-z]+)"([^>]*)>/g)].map((m) => ({ value: m[1], checked: /checked/.test(m[2]!) }));
 
-/** Opens a fresh client's consent page and posts the answer, with `tools` as repeated `tool` fields. */
-async function answer(fields: Record<string, string>, tools: string[] = [], browser = b) {
+/** Opens a fresh client's consent page and posts the answer; `fields` may repeat names (tool, tool_group). */
+async function answer(fields: [string, string][], browser = b) {
   const c = addClient(app);
   const page = await openConsent(browser, authorizePath(c.id));
-  const body = new URLSearchParams({ csrf: page.csrf, request: page.request, ...fields });
-  for (const tool of tools) body.append("tool", tool);
+  const body = new URLSearchParams([["csrf", page.csrf], ["request", page.request], ...fields]);
   const res = await browser.request("/oauth/authorize", {
     method: "POST",
     body: body.toString(),
@@ -48,57 +52,86 @@ async function answer(fields: Record<string, string>, tools: string[] = [], brow
   return { c, page, res };
 }
 
-describe("the consent page's write tools", () => {
-  test("lists every write tool, built-in and upstream, unticked, and no read tool", async () => {
+describe("the consent page", () => {
+  test("offers Read-only, Full and Full with ticked tools, with Full chosen and nothing ticked", async () => {
     const { html } = await openConsent(b, authorizePath(addClient(app).id));
-    expect(checkboxes(html)).toEqual([
-      { name: revoke, checked: false },
-      { name: store, checked: false },
+    expect(radios(html)).toEqual([
+      { value: "read", checked: false },
+      { value: "full", checked: true },
+      { value: "chosen", checked: false },
     ]);
-    expect(html).toContain('<fieldset id="write-tools" class="write-tools">');
+    expect(html).toContain("every tool, also write tools added later");
+    expect(boxes(html, "tool")).toEqual([
+      { value: revoke, checked: false },
+      { value: store, checked: false },
+      { value: slow, checked: false },
+    ]);
   });
 
-  test("has no write tools when only mcp:read is requested", async () => {
+  test("groups the write tools by upstream, with a tick-all for a group of several", async () => {
+    const { html } = await openConsent(b, authorizePath(addClient(app).id));
+    const legends = [...html.matchAll(/<fieldset class="tool-group"><legend>([^<]+)<\/legend>/g)].map((m) => m[1]);
+    expect(legends).toEqual(["Gatehouse", "web"]);
+    expect(boxes(html, "tool_group")).toEqual([{ value: "web", checked: false }]);
+    expect(html).toContain("All 2 write tools of web");
+  });
+
+  test("offers Read-only alone when only mcp:read is requested", async () => {
     const { html } = await openConsent(b, authorizePath(addClient(app).id, { scope: "mcp:read" }));
+    expect(radios(html)).toEqual([{ value: "read", checked: true }]);
     expect(html).not.toContain('id="write-tools"');
   });
 
-  test("a session opened with a key limited to web__store offers only web__store", async () => {
+  test("a session opened with a key limited to web__store offers only it, ticked, and no plain Full", async () => {
     const key = createApiKey(app.db, { userId, name: "limited", access: "full", tools: [store], expiresInSeconds: null, now: nowSeconds() });
     const { html } = await openConsent(browserOf(app, userId, key.apiKey.id), authorizePath(addClient(app).id));
-    expect(checkboxes(html).map((c) => c.name)).toEqual([store]);
+    expect(radios(html)).toEqual([
+      { value: "read", checked: false },
+      { value: "chosen", checked: true },
+    ]);
+    expect(boxes(html, "tool")).toEqual([{ value: store, checked: true }]);
     expect(html).toContain("limited to some write tools");
   });
 });
 
 describe("what the grant records", () => {
-  test("Allow with Full and one tool ticked records exactly that tool", async () => {
-    const { c, res } = await answer({ decision: "allow", access: "full" }, [store]);
+  test("Allow as served (Full) records every write tool, also ones added later", async () => {
+    const { c, res } = await answer([["decision", "allow"], ["access", "full"]]);
     expect(locationOf(res).query.code).toStartWith("gate_code_");
+    expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
+  });
+
+  test("Full with only the ticked tools records exactly those", async () => {
+    const { c, res } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store]]);
+    expect(res.status).toBe(302);
     expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", [store]]]);
   });
 
+  test("a group's tick-all grants the group's tools, without script", async () => {
+    const { c } = await answer([["decision", "allow"], ["access", "chosen"], ["tool_group", "web"]]);
+    expect(grantsOf(c.id)[0]!.tools).toEqual([store, slow]);
+  });
+
   test("tools ticked twice are recorded once, in the page's order", async () => {
-    const { c } = await answer({ decision: "allow", access: "full" }, [store, revoke, store]);
+    const { c } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store], ["tool", revoke], ["tool", store]]);
     expect(grantsOf(c.id)[0]!.tools).toEqual([revoke, store]);
   });
 
   test("Read-only records no tools, even when tools were posted", async () => {
-    const { c, res } = await answer({ decision: "allow", access: "read" }, [store]);
+    const { c, res } = await answer([["decision", "allow"], ["access", "read"], ["tool", store]]);
     expect(res.status).toBe(302);
     expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
   });
 
-  test("a read-only key's session posting Full and tools records Read-only and no tools", async () => {
-    const key = createApiKey(app.db, { userId, name: "ro", access: "read", expiresInSeconds: null, now: nowSeconds() });
-    const { c } = await answer({ decision: "allow", access: "full" }, [store], browserOf(app, userId, key.apiKey.id));
-    expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
+  test("Full ignores ticked tools: every write tool", async () => {
+    const { c } = await answer([["decision", "allow"], ["access", "full"], ["tool", store]]);
+    expect(grantsOf(c.id)[0]!.tools).toBeNull();
   });
 });
 
 describe("refusals keep the request pending", () => {
-  test("an unknown tool name is refused with a page naming it, no grant and no redirect", async () => {
-    const { c, page, res } = await answer({ decision: "allow", access: "full" }, [store, "evil__<b>tool</b>"]);
+  test("an unknown tool name is refused on the page again, escaped, with no grant and no redirect", async () => {
+    const { c, page, res } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store], ["tool", "evil__<b>tool</b>"]]);
     const html = await res.text();
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
@@ -108,25 +141,41 @@ describe("refusals keep the request pending", () => {
   });
 
   test("a read tool posted as a write tool is refused too", async () => {
-    const { c, res } = await answer({ decision: "allow", access: "full" }, ["web__lookup"]);
+    const { c, res } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", "web__lookup"]]);
     expect(res.status).toBe(400);
     expect(grantsOf(c.id)).toHaveLength(0);
   });
 
-  test("a tool beyond the session key's tools is refused", async () => {
+  test("a session key limited to web__store: Full and other tools are refused, its own tool is granted", async () => {
     const key = createApiKey(app.db, { userId, name: "limited", access: "full", tools: [store], expiresInSeconds: null, now: nowSeconds() });
-    const { c, res } = await answer({ decision: "allow", access: "full" }, [revoke], browserOf(app, userId, key.apiKey.id));
-    expect(res.status).toBe(400);
-    expect(await res.text()).toContain(`no write tool named ${revoke}`);
-    expect(grantsOf(c.id)).toHaveLength(0);
+    const limited = browserOf(app, userId, key.apiKey.id);
+    const full = await answer([["decision", "allow"], ["access", "full"]], limited);
+    expect(full.res.status).toBe(400);
+    expect(grantsOf(full.c.id)).toHaveLength(0);
+    const other = await answer([["decision", "allow"], ["access", "chosen"], ["tool", revoke]], limited);
+    expect(other.res.status).toBe(400);
+    expect(await other.res.text()).toContain(`no write tool named ${revoke}`);
+    const own = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store]], limited);
+    expect(own.res.status).toBe(302);
+    expect(grantsOf(own.c.id).map((g) => [g.tools, g.apiKeyId])).toEqual([[[store], key.apiKey.id]]);
   });
 
-  test("Full with nothing ticked redraws the consent page with an error, for the same request", async () => {
-    const { c, page, res } = await answer({ decision: "allow", access: "full" });
+  test("a Read-only key's session posting Full is refused; Read-only is granted", async () => {
+    const key = createApiKey(app.db, { userId, name: "ro", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const ro = browserOf(app, userId, key.apiKey.id);
+    const full = await answer([["decision", "allow"], ["access", "full"]], ro);
+    expect(full.res.status).toBe(400);
+    expect(grantsOf(full.c.id)).toHaveLength(0);
+    const read = await answer([["decision", "allow"], ["access", "read"]], ro);
+    expect(grantsOf(read.c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
+  });
+
+  test("only ticked tools with nothing ticked redraws the page with an error, keeping the choice, for the same request", async () => {
+    const { c, page, res } = await answer([["decision", "allow"], ["access", "chosen"]]);
     const html = await res.text();
     expect(res.status).toBe(400);
-    expect(html).toContain('role="alert"');
-    expect(html).toContain("Tick the tools that change things");
+    expect(html).toContain("Tick at least one write tool, or choose Full or Read-only.");
+    expect(radios(html).find((r) => r.checked)?.value).toBe("chosen");
     expect(html).toContain(`name="request" value="${page.request}"`);
     expect(res.headers.get("content-security-policy")).toContain("form-action 'self' http://127.0.0.1:33418");
     expect(grantsOf(c.id)).toHaveLength(0);
@@ -134,15 +183,15 @@ describe("refusals keep the request pending", () => {
   });
 
   test("after that redraw, ticking a tool and answering again is granted", async () => {
-    const { c, page } = await answer({ decision: "allow", access: "full" });
-    const body = new URLSearchParams({ csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: revoke });
+    const { c, page } = await answer([["decision", "allow"], ["access", "chosen"]]);
+    const body = new URLSearchParams({ csrf: page.csrf, request: page.request, decision: "allow", access: "chosen", tool: revoke });
     const res = await b.request("/oauth/authorize", { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
     expect(res.status).toBe(302);
     expect(grantsOf(c.id).map((g) => g.tools)).toEqual([[revoke]]);
   });
 
-  test("Deny needs no tools and records no grant", async () => {
-    const { c, res } = await answer({ decision: "deny", access: "full" });
+  test("Deny needs no access choice and records no grant", async () => {
+    const { c, res } = await answer([["decision", "deny"]]);
     expect(locationOf(res).query.error).toBe("access_denied");
     expect(grantsOf(c.id)).toHaveLength(0);
   });

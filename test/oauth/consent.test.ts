@@ -77,8 +77,9 @@ describe("the consent page", () => {
   test("offers only Read-only to a session opened with a read-only API key", async () => {
     const key = createApiKey(app.db, { userId, name: "ro", access: "read", expiresInSeconds: null, now: nowSeconds() });
     const { html } = await openConsent(browserOf(app, userId, key.apiKey.id), authorizePath(client.id));
-    expect(html).not.toContain('value="full"');
-    expect(html).toContain("read-only API key");
+    expect(html).not.toContain('name="access" value="full"');
+    expect(html).not.toContain('name="access" value="chosen"');
+    expect(html).toContain("Read-only API key");
   });
 
   test("has Allow and Deny buttons", async () => {
@@ -173,10 +174,11 @@ describe("the decision", () => {
     expect(grantsOf(c.id)).toEqual([expect.objectContaining({ apiKeyId: key.apiKey.id, scope: "mcp:read mcp:write" })]);
   });
 
-  test("a read-only API key session posting Full still grants only mcp:read", async () => {
+  test("a read-only API key session posting Full gets the page again, and no grant", async () => {
     const key = createApiKey(app.db, { userId, name: "ro key", access: "read", expiresInSeconds: null, now: nowSeconds() });
-    const { c } = await answer({ decision: "allow", access: "full", tool: writeTool }, { browser: browserOf(app, userId, key.apiKey.id) });
-    expect(grantsOf(c.id).map((g) => g.scope)).toEqual(["mcp:read"]);
+    const { c, res } = await answer({ decision: "allow", access: "full", tool: writeTool }, { browser: browserOf(app, userId, key.apiKey.id) });
+    expect(res.status).toBe(400);
+    expect(grantsOf(c.id)).toEqual([]);
   });
 
   test("the code redirect keeps the redirect URI's own query", async () => {

@@ -112,24 +112,34 @@ describe("answering a device's request", () => {
     expect(html).toContain('id="write-tools"');
   });
 
-  test("Allow with Full and one tool approves the code with a grant holding exactly that tool", async () => {
+  test("Allow as served approves the code with Full access: every write tool", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    const { html } = await enterCode(b, csrf, flow.user_code);
+    const answered = await answerConsent(b, html, { button: "allow" });
+    expect(answered.res.status).toBe(200);
+    expect(grantsOf(client.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
+  });
+
+  test("Allow with only one tool ticked approves the code with a grant holding exactly that tool", async () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf, userId } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
-    const answered = await answerConsent(b, html, { button: "allow", access: "full", tools: [revoke] });
+    const answered = await answerConsent(b, html, { button: "allow", tools: [revoke] });
     expect(answered.res.status).toBe(200);
     const row = deviceRow(app, flow.device_code);
     expect(row.status).toBe("approved");
     expect(grantsOf(client.id).map((g) => [g.id, g.userId, g.scope, g.tools])).toEqual([[row.grantId!, userId, "mcp:read mcp:write", [revoke]]]);
   });
 
-  test("Full with no tool ticked redraws the consent page with 400 and leaves the code pending", async () => {
+  test("only ticked tools with none ticked redraws the consent page with 400 and leaves the code pending", async () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
-    const answered = await answerConsent(b, html, { button: "allow", access: "full", tools: [] });
+    const answered = await answerConsent(b, html, { button: "allow", access: "chosen", tools: [] });
     expect(answered.res.status).toBe(400);
     expect(answered.html).toContain('action="/device/consent"');
     expect(deviceRow(app, flow.device_code).status).toBe("pending");
@@ -157,7 +167,7 @@ describe("answering a device's request", () => {
     expect(deviceRow(app, flow.device_code).status).toBe("approved");
   });
 
-  test("a session opened with a read-only API key grants read-only, even when Full is posted", async () => {
+  test("a session opened with a read-only API key is offered Read-only, and Full posted anyway is refused", async () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const userId = addUser(app);
@@ -172,9 +182,12 @@ describe("answering a device's request", () => {
       body: consentBody(fields).toString(),
       headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(b.base).origin },
     });
-    expect(res.status).toBe(200);
-    expect(grantsOf(client.id).map((g) => [g.scope, g.apiKeyId])).toEqual([["mcp:read", key.apiKey.id]]);
-    expect(grantsOf(client.id)[0]!.tools).toEqual([]);
+    expect(res.status).toBe(400);
+    expect(grantsOf(client.id)).toEqual([]);
+    expect(deviceRow(app, flow.device_code).status).toBe("pending");
+    const read = await answerConsent(b, html, { button: "allow" });
+    expect(read.res.status).toBe(200);
+    expect(grantsOf(client.id).map((g) => [g.scope, g.apiKeyId, g.tools])).toEqual([["mcp:read", key.apiKey.id, []]]);
   });
 
   test("a consent post without the CSRF token is refused with 403", async () => {

@@ -44,14 +44,16 @@ async function toolsCell(attr: string, id: string): Promise<string | null> {
 }
 
 describe("creating a key limited to write tools", () => {
-  test("the form offers every write tool, with every write tool chosen by default", async () => {
+  test("the form offers Read-only (chosen), Full and Full with ticked tools, and every write tool unticked", async () => {
     const html = await (await user.b.get("/keys")).text();
     expect(html).toContain(`<input type="checkbox" name="tool" value="${revoke}"/>`);
-    expect(html).toContain('<input type="radio" name="write_tools" value="all" checked/>');
+    expect(html).toContain('<input type="radio" name="access" value="read" checked/>');
+    expect(html).toContain('<input type="radio" name="access" value="full"/>');
+    expect(html).toContain('<input type="radio" name="access" value="chosen"/>');
   });
 
   test("Full with the ticked tools records them and the list shows them", async () => {
-    const { res } = await create({ name: "one-tool", access: "full", write_tools: "chosen" }, [revoke]);
+    const { res } = await create({ name: "one-tool", access: "chosen" }, [revoke]);
     expect(res.status).toBe(200);
     const [row] = keyNamed("one-tool");
     expect(row!.tools).toEqual([revoke]);
@@ -59,31 +61,31 @@ describe("creating a key limited to write tools", () => {
   });
 
   test("Full with every write tool records null and the list says All", async () => {
-    await create({ name: "all-tools", access: "full", write_tools: "all" }, [revoke]);
+    await create({ name: "all-tools", access: "full" }, [revoke]);
     const [row] = keyNamed("all-tools");
     expect(row!.tools).toBeNull();
     expect(await toolsCell("data-key-id", row!.id)).toBe("All");
   });
 
   test("Read-only records no tools and the list says None", async () => {
-    await create({ name: "reader", access: "read", write_tools: "chosen" }, [revoke]);
+    await create({ name: "reader", access: "read" }, [revoke]);
     const [row] = keyNamed("reader");
     expect(row!.tools).toEqual([]);
     expect(await toolsCell("data-key-id", row!.id)).toBe("None");
   });
 
   test("an unknown tool name is refused with the form again, and no key", async () => {
-    const { res, html } = await create({ name: "bad-tool", access: "full", write_tools: "chosen" }, [revoke, "nope__x"]);
+    const { res, html } = await create({ name: "bad-tool", access: "chosen" }, [revoke, "nope__x"]);
     expect(res.status).toBe(400);
     expect(html).toContain("Gatehouse has no write tool named nope__x.");
     expect(keyNamed("bad-tool")).toHaveLength(0);
   });
 
   test("choosing only ticked tools but ticking none is refused", async () => {
-    const { res, html } = await create({ name: "no-tool", access: "full", write_tools: "chosen" });
+    const { res, html } = await create({ name: "no-tool", access: "chosen" });
     expect(res.status).toBe(400);
     expect(html).toContain("Tick at least one write tool");
-    expect(html).toContain('<input type="radio" name="write_tools" value="chosen" checked/>');
+    expect(html).toContain('<input type="radio" name="access" value="chosen" checked/>');
     expect(keyNamed("no-tool")).toHaveLength(0);
   });
 

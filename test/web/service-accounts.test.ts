@@ -75,7 +75,7 @@ describe("access", () => {
 
 describe("creating", () => {
   test("shows the client id and secret once, stores only a hash, and the secret works", async () => {
-    const { res, html } = await create({ name: "ci-deploy", access: "full", write_tools: "chosen", tool: "gatehouse__revoke_connection" });
+    const { res, html } = await create({ name: "ci-deploy", access: "chosen", tool: "gatehouse__revoke_connection" });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const secret = secretPattern.exec(html)![0];
@@ -104,8 +104,8 @@ describe("creating", () => {
     ["a name with spaces", { name: "CI deploy" }],
     ["an empty name", { name: "" }],
     ["no access level", { name: "noaccess", access: undefined }],
-    ["Full with no tool ticked", { name: "notools", access: "full", write_tools: "chosen" }],
-    ["Full with an unknown tool", { name: "unknowntool", access: "full", write_tools: "chosen", tool: "nope__delete" }],
+    ["only ticked tools with none ticked", { name: "notools", access: "chosen" }],
+    ["only ticked tools with an unknown tool", { name: "unknowntool", access: "chosen", tool: "nope__delete" }],
   ])("%s is a 400 with the form's error and creates nothing", async (_, form) => {
     const { res, html } = await create(form);
     expect(res.status).toBe(400);

@@ -1,0 +1,47 @@
+import type { SignedIn } from "../accounts/sessions.ts";
+import { accessOffer, consentDefault, toolGroups, type AccessOffer } from "../mcp/access.ts";
+import type { ToolCatalogue } from "../mcp/server.ts";
+import { writeToolChoices } from "../mcp/tool-grants.ts";
+import { accessFromForm } from "../web/access-form.ts";
+import { ceilingOf, field, fieldValues } from "../web/context.ts";
+import { shownChoice, type AccessFieldsProps } from "../../views/access.tsx";
+import { accessLevelScopes } from "./authorize-request.ts";
+import type { Scope } from "./scopes.ts";
+
+// The consent form's access part, shared by the authorization endpoint and
+// the device page: what this person may give this app, what the page starts
+// with (Allow as served succeeds), and what an answer grants.
+
+/** What the page offers: Full only when the app asked for mcp:write and the session may give it. */
+export function consentOffer(current: SignedIn, catalogue: ToolCatalogue, requested: readonly Scope[]): AccessOffer {
+  return accessOffer(ceilingOf(current), writeToolChoices(catalogue.tools), requested.includes("mcp:write"));
+}
+
+/** The form's access fields: the defaults, or what was posted when the page is drawn again after an error. */
+export function consentAccessFields(current: SignedIn, offer: AccessOffer, requested: readonly Scope[], posted?: unknown): AccessFieldsProps {
+  const initial = consentDefault(offer);
+  const choice = posted === undefined ? initial.choice : shownChoice(field(posted, "access"), offer);
+  const ticked = posted === undefined ? initial.ticked : fieldValues(posted, "tool");
+  return { offer, groups: toolGroups(offer.tools), choice, ticked, ...noteFor(current, offer, requested) };
+}
+
+/** Why a key session is offered less than the app asked for. */
+function noteFor(current: SignedIn, offer: AccessOffer, requested: readonly Scope[]): { note?: string } {
+  if (current.apiKey === null || !requested.includes("mcp:write") || offer.full) return {};
+  if (!offer.chosen) return { note: "You signed in with a Read-only API key, so you can give Read-only access." };
+  return { note: "You signed in with an API key limited to some write tools, so only those are offered." };
+}
+
+export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null } | { ok: false; error: string };
+
+/**
+ * What Allow grants: the requested scopes cut to the chosen level, and the
+ * write tools (null: every one, also ones added later; [] for Read-only).
+ */
+export function consentAnswer(body: unknown, offer: AccessOffer, requested: readonly Scope[]): ConsentAnswer {
+  const read = accessFromForm(body, offer);
+  if (!read.ok) return read;
+  const allowed: readonly Scope[] = accessLevelScopes[read.access.level];
+  const scopes = requested.filter((scope) => allowed.includes(scope));
+  return { ok: true, scopes, tools: scopes.includes("mcp:write") ? (read.access.tools === null ? null : [...read.access.tools]) : [] };
+}
