@@ -8,11 +8,31 @@ export interface UpstreamRow {
   tools: number;
   /** The last error; null when it never failed. */
   reason: string | null;
+  /** Tools its last tools/list offered under names that break MCP's tool-name rule (src/gateway/tool-names.ts). */
+  refusedTools: string[];
   connectedAt: number | null;
 }
 
 const stateLabel = { starting: "Starting", connected: "Connected", failed: "Failed", stopped: "Stopped" } as const;
 const kindLabel = { stdio: "Local command (stdio)", http: "Streamable HTTP" } as const;
+
+// Refused names come from the upstream: any length, any characters.
+const shownNameLength = 40;
+const shownNames = 10;
+
+/** A refused name as admins read it: quoted (JSON, so an empty name or a control character shows), cut when long. */
+function shownName(name: string): string {
+  if (name.length <= shownNameLength) return JSON.stringify(name);
+  return `${JSON.stringify(`${name.slice(0, shownNameLength)}…`)} (${name.length} characters)`;
+}
+
+/** One sentence: how many tools were refused, why, and which. */
+export function refusedToolsSentence(names: readonly string[]): string {
+  const count = names.length === 1 ? "1 tool refused: its name breaks" : `${names.length} tools refused: their names break`;
+  const listed = names.slice(0, shownNames).map(shownName).join(", ");
+  const more = names.length > shownNames ? ` and ${names.length - shownNames} more` : "";
+  return `${count} MCP's tool-name rule (1 to 128 characters, prefix included, each a letter, digit, "_", "-" or "."): ${listed}${more}.`;
+}
 
 export interface AdminUpstreamsProps {
   viewer: Viewer;
@@ -22,7 +42,7 @@ export interface AdminUpstreamsProps {
   upstreams: UpstreamRow[];
 }
 
-/** Settings → Upstream MCP servers: each one's state, tool count and last error. Read-only: they live in the config file. */
+/** Settings → Upstream MCP servers: each one's state, tool count, last error and refused tools. Read-only: they live in the config file. */
 export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: AdminUpstreamsProps): string {
   return (
     <Layout title="Upstream MCP servers" viewer={viewer} csrf={csrf}>
@@ -41,33 +61,42 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
         {upstreams.length === 0 ? (
           <p id="no-upstreams">No upstream servers.</p>
         ) : (
-          <table id="upstreams">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Kind</th>
-                <th>State</th>
-                <th>Tools</th>
-                <th>Connected since</th>
-                <th>Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {upstreams.map((u) => (
-                <tr data-upstream={u.name} data-state={u.state}>
-                  <td safe>{u.name}</td>
-                  <td>{kindLabel[u.kind]}</td>
-                  <td>{stateLabel[u.state]}</td>
-                  <td safe>{String(u.tools)}</td>
-                  <td>{u.state === "connected" ? <Time at={u.connectedAt} /> : "—"}</td>
-                  <td class="reason" safe>
-                    {u.reason ?? "—"}
-                  </td>
+          <div class="table-scroll">
+            <table id="upstreams">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Kind</th>
+                  <th>State</th>
+                  <th>Tools</th>
+                  <th>Connected since</th>
+                  <th>Last error</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {upstreams.map((u) => (
+                  <tr data-upstream={u.name} data-state={u.state}>
+                    <td safe>{u.name}</td>
+                    <td>{kindLabel[u.kind]}</td>
+                    <td>{stateLabel[u.state]}</td>
+                    <td safe>{String(u.tools)}</td>
+                    <td>{u.state === "connected" ? <Time at={u.connectedAt} /> : "—"}</td>
+                    <td class="reason" safe>
+                      {u.reason ?? "—"}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
+        {upstreams
+          .filter((u) => u.refusedTools.length > 0)
+          .map((u) => (
+            <p class="refused-tools" data-refused-by={u.name}>
+              <strong safe>{u.name}</strong> — <span safe>{refusedToolsSentence(u.refusedTools)}</span>
+            </p>
+          ))}
       </section>
     </Layout>
   ) as string;

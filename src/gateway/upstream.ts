@@ -2,11 +2,12 @@ import { Client, type LoggingMessageNotification, type ProgressNotification, typ
 import pkg from "../../package.json";
 import type { Logger } from "../log.ts";
 import type { UpstreamConfig } from "./config.ts";
+import { splitByToolName } from "./tool-names.ts";
 import { upstreamTransport } from "./transport.ts";
 
 export type UpstreamState = "starting" | "connected" | "failed" | "stopped";
 
-/** What an upstream offers, as its last tools/list, resources/list, templates and prompts/list said. */
+/** What an upstream offers, as its last tools/list (its tools whose names follow MCP's rule), resources/list, templates and prompts/list said. */
 export interface UpstreamLists {
   tools: Tool[];
   resources: Resource[];
@@ -21,6 +22,8 @@ export interface UpstreamStatus {
   /** Why it is not connected (or last was not), null when it never failed. */
   reason: string | null;
   tools: number;
+  /** Names of the tools its last tools/list offered that break MCP's tool-name rule (tool-names.ts), never offered on /mcp. */
+  refusedTools: string[];
   /** Unix seconds of the last connect, null before the first. */
   connectedAt: number | null;
 }
@@ -37,6 +40,9 @@ export interface UpstreamOptions {
   connectTimeoutMs?: number;
 }
 
+// A refused name comes from the upstream and may be any length: the log gets its start and its length.
+const maxLoggedNameLength = 200;
+
 const emptyLists: UpstreamLists = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -51,6 +57,7 @@ export class Upstream {
   state: UpstreamState = "starting";
   reason: string | null = null;
   lists: UpstreamLists = emptyLists;
+  refusedTools: string[] = [];
   connectedAt: number | null = null;
   /** The child's process id while a stdio upstream runs. */
   pid: number | null = null;
@@ -61,6 +68,8 @@ export class Upstream {
   private progressTokens = 0;
   /** resources/subscribe made through Gatehouse, by URI: how many subscribers; the upstream is subscribed while any is left. */
   private readonly subscribers = new Map<string, number>();
+  /** Refused tool names already logged: each is logged once, not on every list refresh or reconnect. */
+  private readonly loggedRefusals = new Set<string>();
   private current: Client | null = null;
   private connected: Client | null = null;
   private failures = 0;
@@ -81,7 +90,15 @@ export class Upstream {
   }
 
   status(): UpstreamStatus {
-    return { name: this.name, kind: this.config.kind, state: this.state, reason: this.reason, tools: this.lists.tools.length, connectedAt: this.connectedAt };
+    return {
+      name: this.name,
+      kind: this.config.kind,
+      state: this.state,
+      reason: this.reason,
+      tools: this.lists.tools.length,
+      refusedTools: this.refusedTools,
+      connectedAt: this.connectedAt,
+    };
   }
 
   nextProgressToken(): string {
@@ -142,10 +159,11 @@ export class Upstream {
     client.onerror = (error) => log.warn("upstream protocol error", { upstream: this.name, error: describe(error) });
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs ?? 30_000 });
-      const lists = await this.fetchLists(client);
+      const listed = await this.fetchLists(client);
       // A new connection (after a restart) watches what the last one did.
       for (const uri of this.subscribers.keys()) await client.subscribeResource({ uri }).catch(() => this.subscribers.delete(uri));
       if (this.current !== client) return;
+      const lists = { ...listed, tools: this.offerable(listed.tools) };
       Object.assign(this, { lists, connected: client, state: "connected", reason: null, pid: pid(), failures: 0 });
       this.connectedAt = Math.floor(Date.now() / 1000);
       log.info("upstream connected", { upstream: this.name, tools: lists.tools.length, resources: lists.resources.length, prompts: lists.prompts.length });
@@ -159,7 +177,7 @@ export class Upstream {
   private newClient(): Client {
     const refreshed = (key: "tools" | "prompts" | "resources") => (error: Error | null, items: unknown[] | null) => {
       if (error || !items || this.connected === null) return;
-      this.lists = { ...this.lists, [key]: items };
+      this.lists = { ...this.lists, [key]: key === "tools" ? this.offerable(items as Tool[]) : items };
       this.options.log.info("upstream list changed", { upstream: this.name, list: key, count: items.length });
       this.options.onChange();
     };
@@ -191,11 +209,28 @@ export class Upstream {
     return { tools, resources, resourceTemplates, prompts };
   }
 
+  /**
+   * The tools /mcp may offer, from a tools/list: those whose names follow
+   * MCP's rule as the upstream names them and as /mcp would list them. The
+   * others are kept by name for /admin/upstreams and logged the first time.
+   */
+  private offerable(tools: Tool[]): Tool[] {
+    const { offered, refused } = splitByToolName(tools, this.config.prefix);
+    this.refusedTools = refused;
+    for (const name of refused) {
+      if (this.loggedRefusals.has(name)) continue;
+      this.loggedRefusals.add(name);
+      this.options.log.warn("upstream tool refused: its name breaks MCP's tool-name rule", { upstream: this.name, tool: name.slice(0, maxLoggedNameLength), length: name.length });
+    }
+    return offered;
+  }
+
   private lost(client: Client, reason: string): void {
     if (this.stopped || this.current !== client) return;
     const wasConnected = this.connected !== null;
     this.current = this.connected = null;
     this.lists = emptyLists;
+    this.refusedTools = [];
     this.pid = null;
     this.state = "failed";
     this.reason = reason;

@@ -1,4 +1,3 @@
-import { readRequestBody } from "@modelcontextprotocol/server";
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { AppDeps } from "../app.ts";
@@ -7,27 +6,26 @@ import { refusedToolCall } from "../audit/tool-calls.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { clientAddress } from "../web/context.ts";
 import { checkBearer, insufficientScopeChallenge, unauthorizedChallenge } from "./bearer.ts";
+import { countMessages, invalidRequestCode } from "./batch.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
 import { createCredentialCache } from "./credential-cache.ts";
-import { deniedToolCalls, mayCall } from "./gating.ts";
+import { deniedToolCalls } from "./gating.ts";
 import { permissionDeniedResponse } from "./permission-denied.ts";
 import { hostAllowed, mcpCorsHeaders, mcpPreflightHeaders, originAllowed, requestGuard } from "./request-guard.ts";
 import { createMcpRateLimit, jsonRpcIdOf, rateLimitedResponse } from "./rate-limit.ts";
+import { jsonOf, readPostBody, requestForSdk } from "./request-body.ts";
 import { protectedResourceMetadataUrl } from "./resource-metadata.ts";
 import { createMcpEndpointHandler, type ToolCatalogue } from "./server.ts";
 
 export const mcpPath = "/mcp";
-
-// The SDK's own bound on bodies it reads (4 MiB); a bigger one is left to it to refuse.
-const maxPeekBytes = 4 * 1024 * 1024;
 
 /**
  * Refusals made before the SDK sees the request: a JSON-RPC-shaped body
  * (what MCP clients parse), the meaning in the status and, for 401/403, in
  * WWW-Authenticate. Never HTML.
  */
-function refusal(status: number, message: string, headers: Record<string, string>): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }, { status, headers: { "cache-control": "no-store", ...headers } });
+function refusal(status: number, message: string, headers: Record<string, string>, code = -32000): Response {
+  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers: { "cache-control": "no-store", ...headers } });
 }
 
 /**
@@ -46,16 +44,6 @@ function withHeaders(response: Response, headers: Record<string, string>): Respo
   }
 }
 
-/** The JSON body of a POST, read from a clone so the SDK still gets the request untouched; null if unreadable. */
-async function peekJson(request: Request): Promise<unknown> {
-  try {
-    const read = await readRequestBody(request.clone(), maxPeekBytes);
-    return read.tooLarge ? null : JSON.parse(read.text);
-  } catch {
-    return null;
-  }
-}
-
 interface ToolGate {
   catalogue: ToolCatalogue;
   challenge: (description: string) => string;
@@ -69,12 +57,10 @@ interface ToolGate {
  * A tools/call this caller may not make, answered before dispatch: 403 for a
  * missing scope, so the client can step up (MCP authorization, scope
  * challenge); a JSON-RPC permission_denied error for a write tool outside the
- * key's or connection's grant (permission-denied.ts). Callers who may call
- * every tool, the common case, cost no body read.
+ * key's or connection's grant (permission-denied.ts). `body` is the POST's
+ * parsed body (undefined for none): a map lookup per call in it.
  */
-async function toolCallRefusal(gate: ToolGate, caller: Caller, request: Request, context: RequestContext, headers: Record<string, string>) {
-  if (request.method !== "POST" || gate.catalogue.tools.every((tool) => mayCall(caller, tool))) return null;
-  const body = await peekJson(request);
+function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context: RequestContext, headers: Record<string, string>) {
   const denied = deniedToolCalls(caller, gate.catalogue.byName, body);
   if (denied.length === 0) return null;
   for (const d of denied) gate.audit.record(refusedToolCall(caller, d.tool, d.missing === "scope" ? "insufficient_scope" : "permission_denied", context));
@@ -97,10 +83,11 @@ function requestIdOf(set: { headers: Record<string, unknown> }): string {
 }
 
 /**
- * `/mcp`: Host and Origin checks, the bearer check, the rate limit per
- * credential, the scope and grant gate, then the SDK. The SDK handler is
- * built here once over the app's one catalogue (app.ts); a request costs a
- * token lookup and a dispatch.
+ * `/mcp`: Host and Origin checks, the bearer check, one read of the body,
+ * the rate limit per credential (a batch counts per message), the batch
+ * rule, the scope and grant gate, then the SDK with the parsed body. The SDK
+ * handler is built here once over the app's one catalogue (app.ts); a
+ * request costs a token lookup, one parse and a dispatch.
  */
 export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
   const resourceUrl = mcpResourceUrl(deps.config.publicUrl);
@@ -123,16 +110,20 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
       return refusal(401, bearer.description ?? "Authorization required: Bearer <access token or API key>.", { ...cors, "www-authenticate": challenge });
     }
-    const verdict = rateLimit.take(bearer.caller);
-    if (!verdict.allowed) {
-      const rpcId = request.method === "POST" ? jsonRpcIdOf(await peekJson(request)) : null;
-      return rateLimitedResponse(verdict, rpcId, requestIdOf(set), cors);
-    }
+    const body = await readPostBody(request);
+    const json = jsonOf(body);
+    const count = countMessages(json, request.headers.get("mcp-protocol-version"));
+    // A refused batch runs nothing and counts as the one request it is.
+    const verdict = rateLimit.take(bearer.caller, count.ok ? count.messages : 1);
+    if (!verdict.allowed) return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestIdOf(set), cors);
     const headers = { ...cors, ...verdict.headers };
+    if (!count.ok) return refusal(400, count.message, headers, invalidRequestCode);
+    if (body.kind === "refused") return refusal(body.status, body.message, headers, body.code);
     const context: RequestContext = { requestId: requestIdOf(set), ip: clientAddress(deps, request, server) };
-    const refused = await toolCallRefusal(gate, bearer.caller, request, context, headers);
+    const refused = toolCallRefusal(gate, bearer.caller, json, context, headers);
     if (refused) return refused;
-    const response = await handler.fetch(request, { authInfo: authInfoOf(bearer.caller, resourceUrl, metadataUrl, context) });
+    const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, context);
+    const response = await handler.fetch(requestForSdk(request, body), body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo });
     return withHeaders(response, headers);
   };
 

@@ -15,6 +15,10 @@ import type { Caller } from "./caller.ts";
 // `RateLimit: "default";r=<left>;t=<seconds to window end>` (§4), on every
 // counted answer so clients can pace themselves; a 429 adds Retry-After
 // (RFC 9110 §10.2.3), equal to t as §6 asks.
+//
+// A 2025-03-26 batch counts one request per message in it, all or none: a
+// batch that does not fit in what is left is refused whole, so batching
+// cannot run more calls a minute than sending them one by one.
 
 /** JSON-RPC server-defined error (-32000..-32099), unused by MCP and its SDK; "29" for HTTP 429. */
 export const rateLimitedCode = -32029;
@@ -23,12 +27,16 @@ const windowSeconds = 60;
 const policyName = '"default"';
 
 export interface McpRateLimit {
-  /** Counts one request by `caller`; the verdict and the headers for the answer. */
-  take(caller: Caller): RateVerdict;
+  /** Counts `messages` requests (default 1; a batch's length) by `caller`; the verdict and the headers for the answer. */
+  take(caller: Caller, messages?: number): RateVerdict;
 }
 
 export interface RateVerdict {
   allowed: boolean;
+  /** Requests this answer asked to count: more than 1 for a batch. */
+  messages: number;
+  /** Requests left in the window (after these when allowed). */
+  remaining: number;
   /** Seconds until the window ends: Retry-After when refused. */
   resetSeconds: number;
   /** RateLimit-Policy and RateLimit, for whatever answer the request gets. */
@@ -39,10 +47,12 @@ export function createMcpRateLimit(opts: { limitPerMinute: number; now: () => nu
   const limiter = createRateLimiter({ limit: opts.limitPerMinute, windowSeconds, now: opts.now });
   const policy = `${policyName};q=${opts.limitPerMinute};w=${windowSeconds}`;
   return {
-    take(caller) {
-      const taken: Taken = limiter.take(rateLimitKey(caller));
+    take(caller, messages = 1) {
+      const taken: Taken = limiter.take(rateLimitKey(caller), messages);
       return {
         allowed: taken.allowed,
+        messages,
+        remaining: taken.remaining,
         resetSeconds: taken.resetSeconds,
         headers: { "ratelimit-policy": policy, ratelimit: `${policyName};r=${taken.remaining};t=${taken.resetSeconds}` },
       };
@@ -62,6 +72,13 @@ export function jsonRpcIdOf(body: unknown): string | number | null {
   return typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
 }
 
+/** Why, and when to try again; for a batch, that it counts as its length and how much is left. */
+function rateLimitedMessage(verdict: RateVerdict): string {
+  const retry = `try again in ${verdict.resetSeconds} s.`;
+  if (verdict.messages === 1) return `Rate limit exceeded: ${retry}`;
+  return `Rate limit exceeded: this batch of ${verdict.messages} messages counts as ${verdict.messages} requests, and ${verdict.remaining} are left in this window; nothing in it was run. Send fewer, or ${retry}`;
+}
+
 /**
  * The 429: a JSON-RPC error (what MCP clients parse) whose data carries
  * retry_after_seconds and the request_id of the X-Request-Id header, as
@@ -79,7 +96,7 @@ export function rateLimitedResponse(
     id: rpcId,
     error: {
       code: rateLimitedCode,
-      message: `Rate limit exceeded: try again in ${seconds} s.`,
+      message: rateLimitedMessage(verdict),
       data: { retry_after_seconds: seconds, request_id: requestId },
     },
   };

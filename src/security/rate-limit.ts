@@ -8,16 +8,17 @@ export interface RateLimiter {
   /** Counts one event for `key`. */
   hit(key: string): void;
   /**
-   * Counts one event for `key` if it is under the limit, in one lookup: the
-   * hot-path form of retryAfter + hit. An event refused is not counted.
+   * Counts `events` (default 1) for `key` if they all fit under the limit, in
+   * one lookup: the hot-path form of retryAfter + hit. Events refused are not
+   * counted, not even in part.
    */
-  take(key: string): Taken;
+  take(key: string, events?: number): Taken;
   reset(key: string): void;
 }
 
 export interface Taken {
   allowed: boolean;
-  /** Events left in the current window after this one. */
+  /** Events left in the current window: after these when allowed, as they were when refused. */
   remaining: number;
   /** Seconds until the current window ends (at least 1). */
   resetSeconds: number;
@@ -57,12 +58,12 @@ export function createRateLimiter(opts: { limit: number; windowSeconds: number; 
       const now = opts.now();
       (current(key, now) ?? open(key, now)).count++;
     },
-    take(key) {
+    take(key, events = 1) {
       const now = opts.now();
       const w = current(key, now) ?? open(key, now);
       const resetSeconds = Math.max(1, w.start + opts.windowSeconds - now);
-      if (w.count >= opts.limit) return { allowed: false, remaining: 0, resetSeconds };
-      w.count++;
+      if (w.count + events > opts.limit) return { allowed: false, remaining: Math.max(0, opts.limit - w.count), resetSeconds };
+      w.count += events;
       return { allowed: true, remaining: opts.limit - w.count, resetSeconds };
     },
     reset(key) {

@@ -4,7 +4,8 @@ import { adminForPage } from "./admin-guard.ts";
 import type { WebDeps } from "./context.ts";
 
 // Settings → Upstream MCP servers: admins see each upstream's state, tool
-// count and last error (the reasons may name hosts and commands, hence admins only).
+// count, last error and the tools refused for their names (the reasons may
+// name hosts and commands, hence admins only).
 
 export function adminUpstreamsRoutes(web: WebDeps) {
   return new Elysia().get("/admin/upstreams", ({ cookie, set }) => {

@@ -28,6 +28,13 @@ describe("take", () => {
     expect(limiter.take("a")).toEqual({ allowed: true, remaining: 0, resetSeconds: 60 });
   });
 
+  test("several events at once are counted all or none; a refusal reports what is left", () => {
+    const { limiter } = limiterAt(5);
+    expect(limiter.take("a", 3)).toEqual({ allowed: true, remaining: 2, resetSeconds: 60 });
+    expect(limiter.take("a", 3)).toEqual({ allowed: false, remaining: 2, resetSeconds: 60 });
+    expect(limiter.take("a", 2)).toEqual({ allowed: true, remaining: 0, resetSeconds: 60 });
+  });
+
   test("keys are counted apart", () => {
     const { limiter } = limiterAt(1);
     limiter.take("a");
