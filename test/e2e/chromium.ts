@@ -44,8 +44,10 @@ export function chromiumLaunchOptions(executablePath: string): LaunchOptions {
   };
 }
 
-export function launchChromium(executablePath: string): Promise<Browser> {
-  return chromium.launch(chromiumLaunchOptions(executablePath));
+/** Launches Chromium headless; `extraArgs` are more command-line switches (e.g. `--host-resolver-rules`). */
+export function launchChromium(executablePath: string, extraArgs: string[] = []): Promise<Browser> {
+  const options = chromiumLaunchOptions(executablePath);
+  return chromium.launch({ ...options, args: [...options.args!, ...extraArgs] });
 }
 
 /** Clicks something that submits a form or follows a link, and waits until the next page has loaded. */

@@ -15,7 +15,8 @@ import { consent } from "./consent-form.ts";
 // browser for the consent page, and an app that can be stopped and opened
 // again on the same data directory.
 
-const password = "correct horse battery staple";
+/** The password of every person `signedIn` makes. */
+export const password = "correct horse battery staple";
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 type Json = Record<string, unknown>;
 
@@ -43,8 +44,8 @@ export function openApp(dataDir: string, port: number, publicUrl = `http://127.0
   };
 }
 
-/** A new admin, signed in with a password in a cookie-jar browser, and an API key of theirs for introspection. */
-export async function signedIn(server: { url: string; db: Db }): Promise<{ browser: Browser; adminKey: string }> {
+/** A new admin, signed in with a password in a cookie-jar browser, their email, and an API key of theirs for introspection. */
+export async function signedIn(server: { url: string; db: Db }): Promise<{ browser: Browser; adminKey: string; email: string }> {
   const email = `${randomString(6)}@example.com`;
   const user = await createUser(server.db, { email, password, isAdmin: true, now: nowSeconds() });
   const adminKey = createApiKey(server.db, { userId: user.id, name: "introspect", access: "read", expiresInSeconds: null, now: nowSeconds() }).token;
@@ -52,7 +53,7 @@ export async function signedIn(server: { url: string; db: Db }): Promise<{ brows
   const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
   const res = await browser.post("/sign-in", { csrf, next: "/", email, password });
   if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
-  return { browser, adminKey };
+  return { browser, adminKey, email };
 }
 
 /** RFC 7591 registration as MCP clients send it: JSON, no credentials. */
@@ -84,9 +85,9 @@ export async function authorizeCode(browser: Browser, clientId: string, redirect
   return { callback, code: callback.searchParams.get("code") ?? "", verifier };
 }
 
-/** POST /oauth/token with a form body. */
-export async function tokenRequest(base: string, params: Record<string, string>): Promise<{ res: Response; json: Json }> {
-  const res = await fetch(`${base}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(params) });
+/** POST /oauth/token with a form body (and extra headers, such as Basic client credentials). */
+export async function tokenRequest(base: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ res: Response; json: Json }> {
+  const res = await fetch(`${base}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(params) });
   return { res, json: (await res.json()) as Json };
 }
 

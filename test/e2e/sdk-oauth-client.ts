@@ -49,8 +49,8 @@ export interface Person {
   password: string;
 }
 
-/** Signs in on the sign-in page if the browser was sent there, then answers the consent page. */
-async function authorizeInBrowser(page: Page, url: URL, person: Person, choice: ConsentChoice): Promise<void> {
+/** Signs in on the sign-in page if the browser was sent there, then answers the consent page (and does not wait for what follows). */
+export async function authorizeInBrowser(page: Page, url: URL, person: Person, choice: ConsentChoice): Promise<void> {
   await page.goto(url.href);
   if (new URL(page.url()).pathname === "/sign-in") {
     await page.getByLabel("Email").fill(person.email);
