@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { findClientById, upsertClient } from "../../../src/oauth/clients-store.ts";
 import { nowSeconds } from "../../oauth/token-fixture.ts";
-import { authorizeUrl } from "../field-failures-fixture.ts";
-import { useGatehouse } from "./fixture.ts";
+import { authorizeUrl, exchange, tokenRequest } from "../field-failures-fixture.ts";
+import { approveConsent, useGatehouse } from "./fixture.ts";
 import { describeClientFlow, knownDocument, registerByDcr, type ClientProfile } from "./flow.ts";
 
 // claude.ai (and Claude Desktop, which connects through it) and Claude Code,
@@ -56,23 +56,26 @@ describe("claude.ai's metadata document through the real fetch", () => {
     }
   });
 
-  // Gatehouse defect, reported: REFERENCE.md says claude.ai's hosted document "has been unreachable
-  // for a while: don't drop known clients on a 404", but a refetch answering 4xx makes a cached
-  // document's client unknown at once (src/oauth/cimd.ts counts only timeouts, DNS, connection
-  // errors and 5xx as transient). Run it with `bun test --todo`.
-  test.todo("a known claude.ai whose document's refetch answers 404 still gets the consent page", async () => {
+  // REFERENCE.md: claude.ai's hosted document "has been unreachable for a while: don't drop known
+  // clients on a 404". Issue 10, point 9: the grant it holds keeps working on the last good copy
+  // (7 days); a new authorization re-checks the document.
+  test("when its document answers 404, claude.ai's connection still refreshes; a new authorization is refused", async () => {
     let status = 200;
     const docs = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (status === 200 ? Response.json({ ...claudeAiDocument, client_id: req.url }) : new Response("gone", { status })) });
     try {
       const clientId = `http://127.0.0.1:${docs.port}/oauth/mcp-oauth-client-metadata`;
-      const consentPage = async () => {
-        const { url } = await authorizeUrl(gate.app.url, { client_id: clientId, redirect_uri: claudeCallback, scope: "mcp:read mcp:write", resource: `${gate.app.url}/mcp` });
-        return (await gate.browser.get(url.pathname + url.search)).status;
-      };
-      expect(await consentPage()).toBe(200);
+      const params = { client_id: clientId, redirect_uri: claudeCallback, scope: "mcp:read mcp:write", resource: `${gate.app.url}/mcp` };
+      const first = await authorizeUrl(gate.app.url, params);
+      const code = (await approveConsent(gate.browser, first.url)).searchParams.get("code")!;
+      const tokens = await exchange(gate.app.url, clientId, code, claudeCallback, first.verifier);
+      expect(tokens.res.status).toBe(200);
       upsertClient(gate.app.db, { ...findClientById(gate.app.db, clientId)!, metadataExpiresAt: nowSeconds() - 1 });
       status = 404;
-      expect(await consentPage()).toBe(200);
+      const refreshed = await tokenRequest(gate.app.url, { grant_type: "refresh_token", client_id: clientId, refresh_token: String(tokens.json.refresh_token) });
+      expect(refreshed.res.status).toBe(200);
+      expect(refreshed.json.access_token).toStartWith("gate_at_");
+      const again = await authorizeUrl(gate.app.url, params);
+      expect((await gate.browser.get(again.url.pathname + again.url.search)).status).toBe(400);
     } finally {
       docs.stop(true);
     }

@@ -14,13 +14,8 @@ import { authorizeInBrowser } from "../sdk-oauth-client.ts";
 
 type Json = Record<string, any>;
 
-/**
- * The one answer every client flow gives the consent page: Full access with
- * every write tool the page offers ticked, which is what succeeds today.
- * When the page comes to preselect "every write tool" for a client asking
- * for mcp:write, this becomes pressing Allow as served.
- */
-export const approval: ConsentChoice = { button: "allow", access: "full" };
+/** The one answer every client flow gives the consent page: Allow, as served (what nearly everyone does). */
+export const approval: ConsentChoice = { button: "allow" };
 
 /** Answers the consent page of `authorizeUrl` in the cookie-jar browser; the redirect back to the client. */
 export function approveConsent(browser: Browser, authorizeUrl: URL): Promise<URL> {
