@@ -119,7 +119,3 @@ function checkPkce(params: Map<string, string>): string | OAuthError {
   if (!codeChallengePattern.test(challenge)) return new InvalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.");
   return challenge;
 }
-
-/** The access levels a user can pick on the consent page, and the scopes each grants. */
-export const accessLevelScopes = { full: ["mcp:read", "mcp:write"], read: ["mcp:read"] } as const satisfies Record<string, Scope[]>;
-export type AccessLevel = keyof typeof accessLevelScopes;

@@ -1,11 +1,11 @@
 import type { SignedIn } from "../accounts/sessions.ts";
+import { accessScopes } from "../keys/api-keys.ts";
 import { accessOffer, consentDefault, toolGroups, type AccessOffer } from "../mcp/access.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
 import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { accessFromForm } from "../web/access-form.ts";
 import { ceilingOf, field, fieldValues } from "../web/context.ts";
 import { shownChoice, type AccessFieldsProps } from "../../views/access.tsx";
-import { accessLevelScopes } from "./authorize-request.ts";
 import type { Scope } from "./scopes.ts";
 
 // The consent form's access part, shared by the authorization endpoint and
@@ -41,7 +41,7 @@ export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null 
 export function consentAnswer(body: unknown, offer: AccessOffer, requested: readonly Scope[]): ConsentAnswer {
   const read = accessFromForm(body, offer);
   if (!read.ok) return read;
-  const allowed: readonly Scope[] = accessLevelScopes[read.access.level];
+  const allowed = accessScopes[read.access.level].split(" ");
   const scopes = requested.filter((scope) => allowed.includes(scope));
   return { ok: true, scopes, tools: scopes.includes("mcp:write") ? (read.access.tools === null ? null : [...read.access.tools]) : [] };
 }
