@@ -30,7 +30,7 @@ export interface AccessFieldsProps {
   note?: string;
 }
 
-export const accessWords = {
+const accessWords = {
   read: { label: "Read-only", detail: "only tools that change nothing" },
   full: { label: "Full", detail: "every tool, also write tools added later" },
   chosen: { label: "Full, only the write tools I tick", detail: "tools that change nothing, and the ones ticked below" },
