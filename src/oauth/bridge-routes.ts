@@ -1,3 +1,4 @@
+import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { AppDeps } from "../app.ts";
 import { auditContext } from "../web/context.ts";
@@ -7,18 +8,34 @@ import { pendingRequestTtlSeconds } from "./authorize.ts";
 import { bridgeCallbackUrl, bridgeCallbackView, pollBridge, pollParams } from "./bridge.ts";
 import { findClientById } from "./clients-store.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
-import { readBodyParams } from "./params.ts";
+import { readBodyParams, uniqueParams } from "./params.ts";
 import { noStoreJson, oauthFailure } from "./respond.ts";
+
+type PollContext = { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } };
 
 /**
  * The polling bridge's two endpoints: the callback page the browser lands
  * on (it only reads; the authorization endpoint recorded the answer), and
  * the poll, which a browser plugin may call cross-origin without cookies,
- * as it calls the token endpoint.
+ * as it calls the token endpoint. The poll takes a POST body or, as plugins
+ * written for the Figma-style bridge send it, a GET query (`?state=…`): the
+ * same parameters, the same answers. The request log keeps only the path
+ * (app.ts), so the state in a GET's query never reaches the log.
  */
 export function bridgeRoutes(deps: AppDeps) {
   const issuer = deps.config.publicUrl;
   const bridgeUrl = bridgeCallbackUrl(issuer);
+  const answerPoll = async (ctx: PollContext, readParams: () => Promise<Map<string, string>>) => {
+    try {
+      const { state, clientId } = pollParams(await readParams());
+      const { code } = pollBridge(deps.db, { state, clientId, now: deps.now(), bridgeUrl, pendingTtlSeconds: pendingRequestTtlSeconds });
+      deps.audit.record({ event: "bridge_code_delivered", outcome: "ok", clientId, ...auditContext(deps, ctx) });
+      // RFC 9207 §2: iss, as the redirect would have carried it.
+      return noStoreJson({ code, state, iss: issuer }, corsHeaders);
+    } catch (error) {
+      return oauthFailure(deps.log, ctx.request, ctx.set.headers["x-request-id"], error, corsHeaders);
+    }
+  };
   return new Elysia()
     .get(oauthPaths.bridgeCallback, ({ request, set }) => {
       set.headers["cache-control"] = "no-store";
@@ -36,15 +53,7 @@ export function bridgeRoutes(deps: AppDeps) {
       return MessagePage({ title: "You can return to the app", message: `${app} is connected. You can close this tab and return to ${app}.` });
     })
     .options(oauthPaths.bridgePoll, () => new Response(null, { status: 204, headers: corsHeaders }))
-    .post(oauthPaths.bridgePoll, async ({ request, server, set }) => {
-      try {
-        const { state, clientId } = pollParams(await readBodyParams(request, { json: true }));
-        const { code } = pollBridge(deps.db, { state, clientId, now: deps.now(), bridgeUrl, pendingTtlSeconds: pendingRequestTtlSeconds });
-        deps.audit.record({ event: "bridge_code_delivered", outcome: "ok", clientId, ...auditContext(deps, { request, server, set }) });
-        // RFC 9207 §2: iss, as the redirect would have carried it.
-        return noStoreJson({ code, state, iss: issuer }, corsHeaders);
-      } catch (error) {
-        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, corsHeaders);
-      }
-    });
+    // Destructured, not `(ctx) =>`: Elysia reads a handler's parameters to decide whether to parse the body itself, and readBodyParams must be the one reading it.
+    .get(oauthPaths.bridgePoll, ({ request, server, set }) => answerPoll({ request, server, set }, async () => uniqueParams(new URL(request.url).searchParams)))
+    .post(oauthPaths.bridgePoll, ({ request, server, set }) => answerPoll({ request, server, set }, () => readBodyParams(request, { json: true })));
 }

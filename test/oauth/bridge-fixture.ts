@@ -37,6 +37,12 @@ export async function poll(app: TestApp, form: Record<string, string>, headers: 
   return { res, json: (await res.json()) as Record<string, string> };
 }
 
+/** The same poll as a GET with the parameters in the query, as Figma-style plugins send it. */
+export async function pollByGet(app: TestApp, query: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${app.url}/oauth/bridge/poll?${query}`, { headers });
+  return { res, json: (await res.json()) as Record<string, string> };
+}
+
 export function bridgeRow(app: TestApp, state: string) {
   return app.db.select().from(oauthBridgeCodes).where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state))).get() ?? null;
 }

@@ -9,7 +9,7 @@ import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { addClient, addUser, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
-import { addBridgeClient, answerBridgeConsent, bridgeAuthorizePath, bridgeRow, bridgeUrlOf, poll, strongState } from "./bridge-fixture.ts";
+import { addBridgeClient, answerBridgeConsent, bridgeAuthorizePath, bridgeRow, bridgeUrlOf, poll, pollByGet, strongState } from "./bridge-fixture.ts";
 import { verifier } from "./token-fixture.ts";
 
 // POST /oauth/bridge/poll: each answer in RFC 8628 §3.5's vocabulary,
@@ -310,6 +310,63 @@ describe("bad input", () => {
       body: JSON.stringify({ state, client_id: client.id }),
     });
     expect(((await res.json()) as { error: string }).error).toBe("authorization_pending");
+  });
+});
+
+describe("a poll by GET (?state=…&client_id=…)", () => {
+  const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
+  test("after Allow is 200 with code, state and iss, not to be cached", async () => {
+    const { state, code } = await allowedState();
+    const { res, json } = await pollByGet(app, query({ state, client_id: client.id }));
+    expect([res.status, res.headers.get("cache-control")]).toEqual([200, "no-store"]);
+    expect(json).toEqual({ code, state, iss: app.url });
+  });
+
+  test("before the person answers is 400 authorization_pending, like the POST", async () => {
+    const { res, json } = await pollByGet(app, query({ state: await pendingState(), client_id: client.id }));
+    expect([res.status, json.error, res.headers.get("cache-control")]).toEqual([400, "authorization_pending", "no-store"]);
+  });
+
+  test("shares the interval with the POST: a GET 4 seconds after a POST is slow_down", async () => {
+    const state = await pendingState();
+    await poll(app, { state, client_id: client.id });
+    clock += 4;
+    expect((await pollByGet(app, query({ state, client_id: client.id }))).json.error).toBe("slow_down");
+  });
+
+  test("shares the one-time delivery with the POST: a GET after the POST delivered is invalid_grant", async () => {
+    const { state } = await allowedState();
+    await poll(app, { state, client_id: client.id });
+    clock += 5;
+    const { res, json } = await pollByGet(app, query({ state, client_id: client.id }));
+    expect([res.status, json.error, json.code]).toEqual([400, "invalid_grant", undefined]);
+  });
+
+  test("without client_id is invalid_request", async () => {
+    const { res, json } = await pollByGet(app, query({ state: strongState() }));
+    expect([res.status, json.error]).toEqual([400, "invalid_request"]);
+  });
+
+  test("a repeated state is invalid_request", async () => {
+    const { res, json } = await pollByGet(app, `state=a&state=b&client_id=${client.id}`);
+    expect([res.status, json.error]).toEqual([400, "invalid_request"]);
+  });
+
+  test("carries Access-Control-Allow-Origin: *", async () => {
+    const { res } = await pollByGet(app, query({ state: strongState(), client_id: client.id }), { origin: "null" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  test("the state in the query never reaches the log; the request line has the path alone", async () => {
+    const { state } = await allowedState();
+    const { res } = await pollByGet(app, query({ state, client_id: client.id }), { "x-request-id": "bridge-get-log" });
+    expect(res.status).toBe(200);
+    const find = () => app.logs.filter((l) => l.msg === "request" && l.request_id === "bridge-get-log");
+    // The request line is written after the response is sent.
+    for (let i = 0; i < 100 && find().length === 0; i++) await Bun.sleep(10);
+    expect(find().map((l) => l.path)).toEqual(["/oauth/bridge/poll"]);
+    expect(JSON.stringify(app.logs)).not.toContain(state);
   });
 });
 
