@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import pkg from "../package.json";
 import { accountCommands } from "./cli/account-commands.ts";
+import { connectionCommands } from "./cli/connection-commands.ts";
 import { UsageError, type Command, type Io, type Options, type Values } from "./cli/command.ts";
 import { serverCommands } from "./cli/server-commands.ts";
 import { serviceCommands } from "./cli/service-commands.ts";
@@ -8,8 +9,8 @@ import { ConfigError, loadConfig, settings } from "./config.ts";
 
 export type { Io } from "./cli/command.ts";
 
-const commands: Record<string, Command> = { ...serverCommands, ...accountCommands, ...serviceCommands };
-/** `user`, `key`, `service`: the first word of every two-word command. */
+const commands: Record<string, Command> = { ...serverCommands, ...accountCommands, ...connectionCommands, ...serviceCommands };
+/** `user`, `key`, `connection`, `service`: the first word of every two-word command. */
 export const commandGroups = [...new Set(Object.keys(commands).flatMap((name) => (name.includes(" ") ? [name.split(" ")[0]!] : [])))];
 const settingOptions: Options = Object.fromEntries(Object.values(settings).map((s) => [s.flag.slice(2), { type: "string" }]));
 const settingFlags = new Set(Object.values(settings).map((s) => s.flag));

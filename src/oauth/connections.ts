@@ -10,6 +10,8 @@ export interface Connection {
   id: string;
   /** The client's name as a key name, e.g. "Claude (MCP connector)". */
   name: string;
+  /** The client's own name, e.g. "Claude". */
+  clientName: string;
   access: AccessLevel;
   /** The write tools granted on the consent page; null: every write tool (grants older than per-tool grants). */
   tools: string[] | null;
@@ -28,6 +30,7 @@ export function listConnections(db: Db, userId: string | null): Connection[] {
   return listLiveGrants(db, userId).map(({ grant, clientName }) => ({
     id: grant.id,
     name: connectionName(clientName),
+    clientName,
     access: accessLevelOf(grant.scope),
     tools: grant.tools,
     createdAt: grant.createdAt,

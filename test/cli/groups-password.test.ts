@@ -6,11 +6,11 @@ import { now, password, useCliSandbox } from "./sandbox.ts";
 const cli = useCliSandbox();
 
 describe("command groups", () => {
-  test("the groups come from the commands: user, key and service", () => {
-    expect(commandGroups.toSorted()).toEqual(["key", "service", "user"]);
+  test("the groups come from the commands: user, key, connection and service", () => {
+    expect(commandGroups.toSorted()).toEqual(["connection", "key", "service", "user"]);
   });
 
-  test.each(["user", "key", "service"])("%s --help exits 0 and lists only that group's commands", async (group) => {
+  test.each(["user", "key", "connection", "service"])("%s --help exits 0 and lists only that group's commands", async (group) => {
     const run = await cli.gatehouse([group, "--help"]);
     expect(run).toMatchObject({ code: 0, err: "" });
     expect(run.out).toStartWith(`Usage: gatehouse ${group} COMMAND`);
@@ -18,7 +18,7 @@ describe("command groups", () => {
     for (const other of commandGroups.filter((g) => g !== group)) expect(run.out).not.toContain(`gatehouse ${other} `);
   });
 
-  test.each(["user", "key", "service"])("%s alone exits 2 naming its subcommands", async (group) => {
+  test.each(["user", "key", "connection", "service"])("%s alone exits 2 naming its subcommands", async (group) => {
     const run = await cli.gatehouse([group]);
     expect(run.code).toBe(2);
     expect(run.err).toStartWith(`gatehouse: "${group}" needs a subcommand: ${group} `);
@@ -27,7 +27,7 @@ describe("command groups", () => {
   test("--help names every group's commands", async () => {
     const run = await cli.gatehouse(["--help"]);
     expect(run.code).toBe(0);
-    for (const command of ["service create", "service list", "user password", "key rotate"]) expect(run.out).toContain(`gatehouse ${command}`);
+    for (const command of ["service create", "service list", "user password", "key rotate", "connection list", "connection revoke"]) expect(run.out).toContain(`gatehouse ${command}`);
   });
 });
 

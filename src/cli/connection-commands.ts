@@ -1,0 +1,51 @@
+import { findUserByEmail } from "../accounts/users-store.ts";
+import { normalizeEmail } from "../accounts/users.ts";
+import { grantedWriteTools } from "../mcp/tool-grants.ts";
+import { listConnections, revokeConnection } from "../oauth/connections.ts";
+import { findGrant } from "../oauth/grants-store.ts";
+import { writeToolsCell } from "./account-commands.ts";
+import { commandAudit, isoDate, now, RuntimeError, table, withDb, type Command } from "./command.ts";
+
+// `gatehouse connection …`: the OAuth connections (approved authorizations)
+// the keys page lists, from a shell. Revoking is the page's own revocation.
+export const connectionCommands: Record<string, Command> = {
+  "connection list": {
+    usage: "gatehouse connection list [--user EMAIL]",
+    summary: "list live OAuth connections (apps people connected; never their tokens)",
+    options: { user: { type: "string" } },
+    run({ values, config, io }) {
+      return withDb(config, (db) => {
+        let userId: string | null = null;
+        if (typeof values.user === "string") {
+          const user = findUserByEmail(db, normalizeEmail(values.user) ?? values.user);
+          if (!user) throw new RuntimeError(`no user with the email ${values.user}`);
+          userId = user.id;
+        }
+        const rows = listConnections(db, userId).map((c) => [
+          c.id,
+          c.userEmail,
+          c.clientName,
+          c.access,
+          writeToolsCell(grantedWriteTools(c.access, c.tools)),
+          isoDate(c.createdAt),
+          c.lastUsedAt ? isoDate(c.lastUsedAt) : "never",
+        ]);
+        io.out(table(["ID", "USER", "CLIENT", "ACCESS", "WRITE TOOLS", "CREATED", "LAST USED"], rows));
+      });
+    },
+  },
+  "connection revoke": {
+    usage: "gatehouse connection revoke ID",
+    summary: "revoke an OAuth connection: its grant and every token it issued stop working at once",
+    positionals: 1,
+    run({ positionals, config, io }) {
+      return withDb(config, (db) => {
+        const id = positionals[0]!;
+        const owner = findGrant(db, id)?.userId;
+        if (!revokeConnection(db, { id, ownerId: null, now: now() })) throw new RuntimeError(`no live connection with the id ${id}`);
+        commandAudit(db, config, io).record({ event: "connection_revoked", outcome: "ok", userId: owner, grantId: id, detail: { via: "cli" } });
+        io.out(`revoked ${id}\n`);
+      });
+    },
+  },
+};
