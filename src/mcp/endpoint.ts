@@ -10,7 +10,8 @@ import { countMessages, invalidRequestCode } from "./batch.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
 import { createCredentialCache } from "./credential-cache.ts";
 import { deniedToolCalls } from "./gating.ts";
-import { permissionDeniedResponse } from "./permission-denied.ts";
+import { permissionDeniedCode, permissionDeniedResponse } from "./permission-denied.ts";
+import { dataWithRequestId, errorResponseWithRequestId } from "./request-id.ts";
 import { hostAllowed, mcpCorsHeaders, mcpPreflightHeaders, originAllowed, requestGuard } from "./request-guard.ts";
 import { createMcpRateLimit, jsonRpcIdOf, rateLimitedResponse } from "./rate-limit.ts";
 import { jsonOf, readPostBody, requestForSdk } from "./request-body.ts";
@@ -19,13 +20,27 @@ import { createMcpEndpointHandler, type ToolCatalogue } from "./server.ts";
 
 export const mcpPath = "/mcp";
 
+interface Refused {
+  status: number;
+  message: string;
+  /** The request's X-Request-Id, in data.request_id (request-id.ts). */
+  requestId: string;
+  headers: Record<string, string>;
+  code?: number;
+  /** More for data beside request_id: what a 403 lacks. */
+  data?: Record<string, unknown>;
+  /** The JSON-RPC id of the request refused, when it could be read. */
+  id?: string | number | null;
+}
+
 /**
  * Refusals made before the SDK sees the request: a JSON-RPC-shaped body
- * (what MCP clients parse), the meaning in the status and, for 401/403, in
- * WWW-Authenticate. Never HTML.
+ * (what MCP clients parse) whose data names the request id, the meaning in
+ * the status and, for 401/403, in WWW-Authenticate. Never HTML.
  */
-function refusal(status: number, message: string, headers: Record<string, string>, code = -32000): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers: { "cache-control": "no-store", ...headers } });
+function refusal(r: Refused): Response {
+  const error = { code: r.code ?? -32000, message: r.message, data: dataWithRequestId(r.data, r.requestId) };
+  return Response.json({ jsonrpc: "2.0", error, id: r.id ?? null }, { status: r.status, headers: { "cache-control": "no-store", ...r.headers } });
 }
 
 /**
@@ -67,7 +82,17 @@ function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context:
   const scope = denied.find((d) => d.missing === "scope");
   if (!scope) return permissionDeniedResponse(body, denied, caller, { requestId: context.requestId, keysUrl: gate.keysUrl, headers });
   const description = `The tool ${scope.tool.name} needs scope ${scope.tool.requiredScopes.join(" ")}.`;
-  return refusal(403, description, { ...headers, "www-authenticate": gate.challenge(description) });
+  // Still a 403 with the scope challenge (clients step up on it), and the same data as the grant refusal, in the Evenhand shape.
+  const missing = scope.tool.requiredScopes.find((s) => !caller.scopes.includes(s));
+  return refusal({
+    status: 403,
+    message: description,
+    requestId: context.requestId,
+    headers: { ...headers, "www-authenticate": gate.challenge(description) },
+    code: permissionDeniedCode,
+    data: { error: "permission_denied", tool: scope.tool.name, missing: `scope:${missing}` },
+    id: Array.isArray(body) ? null : jsonRpcIdOf(body),
+  });
 }
 
 /** Who sent a request, for the audit log: its X-Request-Id and the client address. */
@@ -99,37 +124,41 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
   const gate: ToolGate = { catalogue, challenge: (d) => insufficientScopeChallenge(metadataUrl, d), keysUrl: `${deps.config.publicUrl}/keys`, audit: deps.audit };
 
   const serve = async ({ request, server, set }: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } }) => {
+    const requestId = requestIdOf(set);
     const origin = request.headers.get("origin");
     if (!hostAllowed(guard, request.headers.get("host"))) {
-      return refusal(421, "This server does not answer for that Host.", { vary: "origin" });
+      return refusal({ status: 421, message: "This server does not answer for that Host.", requestId, headers: { vary: "origin" } });
     }
-    if (!originAllowed(guard, origin)) return refusal(403, "Requests from this Origin are not allowed.", { vary: "origin" });
+    if (!originAllowed(guard, origin)) return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId, headers: { vary: "origin" } });
     const cors = mcpCorsHeaders(origin);
     const bearer = checkBearer({ db: deps.db, now: deps.now(), resourceUrl, credentials }, request.headers.get("authorization"));
     if (!bearer.ok) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
-      return refusal(401, bearer.description ?? "Authorization required: Bearer <access token or API key>.", { ...cors, "www-authenticate": challenge });
+      const message = bearer.description ?? "Authorization required: Bearer <access token or API key>.";
+      return refusal({ status: 401, message, requestId, headers: { ...cors, "www-authenticate": challenge } });
     }
     const body = await readPostBody(request);
     const json = jsonOf(body);
     const count = countMessages(json, request.headers.get("mcp-protocol-version"));
     // A refused batch runs nothing and counts as the one request it is.
     const verdict = rateLimit.take(bearer.caller, count.ok ? count.messages : 1);
-    if (!verdict.allowed) return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestIdOf(set), cors);
+    if (!verdict.allowed) return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestId, cors);
     const headers = { ...cors, ...verdict.headers };
-    if (!count.ok) return refusal(400, count.message, headers, invalidRequestCode);
-    if (body.kind === "refused") return refusal(body.status, body.message, headers, body.code);
-    const context: RequestContext = { requestId: requestIdOf(set), ip: clientAddress(deps, request, server) };
+    if (!count.ok) return refusal({ status: 400, message: count.message, requestId, headers, code: invalidRequestCode });
+    if (body.kind === "refused") return refusal({ status: body.status, message: body.message, requestId, headers, code: body.code });
+    const context: RequestContext = { requestId, ip: clientAddress(deps, request, server) };
     const refused = toolCallRefusal(gate, bearer.caller, json, context, headers);
     if (refused) return refused;
     const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, context);
     const response = await handler.fetch(requestForSdk(request, body), body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo });
-    return withHeaders(response, headers);
+    return withHeaders(await errorResponseWithRequestId(response, requestId), headers);
   };
 
-  const preflight = ({ request }: { request: Request }) => {
+  const preflight = ({ request, set }: { request: Request; set: { headers: Record<string, unknown> } }) => {
     const origin = request.headers.get("origin");
-    if (origin === null || !originAllowed(guard, origin)) return refusal(403, "Requests from this Origin are not allowed.", { vary: "origin" });
+    if (origin === null || !originAllowed(guard, origin)) {
+      return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId: requestIdOf(set), headers: { vary: "origin" } });
+    }
     return new Response(null, { status: 204, headers: mcpPreflightHeaders(origin, request.headers.get("access-control-request-headers")) });
   };
 

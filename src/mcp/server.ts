@@ -13,6 +13,7 @@ import type { AuditRecorder } from "../audit/recorder.ts";
 import type { Logger } from "../log.ts";
 import { callerOf, requestContextOf } from "./caller.ts";
 import { visibleTools } from "./gating.ts";
+import { RequestIdMcpServer } from "./request-id.ts";
 import { toolError, type ToolDefinition } from "./tools/definition.ts";
 
 type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult>;
@@ -127,7 +128,9 @@ export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger):
   const capabilities = { tools: { listChanged: catalogue.upstream !== null }, ...proxies?.capabilities };
 
   const factory = (ctx: McpRequestContext) => {
-    const server = new McpServer(serverInfo, { capabilities });
+    // Its error answers name the request id (request-id.ts); outside /mcp's bearer check there is none.
+    const requestId = requestContextOf(ctx.authInfo)?.requestId;
+    const server = requestId ? new RequestIdMcpServer(requestId, serverInfo, { capabilities }) : new McpServer(serverInfo, { capabilities });
     const caller = callerOf(ctx.authInfo);
     // One snapshot for the whole exchange, however the upstreams change meanwhile.
     const { tools, entries } = catalogue.current;

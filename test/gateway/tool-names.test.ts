@@ -44,10 +44,15 @@ describe("over /mcp", () => {
   test("calling a refused tool is the usual unknown-tool error, and never reaches the upstream", async () => {
     const { token } = await userWithKey(app);
     const call = (name: string) => rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {} } }, { "mcp-protocol-version": "2025-06-18" });
-    const unknown = (await rpcMessages(await call("odd__never_offered")))[0]!;
-    const refused = (await rpcMessages(await call(`odd__${xss}`)))[0]!;
-    expect(unknown).toEqual({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: "Tool odd__never_offered not found" } });
-    expect(refused).toEqual({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: `Tool odd__${xss} not found` } });
+    const answer = async (name: string) => {
+      const res = await call(name);
+      return { message: (await rpcMessages(res))[0]!, requestId: res.headers.get("x-request-id") };
+    };
+    const unknown = await answer("odd__never_offered");
+    const refused = await answer(`odd__${xss}`);
+    const notFound = (name: string, requestId: string | null) => ({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: `Tool ${name} not found`, data: { request_id: requestId } } });
+    expect(unknown.message).toEqual(notFound("odd__never_offered", unknown.requestId));
+    expect(refused.message).toEqual(notFound(`odd__${xss}`, refused.requestId));
     expect(upstream.calls).toEqual([]);
   });
 
