@@ -1,6 +1,7 @@
 import { listUsers } from "../accounts/users-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
+import { findClientById } from "./clients-store.ts";
 import { findGrant, listLiveGrants, revokeGrantAndTokens } from "./grants-store.ts";
 
 // A connection is an approved authorization (a grant) as the user sees it:
@@ -42,11 +43,13 @@ export function listConnections(db: Db, userId: string | null): Connection[] {
 /**
  * Ends a connection of `ownerId` (or of anyone when ownerId is null): the
  * grant and every token it issued stop working at once. False when there is
- * no such live connection.
+ * no such live connection; a service account's grant is not one (it would
+ * stop the account for good: it has no consent to give again).
  */
 export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
   const grant = findGrant(db, input.id);
   if (!grant || grant.revokedAt !== null) return false;
+  if (findClientById(db, grant.clientId)?.kind === "service") return false;
   if (input.ownerId !== null && grant.userId !== input.ownerId) return false;
   inTransaction(db, () => revokeGrantAndTokens(db, grant.id, input.now));
   return true;

@@ -117,6 +117,14 @@ describe("connection revoke", () => {
     expect(cli.rows("SELECT id FROM audit_events WHERE event = 'connection_revoked'").length).toBe(1);
   });
 
+  test("a service account's grant is not a connection: exit 1, and the account keeps working", async () => {
+    expect((await cli.gatehouse(["service", "create", "--name", "nightly"])).code).toBe(0);
+    const [grant] = cli.rows<{ id: string }>("SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'");
+    const run = await cli.gatehouse(["connection", "revoke", grant!.id]);
+    expect([run.code, run.err]).toEqual([1, `gatehouse: no live connection with the id ${grant!.id}\n`]);
+    expect(grantRevokedAt(grant!.id)).toBeNull();
+  });
+
   test("an unknown id exits 1 with one line", async () => {
     await cli.addUser("alice@example.com");
     const run = await cli.gatehouse(["connection", "revoke", "nosuchgrant"]);
