@@ -5,10 +5,14 @@ import type { SignedIn } from "../accounts/sessions.ts";
 import { formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 import { signInUrl } from "./next-path.ts";
 
+// Who may use a page or form post: signed in, the form token checked on
+// posts, then a refusal: admins only (admin pages), or no session opened
+// with an API key (admin pages and the clients page).
+
 type Status = { status?: number | string };
 
-/** What an admin form post's handler gets from Elysia. */
-export type AdminPostCtx = {
+/** What a guarded form post's handler gets from Elysia. */
+export type FormPostCtx = {
   body: unknown;
   cookie: CookieJar;
   request: Request;
@@ -17,7 +21,7 @@ export type AdminPostCtx = {
 };
 
 /** The signed-in person behind a guarded page or form post (an admin on admin pages). */
-export interface AdminViewer {
+export interface SignedInViewer {
   viewer: Viewer;
   csrf: string;
   userId: string;
@@ -51,7 +55,7 @@ export function adminRefusal(current: SignedIn, set: Status, what: string): stri
 }
 
 /** The signed-in person for a page, or the response to send instead (sign-in redirect, 403). */
-export function guardPage(web: WebDeps, jar: CookieJar, set: Status, path: string, refusal: Refusal): AdminViewer | { response: Response | string } {
+export function guardPage(web: WebDeps, jar: CookieJar, set: Status, path: string, refusal: Refusal): SignedInViewer | { response: Response | string } {
   const current = signedIn(web, jar);
   if (!current) return { response: new Response(null, { status: 303, headers: { location: signInUrl(path) } }) };
   const refused = refusal(current, set);
@@ -65,7 +69,7 @@ export function guardPost(
   ctx: { request: Request; jar: CookieJar; body: unknown; set: Status },
   back: string,
   refusal: Refusal,
-): AdminViewer | { response: string } {
+): SignedInViewer | { response: string } {
   const problem = formProblem(web, ctx.request, ctx.jar, ctx.body);
   if (problem) {
     ctx.set.status = 403;
@@ -82,7 +86,7 @@ export function guardPost(
 }
 
 /** The signed-in admin for a page, or the response to send instead (sign-in redirect, 403). */
-export function adminForPage(web: WebDeps, jar: CookieJar, set: Status, path: string, what: string): AdminViewer | { response: Response | string } {
+export function adminForPage(web: WebDeps, jar: CookieJar, set: Status, path: string, what: string): SignedInViewer | { response: Response | string } {
   return guardPage(web, jar, set, path, (current, s) => adminRefusal(current, s, what));
 }
 
@@ -92,6 +96,6 @@ export function adminForPost(
   ctx: { request: Request; jar: CookieJar; body: unknown; set: Status },
   back: string,
   what: string,
-): AdminViewer | { response: string } {
+): SignedInViewer | { response: string } {
   return guardPost(web, ctx, back, (current, s) => adminRefusal(current, s, what));
 }

@@ -7,7 +7,7 @@ import { OAuthError } from "../oauth/errors.ts";
 import { changeRedirectUris, registerManualClient, renewClientSecret } from "../oauth/registration.ts";
 import { ClientEditPage, ClientSecretPage, ClientsPage, clientTypeChoices, type ClientRow, type ClientsScope } from "../../views/clients.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { adminRefusal, guardPage, guardPost, keySessionRefusal, type AdminPostCtx, type AdminViewer, type Refusal } from "./admin-guard.ts";
+import { adminRefusal, guardPage, guardPost, keySessionRefusal, type FormPostCtx, type SignedInViewer, type Refusal } from "./admin-guard.ts";
 import { auditContext, field, type WebDeps } from "./context.ts";
 
 // The clients pages, one module for two scopes. /admin/clients: admins see
@@ -62,18 +62,18 @@ export function clientPagesRoutes(web: WebDeps, which: ClientPagesScope) {
   const { path } = scope;
   const refusal = refusals[which];
   /** Whose clients this page shows: every client's for admins, else the signed-in person's own. */
-  const ownerOf = (g: AdminViewer): ClientOwnerScope => (which === "admin" ? null : g.userId);
+  const ownerOf = (g: SignedInViewer): ClientOwnerScope => (which === "admin" ? null : g.userId);
 
   const noSuchClientPage = (set: { status?: number | string }) => {
     set.status = 404;
     return MessagePage({ title: "No such client", message: "That client does not exist (any more).", link: { href: path, label: "Back to clients" } });
   };
-  const guardedPost = (ctx: AdminPostCtx) => guardPost(web, { request: ctx.request, jar: ctx.cookie, body: ctx.body, set: ctx.set }, path, refusal);
-  const audit = (ctx: AdminPostCtx, entry: AuditEntry) => web.audit.record({ ...auditContext(web, ctx), ...entry });
+  const guardedPost = (ctx: FormPostCtx) => guardPost(web, { request: ctx.request, jar: ctx.cookie, body: ctx.body, set: ctx.set }, path, refusal);
+  const audit = (ctx: FormPostCtx, entry: AuditEntry) => web.audit.record({ ...auditContext(web, ctx), ...entry });
   /** The client a form post names, when this person may manage it. */
-  const postedClient = (g: AdminViewer, body: unknown) => clientInScope(web.db, ownerOf(g), field(body, "client_id"));
+  const postedClient = (g: SignedInViewer, body: unknown) => clientInScope(web.db, ownerOf(g), field(body, "client_id"));
 
-  const listPage = (g: AdminViewer, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
+  const listPage = (g: SignedInViewer, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
     ClientsPage({ viewer: g.viewer, csrf: g.csrf, scope, clients: clientsInScope(web.db, ownerOf(g)).map(rowOf), ...extra });
 
   return new Elysia()
