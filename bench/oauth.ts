@@ -74,7 +74,7 @@ try {
   const clientId = "bench-client";
   insertClient(db, {
     id: clientId, kind: "manual", name: "Bench", redirectUris: [redirectUri], tokenEndpointAuthMethod: "none",
-    secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, createdAt: now(), lastUsedAt: null,
+    secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, createdAt: now(), lastUsedAt: null, ownerUserId: null,
   });
   const codes = Array.from({ length: count }, () =>
     approveAuthorization(db, {

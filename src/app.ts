@@ -23,11 +23,11 @@ import { tokenRoutes } from "./oauth/token.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
-import { adminClientsRoutes } from "./web/admin-clients.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
 import { adminServiceAccountsRoutes } from "./web/admin-service-accounts.ts";
 import { adminUpstreamsRoutes } from "./web/admin-upstreams.ts";
 import { auditRoutes } from "./web/audit-pages.ts";
+import { clientPagesRoutes } from "./web/client-pages.ts";
 import { assetRoutes } from "./web/assets.ts";
 import { sessionCookieName, type WebDeps } from "./web/context.ts";
 import { inviteRoutes } from "./web/invite.ts";
@@ -147,7 +147,8 @@ export function createApp(input: AppInput) {
     .use(inviteRoutes(web))
     .use(keysRoutes(web))
     .use(registerRoutes(web))
-    .use(adminClientsRoutes(web))
+    .use(clientPagesRoutes(web, "admin"))
+    .use(clientPagesRoutes(web, "own"))
     .use(adminPeopleRoutes(web))
     .use(adminServiceAccountsRoutes(web))
     .use(adminUpstreamsRoutes(web))

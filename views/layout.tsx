@@ -35,9 +35,10 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
               <nav>
                 <a href="/keys">API keys</a>
                 <a href="/activity">Activity</a>
+                <a href="/clients">Clients</a>
                 {viewer.isAdmin ? <a href="/admin/people">People</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/service-accounts">Service accounts</a> : ""}
-                {viewer.isAdmin ? <a href="/admin/clients">Clients</a> : ""}
+                {viewer.isAdmin ? <a href="/admin/clients">All clients</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/upstreams">Upstreams</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/audit">Audit log</a> : ""}
                 <span class="who" safe>

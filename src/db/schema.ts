@@ -105,7 +105,15 @@ export const oauthClients = sqliteTable("oauth_clients", {
   metadataFetchedAt: integer("metadata_fetched_at"),
   createdAt: integer("created_at").notNull(),
   lastUsedAt: integer("last_used_at"),
-}, (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint)]);
+  /**
+   * The person who registered it on their clients page (/clients); null for
+   * clients registered by DCR, a metadata document, an admin or a service
+   * account. Deleting the person deletes their clients, and so every grant
+   * and token issued to them: nobody would answer any more for where the
+   * redirect URIs send other people's codes, or for who holds the secret.
+   */
+  ownerUserId: text("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
+}, (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint), index("oauth_clients_owner_idx").on(t.ownerUserId)]);
 
 // An authorization request waiting for the user's decision on the consent page.
 export const oauthPendingRequests = sqliteTable("oauth_pending_requests", {

@@ -146,6 +146,7 @@ export function clientFromDocument(clientId: string, doc: unknown, now: number, 
     metadataFetchedAt: now,
     createdAt: now,
     lastUsedAt: null,
+    ownerUserId: null,
   };
 }
 

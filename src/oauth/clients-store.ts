@@ -1,6 +1,6 @@
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { oauthClients } from "../db/schema.ts";
+import { oauthClients, users } from "../db/schema.ts";
 
 type Row = typeof oauthClients.$inferSelect;
 export type ClientKind = Row["kind"];
@@ -36,6 +36,34 @@ export function findClientByFingerprint(db: Db, fingerprint: string): OAuthClien
 export function listClients(db: Db, kind?: ClientKind): OAuthClient[] {
   const q = db.select().from(oauthClients);
   return (kind ? q.where(eq(oauthClients.kind, kind)) : q).orderBy(desc(oauthClients.createdAt)).all().map(fromRow);
+}
+
+/** A client and the email of the person who registered it on their clients page (null: nobody owns it). */
+export interface ClientWithOwner {
+  client: OAuthClient;
+  ownerEmail: string | null;
+}
+
+/**
+ * Clients people manage on the clients pages (every kind but service
+ * accounts'), newest first, with their owners; only one person's own when
+ * `ownerUserId` is given.
+ */
+export function listClientsWithOwners(db: Db, ownerUserId: string | null): ClientWithOwner[] {
+  const notService = ne(oauthClients.kind, "service");
+  return db
+    .select({ client: oauthClients, ownerEmail: users.email })
+    .from(oauthClients)
+    .leftJoin(users, eq(users.id, oauthClients.ownerUserId))
+    .where(ownerUserId === null ? notService : and(notService, eq(oauthClients.ownerUserId, ownerUserId)))
+    .orderBy(desc(oauthClients.createdAt))
+    .all()
+    .map((r) => ({ client: fromRow(r.client), ownerEmail: r.ownerEmail }));
+}
+
+export function findClientWithOwner(db: Db, id: string): ClientWithOwner | null {
+  const row = db.select({ client: oauthClients, ownerEmail: users.email }).from(oauthClients).leftJoin(users, eq(users.id, oauthClients.ownerUserId)).where(eq(oauthClients.id, id)).get();
+  return row ? { client: fromRow(row.client), ownerEmail: row.ownerEmail } : null;
 }
 
 export function updateClient(db: Db, id: string, changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>): void {

@@ -32,6 +32,7 @@ function newClient(input: {
   method: TokenEndpointAuthMethod;
   clientUri: string | null;
   fingerprint: string | null;
+  ownerUserId?: string | null;
   now: number;
 }): NewClient {
   const secret = input.method === "none" ? null : newClientSecret();
@@ -50,6 +51,7 @@ function newClient(input: {
       metadataFetchedAt: null,
       createdAt: input.now,
       lastUsedAt: null,
+      ownerUserId: input.ownerUserId ?? null,
     },
   };
 }
@@ -102,12 +104,15 @@ export function registrationResponse(client: OAuthClient, reg: ClientRegistratio
   };
 }
 
-/** A client an admin registers by hand on the clients page. */
+/**
+ * A client registered by hand: by an admin on /admin/clients (no owner: the
+ * organization's), or by a person on their own clients page (they own it).
+ */
 export function registerManualClient(
   db: Db,
-  input: { name: string; redirectUris: string[]; method: TokenEndpointAuthMethod; now: number },
+  input: { name: string; redirectUris: string[]; method: TokenEndpointAuthMethod; ownerUserId: string | null; now: number },
 ): NewClient {
-  const created = newClient({ kind: "manual", name: input.name, redirectUris: input.redirectUris, method: input.method, clientUri: null, fingerprint: null, now: input.now });
+  const created = newClient({ kind: "manual", ...input, clientUri: null, fingerprint: null });
   insertClient(db, created.client);
   return created;
 }
@@ -126,6 +131,18 @@ export function registerServiceClient(db: Db, input: { name: string; now: number
  */
 export function changeRedirectUris(db: Db, id: string, redirectUris: string[]): void {
   updateClient(db, id, { redirectUris, fingerprint: null });
+}
+
+/**
+ * A new secret for a confidential client; the old one stops working at once
+ * (tokens already issued run out or are refreshed with the new one). Null
+ * for a public client, which has no secret.
+ */
+export function renewClientSecret(db: Db, client: OAuthClient): string | null {
+  if (client.tokenEndpointAuthMethod === "none") return null;
+  const { secret, secretHash } = newClientSecret();
+  updateClient(db, client.id, { secretHash });
+  return secret;
 }
 
 /**

@@ -5,10 +5,14 @@ import type { SignedIn } from "../accounts/sessions.ts";
 import { formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 import { signInUrl } from "./next-path.ts";
 
+// Who may use a page or form post: signed in, the form token checked on
+// posts, then a refusal: admins only (admin pages), or no session opened
+// with an API key (admin pages and the clients page).
+
 type Status = { status?: number | string };
 
-/** What an admin form post's handler gets from Elysia. */
-export type AdminPostCtx = {
+/** What a guarded form post's handler gets from Elysia. */
+export type FormPostCtx = {
   body: unknown;
   cookie: CookieJar;
   request: Request;
@@ -16,11 +20,25 @@ export type AdminPostCtx = {
   set: { status?: number | string; headers: Record<string, unknown> };
 };
 
-/** The signed-in admin behind an admin page or form post. */
-export interface AdminViewer {
+/** The signed-in person behind a guarded page or form post (an admin on admin pages). */
+export interface SignedInViewer {
   viewer: Viewer;
   csrf: string;
   userId: string;
+}
+
+/** Why this session may not use a page or action (sets 403), or null when it may. */
+export type Refusal = (current: SignedIn, set: Status) => string | null;
+
+/**
+ * Why a session opened with an API key may not use `pages` (403), or null
+ * for any other session. A pasted key acts with at most its own access,
+ * which covers neither an admin's work nor setting up what outlives the key.
+ */
+export function keySessionRefusal(current: SignedIn, set: Status, pages: { title: string; message: string }): string | null {
+  if (current.apiKey === null) return null;
+  set.status = 403;
+  return MessagePage({ ...pages, link: { href: "/keys", label: "Back to API keys" } });
 }
 
 /** Why this session may not use an admin page or action (403), or null when it may. */
@@ -29,31 +47,29 @@ export function adminRefusal(current: SignedIn, set: Status, what: string): stri
     set.status = 403;
     return MessagePage({ title: "Admins only", message: `Only an admin can manage ${what}.`, link: { href: "/", label: "Home" } });
   }
-  if (current.apiKey !== null) {
-    set.status = 403;
-    // A pasted key acts with at most its own access, which is never an admin's (a leaked CI key must not become the account).
-    const message = "Admin pages need a sign-in with a password or an identity provider, not an API key: sign out and sign in again (an admin without a password gets one with gatehouse user password).";
-    return MessagePage({ title: "Sign in again for admin pages", message, link: { href: "/keys", label: "Back to API keys" } });
-  }
-  return null;
+  // A leaked CI key must not become the account.
+  return keySessionRefusal(current, set, {
+    title: "Sign in again for admin pages",
+    message: "Admin pages need a sign-in with a password or an identity provider, not an API key: sign out and sign in again (an admin without a password gets one with gatehouse user password).",
+  });
 }
 
-/** The signed-in admin for a page, or the response to send instead (sign-in redirect, 403). */
-export function adminForPage(web: WebDeps, jar: CookieJar, set: Status, path: string, what: string): AdminViewer | { response: Response | string } {
+/** The signed-in person for a page, or the response to send instead (sign-in redirect, 403). */
+export function guardPage(web: WebDeps, jar: CookieJar, set: Status, path: string, refusal: Refusal): SignedInViewer | { response: Response | string } {
   const current = signedIn(web, jar);
   if (!current) return { response: new Response(null, { status: 303, headers: { location: signInUrl(path) } }) };
-  const refusal = adminRefusal(current, set, what);
-  if (refusal) return { response: refusal };
+  const refused = refusal(current, set);
+  if (refused) return { response: refused };
   return { viewer: viewerOf(current), csrf: csrfToken(jar, web.secure), userId: current.user.id };
 }
 
-/** The signed-in admin for a form post (CSRF checked first), or the page to answer with (403, 401). */
-export function adminForPost(
+/** The signed-in person for a form post (CSRF checked first), or the page to answer with (403, 401). */
+export function guardPost(
   web: WebDeps,
   ctx: { request: Request; jar: CookieJar; body: unknown; set: Status },
   back: string,
-  what: string,
-): AdminViewer | { response: string } {
+  refusal: Refusal,
+): SignedInViewer | { response: string } {
   const problem = formProblem(web, ctx.request, ctx.jar, ctx.body);
   if (problem) {
     ctx.set.status = 403;
@@ -64,7 +80,22 @@ export function adminForPost(
     ctx.set.status = 401;
     return { response: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: signInUrl(back), label: "Sign in" } }) };
   }
-  const refusal = adminRefusal(current, ctx.set, what);
-  if (refusal) return { response: refusal };
+  const refused = refusal(current, ctx.set);
+  if (refused) return { response: refused };
   return { viewer: viewerOf(current), csrf: csrfToken(ctx.jar, web.secure), userId: current.user.id };
+}
+
+/** The signed-in admin for a page, or the response to send instead (sign-in redirect, 403). */
+export function adminForPage(web: WebDeps, jar: CookieJar, set: Status, path: string, what: string): SignedInViewer | { response: Response | string } {
+  return guardPage(web, jar, set, path, (current, s) => adminRefusal(current, s, what));
+}
+
+/** The signed-in admin for a form post (CSRF checked first), or the page to answer with (403, 401). */
+export function adminForPost(
+  web: WebDeps,
+  ctx: { request: Request; jar: CookieJar; body: unknown; set: Status },
+  back: string,
+  what: string,
+): SignedInViewer | { response: string } {
+  return guardPost(web, ctx, back, (current, s) => adminRefusal(current, s, what));
 }

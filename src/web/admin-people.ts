@@ -6,7 +6,7 @@ import { AccountError, disableAccount, enableAccount, setAdmin } from "../accoun
 import type { AuditEntry } from "../audit/entry.ts";
 import { AdminPeoplePage, InvitationCreatedPage } from "../../views/admin-people.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { adminForPage, adminForPost, type AdminPostCtx, type AdminViewer } from "./admin-guard.ts";
+import { adminForPage, adminForPost, type FormPostCtx, type SignedInViewer } from "./admin-guard.ts";
 import { auditContext, field, type WebDeps } from "./context.ts";
 
 // Settings → People: admins see every account and pending invitation, invite
@@ -14,10 +14,10 @@ import { auditContext, field, type WebDeps } from "./context.ts";
 // enable an account, and make or unmake admins. The last active admin can be
 // neither disabled nor demoted (checked atomically in src/accounts/users.ts).
 
-type Ctx = AdminPostCtx;
+type Ctx = FormPostCtx;
 
 export function adminPeopleRoutes(web: WebDeps) {
-  const listPage = (g: AdminViewer, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
+  const listPage = (g: SignedInViewer, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
     AdminPeoplePage({
       viewer: g.viewer,
       csrf: g.csrf,

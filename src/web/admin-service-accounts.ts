@@ -10,7 +10,7 @@ import { oauthPaths } from "../oauth/endpoints.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountForm, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { adminForPage, adminForPost, type AdminPostCtx, type AdminViewer } from "./admin-guard.ts";
+import { adminForPage, adminForPost, type FormPostCtx, type SignedInViewer } from "./admin-guard.ts";
 import { auditContext, field, fieldValues, type WebDeps } from "./context.ts";
 import { accessFromForm } from "./access-form.ts";
 
@@ -20,7 +20,7 @@ import { accessFromForm } from "./access-form.ts";
 
 const path = "/admin/service-accounts";
 
-type Ctx = AdminPostCtx;
+type Ctx = FormPostCtx;
 
 const viewOf = (a: ServiceAccountRow): ServiceAccountView => ({
   id: a.user.id,
@@ -39,7 +39,7 @@ export function adminServiceAccountsRoutes(web: WebDeps) {
   const tokenUrl = `${web.config.publicUrl}${oauthPaths.token}`;
   // Only admins signed in as such get here, so there is no ceiling; the tools are read per page, as upstreams come and go.
   const offer = () => accessOffer(null, writeToolChoices(web.catalogue.tools));
-  const listPage = (g: AdminViewer, extra: { error?: string; form?: ServiceAccountForm } = {}) => {
+  const listPage = (g: SignedInViewer, extra: { error?: string; form?: ServiceAccountForm } = {}) => {
     const offered = offer();
     return AdminServiceAccountsPage({ viewer: g.viewer, csrf: g.csrf, accounts: listServiceAccounts(web.db).map(viewOf), offer: offered, groups: toolGroups(offered.tools), ...extra });
   };

@@ -25,6 +25,7 @@ export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): O
     metadataFetchedAt: null,
     createdAt: nowSeconds(),
     lastUsedAt: null,
+    ownerUserId: null,
     ...overrides,
   };
   insertClient(app.db, client);

@@ -171,7 +171,7 @@ describe("purgeUnusedRegistrations", () => {
 
   test("keeps manually registered clients", () => {
     const now = Math.floor(Date.now() / 1000);
-    const { client } = registerManualClient(app.db, { name: "Manual", redirectUris: [uniqueUri()], method: "none", now });
+    const { client } = registerManualClient(app.db, { name: "Manual", redirectUris: [uniqueUri()], method: "none", ownerUserId: null, now });
     purgeUnusedRegistrations(app.db, now + 30 * day);
     expect(rowOf(client.id)).toBeDefined();
   });

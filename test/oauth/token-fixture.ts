@@ -36,6 +36,7 @@ export function makeClient(app: TestApp, opts: { method?: TokenEndpointAuthMetho
     metadataFetchedAt: null,
     createdAt: nowSeconds(),
     lastUsedAt: null,
+    ownerUserId: null,
   };
   insertClient(app.db, client);
   return { client, secret };

@@ -99,7 +99,7 @@ describe("the list", () => {
   });
 
   test("escapes client names", async () => {
-    registerManualClient(app.db, { name: "<script>alert(1)</script>", redirectUris: ["https://x.example/cb"], method: "none", now: nowSeconds() });
+    registerManualClient(app.db, { name: "<script>alert(1)</script>", redirectUris: ["https://x.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     const html = await (await admin.b.get("/admin/clients")).text();
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -181,13 +181,13 @@ describe("editing redirect URIs", () => {
     b.post("/admin/clients/redirect-uris", { csrf: await csrfOf(b), client_id: clientId, redirect_uris: redirectUris });
 
   test("the edit page shows the current redirect URIs", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable", redirectUris: ["https://a.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Editable", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     const html = await (await admin.b.get(`/admin/clients/edit?id=${client.id}`)).text();
     expect(html).toContain("https://a.example/cb</textarea>");
   });
 
   test("saving replaces them and returns to the list", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable 2", redirectUris: ["https://a.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Editable 2", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     const res = await edit(admin.b, client.id, "https://b.example/cb\nhttp://127.0.0.1/cb");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
@@ -195,7 +195,7 @@ describe("editing redirect URIs", () => {
   });
 
   test("a bad redirect URI is a 400 page and changes nothing", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable 3", redirectUris: ["https://a.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Editable 3", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     const res = await edit(admin.b, client.id, "https://ok.example/cb\nvbscript:x");
     expect(res.status).toBe(400);
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://a.example/cb"]);
@@ -205,7 +205,7 @@ describe("editing redirect URIs", () => {
     const id = "https://client.example/metadata.json";
     upsertClient(app.db, {
       id, kind: "cimd", name: "Doc", redirectUris: ["https://client.example/cb"], tokenEndpointAuthMethod: "none",
-      secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: nowSeconds() + 600, metadataFetchedAt: nowSeconds(), createdAt: nowSeconds(), lastUsedAt: null,
+      secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: nowSeconds() + 600, metadataFetchedAt: nowSeconds(), createdAt: nowSeconds(), lastUsedAt: null, ownerUserId: null,
     });
     expect((await edit(admin.b, id, "https://evil.example/cb")).status).toBe(400);
     expect(JSON.parse(rowOf(id)!.redirectUris)).toEqual(["https://client.example/cb"]);
@@ -217,7 +217,7 @@ describe("editing redirect URIs", () => {
   });
 
   test("a non-admin cannot edit (403)", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable 4", redirectUris: ["https://a.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Editable 4", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     expect((await edit(member.b, client.id, "https://evil.example/cb")).status).toBe(403);
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://a.example/cb"]);
   });
@@ -229,7 +229,7 @@ describe("deleting a client", () => {
   /** A client with a pending request, a grant, a code and an access and refresh token. */
   function clientWithEverything() {
     const now = nowSeconds();
-    const { client } = registerManualClient(app.db, { name: "Doomed", redirectUris: ["https://d.example/cb"], method: "none", now });
+    const { client } = registerManualClient(app.db, { name: "Doomed", redirectUris: ["https://d.example/cb"], method: "none", ownerUserId: null, now });
     const { token } = openSession(app.db, { userId: member.id, apiKeyId: null, apiKeyExpiresAt: null, now });
     insertPendingRequest(app.db, {
       id: randomString(10), clientId: client.id, sessionId: parseCredential("", token)!.id, redirectUri: "https://d.example/cb",
@@ -255,7 +255,7 @@ describe("deleting a client", () => {
   });
 
   test("removes the client and returns to the list", async () => {
-    const { client } = registerManualClient(app.db, { name: "Gone", redirectUris: ["https://g.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Gone", redirectUris: ["https://g.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     const res = await remove(admin.b, client.id);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
@@ -281,7 +281,7 @@ describe("deleting a client", () => {
   });
 
   test("a non-admin cannot delete (403)", async () => {
-    const { client } = registerManualClient(app.db, { name: "Safe", redirectUris: ["https://s.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Safe", redirectUris: ["https://s.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     expect((await remove(member.b, client.id)).status).toBe(403);
     expect(rowOf(client.id)).toBeDefined();
   });
@@ -307,13 +307,13 @@ describe("CSRF", () => {
   });
 
   test("deleting without the form token is 403 and the client stays", async () => {
-    const { client } = registerManualClient(app.db, { name: "Kept", redirectUris: ["https://k.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Kept", redirectUris: ["https://k.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     expect((await admin.b.post("/admin/clients/delete", { client_id: client.id })).status).toBe(403);
     expect(rowOf(client.id)).toBeDefined();
   });
 
   test("editing with a wrong form token is 403 and changes nothing", async () => {
-    const { client } = registerManualClient(app.db, { name: "Kept 2", redirectUris: ["https://k.example/cb"], method: "none", now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Kept 2", redirectUris: ["https://k.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
     const res = await admin.b.post("/admin/clients/redirect-uris", { csrf: "a".repeat(26), client_id: client.id, redirect_uris: "https://evil.example/cb" });
     expect(res.status).toBe(403);
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://k.example/cb"]);

@@ -1,0 +1,356 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { createUser } from "../../src/accounts/users.ts";
+import { auditEvents, oauthClients, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { createApiKey } from "../../src/keys/api-keys.ts";
+import { registerManualClient } from "../../src/oauth/registration.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { rawInitialize } from "../mcp/fixture.ts";
+import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } from "../oauth/token-fixture.ts";
+
+// Issue 11, part 4 (the Evenhand doc: "the user creates a client record at
+// Settings → Connected MCP clients"): every signed-in person registers and
+// manages their own clients on /clients; admins see and manage all of them
+// on /admin/clients.
+
+const password = "correct horse battery staple";
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
+const clientIdPattern = /gate_client_[a-z2-7]{16}/;
+const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
+const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+
+type Person = { id: string; email: string; b: Browser };
+let app: TestApp;
+let admin: Person;
+let alice: Person;
+let bob: Person;
+beforeAll(async () => {
+  app = await createTestApp();
+  admin = await signedInUser("admin@example.com", true);
+  alice = await signedInUser("alice@example.com", false);
+  bob = await signedInUser("bob@example.com", false);
+});
+afterAll(() => app.close());
+
+async function signedInUser(email: string, isAdmin: boolean): Promise<Person> {
+  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const b = new Browser(app.url);
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
+  return { id: user.id, email, b };
+}
+
+const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
+const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
+const rowCount = () => app.db.select().from(oauthClients).all().length;
+const urisOf = (id: string) => JSON.parse(rowOf(id)!.redirectUris) as string[];
+
+async function addClient(b: Browser, form: Record<string, string>, path = "/clients") {
+  const res = await b.post(path, { csrf: await csrfOf(b), ...form });
+  const html = await res.text();
+  return { res, html, clientId: clientIdPattern.exec(html)?.[0] ?? null, secret: secretPattern.exec(html)?.[0] ?? null };
+}
+
+/** A client `owner` registered on their page, straight in the database. */
+function ownedClient(owner: Person, method: "none" | "client_secret_basic" = "none") {
+  return registerManualClient(app.db, { name: `${owner.email}'s app`, redirectUris: [redirectUri], method, ownerUserId: owner.id, now: nowSeconds() });
+}
+
+const post = async (b: Browser, path: string, form: Record<string, string>) => b.post(path, { csrf: await csrfOf(b), ...form });
+
+/** Audit entries waiting in the recorder are written first. */
+async function auditOf(clientId: string) {
+  await app.audit.drain();
+  return app.db.select().from(auditEvents).where(eq(auditEvents.clientId, clientId)).all();
+}
+
+describe("access", () => {
+  test("signed out is redirected to sign-in with next", async () => {
+    const res = await new Browser(app.url).get("/clients");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/clients")}`);
+  });
+
+  test("a member sees the page, sent with Cache-Control: no-store", async () => {
+    const res = await alice.b.get("/clients");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(await res.text()).toContain('id="add-client"');
+  });
+
+  test("the header links every signed-in person to Clients, and admins to All clients too", async () => {
+    const member = await (await alice.b.get("/keys")).text();
+    const adminPage = await (await admin.b.get("/keys")).text();
+    expect(member).toContain('<a href="/clients">Clients</a>');
+    expect(member).not.toContain('href="/admin/clients"');
+    expect(adminPage).toContain('<a href="/clients">Clients</a>');
+    expect(adminPage).toContain('<a href="/admin/clients">All clients</a>');
+  });
+
+  test("a signed-out form post is 401 and stores nothing", async () => {
+    const b = new Browser(app.url);
+    const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+    const before = rowCount();
+    expect((await b.post("/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status).toBe(401);
+    expect(rowCount()).toBe(before);
+  });
+});
+
+describe("a session opened with an API key", () => {
+  async function keySession(person: Person) {
+    const { token } = createApiKey(app.db, { userId: person.id, name: "pasted", access: "full", tools: null, expiresInSeconds: null, now: nowSeconds() });
+    const b = new Browser(app.url);
+    const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+    expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
+    return b;
+  }
+
+  test("gets a 403 page saying to sign in again, not the list", async () => {
+    ownedClient(alice);
+    const res = await (await keySession(alice)).get("/clients");
+    const html = await res.text();
+    expect(res.status).toBe(403);
+    expect(html).toContain("Sign in again to manage clients");
+    expect(html).not.toContain(alice.email + "'s app");
+  });
+
+  test("cannot register a client (403, nothing stored)", async () => {
+    const b = await keySession(alice);
+    const before = rowCount();
+    const { res } = await addClient(b, { name: "From a key", redirect_uris: "https://x.example/cb", type: "client_secret_basic" });
+    expect(res.status).toBe(403);
+    expect(rowCount()).toBe(before);
+  });
+
+  test("cannot make a new secret for or delete the person's own client (403, no change)", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const b = await keySession(alice);
+    expect((await post(b, "/clients/secret", { client_id: client.id })).status).toBe(403);
+    expect((await post(b, "/clients/delete", { client_id: client.id })).status).toBe(403);
+    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+  });
+});
+
+describe("registering a client", () => {
+  test("public: shows the client_id, and the member owns a manual client without a secret", async () => {
+    const { res, clientId, secret } = await addClient(alice.b, { name: "Alice desktop", redirect_uris: "http://127.0.0.1:5555/cb", type: "none" });
+    expect(res.status).toBe(200);
+    expect(secret).toBeNull();
+    expect(rowOf(clientId!)).toMatchObject({ kind: "manual", name: "Alice desktop", tokenEndpointAuthMethod: "none", secretHash: null, ownerUserId: alice.id });
+  });
+
+  test("confidential: shows a gate_cs_ secret once and stores only its SHA-256", async () => {
+    const { clientId, secret } = await addClient(alice.b, { name: "Alice server", redirect_uris: "https://alice.example/cb", type: "client_secret_post" });
+    expect(secret).toMatch(secretPattern);
+    expect(rowOf(clientId!)).toMatchObject({ tokenEndpointAuthMethod: "client_secret_post", secretHash: sha256Hex(secret!), ownerUserId: alice.id });
+    expect(await (await alice.b.get("/clients")).text()).not.toContain(secret!);
+  });
+
+  test("is audited as client_registered under the member, with the owner and never the secret", async () => {
+    const { clientId, secret } = await addClient(alice.b, { name: "Audited", redirect_uris: "https://a.example/cb", type: "client_secret_basic" });
+    const [entry] = await auditOf(clientId!);
+    expect(entry).toMatchObject({ event: "client_registered", outcome: "ok", userId: alice.id });
+    expect(JSON.parse(entry!.detail!)).toEqual({ kind: "manual", name: "Audited", owner_user_id: alice.id, auth_method: "client_secret_basic" });
+    expect(JSON.stringify(entry)).not.toContain(secret!);
+  });
+
+  const bad: [string, Record<string, string>][] = [
+    ["a javascript: redirect URI", { name: "Bad", redirect_uris: "javascript:alert(1)", type: "none" }],
+    ["a redirect URI with a fragment", { name: "Bad", redirect_uris: "https://x.example/cb#f", type: "none" }],
+    ["an http redirect URI on a public host", { name: "Bad", redirect_uris: "http://x.example/cb", type: "none" }],
+    ["no redirect URIs", { name: "Bad", redirect_uris: " \n ", type: "none" }],
+    ["an empty name", { name: "  ", redirect_uris: "https://x.example/cb", type: "none" }],
+    ["an unknown type", { name: "Bad", redirect_uris: "https://x.example/cb", type: "private_key_jwt" }],
+  ];
+  test.each(bad)("with %s is a 400 page with a message and stores nothing", async (_what, form) => {
+    const before = rowCount();
+    const { res, html } = await addClient(alice.b, form);
+    expect(res.status).toBe(400);
+    expect(errorOf(html)).not.toBe("");
+    expect(rowCount()).toBe(before);
+  });
+
+  test("without the form token is 403 and stores nothing", async () => {
+    const before = rowCount();
+    expect((await alice.b.post("/clients", { name: "No token", redirect_uris: "https://x.example/cb", type: "none" })).status).toBe(403);
+    expect(rowCount()).toBe(before);
+  });
+
+  test("an admin's client added on /admin/clients has no owner (the organization's)", async () => {
+    const { clientId } = await addClient(admin.b, { name: "Org app", redirect_uris: "https://org.example/cb", type: "none" }, "/admin/clients");
+    expect(rowOf(clientId!)!.ownerUserId).toBeNull();
+  });
+});
+
+describe("the list", () => {
+  test("shows the member's own clients and no one else's", async () => {
+    const mine = ownedClient(bob).client;
+    const theirs = ownedClient(alice).client;
+    const org = registerManualClient(app.db, { name: "Org only", redirectUris: ["https://org.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() }).client;
+    const html = await (await bob.b.get("/clients")).text();
+    expect(html).toContain(`data-client-id="${mine.id}"`);
+    expect(html).not.toContain(theirs.id);
+    expect(html).not.toContain(org.id);
+  });
+
+  test("escapes client names", async () => {
+    registerManualClient(app.db, { name: "<script>alert(1)</script>", redirectUris: ["https://x.example/cb"], method: "none", ownerUserId: bob.id, now: nowSeconds() });
+    const html = await (await bob.b.get("/clients")).text();
+    expect(html).not.toContain("<script>alert(1)</script>");
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+
+  test("an admin's /admin/clients lists members' clients with their owner's email", async () => {
+    const { client } = ownedClient(bob);
+    const html = await (await admin.b.get("/admin/clients")).text();
+    const row = new RegExp(`<tr data-client-id="${client.id}">.*?</tr>`, "s").exec(html)?.[0] ?? "";
+    expect(row).toMatch(new RegExp(`<td class="owner"[^>]*>${bob.email}</td>`));
+    expect(row).toContain("Added by its owner");
+  });
+});
+
+describe("changing redirect URIs", () => {
+  test("the owner saves new ones and returns to /clients, audited", async () => {
+    const { client } = ownedClient(alice);
+    const res = await post(alice.b, "/clients/redirect-uris", { client_id: client.id, redirect_uris: "https://b.example/cb\nhttp://127.0.0.1/cb" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/clients");
+    expect(urisOf(client.id)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
+    expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toEqual([["client_redirect_uris_changed", alice.id]]);
+  });
+
+  test("a bad one is a 400 page and changes nothing", async () => {
+    const { client } = ownedClient(alice);
+    const res = await post(alice.b, "/clients/redirect-uris", { client_id: client.id, redirect_uris: "https://ok.example/cb\nvbscript:x" });
+    expect(res.status).toBe(400);
+    expect(urisOf(client.id)).toEqual([redirectUri]);
+  });
+});
+
+describe("a new secret", () => {
+  test("is shown once; the old secret stops working at the token endpoint and the new one works", async () => {
+    const { client, secret: old } = ownedClient(alice, "client_secret_basic");
+    const res = await post(alice.b, "/clients/secret", { client_id: client.id });
+    const fresh = secretPattern.exec(await res.text())?.[0];
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(rowOf(client.id)!.secretHash).toBe(sha256Hex(fresh!));
+    const exchange = (secret: string) => {
+      const { code } = makeCode(app, { userId: alice.id, clientId: client.id });
+      return postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier }, { authorization: basicAuth(client.id, secret) });
+    };
+    expect((await exchange(old!)).status).toBe(401);
+    expect((await exchange(fresh!)).status).toBe(200);
+    expect((await auditOf(client.id)).map((e) => e.event)).toContain("client_secret_renewed");
+  });
+
+  test("for a public client is a 400 page and gives it no secret", async () => {
+    const { client } = ownedClient(alice);
+    const res = await post(alice.b, "/clients/secret", { client_id: client.id });
+    expect(res.status).toBe(400);
+    expect(rowOf(client.id)!.secretHash).toBeNull();
+  });
+});
+
+describe("deleting a client", () => {
+  test("the owner deletes it; its tokens stop working at /mcp at once, audited", async () => {
+    const { client } = ownedClient(alice);
+    const { code } = makeCode(app, { userId: bob.id, clientId: client.id });
+    const tokens = await exchangeCode(app, client.id, code);
+    expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(200);
+    const res = await post(alice.b, "/clients/delete", { client_id: client.id });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/clients");
+    expect(rowOf(client.id)).toBeUndefined();
+    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).all()).toEqual([]);
+    expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(401);
+    expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toContainEqual(["client_deleted", alice.id]);
+  });
+});
+
+describe("another person's client", () => {
+  // Bob tries Alice's client by its id on his own page: "no such client", and nothing changes.
+  test("cannot be opened (404)", async () => {
+    const { client } = ownedClient(alice);
+    const res = await bob.b.get(`/clients/edit?id=${client.id}`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain(client.name);
+  });
+
+  test("cannot have its redirect URIs changed (404, unchanged)", async () => {
+    const { client } = ownedClient(alice);
+    expect((await post(bob.b, "/clients/redirect-uris", { client_id: client.id, redirect_uris: "https://bob.example/steal" })).status).toBe(404);
+    expect(urisOf(client.id)).toEqual([redirectUri]);
+  });
+
+  test("cannot get a new secret (404, unchanged)", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const res = await post(bob.b, "/clients/secret", { client_id: client.id });
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toMatch(secretPattern);
+    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+  });
+
+  test("cannot be deleted (404, still there)", async () => {
+    const { client } = ownedClient(alice);
+    expect((await post(bob.b, "/clients/delete", { client_id: client.id })).status).toBe(404);
+    expect(rowOf(client.id)).toBeDefined();
+  });
+
+  test("nor can an admin's or a self-registered client be touched from /clients (404)", async () => {
+    const org = registerManualClient(app.db, { name: "Org", redirectUris: [redirectUri], method: "none", ownerUserId: null, now: nowSeconds() }).client;
+    const res = await fetch(`${app.url}/oauth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_name: "DCR", redirect_uris: ["https://dcr.example/cb"] }),
+    });
+    const { client_id: dcr } = (await res.json()) as { client_id: string };
+    for (const id of [org.id, dcr]) {
+      expect((await bob.b.get(`/clients/edit?id=${id}`)).status).toBe(404);
+      expect((await post(bob.b, "/clients/delete", { client_id: id })).status).toBe(404);
+      expect(rowOf(id)).toBeDefined();
+    }
+  });
+
+  test("an admin manages it on /admin/clients, audited under the admin with the owner named", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    expect((await admin.b.get(`/admin/clients/edit?id=${client.id}`)).status).toBe(200);
+    expect((await post(admin.b, "/admin/clients/secret", { client_id: client.id })).status).toBe(200);
+    expect((await post(admin.b, "/admin/clients/delete", { client_id: client.id })).status).toBe(303);
+    expect(rowOf(client.id)).toBeUndefined();
+    const entries = await auditOf(client.id);
+    expect(entries.map((e) => [e.event, e.userId])).toEqual([["client_secret_renewed", admin.id], ["client_deleted", admin.id]]);
+    expect(JSON.parse(entries[1]!.detail!)).toMatchObject({ owner_user_id: alice.id });
+  });
+});
+
+describe("CSRF on the owner's forms", () => {
+  test.each(["/clients/redirect-uris", "/clients/secret", "/clients/delete"])("%s without the form token is 403 and changes nothing", async (path) => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const res = await alice.b.post(path, { client_id: client.id, redirect_uris: "https://evil.example/cb" });
+    expect(res.status).toBe(403);
+    expect(rowOf(client.id)).toMatchObject({ secretHash: client.secretHash, redirectUris: JSON.stringify([redirectUri]) });
+  });
+
+  test("a post from another origin is 403 and changes nothing", async () => {
+    const { client } = ownedClient(alice);
+    const res = await alice.b.post("/clients/delete", { csrf: await csrfOf(alice.b), client_id: client.id }, { origin: "https://evil.example" });
+    expect(res.status).toBe(403);
+    expect(rowOf(client.id)).toBeDefined();
+  });
+});
+
+describe("the owner's account", () => {
+  // No command deletes a person today (they are disabled); the schema decides what a deletion would do.
+  test("deleting it deletes their clients and every grant and token issued to them", async () => {
+    const carol = await createUser(app.db, { email: "carol@example.com", password, isAdmin: false, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, { name: "Carol's", redirectUris: [redirectUri], method: "none", ownerUserId: carol.id, now: nowSeconds() });
+    const { grant, code } = makeCode(app, { userId: bob.id, clientId: client.id });
+    await exchangeCode(app, client.id, code);
+    app.db.$client.run("DELETE FROM users WHERE id = ?", [carol.id]);
+    expect(rowOf(client.id)).toBeUndefined();
+    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grant.id)).all()).toEqual([]);
+  });
+});

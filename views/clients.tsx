@@ -1,0 +1,266 @@
+import { Time } from "./format.tsx";
+import { ErrorNote } from "./parts.tsx";
+import { Layout, type Viewer } from "./layout.tsx";
+
+// The clients pages, in two scopes that share every part: /admin/clients,
+// where admins see every client with its owner, and /clients, where a person
+// manages the clients they registered.
+
+export interface ClientRow {
+  id: string;
+  name: string;
+  kind: "dcr" | "manual" | "cimd" | "service";
+  redirectUris: string[];
+  authMethod: "none" | "client_secret_post" | "client_secret_basic";
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** The email of the person who registered it on their clients page; null when nobody owns it. */
+  ownerEmail: string | null;
+}
+
+/** Which clients page: its path, and whether it is the admins' (every client, with kind and owner). */
+export interface ClientsScope {
+  path: string;
+  admin: boolean;
+}
+
+/** What a person picks when adding a client: public, or confidential and how it sends its secret. */
+export const clientTypeChoices = [
+  { value: "none", label: "Public (PKCE, no secret): desktop, CLI and browser apps" },
+  { value: "client_secret_basic", label: "Confidential: secret sent in the Authorization header (client_secret_basic)" },
+  { value: "client_secret_post", label: "Confidential: secret sent in the request body (client_secret_post)" },
+] as const;
+
+const kindLabelOf = (c: ClientRow): string =>
+  c.kind === "manual" ? (c.ownerEmail === null ? "Added by an admin" : "Added by its owner") : { dcr: "Registered itself (DCR)", cimd: "Metadata document (URL)", service: "Service account" }[c.kind];
+const methodLabel = { none: "Public", client_secret_basic: "Confidential (Basic)", client_secret_post: "Confidential (post)" } as const;
+
+const editHref = (scope: ClientsScope, id: string) => `${scope.path}/edit?id=${encodeURIComponent(id)}`;
+
+export interface ClientsPageProps {
+  viewer: Viewer;
+  csrf: string;
+  scope: ClientsScope;
+  clients: ClientRow[];
+  error?: string;
+  form?: { name: string; redirectUris: string; type: string };
+}
+
+function Intro({ scope }: { scope: ClientsScope }): string {
+  return scope.admin ? (
+    <p class="muted">
+      Apps that may ask users for access: those that registered themselves, those identified by a metadata document URL,
+      those people added on their own clients page, and those added here. Deleting a client revokes every token issued to it.
+    </p>
+  ) as string : (
+    <p class="muted">
+      Most apps (claude.ai, Claude Code, Cursor, VS Code) register themselves when they connect. Add one here when an app
+      of yours needs a client ID given to it. Anyone here can approve it on the consent page, under the name you give it;
+      only you and admins can change it. Deleting a client revokes every token issued to it.
+    </p>
+  ) as string;
+}
+
+/** The list of clients in scope, and a form to add one. */
+export function ClientsPage({ viewer, csrf, scope, clients, error, form }: ClientsPageProps): string {
+  const title = scope.admin ? "Connected MCP clients" : "Your OAuth clients";
+  return (
+    <Layout title={title} viewer={viewer} csrf={csrf}>
+      <section class="card">
+        <h1>{title}</h1>
+        <Intro scope={scope} />
+        {clients.length === 0 ? (
+          <p id="no-clients">No clients yet.</p>
+        ) : (
+          <div class="table-scroll">
+            <table id="clients" class="stack">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  {scope.admin ? <th>Kind</th> : ""}
+                  {scope.admin ? <th>Owner</th> : ""}
+                  <th>Client ID</th>
+                  <th>Redirect URIs</th>
+                  <th>Type</th>
+                  <th>Created</th>
+                  <th>Last used</th>
+                  <th></th>
+                </tr>
+              </thead>
+              <tbody>
+                {clients.map((c) => (
+                  <tr data-client-id={c.id}>
+                    <td class="name" safe>{c.name}</td>
+                    {scope.admin ? <td data-label="Kind" safe>{kindLabelOf(c)}</td> : ""}
+                    {scope.admin ? <td class="owner" data-label="Owner" safe>{c.ownerEmail ?? "—"}</td> : ""}
+                    <td data-label="Client ID">
+                      <code safe>{c.id}</code>
+                    </td>
+                    <td data-label="Redirect URIs">
+                      {c.redirectUris.map((u) => (
+                        <div>
+                          <code safe>{u}</code>
+                        </div>
+                      ))}
+                    </td>
+                    <td data-label="Type">{methodLabel[c.authMethod]}</td>
+                    <td data-label="Created">
+                      <Time at={c.createdAt} />
+                    </td>
+                    <td data-label="Last used">{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+                    <td class="actions">
+                      <a href={editHref(scope, c.id)}>Edit</a>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section class="card">
+        <h2>Add a client</h2>
+        <ErrorNote message={error} />
+        <form method="post" action={scope.path} id="add-client">
+          <input type="hidden" name="csrf" value={csrf} />
+          <label>
+            Name
+            <input type="text" name="name" value={form?.name ?? ""} maxlength="200" required />
+          </label>
+          <label>
+            Redirect URIs, one per line
+            <textarea name="redirect_uris" rows="4" required safe>
+              {form?.redirectUris ?? ""}
+            </textarea>
+          </label>
+          <fieldset>
+            <legend>Type</legend>
+            {clientTypeChoices.map((c) => (
+              <label class="choice">
+                <input type="radio" name="type" value={c.value} checked={(form?.type ?? "none") === c.value} /> {c.label}
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit">Add client</button>
+        </form>
+      </section>
+    </Layout>
+  ) as string;
+}
+
+export interface ClientSecretProps {
+  viewer: Viewer;
+  csrf: string;
+  scope: ClientsScope;
+  name: string;
+  clientId: string;
+  /** Confidential clients only. */
+  secret: string | null;
+  /** A new secret for an existing client, rather than a new client. */
+  renewed: boolean;
+}
+
+/** The only time a client's secret is ever shown: when it is added, and when it gets a new one. */
+export function ClientSecretPage({ viewer, csrf, scope, name, clientId, secret, renewed }: ClientSecretProps): string {
+  return (
+    <Layout title={renewed ? "New client secret" : "Client added"} viewer={viewer} csrf={csrf}>
+      <section class="card">
+        <h1 safe>{renewed ? `New secret for “${name}”` : `Client “${name}” added`}</h1>
+        <label>
+          Client ID
+          <input type="text" id="client-id" value={clientId} readonly />
+        </label>
+        {secret === null ? (
+          <p class="muted">A public client: it has no secret and proves itself with PKCE.</p>
+        ) : (
+          <>
+            <p>
+              Copy the client secret now: it will not be shown again.
+              {renewed ? " The old secret has stopped working." : ""}
+            </p>
+            <div class="secret">
+              <input type="text" id="client-secret" value={secret} readonly aria-label="Client secret" />
+              <button type="button" data-copy="client-secret">
+                Copy
+              </button>
+            </div>
+          </>
+        )}
+        <p>
+          <a href={scope.path}>Back to clients</a>
+        </p>
+      </section>
+    </Layout>
+  ) as string;
+}
+
+export interface ClientEditProps {
+  viewer: Viewer;
+  csrf: string;
+  scope: ClientsScope;
+  client: ClientRow;
+  error?: string;
+  redirectUris?: string;
+}
+
+/** One client: change its redirect URIs, give it a new secret, or delete it. */
+export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUris }: ClientEditProps): string {
+  return (
+    <Layout title={`Client ${client.name}`} viewer={viewer} csrf={csrf}>
+      <section class="card">
+        <h1 safe>{client.name}</h1>
+        <p>
+          <code safe>{client.id}</code> · <span safe>{kindLabelOf(client)}</span> · {methodLabel[client.authMethod]}
+        </p>
+        {scope.admin && client.ownerEmail !== null ? (
+          <p>
+            Owner: <span class="owner" safe>{client.ownerEmail}</span>
+          </p>
+        ) : ""}
+        <ErrorNote message={error} />
+        {client.kind === "cimd" ? (
+          <p class="muted">This client's redirect URIs come from its metadata document and cannot be edited here.</p>
+        ) : (
+          <form method="post" action={`${scope.path}/redirect-uris`} id="edit-redirect-uris">
+            <input type="hidden" name="csrf" value={csrf} />
+            <input type="hidden" name="client_id" value={client.id} />
+            <label>
+              Redirect URIs, one per line
+              <textarea name="redirect_uris" rows="4" required safe>
+                {redirectUris ?? client.redirectUris.join("\n")}
+              </textarea>
+            </label>
+            <button type="submit">Save redirect URIs</button>
+          </form>
+        )}
+      </section>
+      {client.authMethod === "none" ? "" : (
+        <section class="card">
+          <h2>New secret</h2>
+          <p>A new client secret is shown once; the old one stops working at once, and the app needs the new one to get tokens.</p>
+          <form method="post" action={`${scope.path}/secret`} id="renew-secret">
+            <input type="hidden" name="csrf" value={csrf} />
+            <input type="hidden" name="client_id" value={client.id} />
+            <button type="submit" class="secondary">
+              Make a new secret
+            </button>
+          </form>
+        </section>
+      )}
+      <section class="card">
+        <h2>Delete</h2>
+        <p>Deleting the client revokes every grant and token issued to it; its users must connect it again.</p>
+        <form method="post" action={`${scope.path}/delete`} id="delete-client">
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="client_id" value={client.id} />
+          <button type="submit" class="danger">
+            Delete client
+          </button>
+        </form>
+        <p>
+          <a href={scope.path}>Back to clients</a>
+        </p>
+      </section>
+    </Layout>
+  ) as string;
+}
