@@ -21,7 +21,7 @@ async function connect(email: string, clientName: string, opts: { scope?: string
   const db = openDatabase(cli.dataDir);
   try {
     const userId = findUserByEmail(db, email)!.id;
-    const client = { id: randomString(10), kind: "dcr" as const, name: clientName, redirectUris: ["http://127.0.0.1/cb"], tokenEndpointAuthMethod: "none" as const, secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, createdAt: now(), lastUsedAt: null };
+    const client = { id: randomString(10), kind: "dcr" as const, name: clientName, redirectUris: ["http://127.0.0.1/cb"], tokenEndpointAuthMethod: "none" as const, secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, ownerUserId: null, createdAt: now(), lastUsedAt: null };
     insertClient(db, client);
     const scope = opts.scope ?? "mcp:read mcp:write";
     const { grant } = approveAuthorization(db, { userId, clientId: client.id, apiKeyId: null, scope, tools: opts.tools, resource: "http://localhost:8080/mcp", redirectUri: client.redirectUris[0]!, codeChallenge: "x".repeat(43), now: now(), codeTtlSeconds: 600 });
