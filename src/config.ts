@@ -21,7 +21,7 @@ export interface Config {
   trustProxy: boolean;
   /** Browser origins besides the public URL's own that may call /mcp (DNS rebinding defence). */
   allowedOrigins: string[];
-  /** How long a tools/call forwarded to an upstream may take before it is answered with a timeout error. */
+  /** How long a tools/call forwarded to an upstream (MCP server or REST API) may take before it is answered with a timeout error. */
   toolTimeoutSeconds: number;
   /** How long audit log entries are kept before the periodic purge deletes them. */
   auditRetentionSeconds: number;
@@ -51,7 +51,7 @@ export const settings = {
     help: "the URL clients reach Gatehouse at (issuer); https unless loopback",
     default: "http://localhost:$PORT",
   },
-  configFile: { env: "GATEHOUSE_CONFIG", flag: "--config", help: "TOML file declaring upstream MCP servers and identity providers" },
+  configFile: { env: "GATEHOUSE_CONFIG", flag: "--config", help: "TOML file declaring upstreams (MCP servers, REST APIs by their OpenAPI document) and identity providers" },
   accessTokenTtl: { env: "GATEHOUSE_ACCESS_TOKEN_TTL", flag: "--access-token-ttl", help: "access token lifetime", default: "3600" },
   refreshTokenTtl: { env: "GATEHOUSE_REFRESH_TOKEN_TTL", flag: "--refresh-token-ttl", help: "refresh token lifetime", default: "30d" },
   authCodeTtl: { env: "GATEHOUSE_AUTH_CODE_TTL", flag: "--auth-code-ttl", help: "authorization code lifetime", default: "600" },
@@ -78,7 +78,7 @@ export const settings = {
     flag: "--allowed-origins",
     help: "comma-separated browser origins, besides the public URL's, allowed to call /mcp",
   },
-  toolTimeout: { env: "GATEHOUSE_TOOL_TIMEOUT", flag: "--tool-timeout", help: "how long a tool call to an upstream MCP server may take", default: "60s" },
+  toolTimeout: { env: "GATEHOUSE_TOOL_TIMEOUT", flag: "--tool-timeout", help: "how long a tool call to an upstream (MCP server or REST API) may take", default: "60s" },
   auditRetention: { env: "GATEHOUSE_AUDIT_RETENTION", flag: "--audit-retention", help: "how long audit log entries are kept", default: "90d" },
   auditArguments: {
     env: "GATEHOUSE_AUDIT_ARGUMENTS",

@@ -3,7 +3,7 @@ import { Layout, type Viewer } from "./layout.tsx";
 
 export interface UpstreamRow {
   name: string;
-  kind: "stdio" | "http";
+  kind: "stdio" | "http" | "openapi";
   state: "starting" | "connected" | "failed" | "stopped";
   tools: number;
   /** The last error; null when it never failed. */
@@ -14,7 +14,7 @@ export interface UpstreamRow {
 }
 
 const stateLabel = { starting: "Starting", connected: "Connected", failed: "Failed", stopped: "Stopped" } as const;
-const kindLabel = { stdio: "Local command (stdio)", http: "Streamable HTTP" } as const;
+const kindLabel = { stdio: "Local command (stdio)", http: "Streamable HTTP", openapi: "REST API (OpenAPI)" } as const;
 
 // Refused names come from the upstream: any length, any characters.
 const shownNameLength = 40;
@@ -42,19 +42,19 @@ export interface AdminUpstreamsProps {
   upstreams: UpstreamRow[];
 }
 
-/** Settings → Upstream MCP servers: each one's state, tool count, last error and refused tools. Read-only: they live in the config file. */
+/** Settings → Upstreams (MCP servers and REST APIs): each one's state, tool count, last error and refused tools. Read-only: they live in the config file. */
 export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: AdminUpstreamsProps): string {
   return (
-    <Layout title="Upstream MCP servers" viewer={viewer} csrf={csrf}>
+    <Layout title="Upstreams" viewer={viewer} csrf={csrf}>
       <section class="card">
-        <h1>Upstream MCP servers</h1>
+        <h1>Upstreams</h1>
         <p class="muted">
           {configFile === null ? (
             "No config file is set (GATEHOUSE_CONFIG), so /mcp offers only Gatehouse's own tools."
           ) : (
             <>
-              Declared in <code safe>{configFile}</code>. Their tools appear on /mcp while they are connected; a failed one is retried
-              with growing delays.
+              Declared in <code safe>{configFile}</code>: MCP servers, and REST APIs by their OpenAPI document. Their tools appear
+              on /mcp while they are connected (a REST API: once its document is read); a failed one is retried with growing delays.
             </>
           )}
         </p>

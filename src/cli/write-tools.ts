@@ -45,7 +45,7 @@ export async function checkedWriteTools(config: Config, env: Record<string, stri
     const offered = writeToolChoices(createToolCatalogue(builtinTools({ db, now }), gateway).tools).map((t) => t.name);
     const check = checkToolChoice(chosen, offered);
     if (check.ok) return check.tools;
-    for (const upstream of gateway?.upstreams ?? []) {
+    for (const upstream of [...(gateway?.upstreams ?? []), ...(gateway?.apis ?? [])]) {
       const name = check.unknown.find((n) => n.startsWith(upstream.config.prefix));
       if (name !== undefined && upstream.state !== "connected") {
         throw new RuntimeError(`--tools: cannot check ${name}: the upstream ${upstream.name} is not reachable (${upstream.reason ?? "still starting"})`);

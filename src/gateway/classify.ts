@@ -13,7 +13,8 @@ export interface ClassRules {
   hide: readonly string[];
 }
 
-const matches = (globs: readonly string[], name: string) => globs.some((glob) => new Bun.Glob(glob).match(name));
+/** Whether any of the config's globs matches a tool's (or an operation's) own name. */
+export const matches = (globs: readonly string[], name: string) => globs.some((glob) => new Bun.Glob(glob).match(name));
 
 export function classifyTool(name: string, annotations: ToolAnnotations | undefined, rules: ClassRules): ToolClass {
   if (matches(rules.hide, name)) return "hidden";

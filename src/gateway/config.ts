@@ -1,16 +1,18 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { builtinPrefix } from "../mcp/tools/builtin.ts";
 import { fieldLine, syntaxErrorLine } from "./config-lines.ts";
 
-// The upstream MCP servers, declared as [[upstream]] tables in the TOML file
-// GATEHOUSE_CONFIG names. Validated once at start; every error names the
-// file, the line and the field, and stops the start.
+// The upstreams, declared as [[upstream]] tables in the TOML file
+// GATEHOUSE_CONFIG names: MCP servers (command or url) and REST APIs
+// described by an OpenAPI document (openapi). Validated once at start; every
+// error names the file, the line and the field, and stops the start.
 
 interface UpstreamCommon {
   name: string;
   /** Put before each of its tool and prompt names; `<name>__` unless set. */
   prefix: string;
-  /** Globs over the upstream's own tool names that override how its tools are classified. */
+  /** Globs over the upstream's own tool names (an OpenAPI operation's: its operationId) that override how its tools are classified. */
   read: string[];
   write: string[];
   hide: string[];
@@ -30,7 +32,22 @@ export interface HttpUpstreamConfig extends UpstreamCommon {
   headers: Record<string, string>;
 }
 
-export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
+export interface OpenApiUpstreamConfig extends UpstreamCommon {
+  kind: "openapi";
+  /** The OpenAPI document: an http(s) URL, or an absolute file path (a relative one is resolved against the config file's directory). */
+  openapi: string;
+  /** Where the API's requests go; null: the document's first server, resolved against the document's URL. */
+  baseUrl: string | null;
+  /** Sent with every request to the API, never to the document's URL, never shown to MCP clients. */
+  headers: Record<string, string>;
+  /** Globs over operationIds: only matching operations become tools (all when empty), minus those matching `exclude`. */
+  include: string[];
+  exclude: string[];
+}
+
+/** The upstreams that are MCP servers. */
+export type McpUpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
+export type UpstreamConfig = McpUpstreamConfig | OpenApiUpstreamConfig;
 
 export interface GatewayConfig {
   upstreams: UpstreamConfig[];
@@ -41,7 +58,9 @@ export const emptyGatewayConfig: GatewayConfig = { upstreams: [] };
 /** A bad config file; the message is one line: `file:line: field: problem`. */
 export class GatewayConfigError extends Error {}
 
-const upstreamKeys = new Set(["name", "command", "args", "env", "cwd", "url", "headers", "prefix", "read", "write", "hide"]);
+const upstreamKeys = new Set(["name", "command", "args", "env", "cwd", "url", "headers", "openapi", "base_url", "include", "exclude", "prefix", "read", "write", "hide"]);
+/** The fields that belong to one kind of upstream only, by the field that sets the kind. */
+const kindKeys = { command: ["args", "env", "cwd"], url: [], openapi: ["base_url", "include", "exclude"] } as const;
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 // MCP tool names: letters, digits, underscore, hyphen and dot.
 const prefixPattern = /^[A-Za-z0-9_.-]{0,64}$/;
@@ -78,7 +97,8 @@ export function parseGatewayConfig(file: string, text: string, env: Record<strin
   }
   const tables = doc.upstream ?? [];
   if (!Array.isArray(tables) || !tables.every(isTable)) fail(null, "upstream", "must be written as [[upstream]] tables");
-  const upstreams = (tables as Table[]).map((table, index) => parseUpstream(table, (field, problem) => fail(index, field, problem), env));
+  const directory = dirname(resolve(file));
+  const upstreams = (tables as Table[]).map((table, index) => parseUpstream(table, (field, problem) => fail(index, field, problem), env, directory));
   const seen = new Map<string, number>();
   upstreams.forEach((u, index) => {
     if (seen.has(u.name)) fail(index, "name", `"${u.name}" is already the name of upstream[${seen.get(u.name)}]`);
@@ -91,7 +111,7 @@ export function parseGatewayConfig(file: string, text: string, env: Record<strin
 
 type Fail = (field: string, problem: string) => never;
 
-function parseUpstream(table: Table, fail: Fail, env: Record<string, string | undefined>): UpstreamConfig {
+function parseUpstream(table: Table, fail: Fail, env: Record<string, string | undefined>, directory: string): UpstreamConfig {
   for (const key of Object.keys(table)) if (!upstreamKeys.has(key)) fail(key, `unknown field; expected one of ${[...upstreamKeys].join(", ")}`);
   const name = table.name;
   if (typeof name !== "string") fail("name", "is required: a short name such as \"github\"");
@@ -100,11 +120,16 @@ function parseUpstream(table: Table, fail: Fail, env: Record<string, string | un
   if (!prefixPattern.test(prefix)) fail("prefix", `must be letters, digits, "_", "-" or "." (at most 64), got "${prefix}"`);
   if (prefix === builtinPrefix) fail("prefix", `"${builtinPrefix}" belongs to Gatehouse's own tools`);
   const common = { name, prefix, read: globs(table, "read", fail), write: globs(table, "write", fail), hide: globs(table, "hide", fail) };
-  const hasCommand = table.command !== undefined;
-  const hasUrl = table.url !== undefined;
-  if (hasCommand === hasUrl) fail(hasUrl ? "url" : "name", "set exactly one of command (a local stdio server) or url (a Streamable HTTP server)");
-  if (hasCommand) {
-    for (const key of ["headers"]) if (table[key] !== undefined) fail(key, "applies to url upstreams only");
+  const kinds = (["command", "url", "openapi"] as const).filter((key) => table[key] !== undefined);
+  if (kinds.length !== 1) {
+    fail(kinds[1] ?? "name", "set exactly one of command (a local stdio server), url (a Streamable HTTP server) or openapi (a REST API's OpenAPI document)");
+  }
+  const kind = kinds[0]!;
+  for (const [owner, keys] of Object.entries(kindKeys)) {
+    if (owner !== kind) for (const key of keys) if (table[key] !== undefined) fail(key, `applies to ${owner} upstreams only`);
+  }
+  if (kind === "command" && table.headers !== undefined) fail("headers", "applies to url and openapi upstreams only");
+  if (kind === "command") {
     const command = optionalString(table, "command", fail)!;
     if (command.trim() === "") fail("command", "must not be empty");
     return {
@@ -116,16 +141,32 @@ function parseUpstream(table: Table, fail: Fail, env: Record<string, string | un
       cwd: optionalString(table, "cwd", fail) ?? null,
     };
   }
-  for (const key of ["args", "env", "cwd"]) if (table[key] !== undefined) fail(key, "applies to command upstreams only");
-  const url = optionalString(table, "url", fail)!;
+  const headers = stringTable(table, "headers", fail, env);
+  if (kind === "url") return { ...common, kind: "http", url: httpUrl(table, "url", fail), headers };
+  const baseUrl = table.base_url === undefined ? null : httpUrl(table, "base_url", fail);
+  return { ...common, kind: "openapi", openapi: documentLocation(table, fail, directory), baseUrl, headers, include: globs(table, "include", fail), exclude: globs(table, "exclude", fail) };
+}
+
+/** An http(s) URL without credentials (they belong in headers, which never reach logs or clients). */
+function httpUrl(table: Table, key: string, fail: Fail): string {
+  const url = optionalString(table, key, fail)!;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    fail("url", `not a URL: "${url}"`);
+    fail(key, `not a URL: "${url}"`);
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") fail("url", `must be an http or https URL, got "${url}"`);
-  return { ...common, kind: "http", url: parsed.href, headers: stringTable(table, "headers", fail, env) };
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") fail(key, `must be an http or https URL, got "${url}"`);
+  if (parsed.username || parsed.password) fail(key, "must not hold a user name or password; send credentials in headers");
+  return parsed.href;
+}
+
+/** `openapi`: an http(s) URL as it is, or a file path made absolute against the config file's directory. */
+function documentLocation(table: Table, fail: Fail, directory: string): string {
+  const value = optionalString(table, "openapi", fail)!;
+  if (value.trim() === "") fail("openapi", "must not be empty: an http(s) URL or a file path of an OpenAPI document");
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return httpUrl(table, "openapi", fail);
+  return resolve(directory, value);
 }
 
 function optionalString(table: Table, key: string, fail: Fail): string | undefined {

@@ -3,6 +3,8 @@ import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "../mcp/tools/definition.ts";
 import { InFlightCalls, installCancellation } from "./cancellation.ts";
 import type { GatewayConfig } from "./config.ts";
+import { ApiUpstream } from "./openapi/api-upstream.ts";
+import { apiToolDefinitions } from "./openapi/tools.ts";
 import { buildFeatureIndex, installProxies, proxyCapabilities, type FeatureIndex } from "./proxies.ts";
 import { Upstream, type UpstreamStatus } from "./upstream.ts";
 import { upstreamToolDefinitions } from "./upstream-tools.ts";
@@ -16,13 +18,20 @@ export interface GatewayOptions {
 }
 
 /**
- * The upstream MCP servers: their connections, and what they add to /mcp.
- * Tool definitions and the resource/prompt index are rebuilt when an
- * upstream connects, drops or reports a changed list, never per request;
- * listeners (the /mcp catalogue) hear about each rebuild.
+ * The upstreams: MCP servers (their connections, and the tools, resources and
+ * prompts they add to /mcp) and REST APIs described by OpenAPI documents
+ * (tools only). Tool definitions and the resource/prompt index are rebuilt
+ * when an upstream connects, drops, reports a changed list or has its
+ * document read, never per request; listeners (the /mcp catalogue) hear
+ * about each rebuild.
  */
 export class Gateway {
+  /** The MCP servers. */
   readonly upstreams: readonly Upstream[];
+  /** The REST APIs. */
+  readonly apis: readonly ApiUpstream[];
+  /** Both, in the config file's order (statuses, and which upstream's tool wins a name). */
+  private readonly all: readonly (Upstream | ApiUpstream)[];
   private definitions: ToolDefinition[] = [];
   private index: FeatureIndex = buildFeatureIndex([]);
   private readonly listeners: (() => void)[] = [];
@@ -32,30 +41,28 @@ export class Gateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.timeoutMs = options.toolTimeoutSeconds * 1000;
-    this.upstreams = options.config.upstreams.map(
-      (config) =>
-        new Upstream({
-          config,
-          log: options.log,
-          onChange: () => this.rebuild(),
-          onResourceUpdated: (uri) => this.resourceListeners.forEach((listener) => listener(uri)),
-          ...(options.backoff && { backoff: options.backoff }),
-        }),
+    const common = { log: options.log, onChange: () => this.rebuild(), ...(options.backoff && { backoff: options.backoff }) };
+    this.all = options.config.upstreams.map((config) =>
+      config.kind === "openapi"
+        ? new ApiUpstream({ config, ...common })
+        : new Upstream({ config, ...common, onResourceUpdated: (uri) => this.resourceListeners.forEach((listener) => listener(uri)) }),
     );
+    this.upstreams = this.all.filter((u) => u instanceof Upstream);
+    this.apis = this.all.filter((u) => u instanceof ApiUpstream);
   }
 
-  /** Connects every upstream in the background: none of them can delay or stop the start. */
+  /** Connects every upstream (reads every document) in the background: none of them can delay or stop the start. */
   start(): void {
-    for (const upstream of this.upstreams) upstream.start();
+    for (const upstream of this.all) upstream.start();
   }
 
   /** Closes every connection and ends every stdio child. */
   async stop(): Promise<void> {
-    await Promise.all(this.upstreams.map((u) => u.stop()));
+    await Promise.all(this.all.map((u) => u.stop()));
   }
 
   statuses(): UpstreamStatus[] {
-    return this.upstreams.map((u) => u.status());
+    return this.all.map((u) => u.status());
   }
 
   /** The upstream tools /mcp offers right now. */
@@ -70,8 +77,8 @@ export class Gateway {
   /**
    * What each /mcp serving instance gets: resources/*, prompts/* and
    * completion, and 2025 callers' cancellations; and the resources an
-   * upstream says changed (after a resources/subscribe). Null when no
-   * upstream is configured.
+   * upstream says changed (after a resources/subscribe). Null when no MCP
+   * upstream is configured (REST APIs offer tools only).
    */
   get proxies() {
     if (this.upstreams.length === 0) return null;
@@ -88,8 +95,12 @@ export class Gateway {
   private rebuild(): void {
     const taken = new Set<string>();
     const definitions: ToolDefinition[] = [];
-    for (const upstream of this.upstreams) {
-      for (const tool of upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight)) {
+    for (const upstream of this.all) {
+      const tools =
+        upstream instanceof ApiUpstream
+          ? apiToolDefinitions(upstream, this.timeoutMs, this.options.log)
+          : upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight);
+      for (const tool of tools) {
         if (taken.has(tool.name)) {
           this.options.log.warn("upstream tool left out: name taken", { upstream: upstream.name, tool: tool.name });
           continue;

@@ -1,7 +1,7 @@
 import { StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { Readable } from "node:stream";
-import type { UpstreamConfig } from "./config.ts";
+import type { McpUpstreamConfig } from "./config.ts";
 
 export interface UpstreamTransport {
   transport: Transport;
@@ -15,7 +15,7 @@ export interface UpstreamTransport {
  * configured headers go with every request. The URL comes from the admin's
  * config file, not from a user, so it is fetched without an SSRF guard.
  */
-export function upstreamTransport(config: UpstreamConfig, onStderr: (line: string) => void): UpstreamTransport {
+export function upstreamTransport(config: McpUpstreamConfig, onStderr: (line: string) => void): UpstreamTransport {
   if (config.kind === "http") {
     const transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } });
     return { transport, pid: () => null };

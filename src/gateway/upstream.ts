@@ -1,7 +1,8 @@
 import { Client, type LoggingMessageNotification, type ProgressNotification, type Prompt, type Resource, type ResourceTemplateType as ResourceTemplate, type Tool } from "@modelcontextprotocol/client";
 import pkg from "../../package.json";
 import type { Logger } from "../log.ts";
-import type { UpstreamConfig } from "./config.ts";
+import { defaultBackoff, retryDelayMs, type Backoff } from "./backoff.ts";
+import type { McpUpstreamConfig } from "./config.ts";
 import { splitByToolName } from "./tool-names.ts";
 import { upstreamTransport } from "./transport.ts";
 
@@ -17,7 +18,7 @@ export interface UpstreamLists {
 
 export interface UpstreamStatus {
   name: string;
-  kind: "stdio" | "http";
+  kind: "stdio" | "http" | "openapi";
   state: UpstreamState;
   /** Why it is not connected (or last was not), null when it never failed. */
   reason: string | null;
@@ -29,14 +30,13 @@ export interface UpstreamStatus {
 }
 
 export interface UpstreamOptions {
-  config: UpstreamConfig;
+  config: McpUpstreamConfig;
   log: Logger;
   /** Called whenever the lists or the state change. */
   onChange: () => void;
   /** Called when the upstream says a resource it was asked to watch changed (resources/subscribe). */
   onResourceUpdated?: (uri: string) => void;
-  /** Reconnect delays double from the first to the cap (milliseconds). */
-  backoff?: { firstMs: number; maxMs: number };
+  backoff?: Backoff;
   connectTimeoutMs?: number;
 }
 
@@ -80,7 +80,7 @@ export class Upstream {
     this.name = options.config.name;
   }
 
-  get config(): UpstreamConfig {
+  get config(): McpUpstreamConfig {
     return this.options.config;
   }
 
@@ -234,8 +234,7 @@ export class Upstream {
     this.pid = null;
     this.state = "failed";
     this.reason = reason;
-    const { firstMs, maxMs } = this.options.backoff ?? { firstMs: 1000, maxMs: 30_000 };
-    const delayMs = Math.min(firstMs * 2 ** this.failures, maxMs);
+    const delayMs = retryDelayMs(this.options.backoff ?? defaultBackoff, this.failures);
     this.failures++;
     this.options.log.warn(wasConnected ? "upstream disconnected" : "upstream failed to start", { upstream: this.name, reason, retry_in_ms: delayMs });
     this.retry = setTimeout(() => void this.connect(), delayMs);

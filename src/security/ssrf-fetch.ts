@@ -135,7 +135,8 @@ export async function fetchPinned(
   });
 }
 
-async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array> {
+/** The body, refused (SafeFetchError "too_large") once it passes maxBytes, by Content-Length or while it streams in. */
+export async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? "NaN");
   if (declared > maxBytes) {
     await res.body?.cancel();

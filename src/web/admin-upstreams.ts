@@ -3,7 +3,7 @@ import { AdminUpstreamsPage } from "../../views/admin-upstreams.tsx";
 import { adminForPage } from "./admin-guard.ts";
 import type { WebDeps } from "./context.ts";
 
-// Settings → Upstream MCP servers: admins see each upstream's state, tool
+// Settings → Upstreams (MCP servers and REST APIs): admins see each upstream's state, tool
 // count, last error and the tools refused for their names (the reasons may
 // name hosts and commands, hence admins only).
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Subprocess } from "bun";
 import pkg from "../../package.json";
 import { embeddedTags } from "../../src/db/migrations.ts";
+import { startPetsApi, type PetsApi } from "../gateway/openapi/pets-api.ts";
 import { Browser, freePort, tempDir } from "../helpers.ts";
 
 // The compiled binary, alone in an empty directory, as an operator would run
@@ -28,8 +29,8 @@ class Server {
   errText = "";
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   private readonly drained: Promise<unknown>;
-  constructor() {
-    this.proc = Bun.spawn([binary], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  constructor(extraEnv: Record<string, string> = {}) {
+    this.proc = Bun.spawn([binary], { cwd, env: { ...env, ...extraEnv }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const drain = async (stream: ReadableStream<Uint8Array>, add: (chunk: string) => void) => {
       const reader = stream.getReader();
       const decoder = new TextDecoder();
@@ -238,6 +239,41 @@ describe("the compiled binary", () => {
     test("nothing but ./data and the backup was written to the directory", () => {
       expect(readdirSync(cwd).sort()).toEqual(["copy.db", "data"]);
       expect(existsSync(join(cwd, "data", "gatehouse.db"))).toBe(true);
+    });
+  });
+
+  describe("with a REST API upstream (the OpenAPI parser is in the binary)", () => {
+    const apiToken = "binary-api-token-0123456789";
+    const configDir = tempDir("gatehouse-bin-config-");
+    let api: PetsApi;
+    let server: Server;
+
+    beforeAll(async () => {
+      api = startPetsApi(apiToken);
+      const config = join(configDir, "gatehouse.toml");
+      await Bun.write(config, `[[upstream]]\nname = "pets"\nopenapi = "${api.url}/openapi/json"\nheaders = { Authorization = "Bearer \${PETS_TOKEN}" }\n`);
+      server = new Server({ GATEHOUSE_CONFIG: config, PETS_TOKEN: apiToken });
+      servers.push(server);
+      await server.waitForLog("openapi upstream loaded");
+    });
+
+    afterAll(async () => {
+      await server.terminate();
+      api.stop();
+      rmSync(configDir, { recursive: true, force: true });
+    });
+
+    test("an operation is a tool that calls the API with the configured header", async () => {
+      const key = (await gatehouse(["key", "create", "--user", "admin@example.com", "--name", "rest"])).out.trim();
+      const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "pets__getPet", arguments: { id: 7 } } }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('"structuredContent":{"id":7,"name":"Rex","trace":null}');
+      expect(api.requests.at(-1)).toMatchObject({ method: "GET", path: "/pets/7" });
+      expect(api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${apiToken}`);
     });
   });
 });

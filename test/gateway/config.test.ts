@@ -25,6 +25,14 @@ describe("a good config file", () => {
     expect(config.upstreams.map((u) => [u.name, u.kind, u.prefix])).toEqual([["everything", "stdio", "everything__"]]);
   });
 
+  test("the shipped REST API example parses", () => {
+    const config = loadGatewayConfig(join(import.meta.dir, "../../examples/rest-api.toml"), { PETS_TOKEN: "t", BILLING_API_KEY: "k" });
+    expect(config.upstreams.map((u) => [u.name, u.kind])).toEqual([
+      ["pets", "openapi"],
+      ["billing", "openapi"],
+    ]);
+  });
+
   test("a stdio upstream gets defaults: prefix <name>__, no env, no cwd, empty globs", () => {
     expect(parse(stdio).upstreams[0]).toEqual({
       name: "everything",
@@ -56,6 +64,37 @@ describe("a good config file", () => {
     expect(parse(text).upstreams.map((u) => u.prefix)).toEqual(["", "b__"]);
   });
 
+  test("an openapi upstream gets defaults: no base_url, no headers, empty globs", () => {
+    expect(parse(`[[upstream]]\nname = "pets"\nopenapi = "https://pets.example/openapi.json"\n`).upstreams[0]).toEqual({
+      name: "pets",
+      kind: "openapi",
+      openapi: "https://pets.example/openapi.json",
+      baseUrl: null,
+      headers: {},
+      include: [],
+      exclude: [],
+      prefix: "pets__",
+      read: [],
+      write: [],
+      hide: [],
+    });
+  });
+
+  test("an openapi upstream reads base_url, headers with ${VAR}, include and exclude", () => {
+    const text = `[[upstream]]\nname = "pets"\nopenapi = "https://pets.example/openapi.json"\nbase_url = "https://api.pets.example/v2"\nheaders = { Authorization = "Bearer \${PETS_TOKEN}" }\ninclude = ["list*", "getPet"]\nexclude = ["listSecrets"]\n`;
+    expect(parse(text, { PETS_TOKEN: "s3cret" }).upstreams[0]).toMatchObject({
+      baseUrl: "https://api.pets.example/v2",
+      headers: { Authorization: "Bearer s3cret" },
+      include: ["list*", "getPet"],
+      exclude: ["listSecrets"],
+    });
+  });
+
+  test("an openapi file path is resolved against the config file's directory", () => {
+    const config = parseGatewayConfig("/etc/gatehouse/gatehouse.toml", `[[upstream]]\nname = "pets"\nopenapi = "apis/pets.yaml"\n[[upstream]]\nname = "abs"\nopenapi = "/srv/abs.json"\n`, {});
+    expect(config.upstreams.map((u) => u.kind === "openapi" && u.openapi)).toEqual(["/etc/gatehouse/apis/pets.yaml", "/srv/abs.json"]);
+  });
+
   test("an empty file declares no upstreams", () => {
     expect(parse("# nothing yet\n").upstreams).toEqual([]);
   });
@@ -84,6 +123,30 @@ describe("a bad config file names the file, the line and the field", () => {
 
   test("both command and url", () => {
     expect(failure(`[[upstream]]\nname = "a"\ncommand = "x"\nurl = "https://a.example/mcp"\n`)).toStartWith("gatehouse.toml:4: upstream[0].url: set exactly one of command");
+  });
+
+  test("openapi with url", () => {
+    expect(failure(`[[upstream]]\nname = "a"\nurl = "https://a.example/mcp"\nopenapi = "https://a.example/openapi.json"\n`)).toBe(
+      "gatehouse.toml:4: upstream[0].openapi: set exactly one of command (a local stdio server), url (a Streamable HTTP server) or openapi (a REST API's OpenAPI document)",
+    );
+  });
+
+  test("include on a url upstream", () => {
+    expect(failure(`[[upstream]]\nname = "a"\nurl = "https://a.example/mcp"\ninclude = ["x"]\n`)).toBe("gatehouse.toml:4: upstream[0].include: applies to openapi upstreams only");
+  });
+
+  test("headers on a command upstream", () => {
+    expect(failure(`[[upstream]]\nname = "a"\ncommand = "x"\nheaders = { A = "b" }\n`)).toBe("gatehouse.toml:4: upstream[0].headers: applies to url and openapi upstreams only");
+  });
+
+  test("an openapi URL of another scheme", () => {
+    expect(failure(`[[upstream]]\nname = "a"\nopenapi = "ftp://a.example/openapi.json"\n`)).toBe(`gatehouse.toml:3: upstream[0].openapi: must be an http or https URL, got "ftp://a.example/openapi.json"`);
+  });
+
+  test("a base_url with a password", () => {
+    expect(failure(`[[upstream]]\nname = "a"\nopenapi = "https://a.example/openapi.json"\nbase_url = "https://u:p@a.example/"\n`)).toBe(
+      "gatehouse.toml:4: upstream[0].base_url: must not hold a user name or password; send credentials in headers",
+    );
   });
 
   test("a url that is not http(s), in the second upstream", () => {
