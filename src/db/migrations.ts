@@ -10,6 +10,7 @@ import m0004 from "../../drizzle/0004_device_bridge_invitations.sql" with { type
 import m0005 from "../../drizzle/0005_service_accounts_identity_links.sql" with { type: "text" };
 import m0006 from "../../drizzle/0006_cimd_last_good_copy.sql" with { type: "text" };
 import m0007 from "../../drizzle/0007_key_sessions.sql" with { type: "text" };
+import m0008 from "../../drizzle/0008_argument_limits.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
@@ -20,6 +21,7 @@ const sqlByTag: Record<string, string> = {
   "0005_service_accounts_identity_links": m0005,
   "0006_cimd_last_good_copy": m0006,
   "0007_key_sessions": m0007,
+  "0008_argument_limits": m0008,
 };
 
 export interface Migration {
