@@ -112,6 +112,11 @@ export function limitLines(limits: ArgumentLimits | null): string[] {
   );
 }
 
+/** Limits as one item per tool and argument, for pages. */
+export function limitItems(limits: ArgumentLimits | null): { tool: string; argument: string; allowed: string[] }[] {
+  return Object.entries(limits ?? {}).flatMap(([tool, perArgument]) => Object.entries(perArgument).map(([argument, allowed]) => ({ tool, argument, allowed })));
+}
+
 /** Null for no limits, so a credential without any stores nothing. */
 export function storedLimits(limits: ArgumentLimits): ArgumentLimits | null {
   return Object.keys(limits).length === 0 ? null : limits;

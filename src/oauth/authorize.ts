@@ -15,7 +15,7 @@ import { oauthPaths } from "./endpoints.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
-import { consentAccessFields, consentAnswer, consentOffer } from "./consent.ts";
+import { consentAccessFields, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
 /** How long the consent page may wait for an answer. */
@@ -70,6 +70,7 @@ export function authorizeRoutes(web: WebDeps) {
       redirect: redirectTargetLabel(view.redirectUri),
       scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, offer, view.scopes, posted),
+      limits: consentLimits(current, web.policies ?? []),
       error,
     });
   };

@@ -1,12 +1,13 @@
 import type { SignedIn } from "../accounts/sessions.ts";
 import { accessScopes } from "../keys/api-keys.ts";
 import { accessOffer, consentDefault, toolGroups, type AccessOffer, type Ceiling } from "../mcp/access.ts";
-import { inheritLimits, storedLimits, type ArgumentLimits } from "../mcp/argument-gates.ts";
+import { inheritLimits, limitItems, storedLimits, type ArgumentLimits } from "../mcp/argument-gates.ts";
+import { policySourcesFor, type PolicyRule } from "../mcp/policy-config.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
 import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { accessFromForm } from "../web/access-form.ts";
 import { ceilingOf, field, fieldValues } from "../web/context.ts";
-import { shownChoice, type AccessFieldsProps } from "../../views/access.tsx";
+import { shownChoice, type AccessFieldsProps, type LimitItem } from "../../views/access.tsx";
 import type { Scope } from "./scopes.ts";
 
 // The consent form's access part, shared by the authorization endpoint and
@@ -31,6 +32,17 @@ function noteFor(current: SignedIn, offer: AccessOffer, requested: readonly Scop
   if (current.apiKey === null || !requested.includes("mcp:write") || offer.full) return {};
   if (!offer.chosen) return { note: "You signed in with a Read-only API key, so you can give Read-only access." };
   return { note: "You signed in with an API key limited to some write tools, so only those are offered." };
+}
+
+/**
+ * The argument limits a connection approved now would have, for the page to
+ * say: the admin [[policy]] rules naming this person (on top of whatever
+ * the app is given), and the limits of the API key the session was opened
+ * with, which the connection inherits.
+ */
+export function consentLimits(current: SignedIn, policies: readonly PolicyRule[]): { policy: LimitItem[]; key: LimitItem[] } {
+  const policy = policySourcesFor(policies, current.user).flatMap((source) => limitItems(source.limits));
+  return { policy, key: limitItems(current.apiKey?.argumentLimits ?? null) };
 }
 
 export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null; argumentLimits: ArgumentLimits | null } | { ok: false; error: string };

@@ -9,7 +9,7 @@ import { DeviceCodePage } from "../../views/device.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { metadataDocumentHost } from "./authorize-response.ts";
 import { findClientById, touchClient } from "./clients-store.ts";
-import { consentAccessFields, consentAnswer, consentOffer } from "./consent.ts";
+import { consentAccessFields, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
 import type { DeviceCode } from "./device-codes-store.ts";
 import { devicePaths } from "./endpoints.ts";
@@ -70,6 +70,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
       redirect: null,
       scopes: scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, consentOffer(current, web.catalogue, scopes), scopes, posted),
+      limits: consentLimits(current, web.policies ?? []),
       error,
     });
   };
