@@ -82,7 +82,12 @@ function ToolsCell({ access, tools, limits }: { access: "read" | "full"; tools: 
   return (
     <td class="write-tools-granted">
       <GrantedTools access={access} tools={tools} />
-      {limits.length > 0 ? <LimitList items={limits} /> : ""}
+      {limits.length > 0 ? (
+        <div class="limits">
+          <span class="muted">Argument limits:</span>
+          <LimitList items={limits} />
+        </div>
+      ) : ""}
     </td>
   ) as string;
 }
@@ -101,7 +106,7 @@ function EditLimits({ row, csrf, error }: { row: ConnectionRow; csrf: string; er
           </p>
         ) : ""}
         <label>
-          <span class="muted">{limitsHelp} Empty: no limits.</span>
+          <span class="muted hint">{limitsHelp} Empty: no limits.</span>
           <textarea name="argument_limits" rows="3" safe>
             {mine ? mine.posted : row.limitLines}
           </textarea>
@@ -118,6 +123,7 @@ const accessLabel = { read: "Read-only", full: "Full" } as const;
 
 function ConnectionsTable({ id, rows, csrf, showUser, error }: { id: string; rows: ConnectionRow[]; csrf: string; showUser: boolean; error?: ConnectionLimitsError }): string {
   return (
+    <div class="table-scroll">
     <table id={id}>
       <thead>
         <tr>
@@ -149,6 +155,7 @@ function ConnectionsTable({ id, rows, csrf, showUser, error }: { id: string; row
         ))}
       </tbody>
     </table>
+    </div>
   ) as string;
 }
 
@@ -169,6 +176,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
         {keys.length === 0 ? (
           <p id="no-keys">No API keys yet.</p>
         ) : (
+          <div class="table-scroll">
           <table id="keys">
             <thead>
               <tr>
@@ -204,6 +212,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
               ))}
             </tbody>
           </table>
+          </div>
         )}
       </section>
       <section class="card">
@@ -238,9 +247,9 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
           </label>
           <AccessFields offer={offer} groups={groups} choice={shownChoice(form?.choice, offer)} ticked={form?.ticked ?? []} />
           {offer.full || offer.chosen ? (
-            <label>
+            <label class="limits-box">
               Argument limits (optional)
-              <span class="muted"> {limitsHelp}</span>
+              <span class="muted hint">{limitsHelp}</span>
               <textarea name="argument_limits" rows="2" placeholder="github__create_issue:repo=acme/*" safe>
                 {form?.limits ?? ""}
               </textarea>

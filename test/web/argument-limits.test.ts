@@ -76,7 +76,7 @@ describe("creating a key with argument limits on the keys page", () => {
     const key = keyNamed("limited")!;
     expect(key.argumentLimits).toEqual({ [store]: { text: ["acme/*", "labs/x"] } });
     const row = new RegExp(`<tr data-key-id="${key.id}">([\\s\\S]*?)</tr>`).exec(await (await kay.b.get("/keys")).text())![1]!;
-    expect(stripped(row)).toContain(`All ${store} only where text matches acme/* or labs/x`);
+    expect(stripped(row)).toContain(`All Argument limits: ${store} only where text matches acme/* or labs/x`);
   });
 
   test("a malformed line is refused with why, the form keeps what was typed, no key", async () => {
