@@ -158,3 +158,23 @@ describe("admin policy", () => {
     expect(refusalOf(await client.callTool({ name: echo, arguments: { message: "forbidden" } }).catch((e: unknown) => e)).code).toBe(permissionDeniedCode);
   });
 });
+
+describe("whoami and list_connections", () => {
+  test("whoami names each limit on this caller and who set it", async () => {
+    const { token } = await keyWithLimits({ [store]: { text: ["ok-a*"] } }, `w${crypto.randomUUID().slice(0, 8)}@example.org`);
+    const who = (await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} })).structuredContent as Record<string, unknown>;
+    expect(who.argument_limits).toEqual([
+      { tool: store, argument: "text", allow: ["ok-a*"], set_by: "api_key" },
+      { tool: store, argument: "text", allow: ["ok-*"], set_by: "policy" },
+      { tool: echo, argument: "message", allow: ["hello *", "fine"], set_by: "policy" },
+    ]);
+  });
+
+  test("list_connections shows each key's own limits", async () => {
+    const { token, apiKey } = await keyWithLimits({ [store]: { text: ["acme/*"] } });
+    const listed = (await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} })).structuredContent as {
+      api_keys: { id: string; argument_limits: unknown }[];
+    };
+    expect(listed.api_keys.find((k) => k.id === apiKey.id)!.argument_limits).toEqual([{ tool: store, argument: "text", allow: ["acme/*"], set_by: "api_key" }]);
+  });
+});
