@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fieldLine, syntaxErrorLine } from "../gateway/config-lines.ts";
-import { addLimit, globProblem, type ArgumentLimits, type LimitSource } from "./argument-gates.ts";
+import { addLimit, globProblem, valueAllowed, type ArgumentLimits, type LimitSource } from "./argument-gates.ts";
 
 // Admin policy: [[policy]] tables in the TOML file GATEHOUSE_CONFIG names
 // (beside [[upstream]] and [[identity_provider]]). Each allows one tool only
@@ -94,7 +94,7 @@ function parseRule(table: Table, fail: Fail): PolicyRule {
 export function ruleApplies(rule: PolicyRule, subject: PolicySubject): boolean {
   if (rule.people.length === 0 && rule.groups.length === 0) return true;
   const email = subject.email.toLowerCase();
-  if (rule.people.some((pattern) => new Bun.Glob(pattern).match(email))) return true;
+  if (valueAllowed(email, rule.people)) return true;
   const group: PolicyGroup = subject.kind === "service" ? "services" : subject.isAdmin ? "admins" : "members";
   return rule.groups.includes(group);
 }

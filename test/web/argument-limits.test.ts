@@ -192,3 +192,14 @@ describe("changing a connection's limits after approval", () => {
     expect(grantRow(grant.id).argumentLimits).toBeNull();
   });
 });
+
+describe("rotating in a session opened with a key that has limits", () => {
+  test("a key of Kay's without those limits is beyond the session's key: 403, not rotated", async () => {
+    const parent = createApiKey(app.db, { userId: kay.id, name: "rot-parent", access: "full", argumentLimits: { [store]: { text: ["acme/*"] } }, expiresInSeconds: null, now: now() });
+    const wide = createApiKey(app.db, { userId: kay.id, name: "rot-wide", access: "full", expiresInSeconds: null, now: now() });
+    const b = await signIn(parent.token);
+    const { res } = await post(b, `/keys/${wide.apiKey.id}/rotate`, []);
+    expect(res.status).toBe(403);
+    expect(app.db.select().from(apiKeys).where(eq(apiKeys.id, wide.apiKey.id)).get()!.revokedAt).toBeNull();
+  });
+});
