@@ -11,6 +11,7 @@ import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.t
 import { waitFor } from "../gateway/upstreams.ts";
 import { connectClient } from "../mcp/fixture.ts";
 import { authorizePath, locationOf, openConsent } from "../oauth/authorize-fixture.ts";
+import { startDeviceFlow } from "../oauth/device-fixture.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { exchangeCode, makeClient, makeCode } from "../oauth/token-fixture.ts";
 
@@ -201,5 +202,22 @@ describe("rotating in a session opened with a key that has limits", () => {
     const { res } = await post(b, `/keys/${wide.apiKey.id}/rotate`, []);
     expect(res.status).toBe(403);
     expect(app.db.select().from(apiKeys).where(eq(apiKeys.id, wide.apiKey.id)).get()!.revokedAt).toBeNull();
+  });
+});
+
+describe("the device flow's consent", () => {
+  test("shows the admin policy and the session key's limits, and the grant inherits the key's", async () => {
+    const parent = createApiKey(app.db, { userId: kay.id, name: "tv-parent", access: "full", argumentLimits: { [store]: { text: ["team-tv"] } }, expiresInSeconds: null, now: now() });
+    const b = await signIn(parent.token);
+    const { client } = makeClient(app, { name: "Living room TV" });
+    const started = await startDeviceFlow(app, client.id, { scope: "mcp:read mcp:write" });
+    const csrf = Browser.csrfOf(await (await b.get("/device")).text());
+    const page = await (await b.post("/device", { csrf, user_code: started.user_code })).text();
+    expect(stripped(page)).toContain(`Set for you by an admin of this Gatehouse: ${store} only where text matches team-*`);
+    expect(stripped(page)).toContain(`within the key's: ${store} only where text matches team-tv`);
+    const res = await b.post("/device/consent", { csrf: Browser.csrfOf(page), request: started.user_code, decision: "allow", access: "full" });
+    expect(res.status).toBe(200);
+    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
+    expect(grant.argumentLimits).toEqual({ [store]: { text: ["team-tv"] } });
   });
 });
