@@ -9,6 +9,7 @@ import { identityRoutes } from "./identity/routes.ts";
 import type { Logger } from "./log.ts";
 import { mcpRoutes } from "./mcp/endpoint.ts";
 import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
+import type { PolicyRule } from "./mcp/policy-config.ts";
 import { createToolCatalogue } from "./mcp/server.ts";
 import { builtinTools } from "./mcp/tools/builtin.ts";
 import { authorizeRoutes } from "./oauth/authorize.ts";
@@ -50,6 +51,8 @@ export interface AppDeps {
   audit: AuditRecorder;
   /** Identity providers people sign in through ([[identity_provider]] in GATEHOUSE_CONFIG). */
   identityProviders?: IdentityProviderConfig[];
+  /** Admin argument limits ([[policy]] in GATEHOUSE_CONFIG). */
+  policies?: PolicyRule[];
 }
 
 /** What createApp needs; it makes the audit recorder itself when none is given. */

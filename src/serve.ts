@@ -8,6 +8,7 @@ import type { GatewayConfig } from "./gateway/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
 import type { IdentityProviderConfig } from "./identity/config.ts";
 import type { Logger } from "./log.ts";
+import type { PolicyRule } from "./mcp/policy-config.ts";
 import { purgeExpiredOAuth } from "./oauth/purge.ts";
 import { randomString } from "./security/tokens.ts";
 
@@ -34,13 +35,14 @@ export function serve(
   log: Logger,
   gatewayConfig: GatewayConfig | null = null,
   identityProviders: IdentityProviderConfig[] = [],
+  policies: PolicyRule[] = [],
 ): Running {
   const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
   const gateway = gatewayConfig ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds }) : undefined;
   gateway?.start();
   // Audit batches are written on a thread of their own, off the request path.
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments, thread: true });
-  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders, ...(gateway && { gateway }) });
+  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders, policies, ...(gateway && { gateway }) });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const purge = setInterval(() => {
     const removed = deleteExpiredSessions(db, now());

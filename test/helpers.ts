@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "../src/config.ts";
 import { openDatabase, type Db } from "../src/db/client.ts";
 import type { GatewayConfig } from "../src/gateway/config.ts";
 import type { IdentityProviderConfig } from "../src/identity/config.ts";
+import type { PolicyRule } from "../src/mcp/policy-config.ts";
 import { Gateway } from "../src/gateway/gateway.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { createLogger, type Logger } from "../src/log.ts";
@@ -49,6 +50,8 @@ export async function createTestApp(
     now?: () => number;
     gateway?: GatewayConfig;
     identityProviders?: IdentityProviderConfig[];
+    /** Admin [[policy]] rules. */
+    policies?: PolicyRule[];
     /** Listen on this port (default: a free one), e.g. one registered at a provider beforehand. */
     port?: number;
   } = {},
@@ -66,7 +69,7 @@ export async function createTestApp(
   gateway?.start();
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments });
-  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders: opts.identityProviders ?? [], ...(gateway && { gateway }) });
+  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders: opts.identityProviders ?? [], policies: opts.policies ?? [], ...(gateway && { gateway }) });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
     url: config.publicUrl,

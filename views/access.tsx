@@ -122,3 +122,29 @@ export function GrantedTools({ access, tools }: { access: "read" | "full"; tools
     </ul>
   ) as string;
 }
+
+/** One argument limit as a page shows it: the tool runs only where the argument matches one of the patterns. */
+export interface LimitItem {
+  tool: string;
+  argument: string;
+  allowed: readonly string[];
+}
+
+/** Argument limits as a list: `tool` only where `argument` matches `pattern` or `pattern`. */
+export function LimitList({ items, id }: { items: readonly LimitItem[]; id?: string }): string {
+  return (
+    <ul class="argument-limits" id={id}>
+      {items.map((item) => (
+        <li>
+          <code safe>{item.tool}</code> only where <code safe>{item.argument}</code> matches{" "}
+          {item.allowed.map((pattern, i) => (
+            <>
+              {i === 0 ? "" : " or "}
+              <code safe>{pattern}</code>
+            </>
+          ))}
+        </li>
+      ))}
+    </ul>
+  ) as string;
+}

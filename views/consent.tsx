@@ -1,4 +1,4 @@
-import { AccessFields, type AccessFieldsProps } from "./access.tsx";
+import { AccessFields, LimitList, type AccessFieldsProps, type LimitItem } from "./access.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { ErrorNote } from "./parts.tsx";
 
@@ -16,12 +16,14 @@ export interface ConsentProps {
   scopes: { scope: string; description: string }[];
   /** Read-only, Full, or Full with only the ticked write tools: what this person may give this app. */
   access: AccessFieldsProps;
+  /** Argument limits that will apply whatever is chosen: an admin's policy for this person, and the session key's. */
+  limits?: { policy: LimitItem[]; key: LimitItem[] };
   error?: string;
 }
 
 /** The consent page: server-rendered, works without JavaScript. */
 export function ConsentPage(props: ConsentProps): string {
-  const { viewer, csrf, requestId, client, redirect, scopes, access, error, action = "/oauth/authorize" } = props;
+  const { viewer, csrf, requestId, client, redirect, scopes, access, limits = { policy: [], key: [] }, error, action = "/oauth/authorize" } = props;
   return (
     <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
       <section class="card narrow" id="consent">
@@ -50,6 +52,23 @@ export function ConsentPage(props: ConsentProps): string {
             </li>
           ))}
         </ul>
+        {limits.policy.length > 0 || limits.key.length > 0 ? (
+          <div id="argument-limits">
+            <h2>Limits that apply</h2>
+            {limits.policy.length > 0 ? (
+              <>
+                <p class="muted">Set for you by an admin of this Gatehouse:</p>
+                <LimitList items={limits.policy} id="policy-limits" />
+              </>
+            ) : ""}
+            {limits.key.length > 0 ? (
+              <>
+                <p class="muted">From the API key you signed in with; you can change them on the API keys page afterwards, within the key's:</p>
+                <LimitList items={limits.key} id="key-limits" />
+              </>
+            ) : ""}
+          </div>
+        ) : ""}
         <ErrorNote message={error} />
         <form method="post" action={action}>
           <input type="hidden" name="csrf" value={csrf} />

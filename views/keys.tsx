@@ -1,7 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { AccessFields, GrantedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
+import { AccessFields, GrantedTools, LimitList, shownChoice, type LimitItem, type ToolGroupOption } from "./access.tsx";
 
 export interface KeyRow {
   id: string;
@@ -9,6 +9,8 @@ export interface KeyRow {
   access: "read" | "full";
   /** The write tools a Full key may call; null: every write tool. */
   tools: string[] | null;
+  /** Its argument limits; empty: none. */
+  limits: LimitItem[];
   createdAt: number;
   lastUsedAt: number | null;
   expiresAt: number | null;
@@ -21,9 +23,20 @@ export interface ConnectionRow {
   access: "read" | "full";
   /** The write tools ticked on the consent page; null: every write tool. */
   tools: string[] | null;
+  /** Its argument limits; empty: none. */
+  limits: LimitItem[];
+  /** The same limits as `tool:argument=pattern` lines, for the edit form. */
+  limitLines: string;
   createdAt: number;
   lastUsedAt: number | null;
   userEmail: string;
+}
+
+/** A connection's limits as posted, drawn again with why they were refused. */
+export interface ConnectionLimitsError {
+  id: string;
+  message: string;
+  posted: string;
 }
 
 export const expiryChoices = [
@@ -49,6 +62,7 @@ export interface KeysProps {
   keySession?: string;
   error?: string;
   form?: KeysForm;
+  connectionError?: ConnectionLimitsError;
 }
 
 /** The create form as posted, to draw it again after an error. */
@@ -57,12 +71,59 @@ export interface KeysForm {
   choice: string;
   expiresIn: string;
   ticked: string[];
+  /** The argument limits box as posted. */
+  limits: string;
+}
+
+const limitsHelp = "One per line: tool:argument=pattern, e.g. github__create_issue:repo=acme/*. The tool then runs only where that argument (a string at the top level of its input) matches; * does not cross /, ** does.";
+
+/** A key's or connection's write tools, and under them its argument limits. */
+function ToolsCell({ access, tools, limits }: { access: "read" | "full"; tools: string[] | null; limits: LimitItem[] }): string {
+  return (
+    <td class="write-tools-granted">
+      <GrantedTools access={access} tools={tools} />
+      {limits.length > 0 ? (
+        <div class="limits">
+          <span class="muted">Argument limits:</span>
+          <LimitList items={limits} />
+        </div>
+      ) : ""}
+    </td>
+  ) as string;
+}
+
+/** The owner's form to change a connection's argument limits after approval. */
+function EditLimits({ row, csrf, error }: { row: ConnectionRow; csrf: string; error?: ConnectionLimitsError }): string {
+  const mine = error?.id === row.id ? error : undefined;
+  return (
+    <details class="edit-limits" open={mine !== undefined}>
+      <summary>Argument limits</summary>
+      <form method="post" action={`/connections/${row.id}/limits`}>
+        <input type="hidden" name="csrf" value={csrf} />
+        {mine ? (
+          <p class="error" safe>
+            {mine.message}
+          </p>
+        ) : ""}
+        <label>
+          <span class="muted hint">{limitsHelp} Empty: no limits.</span>
+          <textarea name="argument_limits" rows="3" safe>
+            {mine ? mine.posted : row.limitLines}
+          </textarea>
+        </label>
+        <button type="submit" class="secondary">
+          Save limits
+        </button>
+      </form>
+    </details>
+  ) as string;
 }
 
 const accessLabel = { read: "Read-only", full: "Full" } as const;
 
-function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: ConnectionRow[]; csrf: string; showUser: boolean }): string {
+function ConnectionsTable({ id, rows, csrf, showUser, error }: { id: string; rows: ConnectionRow[]; csrf: string; showUser: boolean; error?: ConnectionLimitsError }): string {
   return (
+    <div class="table-scroll">
     <table id={id}>
       <thead>
         <tr>
@@ -81,24 +142,24 @@ function ConnectionsTable({ id, rows, csrf, showUser }: { id: string; rows: Conn
             <td safe>{c.name}</td>
             {showUser ? <td safe>{c.userEmail}</td> : ""}
             <td>{accessLabel[c.access]}</td>
-            <td class="write-tools-granted">
-              <GrantedTools access={c.access} tools={c.tools} />
-            </td>
+            <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
             <td>
               <Time at={c.createdAt} />
             </td>
             <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
             <td class="actions">
               <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
+              {!showUser && c.access === "full" ? <EditLimits row={c} csrf={csrf} error={error} /> : ""}
             </td>
           </tr>
         ))}
       </tbody>
     </table>
+    </div>
   ) as string;
 }
 
-export function KeysPage({ viewer, csrf, keys, connections, allConnections, offer, groups, keySession, error, form }: KeysProps): string {
+export function KeysPage({ viewer, csrf, keys, connections, allConnections, offer, groups, keySession, error, form, connectionError }: KeysProps): string {
   return (
     <Layout title="API keys" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -115,6 +176,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
         {keys.length === 0 ? (
           <p id="no-keys">No API keys yet.</p>
         ) : (
+          <div class="table-scroll">
           <table id="keys">
             <thead>
               <tr>
@@ -136,9 +198,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
                     <code safe>{k.id}</code>
                   </td>
                   <td>{accessLabel[k.access]}</td>
-                  <td class="write-tools-granted">
-                    <GrantedTools access={k.access} tools={k.tools} />
-                  </td>
+                  <ToolsCell access={k.access} tools={k.tools} limits={k.limits} />
                   <td>
                     <Time at={k.createdAt} />
                   </td>
@@ -152,6 +212,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
               ))}
             </tbody>
           </table>
+          </div>
         )}
       </section>
       <section class="card">
@@ -162,7 +223,7 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
         {connections.length === 0 ? (
           <p id="no-connections">No connections yet.</p>
         ) : (
-          <ConnectionsTable id="connections" rows={connections} csrf={csrf} showUser={false} />
+          <ConnectionsTable id="connections" rows={connections} csrf={csrf} showUser={false} error={connectionError} />
         )}
       </section>
       {allConnections ? (
@@ -185,6 +246,15 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
             <input type="text" name="name" value={form?.name ?? ""} maxlength="100" required />
           </label>
           <AccessFields offer={offer} groups={groups} choice={shownChoice(form?.choice, offer)} ticked={form?.ticked ?? []} />
+          {offer.full || offer.chosen ? (
+            <label class="limits-box">
+              Argument limits (optional)
+              <span class="muted hint">{limitsHelp}</span>
+              <textarea name="argument_limits" rows="2" placeholder="github__create_issue:repo=acme/*" safe>
+                {form?.limits ?? ""}
+              </textarea>
+            </label>
+          ) : ""}
           <label>
             Expires
             <select name="expires_in">

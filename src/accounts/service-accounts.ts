@@ -45,6 +45,8 @@ export function createServiceAccount(
       clientId: client.id,
       scope: accessScopes[input.access],
       tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
+      // A service account's limits come from [[policy]] (group "services"), not from its grant.
+      argumentLimits: null,
       resource: input.resource,
       apiKeyId: null,
       createdAt: input.now,

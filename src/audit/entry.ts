@@ -8,6 +8,7 @@ export const auditEvents = [
   "refresh_replay",
   "code_replay",
   "connection_revoked",
+  "connection_limits_changed",
   "sign_in",
   "sign_in_failed",
   "key_created",

@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../mcp/caller.ts";
+import type { AuditArgumentsMode } from "../config.ts";
 import { auditArguments } from "./arguments.ts";
 import type { AuditContext, AuditEntry, AuditOutcome } from "./entry.ts";
 import type { AuditRecorder } from "./recorder.ts";
@@ -75,7 +76,20 @@ export async function auditedToolCall(
   return result;
 }
 
-/** A tools/call refused before it ran (scope or permission gate): outcome denied. */
-export function refusedToolCall(caller: Caller, tool: AuditedTool, reason: string, context: AuditContext): AuditEntry {
-  return { event: "tool_call", outcome: "denied", ...whoOf(caller), tool: tool.name, upstream: tool.upstream ?? null, ...context, detail: { reason } };
+/**
+ * A tools/call refused before it ran (scope, grant or argument gate):
+ * outcome denied. `more`: for an argument outside a limit, `missing`
+ * (`argument:<name>`) and the arguments per GATEHOUSE_AUDIT_ARGUMENTS, so the
+ * log shows what was tried.
+ */
+export function refusedToolCall(
+  caller: Caller,
+  tool: AuditedTool,
+  reason: string,
+  context: AuditContext,
+  more: { missing: string; args: unknown; argumentsMode: AuditArgumentsMode } | null = null,
+): AuditEntry {
+  const args = more === null ? undefined : auditArguments(more.argumentsMode, more.args);
+  const detail = { reason, ...(more && { missing: more.missing }), ...(args !== undefined && { arguments: args }) };
+  return { event: "tool_call", outcome: "denied", ...whoOf(caller), tool: tool.name, upstream: tool.upstream ?? null, ...context, detail };
 }

@@ -6,7 +6,8 @@ import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey } from "../keys/api-keys.ts";
 import { grantedWriteTools } from "../mcp/tool-grants.ts";
 import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, withDb, type Command } from "./command.ts";
-import { checkedWriteTools, parseToolsFlag } from "./write-tools.ts";
+import { limitLines } from "../mcp/argument-gates.ts";
+import { checkedWriteTools, parseAllowFlags, parseToolsFlag } from "./write-tools.ts";
 
 // `gatehouse user …` and `gatehouse key …`: accounts and API keys from a shell.
 export const accountCommands: Record<string, Command> = {
@@ -81,14 +82,15 @@ export const accountCommands: Record<string, Command> = {
     },
   },
   "key create": {
-    usage: "gatehouse key create --user EMAIL --name NAME [--read-only | --tools TOOL,TOOL] [--expires-in 30d]",
+    usage: "gatehouse key create --user EMAIL --name NAME [--read-only | --tools TOOL,TOOL] [--allow TOOL:ARGUMENT=PATTERN]... [--expires-in 30d]",
     summary:
-      "create an API key and print it, alone, on stdout; access: --read-only is Read-only, no flag is Full (every write tool, also ones added later), --tools is Full with only those write tools",
+      "create an API key and print it, alone, on stdout; access: --read-only is Read-only, no flag is Full (every write tool, also ones added later), --tools is Full with only those write tools; each --allow lets a write tool run only where that top-level string argument matches the pattern (* does not cross /, ** does; e.g. --allow 'github__create_issue:repo=acme/*')",
     options: {
       user: { type: "string" },
       name: { type: "string" },
       "read-only": { type: "boolean" },
       tools: { type: "string" },
+      allow: { type: "string", multiple: true },
       "expires-in": { type: "string" },
     },
     run({ values, config, io }) {
@@ -101,15 +103,19 @@ export const accountCommands: Record<string, Command> = {
       }
       const chosen = typeof values.tools === "string" ? parseToolsFlag(values.tools) : null;
       if (chosen && values["read-only"]) throw new UsageError("--tools limits the write tools of a Full key; a --read-only key calls none");
+      const limits = parseAllowFlags(Array.isArray(values.allow) ? values.allow : [], values["read-only"] === true, chosen);
       return withDb(config, async (db) => {
         const user = findUserByEmail(db, normalizeEmail(email) ?? email);
         if (!user) throw new RuntimeError(`no user with the email ${email}`);
         if (user.disabledAt !== null) throw new RuntimeError(`${user.email} is disabled`);
         if (user.kind === "service") throw new RuntimeError(`${user.email} is a service account: it gets tokens with client_credentials, not API keys`);
         const tools = chosen && (await checkedWriteTools(config, io.env, db, chosen));
+        // Without --tools the limited tools are checked on their own: a limit on a tool /mcp does not offer would never apply.
+        if (limits && !tools) await checkedWriteTools(config, io.env, db, Object.keys(limits), "--allow");
         const access = values["read-only"] ? "read" : "full";
-        const { apiKey, token } = createApiKey(db, { userId: user.id, name, access, tools, expiresInSeconds, now: now() });
-        commandAudit(db, config, io).record({ event: "key_created", outcome: "ok", userId: user.id, apiKeyId: apiKey.id, detail: { name: apiKey.name, access, via: "cli" } });
+        const { apiKey, token } = createApiKey(db, { userId: user.id, name, access, tools, argumentLimits: limits, expiresInSeconds, now: now() });
+        const detail = { name: apiKey.name, access, via: "cli", ...(limits && { argument_limits: limits }) };
+        commandAudit(db, config, io).record({ event: "key_created", outcome: "ok", userId: user.id, apiKeyId: apiKey.id, detail });
         io.out(`${token}\n`);
       });
     },
@@ -135,8 +141,9 @@ export const accountCommands: Record<string, Command> = {
           isoDate(k.createdAt),
           k.lastUsedAt ? isoDate(k.lastUsedAt) : "never",
           k.expiresAt ? isoDate(k.expiresAt) : "never",
+          limitLines(k.argumentLimits).join(" ") || "none",
         ]);
-        io.out(table(["ID", "USER", "NAME", "ACCESS", "WRITE TOOLS", "CREATED", "LAST USED", "EXPIRES"], rows));
+        io.out(table(["ID", "USER", "NAME", "ACCESS", "WRITE TOOLS", "CREATED", "LAST USED", "EXPIRES", "ARGUMENT LIMITS"], rows));
       });
     },
   },

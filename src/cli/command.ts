@@ -17,7 +17,8 @@ export class UsageError extends Error {}
 export class RuntimeError extends Error {}
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
-export type Values = Record<string, string | boolean | undefined>;
+/** Parsed flags; a repeatable one (`multiple: true`) is a list. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Command {
   usage: string;

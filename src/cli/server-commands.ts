@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { loadIdentityProviders } from "../identity/config.ts";
+import { loadPolicies } from "../mcp/policy-config.ts";
 import { createLogger } from "../log.ts";
 import { openMigrated, RuntimeError, runMigrations, type Command } from "./command.ts";
 
@@ -15,9 +16,10 @@ export const serverCommands: Record<string, Command> = {
       // A bad config file stops the start (exit 1) with one line naming the file, line and field.
       const gatewayConfig = config.configFile === null ? null : loadGatewayConfig(config.configFile, io.env);
       const identityProviders = config.configFile === null ? [] : loadIdentityProviders(config.configFile, io.env);
+      const policies = config.configFile === null ? [] : loadPolicies(config.configFile);
       const log = createLogger();
       const { serve } = await import("../serve.ts");
-      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log, gatewayConfig, identityProviders);
+      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log, gatewayConfig, identityProviders, policies);
       await running.stopped;
     },
   },

@@ -1,4 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 
 // Every *_at column holds unix seconds. Every secret column holds a SHA-256
 // digest (or an argon2id hash for passwords), never the secret itself.
@@ -50,6 +51,8 @@ export const apiKeys = sqliteTable(
     scope: text("scope").notNull(),
     /** JSON array of the write tools a full-access key may call; null: every write tool. */
     tools: text("tools", { mode: "json" }).$type<string[]>(),
+    /** JSON {tool: {argument: [globs]}}: the argument values the key may call those tools with (src/mcp/argument-gates.ts); null: no limits. */
+    argumentLimits: text("argument_limits", { mode: "json" }).$type<ArgumentLimits>(),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at"),
     lastUsedAt: integer("last_used_at"),
@@ -147,6 +150,8 @@ export const oauthGrants = sqliteTable(
     scope: text("scope").notNull(),
     /** JSON array of the write tools ticked on the consent page; null: every write tool. */
     tools: text("tools", { mode: "json" }).$type<string[]>(),
+    /** JSON {tool: {argument: [globs]}}, as for api_keys; set from the approving key's, editable by the owner afterwards. */
+    argumentLimits: text("argument_limits", { mode: "json" }).$type<ArgumentLimits>(),
     resource: text("resource").notNull(),
     /** The API key the approving session was signed in with: revoking the key revokes the grant. */
     apiKeyId: text("api_key_id").references(() => apiKeys.id, { onDelete: "cascade" }),

@@ -91,9 +91,11 @@ export function parseGatewayConfig(file: string, text: string, env: Record<strin
     const where = index === null ? field : `upstream[${index}].${field}`;
     throw new GatewayConfigError(`${file}:${line}: ${where}: ${problem}`);
   };
-  // [[identity_provider]] tables are read by src/identity/config.ts.
+  // [[identity_provider]] tables are read by src/identity/config.ts, [[policy]] tables by src/mcp/policy-config.ts.
   for (const key of Object.keys(doc)) {
-    if (key !== "upstream" && key !== "identity_provider") fail(null, key, `unknown setting; the file holds [[upstream]] and [[identity_provider]] tables only`);
+    if (key !== "upstream" && key !== "identity_provider" && key !== "policy") {
+      fail(null, key, `unknown setting; the file holds [[upstream]], [[identity_provider]] and [[policy]] tables only`);
+    }
   }
   const tables = doc.upstream ?? [];
   if (!Array.isArray(tables) || !tables.every(isTable)) fail(null, "upstream", "must be written as [[upstream]] tables");

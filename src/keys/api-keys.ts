@@ -1,5 +1,6 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { liveGrantIdsOfApiKey, revokeGrantAndTokens } from "../oauth/grants-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
@@ -31,9 +32,10 @@ export function accessLevelOf(scope: string): AccessLevel {
 /**
  * A new key. `tools` limits a Full key to those write tools (names already
  * checked against the catalogue); null or absent: every write tool. A
- * Read-only key records no tools. `createdWith`: the key whose sign-in
- * session makes this one; the new key expires no later than it, and
- * revoking it revokes the new key too.
+ * Read-only key records no tools. `argumentLimits` limits the argument
+ * values of those tools (argument-gates.ts; already checked). `createdWith`:
+ * the key whose sign-in session makes this one; the new key expires no
+ * later than it, and revoking it revokes the new key too.
  */
 export function createApiKey(
   db: Db,
@@ -42,6 +44,7 @@ export function createApiKey(
     name: string;
     access: AccessLevel;
     tools?: readonly string[] | null;
+    argumentLimits?: ArgumentLimits | null;
     expiresInSeconds: number | null;
     now: number;
     createdWith?: Pick<ApiKey, "id" | "expiresAt"> | null;
@@ -59,6 +62,7 @@ export function createApiKey(
     secretHash,
     scope: accessScopes[input.access],
     tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
+    argumentLimits: input.access === "full" ? (input.argumentLimits ?? null) : null,
     createdAt: input.now,
     expiresAt: earliest(input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds, input.createdWith?.expiresAt ?? null),
     lastUsedAt: null,
@@ -115,7 +119,7 @@ function revokeWithDescendants(db: Db, id: string, now: number): boolean {
 }
 
 /**
- * A new secret under the same name, access, tools and lifetime; the old key
+ * A new secret under the same name, access, tools, argument limits and lifetime; the old key
  * stops working at once. `createdWith`: as for createApiKey (a key session
  * that rotates a key holds the new secret, so the new key answers to the
  * session's key).
@@ -135,6 +139,7 @@ export function rotateApiKey(
       name: old.name,
       access: accessLevelOf(old.scope),
       tools: old.tools,
+      argumentLimits: old.argumentLimits,
       expiresInSeconds: old.expiresAt === null ? null : old.expiresAt - old.createdAt,
       now: input.now,
       createdWith: input.createdWith ?? null,

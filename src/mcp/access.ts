@@ -1,4 +1,5 @@
 import type { AccessLevel } from "../keys/api-keys.ts";
+import { limitsWithin, type ArgumentLimits } from "./argument-gates.ts";
 import type { WriteToolChoice } from "./tool-grants.ts";
 
 // One access model for everything a person hands out: API keys, consent to
@@ -14,6 +15,8 @@ import type { WriteToolChoice } from "./tool-grants.ts";
 export interface Access {
   level: AccessLevel;
   tools: readonly string[] | null;
+  /** Argument limits on its write tools (argument-gates.ts); null or absent: none. */
+  limits?: ArgumentLimits | null;
 }
 
 /** The choice an access form posts as `access`. */
@@ -26,12 +29,16 @@ export type AccessChoice = "read" | "full" | "chosen";
  */
 export type Ceiling = Access | null;
 
-/** Whether `access` is no more than `ceiling`: a level no higher, and write tools among the ceiling's. */
+/**
+ * Whether `access` is no more than `ceiling`: a level no higher, write tools
+ * among the ceiling's, and argument limits at least as narrow.
+ */
 export function withinCeiling(access: Access, ceiling: Ceiling): boolean {
   if (ceiling === null || access.level === "read") return true;
   if (ceiling.level === "read") return false;
   const limit = ceiling.tools;
-  return limit === null || (access.tools !== null && access.tools.every((name) => limit.includes(name)));
+  const tools = limit === null || (access.tools !== null && access.tools.every((name) => limit.includes(name)));
+  return tools && limitsWithin(access.limits ?? null, ceiling.limits ?? null, access.tools);
 }
 
 /** Which of the three choices a form offers, and the write tools it offers for ticking. */

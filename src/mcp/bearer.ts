@@ -4,8 +4,10 @@ import { findApiKeyWithUser } from "../keys/api-keys-store.ts";
 import { accessTokenPrefix, authenticateAccessToken } from "../oauth/tokens.ts";
 import { findTokenContext } from "../oauth/tokens-store.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
+import type { ArgumentLimits, LimitSource } from "./argument-gates.ts";
 import { newCaller, type Caller } from "./caller.ts";
 import type { CredentialCache } from "./credential-cache.ts";
+import { policySourcesFor, type PolicyRule, type PolicySubject } from "./policy-config.ts";
 
 // The bearer check in front of /mcp (RFC 6750 §2.1, header only). Every
 // request is judged afresh: the rows looked up are cached only while the
@@ -24,6 +26,14 @@ export interface BearerDeps {
   /** The MCP resource URL a token must have been issued for (RFC 8707). */
   resourceUrl: string;
   credentials: CredentialCache;
+  /** Admin [[policy]] rules from GATEHOUSE_CONFIG. */
+  policies: readonly PolicyRule[];
+}
+
+/** The key's or connection's own limits, then each policy rule naming this person: a call must satisfy all. */
+function limitSources(deps: BearerDeps, own: ArgumentLimits | null, user: PolicySubject): LimitSource[] {
+  const sources: LimitSource[] = own === null ? [] : [{ kind: "credential", limits: own }];
+  return deps.policies.length === 0 ? sources : [...sources, ...policySourcesFor(deps.policies, user)];
 }
 
 const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -53,6 +63,7 @@ function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
       scopes: context.token.scope.split(" ").filter(Boolean),
       // The grant's tools, so a refreshed token keeps them.
       tools: context.grant.tools,
+      limits: limitSources(deps, context.grant.argumentLimits, context.user),
       expiresAt: context.token.expiresAt,
     }),
   };
@@ -70,6 +81,7 @@ function checkApiKey(deps: BearerDeps, token: string): BearerOutcome {
       via: { kind: "api_key", id: apiKey.id, name: apiKey.name },
       scopes: apiKey.scope.split(" ").filter(Boolean),
       tools: apiKey.tools,
+      limits: limitSources(deps, apiKey.argumentLimits, user),
       expiresAt: apiKey.expiresAt,
     }),
   };

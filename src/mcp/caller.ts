@@ -1,6 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import type { AuditContext } from "../audit/entry.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
+import type { LimitSource } from "./argument-gates.ts";
 
 /** Who is calling /mcp, as established by the bearer check for this one request. */
 export interface Caller {
@@ -15,13 +16,18 @@ export interface Caller {
    * widens what the scopes allow.
    */
   tools: readonly string[] | null;
+  /**
+   * Argument limits every call must satisfy (argument-gates.ts): the key's
+   * or connection's own, then each admin [[policy]] rule naming this person.
+   */
+  limits: readonly LimitSource[];
   access: AccessLevel;
   /** Unix seconds; null for an API key that never expires. */
   expiresAt: number | null;
 }
 
-export function newCaller(fields: Omit<Caller, "access">): Caller {
-  return { ...fields, access: accessLevelOf(fields.scopes.join(" ")) };
+export function newCaller(fields: Omit<Caller, "access" | "limits"> & { limits?: readonly LimitSource[] }): Caller {
+  return { ...fields, limits: fields.limits ?? [], access: accessLevelOf(fields.scopes.join(" ")) };
 }
 
 /**

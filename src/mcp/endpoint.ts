@@ -1,7 +1,7 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { AppDeps } from "../app.ts";
-import type { AuditLog } from "../audit/entry.ts";
+import type { AuditRecorder } from "../audit/recorder.ts";
 import { refusedToolCall } from "../audit/tool-calls.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { clientAddress } from "../web/context.ts";
@@ -65,7 +65,7 @@ interface ToolGate {
   /** Where a person creates API keys, for permission_denied hints. */
   keysUrl: string;
   /** Every refused call is an audit entry with outcome denied. */
-  audit: AuditLog;
+  audit: AuditRecorder;
 }
 
 /**
@@ -78,7 +78,10 @@ interface ToolGate {
 function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context: RequestContext, headers: Record<string, string>) {
   const denied = deniedToolCalls(caller, gate.catalogue.byName, body);
   if (denied.length === 0) return null;
-  for (const d of denied) gate.audit.record(refusedToolCall(caller, d.tool, d.missing === "scope" ? "insufficient_scope" : "permission_denied", context));
+  for (const d of denied) {
+    const more = d.argument ? { missing: `argument:${d.argument.argument}`, args: toolArgumentsAt(body, d.index), argumentsMode: gate.audit.argumentsMode } : null;
+    gate.audit.record(refusedToolCall(caller, d.tool, d.missing === "scope" ? "insufficient_scope" : "permission_denied", context, more));
+  }
   const scope = denied.find((d) => d.missing === "scope");
   if (!scope) return permissionDeniedResponse(body, denied, caller, { requestId: context.requestId, keysUrl: gate.keysUrl, headers });
   const description = `The tool ${scope.tool.name} needs scope ${scope.tool.requiredScopes.join(" ")}.`;
@@ -93,6 +96,12 @@ function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context:
     data: { error: "permission_denied", tool: scope.tool.name, missing: `scope:${missing}` },
     id: Array.isArray(body) ? null : jsonRpcIdOf(body),
   });
+}
+
+/** The `arguments` of the tools/call at `index` of a body (one message or a batch). */
+function toolArgumentsAt(body: unknown, index: number): unknown {
+  const message = Array.isArray(body) ? body[index] : body;
+  return (message as { params?: { arguments?: unknown } }).params?.arguments;
 }
 
 /** Who sent a request, for the audit log: its X-Request-Id and the client address. */
@@ -110,7 +119,7 @@ function requestIdOf(set: { headers: Record<string, unknown> }): string {
 /**
  * `/mcp`: Host and Origin checks, the bearer check, one read of the body,
  * the rate limit per credential (a batch counts per message), the batch
- * rule, the scope and grant gate, then the SDK with the parsed body. The SDK
+ * rule, the scope, grant and argument gate, then the SDK with the parsed body. The SDK
  * handler is built here once over the app's one catalogue (app.ts); a
  * request costs a token lookup, one parse and a dispatch.
  */
@@ -120,6 +129,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
   const guard = requestGuard(deps.config);
   const handler = createMcpEndpointHandler(catalogue, deps.log);
   const credentials = createCredentialCache(deps.db);
+  const policies = deps.policies ?? [];
   const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
   const gate: ToolGate = { catalogue, challenge: (d) => insufficientScopeChallenge(metadataUrl, d), keysUrl: `${deps.config.publicUrl}/keys`, audit: deps.audit };
 
@@ -131,7 +141,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
     }
     if (!originAllowed(guard, origin)) return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId, headers: { vary: "origin" } });
     const cors = mcpCorsHeaders(origin);
-    const bearer = checkBearer({ db: deps.db, now: deps.now(), resourceUrl, credentials }, request.headers.get("authorization"));
+    const bearer = checkBearer({ db: deps.db, now: deps.now(), resourceUrl, credentials, policies }, request.headers.get("authorization"));
     if (!bearer.ok) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
       const message = bearer.description ?? "Authorization required: Bearer <access token or API key>.";

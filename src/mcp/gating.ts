@@ -1,9 +1,12 @@
+import { argumentRefusal, type ArgumentRefusal } from "./argument-gates.ts";
 import type { Caller } from "./caller.ts";
 
-// Which tools a caller may see and call. Pure: no I/O, no SDK. Two rules:
+// Which tools a caller may see and call. Pure: no I/O, no SDK. Three rules:
 // the scope (a write tool needs mcp:write), then, for write tools only, the
 // per-tool grant of the API key or connection (Caller.tools; null: every
-// write tool). Read tools need mcp:read and nothing else.
+// write tool), then, for each call, the argument limits of the credential
+// and the admin policy (Caller.limits, argument-gates.ts). Read tools need
+// mcp:read and, where a policy names them, allowed arguments.
 
 export interface GatedTool {
   name: string;
@@ -16,8 +19,8 @@ export function isWriteTool(tool: GatedTool): boolean {
   return tool.requiredScopes.includes("mcp:write");
 }
 
-/** What the caller lacks to call `tool`: a scope, the tool in its grant, or nothing (null). */
-export type Missing = "scope" | "grant";
+/** What the caller lacks to call `tool`: a scope, the tool in its grant, an allowed argument value, or nothing (null). */
+export type Missing = "scope" | "grant" | "argument";
 
 export function missingFor(caller: Caller, tool: GatedTool): Missing | null {
   if (!tool.requiredScopes.every((scope) => caller.scopes.includes(scope))) return "scope";
@@ -39,6 +42,8 @@ export interface DeniedCall {
   index: number;
   tool: GatedTool;
   missing: Missing;
+  /** For a missing "argument": which one, and whose limit. */
+  argument?: ArgumentRefusal;
 }
 
 /**
@@ -46,18 +51,23 @@ export interface DeniedCall {
  * that exist but that the caller may not call, in order. The endpoint
  * answers them before dispatch: 403 insufficient_scope for a missing scope
  * (MCP authorization, scope challenge), so the client can step up instead of
- * seeing "unknown tool"; a permission_denied error for a missing grant.
+ * seeing "unknown tool"; a permission_denied error for a missing grant or
+ * an argument outside the limits. Tools stay listed whatever their limits:
+ * a limit is on values, which only a call shows.
  */
 export function deniedToolCalls(caller: Caller, tools: ReadonlyMap<string, GatedTool>, body: unknown): DeniedCall[] {
   const denied: DeniedCall[] = [];
   const messages = Array.isArray(body) ? body : [body];
   messages.forEach((message, index) => {
     if (typeof message !== "object" || message === null) return;
-    const { method, params } = message as { method?: unknown; params?: { name?: unknown } };
+    const { method, params } = message as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
     if (method !== "tools/call" || typeof params?.name !== "string") return;
     const tool = tools.get(params.name);
-    const missing = tool ? missingFor(caller, tool) : null;
-    if (tool && missing) denied.push({ index, tool, missing });
+    if (!tool) return;
+    const missing = missingFor(caller, tool);
+    if (missing) return void denied.push({ index, tool, missing });
+    const argument = caller.limits.length === 0 ? null : argumentRefusal(caller.limits, tool.name, params.arguments);
+    if (argument) denied.push({ index, tool, missing: "argument", argument });
   });
   return denied;
 }

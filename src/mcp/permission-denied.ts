@@ -1,8 +1,10 @@
+import { limitWords, type ArgumentRefusal } from "./argument-gates.ts";
 import type { Caller } from "./caller.ts";
 import type { DeniedCall } from "./gating.ts";
 import { jsonRpcIdOf } from "./rate-limit.ts";
 
-// A tools/call of a write tool the key or connection was not granted. It is
+// A tools/call of a write tool the key or connection was not granted, or
+// with an argument outside its limits or an admin policy's. It is
 // answered before dispatch, like the 403 for a missing scope, so it works
 // the same on every protocol revision and for 2025-era batches, and the SDK
 // never sees the call. But it is NOT a 403: MCP clients answer a 403
@@ -19,23 +21,53 @@ export const permissionDeniedCode = -32003;
 
 interface Refusal {
   tool: string;
+  /** `grant:<tool>` or `argument:<name>`: what the call lacked. */
+  missing: string;
   message: string;
   hint: string;
 }
 
-function refusalOf(caller: Caller, tool: string, keysUrl: string): Refusal {
+function refusalOf(caller: Caller, denied: DeniedCall, keysUrl: string): Refusal {
+  const tool = denied.tool.name;
+  if (denied.argument) return argumentRefusalOf(caller, tool, denied.argument, keysUrl);
   const { via } = caller;
   if (via.kind === "api_key") {
     return {
       tool,
+      missing: `grant:${tool}`,
       message: `The API key "${via.name}" may not call ${tool}: it was created for other write tools.`,
       hint: `Create an API key with Full access and ${tool} ticked at ${keysUrl}, or with: gatehouse key create --user ${caller.email} --name NAME --tools ${tool}`,
     };
   }
   return {
     tool,
+    missing: `grant:${tool}`,
     message: `This connection of ${via.clientName} may not call ${tool}: it was not ticked when access was given.`,
     hint: `Connect ${via.clientName} to Gatehouse again, choose Full access on the consent page and tick ${tool}.`,
+  };
+}
+
+/** An argument outside a limit: whose limit it was says who can change it. */
+function argumentRefusalOf(caller: Caller, tool: string, refusal: ArgumentRefusal, keysUrl: string): Refusal {
+  const only = `only with ${limitWords(refusal.argument, refusal.allowed)} (a string at the top level of the arguments)`;
+  const missing = `argument:${refusal.argument}`;
+  const { via } = caller;
+  if (refusal.source === "policy") {
+    return { tool, missing, message: `An admin policy of this Gatehouse allows ${tool} ${only}.`, hint: `Call it with an allowed ${refusal.argument}, or ask a Gatehouse admin to change the [[policy]] in its config file.` };
+  }
+  if (via.kind === "api_key") {
+    return {
+      tool,
+      missing,
+      message: `The API key "${via.name}" may call ${tool} ${only}.`,
+      hint: `Call it with an allowed ${refusal.argument}, or create an API key with other argument limits at ${keysUrl} (or gatehouse key create --allow ${tool}:${refusal.argument}=PATTERN).`,
+    };
+  }
+  return {
+    tool,
+    missing,
+    message: `This connection of ${via.clientName} may call ${tool} ${only}.`,
+    hint: `Call it with an allowed ${refusal.argument}, or change the connection's argument limits at ${keysUrl}.`,
   };
 }
 
@@ -43,7 +75,7 @@ function errorOf(refusal: Refusal, message: string, requestId: string) {
   return {
     code: permissionDeniedCode,
     message,
-    data: { error: "permission_denied", tool: refusal.tool, missing: `grant:${refusal.tool}`, hint: refusal.hint, request_id: requestId },
+    data: { error: "permission_denied", tool: refusal.tool, missing: refusal.missing, hint: refusal.hint, request_id: requestId },
   };
 }
 
@@ -59,13 +91,13 @@ export function permissionDeniedResponse(
   caller: Caller,
   ctx: { requestId: string; keysUrl: string; headers: Record<string, string> },
 ): Response {
-  const refusals = new Map(denied.map((d) => [d.index, refusalOf(caller, d.tool.name, ctx.keysUrl)]));
+  const refusals = new Map(denied.map((d) => [d.index, refusalOf(caller, d, ctx.keysUrl)]));
   const first = refusals.get(denied[0]!.index)!;
   const answer = (message: unknown, index: number) => {
     const own = refusals.get(index);
     const error = own
       ? errorOf(own, own.message, ctx.requestId)
-      : errorOf(first, `Not run: this batch also calls ${first.tool}, which is not granted.`, ctx.requestId);
+      : errorOf(first, `Not run: this batch also calls ${first.tool}, which is refused.`, ctx.requestId);
     return { jsonrpc: "2.0", id: jsonRpcIdOf(message), error };
   };
   const payload = Array.isArray(body)

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { randomString } from "../security/tokens.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { auditContext, ceilingOf, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
@@ -15,7 +15,7 @@ import { oauthPaths } from "./endpoints.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
-import { consentAccessFields, consentAnswer, consentOffer } from "./consent.ts";
+import { consentAccessFields, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
 /** How long the consent page may wait for an answer. */
@@ -70,6 +70,7 @@ export function authorizeRoutes(web: WebDeps) {
       redirect: redirectTargetLabel(view.redirectUri),
       scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, offer, view.scopes, posted),
+      limits: consentLimits(current, web.policies ?? []),
       error,
     });
   };
@@ -145,7 +146,7 @@ export function authorizeRoutes(web: WebDeps) {
       };
 
       const requested = parseScope(pending.scope);
-      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested) : { ok: true as const, scopes: [], tools: [] };
+      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested, ceilingOf(current)) : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
       // A form that cannot be granted as posted is shown again with why; the request stays pending.
       if (!answer.ok) {
         const client = findClientById(web.db, pending.clientId);
@@ -154,7 +155,7 @@ export function authorizeRoutes(web: WebDeps) {
         const view = { client, redirectUri: pending.redirectUri, scopes: requested, requestId: pending.id };
         return consentPage(set, cookie, current, view, answer.error, body);
       }
-      const { scopes, tools } = answer;
+      const { scopes, tools, argumentLimits } = answer;
       // Another tab may have answered the same bridge state: check before a grant is made.
       if (!openIfBridge(pending.redirectUri, pending.clientId, pending.state)) return problemPage(set, 400, bridgeStateTaken);
       if (!takePendingRequest(web.db, pending.id)) return gone();
@@ -172,6 +173,7 @@ export function authorizeRoutes(web: WebDeps) {
         apiKeyId: current.session.apiKeyId,
         scope: formatScope(scopes),
         tools,
+        argumentLimits,
         resource: pending.resource,
         redirectUri: pending.redirectUri,
         codeChallenge: pending.codeChallenge,
@@ -181,7 +183,7 @@ export function authorizeRoutes(web: WebDeps) {
       touchClient(web.db, pending.clientId, now);
       web.log.info("consent given", ids);
       const who = { userId: current.user.id, clientId: pending.clientId, grantId: grant.id, apiKeyId: current.session.apiKeyId };
-      web.audit.record({ event: "consent_given", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { scope: grant.scope, tools: tools ?? "all" } });
+      web.audit.record({ event: "consent_given", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { scope: grant.scope, tools: tools ?? "all", ...(argumentLimits && { argument_limits: argumentLimits }) } });
       // RFC 6749 §4.1.2 and RFC 9207 §2
       return respond({ code });
     });

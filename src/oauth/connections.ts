@@ -1,8 +1,9 @@
 import { listUsers } from "../accounts/users-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { findClientById } from "./clients-store.ts";
-import { findGrant, listLiveGrants, revokeGrantAndTokens } from "./grants-store.ts";
+import { findGrant, listLiveGrants, revokeGrantAndTokens, updateGrantLimits } from "./grants-store.ts";
 
 // A connection is an approved authorization (a grant) as the user sees it:
 // a named entry beside their API keys that they can revoke at once.
@@ -16,6 +17,8 @@ export interface Connection {
   access: AccessLevel;
   /** The write tools granted on the consent page; null: every write tool (grants older than per-tool grants). */
   tools: string[] | null;
+  /** Argument limits (src/mcp/argument-gates.ts); null: none. */
+  argumentLimits: ArgumentLimits | null;
   createdAt: number;
   lastUsedAt: number | null;
   userEmail: string;
@@ -34,6 +37,7 @@ export function listConnections(db: Db, userId: string | null): Connection[] {
     clientName,
     access: accessLevelOf(grant.scope),
     tools: grant.tools,
+    argumentLimits: grant.argumentLimits,
     createdAt: grant.createdAt,
     lastUsedAt: grant.lastUsedAt,
     userEmail: emails.get(grant.userId) ?? "",
@@ -53,4 +57,19 @@ export function revokeConnection(db: Db, input: { id: string; ownerId: string | 
   if (input.ownerId !== null && grant.userId !== input.ownerId) return false;
   inTransaction(db, () => revokeGrantAndTokens(db, grant.id, input.now));
   return true;
+}
+
+/** A live connection of `ownerId`, for its owner to change; null when there is none. */
+export function ownConnection(db: Db, id: string, ownerId: string) {
+  const grant = findGrant(db, id);
+  return grant && grant.revokedAt === null && grant.userId === ownerId ? grant : null;
+}
+
+/**
+ * Sets a connection's argument limits. The auth epoch trigger on
+ * oauth_grants.argument_limits (migration 0008) makes /mcp drop its cached
+ * copy, so the next call of any of its tokens is judged by the new limits.
+ */
+export function setConnectionLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
+  updateGrantLimits(db, id, limits);
 }

@@ -1,11 +1,13 @@
 import type { SignedIn } from "../accounts/sessions.ts";
 import { accessScopes } from "../keys/api-keys.ts";
-import { accessOffer, consentDefault, toolGroups, type AccessOffer } from "../mcp/access.ts";
+import { accessOffer, consentDefault, toolGroups, type AccessOffer, type Ceiling } from "../mcp/access.ts";
+import { inheritLimits, limitItems, storedLimits, type ArgumentLimits } from "../mcp/argument-gates.ts";
+import { policySourcesFor, type PolicyRule } from "../mcp/policy-config.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
 import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { accessFromForm } from "../web/access-form.ts";
 import { ceilingOf, field, fieldValues } from "../web/context.ts";
-import { shownChoice, type AccessFieldsProps } from "../../views/access.tsx";
+import { shownChoice, type AccessFieldsProps, type LimitItem } from "../../views/access.tsx";
 import type { Scope } from "./scopes.ts";
 
 // The consent form's access part, shared by the authorization endpoint and
@@ -32,16 +34,31 @@ function noteFor(current: SignedIn, offer: AccessOffer, requested: readonly Scop
   return { note: "You signed in with an API key limited to some write tools, so only those are offered." };
 }
 
-export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null } | { ok: false; error: string };
+/**
+ * The argument limits a connection approved now would have, for the page to
+ * say: the admin [[policy]] rules naming this person (on top of whatever
+ * the app is given), and the limits of the API key the session was opened
+ * with, which the connection inherits.
+ */
+export function consentLimits(current: SignedIn, policies: readonly PolicyRule[]): { policy: LimitItem[]; key: LimitItem[] } {
+  const policy = policySourcesFor(policies, current.user).flatMap((source) => limitItems(source.limits));
+  return { policy, key: limitItems(current.apiKey?.argumentLimits ?? null) };
+}
+
+export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null; argumentLimits: ArgumentLimits | null } | { ok: false; error: string };
 
 /**
- * What Allow grants: the requested scopes cut to the chosen level, and the
- * write tools (null: every one, also ones added later; [] for Read-only).
+ * What Allow grants: the requested scopes cut to the chosen level, the
+ * write tools (null: every one, also ones added later; [] for Read-only),
+ * and, in a session opened with a key that has argument limits, those
+ * limits on the granted tools: a connection never allows more than its key.
  */
-export function consentAnswer(body: unknown, offer: AccessOffer, requested: readonly Scope[]): ConsentAnswer {
+export function consentAnswer(body: unknown, offer: AccessOffer, requested: readonly Scope[], ceiling: Ceiling): ConsentAnswer {
   const read = accessFromForm(body, offer);
   if (!read.ok) return read;
   const allowed = accessScopes[read.access.level].split(" ");
   const scopes = requested.filter((scope) => allowed.includes(scope));
-  return { ok: true, scopes, tools: scopes.includes("mcp:write") ? (read.access.tools === null ? null : [...read.access.tools]) : [] };
+  if (!scopes.includes("mcp:write")) return { ok: true, scopes, tools: [], argumentLimits: null };
+  const tools = read.access.tools === null ? null : [...read.access.tools];
+  return { ok: true, scopes, tools, argumentLimits: storedLimits(inheritLimits({}, ceiling?.limits ?? null, tools)) };
 }

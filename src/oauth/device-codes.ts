@@ -1,3 +1,4 @@
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import { answerDeviceCode, findDeviceCode, findDeviceCodeByUserCode, insertDeviceCode, recordPoll, type DeviceCode } from "./device-codes-store.ts";
@@ -108,7 +109,7 @@ export function answerDeviceAuthorization(
   db: Db,
   input: { row: DeviceCode; now: number } & (
     | { decision: "deny" }
-    | { decision: "allow"; userId: string; apiKeyId: string | null; scope: string; tools: string[] | null }
+    | { decision: "allow"; userId: string; apiKeyId: string | null; scope: string; tools: string[] | null; argumentLimits?: ArgumentLimits | null }
   ),
 ): { grant: Grant | null } | null {
   const { row, now } = input;
@@ -122,6 +123,7 @@ export function answerDeviceAuthorization(
       clientId: row.clientId,
       scope: input.scope,
       tools: input.tools,
+      argumentLimits: input.argumentLimits ?? null,
       resource: row.resource,
       apiKeyId: input.apiKeyId,
       createdAt: now,

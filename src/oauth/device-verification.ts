@@ -2,14 +2,14 @@ import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import { auditContext, ceilingOf, clientAddress, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { DeviceCodePage } from "../../views/device.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { metadataDocumentHost } from "./authorize-response.ts";
 import { findClientById, touchClient } from "./clients-store.ts";
-import { consentAccessFields, consentAnswer, consentOffer } from "./consent.ts";
+import { consentAccessFields, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
 import type { DeviceCode } from "./device-codes-store.ts";
 import { devicePaths } from "./endpoints.ts";
@@ -70,6 +70,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
       redirect: null,
       scopes: scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, consentOffer(current, web.catalogue, scopes), scopes, posted),
+      limits: consentLimits(current, web.policies ?? []),
       error,
     });
   };
@@ -118,13 +119,13 @@ export function deviceVerificationRoutes(web: WebDeps) {
       const row = found.row;
       const now = web.now();
       const requested = parseScope(row.scope, { ignoreUnknown: true });
-      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested) : { ok: true as const, scopes: [], tools: [] };
+      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested, ceilingOf(current)) : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
       // A form that cannot be granted as posted is shown again with why; the request stays pending.
       if (!answer.ok) {
         set.status = 400;
         return consentPage(set, cookie, current, row, userCode, answer.error, body);
       }
-      const { scopes, tools } = answer;
+      const { scopes, tools, argumentLimits } = answer;
       const context = auditContext(web, { request, server, set });
       const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
       if (scopes.length === 0) {
@@ -141,6 +142,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
         apiKeyId: current.session.apiKeyId,
         scope: formatScope(scopes),
         tools,
+        argumentLimits,
       });
       if (!answered?.grant) return page(set, 400, "Code not valid", invalidCodeMessage);
       touchClient(web.db, row.clientId, now);

@@ -1,5 +1,6 @@
 import { and, eq, isNull, lte, ne } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { oauthClients, oauthCodes, oauthGrants, oauthPendingRequests, oauthTokens } from "../db/schema.ts";
 
 export type Grant = typeof oauthGrants.$inferSelect;
@@ -21,6 +22,10 @@ export function takePendingRequest(db: Db, id: string): boolean {
 
 export function insertGrant(db: Db, grant: Grant): void {
   db.insert(oauthGrants).values(grant).run();
+}
+
+export function updateGrantLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
+  db.update(oauthGrants).set({ argumentLimits: limits }).where(eq(oauthGrants.id, id)).run();
 }
 
 export function findGrant(db: Db, id: string): Grant | null {

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.ts";
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { inTransaction } from "../db/client.ts";
 import { newCredential, randomString } from "../security/tokens.ts";
 import { insertCode, insertGrant, type Grant } from "./grants-store.ts";
@@ -21,6 +22,8 @@ export function approveAuthorization(
     scope: string;
     /** Absent: every write tool, as grants made before per-tool grants (benches and tests make such grants directly). */
     tools?: string[] | null;
+    /** Argument limits (argument-gates.ts): those of the key the approving session was opened with; null or absent: none. */
+    argumentLimits?: ArgumentLimits | null;
     resource: string;
     redirectUri: string;
     codeChallenge: string;
@@ -34,6 +37,7 @@ export function approveAuthorization(
     clientId: input.clientId,
     scope: input.scope,
     tools: input.tools ?? null,
+    argumentLimits: input.argumentLimits ?? null,
     resource: input.resource,
     apiKeyId: input.apiKeyId,
     createdAt: input.now,

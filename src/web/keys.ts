@@ -5,11 +5,13 @@ import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-grants.ts";
-import { listConnections, revokeConnection } from "../oauth/connections.ts";
+import { limitItems, limitLines } from "../mcp/argument-gates.ts";
+import { listConnections, ownConnection, revokeConnection, setConnectionLimits } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
-import { expiryChoices, KeysPage, type KeysForm } from "../../views/keys.tsx";
+import { expiryChoices, KeysPage, type ConnectionLimitsError, type ConnectionRow, type KeysForm } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
+import { limitsFromForm } from "./limits-form.ts";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import { actsAsAdmin, auditContext, ceilingOf, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
 import { signInUrl } from "./next-path.ts";
@@ -26,6 +28,7 @@ export function keysRoutes(web: WebDeps) {
       name: k.name,
       access: accessLevelOf(k.scope),
       tools: k.tools,
+      limits: limitItems(k.argumentLimits),
       createdAt: k.createdAt,
       lastUsedAt: k.lastUsedAt,
       expiresAt: k.expiresAt,
@@ -34,14 +37,18 @@ export function keysRoutes(web: WebDeps) {
   // The write tools a new key can be given: read when the page is drawn, as upstreams come and go.
   const offerFor = (current: SignedIn) => accessOffer(ceilingOf(current), writeToolChoices(web.catalogue.tools));
 
-  const page = (current: SignedIn, jar: CookieJar, extra: { error?: string; form?: KeysForm } = {}) => {
+  const connectionRows = (userId: string | null): ConnectionRow[] =>
+    listConnections(web.db, userId).map((c) => ({ ...c, limits: limitItems(c.argumentLimits), limitLines: limitLines(c.argumentLimits).join("\n") }));
+  const offeredWriteTools = () => writeToolChoices(web.catalogue.tools).map((tool) => tool.name);
+
+  const page = (current: SignedIn, jar: CookieJar, extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {}) => {
     const offer = offerFor(current);
     return KeysPage({
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
       keys: keyRows(current.user.id),
-      connections: listConnections(web.db, current.user.id),
-      allConnections: actsAsAdmin(current) ? listConnections(web.db, null) : null,
+      connections: connectionRows(current.user.id),
+      allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
       offer,
       groups: toolGroups(offer.tools),
       keySession: keySessionNote(current, offer),
@@ -78,7 +85,13 @@ export function keysRoutes(web: WebDeps) {
       const guard = guardPost(request, cookie, body, set);
       if (!guard.current) return guard.page;
       const current = guard.current;
-      const form: KeysForm = { name: field(body, "name"), choice: field(body, "access"), expiresIn: field(body, "expires_in"), ticked: fieldValues(body, "tool") };
+      const form: KeysForm = {
+        name: field(body, "name"),
+        choice: field(body, "access"),
+        expiresIn: field(body, "expires_in"),
+        ticked: fieldValues(body, "tool"),
+        limits: field(body, "argument_limits"),
+      };
       const fail = (error: string) => {
         set.status = 400;
         return page(current, cookie, { error, form });
@@ -86,6 +99,8 @@ export function keysRoutes(web: WebDeps) {
       if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
       const read = accessFromForm(body, offerFor(current));
       if (!read.ok) return fail(read.error);
+      const limits = limitsFromForm(body, read.access, offeredWriteTools(), ceilingOf(current));
+      if (!limits.ok) return fail(limits.error);
       const now = web.now();
       try {
         const { apiKey, token } = createApiKey(web.db, {
@@ -93,12 +108,20 @@ export function keysRoutes(web: WebDeps) {
           name: form.name,
           access: read.access.level,
           tools: read.access.tools,
+          argumentLimits: limits.limits,
           expiresInSeconds: form.expiresIn === "never" ? null : parseDurationSeconds(form.expiresIn),
           now,
           createdWith: current.apiKey,
         });
         web.log.info("api key created", { user_id: current.user.id, api_key_id: apiKey.id });
-        const detail = { name: apiKey.name, access: read.access.level, tools: read.access.tools ?? "all", via: "web", ...(current.apiKey && { created_with_key: current.apiKey.id }) };
+        const detail = {
+          name: apiKey.name,
+          access: read.access.level,
+          tools: read.access.tools ?? "all",
+          ...(limits.limits && { argument_limits: limits.limits }),
+          via: "web",
+          ...(current.apiKey && { created_with_key: current.apiKey.id }),
+        };
         web.audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, ...auditContext(web, { request, server, set }), detail });
         return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: apiKey.name, token, rotated: false });
       } catch (error) {
@@ -125,7 +148,7 @@ export function keysRoutes(web: WebDeps) {
       const current = guard.current;
       const userId = current.user.id;
       const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
-      if (target && target.userId === userId && !withinCeiling({ level: accessLevelOf(target.scope), tools: target.tools }, ceilingOf(current))) {
+      if (target && target.userId === userId && !withinCeiling({ level: accessLevelOf(target.scope), tools: target.tools, limits: target.argumentLimits }, ceilingOf(current))) {
         set.status = 403;
         const message = "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
         return MessagePage({ title: "More access than your key", message, link: { href: "/keys", label: "Back to API keys" } });
@@ -139,6 +162,28 @@ export function keysRoutes(web: WebDeps) {
       const detail = { new_api_key_id: rotated.apiKey.id, via: "web", ...(current.apiKey && { created_with_key: current.apiKey.id }) };
       web.audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, ...auditContext(web, { request, server, set }), detail });
       return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
+    })
+    .post("/connections/:id/limits", ({ body, cookie, request, server, set, params, redirect }) => {
+      const guard = guardPost(request, cookie, body, set);
+      if (!guard.current) return guard.page;
+      const current = guard.current;
+      // Only the owner changes a connection's limits; an admin can revoke it instead.
+      const grant = ownConnection(web.db, params.id, current.user.id);
+      if (!grant) {
+        set.status = 404;
+        return MessagePage({ title: "No such connection", message: "That connection does not exist, is revoked, or is not yours.", link: { href: "/keys", label: "Back to API keys" } });
+      }
+      const access = { level: accessLevelOf(grant.scope), tools: grant.tools };
+      const limits = limitsFromForm(body, access, offeredWriteTools(), ceilingOf(current));
+      if (!limits.ok) {
+        set.status = 400;
+        return page(current, cookie, { connectionError: { id: grant.id, message: limits.error, posted: field(body, "argument_limits") } });
+      }
+      setConnectionLimits(web.db, grant.id, limits.limits);
+      web.log.info("connection limits changed", { user_id: current.user.id, grant_id: grant.id });
+      const detail = { argument_limits: limits.limits ?? "none", via: "web" };
+      web.audit.record({ event: "connection_limits_changed", outcome: "ok", userId: current.user.id, clientId: grant.clientId, grantId: grant.id, ...auditContext(web, { request, server, set }), detail });
+      return redirect("/keys", 303);
     })
     .post("/connections/:id/revoke", ({ body, cookie, request, server, set, params, redirect }) => {
       const guard = guardPost(request, cookie, body, set);

@@ -97,3 +97,60 @@ describe("key create --tools", () => {
     expect(cells.sort()).toEqual(["all", revoke, "none"].sort());
   });
 });
+
+describe("key create --allow", () => {
+  const limitsOf = (id: string) => cli.rows<{ argument_limits: string | null }>("SELECT argument_limits FROM api_keys WHERE id = ?", [id])[0]!.argument_limits;
+
+  test("with --tools: the limits recorded as {tool: {argument: [globs]}}, repeated flags merged", async () => {
+    await cli.addUser("ci@example.com");
+    const run = await cli.gatehouse([
+      "key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke,
+      "--allow", `${revoke}:kind=api_key`, "--allow", `${revoke}:id=abc*`,
+    ]);
+    expect(run).toMatchObject({ code: 0, err: "" });
+    expect(JSON.parse(limitsOf(idOf(run.out.trim()))!)).toEqual({ [revoke]: { kind: ["api_key"], id: ["abc*"] } });
+  });
+
+  test("without --tools: an upstream's write tool is checked against the upstream", async () => {
+    const upstream = startHttpUpstream();
+    try {
+      await cli.addUser("ci@example.com");
+      const config = configFile(`[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n`);
+      const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--allow", "web__store:text=acme/*", "--config", config]);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(limitsOf(idOf(run.out.trim()))!)).toEqual({ web__store: { text: ["acme/*"] } });
+      const bad = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--allow", "web__lookup:text=x", "--config", config]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toStartWith("gatehouse: --allow: Gatehouse has no write tool named web__lookup.");
+    } finally {
+      upstream.stop();
+    }
+  });
+
+  test("a malformed --allow: exit 2 naming it, no key", async () => {
+    await cli.addUser("ci@example.com");
+    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--allow", `${revoke}=x`]);
+    expect(run).toEqual({ code: 2, out: "", err: `gatehouse: --allow: "${revoke}=x" must be tool:argument=pattern, such as github__create_issue:repo=acme/*.\n` });
+    expect(cli.keys()).toHaveLength(0);
+  });
+
+  test("a tool outside --tools, or a --read-only key: exit 2", async () => {
+    await cli.addUser("ci@example.com");
+    const outside = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke, "--allow", "web__store:text=x"]);
+    expect(outside.code).toBe(2);
+    expect(outside.err).toBe("gatehouse: --allow: web__store is not among --tools; a key is limited only on write tools it may call\n");
+    const readOnly = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--read-only", "--allow", `${revoke}:id=x`]);
+    expect(readOnly.code).toBe(2);
+    expect(cli.keys()).toHaveLength(0);
+  });
+
+  test("key list shows the limits, and key rotate keeps them", async () => {
+    await cli.addUser("ci@example.com");
+    const token = await cli.createKey("ci@example.com", "--allow", `${revoke}:id=abc*`);
+    const rotated = await cli.gatehouse(["key", "rotate", idOf(token)]);
+    expect(JSON.parse(limitsOf(idOf(rotated.out.trim()))!)).toEqual({ [revoke]: { id: ["abc*"] } });
+    const lines = (await cli.gatehouse(["key", "list"])).out.trim().split("\n");
+    expect(lines[0]).toEndWith("ARGUMENT LIMITS");
+    expect(lines[1]).toEndWith(`${revoke}:id=abc*`);
+  });
+});

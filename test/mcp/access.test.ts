@@ -25,6 +25,14 @@ describe("withinCeiling", () => {
   test("some tools are within a Full key", () => expect(withinCeiling(some("gh__merge"), full)).toBe(true));
   test("a subset of the key's tools is within it", () => expect(withinCeiling(some("gh__merge"), some("gh__merge", "web__store"))).toBe(true));
   test("a tool the key lacks is beyond it", () => expect(withinCeiling(some("gh__merge", "web__store"), some("gh__merge"))).toBe(false));
+
+  const limited: Access = { level: "full", tools: null, limits: { gh__merge: { repo: ["acme/*"] } } };
+  test("a key without the argument limits of a limited key is beyond it", () => expect(withinCeiling(full, limited)).toBe(false));
+  test("the same limits, or a plain value they allow, are within", () => {
+    expect(withinCeiling(limited, limited)).toBe(true);
+    expect(withinCeiling({ ...full, limits: { gh__merge: { repo: ["acme/x"] } } }, limited)).toBe(true);
+  });
+  test("a key without the limited tool needs no limit on it", () => expect(withinCeiling(some("web__store"), limited)).toBe(true));
 });
 
 describe("accessOffer and consentDefault", () => {

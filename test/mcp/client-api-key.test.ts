@@ -33,7 +33,7 @@ describe("the SDK v2 client with an API key", () => {
     const { user, token } = await userWithKey(app);
     const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} });
     expect(result.isError).toBeFalsy();
-    expect(structured(result)).toEqual({ email: user.email, via: "api_key", name: "Laptop", access: "full", scope: "mcp:read mcp:write", write_tools: "all", expires_at: null });
+    expect(structured(result)).toEqual({ email: user.email, via: "api_key", name: "Laptop", access: "full", scope: "mcp:read mcp:write", write_tools: "all", argument_limits: [], expires_at: null });
   });
 
   test("list_connections shows the caller's keys and connections, never a secret", async () => {

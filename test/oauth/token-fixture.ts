@@ -15,8 +15,8 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const accessPattern = /^gate_at_[a-z2-7]{16}_[a-z2-7]{52}$/;
 export const refreshPattern = /^gate_rt_[a-z2-7]{16}_[a-z2-7]{52}$/;
 
-export async function makeUser(app: TestApp, opts: { isAdmin?: boolean } = {}) {
-  return createUser(app.db, { email: `${randomString(5)}@example.com`, password: null, isAdmin: opts.isAdmin ?? false, now: nowSeconds() });
+export async function makeUser(app: TestApp, opts: { isAdmin?: boolean; email?: string } = {}) {
+  return createUser(app.db, { email: opts.email ?? `${randomString(5)}@example.com`, password: null, isAdmin: opts.isAdmin ?? false, now: nowSeconds() });
 }
 
 /** A registered client; confidential ones come with their secret. */

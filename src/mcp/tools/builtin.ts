@@ -3,6 +3,7 @@ import type { Db } from "../../db/client.ts";
 import { accessLevelOf, revokeApiKey } from "../../keys/api-keys.ts";
 import { listLiveApiKeys } from "../../keys/api-keys-store.ts";
 import { listConnections, revokeConnection } from "../../oauth/connections.ts";
+import { limitItems, type ArgumentLimits } from "../argument-gates.ts";
 import type { Caller } from "../caller.ts";
 import { grantedWriteTools } from "../tool-grants.ts";
 import { defineTool, isoTime, jsonResult, toolError, type ToolDefinition } from "./definition.ts";
@@ -38,8 +39,14 @@ function whoami(caller: Caller) {
     access: caller.access,
     scope: caller.scopes.join(" "),
     write_tools: grantedWriteTools(caller.access, caller.tools),
+    argument_limits: caller.limits.flatMap((source) => limitsOut(source.limits, source.kind === "policy" ? "policy" : via.kind)),
     expires_at: isoTime(caller.expiresAt),
   });
+}
+
+/** Argument limits as tools answer them: one entry per tool and argument, with who set it. */
+function limitsOut(limits: ArgumentLimits | null, setBy: "api_key" | "connection" | "policy") {
+  return limitItems(limits).map(({ tool, argument, allowed }) => ({ tool, argument, allow: allowed, set_by: setBy }));
 }
 
 function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
@@ -51,6 +58,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
       name: apiKey.name,
       access: accessLevelOf(apiKey.scope),
       write_tools: grantedWriteTools(accessLevelOf(apiKey.scope), apiKey.tools),
+      argument_limits: limitsOut(apiKey.argumentLimits, "api_key"),
       created_at: isoTime(apiKey.createdAt),
       last_used_at: isoTime(apiKey.lastUsedAt),
       expires_at: isoTime(apiKey.expiresAt),
@@ -61,6 +69,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
     name: c.name,
     access: c.access,
     write_tools: grantedWriteTools(c.access, c.tools),
+    argument_limits: limitsOut(c.argumentLimits, "connection"),
     created_at: isoTime(c.createdAt),
     last_used_at: isoTime(c.lastUsedAt),
     current: caller.via.kind === "connection" && caller.via.id === c.id,
@@ -82,7 +91,7 @@ export function builtinTools(deps: BuiltinDeps): ToolDefinition[] {
       name: `${builtinPrefix}whoami`,
       title: "Who am I",
       description:
-        'Shows who this MCP connection acts as: the account\'s email, the API key or client it uses, its access level and scope, the write tools it may call ("all" or their names), and when it expires.',
+        'Shows who this MCP connection acts as: the account\'s email, the API key or client it uses, its access level and scope, the write tools it may call ("all" or their names), the argument limits on its calls (its own and those of an admin policy), and when it expires.',
       inputSchema: noArguments,
       annotations: { readOnlyHint: true, openWorldHint: false },
       requiredScopes: ["mcp:read"],
@@ -92,7 +101,7 @@ export function builtinTools(deps: BuiltinDeps): ToolDefinition[] {
       name: `${builtinPrefix}list_connections`,
       title: "List my keys and connections",
       description:
-        'Lists your live Gatehouse API keys and OAuth connections (apps you approved), with ids, access levels, the write tools each may call ("all" or their names) and last use. Never shows secrets.',
+        'Lists your live Gatehouse API keys and OAuth connections (apps you approved), with ids, access levels, the write tools each may call ("all" or their names), their argument limits and last use. Never shows secrets.',
       inputSchema: noArguments,
       annotations: { readOnlyHint: true, openWorldHint: false },
       requiredScopes: ["mcp:read"],
