@@ -69,7 +69,7 @@ beforeAll(async () => {
     await Bun.sleep(20);
   }
   const { token } = await userWithKey(app);
-  run = await runConformanceSuite(`${app.url}/mcp`, token, 120_000);
+  run = await runConformanceSuite("0.1.16", ["--suite", "all"], `${app.url}/mcp`, token, 120_000);
 }, 150_000);
 afterAll(() => app.close());
 
