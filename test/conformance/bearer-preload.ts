@@ -1,7 +1,8 @@
 // Preloaded into the conformance suite's process (`bun --preload`): its MCP
 // client has no option for an Authorization header, and Gatehouse answers
 // every unauthenticated /mcp request 401. This gives the suite's HTTP calls
-// (global fetch, and undici's request for the DNS-rebinding check) the API
+// (global fetch, undici's request for the DNS-rebinding check, and node:http's
+// request for 0.2's header-validation checks) the API
 // key in CONFORMANCE_BEARER, for requests to CONFORMANCE_ORIGIN only, the
 // way any MCP client configured with a key sends it. Gatehouse itself is
 // unchanged: no bypass, the same bearer check as for every client.
@@ -32,4 +33,15 @@ undici.request = (url, options = {}) => {
   if (!targets(url)) return requestWithoutKey(url, options);
   const hasKey = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === "authorization");
   return requestWithoutKey(url, hasKey ? options : { ...options, headers: { ...options.headers, authorization: `Bearer ${bearer}` } });
+};
+
+// node:http's request(options, callback), as 0.2's http-header-validation scenario calls it.
+const http = createRequire(import.meta.url)("node:http") as { request: (options: HttpOptions, callback?: unknown) => unknown };
+type HttpOptions = { protocol?: string; hostname?: string; port?: string | number; headers?: Record<string, string | number> };
+const httpRequestWithoutKey = http.request;
+http.request = (options, callback) => {
+  const url = `${options.protocol ?? "http:"}//${options.hostname}${options.port ? `:${options.port}` : ""}`;
+  if (typeof options !== "object" || options instanceof URL || !targets(url)) return httpRequestWithoutKey(options, callback);
+  const hasKey = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === "authorization");
+  return httpRequestWithoutKey(hasKey ? options : { ...options, headers: { ...options.headers, authorization: `Bearer ${bearer}` } }, callback);
 };

@@ -1,11 +1,14 @@
 // The upstream behind Gatehouse for the MCP conformance suite: an SDK v2
 // server over stdio with the fixtures the suite's `server` scenarios call
 // (tools, resources, prompts, completion and logging named as the suite
-// expects), plus `test_cancellable` and `test_update_resource` for the
-// gateway's own tests (test/gateway/forwarding.test.ts).
+// expects, in 0.1.16 and in 0.2.0-alpha.12, whose server-stateless, caching
+// and http-*-validation scenarios add a few), plus `test_cancellable` and
+// `test_update_resource` for the gateway's own tests
+// (test/gateway/forwarding.test.ts). fixture-upstream-http.ts serves the same
+// server (conformanceServer) over Streamable HTTP.
 // Run as `bun test/conformance/fixture-upstream.ts`; it writes one stderr
 // line per event worth checking, which Gatehouse puts in its log.
-import { fromJsonSchema, McpServer, ResourceTemplate, type ServerContext } from "@modelcontextprotocol/server";
+import { fromJsonSchema, McpServer, ResourceTemplate, type ServerContext, type ServerOptions } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 
 // A 1x1 PNG and a minimal WAV, base64.
@@ -15,20 +18,47 @@ const wav = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
 const noArgs = fromJsonSchema({ type: "object", properties: {} });
 const stringArgs = (...names: string[]) =>
   fromJsonSchema<Record<string, string>>({ type: "object", properties: Object.fromEntries(names.map((n) => [n, { type: "string" }])), required: names });
-// SEP-1613: these keywords must reach the client unchanged through the gateway.
+// SEP-1613 and SEP-2106: these keywords must reach the client unchanged through the gateway.
 const schema2020 = fromJsonSchema({
   $schema: "https://json-schema.org/draft/2020-12/schema",
   type: "object",
-  $defs: { address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" } } } },
-  properties: { name: { type: "string" }, address: { $ref: "#/$defs/address" } },
+  $defs: { address: { $anchor: "addressDef", type: "object", properties: { street: { type: "string" }, city: { type: "string" } } } },
+  properties: {
+    name: { type: "string" },
+    address: { $ref: "#/$defs/address" },
+    contactMethod: { type: "string", enum: ["phone", "email"] },
+    phone: { type: "string" },
+    email: { type: "string" },
+  },
+  allOf: [{ anyOf: [{ required: ["phone"] }, { required: ["email"] }] }],
+  if: { properties: { contactMethod: { const: "phone" } }, required: ["contactMethod"] },
+  then: { required: ["phone"] },
+  else: { required: ["email"] },
   additionalProperties: false,
 });
+// SEP-2243: an argument a 2026-07-28 client also sends as the Mcp-Param-Region header.
+const region = { type: "string", "x-mcp-header": "Region" } as const;
+const regionArgs = fromJsonSchema<{ region: string }>({ type: "object", properties: { region }, required: ["region"] });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
-const note = (line: string) => process.stderr.write(`${line}\n`);
 
-function registerTools(server: McpServer) {
+/** What differs between the stdio fixture (one server for the connection) and the HTTP one (a server per request). */
+export interface FixtureHost {
+  /** A line worth checking (stdio: one stderr line, which Gatehouse logs). */
+  note(line: string): void;
+  /** Adds test_dynamic_tool (test_dynamic_prompt) when absent, removes it when present, and tells the client. */
+  toggle(list: "tools" | "prompts", server: McpServer): void;
+}
+
+/** The tool and the prompt test_trigger_tool_change and test_trigger_prompt_change add and remove. */
+export function registerDynamic(server: McpServer, list: "tools" | "prompts"): { remove(): void } {
+  return list === "tools"
+    ? server.registerTool("test_dynamic_tool", { description: "Comes and goes.", inputSchema: noArgs }, async () => text("dynamic"))
+    : server.registerPrompt("test_dynamic_prompt", { description: "Comes and goes." }, () => ({ messages: [] }));
+}
+
+function registerTools(server: McpServer, { note, toggle }: FixtureHost) {
   server.registerTool("test_simple_text", { description: "Returns simple text.", inputSchema: noArgs }, async () => text("This is a simple text response for testing."));
   server.registerTool("test_image_content", { description: "Returns an image.", inputSchema: noArgs }, async () => ({
     content: [{ type: "image", data: png, mimeType: "image/png" }],
@@ -100,6 +130,25 @@ function registerTools(server: McpServer) {
     untitledMulti: { type: "array", items: { type: "string", enum: ["option1", "option2", "option3"] } },
     titledMulti: { type: "array", items: { anyOf: titled("Choice") } },
   });
+  // The diagnostic tools of the 2026-07-28 scenario server-stateless (SEP-2575); test_missing_capability is in fixture-input-required.ts.
+  server.registerTool("test_streaming_elicitation", { description: "Asks the user a question while the call runs.", inputSchema: noArgs }, async (_args, ctx) => {
+    const result = await ctx.mcpReq.elicitInput({ message: "Continue?", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } }, required: [] } });
+    return text(`Streaming complete: action=${result.action}`);
+  });
+  server.registerTool("test_logging_tool", { description: "Logs one message.", inputSchema: noArgs }, async (_args, ctx) => {
+    await ctx.mcpReq.log("info", "Diagnostic trace logging activated", "conformance-fixture");
+    return text("Logging evaluated");
+  });
+  // Each call changes the tool (prompt) list, so the upstream says tools (prompts) list_changed.
+  for (const list of ["tools", "prompts"] as const) {
+    server.registerTool(`test_trigger_${list.slice(0, -1)}_change`, { description: `Changes the ${list} list.`, inputSchema: noArgs }, async () => {
+      toggle(list, server);
+      return text("Mutation triggered");
+    });
+  }
+  server.registerTool("test_header_param", { description: "Echoes a region sent in the body and, by 2026-07-28 clients, as a header.", inputSchema: regionArgs }, async ({ region }) =>
+    text(`region ${region}`),
+  );
   server.registerTool("json_schema_2020_12_tool", { description: "Tool with JSON Schema 2020-12 features", inputSchema: schema2020 }, async (args) =>
     text(`called with ${JSON.stringify(args)}`),
   );
@@ -116,7 +165,7 @@ function registerTools(server: McpServer) {
   });
 }
 
-function registerResources(server: McpServer) {
+function registerResources(server: McpServer, { note }: FixtureHost) {
   server.registerResource("static-text", "test://static-text", { description: "A static text resource", mimeType: "text/plain" }, async () => ({
     contents: [{ uri: "test://static-text", mimeType: "text/plain", text: "This is the content of the static text resource." }],
   }));
@@ -140,7 +189,7 @@ function registerResources(server: McpServer) {
   });
 }
 
-function registerPrompts(server: McpServer) {
+function registerPrompts(server: McpServer, { note }: FixtureHost) {
   server.registerPrompt("test_simple_prompt", { description: "A prompt without arguments" }, () => ({
     messages: [{ role: "user", content: { type: "text", text: "This is a simple prompt for testing." } }],
   }));
@@ -168,13 +217,30 @@ function registerPrompts(server: McpServer) {
   });
 }
 
-serveStdio(() => {
+/** The fixture server, its tools, resources and prompts registered. */
+export function conformanceServer(host: FixtureHost, options: Omit<ServerOptions, "capabilities"> = {}): McpServer {
   const server = new McpServer(
     { name: "gatehouse-conformance-fixture", version: "1.0.0" },
-    { capabilities: { logging: {}, completions: {}, resources: { subscribe: true }, tools: {}, prompts: {} } },
+    { ...options, capabilities: { logging: {}, completions: {}, resources: { subscribe: true }, tools: { listChanged: true }, prompts: { listChanged: true } } },
   );
-  registerTools(server);
-  registerResources(server);
-  registerPrompts(server);
+  registerTools(server, host);
+  registerResources(server, host);
+  registerPrompts(server, host);
   return server;
-});
+}
+
+if (import.meta.main) {
+  // One server serves the connection: the dynamic tool and prompt are registered on it, and the SDK sends list_changed.
+  const dynamic = new Map<string, { remove(): void }>();
+  serveStdio(() =>
+    conformanceServer({
+      note: (line) => process.stderr.write(`${line}\n`),
+      toggle(list, server) {
+        const registered = dynamic.get(list);
+        if (!registered) return void dynamic.set(list, registerDynamic(server, list));
+        registered.remove();
+        dynamic.delete(list);
+      },
+    }),
+  );
+}

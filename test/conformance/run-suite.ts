@@ -1,13 +1,18 @@
 // Runs the official MCP conformance suite (@modelcontextprotocol/conformance,
 // `server` command) against a URL, with an API key, and reads back each
-// scenario's checks. The suite runs under Bun (it needs fs.globSync, which
-// Node 20 lacks) with bearer-preload.ts giving its client the key.
+// scenario's checks. Two releases are installed: 0.1.16 as itself and
+// 0.2.0-alpha.12 as the npm alias @modelcontextprotocol/conformance-next.
+// The suite runs under Bun (it needs fs.globSync, which Node 20 lacks) with
+// bearer-preload.ts giving its client the key.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers.ts";
 
 const root = join(import.meta.dir, "../..");
-const suiteEntry = join(root, "node_modules/@modelcontextprotocol/conformance/dist/index.js");
+export const suiteEntries = {
+  "0.1.16": join(root, "node_modules/@modelcontextprotocol/conformance/dist/index.js"),
+  "0.2.0-alpha.12": join(root, "node_modules/@modelcontextprotocol/conformance-next/dist/index.js"),
+};
 const preload = join(import.meta.dir, "bearer-preload.ts");
 
 export interface Check {
@@ -31,11 +36,20 @@ export function passes(checks: Check[]): boolean {
   return checks.every((c) => c.status !== "FAILURE" && c.status !== "WARNING");
 }
 
-/** Every server scenario of the suite ("all": the active ones and the pending ones), one after another. */
-export async function runConformanceSuite(url: string, apiKey: string, timeoutMs: number): Promise<SuiteRun> {
+/**
+ * The suite's `server` command with `args` (e.g. `--suite all`: the active
+ * scenarios and the pending ones, one after another).
+ */
+export async function runConformanceSuite(
+  version: keyof typeof suiteEntries,
+  args: string[],
+  url: string,
+  apiKey: string,
+  timeoutMs: number,
+): Promise<SuiteRun> {
   const outputDir = tempDir("gatehouse-conformance-");
   try {
-    const child = Bun.spawn([process.execPath, "--preload", preload, suiteEntry, "server", "--url", url, "--suite", "all", "--output-dir", outputDir], {
+    const child = Bun.spawn([process.execPath, "--preload", preload, suiteEntries[version], "server", "--url", url, ...args, "--output-dir", outputDir], {
       cwd: outputDir,
       env: { ...process.env, CONFORMANCE_BEARER: apiKey, CONFORMANCE_ORIGIN: new URL(url).origin, NO_COLOR: "1" },
       stdout: "pipe",
