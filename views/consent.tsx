@@ -7,7 +7,8 @@ export interface ConsentProps {
   csrf: string;
   /** The pending authorization request this form answers. */
   requestId: string;
-  client: { name: string; kind: "dcr" | "manual" | "cimd" | "service"; metadataHost: string | null };
+  /** registeredBy: the email of the person who registered it on /clients, null for the others. */
+  client: { name: string; kind: "dcr" | "manual" | "cimd" | "service"; metadataHost: string | null; registeredBy: string | null };
   /** Where the user goes after answering (a host, or scheme://host for an app's own scheme); null for a device (RFC 8628), which is not redirected to. */
   redirect: { label: string; loopback: boolean } | null;
   /** Where the answer is posted: the authorization endpoint, or the device page's consent. */
@@ -31,6 +32,11 @@ export function ConsentPage(props: ConsentProps): string {
           Allow <strong safe>{client.name}</strong> to use Gatehouse as you?
         </h1>
         {client.kind === "dcr" ? <p class="muted">The app chose this name itself; Gatehouse cannot check it.</p> : ""}
+        {client.registeredBy ? (
+          <p class="muted" id="registered-by">
+            Registered on this server by <strong safe>{client.registeredBy}</strong>
+          </p>
+        ) : ""}
         {client.metadataHost ? (
           <p class="muted" id="metadata-host">
             App details from <strong safe>{client.metadataHost}</strong>

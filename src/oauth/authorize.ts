@@ -7,7 +7,7 @@ import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { checkAuthorizeRequest, singleParam, type AuthorizationRequest } from "./authorize-request.ts";
-import { authorizationResponseUrl, consentPageCsp, metadataDocumentHost, redirectTargetLabel } from "./authorize-response.ts";
+import { authorizationResponseUrl, consentPageCsp, redirectTargetLabel } from "./authorize-response.ts";
 import { answerBridge, bridgeCallbackUrl, openBridgeEntry } from "./bridge.ts";
 import { resolveClient } from "./clients.ts";
 import { findClientById, touchClient, type OAuthClient } from "./clients-store.ts";
@@ -15,7 +15,7 @@ import { oauthPaths } from "./endpoints.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
-import { consentAccessFields, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
+import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
 /** How long the consent page may wait for an answer. */
@@ -66,7 +66,7 @@ export function authorizeRoutes(web: WebDeps) {
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
       requestId: view.requestId,
-      client: { name: view.client.name, kind: view.client.kind, metadataHost: metadataDocumentHost(view.client) },
+      client: consentClient(web.db, view.client),
       redirect: redirectTargetLabel(view.redirectUri),
       scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, offer, view.scopes, posted),

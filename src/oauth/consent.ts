@@ -8,11 +8,27 @@ import { writeToolChoices } from "../mcp/tool-grants.ts";
 import { accessFromForm } from "../web/access-form.ts";
 import { ceilingOf, field, fieldValues } from "../web/context.ts";
 import { shownChoice, type AccessFieldsProps, type LimitItem } from "../../views/access.tsx";
+import type { ConsentProps } from "../../views/consent.tsx";
+import type { Db } from "../db/client.ts";
+import { findUserById } from "../accounts/users-store.ts";
+import { metadataDocumentHost } from "./authorize-response.ts";
+import type { OAuthClient } from "./clients-store.ts";
 import type { Scope } from "./scopes.ts";
 
 // The consent form's access part, shared by the authorization endpoint and
 // the device page: what this person may give this app, what the page starts
 // with (Allow as served succeeds), and what an answer grants.
+
+/**
+ * Who the app is, as the page shows it: its name, where its details came
+ * from, and for a client a person registered on /clients, that person. Any
+ * member may register a client and name it "Claude"; the owner's address is
+ * what tells it from the real one.
+ */
+export function consentClient(db: Db, client: OAuthClient): ConsentProps["client"] {
+  const owner = client.ownerUserId === null ? null : findUserById(db, client.ownerUserId);
+  return { name: client.name, kind: client.kind, metadataHost: metadataDocumentHost(client), registeredBy: owner?.email ?? null };
+}
 
 /** What the page offers: Full only when the app asked for mcp:write and the session may give it. */
 export function consentOffer(current: SignedIn, catalogue: ToolCatalogue, requested: readonly Scope[]): AccessOffer {

@@ -7,9 +7,8 @@ import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { DeviceCodePage } from "../../views/device.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { metadataDocumentHost } from "./authorize-response.ts";
 import { findClientById, touchClient } from "./clients-store.ts";
-import { consentAccessFields, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
+import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
 import type { DeviceCode } from "./device-codes-store.ts";
 import { devicePaths } from "./endpoints.ts";
@@ -66,7 +65,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
       // The form carries the user code back: answering needs the code, as finding the request did.
       requestId: formatUserCode(normalizeUserCode(userCode) ?? ""),
       action: devicePaths.consent,
-      client: { name: client.name, kind: client.kind, metadataHost: metadataDocumentHost(client) },
+      client: consentClient(web.db, client),
       redirect: null,
       scopes: scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, consentOffer(current, web.catalogue, scopes), scopes, posted),

@@ -91,7 +91,7 @@ describe("metadata document clients", () => {
       viewer: { email: "a@example.com", isAdmin: false },
       csrf: "c".repeat(26),
       requestId: "r".repeat(26),
-      client: { name: "Example", kind: "cimd", metadataHost: "app.example.com" },
+      client: { name: "Example", kind: "cimd", metadataHost: "app.example.com", registeredBy: null },
       redirect: { label: "app.example.com", loopback: false },
       scopes: [{ scope: "mcp:read", description: "List and call read-only tools" }],
       access: { offer: { full: false, chosen: false }, groups: [], choice: "read", ticked: [] },

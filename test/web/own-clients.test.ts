@@ -7,6 +7,7 @@ import { createApiKey } from "../../src/keys/api-keys.ts";
 import { registerManualClient } from "../../src/oauth/registration.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { rawInitialize } from "../mcp/fixture.ts";
+import { authorizePath, openConsent } from "../oauth/authorize-fixture.ts";
 import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } from "../oauth/token-fixture.ts";
 
 // Issue 11, part 4 (the Evenhand doc: "the user creates a client record at
@@ -352,5 +353,20 @@ describe("the owner's account", () => {
     app.db.$client.run("DELETE FROM users WHERE id = ?", [carol.id]);
     expect(rowOf(client.id)).toBeUndefined();
     expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grant.id)).all()).toEqual([]);
+  });
+});
+
+describe("the consent page", () => {
+  // Any member may name a client "Claude"; the address of whoever registered it tells it from the real one.
+  test("names the person who registered the client", async () => {
+    const client = ownedClient(alice);
+    const { html } = await openConsent(admin.b, authorizePath(client.client.id, { redirect_uri: redirectUri }));
+    expect(html).toContain('id="registered-by">Registered on this server by <strong>alice@example.com</strong>');
+  });
+
+  test("names no one for a client an admin registered", async () => {
+    const client = registerManualClient(app.db, { name: "Team app", redirectUris: [redirectUri], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { html } = await openConsent(bob.b, authorizePath(client.client.id, { redirect_uri: redirectUri }));
+    expect(html).not.toContain('id="registered-by"');
   });
 });
