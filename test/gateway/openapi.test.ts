@@ -3,6 +3,7 @@ import { InsufficientScopeError } from "@modelcontextprotocol/client";
 import { detailOf, onlyAuditRow, auditRows } from "../audit/fixture.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
+import { parsePolicies } from "../../src/mcp/policy-config.ts";
 import { createUser } from "../../src/accounts/users.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, keyFor, rpc, rpcMessages, structured, userWithKey } from "../mcp/fixture.ts";
@@ -56,7 +57,9 @@ name = "flaky"
 openapi = "${api.url}/flaky/openapi.json"
 headers = { Authorization = "Bearer \${PETS_TOKEN}" }
 `;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, { PETS_TOKEN: apiToken }) });
+  // Argument limits apply to REST tools as to any other: one person may read only the files named public-*.
+  const policies = parsePolicies("test.toml", `[[policy]]\ntool = "pets__readFile"\nargument = "name"\nallow = ["public-*"]\npeople = ["limited@example.com"]\n`);
+  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, { PETS_TOKEN: apiToken }), policies });
   await waitFor(() => ["pets", "shop", "file"].every((name) => stateOf(app, name).state === "connected") && stateOf(app, "nobase").state === "failed" && stateOf(app, "flaky").state === "failed");
 });
 afterAll(async () => {
@@ -286,6 +289,19 @@ describe("grants and audit", () => {
     const deleted = await (await connectClient(app, token)).callTool({ name: "pets__deletePet", arguments: { id: 5 } });
     expect(deleted.isError).toBeFalsy();
     expect(api.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(["DELETE /pets/5"]);
+  });
+
+  test("an admin [[policy]] limits a path parameter: a value outside it is permission_denied, and the API sees nothing", async () => {
+    const user = await makeUser(app, { email: "limited@example.com" });
+    const { token } = keyFor(app, user.id, "read");
+    const before = api.requests.length;
+    const [body] = await rpcMessages(await rpc(app, token, { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "pets__readFile", arguments: { name: "secret" } } }));
+    expect(body!.error.code).toBe(permissionDeniedCode);
+    expect(body!.error.data).toMatchObject({ error: "permission_denied", tool: "pets__readFile", missing: "argument:name" });
+    expect(api.requests.length).toBe(before);
+    const allowed = await (await connectClient(app, token)).callTool({ name: "pets__readFile", arguments: { name: "public-notes" } });
+    expect(allowed.isError).toBeFalsy();
+    expect(lastRequest().path).toBe("/files/public-notes");
   });
 
   test("a call is one audit row: tool, upstream, outcome and arguments", async () => {
