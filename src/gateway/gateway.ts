@@ -1,9 +1,11 @@
-import type { McpRequestContext, McpServer } from "@modelcontextprotocol/server";
+import type { McpRequestContext, McpServer, ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "../mcp/tools/definition.ts";
 import { InFlightCalls, installCancellation } from "./cancellation.ts";
 import type { GatewayConfig } from "./config.ts";
+import { HeldCalls } from "./held-calls.ts";
 import { buildFeatureIndex, installProxies, proxyCapabilities, type FeatureIndex } from "./proxies.ts";
+import { createRoundStateCodec, verifyRoundState, type Rounds } from "./round-state.ts";
 import { Upstream, type UpstreamStatus } from "./upstream.ts";
 import { upstreamToolDefinitions } from "./upstream-tools.ts";
 
@@ -29,9 +31,12 @@ export class Gateway {
   private readonly resourceListeners: ((uri: string) => void)[] = [];
   private readonly timeoutMs: number;
   private readonly inFlight = new InFlightCalls();
+  /** Input-required rounds: a round must be answered within the tool timeout. */
+  private readonly rounds: Rounds;
 
   constructor(private readonly options: GatewayOptions) {
     this.timeoutMs = options.toolTimeoutSeconds * 1000;
+    this.rounds = { codec: createRoundStateCodec(options.toolTimeoutSeconds), held: new HeldCalls() };
     this.upstreams = options.config.upstreams.map(
       (config) =>
         new Upstream({
@@ -69,14 +74,16 @@ export class Gateway {
 
   /**
    * What each /mcp serving instance gets: resources/*, prompts/* and
-   * completion, and 2025 callers' cancellations; and the resources an
-   * upstream says changed (after a resources/subscribe). Null when no
-   * upstream is configured.
+   * completion, and 2025 callers' cancellations; the check of a round's
+   * requestState (round-state.ts), which the SDK runs before any handler;
+   * and the resources an upstream says changed (after a
+   * resources/subscribe). Null when no upstream is configured.
    */
   get proxies() {
     if (this.upstreams.length === 0) return null;
     return {
       capabilities: proxyCapabilities,
+      requestState: { verify: (state: string, ctx: ServerContext) => verifyRoundState(this.rounds, state, ctx) },
       install: (server: McpServer, context: McpRequestContext) => {
         installProxies(server, () => this.index, this.timeoutMs);
         installCancellation(server, this.inFlight, context);
@@ -89,7 +96,7 @@ export class Gateway {
     const taken = new Set<string>();
     const definitions: ToolDefinition[] = [];
     for (const upstream of this.upstreams) {
-      for (const tool of upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight)) {
+      for (const tool of upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight, this.rounds)) {
         if (taken.has(tool.name)) {
           this.options.log.warn("upstream tool left out: name taken", { upstream: upstream.name, tool: tool.name });
           continue;

@@ -90,11 +90,16 @@ function routeCompletion(index: FeatureIndex, ref: CompleteRequest["params"]["re
 async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Exclude<ReturnType<typeof clientOf>, string>, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
   const client = clientOf(upstream);
   if (typeof client === "string") throw new ProtocolError(ProtocolErrorCode.InternalError, client);
+  // In flight, so that a request the upstream asks meanwhile is not taken for a tool call's (Upstream.ask).
+  const asker = { ask: (request: { method: string }) => Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse passes ${request.method} on during tools/call only.`)) };
+  upstream.askers.add(asker);
   try {
     return await send(client, { signal: ctx.mcpReq.signal, timeout: timeoutMs });
   } catch (error) {
     if (error instanceof ProtocolError) throw error; // The upstream's own JSON-RPC error (not found, bad params) passes through.
     throw new ProtocolError(ProtocolErrorCode.InternalError, failureOf(upstream, what, timeoutMs, error, ctx.mcpReq.signal) ?? `${what} was cancelled`);
+  } finally {
+    upstream.askers.delete(asker);
   }
 }
 

@@ -2,6 +2,7 @@ import {
   createMcpHandler,
   McpServer,
   type CallToolResult,
+  type InputRequiredResult,
   type McpHttpHandler,
   type McpRequestContext,
   type ServerCapabilities,
@@ -15,7 +16,7 @@ import { callerOf, requestContextOf } from "./caller.ts";
 import { visibleTools } from "./gating.ts";
 import { toolError, type ToolDefinition } from "./tools/definition.ts";
 
-type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult>;
+type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult | InputRequiredResult>;
 
 interface CatalogueEntry {
   tool: ToolDefinition;
@@ -29,7 +30,13 @@ export interface UpstreamSource {
   /** Called after each change of the tools (an upstream connected, dropped, or sent list_changed). */
   onChange(listener: () => void): void;
   /** Serves resources/*, prompts/* and completion on a serving instance, and reports resource updates; null when there are no upstreams. */
-  readonly proxies: { capabilities: ServerCapabilities; install(server: McpServer, context: McpRequestContext): void; onResourceUpdated(listener: (uri: string) => void): void } | null;
+  readonly proxies: {
+    capabilities: ServerCapabilities;
+    /** Checks a round's requestState before any handler runs (ServerOptions.requestState). */
+    requestState: { verify(state: string, ctx: ServerContext): Promise<unknown> };
+    install(server: McpServer, context: McpRequestContext): void;
+    onResourceUpdated(listener: (uri: string) => void): void;
+  } | null;
 }
 
 /** One consistent set of tools and their prepared SDK entries; replaced whole, never edited. */
@@ -125,9 +132,10 @@ export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger):
   const serverInfo = { name: "gatehouse", version: pkg.version };
   const proxies = catalogue.upstream?.proxies ?? null;
   const capabilities = { tools: { listChanged: catalogue.upstream !== null }, ...proxies?.capabilities };
+  const options = { capabilities, ...(proxies && { requestState: proxies.requestState }) };
 
   const factory = (ctx: McpRequestContext) => {
-    const server = new McpServer(serverInfo, { capabilities });
+    const server = new McpServer(serverInfo, options);
     const caller = callerOf(ctx.authInfo);
     // One snapshot for the whole exchange, however the upstreams change meanwhile.
     const { tools, entries } = catalogue.current;
