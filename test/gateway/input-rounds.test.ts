@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client, ProtocolError, StreamableHTTPClientTransport, type CallToolResult, type ClientCapabilities } from "@modelcontextprotocol/client";
+import { spawn, type Subprocess } from "bun";
 import { eq } from "drizzle-orm";
 import { apiKeys } from "../../src/db/schema.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
@@ -12,8 +13,8 @@ import { everythingEntry, textOf, waitFor } from "./upstreams.ts";
 // Input-required rounds (MCP 2026-07-28, basic/patterns/mrtr) through the
 // gateway, driven by 2026-07-28 clients of the real SDK: a 2026-07-28 HTTP
 // upstream's own rounds (asking-upstream.ts), and server-everything over
-// stdio (MCP 2025), whose elicitation, sampling and roots requests become
-// rounds while its call is held.
+// stdio and over HTTP (MCP 2025), whose elicitation, sampling and roots
+// requests become rounds while its call is held.
 
 let asking: AskingUpstream;
 let app: TestApp;
@@ -38,6 +39,14 @@ afterAll(async () => {
   await app.close();
   asking.stop();
 });
+
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
 
 const everyAnswer: ClientCapabilities = { elicitation: { form: {} }, sampling: {}, roots: {} };
 
@@ -214,6 +223,30 @@ describe("a 2025 upstream's requests (server-everything over stdio)", () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain("cannot tell which one the request is about");
     expect((await slow).isError).toBeFalsy();
+  });
+});
+
+describe("a 2025 upstream over HTTP (server-everything, Streamable HTTP)", () => {
+  let child: Subprocess;
+  let overHttp: TestApp;
+  beforeAll(async () => {
+    const port = freePort();
+    child = spawn(["node", everythingEntry, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdout: "ignore", stderr: "ignore" });
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/mcp`, { method: "DELETE" }).then(() => true, () => false));
+    const toml = `[[upstream]]\nname = "everything"\nurl = "http://127.0.0.1:${port}/mcp"\n`;
+    overHttp = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
+    await waitFor(() => overHttp.gateway!.tools().some((t) => t.name === "everything__trigger-elicitation-request"));
+  });
+  afterAll(async () => {
+    await overHttp.close();
+    child.kill();
+  });
+
+  test("its elicitation reaches a 2026-07-28 client as a round, and the answer reaches it", async () => {
+    const { token } = await userWithKey(overHttp);
+    expect(overHttp.gateway!.upstreams[0]!.client()!.getProtocolEra()).toBe("legacy");
+    const result = await (await connect(token, everyAnswer, "auto", overHttp)).callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    expect((result.content as { text: string }[]).map((c) => c.text).join("\n")).toContain("- Name: Ada");
   });
 });
 
