@@ -1,4 +1,4 @@
-import { CLIENT_CAPABILITIES_META_KEY, LOG_LEVEL_META_KEY, ProtocolError, SdkError, SdkErrorCode, type Client, type ClientCapabilities, type LoggingLevel } from "@modelcontextprotocol/client";
+import { LOG_LEVEL_META_KEY, ProtocolError, SdkError, SdkErrorCode, type Client, type LoggingLevel } from "@modelcontextprotocol/client";
 import { inputRequired, isInputRequiredResult, type CallToolResult, type InputRequiredResult, type ServerContext } from "@modelcontextprotocol/server";
 import { withAuditOutcome } from "../audit/tool-calls.ts";
 import type { Caller } from "../mcp/caller.ts";
@@ -6,6 +6,7 @@ import { toolError } from "../mcp/tools/definition.ts";
 import type { InFlightCalls } from "./cancellation.ts";
 import { ForwardedCall } from "./forwarded-call.ts";
 import type { RoundState, Rounds } from "./round-state.ts";
+import { callerCapabilities, callerRound, upstreamRoundParams } from "./upstream-rounds.ts";
 import type { Upstream } from "./upstream.ts";
 
 // A tools/call passed on to the upstream that owns the tool: its arguments,
@@ -68,19 +69,12 @@ function upstreamLogLevel(client: Client, ctx: ServerContext): Record<string, Lo
   return level === undefined ? {} : { [LOG_LEVEL_META_KEY]: level };
 }
 
-/** What a 2026-07-28 caller declared on this request it can answer; null for a 2025 caller (no envelope). */
-function callerCapabilities(ctx: ServerContext): ClientCapabilities | null {
-  // The SDK has validated the envelope; its type does not name the keys.
-  const envelope = ctx.mcpReq.envelope as Record<string, ClientCapabilities | undefined> | undefined;
-  return envelope === undefined ? null : (envelope[CLIENT_CAPABILITIES_META_KEY] ?? {});
-}
-
 export async function forwardToolCall(call: Forwarding, caller: Caller, args: unknown, ctx: ServerContext): Promise<CallToolResult | InputRequiredResult> {
   const { upstream, name, timeoutMs } = call;
   // Verified before this handler runs (round-state.ts): sealed for this caller, unexpired, its held call still held.
   const state = ctx.mcpReq.requestState<RoundState>() ?? null;
   // The retry must name the tool its round was for, so the grant checked on the retry is that tool's.
-  if (state !== null && state.tool !== call.tool) return toolError(`This requestState belongs to a round of ${state.tool}, not of ${call.tool}.`);
+  if (state !== null && state.target !== call.tool) return toolError(`This requestState belongs to a round of ${state.target}, not of ${call.tool}.`);
   // A 2025 request cannot be asked anything (it is served statelessly): the held call stays for its own client.
   if (state !== null && ctx.mcpReq.envelope === undefined) return toolError("Input-required rounds are answered by 2026-07-28 clients only.");
   if (state?.kind === "held") return continueHeldCall(call, caller, state.id, ctx);
@@ -91,16 +85,9 @@ export async function forwardToolCall(call: Forwarding, caller: Caller, args: un
   // A 2025 request (no envelope) is cancelled by a separate notification; see cancellation.ts.
   const tracked = capabilities === null ? call.inFlight.track(caller, ctx.mcpReq.id) : null;
   // A 2026-07-28 upstream asks only what the caller declared, and gets its round's answers back.
-  const modern = client.getProtocolEra() === "modern";
-  const _meta = { ...upstreamLogLevel(client, ctx), ...(modern && { [CLIENT_CAPABILITIES_META_KEY]: capabilities ?? {} }) };
-  const inputResponses = modern ? ctx.mcpReq.inputResponses : undefined;
-  const params = {
-    name,
-    arguments: (args ?? {}) as Record<string, unknown>,
-    ...(Object.keys(_meta).length > 0 && { _meta }),
-    ...(inputResponses !== undefined && { inputResponses }),
-    ...(modern && state?.kind === "upstream" && { requestState: state.state }),
-  };
+  const round = upstreamRoundParams(client, ctx, state);
+  const _meta = { ...upstreamLogLevel(client, ctx), ...round._meta };
+  const params = { name, arguments: (args ?? {}) as Record<string, unknown>, ...round, ...(Object.keys(_meta).length > 0 && { _meta }) };
   const forwarded = new ForwardedCall(upstream, client, { params, timeoutMs, capabilities, wantsProgress: ctx.mcpReq._meta?.progressToken !== undefined });
   try {
     return await awaitCall(call, caller, forwarded, ctx, tracked ? AbortSignal.any([ctx.mcpReq.signal, tracked.signal]) : ctx.mcpReq.signal);
@@ -126,7 +113,7 @@ async function awaitCall(call: Forwarding, caller: Caller, forwarded: ForwardedC
     const step = await forwarded.next();
     if (step.kind === "asking") {
       const id = call.rounds.held.hold(forwarded, caller);
-      return inputRequired({ inputRequests: step.inputRequests, requestState: await call.rounds.codec.mint({ kind: "held", tool: call.tool, id }, ctx) });
+      return inputRequired({ inputRequests: step.inputRequests, requestState: await call.rounds.codec.mint({ kind: "held", target: call.tool, id }, ctx) });
     }
     if (step.ok && isInputRequiredResult(step.result)) return upstreamRound(call, step.result, ctx);
     await forwarded.flush();
@@ -142,15 +129,10 @@ async function awaitCall(call: Forwarding, caller: Caller, forwarded: ForwardedC
   }
 }
 
-/**
- * A 2026-07-28 upstream's input_required, passed on to a 2026-07-28 caller
- * with its requestState sealed to the caller's credential (round-state.ts).
- * A 2025 caller cannot answer one: the upstream asked although it was told so.
- */
-async function upstreamRound(call: Forwarding, round: InputRequiredResult, ctx: ServerContext): Promise<CallToolResult | InputRequiredResult> {
+/** A 2026-07-28 upstream's round goes to a 2026-07-28 caller; a 2025 caller cannot answer one, which the upstream was told. */
+function upstreamRound(call: Forwarding, round: InputRequiredResult, ctx: ServerContext): CallToolResult | Promise<InputRequiredResult> {
   if (ctx.mcpReq.envelope === undefined) {
     return toolError(`upstream ${call.upstream.name} asked for input during tools/call ${call.name}, which a 2025 client served statelessly cannot give.`);
   }
-  const requestState = round.requestState === undefined ? undefined : await call.rounds.codec.mint({ kind: "upstream", tool: call.tool, state: round.requestState }, ctx);
-  return { resultType: "input_required", ...(round.inputRequests && { inputRequests: round.inputRequests }), ...(requestState !== undefined && { requestState }) };
+  return callerRound(call.rounds, round, ctx, call.tool);
 }

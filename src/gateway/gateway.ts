@@ -85,7 +85,7 @@ export class Gateway {
       capabilities: proxyCapabilities,
       requestState: { verify: (state: string, ctx: ServerContext) => verifyRoundState(this.rounds, state, ctx) },
       install: (server: McpServer, context: McpRequestContext) => {
-        installProxies(server, () => this.index, this.timeoutMs);
+        installProxies(server, () => this.index, this.timeoutMs, this.rounds);
         installCancellation(server, this.inFlight, context);
       },
       onResourceUpdated: (listener: (uri: string) => void) => void this.resourceListeners.push(listener),

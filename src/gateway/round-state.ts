@@ -14,12 +14,16 @@ import type { HeldCalls } from "./held-calls.ts";
 // what is inside (an upstream's own state, which a direct client would hold
 // anyway, or the random id of a held call), never change it.
 
-/** What a round's requestState carries: which tool it belongs to, and how the call goes on. */
+/**
+ * What a round's requestState carries: what the round is about (`target`:
+ * the tool's name on /mcp, the prompt's name or the resource's URI; the
+ * method is in the seal's binding), and how the request goes on.
+ */
 export type RoundState =
   /** A 2026-07-28 upstream's own round: its requestState, passed back on the retry. */
-  | { kind: "upstream"; tool: string; state: string }
+  | { kind: "upstream"; target: string; state: string }
   /** A 2025 upstream's call held open while the client answers its request (held-calls.ts). */
-  | { kind: "held"; tool: string; id: string };
+  | { kind: "held"; target: string; id: string };
 
 /** Where input-required rounds are kept: the seal of their requestState and the held calls of 2025 upstreams. */
 export interface Rounds {

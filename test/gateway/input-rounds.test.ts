@@ -7,7 +7,7 @@ import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { detailOf, auditRows } from "../audit/fixture.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, mcpUrl, userWithKey } from "../mcp/fixture.ts";
-import { startAskingUpstream, upstreamStateFor, type AskingUpstream } from "./asking-upstream.ts";
+import { askingResourceUri, startAskingUpstream, upstreamStateFor, type AskingUpstream } from "./asking-upstream.ts";
 import { everythingEntry, textOf, waitFor } from "./upstreams.ts";
 
 // Input-required rounds (MCP 2026-07-28, basic/patterns/mrtr) through the
@@ -132,6 +132,26 @@ describe("a 2026-07-28 upstream's rounds", () => {
     app.db.update(apiKeys).set({ tools: ["asking__other"] }).where(eq(apiKeys.id, apiKey.id)).run();
     const answers = { who: { action: "accept", content: { name: "Ada" } } };
     expect(await retry(client, "asking__confirm", { item: "gated" }, { ...round, inputResponses: answers }).then(() => "answered", codeOf)).toBe(-32003);
+  });
+
+  test("prompts/get and resources/read rounds pass through too", async () => {
+    const { token } = await userWithKey(app);
+    const client = await connect(token);
+    const prompt = await client.getPrompt({ name: "asking__briefing" });
+    expect(prompt.messages[0]!.content).toEqual({ type: "text", text: "Brief me on Ada" });
+    const resource = await client.readResource({ uri: askingResourceUri });
+    expect(resource.contents[0]).toMatchObject({ uri: askingResourceUri, text: "report for Ada" });
+  });
+
+  test("a prompt's round under another credential, or brought to another prompt, is a JSON-RPC error", async () => {
+    const owner = await userWithKey(app);
+    const other = await userWithKey(app);
+    const round = (await (await connect(owner.token)).getPrompt({ name: "asking__briefing" }, manual)) as unknown as Round;
+    expect(round.resultType).toBe("input_required");
+    const answers = { topic: { action: "accept", content: { name: "Mallory" } } };
+    const retryPrompt = (client: Client, name: string) => client.getPrompt({ name, requestState: round.requestState, inputResponses: answers } as never, manual).then(() => "answered", codeOf);
+    expect(await retryPrompt(await connect(other.token), "asking__briefing")).toBe(-32602);
+    expect(await retryPrompt(await connect(owner.token), "everything__simple-prompt")).toBe(-32602);
   });
 
   test("a 2025 client gets a tool error: the upstream was told it can answer nothing", async () => {
