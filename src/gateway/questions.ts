@@ -63,6 +63,10 @@ export class Questions {
   async pending(): Promise<InputRequests> {
     while (this.open.size === 0) await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = null;
+    // Requests sent together (an SDK server's legacy shim sends a round's requests at once) often
+    // arrive in the same read: a turn of the event loop lets them join this round. Any later
+    // one is asked in the next round.
+    await new Promise((resolve) => setImmediate(resolve));
     return Object.fromEntries([...this.open].map(([key, question]) => [key, question.request]));
   }
 

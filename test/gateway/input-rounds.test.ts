@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client, ProtocolError, StreamableHTTPClientTransport, type CallToolResult, type ClientCapabilities } from "@modelcontextprotocol/client";
 import { spawn, type Subprocess } from "bun";
 import { eq } from "drizzle-orm";
+import { join } from "node:path";
 import { apiKeys } from "../../src/db/schema.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { detailOf, auditRows } from "../audit/fixture.ts";
@@ -33,7 +34,7 @@ url = "${asking.url}"
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), env: { GATEHOUSE_TOOL_TIMEOUT: "10" } });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
   // server-everything offers its asking tools once it saw the capabilities Gatehouse declares.
-  await waitFor(() => app.gateway!.tools().some((t) => t.name === "everything__trigger-elicitation-request"));
+  await everythingSettled(app);
 });
 afterAll(async () => {
   await app.close();
@@ -46,6 +47,16 @@ function freePort(): number {
   const port = probe.port!;
   probe.stop(true);
   return port;
+}
+
+/**
+ * server-everything asks for roots/list on its own once connected, with no
+ * call in flight (refused); the tests start after that, so it cannot land
+ * in one of their calls.
+ */
+async function everythingSettled(target: TestApp) {
+  await waitFor(() => target.gateway!.tools().some((t) => t.name === "everything__trigger-elicitation-request"));
+  await waitFor(() => target.logs.some((l) => l.msg === "upstream request refused" && l.upstream === "everything" && l.method === "roots/list"));
 }
 
 const everyAnswer: ClientCapabilities = { elicitation: { form: {} }, sampling: {}, roots: {} };
@@ -246,6 +257,23 @@ describe("a 2025 upstream's requests (server-everything over stdio)", () => {
   });
 });
 
+describe("an SDK v2 server over stdio that asks two things at once", () => {
+  let twoAtOnce: TestApp;
+  beforeAll(async () => {
+    const fixture = join(import.meta.dir, "asking-stdio-upstream.ts");
+    const toml = `[[upstream]]\nname = "two"\ncommand = "${process.execPath}"\nargs = ["${fixture}"]\n`;
+    twoAtOnce = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
+    await waitFor(() => twoAtOnce.gateway!.tools().some((t) => t.name === "two__two_questions"));
+  });
+  afterAll(() => twoAtOnce.close());
+
+  test("both its requests reach the caller (in one round or two), and both answers reach it", async () => {
+    const { token } = await userWithKey(twoAtOnce);
+    const result = await (await connect(token, everyAnswer, "auto", twoAtOnce)).callTool({ name: "two__two_questions", arguments: {} });
+    expect(textOf(result)).toBe("Ada at file:///work/project");
+  });
+});
+
 describe("a 2025 upstream over HTTP (server-everything, Streamable HTTP)", () => {
   let child: Subprocess;
   let overHttp: TestApp;
@@ -255,7 +283,7 @@ describe("a 2025 upstream over HTTP (server-everything, Streamable HTTP)", () =>
     await waitFor(() => fetch(`http://127.0.0.1:${port}/mcp`, { method: "DELETE" }).then(() => true, () => false));
     const toml = `[[upstream]]\nname = "everything"\nurl = "http://127.0.0.1:${port}/mcp"\n`;
     overHttp = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
-    await waitFor(() => overHttp.gateway!.tools().some((t) => t.name === "everything__trigger-elicitation-request"));
+    await everythingSettled(overHttp);
   });
   afterAll(async () => {
     await overHttp.close();
@@ -275,7 +303,7 @@ describe("a held call past the tool timeout", () => {
   beforeAll(async () => {
     const toml = `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everythingEntry}", "stdio"]\n`;
     short = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), env: { GATEHOUSE_TOOL_TIMEOUT: "1" } });
-    await waitFor(() => short.gateway!.tools().some((t) => t.name === "everything__trigger-elicitation-request"));
+    await everythingSettled(short);
   });
   afterAll(() => short.close());
 
