@@ -8,7 +8,7 @@ import { ProtocolError, ProtocolErrorCode, type ClientCapabilities, type InputRe
 // with the retry's inputResponses. A 2025 caller is served statelessly and
 // cannot be asked: the upstream gets an error.
 
-/** The methods an upstream may ask its client, and the capability a caller must have declared for each. */
+/** The requests an upstream may send its client; missingCapability says what a caller must have declared for each. */
 export const askableMethods = ["elicitation/create", "sampling/createMessage", "roots/list"] as const;
 
 /** What the caller lacks to answer `request`, in words; null when it declared what it needs. */

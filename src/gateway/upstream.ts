@@ -59,7 +59,7 @@ export interface Asker {
 
 // Everything a caller may declare it can answer: what each request needs is checked against the
 // caller's own capabilities when the upstream asks (questions.ts). A 2026-07-28 upstream gets the
-// caller's own capabilities with each call instead (forward.ts).
+// caller's own capabilities with each request instead (upstream-rounds.ts).
 const askingCapabilities = { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} };
 
 // A refused name comes from the upstream and may be any length: the log gets its start and its length.
