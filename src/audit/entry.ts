@@ -36,8 +36,12 @@ export const auditEvents = [
 ] as const;
 export type AuditEvent = (typeof auditEvents)[number];
 
-/** ok; error (the tool failed); denied (refused: scope, permission, replay, wrong password); timeout; cancelled (by the caller). */
-export const auditOutcomes = ["ok", "error", "denied", "timeout", "cancelled"] as const;
+/**
+ * ok; error (the tool failed); denied (refused: scope, permission, replay, wrong password); timeout;
+ * cancelled (by the caller); input_required (the call answered with a round of questions, MCP
+ * 2026-07-28: the retry that answers them is an entry of its own).
+ */
+export const auditOutcomes = ["ok", "error", "denied", "timeout", "cancelled", "input_required"] as const;
 export type AuditOutcome = (typeof auditOutcomes)[number];
 
 /** Where an entry came from: the request's X-Request-Id and the client address. */

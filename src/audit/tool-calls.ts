@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/server";
+import { isInputRequiredResult, type CallToolResult, type InputRequiredResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../mcp/caller.ts";
 import type { AuditArgumentsMode } from "../config.ts";
 import { auditArguments } from "./arguments.ts";
@@ -9,7 +9,10 @@ import type { AuditRecorder } from "./recorder.ts";
 // client and connection), which tool of which upstream, how it ended and how
 // long it took. Built-in and upstream tools alike pass through
 // auditedToolCall (src/mcp/server.ts); calls refused before dispatch (the
-// 403 scope gate) are recorded with refusedToolCall.
+// 403 scope gate) are recorded with refusedToolCall. A call that answers
+// with an input-required round (MCP 2026-07-28) is an entry with outcome
+// input_required and the methods it asks (never their content); the retry
+// that answers is a tools/call of its own, gated and recorded again.
 
 const outcomeMark = Symbol("gatehouse.audit.outcome");
 type Marked = CallToolResult & { [outcomeMark]?: AuditOutcome };
@@ -44,15 +47,21 @@ export interface AuditedTool {
   upstream?: string;
 }
 
+/** What a round asks, by method: `["elicitation/create"]`. */
+function askedOf(round: InputRequiredResult): string[] {
+  return Object.values(round.inputRequests ?? {}).map((request) => request.method);
+}
+
 /** Runs a tool and records how it went; a throwing tool is recorded as an error and the throw passes on. */
 export async function auditedToolCall(
   audit: AuditRecorder,
   call: { tool: AuditedTool; caller: Caller; args: unknown; context: AuditContext | null },
-  run: () => CallToolResult | Promise<CallToolResult>,
-): Promise<CallToolResult> {
+  run: () => CallToolResult | InputRequiredResult | Promise<CallToolResult | InputRequiredResult>,
+): Promise<CallToolResult | InputRequiredResult> {
   const started = performance.now();
-  const entry = (outcome: AuditOutcome, error: string | undefined): AuditEntry => {
+  const entry = (outcome: AuditOutcome, error: string | undefined, asked?: string[]): AuditEntry => {
     const args = auditArguments(audit.argumentsMode, call.args);
+    const detail = { ...(args !== undefined && { arguments: args }), ...(error !== undefined && { error }), ...(asked !== undefined && { asked }) };
     return {
       event: "tool_call",
       outcome,
@@ -61,15 +70,19 @@ export async function auditedToolCall(
       upstream: call.tool.upstream ?? null,
       durationMs: performance.now() - started,
       ...call.context,
-      detail: args === undefined && error === undefined ? null : { ...(args !== undefined && { arguments: args }), ...(error !== undefined && { error }) },
+      detail: Object.keys(detail).length === 0 ? null : detail,
     };
   };
-  let result: CallToolResult;
+  let result: CallToolResult | InputRequiredResult;
   try {
     result = await run();
   } catch (error) {
     audit.record(entry("error", error instanceof Error ? error.message : String(error)));
     throw error;
+  }
+  if (isInputRequiredResult(result)) {
+    audit.record(entry("input_required", undefined, askedOf(result)));
+    return result;
   }
   const outcome = outcomeOf(result);
   audit.record(entry(outcome, outcome === "ok" ? undefined : errorTextOf(result)));

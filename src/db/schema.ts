@@ -212,7 +212,7 @@ export const auditEvents = sqliteTable(
     at: integer("at").notNull(),
     /** One of src/audit/entry.ts auditEvents: tool_call, token_issued, …, consent_denied (docs/storage.md). */
     event: text("event").notNull(),
-    /** ok, error, denied, timeout, cancelled (src/audit/entry.ts). */
+    /** ok, error, denied, timeout, cancelled, input_required (src/audit/entry.ts). */
     outcome: text("outcome").notNull(),
     userId: text("user_id"),
     /** The OAuth client, or null for API keys and the web. */

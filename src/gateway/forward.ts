@@ -1,24 +1,33 @@
-import { LOG_LEVEL_META_KEY, ProtocolError, SdkError, SdkErrorCode, type Client, type LoggingLevel, type LoggingMessageNotification } from "@modelcontextprotocol/client";
-import type { CallToolResult, ServerContext } from "@modelcontextprotocol/server";
+import { LOG_LEVEL_META_KEY, ProtocolError, SdkError, SdkErrorCode, type Client, type LoggingLevel } from "@modelcontextprotocol/client";
+import { inputRequired, isInputRequiredResult, type CallToolResult, type InputRequiredResult, type ServerContext } from "@modelcontextprotocol/server";
 import { withAuditOutcome } from "../audit/tool-calls.ts";
 import type { Caller } from "../mcp/caller.ts";
 import { toolError } from "../mcp/tools/definition.ts";
 import type { InFlightCalls } from "./cancellation.ts";
+import { ForwardedCall } from "./forwarded-call.ts";
+import type { RoundState, Rounds } from "./round-state.ts";
+import { callerCapabilities, callerRound, upstreamRoundParams } from "./upstream-rounds.ts";
 import type { Upstream } from "./upstream.ts";
 
 // A tools/call passed on to the upstream that owns the tool: its arguments,
 // a deadline, the caller's cancellation, and progress (and, see
 // Upstream.onLog, log messages) passed back. Every failure is an isError
 // result naming the upstream: the caller never waits past the deadline and
-// Gatehouse never crashes because an upstream did.
+// Gatehouse never crashes because an upstream did. Input-required rounds
+// (MCP 2026-07-28) pass through to a 2026-07-28 caller: a 2026-07-28
+// upstream's own, and a 2025 upstream's requests to its client, asked as
+// rounds while its call is held (held-calls.ts).
 
 export interface Forwarding {
   upstream: Upstream;
   /** The tool's name at the upstream (without the prefix). */
   name: string;
+  /** The tool's name on /mcp, which a round's state is bound to. */
+  tool: string;
   timeoutMs: number;
   /** Where a 2025 caller's cancellation finds the call (cancellation.ts). */
   inFlight: InFlightCalls;
+  rounds: Rounds;
 }
 
 /** Why a call could not be answered, in words for the caller; null when the caller cancelled it. */
@@ -60,47 +69,70 @@ function upstreamLogLevel(client: Client, ctx: ServerContext): Record<string, Lo
   return level === undefined ? {} : { [LOG_LEVEL_META_KEY]: level };
 }
 
-export async function forwardToolCall(call: Forwarding, caller: Caller, args: unknown, ctx: ServerContext): Promise<CallToolResult> {
+export async function forwardToolCall(call: Forwarding, caller: Caller, args: unknown, ctx: ServerContext): Promise<CallToolResult | InputRequiredResult> {
   const { upstream, name, timeoutMs } = call;
+  // Verified before this handler runs (round-state.ts): sealed for this caller, unexpired, its held call still held.
+  const state = ctx.mcpReq.requestState<RoundState>() ?? null;
+  // The retry must name the tool its round was for, so the grant checked on the retry is that tool's.
+  if (state !== null && state.target !== call.tool) return toolError(`This requestState belongs to a round of ${state.target}, not of ${call.tool}.`);
+  // A 2025 request cannot be asked anything (it is served statelessly): the held call stays for its own client.
+  if (state !== null && ctx.mcpReq.envelope === undefined) return toolError("Input-required rounds are answered by 2026-07-28 clients only.");
+  if (state?.kind === "held") return continueHeldCall(call, caller, state.id, ctx);
   const client = clientOf(upstream);
   if (typeof client === "string") return toolError(client);
+  // A 2026-07-28 caller declares on each request what it can answer; a 2025 caller can answer nothing.
+  const capabilities = callerCapabilities(ctx);
   // A 2025 request (no envelope) is cancelled by a separate notification; see cancellation.ts.
-  const tracked = ctx.mcpReq.envelope === undefined ? call.inFlight.track(caller, ctx.mcpReq.id) : null;
-  const signal = tracked ? AbortSignal.any([ctx.mcpReq.signal, tracked.signal]) : ctx.mcpReq.signal;
-  const progressToken = ctx.mcpReq._meta?.progressToken;
-  // Notifications are sent before the result: the last progress must not arrive after it.
-  const sending = new Set<Promise<void>>();
-  const track = (sent: Promise<void>) => {
-    const settled = sent.catch(() => {});
-    sending.add(settled);
-    void settled.finally(() => sending.delete(settled));
-  };
-  // Log messages go out through the SDK's log, which applies the level the caller chose
-  // (logging/setLevel, or the 2026-07-28 request's own level: none chosen, none sent).
-  const sendLog = (n: LoggingMessageNotification) => track(ctx.mcpReq.log(n.params.level, n.params.data, n.params.logger));
-  upstream.callsInFlight.add(sendLog);
-  // The upstream gets a token of ours (unique on its connection); its progress goes out under the caller's.
-  const upstreamToken = progressToken === undefined ? undefined : upstream.nextProgressToken();
-  if (upstreamToken !== undefined) {
-    upstream.progressRoutes.set(upstreamToken, (n) => track(ctx.mcpReq.notify({ method: "notifications/progress", params: { ...n.params, progressToken: progressToken! } })));
-  }
+  const tracked = capabilities === null ? call.inFlight.track(caller, ctx.mcpReq.id) : null;
+  // A 2026-07-28 upstream asks only what the caller declared, and gets its round's answers back.
+  const round = upstreamRoundParams(client, ctx, state);
+  const _meta = { ...upstreamLogLevel(client, ctx), ...round._meta };
+  const params = { name, arguments: (args ?? {}) as Record<string, unknown>, ...round, ...(Object.keys(_meta).length > 0 && { _meta }) };
+  const forwarded = new ForwardedCall(upstream, client, { params, timeoutMs, capabilities, wantsProgress: ctx.mcpReq._meta?.progressToken !== undefined });
   try {
-    const _meta = { ...(upstreamToken !== undefined && { progressToken: upstreamToken }), ...upstreamLogLevel(client, ctx) };
-    const params = { name, arguments: (args ?? {}) as Record<string, unknown>, ...(Object.keys(_meta).length > 0 && { _meta }) };
-    const result = await client.callTool(params, { signal, timeout: timeoutMs });
-    // The SDK dispatches notifications read together with the result a tick after resolving it.
-    await new Promise((resolve) => setImmediate(resolve));
-    await Promise.all(sending);
-    return result as CallToolResult;
-  } catch (error) {
-    const failure = failureOf(upstream, `tools/call ${name}`, timeoutMs, error, signal);
+    return await awaitCall(call, caller, forwarded, ctx, tracked ? AbortSignal.any([ctx.mcpReq.signal, tracked.signal]) : ctx.mcpReq.signal);
+  } finally {
+    tracked?.release();
+  }
+}
+
+/** The retry of a round in which a 2025 upstream asked: its answers go to the held call, which goes on. */
+async function continueHeldCall(call: Forwarding, caller: Caller, id: string, ctx: ServerContext): Promise<CallToolResult | InputRequiredResult> {
+  const forwarded = call.rounds.held.take(id, caller);
+  // Checked before the handler ran; only a second retry of the same round, at the same moment, ends here.
+  if (!forwarded) return toolError(`This input-required round of ${call.tool} is over: it was answered already.`);
+  forwarded.questions.answer(ctx.mcpReq.inputResponses);
+  return awaitCall(call, caller, forwarded, ctx, ctx.mcpReq.signal);
+}
+
+/** Waits for the call's next step as `ctx`'s answer: its result, or an input_required round. */
+async function awaitCall(call: Forwarding, caller: Caller, forwarded: ForwardedCall, ctx: ServerContext, signal: AbortSignal): Promise<CallToolResult | InputRequiredResult> {
+  const { upstream, name, timeoutMs } = call;
+  const detach = forwarded.attach(ctx, signal);
+  try {
+    const step = await forwarded.next();
+    if (step.kind === "asking") {
+      const id = call.rounds.held.hold(forwarded, caller);
+      return inputRequired({ inputRequests: step.inputRequests, requestState: await call.rounds.codec.mint({ kind: "held", target: call.tool, id }, ctx) });
+    }
+    if (step.ok && isInputRequiredResult(step.result)) return upstreamRound(call, step.result, ctx);
+    await forwarded.flush();
+    if (step.ok) return step.result as CallToolResult;
+    const { error } = step;
+    const failure = failureOf(upstream, `tools/call ${name}`, timeoutMs, error, forwarded.signal);
     if (failure === null) return withAuditOutcome(toolError(`The call to ${name} was cancelled.`), "cancelled");
-    if (upstream.config.kind === "http" && brokeTheConnection(error)) upstream.connectionLost(client, failure);
+    if (upstream.config.kind === "http" && brokeTheConnection(error)) upstream.connectionLost(forwarded.client, failure);
     const timedOut = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
     return timedOut ? withAuditOutcome(toolError(failure), "timeout") : toolError(failure);
   } finally {
-    tracked?.release();
-    upstream.callsInFlight.delete(sendLog);
-    if (upstreamToken !== undefined) upstream.progressRoutes.delete(upstreamToken);
+    detach();
   }
+}
+
+/** A 2026-07-28 upstream's round goes to a 2026-07-28 caller; a 2025 caller cannot answer one, which the upstream was told. */
+function upstreamRound(call: Forwarding, round: InputRequiredResult, ctx: ServerContext): CallToolResult | Promise<InputRequiredResult> {
+  if (ctx.mcpReq.envelope === undefined) {
+    return toolError(`upstream ${call.upstream.name} asked for input during tools/call ${call.name}, which a 2025 client served statelessly cannot give.`);
+  }
+  return callerRound(call.rounds, round, ctx, call.tool);
 }

@@ -1,11 +1,13 @@
-import type { McpRequestContext, McpServer } from "@modelcontextprotocol/server";
+import type { McpRequestContext, McpServer, ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "../mcp/tools/definition.ts";
 import { InFlightCalls, installCancellation } from "./cancellation.ts";
 import type { GatewayConfig } from "./config.ts";
 import { ApiUpstream } from "./openapi/api-upstream.ts";
 import { apiToolDefinitions } from "./openapi/tools.ts";
+import { HeldCalls } from "./held-calls.ts";
 import { buildFeatureIndex, installProxies, proxyCapabilities, type FeatureIndex } from "./proxies.ts";
+import { createRoundStateCodec, verifyRoundState, type Rounds } from "./round-state.ts";
 import { Upstream, type UpstreamStatus } from "./upstream.ts";
 import { upstreamToolDefinitions } from "./upstream-tools.ts";
 
@@ -38,9 +40,12 @@ export class Gateway {
   private readonly resourceListeners: ((uri: string) => void)[] = [];
   private readonly timeoutMs: number;
   private readonly inFlight = new InFlightCalls();
+  /** Input-required rounds: a round must be answered within the tool timeout. */
+  private readonly rounds: Rounds;
 
   constructor(private readonly options: GatewayOptions) {
     this.timeoutMs = options.toolTimeoutSeconds * 1000;
+    this.rounds = { codec: createRoundStateCodec(options.toolTimeoutSeconds), held: new HeldCalls() };
     const common = { log: options.log, onChange: () => this.rebuild(), ...(options.backoff && { backoff: options.backoff }) };
     this.all = options.config.upstreams.map((config) =>
       config.kind === "openapi"
@@ -76,16 +81,19 @@ export class Gateway {
 
   /**
    * What each /mcp serving instance gets: resources/*, prompts/* and
-   * completion, and 2025 callers' cancellations; and the resources an
-   * upstream says changed (after a resources/subscribe). Null when no MCP
-   * upstream is configured (REST APIs offer tools only).
+   * completion, and 2025 callers' cancellations; the check of a round's
+   * requestState (round-state.ts), which the SDK runs before any handler;
+   * and the resources an upstream says changed (after a
+   * resources/subscribe). Null when no MCP upstream is configured (REST
+   * APIs offer tools only).
    */
   get proxies() {
     if (this.upstreams.length === 0) return null;
     return {
       capabilities: proxyCapabilities,
+      requestState: { verify: (state: string, ctx: ServerContext) => verifyRoundState(this.rounds, state, ctx) },
       install: (server: McpServer, context: McpRequestContext) => {
-        installProxies(server, () => this.index, this.timeoutMs);
+        installProxies(server, () => this.index, this.timeoutMs, this.rounds);
         installCancellation(server, this.inFlight, context);
       },
       onResourceUpdated: (listener: (uri: string) => void) => void this.resourceListeners.push(listener),
@@ -99,7 +107,7 @@ export class Gateway {
       const tools =
         upstream instanceof ApiUpstream
           ? apiToolDefinitions(upstream, this.timeoutMs, this.options.log)
-          : upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight);
+          : upstreamToolDefinitions(upstream, this.timeoutMs, this.options.log, this.inFlight, this.rounds);
       for (const tool of tools) {
         if (taken.has(tool.name)) {
           this.options.log.warn("upstream tool left out: name taken", { upstream: upstream.name, tool: tool.name });

@@ -1,13 +1,27 @@
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
-import { ProtocolError, ProtocolErrorCode, UriTemplate, type CompleteRequest, type McpServer, type ServerCapabilities, type ServerContext } from "@modelcontextprotocol/server";
+import {
+  isInputRequiredResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  UriTemplate,
+  type CompleteRequest,
+  type InputRequiredResult,
+  type McpServer,
+  type ServerCapabilities,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import { callerOf } from "../mcp/caller.ts";
 import { clientOf, failureOf } from "./forward.ts";
+import type { RoundState, Rounds } from "./round-state.ts";
 import type { Upstream } from "./upstream.ts";
+import { callerRound, upstreamRoundParams } from "./upstream-rounds.ts";
 
 // Resources and prompts of the upstreams, served on /mcp. Resource URIs pass
 // through as they are and are routed back by an index; prompt names get the
 // upstream's prefix, like its tools. Subscriptions and completions go to the
 // upstream that owns the resource, template or prompt. All need mcp:read.
+// A 2026-07-28 upstream's input-required rounds of prompts/get and
+// resources/read pass through as those of tools/call do (upstream-rounds.ts).
 
 /** The combined lists and routes, rebuilt when an upstream's lists change, never per request. */
 export interface FeatureIndex {
@@ -90,16 +104,41 @@ function routeCompletion(index: FeatureIndex, ref: CompleteRequest["params"]["re
 async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Exclude<ReturnType<typeof clientOf>, string>, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
   const client = clientOf(upstream);
   if (typeof client === "string") throw new ProtocolError(ProtocolErrorCode.InternalError, client);
+  // In flight, so that a request the upstream asks meanwhile is not taken for a tool call's (Upstream.ask).
+  const asker = { ask: (request: { method: string }) => Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse passes ${request.method} on during tools/call only.`)) };
+  upstream.askers.add(asker);
   try {
     return await send(client, { signal: ctx.mcpReq.signal, timeout: timeoutMs });
   } catch (error) {
     if (error instanceof ProtocolError) throw error; // The upstream's own JSON-RPC error (not found, bad params) passes through.
     throw new ProtocolError(ProtocolErrorCode.InternalError, failureOf(upstream, what, timeoutMs, error, ctx.mcpReq.signal) ?? `${what} was cancelled`);
+  } finally {
+    upstream.askers.delete(asker);
   }
 }
 
+/**
+ * The state of a retried round of `target` (a prompt's name, a resource's
+ * URI), sealed for this caller (the SDK checked it before the handler); a
+ * round of another target, or brought by a 2025 request, is refused.
+ */
+function roundStateFor(ctx: ServerContext, target: string): RoundState | null {
+  const state = ctx.mcpReq.requestState<RoundState>() ?? null;
+  if (state !== null && (state.kind !== "upstream" || state.target !== target || ctx.mcpReq.envelope === undefined)) {
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState", { reason: "invalid_request_state" });
+  }
+  return state;
+}
+
+/** The upstream's answer as the caller's: an input-required round goes to a 2026-07-28 caller with its state sealed. */
+function answerOf<T>(rounds: Rounds, upstream: Upstream, what: string, result: T | InputRequiredResult, ctx: ServerContext, target: string): T | Promise<InputRequiredResult> {
+  if (!isInputRequiredResult(result)) return result as T;
+  if (ctx.mcpReq.envelope === undefined) throw new ProtocolError(ProtocolErrorCode.InternalError, `upstream ${upstream.name} asked for input during ${what}, which a 2025 client served statelessly cannot give.`);
+  return callerRound(rounds, result, ctx, target);
+}
+
 /** Puts the resources/*, prompts/* and completion handlers on one serving instance (cheap: closures over the current index). */
-export function installProxies(server: McpServer, currentIndex: () => FeatureIndex, timeoutMs: number): void {
+export function installProxies(server: McpServer, currentIndex: () => FeatureIndex, timeoutMs: number, rounds: Rounds): void {
   const low = server.server;
   low.setRequestHandler("resources/list", (_request, ctx) => {
     requireRead(ctx);
@@ -109,11 +148,16 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
     requireRead(ctx);
     return { resourceTemplates: currentIndex().resourceTemplates };
   });
-  low.setRequestHandler("resources/read", (request, ctx) => {
+  low.setRequestHandler("resources/read", async (request, ctx) => {
     requireRead(ctx);
     const { uri } = request.params;
+    const state = roundStateFor(ctx, uri);
     const upstream = routeUriOrFail(currentIndex(), uri);
-    return forward(upstream, `resources/read ${uri}`, timeoutMs, ctx, (client, options) => client.readResource({ uri }, options));
+    const what = `resources/read ${uri}`;
+    const result = await forward(upstream, what, timeoutMs, ctx, (client, options) =>
+      client.readResource({ uri, ...upstreamRoundParams(client, ctx, state) }, { ...options, allowInputRequired: true }),
+    );
+    return answerOf(rounds, upstream, what, result, ctx, uri);
   });
   // Subscriptions share the upstream's one connection, so they are counted (Upstream.subscribe);
   // its resources/updated goes to the 2026-07-28 listeners (subscriptions/listen) of that URI.
@@ -146,11 +190,17 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
     requireRead(ctx);
     return { prompts: currentIndex().prompts };
   });
-  low.setRequestHandler("prompts/get", (request, ctx) => {
+  low.setRequestHandler("prompts/get", async (request, ctx) => {
     requireRead(ctx);
-    const route = currentIndex().byPrompt.get(request.params.name);
-    if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+    const { name } = request.params;
+    const state = roundStateFor(ctx, name);
+    const route = currentIndex().byPrompt.get(name);
+    if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${name}`);
     const params = { name: route.name, ...(request.params.arguments && { arguments: request.params.arguments }) };
-    return forward(route.upstream, `prompts/get ${route.name}`, timeoutMs, ctx, (client, options) => client.getPrompt(params, options));
+    const what = `prompts/get ${route.name}`;
+    const result = await forward(route.upstream, what, timeoutMs, ctx, (client, options) =>
+      client.getPrompt({ ...params, ...upstreamRoundParams(client, ctx, state) }, { ...options, allowInputRequired: true }),
+    );
+    return answerOf(rounds, route.upstream, what, result, ctx, name);
   });
 }

@@ -4,6 +4,7 @@ import type { ToolDefinition } from "../mcp/tools/definition.ts";
 import type { InFlightCalls } from "./cancellation.ts";
 import { annotationsFor, classifyTool, scopesFor } from "./classify.ts";
 import { forwardToolCall } from "./forward.ts";
+import type { Rounds } from "./round-state.ts";
 import type { Upstream } from "./upstream.ts";
 
 /**
@@ -12,7 +13,7 @@ import type { Upstream } from "./upstream.ts";
  * through; annotations passed through with readOnlyHint matching the class
  * (which also sets the scope a caller needs). Hidden tools are left out.
  */
-export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, log: Logger, inFlight: InFlightCalls): ToolDefinition[] {
+export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, log: Logger, inFlight: InFlightCalls, rounds: Rounds): ToolDefinition[] {
   const { prefix } = upstream.config;
   const definitions: ToolDefinition[] = [];
   for (const tool of upstream.lists.tools) {
@@ -27,9 +28,9 @@ export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, l
       log.warn("upstream tool left out: unusable schema", { upstream: upstream.name, tool: tool.name, error: (error as Error).message });
       continue;
     }
-    const forwarding = { upstream, name: tool.name, timeoutMs, inFlight };
+    const forwarding = { upstream, name: tool.name, tool: `${prefix}${tool.name}`, timeoutMs, inFlight, rounds };
     definitions.push({
-      name: `${prefix}${tool.name}`,
+      name: forwarding.tool,
       upstream: upstream.name,
       ...(tool.title !== undefined && { title: tool.title }),
       description: tool.description ?? "",

@@ -1,8 +1,20 @@
-import { Client, type LoggingMessageNotification, type ProgressNotification, type Prompt, type Resource, type ResourceTemplateType as ResourceTemplate, type Tool } from "@modelcontextprotocol/client";
+import {
+  Client,
+  ProtocolError,
+  ProtocolErrorCode,
+  type InputRequest,
+  type LoggingMessageNotification,
+  type ProgressNotification,
+  type Prompt,
+  type Resource,
+  type ResourceTemplateType as ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/client";
 import pkg from "../../package.json";
 import type { Logger } from "../log.ts";
 import { defaultBackoff, retryDelayMs, type Backoff } from "./backoff.ts";
 import type { McpUpstreamConfig } from "./config.ts";
+import { askableMethods } from "./questions.ts";
 import { splitByToolName } from "./tool-names.ts";
 import { upstreamTransport } from "./transport.ts";
 
@@ -40,6 +52,16 @@ export interface UpstreamOptions {
   connectTimeoutMs?: number;
 }
 
+/** A request forwarded to the upstream and not yet answered, which the upstream's own requests may belong to (questions.ts). */
+export interface Asker {
+  ask(request: InputRequest): Promise<unknown>;
+}
+
+// Everything a caller may declare it can answer: what each request needs is checked against the
+// caller's own capabilities when the upstream asks (questions.ts). A 2026-07-28 upstream gets the
+// caller's own capabilities with each request instead (upstream-rounds.ts).
+const askingCapabilities = { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} };
+
 // A refused name comes from the upstream and may be any length: the log gets its start and its length.
 const maxLoggedNameLength = 200;
 
@@ -66,6 +88,8 @@ export class Upstream {
   /** Where each call's progress goes, by the progress token Gatehouse gave the call. */
   readonly progressRoutes = new Map<string | number, (notification: ProgressNotification) => void>();
   private progressTokens = 0;
+  /** Forwarded requests in flight: the upstream's own requests go to the one, or to none (see ask). */
+  readonly askers = new Set<Asker>();
   /** resources/subscribe made through Gatehouse, by URI: how many subscribers; the upstream is subscribed while any is left. */
   private readonly subscribers = new Map<string, number>();
   /** Refused tool names already logged: each is logged once, not on every list refresh or reconnect. */
@@ -184,6 +208,9 @@ export class Upstream {
     const client = new Client(
       { name: "gatehouse", version: pkg.version },
       {
+        capabilities: askingCapabilities,
+        // Input-required results are the caller's to answer, never fulfilled here (forward.ts).
+        inputRequired: { autoFulfill: false },
         listChanged: { tools: { onChanged: refreshed("tools") }, prompts: { onChanged: refreshed("prompts") }, resources: { onChanged: refreshed("resources") } },
         // HTTP upstreams may speak 2026-07-28 (list_changed then comes over subscriptions/listen); stdio
         // stays on the 2025 handshake, which every server answers, without the SDK's probe process.
@@ -195,6 +222,7 @@ export class Upstream {
     // Replaces the SDK's own progress routing, which drops a progress read together with the
     // result (it forgets the call on the result, then dispatches the notification a tick later).
     client.setNotificationHandler("notifications/progress", (notification) => this.progressRoutes.get(notification.params.progressToken)?.(notification));
+    for (const method of askableMethods) client.setRequestHandler(method, (request) => this.ask(request as InputRequest) as never);
     return client;
   }
 
@@ -240,6 +268,23 @@ export class Upstream {
     this.retry = setTimeout(() => void this.connect(), delayMs);
     this.retry.unref?.();
     if (wasConnected) this.options.onChange();
+  }
+
+  /**
+   * A 2025 upstream asks its client (elicitation, sampling, roots). MCP
+   * 2025 carries no link from such a request to the call it is about (none
+   * at all on stdio), and this connection is shared by every caller: the
+   * request goes to the caller of the one request in flight, or, with none
+   * or several in flight, to nobody: the upstream gets an error.
+   */
+  private ask(request: InputRequest): Promise<unknown> {
+    if (this.askers.size !== 1) {
+      const why = this.askers.size === 0 ? "no call through Gatehouse is in flight" : `${this.askers.size} calls through Gatehouse are in flight and it cannot tell which one the request is about`;
+      this.options.log.warn("upstream request refused", { upstream: this.name, method: request.method, reason: why });
+      return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse cannot pass ${request.method} on: ${why}.`));
+    }
+    const [asker] = this.askers;
+    return asker!.ask(request);
   }
 
   /**

@@ -2,6 +2,7 @@ import {
   createMcpHandler,
   McpServer,
   type CallToolResult,
+  type InputRequiredResult,
   type McpHttpHandler,
   type McpRequestContext,
   type ServerCapabilities,
@@ -16,7 +17,7 @@ import { visibleTools } from "./gating.ts";
 import { RequestIdMcpServer } from "./request-id.ts";
 import { toolError, type ToolDefinition } from "./tools/definition.ts";
 
-type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult>;
+type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult | InputRequiredResult>;
 
 interface CatalogueEntry {
   tool: ToolDefinition;
@@ -30,7 +31,13 @@ export interface UpstreamSource {
   /** Called after each change of the tools (an upstream connected, dropped, or sent list_changed). */
   onChange(listener: () => void): void;
   /** Serves resources/*, prompts/* and completion on a serving instance, and reports resource updates; null when there are no upstreams. */
-  readonly proxies: { capabilities: ServerCapabilities; install(server: McpServer, context: McpRequestContext): void; onResourceUpdated(listener: (uri: string) => void): void } | null;
+  readonly proxies: {
+    capabilities: ServerCapabilities;
+    /** Checks a round's requestState before any handler runs (ServerOptions.requestState). */
+    requestState: { verify(state: string, ctx: ServerContext): Promise<unknown> };
+    install(server: McpServer, context: McpRequestContext): void;
+    onResourceUpdated(listener: (uri: string) => void): void;
+  } | null;
 }
 
 /** One consistent set of tools and their prepared SDK entries; replaced whole, never edited. */
@@ -126,11 +133,12 @@ export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger):
   const serverInfo = { name: "gatehouse", version: pkg.version };
   const proxies = catalogue.upstream?.proxies ?? null;
   const capabilities = { tools: { listChanged: catalogue.upstream !== null }, ...proxies?.capabilities };
+  const options = { capabilities, ...(proxies && { requestState: proxies.requestState }) };
 
   const factory = (ctx: McpRequestContext) => {
     // Its error answers name the request id (request-id.ts); outside /mcp's bearer check there is none.
     const requestId = requestContextOf(ctx.authInfo)?.requestId;
-    const server = requestId ? new RequestIdMcpServer(requestId, serverInfo, { capabilities }) : new McpServer(serverInfo, { capabilities });
+    const server = requestId ? new RequestIdMcpServer(requestId, serverInfo, options) : new McpServer(serverInfo, options);
     const caller = callerOf(ctx.authInfo);
     // One snapshot for the whole exchange, however the upstreams change meanwhile.
     const { tools, entries } = catalogue.current;

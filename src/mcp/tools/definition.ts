@@ -1,4 +1,4 @@
-import type { CallToolResult, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from "@modelcontextprotocol/server";
+import type { CallToolResult, InputRequiredResult, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { Caller } from "../caller.ts";
 import type { GatedTool } from "../gating.ts";
 
@@ -16,8 +16,12 @@ export interface ToolDefinition extends GatedTool {
   outputSchema?: StandardSchemaWithJSON;
   annotations: ToolAnnotations;
   _meta?: Record<string, unknown>;
-  /** `ctx` carries the request's cancellation signal, progress token and notification channel. */
-  run(caller: Caller, args: unknown, ctx: ServerContext): CallToolResult | Promise<CallToolResult>;
+  /**
+   * `ctx` carries the request's cancellation signal, progress token and
+   * notification channel. An upstream tool may answer a 2026-07-28 caller
+   * with an input-required round (src/gateway/forward.ts).
+   */
+  run(caller: Caller, args: unknown, ctx: ServerContext): CallToolResult | InputRequiredResult | Promise<CallToolResult | InputRequiredResult>;
 }
 
 /** Keeps `run`'s argument type tied to the input schema at the definition, erased in the catalogue. */
