@@ -5,7 +5,7 @@ import { parseDurationSeconds } from "../config.ts";
 import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey } from "../keys/api-keys.ts";
 import { grantedWriteTools } from "../mcp/tool-grants.ts";
-import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, withDb, type Command } from "./command.ts";
+import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, userFilter, withDb, type Command } from "./command.ts";
 import { limitLines } from "../mcp/argument-gates.ts";
 import { checkedWriteTools, parseAllowFlags, parseToolsFlag } from "./write-tools.ts";
 
@@ -126,12 +126,7 @@ export const accountCommands: Record<string, Command> = {
     options: { user: { type: "string" } },
     run({ values, config, io }) {
       return withDb(config, (db) => {
-        let userId: string | null = null;
-        if (typeof values.user === "string") {
-          const user = findUserByEmail(db, normalizeEmail(values.user) ?? values.user);
-          if (!user) throw new RuntimeError(`no user with the email ${values.user}`);
-          userId = user.id;
-        }
+        const userId = userFilter(db, values.user);
         const rows = listLiveApiKeys(db, userId).map(({ apiKey: k, email }) => [
           k.id,
           email,

@@ -4,6 +4,8 @@ import type { Config } from "../config.ts";
 import { openDatabase, type Db } from "../db/client.ts";
 import { migrate, NewerDatabaseError } from "../db/migrate.ts";
 import { createLogger } from "../log.ts";
+import { findUserByEmail } from "../accounts/users-store.ts";
+import { normalizeEmail } from "../accounts/users.ts";
 
 export interface Io {
   env: Record<string, string | undefined>;
@@ -69,6 +71,14 @@ export async function withDb(config: Config, fn: (db: Db) => void | Promise<void
 /** The audit log for a command: each entry written at once (no batching), a failed write reported on stderr. */
 export function commandAudit(db: Db, config: Config, io: Io): AuditRecorder {
   return createAuditRecorder({ db, log: createLogger(io.err), now, argumentsMode: config.auditArguments, batch: false });
+}
+
+/** A list's `--user EMAIL` filter: that person's id, null without the option, an error for an unknown address. */
+export function userFilter(db: Db, email: Values[string]): string | null {
+  if (typeof email !== "string") return null;
+  const user = findUserByEmail(db, normalizeEmail(email) ?? email);
+  if (!user) throw new RuntimeError(`no user with the email ${email}`);
+  return user.id;
 }
 
 export function isoDate(seconds: number): string {

@@ -1,10 +1,8 @@
-import { findUserByEmail } from "../accounts/users-store.ts";
-import { normalizeEmail } from "../accounts/users.ts";
 import { grantedWriteTools } from "../mcp/tool-grants.ts";
 import { listConnections, revokeConnection } from "../oauth/connections.ts";
 import { findGrant } from "../oauth/grants-store.ts";
 import { writeToolsCell } from "./account-commands.ts";
-import { commandAudit, isoDate, now, RuntimeError, table, withDb, type Command } from "./command.ts";
+import { commandAudit, isoDate, now, RuntimeError, table, userFilter, withDb, type Command } from "./command.ts";
 
 // `gatehouse connection …`: the OAuth connections (approved authorizations)
 // the keys page lists, from a shell. Revoking is the page's own revocation.
@@ -15,12 +13,7 @@ export const connectionCommands: Record<string, Command> = {
     options: { user: { type: "string" } },
     run({ values, config, io }) {
       return withDb(config, (db) => {
-        let userId: string | null = null;
-        if (typeof values.user === "string") {
-          const user = findUserByEmail(db, normalizeEmail(values.user) ?? values.user);
-          if (!user) throw new RuntimeError(`no user with the email ${values.user}`);
-          userId = user.id;
-        }
+        const userId = userFilter(db, values.user);
         const rows = listConnections(db, userId).map((c) => [
           c.id,
           c.userEmail,
