@@ -1,9 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { OpenApiUpstreamConfig } from "../../src/gateway/config.ts";
+import { loadGatewayConfig, type OpenApiUpstreamConfig } from "../../src/gateway/config.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
 import { loadDocument } from "../../src/gateway/openapi/document.ts";
+import { createLogger } from "../../src/log.ts";
 import { tempDir } from "../helpers.ts";
+import { waitFor } from "./upstreams.ts";
 
 // Reading an OpenAPI document: what is accepted, the base URL it gives, and
 // the reason when it cannot be used (shown on /admin/upstreams and /readyz).
@@ -105,6 +108,29 @@ describe("a document that cannot be used says why", () => {
       expect(await reasonOf(`http://127.0.0.1:${server.port}/openapi.json`)).toBe(`cannot fetch the OpenAPI document http://127.0.0.1:${server.port}/openapi.json: it answered HTTP 404`);
     } finally {
       server.stop(true);
+    }
+  });
+});
+
+describe("the shipped example (examples/rest-api.toml)", () => {
+  // Its "billing" upstream reads examples/billing-openapi.yaml, relative to the example's directory.
+  test("its billing document loads, and the include list picks three of its four operations", async () => {
+    const example = loadGatewayConfig(join(import.meta.dir, "../../examples/rest-api.toml"), { PETS_TOKEN: "t", BILLING_API_KEY: "k" });
+    const billing = example.upstreams.find((u) => u.name === "billing");
+    if (billing?.kind !== "openapi") throw new Error("the example has no openapi upstream named billing");
+    const gateway = new Gateway({ config: { upstreams: [billing] }, log: createLogger(() => {}), toolTimeoutSeconds: 5 });
+    gateway.start();
+    try {
+      await waitFor(() => gateway.statuses()[0]!.state !== "starting");
+      expect(gateway.statuses()[0]).toMatchObject({ kind: "openapi", state: "connected", reason: null });
+      const tools = gateway.tools().map((t) => [t.name, t.annotations.readOnlyHint]);
+      expect(tools.sort()).toEqual([
+        ["billing_createInvoice", false],
+        ["billing_getInvoice", true],
+        ["billing_listInvoices", true],
+      ]);
+    } finally {
+      await gateway.stop();
     }
   });
 });
