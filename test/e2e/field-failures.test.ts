@@ -17,7 +17,7 @@ import {
 } from "./field-failures-fixture.ts";
 
 // Black-box conformance for the authorization server's share of the "real
-// failures seen in the field" (REFERENCE.md), over real HTTP, driven the way
+// failures seen in the field" (docs/field-failures.md), over real HTTP, driven the way
 // each named client drives it. Failure 2 and the /mcp half of 8 belong to the
 // MCP endpoint and are tested with it.
 

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { useGatehouse, mcpWith } from "./fixture.ts";
 import { describeClientFlow, registerByDcr, type ClientProfile } from "./flow.ts";
 
-// ChatGPT by DCR (REFERENCE.md "Clients as they behave"): a per-connector
+// ChatGPT by DCR (docs/field-failures.md "Clients as they behave"): a per-connector
 // callback and the legacy fixed one, `resource`, and an EMPTY scope, which
 // Gatehouse reads as its default scopes. It treats a tool without
 // `readOnlyHint: true` as a write, so the annotations must say which is which.
@@ -12,7 +12,7 @@ const gate = useGatehouse();
 const connectorCallback = "https://chatgpt.com/connector/oauth/OUbdUMlL15Ct";
 const legacyCallback = "https://chatgpt.com/connector_platform_oauth_redirect";
 
-// REFERENCE.md names no token endpoint auth method for ChatGPT's DCR: left
+// docs/field-failures.md names no token endpoint auth method for ChatGPT's DCR: left
 // out here, which Gatehouse registers as a public client (`none`).
 const chatgpt: ClientProfile = {
   title: "ChatGPT by DCR, per-connector callback, resource and an empty scope",

@@ -6,7 +6,7 @@ import { approveConsent, useGatehouse } from "./fixture.ts";
 import { describeClientFlow, knownDocument, registerByDcr, type ClientProfile } from "./flow.ts";
 
 // claude.ai (and Claude Desktop, which connects through it) and Claude Code,
-// as REFERENCE.md "Clients as they behave" describes them.
+// as docs/field-failures.md "Clients as they behave" describes them.
 
 const gate = useGatehouse();
 
@@ -56,8 +56,8 @@ describe("claude.ai's metadata document through the real fetch", () => {
     }
   });
 
-  // REFERENCE.md: claude.ai's hosted document "has been unreachable for a while: don't drop known
-  // clients on a 404". Issue 10, point 9: the grant it holds keeps working on the last good copy
+  // docs/field-failures.md "Clients as they behave": claude.ai's hosted document has been
+  // unreachable for a while, so a known client must not be dropped on a 404. Issue 10, point 9: the grant it holds keeps working on the last good copy
   // (7 days); a new authorization re-checks the document.
   test("when its document answers 404, claude.ai's connection still refreshes; a new authorization is refused", async () => {
     let status = 200;

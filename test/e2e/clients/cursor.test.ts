@@ -3,7 +3,7 @@ import { findClientById } from "../../../src/oauth/clients-store.ts";
 import { useGatehouse } from "./fixture.ts";
 import { describeClientFlow, registerByDcr, type ClientProfile } from "./flow.ts";
 
-// Cursor by DCR (REFERENCE.md "Clients as they behave"): a public client
+// Cursor by DCR (docs/field-failures.md "Clients as they behave"): a public client
 // (`none`) with its native-app scheme, web and loopback callbacks; it may
 // leave `resource` out, and then the token is bound to <public>/mcp.
 

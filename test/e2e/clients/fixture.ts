@@ -104,7 +104,7 @@ export async function tokenCall(app: TestApp, auth: ClientAuth, params: Record<s
 
 /**
  * Two refreshes with the same refresh token at once, as claude.ai sends them
- * from two of its servers (REFERENCE.md, field failure 7).
+ * from two of its servers (docs/field-failures.md, field failure 7).
  */
 export function doubleRefresh(app: TestApp, auth: ClientAuth, refreshToken: string, extra: Record<string, string> = {}) {
   const refresh = () => tokenCall(app, auth, { grant_type: "refresh_token", refresh_token: refreshToken, ...extra });

@@ -5,7 +5,7 @@ import { chromiumForTests, launchChromium } from "../chromium.ts";
 import { approveConsentInChromium, useGatehouse } from "./fixture.ts";
 import { inspectorPage } from "./inspector-page.ts";
 
-// The MCP Inspector in a browser (REFERENCE.md "Clients as they behave"):
+// The MCP Inspector in a browser (docs/field-failures.md "Clients as they behave"):
 // its page at http://localhost:6274 does discovery, DCR, the token exchange,
 // refreshes and /mcp calls itself, cross-origin, so every one of them needs
 // CORS, and the 401's WWW-Authenticate must be exposed to its script.

@@ -3,7 +3,7 @@ import { findClientById } from "../../../src/oauth/clients-store.ts";
 import { useGatehouse } from "./fixture.ts";
 import { describeClientFlow, registerByDcr } from "./flow.ts";
 
-// VS Code by DCR (REFERENCE.md "Clients as they behave"): four redirect URIs
+// VS Code by DCR (docs/field-failures.md "Clients as they behave"): four redirect URIs
 // registered, then a loopback port of its choosing at authorization, and
 // `resource`.
 
