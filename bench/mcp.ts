@@ -9,7 +9,7 @@
 // approval written straight into the server's SQLite file (WAL lets the bench
 // write beside the running server) and the real /oauth/token exchange.
 //
-// Load comes from wrk (-t1, like the numbers in REFERENCE.md) when it is on
+// Load comes from wrk (-t1, like the figures in bench/README.md) when it is on
 // PATH, for a fixed number of seconds a phase; otherwise from fetch in this
 // process with a fixed number of workers, for a fixed number of requests (and
 // a deadline). The driver is printed: fetch numbers are lower, because the

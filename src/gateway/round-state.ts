@@ -33,7 +33,7 @@ export interface Rounds {
 
 /**
  * The key lives only in this process, as held calls do: a retry must reach
- * the instance that answered the round (README, "Several instances").
+ * the instance that answered the round (docs/gateway.md, "Input-required rounds": several instances).
  */
 export function createRoundStateCodec(ttlSeconds: number): RequestStateCodec<RoundState> {
   return createRequestStateCodec<RoundState>({

@@ -18,8 +18,8 @@ import { passes, runConformanceSuite, type SuiteRun, type suiteEntries } from ".
 //   HTTP server plus the input-required fixtures (fixture-input-required.ts).
 // The upstream has prefix "", so the suite sees the tool and prompt names it
 // expects. The lists below are exact: a scenario that starts failing, or
-// starts passing, fails this test. The README's "Conformance" section gives
-// the same reasons.
+// starts passing, fails this test. docs/conformance.md gives the same
+// reasons.
 
 interface Expected {
   passing: string[];
