@@ -87,11 +87,11 @@ describe("batching", () => {
     expect(count(db)).toBe(1);
   });
 
-  test("after close() entries are written at once", () => {
+  test("after close() entries are written at once", async () => {
     const { db } = freshDb();
     const audit = recorder(db);
     audit.record({ event: "sign_in", outcome: "ok" });
-    audit.close();
+    await audit.close();
     expect(count(db)).toBe(1);
     audit.record({ event: "sign_in", outcome: "ok" });
     expect(count(db)).toBe(2);

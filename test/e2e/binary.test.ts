@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess } from "bun";
+import type { Subprocess } from "bun";
 import pkg from "../../package.json";
 import { embeddedTags } from "../../src/db/migrations.ts";
 import { startPetsApi, type PetsApi } from "../gateway/openapi/pets-api.ts";

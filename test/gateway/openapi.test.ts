@@ -24,7 +24,10 @@ let elsewhere: { url: string; hits: number; stop(): void };
 let api: PetsApi;
 let app: TestApp;
 beforeAll(async () => {
-  const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => (elsewhere.hits++, new Response("stolen")) });
+  const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => {
+      elsewhere.hits++;
+      return new Response("stolen");
+    } });
   elsewhere = { url: `http://127.0.0.1:${other.port}`, hits: 0, stop: () => void other.stop(true) };
   api = startPetsApi(apiToken, elsewhere.url);
   const toml = `

@@ -236,7 +236,7 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
     ["a flipped ciphertext character", (s) => s.slice(0, -3) + (s.at(-3) === "A" ? "B" : "A") + s.slice(-2)],
     ["a flipped nonce character", (s) => s.replace(/^v1\.(.)/, (_m, c: string) => `v1.${c === "A" ? "B" : "A"}`)],
     ["a cut tag", (s) => s.slice(0, -4)],
-    ["no ciphertext", (s) => s.split(".").slice(0, 2).join(".") + "."],
+    ["no ciphertext", (s) => `${s.split(".").slice(0, 2).join(".")}.`],
     ["not base64url", (s) => `${s.slice(0, -1)}*`],
     ["an unknown version", (s) => s.replace(/^v1\./, "v9.")],
   ];

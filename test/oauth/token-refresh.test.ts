@@ -70,7 +70,7 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
 
   test("accepts a JSON body", async () => {
     const { client, tokens } = await connected(app);
-    const res = await fetch(app.url + "/oauth/token", {
+    const res = await fetch(`${app.url}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: client.id }),

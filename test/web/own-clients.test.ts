@@ -114,7 +114,7 @@ describe("a session opened with an API key", () => {
     const html = await res.text();
     expect(res.status).toBe(403);
     expect(html).toContain("Sign in again to manage clients");
-    expect(html).not.toContain(alice.email + "'s app");
+    expect(html).not.toContain(`${alice.email}'s app`);
   });
 
   test("cannot register a client (403, nothing stored)", async () => {
