@@ -164,7 +164,3 @@ export function setAdmin(db: Db, userId: string, isAdmin: boolean): User {
     return { ...user, isAdmin };
   });
 }
-
-export function isActive(user: User): boolean {
-  return user.disabledAt === null;
-}
