@@ -19,7 +19,7 @@ afterAll(() => app.close());
 let counter = 0;
 async function newUser() {
   const email = `user${++counter}@example.com`;
-  const user = await createUser(app.db, { email, password, isAdmin: false, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
   return { ...user, email };
 }
 

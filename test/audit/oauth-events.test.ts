@@ -86,7 +86,7 @@ describe("client registration", () => {
   });
 
   test("an admin adding a client records client_registered with the admin as user", async () => {
-    const admin = await createUser(app.db, { email: "audit-admin@example.com", password: "a long password 123", isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    const admin = await createUser(app.db, { email: "audit-admin@example.com", password: "a long password 123", passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
     const b = new Browser(app.url);
     const signIn = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf: signIn, email: "audit-admin@example.com", password: "a long password 123" });

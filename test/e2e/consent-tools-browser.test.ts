@@ -38,7 +38,7 @@ beforeAll(async () => {
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}) });
   while (app.gateway!.statuses().some((s) => s.state !== "connected")) await Bun.sleep(20);
-  await createUser(app.db, { email, password, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
   callback = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("ok") });
   browser = await launchChromium(chromiumPath);
 });

@@ -24,7 +24,7 @@ let adminKey: string;
 
 beforeAll(async () => {
   app = await createTestApp();
-  const user = await createUser(app.db, { email: "ada@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+  const user = await createUser(app.db, { email: "ada@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
   adminKey = createApiKey(app.db, { userId: user.id, name: "introspect", access: "read", expiresInSeconds: null, now: Math.floor(Date.now() / 1000) }).token;
   browser = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());

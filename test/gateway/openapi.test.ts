@@ -343,7 +343,7 @@ describe("a document that cannot be read", () => {
 
   test("/admin/upstreams shows it as a REST API with its reason", async () => {
     const password = "correct horse battery staple";
-    await createUser(app.db, { email: "root@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "root@example.com", password });

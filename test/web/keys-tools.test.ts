@@ -17,7 +17,7 @@ let app: TestApp;
 let user: { id: string; b: Browser };
 beforeAll(async () => {
   app = await createTestApp();
-  const created = await createUser(app.db, { email: "kay@example.com", password, isAdmin: false, now: nowSeconds() });
+  const created = await createUser(app.db, { email: "kay@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email: "kay@example.com", password })).status).toBe(303);

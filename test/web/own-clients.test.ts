@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string, isAdmin: boolean): Promise<Person> {
-  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -346,7 +346,7 @@ describe("CSRF on the owner's forms", () => {
 describe("the owner's account", () => {
   // No command deletes a person today (they are disabled); the schema decides what a deletion would do.
   test("deleting it deletes their clients and every grant and token issued to them", async () => {
-    const carol = await createUser(app.db, { email: "carol@example.com", password, isAdmin: false, now: nowSeconds() });
+    const carol = await createUser(app.db, { email: "carol@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
     const { client } = registerManualClient(app.db, { name: "Carol's", redirectUris: [redirectUri], method: "none", ownerUserId: carol.id, now: nowSeconds() });
     const { grant, code } = makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);

@@ -28,7 +28,7 @@ async function signIn(email: string, pw = password) {
 }
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const { b, res } = await signIn(email);
   expect(res.status).toBe(303);
   return { id: user.id, b };
@@ -274,7 +274,7 @@ describe("the last admin", () => {
   let only: { id: string; b: Browser };
   beforeAll(async () => {
     solo = await createTestApp();
-    await createUser(solo.db, { email: "only@example.com", password, isAdmin: true, now: nowSeconds() });
+    await createUser(solo.db, { email: "only@example.com", password, passwordCost: solo.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
     const b = new Browser(solo.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "only@example.com", password });
@@ -299,7 +299,7 @@ describe("the last admin", () => {
   });
 
   test("with a second admin, one may step down", async () => {
-    const second = await createUser(solo.db, { email: "second@example.com", password, isAdmin: true, now: nowSeconds() });
+    const second = await createUser(solo.db, { email: "second@example.com", password, passwordCost: solo.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
     expect((await only.b.post(`/admin/people/${second.id}/disable`, { csrf: await soloCsrf() })).status).toBe(303);
     expect((await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() })).status).toBe(400);
   });

@@ -21,7 +21,7 @@ let admin: Browser;
 let member: Browser;
 
 async function signedIn(email: string, isAdmin: boolean): Promise<Browser> {
-  await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
