@@ -5,6 +5,7 @@ import { addClient, addUser, authorizePath, browserOf, openConsent } from "../oa
 import { register, uniqueUri } from "../oauth/register-fixture.ts";
 import { connected, exchangeCode, makeClient, makeCode, makeUser, postForm, redirectUri, refreshRequest, verifier } from "../oauth/token-fixture.ts";
 import { detailOf, onlyAuditRow } from "./fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 // OAuth events in the audit log: tokens issued, refreshed and revoked,
 // replays, client registrations and consent, over real HTTP.
@@ -43,7 +44,7 @@ describe("tokens", () => {
   test("a rotated refresh token reused after the grace window records refresh_replay, denied", async () => {
     const { user, client, grant, tokens } = await connected(app);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    setSystemTime(new Date(Date.now() + (app.config.refreshGraceSeconds + 5) * 1000));
+    advanceClock(app.config.refreshGraceSeconds + 5);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(400);
     const row = onlyAuditRow(app, { event: "refresh_replay", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", clientId: client.id, grantId: grant.id });

@@ -97,8 +97,13 @@ describe("an upstream killed mid-call", () => {
     const { token } = await userWithKey(app);
     const client = await connectClient(app, token);
     const pid = app.gateway!.upstreams.find((u) => u.name === "everything")!.pid!;
-    const call = client.callTool({ name: "everything__trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
-    await Bun.sleep(300);
+    // The first progress notification says the call is running at the upstream.
+    const progress: number[] = [];
+    const call = client.callTool(
+      { name: "everything__trigger-long-running-operation", arguments: { duration: 5, steps: 50 } },
+      { onprogress: (p) => void progress.push(p.progress) },
+    );
+    await waitFor(() => progress.length > 0);
     process.kill(pid, "SIGKILL");
     const result = await call;
     expect(result.isError).toBe(true);

@@ -17,6 +17,7 @@ import {
   refreshPattern,
   verifier,
 } from "./token-fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -215,7 +216,7 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
 
   test("an expired code is invalid_grant", async () => {
     const f = await fresh();
-    setSystemTime(new Date(Date.now() + (app.config.authCodeTtlSeconds + 1) * 1000));
+    advanceClock(app.config.authCodeTtlSeconds + 1);
     const res = await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");

@@ -5,11 +5,11 @@ import { hashPassword } from "../../src/accounts/users.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, testPasswordHashCost, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
 const passwordHash = await hashPassword(password, testPasswordHashCost);
 const setupToken = "setup-token-for-tests-0123456789";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A user with a password, a live API key and a signed-in browser holding a form token. */
 async function fixture(app: TestApp) {

@@ -5,13 +5,13 @@ import { apiKeys } from "../../src/db/schema.ts";
 import { createApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { makeClient, makeCode } from "../oauth/token-fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // The API keys page: a Full key limited to chosen write tools, and each
 // key's and connection's granted write tools shown in the lists.
 
 const password = "correct horse battery staple";
 const revoke = "gatehouse__revoke_connection";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 let app: TestApp;
 let user: { id: string; b: Browser };

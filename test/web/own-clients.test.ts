@@ -9,6 +9,7 @@ import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { rawInitialize } from "../mcp/fixture.ts";
 import { authorizePath, openConsent } from "../oauth/authorize-fixture.ts";
 import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } from "../oauth/token-fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // Issue 11, part 4 (the Evenhand doc: "the user creates a client record at
 // Settings → Connected MCP clients"): every signed-in person registers and
@@ -16,7 +17,6 @@ import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } fr
 // on /admin/clients.
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -3,9 +3,9 @@ import { and, eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { auditEvents, invitations, sessions, users } from "../../src/db/schema.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { advanceClock, nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const linkPattern = /http:\/\/127\.0\.0\.1:\d+\/invite\/gate_inv_[a-z2-7]{16}_[a-z2-7]{52}/;
 const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
@@ -165,7 +165,7 @@ describe("inviting", () => {
 
   test("an expired link gets the same page as an unknown one", async () => {
     const { link } = await invite("late@example.com");
-    setSystemTime(new Date(Date.now() + 7 * 86400 * 1000 + 1000));
+    advanceClock(7 * 86400 + 1);
     const expired = await new Browser(app.url).get(link!);
     const unknown = await new Browser(app.url).get(`/invite/gate_inv_${"a".repeat(16)}_${"b".repeat(52)}`);
     const garbage = await new Browser(app.url).get("/invite/%3Cscript%3E");

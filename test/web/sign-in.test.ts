@@ -4,9 +4,9 @@ import { createUser, disableUser } from "../../src/accounts/users.ts";
 import { sessions } from "../../src/db/schema.ts";
 import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 let app: TestApp;
 let userId: string;
