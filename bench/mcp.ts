@@ -192,7 +192,7 @@ function wrkDriver(wrk: string, scratch: string): Driver {
       const lua = join(scratch, "phase.lua");
       const lines = [`wrk.method = "${phase.method}"`, ...Object.entries(phase.headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)];
       if (phase.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(phase.body)}`);
-      writeFileSync(lua, lines.join("\n") + "\n");
+      writeFileSync(lua, `${lines.join("\n")}\n`);
       const proc = Bun.spawn([wrk, "-t1", `-c${concurrency}`, `-d${seconds}s`, "-s", lua, base + phase.path], { stdout: "pipe", stderr: "pipe" });
       const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
       if (code !== 0) throw new Error(`wrk: exit ${code}: ${await new Response(proc.stderr).text()}`);

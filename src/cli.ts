@@ -68,7 +68,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     }
     const { name, rest } = findCommand(argv);
     const command = commands[name]!;
-    let parsed;
+    let parsed: ReturnType<typeof parseArgs>;
     try {
       parsed = parseArgs({ args: rest, options: { ...settingOptions, ...command.options }, allowPositionals: true, strict: true });
     } catch (error) {

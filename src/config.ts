@@ -1,6 +1,8 @@
 // Settings: environment variables, overridden by flags of the same meaning,
 // validated once at start. Each error names the setting at fault.
 
+import { defaultPasswordHashCost, type PasswordHashCost } from "./accounts/password-cost.ts";
+
 export interface Config {
   port: number;
   host: string;
@@ -27,6 +29,8 @@ export interface Config {
   auditRetentionSeconds: number;
   /** What the audit log keeps of tool call arguments (src/audit/arguments.ts). */
   auditArguments: AuditArgumentsMode;
+  /** argon2id's cost for new password hashes; not a setting: tests lower it. */
+  passwordHashCost: PasswordHashCost;
 }
 
 export const auditArgumentsModes = ["none", "redacted", "full"] as const;
@@ -114,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     toolTimeoutSeconds: parseDuration("toolTimeout", raw("toolTimeout")!),
     auditRetentionSeconds: parseDuration("auditRetention", raw("auditRetention")!),
     auditArguments: parseChoice("auditArguments", raw("auditArguments")!, auditArgumentsModes),
+    passwordHashCost: defaultPasswordHashCost,
   };
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { PasswordHashCost } from "../src/accounts/password-cost.ts";
 import { createApp } from "../src/app.ts";
 import { createAuditRecorder, type AuditRecorder } from "../src/audit/recorder.ts";
 import { loadConfig, type Config } from "../src/config.ts";
@@ -11,6 +12,9 @@ import type { PolicyRule } from "../src/mcp/policy-config.ts";
 import { Gateway } from "../src/gateway/gateway.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { createLogger, type Logger } from "../src/log.ts";
+
+/** argon2id at 64 KiB and one pass: milliseconds instead of a second per hash (production: password-cost.ts). */
+export const testPasswordHashCost: PasswordHashCost = { memoryKib: 64, iterations: 1 };
 
 export function tempDir(prefix = "gatehouse-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -58,7 +62,8 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const dataDir = tempDir();
   const port = opts.port ?? freePort();
-  const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env });
+  const env = { GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env };
+  const config: Config = { ...loadConfig(env), passwordHashCost: testPasswordHashCost };
   const db = openDatabase(config.dataDir);
   migrate(db.$client);
   const logs: Record<string, unknown>[] = [];

@@ -36,6 +36,7 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="next" value={next} />
           {invitation ? "" : <input type="hidden" name="token" value={token} />}
+          {/* biome-ignore lint/a11y/noLabelWithoutControl: the email input is inside, in either branch. */}
           <label>
             Email
             {invitation ? (

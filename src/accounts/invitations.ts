@@ -2,6 +2,7 @@ import type { Db } from "../db/client.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import { findInvitationById, insertInvitation, markInvitationUsed, type Invitation } from "./invitations-store.ts";
 import { findUserByEmail, type User } from "./users-store.ts";
+import type { PasswordHashCost } from "./password-cost.ts";
 import { AccountError, createUser, normalizeEmail } from "./users.ts";
 
 // An admin invites someone by a single-use, expiring link
@@ -64,7 +65,7 @@ export function usableInvitation(db: Db, token: string, now: number): Invitation
  */
 export async function acceptInvitation(
   db: Db,
-  input: { token: string; password: string | null; now: number; alsoInTransaction?: (user: User) => void },
+  input: { token: string; password: string | null; passwordCost?: PasswordHashCost; now: number; alsoInTransaction?: (user: User) => void },
 ): Promise<{ user: User; invitation: Invitation }> {
   const invitation = usableInvitation(db, input.token, input.now);
   if (!invitation) throw new InvitationUnusable();
@@ -79,11 +80,12 @@ export async function acceptInvitation(
 export async function claimInvitation(
   db: Db,
   invitation: Invitation,
-  input: { password: string | null; now: number; alsoInTransaction?: (user: User) => void },
+  input: { password: string | null; passwordCost?: PasswordHashCost; now: number; alsoInTransaction?: (user: User) => void },
 ): Promise<{ user: User; invitation: Invitation }> {
   const user = await createUser(db, {
     email: invitation.email,
     password: input.password,
+    passwordCost: input.passwordCost,
     isAdmin: invitation.isAdmin,
     now: input.now,
     alsoInTransaction: (created) => {

@@ -1,5 +1,6 @@
 import { inTransaction, type Db } from "../db/client.ts";
 import { randomString } from "../security/tokens.ts";
+import { defaultPasswordHashCost, type PasswordHashCost } from "./password-cost.ts";
 import { deleteSessionsOfUser } from "./sessions-store.ts";
 import {
   countActiveAdmins,
@@ -36,19 +37,19 @@ export function checkPassword(password: string): string | null {
   return null;
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return Bun.password.hash(password, { algorithm: "argon2id" });
+export function hashPassword(password: string, cost: PasswordHashCost): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id", memoryCost: cost.memoryKib, timeCost: cost.iterations });
 }
 
-// Verified against when the account does not exist, so a failed sign-in
-// takes as long whether or not the address is known. Same cost parameters as
-// Bun's argon2id default.
-const dummyHash =
-  "$argon2id$v=19$m=65536,t=2,p=1$wbvUszbz9m1+ofgBdVp9TRe4zBKPK32HNGGVRUntRZE$A7BRiiWPi8aRSvWr8bAoB5T1wr1931FRFTJqILcwip4";
-
-export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
+/**
+ * Checks a password against a stored hash (whose own parameters set the
+ * cost). With no hash (no such account, or no password) it hashes the
+ * password at `cost` instead, so a failed sign-in takes as long whether or
+ * not the address is known.
+ */
+export async function verifyPassword(password: string, hash: string | null, cost: PasswordHashCost): Promise<boolean> {
   if (hash === null) {
-    await Bun.password.verify(password, dummyHash);
+    await hashPassword(password, cost);
     return false;
   }
   return Bun.password.verify(password, hash);
@@ -67,6 +68,8 @@ export async function createUser(
     isAdmin: boolean;
     now: number;
     onlyIfNoAdmin?: boolean;
+    /** The argon2id cost of the password's hash (config.passwordHashCost). */
+    passwordCost?: PasswordHashCost;
     /** Runs after the insert, in the same transaction; a throw undoes the insert (an invitation claimed once). */
     alsoInTransaction?: (user: User) => void;
   },
@@ -80,7 +83,7 @@ export async function createUser(
   const user: User = {
     id: randomString(10),
     email,
-    passwordHash: input.password === null ? null : await hashPassword(input.password),
+    passwordHash: input.password === null ? null : await hashPassword(input.password, input.passwordCost ?? defaultPasswordHashCost),
     isAdmin: input.isAdmin,
     kind: "person",
     name: null,
@@ -101,13 +104,13 @@ export async function createUser(
  * who signs in with API keys gets a password, which admin pages need. Every
  * session of the account ends, as after any password change.
  */
-export async function setPassword(db: Db, input: { email: string; password: string }): Promise<User> {
+export async function setPassword(db: Db, input: { email: string; password: string; passwordCost: PasswordHashCost }): Promise<User> {
   const user = findUserByEmail(db, normalizeEmail(input.email) ?? input.email);
   if (!user) throw new AccountError(`No user with the email ${input.email}.`);
   if (user.kind === "service") throw new AccountError("A service account never signs in, so it has no password.");
   const problem = checkPassword(input.password);
   if (problem) throw new AccountError(problem);
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(input.password, input.passwordCost);
   inTransaction(db, () => {
     updatePasswordHash(db, user.id, passwordHash);
     deleteSessionsOfUser(db, user.id);
@@ -163,8 +166,4 @@ export function setAdmin(db: Db, userId: string, isAdmin: boolean): User {
     markUserAdmin(db, user.id, isAdmin);
     return { ...user, isAdmin };
   });
-}
-
-export function isActive(user: User): boolean {
-  return user.disabledAt === null;
 }

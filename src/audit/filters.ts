@@ -14,8 +14,6 @@ export interface AuditQuery {
   to: string;
 }
 
-export const emptyAuditQuery: AuditQuery = { user: "", client: "", tool: "", outcome: "", event: "", from: "", to: "" };
-
 const maxFieldLength = 320;
 
 /**

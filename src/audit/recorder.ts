@@ -102,7 +102,7 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
     if (queue.length === 0) return;
     const rows = queue;
     queue = [];
-    const handed = writer !== null && writer.thread.write(rows.map((row) => writer.fields.map((field) => row[field])));
+    const handed = writer?.thread.write(rows.map((row) => writer.fields.map((field) => row[field]))) ?? false;
     if (!handed) writeHere(rows);
   };
 

@@ -30,7 +30,7 @@ function outcomeOf(result: CallToolResult): AuditOutcome {
 /** The first text of a failing result, cut short: why it failed. */
 function errorTextOf(result: CallToolResult): string | undefined {
   const first = result.content?.find((c) => c.type === "text");
-  if (!first || first.type !== "text") return undefined;
+  if (first?.type !== "text") return undefined;
   return first.text.length > 300 ? `${first.text.slice(0, 300)}…` : first.text;
 }
 

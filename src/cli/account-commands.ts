@@ -19,7 +19,7 @@ export const accountCommands: Record<string, Command> = {
       const email = required(values, "email");
       const password = values["password-stdin"] ? (await io.readStdin()).replace(/\r?\n$/, "") : null;
       await withDb(config, async (db) => {
-        const user = await createUser(db, { email, password, isAdmin: values.admin === true, now: now() });
+        const user = await createUser(db, { email, password, passwordCost: config.passwordHashCost, isAdmin: values.admin === true, now: now() });
         io.out(`created ${user.isAdmin ? "admin" : "user"} ${user.email}\n`);
       });
     },
@@ -33,7 +33,7 @@ export const accountCommands: Record<string, Command> = {
       if (!values["password-stdin"]) throw new UsageError("--password-stdin is required: pipe the password in, so it never appears in the process list or shell history");
       const password = (await io.readStdin()).replace(/\r?\n$/, "");
       await withDb(config, async (db) => {
-        const user = await setPassword(db, { email, password });
+        const user = await setPassword(db, { email, password, passwordCost: config.passwordHashCost });
         commandAudit(db, config, io).record({ event: "password_set", outcome: "ok", userId: user.id, detail: { email: user.email, via: "cli" } });
         io.out(`password set for ${user.email}\n`);
       });

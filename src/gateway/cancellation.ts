@@ -34,7 +34,7 @@ export class InFlightCalls {
   /** Aborts the one call of this credential with this id; false when there is none, or more than one. */
   cancel(caller: Caller, requestId: RequestId, reason: string | undefined): boolean {
     const same = this.calls.get(keyOf(caller, requestId));
-    if (!same || same.size !== 1) return false;
+    if (same?.size !== 1) return false;
     for (const controller of same) controller.abort(reason ?? "cancelled by the client");
     return true;
   }

@@ -53,8 +53,6 @@ export interface GatewayConfig {
   upstreams: UpstreamConfig[];
 }
 
-export const emptyGatewayConfig: GatewayConfig = { upstreams: [] };
-
 /** A bad config file; the message is one line: `file:line: field: problem`. */
 export class GatewayConfigError extends Error {}
 

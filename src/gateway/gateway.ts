@@ -50,7 +50,10 @@ export class Gateway {
     this.all = options.config.upstreams.map((config) =>
       config.kind === "openapi"
         ? new ApiUpstream({ config, ...common })
-        : new Upstream({ config, ...common, onResourceUpdated: (uri) => this.resourceListeners.forEach((listener) => listener(uri)) }),
+        : new Upstream({ config, ...common, onResourceUpdated: (uri) => {
+            for (const listener of this.resourceListeners) listener(uri);
+          },
+        }),
     );
     this.upstreams = this.all.filter((u) => u instanceof Upstream);
     this.apis = this.all.filter((u) => u instanceof ApiUpstream);

@@ -32,7 +32,7 @@ export function policyProblem(provider: IdentityProviderConfig, identity: Provid
 }
 
 function usable(user: User | null): User {
-  if (!user || user.kind !== "person") throw new SignInRefused("account_not_allowed");
+  if (user?.kind !== "person") throw new SignInRefused("account_not_allowed");
   if (user.disabledAt !== null) throw new SignInRefused("account_disabled");
   return user;
 }

@@ -100,7 +100,7 @@ export function identityRoutes(web: WebDeps) {
       } catch (error) {
         return refuse(ctx, p, error);
       }
-      let match;
+      let match: Awaited<ReturnType<typeof matchAccount>>;
       try {
         match = await matchAccount(web.db, p, identity, { invitationToken: flow.invitation, now: web.now() });
       } catch (error) {

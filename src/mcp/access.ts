@@ -37,7 +37,7 @@ export function withinCeiling(access: Access, ceiling: Ceiling): boolean {
   if (ceiling === null || access.level === "read") return true;
   if (ceiling.level === "read") return false;
   const limit = ceiling.tools;
-  const tools = limit === null || (access.tools !== null && access.tools.every((name) => limit.includes(name)));
+  const tools = limit === null || (access.tools?.every((name) => limit.includes(name)) ?? false);
   return tools && limitsWithin(access.limits ?? null, ceiling.limits ?? null, access.tools);
 }
 

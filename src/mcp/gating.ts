@@ -65,7 +65,10 @@ export function deniedToolCalls(caller: Caller, tools: ReadonlyMap<string, Gated
     const tool = tools.get(params.name);
     if (!tool) return;
     const missing = missingFor(caller, tool);
-    if (missing) return void denied.push({ index, tool, missing });
+    if (missing) {
+      denied.push({ index, tool, missing });
+      return;
+    }
     const argument = caller.limits.length === 0 ? null : argumentRefusal(caller.limits, tool.name, params.arguments);
     if (argument) denied.push({ index, tool, missing: "argument", argument });
   });

@@ -1,4 +1,4 @@
-import { safeFetch, SafeFetchError, type SafeFetchReason } from "../security/ssrf-fetch.ts";
+import { safeFetch, SafeFetchError, type SafeFetchReason, type SafeResponse } from "../security/ssrf-fetch.ts";
 import type { ClientDeps } from "./clients.ts";
 import { findClientById, upsertClient, type OAuthClient } from "./clients-store.ts";
 import { hasLiveGrant } from "./grants-store.ts";
@@ -157,7 +157,7 @@ export async function fetchClientMetadata(
   clientId: string,
   opts: { allowLoopbackHttp: boolean; timeoutMs?: number; now: number },
 ): Promise<OAuthClient> {
-  let res;
+  let res: SafeResponse;
   try {
     res = await safeFetch(clientId, {
       allowLoopbackHttp: opts.allowLoopbackHttp,

@@ -115,7 +115,7 @@ export function answerDeviceAuthorization(
   const { row, now } = input;
   return inTransaction(db, () => {
     const current = findDeviceCode(db, row.id);
-    if (!current || current.status !== "pending" || current.expiresAt <= now) return null;
+    if (current?.status !== "pending" || current.expiresAt <= now) return null;
     if (input.decision === "deny") return answerDeviceCode(db, row.id, { status: "denied" }) ? { grant: null } : null;
     const grant: Grant = {
       id: randomString(10),

@@ -54,11 +54,6 @@ export class InvalidTarget extends OAuthError {
     super("invalid_target", description);
   }
 }
-export class AccessDenied extends OAuthError {
-  constructor(description: string) {
-    super("access_denied", description, 403);
-  }
-}
 /** RFC 8628 §3.5: the person has not answered yet; poll again. */
 export class AuthorizationPending extends OAuthError {
   constructor(description: string) {

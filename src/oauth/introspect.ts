@@ -25,7 +25,7 @@ export function introspectRoutes(deps: AppDeps) {
     const bearer = /^bearer +(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
     if (bearer) {
       const found = authenticateApiKey(deps.db, bearer[1]!, deps.now());
-      if (!found || !found.user.isAdmin) throw new InvalidClient("Introspection needs an admin's API key or a confidential client.");
+      if (!found?.user.isAdmin) throw new InvalidClient("Introspection needs an admin's API key or a confidential client.");
       return { kind: "admin" };
     }
     const client = await authenticateClient(clientDeps, request, params);

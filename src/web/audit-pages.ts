@@ -4,7 +4,6 @@ import { auditEvents, auditOutcomes } from "../audit/entry.ts";
 import { auditJsonLines } from "../audit/export.ts";
 import { auditQueryString, readAuditQuery } from "../audit/filters.ts";
 import { AuditPage, type AuditRowView } from "../../views/audit.tsx";
-import { MessagePage } from "../../views/message.tsx";
 import { csrfToken } from "./cookies.ts";
 import { actsAsAdmin, signedIn, viewerOf, type WebDeps } from "./context.ts";
 import { adminRefusal } from "./admin-guard.ts";

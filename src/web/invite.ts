@@ -48,7 +48,7 @@ export function inviteRoutes(web: WebDeps) {
       }
       const next = safeNextPath(field(body, "next"), "/keys");
       try {
-        const { user, invitation } = await acceptInvitation(web.db, { token: params.token, password: field(body, "password"), now: web.now() });
+        const { user, invitation } = await acceptInvitation(web.db, { token: params.token, password: field(body, "password"), passwordCost: web.config.passwordHashCost, now: web.now() });
         startSession(web, cookie, user.id, null);
         web.log.info("invitation accepted", { user_id: user.id, invitation_id: invitation.id });
         const detail = { invitation_id: invitation.id, email: user.email, admin: user.isAdmin, created_by: invitation.createdBy };

@@ -48,7 +48,7 @@ export function setupRoutes(web: WebDeps) {
       const email = field(body, "email");
       const next = safeNextPath(field(body, "next"), "/keys");
       try {
-        const user = await createUser(web.db, { email, password: field(body, "password"), isAdmin: true, now: web.now(), onlyIfNoAdmin: true });
+        const user = await createUser(web.db, { email, password: field(body, "password"), passwordCost: web.config.passwordHashCost, isAdmin: true, now: web.now(), onlyIfNoAdmin: true });
         startSession(web, cookie, user.id, null);
         web.log.info("first admin created", { user_id: user.id });
         return redirect(next, 303);

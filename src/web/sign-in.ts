@@ -61,7 +61,7 @@ export function signInRoutes(web: WebDeps) {
         return throttledPage(wait);
       }
       const user = email ? findUserByEmail(web.db, email) : null;
-      const ok = await verifyPassword(field(body, "password"), user?.passwordHash ?? null);
+      const ok = await verifyPassword(field(body, "password"), user?.passwordHash ?? null, web.config.passwordHashCost);
       if (!user || !ok || user.disabledAt !== null) {
         recordFailure(address, email);
         web.log.info("sign-in failed", { method: "password" });

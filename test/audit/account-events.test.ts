@@ -4,12 +4,12 @@ import { createApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { connected } from "../oauth/token-fixture.ts";
 import { auditRows, detailOf, onlyAuditRow } from "./fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // Sign-in, API keys and connections on the web, in the audit log.
 
 const password = "correct horse battery staple";
 const tokenPattern = /gate_key_[a-z2-7]{16}_[a-z2-7]{52}/;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 let app: TestApp;
 beforeAll(async () => {
   app = await createTestApp();
@@ -19,7 +19,7 @@ afterAll(() => app.close());
 let counter = 0;
 async function newUser() {
   const email = `user${++counter}@example.com`;
-  const user = await createUser(app.db, { email, password, isAdmin: false, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
   return { ...user, email };
 }
 

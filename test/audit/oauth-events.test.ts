@@ -5,6 +5,7 @@ import { addClient, addUser, authorizePath, browserOf, openConsent } from "../oa
 import { register, uniqueUri } from "../oauth/register-fixture.ts";
 import { connected, exchangeCode, makeClient, makeCode, makeUser, postForm, redirectUri, refreshRequest, verifier } from "../oauth/token-fixture.ts";
 import { detailOf, onlyAuditRow } from "./fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 // OAuth events in the audit log: tokens issued, refreshed and revoked,
 // replays, client registrations and consent, over real HTTP.
@@ -43,7 +44,7 @@ describe("tokens", () => {
   test("a rotated refresh token reused after the grace window records refresh_replay, denied", async () => {
     const { user, client, grant, tokens } = await connected(app);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    setSystemTime(new Date(Date.now() + (app.config.refreshGraceSeconds + 5) * 1000));
+    advanceClock(app.config.refreshGraceSeconds + 5);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(400);
     const row = onlyAuditRow(app, { event: "refresh_replay", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", clientId: client.id, grantId: grant.id });
@@ -86,7 +87,7 @@ describe("client registration", () => {
   });
 
   test("an admin adding a client records client_registered with the admin as user", async () => {
-    const admin = await createUser(app.db, { email: "audit-admin@example.com", password: "a long password 123", isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    const admin = await createUser(app.db, { email: "audit-admin@example.com", password: "a long password 123", passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
     const b = new Browser(app.url);
     const signIn = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf: signIn, email: "audit-admin@example.com", password: "a long password 123" });

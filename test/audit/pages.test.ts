@@ -14,7 +14,7 @@ let alice: { id: string; b: Browser };
 let bob: { id: string; b: Browser };
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, isAdmin, now: Math.floor(Date.now() / 1000) });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: Math.floor(Date.now() / 1000) });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);

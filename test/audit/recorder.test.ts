@@ -12,6 +12,7 @@ import { createApiKey } from "../../src/keys/api-keys.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { serve } from "../../src/serve.ts";
 import { freePort, tempDir } from "../helpers.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // The recorder itself: batching, flushing, failures, shutdown, retention.
 
@@ -50,10 +51,6 @@ async function whoami(port: number, token: string) {
   return res.status;
 }
 
-async function until(check: () => boolean) {
-  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(10);
-}
-
 describe("batching", () => {
   test("entries wait in memory until flush(), then are written together", () => {
     const { db } = freshDb();
@@ -77,7 +74,7 @@ describe("batching", () => {
     const { db } = freshDb();
     const audit = recorder(db, { batch: { flushAfterMs: 5, maxBatch: 1000 } });
     audit.record({ event: "sign_in", outcome: "ok" });
-    await until(() => count(db) === 1);
+    await waitFor(() => count(db) === 1);
     expect(count(db)).toBe(1);
   });
 
@@ -87,11 +84,11 @@ describe("batching", () => {
     expect(count(db)).toBe(1);
   });
 
-  test("after close() entries are written at once", () => {
+  test("after close() entries are written at once", async () => {
     const { db } = freshDb();
     const audit = recorder(db);
     audit.record({ event: "sign_in", outcome: "ok" });
-    audit.close();
+    await audit.close();
     expect(count(db)).toBe(1);
     audit.record({ event: "sign_in", outcome: "ok" });
     expect(count(db)).toBe(2);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { commandGroups } from "../../src/cli.ts";
+import { defaultPasswordHashCost } from "../../src/accounts/password-cost.ts";
 import { verifyPassword } from "../../src/accounts/users.ts";
 import { now, password, useCliSandbox } from "./sandbox.ts";
 
@@ -41,7 +42,7 @@ describe("user password", () => {
     cli.rows("INSERT INTO sessions (id, user_id, secret_hash, api_key_id, created_at, expires_at) VALUES ('s1', ?, x'00', NULL, ?, ?)", [userId, now(), now() + 3600]);
     const run = await cli.gatehouse(["user", "password", "--email", "Admin@Example.com", "--password-stdin"], `${password}\n`);
     expect(run).toEqual({ code: 0, out: "password set for admin@example.com\n", err: "" });
-    expect(await verifyPassword(password, hashOf("admin@example.com"))).toBe(true);
+    expect(await verifyPassword(password, hashOf("admin@example.com"), defaultPasswordHashCost)).toBe(true);
     expect(cli.rows("SELECT id FROM sessions")).toEqual([]);
     const audit = cli.rows<{ event: string; detail: string }>("SELECT event, detail FROM audit_events WHERE event = 'password_set'");
     expect(audit.length).toBe(1);

@@ -5,6 +5,7 @@ import { createTestApp, type TestApp } from "../helpers.ts";
 import { userWithKey } from "../mcp/fixture.ts";
 import { startHttpFixture, type HttpFixture } from "./fixture-upstream-http.ts";
 import { passes, runConformanceSuite, type SuiteRun, type suiteEntries } from "./run-suite.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // The official MCP conformance suite (@modelcontextprotocol/conformance,
 // `server`) against Gatehouse's /mcp with a full-access API key, three runs:
@@ -162,11 +163,8 @@ function describeRun(title: string, version: keyof typeof suiteEntries, args: st
       fixture = started;
       // The suite sends a few hundred requests with one key: above the default rate limit.
       app = await createTestApp({ gateway: parseGatewayConfig("conformance.toml", started.toml, {}), env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: "100000" } });
-      const deadline = Date.now() + 15_000;
-      while (app.gateway!.statuses()[0]!.state !== "connected") {
-        if (Date.now() > deadline) throw new Error(`the fixture upstream did not connect: ${app.gateway!.statuses()[0]!.reason}`);
-        await Bun.sleep(20);
-      }
+      const upstreamState = () => app.gateway!.statuses()[0]!;
+      await waitFor(() => upstreamState().state === "connected", 15_000, () => `the fixture upstream to connect: ${upstreamState().reason}`);
       const { token } = await userWithKey(app);
       run = await runConformanceSuite(version, args, `${app.url}/mcp`, token, 120_000);
     }, 150_000);

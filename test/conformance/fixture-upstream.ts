@@ -32,6 +32,7 @@ const schema2020 = fromJsonSchema({
   },
   allOf: [{ anyOf: [{ required: ["phone"] }, { required: ["email"] }] }],
   if: { properties: { contactMethod: { const: "phone" } }, required: ["contactMethod"] },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keywords, not a thenable.
   then: { required: ["phone"] },
   else: { required: ["email"] },
   additionalProperties: false,

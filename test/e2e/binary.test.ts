@@ -2,11 +2,12 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess } from "bun";
+import type { Subprocess } from "bun";
 import pkg from "../../package.json";
 import { embeddedTags } from "../../src/db/migrations.ts";
 import { startPetsApi, type PetsApi } from "../gateway/openapi/pets-api.ts";
 import { Browser, freePort, tempDir } from "../helpers.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // The compiled binary, alone in an empty directory, as an operator would run
 // it: no source tree, no drizzle/ folder, no GATEHOUSE_DATA_DIR.
@@ -47,24 +48,17 @@ class Server {
   }
 
   async waitForLog(msg: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.logs().find((l) => l.msg === msg);
-      if (line) return line;
-      if (Date.now() > deadline) throw new Error(`no "${msg}" log line; output so far:\n${this.text}`);
-      await Bun.sleep(20);
-    }
+    const line = () => this.logs().find((l) => l.msg === msg);
+    await waitFor(() => line() !== undefined, timeoutMs, () => `a "${msg}" log line; output so far:\n${this.text}`);
+    return line()!;
   }
 
   /** Polls /readyz until it answers 200; returns how long that took. */
   async waitUntilReady(timeoutMs = 10_000): Promise<number> {
     const start = performance.now();
-    while (performance.now() - start < timeoutMs) {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
-      if (res?.status === 200) return performance.now() - start;
-      await Bun.sleep(25);
-    }
-    throw new Error(`not ready after ${timeoutMs} ms; output so far:\n${this.text}`);
+    const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200;
+    await waitFor(ready, timeoutMs, () => `/readyz to answer 200; output so far:\n${this.text}`);
+    return performance.now() - start;
   }
 
   /** SIGTERM, then the exit code once all output has been read. */

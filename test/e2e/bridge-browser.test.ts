@@ -39,7 +39,7 @@ const bridgeUrl = () => `${app.url}${oauthPaths.bridgeCallback}`;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp({ now: () => Math.floor(Date.now() / 1000) + skew });
-  await createUser(app.db, { email, password, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
   pluginHost = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",

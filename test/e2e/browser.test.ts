@@ -156,7 +156,7 @@ describe.skipIf(chromiumPath === null)("markup in a key name", () => {
 
   test("is shown as text in the keys table and runs nothing", async () => {
     const email = "mallory@example.com";
-    const user = await createUser(app.db, { email, password, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+    const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
     const page = await newPage();
     const dialogs: string[] = [];
     page.on("dialog", (dialog) => {

@@ -42,7 +42,7 @@ const documentUrl = () => `http://127.0.0.1:${documentServer.port}/client.json`;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email, password, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
   callbackServer = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",

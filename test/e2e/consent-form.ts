@@ -1,4 +1,4 @@
-import { Browser } from "../helpers.ts";
+import type { Browser } from "../helpers.ts";
 
 /**
  * How to answer the consent page. Left out, `access` and `tools` are as the

@@ -7,6 +7,7 @@ import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient } from "../mcp/fixture.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 
 // The consent page's access choice in headless Chromium (issue 10, point 5).
@@ -37,8 +38,8 @@ beforeAll(async () => {
   // `slow` made a write tool, so the web group has two and a tick-all.
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}) });
-  while (app.gateway!.statuses().some((s) => s.state !== "connected")) await Bun.sleep(20);
-  await createUser(app.db, { email, password, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
   callback = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("ok") });
   browser = await launchChromium(chromiumPath);
 });

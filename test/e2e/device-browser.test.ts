@@ -25,7 +25,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email, password, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
   browser = await launchChromium(chromiumPath);
 });
 afterAll(async () => {

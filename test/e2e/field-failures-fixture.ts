@@ -9,6 +9,7 @@ import { silentLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { Browser } from "../helpers.ts";
 import { consent } from "./consent-form.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // The client side of the field-failure tests: raw HTTP as an MCP client
 // sends it (registration, the authorize URL, the token request), a signed-in
@@ -17,7 +18,6 @@ import { consent } from "./consent-form.ts";
 
 /** The password of every person `signedIn` makes. */
 export const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 type Json = Record<string, unknown>;
 
 export interface Server {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { oauthClients, oauthCodes, oauthGrants, oauthPendingRequests } from "../../src/db/schema.ts";
-import { Browser, createTestApp, freePort, tempDir, type TestApp } from "../helpers.ts";
+import { type Browser, createTestApp, freePort, tempDir, type TestApp } from "../helpers.ts";
 import {
   authorizeCode,
   authorizeUrl,

@@ -21,7 +21,7 @@ let token = "";
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  const admin = await createUser(app.db, { email: "root@example.com", password: "correct horse battery staple", isAdmin: true, now: Math.floor(Date.now() / 1000) });
+  const admin = await createUser(app.db, { email: "root@example.com", password: "correct horse battery staple", passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
   token = createApiKey(app.db, { userId: admin.id, name: "ci", access: "read", expiresInSeconds: null, now: Math.floor(Date.now() / 1000) }).token;
   browser = await launchChromium(chromiumPath);
 });

@@ -50,7 +50,7 @@ beforeAll(async () => {
   const toml = `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everythingEntry}", "stdio"]\nhide = ["trigger-*", "simulate-*"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), now: () => Math.floor(Date.now() / 1000) + skewSeconds });
   db = openDatabase(app.dataDir);
-  userId = (await createUser(app.db, { ...person, isAdmin: false, now: Math.floor(Date.now() / 1000) })).id;
+  userId = (await createUser(app.db, { ...person, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) })).id;
   receiver = new CallbackReceiver();
   [browser] = await Promise.all([launchChromium(chromiumPath), connected(app.gateway!)]);
 });

@@ -6,6 +6,7 @@ import { oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { consent } from "./consent-form.ts";
+import { advanceClock } from "../support/clock.ts";
 
 // The whole authorization code flow with oauth4webapi as a strict client,
 // against the server listening on loopback: discovery, registration, PKCE,
@@ -24,7 +25,7 @@ let adminKey: string;
 
 beforeAll(async () => {
   app = await createTestApp();
-  const user = await createUser(app.db, { email: "ada@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+  const user = await createUser(app.db, { email: "ada@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
   adminKey = createApiKey(app.db, { userId: user.id, name: "introspect", access: "read", expiresInSeconds: null, now: Math.floor(Date.now() / 1000) }).token;
   browser = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
@@ -108,7 +109,7 @@ describe("oauth4webapi, end to end", () => {
   test("replaying a rotated refresh token after the grace window revokes the whole family", async () => {
     const rotatedAway = tokens.refresh_token!;
     tokens = await refresh(rotatedAway);
-    setSystemTime(new Date(Date.now() + (app.config.refreshGraceSeconds + 5) * 1000));
+    advanceClock(app.config.refreshGraceSeconds + 5);
     try {
       await expect(refresh(rotatedAway)).rejects.toMatchObject({ error: "invalid_grant" });
       // The newest refresh token of the family stopped working too.

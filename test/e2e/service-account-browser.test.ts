@@ -23,7 +23,7 @@ let secret = "";
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email, password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
   browser = await launchChromium(chromiumPath);
 });
 

@@ -37,7 +37,10 @@ export function startHttpUpstream(): HttpUpstream {
       upstream.toolCalls++;
       const aborted = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), ms);
-        ctx.mcpReq.signal.addEventListener("abort", () => (clearTimeout(timer), resolve(true)));
+        ctx.mcpReq.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
       if (aborted) upstream.slowAborted++;
       return { content: [{ type: "text", text: aborted ? "aborted" : `slept ${ms}` }] };

@@ -24,7 +24,10 @@ let elsewhere: { url: string; hits: number; stop(): void };
 let api: PetsApi;
 let app: TestApp;
 beforeAll(async () => {
-  const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => (elsewhere.hits++, new Response("stolen")) });
+  const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => {
+      elsewhere.hits++;
+      return new Response("stolen");
+    } });
   elsewhere = { url: `http://127.0.0.1:${other.port}`, hits: 0, stop: () => void other.stop(true) };
   api = startPetsApi(apiToken, elsewhere.url);
   const toml = `
@@ -340,7 +343,7 @@ describe("a document that cannot be read", () => {
 
   test("/admin/upstreams shows it as a REST API with its reason", async () => {
     const password = "correct horse battery staple";
-    await createUser(app.db, { email: "root@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "root@example.com", password });

@@ -77,7 +77,7 @@ describe("on the pages", () => {
   });
 
   test("/admin/upstreams names the refused tools, escaped and cut, in one sentence", async () => {
-    const admin = await createUser(app.db, { email: "root@example.com", password: "correct horse battery staple", isAdmin: true, now: nowSeconds() });
+    const admin = await createUser(app.db, { email: "root@example.com", password: "correct horse battery staple", passwordCost: app.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
     const html = await (await browserOf(app, admin.id).get("/admin/upstreams")).text();
     const row = /<p class="refused-tools" data-refused-by="odd"><strong>odd<\/strong> — <span>([^<]*)<\/span><\/p>/.exec(html);
     expect(row).not.toBeNull();

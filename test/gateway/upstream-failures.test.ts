@@ -57,7 +57,7 @@ describe("a failing upstream", () => {
 
   test("/admin/upstreams shows its state and last error to an admin", async () => {
     const password = "correct horse battery staple";
-    await createUser(app.db, { email: "root@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "root@example.com", password });
@@ -97,8 +97,13 @@ describe("an upstream killed mid-call", () => {
     const { token } = await userWithKey(app);
     const client = await connectClient(app, token);
     const pid = app.gateway!.upstreams.find((u) => u.name === "everything")!.pid!;
-    const call = client.callTool({ name: "everything__trigger-long-running-operation", arguments: { duration: 5, steps: 5 } });
-    await Bun.sleep(300);
+    // The first progress notification says the call is running at the upstream.
+    const progress: number[] = [];
+    const call = client.callTool(
+      { name: "everything__trigger-long-running-operation", arguments: { duration: 5, steps: 50 } },
+      { onprogress: (p) => void progress.push(p.progress) },
+    );
+    await waitFor(() => progress.length > 0);
     process.kill(pid, "SIGKILL");
     const result = await call;
     expect(result.isError).toBe(true);

@@ -5,6 +5,7 @@ import { approveAuthorization } from "../../src/oauth/grants.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { challenge, connected, exchangeCode, makeClient, makeUser, nowSeconds, redirectUri } from "../oauth/token-fixture.ts";
 import { bareChallenge, mcpUrl, prmPath, rpc, userWithKey } from "./fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -79,14 +80,14 @@ describe("401 on /mcp", () => {
     const user = await makeUser(app);
     const { token } = createApiKey(app.db, { userId: user.id, name: "Short", access: "full", expiresInSeconds: 60, now: nowSeconds() });
     expect((await rpc(app, token, listTools)).status).toBe(200);
-    setSystemTime(new Date(Date.now() + 61_000));
+    advanceClock(61);
     await expect401(await rpc(app, token, listTools), invalidTokenChallenge("The API key is unknown, expired or revoked."));
   });
 
   test("expired access token: invalid_token", async () => {
     const { tokens } = await connected(app);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
-    setSystemTime(new Date(Date.now() + (app.config.accessTokenTtlSeconds + 1) * 1000));
+    advanceClock(app.config.accessTokenTtlSeconds + 1);
     await expect401(await rpc(app, tokens.access_token, listTools), invalidTokenChallenge("The access token is unknown, expired or revoked."));
   });
 

@@ -2,9 +2,9 @@
 // directly or through the real token endpoint, raw requests, and the real
 // MCP client SDK v2 over Streamable HTTP.
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { createApiKey, type AccessLevel } from "../../src/keys/api-keys.ts";
+import type { AccessLevel } from "../../src/keys/api-keys.ts";
 import type { TestApp } from "../helpers.ts";
-import { makeUser, nowSeconds } from "../oauth/token-fixture.ts";
+import { makeKey, makeUser } from "../support/factories.ts";
 
 export const prmPath = "/.well-known/oauth-protected-resource/mcp";
 
@@ -17,14 +17,12 @@ export function bareChallenge(app: TestApp): string {
   return `Bearer resource_metadata="${app.url}${prmPath}", scope="mcp:read mcp:write"`;
 }
 
-export function keyFor(app: TestApp, userId: string, access: AccessLevel = "full", name = "Laptop") {
-  return createApiKey(app.db, { userId, name, access, expiresInSeconds: null, now: nowSeconds() });
-}
+export const keyFor = makeKey;
 
 /** A fresh user with one API key. */
 export async function userWithKey(app: TestApp, access: AccessLevel = "full") {
   const user = await makeUser(app);
-  const { apiKey, token } = keyFor(app, user.id, access);
+  const { apiKey, token } = makeKey(app, user.id, access);
   return { user, apiKey, token };
 }
 

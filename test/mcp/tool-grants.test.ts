@@ -6,6 +6,7 @@ import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { exchangeCode, makeClient, makeCode, makeUser, refreshRequest, type TokenBody } from "../oauth/token-fixture.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { connectClient, keyFor, rpc, rpcMessages, structured } from "./fixture.ts";
 
 // Per-tool write grants on /mcp, with the real SDK client over real HTTP and
@@ -21,7 +22,7 @@ beforeAll(async () => {
   upstream = startHttpUpstream();
   const toml = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
-  while (app.gateway!.statuses().some((s) => s.state !== "connected")) await Bun.sleep(20);
+  await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
 });
 afterAll(async () => {
   await app.close();

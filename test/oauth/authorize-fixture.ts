@@ -3,31 +3,18 @@ import { insertUser } from "../../src/accounts/users-store.ts";
 import { insertClient, type OAuthClient } from "../../src/oauth/clients-store.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { Browser, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
+import { clientRow } from "../support/factories.ts";
 
 // Shared by the authorization endpoint and consent page tests.
 
-export const nowSeconds = () => Math.floor(Date.now() / 1000);
+export { nowSeconds } from "../support/clock.ts";
 export const redirectUri = "http://127.0.0.1:33418/callback";
 /** RFC 7636 Appendix B's S256 challenge. */
 export const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): OAuthClient {
-  const client: OAuthClient = {
-    id: `gate_client_${randomString(10)}`,
-    kind: "dcr",
-    name: "Test MCP client",
-    redirectUris: [redirectUri],
-    tokenEndpointAuthMethod: "none",
-    secretHash: null,
-    clientUri: null,
-    fingerprint: null,
-    metadataExpiresAt: null,
-    metadataFetchedAt: null,
-    createdAt: nowSeconds(),
-    lastUsedAt: null,
-    ownerUserId: null,
-    ...overrides,
-  };
+  const client = clientRow({ id: `gate_client_${randomString(10)}`, name: "Test MCP client", redirectUris: [redirectUri], ...overrides });
   insertClient(app.db, client);
   return client;
 }

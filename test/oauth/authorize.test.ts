@@ -169,7 +169,7 @@ describe("signing in first", () => {
   let email: string;
   beforeAll(async () => {
     email = `signin-${nowSeconds()}@example.com`;
-    await createUser(app.db, { email, password, isAdmin: false, now: nowSeconds() });
+    await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
   });
 
   test("signed out, a valid request is sent to sign-in with next set to the same request", async () => {

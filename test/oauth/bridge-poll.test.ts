@@ -11,6 +11,7 @@ import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { addClient, addUser, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
 import { addBridgeClient, answerBridgeConsent, bridgeAuthorizePath, bridgeRow, bridgeUrlOf, poll, pollByGet, strongState } from "./bridge-fixture.ts";
 import { verifier } from "./token-fixture.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 // POST /oauth/bridge/poll: each answer in RFC 8628 §3.5's vocabulary,
 // one-time delivery, the 5-second interval, expiry, and CORS. The app's
@@ -236,7 +237,7 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
     ["a flipped ciphertext character", (s) => s.slice(0, -3) + (s.at(-3) === "A" ? "B" : "A") + s.slice(-2)],
     ["a flipped nonce character", (s) => s.replace(/^v1\.(.)/, (_m, c: string) => `v1.${c === "A" ? "B" : "A"}`)],
     ["a cut tag", (s) => s.slice(0, -4)],
-    ["no ciphertext", (s) => s.split(".").slice(0, 2).join(".") + "."],
+    ["no ciphertext", (s) => `${s.split(".").slice(0, 2).join(".")}.`],
     ["not base64url", (s) => `${s.slice(0, -1)}*`],
     ["an unknown version", (s) => s.replace(/^v1\./, "v9.")],
   ];
@@ -364,7 +365,7 @@ describe("a poll by GET (?state=…&client_id=…)", () => {
     expect(res.status).toBe(200);
     const find = () => app.logs.filter((l) => l.msg === "request" && l.request_id === "bridge-get-log");
     // The request line is written after the response is sent.
-    for (let i = 0; i < 100 && find().length === 0; i++) await Bun.sleep(10);
+    await waitFor(() => find().length > 0);
     expect(find().map((l) => l.path)).toEqual(["/oauth/bridge/poll"]);
     expect(JSON.stringify(app.logs)).not.toContain(state);
   });

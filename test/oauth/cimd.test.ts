@@ -7,6 +7,7 @@ import { resolveClient, type ClientDeps } from "../../src/oauth/clients.ts";
 import { browserOf } from "./authorize-fixture.ts";
 import { challenge, exchangeCode, makeCode, makeUser, postForm, redirectUri, refreshRequest, type TokenBody } from "./token-fixture.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // Documents are served by a Bun.serve on 127.0.0.1; Gatehouse's own public
 // URL is loopback http in tests, which is what allows http document URLs.
@@ -38,7 +39,6 @@ afterEach(() => {
   setSystemTime();
 });
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const deps = (extra: Partial<ClientDeps> = {}): ClientDeps => ({
   db: app.db,
   now: nowSeconds,

@@ -8,6 +8,7 @@ import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, rpc, structured } from "../mcp/fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // grant_type=client_credentials (RFC 6749 §4.4) for service accounts: the
 // real token endpoint, the real /mcp endpoint and the MCP client SDK.
@@ -17,8 +18,6 @@ beforeAll(async () => {
   app = await createTestApp();
 });
 afterAll(() => app.close());
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function account(access: AccessLevel = "full", tools: string[] | null = null) {
   const name = `ci-${randomString(4)}`;

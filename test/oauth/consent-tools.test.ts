@@ -5,6 +5,7 @@ import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { addClient, addUser, authorizePath, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
 
 // The consent page's access choice (issue 10, point 5): Read-only; Full
@@ -25,7 +26,7 @@ beforeAll(async () => {
   // `slow` made a write tool, so the web group has two and gets a tick-all.
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}) });
-  while (app.gateway!.statuses().some((s) => s.state !== "connected")) await Bun.sleep(20);
+  await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
   userId = addUser(app);
   b = browserOf(app, userId);
 });

@@ -6,6 +6,7 @@ import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import type { Browser } from "../helpers.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { addClient, addUser, authorizePath, browserOf, challenge, locationOf, nowSeconds, openConsent, redirectUri } from "./authorize-fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 // The consent page and POST /oauth/authorize: the decision, single use,
 // binding to the session, and the code redirect (RFC 6749 §4.1.2, RFC 9207).
@@ -220,7 +221,7 @@ describe("refusals", () => {
   test("an expired pending request is refused", async () => {
     const c = addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
-    setSystemTime(new Date(Date.now() + 601_000));
+    advanceClock(601);
     try {
       const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
       expect(res.status).toBe(400);

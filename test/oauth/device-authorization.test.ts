@@ -202,7 +202,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   test("an unknown or malformed device_code is invalid_grant", async () => {
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    const forged = device_code.slice(0, -4) + "aaaa";
+    const forged = `${device_code.slice(0, -4)}aaaa`;
     for (const code of [forged, "gate_dc_nope", "x"]) {
       const res = await poll(app, client.id, code);
       expect([res.status, await errorOf(res)]).toEqual([400, "invalid_grant"]);

@@ -17,6 +17,7 @@ import {
   refreshPattern,
   verifier,
 } from "./token-fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -104,7 +105,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
 
   test("accepts a JSON body", async () => {
     const { client, code } = await fresh();
-    const res = await fetch(app.url + "/oauth/token", {
+    const res = await fetch(`${app.url}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(codeParams(client.id, code)),
@@ -142,7 +143,7 @@ describe("CORS", () => {
   });
 
   test("the preflight answers 204 with the CORS headers", async () => {
-    const res = await fetch(app.url + "/oauth/token", { method: "OPTIONS", headers: { origin: "https://inspector.example", "access-control-request-method": "POST" } });
+    const res = await fetch(`${app.url}/oauth/token`, { method: "OPTIONS", headers: { origin: "https://inspector.example", "access-control-request-method": "POST" } });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
   });
@@ -172,7 +173,7 @@ describe("request errors (RFC 6749 §5.2)", () => {
   });
 
   test("a text/plain body is invalid_request", async () => {
-    const res = await fetch(app.url + "/oauth/token", { method: "POST", headers: { "content-type": "text/plain" }, body: "grant_type=x" });
+    const res = await fetch(`${app.url}/oauth/token`, { method: "POST", headers: { "content-type": "text/plain" }, body: "grant_type=x" });
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_request");
   });
@@ -186,8 +187,8 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
     ["the challenge itself as verifier is invalid_grant", (f) => codeParams(f.client.id, f.code, { code_verifier: challenge }), "invalid_grant"],
     ["a different redirect_uri is invalid_grant", (f) => codeParams(f.client.id, f.code, { redirect_uri: "https://client.example/other" }), "invalid_grant"],
     ["a missing redirect_uri is invalid_request", (f) => codeParams(f.client.id, f.code, { redirect_uri: "" }), "invalid_request"],
-    ["an unknown code is invalid_grant", (f) => codeParams(f.client.id, "gate_code_aaaaaaaaaaaaaaaa_" + "b".repeat(52)), "invalid_grant"],
-    ["a code with the wrong secret is invalid_grant", (f) => codeParams(f.client.id, f.code.slice(0, -4) + "aaaa"), "invalid_grant"],
+    ["an unknown code is invalid_grant", (f) => codeParams(f.client.id, `gate_code_aaaaaaaaaaaaaaaa_${"b".repeat(52)}`), "invalid_grant"],
+    ["a code with the wrong secret is invalid_grant", (f) => codeParams(f.client.id, `${f.code.slice(0, -4)}aaaa`), "invalid_grant"],
     ["a foreign resource is invalid_target", (f) => codeParams(f.client.id, f.code, { resource: "https://elsewhere.example/mcp" }), "invalid_target"],
   ];
   for (const [name, params, error] of refused) {
@@ -215,7 +216,7 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
 
   test("an expired code is invalid_grant", async () => {
     const f = await fresh();
-    setSystemTime(new Date(Date.now() + (app.config.authCodeTtlSeconds + 1) * 1000));
+    advanceClock(app.config.authCodeTtlSeconds + 1);
     const res = await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");

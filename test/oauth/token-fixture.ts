@@ -1,65 +1,15 @@
 // Shared setup for the token, revocation and introspection tests: users,
-// clients and codes made directly in the database, and raw HTTP requests.
-import { createUser } from "../../src/accounts/users.ts";
-import { insertClient, type OAuthClient, type TokenEndpointAuthMethod } from "../../src/oauth/clients-store.ts";
-import { approveAuthorization } from "../../src/oauth/grants.ts";
-import { mcpResourceUrl } from "../../src/oauth/resource.ts";
-import { hashSecret, randomString } from "../../src/security/tokens.ts";
+// clients and codes made directly in the database (test/support/factories.ts),
+// and raw HTTP requests.
 import type { TestApp } from "../helpers.ts";
+import { makeClient, makeConnection, makeUser, redirectUri, verifier } from "../support/factories.ts";
 
-/** RFC 7636 Appendix B. */
-export const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-export const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-export const redirectUri = "https://client.example/callback";
-export const nowSeconds = () => Math.floor(Date.now() / 1000);
+export { nowSeconds } from "../support/clock.ts";
+export { challenge, makeClient, makeUser, redirectUri, verifier } from "../support/factories.ts";
+/** A connection and its code, for the token endpoint's tests. */
+export const makeCode = makeConnection;
 export const accessPattern = /^gate_at_[a-z2-7]{16}_[a-z2-7]{52}$/;
 export const refreshPattern = /^gate_rt_[a-z2-7]{16}_[a-z2-7]{52}$/;
-
-export async function makeUser(app: TestApp, opts: { isAdmin?: boolean; email?: string } = {}) {
-  return createUser(app.db, { email: opts.email ?? `${randomString(5)}@example.com`, password: null, isAdmin: opts.isAdmin ?? false, now: nowSeconds() });
-}
-
-/** A registered client; confidential ones come with their secret. */
-export function makeClient(app: TestApp, opts: { method?: TokenEndpointAuthMethod; name?: string } = {}): { client: OAuthClient; secret: string | null } {
-  const method = opts.method ?? "none";
-  const secret = method === "none" ? null : randomString(32);
-  const client: OAuthClient = {
-    id: randomString(10),
-    kind: "dcr",
-    name: opts.name ?? "Test client",
-    redirectUris: [redirectUri],
-    tokenEndpointAuthMethod: method,
-    secretHash: secret === null ? null : hashSecret(secret),
-    clientUri: null,
-    fingerprint: null,
-    metadataExpiresAt: null,
-    metadataFetchedAt: null,
-    createdAt: nowSeconds(),
-    lastUsedAt: null,
-    ownerUserId: null,
-  };
-  insertClient(app.db, client);
-  return { client, secret };
-}
-
-export function makeCode(
-  app: TestApp,
-  input: { userId: string; clientId: string; scope?: string; tools?: string[] | null; apiKeyId?: string | null; codeChallenge?: string },
-) {
-  return approveAuthorization(app.db, {
-    userId: input.userId,
-    clientId: input.clientId,
-    apiKeyId: input.apiKeyId ?? null,
-    scope: input.scope ?? "mcp:read mcp:write",
-    // Every write tool unless a test limits it, as grants made before per-tool grants.
-    tools: input.tools === undefined ? null : input.tools,
-    resource: mcpResourceUrl(app.url),
-    redirectUri,
-    codeChallenge: input.codeChallenge ?? challenge,
-    now: nowSeconds(),
-    codeTtlSeconds: app.config.authCodeTtlSeconds,
-  });
-}
 
 /** POSTs form parameters (pairs, so a test can repeat one) to an OAuth endpoint. */
 export function postForm(app: TestApp, path: string, params: [string, string][] | Record<string, string>, headers: Record<string, string> = {}) {

@@ -6,6 +6,7 @@ import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { rpc } from "../mcp/fixture.ts";
 import { accessPattern, connected, nowSeconds, refreshPattern, refreshRequest, type TokenBody } from "./token-fixture.ts";
+import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -15,11 +16,6 @@ afterAll(() => app.close());
 afterEach(() => {
   setSystemTime();
 });
-
-/** Moves the clock (and the app's) `seconds` past now. */
-function advance(seconds: number) {
-  setSystemTime(new Date(Date.now() + seconds * 1000));
-}
 
 async function refreshed(clientId: string, refreshToken: string, extra: Record<string, string> = {}): Promise<TokenBody> {
   const res = await refreshRequest(app, clientId, refreshToken, extra);
@@ -70,7 +66,7 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
 
   test("accepts a JSON body", async () => {
     const { client, tokens } = await connected(app);
-    const res = await fetch(app.url + "/oauth/token", {
+    const res = await fetch(`${app.url}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: client.id }),
@@ -103,7 +99,7 @@ describe("the grace window (simultaneous refreshes)", () => {
   test("the just-rotated token returns the same pair again within the window", async () => {
     const { client, tokens } = await connected(app);
     const first = await refreshed(client.id, tokens.refresh_token);
-    advance(30);
+    advanceClock(30);
     const again = await refreshed(client.id, tokens.refresh_token);
     expect(again.access_token).toBe(first.access_token);
     expect(again.refresh_token).toBe(first.refresh_token);
@@ -112,7 +108,7 @@ describe("the grace window (simultaneous refreshes)", () => {
   test("the repeated pair reports the access token's remaining lifetime", async () => {
     const { client, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
-    advance(30);
+    advanceClock(30);
     const again = await refreshed(client.id, tokens.refresh_token);
     expect(again.expires_in).toBe(app.config.accessTokenTtlSeconds - 30);
   });
@@ -135,7 +131,7 @@ describe("the grace window (simultaneous refreshes)", () => {
   test("after the window the old token is invalid_grant", async () => {
     const { client, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
-    advance(61);
+    advanceClock(61);
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");
@@ -145,7 +141,7 @@ describe("the grace window (simultaneous refreshes)", () => {
     const { client, grant, tokens } = await connected(app);
     const second = await refreshed(client.id, tokens.refresh_token);
     const third = await refreshed(client.id, second.refresh_token);
-    advance(61);
+    advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
     expect(tokensOf(grant.id).every((r) => r.revokedAt !== null)).toBe(true);
     expect(await errorOf(await refreshRequest(app, client.id, third.refresh_token))).toBe("invalid_grant");
@@ -154,7 +150,7 @@ describe("the grace window (simultaneous refreshes)", () => {
   test("reuse after the window makes every access token of the family fail", async () => {
     const { client, tokens } = await connected(app);
     const second = await refreshed(client.id, tokens.refresh_token);
-    advance(61);
+    advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
     const now = nowSeconds();
     expect([tokens.access_token, second.access_token].map((t) => authenticateAccessToken(app.db, t, now))).toEqual([null, null]);
@@ -163,7 +159,7 @@ describe("the grace window (simultaneous refreshes)", () => {
   test("reuse after the window revokes the grant", async () => {
     const { client, grant, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
-    advance(61);
+    advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
     expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grant.id)).get()!.revokedAt).toBeNumber();
   });
@@ -182,7 +178,7 @@ describe("the grace window (simultaneous refreshes)", () => {
     try {
       const { client, tokens } = await connected(short);
       expect((await refreshRequest(short, client.id, tokens.refresh_token)).status).toBe(200);
-      advance(6);
+      advanceClock(6);
       expect(await errorOf(await refreshRequest(short, client.id, tokens.refresh_token))).toBe("invalid_grant");
     } finally {
       await short.close();
@@ -299,7 +295,7 @@ describe("refusals", () => {
 
   test("an expired refresh token is invalid_grant", async () => {
     const { client, tokens } = await connected(app);
-    advance(app.config.refreshTokenTtlSeconds + 1);
+    advanceClock(app.config.refreshTokenTtlSeconds + 1);
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -7,13 +8,19 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/** The request log lines for one request id; the line is written after the response, so wait for it. */
+const linesOf = (target: TestApp, requestId: string) => target.logs.filter((l) => l.msg === "request" && l.request_id === requestId);
+
+/**
+ * The request log lines for one request id. A line is written after its
+ * response, so wait for it; then wait for the line of one more request, so
+ * that a stray second line of the first has had its turn before counting.
+ */
 async function requestLines(target: TestApp, requestId: string): Promise<Record<string, unknown>[]> {
-  const find = () => target.logs.filter((l) => l.msg === "request" && l.request_id === requestId);
-  for (let i = 0; i < 100 && find().length === 0; i++) await Bun.sleep(10);
-  // Give a stray second line the chance to show up before counting.
-  await Bun.sleep(20);
-  return find();
+  await waitFor(() => linesOf(target, requestId).length > 0);
+  const marker = `after-${requestId}`.slice(0, 64);
+  await fetch(`${target.url}/healthz`, { headers: { "x-request-id": marker } });
+  await waitFor(() => linesOf(target, marker).length > 0);
+  return linesOf(target, requestId);
 }
 
 describe("health", () => {

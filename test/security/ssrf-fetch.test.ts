@@ -124,7 +124,10 @@ describe("refused before any connection", () => {
 
   test("a host name resolving to 10.x is `forbidden_address`", async () => {
     const asked: string[] = [];
-    const resolve = async (host: string) => (asked.push(host), ["10.1.2.3"]);
+    const resolve = async (host: string) => {
+      asked.push(host);
+      return ["10.1.2.3"];
+    };
     expect(await refusal(safeFetch("https://internal.example/x", { resolve }))).toBe("forbidden_address");
     expect(asked).toEqual(["internal.example"]);
   });

@@ -10,9 +10,9 @@ import { approveAuthorization } from "../../src/oauth/grants.ts";
 import { registerManualClient } from "../../src/oauth/registration.ts";
 import { parseCredential, randomString } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);

@@ -34,7 +34,7 @@ beforeAll(async () => {
   const toml = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n\n[[policy]]\ntool = "web__store"\nargument = "text"\nallow = ["team-*"]\npeople = ["kay@example.com"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), policies: parsePolicies("test.toml", toml) });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
-  const created = await createUser(app.db, { email: "kay@example.com", password, isAdmin: false, now: now() });
+  const created = await createUser(app.db, { email: "kay@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: now() });
   kay = { id: created.id, b: await signIn(null) };
 });
 afterAll(async () => {

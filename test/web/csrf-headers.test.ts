@@ -1,14 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../../src/accounts/users-store.ts";
+import { hashPassword } from "../../src/accounts/users.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { randomString } from "../../src/security/tokens.ts";
-import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { Browser, createTestApp, testPasswordHashCost, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
-const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
+const passwordHash = await hashPassword(password, testPasswordHashCost);
 const setupToken = "setup-token-for-tests-0123456789";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A user with a password, a live API key and a signed-in browser holding a form token. */
 async function fixture(app: TestApp) {

@@ -20,8 +20,8 @@ let adminId: string;
 let otherId: string;
 beforeAll(async () => {
   app = await createTestApp();
-  adminId = (await createUser(app.db, { email: "root@example.com", password, isAdmin: true, now: now() })).id;
-  otherId = (await createUser(app.db, { email: "other@example.com", password, isAdmin: false, now: now() })).id;
+  adminId = (await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: now() })).id;
+  otherId = (await createUser(app.db, { email: "other@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: now() })).id;
 });
 afterAll(() => app.close());
 

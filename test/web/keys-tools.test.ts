@@ -5,19 +5,19 @@ import { apiKeys } from "../../src/db/schema.ts";
 import { createApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { makeClient, makeCode } from "../oauth/token-fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // The API keys page: a Full key limited to chosen write tools, and each
 // key's and connection's granted write tools shown in the lists.
 
 const password = "correct horse battery staple";
 const revoke = "gatehouse__revoke_connection";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 let app: TestApp;
 let user: { id: string; b: Browser };
 beforeAll(async () => {
   app = await createTestApp();
-  const created = await createUser(app.db, { email: "kay@example.com", password, isAdmin: false, now: nowSeconds() });
+  const created = await createUser(app.db, { email: "kay@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email: "kay@example.com", password })).status).toBe(303);

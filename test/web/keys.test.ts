@@ -5,10 +5,10 @@ import { createUser } from "../../src/accounts/users.ts";
 import { apiKeys } from "../../src/db/schema.ts";
 import { authenticateApiKey, createApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
 const tokenPattern = /gate_key_[a-z2-7]{16}_[a-z2-7]{52}/;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 let app: TestApp;
 let alice: { id: string; b: Browser };
@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string) {
-  const user = await createUser(app.db, { email, password, isAdmin: false, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);

@@ -90,7 +90,7 @@ describe("entry points", () => {
   let key: string;
   beforeAll(async () => {
     app = await createTestApp({ setupToken: "setup-token-for-next-path-tests-0123" });
-    const user = await createUser(app.db, { email: "alice@example.com", password, isAdmin: false, now: now() });
+    const user = await createUser(app.db, { email: "alice@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: now() });
     key = createApiKey(app.db, { userId: user.id, name: "laptop", access: "read", expiresInSeconds: null, now: now() }).token;
   });
   afterAll(() => app.close());

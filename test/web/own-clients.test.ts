@@ -9,6 +9,7 @@ import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { rawInitialize } from "../mcp/fixture.ts";
 import { authorizePath, openConsent } from "../oauth/authorize-fixture.ts";
 import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } from "../oauth/token-fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // Issue 11, part 4 (the Evenhand doc: "the user creates a client record at
 // Settings → Connected MCP clients"): every signed-in person registers and
@@ -16,7 +17,6 @@ import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } fr
 // on /admin/clients.
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string, isAdmin: boolean): Promise<Person> {
-  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -114,7 +114,7 @@ describe("a session opened with an API key", () => {
     const html = await res.text();
     expect(res.status).toBe(403);
     expect(html).toContain("Sign in again to manage clients");
-    expect(html).not.toContain(alice.email + "'s app");
+    expect(html).not.toContain(`${alice.email}'s app`);
   });
 
   test("cannot register a client (403, nothing stored)", async () => {
@@ -346,7 +346,7 @@ describe("CSRF on the owner's forms", () => {
 describe("the owner's account", () => {
   // No command deletes a person today (they are disabled); the schema decides what a deletion would do.
   test("deleting it deletes their clients and every grant and token issued to them", async () => {
-    const carol = await createUser(app.db, { email: "carol@example.com", password, isAdmin: false, now: nowSeconds() });
+    const carol = await createUser(app.db, { email: "carol@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
     const { client } = registerManualClient(app.db, { name: "Carol's", redirectUris: [redirectUri], method: "none", ownerUserId: carol.id, now: nowSeconds() });
     const { grant, code } = makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);

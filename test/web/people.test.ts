@@ -3,9 +3,9 @@ import { and, eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { auditEvents, invitations, sessions, users } from "../../src/db/schema.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { advanceClock, nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const linkPattern = /http:\/\/127\.0\.0\.1:\d+\/invite\/gate_inv_[a-z2-7]{16}_[a-z2-7]{52}/;
 const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
@@ -28,7 +28,7 @@ async function signIn(email: string, pw = password) {
 }
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const { b, res } = await signIn(email);
   expect(res.status).toBe(303);
   return { id: user.id, b };
@@ -165,7 +165,7 @@ describe("inviting", () => {
 
   test("an expired link gets the same page as an unknown one", async () => {
     const { link } = await invite("late@example.com");
-    setSystemTime(new Date(Date.now() + 7 * 86400 * 1000 + 1000));
+    advanceClock(7 * 86400 + 1);
     const expired = await new Browser(app.url).get(link!);
     const unknown = await new Browser(app.url).get(`/invite/gate_inv_${"a".repeat(16)}_${"b".repeat(52)}`);
     const garbage = await new Browser(app.url).get("/invite/%3Cscript%3E");
@@ -274,7 +274,7 @@ describe("the last admin", () => {
   let only: { id: string; b: Browser };
   beforeAll(async () => {
     solo = await createTestApp();
-    await createUser(solo.db, { email: "only@example.com", password, isAdmin: true, now: nowSeconds() });
+    await createUser(solo.db, { email: "only@example.com", password, passwordCost: solo.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
     const b = new Browser(solo.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "only@example.com", password });
@@ -299,7 +299,7 @@ describe("the last admin", () => {
   });
 
   test("with a second admin, one may step down", async () => {
-    const second = await createUser(solo.db, { email: "second@example.com", password, isAdmin: true, now: nowSeconds() });
+    const second = await createUser(solo.db, { email: "second@example.com", password, passwordCost: solo.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
     expect((await only.b.post(`/admin/people/${second.id}/disable`, { csrf: await soloCsrf() })).status).toBe(303);
     expect((await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() })).status).toBe(400);
   });

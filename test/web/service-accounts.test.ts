@@ -4,13 +4,13 @@ import { createUser } from "../../src/accounts/users.ts";
 import { auditEvents, oauthClients, oauthGrants, users } from "../../src/db/schema.ts";
 import { hashSecret } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { nowSeconds } from "../support/clock.ts";
 
 // Settings → Service accounts over HTTP: who may use it, creating one (the
 // secret shown once, stored hashed), refusals, and disable, enable, new
 // secret and delete, each checked in the database.
 
 const password = "correct horse battery staple";
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const path = "/admin/service-accounts";
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
@@ -21,7 +21,7 @@ let admin: Browser;
 let member: Browser;
 
 async function signedIn(email: string, isAdmin: boolean): Promise<Browser> {
-  await createUser(app.db, { email, password, isAdmin, now: nowSeconds() });
+  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);

@@ -75,6 +75,13 @@ describe("creating the first admin", () => {
     expect(await Bun.password.verify(password, user!.passwordHash!)).toBe(true);
   });
 
+  test("hashes at the configured argon2id cost (config.passwordHashCost)", async () => {
+    await postSetup({ email: "root@example.com", password });
+    const [user] = app.db.select().from(users).all();
+    const { memoryKib, iterations } = app.config.passwordHashCost;
+    expect(user!.passwordHash).toStartWith(`$argon2id$v=19$m=${memoryKib},t=${iterations},p=1$`);
+  });
+
   test("with a bad email is 400 and stores nothing", async () => {
     const { res } = await postSetup({ email: "not-an-email", password });
     expect(res.status).toBe(400);
@@ -115,7 +122,7 @@ describe("after an admin exists", () => {
   });
 
   test("an admin created another way (CLI) also kills the link", async () => {
-    await createUser(app.db, { email: "cli@example.com", password, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, { email: "cli@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
     const { res } = await openSetup(new Browser(app.url));
     expect(res.status).toBe(404);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import type { Client } from "@modelcontextprotocol/client";
 import type { Page } from "playwright-core";
-import { Browser, createTestApp, type TestApp } from "../../helpers.ts";
+import { type Browser, createTestApp, type TestApp } from "../../helpers.ts";
 import { connectClient, rpc } from "../../mcp/fixture.ts";
 import { consent, type ConsentChoice } from "../consent-form.ts";
 import { password, signedIn, tokenRequest } from "../field-failures-fixture.ts";

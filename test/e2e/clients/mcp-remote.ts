@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { tempDir } from "../../helpers.ts";
+import { waitFor } from "../../support/wait-for.ts";
 
 // mcp-remote (npm) run as desktop hosts run it: `node …/proxy.js <url> <port>
 // [flags]` spawned by the MCP client SDK's stdio transport, the host talking
@@ -49,11 +50,7 @@ export class McpRemoteHome {
    * the proxy, which may log "Browser opened" before the script has written.
    */
   async waitForOpened(count: number): Promise<string[]> {
-    for (let waitedMs = 0; waitedMs < 10_000; waitedMs += 50) {
-      const opened = this.opened();
-      if (opened.length >= count) return opened;
-      await Bun.sleep(50);
-    }
+    await waitFor(() => this.opened().length >= count, 10_000, () => `${count} opened URLs, have ${JSON.stringify(this.opened())}`);
     return this.opened();
   }
 

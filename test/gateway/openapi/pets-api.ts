@@ -77,7 +77,10 @@ export function startPetsApi(token: string, elsewhere = "http://elsewhere.invali
         .get("/slow", async ({ query, request }) => {
           const aborted = await new Promise<boolean>((resolve) => {
             const timer = setTimeout(() => resolve(false), query.ms);
-            request.signal.addEventListener("abort", () => (clearTimeout(timer), resolve(true)));
+            request.signal.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve(true);
+            });
           });
           if (aborted) api.slowAborted++;
           return { sleptMs: query.ms };
