@@ -11,7 +11,7 @@ import { authorizationResponseUrl, consentPageCsp, redirectTargetLabel } from ".
 import { answerBridge, bridgeCallbackUrl, openBridgeEntry } from "./bridge.ts";
 import { resolveClient } from "./clients.ts";
 import { findClientById, touchClient, type OAuthClient } from "./clients-store.ts";
-import { oauthPaths } from "./endpoints.ts";
+import { oauthPaths } from "./paths.ts";
 import { OAuthError } from "./errors.ts";
 import { approveAuthorization } from "./grants.ts";
 import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";

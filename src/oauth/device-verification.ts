@@ -11,7 +11,7 @@ import { findClientById, touchClient } from "./clients-store.ts";
 import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
 import type { DeviceCode } from "./device-codes-store.ts";
-import { devicePaths } from "./endpoints.ts";
+import { devicePaths } from "./paths.ts";
 import { formatScope, parseScope, scopeDescriptions } from "./scopes.ts";
 
 type ResponseSet = { status?: number | string; headers: Record<string, string | number> };

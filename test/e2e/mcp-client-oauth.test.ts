@@ -7,7 +7,7 @@ import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
 import { findClientById } from "../../src/oauth/clients-store.ts";
 import { findGrant, listLiveGrants } from "../../src/oauth/grants-store.ts";
-import { oauthPaths } from "../../src/oauth/endpoints.ts";
+import { oauthPaths } from "../../src/oauth/paths.ts";
 import { accessTokenPrefix, refreshTokenPrefix } from "../../src/oauth/tokens.ts";
 import { findToken } from "../../src/oauth/tokens-store.ts";
 import { parseCredential } from "../../src/security/tokens.ts";

@@ -7,7 +7,7 @@ import { codePrefix } from "../grants.ts";
 import { findCode, findGrant, markCodeUsed, revokeGrantAndTokens } from "../grants-store.ts";
 import { verifyS256 } from "../pkce.ts";
 import { requestedResource } from "../resource.ts";
-import { requiredParam } from "../respond.ts";
+import { requiredParam } from "../params.ts";
 import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 interface CodeRequest {

@@ -6,7 +6,7 @@ import { markDeviceCodeUsed } from "../device-codes-store.ts";
 import { AuthorizationPending, DeviceAccessDenied, ExpiredToken, InvalidGrant, OAuthError, SlowDown } from "../errors.ts";
 import { findGrant } from "../grants-store.ts";
 import { requestedResource } from "../resource.ts";
-import { requiredParam } from "../respond.ts";
+import { requiredParam } from "../params.ts";
 import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 

@@ -3,7 +3,7 @@ import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, OAuthError } from "../errors.ts";
 import { revokeGrantAndTokens } from "../grants-store.ts";
 import { requestedResource } from "../resource.ts";
-import { requiredParam } from "../respond.ts";
+import { requiredParam } from "../params.ts";
 import { narrowedScope } from "../scopes.ts";
 import {
   findPresentedToken,

@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
-import { corsHeaders, oauthPaths } from "./endpoints.ts";
-import { deviceCodeGrantType } from "./client-metadata.ts";
-import { supportedScopes } from "./scopes.ts";
+import { deviceCodeGrantType } from "../client-metadata.ts";
+import { oauthPaths } from "../paths.ts";
+import { supportedScopes } from "../scopes.ts";
+import { corsHeaders, preflight } from "./endpoint.ts";
 
 /**
  * RFC 8414 authorization server metadata. Advertises exactly what is
@@ -33,7 +34,6 @@ export function metadataRoutes(issuer: string) {
   const body = JSON.stringify(authorizationServerMetadata(issuer));
   const respond = () =>
     new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300", ...corsHeaders } });
-  const preflight = () => new Response(null, { status: 204, headers: corsHeaders });
   // Some clients only try the OpenID path, or append the issuer's (empty) path.
   const paths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"];
   let app = new Elysia();
