@@ -1,7 +1,7 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
-import { liveGrantIdsOfApiKey, revokeGrantAndTokens } from "../oauth/grants-store.ts";
+import { liveAuthorizationIdsOfApiKey, revokeAuthorizationAndTokens } from "../oauth/authorizations-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
   findApiKeyWithUser,
@@ -113,7 +113,7 @@ export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null
 function revokeWithDescendants(db: Db, id: string, now: number): boolean {
   if (!markApiKeyRevoked(db, id, now)) return false;
   deleteSessionsOfApiKey(db, id);
-  for (const grantId of liveGrantIdsOfApiKey(db, id)) revokeGrantAndTokens(db, grantId, now);
+  for (const grantId of liveAuthorizationIdsOfApiKey(db, id)) revokeAuthorizationAndTokens(db, grantId, now);
   for (const child of liveKeyIdsCreatedWith(db, id)) revokeWithDescendants(db, child, now);
   return true;
 }

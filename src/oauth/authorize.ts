@@ -13,8 +13,8 @@ import { resolveClient } from "./clients.ts";
 import { findClientById, touchClient, type OAuthClient } from "./clients-store.ts";
 import { oauthPaths } from "./paths.ts";
 import { OAuthError } from "./errors.ts";
-import { approveAuthorization } from "./grants.ts";
-import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
+import { approveAuthorization } from "./authorizations.ts";
+import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./pending-requests-store.ts";
 import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
@@ -166,7 +166,7 @@ export function authorizeRoutes(web: WebDeps) {
         // RFC 6749 §4.1.2.1
         return respond({ error: "access_denied", error_description: "The user did not allow access." });
       }
-      const { code, grant } = approveAuthorization(web.db, {
+      const { code, authorization: grant } = approveAuthorization(web.db, {
         userId: current.user.id,
         clientId: pending.clientId,
         // A session opened with an API key ties the grant to that key: revoking the key revokes it.

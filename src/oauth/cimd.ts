@@ -1,7 +1,7 @@
 import { safeFetch, SafeFetchError, type SafeFetchReason } from "../security/ssrf-fetch.ts";
 import type { ClientDeps } from "./clients.ts";
 import { findClientById, upsertClient, type OAuthClient } from "./clients-store.ts";
-import { hasLiveGrant } from "./grants-store.ts";
+import { hasLiveAuthorization } from "./authorizations-store.ts";
 import { redirectUriProblem } from "./redirect-uris.ts";
 
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document):
@@ -216,5 +216,5 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
 /** A known client's copy fetched less than `lastGoodCopySeconds` ago (see the cache policy at the top). */
 function isLastGoodCopyUsable(deps: ClientDeps, cached: OAuthClient, now: number): boolean {
   if (cached.kind !== "cimd" || cached.metadataFetchedAt === null || now - cached.metadataFetchedAt >= lastGoodCopySeconds) return false;
-  return cached.lastUsedAt !== null || hasLiveGrant(deps.db, cached.id);
+  return cached.lastUsedAt !== null || hasLiveAuthorization(deps.db, cached.id);
 }

@@ -30,10 +30,10 @@ describe("a built-in tool call", () => {
   });
 
   test("with an OAuth token records the client and the connection, no key", async () => {
-    const { user, client, grant, tokens } = await connected(app);
+    const { user, client, authorization, tokens } = await connected(app);
     await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} });
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id, apiKeyId: null, tool: "gatehouse__whoami" });
+    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, apiKeyId: null, tool: "gatehouse__whoami" });
   });
 
   test("records the X-Request-Id the response carried, and the client address", async () => {

@@ -2,7 +2,7 @@
 // clients and codes made directly in the database, and raw HTTP requests.
 import { createUser } from "../../src/accounts/users.ts";
 import { insertClient, type OAuthClient, type TokenEndpointAuthMethod } from "../../src/oauth/clients-store.ts";
-import { approveAuthorization } from "../../src/oauth/grants.ts";
+import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { hashSecret, randomString } from "../../src/security/tokens.ts";
 import type { TestApp } from "../helpers.ts";
@@ -51,7 +51,7 @@ export function makeCode(
     clientId: input.clientId,
     apiKeyId: input.apiKeyId ?? null,
     scope: input.scope ?? "mcp:read mcp:write",
-    // Every write tool unless a test limits it, as grants made before per-tool grants.
+    // Every write tool unless a test limits it, as authorizations made before per-tool authorizations.
     tools: input.tools === undefined ? null : input.tools,
     resource: mcpResourceUrl(app.url),
     redirectUri,
@@ -95,7 +95,7 @@ export function refreshRequest(app: TestApp, clientId: string, refreshToken: str
 export async function connected(app: TestApp, opts: { scope?: string } = {}) {
   const user = await makeUser(app);
   const { client } = makeClient(app);
-  const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
+  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
   const tokens = await exchangeCode(app, client.id, code);
-  return { user, client, grant, tokens };
+  return { user, client, authorization, tokens };
 }

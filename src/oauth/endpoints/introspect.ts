@@ -41,12 +41,12 @@ export function introspectRoutes(deps: EndpointDeps) {
     const presented = findPresentedToken(deps.db, requiredParam(params, "token"));
     const now = deps.now();
     if (!presented || !isTokenActive(presented.context, now)) return noStoreJson({ active: false });
-    const { token, grant, user } = presented.context;
-    if (caller.kind === "client" && grant.clientId !== caller.clientId) return noStoreJson({ active: false });
+    const { token, authorization, user } = presented.context;
+    if (caller.kind === "client" && authorization.clientId !== caller.clientId) return noStoreJson({ active: false });
     return noStoreJson({
       active: true,
       scope: token.scope,
-      client_id: grant.clientId,
+      client_id: authorization.clientId,
       username: user.email,
       // RFC 7662 §2.2 takes token_type from RFC 6749 §7.1, which names no
       // type for refresh tokens; "refresh_token" is the RFC 7009 hint value.
@@ -54,7 +54,7 @@ export function introspectRoutes(deps: EndpointDeps) {
       exp: token.expiresAt,
       iat: token.createdAt,
       sub: user.id,
-      aud: grant.resource,
+      aud: authorization.resource,
       iss: deps.config.publicUrl,
     });
   });

@@ -20,9 +20,9 @@ export function revokeRoutes(deps: EndpointDeps) {
     const token = requiredParam(params, "token");
     const revoked = revokePresentedToken(deps.db, { token, clientId: client?.id ?? null, now: deps.now() });
     if (revoked) {
-      const { token: row, grant } = revoked;
-      deps.log.info("token revoked", { client_id: grant.clientId });
-      audit.record({ event: "token_revoked", outcome: "ok", userId: grant.userId, clientId: grant.clientId, grantId: grant.id, detail: { kind: row.kind } });
+      const { token: row, authorization } = revoked;
+      deps.log.info("token revoked", { client_id: authorization.clientId });
+      audit.record({ event: "token_revoked", outcome: "ok", userId: authorization.userId, clientId: authorization.clientId, grantId: authorization.id, detail: { kind: row.kind } });
     }
     return new Response(null, { status: 200, headers: { "cache-control": "no-store" } });
   });
