@@ -109,7 +109,7 @@ export function AccessFields({ offer, groups, choice, ticked, note }: AccessFiel
 }
 
 /** A key's or connection's write tools for a table cell: None, All, or the names. */
-export function GrantedTools({ access, tools }: { access: "read" | "full"; tools: readonly string[] | null }): string {
+export function PermittedTools({ access, tools }: { access: "read" | "full"; tools: readonly string[] | null }): string {
   if (access !== "full") return (<span class="muted">None</span>) as string;
   if (tools === null) return "All";
   return (

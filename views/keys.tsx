@@ -1,7 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { AccessFields, GrantedTools, LimitList, shownChoice, type LimitItem, type ToolGroupOption } from "./access.tsx";
+import { AccessFields, PermittedTools, LimitList, shownChoice, type LimitItem, type ToolGroupOption } from "./access.tsx";
 
 export interface KeyRow {
   id: string;
@@ -81,7 +81,7 @@ const limitsHelp = "One per line: tool:argument=pattern, e.g. github__create_iss
 function ToolsCell({ access, tools, limits }: { access: "read" | "full"; tools: string[] | null; limits: LimitItem[] }): string {
   return (
     <td class="write-tools-granted">
-      <GrantedTools access={access} tools={tools} />
+      <PermittedTools access={access} tools={tools} />
       {limits.length > 0 ? (
         <div class="limits">
           <span class="muted">Argument limits:</span>

@@ -1,4 +1,4 @@
-import { grantedWriteTools } from "../mcp/tool-grants.ts";
+import { permittedWriteTools } from "../mcp/tool-permissions.ts";
 import { listConnections, revokeConnection } from "../oauth/connections.ts";
 import { findAuthorization } from "../oauth/authorizations-store.ts";
 import { writeToolsCell } from "./account-commands.ts";
@@ -19,7 +19,7 @@ export const connectionCommands: Record<string, Command> = {
           c.userEmail,
           c.clientName,
           c.access,
-          writeToolsCell(grantedWriteTools(c.access, c.tools)),
+          writeToolsCell(permittedWriteTools(c.access, c.tools)),
           isoDate(c.createdAt),
           c.lastUsedAt ? isoDate(c.lastUsedAt) : "never",
         ]);

@@ -5,7 +5,7 @@ import { AccountError, disableAccount, enableAccount } from "../accounts/users.t
 import type { AuditEntry } from "../audit/entry.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups } from "../mcp/access.ts";
-import { writeToolChoices } from "../mcp/tool-grants.ts";
+import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { oauthPaths } from "../oauth/paths.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountForm, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";

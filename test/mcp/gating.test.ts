@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { newCaller } from "../../src/mcp/caller.ts";
 import { deniedToolCalls, isWriteTool, missingFor, visibleTools } from "../../src/mcp/gating.ts";
-import { checkToolChoice, grantedWriteTools, unknownToolsMessage, writeToolChoices } from "../../src/mcp/tool-grants.ts";
+import { checkToolChoice, permittedWriteTools, unknownToolsMessage, writeToolChoices } from "../../src/mcp/tool-permissions.ts";
 
 const read = { name: "t__read", requiredScopes: ["mcp:read"] };
 const write = { name: "t__write", requiredScopes: ["mcp:read", "mcp:write"] };
@@ -96,6 +96,6 @@ describe("choosing write tools", () => {
   });
 
   test("whoami's write_tools: all, the names, or none for Read-only", () => {
-    expect([grantedWriteTools("full", null), grantedWriteTools("full", ["x"]), grantedWriteTools("read", null)]).toEqual(["all", ["x"], []]);
+    expect([permittedWriteTools("full", null), permittedWriteTools("full", ["x"]), permittedWriteTools("read", null)]).toEqual(["all", ["x"], []]);
   });
 });
