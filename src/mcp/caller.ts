@@ -7,7 +7,7 @@ import type { LimitSource } from "./argument-gates.ts";
 export interface Caller {
   userId: string;
   email: string;
-  /** The credential used: an API key, or a connection (an OAuth grant) of some client. */
+  /** The credential used: an API key, or a connection (an OAuth authorization) of some client. */
   via: { kind: "api_key"; id: string; name: string } | { kind: "connection"; id: string; clientId: string; clientName: string };
   scopes: string[];
   /**
