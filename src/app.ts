@@ -23,6 +23,7 @@ import { registerRoutes } from "./oauth/endpoints/register.ts";
 import { revokeRoutes } from "./oauth/endpoints/revoke.ts";
 import { tokenRoutes } from "./oauth/endpoints/token.ts";
 import { healthRoutes } from "./ops/health.ts";
+import { cspHeader, pageCsp } from "./security/csp.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
@@ -60,8 +61,7 @@ export interface AppDeps {
 export type AppInput = Omit<AppDeps, "audit"> & { audit?: AuditRecorder };
 
 const securityHeaders = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "content-security-policy": cspHeader(pageCsp),
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",

@@ -59,7 +59,7 @@ export function authorizeRoutes(web: WebDeps) {
 
   /** The page for one request; `posted` (a form answered with an error) keeps what the person chose. */
   const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string, posted?: unknown) => {
-    set.headers["content-security-policy"] = consentPageCsp(String(set.headers["content-security-policy"] ?? ""), view.redirectUri);
+    set.headers["content-security-policy"] = consentPageCsp(view.redirectUri);
     // The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page.
     const offer = consentOffer(current, web.catalogue, view.scopes);
     return ConsentPage({
