@@ -1,3 +1,4 @@
+import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
@@ -7,7 +8,7 @@ export interface ServiceAccountView {
   id: string;
   name: string;
   clientId: string;
-  access: "read" | "full";
+  access: AccessLevel;
   /** The write tools a Full account may call; null: every write tool. */
   tools: string[] | null;
   createdAt: number;

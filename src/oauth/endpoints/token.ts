@@ -9,12 +9,16 @@ import { oauthPaths } from "../paths.ts";
 import { tokenResponseBody } from "../tokens.ts";
 import { noStoreJson, oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
 
+/** One handler per grant_type (RFC 6749 §4, RFC 8628 §3.4), in the order the metadata lists them. */
 const grantTypes = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
-  client_credentials: clientCredentialsGrant,
   [deviceCodeGrantType]: deviceCodeGrant,
+  client_credentials: clientCredentialsGrant,
 };
+
+/** The grant types the token endpoint answers: what metadata advertises. */
+export const tokenGrantTypes = Object.keys(grantTypes);
 
 /**
  * The token endpoint (RFC 6749 §3.2): form or JSON body, client
