@@ -80,7 +80,7 @@ export async function auditedToolCall(
 }
 
 /**
- * A tools/call refused before it ran (scope, grant or argument gate):
+ * A tools/call refused before it ran (scope, tool permission or argument gate):
  * outcome denied. `more`: for an argument outside a limit, `missing`
  * (`argument:<name>`) and the arguments per GATEHOUSE_AUDIT_ARGUMENTS, so the
  * log shows what was tried.

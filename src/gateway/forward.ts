@@ -75,7 +75,7 @@ export async function forwardToolCall(call: Forwarding, caller: Caller, args: un
   const { upstream, name, timeoutMs } = call;
   // Verified before this handler runs (round-state.ts): sealed for this caller, unexpired, its held call still held.
   const state = ctx.mcpReq.requestState<RoundState>() ?? null;
-  // The retry must name the tool its round was for, so the grant checked on the retry is that tool's.
+  // The retry must name the tool its round was for, so the permission checked on the retry is that tool's.
   if (state !== null && state.target !== call.tool) return { result: toolError(`This requestState belongs to a round of ${state.target}, not of ${call.tool}.`) };
   // A 2025 request cannot be asked anything (it is served statelessly): the held call stays for its own client.
   if (state !== null && ctx.mcpReq.envelope === undefined) return { result: toolError("Input-required rounds are answered by 2026-07-28 clients only.") };

@@ -99,7 +99,7 @@ export function authenticateApiKey(db: Db, token: string, now: number, find = (i
 
 /**
  * Revokes a key (of `ownerId`, or of anyone when ownerId is null), ends
- * every session opened with it, and revokes every OAuth grant approved in
+ * every session opened with it, and revokes every OAuth authorization approved in
  * such a session, with its tokens ("rotating your API key revokes existing
  * MCP sessions"), and every key made in such a session, the same way down.
  * False when there is no such live key.

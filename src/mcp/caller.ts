@@ -12,7 +12,7 @@ export interface Caller {
   scopes: string[];
   /**
    * The write tools the key or connection was granted, by name; null: every
-   * write tool. Only write tools are limited (gating.ts); a grant never
+   * write tool. Only write tools are limited (gating.ts); a tool permission never
    * widens what the scopes allow.
    */
   tools: readonly string[] | null;

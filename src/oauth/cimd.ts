@@ -14,14 +14,14 @@ import { redirectUriProblem } from "./redirect-uris.ts";
 //   of RFC 5861 stale-if-error), so a client's brief outage does not lock its
 //   users out.
 // - at the token and revocation endpoints (`useLastGoodCopy`), a known client
-//   (a live grant, or used: consent given or a code exchanged) keeps its last
+//   (a live authorization, or used: consent given or a code exchanged) keeps its last
 //   good copy for any failure, a 404 or an invalid document too, as long as
 //   that copy was fetched less than `lastGoodCopySeconds` ago: an existing
 //   connection must not end because the client's host served a 404 for a
 //   while (claude.com's did).
 // - otherwise, and always for a new authorization, anything but transport
-//   trouble makes the client unknown at once; its row and grants stay, and
-//   deleting it (admin page) is what revokes its grants.
+//   trouble makes the client unknown at once; its row and authorizations stay, and
+//   deleting it (admin page) is what revokes its authorizations.
 
 export const cimdMinTtlSeconds = 5 * 60;
 export const cimdMaxTtlSeconds = 24 * 3600;
