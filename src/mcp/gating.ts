@@ -20,11 +20,11 @@ export function isWriteTool(tool: GatedTool): boolean {
 }
 
 /** What the caller lacks to call `tool`: a scope, the tool among its permissions, an allowed argument value, or nothing (null). */
-export type Missing = "scope" | "grant" | "argument";
+export type Missing = "scope" | "permission" | "argument";
 
 export function missingFor(caller: Caller, tool: GatedTool): Missing | null {
   if (!tool.requiredScopes.every((scope) => caller.scopes.includes(scope))) return "scope";
-  if (caller.tools !== null && isWriteTool(tool) && !caller.tools.includes(tool.name)) return "grant";
+  if (caller.tools !== null && isWriteTool(tool) && !caller.tools.includes(tool.name)) return "permission";
   return null;
 }
 

@@ -21,7 +21,7 @@ export const permissionDeniedCode = -32003;
 
 interface Refusal {
   tool: string;
-  /** `grant:<tool>` or `argument:<name>`: what the call lacked. */
+  /** `grant:<tool>` (a missing tool permission; the wire keeps the older word) or `argument:<name>`: what the call lacked. */
   missing: string;
   message: string;
   hint: string;
