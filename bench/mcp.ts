@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
 import { findUserByEmail } from "../src/accounts/users-store.ts";
 import { openDatabase } from "../src/db/client.ts";
-import { approveAuthorization } from "../src/oauth/grants.ts";
+import { approveAuthorization } from "../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../src/oauth/resource.ts";
 
 const { values: args } = parseArgs({

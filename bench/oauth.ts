@@ -20,7 +20,7 @@ import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { silentLogger } from "../src/log.ts";
 import { insertClient } from "../src/oauth/clients-store.ts";
-import { approveAuthorization } from "../src/oauth/grants.ts";
+import { approveAuthorization } from "../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../src/oauth/resource.ts";
 
 const count = Number(process.argv[2] ?? 2000);

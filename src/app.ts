@@ -13,15 +13,17 @@ import type { PolicyRule } from "./mcp/policy-config.ts";
 import { createToolCatalogue } from "./mcp/server.ts";
 import { builtinTools } from "./mcp/tools/builtin.ts";
 import { authorizeRoutes } from "./oauth/authorize.ts";
-import { bridgeRoutes } from "./oauth/bridge-routes.ts";
-import { deviceAuthorizationRoutes } from "./oauth/device-authorization.ts";
 import { deviceVerificationRoutes } from "./oauth/device-verification.ts";
-import { introspectRoutes } from "./oauth/introspect.ts";
-import { metadataRoutes } from "./oauth/metadata.ts";
-import { registerRoutes } from "./oauth/register.ts";
-import { revokeRoutes } from "./oauth/revoke.ts";
-import { tokenRoutes } from "./oauth/token.ts";
+import { bridgeCallbackRoutes } from "./oauth/endpoints/bridge-callback.ts";
+import { bridgePollRoutes } from "./oauth/endpoints/bridge-poll.ts";
+import { deviceAuthorizationRoutes } from "./oauth/endpoints/device-authorization.ts";
+import { introspectRoutes } from "./oauth/endpoints/introspect.ts";
+import { metadataRoutes } from "./oauth/endpoints/metadata.ts";
+import { registerRoutes } from "./oauth/endpoints/register.ts";
+import { revokeRoutes } from "./oauth/endpoints/revoke.ts";
+import { tokenRoutes } from "./oauth/endpoints/token.ts";
 import { healthRoutes } from "./ops/health.ts";
+import { cspHeader, pageCsp } from "./security/csp.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { randomString } from "./security/tokens.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
@@ -59,8 +61,7 @@ export interface AppDeps {
 export type AppInput = Omit<AppDeps, "audit"> & { audit?: AuditRecorder };
 
 const securityHeaders = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "content-security-policy": cspHeader(pageCsp),
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
@@ -160,7 +161,8 @@ export function createApp(input: AppInput) {
     .use(deviceAuthorizationRoutes(deps))
     .use(deviceVerificationRoutes(web))
     .use(tokenRoutes(deps))
-    .use(bridgeRoutes(deps))
+    .use(bridgeCallbackRoutes(deps))
+    .use(bridgePollRoutes(deps))
     .use(revokeRoutes(deps))
     .use(introspectRoutes(deps))
     .use(mcpRoutes(deps, catalogue));

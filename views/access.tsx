@@ -7,6 +7,9 @@
 // tick-alls work without script (the server adds the group's tools);
 // assets/app.js only keeps the boxes in step as you click.
 
+import type { AccessLevel } from "../src/keys/api-keys.ts";
+import type { AccessChoice } from "../src/mcp/access.ts";
+
 export interface WriteToolOption {
   name: string;
   title?: string;
@@ -24,7 +27,7 @@ export interface AccessFieldsProps {
   offer: { full: boolean; chosen: boolean };
   /** The write tools that can be ticked, by upstream. */
   groups: ToolGroupOption[];
-  choice: "read" | "full" | "chosen";
+  choice: AccessChoice;
   ticked: readonly string[];
   /** Why less is offered than usual (a session opened with an API key). */
   note?: string;
@@ -109,7 +112,7 @@ export function AccessFields({ offer, groups, choice, ticked, note }: AccessFiel
 }
 
 /** A key's or connection's write tools for a table cell: None, All, or the names. */
-export function GrantedTools({ access, tools }: { access: "read" | "full"; tools: readonly string[] | null }): string {
+export function PermittedTools({ access, tools }: { access: AccessLevel; tools: readonly string[] | null }): string {
   if (access !== "full") return (<span class="muted">None</span>) as string;
   if (tools === null) return "All";
   return (

@@ -1,13 +1,14 @@
+import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { AccessFields, GrantedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
+import { AccessFields, PermittedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
 
 export interface ServiceAccountView {
   id: string;
   name: string;
   clientId: string;
-  access: "read" | "full";
+  access: AccessLevel;
   /** The write tools a Full account may call; null: every write tool. */
   tools: string[] | null;
   createdAt: number;
@@ -84,7 +85,7 @@ export function AdminServiceAccountsPage({ viewer, csrf, accounts, offer, groups
                   </td>
                   <td>{accessLabel[a.access]}</td>
                   <td class="write-tools-granted">
-                    <GrantedTools access={a.access} tools={a.tools} />
+                    <PermittedTools access={a.access} tools={a.tools} />
                   </td>
                   <td>
                     <Time at={a.createdAt} />

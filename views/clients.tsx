@@ -1,3 +1,4 @@
+import type { ClientKind, TokenEndpointAuthMethod } from "../src/oauth/clients-store.ts";
 import { Time } from "./format.tsx";
 import { ErrorNote } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
@@ -9,9 +10,9 @@ import { Layout, type Viewer } from "./layout.tsx";
 export interface ClientRow {
   id: string;
   name: string;
-  kind: "dcr" | "manual" | "cimd" | "service";
+  kind: ClientKind;
   redirectUris: string[];
-  authMethod: "none" | "client_secret_post" | "client_secret_basic";
+  authMethod: TokenEndpointAuthMethod;
   createdAt: number;
   lastUsedAt: number | null;
   /** The email of the person who registered it on their clients page; null when nobody owns it. */

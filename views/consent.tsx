@@ -1,3 +1,4 @@
+import type { ClientKind } from "../src/oauth/clients-store.ts";
 import { AccessFields, LimitList, type AccessFieldsProps, type LimitItem } from "./access.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { ErrorNote } from "./parts.tsx";
@@ -8,7 +9,7 @@ export interface ConsentProps {
   /** The pending authorization request this form answers. */
   requestId: string;
   /** registeredBy: the email of the person who registered it on /clients, null for the others. */
-  client: { name: string; kind: "dcr" | "manual" | "cimd" | "service"; metadataHost: string | null; registeredBy: string | null };
+  client: { name: string; kind: ClientKind; metadataHost: string | null; registeredBy: string | null };
   /** Where the user goes after answering (a host, or scheme://host for an app's own scheme); null for a device (RFC 8628), which is not redirected to. */
   redirect: { label: string; loopback: boolean } | null;
   /** Where the answer is posted: the authorization endpoint, or the device page's consent. */

@@ -1,12 +1,13 @@
+import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { AccessFields, GrantedTools, LimitList, shownChoice, type LimitItem, type ToolGroupOption } from "./access.tsx";
+import { AccessFields, PermittedTools, LimitList, shownChoice, type LimitItem, type ToolGroupOption } from "./access.tsx";
 
 export interface KeyRow {
   id: string;
   name: string;
-  access: "read" | "full";
+  access: AccessLevel;
   /** The write tools a Full key may call; null: every write tool. */
   tools: string[] | null;
   /** Its argument limits; empty: none. */
@@ -20,7 +21,7 @@ export interface ConnectionRow {
   id: string;
   /** e.g. "Claude (MCP connector)". */
   name: string;
-  access: "read" | "full";
+  access: AccessLevel;
   /** The write tools ticked on the consent page; null: every write tool. */
   tools: string[] | null;
   /** Its argument limits; empty: none. */
@@ -78,10 +79,10 @@ export interface KeysForm {
 const limitsHelp = "One per line: tool:argument=pattern, e.g. github__create_issue:repo=acme/*. The tool then runs only where that argument (a string at the top level of its input) matches; * does not cross /, ** does.";
 
 /** A key's or connection's write tools, and under them its argument limits. */
-function ToolsCell({ access, tools, limits }: { access: "read" | "full"; tools: string[] | null; limits: LimitItem[] }): string {
+function ToolsCell({ access, tools, limits }: { access: AccessLevel; tools: string[] | null; limits: LimitItem[] }): string {
   return (
     <td class="write-tools-granted">
-      <GrantedTools access={access} tools={tools} />
+      <PermittedTools access={access} tools={tools} />
       {limits.length > 0 ? (
         <div class="limits">
           <span class="muted">Argument limits:</span>

@@ -2,14 +2,14 @@ import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { oauthClients, oauthGrants, users } from "../db/schema.ts";
 
-/** A service account with its client and its one live grant. */
+/** A service account with its client and its one live authorization. */
 export interface ServiceAccountRow {
   user: typeof users.$inferSelect;
   client: { id: string; lastUsedAt: number | null };
-  grant: typeof oauthGrants.$inferSelect;
+  authorization: typeof oauthGrants.$inferSelect;
 }
 
-const columns = { user: users, client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt }, grant: oauthGrants };
+const columns = { user: users, client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt }, authorization: oauthGrants };
 
 /** Every service account, oldest first. */
 export function listServiceAccounts(db: Db): ServiceAccountRow[] {
@@ -36,7 +36,7 @@ function serviceAccountsWhere(db: Db, condition?: SQL): ServiceAccountRow[] {
     .all();
 }
 
-/** Deletes the account (its grant and tokens go by cascade) and its client. */
+/** Deletes the account (its authorization and tokens go by cascade) and its client. */
 export function deleteServiceAccountRows(db: Db, userId: string, clientId: string): boolean {
   db.delete(oauthClients).where(eq(oauthClients.id, clientId)).run();
   return db.delete(users).where(and(eq(users.id, userId), eq(users.kind, "service"))).returning({ id: users.id }).all().length === 1;

@@ -2,7 +2,7 @@ import { inTransaction, type Db } from "../db/client.ts";
 import { accessScopes, type AccessLevel } from "../keys/api-keys.ts";
 import { newClientSecret } from "../oauth/client-secrets.ts";
 import { updateClient } from "../oauth/clients-store.ts";
-import { insertGrant } from "../oauth/grants-store.ts";
+import { insertAuthorization } from "../oauth/authorizations-store.ts";
 import { registerServiceClient } from "../oauth/registration.ts";
 import { randomString } from "../security/tokens.ts";
 import { deleteServiceAccountRows, findServiceAccount, type ServiceAccountRow } from "./service-accounts-store.ts";
@@ -11,7 +11,7 @@ import { AccountError, serviceEmailDomain } from "./users.ts";
 
 // A service account is a named, non-human principal: a users row of kind
 // `service` that never signs in, a confidential client (kind `service`) for
-// grant_type=client_credentials, and one grant that fixes what it may do
+// grant_type=client_credentials, and one authorization that fixes what it may do
 // (access level and write tools). Its tokens go through the same checks as
 // everyone's, so disabling or deleting it stops them on the next request,
 // and its calls are in the audit log under its name.
@@ -23,7 +23,7 @@ export function serviceAccountEmail(name: string): string {
 }
 
 /**
- * Creates the account, its client and its grant in one transaction. `tools`
+ * Creates the account, its client and its authorization in one transaction. `tools`
  * limits a Full account to those write tools (names already checked against
  * the catalogue); null: every write tool. Returns the client secret, shown once.
  */
@@ -39,13 +39,13 @@ export function createServiceAccount(
     if (findUserByEmail(db, serviceAccountEmail(name))) throw new AccountError(`A service account named ${name} already exists.`);
     insertUser(db, { id: userId, email: serviceAccountEmail(name), passwordHash: null, isAdmin: false, kind: "service", name, createdAt: input.now, disabledAt: null });
     const { client, secret } = registerServiceClient(db, { name, now: input.now });
-    insertGrant(db, {
+    insertAuthorization(db, {
       id: randomString(10),
       userId,
       clientId: client.id,
       scope: accessScopes[input.access],
       tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
-      // A service account's limits come from [[policy]] (group "services"), not from its grant.
+      // A service account's limits come from [[policy]] (group "services"), not from its authorization.
       argumentLimits: null,
       resource: input.resource,
       apiKeyId: null,
@@ -66,7 +66,7 @@ export function newServiceAccountSecret(db: Db, userId: string): { account: Serv
   return { account, clientSecret: secret };
 }
 
-/** Deletes the account, its client, grant and tokens; false when there was none. */
+/** Deletes the account, its client, authorization and tokens; false when there was none. */
 export function deleteServiceAccount(db: Db, userId: string): ServiceAccountRow | null {
   return inTransaction(db, () => {
     const account = findServiceAccount(db, userId);
@@ -76,8 +76,8 @@ export function deleteServiceAccount(db: Db, userId: string): ServiceAccountRow 
   });
 }
 
-/** When it last did anything: its last token or its last call (grants.last_used_at, kept to the minute). */
+/** When it last did anything: its last token or its last call (authorizations.last_used_at, kept to the minute). */
 export function lastUseOf(account: ServiceAccountRow): number | null {
-  const times = [account.client.lastUsedAt, account.grant.lastUsedAt].filter((t): t is number => t !== null);
+  const times = [account.client.lastUsedAt, account.authorization.lastUsedAt].filter((t): t is number => t !== null);
   return times.length === 0 ? null : Math.max(...times);
 }

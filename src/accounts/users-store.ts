@@ -3,6 +3,8 @@ import type { Db } from "../db/client.ts";
 import { users } from "../db/schema.ts";
 
 export type User = typeof users.$inferSelect;
+/** A person, or a service account (users.kind). */
+export type UserKind = User["kind"];
 
 export function insertUser(db: Db, user: typeof users.$inferInsert): void {
   db.insert(users).values(user).run();

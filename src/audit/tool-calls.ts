@@ -1,5 +1,6 @@
 import { isInputRequiredResult, type CallToolResult, type InputRequiredResult } from "@modelcontextprotocol/server";
 import type { Caller } from "../mcp/caller.ts";
+import type { ToolRun } from "../mcp/tools/definition.ts";
 import type { AuditArgumentsMode } from "../config.ts";
 import { auditArguments } from "./arguments.ts";
 import type { AuditContext, AuditEntry, AuditOutcome } from "./entry.ts";
@@ -13,19 +14,6 @@ import type { AuditRecorder } from "./recorder.ts";
 // with an input-required round (MCP 2026-07-28) is an entry with outcome
 // input_required and the methods it asks (never their content); the retry
 // that answers is a tools/call of its own, gated and recorded again.
-
-const outcomeMark = Symbol("gatehouse.audit.outcome");
-type Marked = CallToolResult & { [outcomeMark]?: AuditOutcome };
-
-/** Marks a failing result with the outcome the audit log should say (timeout, cancelled); the client never sees the mark. */
-export function withAuditOutcome(result: CallToolResult, outcome: AuditOutcome): CallToolResult {
-  Object.defineProperty(result, outcomeMark, { value: outcome, enumerable: false });
-  return result;
-}
-
-function outcomeOf(result: CallToolResult): AuditOutcome {
-  return (result as Marked)[outcomeMark] ?? (result.isError ? "error" : "ok");
-}
 
 /** The first text of a failing result, cut short: why it failed. */
 function errorTextOf(result: CallToolResult): string | undefined {
@@ -56,7 +44,7 @@ function askedOf(round: InputRequiredResult): string[] {
 export async function auditedToolCall(
   audit: AuditRecorder,
   call: { tool: AuditedTool; caller: Caller; args: unknown; context: AuditContext | null },
-  run: () => CallToolResult | InputRequiredResult | Promise<CallToolResult | InputRequiredResult>,
+  run: () => ToolRun | Promise<ToolRun>,
 ): Promise<CallToolResult | InputRequiredResult> {
   const started = performance.now();
   const entry = (outcome: AuditOutcome, error: string | undefined, asked?: string[]): AuditEntry => {
@@ -73,24 +61,26 @@ export async function auditedToolCall(
       detail: Object.keys(detail).length === 0 ? null : detail,
     };
   };
-  let result: CallToolResult | InputRequiredResult;
+  let ran: ToolRun;
   try {
-    result = await run();
+    ran = await run();
   } catch (error) {
     audit.record(entry("error", error instanceof Error ? error.message : String(error)));
     throw error;
   }
+  const { result } = ran;
   if (isInputRequiredResult(result)) {
     audit.record(entry("input_required", undefined, askedOf(result)));
     return result;
   }
-  const outcome = outcomeOf(result);
+  // As the run says it ended (timeout, cancelled), else as the result's isError says.
+  const outcome: AuditOutcome = ran.ended ?? (result.isError ? "error" : "ok");
   audit.record(entry(outcome, outcome === "ok" ? undefined : errorTextOf(result)));
   return result;
 }
 
 /**
- * A tools/call refused before it ran (scope, grant or argument gate):
+ * A tools/call refused before it ran (scope, tool permission or argument gate):
  * outcome denied. `more`: for an argument outside a limit, `missing`
  * (`argument:<name>`) and the arguments per GATEHOUSE_AUDIT_ARGUMENTS, so the
  * log shows what was tried.

@@ -4,7 +4,7 @@ import { createUser, disableUser, normalizeEmail, setPassword } from "../account
 import { parseDurationSeconds } from "../config.ts";
 import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey } from "../keys/api-keys.ts";
-import { grantedWriteTools } from "../mcp/tool-grants.ts";
+import { permittedWriteTools } from "../mcp/tool-permissions.ts";
 import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, userFilter, withDb, type Command } from "./command.ts";
 import { limitLines } from "../mcp/argument-gates.ts";
 import { checkedWriteTools, parseAllowFlags, parseToolsFlag } from "./write-tools.ts";
@@ -132,7 +132,7 @@ export const accountCommands: Record<string, Command> = {
           email,
           k.name,
           accessLevelOf(k.scope),
-          writeToolsCell(grantedWriteTools(accessLevelOf(k.scope), k.tools)),
+          writeToolsCell(permittedWriteTools(accessLevelOf(k.scope), k.tools)),
           isoDate(k.createdAt),
           k.lastUsedAt ? isoDate(k.lastUsedAt) : "never",
           k.expiresAt ? isoDate(k.expiresAt) : "never",

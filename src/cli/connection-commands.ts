@@ -1,6 +1,6 @@
-import { grantedWriteTools } from "../mcp/tool-grants.ts";
+import { permittedWriteTools } from "../mcp/tool-permissions.ts";
 import { listConnections, revokeConnection } from "../oauth/connections.ts";
-import { findGrant } from "../oauth/grants-store.ts";
+import { findAuthorization } from "../oauth/authorizations-store.ts";
 import { writeToolsCell } from "./account-commands.ts";
 import { commandAudit, isoDate, now, RuntimeError, table, userFilter, withDb, type Command } from "./command.ts";
 
@@ -19,7 +19,7 @@ export const connectionCommands: Record<string, Command> = {
           c.userEmail,
           c.clientName,
           c.access,
-          writeToolsCell(grantedWriteTools(c.access, c.tools)),
+          writeToolsCell(permittedWriteTools(c.access, c.tools)),
           isoDate(c.createdAt),
           c.lastUsedAt ? isoDate(c.lastUsedAt) : "never",
         ]);
@@ -34,7 +34,7 @@ export const connectionCommands: Record<string, Command> = {
     run({ positionals, config, io }) {
       return withDb(config, (db) => {
         const id = positionals[0]!;
-        const owner = findGrant(db, id)?.userId;
+        const owner = findAuthorization(db, id)?.userId;
         if (!revokeConnection(db, { id, ownerId: null, now: now() })) throw new RuntimeError(`no live connection with the id ${id}`);
         commandAudit(db, config, io).record({ event: "connection_revoked", outcome: "ok", userId: owner, grantId: id, detail: { via: "cli" } });
         io.out(`revoked ${id}\n`);

@@ -2,7 +2,7 @@ import { createServiceAccount, lastUseOf } from "../accounts/service-accounts.ts
 import { listServiceAccounts } from "../accounts/service-accounts-store.ts";
 import { AccountError } from "../accounts/users.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
-import { grantedWriteTools } from "../mcp/tool-grants.ts";
+import { permittedWriteTools } from "../mcp/tool-permissions.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { writeToolsCell } from "./account-commands.ts";
 import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, withDb, type Command } from "./command.ts";
@@ -41,9 +41,9 @@ export const serviceCommands: Record<string, Command> = {
     run({ config, io }) {
       return withDb(config, (db) => {
         const rows = listServiceAccounts(db).map((a) => {
-          const access = accessLevelOf(a.grant.scope);
+          const access = accessLevelOf(a.authorization.scope);
           const lastUse = lastUseOf(a);
-          return [a.user.name ?? "", a.client.id, access, writeToolsCell(grantedWriteTools(access, a.grant.tools)), a.user.disabledAt ? "disabled" : "active", isoDate(a.user.createdAt), lastUse ? isoDate(lastUse) : "never"];
+          return [a.user.name ?? "", a.client.id, access, writeToolsCell(permittedWriteTools(access, a.authorization.tools)), a.user.disabledAt ? "disabled" : "active", isoDate(a.user.createdAt), lastUse ? isoDate(lastUse) : "never"];
         });
         io.out(table(["NAME", "CLIENT ID", "ACCESS", "WRITE TOOLS", "STATUS", "CREATED", "LAST USED"], rows));
       });

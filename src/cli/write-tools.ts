@@ -5,7 +5,7 @@ import { Gateway } from "../gateway/gateway.ts";
 import { silentLogger } from "../log.ts";
 import { createToolCatalogue } from "../mcp/server.ts";
 import { parseLimitLines, toolsOutside, type ArgumentLimits } from "../mcp/argument-gates.ts";
-import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-grants.ts";
+import { checkToolChoice, unknownToolsMessage, writeToolChoices } from "../mcp/tool-permissions.ts";
 import { builtinTools } from "../mcp/tools/builtin.ts";
 import { now, RuntimeError, UsageError } from "./command.ts";
 

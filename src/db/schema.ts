@@ -86,17 +86,22 @@ export const sessions = sqliteTable(
 );
 
 
+/** How a client came to be (oauth_clients.kind): registered by DCR, added on a clients page, a metadata document, a service account's. */
+export const clientKinds = ["dcr", "manual", "cimd", "service"] as const;
+/** RFC 6749 §2.3 and RFC 7591 §2: how a client authenticates at the token endpoint. */
+export const tokenEndpointAuthMethods = ["none", "client_secret_post", "client_secret_basic"] as const;
+
 // OAuth 2.1. A client is registered by DCR (RFC 7591), by an admin, or is a
 // Client ID Metadata Document whose https URL is its client_id.
 export const oauthClients = sqliteTable("oauth_clients", {
   id: text("id").primaryKey(),
   /** service: a service account's client_credentials client (its grant names the account). */
-  kind: text("kind", { enum: ["dcr", "manual", "cimd", "service"] }).notNull(),
+  kind: text("kind", { enum: clientKinds }).notNull(),
   name: text("name").notNull(),
   /** JSON array of exact redirect URIs. */
   redirectUris: text("redirect_uris").notNull(),
   tokenEndpointAuthMethod: text("token_endpoint_auth_method", {
-    enum: ["none", "client_secret_post", "client_secret_basic"],
+    enum: tokenEndpointAuthMethods,
   }).notNull(),
   secretHash: text("secret_hash"),
   clientUri: text("client_uri"),

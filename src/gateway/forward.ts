@@ -1,8 +1,7 @@
 import { LOG_LEVEL_META_KEY, ProtocolError, SdkError, SdkErrorCode, type Client, type LoggingLevel } from "@modelcontextprotocol/client";
 import { inputRequired, isInputRequiredResult, type CallToolResult, type InputRequiredResult, type ServerContext } from "@modelcontextprotocol/server";
-import { withAuditOutcome } from "../audit/tool-calls.ts";
 import type { Caller } from "../mcp/caller.ts";
-import { toolError } from "../mcp/tools/definition.ts";
+import { toolError, type ToolRun } from "../mcp/tools/definition.ts";
 import type { InFlightCalls } from "./cancellation.ts";
 import { ForwardedCall } from "./forwarded-call.ts";
 import type { RoundState, Rounds } from "./round-state.ts";
@@ -43,9 +42,12 @@ export function failureOf(upstream: Upstream, what: string, timeoutMs: number, e
   return `upstream ${upstream.name} failed during ${what}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+export type UpstreamClient = { ok: true; client: Client } | { ok: false; reason: string };
+
 /** The connected client, or the reason there is none. */
-export function clientOf(upstream: Upstream): Client | string {
-  return upstream.client() ?? `upstream ${upstream.name} is not connected: ${upstream.reason ?? "it is still starting"}`;
+export function clientOf(upstream: Upstream): UpstreamClient {
+  const client = upstream.client();
+  return client ? { ok: true, client } : { ok: false, reason: `upstream ${upstream.name} is not connected: ${upstream.reason ?? "it is still starting"}` };
 }
 
 /** True for failures of the connection itself (not of the call), after which an HTTP upstream is reconnected. */
@@ -69,17 +71,18 @@ function upstreamLogLevel(client: Client, ctx: ServerContext): Record<string, Lo
   return level === undefined ? {} : { [LOG_LEVEL_META_KEY]: level };
 }
 
-export async function forwardToolCall(call: Forwarding, caller: Caller, args: unknown, ctx: ServerContext): Promise<CallToolResult | InputRequiredResult> {
+export async function forwardToolCall(call: Forwarding, caller: Caller, args: unknown, ctx: ServerContext): Promise<ToolRun> {
   const { upstream, name, timeoutMs } = call;
   // Verified before this handler runs (round-state.ts): sealed for this caller, unexpired, its held call still held.
   const state = ctx.mcpReq.requestState<RoundState>() ?? null;
-  // The retry must name the tool its round was for, so the grant checked on the retry is that tool's.
-  if (state !== null && state.target !== call.tool) return toolError(`This requestState belongs to a round of ${state.target}, not of ${call.tool}.`);
+  // The retry must name the tool its round was for, so the permission checked on the retry is that tool's.
+  if (state !== null && state.target !== call.tool) return { result: toolError(`This requestState belongs to a round of ${state.target}, not of ${call.tool}.`) };
   // A 2025 request cannot be asked anything (it is served statelessly): the held call stays for its own client.
-  if (state !== null && ctx.mcpReq.envelope === undefined) return toolError("Input-required rounds are answered by 2026-07-28 clients only.");
+  if (state !== null && ctx.mcpReq.envelope === undefined) return { result: toolError("Input-required rounds are answered by 2026-07-28 clients only.") };
   if (state?.kind === "held") return continueHeldCall(call, caller, state.id, ctx);
-  const client = clientOf(upstream);
-  if (typeof client === "string") return toolError(client);
+  const connected = clientOf(upstream);
+  if (!connected.ok) return { result: toolError(connected.reason) };
+  const { client } = connected;
   // A 2026-07-28 caller declares on each request what it can answer; a 2025 caller can answer nothing.
   const capabilities = callerCapabilities(ctx);
   // A 2025 request (no envelope) is cancelled by a separate notification; see cancellation.ts.
@@ -97,33 +100,33 @@ export async function forwardToolCall(call: Forwarding, caller: Caller, args: un
 }
 
 /** The retry of a round in which a 2025 upstream asked: its answers go to the held call, which goes on. */
-async function continueHeldCall(call: Forwarding, caller: Caller, id: string, ctx: ServerContext): Promise<CallToolResult | InputRequiredResult> {
+async function continueHeldCall(call: Forwarding, caller: Caller, id: string, ctx: ServerContext): Promise<ToolRun> {
   const forwarded = call.rounds.held.take(id, caller);
   // Checked before the handler ran; only a second retry of the same round, at the same moment, ends here.
-  if (!forwarded) return toolError(`This input-required round of ${call.tool} is over: it was answered already.`);
+  if (!forwarded) return { result: toolError(`This input-required round of ${call.tool} is over: it was answered already.`) };
   forwarded.questions.answer(ctx.mcpReq.inputResponses);
   return awaitCall(call, caller, forwarded, ctx, ctx.mcpReq.signal);
 }
 
 /** Waits for the call's next step as `ctx`'s answer: its result, or an input_required round. */
-async function awaitCall(call: Forwarding, caller: Caller, forwarded: ForwardedCall, ctx: ServerContext, signal: AbortSignal): Promise<CallToolResult | InputRequiredResult> {
+async function awaitCall(call: Forwarding, caller: Caller, forwarded: ForwardedCall, ctx: ServerContext, signal: AbortSignal): Promise<ToolRun> {
   const { upstream, name, timeoutMs } = call;
   const detach = forwarded.attach(ctx, signal);
   try {
     const step = await forwarded.next();
     if (step.kind === "asking") {
       const id = call.rounds.held.hold(forwarded, caller);
-      return inputRequired({ inputRequests: step.inputRequests, requestState: await call.rounds.codec.mint({ kind: "held", target: call.tool, id }, ctx) });
+      return { result: inputRequired({ inputRequests: step.inputRequests, requestState: await call.rounds.codec.mint({ kind: "held", target: call.tool, id }, ctx) }) };
     }
-    if (step.ok && isInputRequiredResult(step.result)) return upstreamRound(call, step.result, ctx);
+    if (step.ok && isInputRequiredResult(step.result)) return { result: await upstreamRound(call, step.result, ctx) };
     await forwarded.flush();
-    if (step.ok) return step.result as CallToolResult;
+    if (step.ok) return { result: step.result as CallToolResult };
     const { error } = step;
     const failure = failureOf(upstream, `tools/call ${name}`, timeoutMs, error, forwarded.signal);
-    if (failure === null) return withAuditOutcome(toolError(`The call to ${name} was cancelled.`), "cancelled");
+    if (failure === null) return { result: toolError(`The call to ${name} was cancelled.`), ended: "cancelled" };
     if (upstream.config.kind === "http" && brokeTheConnection(error)) upstream.connectionLost(forwarded.client, failure);
     const timedOut = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
-    return timedOut ? withAuditOutcome(toolError(failure), "timeout") : toolError(failure);
+    return { result: toolError(failure), ...(timedOut && { ended: "timeout" as const }) };
   } finally {
     detach();
   }

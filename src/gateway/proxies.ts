@@ -1,4 +1,4 @@
-import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
+import type { Client, Prompt, Resource, ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
 import {
   isInputRequiredResult,
   ProtocolError,
@@ -101,9 +101,10 @@ function routeCompletion(index: FeatureIndex, ref: CompleteRequest["params"]["re
   return { upstream: owner, ref };
 }
 
-async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Exclude<ReturnType<typeof clientOf>, string>, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
-  const client = clientOf(upstream);
-  if (typeof client === "string") throw new ProtocolError(ProtocolErrorCode.InternalError, client);
+async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Client, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
+  const connected = clientOf(upstream);
+  if (!connected.ok) throw new ProtocolError(ProtocolErrorCode.InternalError, connected.reason);
+  const { client } = connected;
   // In flight, so that a request the upstream asks meanwhile is not taken for a tool call's (Upstream.ask).
   const asker = { ask: (request: { method: string }) => Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse passes ${request.method} on during tools/call only.`)) };
   upstream.askers.add(asker);

@@ -4,7 +4,7 @@
 // upstream's own name (what a call forwards) and for the name /mcp lists
 // (prefix included): a name outside it is not offered, callable or
 // grantable, so a name like `x"><img onerror=…>` never reaches a client, a
-// grant, a page or a header (Mcp-Name). Pure: no I/O.
+// tool permission, a page or a header (Mcp-Name). Pure: no I/O.
 
 const toolNamePattern = /^[A-Za-z0-9_.-]{1,128}$/;
 

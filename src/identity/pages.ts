@@ -1,4 +1,5 @@
 import type { ProviderButton } from "../../views/provider-buttons.tsx";
+import { cspAllowingForms } from "../security/csp.ts";
 import type { IdentityProviderConfig } from "./config.ts";
 
 // What the sign-in and invitation pages need to show the providers' buttons.
@@ -15,7 +16,5 @@ export function providerButtons(providers: IdentityProviderConfig[] | undefined)
  */
 export function allowProviderForms(headers: Record<string, unknown>, providers: IdentityProviderConfig[] | undefined): void {
   const origins = [...new Set((providers ?? []).map((p) => new URL(p.type === "github" ? p.githubUrl : p.issuer!).origin))];
-  const csp = headers["content-security-policy"];
-  if (!origins.length || typeof csp !== "string") return;
-  headers["content-security-policy"] = csp.replace("form-action 'self'", `form-action 'self' ${origins.join(" ")}`);
+  if (origins.length > 0) headers["content-security-policy"] = cspAllowingForms(origins);
 }

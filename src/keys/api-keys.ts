@@ -1,7 +1,7 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
-import { liveGrantIdsOfApiKey, revokeGrantAndTokens } from "../oauth/grants-store.ts";
+import { liveAuthorizationIdsOfApiKey, revokeAuthorizationAndTokens } from "../oauth/authorizations-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
   findApiKeyWithUser,
@@ -99,7 +99,7 @@ export function authenticateApiKey(db: Db, token: string, now: number, find = (i
 
 /**
  * Revokes a key (of `ownerId`, or of anyone when ownerId is null), ends
- * every session opened with it, and revokes every OAuth grant approved in
+ * every session opened with it, and revokes every OAuth authorization approved in
  * such a session, with its tokens ("rotating your API key revokes existing
  * MCP sessions"), and every key made in such a session, the same way down.
  * False when there is no such live key.
@@ -113,7 +113,7 @@ export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null
 function revokeWithDescendants(db: Db, id: string, now: number): boolean {
   if (!markApiKeyRevoked(db, id, now)) return false;
   deleteSessionsOfApiKey(db, id);
-  for (const grantId of liveGrantIdsOfApiKey(db, id)) revokeGrantAndTokens(db, grantId, now);
+  for (const grantId of liveAuthorizationIdsOfApiKey(db, id)) revokeAuthorizationAndTokens(db, grantId, now);
   for (const child of liveKeyIdsCreatedWith(db, id)) revokeWithDescendants(db, child, now);
   return true;
 }

@@ -1,6 +1,6 @@
 import type { AccessLevel } from "../keys/api-keys.ts";
 import { limitsWithin, type ArgumentLimits } from "./argument-gates.ts";
-import type { WriteToolChoice } from "./tool-grants.ts";
+import type { WriteToolChoice } from "./tool-permissions.ts";
 
 // One access model for everything a person hands out: API keys, consent to
 // an app (a connection), service accounts, and `gatehouse key create` /

@@ -53,17 +53,17 @@ function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
   );
   if (!context) return { ok: false, description: "The access token is unknown, expired or revoked." };
   // RFC 8707 §2 / MCP authorization: a token for another resource is not ours to honour.
-  if (context.grant.resource !== deps.resourceUrl) return { ok: false, description: "The access token was issued for another resource." };
+  if (context.authorization.resource !== deps.resourceUrl) return { ok: false, description: "The access token was issued for another resource." };
   return {
     ok: true,
     caller: newCaller({
       userId: context.user.id,
       email: context.user.email,
-      via: { kind: "connection", id: context.grant.id, clientId: context.client.id, clientName: context.client.name },
+      via: { kind: "connection", id: context.authorization.id, clientId: context.client.id, clientName: context.client.name },
       scopes: context.token.scope.split(" ").filter(Boolean),
-      // The grant's tools, so a refreshed token keeps them.
-      tools: context.grant.tools,
-      limits: limitSources(deps, context.grant.argumentLimits, context.user),
+      // The authorization's tools, so a refreshed token keeps them.
+      tools: context.authorization.tools,
+      limits: limitSources(deps, context.authorization.argumentLimits, context.user),
       expiresAt: context.token.expiresAt,
     }),
   };

@@ -7,12 +7,12 @@ import type { LimitSource } from "./argument-gates.ts";
 export interface Caller {
   userId: string;
   email: string;
-  /** The credential used: an API key, or a connection (an OAuth grant) of some client. */
+  /** The credential used: an API key, or a connection (an OAuth authorization) of some client. */
   via: { kind: "api_key"; id: string; name: string } | { kind: "connection"; id: string; clientId: string; clientName: string };
   scopes: string[];
   /**
    * The write tools the key or connection was granted, by name; null: every
-   * write tool. Only write tools are limited (gating.ts); a grant never
+   * write tool. Only write tools are limited (gating.ts); a tool permission never
    * widens what the scopes allow.
    */
   tools: readonly string[] | null;

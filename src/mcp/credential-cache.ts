@@ -2,7 +2,7 @@ import type { Db } from "../db/client.ts";
 import { readAuthEpoch } from "./auth-epoch-store.ts";
 
 // What the /mcp bearer check looked up (a key or token row with its user,
-// grant and client), kept between requests while the auth epoch stands
+// authorization and client), kept between requests while the auth epoch stands
 // still. Any revocation, rotation, expiry change, scope or tool change, user
 // disablement or deletion, by this process or another (the CLI), raises the
 // epoch through triggers (migration 0003), and the next request drops the

@@ -72,7 +72,7 @@ interface ToolGate {
  * A tools/call this caller may not make, answered before dispatch: 403 for a
  * missing scope, so the client can step up (MCP authorization, scope
  * challenge); a JSON-RPC permission_denied error for a write tool outside the
- * key's or connection's grant (permission-denied.ts). `body` is the POST's
+ * key's or connection's tool permissions (permission-denied.ts). `body` is the POST's
  * parsed body (undefined for none): a map lookup per call in it.
  */
 function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context: RequestContext, headers: Record<string, string>) {
@@ -85,7 +85,7 @@ function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context:
   const scope = denied.find((d) => d.missing === "scope");
   if (!scope) return permissionDeniedResponse(body, denied, caller, { requestId: context.requestId, keysUrl: gate.keysUrl, headers });
   const description = `The tool ${scope.tool.name} needs scope ${scope.tool.requiredScopes.join(" ")}.`;
-  // Still a 403 with the scope challenge (clients step up on it), and the same data as the grant refusal, in the Evenhand shape.
+  // Still a 403 with the scope challenge (clients step up on it), and the same data as the permission refusal, in the Evenhand shape.
   const missing = scope.tool.requiredScopes.find((s) => !caller.scopes.includes(s));
   return refusal({
     status: 403,
@@ -119,7 +119,7 @@ function requestIdOf(set: { headers: Record<string, unknown> }): string {
 /**
  * `/mcp`: Host and Origin checks, the bearer check, one read of the body,
  * the rate limit per credential (a batch counts per message), the batch
- * rule, the scope, grant and argument gate, then the SDK with the parsed body. The SDK
+ * rule, the scope, tool permission and argument gate, then the SDK with the parsed body. The SDK
  * handler is built here once over the app's one catalogue (app.ts); a
  * request costs a token lookup, one parse and a dispatch.
  */

@@ -3,7 +3,7 @@ import type { Caller } from "./caller.ts";
 
 // Which tools a caller may see and call. Pure: no I/O, no SDK. Three rules:
 // the scope (a write tool needs mcp:write), then, for write tools only, the
-// per-tool grant of the API key or connection (Caller.tools; null: every
+// tool permissions of the API key or connection (Caller.tools; null: every
 // write tool), then, for each call, the argument limits of the credential
 // and the admin policy (Caller.limits, argument-gates.ts). Read tools need
 // mcp:read and, where a policy names them, allowed arguments.
@@ -19,12 +19,12 @@ export function isWriteTool(tool: GatedTool): boolean {
   return tool.requiredScopes.includes("mcp:write");
 }
 
-/** What the caller lacks to call `tool`: a scope, the tool in its grant, an allowed argument value, or nothing (null). */
-export type Missing = "scope" | "grant" | "argument";
+/** What the caller lacks to call `tool`: a scope, the tool among its permissions, an allowed argument value, or nothing (null). */
+export type Missing = "scope" | "permission" | "argument";
 
 export function missingFor(caller: Caller, tool: GatedTool): Missing | null {
   if (!tool.requiredScopes.every((scope) => caller.scopes.includes(scope))) return "scope";
-  if (caller.tools !== null && isWriteTool(tool) && !caller.tools.includes(tool.name)) return "grant";
+  if (caller.tools !== null && isWriteTool(tool) && !caller.tools.includes(tool.name)) return "permission";
   return null;
 }
 
@@ -51,7 +51,7 @@ export interface DeniedCall {
  * that exist but that the caller may not call, in order. The endpoint
  * answers them before dispatch: 403 insufficient_scope for a missing scope
  * (MCP authorization, scope challenge), so the client can step up instead of
- * seeing "unknown tool"; a permission_denied error for a missing grant or
+ * seeing "unknown tool"; a permission_denied error for a missing permission or
  * an argument outside the limits. Tools stay listed whatever their limits:
  * a limit is on values, which only a call shows.
  */

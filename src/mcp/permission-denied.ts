@@ -9,7 +9,7 @@ import { jsonRpcIdOf } from "./rate-limit.ts";
 // the same on every protocol revision and for 2025-era batches, and the SDK
 // never sees the call. But it is NOT a 403: MCP clients answer a 403
 // insufficient_scope by asking for more scope, which cannot help here (a
-// grant is a person's choice on the consent page, not a scope), so they
+// tool permission is a person's choice on the consent page, not a scope), so they
 // would loop. It is an HTTP 200 carrying a JSON-RPC error, which clients
 // show as the call's failure.
 
@@ -21,7 +21,7 @@ export const permissionDeniedCode = -32003;
 
 interface Refusal {
   tool: string;
-  /** `grant:<tool>` or `argument:<name>`: what the call lacked. */
+  /** `grant:<tool>` (a missing tool permission; the wire keeps the older word) or `argument:<name>`: what the call lacked. */
   missing: string;
   message: string;
   hint: string;

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fieldLine, syntaxErrorLine } from "../gateway/config-lines.ts";
 import { addLimit, globProblem, valueAllowed, type ArgumentLimits, type LimitSource } from "./argument-gates.ts";
+import type { UserKind } from "../accounts/users-store.ts";
 
 // Admin policy: [[policy]] tables in the TOML file GATEHOUSE_CONFIG names
 // (beside [[upstream]] and [[identity_provider]]). Each allows one tool only
@@ -26,7 +27,7 @@ export interface PolicyRule {
 export interface PolicySubject {
   email: string;
   isAdmin: boolean;
-  kind: "person" | "service";
+  kind: UserKind;
 }
 
 /** A bad [[policy]] table; the message is one line: `file:line: field: problem`. */

@@ -7,7 +7,7 @@ import type { Caller } from "./caller.ts";
 // nobody can spend or probe another key's quota (ratelimit draft §8.2).
 //
 // The key is the credential a user manages: an API key, or a connection (the
-// OAuth grant). Not the access token: a client refreshing every few minutes, or
+// OAuth authorization). Not the access token: a client refreshing every few minutes, or
 // two refreshing at once, would then get a fresh quota with each new token.
 //
 // Headers: draft-ietf-httpapi-ratelimit-headers-11 (May 2026), "RateLimit header

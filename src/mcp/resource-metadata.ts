@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { corsHeaders } from "../oauth/endpoints.ts";
+import { corsHeaders } from "../oauth/endpoints/endpoint.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
 

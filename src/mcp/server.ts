@@ -110,7 +110,7 @@ function handlerOf(tool: ToolDefinition, audit: AuditRecorder | null): ToolHandl
   return async (args, ctx) => {
     const caller = callerOf(ctx.http?.authInfo);
     if (!caller) return toolError("This request carries no authenticated caller.");
-    if (!audit) return tool.run(caller, args, ctx);
+    if (!audit) return (await tool.run(caller, args, ctx)).result;
     return auditedToolCall(audit, { tool, caller, args, context: requestContextOf(ctx.http?.authInfo) }, () => tool.run(caller, args, ctx));
   };
 }

@@ -1,6 +1,7 @@
 // Where the authorization response goes, and how the consent page names and
 // allows that place. Pure: no I/O.
 
+import { cspAllowingForms } from "../security/csp.ts";
 import { isLoopbackRedirect } from "./redirect-uris.ts";
 
 /**
@@ -45,10 +46,9 @@ export function formActionSource(redirectUri: string): string {
   return url.protocol;
 }
 
-/** The global CSP with `form-action` widened to the redirect target. */
-export function consentPageCsp(globalCsp: string, redirectUri: string): string {
-  const widened = `form-action 'self' ${formActionSource(redirectUri)}`;
-  return globalCsp.includes("form-action 'self'") ? globalCsp.replace("form-action 'self'", widened) : `${globalCsp}; ${widened}`;
+/** The consent page's CSP: the pages' own, its form allowed to be redirected to the redirect target. */
+export function consentPageCsp(redirectUri: string): string {
+  return cspAllowingForms([formActionSource(redirectUri)]);
 }
 
 /** For a Client ID Metadata Document client (its client_id is the document's https URL), the host the document came from. */

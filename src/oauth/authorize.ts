@@ -11,10 +11,10 @@ import { authorizationResponseUrl, consentPageCsp, redirectTargetLabel } from ".
 import { answerBridge, bridgeCallbackUrl, openBridgeEntry } from "./bridge.ts";
 import { resolveClient } from "./clients.ts";
 import { findClientById, touchClient, type OAuthClient } from "./clients-store.ts";
-import { oauthPaths } from "./endpoints.ts";
+import { oauthPaths } from "./paths.ts";
 import { OAuthError } from "./errors.ts";
-import { approveAuthorization } from "./grants.ts";
-import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./grants-store.ts";
+import { approveAuthorization } from "./authorizations.ts";
+import { findPendingRequest, insertPendingRequest, takePendingRequest } from "./pending-requests-store.ts";
 import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes.ts";
 
@@ -59,7 +59,7 @@ export function authorizeRoutes(web: WebDeps) {
 
   /** The page for one request; `posted` (a form answered with an error) keeps what the person chose. */
   const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string, posted?: unknown) => {
-    set.headers["content-security-policy"] = consentPageCsp(String(set.headers["content-security-policy"] ?? ""), view.redirectUri);
+    set.headers["content-security-policy"] = consentPageCsp(view.redirectUri);
     // The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page.
     const offer = consentOffer(current, web.catalogue, view.scopes);
     return ConsentPage({
@@ -166,7 +166,7 @@ export function authorizeRoutes(web: WebDeps) {
         // RFC 6749 §4.1.2.1
         return respond({ error: "access_denied", error_description: "The user did not allow access." });
       }
-      const { code, grant } = approveAuthorization(web.db, {
+      const { code, authorization: grant } = approveAuthorization(web.db, {
         userId: current.user.id,
         clientId: pending.clientId,
         // A session opened with an API key ties the grant to that key: revoking the key revokes it.

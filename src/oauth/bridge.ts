@@ -15,7 +15,7 @@ import { hashSecret } from "../security/tokens.ts";
 import { openBridgeCode, sealBridgeCode } from "./bridge-code.ts";
 import { answerBridgeEntry, findBridgeEntry, insertBridgeEntry, recordBridgePoll, takeBridgeCode, type BridgeEntry } from "./bridge-store.ts";
 import { findClientById } from "./clients-store.ts";
-import { oauthPaths } from "./endpoints.ts";
+import { oauthPaths } from "./paths.ts";
 import { AuthorizationPending, DeviceAccessDenied, ExpiredToken, InvalidClient, InvalidGrant, InvalidRequest, OAuthError, SlowDown, UnauthorizedClient } from "./errors.ts";
 
 /** Seconds a client must wait between two polls for one state (RFC 8628 §3.5's default). */

@@ -1,7 +1,7 @@
 import { safeFetch, SafeFetchError, type SafeFetchReason, type SafeResponse } from "../security/ssrf-fetch.ts";
 import type { ClientDeps } from "./clients.ts";
 import { findClientById, upsertClient, type OAuthClient } from "./clients-store.ts";
-import { hasLiveGrant } from "./grants-store.ts";
+import { hasLiveAuthorization } from "./authorizations-store.ts";
 import { redirectUriProblem } from "./redirect-uris.ts";
 
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document):
@@ -14,14 +14,14 @@ import { redirectUriProblem } from "./redirect-uris.ts";
 //   of RFC 5861 stale-if-error), so a client's brief outage does not lock its
 //   users out.
 // - at the token and revocation endpoints (`useLastGoodCopy`), a known client
-//   (a live grant, or used: consent given or a code exchanged) keeps its last
+//   (a live authorization, or used: consent given or a code exchanged) keeps its last
 //   good copy for any failure, a 404 or an invalid document too, as long as
 //   that copy was fetched less than `lastGoodCopySeconds` ago: an existing
 //   connection must not end because the client's host served a 404 for a
 //   while (claude.com's did).
 // - otherwise, and always for a new authorization, anything but transport
-//   trouble makes the client unknown at once; its row and grants stay, and
-//   deleting it (admin page) is what revokes its grants.
+//   trouble makes the client unknown at once; its row and authorizations stay, and
+//   deleting it (admin page) is what revokes its authorizations.
 
 export const cimdMinTtlSeconds = 5 * 60;
 export const cimdMaxTtlSeconds = 24 * 3600;
@@ -216,5 +216,5 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
 /** A known client's copy fetched less than `lastGoodCopySeconds` ago (see the cache policy at the top). */
 function isLastGoodCopyUsable(deps: ClientDeps, cached: OAuthClient, now: number): boolean {
   if (cached.kind !== "cimd" || cached.metadataFetchedAt === null || now - cached.metadataFetchedAt >= lastGoodCopySeconds) return false;
-  return cached.lastUsedAt !== null || hasLiveGrant(deps.db, cached.id);
+  return cached.lastUsedAt !== null || hasLiveAuthorization(deps.db, cached.id);
 }

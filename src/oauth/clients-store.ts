@@ -75,7 +75,7 @@ export function touchClient(db: Db, id: string, at: number): void {
   db.update(oauthClients).set({ lastUsedAt: at }).where(eq(oauthClients.id, id)).run();
 }
 
-/** Deleting a client cascades to its pending requests, grants, codes and tokens. */
+/** Deleting a client cascades to its pending requests, authorizations, codes and tokens. */
 export function deleteClient(db: Db, id: string): boolean {
   return db.delete(oauthClients).where(eq(oauthClients.id, id)).returning({ id: oauthClients.id }).all().length === 1;
 }

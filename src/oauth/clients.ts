@@ -12,7 +12,7 @@ export interface ClientDeps {
   /** Time limit for fetching a metadata document; 5 s when unset. */
   cimdTimeoutMs?: number;
   /**
-   * For requests about existing grants (token, revocation): a known client
+   * For requests about existing authorizations (token, revocation): a known client
    * keeps its last good metadata document for 7 days when a refetch fails
    * (cimd.ts). A new authorization leaves it unset and re-checks the document.
    */

@@ -3,9 +3,9 @@ import { inTransaction, type Db } from "../db/client.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { findClientById } from "./clients-store.ts";
-import { findGrant, listLiveGrants, revokeGrantAndTokens, updateGrantLimits } from "./grants-store.ts";
+import { findAuthorization, listLiveAuthorizations, revokeAuthorizationAndTokens, updateAuthorizationLimits } from "./authorizations-store.ts";
 
-// A connection is an approved authorization (a grant) as the user sees it:
+// A connection is an approved authorization (an oauth_grants row) as the user sees it:
 // a named entry beside their API keys that they can revoke at once.
 
 export interface Connection {
@@ -15,7 +15,7 @@ export interface Connection {
   /** The client's own name, e.g. "Claude". */
   clientName: string;
   access: AccessLevel;
-  /** The write tools granted on the consent page; null: every write tool (grants older than per-tool grants). */
+  /** The write tools granted on the consent page; null: every write tool (authorizations older than per-tool permissions). */
   tools: string[] | null;
   /** Argument limits (src/mcp/argument-gates.ts); null: none. */
   argumentLimits: ArgumentLimits | null;
@@ -31,38 +31,38 @@ export function connectionName(clientName: string): string {
 /** Live connections of one user, or of everyone when userId is null; newest first. */
 export function listConnections(db: Db, userId: string | null): Connection[] {
   const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
-  return listLiveGrants(db, userId).map(({ grant, clientName }) => ({
-    id: grant.id,
+  return listLiveAuthorizations(db, userId).map(({ authorization, clientName }) => ({
+    id: authorization.id,
     name: connectionName(clientName),
     clientName,
-    access: accessLevelOf(grant.scope),
-    tools: grant.tools,
-    argumentLimits: grant.argumentLimits,
-    createdAt: grant.createdAt,
-    lastUsedAt: grant.lastUsedAt,
-    userEmail: emails.get(grant.userId) ?? "",
+    access: accessLevelOf(authorization.scope),
+    tools: authorization.tools,
+    argumentLimits: authorization.argumentLimits,
+    createdAt: authorization.createdAt,
+    lastUsedAt: authorization.lastUsedAt,
+    userEmail: emails.get(authorization.userId) ?? "",
   }));
 }
 
 /**
  * Ends a connection of `ownerId` (or of anyone when ownerId is null): the
- * grant and every token it issued stop working at once. False when there is
- * no such live connection; a service account's grant is not one (it would
+ * authorization and every token it issued stop working at once. False when there is
+ * no such live connection; a service account's authorization is not one (it would
  * stop the account for good: it has no consent to give again).
  */
 export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
-  const grant = findGrant(db, input.id);
-  if (!grant || grant.revokedAt !== null) return false;
-  if (findClientById(db, grant.clientId)?.kind === "service") return false;
-  if (input.ownerId !== null && grant.userId !== input.ownerId) return false;
-  inTransaction(db, () => revokeGrantAndTokens(db, grant.id, input.now));
+  const authorization = findAuthorization(db, input.id);
+  if (!authorization || authorization.revokedAt !== null) return false;
+  if (findClientById(db, authorization.clientId)?.kind === "service") return false;
+  if (input.ownerId !== null && authorization.userId !== input.ownerId) return false;
+  inTransaction(db, () => revokeAuthorizationAndTokens(db, authorization.id, input.now));
   return true;
 }
 
 /** A live connection of `ownerId`, for its owner to change; null when there is none. */
 export function ownConnection(db: Db, id: string, ownerId: string) {
-  const grant = findGrant(db, id);
-  return grant && grant.revokedAt === null && grant.userId === ownerId ? grant : null;
+  const authorization = findAuthorization(db, id);
+  return authorization && authorization.revokedAt === null && authorization.userId === ownerId ? authorization : null;
 }
 
 /**
@@ -71,5 +71,5 @@ export function ownConnection(db: Db, id: string, ownerId: string) {
  * copy, so the next call of any of its tokens is judged by the new limits.
  */
 export function setConnectionLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
-  updateGrantLimits(db, id, limits);
+  updateAuthorizationLimits(db, id, limits);
 }

@@ -4,7 +4,7 @@ import { accessOffer, consentDefault, toolGroups, type AccessOffer, type Ceiling
 import { inheritLimits, limitItems, storedLimits, type ArgumentLimits } from "../mcp/argument-gates.ts";
 import { policySourcesFor, type PolicyRule } from "../mcp/policy-config.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
-import { writeToolChoices } from "../mcp/tool-grants.ts";
+import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { accessFromForm } from "../web/access-form.ts";
 import { ceilingOf, field, fieldValues } from "../web/context.ts";
 import { shownChoice, type AccessFieldsProps, type LimitItem } from "../../views/access.tsx";

@@ -21,7 +21,7 @@ export function recordPoll(db: Db, id: string, at: number, interval: number): vo
   db.update(oauthDeviceCodes).set({ lastPolledAt: at, interval }).where(eq(oauthDeviceCodes.id, id)).run();
 }
 
-/** Moves a pending code to approved (with its grant) or denied; true only for the first answer. */
+/** Moves a pending code to approved (with its authorization) or denied; true only for the first answer. */
 export function answerDeviceCode(db: Db, id: string, answer: { status: "approved"; grantId: string } | { status: "denied" }): boolean {
   const grantId = answer.status === "approved" ? answer.grantId : null;
   return (

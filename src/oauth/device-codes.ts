@@ -2,7 +2,7 @@ import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import { answerDeviceCode, findDeviceCode, findDeviceCodeByUserCode, insertDeviceCode, recordPoll, type DeviceCode } from "./device-codes-store.ts";
-import { insertGrant, type Grant } from "./grants-store.ts";
+import { insertAuthorization, type Authorization } from "./authorizations-store.ts";
 
 // RFC 8628 device codes: the device_code the client polls with is a
 // credential `gate_dc_<id>_<secret>`; the user code a person types is short,
@@ -100,7 +100,7 @@ export function pollTooFast(db: Db, row: DeviceCode, now: number): boolean {
 }
 
 /**
- * The person's answer on the consent page (§3.3). Approval records the grant
+ * The person's answer on the consent page (§3.3). Approval records the authorization
  * (a connection, as approveAuthorization does, without a code) with the
  * ticked write tools; the next poll exchanges it. Null when the code was
  * answered already or expired meanwhile.
@@ -111,13 +111,13 @@ export function answerDeviceAuthorization(
     | { decision: "deny" }
     | { decision: "allow"; userId: string; apiKeyId: string | null; scope: string; tools: string[] | null; argumentLimits?: ArgumentLimits | null }
   ),
-): { grant: Grant | null } | null {
+): { authorization: Authorization | null } | null {
   const { row, now } = input;
   return inTransaction(db, () => {
     const current = findDeviceCode(db, row.id);
     if (current?.status !== "pending" || current.expiresAt <= now) return null;
-    if (input.decision === "deny") return answerDeviceCode(db, row.id, { status: "denied" }) ? { grant: null } : null;
-    const grant: Grant = {
+    if (input.decision === "deny") return answerDeviceCode(db, row.id, { status: "denied" }) ? { authorization: null } : null;
+    const authorization: Authorization = {
       id: randomString(10),
       userId: input.userId,
       clientId: row.clientId,
@@ -130,8 +130,8 @@ export function answerDeviceAuthorization(
       lastUsedAt: null,
       revokedAt: null,
     };
-    insertGrant(db, grant);
-    answerDeviceCode(db, row.id, { status: "approved", grantId: grant.id });
-    return { grant };
+    insertAuthorization(db, authorization);
+    answerDeviceCode(db, row.id, { status: "approved", grantId: authorization.id });
+    return { authorization };
   });
 }

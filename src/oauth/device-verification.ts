@@ -11,7 +11,7 @@ import { findClientById, touchClient } from "./clients-store.ts";
 import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
 import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
 import type { DeviceCode } from "./device-codes-store.ts";
-import { devicePaths } from "./endpoints.ts";
+import { devicePaths } from "./paths.ts";
 import { formatScope, parseScope, scopeDescriptions } from "./scopes.ts";
 
 type ResponseSet = { status?: number | string; headers: Record<string, string | number> };
@@ -143,9 +143,9 @@ export function deviceVerificationRoutes(web: WebDeps) {
         tools,
         argumentLimits,
       });
-      if (!answered?.grant) return page(set, 400, "Code not valid", invalidCodeMessage);
+      if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage);
       touchClient(web.db, row.clientId, now);
-      web.audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.grant.id, ...context, detail: { scope: answered.grant.scope, tools: tools ?? "all", flow: "device" } });
+      web.audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.authorization.id, ...context, detail: { scope: answered.authorization.scope, tools: tools ?? "all", flow: "device" } });
       return MessagePage({ title: "Device connected", message: "The device is connected. Go back to it: it continues by itself." });
     });
 }

@@ -40,3 +40,10 @@ export function uniqueParams(search: URLSearchParams): Map<string, string> {
   }
   return params;
 }
+
+/** Parameter that must be present (RFC 6749 §5.2: missing → invalid_request). */
+export function requiredParam(params: Map<string, string>, name: string): string {
+  const value = params.get(name);
+  if (value === undefined) throw new InvalidRequest(`The parameter ${name} is required.`);
+  return value;
+}

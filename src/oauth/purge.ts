@@ -1,7 +1,8 @@
 import { inTransaction, type Db } from "../db/client.ts";
 import { deleteExpiredBridgeEntries } from "./bridge-store.ts";
 import { deleteExpiredDeviceCodes } from "./device-codes-store.ts";
-import { deleteExpiredCodes, deleteExpiredPendingRequests } from "./grants-store.ts";
+import { deleteExpiredCodes } from "./codes-store.ts";
+import { deleteExpiredPendingRequests } from "./pending-requests-store.ts";
 import { purgeUnusedRegistrations } from "./registration.ts";
 import { deleteExpiredTokens } from "./tokens-store.ts";
 

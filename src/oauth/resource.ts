@@ -7,7 +7,7 @@ export function mcpResourceUrl(publicUrl: string): string {
 
 /**
  * The resource a request's `resource` parameter (RFC 8707 §2) asks for,
- * always as the canonical `<public URL>/mcp`, which grants and tokens store
+ * always as the canonical `<public URL>/mcp`, which authorizations and tokens store
  * and /mcp checks. Absent means the one resource (Claude Code, Cursor send
  * none). Clients also send the URL the person typed: `/mcp/` (which /mcp
  * serves too) or the bare origin, with or without its slash; these name the

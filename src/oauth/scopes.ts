@@ -31,7 +31,7 @@ export function formatScope(scopes: readonly string[]): string {
   return supportedScopes.filter((s) => scopes.includes(s)).join(" ");
 }
 
-/** mcp:write implies mcp:read: a Full grant is both. */
+/** mcp:write implies mcp:read: a Full authorization is both. */
 export function normalizeScopes(scopes: readonly Scope[]): Scope[] {
   return scopes.includes("mcp:write") ? ["mcp:read", "mcp:write"] : ["mcp:read"];
 }

@@ -2,16 +2,16 @@ import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
-import type { Grant } from "./grants-store.ts";
+import type { Authorization } from "./authorizations-store.ts";
 
 export type TokenRow = typeof oauthTokens.$inferSelect;
 export type TokenKind = TokenRow["kind"];
 type User = typeof users.$inferSelect;
 
-/** A token with everything needed to judge it: its grant, the grant's user and client. */
+/** A token with everything needed to judge it: its authorization, the authorization's user and client. */
 export interface TokenContext {
   token: TokenRow;
-  grant: Grant;
+  authorization: Authorization;
   user: User;
   client: Pick<typeof oauthClients.$inferSelect, "id" | "name" | "kind" | "tokenEndpointAuthMethod">;
 }
@@ -28,7 +28,7 @@ const tokenContextQuery = preparedPerDb((db) =>
   db
     .select({
       token: oauthTokens,
-      grant: oauthGrants,
+      authorization: oauthGrants,
       user: users,
       client: { id: oauthClients.id, name: oauthClients.name, kind: oauthClients.kind, tokenEndpointAuthMethod: oauthClients.tokenEndpointAuthMethod },
     })
@@ -59,10 +59,6 @@ export function markRefreshRotated(db: Db, id: string, at: number, next: { refre
 
 export function markTokenRevoked(db: Db, id: string, at: number): void {
   db.update(oauthTokens).set({ revokedAt: at }).where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt))).run();
-}
-
-export function updateGrantLastUsed(db: Db, grantId: string, at: number): void {
-  db.update(oauthGrants).set({ lastUsedAt: at }).where(eq(oauthGrants.id, grantId)).run();
 }
 
 /** Tokens past their expiry, access or refresh, rotated or not: none of them can be used again. */

@@ -8,14 +8,13 @@ import type { Logger } from "../log.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import { isConfidential } from "./client-auth.ts";
 import { InvalidClient } from "./errors.ts";
-import { revokeGrantAndTokens } from "./grants-store.ts";
+import { revokeAuthorizationAndTokens, updateAuthorizationLastUsed } from "./authorizations-store.ts";
 import {
   findToken,
   findTokenContext,
   insertTokens,
   markRefreshRotated,
   markTokenRevoked,
-  updateGrantLastUsed,
   type TokenContext,
   type TokenKind,
   type TokenRow,
@@ -29,7 +28,7 @@ export const refreshTokenPrefix = "gate_rt_";
 
 const prefixOf: Record<TokenKind, string> = { access: accessTokenPrefix, refresh: refreshTokenPrefix };
 const idBytes = 10;
-// grants.last_used_at is rewritten at most this often, so checking a token is a read.
+// oauth_grants.last_used_at is rewritten at most this often, so checking a token is a read.
 const lastUsedResolutionSeconds = 60;
 
 /** What a grant handler needs: the request's moment, settings, storage and log. */
@@ -98,7 +97,7 @@ function tokenRow(kind: TokenKind, fields: { id: string; secretHash: string; gra
   };
 }
 
-/** The first pair of a grant (RFC 6749 §4.1.4): both random. The refresh token carries the grant's scope. */
+/** The first pair of an authorization (RFC 6749 §4.1.4): both random. The refresh token carries the authorization's scope. */
 export function issueTokenPair(
   db: Db,
   input: { grantId: string; grantScope: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
@@ -190,14 +189,14 @@ export function findPresentedToken(
   return { context, secret: parsed.secret };
 }
 
-/** Usable right now: not revoked, expired or (refresh) rotated; its grant live; its user enabled. */
+/** Usable right now: not revoked, expired or (refresh) rotated; its authorization live; its user enabled. */
 export function isTokenActive(context: TokenContext, now: number): boolean {
-  const { token, grant, user } = context;
+  const { token, authorization, user } = context;
   return (
     token.revokedAt === null &&
     token.expiresAt > now &&
     token.rotatedAt === null &&
-    grant.revokedAt === null &&
+    authorization.revokedAt === null &&
     user.disabledAt === null
   );
 }
@@ -212,20 +211,20 @@ export function authenticateAccessToken(
 ): TokenContext | null {
   const presented = findPresentedToken(db, token, "access", find);
   if (!presented || !isTokenActive(presented.context, now)) return null;
-  touchGrant(db, presented.context.grant, now);
+  touchAuthorization(db, presented.context.authorization, now);
   return presented.context;
 }
 
 /** Sets the connection's last use, at most once a minute. */
-export function touchGrant(db: Db, grant: { id: string; lastUsedAt: number | null }, now: number): void {
-  if (grant.lastUsedAt !== null && now - grant.lastUsedAt < lastUsedResolutionSeconds) return;
-  grant.lastUsedAt = now;
-  updateGrantLastUsed(db, grant.id, now);
+export function touchAuthorization(db: Db, authorization: { id: string; lastUsedAt: number | null }, now: number): void {
+  if (authorization.lastUsedAt !== null && now - authorization.lastUsedAt < lastUsedResolutionSeconds) return;
+  authorization.lastUsedAt = now;
+  updateAuthorizationLastUsed(db, authorization.id, now);
 }
 
 /**
  * RFC 7009 §2.1: revokes a token the client holds. An access token ends
- * alone; a refresh token ends its whole grant. `clientId` is the
+ * alone; a refresh token ends its whole authorization. `clientId` is the
  * authenticated client, or null when the request named none: possession then
  * suffices only for a public client's token (a confidential client must
  * authenticate: invalid_client). Unknown tokens and tokens of other clients
@@ -234,13 +233,13 @@ export function touchGrant(db: Db, grant: { id: string; lastUsedAt: number | nul
 export function revokePresentedToken(db: Db, input: { token: string; clientId: string | null; now: number }): TokenContext | null {
   const presented = findPresentedToken(db, input.token);
   if (!presented) return null;
-  const { token, grant, client } = presented.context;
+  const { token, authorization, client } = presented.context;
   if (input.clientId === null) {
     if (isConfidential(client)) throw new InvalidClient("Client authentication is required to revoke this token.");
-  } else if (grant.clientId !== input.clientId) {
+  } else if (authorization.clientId !== input.clientId) {
     return null;
   }
-  if (token.kind === "refresh") inTransaction(db, () => revokeGrantAndTokens(db, token.grantId, input.now));
+  if (token.kind === "refresh") inTransaction(db, () => revokeAuthorizationAndTokens(db, token.grantId, input.now));
   else markTokenRevoked(db, token.id, input.now);
   return presented.context;
 }

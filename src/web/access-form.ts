@@ -1,5 +1,5 @@
 import { groupKeyOf, type Access, type AccessOffer } from "../mcp/access.ts";
-import { checkToolChoice, unknownToolsMessage } from "../mcp/tool-grants.ts";
+import { checkToolChoice, unknownToolsMessage } from "../mcp/tool-permissions.ts";
 import { field, fieldValues } from "./context.ts";
 
 /**

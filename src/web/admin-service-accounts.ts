@@ -5,8 +5,8 @@ import { AccountError, disableAccount, enableAccount } from "../accounts/users.t
 import type { AuditEntry } from "../audit/entry.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups } from "../mcp/access.ts";
-import { writeToolChoices } from "../mcp/tool-grants.ts";
-import { oauthPaths } from "../oauth/endpoints.ts";
+import { writeToolChoices } from "../mcp/tool-permissions.ts";
+import { oauthPaths } from "../oauth/paths.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountForm, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";
 import { MessagePage } from "../../views/message.tsx";
@@ -26,8 +26,8 @@ const viewOf = (a: ServiceAccountRow): ServiceAccountView => ({
   id: a.user.id,
   name: a.user.name ?? a.user.email,
   clientId: a.client.id,
-  access: accessLevelOf(a.grant.scope),
-  tools: a.grant.tools,
+  access: accessLevelOf(a.authorization.scope),
+  tools: a.authorization.tools,
   createdAt: a.user.createdAt,
   lastUsedAt: lastUseOf(a),
   disabledAt: a.user.disabledAt,

@@ -43,13 +43,13 @@ const rowOf = ({ client: c, ownerEmail }: ClientWithOwner): ClientRow => ({
 });
 
 /** Redirect URIs typed one per line, checked like a registration's; a message for people when refused. */
-function redirectUrisFromForm(text: string): string[] | string {
+function redirectUrisFromForm(text: string): { ok: true; uris: string[] } | { ok: false; message: string } {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  if (lines.length === 0) return "Enter at least one redirect URI.";
+  if (lines.length === 0) return { ok: false, message: "Enter at least one redirect URI." };
   try {
-    return checkRedirectUris(lines);
+    return { ok: true, uris: checkRedirectUris(lines) };
   } catch (error) {
-    if (error instanceof OAuthError) return error.description;
+    if (error instanceof OAuthError) return { ok: false, message: error.description };
     throw error;
   }
 }
@@ -97,11 +97,11 @@ export function clientPagesRoutes(web: WebDeps, which: ClientPagesScope) {
       if (!form.name) return fail("Give the client a name.");
       const nameProblem = clientNameProblem(form.name);
       if (nameProblem) return fail(nameProblem);
-      const uris = redirectUrisFromForm(form.redirectUris);
-      if (typeof uris === "string") return fail(uris);
+      const read = redirectUrisFromForm(form.redirectUris);
+      if (!read.ok) return fail(read.message);
       if (!clientTypeChoices.some((c) => c.value === form.type)) return fail("Choose Public or Confidential.");
       // An admin's client belongs to the organization; a person's own client to them.
-      const { client, secret } = registerManualClient(web.db, { name: form.name, redirectUris: uris, method: form.type as TokenEndpointAuthMethod, ownerUserId: ownerOf(g), now: web.now() });
+      const { client, secret } = registerManualClient(web.db, { name: form.name, redirectUris: read.uris, method: form.type as TokenEndpointAuthMethod, ownerUserId: ownerOf(g), now: web.now() });
       web.log.info("client added", { user_id: g.userId, client_id: client.id, auth_method: client.tokenEndpointAuthMethod });
       audit(ctx, { event: "client_registered", outcome: "ok", userId: g.userId, clientId: client.id, detail: { ...clientDetail(client), auth_method: client.tokenEndpointAuthMethod } });
       return ClientSecretPage({ viewer: g.viewer, csrf: g.csrf, scope, name: client.name, clientId: client.id, secret, renewed: false });
@@ -126,8 +126,9 @@ export function clientPagesRoutes(web: WebDeps, which: ClientPagesScope) {
         return ClientEditPage({ viewer: g.viewer, csrf: g.csrf, scope, client: rowOf(found), error, redirectUris: text });
       };
       if (client.kind === "cimd") return fail("This client's redirect URIs come from its metadata document.");
-      const uris = redirectUrisFromForm(text);
-      if (typeof uris === "string") return fail(uris);
+      const read = redirectUrisFromForm(text);
+      if (!read.ok) return fail(read.message);
+      const uris = read.uris;
       changeRedirectUris(web.db, client.id, uris);
       web.log.info("client redirect uris changed", { user_id: g.userId, client_id: client.id });
       audit(ctx, { event: "client_redirect_uris_changed", outcome: "ok", userId: g.userId, clientId: client.id, detail: { ...clientDetail(client), redirect_uris: uris } });

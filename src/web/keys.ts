@@ -4,7 +4,7 @@ import { parseDurationSeconds } from "../config.ts";
 import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
-import { writeToolChoices } from "../mcp/tool-grants.ts";
+import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { limitItems, limitLines } from "../mcp/argument-gates.ts";
 import { listConnections, ownConnection, revokeConnection, setConnectionLimits } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";

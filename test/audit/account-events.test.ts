@@ -118,10 +118,10 @@ describe("API keys on the web", () => {
 
   test("revoking a connection records connection_revoked", async () => {
     const { user, b, csrf } = await signedIn();
-    const { grant } = await connected(app);
+    const { authorization } = await connected(app);
     // An admin may revoke anyone's; a user only their own, so make it theirs.
-    app.db.$client.run("UPDATE oauth_grants SET user_id = ? WHERE id = ?", [user.id, grant.id]);
-    expect((await b.post(`/connections/${grant.id}/revoke`, { csrf: await csrf() })).status).toBe(303);
-    expect(onlyAuditRow(app, { event: "connection_revoked", userId: user.id }).grantId).toBe(grant.id);
+    app.db.$client.run("UPDATE oauth_grants SET user_id = ? WHERE id = ?", [user.id, authorization.id]);
+    expect((await b.post(`/connections/${authorization.id}/revoke`, { csrf: await csrf() })).status).toBe(303);
+    expect(onlyAuditRow(app, { event: "connection_revoked", userId: user.id }).grantId).toBe(authorization.id);
   });
 });

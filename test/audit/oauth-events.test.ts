@@ -20,17 +20,17 @@ afterEach(() => setSystemTime());
 
 describe("tokens", () => {
   test("a code exchange records token_issued with user, client, connection and scope", async () => {
-    const { user, client, grant } = await connected(app);
+    const { user, client, authorization } = await connected(app);
     const row = onlyAuditRow(app, { event: "token_issued", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id });
+    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id });
     expect(detailOf(row).scope).toBe("mcp:read mcp:write");
     expect(row.requestId).toBeTruthy();
   });
 
   test("a refresh records token_refreshed", async () => {
-    const { user, client, grant, tokens } = await connected(app);
+    const { user, client, authorization, tokens } = await connected(app);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
-    expect(onlyAuditRow(app, { event: "token_refreshed", userId: user.id })).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id });
+    expect(onlyAuditRow(app, { event: "token_refreshed", userId: user.id })).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id });
   });
 
   test("a second refresh inside the grace window is token_refreshed with grace", async () => {
@@ -42,31 +42,31 @@ describe("tokens", () => {
   });
 
   test("a rotated refresh token reused after the grace window records refresh_replay, denied", async () => {
-    const { user, client, grant, tokens } = await connected(app);
+    const { user, client, authorization, tokens } = await connected(app);
     await refreshRequest(app, client.id, tokens.refresh_token);
     advanceClock(app.config.refreshGraceSeconds + 5);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(400);
     const row = onlyAuditRow(app, { event: "refresh_replay", userId: user.id });
-    expect(row).toMatchObject({ outcome: "denied", clientId: client.id, grantId: grant.id });
+    expect(row).toMatchObject({ outcome: "denied", clientId: client.id, grantId: authorization.id });
     expect(detailOf(row).revoked).toBe("grant");
   });
 
   test("a replayed authorization code records code_replay, denied", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id });
+    const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     const again = await postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier, client_id: client.id });
     expect(again.status).toBe(400);
-    expect(onlyAuditRow(app, { event: "code_replay", userId: user.id })).toMatchObject({ outcome: "denied", clientId: client.id, grantId: grant.id });
+    expect(onlyAuditRow(app, { event: "code_replay", userId: user.id })).toMatchObject({ outcome: "denied", clientId: client.id, grantId: authorization.id });
   });
 
   test("revoking a refresh token records token_revoked with its kind", async () => {
-    const { user, client, grant, tokens } = await connected(app);
+    const { user, client, authorization, tokens } = await connected(app);
     const res = await postForm(app, "/oauth/revoke", { token: tokens.refresh_token, client_id: client.id });
     expect(res.status).toBe(200);
     const row = onlyAuditRow(app, { event: "token_revoked", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id, requestId: res.headers.get("x-request-id") });
+    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, requestId: res.headers.get("x-request-id") });
     expect(detailOf(row).kind).toBe("refresh");
   });
 

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { AuditEntry } from "../../src/audit/entry.ts";
+import type { AuditRecorder } from "../../src/audit/recorder.ts";
+import { auditedToolCall } from "../../src/audit/tool-calls.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
+import { newCaller } from "../../src/mcp/caller.ts";
+import { toolError, type ToolRun } from "../../src/mcp/tools/definition.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, rpc, userWithKey } from "../mcp/fixture.ts";
 import { connected, makeUser, nowSeconds } from "../oauth/token-fixture.ts";
@@ -30,10 +35,10 @@ describe("a built-in tool call", () => {
   });
 
   test("with an OAuth token records the client and the connection, no key", async () => {
-    const { user, client, grant, tokens } = await connected(app);
+    const { user, client, authorization, tokens } = await connected(app);
     await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} });
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id, apiKeyId: null, tool: "gatehouse__whoami" });
+    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, apiKeyId: null, tool: "gatehouse__whoami" });
   });
 
   test("records the X-Request-Id the response carried, and the client address", async () => {
@@ -100,5 +105,28 @@ describe("batching", () => {
     const rows = auditRows(app, { event: "tool_call", userId: user.id });
     expect(rows.length).toBe(300);
     expect(rows.every((r) => r.outcome === "ok")).toBe(true);
+  });
+});
+
+describe("how a run ended reaches the audit log as a value, and only the result reaches the caller", () => {
+  const recorded: AuditEntry[] = [];
+  const recorder: AuditRecorder = { argumentsMode: "none", record: (entry) => void recorded.push(entry), flush() {}, drain: async () => {}, close: async () => {} };
+  const caller = newCaller({ userId: "u1", email: "u1@example.com", via: { kind: "api_key", id: "k1", name: "key" }, scopes: ["mcp:read", "mcp:write"], tools: null, expiresAt: null });
+  const run = (ran: ToolRun) => auditedToolCall(recorder, { tool: { name: "web__slow", upstream: "web" }, caller, args: {}, context: null }, () => ran);
+
+  test.each(["timeout", "cancelled"] as const)("a run that ended by %s is recorded so, and the caller gets the bare result", async (ended) => {
+    recorded.length = 0;
+    const result = toolError("upstream web did not answer");
+    const sent = await run({ result, ended });
+    expect(recorded.map((e) => ({ outcome: e.outcome, error: e.detail?.error }))).toEqual([{ outcome: ended, error: "upstream web did not answer" }]);
+    expect(sent).toBe(result);
+    expect(Object.getOwnPropertySymbols(sent)).toEqual([]);
+    expect(Object.keys(sent).sort()).toEqual(["content", "isError"]);
+  });
+
+  test("a failing run that says nothing more is an error", async () => {
+    recorded.length = 0;
+    await run({ result: toolError("refused") });
+    expect(recorded.map((e) => e.outcome)).toEqual(["error"]);
   });
 });

@@ -43,10 +43,10 @@ describe("an upstream tool call", () => {
   });
 
   test("over OAuth it records the client and connection", async () => {
-    const { user, client, grant, tokens } = await connected(app);
+    const { user, client, authorization, tokens } = await connected(app);
     await (await connectClient(app, tokens.access_token)).callTool({ name: "everything__get-sum", arguments: { a: 2, b: 3 } });
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: grant.id, tool: "everything__get-sum", upstream: "everything" });
+    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, tool: "everything__get-sum", upstream: "everything" });
     expect(detailOf(row).arguments).toEqual({ a: 2, b: 3 });
   });
 

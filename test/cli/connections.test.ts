@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { findUserByEmail } from "../../src/accounts/users-store.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { insertClient } from "../../src/oauth/clients-store.ts";
-import { approveAuthorization } from "../../src/oauth/grants.ts";
+import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { issueTokenPair } from "../../src/oauth/tokens.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { now, useCliSandbox } from "./sandbox.ts";
@@ -24,9 +24,9 @@ async function connect(email: string, clientName: string, opts: { scope?: string
     const client = { id: randomString(10), kind: "dcr" as const, name: clientName, redirectUris: ["http://127.0.0.1/cb"], tokenEndpointAuthMethod: "none" as const, secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, ownerUserId: null, createdAt: now(), lastUsedAt: null };
     insertClient(db, client);
     const scope = opts.scope ?? "mcp:read mcp:write";
-    const { grant } = approveAuthorization(db, { userId, clientId: client.id, apiKeyId: null, scope, tools: opts.tools, resource: "http://localhost:8080/mcp", redirectUri: client.redirectUris[0]!, codeChallenge: "x".repeat(43), now: now(), codeTtlSeconds: 600 });
-    issueTokenPair(db, { grantId: grant.id, grantScope: scope, accessScope: scope, now: now(), lifetimes: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 86400 } });
-    return grant.id;
+    const { authorization } = approveAuthorization(db, { userId, clientId: client.id, apiKeyId: null, scope, tools: opts.tools, resource: "http://localhost:8080/mcp", redirectUri: client.redirectUris[0]!, codeChallenge: "x".repeat(43), now: now(), codeTtlSeconds: 600 });
+    issueTokenPair(db, { grantId: authorization.id, grantScope: scope, accessScope: scope, now: now(), lifetimes: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 86400 } });
+    return authorization.id;
   } finally {
     db.$client.close();
   }
@@ -119,10 +119,10 @@ describe("connection revoke", () => {
 
   test("a service account's grant is not a connection: exit 1, and the account keeps working", async () => {
     expect((await cli.gatehouse(["service", "create", "--name", "nightly"])).code).toBe(0);
-    const [grant] = cli.rows<{ id: string }>("SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'");
-    const run = await cli.gatehouse(["connection", "revoke", grant!.id]);
-    expect([run.code, run.err]).toEqual([1, `gatehouse: no live connection with the id ${grant!.id}\n`]);
-    expect(grantRevokedAt(grant!.id)).toBeNull();
+    const [authorization] = cli.rows<{ id: string }>("SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'");
+    const run = await cli.gatehouse(["connection", "revoke", authorization!.id]);
+    expect([run.code, run.err]).toEqual([1, `gatehouse: no live connection with the id ${authorization!.id}\n`]);
+    expect(grantRevokedAt(authorization!.id)).toBeNull();
   });
 
   test("an unknown id exits 1 with one line", async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { oauthPaths } from "../../src/oauth/endpoints.ts";
+import { oauthPaths } from "../../src/oauth/paths.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";

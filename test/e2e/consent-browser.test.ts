@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { codePrefix } from "../../src/oauth/grants.ts";
-import { oauthPaths } from "../../src/oauth/endpoints.ts";
+import { codePrefix } from "../../src/oauth/authorizations.ts";
+import { oauthPaths } from "../../src/oauth/paths.ts";
 import { scopeDescriptions } from "../../src/oauth/scopes.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";

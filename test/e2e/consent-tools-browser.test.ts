@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
-import { oauthPaths } from "../../src/oauth/endpoints.ts";
+import { oauthPaths } from "../../src/oauth/paths.ts";
 import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { oauthPaths } from "../../src/oauth/endpoints.ts";
+import { oauthPaths } from "../../src/oauth/paths.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, structured } from "../mcp/fixture.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";

@@ -6,8 +6,8 @@ import { openDatabase, type Db } from "../../src/db/client.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
 import { findClientById } from "../../src/oauth/clients-store.ts";
-import { findGrant, listLiveGrants } from "../../src/oauth/grants-store.ts";
-import { oauthPaths } from "../../src/oauth/endpoints.ts";
+import { findAuthorization, listLiveAuthorizations } from "../../src/oauth/authorizations-store.ts";
+import { oauthPaths } from "../../src/oauth/paths.ts";
 import { accessTokenPrefix, refreshTokenPrefix } from "../../src/oauth/tokens.ts";
 import { findToken } from "../../src/oauth/tokens-store.ts";
 import { parseCredential } from "../../src/security/tokens.ts";
@@ -207,12 +207,12 @@ function describeFullAccess(era: Era): void {
     });
 
     test("the database holds the person's live full grant to that client, for /mcp, with the ticked write tool", () => {
-      const grants = listLiveGrants(db, userId).filter((g) => g.grant.clientId === provider.client!.client_id);
-      expect(grants.map((g) => ({ scope: g.grant.scope, tools: g.grant.tools, resource: g.grant.resource, client: g.clientName }))).toEqual([
+      const grants = listLiveAuthorizations(db, userId).filter((g) => g.authorization.clientId === provider.client!.client_id);
+      expect(grants.map((g) => ({ scope: g.authorization.scope, tools: g.authorization.tools, resource: g.authorization.resource, client: g.clientName }))).toEqual([
         { scope: fullScope, tools: [writeTool], resource: `${app.url}/mcp`, client: clientName },
       ]);
       const access = findToken(db, idOf(accessTokenPrefix, provider.saved!.access_token))!;
-      expect(access).toMatchObject({ kind: "access", grantId: grants[0]!.grant.id, revokedAt: null });
+      expect(access).toMatchObject({ kind: "access", grantId: grants[0]!.authorization.id, revokedAt: null });
     });
 
     test("once the access token expires, the SDK refreshes on the 401 and the call goes through", async () => {
@@ -254,7 +254,7 @@ function describeReadOnly(era: Era): void {
       expect(provider.saved!.scope).toBe("mcp:read");
       const { connections } = structured(await mcp.client.callTool({ name: "gatehouse__list_connections", arguments: {} }));
       readGrantId = connections.find((c: { current: boolean }) => c.current).id;
-      expect(findGrant(db, readGrantId)).toMatchObject({ scope: "mcp:read", clientId: provider.client!.client_id, revokedAt: null });
+      expect(findAuthorization(db, readGrantId)).toMatchObject({ scope: "mcp:read", clientId: provider.client!.client_id, revokedAt: null });
     });
 
     test("tools/list shows only read tools", async () => {
@@ -286,8 +286,8 @@ function describeReadOnly(era: Era): void {
       expect(provider.saved!.scope).toBe(fullScope);
       const result = await mcp.client.callTool({ name: writeTool, arguments: { kind: "connection", id: readGrantId } });
       expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: readGrantId });
-      expect(findGrant(db, readGrantId)!.revokedAt).not.toBeNull();
-      expect(listLiveGrants(db, userId).filter((g) => g.grant.clientId === provider.client!.client_id).map((g) => g.grant.scope)).toEqual([fullScope]);
+      expect(findAuthorization(db, readGrantId)!.revokedAt).not.toBeNull();
+      expect(listLiveAuthorizations(db, userId).filter((g) => g.authorization.clientId === provider.client!.client_id).map((g) => g.authorization.scope)).toEqual([fullScope]);
     });
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { accessOffer, consentDefault, toolGroups, withinCeiling, type Access } from "../../src/mcp/access.ts";
-import type { WriteToolChoice } from "../../src/mcp/tool-grants.ts";
+import type { WriteToolChoice } from "../../src/mcp/tool-permissions.ts";
 import { accessFromForm } from "../../src/web/access-form.ts";
 
 // The one access model (issue 10, point 5): Read-only; Full (every write

@@ -118,8 +118,8 @@ describe("a connection with argument limits", () => {
   test("its limits apply to its tokens, with a hint to change them on /keys", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app, { name: "Cursor" });
-    const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id, tools: null });
-    app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [JSON.stringify({ [store]: { text: ["mine-*"] } }), grant.id]);
+    const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, tools: null });
+    app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [JSON.stringify({ [store]: { text: ["mine-*"] } }), authorization.id]);
     const tokens = await exchangeCode(app, client.id, code);
     const mcp = await connectClient(app, tokens.access_token);
     expect((await mcp.callTool({ name: store, arguments: { text: "mine-1" } })).isError).toBeFalsy();

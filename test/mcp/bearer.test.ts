@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
-import { approveAuthorization } from "../../src/oauth/grants.ts";
+import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { challenge, connected, exchangeCode, makeClient, makeUser, nowSeconds, redirectUri } from "../oauth/token-fixture.ts";
 import { bareChallenge, mcpUrl, prmPath, rpc, userWithKey } from "./fixture.ts";
@@ -99,9 +99,9 @@ describe("401 on /mcp", () => {
   });
 
   test("revoked connection: invalid_token on the very next request", async () => {
-    const { user, grant, tokens } = await connected(app);
+    const { user, authorization, tokens } = await connected(app);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
-    revokeConnection(app.db, { id: grant.id, ownerId: user.id, now: nowSeconds() });
+    revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
     await expect401(await rpc(app, tokens.access_token, listTools), invalidTokenChallenge("The access token is unknown, expired or revoked."));
   });
 

@@ -39,13 +39,13 @@ describe("the SDK v2 client with an API key", () => {
   test("list_connections shows the caller's keys and connections, never a secret", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     const { client: oauthClient } = makeClient(app, { name: "Claude" });
-    const { grant } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
+    const { authorization } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
     await userWithKey(app); // someone else's key stays out
     const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} });
     const { api_keys, connections } = structured(result);
     expect(api_keys.map((k: { id: string }) => k.id)).toEqual([apiKey.id]);
     expect(api_keys[0].current).toBe(true);
-    expect(connections.map((c: { id: string; name: string }) => [c.id, c.name])).toEqual([[grant.id, "Claude (MCP connector)"]]);
+    expect(connections.map((c: { id: string; name: string }) => [c.id, c.name])).toEqual([[authorization.id, "Claude (MCP connector)"]]);
     const text = JSON.stringify(result);
     expect(text).not.toContain(token.split("_").at(-1)!);
     expect(text).not.toContain(apiKey.secretHash);
@@ -76,18 +76,18 @@ describe("the SDK v2 client with an API key", () => {
   test("a full key revokes its user's connection, and that connection's token is 401 on its next request", async () => {
     const { user, token } = await userWithKey(app);
     const { client: oauthClient } = makeClient(app);
-    const { grant, code } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
+    const { authorization, code } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
     const tokens = await exchangeCode(app, oauthClient.id, code);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
-    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: grant.id } });
-    expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: grant.id });
+    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: authorization.id } });
+    expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: authorization.id });
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(401);
   });
 
   test("a full key cannot revoke another user's connection: an isError result, and it stays live", async () => {
     const { token } = await userWithKey(app);
     const other = await connected(app);
-    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: other.grant.id } });
+    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: other.authorization.id } });
     expect(result.isError).toBe(true);
     expect((await rpc(app, other.tokens.access_token, listTools)).status).toBe(200);
   });

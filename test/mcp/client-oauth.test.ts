@@ -16,9 +16,9 @@ const listTools = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 async function oauthCaller(opts: { scope?: string; name?: string } = {}) {
   const user = await makeUser(app);
   const { client } = makeClient(app, { name: opts.name ?? "Claude" });
-  const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
+  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
   const tokens = await exchangeCode(app, client.id, code);
-  return { user, grant, tokens };
+  return { user, authorization, tokens };
 }
 
 describe("the SDK v2 client with an OAuth access token", () => {
@@ -33,10 +33,10 @@ describe("the SDK v2 client with an OAuth access token", () => {
   });
 
   test("list_connections marks the caller's own connection as current", async () => {
-    const { grant, tokens } = await oauthCaller();
+    const { authorization, tokens } = await oauthCaller();
     const { connections } = structured(await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__list_connections", arguments: {} }));
     expect(connections).toHaveLength(1);
-    expect(connections[0]).toMatchObject({ id: grant.id, current: true, access: "full" });
+    expect(connections[0]).toMatchObject({ id: authorization.id, current: true, access: "full" });
   });
 
   test("a read-only token sees only the read tools", async () => {
@@ -46,18 +46,18 @@ describe("the SDK v2 client with an OAuth access token", () => {
   });
 
   test("a read-only token calling revoke_connection gets 403 insufficient_scope", async () => {
-    const { grant, tokens } = await oauthCaller({ scope: "mcp:read" });
+    const { authorization, tokens } = await oauthCaller({ scope: "mcp:read" });
     const client = await connectClient(app, tokens.access_token);
-    const call = client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: grant.id } });
+    const call = client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: authorization.id } });
     await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
   });
 
   test("a connection that revokes itself is 401 on the very next request", async () => {
-    const { grant, tokens } = await oauthCaller();
+    const { authorization, tokens } = await oauthCaller();
     const client = await connectClient(app, tokens.access_token);
-    const result = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: grant.id } });
-    expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: grant.id });
+    const result = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: authorization.id } });
+    expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: authorization.id });
     const next = client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await expect(next).rejects.toThrow();
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(401);
@@ -69,9 +69,9 @@ describe("the SDK v2 client with an OAuth access token", () => {
     const mine = makeCode(app, { userId: user.id, clientId: second.id });
     const theirs = await connected(app);
     const client = await connectClient(app, tokens.access_token);
-    const ok = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: mine.grant.id } });
+    const ok = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: mine.authorization.id } });
     expect(ok.isError).toBeFalsy();
-    const refused = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: theirs.grant.id } });
+    const refused = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: theirs.authorization.id } });
     expect(refused.isError).toBe(true);
   });
 });

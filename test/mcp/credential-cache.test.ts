@@ -63,16 +63,16 @@ describe("a cached credential changed by another connection fails on the next re
   });
 
   test("a connection revoked elsewhere", async () => {
-    const { grant, tokens } = await connected(app);
+    const { authorization, tokens } = await connected(app);
     expect(await status(tokens.access_token)).toBe(200);
-    other.run("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", [nowSeconds(), grant.id]);
+    other.run("UPDATE oauth_grants SET revoked_at = ? WHERE id = ?", [nowSeconds(), authorization.id]);
     expect(await status(tokens.access_token)).toBe(401);
   });
 
   test("an access token deleted elsewhere", async () => {
-    const { grant, tokens } = await connected(app);
+    const { authorization, tokens } = await connected(app);
     expect(await status(tokens.access_token)).toBe(200);
-    other.run("DELETE FROM oauth_tokens WHERE grant_id = ?", [grant.id]);
+    other.run("DELETE FROM oauth_tokens WHERE grant_id = ?", [authorization.id]);
     expect(await status(tokens.access_token)).toBe(401);
   });
 });
@@ -87,11 +87,11 @@ describe("the auth epoch", () => {
 
   test("stands still when only a last-use time is written, so the hot path's own writes keep the cache", async () => {
     const { apiKey } = await userWithKey(app);
-    const { grant } = await connected(app);
+    const { authorization } = await connected(app);
     const before = readAuthEpoch(app.db);
     other.run("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [nowSeconds(), apiKey.id]);
-    other.run("UPDATE oauth_grants SET last_used_at = ? WHERE id = ?", [nowSeconds(), grant.id]);
-    other.run("UPDATE oauth_clients SET last_used_at = ? WHERE id = ?", [nowSeconds(), grant.clientId]);
+    other.run("UPDATE oauth_grants SET last_used_at = ? WHERE id = ?", [nowSeconds(), authorization.id]);
+    other.run("UPDATE oauth_clients SET last_used_at = ? WHERE id = ?", [nowSeconds(), authorization.clientId]);
     expect(readAuthEpoch(app.db)).toBe(before);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { newCaller } from "../../src/mcp/caller.ts";
 import { deniedToolCalls, isWriteTool, missingFor, visibleTools } from "../../src/mcp/gating.ts";
-import { checkToolChoice, grantedWriteTools, unknownToolsMessage, writeToolChoices } from "../../src/mcp/tool-grants.ts";
+import { checkToolChoice, permittedWriteTools, unknownToolsMessage, writeToolChoices } from "../../src/mcp/tool-permissions.ts";
 
 const read = { name: "t__read", requiredScopes: ["mcp:read"] };
 const write = { name: "t__write", requiredScopes: ["mcp:read", "mcp:write"] };
@@ -49,13 +49,13 @@ describe("gating by per-tool grant", () => {
   });
 
   test("a write tool outside the grant misses the grant, not a scope", () => {
-    expect(missingFor(caller(full, ["t__write"]), other)).toBe("grant");
+    expect(missingFor(caller(full, ["t__write"]), other)).toBe("permission");
     expect(missingFor(caller(full, ["t__write"]), write)).toBeNull();
   });
 
   test("an empty grant still allows every read tool", () => {
     expect(missingFor(caller(full, []), read)).toBeNull();
-    expect(missingFor(caller(full, []), write)).toBe("grant");
+    expect(missingFor(caller(full, []), write)).toBe("permission");
   });
 
   test("a grant never widens the scope: a read-only caller naming a write tool still misses the scope", () => {
@@ -65,8 +65,8 @@ describe("gating by per-tool grant", () => {
   test("every denied call of a batch is reported, in order", () => {
     const denied = deniedToolCalls(caller(full, []), tools, [call("t__write", 1), call("t__read", 2), call("t__other", 3)]);
     expect(denied.map((d) => [d.index, d.tool.name, d.missing])).toEqual([
-      [0, "t__write", "grant"],
-      [2, "t__other", "grant"],
+      [0, "t__write", "permission"],
+      [2, "t__other", "permission"],
     ]);
   });
 });
@@ -96,6 +96,6 @@ describe("choosing write tools", () => {
   });
 
   test("whoami's write_tools: all, the names, or none for Read-only", () => {
-    expect([grantedWriteTools("full", null), grantedWriteTools("full", ["x"]), grantedWriteTools("read", null)]).toEqual(["all", ["x"], []]);
+    expect([permittedWriteTools("full", null), permittedWriteTools("full", ["x"]), permittedWriteTools("read", null)]).toEqual(["all", ["x"], []]);
   });
 });

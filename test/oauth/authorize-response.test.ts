@@ -6,6 +6,7 @@ import {
   metadataDocumentHost,
   redirectTargetLabel,
 } from "../../src/oauth/authorize-response.ts";
+import { cspAllowingForms, cspHeader, pageCsp } from "../../src/security/csp.ts";
 import { ConsentPage, type ConsentProps } from "../../views/consent.tsx";
 
 // The pure pieces of the authorization response: where it goes, how the
@@ -72,8 +73,20 @@ describe("formActionSource", () => {
   }
 
   test("consentPageCsp widens only form-action", () => {
-    const csp = "default-src 'none'; form-action 'self'; frame-ancestors 'none'";
-    expect(consentPageCsp(csp, "https://claude.ai/cb")).toBe("default-src 'none'; form-action 'self' https://claude.ai; frame-ancestors 'none'");
+    expect(consentPageCsp("https://claude.ai/cb")).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self' https://claude.ai; frame-ancestors 'none'; base-uri 'none'",
+    );
+  });
+
+  test("every page's CSP is the documented one", () => {
+    expect(cspHeader(pageCsp)).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+  });
+
+  test("a widened CSP leaves the pages' own directives untouched", () => {
+    cspAllowingForms(["https://idp.example"]);
+    expect(pageCsp["form-action"]).toEqual(["'self'"]);
   });
 });
 

@@ -9,7 +9,7 @@ import { answer, deviceCodePattern, deviceGrantType, deviceRow, errorOf, poll, s
 import { accessPattern, basicAuth, makeClient, makeUser, nowSeconds, postForm, refreshPattern } from "./token-fixture.ts";
 
 // RFC 8628: the device authorization endpoint (§3.1, §3.2) and the token
-// endpoint's device_code grant (§3.4, §3.5), over real HTTP.
+// endpoint's device_code authorization (§3.4, §3.5), over real HTTP.
 
 let app: TestApp;
 beforeAll(async () => {
@@ -152,7 +152,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    const { grant } = answer(app, device_code, "allow", user.id)!;
+    const { authorization } = answer(app, device_code, "allow", user.id)!;
     const res = await poll(app, client.id, device_code);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -161,10 +161,10 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     expect([body.token_type, body.scope, body.expires_in]).toEqual(["Bearer", "mcp:read mcp:write", app.config.accessTokenTtlSeconds]);
     expect(body.access_token).toMatch(accessPattern);
     expect(body.refresh_token).toMatch(refreshPattern);
-    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grant!.id)).all()).toHaveLength(2);
+    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id)).all()).toHaveLength(2);
     app.audit.flush();
-    const entries = app.db.$client.query("select event, user_id, client_id, grant_id from audit_events where grant_id = ?").all(grant!.id);
-    expect(entries).toEqual([{ event: "token_issued", user_id: user.id, client_id: client.id, grant_id: grant!.id }]);
+    const entries = app.db.$client.query("select event, user_id, client_id, grant_id from audit_events where grant_id = ?").all(authorization!.id);
+    expect(entries).toEqual([{ event: "token_issued", user_id: user.id, client_id: client.id, grant_id: authorization!.id }]);
   });
 
   test("a device code is single use: the next poll is invalid_grant and the row is used", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers.ts";
+import { makeClient, postForm } from "./token-fixture.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -50,4 +51,15 @@ describe.each(paths)("%s", (path) => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("*");
   });
+});
+
+test("every grant type the metadata advertises is one the token endpoint takes", async () => {
+  const doc = (await (await fetch(app.url + paths[0])).json()) as { grant_types_supported: string[] };
+  expect(doc.grant_types_supported).toEqual(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "client_credentials"]);
+  const { client } = makeClient(app);
+  for (const grantType of [...doc.grant_types_supported, "password"]) {
+    const res = await postForm(app, "/oauth/token", { grant_type: grantType, client_id: client.id });
+    const { error } = (await res.json()) as { error: string };
+    expect({ grantType, unsupported: error === "unsupported_grant_type" }).toEqual({ grantType, unsupported: grantType === "password" });
+  }
 });

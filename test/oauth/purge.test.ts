@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { oauthCodes, oauthPendingRequests, oauthTokens } from "../../src/db/schema.ts";
-import { insertPendingRequest } from "../../src/oauth/grants-store.ts";
+import { insertPendingRequest } from "../../src/oauth/pending-requests-store.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { openSession } from "../../src/accounts/sessions.ts";

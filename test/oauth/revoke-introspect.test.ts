@@ -20,11 +20,11 @@ const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oaut
 async function confidential() {
   const user = await makeUser(app);
   const { client, secret } = makeClient(app, { method: "client_secret_basic" });
-  const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id });
+  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
   const auth = { authorization: basicAuth(client.id, secret!) };
   const res = await postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier }, auth);
   const tokens = (await res.json()) as { access_token: string; refresh_token: string };
-  return { user, client, grant, tokens, auth };
+  return { user, client, authorization, tokens, auth };
 }
 
 describe("revocation (RFC 7009)", () => {
@@ -36,17 +36,17 @@ describe("revocation (RFC 7009)", () => {
   });
 
   test("revoking an access token leaves the grant and its refresh token live", async () => {
-    const { client, grant, tokens } = await connected(app);
+    const { client, authorization, tokens } = await connected(app);
     await revoke({ token: tokens.access_token, client_id: client.id });
-    expect(grantRow(grant.id).revokedAt).toBeNull();
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
   });
 
   test("revoking a refresh token ends its whole grant", async () => {
-    const { client, grant, tokens } = await connected(app);
+    const { client, authorization, tokens } = await connected(app);
     const res = await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token", client_id: client.id });
     expect(res.status).toBe(200);
-    expect(grantRow(grant.id).revokedAt).toBeNumber();
+    expect(grantRow(authorization.id).revokedAt).toBeNumber();
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
@@ -67,7 +67,7 @@ describe("revocation (RFC 7009)", () => {
     const b = await connected(app);
     const res = await revoke({ token: a.tokens.refresh_token, client_id: b.client.id });
     expect(res.status).toBe(200);
-    expect(grantRow(a.grant.id).revokedAt).toBeNull();
+    expect(grantRow(a.authorization.id).revokedAt).toBeNull();
   });
 
   test("a confidential client authenticates with Basic", async () => {
@@ -109,9 +109,9 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
   });
 
   test("a public client's refresh token ends its whole grant", async () => {
-    const { grant, tokens } = await connected(app);
+    const { authorization, tokens } = await connected(app);
     expect((await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token" })).status).toBe(200);
-    expect(grantRow(grant.id).revokedAt).toBeNumber();
+    expect(grantRow(authorization.id).revokedAt).toBeNumber();
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
@@ -134,9 +134,9 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
   });
 
   test("a confidential client's refresh token does not end its grant", async () => {
-    const { grant, tokens } = await confidential();
+    const { authorization, tokens } = await confidential();
     expect((await revoke({ token: tokens.refresh_token })).status).toBe(401);
-    expect(grantRow(grant.id).revokedAt).toBeNull();
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
   });
 
   test("a confidential client's token id with a wrong secret answers 200 like any unknown token", async () => {

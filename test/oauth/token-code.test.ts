@@ -31,8 +31,8 @@ afterEach(() => {
 async function fresh(opts: { method?: "none" | "client_secret_post" | "client_secret_basic" } = {}) {
   const user = await makeUser(app);
   const { client, secret } = makeClient(app, opts);
-  const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id });
-  return { user, client, secret, grant, code };
+  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
+  return { user, client, secret, authorization, code };
 }
 
 const codeParams = (clientId: string, code: string, extra: Record<string, string> = {}) => ({
@@ -77,9 +77,9 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   });
 
   test("stores only SHA-256 hashes of the token secrets", async () => {
-    const { client, code, grant } = await fresh();
+    const { client, code, authorization } = await fresh();
     const body = await exchangeCode(app, client.id, code);
-    const raw = JSON.stringify(app.db.$client.query("SELECT * FROM oauth_tokens WHERE grant_id = ?").all(grant.id));
+    const raw = JSON.stringify(app.db.$client.query("SELECT * FROM oauth_tokens WHERE grant_id = ?").all(authorization.id));
     for (const token of [body.access_token, body.refresh_token]) {
       expect(raw).not.toContain(token.slice(-52));
       expect(raw).toContain(sha256Hex(token.slice(-52)));
@@ -87,9 +87,9 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   });
 
   test("stores expiry from the access and refresh TTLs", async () => {
-    const { client, code, grant } = await fresh();
+    const { client, code, authorization } = await fresh();
     await exchangeCode(app, client.id, code);
-    const rows = tokenRows(grant.id);
+    const rows = tokenRows(authorization.id);
     const access = rows.find((r) => r.kind === "access")!;
     const refresh = rows.find((r) => r.kind === "refresh")!;
     expect(access.expiresAt - access.createdAt).toBe(app.config.accessTokenTtlSeconds);
@@ -114,9 +114,9 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   });
 
   test("marks the code used and touches the client's last use", async () => {
-    const { client, code, grant } = await fresh();
+    const { client, code, authorization } = await fresh();
     await exchangeCode(app, client.id, code);
-    const codeRow = app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, grant.id)).get()!;
+    const codeRow = app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, authorization.id)).get()!;
     const clientRow = app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!;
     expect(codeRow.usedAt).toBeNumber();
     expect(clientRow.lastUsedAt).toBeNumber();
@@ -224,7 +224,7 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
 
   test("a code of a revoked grant is invalid_grant", async () => {
     const f = await fresh();
-    app.db.update(oauthGrants).set({ revokedAt: nowSeconds() }).where(eq(oauthGrants.id, f.grant.id)).run();
+    app.db.update(oauthGrants).set({ revokedAt: nowSeconds() }).where(eq(oauthGrants.id, f.authorization.id)).run();
     const res = await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
     expect(await errorOf(res)).toBe("invalid_grant");
   });
@@ -257,9 +257,9 @@ describe("a replayed code (RFC 6749 §4.1.2)", () => {
     const f = await fresh();
     await exchangeCode(app, f.client.id, f.code);
     await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.id, f.grant.id)).get()!;
-    expect(grant.revokedAt).toBeNumber();
-    expect(tokenRows(f.grant.id).every((r) => r.revokedAt !== null)).toBe(true);
+    const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.id, f.authorization.id)).get()!;
+    expect(authorization.revokedAt).toBeNumber();
+    expect(tokenRows(f.authorization.id).every((r) => r.revokedAt !== null)).toBe(true);
   });
 
   test("the first exchange's refresh token no longer works", async () => {

@@ -45,7 +45,7 @@ export function refreshRequest(app: TestApp, clientId: string, refreshToken: str
 export async function connected(app: TestApp, opts: { scope?: string } = {}) {
   const user = await makeUser(app);
   const { client } = makeClient(app);
-  const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
+  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
   const tokens = await exchangeCode(app, client.id, code);
-  return { user, client, grant, tokens };
+  return { user, client, authorization, tokens };
 }

@@ -50,9 +50,9 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
   });
 
   test("records rotatedAt and the successor ids on the old row", async () => {
-    const { client, grant, tokens } = await connected(app);
+    const { client, authorization, tokens } = await connected(app);
     const next = await refreshed(client.id, tokens.refresh_token);
-    const old = tokensOf(grant.id).find((r) => tokens.refresh_token.includes(r.id))!;
+    const old = tokensOf(authorization.id).find((r) => tokens.refresh_token.includes(r.id))!;
     expect(old.rotatedAt).toBeNumber();
     expect(next.refresh_token).toContain(old.nextRefreshId!);
     expect(next.access_token).toContain(old.nextAccessId!);
@@ -122,10 +122,10 @@ describe("the grace window (simultaneous refreshes)", () => {
   });
 
   test("the repeat does not revoke anything", async () => {
-    const { client, grant, tokens } = await connected(app);
+    const { client, authorization, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
     await refreshed(client.id, tokens.refresh_token);
-    expect(tokensOf(grant.id).every((r) => r.revokedAt === null)).toBe(true);
+    expect(tokensOf(authorization.id).every((r) => r.revokedAt === null)).toBe(true);
   });
 
   test("after the window the old token is invalid_grant", async () => {
@@ -138,12 +138,12 @@ describe("the grace window (simultaneous refreshes)", () => {
   });
 
   test("reuse after the window revokes the whole family, the newest refresh token included", async () => {
-    const { client, grant, tokens } = await connected(app);
+    const { client, authorization, tokens } = await connected(app);
     const second = await refreshed(client.id, tokens.refresh_token);
     const third = await refreshed(client.id, second.refresh_token);
     advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    expect(tokensOf(grant.id).every((r) => r.revokedAt !== null)).toBe(true);
+    expect(tokensOf(authorization.id).every((r) => r.revokedAt !== null)).toBe(true);
     expect(await errorOf(await refreshRequest(app, client.id, third.refresh_token))).toBe("invalid_grant");
   });
 
@@ -157,11 +157,11 @@ describe("the grace window (simultaneous refreshes)", () => {
   });
 
   test("reuse after the window revokes the grant", async () => {
-    const { client, grant, tokens } = await connected(app);
+    const { client, authorization, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
     advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grant.id)).get()!.revokedAt).toBeNumber();
+    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt).toBeNumber();
   });
 
   test("within the window, a token two rotations back is reuse: the family ends", async () => {
@@ -197,12 +197,12 @@ describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict ru
 
   /** Connects, refreshes once, then presents the just-rotated token again at once. */
   async function replayed() {
-    const { client, grant, tokens } = await connected(strict);
+    const { client, authorization, tokens } = await connected(strict);
     const next = await refreshRequest(strict, client.id, tokens.refresh_token);
     expect(next.status).toBe(200);
     const newest = (await next.json()) as TokenBody;
     const replay = await refreshRequest(strict, client.id, tokens.refresh_token);
-    return { client, grant, newest, replay };
+    return { client, authorization, newest, replay };
   }
 
   test("the replay of the just-rotated token is invalid_grant", async () => {
@@ -212,9 +212,9 @@ describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict ru
   });
 
   test("the replay revokes the grant and every token of it", async () => {
-    const { grant } = await replayed();
-    expect(strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, grant.id)).get()!.revokedAt).toBeNumber();
-    expect(strict.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grant.id)).all().every((r) => r.revokedAt !== null)).toBe(true);
+    const { authorization } = await replayed();
+    expect(strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt).toBeNumber();
+    expect(strict.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id)).all().every((r) => r.revokedAt !== null)).toBe(true);
   });
 
   test("after the replay the newest access token gets 401 on /mcp", async () => {
@@ -286,8 +286,8 @@ describe("scope on refresh (RFC 6749 §6)", () => {
 
 describe("refusals", () => {
   test("a refresh token of a revoked grant is invalid_grant", async () => {
-    const { client, grant, tokens, user } = await connected(app);
-    revokeConnection(app.db, { id: grant.id, ownerId: user.id, now: nowSeconds() });
+    const { client, authorization, tokens, user } = await connected(app);
+    revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");

@@ -4,7 +4,7 @@
 import { createUser } from "../../src/accounts/users.ts";
 import { type AccessLevel, createApiKey } from "../../src/keys/api-keys.ts";
 import { insertClient, type OAuthClient, type TokenEndpointAuthMethod } from "../../src/oauth/clients-store.ts";
-import { approveAuthorization } from "../../src/oauth/grants.ts";
+import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { hashSecret, randomString } from "../../src/security/tokens.ts";
 import type { TestApp } from "../helpers.ts";
@@ -85,7 +85,7 @@ export function makeConnection(
     clientId: input.clientId,
     apiKeyId: input.apiKeyId ?? null,
     scope: input.scope ?? "mcp:read mcp:write",
-    // Every write tool unless a test limits it, as grants made before per-tool grants.
+    // Every write tool unless a test limits it, as authorizations made before per-tool write permissions.
     tools: input.tools === undefined ? null : input.tools,
     resource: mcpResourceUrl(app.url),
     redirectUri,

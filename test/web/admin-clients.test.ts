@@ -5,8 +5,8 @@ import { openSession } from "../../src/accounts/sessions.ts";
 import { createUser } from "../../src/accounts/users.ts";
 import { oauthClients, oauthCodes, oauthGrants, oauthPendingRequests, oauthTokens } from "../../src/db/schema.ts";
 import { upsertClient } from "../../src/oauth/clients-store.ts";
-import { insertPendingRequest } from "../../src/oauth/grants-store.ts";
-import { approveAuthorization } from "../../src/oauth/grants.ts";
+import { insertPendingRequest } from "../../src/oauth/pending-requests-store.ts";
+import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { registerManualClient } from "../../src/oauth/registration.ts";
 import { parseCredential, randomString } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
@@ -226,7 +226,7 @@ describe("editing redirect URIs", () => {
 describe("deleting a client", () => {
   const remove = async (b: Browser, clientId: string) => b.post("/admin/clients/delete", { csrf: await csrfOf(b), client_id: clientId });
 
-  /** A client with a pending request, a grant, a code and an access and refresh token. */
+  /** A client with a pending request, an authorization, a code and an access and refresh token. */
   function clientWithEverything() {
     const now = nowSeconds();
     const { client } = registerManualClient(app.db, { name: "Doomed", redirectUris: ["https://d.example/cb"], method: "none", ownerUserId: null, now });
@@ -235,21 +235,21 @@ describe("deleting a client", () => {
       id: randomString(10), clientId: client.id, sessionId: parseCredential("", token)!.id, redirectUri: "https://d.example/cb",
       scope: "mcp:read", state: null, codeChallenge: "c".repeat(43), resource: `${app.url}/mcp`, createdAt: now, expiresAt: now + 600,
     });
-    const { grant } = approveAuthorization(app.db, {
+    const { authorization } = approveAuthorization(app.db, {
       userId: member.id, clientId: client.id, apiKeyId: null, scope: "mcp:read", resource: `${app.url}/mcp`,
       redirectUri: "https://d.example/cb", codeChallenge: "c".repeat(43), now, codeTtlSeconds: 600,
     });
     for (const kind of ["access", "refresh"] as const) {
       app.db.insert(oauthTokens).values({
-        id: randomString(10), kind, secretHash: "0".repeat(64), grantId: grant.id, scope: "mcp:read", createdAt: now, expiresAt: now + 3600,
+        id: randomString(10), kind, secretHash: "0".repeat(64), grantId: authorization.id, scope: "mcp:read", createdAt: now, expiresAt: now + 3600,
         revokedAt: null, rotatedAt: null, nextRefreshId: null, nextAccessId: null,
       }).run();
     }
-    return { client, grant };
+    return { client, authorization };
   }
   const counts = (clientId: string, grantId: string) => ({
     pending: app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.clientId, clientId)).all().length,
-    grants: app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all().length,
+    authorizations: app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all().length,
     codes: app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, grantId)).all().length,
     tokens: app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)).all().length,
   });
@@ -263,17 +263,17 @@ describe("deleting a client", () => {
   });
 
   test("deletes its pending requests, grants, codes and tokens", async () => {
-    const { client, grant } = clientWithEverything();
-    expect(counts(client.id, grant.id)).toEqual({ pending: 1, grants: 1, codes: 1, tokens: 2 });
+    const { client, authorization } = clientWithEverything();
+    expect(counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
     await remove(admin.b, client.id);
-    expect(counts(client.id, grant.id)).toEqual({ pending: 0, grants: 0, codes: 0, tokens: 0 });
+    expect(counts(client.id, authorization.id)).toEqual({ pending: 0, authorizations: 0, codes: 0, tokens: 0 });
   });
 
   test("leaves other clients' grants and tokens alone", async () => {
     const keep = clientWithEverything();
     const doomed = clientWithEverything();
     await remove(admin.b, doomed.client.id);
-    expect(counts(keep.client.id, keep.grant.id)).toEqual({ pending: 1, grants: 1, codes: 1, tokens: 2 });
+    expect(counts(keep.client.id, keep.authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
   });
 
   test("an unknown client is 404", async () => {

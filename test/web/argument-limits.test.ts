@@ -66,8 +66,8 @@ const stripped = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/\s+/g,
 /** A connection of Kay's to a new client, with tokens from the real token endpoint. */
 async function kaysConnection(tools: string[] | null = null) {
   const { client } = makeClient(app, { name: "Cursor" });
-  const { grant, code } = makeCode(app, { userId: kay.id, clientId: client.id, tools });
-  return { grant, tokens: await exchangeCode(app, client.id, code) };
+  const { authorization, code } = makeCode(app, { userId: kay.id, clientId: client.id, tools });
+  return { authorization, tokens: await exchangeCode(app, client.id, code) };
 }
 
 describe("creating a key with argument limits on the keys page", () => {
@@ -129,8 +129,8 @@ describe("a session opened with a key that has limits", () => {
     const res = await b.post("/oauth/authorize", { csrf: consent.csrf, request: consent.request, decision: "allow", access: "full" });
     expect(res.status).toBe(302);
     expect(locationOf(res).query.code).toBeDefined();
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
-    expect(grant.argumentLimits).toEqual({ [store]: { text: ["acme/*"] } });
+    const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
+    expect(authorization.argumentLimits).toEqual({ [store]: { text: ["acme/*"] } });
   });
 });
 
@@ -144,53 +144,53 @@ describe("the consent page shows the admin policy that will apply", () => {
 
 describe("changing a connection's limits after approval", () => {
   test("the new limits are stored, shown, audited, and judge the very next call of its token", async () => {
-    const { grant, tokens } = await kaysConnection();
+    const { authorization, tokens } = await kaysConnection();
     const mcp = await connectClient(app, tokens.access_token);
     // The policy names Kay: team-* only. Within it the connection has no limit of its own yet.
     expect((await mcp.callTool({ name: store, arguments: { text: "team-b" } })).isError).toBeFalsy();
-    const { res } = await post(kay.b, `/connections/${grant.id}/limits`, [["argument_limits", `${store}:text=team-a*`]]);
+    const { res } = await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=team-a*`]]);
     expect(res.status).toBe(303);
-    expect(grantRow(grant.id).argumentLimits).toEqual({ [store]: { text: ["team-a*"] } });
+    expect(grantRow(authorization.id).argumentLimits).toEqual({ [store]: { text: ["team-a*"] } });
     const refused = (await mcp.callTool({ name: store, arguments: { text: "team-b" } }).catch((e: unknown) => e)) as { code?: number; data?: Record<string, unknown> };
     expect([refused.code, refused.data?.missing]).toEqual([permissionDeniedCode, "argument:text"]);
     expect((await mcp.callTool({ name: store, arguments: { text: "team-abc" } })).isError).toBeFalsy();
-    const row = new RegExp(`<tr data-connection-id="${grant.id}">([\\s\\S]*?)</tr>`).exec(await (await kay.b.get("/keys")).text())![1]!;
+    const row = new RegExp(`<tr data-connection-id="${authorization.id}">([\\s\\S]*?)</tr>`).exec(await (await kay.b.get("/keys")).text())![1]!;
     expect(stripped(row)).toContain(`${store} only where text matches team-a*`);
     expect(row).toContain(`${store}:text=team-a*</textarea>`);
-    const audit = onlyAuditRow(app, { event: "connection_limits_changed", grantId: grant.id });
+    const audit = onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
     expect(detailOf(audit)).toEqual({ argument_limits: { [store]: { text: ["team-a*"] } }, via: "web" });
   });
 
   test("an empty box removes them", async () => {
-    const { grant } = await kaysConnection();
-    app.db.update(oauthGrants).set({ argumentLimits: { [store]: { text: ["x"] } } }).where(eq(oauthGrants.id, grant.id)).run();
-    expect((await post(kay.b, `/connections/${grant.id}/limits`, [["argument_limits", ""]])).res.status).toBe(303);
-    expect(grantRow(grant.id).argumentLimits).toBeNull();
+    const { authorization } = await kaysConnection();
+    app.db.update(oauthGrants).set({ argumentLimits: { [store]: { text: ["x"] } } }).where(eq(oauthGrants.id, authorization.id)).run();
+    expect((await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", ""]])).res.status).toBe(303);
+    expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
 
   test("a bad line is shown again in the row's form with why; nothing changes", async () => {
-    const { grant } = await kaysConnection();
-    const { res, html } = await post(kay.b, `/connections/${grant.id}/limits`, [["argument_limits", "nonsense"]]);
+    const { authorization } = await kaysConnection();
+    const { res, html } = await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", "nonsense"]]);
     expect(res.status).toBe(400);
     expect(html).toContain('<details class="edit-limits" open>');
     expect(html).toContain("must be tool:argument=pattern");
-    expect(grantRow(grant.id).argumentLimits).toBeNull();
+    expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
 
   test("someone else's connection is 404", async () => {
     const other = await createUser(app.db, { email: "zed@example.com", password: null, isAdmin: false, now: now() });
     const { client } = makeClient(app);
-    const { grant } = makeCode(app, { userId: other.id, clientId: client.id, tools: null });
-    expect((await post(kay.b, `/connections/${grant.id}/limits`, [["argument_limits", `${store}:text=x`]])).res.status).toBe(404);
-    expect(grantRow(grant.id).argumentLimits).toBeNull();
+    const { authorization } = makeCode(app, { userId: other.id, clientId: client.id, tools: null });
+    expect((await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=x`]])).res.status).toBe(404);
+    expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
 
   test("a form without the form token is refused (403)", async () => {
-    const { grant } = await kaysConnection();
+    const { authorization } = await kaysConnection();
     const body = new URLSearchParams({ argument_limits: `${store}:text=x` });
-    const res = await kay.b.request(`/connections/${grant.id}/limits`, { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+    const res = await kay.b.request(`/connections/${authorization.id}/limits`, { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
     expect(res.status).toBe(403);
-    expect(grantRow(grant.id).argumentLimits).toBeNull();
+    expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
 });
 
@@ -217,7 +217,7 @@ describe("the device flow's consent", () => {
     expect(stripped(page)).toContain(`within the key's: ${store} only where text matches team-tv`);
     const res = await b.post("/device/consent", { csrf: Browser.csrfOf(page), request: started.user_code, decision: "allow", access: "full" });
     expect(res.status).toBe(200);
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
-    expect(grant.argumentLimits).toEqual({ [store]: { text: ["team-tv"] } });
+    const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
+    expect(authorization.argumentLimits).toEqual({ [store]: { text: ["team-tv"] } });
   });
 });

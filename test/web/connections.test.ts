@@ -32,9 +32,9 @@ async function signedInUser(email: string, isAdmin: boolean) {
 /** A connection of `userId` to a client named `clientName`, with its tokens. */
 async function connect(userId: string, opts: { clientName?: string; scope?: string; apiKeyId?: string | null } = {}) {
   const { client } = makeClient(app, { name: opts.clientName ?? "Claude" });
-  const { grant, code } = makeCode(app, { userId, clientId: client.id, scope: opts.scope, apiKeyId: opts.apiKeyId });
+  const { authorization, code } = makeCode(app, { userId, clientId: client.id, scope: opts.scope, apiKeyId: opts.apiKeyId });
   const tokens = await exchangeCode(app, client.id, code);
-  return { client, grant, tokens };
+  return { client, authorization, tokens };
 }
 
 /** The table row of a connection on the keys page, or null. */
@@ -53,36 +53,36 @@ const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oaut
 
 describe("the connections list", () => {
   test("shows a connection named after its client: 'Claude (MCP connector)'", async () => {
-    const { grant } = await connect(alice.id);
-    expect(await rowOf(alice.b, grant.id)).toContain("Claude (MCP connector)");
+    const { authorization } = await connect(alice.id);
+    expect(await rowOf(alice.b, authorization.id)).toContain("Claude (MCP connector)");
   });
 
   test("shows Full access for mcp:read mcp:write", async () => {
-    const { grant } = await connect(alice.id, { scope: "mcp:read mcp:write" });
-    expect(await rowOf(alice.b, grant.id)).toContain("Full");
+    const { authorization } = await connect(alice.id, { scope: "mcp:read mcp:write" });
+    expect(await rowOf(alice.b, authorization.id)).toContain("Full");
   });
 
   test("shows Read-only access for mcp:read", async () => {
-    const { grant } = await connect(alice.id, { scope: "mcp:read" });
-    expect(await rowOf(alice.b, grant.id)).toContain("Read-only");
+    const { authorization } = await connect(alice.id, { scope: "mcp:read" });
+    expect(await rowOf(alice.b, authorization.id)).toContain("Read-only");
   });
 
   test("shows when it was created and last used", async () => {
-    const { grant } = await connect(alice.id);
-    const row = (await rowOf(alice.b, grant.id))!;
+    const { authorization } = await connect(alice.id);
+    const row = (await rowOf(alice.b, authorization.id))!;
     expect(row.match(/<time /g)?.length).toBe(2);
   });
 
   test("escapes the client's name", async () => {
-    const { grant } = await connect(alice.id, { clientName: "<script>x</script>" });
-    const row = (await rowOf(alice.b, grant.id))!;
+    const { authorization } = await connect(alice.id, { clientName: "<script>x</script>" });
+    const row = (await rowOf(alice.b, authorization.id))!;
     expect(row).not.toContain("<script>");
     expect(row).toContain("&lt;script&gt;");
   });
 
   test("does not show another user's connections", async () => {
-    const { grant } = await connect(bob.id);
-    expect(await rowOf(alice.b, grant.id)).toBeNull();
+    const { authorization } = await connect(bob.id);
+    expect(await rowOf(alice.b, authorization.id)).toBeNull();
   });
 
   test("does not show the all-users section to a non-admin", async () => {
@@ -91,8 +91,8 @@ describe("the connections list", () => {
   });
 
   test("an admin sees every user's connections with their email", async () => {
-    const { grant } = await connect(bob.id);
-    const row = await rowOf(admin.b, grant.id, "all-connections");
+    const { authorization } = await connect(bob.id);
+    const row = await rowOf(admin.b, authorization.id, "all-connections");
     expect(row).toContain("bob@example.com");
     expect(row).toContain("Claude (MCP connector)");
   });
@@ -100,51 +100,51 @@ describe("the connections list", () => {
 
 describe("revoking a connection", () => {
   test("redirects back to /keys and removes it from the list", async () => {
-    const { grant } = await connect(alice.id);
-    const res = await revokeVia(alice.b, grant.id);
+    const { authorization } = await connect(alice.id);
+    const res = await revokeVia(alice.b, authorization.id);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
-    expect(await rowOf(alice.b, grant.id)).toBeNull();
+    expect(await rowOf(alice.b, authorization.id)).toBeNull();
   });
 
   test("ends it at once: the access token stops authenticating", async () => {
-    const { grant, tokens } = await connect(alice.id);
-    await revokeVia(alice.b, grant.id);
+    const { authorization, tokens } = await connect(alice.id);
+    await revokeVia(alice.b, authorization.id);
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("ends it at once: the refresh token is invalid_grant", async () => {
-    const { client, grant, tokens } = await connect(alice.id);
-    await revokeVia(alice.b, grant.id);
+    const { client, authorization, tokens } = await connect(alice.id);
+    await revokeVia(alice.b, authorization.id);
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(((await res.json()) as { error: string }).error).toBe("invalid_grant");
   });
 
   test("another user cannot revoke it (404) and it stays live", async () => {
-    const { grant, tokens } = await connect(alice.id);
-    const res = await revokeVia(bob.b, grant.id);
+    const { authorization, tokens } = await connect(alice.id);
+    const res = await revokeVia(bob.b, authorization.id);
     expect(res.status).toBe(404);
-    expect(grantRow(grant.id).revokedAt).toBeNull();
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("an admin can revoke another user's connection", async () => {
-    const { grant } = await connect(bob.id);
-    expect((await revokeVia(admin.b, grant.id)).status).toBe(303);
-    expect(grantRow(grant.id).revokedAt).toBeNumber();
+    const { authorization } = await connect(bob.id);
+    expect((await revokeVia(admin.b, authorization.id)).status).toBe(303);
+    expect(grantRow(authorization.id).revokedAt).toBeNumber();
   });
 
   test("without the CSRF token is refused and it stays live", async () => {
-    const { grant } = await connect(alice.id);
-    const res = await alice.b.post(`/connections/${grant.id}/revoke`, { csrf: "" });
+    const { authorization } = await connect(alice.id);
+    const res = await alice.b.post(`/connections/${authorization.id}/revoke`, { csrf: "" });
     expect(res.status).toBe(403);
-    expect(grantRow(grant.id).revokedAt).toBeNull();
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
   });
 
   test("an already revoked connection is 404", async () => {
-    const { grant } = await connect(alice.id);
-    await revokeVia(alice.b, grant.id);
-    expect((await revokeVia(alice.b, grant.id)).status).toBe(404);
+    const { authorization } = await connect(alice.id);
+    await revokeVia(alice.b, authorization.id);
+    expect((await revokeVia(alice.b, authorization.id)).status).toBe(404);
   });
 });
 
@@ -159,27 +159,27 @@ describe("the API key a session was opened with", () => {
 
   test("revoking it revokes the grants approved in that session", async () => {
     const { apiKey } = await keySession(alice.id);
-    const { grant, tokens } = await connect(alice.id, { apiKeyId: apiKey.id });
+    const { authorization, tokens } = await connect(alice.id, { apiKeyId: apiKey.id });
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     expect((await alice.b.post(`/keys/${apiKey.id}/revoke`, { csrf })).status).toBe(303);
-    expect(grantRow(grant.id).revokedAt).toBeNumber();
+    expect(grantRow(authorization.id).revokedAt).toBeNumber();
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("rotating it revokes the grants approved in that session", async () => {
     const { apiKey } = await keySession(alice.id);
-    const { grant, tokens } = await connect(alice.id, { apiKeyId: apiKey.id });
+    const { authorization, tokens } = await connect(alice.id, { apiKeyId: apiKey.id });
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     expect((await alice.b.post(`/keys/${apiKey.id}/rotate`, { csrf })).status).toBe(200);
-    expect(grantRow(grant.id).revokedAt).toBeNumber();
+    expect(grantRow(authorization.id).revokedAt).toBeNumber();
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("revoking it leaves grants approved in password sessions alone", async () => {
     const { apiKey } = await keySession(alice.id);
-    const { grant } = await connect(alice.id, { apiKeyId: null });
+    const { authorization } = await connect(alice.id, { apiKeyId: null });
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     await alice.b.post(`/keys/${apiKey.id}/revoke`, { csrf });
-    expect(grantRow(grant.id).revokedAt).toBeNull();
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
   });
 });

@@ -103,13 +103,13 @@ describe("the keys page in a Read-only key's session", () => {
 
   test("does not list or revoke other people's connections, though the user is an admin", async () => {
     const { client } = makeClient(app, { name: "Their app" });
-    const { grant } = makeCode(app, { userId: otherId, clientId: client.id });
+    const { authorization } = makeCode(app, { userId: otherId, clientId: client.id });
     const b = await signIn(adminKey("read").token);
     const html = await (await b.get("/keys")).text();
     expect(html).not.toContain('id="all-connections"');
-    const res = await b.post(`/connections/${grant.id}/revoke`, { csrf: Browser.csrfOf(html) });
+    const res = await b.post(`/connections/${authorization.id}/revoke`, { csrf: Browser.csrfOf(html) });
     expect(res.status).toBe(404);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grant.id)).get()!.revokedAt).toBeNull();
+    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt).toBeNull();
   });
 });
 

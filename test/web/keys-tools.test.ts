@@ -99,9 +99,9 @@ describe("creating a key limited to write tools", () => {
 describe("connections show their granted write tools", () => {
   test("a connection granted one tool lists it; one from before per-tool grants says All", async () => {
     const { client } = makeClient(app, { name: "Claude" });
-    const limited = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] }).grant;
-    const legacy = makeCode(app, { userId: user.id, clientId: client.id }).grant;
-    const reader = makeCode(app, { userId: user.id, clientId: client.id, scope: "mcp:read", tools: [] }).grant;
+    const limited = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] }).authorization;
+    const legacy = makeCode(app, { userId: user.id, clientId: client.id }).authorization;
+    const reader = makeCode(app, { userId: user.id, clientId: client.id, scope: "mcp:read", tools: [] }).authorization;
     expect(await toolsCell("data-connection-id", limited.id)).toBe(revoke);
     expect(await toolsCell("data-connection-id", legacy.id)).toBe("All");
     expect(await toolsCell("data-connection-id", reader.id)).toBe("None");

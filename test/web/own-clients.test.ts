@@ -348,11 +348,11 @@ describe("the owner's account", () => {
   test("deleting it deletes their clients and every grant and token issued to them", async () => {
     const carol = await createUser(app.db, { email: "carol@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
     const { client } = registerManualClient(app.db, { name: "Carol's", redirectUris: [redirectUri], method: "none", ownerUserId: carol.id, now: nowSeconds() });
-    const { grant, code } = makeCode(app, { userId: bob.id, clientId: client.id });
+    const { authorization, code } = makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     app.db.$client.run("DELETE FROM users WHERE id = ?", [carol.id]);
     expect(rowOf(client.id)).toBeUndefined();
-    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grant.id)).all()).toEqual([]);
+    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id)).all()).toEqual([]);
   });
 });
 

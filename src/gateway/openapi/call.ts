@@ -1,7 +1,6 @@
 import type { CallToolResult, ServerContext } from "@modelcontextprotocol/server";
-import { withAuditOutcome } from "../../audit/tool-calls.ts";
 import { readLimited, SafeFetchError } from "../../security/ssrf-fetch.ts";
-import { toolError } from "../../mcp/tools/definition.ts";
+import { toolError, type ToolRun } from "../../mcp/tools/definition.ts";
 import type { Operation } from "./operations.ts";
 import { buildRequest } from "./request.ts";
 import { fetchSameOrigin, RedirectRefusedError } from "./same-origin-fetch.ts";
@@ -47,10 +46,10 @@ function jsonObjectOf(text: string, contentType: string | null): Record<string, 
   }
 }
 
-export async function callOperation(target: ApiTarget, operation: Operation, args: unknown, ctx: ServerContext, timeoutMs: number): Promise<CallToolResult> {
+export async function callOperation(target: ApiTarget, operation: Operation, args: unknown, ctx: ServerContext, timeoutMs: number): Promise<ToolRun> {
   const what = `${operation.method} ${operation.path}`;
   const request = buildRequest(operation, target.baseUrl, (args ?? {}) as Record<string, unknown>, target.headers);
-  if (!request.ok) return toolError(`${operation.name}: ${request.message}`);
+  if (!request.ok) return { result: toolError(`${operation.name}: ${request.message}`) };
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([ctx.mcpReq.signal, timeout]);
   try {
@@ -60,12 +59,13 @@ export async function callOperation(target: ApiTarget, operation: Operation, arg
     const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
     const failed = res.status >= 400;
     const shown = failed ? (text === "" ? status : `${status}\n${text}`) : text === "" ? status : text;
-    return { ...(failed && { isError: true }), content: [{ type: "text", text: shown }], ...(structured && { structuredContent: structured }) };
+    const result: CallToolResult = { ...(failed && { isError: true }), content: [{ type: "text", text: shown }], ...(structured && { structuredContent: structured }) };
+    return { result };
   } catch (error) {
-    if (ctx.mcpReq.signal.aborted) return withAuditOutcome(toolError(`The call to ${operation.name} was cancelled.`), "cancelled");
-    if (timeout.aborted) return withAuditOutcome(toolError(`${target.name} did not answer ${what} within ${timeoutMs / 1000} s`), "timeout");
-    if (error instanceof RedirectRefusedError) return toolError(`${target.name} answered ${what} with ${error.message}`);
-    if (error instanceof SafeFetchError) return toolError(`${target.name} answered ${what} with a body larger than ${maxResponseBytes} bytes`);
-    return toolError(redact(`${target.name} failed during ${what}: ${error instanceof Error ? error.message : String(error)}`, target.secrets));
+    if (ctx.mcpReq.signal.aborted) return { result: toolError(`The call to ${operation.name} was cancelled.`), ended: "cancelled" };
+    if (timeout.aborted) return { result: toolError(`${target.name} did not answer ${what} within ${timeoutMs / 1000} s`), ended: "timeout" };
+    if (error instanceof RedirectRefusedError) return { result: toolError(`${target.name} answered ${what} with ${error.message}`) };
+    if (error instanceof SafeFetchError) return { result: toolError(`${target.name} answered ${what} with a body larger than ${maxResponseBytes} bytes`) };
+    return { result: toolError(redact(`${target.name} failed during ${what}: ${error instanceof Error ? error.message : String(error)}`, target.secrets)) };
   }
 }

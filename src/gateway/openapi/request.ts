@@ -17,11 +17,11 @@ function simple(value: unknown): string {
   return String(value as Scalar);
 }
 
-function pathValue(parameter: OperationParameter, value: unknown): string | { message: string } {
+function pathValue(parameter: OperationParameter, value: unknown): { ok: true; text: string } | { ok: false; message: string } {
   const text = simple(value);
   // "." and ".." stay dot segments even percent-encoded (WHATWG URL, path state), which would climb out of the operation's path.
-  if (text === "." || text === ".." || text === "") return { message: `path parameter ${parameter.name} must not be ${JSON.stringify(text)}` };
-  return encodeURIComponent(text);
+  if (text === "." || text === ".." || text === "") return { ok: false, message: `path parameter ${parameter.name} must not be ${JSON.stringify(text)}` };
+  return { ok: true, text: encodeURIComponent(text) };
 }
 
 function appendQuery(query: URLSearchParams, parameter: OperationParameter, value: unknown): void {
@@ -53,7 +53,7 @@ export function buildRequest(operation: Operation, baseUrl: string, args: Record
       return "";
     }
     const written = pathValue(parameter, value);
-    if (typeof written === "string") return written;
+    if (written.ok) return written.text;
     problem ??= written.message;
     return "";
   });

@@ -5,7 +5,7 @@ import { listLiveApiKeys } from "../../keys/api-keys-store.ts";
 import { listConnections, revokeConnection } from "../../oauth/connections.ts";
 import { limitItems, type ArgumentLimits } from "../argument-gates.ts";
 import type { Caller } from "../caller.ts";
-import { grantedWriteTools } from "../tool-grants.ts";
+import { permittedWriteTools } from "../tool-permissions.ts";
 import { defineTool, isoTime, jsonResult, toolError, type ToolDefinition } from "./definition.ts";
 
 // Gatehouse's own tools, always present beside upstream tools. The prefix
@@ -38,7 +38,7 @@ function whoami(caller: Caller) {
     name: via.kind === "api_key" ? via.name : via.clientName,
     access: caller.access,
     scope: caller.scopes.join(" "),
-    write_tools: grantedWriteTools(caller.access, caller.tools),
+    write_tools: permittedWriteTools(caller.access, caller.tools),
     argument_limits: caller.limits.flatMap((source) => limitsOut(source.limits, source.kind === "policy" ? "policy" : via.kind)),
     expires_at: isoTime(caller.expiresAt),
   });
@@ -57,7 +57,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
       id: apiKey.id,
       name: apiKey.name,
       access: accessLevelOf(apiKey.scope),
-      write_tools: grantedWriteTools(accessLevelOf(apiKey.scope), apiKey.tools),
+      write_tools: permittedWriteTools(accessLevelOf(apiKey.scope), apiKey.tools),
       argument_limits: limitsOut(apiKey.argumentLimits, "api_key"),
       created_at: isoTime(apiKey.createdAt),
       last_used_at: isoTime(apiKey.lastUsedAt),
@@ -68,7 +68,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
     id: c.id,
     name: c.name,
     access: c.access,
-    write_tools: grantedWriteTools(c.access, c.tools),
+    write_tools: permittedWriteTools(c.access, c.tools),
     argument_limits: limitsOut(c.argumentLimits, "connection"),
     created_at: isoTime(c.createdAt),
     last_used_at: isoTime(c.lastUsedAt),

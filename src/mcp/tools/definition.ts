@@ -3,6 +3,16 @@ import type { Caller } from "../caller.ts";
 import type { GatedTool } from "../gating.ts";
 
 /**
+ * What running a tool gives: the result the caller gets and, for a failure
+ * the audit log names apart from other errors, how it ended (a timeout, a
+ * cancellation). Only `result` is sent (src/mcp/server.ts).
+ */
+export interface ToolRun {
+  result: CallToolResult | InputRequiredResult;
+  ended?: "timeout" | "cancelled";
+}
+
+/**
  * One entry of the tool catalogue, registered on every serving instance:
  * built once at start (built-in tools) or whenever an upstream's tools/list
  * changes (upstream tools, whose title, output schema and _meta pass through).
@@ -21,17 +31,18 @@ export interface ToolDefinition extends GatedTool {
    * notification channel. An upstream tool may answer a 2026-07-28 caller
    * with an input-required round (src/gateway/forward.ts).
    */
-  run(caller: Caller, args: unknown, ctx: ServerContext): CallToolResult | InputRequiredResult | Promise<CallToolResult | InputRequiredResult>;
+  run(caller: Caller, args: unknown, ctx: ServerContext): ToolRun | Promise<ToolRun>;
 }
 
-/** Keeps `run`'s argument type tied to the input schema at the definition, erased in the catalogue. */
+/** Keeps `run`'s argument type tied to the input schema at the definition, erased in the catalogue; a built-in tool's run ends as its result says. */
 export function defineTool<A>(
   definition: Omit<ToolDefinition, "inputSchema" | "run"> & {
     inputSchema: StandardSchemaWithJSON<A, A>;
     run(caller: Caller, args: A): CallToolResult | Promise<CallToolResult>;
   },
 ): ToolDefinition {
-  return definition as ToolDefinition;
+  const { run, ...rest } = definition;
+  return { ...rest, run: async (caller, args) => ({ result: await run(caller, args as A) }) };
 }
 
 /** A result as text (every client shows it) and as structured content (clients that parse it). */

@@ -3,12 +3,13 @@ import { inTransaction } from "../../db/client.ts";
 import { parseCredential, secretMatches } from "../../security/tokens.ts";
 import { touchClient, type OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, InvalidTarget, OAuthError } from "../errors.ts";
-import { codePrefix } from "../grants.ts";
-import { findCode, findGrant, markCodeUsed, revokeGrantAndTokens } from "../grants-store.ts";
+import { codePrefix } from "../authorizations.ts";
+import { findAuthorization, revokeAuthorizationAndTokens } from "../authorizations-store.ts";
+import { findCode, markCodeUsed } from "../codes-store.ts";
 import { verifyS256 } from "../pkce.ts";
 import { requestedResource } from "../resource.ts";
-import { requiredParam } from "../respond.ts";
-import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { requiredParam } from "../params.ts";
+import { issueTokenPair, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 interface CodeRequest {
   code: string;
@@ -56,27 +57,27 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
   if (request.resource !== undefined && request.resource !== code.resource) {
     throw new InvalidTarget("resource differs from the one the code was issued for.");
   }
-  const grant = findGrant(db, code.grantId);
-  if (!grant || grant.revokedAt !== null) throw new InvalidGrant("The authorization was revoked.");
-  const user = findUserById(db, grant.userId);
+  const authorization = findAuthorization(db, code.grantId);
+  if (!authorization || authorization.revokedAt !== null) throw new InvalidGrant("The authorization was revoked.");
+  const user = findUserById(db, authorization.userId);
   if (!user || user.disabledAt !== null) throw new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markCodeUsed(db, code.id, now)) return replayed(deps, code.grantId);
-  touchGrant(db, grant, now);
+  touchAuthorization(db, authorization, now);
   const pair = issueTokenPair(db, {
-    grantId: grant.id,
-    grantScope: grant.scope,
+    grantId: authorization.id,
+    grantScope: authorization.scope,
     accessScope: code.scope,
     now,
     lifetimes: deps.config,
   });
-  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: grant.id, detail: { scope: pair.scope } });
+  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: authorization.id, detail: { scope: pair.scope } });
   return pair;
 }
 
 function replayed(deps: GrantDeps, grantId: string): OAuthError {
-  revokeGrantAndTokens(deps.db, grantId, deps.now);
+  revokeAuthorizationAndTokens(deps.db, grantId, deps.now);
   deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
-  const grant = findGrant(deps.db, grantId);
-  deps.audit.record({ event: "code_replay", outcome: "denied", userId: grant?.userId, clientId: grant?.clientId, grantId, detail: { revoked: "grant" } });
+  const authorization = findAuthorization(deps.db, grantId);
+  deps.audit.record({ event: "code_replay", outcome: "denied", userId: authorization?.userId, clientId: authorization?.clientId, grantId, detail: { revoked: "grant" } });
   return new InvalidGrant("The authorization code was already used.");
 }

@@ -3,11 +3,11 @@ import { touchClient, type OAuthClient } from "../clients-store.ts";
 import { UnauthorizedClient } from "../errors.ts";
 import { requestedResource } from "../resource.ts";
 import { narrowedScope } from "../scopes.ts";
-import { issueAccessToken, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueAccessToken, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 /**
  * grant_type=client_credentials (RFC 6749 §4.4), for service accounts only:
- * the client authenticated with its secret, and its account's grant fixes
+ * the client authenticated with its secret, and its account's authorization fixes
  * the scope and write tools. An access token alone, never a refresh token
  * (§4.4.3): the client asks again when it runs out.
  */
@@ -15,15 +15,15 @@ export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, par
   const { db, now } = deps;
   const account = client.kind === "service" ? findServiceAccountByClient(db, client.id) : null;
   if (!account) throw new UnauthorizedClient("client_credentials is only for service accounts' clients: an admin creates one under Service accounts.");
-  const { user, grant } = account;
+  const { user, authorization } = account;
   if (user.disabledAt !== null) throw new UnauthorizedClient(`The service account ${user.name} is disabled.`);
   // RFC 8707 §2: the one resource here (any spelling of it), or none.
   requestedResource(deps.config.publicUrl, params.get("resource"));
   const requested = params.get("scope");
-  const scope = requested === undefined || requested.trim() === "" ? grant.scope : narrowedScope(requested, grant.scope);
-  const token = issueAccessToken(db, { grantId: grant.id, scope, now, ttlSeconds: deps.config.accessTokenTtlSeconds });
+  const scope = requested === undefined || requested.trim() === "" ? authorization.scope : narrowedScope(requested, authorization.scope);
+  const token = issueAccessToken(db, { grantId: authorization.id, scope, now, ttlSeconds: deps.config.accessTokenTtlSeconds });
   touchClient(db, client.id, now);
-  touchGrant(db, grant, now);
-  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: grant.id, detail: { scope, grant_type: "client_credentials" } });
+  touchAuthorization(db, authorization, now);
+  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: authorization.id, detail: { scope, grant_type: "client_credentials" } });
   return token;
 }

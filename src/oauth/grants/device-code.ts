@@ -4,10 +4,10 @@ import { touchClient, type OAuthClient } from "../clients-store.ts";
 import { findPresentedDeviceCode, pollTooFast, slowDownStepSeconds } from "../device-codes.ts";
 import { markDeviceCodeUsed } from "../device-codes-store.ts";
 import { AuthorizationPending, DeviceAccessDenied, ExpiredToken, InvalidGrant, OAuthError, SlowDown } from "../errors.ts";
-import { findGrant } from "../grants-store.ts";
+import { findAuthorization } from "../authorizations-store.ts";
 import { requestedResource } from "../resource.ts";
-import { requiredParam } from "../respond.ts";
-import { issueTokenPair, touchGrant, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { requiredParam } from "../params.ts";
+import { issueTokenPair, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 
 /**
@@ -36,13 +36,13 @@ function poll(deps: GrantDeps, client: OAuthClient, deviceCode: string): TokenPa
   if (pollTooFast(db, row, now)) return new SlowDown(`Polling too fast: wait at least ${row.interval + slowDownStepSeconds} seconds between requests.`);
   if (row.status === "pending") return new AuthorizationPending("The person has not answered yet.");
   if (row.status === "denied") return new DeviceAccessDenied("The person denied the request.");
-  const grant = row.grantId === null ? null : findGrant(db, row.grantId);
-  if (!grant || grant.revokedAt !== null) return new InvalidGrant("The authorization was revoked.");
-  const user = findUserById(db, grant.userId);
+  const authorization = row.grantId === null ? null : findAuthorization(db, row.grantId);
+  if (!authorization || authorization.revokedAt !== null) return new InvalidGrant("The authorization was revoked.");
+  const user = findUserById(db, authorization.userId);
   if (!user || user.disabledAt !== null) return new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markDeviceCodeUsed(db, row.id)) return new InvalidGrant("The device_code was already used.");
-  touchGrant(db, grant, now);
-  const pair = issueTokenPair(db, { grantId: grant.id, grantScope: grant.scope, accessScope: grant.scope, now, lifetimes: deps.config });
-  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: grant.id, detail: { scope: pair.scope, grant_type: "device_code" } });
+  touchAuthorization(db, authorization, now);
+  const pair = issueTokenPair(db, { grantId: authorization.id, grantScope: authorization.scope, accessScope: authorization.scope, now, lifetimes: deps.config });
+  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: authorization.id, detail: { scope: pair.scope, grant_type: "device_code" } });
   return pair;
 }

@@ -1,15 +1,15 @@
 import { inTransaction } from "../../db/client.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, OAuthError } from "../errors.ts";
-import { revokeGrantAndTokens } from "../grants-store.ts";
+import { revokeAuthorizationAndTokens } from "../authorizations-store.ts";
 import { requestedResource } from "../resource.ts";
-import { requiredParam } from "../respond.ts";
+import { requiredParam } from "../params.ts";
 import { narrowedScope } from "../scopes.ts";
 import {
   findPresentedToken,
   reissueSuccessorPair,
   rotateRefreshToken,
-  touchGrant,
+  touchAuthorization,
   type GrantDeps,
   type PresentedToken,
   type TokenPair,
@@ -38,34 +38,34 @@ function refresh(deps: GrantDeps, client: OAuthClient, refreshToken: string, req
   const { db, now } = deps;
   const presented = findPresentedToken(db, refreshToken, "refresh");
   if (!presented) throw new InvalidGrant("The refresh token is not valid.");
-  const { token, grant, user } = presented.context;
+  const { token, authorization, user } = presented.context;
   // §6: the refresh token was issued to the authenticated client.
-  if (grant.clientId !== client.id) throw new InvalidGrant("The refresh token was issued to another client.");
-  if (token.revokedAt !== null || grant.revokedAt !== null) throw new InvalidGrant("The refresh token was revoked.");
+  if (authorization.clientId !== client.id) throw new InvalidGrant("The refresh token was issued to another client.");
+  if (token.revokedAt !== null || authorization.revokedAt !== null) throw new InvalidGrant("The refresh token was revoked.");
   if (token.expiresAt <= now) throw new InvalidGrant("The refresh token has expired.");
   if (user.disabledAt !== null) throw new InvalidGrant("The account that approved this authorization is disabled.");
   // §6: no scope beyond what the resource owner granted; omitted means all of it.
-  const accessScope = requestedScope === undefined ? grant.scope : narrowedScope(requestedScope, grant.scope);
+  const accessScope = requestedScope === undefined ? authorization.scope : narrowedScope(requestedScope, authorization.scope);
   if (token.rotatedAt !== null) return reused(deps, presented);
   const pair = rotateRefreshToken(db, { parent: token, parentSecret: presented.secret, accessScope, now, lifetimes: deps.config });
   if (!pair) return reused(deps, presented);
-  touchGrant(db, grant, now);
-  deps.audit.record({ event: "token_refreshed", outcome: "ok", userId: grant.userId, clientId: client.id, grantId: grant.id, detail: { scope: pair.scope } });
+  touchAuthorization(db, authorization, now);
+  deps.audit.record({ event: "token_refreshed", outcome: "ok", userId: authorization.userId, clientId: client.id, grantId: authorization.id, detail: { scope: pair.scope } });
   return pair;
 }
 
 /** A rotated token presented again: within grace, the same pair; otherwise the family ends. */
 function reused(deps: GrantDeps, presented: PresentedToken): TokenPair | OAuthError {
-  const { token, grant } = presented.context;
+  const { token, authorization } = presented.context;
   const inGrace = token.rotatedAt !== null && deps.now - token.rotatedAt < deps.config.refreshGraceSeconds;
   const again = inGrace ? reissueSuccessorPair(deps.db, { parent: token, parentSecret: presented.secret, now: deps.now }) : null;
-  const who = { userId: grant.userId, clientId: grant.clientId, grantId: grant.id };
+  const who = { userId: authorization.userId, clientId: authorization.clientId, grantId: authorization.id };
   if (again) {
     deps.audit.record({ event: "token_refreshed", outcome: "ok", ...who, detail: { scope: again.scope, grace: true } });
     return again;
   }
-  revokeGrantAndTokens(deps.db, grant.id, deps.now);
-  deps.log.warn("rotated refresh token reused: grant revoked", { grant_id: grant.id, client_id: grant.clientId });
+  revokeAuthorizationAndTokens(deps.db, authorization.id, deps.now);
+  deps.log.warn("rotated refresh token reused: grant revoked", { grant_id: authorization.id, client_id: authorization.clientId });
   deps.audit.record({ event: "refresh_replay", outcome: "denied", ...who, detail: { revoked: "grant" } });
   return new InvalidGrant("The refresh token was already used. Authorize again.");
 }

@@ -1,10 +1,11 @@
 import type { AccessLevel } from "../keys/api-keys.ts";
 import { isWriteTool, type GatedTool } from "./gating.ts";
 
-// Per-tool write grants as people choose and read them: the consent page,
-// the API keys page, `gatehouse key create --tools`, whoami and
-// list_connections. Pure: the catalogue is passed in. A grant names tools
-// by the name /mcp lists them under (upstream prefix included).
+// Tool permissions: the write tools an API key or a connection may call, as
+// people choose and read them: the consent page, the API keys page,
+// `gatehouse key create --tools`, whoami and list_connections. Pure: the
+// catalogue is passed in. A permission names tools by the name /mcp lists
+// them under (upstream prefix included).
 
 /** A write tool as a choice list shows it. */
 export interface WriteToolChoice {
@@ -26,7 +27,7 @@ export type ToolChoiceCheck = { ok: true; tools: string[] } | { ok: false; unkno
 
 /**
  * The chosen tools, once each, in the order offered; or every chosen name
- * that is not on offer. Unknown names are refused, never dropped: a grant
+ * that is not on offer. Unknown names are refused, never dropped: a permission
  * that silently lacks a tool the person ticked would surprise them later.
  */
 export function checkToolChoice(chosen: readonly string[], offered: readonly string[]): ToolChoiceCheck {
@@ -36,7 +37,7 @@ export function checkToolChoice(chosen: readonly string[], offered: readonly str
 }
 
 /** What a key or connection may call among the write tools: "all", the names, or none with Read-only access. */
-export function grantedWriteTools(access: AccessLevel, tools: readonly string[] | null): "all" | string[] {
+export function permittedWriteTools(access: AccessLevel, tools: readonly string[] | null): "all" | string[] {
   if (access !== "full") return [];
   return tools === null ? "all" : [...tools];
 }

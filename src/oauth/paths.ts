@@ -16,14 +16,3 @@ export const devicePaths = {
   verify: "/device",
   consent: "/device/consent",
 } as const;
-
-/**
- * CORS for endpoints that browser-based clients (the MCP Inspector) call
- * without cookies: discovery, registration, token, revocation.
- */
-export const corsHeaders = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": "authorization, content-type, mcp-protocol-version",
-  "access-control-max-age": "86400",
-} as const;

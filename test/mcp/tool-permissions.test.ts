@@ -9,7 +9,7 @@ import { exchangeCode, makeClient, makeCode, makeUser, refreshRequest, type Toke
 import { waitFor } from "../support/wait-for.ts";
 import { connectClient, keyFor, rpc, rpcMessages, structured } from "./fixture.ts";
 
-// Per-tool write grants on /mcp, with the real SDK client over real HTTP and
+// Per-tool write authorizations on /mcp, with the real SDK client over real HTTP and
 // a real upstream (a read tool web__lookup, a write tool web__store) beside
 // the built-in write tool gatehouse__revoke_connection.
 
@@ -48,9 +48,9 @@ async function keyWith(tools: string[] | null) {
 async function connectionWith(tools: string[] | null, name = "Claude") {
   const user = await makeUser(app);
   const { client } = makeClient(app, { name });
-  const { grant, code } = makeCode(app, { userId: user.id, clientId: client.id, tools });
+  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, tools });
   const tokens: TokenBody = await exchangeCode(app, client.id, code);
-  return { user, client, grant, tokens };
+  return { user, client, authorization, tokens };
 }
 
 const listedNames = async (token: string) => (await (await connectClient(app, token)).listTools()).tools.map((t) => t.name);
@@ -223,10 +223,10 @@ describe("whoami and list_connections report the granted write tools", () => {
   test("list_connections gives each key and connection its write tools", async () => {
     const { user, apiKey, token } = await keyWith([store]);
     const { client } = makeClient(app, { name: "Claude" });
-    const { grant } = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
+    const { authorization } = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
     const { api_keys, connections } = structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }));
     expect(api_keys.map((k: Record<string, unknown>) => [k.id, k.write_tools])).toEqual([[apiKey.id, [store]]]);
-    expect(connections.map((c: Record<string, unknown>) => [c.id, c.write_tools])).toEqual([[grant.id, [revoke]]]);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grant.id)).get()!.tools).toEqual([revoke]);
+    expect(connections.map((c: Record<string, unknown>) => [c.id, c.write_tools])).toEqual([[authorization.id, [revoke]]]);
+    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.tools).toEqual([revoke]);
   });
 });

@@ -1,7 +1,9 @@
 import { Elysia } from "elysia";
-import { corsHeaders, oauthPaths } from "./endpoints.ts";
-import { deviceCodeGrantType } from "./client-metadata.ts";
-import { supportedScopes } from "./scopes.ts";
+import { tokenEndpointAuthMethods } from "../../db/schema.ts";
+import { oauthPaths } from "../paths.ts";
+import { supportedScopes } from "../scopes.ts";
+import { corsHeaders, preflight } from "./endpoint.ts";
+import { tokenGrantTypes } from "./token.ts";
 
 /**
  * RFC 8414 authorization server metadata. Advertises exactly what is
@@ -18,11 +20,12 @@ export function authorizationServerMetadata(issuer: string) {
     device_authorization_endpoint: `${issuer}${oauthPaths.deviceAuthorization}`,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token", deviceCodeGrantType, "client_credentials"],
+    grant_types_supported: tokenGrantTypes,
     code_challenge_methods_supported: ["S256"],
-    token_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
-    revocation_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
-    introspection_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+    token_endpoint_auth_methods_supported: tokenEndpointAuthMethods,
+    revocation_endpoint_auth_methods_supported: tokenEndpointAuthMethods,
+    // RFC 7662 §2.1: introspection is for confidential clients.
+    introspection_endpoint_auth_methods_supported: tokenEndpointAuthMethods.filter((method) => method !== "none"),
     scopes_supported: supportedScopes,
     client_id_metadata_document_supported: true,
     authorization_response_iss_parameter_supported: true,
@@ -33,7 +36,6 @@ export function metadataRoutes(issuer: string) {
   const body = JSON.stringify(authorizationServerMetadata(issuer));
   const respond = () =>
     new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300", ...corsHeaders } });
-  const preflight = () => new Response(null, { status: 204, headers: corsHeaders });
   // Some clients only try the OpenID path, or append the issuer's (empty) path.
   const paths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"];
   let app = new Elysia();

@@ -2,7 +2,8 @@ import type { Db } from "../db/client.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { inTransaction } from "../db/client.ts";
 import { newCredential, randomString } from "../security/tokens.ts";
-import { insertCode, insertGrant, type Grant } from "./grants-store.ts";
+import { insertAuthorization, type Authorization } from "./authorizations-store.ts";
+import { insertCode } from "./codes-store.ts";
 
 export const codePrefix = "gate_code_";
 
@@ -11,7 +12,7 @@ export const codePrefix = "gate_code_";
  * single-use code, bound to client, redirect URI, PKCE challenge, scope and
  * resource (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707). `tools` are the
  * write tools ticked on the consent page (none for Read-only; null: every
- * write tool); every token of the grant, refreshed ones too, carries them.
+ * write tool); every token of the authorization, refreshed ones too, carries them.
  */
 export function approveAuthorization(
   db: Db,
@@ -20,7 +21,7 @@ export function approveAuthorization(
     clientId: string;
     apiKeyId: string | null;
     scope: string;
-    /** Absent: every write tool, as grants made before per-tool grants (benches and tests make such grants directly). */
+    /** Absent: every write tool, as authorizations made before per-tool permissions (benches and tests make such authorizations directly). */
     tools?: string[] | null;
     /** Argument limits (argument-gates.ts): those of the key the approving session was opened with; null or absent: none. */
     argumentLimits?: ArgumentLimits | null;
@@ -30,8 +31,8 @@ export function approveAuthorization(
     now: number;
     codeTtlSeconds: number;
   },
-): { grant: Grant; code: string } {
-  const grant: Grant = {
+): { authorization: Authorization; code: string } {
+  const authorization: Authorization = {
     id: randomString(10),
     userId: input.userId,
     clientId: input.clientId,
@@ -46,11 +47,11 @@ export function approveAuthorization(
   };
   const { id, token, secretHash } = newCredential(codePrefix);
   inTransaction(db, () => {
-    insertGrant(db, grant);
+    insertAuthorization(db, authorization);
     insertCode(db, {
       id,
       secretHash,
-      grantId: grant.id,
+      grantId: authorization.id,
       clientId: input.clientId,
       redirectUri: input.redirectUri,
       codeChallenge: input.codeChallenge,
@@ -61,5 +62,5 @@ export function approveAuthorization(
       usedAt: null,
     });
   });
-  return { grant, code: token };
+  return { authorization, code: token };
 }

@@ -1,0 +1,54 @@
+import { and, eq, isNull, ne } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import type { ArgumentLimits } from "../mcp/argument-gates.ts";
+import { oauthClients, oauthGrants, oauthTokens } from "../db/schema.ts";
+
+/** An authorization: a person's (or a service account's) approval of one client, a row of oauth_grants. */
+export type Authorization = typeof oauthGrants.$inferSelect;
+
+export function insertAuthorization(db: Db, authorization: Authorization): void {
+  db.insert(oauthGrants).values(authorization).run();
+}
+
+export function updateAuthorizationLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
+  db.update(oauthGrants).set({ argumentLimits: limits }).where(eq(oauthGrants.id, id)).run();
+}
+
+export function updateAuthorizationLastUsed(db: Db, id: string, at: number): void {
+  db.update(oauthGrants).set({ lastUsedAt: at }).where(eq(oauthGrants.id, id)).run();
+}
+
+export function findAuthorization(db: Db, id: string): Authorization | null {
+  return db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get() ?? null;
+}
+
+/** Revokes an authorization and every token it issued. */
+export function revokeAuthorizationAndTokens(db: Db, id: string, at: number): void {
+  db.update(oauthGrants).set({ revokedAt: at }).where(and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt))).run();
+  db.update(oauthTokens).set({ revokedAt: at }).where(and(eq(oauthTokens.grantId, id), isNull(oauthTokens.revokedAt))).run();
+}
+
+/** Live authorizations of a user (or of everyone when null), with their client's name, newest first; service accounts' are not connections. */
+export function listLiveAuthorizations(db: Db, userId: string | null) {
+  const live = and(isNull(oauthGrants.revokedAt), ne(oauthClients.kind, "service"));
+  return db
+    .select({ authorization: oauthGrants, clientName: oauthClients.name })
+    .from(oauthGrants)
+    .innerJoin(oauthClients, eq(oauthClients.id, oauthGrants.clientId))
+    .where(userId === null ? live : and(live, eq(oauthGrants.userId, userId)))
+    .all()
+    .sort((a, b) => b.authorization.createdAt - a.authorization.createdAt);
+}
+
+export function hasLiveAuthorization(db: Db, clientId: string): boolean {
+  return db.select({ id: oauthGrants.id }).from(oauthGrants).where(and(eq(oauthGrants.clientId, clientId), isNull(oauthGrants.revokedAt))).limit(1).all().length === 1;
+}
+
+export function liveAuthorizationIdsOfApiKey(db: Db, apiKeyId: string): string[] {
+  return db
+    .select({ id: oauthGrants.id })
+    .from(oauthGrants)
+    .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt)))
+    .all()
+    .map((r) => r.id);
+}

@@ -1,0 +1,152 @@
+import type { Server } from "bun";
+import { Elysia } from "elysia";
+import type { AppDeps } from "../../app.ts";
+import { withAuditContext, type AuditLog } from "../../audit/entry.ts";
+import type { Logger } from "../../log.ts";
+import { auditContext, clientAddress } from "../../web/context.ts";
+import { authenticateClient, clientAuthChallenge, presentsClient } from "../client-auth.ts";
+import type { OAuthClient } from "../clients-store.ts";
+import { OAuthError, oauthErrorResponse } from "../errors.ts";
+import { readBodyParams, uniqueParams } from "../params.ts";
+
+// The steps every OAuth protocol endpoint (token, revocation, introspection,
+// registration, device authorization, bridge poll) shares, declared once, as
+// panva's node-oidc-provider lists them per action: the CORS preflight, the
+// body, client authentication, and the one mapping of a throw to an RFC 6749
+// §5.2 answer with its challenge. Each endpoint file keeps only its own rules.
+
+/**
+ * CORS for endpoints that browser-based clients (the MCP Inspector) call
+ * without cookies: discovery, registration, token, revocation.
+ */
+export const corsHeaders = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers": "authorization, content-type, mcp-protocol-version",
+  "access-control-max-age": "86400",
+} as const;
+
+/** The answer to a CORS preflight. */
+export const preflight = () => new Response(null, { status: 204, headers: corsHeaders });
+
+export type EndpointDeps = Pick<AppDeps, "db" | "log" | "now" | "config" | "audit">;
+
+/** A JSON answer that no cache may keep (RFC 6749 §5.1). */
+export function noStoreJson(body: unknown, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { headers: { "cache-control": "no-store", pragma: "no-cache", ...headers } });
+}
+
+/**
+ * The RFC 6749 §5.2 error for `error`. Anything that is not an OAuthError is
+ * a bug: logged here with the request id, answered as a bare server_error.
+ */
+export function oauthFailure(log: Logger, request: Request, requestId: unknown, error: unknown, headers: Record<string, string> = {}): Response {
+  if (!(error instanceof OAuthError)) {
+    log.error("unhandled error", {
+      request_id: typeof requestId === "string" ? requestId : "",
+      path: new URL(request.url).pathname,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+  return oauthErrorResponse(error, headers);
+}
+
+/** Who the endpoint serves, checked before its handler runs, and the challenge a failed check answers with. */
+export interface CallerCheck<T> {
+  authenticate(request: Request, params: Map<string, string>): T | Promise<T>;
+  challenge(request: Request, error: unknown): Record<string, string>;
+}
+
+/**
+ * Client authentication (RFC 6749 §2.3, client-auth.ts): `required`;
+ * `when-named`, only when the request names a client (RFC 7009 §2.1 lets a
+ * public client's token be revoked by possession); `none`; or an endpoint's
+ * own check (introspection also takes an admin's API key).
+ */
+type ClientRule = "required" | "when-named" | "none" | CallerCheck<unknown>;
+
+type CallerOf<A extends ClientRule> = A extends "required" ? OAuthClient : A extends "when-named" ? OAuthClient | null : A extends CallerCheck<infer T> ? T : null;
+
+export interface EndpointOptions<A extends ClientRule> {
+  /**
+   * Where the parameters come from: a form body (RFC 6749 §4.1.3), a form or
+   * JSON body, or nowhere (the handler reads a body of its own, RFC 7591's JSON).
+   * Either way a parameter sent twice is invalid_request (params.ts).
+   */
+  body: "form" | "form-or-json" | "none";
+  clientAuth: A;
+  /**
+   * A known client keeps its last good metadata document when a refetch
+   * fails (clients.ts): for requests about authorizations that exist already.
+   */
+  useLastGoodCopy?: boolean;
+  /** Every answer, errors included, carries CORS headers, and OPTIONS answers the preflight. */
+  cors: boolean;
+  /** GET answers too, the query being the parameters (the bridge poll, as plugins call it). */
+  queryOnGet?: boolean;
+}
+
+export interface EndpointRequest<C> {
+  request: Request;
+  params: Map<string, string>;
+  /** The authenticated caller, per the endpoint's `clientAuth`. */
+  client: C;
+  /** The client's address (clientAddress in web/context.ts). */
+  clientIp: string;
+  /** The audit log, with the request's id and client address. */
+  audit: AuditLog;
+}
+
+type Context = { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } };
+
+/**
+ * An OAuth endpoint at `path`: POST (and GET with `queryOnGet`) reads the
+ * parameters, authenticates the caller, runs `handler`, and answers any throw
+ * as RFC 6749 §5.2 JSON (never cached), with `WWW-Authenticate` when the
+ * client failed to authenticate by the Authorization header.
+ */
+export function oauthEndpoint<A extends ClientRule>(
+  deps: EndpointDeps,
+  path: string,
+  options: EndpointOptions<A>,
+  handler: (request: EndpointRequest<CallerOf<A>>) => Response | Promise<Response>,
+) {
+  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log, ...(options.useLastGoodCopy && { useLastGoodCopy: true }) };
+  const cors: Record<string, string> = options.cors ? corsHeaders : {};
+  const rule: ClientRule = options.clientAuth;
+
+  const callerOf = async (request: Request, params: Map<string, string>): Promise<unknown> => {
+    if (rule === "none") return null;
+    if (rule === "required") return authenticateClient(clientDeps, request, params);
+    if (rule === "when-named") return presentsClient(request, params) ? authenticateClient(clientDeps, request, params) : null;
+    return rule.authenticate(request, params);
+  };
+  const challengeOf = (request: Request, error: unknown): Record<string, string> => {
+    if (rule === "none") return {};
+    if (typeof rule === "string") return clientAuthChallenge(request, error);
+    return rule.challenge(request, error);
+  };
+
+  const answer = async (ctx: Context, readParams: () => Promise<Map<string, string>>) => {
+    const { request } = ctx;
+    try {
+      const params = await readParams();
+      const client = (await callerOf(request, params)) as CallerOf<A>;
+      const audit = withAuditContext(deps.audit, auditContext(deps, ctx));
+      const response = await handler({ request, params, client, clientIp: clientAddress(deps, request, ctx.server), audit });
+      for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+      return response;
+    } catch (error) {
+      return oauthFailure(deps.log, request, ctx.set.headers["x-request-id"], error, { ...cors, ...challengeOf(request, error) });
+    }
+  };
+  const bodyParams = (request: Request) =>
+    options.body === "none" ? Promise.resolve(new Map<string, string>()) : readBodyParams(request, { json: options.body === "form-or-json" });
+
+  // Destructured, not `(ctx) =>`: Elysia reads a handler's parameters to decide whether to parse the body itself, and the endpoint must be the one reading it.
+  let app = new Elysia();
+  app = app.post(path, ({ request, server, set }) => answer({ request, server, set }, () => bodyParams(request)));
+  if (options.queryOnGet) app = app.get(path, ({ request, server, set }) => answer({ request, server, set }, async () => uniqueParams(new URL(request.url).searchParams)));
+  if (options.cors) app = app.options(path, preflight);
+  return app;
+}
