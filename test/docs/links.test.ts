@@ -9,13 +9,6 @@ import { dirname, join, relative } from "node:path";
 const root = join(import.meta.dir, "../..");
 const pages = ["README.md", "bench/README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 
-/**
- * docs/architecture.md is written on another branch of issue 12; until the
- * branches are merged a link to it is allowed to point at nothing. Once it
- * exists it is checked like any page.
- */
-const writtenOnAnotherBranch = new Set(["docs/architecture.md"]);
-
 /** The page's text outside fenced code blocks and inline code spans. */
 function prose(markdown: string): string {
   return markdown.replace(/^```[\s\S]*?^```/gm, "").replace(/`[^`\n]*`/g, "code");
@@ -44,7 +37,7 @@ function relativeLinks(markdown: string): string[] {
 function brokenLink(page: string, target: string): string | null {
   const [path, fragment] = target.split("#") as [string, string | undefined];
   const file = path === "" ? page : relative(root, join(root, dirname(page), path));
-  if (!existsSync(join(root, file))) return writtenOnAnotherBranch.has(file) ? null : `${page}: ${target} (no file ${file})`;
+  if (!existsSync(join(root, file))) return `${page}: ${target} (no file ${file})`;
   if (fragment === undefined || statSync(join(root, file)).isDirectory()) return null;
   if (!file.endsWith(".md")) return `${page}: ${target} (a fragment on a file that is not markdown)`;
   return anchorsOf(readFileSync(join(root, file), "utf8")).has(fragment) ? null : `${page}: ${target} (no heading #${fragment} in ${file})`;
