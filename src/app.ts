@@ -1,6 +1,7 @@
 import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
-import { createAuditRecorder, type AuditRecorder } from "./audit/recorder.ts";
+import { createAuditRecorder } from "./audit/recorder.ts";
+import type { AppDeps, AppInput, WebDeps } from "./http/deps.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { Gateway } from "./gateway/gateway.ts";
@@ -30,33 +31,12 @@ import { adminUpstreamsRoutes } from "./web/admin-upstreams.ts";
 import { auditRoutes } from "./web/audit-pages.ts";
 import { clientPagesRoutes } from "./web/client-pages.ts";
 import { assetRoutes } from "./web/assets.ts";
-import { sessionCookieName, type WebDeps } from "./web/context.ts";
+import { sessionCookieName } from "./web/context.ts";
 import { inviteRoutes } from "./web/invite.ts";
 import { keysRoutes } from "./web/keys.ts";
 import { setupRoutes } from "./web/setup.ts";
 import { signInRoutes } from "./web/sign-in.ts";
 import { MessagePage } from "../views/message.tsx";
-
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  log: Logger;
-  /** Unix seconds. */
-  now: () => number;
-  /** The secret of the one-time first-admin link, or null when an admin exists. */
-  setupToken: string | null;
-  /** The upstream MCP servers; absent when none are configured. */
-  gateway?: Gateway;
-  /** The audit log writer, one per app; flushed and closed when the app stops. */
-  audit: AuditRecorder;
-  /** Identity providers people sign in through ([[identity_provider]] in GATEHOUSE_CONFIG). */
-  identityProviders?: IdentityProviderConfig[];
-  /** Admin argument limits ([[policy]] in GATEHOUSE_CONFIG). */
-  policies?: PolicyRule[];
-}
-
-/** What createApp needs; it makes the audit recorder itself when none is given. */
-export type AppInput = Omit<AppDeps, "audit"> & { audit?: AuditRecorder };
 
 const securityHeaders = {
   "content-security-policy":

@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
 import type { AuditRecorder } from "../audit/recorder.ts";
 import { refusedToolCall } from "../audit/tool-calls.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";

@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
 import { auditContext } from "../web/context.ts";
 import { MessagePage } from "../../views/message.tsx";
 import { singleParam } from "./authorize-request.ts";

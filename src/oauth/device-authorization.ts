@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { formatUserCode, issueDeviceCode } from "./device-codes.ts";
 import { corsHeaders, devicePaths, oauthPaths } from "./endpoints.ts";

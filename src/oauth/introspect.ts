@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
 import { authenticateApiKey } from "../keys/api-keys.ts";
 import { authenticateClient, clientAuthChallenge, isConfidential } from "./client-auth.ts";
 import { oauthPaths } from "./endpoints.ts";

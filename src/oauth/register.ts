@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { createRateLimiter } from "../security/rate-limit.ts";
-import { auditContext, clientAddress, type WebDeps } from "../web/context.ts";
+import { auditContext, clientAddress } from "../web/context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { parseRegistrationRequest } from "./client-metadata.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { InvalidRequest, OAuthError, oauthErrorResponse, TooManyRequests } from "./errors.ts";

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
 import { auditContext } from "../web/context.ts";
 import { authenticateClient, clientAuthChallenge, presentsClient } from "./client-auth.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
 import { withAuditContext } from "../audit/entry.ts";
 import { auditContext } from "../web/context.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";

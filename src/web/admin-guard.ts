@@ -2,7 +2,8 @@ import type { Viewer } from "../../views/layout.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import type { SignedIn } from "../accounts/sessions.ts";
-import { formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { formProblem, formRefusedPage, signedIn, viewerOf } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { signInUrl } from "./next-path.ts";
 
 // Who may use a page or form post: signed in, the form token checked on

@@ -7,7 +7,8 @@ import type { AuditEntry } from "../audit/entry.ts";
 import { AdminPeoplePage, InvitationCreatedPage } from "../../views/admin-people.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { adminForPage, adminForPost, type FormPostCtx, type SignedInViewer } from "./admin-guard.ts";
-import { auditContext, field, type WebDeps } from "./context.ts";
+import { auditContext, field } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 
 // Settings → People: admins see every account and pending invitation, invite
 // someone by a single-use link (shown once), revoke an invitation, disable or

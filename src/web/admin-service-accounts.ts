@@ -11,7 +11,8 @@ import { mcpResourceUrl } from "../oauth/resource.ts";
 import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountForm, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { adminForPage, adminForPost, type FormPostCtx, type SignedInViewer } from "./admin-guard.ts";
-import { auditContext, field, fieldValues, type WebDeps } from "./context.ts";
+import { auditContext, field, fieldValues } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { accessFromForm } from "./access-form.ts";
 
 // Settings → Service accounts: admins create one (its client secret shown

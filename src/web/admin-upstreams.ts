@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { AdminUpstreamsPage } from "../../views/admin-upstreams.tsx";
 import { adminForPage } from "./admin-guard.ts";
-import type { WebDeps } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 
 // Settings → Upstreams (MCP servers and REST APIs): admins see each upstream's state, tool
 // count, last error and the tools refused for their names (the reasons may

@@ -6,7 +6,8 @@ import { auditQueryString, readAuditQuery } from "../audit/filters.ts";
 import { AuditPage, type AuditRowView } from "../../views/audit.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { csrfToken } from "./cookies.ts";
-import { actsAsAdmin, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { actsAsAdmin, signedIn, viewerOf } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { adminRefusal } from "./admin-guard.ts";
 import { signInUrl } from "./next-path.ts";
 

@@ -8,7 +8,8 @@ import { changeRedirectUris, registerManualClient, renewClientSecret } from "../
 import { ClientEditPage, ClientSecretPage, ClientsPage, clientTypeChoices, type ClientRow, type ClientsScope } from "../../views/clients.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { adminRefusal, guardPage, guardPost, keySessionRefusal, type FormPostCtx, type SignedInViewer, type Refusal } from "./admin-guard.ts";
-import { auditContext, field, type WebDeps } from "./context.ts";
+import { auditContext, field } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 
 // The clients pages, one module for two scopes. /admin/clients: admins see
 // every client (with its owner), add the organization's own, and change or

@@ -1,24 +1,13 @@
 import type { Server } from "bun";
 import { openSession, validateSession, type SignedIn } from "../accounts/sessions.ts";
-import type { AppDeps } from "../app.ts";
+import type { WebDeps } from "../http/deps.ts";
 import type { AuditContext } from "../audit/entry.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import type { Ceiling } from "../mcp/access.ts";
-import type { ToolCatalogue } from "../mcp/server.ts";
-import type { RateLimiter } from "../security/rate-limit.ts";
 import type { Viewer } from "../../views/layout.tsx";
 import { cookieName, readCookie, writeCookie, type CookieJar } from "./cookies.ts";
 import { csrfProblem } from "./csrf.ts";
 import { MessagePage } from "../../views/message.tsx";
-
-/** What the web routes share: the app's dependencies plus values derived once. */
-export interface WebDeps extends AppDeps {
-  secure: boolean;
-  sessionCookie: string;
-  signInFailures: { perAccount: RateLimiter; perAddress: RateLimiter };
-  /** The tools /mcp offers; read when a page is drawn, since upstream tools come and go. */
-  catalogue: ToolCatalogue;
-}
 
 export function signedIn(web: WebDeps, jar: CookieJar): SignedIn | null {
   const token = readCookie(jar, web.sessionCookie);

@@ -6,7 +6,8 @@ import { MessagePage } from "../../views/message.tsx";
 import { SetupPage } from "../../views/setup.tsx";
 import { allowProviderForms, providerButtons } from "../identity/pages.ts";
 import { csrfToken, type CookieJar } from "./cookies.ts";
-import { auditContext, field, formProblem, formRefusedPage, startSession, type WebDeps } from "./context.ts";
+import { auditContext, field, formProblem, formRefusedPage, startSession } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
 
 // /invite/<token>: the invited person chooses a password; the account is

@@ -13,7 +13,8 @@ import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
 import { csrfToken, type CookieJar } from "./cookies.ts";
-import { actsAsAdmin, auditContext, ceilingOf, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
+import { actsAsAdmin, auditContext, ceilingOf, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { signInUrl } from "./next-path.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and

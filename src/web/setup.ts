@@ -5,7 +5,8 @@ import { AccountError, createUser, minPasswordLength } from "../accounts/users.t
 import { MessagePage } from "../../views/message.tsx";
 import { SetupPage } from "../../views/setup.tsx";
 import { csrfToken } from "./cookies.ts";
-import { field, formProblem, formRefusedPage, startSession, type WebDeps } from "./context.ts";
+import { field, formProblem, formRefusedPage, startSession } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
 
 // The one-time link printed at first start creates the first admin. It is

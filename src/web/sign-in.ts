@@ -7,7 +7,8 @@ import { MessagePage } from "../../views/message.tsx";
 import { SignInPage, type SignInProps } from "../../views/sign-in.tsx";
 import { allowProviderForms, providerButtons } from "../identity/pages.ts";
 import { clearCookie, csrfToken } from "./cookies.ts";
-import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, startSession, type WebDeps } from "./context.ts";
+import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, startSession } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
 
 // One message for every failure, so the page never tells whether an account exists.
