@@ -1,7 +1,7 @@
-import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { AppDeps } from "../http/deps.ts";
-import { auditContext } from "../web/context.ts";
+import type { AuditLog } from "../audit/entry.ts";
+import type { RequestContext } from "../http/request-context.ts";
 import { MessagePage } from "../../views/message.tsx";
 import { singleParam } from "./authorize-request.ts";
 import { pendingRequestTtlSeconds } from "./authorize.ts";
@@ -11,8 +11,6 @@ import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { readBodyParams, uniqueParams } from "./params.ts";
 import { noStoreJson, oauthFailure } from "./respond.ts";
 
-type PollContext = { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } };
-
 /**
  * The polling bridge's two endpoints: the callback page the browser lands
  * on (it only reads; the authorization endpoint recorded the answer), and
@@ -20,23 +18,24 @@ type PollContext = { request: Request; server: Server<unknown> | null; set: { he
  * as it calls the token endpoint. The poll takes a POST body or, as plugins
  * written for the Figma-style bridge send it, a GET query (`?state=…`): the
  * same parameters, the same answers. The request log keeps only the path
- * (app.ts), so the state in a GET's query never reaches the log.
+ * (src/http/request-context.ts), so the state in a GET's query never reaches the log.
  */
-export function bridgeRoutes(deps: AppDeps) {
+export function bridgeRoutes(deps: AppDeps, context: RequestContext) {
   const issuer = deps.config.publicUrl;
   const bridgeUrl = bridgeCallbackUrl(issuer);
-  const answerPoll = async (ctx: PollContext, readParams: () => Promise<Map<string, string>>) => {
+  const answerPoll = async (readParams: () => Promise<Map<string, string>>, request: Request, requestId: string, audit: AuditLog) => {
     try {
       const { state, clientId } = pollParams(await readParams());
       const { code } = pollBridge(deps.db, { state, clientId, now: deps.now(), bridgeUrl, pendingTtlSeconds: pendingRequestTtlSeconds });
-      deps.audit.record({ event: "bridge_code_delivered", outcome: "ok", clientId, ...auditContext(deps, ctx) });
+      audit.record({ event: "bridge_code_delivered", outcome: "ok", clientId });
       // RFC 9207 §2: iss, as the redirect would have carried it.
       return noStoreJson({ code, state, iss: issuer }, corsHeaders);
     } catch (error) {
-      return oauthFailure(deps.log, ctx.request, ctx.set.headers["x-request-id"], error, corsHeaders);
+      return oauthFailure(deps.log, request, requestId, error, corsHeaders);
     }
   };
   return new Elysia()
+    .use(context)
     .get(oauthPaths.bridgeCallback, ({ request, set }) => {
       set.headers["cache-control"] = "no-store";
       const view = bridgeCallbackView(deps.db, singleParam(new URL(request.url).searchParams, "state"), deps.now());
@@ -54,6 +53,6 @@ export function bridgeRoutes(deps: AppDeps) {
     })
     .options(oauthPaths.bridgePoll, () => new Response(null, { status: 204, headers: corsHeaders }))
     // Destructured, not `(ctx) =>`: Elysia reads a handler's parameters to decide whether to parse the body itself, and readBodyParams must be the one reading it.
-    .get(oauthPaths.bridgePoll, ({ request, server, set }) => answerPoll({ request, server, set }, async () => uniqueParams(new URL(request.url).searchParams)))
-    .post(oauthPaths.bridgePoll, ({ request, server, set }) => answerPoll({ request, server, set }, () => readBodyParams(request, { json: true })));
+    .get(oauthPaths.bridgePoll, ({ request, requestId, audit }) => answerPoll(async () => uniqueParams(new URL(request.url).searchParams), request, requestId, audit))
+    .post(oauthPaths.bridgePoll, ({ request, requestId, audit }) => answerPoll(() => readBodyParams(request, { json: true }), request, requestId, audit));
 }

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppDeps } from "../http/deps.ts";
+import type { RequestContext } from "../http/request-context.ts";
 import { authenticateClient, clientAuthChallenge } from "./client-auth.ts";
 import { formatUserCode, issueDeviceCode } from "./device-codes.ts";
 import { corsHeaders, devicePaths, oauthPaths } from "./endpoints.ts";
@@ -20,13 +21,14 @@ export function verificationUris(issuer: string, userCode: string) {
  * client asks for a device code and a user code. Scope and resource default
  * as at the authorization endpoint; errors are RFC 6749 §5.2 JSON.
  */
-export function deviceAuthorizationRoutes(deps: AppDeps) {
+export function deviceAuthorizationRoutes(deps: AppDeps, context: RequestContext) {
   const issuer = deps.config.publicUrl;
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: issuer, log: deps.log };
   const path = oauthPaths.deviceAuthorization;
   return new Elysia()
+    .use(context)
     .options(path, () => new Response(null, { status: 204, headers: corsHeaders }))
-    .post(path, async ({ request, set }) => {
+    .post(path, async ({ request, requestId }) => {
       try {
         const params = await readBodyParams(request, { json: false });
         const client = await authenticateClient(clientDeps, request, params);
@@ -45,7 +47,7 @@ export function deviceAuthorizationRoutes(deps: AppDeps) {
           corsHeaders,
         );
       } catch (error) {
-        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
+        return oauthFailure(deps.log, request, requestId, error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
       }
     });
 }

@@ -1,8 +1,9 @@
 import { Elysia } from "elysia";
+import { clientAddress } from "../http/request-context.ts";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, ceilingOf, clientAddress, field, formProblem, formRefusedPage, signedIn, viewerOf } from "../web/context.ts";
+import { auditContext, ceilingOf, field, formProblem, formRefusedPage, signedIn, viewerOf } from "../web/context.ts";
 import type { WebDeps } from "../http/deps.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
@@ -40,7 +41,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
 
   /** The pending device authorization a typed code names, or a page saying why not (wrong codes counted). */
   const lookUp = (ctx: { set: ResponseSet; request: Request; server: Parameters<typeof clientAddress>[2] }, current: SignedIn, typed: string) => {
-    const address = clientAddress(web, ctx.request, ctx.server);
+    const address = clientAddress(web.config, ctx.request, ctx.server);
     const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
     if (wait > 0) {
       ctx.set.headers["retry-after"] = String(wait);

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppDeps } from "../http/deps.ts";
+import type { RequestContext } from "../http/request-context.ts";
 import { authenticateApiKey } from "../keys/api-keys.ts";
 import { authenticateClient, clientAuthChallenge, isConfidential } from "./client-auth.ts";
 import { oauthPaths } from "./endpoints.ts";
@@ -18,7 +19,7 @@ type Introspector = { kind: "admin" } | { kind: "client"; clientId: string };
  * token that is unknown, not the caller's, or not usable now is just
  * `{active: false}` (§2.2).
  */
-export function introspectRoutes(deps: AppDeps) {
+export function introspectRoutes(deps: AppDeps, context: RequestContext) {
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
 
   const introspector = async (request: Request, params: Map<string, string>): Promise<Introspector> => {
@@ -33,7 +34,7 @@ export function introspectRoutes(deps: AppDeps) {
     return { kind: "client", clientId: client.id };
   };
 
-  return new Elysia().post(oauthPaths.introspect, async ({ request, set }) => {
+  return new Elysia().use(context).post(oauthPaths.introspect, async ({ request, requestId }) => {
     try {
       const params = await readBodyParams(request, { json: false });
       const caller = await introspector(request, params);
@@ -60,7 +61,7 @@ export function introspectRoutes(deps: AppDeps) {
       const challenge = /^bearer\b/i.test(request.headers.get("authorization") ?? "")
         ? { "www-authenticate": 'Bearer realm="gatehouse"' }
         : clientAuthChallenge(request, error);
-      return oauthFailure(deps.log, request, set.headers["x-request-id"], error, challenge);
+      return oauthFailure(deps.log, request, requestId, error, challenge);
     }
   });
 }

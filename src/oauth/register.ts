@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { createRateLimiter } from "../security/rate-limit.ts";
-import { auditContext, clientAddress } from "../web/context.ts";
-import type { WebDeps } from "../http/deps.ts";
+import type { AppDeps } from "../http/deps.ts";
+import type { RequestContext } from "../http/request-context.ts";
 import { parseRegistrationRequest } from "./client-metadata.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { InvalidRequest, OAuthError, oauthErrorResponse, TooManyRequests } from "./errors.ts";
@@ -28,18 +28,18 @@ async function readJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-export function registerRoutes(web: WebDeps) {
+export function registerRoutes(web: AppDeps, context: RequestContext) {
   const perAddress = createRateLimiter({ limit: registrationsPerHour, windowSeconds: 3600, now: web.now });
   const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 
   return new Elysia()
+    .use(context)
     .options(oauthPaths.register, () => new Response(null, { status: 204, headers: corsHeaders }))
-    .post(oauthPaths.register, async ({ request, server, set }) => {
+    .post(oauthPaths.register, async ({ request, clientIp, requestId, audit }) => {
       try {
-        const address = clientAddress(web, request, server);
-        const wait = perAddress.retryAfter(address);
+        const wait = perAddress.retryAfter(clientIp);
         if (wait > 0) throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
-        perAddress.hit(address);
+        perAddress.hit(clientIp);
         const reg = parseRegistrationRequest(await readJsonBody(request));
         const { client, secret, reused } = registerDynamicClient(web.db, reg, web.now());
         web.log.info(reused ? "client registration reused" : "client registered", {
@@ -48,12 +48,12 @@ export function registerRoutes(web: WebDeps) {
           auth_method: client.tokenEndpointAuthMethod,
         });
         const detail = { kind: client.kind, name: client.name, auth_method: client.tokenEndpointAuthMethod, reused };
-        web.audit.record({ event: "client_registered", outcome: "ok", clientId: client.id, ...auditContext(web, { request, server, set }), detail });
+        audit.record({ event: "client_registered", outcome: "ok", clientId: client.id, detail });
         return Response.json(registrationResponse(client, reg, secret), { status: 201, headers: { ...corsHeaders, ...noStore } });
       } catch (error) {
         if (!(error instanceof OAuthError)) {
           web.log.error("registration failed", {
-            request_id: String(set.headers["x-request-id"] ?? ""),
+            request_id: requestId,
             error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
           });
         }

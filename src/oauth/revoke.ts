@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppDeps } from "../http/deps.ts";
-import { auditContext } from "../web/context.ts";
+import type { RequestContext } from "../http/request-context.ts";
 import { authenticateClient, clientAuthChallenge, presentsClient } from "./client-auth.ts";
 import { corsHeaders, oauthPaths } from "./endpoints.ts";
 import { readBodyParams } from "./params.ts";
@@ -18,11 +18,12 @@ import { revokePresentedToken } from "./tokens.ts";
  * secret matches is ever looked at further). token_type_hint is only a
  * hint: the prefix says the kind.
  */
-export function revokeRoutes(deps: AppDeps) {
+export function revokeRoutes(deps: AppDeps, context: RequestContext) {
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log, useLastGoodCopy: true };
   return new Elysia()
+    .use(context)
     .options(oauthPaths.revoke, () => new Response(null, { status: 204, headers: corsHeaders }))
-    .post(oauthPaths.revoke, async ({ request, server, set }) => {
+    .post(oauthPaths.revoke, async ({ request, requestId, audit }) => {
       try {
         const params = await readBodyParams(request, { json: false });
         const client = presentsClient(request, params) ? await authenticateClient(clientDeps, request, params) : null;
@@ -31,11 +32,11 @@ export function revokeRoutes(deps: AppDeps) {
         if (revoked) {
           const { token: row, grant } = revoked;
           deps.log.info("token revoked", { client_id: grant.clientId });
-          deps.audit.record({ event: "token_revoked", outcome: "ok", userId: grant.userId, clientId: grant.clientId, grantId: grant.id, ...auditContext(deps, { request, server, set }), detail: { kind: row.kind } });
+          audit.record({ event: "token_revoked", outcome: "ok", userId: grant.userId, clientId: grant.clientId, grantId: grant.id, detail: { kind: row.kind } });
         }
         return new Response(null, { status: 200, headers: { "cache-control": "no-store", ...corsHeaders } });
       } catch (error) {
-        return oauthFailure(deps.log, request, set.headers["x-request-id"], error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
+        return oauthFailure(deps.log, request, requestId, error, { ...corsHeaders, ...clientAuthChallenge(request, error) });
       }
     });
 }

@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import { openSession, validateSession, type SignedIn } from "../accounts/sessions.ts";
 import type { WebDeps } from "../http/deps.ts";
+import { clientAddress } from "../http/request-context.ts";
 import type { AuditContext } from "../audit/entry.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import type { Ceiling } from "../mcp/access.ts";
@@ -57,22 +58,13 @@ export function formProblem(web: WebDeps, request: Request, jar: CookieJar, body
   });
 }
 
-/** The client's address: the last X-Forwarded-For entry behind a trusted proxy, else the socket's. */
-export function clientAddress(deps: { config: { trustProxy: boolean } }, request: Request, server: Server<unknown> | null): string {
-  if (deps.config.trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (forwarded) return forwarded;
-  }
-  return server?.requestIP(request)?.address ?? "unknown";
-}
-
 /** A request's X-Request-Id (set in app.ts) and client address, for audit entries. */
 export function auditContext(
   deps: { config: { trustProxy: boolean } },
   ctx: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } },
 ): AuditContext {
   const id = ctx.set.headers["x-request-id"];
-  return { requestId: typeof id === "string" ? id : null, ip: clientAddress(deps, ctx.request, ctx.server) };
+  return { requestId: typeof id === "string" ? id : null, ip: clientAddress(deps.config, ctx.request, ctx.server) };
 }
 
 export function sessionCookieName(secure: boolean): string {

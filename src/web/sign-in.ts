@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { clientAddress } from "../http/request-context.ts";
 import { closeSession } from "../accounts/sessions.ts";
 import { findUserByEmail } from "../accounts/users-store.ts";
 import { normalizeEmail, verifyPassword } from "../accounts/users.ts";
@@ -7,7 +8,7 @@ import { MessagePage } from "../../views/message.tsx";
 import { SignInPage, type SignInProps } from "../../views/sign-in.tsx";
 import { allowProviderForms, providerButtons } from "../identity/pages.ts";
 import { clearCookie, csrfToken } from "./cookies.ts";
-import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, startSession } from "./context.ts";
+import { auditContext, field, formProblem, formRefusedPage, signedIn, startSession } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
 
@@ -54,7 +55,7 @@ export function signInRoutes(web: WebDeps) {
       const next = safeNextPath(field(body, "next"));
       const typed = field(body, "email");
       const email = normalizeEmail(typed) ?? "";
-      const address = clientAddress(web, request, server);
+      const address = clientAddress(web.config, request, server);
       const wait = throttled(address, email);
       if (wait > 0) {
         set.status = 429;
@@ -85,7 +86,7 @@ export function signInRoutes(web: WebDeps) {
         return formRefusedPage(problem, "/sign-in");
       }
       const next = safeNextPath(field(body, "next"));
-      const address = clientAddress(web, request, server);
+      const address = clientAddress(web.config, request, server);
       const wait = throttled(address, "");
       if (wait > 0) {
         set.status = 429;
