@@ -2,16 +2,11 @@ import { html } from "@elysiajs/html";
 import { Elysia } from "elysia";
 import { createAuditRecorder } from "./audit/recorder.ts";
 import type { AppDeps, AppInput, WebDeps } from "./http/deps.ts";
+import { pageGuards } from "./http/page-guards.ts";
 import { requestContext } from "./http/request-context.ts";
-import type { Config } from "./config.ts";
-import type { Db } from "./db/client.ts";
-import type { Gateway } from "./gateway/gateway.ts";
-import type { IdentityProviderConfig } from "./identity/config.ts";
 import { identityRoutes } from "./identity/routes.ts";
-import type { Logger } from "./log.ts";
 import { mcpRoutes } from "./mcp/endpoint.ts";
 import { resourceMetadataRoutes } from "./mcp/resource-metadata.ts";
-import type { PolicyRule } from "./mcp/policy-config.ts";
 import { createToolCatalogue } from "./mcp/server.ts";
 import { builtinTools } from "./mcp/tools/builtin.ts";
 import { authorizeRoutes } from "./oauth/authorize.ts";
@@ -66,6 +61,7 @@ export function createApp(input: AppInput) {
     },
   };
   const context = requestContext(deps);
+  const pages = pageGuards(web, context);
 
   return new Elysia()
     .use(html())
@@ -79,21 +75,21 @@ export function createApp(input: AppInput) {
     .use(metadataRoutes(deps.config.publicUrl))
     .use(resourceMetadataRoutes(deps.config.publicUrl))
     .use(assetRoutes())
-    .use(signInRoutes(web))
-    .use(identityRoutes(web))
-    .use(setupRoutes(web))
-    .use(inviteRoutes(web))
-    .use(keysRoutes(web))
+    .use(signInRoutes(web, pages))
+    .use(identityRoutes(web, pages))
+    .use(setupRoutes(web, pages))
+    .use(inviteRoutes(web, pages))
+    .use(keysRoutes(web, pages))
     .use(registerRoutes(deps, context))
-    .use(clientPagesRoutes(web, "admin"))
-    .use(clientPagesRoutes(web, "own"))
-    .use(adminPeopleRoutes(web))
-    .use(adminServiceAccountsRoutes(web))
-    .use(adminUpstreamsRoutes(web))
-    .use(auditRoutes(web))
-    .use(authorizeRoutes(web))
+    .use(clientPagesRoutes(web, pages, "admin"))
+    .use(clientPagesRoutes(web, pages, "own"))
+    .use(adminPeopleRoutes(web, pages))
+    .use(adminServiceAccountsRoutes(web, pages))
+    .use(adminUpstreamsRoutes(web, pages))
+    .use(auditRoutes(web, pages))
+    .use(authorizeRoutes(web, pages))
     .use(deviceAuthorizationRoutes(deps, context))
-    .use(deviceVerificationRoutes(web))
+    .use(deviceVerificationRoutes(web, pages))
     .use(tokenRoutes(deps, context))
     .use(bridgeRoutes(deps, context))
     .use(revokeRoutes(deps, context))

@@ -1,8 +1,5 @@
-import type { Server } from "bun";
 import { openSession, validateSession, type SignedIn } from "../accounts/sessions.ts";
 import type { WebDeps } from "../http/deps.ts";
-import { clientAddress } from "../http/request-context.ts";
-import type { AuditContext } from "../audit/entry.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import type { Ceiling } from "../mcp/access.ts";
 import type { Viewer } from "../../views/layout.tsx";
@@ -56,15 +53,6 @@ export function formProblem(web: WebDeps, request: Request, jar: CookieJar, body
     publicOrigin: web.config.publicUrl,
     secure: web.secure,
   });
-}
-
-/** A request's X-Request-Id (set in app.ts) and client address, for audit entries. */
-export function auditContext(
-  deps: { config: { trustProxy: boolean } },
-  ctx: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } },
-): AuditContext {
-  const id = ctx.set.headers["x-request-id"];
-  return { requestId: typeof id === "string" ? id : null, ip: clientAddress(deps.config, ctx.request, ctx.server) };
 }
 
 export function sessionCookieName(secure: boolean): string {
