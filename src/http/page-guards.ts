@@ -7,6 +7,7 @@ import { signInUrl } from "../web/next-path.ts";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "./deps.ts";
 import type { RequestContext } from "./request-context.ts";
+import type { Viewer } from "../../views/layout.tsx";
 
 /** Who may use a signed-in page or form: a refusal (403) for some sessions. */
 export interface SignedInOptions {
@@ -16,7 +17,7 @@ export interface SignedInOptions {
 /** What a guarded route's handler gets: the session, the person as pages show them, and the form token for the page. */
 export interface SignedInContext {
   current: SignedIn;
-  viewer: ReturnType<typeof viewerOf>;
+  viewer: Viewer;
   csrf: string;
 }
 
@@ -47,7 +48,8 @@ function formBack(earlier: object): string | undefined {
  * - `admin: what`: signed in as an admin, and not with an API key (adminRefusal).
  *
  * Each resolves in the order written, so every form route names `form` first:
- * the CSRF check comes before anything reads the session. Create once per
+ * the CSRF check comes before anything reads the session
+ * (test/http/form-routes.test.ts sends a signed-in post without a token to each). Create once per
  * app (createApp) over the app's one request context.
  */
 export function pageGuards(web: WebDeps, context: RequestContext) {
