@@ -1,9 +1,12 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
 import * as oauth from "oauth4webapi";
 import { InvitationUnusable, usableInvitation } from "../accounts/invitations.ts";
 import { AccountError } from "../accounts/users.ts";
 import { clearCookie, readCookie, writeCookie } from "../web/cookies.ts";
-import { auditContext, field, formProblem, formRefusedPage, startSession, type WebDeps } from "../web/context.ts";
+import type { AuditLog } from "../audit/entry.ts";
+import type { WebDeps } from "../http/deps.ts";
+import type { PageGuards } from "../http/page-guards.ts";
+import { field, startSession } from "../web/context.ts";
 import { safeNextPath } from "../web/next-path.ts";
 import { MessagePage } from "../../views/message.tsx";
 import { matchAccount } from "./account-match.ts";
@@ -18,7 +21,7 @@ import { refusalPage, SignInRefused } from "./refusals.ts";
 // sign-in or invitation page's button); GET /sign-in/<id>/callback is where
 // the provider sends the browser back. The flow's secrets live in a cookie.
 
-export function identityRoutes(web: WebDeps) {
+export function identityRoutes(web: WebDeps, pages: PageGuards) {
   // One discovery per provider for this app, not two per sign-in.
   const discovery = cachedDiscovery();
   const authorizationUrl = (p: IdentityProviderConfig, flow: SignInFlow, redirectUri: string) =>
@@ -31,25 +34,20 @@ export function identityRoutes(web: WebDeps) {
   const flowCookie = flowCookieName(web.secure);
   const unknownProvider = () => MessagePage({ title: "Not found", message: "There is no such sign-in provider.", link: { href: "/sign-in", label: "Back to sign-in" } });
 
-  type Ctx = { request: Request; server: Parameters<typeof auditContext>[1]["server"]; set: { status?: number | string; headers: Record<string, unknown> } };
-  const refuse = (ctx: Ctx, p: IdentityProviderConfig, error: unknown, email: string | null = null) => {
+  /** The refusal page for a sign-in that failed, logged and in the audit log; its status goes in `set`. */
+  const refuse = (audit: AuditLog, set: Context["set"], p: IdentityProviderConfig, error: unknown, email: string | null = null) => {
     const refusal = asRefusal(error);
     web.log.info("sign-in failed", { method: "provider", provider: p.id, reason: refusal.reason, ...(refusal.internal && { detail: refusal.internal }) });
     const detail = { method: "provider", provider: p.id, reason: refusal.reason, ...(email && { email }) };
-    web.audit.record({ event: "sign_in_failed", outcome: "denied", ...auditContext(web, ctx), detail });
+    audit.record({ event: "sign_in_failed", outcome: "denied", detail });
     const page = refusalPage(refusal.reason, p.name);
-    ctx.set.status = page.status;
+    set.status = page.status;
     return MessagePage({ title: page.title, message: page.message, link: { href: "/sign-in", label: "Back to sign-in" } });
   };
 
   return new Elysia()
-    .post("/sign-in/:provider", async (ctx) => {
-      const { params, body, cookie, request, set, redirect } = ctx;
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, "/sign-in");
-      }
+    .use(pages)
+    .post("/sign-in/:provider", async ({ params, body, cookie, audit, set, redirect }) => {
       const p = byId(params.provider);
       if (!p) {
         set.status = 404;
@@ -73,13 +71,12 @@ export function identityRoutes(web: WebDeps) {
       try {
         url = await authorizationUrl(p, flow, redirectUri(p));
       } catch (error) {
-        return refuse(ctx, p, error);
+        return refuse(audit, set, p, error);
       }
       writeCookie(cookie, flowCookie, encodeFlow(flow), { secure: web.secure, maxAgeSeconds: flowTtlSeconds });
       return redirect(url.href, 303);
-    })
-    .get("/sign-in/:provider/callback", async (ctx) => {
-      const { params, cookie, request, set, redirect } = ctx;
+    }, { form: "/sign-in" })
+    .get("/sign-in/:provider/callback", async ({ params, cookie, request, audit, set, redirect }) => {
       set.headers["cache-control"] = "no-store";
       const p = byId(params.provider);
       if (!p) {
@@ -89,16 +86,16 @@ export function identityRoutes(web: WebDeps) {
       const flow = decodeFlow(readCookie(cookie, flowCookie), web.now());
       // Used once, whatever happens next.
       if (cookie[flowCookie]?.value !== undefined) clearCookie(cookie, flowCookie, web.secure);
-      if (!flow || flow.provider !== p.id) return refuse(ctx, p, new SignInRefused("flow_expired"));
+      if (!flow || flow.provider !== p.id) return refuse(audit, set, p, new SignInRefused("flow_expired"));
       const callback = new URL(request.url);
       if (callback.searchParams.getAll("state").length !== 1 || callback.searchParams.get("state") !== flow.state) {
-        return refuse(ctx, p, new SignInRefused("state_mismatch"));
+        return refuse(audit, set, p, new SignInRefused("state_mismatch"));
       }
       let identity: ProviderIdentity;
       try {
         identity = await identityOf(p, flow, callback, redirectUri(p));
       } catch (error) {
-        return refuse(ctx, p, error);
+        return refuse(audit, set, p, error);
       }
       let match: Awaited<ReturnType<typeof matchAccount>>;
       try {
@@ -106,18 +103,17 @@ export function identityRoutes(web: WebDeps) {
       } catch (error) {
         // A link or invitation used by another sign-in at the same moment.
         const refusal = error instanceof InvitationUnusable || error instanceof AccountError ? new SignInRefused("no_invitation", error.message) : error;
-        return refuse(ctx, p, refusal, identity.email);
+        return refuse(audit, set, p, refusal, identity.email);
       }
       const { user } = match;
-      const audit = auditContext(web, ctx);
       if (match.invitation) {
         const detail = { invitation_id: match.invitation.id, email: user.email, admin: user.isAdmin, created_by: match.invitation.createdBy, provider: p.id };
-        web.audit.record({ event: "invitation_accepted", outcome: "ok", userId: user.id, ...audit, detail });
+        audit.record({ event: "invitation_accepted", outcome: "ok", userId: user.id, detail });
       }
-      if (match.linked) web.audit.record({ event: "identity_linked", outcome: "ok", userId: user.id, ...audit, detail: { provider: p.id, subject: identity.subject, email: identity.email } });
+      if (match.linked) audit.record({ event: "identity_linked", outcome: "ok", userId: user.id, detail: { provider: p.id, subject: identity.subject, email: identity.email } });
       startSession(web, cookie, user.id, null);
       web.log.info("sign-in", { method: "provider", provider: p.id, user_id: user.id });
-      web.audit.record({ event: "sign_in", outcome: "ok", userId: user.id, ...audit, detail: { method: "provider", provider: p.id } });
+      audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "provider", provider: p.id } });
       // Checked again: the cookie is ours, but a cookie can be planted on plain http.
       return redirect(safeNextPath(flow.next), 303);
     });

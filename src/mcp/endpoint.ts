@@ -1,10 +1,9 @@
-import type { Server } from "bun";
 import { Elysia } from "elysia";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../http/deps.ts";
+import type { RequestContext } from "../http/request-context.ts";
 import type { AuditRecorder } from "../audit/recorder.ts";
 import { refusedToolCall } from "../audit/tool-calls.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
-import { clientAddress } from "../web/context.ts";
 import { checkBearer, insufficientScopeChallenge, unauthorizedChallenge } from "./bearer.ts";
 import { countMessages, invalidRequestCode } from "./batch.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
@@ -75,7 +74,7 @@ interface ToolGate {
  * key's or connection's tool permissions (permission-denied.ts). `body` is the POST's
  * parsed body (undefined for none): a map lookup per call in it.
  */
-function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context: RequestContext, headers: Record<string, string>) {
+function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context: AuditOrigin, headers: Record<string, string>) {
   const denied = deniedToolCalls(caller, gate.catalogue.byName, body);
   if (denied.length === 0) return null;
   for (const d of denied) {
@@ -105,15 +104,9 @@ function toolArgumentsAt(body: unknown, index: number): unknown {
 }
 
 /** Who sent a request, for the audit log: its X-Request-Id and the client address. */
-interface RequestContext {
+interface AuditOrigin {
   requestId: string;
   ip: string;
-}
-
-/** The X-Request-Id app.ts set for this request (onRequest), for the bodies that name it. */
-function requestIdOf(set: { headers: Record<string, unknown> }): string {
-  const id = set.headers["x-request-id"];
-  return typeof id === "string" ? id : "";
 }
 
 /**
@@ -123,7 +116,7 @@ function requestIdOf(set: { headers: Record<string, unknown> }): string {
  * handler is built here once over the app's one catalogue (app.ts); a
  * request costs a token lookup, one parse and a dispatch.
  */
-export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
+export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: RequestContext) {
   const resourceUrl = mcpResourceUrl(deps.config.publicUrl);
   const metadataUrl = protectedResourceMetadataUrl(deps.config.publicUrl);
   const guard = requestGuard(deps.config);
@@ -133,8 +126,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
   const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
   const gate: ToolGate = { catalogue, challenge: (d) => insufficientScopeChallenge(metadataUrl, d), keysUrl: `${deps.config.publicUrl}/keys`, audit: deps.audit };
 
-  const serve = async ({ request, server, set }: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } }) => {
-    const requestId = requestIdOf(set);
+  const serve = async (request: Request, requestId: string, clientIp: string) => {
     const origin = request.headers.get("origin");
     if (!hostAllowed(guard, request.headers.get("host"))) {
       return refusal({ status: 421, message: "This server does not answer for that Host.", requestId, headers: { vary: "origin" } });
@@ -156,21 +148,27 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue) {
     const headers = { ...cors, ...verdict.headers };
     if (!count.ok) return refusal({ status: 400, message: count.message, requestId, headers, code: invalidRequestCode });
     if (body.kind === "refused") return refusal({ status: body.status, message: body.message, requestId, headers, code: body.code });
-    const context: RequestContext = { requestId, ip: clientAddress(deps, request, server) };
-    const refused = toolCallRefusal(gate, bearer.caller, json, context, headers);
+    const from: AuditOrigin = { requestId, ip: clientIp };
+    const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
-    const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, context);
+    const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, from);
     const response = await handler.fetch(requestForSdk(request, body), body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo });
     return withHeaders(await errorResponseWithRequestId(response, requestId), headers);
   };
 
-  const preflight = ({ request, set }: { request: Request; set: { headers: Record<string, unknown> } }) => {
+  const preflight = (request: Request, requestId: string) => {
     const origin = request.headers.get("origin");
     if (origin === null || !originAllowed(guard, origin)) {
-      return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId: requestIdOf(set), headers: { vary: "origin" } });
+      return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId, headers: { vary: "origin" } });
     }
     return new Response(null, { status: 204, headers: mcpPreflightHeaders(origin, request.headers.get("access-control-request-headers")) });
   };
 
-  return new Elysia().options(mcpPath, preflight).post(mcpPath, serve).get(mcpPath, serve).delete(mcpPath, serve);
+  // Destructured, not `(ctx) =>`: Elysia would parse the body itself, and readPostBody must be the one reading it.
+  return new Elysia()
+    .use(context)
+    .options(mcpPath, ({ request, requestId }) => preflight(request, requestId))
+    .post(mcpPath, ({ request, requestId, clientIp }) => serve(request, requestId, clientIp))
+    .get(mcpPath, ({ request, requestId, clientIp }) => serve(request, requestId, clientIp))
+    .delete(mcpPath, ({ request, requestId, clientIp }) => serve(request, requestId, clientIp));
 }

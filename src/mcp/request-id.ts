@@ -1,6 +1,6 @@
 import { McpServer, type Transport } from "@modelcontextprotocol/server";
 
-// Every error answered on /mcp names the request's X-Request-Id (app.ts), so
+// Every error answered on /mcp names the request's X-Request-Id (src/http/request-context.ts), so
 // a person can quote it and an operator find the request line, the audit
 // entry and the server log: TokPortal-style structured errors.
 //

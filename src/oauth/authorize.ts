@@ -1,8 +1,10 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { randomString } from "../security/tokens.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, ceilingOf, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import type { WebDeps } from "../http/deps.ts";
+import type { PageGuards } from "../http/page-guards.ts";
+import { ceilingOf, field, signedIn, viewerOf } from "../web/context.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { MessagePage } from "../../views/message.tsx";
@@ -21,8 +23,6 @@ import { formatScope, parseScope, scopeDescriptions, type Scope } from "./scopes
 /** How long the consent page may wait for an answer. */
 export const pendingRequestTtlSeconds = 10 * 60;
 
-type ResponseSet = { status?: number | string; headers: Record<string, string | number> };
-
 /** What one consent page shows: the request it answers. */
 interface ConsentView {
   client: OAuthClient;
@@ -33,7 +33,7 @@ interface ConsentView {
 
 // The authorization endpoint (RFC 6749 §4.1.1): GET shows the consent page,
 // POST records the user's answer and sends the browser back to the client.
-export function authorizeRoutes(web: WebDeps) {
+export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
   const issuer = web.config.publicUrl;
   const bridgeUrl = bridgeCallbackUrl(issuer);
   const bridgeStateTaken = "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
@@ -52,13 +52,13 @@ export function authorizeRoutes(web: WebDeps) {
     return openBridgeEntry(web.db, { state, clientId, now, expiresAt: now + pendingRequestTtlSeconds });
   };
 
-  const problemPage = (set: ResponseSet, status: number, message: string) => {
+  const problemPage = (set: Context["set"], status: number, message: string) => {
     set.status = status;
     return MessagePage({ title: "This app cannot connect", message });
   };
 
   /** The page for one request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, view: ConsentView, error?: string, posted?: unknown) => {
+  const consentPage = (set: Context["set"], jar: CookieJar, current: SignedIn, view: ConsentView, error?: string, posted?: unknown) => {
     set.headers["content-security-policy"] = consentPageCsp(view.redirectUri);
     // The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page.
     const offer = consentOffer(current, web.catalogue, view.scopes);
@@ -75,7 +75,7 @@ export function authorizeRoutes(web: WebDeps) {
     });
   };
 
-  const showConsent = (set: ResponseSet, jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
+  const showConsent = (set: Context["set"], jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
     if (!openIfBridge(request.redirectUri, request.client.id, request.state)) return problemPage(set, 400, bridgeStateTaken);
     const now = web.now();
     const requestId = randomString(16);
@@ -95,7 +95,8 @@ export function authorizeRoutes(web: WebDeps) {
   };
 
   return new Elysia()
-    .onAfterHandle(({ set }) => {
+    .use(pages)
+    .onBeforeHandle(({ set }) => {
       // Consent pages, codes in Location headers and errors: never cached.
       set.headers["cache-control"] = "no-store";
     })
@@ -123,12 +124,7 @@ export function authorizeRoutes(web: WebDeps) {
       if (!current) return redirect(signInUrl(url.pathname + url.search), 303);
       return showConsent(set, cookie, current, check.request);
     })
-    .post(oauthPaths.authorize, ({ body, cookie, request, server, set, redirect }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, "/");
-      }
+    .post(oauthPaths.authorize, ({ body, cookie, audit, set, redirect }) => {
       const current = signedIn(web, cookie);
       if (!current) return problemPage(set, 401, "Your session ended before you answered. Go back to the app and connect again.");
       const decision = field(body, "decision");
@@ -162,7 +158,7 @@ export function authorizeRoutes(web: WebDeps) {
       if (scopes.length === 0) {
         web.log.info("consent denied", ids);
         const who = { userId: current.user.id, clientId: pending.clientId, apiKeyId: current.session.apiKeyId };
-        web.audit.record({ event: "consent_denied", outcome: "denied", ...who, ...auditContext(web, { request, server, set }), detail: { scope: pending.scope } });
+        audit.record({ event: "consent_denied", outcome: "denied", ...who, detail: { scope: pending.scope } });
         // RFC 6749 §4.1.2.1
         return respond({ error: "access_denied", error_description: "The user did not allow access." });
       }
@@ -183,8 +179,8 @@ export function authorizeRoutes(web: WebDeps) {
       touchClient(web.db, pending.clientId, now);
       web.log.info("consent given", ids);
       const who = { userId: current.user.id, clientId: pending.clientId, grantId: grant.id, apiKeyId: current.session.apiKeyId };
-      web.audit.record({ event: "consent_given", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { scope: grant.scope, tools: tools ?? "all", ...(argumentLimits && { argument_limits: argumentLimits }) } });
+      audit.record({ event: "consent_given", outcome: "ok", ...who, detail: { scope: grant.scope, tools: tools ?? "all", ...(argumentLimits && { argument_limits: argumentLimits }) } });
       // RFC 6749 §4.1.2 and RFC 9207 §2
       return respond({ code });
-    });
+    }, { form: "/" });
 }

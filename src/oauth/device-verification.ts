@@ -1,8 +1,11 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
+import type { AuditLog } from "../audit/entry.ts";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import { auditContext, ceilingOf, clientAddress, field, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "../web/context.ts";
+import type { WebDeps } from "../http/deps.ts";
+import type { PageGuards } from "../http/page-guards.ts";
+import { ceilingOf, field, signedIn, viewerOf } from "../web/context.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { ConsentPage } from "../../views/consent.tsx";
 import { DeviceCodePage } from "../../views/device.tsx";
@@ -13,8 +16,6 @@ import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, norma
 import type { DeviceCode } from "./device-codes-store.ts";
 import { devicePaths } from "./paths.ts";
 import { formatScope, parseScope, scopeDescriptions } from "./scopes.ts";
-
-type ResponseSet = { status?: number | string; headers: Record<string, string | number> };
 
 // Wrong user codes are throttled per session and per address (RFC 8628 §5.1:
 // the user code is short, so guessing must be slow).
@@ -27,35 +28,34 @@ const invalidCodeMessage = "That code is not valid, has expired or was already u
  * RFC 8628 §3.3: a signed-in person types the user code (or follows
  * verification_uri_complete), then answers the usual consent page.
  */
-export function deviceVerificationRoutes(web: WebDeps) {
+export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
   const failures = {
     perSession: createRateLimiter({ limit: failuresPerSession, windowSeconds: failureWindowSeconds, now: web.now }),
     perAddress: createRateLimiter({ limit: failuresPerAddress, windowSeconds: failureWindowSeconds, now: web.now }),
   };
-  const page = (set: ResponseSet, status: number, title: string, message: string) => {
+  const page = (set: Context["set"], status: number, title: string, message: string) => {
     set.status = status;
     return MessagePage({ title, message, link: { href: devicePaths.verify, label: "Enter a code" } });
   };
 
   /** The pending device authorization a typed code names, or a page saying why not (wrong codes counted). */
-  const lookUp = (ctx: { set: ResponseSet; request: Request; server: Parameters<typeof clientAddress>[2] }, current: SignedIn, typed: string) => {
-    const address = clientAddress(web, ctx.request, ctx.server);
+  const lookUp = (current: SignedIn, typed: string, set: Context["set"], address: string, audit: AuditLog) => {
     const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
     if (wait > 0) {
-      ctx.set.headers["retry-after"] = String(wait);
-      return { page: page(ctx.set, 429, "Too many attempts", `Too many wrong codes. Try again in ${Math.ceil(wait / 60)} minute(s).`) };
+      set.headers["retry-after"] = String(wait);
+      return { page: page(set, 429, "Too many attempts", `Too many wrong codes. Try again in ${Math.ceil(wait / 60)} minute(s).`) };
     }
     const row = findPendingByUserCode(web.db, typed, web.now());
     if (row) return { row };
     failures.perSession.hit(current.session.id);
     failures.perAddress.hit(address);
     web.log.warn("wrong device user code", { user_id: current.user.id });
-    web.audit.record({ event: "user_code_failed", outcome: "denied", userId: current.user.id, apiKeyId: current.session.apiKeyId, ...auditContext(web, ctx) });
+    audit.record({ event: "user_code_failed", outcome: "denied", userId: current.user.id, apiKeyId: current.session.apiKeyId });
     return { page: null };
   };
 
   /** The consent page for a device's request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (set: ResponseSet, jar: CookieJar, current: SignedIn, row: DeviceCode, userCode: string, error?: string, posted?: unknown) => {
+  const consentPage = (set: Context["set"], jar: CookieJar, current: SignedIn, row: DeviceCode, userCode: string, error?: string, posted?: unknown) => {
     const client = findClientById(web.db, row.clientId);
     if (!client) return page(set, 400, "This device cannot connect", "The app that asked is no longer registered. Start again on the device.");
     const scopes = parseScope(row.scope, { ignoreUnknown: true });
@@ -75,45 +75,33 @@ export function deviceVerificationRoutes(web: WebDeps) {
   };
 
   return new Elysia()
-    .onAfterHandle(({ set }) => {
+    .use(pages)
+    .onBeforeHandle(({ set }) => {
       set.headers["cache-control"] = "no-store";
     })
-    .get(devicePaths.verify, ({ request, cookie, redirect }) => {
-      const url = new URL(request.url);
-      const current = signedIn(web, cookie);
-      if (!current) return redirect(signInUrl(url.pathname + url.search), 303);
-      const userCode = (url.searchParams.get("user_code") ?? "").slice(0, 20);
-      return DeviceCodePage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), userCode });
-    })
-    .post(devicePaths.verify, ({ body, cookie, request, server, set, redirect }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, devicePaths.verify);
-      }
+    .get(devicePaths.verify, ({ request, viewer, csrf }) => {
+      const userCode = (new URL(request.url).searchParams.get("user_code") ?? "").slice(0, 20);
+      return DeviceCodePage({ viewer, csrf, userCode });
+    }, { signedIn: true })
+    .post(devicePaths.verify, ({ body, cookie, clientIp, audit, set, redirect }) => {
       const current = signedIn(web, cookie);
       if (!current) return redirect(signInUrl(devicePaths.verify), 303);
       const typed = field(body, "user_code").slice(0, 20);
-      const found = lookUp({ set, request, server }, current, typed);
+      const found = lookUp(current, typed, set, clientIp, audit);
       if ("page" in found) {
         if (found.page) return found.page;
         set.status = 400;
         return DeviceCodePage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), userCode: typed, error: invalidCodeMessage });
       }
       return consentPage(set, cookie, current, found.row, typed);
-    })
-    .post(devicePaths.consent, ({ body, cookie, request, server, set }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, devicePaths.verify);
-      }
+    }, { form: devicePaths.verify })
+    .post(devicePaths.consent, ({ body, cookie, clientIp, audit, set }) => {
       const current = signedIn(web, cookie);
       if (!current) return page(set, 401, "Signed out", "Your session ended before you answered. Sign in and enter the code again.");
       const decision = field(body, "decision");
       if (decision !== "allow" && decision !== "deny") return page(set, 400, "No answer", "Choose Allow or Deny.");
       const userCode = field(body, "request").slice(0, 20);
-      const found = lookUp({ set, request, server }, current, userCode);
+      const found = lookUp(current, userCode, set, clientIp, audit);
       if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage);
       const row = found.row;
       const now = web.now();
@@ -125,11 +113,10 @@ export function deviceVerificationRoutes(web: WebDeps) {
         return consentPage(set, cookie, current, row, userCode, answer.error, body);
       }
       const { scopes, tools, argumentLimits } = answer;
-      const context = auditContext(web, { request, server, set });
       const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
       if (scopes.length === 0) {
         if (!answerDeviceAuthorization(web.db, { row, now, decision: "deny" })) return page(set, 400, "Code not valid", invalidCodeMessage);
-        web.audit.record({ event: "consent_denied", outcome: "denied", ...who, ...context, detail: { scope: row.scope, flow: "device" } });
+        audit.record({ event: "consent_denied", outcome: "denied", ...who, detail: { scope: row.scope, flow: "device" } });
         return MessagePage({ title: "Access denied", message: "The device was not connected. You can close this page." });
       }
       const answered = answerDeviceAuthorization(web.db, {
@@ -145,7 +132,7 @@ export function deviceVerificationRoutes(web: WebDeps) {
       });
       if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage);
       touchClient(web.db, row.clientId, now);
-      web.audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.authorization.id, ...context, detail: { scope: answered.authorization.scope, tools: tools ?? "all", flow: "device" } });
+      audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.authorization.id, detail: { scope: answered.authorization.scope, tools: tools ?? "all", flow: "device" } });
       return MessagePage({ title: "Device connected", message: "The device is connected. Go back to it: it continues by itself." });
-    });
+    }, { form: devicePaths.verify });
 }

@@ -1,13 +1,12 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
 import { listAuditEvents, type AuditFilter, type AuditListRow } from "../audit/audit-store.ts";
 import { auditEvents, auditOutcomes } from "../audit/entry.ts";
 import { auditJsonLines } from "../audit/export.ts";
 import { auditQueryString, readAuditQuery } from "../audit/filters.ts";
 import { AuditPage, type AuditRowView } from "../../views/audit.tsx";
-import { csrfToken } from "./cookies.ts";
-import { actsAsAdmin, signedIn, viewerOf, type WebDeps } from "./context.ts";
-import { adminRefusal } from "./admin-guard.ts";
-import { signInUrl } from "./next-path.ts";
+import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
+import { actsAsAdmin, signedIn } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 
 // The audit log: /admin/audit and its JSON lines export for admins,
 // /activity for every signed-in user (their own entries only).
@@ -47,33 +46,28 @@ function cursorOf(params: URLSearchParams): number | undefined {
   return /^[1-9]\d{0,15}$/.test(value) ? Number(value) : undefined;
 }
 
-export function auditRoutes(web: WebDeps) {
+export function auditRoutes(web: WebDeps, pages: PageGuards) {
   const retentionDays = Math.round(web.config.auditRetentionSeconds / 86400);
 
-  const page = (
-    args: { request: Request; cookie: Parameters<typeof signedIn>[1]; set: { status?: number | string; headers: Record<string, unknown> } },
-    scope: "admin" | "own",
-  ) => {
+  /** The audit page for a guarded request (admin or signed in, per route); `set` takes the status and no-store. */
+  const page = (g: SignedInContext & Pick<Context, "request" | "set">, scope: "admin" | "own") => {
+    const { current, set } = g;
     const path = scope === "admin" ? "/admin/audit" : "/activity";
-    const url = new URL(args.request.url);
-    const current = signedIn(web, args.cookie);
-    if (!current) return new Response(null, { status: 303, headers: { location: signInUrl(path + url.search) } });
-    const refusal = scope === "admin" ? adminRefusal(current, args.set, "the audit log") : null;
-    if (refusal) return refusal;
-    args.set.headers["cache-control"] = "no-store";
+    const url = new URL(g.request.url);
+    set.headers["cache-control"] = "no-store";
     const { query, filter, problem } = readAuditQuery(url.searchParams);
     if (scope === "own") {
       query.user = "";
       delete filter.email;
       filter.userId = current.user.id;
     }
-    if (problem) args.set.status = 400;
+    if (problem) set.status = 400;
     const rows = problem ? [] : listAuditEvents(web.db, filter, { beforeId: cursorOf(url.searchParams), limit: pageSize + 1 });
     const more = rows.length > pageSize;
     const shown = rows.slice(0, pageSize);
     return AuditPage({
-      viewer: viewerOf(current),
-      csrf: csrfToken(args.cookie, web.secure),
+      viewer: g.viewer,
+      csrf: g.csrf,
       scope,
       action: path,
       query,
@@ -88,8 +82,9 @@ export function auditRoutes(web: WebDeps) {
   };
 
   return new Elysia()
-    .get("/admin/audit", ({ request, cookie, set }) => page({ request, cookie, set }, "admin"))
-    .get("/activity", ({ request, cookie, set }) => page({ request, cookie, set }, "own"))
+    .use(pages)
+    .get("/admin/audit", (ctx) => page(ctx, "admin"), { admin: "the audit log" })
+    .get("/activity", (ctx) => page(ctx, "own"), { signedIn: true })
     .get("/admin/audit.jsonl", ({ request, cookie }) => {
       const current = signedIn(web, cookie);
       const plain = (status: number, text: string) => new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });

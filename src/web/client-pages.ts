@@ -1,5 +1,5 @@
-import { Elysia } from "elysia";
-import type { AuditEntry } from "../audit/entry.ts";
+import { Elysia, type Context } from "elysia";
+import type { SignedIn } from "../accounts/sessions.ts";
 import { checkRedirectUris, clientNameProblem } from "../oauth/client-metadata.ts";
 import { clientInScope, clientsInScope, type ClientOwnerScope } from "../oauth/client-owners.ts";
 import { deleteClient, type ClientWithOwner, type OAuthClient, type TokenEndpointAuthMethod } from "../oauth/clients-store.ts";
@@ -7,8 +7,10 @@ import { OAuthError } from "../oauth/errors.ts";
 import { changeRedirectUris, registerManualClient, renewClientSecret } from "../oauth/registration.ts";
 import { ClientEditPage, ClientSecretPage, ClientsPage, clientTypeChoices, type ClientRow, type ClientsScope } from "../../views/clients.tsx";
 import { MessagePage } from "../../views/message.tsx";
-import { adminRefusal, guardPage, guardPost, keySessionRefusal, type FormPostCtx, type SignedInViewer, type Refusal } from "./admin-guard.ts";
-import { auditContext, field, type WebDeps } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
+import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
+import { adminRefusal, keySessionRefusal, type Refusal } from "./admin-guard.ts";
+import { field } from "./context.ts";
 
 // The clients pages, one module for two scopes. /admin/clients: admins see
 // every client (with its owner), add the organization's own, and change or
@@ -26,9 +28,10 @@ const keySessionMessage = {
   message: "Clients are registered and changed in a sign-in with a password or an identity provider, not an API key: sign out and sign in again.",
 };
 
+/** Who may use each scope's pages: admins for /admin/clients; anyone not signed in with an API key for /clients. */
 const refusals: Record<ClientPagesScope, Refusal> = {
-  admin: (current, set) => adminRefusal(current, set, "clients"),
-  own: (current, set) => keySessionRefusal(current, set, keySessionMessage),
+  admin: (current) => adminRefusal(current, "clients"),
+  own: (current) => keySessionRefusal(current, keySessionMessage),
 };
 
 const rowOf = ({ client: c, ownerEmail }: ClientWithOwner): ClientRow => ({
@@ -57,42 +60,38 @@ function redirectUrisFromForm(text: string): { ok: true; uris: string[] } | { ok
 /** What every audit entry about a client says of it: never its secret. */
 const clientDetail = (c: OAuthClient) => ({ kind: c.kind, name: c.name, ...(c.ownerUserId !== null && { owner_user_id: c.ownerUserId }) });
 
-export function clientPagesRoutes(web: WebDeps, which: ClientPagesScope) {
+export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: ClientPagesScope) {
   const scope: ClientsScope = { path: which === "admin" ? "/admin/clients" : "/clients", admin: which === "admin" };
   const { path } = scope;
-  const refusal = refusals[which];
+  /** Every page and form post here: a new object per route, as Elysia consumes the options it is given. */
+  const page = () => ({ signedIn: { refuse: refusals[which] } });
+  const post = () => ({ form: path, signedIn: { refuse: refusals[which] } });
   /** Whose clients this page shows: every client's for admins, else the signed-in person's own. */
-  const ownerOf = (g: SignedInViewer): ClientOwnerScope => (which === "admin" ? null : g.userId);
+  const ownerOf = (g: { current: SignedIn }): ClientOwnerScope => (which === "admin" ? null : g.current.user.id);
 
-  const noSuchClientPage = (set: { status?: number | string }) => {
+  const noSuchClientPage = (set: Context["set"]) => {
     set.status = 404;
     return MessagePage({ title: "No such client", message: "That client does not exist (any more).", link: { href: path, label: "Back to clients" } });
   };
-  const guardedPost = (ctx: FormPostCtx) => guardPost(web, { request: ctx.request, jar: ctx.cookie, body: ctx.body, set: ctx.set }, path, refusal);
-  const audit = (ctx: FormPostCtx, entry: AuditEntry) => web.audit.record({ ...auditContext(web, ctx), ...entry });
   /** The client a form post names, when this person may manage it. */
-  const postedClient = (g: SignedInViewer, body: unknown) => clientInScope(web.db, ownerOf(g), field(body, "client_id"));
+  const postedClient = (g: { current: SignedIn }, body: unknown) => clientInScope(web.db, ownerOf(g), field(body, "client_id"));
 
-  const listPage = (g: SignedInViewer, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
+  const listPage = (g: SignedInContext, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
     ClientsPage({ viewer: g.viewer, csrf: g.csrf, scope, clients: clientsInScope(web.db, ownerOf(g)).map(rowOf), ...extra });
 
   return new Elysia()
-    .onAfterHandle(({ set }) => {
+    .use(pages)
+    .onBeforeHandle(({ set }) => {
       // Client secrets appear on these pages.
       set.headers["cache-control"] = "no-store";
     })
-    .get(path, ({ cookie, set }) => {
-      const g = guardPage(web, cookie, set, path, refusal);
-      return "response" in g ? g.response : listPage(g);
-    })
+    .get(path, (ctx) => listPage(ctx), page())
     .post(path, (ctx) => {
-      const g = guardedPost(ctx);
-      if ("response" in g) return g.response;
       const { body, set } = ctx;
       const form = { name: field(body, "name").trim(), redirectUris: field(body, "redirect_uris"), type: field(body, "type") };
       const fail = (error: string) => {
         set.status = 400;
-        return listPage(g, { error, form });
+        return listPage(ctx, { error, form });
       };
       if (!form.name) return fail("Give the client a name.");
       const nameProblem = clientNameProblem(form.name);
@@ -101,62 +100,54 @@ export function clientPagesRoutes(web: WebDeps, which: ClientPagesScope) {
       if (!read.ok) return fail(read.message);
       if (!clientTypeChoices.some((c) => c.value === form.type)) return fail("Choose Public or Confidential.");
       // An admin's client belongs to the organization; a person's own client to them.
-      const { client, secret } = registerManualClient(web.db, { name: form.name, redirectUris: read.uris, method: form.type as TokenEndpointAuthMethod, ownerUserId: ownerOf(g), now: web.now() });
-      web.log.info("client added", { user_id: g.userId, client_id: client.id, auth_method: client.tokenEndpointAuthMethod });
-      audit(ctx, { event: "client_registered", outcome: "ok", userId: g.userId, clientId: client.id, detail: { ...clientDetail(client), auth_method: client.tokenEndpointAuthMethod } });
-      return ClientSecretPage({ viewer: g.viewer, csrf: g.csrf, scope, name: client.name, clientId: client.id, secret, renewed: false });
-    })
-    .get(`${path}/edit`, ({ cookie, set, query }) => {
-      const id = typeof query.id === "string" ? query.id : "";
-      const g = guardPage(web, cookie, set, `${path}/edit?id=${encodeURIComponent(id)}`, refusal);
-      if ("response" in g) return g.response;
-      const found = clientInScope(web.db, ownerOf(g), id);
-      if (!found) return noSuchClientPage(set);
-      return ClientEditPage({ viewer: g.viewer, csrf: g.csrf, scope, client: rowOf(found) });
-    })
+      const { client, secret } = registerManualClient(web.db, { name: form.name, redirectUris: read.uris, method: form.type as TokenEndpointAuthMethod, ownerUserId: ownerOf(ctx), now: web.now() });
+      web.log.info("client added", { user_id: ctx.current.user.id, client_id: client.id, auth_method: client.tokenEndpointAuthMethod });
+      ctx.audit.record({ event: "client_registered", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: { ...clientDetail(client), auth_method: client.tokenEndpointAuthMethod } });
+      return ClientSecretPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, name: client.name, clientId: client.id, secret, renewed: false });
+    }, post())
+    .get(`${path}/edit`, (ctx) => {
+      const id = typeof ctx.query.id === "string" ? ctx.query.id : "";
+      const found = clientInScope(web.db, ownerOf(ctx), id);
+      if (!found) return noSuchClientPage(ctx.set);
+      return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found) });
+    }, page())
     .post(`${path}/redirect-uris`, (ctx) => {
-      const g = guardedPost(ctx);
-      if ("response" in g) return g.response;
-      const found = postedClient(g, ctx.body);
+      const found = postedClient(ctx, ctx.body);
       if (!found) return noSuchClientPage(ctx.set);
       const { client } = found;
       const text = field(ctx.body, "redirect_uris");
       const fail = (error: string) => {
         ctx.set.status = 400;
-        return ClientEditPage({ viewer: g.viewer, csrf: g.csrf, scope, client: rowOf(found), error, redirectUris: text });
+        return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found), error, redirectUris: text });
       };
       if (client.kind === "cimd") return fail("This client's redirect URIs come from its metadata document.");
       const read = redirectUrisFromForm(text);
       if (!read.ok) return fail(read.message);
       const uris = read.uris;
       changeRedirectUris(web.db, client.id, uris);
-      web.log.info("client redirect uris changed", { user_id: g.userId, client_id: client.id });
-      audit(ctx, { event: "client_redirect_uris_changed", outcome: "ok", userId: g.userId, clientId: client.id, detail: { ...clientDetail(client), redirect_uris: uris } });
+      web.log.info("client redirect uris changed", { user_id: ctx.current.user.id, client_id: client.id });
+      ctx.audit.record({ event: "client_redirect_uris_changed", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: { ...clientDetail(client), redirect_uris: uris } });
       return ctx.redirect(path, 303);
-    })
+    }, post())
     .post(`${path}/secret`, (ctx) => {
-      const g = guardedPost(ctx);
-      if ("response" in g) return g.response;
-      const found = postedClient(g, ctx.body);
+      const found = postedClient(ctx, ctx.body);
       if (!found) return noSuchClientPage(ctx.set);
       const { client } = found;
       const secret = renewClientSecret(web.db, client);
       if (secret === null) {
         ctx.set.status = 400;
-        return ClientEditPage({ viewer: g.viewer, csrf: g.csrf, scope, client: rowOf(found), error: "A public client has no secret: it proves itself with PKCE." });
+        return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found), error: "A public client has no secret: it proves itself with PKCE." });
       }
-      web.log.info("client secret renewed", { user_id: g.userId, client_id: client.id });
-      audit(ctx, { event: "client_secret_renewed", outcome: "ok", userId: g.userId, clientId: client.id, detail: clientDetail(client) });
-      return ClientSecretPage({ viewer: g.viewer, csrf: g.csrf, scope, name: client.name, clientId: client.id, secret, renewed: true });
-    })
+      web.log.info("client secret renewed", { user_id: ctx.current.user.id, client_id: client.id });
+      ctx.audit.record({ event: "client_secret_renewed", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: clientDetail(client) });
+      return ClientSecretPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, name: client.name, clientId: client.id, secret, renewed: true });
+    }, post())
     .post(`${path}/delete`, (ctx) => {
-      const g = guardedPost(ctx);
-      if ("response" in g) return g.response;
-      const found = postedClient(g, ctx.body);
+      const found = postedClient(ctx, ctx.body);
       if (!found || !deleteClient(web.db, found.client.id)) return noSuchClientPage(ctx.set);
       const { client } = found;
-      web.log.info("client deleted", { user_id: g.userId, client_id: client.id });
-      audit(ctx, { event: "client_deleted", outcome: "ok", userId: g.userId, clientId: client.id, detail: clientDetail(client) });
+      web.log.info("client deleted", { user_id: ctx.current.user.id, client_id: client.id });
+      ctx.audit.record({ event: "client_deleted", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: clientDetail(client) });
       return ctx.redirect(path, 303);
-    });
+    }, post());
 }

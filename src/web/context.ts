@@ -1,24 +1,11 @@
-import type { Server } from "bun";
 import { openSession, validateSession, type SignedIn } from "../accounts/sessions.ts";
-import type { AppDeps } from "../app.ts";
-import type { AuditContext } from "../audit/entry.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import type { Ceiling } from "../mcp/access.ts";
-import type { ToolCatalogue } from "../mcp/server.ts";
-import type { RateLimiter } from "../security/rate-limit.ts";
 import type { Viewer } from "../../views/layout.tsx";
 import { cookieName, readCookie, writeCookie, type CookieJar } from "./cookies.ts";
 import { csrfProblem } from "./csrf.ts";
 import { MessagePage } from "../../views/message.tsx";
-
-/** What the web routes share: the app's dependencies plus values derived once. */
-export interface WebDeps extends AppDeps {
-  secure: boolean;
-  sessionCookie: string;
-  signInFailures: { perAccount: RateLimiter; perAddress: RateLimiter };
-  /** The tools /mcp offers; read when a page is drawn, since upstream tools come and go. */
-  catalogue: ToolCatalogue;
-}
 
 export function signedIn(web: WebDeps, jar: CookieJar): SignedIn | null {
   const token = readCookie(jar, web.sessionCookie);
@@ -66,24 +53,6 @@ export function formProblem(web: WebDeps, request: Request, jar: CookieJar, body
     publicOrigin: web.config.publicUrl,
     secure: web.secure,
   });
-}
-
-/** The client's address: the last X-Forwarded-For entry behind a trusted proxy, else the socket's. */
-export function clientAddress(deps: { config: { trustProxy: boolean } }, request: Request, server: Server<unknown> | null): string {
-  if (deps.config.trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    if (forwarded) return forwarded;
-  }
-  return server?.requestIP(request)?.address ?? "unknown";
-}
-
-/** A request's X-Request-Id (set in app.ts) and client address, for audit entries. */
-export function auditContext(
-  deps: { config: { trustProxy: boolean } },
-  ctx: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } },
-): AuditContext {
-  const id = ctx.set.headers["x-request-id"];
-  return { requestId: typeof id === "string" ? id : null, ip: clientAddress(deps, ctx.request, ctx.server) };
 }
 
 export function sessionCookieName(secure: boolean): string {

@@ -13,15 +13,16 @@ import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
 import { csrfToken, type CookieJar } from "./cookies.ts";
-import { actsAsAdmin, auditContext, ceilingOf, field, fieldValues, formProblem, formRefusedPage, signedIn, viewerOf, type WebDeps } from "./context.ts";
-import { signInUrl } from "./next-path.ts";
+import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn, viewerOf } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
+import type { PageGuards } from "../http/page-guards.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and
 // their connections (approved OAuth authorizations); an admin sees everyone's.
 // A session opened by pasting an API key acts with at most that key's access:
 // it creates and rotates keys only at or below it, and keys it makes end
 // with it (api_keys.created_with_key_id).
-export function keysRoutes(web: WebDeps) {
+export function keysRoutes(web: WebDeps, pages: PageGuards) {
   const keyRows = (userId: string) =>
     listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
       id: k.id,
@@ -56,35 +57,18 @@ export function keysRoutes(web: WebDeps) {
     });
   };
 
-  /** The signed-in user for a form post, or the page to answer with instead. */
-  const guardPost = (request: Request, jar: CookieJar, body: unknown, set: { status?: number | string }) => {
-    const problem = formProblem(web, request, jar, body);
-    if (problem) {
-      set.status = 403;
-      return { page: formRefusedPage(problem, "/keys") };
-    }
-    const current = signedIn(web, jar);
-    if (!current) {
-      set.status = 401;
-      return { page: MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link: { href: signInUrl("/keys"), label: "Sign in" } }) };
-    }
-    return { current };
-  };
+  // Every form post here: the form token first, then a session (both refusals link back to /keys).
+  // A new object per route: Elysia consumes the options it is given.
+  const post = () => ({ form: "/keys", signedIn: true }) as const;
 
   return new Elysia()
-    .onAfterHandle(({ set }) => {
+    .use(pages)
+    .onBeforeHandle(({ set }) => {
       // Pages that list or show keys must never be stored by a cache.
       set.headers["cache-control"] = "no-store";
     })
-    .get("/keys", ({ cookie, redirect }) => {
-      const current = signedIn(web, cookie);
-      if (!current) return redirect(signInUrl("/keys"), 303);
-      return page(current, cookie);
-    })
-    .post("/keys", ({ body, cookie, request, server, set }) => {
-      const guard = guardPost(request, cookie, body, set);
-      if (!guard.current) return guard.page;
-      const current = guard.current;
+    .get("/keys", ({ current, cookie }) => page(current, cookie), { signedIn: true })
+    .post("/keys", ({ body, cookie, current, audit, set }) => {
       const form: KeysForm = {
         name: field(body, "name"),
         choice: field(body, "access"),
@@ -122,30 +106,25 @@ export function keysRoutes(web: WebDeps) {
           via: "web",
           ...(current.apiKey && { created_with_key: current.apiKey.id }),
         };
-        web.audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, ...auditContext(web, { request, server, set }), detail });
+        audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, detail });
         return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: apiKey.name, token, rotated: false });
       } catch (error) {
         if (error instanceof ApiKeyError) return fail(error.message);
         throw error;
       }
-    })
-    .post("/keys/:id/revoke", ({ body, cookie, request, server, set, params, redirect }) => {
-      const guard = guardPost(request, cookie, body, set);
-      if (!guard.current) return guard.page;
-      const userId = guard.current.user.id;
+    }, post())
+    .post("/keys/:id/revoke", ({ cookie, current, audit, set, params, redirect }) => {
+      const userId = current.user.id;
       if (!revokeApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() })) {
         set.status = 404;
         return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
       web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
-      web.audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, ...auditContext(web, { request, server, set }), detail: { via: "web" } });
+      audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, detail: { via: "web" } });
       // Revoking the key this session was opened with ends the session too.
       return redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303);
-    })
-    .post("/keys/:id/rotate", ({ body, cookie, request, server, set, params }) => {
-      const guard = guardPost(request, cookie, body, set);
-      if (!guard.current) return guard.page;
-      const current = guard.current;
+    }, post())
+    .post("/keys/:id/rotate", ({ cookie, current, audit, set, params }) => {
       const userId = current.user.id;
       const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
       if (target && target.userId === userId && !withinCeiling({ level: accessLevelOf(target.scope), tools: target.tools, limits: target.argumentLimits }, ceilingOf(current))) {
@@ -160,13 +139,10 @@ export function keysRoutes(web: WebDeps) {
       }
       web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
       const detail = { new_api_key_id: rotated.apiKey.id, via: "web", ...(current.apiKey && { created_with_key: current.apiKey.id }) };
-      web.audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, ...auditContext(web, { request, server, set }), detail });
+      audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, detail });
       return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
-    })
-    .post("/connections/:id/limits", ({ body, cookie, request, server, set, params, redirect }) => {
-      const guard = guardPost(request, cookie, body, set);
-      if (!guard.current) return guard.page;
-      const current = guard.current;
+    }, post())
+    .post("/connections/:id/limits", ({ body, cookie, current, audit, set, params, redirect }) => {
       // Only the owner changes a connection's limits; an admin can revoke it instead.
       const grant = ownConnection(web.db, params.id, current.user.id);
       if (!grant) {
@@ -182,22 +158,20 @@ export function keysRoutes(web: WebDeps) {
       setConnectionLimits(web.db, grant.id, limits.limits);
       web.log.info("connection limits changed", { user_id: current.user.id, grant_id: grant.id });
       const detail = { argument_limits: limits.limits ?? "none", via: "web" };
-      web.audit.record({ event: "connection_limits_changed", outcome: "ok", userId: current.user.id, clientId: grant.clientId, grantId: grant.id, ...auditContext(web, { request, server, set }), detail });
+      audit.record({ event: "connection_limits_changed", outcome: "ok", userId: current.user.id, clientId: grant.clientId, grantId: grant.id, detail });
       return redirect("/keys", 303);
-    })
-    .post("/connections/:id/revoke", ({ body, cookie, request, server, set, params, redirect }) => {
-      const guard = guardPost(request, cookie, body, set);
-      if (!guard.current) return guard.page;
-      const { user } = guard.current;
+    }, post())
+    .post("/connections/:id/revoke", ({ current, audit, set, params, redirect }) => {
+      const { user } = current;
       // The owner ends their own connection; an admin (signed in as one) can end anyone's.
-      if (!revokeConnection(web.db, { id: params.id, ownerId: actsAsAdmin(guard.current) ? null : user.id, now: web.now() })) {
+      if (!revokeConnection(web.db, { id: params.id, ownerId: actsAsAdmin(current) ? null : user.id, now: web.now() })) {
         set.status = 404;
         return MessagePage({ title: "No such connection", message: "That connection does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
       }
       web.log.info("connection revoked", { user_id: user.id, grant_id: params.id });
-      web.audit.record({ event: "connection_revoked", outcome: "ok", userId: user.id, grantId: params.id, ...auditContext(web, { request, server, set }), detail: { via: "web" } });
+      audit.record({ event: "connection_revoked", outcome: "ok", userId: user.id, grantId: params.id, detail: { via: "web" } });
       return redirect("/keys", 303);
-    });
+    }, post());
 }
 
 /** The one sentence a session opened with an API key reads on the keys page; nothing for other sessions. */

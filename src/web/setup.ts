@@ -5,12 +5,14 @@ import { AccountError, createUser, minPasswordLength } from "../accounts/users.t
 import { MessagePage } from "../../views/message.tsx";
 import { SetupPage } from "../../views/setup.tsx";
 import { csrfToken } from "./cookies.ts";
-import { field, formProblem, formRefusedPage, startSession, type WebDeps } from "./context.ts";
+import { field, startSession } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
+import type { PageGuards } from "../http/page-guards.ts";
 import { safeNextPath } from "./next-path.ts";
 
 // The one-time link printed at first start creates the first admin. It is
 // held in memory only and stops working once any admin exists.
-export function setupRoutes(web: WebDeps) {
+export function setupRoutes(web: WebDeps, pages: PageGuards) {
   const linkWorks = (token: string) => {
     const expected = web.setupToken;
     if (expected === null || token.length !== expected.length) return false;
@@ -25,6 +27,7 @@ export function setupRoutes(web: WebDeps) {
     });
 
   return new Elysia()
+    .use(pages)
     .get("/setup", ({ query, cookie, set }) => {
       const token = query.token ?? "";
       if (!linkWorks(token)) {
@@ -34,12 +37,7 @@ export function setupRoutes(web: WebDeps) {
       set.headers["cache-control"] = "no-store";
       return SetupPage({ csrf: csrfToken(cookie, web.secure), token, minPasswordLength, next: safeNextPath(query.next, "/keys") });
     })
-    .post("/setup", async ({ body, cookie, request, set, redirect }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, "/sign-in");
-      }
+    .post("/setup", async ({ body, cookie, set, redirect }) => {
       const token = field(body, "token");
       if (!linkWorks(token)) {
         set.status = 404;
@@ -57,5 +55,5 @@ export function setupRoutes(web: WebDeps) {
         set.status = 400;
         return SetupPage({ csrf: csrfToken(cookie, web.secure), token, email, error: error.message, minPasswordLength, next });
       }
-    });
+    }, { form: "/sign-in" });
 }

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import type { PageGuards } from "../http/page-guards.ts";
 import { closeSession } from "../accounts/sessions.ts";
 import { findUserByEmail } from "../accounts/users-store.ts";
 import { normalizeEmail, verifyPassword } from "../accounts/users.ts";
@@ -7,17 +8,18 @@ import { MessagePage } from "../../views/message.tsx";
 import { SignInPage, type SignInProps } from "../../views/sign-in.tsx";
 import { allowProviderForms, providerButtons } from "../identity/pages.ts";
 import { clearCookie, csrfToken } from "./cookies.ts";
-import { auditContext, clientAddress, field, formProblem, formRefusedPage, signedIn, startSession, type WebDeps } from "./context.ts";
+import { field, signedIn, startSession } from "./context.ts";
+import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
 
 // One message for every failure, so the page never tells whether an account exists.
 const failedMessage = "Incorrect email or password.";
 const failedKeyMessage = "That API key is not valid.";
 
-export function signInRoutes(web: WebDeps) {
+export function signInRoutes(web: WebDeps, pages: PageGuards) {
   // The page with a button per identity provider; its CSP lets those buttons' redirects through.
-  const signInPage = (set: { headers: Record<string, unknown> }, props: Omit<SignInProps, "providers">) => {
-    allowProviderForms(set.headers, web.identityProviders);
+  const signInPage = (headers: Record<string, unknown>, props: Omit<SignInProps, "providers">) => {
+    allowProviderForms(headers, web.identityProviders);
     return SignInPage({ ...props, providers: providerButtons(web.identityProviders) });
   };
 
@@ -38,23 +40,18 @@ export function signInRoutes(web: WebDeps) {
     });
 
   return new Elysia()
+    .use(pages)
     .get("/", ({ cookie, redirect }) => redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303))
     .get("/sign-in", ({ cookie, query, set, redirect }) => {
       const next = safeNextPath(query.next);
       if (signedIn(web, cookie)) return redirect(next, 303);
-      return signInPage(set, { csrf: csrfToken(cookie, web.secure), next });
+      return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next });
     })
-    .post("/sign-in", async ({ body, cookie, request, server, set, redirect }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, "/sign-in");
-      }
+    .post("/sign-in", async ({ body, cookie, clientIp, audit, set, redirect }) => {
       const next = safeNextPath(field(body, "next"));
       const typed = field(body, "email");
       const email = normalizeEmail(typed) ?? "";
-      const address = clientAddress(web, request, server);
-      const wait = throttled(address, email);
+      const wait = throttled(clientIp, email);
       if (wait > 0) {
         set.status = 429;
         set.headers["retry-after"] = String(wait);
@@ -63,29 +60,23 @@ export function signInRoutes(web: WebDeps) {
       const user = email ? findUserByEmail(web.db, email) : null;
       const ok = await verifyPassword(field(body, "password"), user?.passwordHash ?? null, web.config.passwordHashCost);
       if (!user || !ok || user.disabledAt !== null) {
-        recordFailure(address, email);
+        recordFailure(clientIp, email);
         web.log.info("sign-in failed", { method: "password" });
         // The email tried, never the password.
         const detail = { method: "password", email: email || typed.trim().slice(0, 200) };
-        web.audit.record({ event: "sign_in_failed", outcome: "denied", userId: user?.id, ...auditContext(web, { request, server, set }), detail });
+        audit.record({ event: "sign_in_failed", outcome: "denied", userId: user?.id, detail });
         set.status = 401;
-        return signInPage(set, { csrf: csrfToken(cookie, web.secure), next, email: typed, error: failedMessage });
+        return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next, email: typed, error: failedMessage });
       }
       web.signInFailures.perAccount.reset(email);
       startSession(web, cookie, user.id, null);
       web.log.info("sign-in", { method: "password", user_id: user.id });
-      web.audit.record({ event: "sign_in", outcome: "ok", userId: user.id, ...auditContext(web, { request, server, set }), detail: { method: "password" } });
+      audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
       return redirect(next, 303);
-    })
-    .post("/sign-in/key", ({ body, cookie, request, server, set, redirect }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, "/sign-in");
-      }
+    }, { form: true })
+    .post("/sign-in/key", ({ body, cookie, clientIp, audit, set, redirect }) => {
       const next = safeNextPath(field(body, "next"));
-      const address = clientAddress(web, request, server);
-      const wait = throttled(address, "");
+      const wait = throttled(clientIp, "");
       if (wait > 0) {
         set.status = 429;
         set.headers["retry-after"] = String(wait);
@@ -93,27 +84,22 @@ export function signInRoutes(web: WebDeps) {
       }
       const found = authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
       if (!found) {
-        recordFailure(address, "");
+        recordFailure(clientIp, "");
         web.log.info("sign-in failed", { method: "api_key" });
-        web.audit.record({ event: "sign_in_failed", outcome: "denied", ...auditContext(web, { request, server, set }), detail: { method: "api_key" } });
+        audit.record({ event: "sign_in_failed", outcome: "denied", detail: { method: "api_key" } });
         set.status = 401;
-        return signInPage(set, { csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
+        return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
       }
       startSession(web, cookie, found.user.id, found.apiKey);
       web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
       const who = { userId: found.user.id, apiKeyId: found.apiKey.id };
-      web.audit.record({ event: "sign_in", outcome: "ok", ...who, ...auditContext(web, { request, server, set }), detail: { method: "api_key" } });
+      audit.record({ event: "sign_in", outcome: "ok", ...who, detail: { method: "api_key" } });
       return redirect(next, 303);
-    })
-    .post("/sign-out", ({ body, cookie, request, set, redirect }) => {
-      const problem = formProblem(web, request, cookie, body);
-      if (problem) {
-        set.status = 403;
-        return formRefusedPage(problem, "/");
-      }
+    }, { form: "/sign-in" })
+    .post("/sign-out", ({ cookie, redirect }) => {
       const current = signedIn(web, cookie);
       if (current) closeSession(web.db, current.session.id);
       clearCookie(cookie, web.sessionCookie, web.secure);
       return redirect("/sign-in", 303);
-    });
+    }, { form: "/" });
 }

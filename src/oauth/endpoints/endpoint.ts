@@ -1,9 +1,8 @@
-import type { Server } from "bun";
 import { Elysia } from "elysia";
-import type { AppDeps } from "../../app.ts";
-import { withAuditContext, type AuditLog } from "../../audit/entry.ts";
+import type { AuditLog } from "../../audit/entry.ts";
+import type { AppDeps } from "../../http/deps.ts";
+import type { RequestContext } from "../../http/request-context.ts";
 import type { Logger } from "../../log.ts";
-import { auditContext, clientAddress } from "../../web/context.ts";
 import { authenticateClient, clientAuthChallenge, presentsClient } from "../client-auth.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { OAuthError, oauthErrorResponse } from "../errors.ts";
@@ -29,7 +28,7 @@ export const corsHeaders = {
 /** The answer to a CORS preflight. */
 export const preflight = () => new Response(null, { status: 204, headers: corsHeaders });
 
-export type EndpointDeps = Pick<AppDeps, "db" | "log" | "now" | "config" | "audit">;
+export type EndpointDeps = Pick<AppDeps, "db" | "log" | "now" | "config">;
 
 /** A JSON answer that no cache may keep (RFC 6749 §5.1). */
 export function noStoreJson(body: unknown, headers: Record<string, string> = {}): Response {
@@ -40,10 +39,10 @@ export function noStoreJson(body: unknown, headers: Record<string, string> = {})
  * The RFC 6749 §5.2 error for `error`. Anything that is not an OAuthError is
  * a bug: logged here with the request id, answered as a bare server_error.
  */
-export function oauthFailure(log: Logger, request: Request, requestId: unknown, error: unknown, headers: Record<string, string> = {}): Response {
+export function oauthFailure(log: Logger, request: Request, requestId: string, error: unknown, headers: Record<string, string> = {}): Response {
   if (!(error instanceof OAuthError)) {
     log.error("unhandled error", {
-      request_id: typeof requestId === "string" ? requestId : "",
+      request_id: requestId,
       path: new URL(request.url).pathname,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
@@ -91,13 +90,14 @@ export interface EndpointRequest<C> {
   params: Map<string, string>;
   /** The authenticated caller, per the endpoint's `clientAuth`. */
   client: C;
-  /** The client's address (clientAddress in web/context.ts). */
+  /** The client's address (the request context, src/http/request-context.ts). */
   clientIp: string;
   /** The audit log, with the request's id and client address. */
   audit: AuditLog;
 }
 
-type Context = { request: Request; server: Server<unknown> | null; set: { headers: Record<string, unknown> } };
+/** What the request context (src/http/request-context.ts) derived for this request. */
+type Context = { request: Request; requestId: string; clientIp: string; audit: AuditLog };
 
 /**
  * An OAuth endpoint at `path`: POST (and GET with `queryOnGet`) reads the
@@ -107,6 +107,7 @@ type Context = { request: Request; server: Server<unknown> | null; set: { header
  */
 export function oauthEndpoint<A extends ClientRule>(
   deps: EndpointDeps,
+  context: RequestContext,
   path: string,
   options: EndpointOptions<A>,
   handler: (request: EndpointRequest<CallerOf<A>>) => Response | Promise<Response>,
@@ -127,26 +128,26 @@ export function oauthEndpoint<A extends ClientRule>(
     return rule.challenge(request, error);
   };
 
-  const answer = async (ctx: Context, readParams: () => Promise<Map<string, string>>) => {
-    const { request } = ctx;
+  const answer = async ({ request, requestId, clientIp, audit }: Context, readParams: () => Promise<Map<string, string>>) => {
     try {
       const params = await readParams();
       const client = (await callerOf(request, params)) as CallerOf<A>;
-      const audit = withAuditContext(deps.audit, auditContext(deps, ctx));
-      const response = await handler({ request, params, client, clientIp: clientAddress(deps, request, ctx.server), audit });
+      const response = await handler({ request, params, client, clientIp, audit });
       for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
       return response;
     } catch (error) {
-      return oauthFailure(deps.log, request, ctx.set.headers["x-request-id"], error, { ...cors, ...challengeOf(request, error) });
+      return oauthFailure(deps.log, request, requestId, error, { ...cors, ...challengeOf(request, error) });
     }
   };
   const bodyParams = (request: Request) =>
     options.body === "none" ? Promise.resolve(new Map<string, string>()) : readBodyParams(request, { json: options.body === "form-or-json" });
 
   // Destructured, not `(ctx) =>`: Elysia reads a handler's parameters to decide whether to parse the body itself, and the endpoint must be the one reading it.
-  let app = new Elysia();
-  app = app.post(path, ({ request, server, set }) => answer({ request, server, set }, () => bodyParams(request)));
-  if (options.queryOnGet) app = app.get(path, ({ request, server, set }) => answer({ request, server, set }, async () => uniqueParams(new URL(request.url).searchParams)));
-  if (options.cors) app = app.options(path, preflight);
+  const app = new Elysia().use(context);
+  app.post(path, ({ request, requestId, clientIp, audit }) => answer({ request, requestId, clientIp, audit }, () => bodyParams(request)));
+  if (options.queryOnGet) {
+    app.get(path, ({ request, requestId, clientIp, audit }) => answer({ request, requestId, clientIp, audit }, async () => uniqueParams(new URL(request.url).searchParams)));
+  }
+  if (options.cors) app.options(path, preflight);
   return app;
 }

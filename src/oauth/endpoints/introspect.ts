@@ -5,6 +5,7 @@ import { requiredParam } from "../params.ts";
 import { oauthPaths } from "../paths.ts";
 import { findPresentedToken, isTokenActive } from "../tokens.ts";
 import { noStoreJson, oauthEndpoint, type CallerCheck, type EndpointDeps } from "./endpoint.ts";
+import type { RequestContext } from "../../http/request-context.ts";
 
 /** Who may ask: an admin's API key sees every token; a confidential client only its own. */
 type Introspector = { kind: "admin" } | { kind: "client"; clientId: string };
@@ -18,7 +19,7 @@ const bearerScheme = /^bearer\b/i;
  * token that is unknown, not the caller's, or not usable now is just
  * `{active: false}` (§2.2).
  */
-export function introspectRoutes(deps: EndpointDeps) {
+export function introspectRoutes(deps: EndpointDeps, context: RequestContext) {
   const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log };
   const introspector: CallerCheck<Introspector> = {
     async authenticate(request, params) {
@@ -37,7 +38,7 @@ export function introspectRoutes(deps: EndpointDeps) {
       bearerScheme.test(request.headers.get("authorization") ?? "") ? { "www-authenticate": 'Bearer realm="gatehouse"' } : clientAuthChallenge(request, error),
   };
 
-  return oauthEndpoint(deps, oauthPaths.introspect, { body: "form", clientAuth: introspector, cors: false }, ({ params, client: caller }) => {
+  return oauthEndpoint(deps, context, oauthPaths.introspect, { body: "form", clientAuth: introspector, cors: false }, ({ params, client: caller }) => {
     const presented = findPresentedToken(deps.db, requiredParam(params, "token"));
     const now = deps.now();
     if (!presented || !isTokenActive(presented.context, now)) return noStoreJson({ active: false });

@@ -4,6 +4,7 @@ import { InvalidRequest, TooManyRequests } from "../errors.ts";
 import { oauthPaths } from "../paths.ts";
 import { registerDynamicClient, registrationResponse } from "../registration.ts";
 import { oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
+import type { RequestContext } from "../../http/request-context.ts";
 
 // RFC 7591 Dynamic Client Registration: POST a JSON body, get 201 and the
 // registered metadata. Open to anyone (MCP clients register themselves), so
@@ -26,12 +27,12 @@ async function readJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-export function registerRoutes(web: EndpointDeps) {
+export function registerRoutes(web: EndpointDeps, context: RequestContext) {
   const perAddress = createRateLimiter({ limit: registrationsPerHour, windowSeconds: 3600, now: web.now });
   const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 
   // The rate limit comes first: the body is read (and parsed as RFC 7591 JSON, not a form) only within it.
-  return oauthEndpoint(web, oauthPaths.register, { body: "none", clientAuth: "none", cors: true }, async ({ request, clientIp: address, audit }) => {
+  return oauthEndpoint(web, context, oauthPaths.register, { body: "none", clientAuth: "none", cors: true }, async ({ request, clientIp: address, audit }) => {
     const wait = perAddress.retryAfter(address);
     if (wait > 0) throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
     perAddress.hit(address);

@@ -2,6 +2,7 @@ import { requiredParam } from "../params.ts";
 import { oauthPaths } from "../paths.ts";
 import { revokePresentedToken } from "../tokens.ts";
 import { oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
+import type { RequestContext } from "../../http/request-context.ts";
 
 /**
  * RFC 7009 token revocation. Confidential clients authenticate as at the
@@ -14,9 +15,9 @@ import { oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
  * secret matches is ever looked at further). token_type_hint is only a
  * hint: the prefix says the kind.
  */
-export function revokeRoutes(deps: EndpointDeps) {
+export function revokeRoutes(deps: EndpointDeps, context: RequestContext) {
   const options = { body: "form", clientAuth: "when-named", useLastGoodCopy: true, cors: true } as const;
-  return oauthEndpoint(deps, oauthPaths.revoke, options, ({ params, client, audit }) => {
+  return oauthEndpoint(deps, context, oauthPaths.revoke, options, ({ params, client, audit }) => {
     const token = requiredParam(params, "token");
     const revoked = revokePresentedToken(deps.db, { token, clientId: client?.id ?? null, now: deps.now() });
     if (revoked) {

@@ -8,6 +8,7 @@ import { requiredParam } from "../params.ts";
 import { oauthPaths } from "../paths.ts";
 import { tokenResponseBody } from "../tokens.ts";
 import { noStoreJson, oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
+import type { RequestContext } from "../../http/request-context.ts";
 
 /** One handler per grant_type (RFC 6749 §4, RFC 8628 §3.4), in the order the metadata lists them. */
 const grantTypes = {
@@ -25,9 +26,9 @@ export const tokenGrantTypes = Object.keys(grantTypes);
  * authentication, then one handler per grant_type (grants/). Every answer,
  * errors included, carries CORS headers for browser-based clients.
  */
-export function tokenRoutes(deps: EndpointDeps) {
+export function tokenRoutes(deps: EndpointDeps, context: RequestContext) {
   const options = { body: "form-or-json", clientAuth: "required", useLastGoodCopy: true, cors: true } as const;
-  return oauthEndpoint(deps, oauthPaths.token, options, ({ params, client, audit }) => {
+  return oauthEndpoint(deps, context, oauthPaths.token, options, ({ params, client, audit }) => {
     const grantType = requiredParam(params, "grant_type");
     if (!Object.hasOwn(grantTypes, grantType)) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported.`);
     const pair = grantTypes[grantType as keyof typeof grantTypes]({ db: deps.db, log: deps.log, config: deps.config, now: deps.now(), audit }, client, params);

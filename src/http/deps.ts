@@ -1,0 +1,42 @@
+import type { AuditRecorder } from "../audit/recorder.ts";
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import type { IdentityProviderConfig } from "../identity/config.ts";
+import type { Logger } from "../log.ts";
+import type { PolicyRule } from "../mcp/policy-config.ts";
+import type { ToolCatalogue } from "../mcp/server.ts";
+import type { RateLimiter } from "../security/rate-limit.ts";
+
+// What the routes are built from. Here rather than in app.ts, so a route
+// module never imports the module that assembles the routes.
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  /** Unix seconds. */
+  now: () => number;
+  /** The secret of the one-time first-admin link, or null when an admin exists. */
+  setupToken: string | null;
+  /** The upstream MCP servers; absent when none are configured. */
+  gateway?: Gateway;
+  /** The audit log writer, one per app; flushed and closed when the app stops. */
+  audit: AuditRecorder;
+  /** Identity providers people sign in through ([[identity_provider]] in GATEHOUSE_CONFIG). */
+  identityProviders?: IdentityProviderConfig[];
+  /** Admin argument limits ([[policy]] in GATEHOUSE_CONFIG). */
+  policies?: PolicyRule[];
+}
+
+/** What createApp needs; it makes the audit recorder itself when none is given. */
+export type AppInput = Omit<AppDeps, "audit"> & { audit?: AuditRecorder };
+
+/** What the page routes share: the app's dependencies plus values derived once. */
+export interface WebDeps extends AppDeps {
+  secure: boolean;
+  sessionCookie: string;
+  signInFailures: { perAccount: RateLimiter; perAddress: RateLimiter };
+  /** The tools /mcp offers; read when a page is drawn, since upstream tools come and go. */
+  catalogue: ToolCatalogue;
+}

@@ -1,0 +1,93 @@
+import type { Server } from "bun";
+import { Elysia } from "elysia";
+import { withAuditContext, type AuditLog } from "../audit/entry.ts";
+import type { Logger } from "../log.ts";
+import { randomString } from "../security/tokens.ts";
+import { MessagePage } from "../../views/message.tsx";
+
+/** What the request context needs of the app's dependencies. */
+export interface RequestContextDeps {
+  config: { trustProxy: boolean };
+  audit: AuditLog;
+  log: Logger;
+}
+
+/** The client's address: the last X-Forwarded-For entry behind a trusted proxy, else the socket's. */
+export function clientAddress(config: { trustProxy: boolean }, request: Request, server: Server<unknown> | null): string {
+  if (config.trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (forwarded) return forwarded;
+  }
+  return server?.requestIP(request)?.address ?? "unknown";
+}
+
+/**
+ * The status Elysia sent: a returned Response's own status (a redirect) wins
+ * unless it is 200, as with pages the html plugin wraps; then `set.status` does.
+ */
+function sentStatus(setStatus: number | string | undefined, value: unknown): number {
+  if (value instanceof Response && value.status !== 200) return value.status;
+  return Number(setStatus ?? 200);
+}
+
+/**
+ * What every route knows of its request, worked out once: `requestId` (the
+ * X-Request-Id answered, a caller's own when short and plain), `clientIp`,
+ * and `audit`, the audit log with both already on every entry. Also the one
+ * request log line and the error pages, which name the same id.
+ *
+ * Create it once per app (createApp) and `.use` that one instance in every
+ * route module: its derive is global, so Elysia runs it once per request
+ * whichever module the route is in, and the id map is this instance's.
+ */
+export function requestContext(deps: RequestContextDeps) {
+  const started = new WeakMap<Request, { id: string; at: number }>();
+  const idOf = (request: Request) => started.get(request)?.id ?? "";
+
+  return new Elysia({ name: "gatehouse/request-context" })
+    .onRequest(({ request, set }) => {
+      // Accept a caller's request id only when it is short and plain.
+      const incoming = request.headers.get("x-request-id");
+      const id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomString(10);
+      started.set(request, { id, at: performance.now() });
+      set.headers["x-request-id"] = id;
+    })
+    .derive({ as: "global" }, ({ request, server }) => {
+      const requestId = idOf(request);
+      const clientIp = clientAddress(deps.config, request, server);
+      return { requestId, clientIp, audit: withAuditContext(deps.audit, { requestId, ip: clientIp }) };
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, responseValue }) => {
+      const start = started.get(request);
+      deps.log.info("request", {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: sentStatus(set.status, responseValue),
+        duration_ms: start ? Math.round((performance.now() - start.at) * 100) / 100 : null,
+        request_id: start?.id,
+      });
+    })
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      if (code === "NOT_FOUND") {
+        set.status = 404;
+        return MessagePage({ title: "Not found", message: "There is no page at this address.", link: { href: "/", label: "Home" } });
+      }
+      if (code === "PARSE" || code === "VALIDATION") {
+        set.status = 400;
+        return MessagePage({ title: "Bad request", message: "The request could not be read.", requestId: idOf(request) });
+      }
+      set.status = 500;
+      deps.log.error("unhandled error", {
+        request_id: idOf(request),
+        path: new URL(request.url).pathname,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      return MessagePage({
+        title: "Something went wrong",
+        message: "Gatehouse hit an unexpected error. The request id below is in the server log.",
+        requestId: idOf(request),
+      });
+    });
+}
+
+export type RequestContext = ReturnType<typeof requestContext>;
