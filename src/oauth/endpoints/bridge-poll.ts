@@ -1,4 +1,4 @@
-import { pendingRequestTtlSeconds } from "../authorize.ts";
+import { pendingRequestTtlSeconds } from "./authorize.ts";
 import { bridgeCallbackUrl, pollBridge, pollParams } from "../bridge.ts";
 import { oauthPaths } from "../paths.ts";
 import { noStoreJson, oauthEndpoint, type EndpointDeps } from "./endpoint.ts";

@@ -1,21 +1,21 @@
 import { Elysia, type Context } from "elysia";
-import type { AuditLog } from "../audit/entry.ts";
-import type { SignedIn } from "../accounts/sessions.ts";
-import { createRateLimiter } from "../security/rate-limit.ts";
-import { csrfToken, type CookieJar } from "../web/cookies.ts";
-import type { WebDeps } from "../http/deps.ts";
-import type { PageGuards } from "../http/page-guards.ts";
-import { ceilingOf, field, signedIn, viewerOf } from "../web/context.ts";
-import { signInUrl } from "../web/next-path.ts";
-import { ConsentPage } from "../../views/consent.tsx";
-import { DeviceCodePage } from "../../views/device.tsx";
-import { MessagePage } from "../../views/message.tsx";
-import { findClientById, touchClient } from "./clients-store.ts";
-import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "./consent.ts";
-import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "./device-codes.ts";
-import type { DeviceCode } from "./device-codes-store.ts";
-import { devicePaths } from "./paths.ts";
-import { formatScope, parseScope, scopeDescriptions } from "./scopes.ts";
+import type { AuditLog } from "../../audit/entry.ts";
+import type { SignedIn } from "../../accounts/sessions.ts";
+import { createRateLimiter } from "../../security/rate-limit.ts";
+import { csrfToken, type CookieJar } from "../../web/cookies.ts";
+import type { WebDeps } from "../../http/deps.ts";
+import type { PageGuards } from "../../http/page-guards.ts";
+import { ceilingOf, field, signedIn, viewerOf } from "../../web/context.ts";
+import { signInUrl } from "../../web/next-path.ts";
+import { ConsentPage } from "../../../views/consent.tsx";
+import { DeviceCodePage } from "../../../views/device.tsx";
+import { MessagePage } from "../../../views/message.tsx";
+import { findClientById, touchClient } from "../clients-store.ts";
+import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "../consent.ts";
+import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "../device-codes.ts";
+import type { DeviceCode } from "../device-codes-store.ts";
+import { devicePaths } from "../paths.ts";
+import { formatScope, parseScope, scopeDescriptions } from "../scopes.ts";
 
 // Wrong user codes are throttled per session and per address (RFC 8628 §5.1:
 // the user code is short, so guessing must be slow).
