@@ -85,7 +85,11 @@ async function build(dir: string): Promise<string> {
 /** Runs a CLI subcommand of the binary against the bench's data dir; its stdout. */
 async function cli(binary: string, env: Record<string, string>, argv: string[]): Promise<string> {
   const proc = Bun.spawn([binary, ...argv], { env, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`gatehouse ${argv.join(" ")}: exit ${code}: ${err}`);
   return out.trim();
 }
@@ -116,8 +120,15 @@ async function oauthToken(base: string, dataDir: string): Promise<string> {
     const user = findUserByEmail(db, email);
     if (!user) throw new Error(`no user ${email}`);
     code = approveAuthorization(db, {
-      userId: user.id, clientId, apiKeyId: null, scope: "mcp:read mcp:write", resource: mcpResourceUrl(base),
-      redirectUri, codeChallenge: challenge, now: now(), codeTtlSeconds: 600,
+      userId: user.id,
+      clientId,
+      apiKeyId: null,
+      scope: "mcp:read mcp:write",
+      resource: mcpResourceUrl(base),
+      redirectUri,
+      codeChallenge: challenge,
+      now: now(),
+      codeTtlSeconds: 600,
     }).code;
   } finally {
     db.$client.close();
@@ -125,7 +136,13 @@ async function oauthToken(base: string, dataDir: string): Promise<string> {
   const res = await fetch(`${base}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier, client_id: clientId }),
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      client_id: clientId,
+    }),
   });
   if (res.status !== 200) throw new Error(`token exchange: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -146,7 +163,13 @@ function whoami(name: string, token: string, era: "2026-07-28" | "2025-06-18"): 
     "mcp-protocol-version": era,
     ...(era === "2026-07-28" && { "mcp-method": "tools/call", "mcp-name": "gatehouse__whoami" }),
   };
-  return { name, path: "/mcp", method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params }) };
+  return {
+    name,
+    path: "/mcp",
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params }),
+  };
 }
 
 /** One request of the phase, checked: 200 and, for /mcp, a result that is not an error. */
@@ -155,7 +178,14 @@ async function check(base: string, phase: Phase): Promise<void> {
   const text = await res.text();
   if (res.status !== 200) throw new Error(`${phase.name}: ${res.status} ${text}`);
   if (phase.path === "/mcp") {
-    const message = JSON.parse(text.startsWith("{") ? text : text.split("\n").find((l) => l.startsWith("data:"))!.slice(5));
+    const message = JSON.parse(
+      text.startsWith("{")
+        ? text
+        : text
+            .split("\n")
+            .find((l) => l.startsWith("data:"))!
+            .slice(5),
+    );
     if (!message.result || message.result.isError) throw new Error(`${phase.name}: ${text}`);
   }
 }
@@ -190,10 +220,16 @@ function wrkDriver(wrk: string, scratch: string): Driver {
     name: `wrk -t1 -c${concurrency} -d${seconds}s`,
     async run(base, phase) {
       const lua = join(scratch, "phase.lua");
-      const lines = [`wrk.method = "${phase.method}"`, ...Object.entries(phase.headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)];
+      const lines = [
+        `wrk.method = "${phase.method}"`,
+        ...Object.entries(phase.headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+      ];
       if (phase.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(phase.body)}`);
       writeFileSync(lua, `${lines.join("\n")}\n`);
-      const proc = Bun.spawn([wrk, "-t1", `-c${concurrency}`, `-d${seconds}s`, "-s", lua, base + phase.path], { stdout: "pipe", stderr: "pipe" });
+      const proc = Bun.spawn([wrk, "-t1", `-c${concurrency}`, `-d${seconds}s`, "-s", lua, base + phase.path], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
       if (code !== 0) throw new Error(`wrk: exit ${code}: ${await new Response(proc.stderr).text()}`);
       const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out) ?? /Socket errors: .*/.exec(out);
@@ -251,11 +287,15 @@ async function main(): Promise<void> {
 
     console.log(`binary: ${binary}${args.binary ? "" : " (built for this run)"}`);
     console.log(`driver: ${driver.name}${wrk ? "" : " (wrk not found)"}`);
-    console.log(`/healthz: ${ceilingBefore.toFixed(0)}/s before, ${ceilingAfter.toFixed(0)}/s after; ceiling = their mean`);
+    console.log(
+      `/healthz: ${ceilingBefore.toFixed(0)}/s before, ${ceilingAfter.toFixed(0)}/s after; ceiling = their mean`,
+    );
     for (const [i, phase] of phases.entries()) {
       const rate = rates[i]!;
       const ratio = rate / ceiling;
-      console.log(`${phase.name}: ${rate.toFixed(0)}/s = ${ratio.toFixed(2)} of /healthz (${ceiling.toFixed(0)}/s)${ratio >= target ? "" : `, below the ${target} target`}`);
+      console.log(
+        `${phase.name}: ${rate.toFixed(0)}/s = ${ratio.toFixed(2)} of /healthz (${ceiling.toFixed(0)}/s)${ratio >= target ? "" : `, below the ${target} target`}`,
+      );
     }
   } finally {
     if (server) {

@@ -67,20 +67,41 @@ const form = (params: Record<string, string>) => ({
 
 const healthz = () => measure(count, () => fetch(`${base}/healthz`));
 const fmt = (n: number) => n.toFixed(0);
-const line = (what: string, rate: number, base: number) => `${what}: ${fmt(rate)}/s (healthz: ${fmt(base)}/s, ratio ${(rate / base).toFixed(3)})`;
+const line = (what: string, rate: number, base: number) =>
+  `${what}: ${fmt(rate)}/s (healthz: ${fmt(base)}/s, ratio ${(rate / base).toFixed(3)})`;
 
 try {
   const user = await createUser(db, { email: "bench@example.com", password: null, isAdmin: false, now: now() });
   const clientId = "bench-client";
   insertClient(db, {
-    id: clientId, kind: "manual", name: "Bench", redirectUris: [redirectUri], tokenEndpointAuthMethod: "none",
-    secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, createdAt: now(), lastUsedAt: null, ownerUserId: null,
+    id: clientId,
+    kind: "manual",
+    name: "Bench",
+    redirectUris: [redirectUri],
+    tokenEndpointAuthMethod: "none",
+    secretHash: null,
+    clientUri: null,
+    fingerprint: null,
+    metadataExpiresAt: null,
+    metadataFetchedAt: null,
+    createdAt: now(),
+    lastUsedAt: null,
+    ownerUserId: null,
   });
-  const codes = Array.from({ length: count }, () =>
-    approveAuthorization(db, {
-      userId: user.id, clientId, apiKeyId: null, scope: "mcp:read mcp:write", resource: mcpResourceUrl(config.publicUrl),
-      redirectUri, codeChallenge: challenge, now: now(), codeTtlSeconds: config.authCodeTtlSeconds,
-    }).code,
+  const codes = Array.from(
+    { length: count },
+    () =>
+      approveAuthorization(db, {
+        userId: user.id,
+        clientId,
+        apiKeyId: null,
+        scope: "mcp:read mcp:write",
+        resource: mcpResourceUrl(config.publicUrl),
+        redirectUri,
+        codeChallenge: challenge,
+        now: now(),
+        codeTtlSeconds: config.authCodeTtlSeconds,
+      }).code,
   );
 
   // Warm both paths so neither number pays for first-request compilation.
@@ -88,25 +109,47 @@ try {
 
   const chains: string[] = [];
   const codeRate = await measure(count, async (i, w) => {
-    const res = await fetch(`${base}/oauth/token`, form({ grant_type: "authorization_code", code: codes[i]!, redirect_uri: redirectUri, code_verifier: verifier, client_id: clientId }));
-    if (res.status === 200 && chains[w] === undefined) chains[w] = ((await res.clone().json()) as { refresh_token: string }).refresh_token;
+    const res = await fetch(
+      `${base}/oauth/token`,
+      form({
+        grant_type: "authorization_code",
+        code: codes[i]!,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+        client_id: clientId,
+      }),
+    );
+    if (res.status === 200 && chains[w] === undefined)
+      chains[w] = ((await res.clone().json()) as { refresh_token: string }).refresh_token;
     return res;
   });
   const codeBase = await healthz();
   console.log(line("code exchange", codeRate, codeBase));
 
   const refreshRate = await measure(count, async (_i, w) => {
-    const res = await fetch(`${base}/oauth/token`, form({ grant_type: "refresh_token", refresh_token: chains[w]!, client_id: clientId }));
+    const res = await fetch(
+      `${base}/oauth/token`,
+      form({ grant_type: "refresh_token", refresh_token: chains[w]!, client_id: clientId }),
+    );
     if (res.status === 200) chains[w] = ((await res.clone().json()) as { refresh_token: string }).refresh_token;
     return res;
   });
   const refreshBase = await healthz();
   console.log(line("refresh rotation", refreshRate, refreshBase));
 
-  const service = createServiceAccount(db, { name: "bench", access: "full", tools: null, resource: mcpResourceUrl(config.publicUrl), now: now() });
+  const service = createServiceAccount(db, {
+    name: "bench",
+    access: "full",
+    tools: null,
+    resource: mcpResourceUrl(config.publicUrl),
+    now: now(),
+  });
   const basic = `Basic ${btoa(`${service.account.client.id}:${service.clientSecret}`)}`;
   const serviceRate = await measure(count, () =>
-    fetch(`${base}/oauth/token`, { ...form({ grant_type: "client_credentials" }), headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic } }),
+    fetch(`${base}/oauth/token`, {
+      ...form({ grant_type: "client_credentials" }),
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic },
+    }),
   );
   const serviceBase = await healthz();
   console.log(line("client_credentials", serviceRate, serviceBase));

@@ -24,7 +24,12 @@ interface Target {
 const gatehouse = (binary: string): Target => ({
   name: "gatehouse",
   start: (port, cwd) => ({
-    proc: Bun.spawn([binary], { cwd, env: { PATH: process.env.PATH, PORT: String(port) }, stdout: "ignore", stderr: "ignore" }),
+    proc: Bun.spawn([binary], {
+      cwd,
+      env: { PATH: process.env.PATH, PORT: String(port) },
+      stdout: "ignore",
+      stderr: "ignore",
+    }),
     path: "/readyz",
   }),
 });
@@ -133,11 +138,15 @@ async function main(): Promise<void> {
   }
 
   console.log(`binary: ${binary}${given ? "" : " (built for this run)"}`);
-  console.log(line("binary size", mb(statSync(binary).size), "MB", "the bun executable", mb(statSync(process.execPath).size)));
+  console.log(
+    line("binary size", mb(statSync(binary).size), "MB", "the bun executable", mb(statSync(process.execPath).size)),
+  );
   console.log(line("startup", median(times[app.name]!), "ms", plainBun.name, median(times[plainBun.name]!), 0));
   console.log(`  runs, ms: gatehouse ${fmt(times[app.name]!)}; plain Bun server ${fmt(times[plainBun.name]!)}`);
   console.log(line("idle RSS", rss[app.name]!, "MB", plainBun.name, rss[plainBun.name]!));
-  console.log(`  (startup: spawn to first /readyz 200 in a fresh empty dir, median of ${runs}; RSS: VmRSS after ${warmRequests} requests)`);
+  console.log(
+    `  (startup: spawn to first /readyz 200 in a fresh empty dir, median of ${runs}; RSS: VmRSS after ${warmRequests} requests)`,
+  );
   if (!given) rmSync(resolve(binary, ".."), { recursive: true, force: true });
 }
 

@@ -46,7 +46,9 @@ const signInWindowSeconds = 15 * 60;
 export function createApp(input: AppInput) {
   const deps: AppDeps = {
     ...input,
-    audit: input.audit ?? createAuditRecorder({ db: input.db, log: input.log, now: input.now, argumentsMode: input.config.auditArguments }),
+    audit:
+      input.audit ??
+      createAuditRecorder({ db: input.db, log: input.log, now: input.now, argumentsMode: input.config.auditArguments }),
   };
   const secure = new URL(deps.config.publicUrl).protocol === "https:";
   // The one tool catalogue: /mcp serves it, and the consent and API keys pages offer its write tools.
@@ -64,37 +66,39 @@ export function createApp(input: AppInput) {
   const context = requestContext(deps);
   const pages = pageGuards(web, context);
 
-  return new Elysia()
-    .use(html())
-    // After the server stops (requests in flight done), the waiting audit entries are written.
-    .onStop(() => void deps.audit.close())
-    .onRequest(({ set }) => {
-      Object.assign(set.headers, securityHeaders);
-    })
-    .use(context)
-    .use(healthRoutes(deps.db, deps.gateway))
-    .use(metadataRoutes(deps.config.publicUrl))
-    .use(resourceMetadataRoutes(deps.config.publicUrl))
-    .use(assetRoutes())
-    .use(signInRoutes(web, pages))
-    .use(identityRoutes(web, pages))
-    .use(setupRoutes(web, pages))
-    .use(inviteRoutes(web, pages))
-    .use(keysRoutes(web, pages))
-    .use(registerRoutes(web, context))
-    .use(clientPagesRoutes(web, pages, "admin"))
-    .use(clientPagesRoutes(web, pages, "own"))
-    .use(adminPeopleRoutes(web, pages))
-    .use(adminServiceAccountsRoutes(web, pages))
-    .use(adminUpstreamsRoutes(web, pages))
-    .use(auditRoutes(web, pages))
-    .use(authorizeRoutes(web, pages))
-    .use(deviceAuthorizationRoutes(deps, context))
-    .use(deviceVerificationRoutes(web, pages))
-    .use(tokenRoutes(deps, context))
-    .use(bridgeCallbackRoutes(deps))
-    .use(bridgePollRoutes(deps, context))
-    .use(revokeRoutes(deps, context))
-    .use(introspectRoutes(deps, context))
-    .use(mcpRoutes(deps, catalogue, context));
+  return (
+    new Elysia()
+      .use(html())
+      // After the server stops (requests in flight done), the waiting audit entries are written.
+      .onStop(() => void deps.audit.close())
+      .onRequest(({ set }) => {
+        Object.assign(set.headers, securityHeaders);
+      })
+      .use(context)
+      .use(healthRoutes(deps.db, deps.gateway))
+      .use(metadataRoutes(deps.config.publicUrl))
+      .use(resourceMetadataRoutes(deps.config.publicUrl))
+      .use(assetRoutes())
+      .use(signInRoutes(web, pages))
+      .use(identityRoutes(web, pages))
+      .use(setupRoutes(web, pages))
+      .use(inviteRoutes(web, pages))
+      .use(keysRoutes(web, pages))
+      .use(registerRoutes(web, context))
+      .use(clientPagesRoutes(web, pages, "admin"))
+      .use(clientPagesRoutes(web, pages, "own"))
+      .use(adminPeopleRoutes(web, pages))
+      .use(adminServiceAccountsRoutes(web, pages))
+      .use(adminUpstreamsRoutes(web, pages))
+      .use(auditRoutes(web, pages))
+      .use(authorizeRoutes(web, pages))
+      .use(deviceAuthorizationRoutes(deps, context))
+      .use(deviceVerificationRoutes(web, pages))
+      .use(tokenRoutes(deps, context))
+      .use(bridgeCallbackRoutes(deps))
+      .use(bridgePollRoutes(deps, context))
+      .use(revokeRoutes(deps, context))
+      .use(introspectRoutes(deps, context))
+      .use(mcpRoutes(deps, catalogue, context))
+  );
 }

@@ -9,18 +9,35 @@ import { ConfigError, loadConfig, settings } from "./config.ts";
 
 export type { Io } from "./cli/command.ts";
 
-const commands: Record<string, Command> = { ...serverCommands, ...accountCommands, ...connectionCommands, ...serviceCommands };
+const commands: Record<string, Command> = {
+  ...serverCommands,
+  ...accountCommands,
+  ...connectionCommands,
+  ...serviceCommands,
+};
 /** `user`, `key`, `connection`, `service`: the first word of every two-word command. */
-export const commandGroups = [...new Set(Object.keys(commands).flatMap((name) => (name.includes(" ") ? [name.split(" ")[0]!] : [])))];
-const settingOptions: Options = Object.fromEntries(Object.values(settings).map((s) => [s.flag.slice(2), { type: "string" }]));
+export const commandGroups = [
+  ...new Set(Object.keys(commands).flatMap((name) => (name.includes(" ") ? [name.split(" ")[0]!] : []))),
+];
+const settingOptions: Options = Object.fromEntries(
+  Object.values(settings).map((s) => [s.flag.slice(2), { type: "string" }]),
+);
 const settingFlags = new Set(Object.values(settings).map((s) => s.flag));
 
 function commandLines(prefix: string): string[] {
-  return Object.entries(commands).flatMap(([name, c]) => (name.startsWith(prefix) ? [`  ${c.usage}`, `      ${c.summary}`] : []));
+  return Object.entries(commands).flatMap(([name, c]) =>
+    name.startsWith(prefix) ? [`  ${c.usage}`, `      ${c.summary}`] : [],
+  );
 }
 
 function helpText(): string {
-  const lines = ["Gatehouse: OAuth 2.1 authorization server and MCP gateway.", "", "Usage: gatehouse [command] [flags]", "", "Commands:"];
+  const lines = [
+    "Gatehouse: OAuth 2.1 authorization server and MCP gateway.",
+    "",
+    "Usage: gatehouse [command] [flags]",
+    "",
+    "Commands:",
+  ];
   lines.push(...commandLines(""), "", "Settings (flag, or environment variable; flags win):");
   for (const s of Object.values(settings)) {
     const dflt = "default" in s ? ` (default ${s.default})` : "";
@@ -33,10 +50,15 @@ function helpText(): string {
 function findCommand(argv: string[]): { name: string; rest: string[] } {
   const [first, second] = argv;
   if (first === undefined || first.startsWith("-")) return { name: "serve", rest: argv };
-  if (second !== undefined && commands[`${first} ${second}`]) return { name: `${first} ${second}`, rest: argv.slice(2) };
+  if (second !== undefined && commands[`${first} ${second}`])
+    return { name: `${first} ${second}`, rest: argv.slice(2) };
   if (commands[first]) return { name: first, rest: argv.slice(1) };
   if (commandGroups.includes(first)) {
-    throw new UsageError(`"${first}" needs a subcommand: ${Object.keys(commands).filter((c) => c.startsWith(`${first} `)).join(", ")}`);
+    throw new UsageError(
+      `"${first}" needs a subcommand: ${Object.keys(commands)
+        .filter((c) => c.startsWith(`${first} `))
+        .join(", ")}`,
+    );
   }
   throw new UsageError(`unknown command "${first}"; see gatehouse --help`);
 }
@@ -45,7 +67,9 @@ function findCommand(argv: string[]): { name: string; rest: string[] } {
 function helpFor(argv: string[]): string | null {
   const asked = (args: string[]) => args.includes("--help") || args.includes("-h");
   if (commandGroups.includes(argv[0] ?? "") && asked(argv.slice(1, 2))) {
-    return [`Usage: gatehouse ${argv[0]} COMMAND [flags]`, "", "Commands:", ...commandLines(`${argv[0]} `), ""].join("\n");
+    return [`Usage: gatehouse ${argv[0]} COMMAND [flags]`, "", "Commands:", ...commandLines(`${argv[0]} `), ""].join(
+      "\n",
+    );
   }
   const { name, rest } = findCommand(argv);
   if (!asked(rest)) return null;
@@ -70,17 +94,26 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     const command = commands[name]!;
     let parsed: ReturnType<typeof parseArgs>;
     try {
-      parsed = parseArgs({ args: rest, options: { ...settingOptions, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: rest,
+        options: { ...settingOptions, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (error) {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
     const expected = command.positionals ?? 0;
     if (parsed.positionals.length !== expected) {
-      throw new UsageError(expected === 0 ? `unexpected argument "${parsed.positionals[0]}"` : `usage: ${command.usage}`);
+      throw new UsageError(
+        expected === 0 ? `unexpected argument "${parsed.positionals[0]}"` : `usage: ${command.usage}`,
+      );
     }
     const values = parsed.values as Values;
     const flags = Object.fromEntries(
-      Object.entries(values).flatMap(([k, v]) => (typeof v === "string" && settingFlags.has(`--${k}`) ? [[`--${k}`, v]] : [])),
+      Object.entries(values).flatMap(([k, v]) =>
+        typeof v === "string" && settingFlags.has(`--${k}`) ? [[`--${k}`, v]] : [],
+      ),
     );
     await command.run({ values, positionals: parsed.positionals, config: loadConfig(io.env, flags), io });
     return 0;

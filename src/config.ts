@@ -55,10 +55,29 @@ export const settings = {
     help: "the URL clients reach Gatehouse at (issuer); https unless loopback",
     default: "http://localhost:$PORT",
   },
-  configFile: { env: "GATEHOUSE_CONFIG", flag: "--config", help: "TOML file declaring upstreams (MCP servers, REST APIs by their OpenAPI document) and identity providers" },
-  accessTokenTtl: { env: "GATEHOUSE_ACCESS_TOKEN_TTL", flag: "--access-token-ttl", help: "access token lifetime", default: "3600" },
-  refreshTokenTtl: { env: "GATEHOUSE_REFRESH_TOKEN_TTL", flag: "--refresh-token-ttl", help: "refresh token lifetime", default: "30d" },
-  authCodeTtl: { env: "GATEHOUSE_AUTH_CODE_TTL", flag: "--auth-code-ttl", help: "authorization code lifetime", default: "600" },
+  configFile: {
+    env: "GATEHOUSE_CONFIG",
+    flag: "--config",
+    help: "TOML file declaring upstreams (MCP servers, REST APIs by their OpenAPI document) and identity providers",
+  },
+  accessTokenTtl: {
+    env: "GATEHOUSE_ACCESS_TOKEN_TTL",
+    flag: "--access-token-ttl",
+    help: "access token lifetime",
+    default: "3600",
+  },
+  refreshTokenTtl: {
+    env: "GATEHOUSE_REFRESH_TOKEN_TTL",
+    flag: "--refresh-token-ttl",
+    help: "refresh token lifetime",
+    default: "30d",
+  },
+  authCodeTtl: {
+    env: "GATEHOUSE_AUTH_CODE_TTL",
+    flag: "--auth-code-ttl",
+    help: "authorization code lifetime",
+    default: "600",
+  },
   refreshGrace: {
     env: "GATEHOUSE_REFRESH_GRACE",
     flag: "--refresh-grace",
@@ -82,8 +101,18 @@ export const settings = {
     flag: "--allowed-origins",
     help: "comma-separated browser origins, besides the public URL's, allowed to call /mcp",
   },
-  toolTimeout: { env: "GATEHOUSE_TOOL_TIMEOUT", flag: "--tool-timeout", help: "how long a tool call to an upstream (MCP server or REST API) may take", default: "60s" },
-  auditRetention: { env: "GATEHOUSE_AUDIT_RETENTION", flag: "--audit-retention", help: "how long audit log entries are kept", default: "90d" },
+  toolTimeout: {
+    env: "GATEHOUSE_TOOL_TIMEOUT",
+    flag: "--tool-timeout",
+    help: "how long a tool call to an upstream (MCP server or REST API) may take",
+    default: "60s",
+  },
+  auditRetention: {
+    env: "GATEHOUSE_AUDIT_RETENTION",
+    flag: "--audit-retention",
+    help: "how long audit log entries are kept",
+    default: "90d",
+  },
   auditArguments: {
     env: "GATEHOUSE_AUDIT_ARGUMENTS",
     flag: "--audit-arguments",
@@ -175,7 +204,10 @@ function parseDuration(key: Key, value: string, opts: { zero?: boolean } = {}): 
 /** Comma-separated origins (`https://inspector.example`, `http://localhost:6274`), each normalized. */
 function parseOrigins(key: Key, value: string): string[] {
   const origins: string[] = [];
-  for (const item of value.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+  for (const item of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")) {
     let url: URL;
     try {
       url = new URL(item);
@@ -184,7 +216,10 @@ function parseOrigins(key: Key, value: string): string[] {
     }
     const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
     if ((url.protocol !== "https:" && url.protocol !== "http:") || !bare) {
-      fail(key, `each entry must be an origin such as https://inspector.example or http://localhost:6274, got "${item}"`);
+      fail(
+        key,
+        `each entry must be an origin such as https://inspector.example or http://localhost:6274, got "${item}"`,
+      );
     }
     origins.push(url.origin);
   }
@@ -207,7 +242,10 @@ function parsePublicUrl(value: string, port: number): string {
     fail("publicUrl", `must be https (http is allowed only for localhost or 127.0.0.1), got "${value}"`);
   }
   if (url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
-    fail("publicUrl", `must be an origin such as https://gatehouse.example.com, with no path, query or credentials; got "${value}"`);
+    fail(
+      "publicUrl",
+      `must be an origin such as https://gatehouse.example.com, with no path, query or credentials; got "${value}"`,
+    );
   }
   return url.origin;
 }

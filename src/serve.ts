@@ -38,17 +38,37 @@ export function serve(
   policies: PolicyRule[] = [],
 ): Running {
   const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
-  const gateway = gatewayConfig ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds }) : undefined;
+  const gateway = gatewayConfig
+    ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds })
+    : undefined;
   gateway?.start();
   // Audit batches are written on a thread of their own, off the request path.
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments, thread: true });
-  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders, policies, ...(gateway && { gateway }) });
+  const app = createApp({
+    config,
+    db,
+    log,
+    now,
+    setupToken,
+    audit,
+    identityProviders,
+    policies,
+    ...(gateway && { gateway }),
+  });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const purge = setInterval(() => {
     const removed = deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
     const oauth = purgeExpiredOAuth(db, now());
-    if (oauth.codes + oauth.deviceCodes + oauth.bridgeEntries + oauth.pendingRequests + oauth.tokens + oauth.registrations > 0) {
+    if (
+      oauth.codes +
+        oauth.deviceCodes +
+        oauth.bridgeEntries +
+        oauth.pendingRequests +
+        oauth.tokens +
+        oauth.registrations >
+      0
+    ) {
       log.info("purged expired oauth rows", {
         codes: oauth.codes,
         device_codes: oauth.deviceCodes,

@@ -32,7 +32,9 @@ describe("defaults", () => {
   });
 
   test("token lifetimes are 3600, 2592000 and 600 seconds", () => {
-    expect([config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds, config.authCodeTtlSeconds]).toEqual([3600, 2592000, 600]);
+    expect([config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds, config.authCodeTtlSeconds]).toEqual([
+      3600, 2592000, 600,
+    ]);
   });
 
   test("rate limit is 100 a minute", () => {
@@ -54,17 +56,25 @@ describe("sources", () => {
   });
 
   test("a flag overrides the env", () => {
-    const config = loadConfig({ PORT: "9000", GATEHOUSE_DATA_DIR: "/env/dir" }, { "--port": "9001", "--data-dir": "/flag/dir" });
+    const config = loadConfig(
+      { PORT: "9000", GATEHOUSE_DATA_DIR: "/env/dir" },
+      { "--port": "9001", "--data-dir": "/flag/dir" },
+    );
     expect([config.port, config.dataDir]).toEqual([9001, "/flag/dir"]);
   });
 
   test("a flag overrides the env for the public URL", () => {
-    const config = loadConfig({ GATEHOUSE_PUBLIC_URL: "https://env.example.com" }, { "--public-url": "https://flag.example.com" });
+    const config = loadConfig(
+      { GATEHOUSE_PUBLIC_URL: "https://env.example.com" },
+      { "--public-url": "https://flag.example.com" },
+    );
     expect(config.publicUrl).toBe("https://flag.example.com");
   });
 
   test("the public URL loses its trailing slash", () => {
-    expect(loadConfig({ GATEHOUSE_PUBLIC_URL: "https://gatehouse.example.com/" }).publicUrl).toBe("https://gatehouse.example.com");
+    expect(loadConfig({ GATEHOUSE_PUBLIC_URL: "https://gatehouse.example.com/" }).publicUrl).toBe(
+      "https://gatehouse.example.com",
+    );
   });
 
   test("http is allowed for 127.0.0.1", () => {

@@ -62,7 +62,12 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const dataDir = tempDir();
   const port = opts.port ?? freePort();
-  const env = { GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env };
+  const env = {
+    GATEHOUSE_DATA_DIR: dataDir,
+    PORT: String(port),
+    GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ...opts.env,
+  };
   const config: Config = { ...loadConfig(env), passwordHashCost: testPasswordHashCost };
   const db = openDatabase(config.dataDir);
   migrate(db.$client);
@@ -70,11 +75,28 @@ export async function createTestApp(
   const log: Logger = createLogger((line) => logs.push(JSON.parse(line)));
   const setupToken = opts.setupToken === undefined ? null : opts.setupToken;
   // Upstreams, when given, reconnect fast so tests see a restart within a second or two.
-  const gateway = opts.gateway && new Gateway({ config: opts.gateway, log, toolTimeoutSeconds: config.toolTimeoutSeconds, backoff: { firstMs: 200, maxMs: 2000 } });
+  const gateway =
+    opts.gateway &&
+    new Gateway({
+      config: opts.gateway,
+      log,
+      toolTimeoutSeconds: config.toolTimeoutSeconds,
+      backoff: { firstMs: 200, maxMs: 2000 },
+    });
   gateway?.start();
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments });
-  const app = createApp({ config, db, log, now, setupToken, audit, identityProviders: opts.identityProviders ?? [], policies: opts.policies ?? [], ...(gateway && { gateway }) });
+  const app = createApp({
+    config,
+    db,
+    log,
+    now,
+    setupToken,
+    audit,
+    identityProviders: opts.identityProviders ?? [],
+    policies: opts.policies ?? [],
+    ...(gateway && { gateway }),
+  });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
     url: config.publicUrl,

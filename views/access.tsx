@@ -36,11 +36,17 @@ export interface AccessFieldsProps {
 const accessWords = {
   read: { label: "Read-only", detail: "only tools that change nothing" },
   full: { label: "Full", detail: "every tool, also write tools added later" },
-  chosen: { label: "Full, only the write tools I tick", detail: "tools that change nothing, and the ones ticked below" },
+  chosen: {
+    label: "Full, only the write tools I tick",
+    detail: "tools that change nothing, and the ones ticked below",
+  },
 } as const;
 
 /** A posted choice as the form shows it again: an offered one, else Read-only. */
-export function shownChoice(posted: string | undefined, offer: AccessFieldsProps["offer"]): AccessFieldsProps["choice"] {
+export function shownChoice(
+  posted: string | undefined,
+  offer: AccessFieldsProps["offer"],
+): AccessFieldsProps["choice"] {
   return (posted === "full" && offer.full) || (posted === "chosen" && offer.chosen) ? posted : "read";
 }
 
@@ -74,12 +80,17 @@ function ToolGroup({ group, ticked }: { group: ToolGroupOption; ticked: readonly
           <input type="checkbox" name="tool_group" value={group.key} checked={all} />
           <span safe>{`All ${group.tools.length} write tools of ${group.label}`}</span>
         </label>
-      ) : ""}
+      ) : (
+        ""
+      )}
       {group.tools.map((tool) => (
         <label class="choice">
           <input type="checkbox" name="tool" value={tool.name} checked={ticked.includes(tool.name)} />
           <span>
-            <code safe>{tool.name}</code> <span class="muted" safe>{summaryOf(tool)}</span>
+            <code safe>{tool.name}</code>{" "}
+            <span class="muted" safe>
+              {summaryOf(tool)}
+            </span>
           </span>
         </label>
       ))}
@@ -101,12 +112,16 @@ export function AccessFields({ offer, groups, choice, ticked, note }: AccessFiel
             <ToolGroup group={group} ticked={ticked} />
           ))}
         </div>
-      ) : ""}
+      ) : (
+        ""
+      )}
       {note ? (
         <p class="muted" id="access-note" safe>
           {note}
         </p>
-      ) : ""}
+      ) : (
+        ""
+      )}
     </fieldset>
   ) as string;
 }

@@ -76,7 +76,15 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                 <td>
                   <Time at={p.createdAt} />
                 </td>
-                <td>{p.disabledAt === null ? "Active" : <>Disabled <Time at={p.disabledAt} /></>}</td>
+                <td>
+                  {p.disabledAt === null ? (
+                    "Active"
+                  ) : (
+                    <>
+                      Disabled <Time at={p.disabledAt} />
+                    </>
+                  )}
+                </td>
                 <td class="actions">
                   <PersonActions p={p} csrf={csrf} />
                 </td>
@@ -112,7 +120,12 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                     <Time at={i.expiresAt} />
                   </td>
                   <td class="actions">
-                    <PostButton action={`/admin/invitations/${i.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
+                    <PostButton
+                      action={`/admin/invitations/${i.id}/revoke`}
+                      csrf={csrf}
+                      label="Revoke"
+                      variant="danger"
+                    />
                   </td>
                 </tr>
               ))}

@@ -51,14 +51,23 @@ function AccountActions({ a, csrf }: { a: ServiceAccountView; csrf: string }): s
 }
 
 /** Settings → Service accounts: non-human principals for client_credentials. */
-export function AdminServiceAccountsPage({ viewer, csrf, accounts, offer, groups, error, form }: AdminServiceAccountsProps): string {
+export function AdminServiceAccountsPage({
+  viewer,
+  csrf,
+  accounts,
+  offer,
+  groups,
+  error,
+  form,
+}: AdminServiceAccountsProps): string {
   return (
     <Layout title="Service accounts" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1>Service accounts</h1>
         <p class="muted">
-          A service account is a program, not a person: it gets access tokens with <code>grant_type=client_credentials</code>{" "}
-          and its own client secret. Disabling or deleting one stops its tokens at once.
+          A service account is a program, not a person: it gets access tokens with{" "}
+          <code>grant_type=client_credentials</code> and its own client secret. Disabling or deleting one stops its
+          tokens at once.
         </p>
         {accounts.length === 0 ? (
           <p id="no-service-accounts">No service accounts yet.</p>
@@ -108,9 +117,21 @@ export function AdminServiceAccountsPage({ viewer, csrf, accounts, offer, groups
           <input type="hidden" name="csrf" value={csrf} />
           <label>
             Name <span class="muted">(a-z, 0-9 and -, for example ci-deploy)</span>
-            <input type="text" name="name" value={form?.name ?? ""} maxlength="40" pattern="[a-z0-9][a-z0-9\-]{0,39}" required />
+            <input
+              type="text"
+              name="name"
+              value={form?.name ?? ""}
+              maxlength="40"
+              pattern="[a-z0-9][a-z0-9\-]{0,39}"
+              required
+            />
           </label>
-          <AccessFields offer={offer} groups={groups} choice={shownChoice(form?.choice, offer)} ticked={form?.ticked ?? []} />
+          <AccessFields
+            offer={offer}
+            groups={groups}
+            choice={shownChoice(form?.choice, offer)}
+            ticked={form?.ticked ?? []}
+          />
           <button type="submit">Create service account</button>
         </form>
       </section>
@@ -119,7 +140,15 @@ export function AdminServiceAccountsPage({ viewer, csrf, accounts, offer, groups
 }
 
 /** The only time a service account's client secret is shown, with how to use it. */
-export function ServiceAccountSecretPage(p: { viewer: Viewer; csrf: string; name: string; clientId: string; secret: string; tokenUrl: string; rotated: boolean }): string {
+export function ServiceAccountSecretPage(p: {
+  viewer: Viewer;
+  csrf: string;
+  name: string;
+  clientId: string;
+  secret: string;
+  tokenUrl: string;
+  rotated: boolean;
+}): string {
   return (
     <Layout title="Service account secret" viewer={p.viewer} csrf={p.csrf}>
       <section class="card">

@@ -28,7 +28,8 @@ function shownName(name: string): string {
 
 /** One sentence: how many tools were refused, why, and which. */
 export function refusedToolsSentence(names: readonly string[]): string {
-  const count = names.length === 1 ? "1 tool refused: its name breaks" : `${names.length} tools refused: their names break`;
+  const count =
+    names.length === 1 ? "1 tool refused: its name breaks" : `${names.length} tools refused: their names break`;
   const listed = names.slice(0, shownNames).map(shownName).join(", ");
   const more = names.length > shownNames ? ` and ${names.length - shownNames} more` : "";
   return `${count} MCP's tool-name rule (1 to 128 characters, prefix included, each a letter, digit, "_", "-" or "."): ${listed}${more}.`;
@@ -53,8 +54,9 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
             "No config file is set (GATEHOUSE_CONFIG), so /mcp offers only Gatehouse's own tools."
           ) : (
             <>
-              Declared in <code safe>{configFile}</code>: MCP servers, and REST APIs by their OpenAPI document. Their tools appear
-              on /mcp while they are connected (a REST API: once its document is read); a failed one is retried with growing delays.
+              Declared in <code safe>{configFile}</code>: MCP servers, and REST APIs by their OpenAPI document. Their
+              tools appear on /mcp while they are connected (a REST API: once its document is read); a failed one is
+              retried with growing delays.
             </>
           )}
         </p>

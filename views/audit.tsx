@@ -38,7 +38,17 @@ export interface AuditPageProps {
   retentionDays: number;
 }
 
-function Choice({ name, label, value, choices }: { name: string; label: string; value: string; choices: readonly string[] }): string {
+function Choice({
+  name,
+  label,
+  value,
+  choices,
+}: {
+  name: string;
+  label: string;
+  value: string;
+  choices: readonly string[];
+}): string {
   return (
     <label>
       <span safe>{label}</span>
@@ -99,7 +109,13 @@ function Row({ r, showUser }: { r: AuditRowView; showUser: boolean }): string {
       <td safe>{r.durationMs === null ? "—" : `${r.durationMs} ms`}</td>
       <td>
         <code safe>{r.requestId ?? "—"}</code>
-        {r.ip === null ? "" : <div class="muted" safe>{r.ip}</div>}
+        {r.ip === null ? (
+          ""
+        ) : (
+          <div class="muted" safe>
+            {r.ip}
+          </div>
+        )}
       </td>
       <td class="detail">{r.detail === null ? "" : <code safe>{r.detail}</code>}</td>
     </tr>
@@ -149,7 +165,9 @@ export function AuditPage(p: AuditPageProps): string {
               Older entries
             </a>
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
       </section>
     </Layout>
   ) as string;

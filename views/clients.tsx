@@ -28,13 +28,24 @@ export interface ClientsScope {
 /** What a person picks when adding a client: public, or confidential and how it sends its secret. */
 export const clientTypeChoices = [
   { value: "none", label: "Public (PKCE, no secret): desktop, CLI and browser apps" },
-  { value: "client_secret_basic", label: "Confidential: secret sent in the Authorization header (client_secret_basic)" },
+  {
+    value: "client_secret_basic",
+    label: "Confidential: secret sent in the Authorization header (client_secret_basic)",
+  },
   { value: "client_secret_post", label: "Confidential: secret sent in the request body (client_secret_post)" },
 ] as const;
 
 const kindLabelOf = (c: ClientRow): string =>
-  c.kind === "manual" ? (c.ownerEmail === null ? "Added by an admin" : "Added by its owner") : { dcr: "Registered itself (DCR)", cimd: "Metadata document (URL)", service: "Service account" }[c.kind];
-const methodLabel = { none: "Public", client_secret_basic: "Confidential (Basic)", client_secret_post: "Confidential (post)" } as const;
+  c.kind === "manual"
+    ? c.ownerEmail === null
+      ? "Added by an admin"
+      : "Added by its owner"
+    : { dcr: "Registered itself (DCR)", cimd: "Metadata document (URL)", service: "Service account" }[c.kind];
+const methodLabel = {
+  none: "Public",
+  client_secret_basic: "Confidential (Basic)",
+  client_secret_post: "Confidential (post)",
+} as const;
 
 const editHref = (scope: ClientsScope, id: string) => `${scope.path}/edit?id=${encodeURIComponent(id)}`;
 
@@ -48,18 +59,21 @@ export interface ClientsPageProps {
 }
 
 function Intro({ scope }: { scope: ClientsScope }): string {
-  return scope.admin ? (
-    <p class="muted">
-      Apps that may ask users for access: those that registered themselves, those identified by a metadata document URL,
-      those people added on their own clients page, and those added here. Deleting a client revokes every token issued to it.
-    </p>
-  ) as string : (
-    <p class="muted">
-      Most apps (claude.ai, Claude Code, Cursor, VS Code) register themselves when they connect. Add one here when an app
-      of yours needs a client ID given to it. Anyone here can approve it on the consent page, under the name you give it;
-      only you and admins can change it. Deleting a client revokes every token issued to it.
-    </p>
-  ) as string;
+  return scope.admin
+    ? ((
+        <p class="muted">
+          Apps that may ask users for access: those that registered themselves, those identified by a metadata document
+          URL, those people added on their own clients page, and those added here. Deleting a client revokes every token
+          issued to it.
+        </p>
+      ) as string)
+    : ((
+        <p class="muted">
+          Most apps (claude.ai, Claude Code, Cursor, VS Code) register themselves when they connect. Add one here when
+          an app of yours needs a client ID given to it. Anyone here can approve it on the consent page, under the name
+          you give it; only you and admins can change it. Deleting a client revokes every token issued to it.
+        </p>
+      ) as string);
 }
 
 /** The list of clients in scope, and a form to add one. */
@@ -91,9 +105,23 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
               <tbody>
                 {clients.map((c) => (
                   <tr data-client-id={c.id}>
-                    <td class="name" safe>{c.name}</td>
-                    {scope.admin ? <td data-label="Kind" safe>{kindLabelOf(c)}</td> : ""}
-                    {scope.admin ? <td class="owner" data-label="Owner" safe>{c.ownerEmail ?? "—"}</td> : ""}
+                    <td class="name" safe>
+                      {c.name}
+                    </td>
+                    {scope.admin ? (
+                      <td data-label="Kind" safe>
+                        {kindLabelOf(c)}
+                      </td>
+                    ) : (
+                      ""
+                    )}
+                    {scope.admin ? (
+                      <td class="owner" data-label="Owner" safe>
+                        {c.ownerEmail ?? "—"}
+                      </td>
+                    ) : (
+                      ""
+                    )}
                     <td data-label="Client ID">
                       <code safe>{c.id}</code>
                     </td>
@@ -138,7 +166,8 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
             <legend>Type</legend>
             {clientTypeChoices.map((c) => (
               <label class="choice">
-                <input type="radio" name="type" value={c.value} checked={(form?.type ?? "none") === c.value} /> {c.label}
+                <input type="radio" name="type" value={c.value} checked={(form?.type ?? "none") === c.value} />{" "}
+                {c.label}
               </label>
             ))}
           </fieldset>
@@ -215,9 +244,14 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
         </p>
         {scope.admin && client.ownerEmail !== null ? (
           <p>
-            Owner: <span class="owner" safe>{client.ownerEmail}</span>
+            Owner:{" "}
+            <span class="owner" safe>
+              {client.ownerEmail}
+            </span>
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
         <ErrorNote message={error} />
         {client.kind === "cimd" ? (
           <p class="muted">This client's redirect URIs come from its metadata document and cannot be edited here.</p>
@@ -235,10 +269,15 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
           </form>
         )}
       </section>
-      {client.authMethod === "none" ? "" : (
+      {client.authMethod === "none" ? (
+        ""
+      ) : (
         <section class="card">
           <h2>New secret</h2>
-          <p>A new client secret is shown once; the old one stops working at once, and the app needs the new one to get tokens.</p>
+          <p>
+            A new client secret is shown once; the old one stops working at once, and the app needs the new one to get
+            tokens.
+          </p>
           <form method="post" action={`${scope.path}/secret`} id="renew-secret">
             <input type="hidden" name="csrf" value={csrf} />
             <input type="hidden" name="client_id" value={client.id} />

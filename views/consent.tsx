@@ -25,7 +25,18 @@ export interface ConsentProps {
 
 /** The consent page: server-rendered, works without JavaScript. */
 export function ConsentPage(props: ConsentProps): string {
-  const { viewer, csrf, requestId, client, redirect, scopes, access, limits = { policy: [], key: [] }, error, action = "/oauth/authorize" } = props;
+  const {
+    viewer,
+    csrf,
+    requestId,
+    client,
+    redirect,
+    scopes,
+    access,
+    limits = { policy: [], key: [] },
+    error,
+    action = "/oauth/authorize",
+  } = props;
   return (
     <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
       <section class="card narrow" id="consent">
@@ -37,12 +48,16 @@ export function ConsentPage(props: ConsentProps): string {
           <p class="muted" id="registered-by">
             Registered on this server by <strong safe>{client.registeredBy}</strong>
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
         {client.metadataHost ? (
           <p class="muted" id="metadata-host">
             App details from <strong safe>{client.metadataHost}</strong>
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
         {redirect ? (
           <p id="redirect-host">
             After you answer you will be sent to <strong safe>{redirect.label}</strong>
@@ -67,15 +82,24 @@ export function ConsentPage(props: ConsentProps): string {
                 <p class="muted">Set for you by an admin of this Gatehouse:</p>
                 <LimitList items={limits.policy} id="policy-limits" />
               </>
-            ) : ""}
+            ) : (
+              ""
+            )}
             {limits.key.length > 0 ? (
               <>
-                <p class="muted">From the API key you signed in with; you can change them on the API keys page afterwards, within the key's:</p>
+                <p class="muted">
+                  From the API key you signed in with; you can change them on the API keys page afterwards, within the
+                  key's:
+                </p>
                 <LimitList items={limits.key} id="key-limits" />
               </>
-            ) : ""}
+            ) : (
+              ""
+            )}
           </div>
-        ) : ""}
+        ) : (
+          ""
+        )}
         <ErrorNote message={error} />
         <form method="post" action={action}>
           <input type="hidden" name="csrf" value={csrf} />

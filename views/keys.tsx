@@ -2,7 +2,14 @@ import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
-import { AccessFields, PermittedTools, LimitList, shownChoice, type LimitItem, type ToolGroupOption } from "./access.tsx";
+import {
+  AccessFields,
+  PermittedTools,
+  LimitList,
+  shownChoice,
+  type LimitItem,
+  type ToolGroupOption,
+} from "./access.tsx";
 
 export interface KeyRow {
   id: string;
@@ -76,10 +83,19 @@ export interface KeysForm {
   limits: string;
 }
 
-const limitsHelp = "One per line: tool:argument=pattern, e.g. github__create_issue:repo=acme/*. The tool then runs only where that argument (a string at the top level of its input) matches; * does not cross /, ** does.";
+const limitsHelp =
+  "One per line: tool:argument=pattern, e.g. github__create_issue:repo=acme/*. The tool then runs only where that argument (a string at the top level of its input) matches; * does not cross /, ** does.";
 
 /** A key's or connection's write tools, and under them its argument limits. */
-function ToolsCell({ access, tools, limits }: { access: AccessLevel; tools: string[] | null; limits: LimitItem[] }): string {
+function ToolsCell({
+  access,
+  tools,
+  limits,
+}: {
+  access: AccessLevel;
+  tools: string[] | null;
+  limits: LimitItem[];
+}): string {
   return (
     <td class="write-tools-granted">
       <PermittedTools access={access} tools={tools} />
@@ -88,7 +104,9 @@ function ToolsCell({ access, tools, limits }: { access: AccessLevel; tools: stri
           <span class="muted">Argument limits:</span>
           <LimitList items={limits} />
         </div>
-      ) : ""}
+      ) : (
+        ""
+      )}
     </td>
   ) as string;
 }
@@ -105,7 +123,9 @@ function EditLimits({ row, csrf, error }: { row: ConnectionRow; csrf: string; er
           <p class="error" safe>
             {mine.message}
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
         <label>
           <span class="muted hint">{limitsHelp} Empty: no limits.</span>
           <textarea name="argument_limits" rows="3" safe>
@@ -122,45 +142,69 @@ function EditLimits({ row, csrf, error }: { row: ConnectionRow; csrf: string; er
 
 const accessLabel = { read: "Read-only", full: "Full" } as const;
 
-function ConnectionsTable({ id, rows, csrf, showUser, error }: { id: string; rows: ConnectionRow[]; csrf: string; showUser: boolean; error?: ConnectionLimitsError }): string {
+function ConnectionsTable({
+  id,
+  rows,
+  csrf,
+  showUser,
+  error,
+}: {
+  id: string;
+  rows: ConnectionRow[];
+  csrf: string;
+  showUser: boolean;
+  error?: ConnectionLimitsError;
+}): string {
   return (
     <div class="table-scroll">
-    <table id={id}>
-      <thead>
-        <tr>
-          <th>Name</th>
-          {showUser ? <th>User</th> : ""}
-          <th>Access</th>
-          <th>Write tools</th>
-          <th>Created</th>
-          <th>Last used</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((c) => (
-          <tr data-connection-id={c.id}>
-            <td safe>{c.name}</td>
-            {showUser ? <td safe>{c.userEmail}</td> : ""}
-            <td>{accessLabel[c.access]}</td>
-            <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
-            <td>
-              <Time at={c.createdAt} />
-            </td>
-            <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
-            <td class="actions">
-              <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
-              {!showUser && c.access === "full" ? <EditLimits row={c} csrf={csrf} error={error} /> : ""}
-            </td>
+      <table id={id}>
+        <thead>
+          <tr>
+            <th>Name</th>
+            {showUser ? <th>User</th> : ""}
+            <th>Access</th>
+            <th>Write tools</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th></th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((c) => (
+            <tr data-connection-id={c.id}>
+              <td safe>{c.name}</td>
+              {showUser ? <td safe>{c.userEmail}</td> : ""}
+              <td>{accessLabel[c.access]}</td>
+              <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
+              <td>
+                <Time at={c.createdAt} />
+              </td>
+              <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+              <td class="actions">
+                <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
+                {!showUser && c.access === "full" ? <EditLimits row={c} csrf={csrf} error={error} /> : ""}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   ) as string;
 }
 
-export function KeysPage({ viewer, csrf, keys, connections, allConnections, offer, groups, keySession, error, form, connectionError }: KeysProps): string {
+export function KeysPage({
+  viewer,
+  csrf,
+  keys,
+  connections,
+  allConnections,
+  offer,
+  groups,
+  keySession,
+  error,
+  form,
+  connectionError,
+}: KeysProps): string {
   return (
     <Layout title="API keys" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -173,46 +217,48 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
           <p class="note" id="key-session" safe>
             {keySession}
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
         {keys.length === 0 ? (
           <p id="no-keys">No API keys yet.</p>
         ) : (
           <div class="table-scroll">
-          <table id="keys">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Identifier</th>
-                <th>Access</th>
-                <th>Write tools</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Expires</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr data-key-id={k.id}>
-                  <td safe>{k.name}</td>
-                  <td>
-                    <code safe>{k.id}</code>
-                  </td>
-                  <td>{accessLabel[k.access]}</td>
-                  <ToolsCell access={k.access} tools={k.tools} limits={k.limits} />
-                  <td>
-                    <Time at={k.createdAt} />
-                  </td>
-                  <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
-                  <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
-                  <td class="actions">
-                    <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
-                    <PostButton action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
-                  </td>
+            <table id="keys">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Identifier</th>
+                  <th>Access</th>
+                  <th>Write tools</th>
+                  <th>Created</th>
+                  <th>Last used</th>
+                  <th>Expires</th>
+                  <th></th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {keys.map((k) => (
+                  <tr data-key-id={k.id}>
+                    <td safe>{k.name}</td>
+                    <td>
+                      <code safe>{k.id}</code>
+                    </td>
+                    <td>{accessLabel[k.access]}</td>
+                    <ToolsCell access={k.access} tools={k.tools} limits={k.limits} />
+                    <td>
+                      <Time at={k.createdAt} />
+                    </td>
+                    <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
+                    <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
+                    <td class="actions">
+                      <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
+                      <PostButton action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </div>
         )}
       </section>
@@ -236,7 +282,9 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
             <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} />
           )}
         </section>
-      ) : ""}
+      ) : (
+        ""
+      )}
       <section class="card">
         <h2>Create a key</h2>
         <ErrorNote message={error} />
@@ -246,7 +294,12 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
             Name
             <input type="text" name="name" value={form?.name ?? ""} maxlength="100" required />
           </label>
-          <AccessFields offer={offer} groups={groups} choice={shownChoice(form?.choice, offer)} ticked={form?.ticked ?? []} />
+          <AccessFields
+            offer={offer}
+            groups={groups}
+            choice={shownChoice(form?.choice, offer)}
+            ticked={form?.ticked ?? []}
+          />
           {offer.full || offer.chosen ? (
             <label class="limits-box">
               Argument limits (optional)
@@ -255,7 +308,9 @@ export function KeysPage({ viewer, csrf, keys, connections, allConnections, offe
                 {form?.limits ?? ""}
               </textarea>
             </label>
-          ) : ""}
+          ) : (
+            ""
+          )}
           <label>
             Expires
             <select name="expires_in">

@@ -46,7 +46,9 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
                 </span>
                 <PostButton action="/sign-out" csrf={csrf ?? ""} label="Sign out" variant="link" />
               </nav>
-            ) : ""}
+            ) : (
+              ""
+            )}
           </header>
           <main>{children}</main>
         </body>

@@ -20,12 +20,16 @@ export function MessagePage({ title, message, requestId, link }: MessageProps): 
               {link.label}
             </a>
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
         {requestId ? (
           <p class="muted">
             Request id: <code safe>{requestId}</code>
           </p>
-        ) : ""}
+        ) : (
+          ""
+        )}
       </section>
     </Layout>
   ) as string;

@@ -11,7 +11,17 @@ export function ErrorNote({ message }: { message?: string }): string {
 }
 
 /** One button that POSTs to `action` with the CSRF form token. */
-export function PostButton({ action, csrf, label, variant }: { action: string; csrf: string; label: string; variant: "secondary" | "danger" | "link" }): string {
+export function PostButton({
+  action,
+  csrf,
+  label,
+  variant,
+}: {
+  action: string;
+  csrf: string;
+  label: string;
+  variant: "secondary" | "danger" | "link";
+}): string {
   return (
     <form method="post" action={action} class="inline">
       <input type="hidden" name="csrf" value={csrf} />

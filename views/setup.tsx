@@ -17,7 +17,16 @@ export interface SetupProps {
 }
 
 /** The first-start setup link and an invitation link: both make an account with a password. */
-export function SetupPage({ csrf, token, email, error, minPasswordLength, invitation, providers, next }: SetupProps): string {
+export function SetupPage({
+  csrf,
+  token,
+  email,
+  error,
+  minPasswordLength,
+  invitation,
+  providers,
+  next,
+}: SetupProps): string {
   const title = invitation ? "Join Gatehouse" : "Create the first admin";
   return (
     <Layout title={title}>
@@ -25,8 +34,8 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
         <h1>{title}</h1>
         {invitation ? (
           <p class="muted">
-            You were invited{invitation.isAdmin ? " as an admin" : ""}. Choose a password to create your account; this link
-            works once.
+            You were invited{invitation.isAdmin ? " as an admin" : ""}. Choose a password to create your account; this
+            link works once.
           </p>
         ) : (
           <p class="muted">This link works once: it stops working as soon as an admin exists.</p>
@@ -47,7 +56,13 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
           </label>
           <label>
             Password (at least {minPasswordLength} characters)
-            <input type="password" name="password" autocomplete="new-password" minlength={String(minPasswordLength)} required />
+            <input
+              type="password"
+              name="password"
+              autocomplete="new-password"
+              minlength={String(minPasswordLength)}
+              required
+            />
           </label>
           <button type="submit">{invitation ? "Create account" : "Create admin"}</button>
         </form>
@@ -57,7 +72,9 @@ export function SetupPage({ csrf, token, email, error, minPasswordLength, invita
             <p class="muted">Or sign in through a provider with the invited email address:</p>
             <ProviderButtons providers={providers} csrf={csrf} invitation={token} next={next} />
           </>
-        ) : ""}
+        ) : (
+          ""
+        )}
       </section>
     </Layout>
   ) as string;

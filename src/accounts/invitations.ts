@@ -65,7 +65,13 @@ export function usableInvitation(db: Db, token: string, now: number): Invitation
  */
 export async function acceptInvitation(
   db: Db,
-  input: { token: string; password: string | null; passwordCost?: PasswordHashCost; now: number; alsoInTransaction?: (user: User) => void },
+  input: {
+    token: string;
+    password: string | null;
+    passwordCost?: PasswordHashCost;
+    now: number;
+    alsoInTransaction?: (user: User) => void;
+  },
 ): Promise<{ user: User; invitation: Invitation }> {
   const invitation = usableInvitation(db, input.token, input.now);
   if (!invitation) throw new InvitationUnusable();
@@ -80,7 +86,12 @@ export async function acceptInvitation(
 export async function claimInvitation(
   db: Db,
   invitation: Invitation,
-  input: { password: string | null; passwordCost?: PasswordHashCost; now: number; alsoInTransaction?: (user: User) => void },
+  input: {
+    password: string | null;
+    passwordCost?: PasswordHashCost;
+    now: number;
+    alsoInTransaction?: (user: User) => void;
+  },
 ): Promise<{ user: User; invitation: Invitation }> {
   const user = await createUser(db, {
     email: invitation.email,

@@ -9,7 +9,11 @@ export interface ServiceAccountRow {
   authorization: typeof oauthGrants.$inferSelect;
 }
 
-const columns = { user: users, client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt }, authorization: oauthGrants };
+const columns = {
+  user: users,
+  client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt },
+  authorization: oauthGrants,
+};
 
 /** Every service account, oldest first. */
 export function listServiceAccounts(db: Db): ServiceAccountRow[] {
@@ -39,5 +43,11 @@ function serviceAccountsWhere(db: Db, condition?: SQL): ServiceAccountRow[] {
 /** Deletes the account (its authorization and tokens go by cascade) and its client. */
 export function deleteServiceAccountRows(db: Db, userId: string, clientId: string): boolean {
   db.delete(oauthClients).where(eq(oauthClients.id, clientId)).run();
-  return db.delete(users).where(and(eq(users.id, userId), eq(users.kind, "service"))).returning({ id: users.id }).all().length === 1;
+  return (
+    db
+      .delete(users)
+      .where(and(eq(users.id, userId), eq(users.kind, "service")))
+      .returning({ id: users.id })
+      .all().length === 1
+  );
 }

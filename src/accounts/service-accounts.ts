@@ -32,12 +32,25 @@ export function createServiceAccount(
   input: { name: string; access: AccessLevel; tools: readonly string[] | null; resource: string; now: number },
 ): { account: ServiceAccountRow; clientSecret: string } {
   const name = input.name.trim();
-  if (!namePattern.test(name)) throw new AccountError("The name must be 1 to 40 characters of a-z, 0-9 and -, starting with a letter or digit (for example ci-deploy).");
+  if (!namePattern.test(name))
+    throw new AccountError(
+      "The name must be 1 to 40 characters of a-z, 0-9 and -, starting with a letter or digit (for example ci-deploy).",
+    );
   if (!(input.access in accessScopes)) throw new AccountError("The access level must be read or full.");
   const userId = randomString(10);
   return inTransaction(db, () => {
-    if (findUserByEmail(db, serviceAccountEmail(name))) throw new AccountError(`A service account named ${name} already exists.`);
-    insertUser(db, { id: userId, email: serviceAccountEmail(name), passwordHash: null, isAdmin: false, kind: "service", name, createdAt: input.now, disabledAt: null });
+    if (findUserByEmail(db, serviceAccountEmail(name)))
+      throw new AccountError(`A service account named ${name} already exists.`);
+    insertUser(db, {
+      id: userId,
+      email: serviceAccountEmail(name),
+      passwordHash: null,
+      isAdmin: false,
+      kind: "service",
+      name,
+      createdAt: input.now,
+      disabledAt: null,
+    });
     const { client, secret } = registerServiceClient(db, { name, now: input.now });
     insertAuthorization(db, {
       id: randomString(10),
@@ -58,7 +71,10 @@ export function createServiceAccount(
 }
 
 /** A new client secret; the old one stops working at once (tokens already issued run out). */
-export function newServiceAccountSecret(db: Db, userId: string): { account: ServiceAccountRow; clientSecret: string } | null {
+export function newServiceAccountSecret(
+  db: Db,
+  userId: string,
+): { account: ServiceAccountRow; clientSecret: string } | null {
   const account = findServiceAccount(db, userId);
   if (!account) return null;
   const { secret, secretHash } = newClientSecret();

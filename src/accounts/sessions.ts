@@ -21,7 +21,14 @@ export function openSession(
   const { id, token, secretHash } = newCredential("");
   let expiresAt = input.now + sessionTtlSeconds;
   if (input.apiKeyExpiresAt !== null) expiresAt = Math.min(expiresAt, input.apiKeyExpiresAt);
-  insertSession(db, { id, userId: input.userId, secretHash, apiKeyId: input.apiKeyId, createdAt: input.now, expiresAt });
+  insertSession(db, {
+    id,
+    userId: input.userId,
+    secretHash,
+    apiKeyId: input.apiKeyId,
+    createdAt: input.now,
+    expiresAt,
+  });
   return { token, expiresAt };
 }
 

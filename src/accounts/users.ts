@@ -83,7 +83,10 @@ export async function createUser(
   const user: User = {
     id: randomString(10),
     email,
-    passwordHash: input.password === null ? null : await hashPassword(input.password, input.passwordCost ?? defaultPasswordHashCost),
+    passwordHash:
+      input.password === null
+        ? null
+        : await hashPassword(input.password, input.passwordCost ?? defaultPasswordHashCost),
     isAdmin: input.isAdmin,
     kind: "person",
     name: null,
@@ -104,7 +107,10 @@ export async function createUser(
  * who signs in with API keys gets a password, which admin pages need. Every
  * session of the account ends, as after any password change.
  */
-export async function setPassword(db: Db, input: { email: string; password: string; passwordCost: PasswordHashCost }): Promise<User> {
+export async function setPassword(
+  db: Db,
+  input: { email: string; password: string; passwordCost: PasswordHashCost },
+): Promise<User> {
   const user = findUserByEmail(db, normalizeEmail(input.email) ?? input.email);
   if (!user) throw new AccountError(`No user with the email ${input.email}.`);
   if (user.kind === "service") throw new AccountError("A service account never signs in, so it has no password.");

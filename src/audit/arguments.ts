@@ -19,14 +19,44 @@ import type { AuditArgumentsMode } from "../config.ts";
 //   - the whole cut at about `maxTotalChars` characters of JSON: later
 //     members are dropped and a "…" member (or item) says "[truncated]".
 
-export const redactionLimits = { maxStringChars: 200, maxArrayItems: 20, maxDepth: 6, maxTotalChars: 4096, fullMaxChars: 65536 } as const;
+export const redactionLimits = {
+  maxStringChars: 200,
+  maxArrayItems: 20,
+  maxDepth: 6,
+  maxTotalChars: 4096,
+  fullMaxChars: 65536,
+} as const;
 
 export const redacted = "[redacted]";
 
 const secretWords = new Set([
-  "password", "passwd", "pass", "passphrase", "pwd", "secret", "secrets", "token", "key", "keys", "apikey",
-  "authorization", "auth", "credential", "credentials", "cookie", "cookies", "session", "signature", "private", "privatekey",
-  "otp", "pin", "cvv", "ssn", "bearer", "jwt",
+  "password",
+  "passwd",
+  "pass",
+  "passphrase",
+  "pwd",
+  "secret",
+  "secrets",
+  "token",
+  "key",
+  "keys",
+  "apikey",
+  "authorization",
+  "auth",
+  "credential",
+  "credentials",
+  "cookie",
+  "cookies",
+  "session",
+  "signature",
+  "private",
+  "privatekey",
+  "otp",
+  "pin",
+  "cvv",
+  "ssn",
+  "bearer",
+  "jwt",
 ]);
 
 const secretValue = [
@@ -75,7 +105,9 @@ export function redactArguments(args: unknown): unknown {
 
 function cutString(value: string): string {
   const { maxStringChars } = redactionLimits;
-  return value.length > maxStringChars ? `${value.slice(0, maxStringChars)}…[+${value.length - maxStringChars} chars]` : value;
+  return value.length > maxStringChars
+    ? `${value.slice(0, maxStringChars)}…[+${value.length - maxStringChars} chars]`
+    : value;
 }
 
 function redactValue(value: unknown, depth: number, budget: { left: number }): unknown {
@@ -122,6 +154,7 @@ function redactArray(items: unknown[], depth: number, budget: { left: number }):
     budget.left -= 1;
     out.push(redactValue(item, depth + 1, budget));
   }
-  if (items.length > redactionLimits.maxArrayItems) out.push(`…[+${items.length - redactionLimits.maxArrayItems} items]`);
+  if (items.length > redactionLimits.maxArrayItems)
+    out.push(`…[+${items.length - redactionLimits.maxArrayItems} items]`);
   return out;
 }

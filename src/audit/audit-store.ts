@@ -73,7 +73,8 @@ function conditions(filter: AuditFilter): SQL | undefined {
       ),
     );
   }
-  if (filter.client !== undefined) c.push(or(eq(auditEvents.clientId, filter.client), eq(auditEvents.apiKeyId, filter.client)));
+  if (filter.client !== undefined)
+    c.push(or(eq(auditEvents.clientId, filter.client), eq(auditEvents.apiKeyId, filter.client)));
   if (filter.tool !== undefined) c.push(eq(auditEvents.tool, filter.tool));
   if (filter.outcome !== undefined) c.push(eq(auditEvents.outcome, filter.outcome));
   if (filter.event !== undefined) c.push(eq(auditEvents.event, filter.event));
@@ -83,7 +84,11 @@ function conditions(filter: AuditFilter): SQL | undefined {
 }
 
 /** Newest first (by id, which is insertion order): up to `limit` entries older than `beforeId`. */
-export function listAuditEvents(db: Db, filter: AuditFilter, page: { beforeId?: number; limit: number }): AuditListRow[] {
+export function listAuditEvents(
+  db: Db,
+  filter: AuditFilter,
+  page: { beforeId?: number; limit: number },
+): AuditListRow[] {
   const where = and(conditions(filter), page.beforeId === undefined ? undefined : lt(auditEvents.id, page.beforeId));
   return db
     .select({ entry: auditEvents, email: users.email })
@@ -104,7 +109,11 @@ export function deleteAuditEventsBefore(db: Db, cutoff: number, chunk = 5000): n
   let total = 0;
   for (;;) {
     const ids = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, cutoff)).limit(chunk);
-    const removed = db.delete(auditEvents).where(inArray(auditEvents.id, ids)).returning({ id: auditEvents.id }).all().length;
+    const removed = db
+      .delete(auditEvents)
+      .where(inArray(auditEvents.id, ids))
+      .returning({ id: auditEvents.id })
+      .all().length;
     total += removed;
     if (removed < chunk) return total;
   }

@@ -25,13 +25,24 @@ export function parseAuditTime(value: string, end: "from" | "to"): number | null
   const match = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?Z?$/.exec(value.trim());
   if (!match) return null;
   const [, date, time] = match;
-  const clock = time === undefined ? (end === "from" ? "00:00:00" : "23:59:59") : time.length === 5 ? `${time}:${end === "from" ? "00" : "59"}` : time;
+  const clock =
+    time === undefined
+      ? end === "from"
+        ? "00:00:00"
+        : "23:59:59"
+      : time.length === 5
+        ? `${time}:${end === "from" ? "00" : "59"}`
+        : time;
   const ms = Date.parse(`${date}T${clock}Z`);
   return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
 }
 
 /** The filter a query string asks for, or the reason it cannot be read. */
-export function readAuditQuery(params: URLSearchParams): { query: AuditQuery; filter: AuditFilter; problem: string | null } {
+export function readAuditQuery(params: URLSearchParams): {
+  query: AuditQuery;
+  filter: AuditFilter;
+  problem: string | null;
+} {
   const text = (name: keyof AuditQuery) => (params.get(name) ?? "").trim().slice(0, maxFieldLength);
   const query: AuditQuery = {
     user: text("user"),

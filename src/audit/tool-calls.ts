@@ -49,7 +49,11 @@ export async function auditedToolCall(
   const started = performance.now();
   const entry = (outcome: AuditOutcome, error: string | undefined, asked?: string[]): AuditEntry => {
     const args = auditArguments(audit.argumentsMode, call.args);
-    const detail = { ...(args !== undefined && { arguments: args }), ...(error !== undefined && { error }), ...(asked !== undefined && { asked }) };
+    const detail = {
+      ...(args !== undefined && { arguments: args }),
+      ...(error !== undefined && { error }),
+      ...(asked !== undefined && { asked }),
+    };
     return {
       event: "tool_call",
       outcome,
@@ -94,5 +98,13 @@ export function refusedToolCall(
 ): AuditEntry {
   const args = more === null ? undefined : auditArguments(more.argumentsMode, more.args);
   const detail = { reason, ...(more && { missing: more.missing }), ...(args !== undefined && { arguments: args }) };
-  return { event: "tool_call", outcome: "denied", ...whoOf(caller), tool: tool.name, upstream: tool.upstream ?? null, ...context, detail };
+  return {
+    event: "tool_call",
+    outcome: "denied",
+    ...whoOf(caller),
+    tool: tool.name,
+    upstream: tool.upstream ?? null,
+    ...context,
+    detail,
+  };
 }

@@ -72,13 +72,17 @@ export function startWriterThread(options: { file: string; sql: string; log: Log
     settle();
   };
   worker.onerror = (event) => {
-    log.error("audit log writer thread failed: entries in flight dropped", { count: sent - done, error: event.message });
+    log.error("audit log writer thread failed: entries in flight dropped", {
+      count: sent - done,
+      error: event.message,
+    });
     alive = false;
     settle();
   };
   worker.postMessage({ type: "open", file: options.file, sql: options.sql });
 
-  const drain = () => (!alive || done >= sent ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ seq: sent, resolve })));
+  const drain = () =>
+    !alive || done >= sent ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ seq: sent, resolve }));
 
   return {
     write(rows) {

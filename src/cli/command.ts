@@ -70,7 +70,13 @@ export async function withDb(config: Config, fn: (db: Db) => void | Promise<void
 
 /** The audit log for a command: each entry written at once (no batching), a failed write reported on stderr. */
 export function commandAudit(db: Db, config: Config, io: Io): AuditRecorder {
-  return createAuditRecorder({ db, log: createLogger(io.err), now, argumentsMode: config.auditArguments, batch: false });
+  return createAuditRecorder({
+    db,
+    log: createLogger(io.err),
+    now,
+    argumentsMode: config.auditArguments,
+    batch: false,
+  });
 }
 
 /** A list's `--user EMAIL` filter: that person's id, null without the option, an error for an unknown address. */

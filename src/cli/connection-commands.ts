@@ -35,8 +35,15 @@ export const connectionCommands: Record<string, Command> = {
       return withDb(config, (db) => {
         const id = positionals[0]!;
         const owner = findAuthorization(db, id)?.userId;
-        if (!revokeConnection(db, { id, ownerId: null, now: now() })) throw new RuntimeError(`no live connection with the id ${id}`);
-        commandAudit(db, config, io).record({ event: "connection_revoked", outcome: "ok", userId: owner, grantId: id, detail: { via: "cli" } });
+        if (!revokeConnection(db, { id, ownerId: null, now: now() }))
+          throw new RuntimeError(`no live connection with the id ${id}`);
+        commandAudit(db, config, io).record({
+          event: "connection_revoked",
+          outcome: "ok",
+          userId: owner,
+          grantId: id,
+          detail: { via: "cli" },
+        });
         io.out(`revoked ${id}\n`);
       });
     },

@@ -19,7 +19,14 @@ export const serverCommands: Record<string, Command> = {
       const policies = config.configFile === null ? [] : loadPolicies(config.configFile);
       const log = createLogger();
       const { serve } = await import("../serve.ts");
-      const running = serve(config, openMigrated(config, log.info.bind(log, "migrated")), log, gatewayConfig, identityProviders, policies);
+      const running = serve(
+        config,
+        openMigrated(config, log.info.bind(log, "migrated")),
+        log,
+        gatewayConfig,
+        identityProviders,
+        policies,
+      );
       await running.stopped;
     },
   },
@@ -43,13 +50,15 @@ export const serverCommands: Record<string, Command> = {
     run({ positionals, config, io }) {
       const target = resolve(positionals[0]!);
       if (!existsSync(dirname(target))) throw new RuntimeError(`the directory ${dirname(target)} does not exist`);
-      if (!existsSync(join(config.dataDir, databaseFileName))) throw new RuntimeError(`there is no database in ${resolve(config.dataDir)}`);
+      if (!existsSync(join(config.dataDir, databaseFileName)))
+        throw new RuntimeError(`there is no database in ${resolve(config.dataDir)}`);
       // Created empty with 0600 first (VACUUM INTO fills an empty file): the copy
       // holds password and key hashes, so nobody else may read it, even mid-write.
       try {
         closeSync(openSync(target, "wx", 0o600));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new RuntimeError(`${target} already exists; choose a new file name`);
+        if ((error as NodeJS.ErrnoException).code === "EEXIST")
+          throw new RuntimeError(`${target} already exists; choose a new file name`);
         throw error;
       }
       // Not migrated: a backup copies the database as it is, e.g. before an upgrade.

@@ -5,7 +5,17 @@ import { accessLevelOf } from "../keys/api-keys.ts";
 import { permittedWriteTools } from "../mcp/tool-permissions.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import { writeToolsCell } from "./account-commands.ts";
-import { commandAudit, isoDate, now, required, RuntimeError, table, UsageError, withDb, type Command } from "./command.ts";
+import {
+  commandAudit,
+  isoDate,
+  now,
+  required,
+  RuntimeError,
+  table,
+  UsageError,
+  withDb,
+  type Command,
+} from "./command.ts";
 import { checkedWriteTools, parseToolsFlag } from "./write-tools.ts";
 
 // Service accounts from the command line, for setting up CI without a
@@ -19,14 +29,27 @@ export const serviceCommands: Record<string, Command> = {
     run({ values, config, io }) {
       const name = required(values, "name");
       const chosen = typeof values.tools === "string" ? parseToolsFlag(values.tools) : null;
-      if (chosen && values["read-only"]) throw new UsageError("--tools limits the write tools of a Full account; a --read-only account calls none");
+      if (chosen && values["read-only"])
+        throw new UsageError("--tools limits the write tools of a Full account; a --read-only account calls none");
       return withDb(config, async (db) => {
         const tools = chosen && (await checkedWriteTools(config, io.env, db, chosen));
         const access = values["read-only"] ? "read" : "full";
         try {
-          const { account, clientSecret } = createServiceAccount(db, { name, access, tools, resource: mcpResourceUrl(config.publicUrl), now: now() });
+          const { account, clientSecret } = createServiceAccount(db, {
+            name,
+            access,
+            tools,
+            resource: mcpResourceUrl(config.publicUrl),
+            now: now(),
+          });
           const detail = { service_account: account.user.name, access, tools, via: "cli" };
-          commandAudit(db, config, io).record({ event: "service_account_created", outcome: "ok", userId: account.user.id, clientId: account.client.id, detail });
+          commandAudit(db, config, io).record({
+            event: "service_account_created",
+            outcome: "ok",
+            userId: account.user.id,
+            clientId: account.client.id,
+            detail,
+          });
           io.out(`client_id=${account.client.id}\nclient_secret=${clientSecret}\n`);
         } catch (error) {
           if (error instanceof AccountError) throw new RuntimeError(error.message);
@@ -43,7 +66,15 @@ export const serviceCommands: Record<string, Command> = {
         const rows = listServiceAccounts(db).map((a) => {
           const access = accessLevelOf(a.authorization.scope);
           const lastUse = lastUseOf(a);
-          return [a.user.name ?? "", a.client.id, access, writeToolsCell(permittedWriteTools(access, a.authorization.tools)), a.user.disabledAt ? "disabled" : "active", isoDate(a.user.createdAt), lastUse ? isoDate(lastUse) : "never"];
+          return [
+            a.user.name ?? "",
+            a.client.id,
+            access,
+            writeToolsCell(permittedWriteTools(access, a.authorization.tools)),
+            a.user.disabledAt ? "disabled" : "active",
+            isoDate(a.user.createdAt),
+            lastUse ? isoDate(lastUse) : "never",
+          ];
         });
         io.out(table(["NAME", "CLIENT ID", "ACCESS", "WRITE TOOLS", "STATUS", "CREATED", "LAST USED"], rows));
       });

@@ -25,7 +25,11 @@ const maxListed = 20;
  * error for a malformed one, for a --read-only key (it calls no write tool)
  * or for a tool outside `--tools`.
  */
-export function parseAllowFlags(values: readonly string[], readOnly: boolean, tools: readonly string[] | null): ArgumentLimits | null {
+export function parseAllowFlags(
+  values: readonly string[],
+  readOnly: boolean,
+  tools: readonly string[] | null,
+): ArgumentLimits | null {
   if (values.length === 0) return null;
   if (readOnly) throw new UsageError("--allow limits the write tools of a Full key; a --read-only key calls none");
   for (const value of values) {
@@ -35,13 +39,19 @@ export function parseAllowFlags(values: readonly string[], readOnly: boolean, to
   const parsed = parseLimitLines(values);
   if (!parsed.ok) throw new UsageError(`--allow: ${parsed.error}`);
   const outside = tools === null ? [] : toolsOutside(parsed.limits, tools, []);
-  if (outside.length > 0) throw new UsageError(`--allow: ${outside.join(", ")} is not among --tools; a key is limited only on write tools it may call`);
+  if (outside.length > 0)
+    throw new UsageError(
+      `--allow: ${outside.join(", ")} is not among --tools; a key is limited only on write tools it may call`,
+    );
   return parsed.limits;
 }
 
 /** `--tools a,b` as names; a usage error when it names none. */
 export function parseToolsFlag(value: string): string[] {
-  const names = value.split(",").map((name) => name.trim()).filter(Boolean);
+  const names = value
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new UsageError("--tools: give one or more write tool names, separated by commas");
   return names;
 }
@@ -58,8 +68,21 @@ async function settled(gateway: Gateway): Promise<void> {
  * upstream that could not be reached, which is a runtime error (exit 1):
  * the name may well be right.
  */
-export async function checkedWriteTools(config: Config, env: Record<string, string | undefined>, db: Db, chosen: string[], flag = "--tools"): Promise<string[]> {
-  const gateway = config.configFile === null ? null : new Gateway({ config: loadGatewayConfig(config.configFile, env), log: silentLogger, toolTimeoutSeconds: config.toolTimeoutSeconds });
+export async function checkedWriteTools(
+  config: Config,
+  env: Record<string, string | undefined>,
+  db: Db,
+  chosen: string[],
+  flag = "--tools",
+): Promise<string[]> {
+  const gateway =
+    config.configFile === null
+      ? null
+      : new Gateway({
+          config: loadGatewayConfig(config.configFile, env),
+          log: silentLogger,
+          toolTimeoutSeconds: config.toolTimeoutSeconds,
+        });
   try {
     gateway?.start();
     if (gateway) await settled(gateway);
@@ -69,10 +92,14 @@ export async function checkedWriteTools(config: Config, env: Record<string, stri
     for (const upstream of [...(gateway?.upstreams ?? []), ...(gateway?.apis ?? [])]) {
       const name = check.unknown.find((n) => n.startsWith(upstream.config.prefix));
       if (name !== undefined && upstream.state !== "connected") {
-        throw new RuntimeError(`${flag}: cannot check ${name}: the upstream ${upstream.name} is not reachable (${upstream.reason ?? "still starting"})`);
+        throw new RuntimeError(
+          `${flag}: cannot check ${name}: the upstream ${upstream.name} is not reachable (${upstream.reason ?? "still starting"})`,
+        );
       }
     }
-    const listed = offered.slice(0, maxListed).join(", ") + (offered.length > maxListed ? ` and ${offered.length - maxListed} more` : "");
+    const listed =
+      offered.slice(0, maxListed).join(", ") +
+      (offered.length > maxListed ? ` and ${offered.length - maxListed} more` : "");
     throw new UsageError(`${flag}: ${unknownToolsMessage(check.unknown)} Write tools: ${listed}`);
   } finally {
     await gateway?.stop();

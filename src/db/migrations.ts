@@ -41,7 +41,10 @@ export const migrations: Migration[] = journal.entries.map((entry) => {
     tag: entry.tag,
     createdAt: entry.when,
     sql,
-    statements: sql.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean),
+    statements: sql
+      .split("--> statement-breakpoint")
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 });
 

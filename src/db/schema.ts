@@ -14,7 +14,9 @@ export const users = sqliteTable("users", {
   isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at").notNull(),
   disabledAt: integer("disabled_at"),
-  kind: text("kind", { enum: ["person", "service"] }).notNull().default("person"),
+  kind: text("kind", { enum: ["person", "service"] })
+    .notNull()
+    .default("person"),
   /** A service account's name (unique among service accounts, enforced by the service); null for people. */
   name: text("name"),
 });
@@ -85,7 +87,6 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_user_idx").on(t.userId), index("sessions_api_key_idx").on(t.apiKeyId)],
 );
 
-
 /** How a client came to be (oauth_clients.kind): registered by DCR, added on a clients page, a metadata document, a service account's. */
 export const clientKinds = ["dcr", "manual", "cimd", "service"] as const;
 /** RFC 6749 §2.3 and RFC 7591 §2: how a client authenticates at the token endpoint. */
@@ -93,35 +94,39 @@ export const tokenEndpointAuthMethods = ["none", "client_secret_post", "client_s
 
 // OAuth 2.1. A client is registered by DCR (RFC 7591), by an admin, or is a
 // Client ID Metadata Document whose https URL is its client_id.
-export const oauthClients = sqliteTable("oauth_clients", {
-  id: text("id").primaryKey(),
-  /** service: a service account's client_credentials client (its grant names the account). */
-  kind: text("kind", { enum: clientKinds }).notNull(),
-  name: text("name").notNull(),
-  /** JSON array of exact redirect URIs. */
-  redirectUris: text("redirect_uris").notNull(),
-  tokenEndpointAuthMethod: text("token_endpoint_auth_method", {
-    enum: tokenEndpointAuthMethods,
-  }).notNull(),
-  secretHash: text("secret_hash"),
-  clientUri: text("client_uri"),
-  /** DCR: SHA-256 of the normalized registration, to hand a re-registering client its existing id. */
-  fingerprint: text("fingerprint"),
-  /** CIMD: when the cached document must be fetched again. */
-  metadataExpiresAt: integer("metadata_expires_at"),
-  /** CIMD: when the cached document was last fetched and found valid (the 7-day last good copy, cimd.ts). */
-  metadataFetchedAt: integer("metadata_fetched_at"),
-  createdAt: integer("created_at").notNull(),
-  lastUsedAt: integer("last_used_at"),
-  /**
-   * The person who registered it on their clients page (/clients); null for
-   * clients registered by DCR, a metadata document, an admin or a service
-   * account. Deleting the person deletes their clients, and so every grant
-   * and token issued to them: nobody would answer any more for where the
-   * redirect URIs send other people's codes, or for who holds the secret.
-   */
-  ownerUserId: text("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
-}, (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint), index("oauth_clients_owner_idx").on(t.ownerUserId)]);
+export const oauthClients = sqliteTable(
+  "oauth_clients",
+  {
+    id: text("id").primaryKey(),
+    /** service: a service account's client_credentials client (its grant names the account). */
+    kind: text("kind", { enum: clientKinds }).notNull(),
+    name: text("name").notNull(),
+    /** JSON array of exact redirect URIs. */
+    redirectUris: text("redirect_uris").notNull(),
+    tokenEndpointAuthMethod: text("token_endpoint_auth_method", {
+      enum: tokenEndpointAuthMethods,
+    }).notNull(),
+    secretHash: text("secret_hash"),
+    clientUri: text("client_uri"),
+    /** DCR: SHA-256 of the normalized registration, to hand a re-registering client its existing id. */
+    fingerprint: text("fingerprint"),
+    /** CIMD: when the cached document must be fetched again. */
+    metadataExpiresAt: integer("metadata_expires_at"),
+    /** CIMD: when the cached document was last fetched and found valid (the 7-day last good copy, cimd.ts). */
+    metadataFetchedAt: integer("metadata_fetched_at"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    /**
+     * The person who registered it on their clients page (/clients); null for
+     * clients registered by DCR, a metadata document, an admin or a service
+     * account. Deleting the person deletes their clients, and so every grant
+     * and token issued to them: nobody would answer any more for where the
+     * redirect URIs send other people's codes, or for who holds the secret.
+     */
+    ownerUserId: text("owner_user_id").references(() => users.id, { onDelete: "cascade" }),
+  },
+  (t) => [index("oauth_clients_fingerprint_idx").on(t.fingerprint), index("oauth_clients_owner_idx").on(t.ownerUserId)],
+);
 
 // An authorization request waiting for the user's decision on the consent page.
 export const oauthPendingRequests = sqliteTable("oauth_pending_requests", {

@@ -41,7 +41,8 @@ export class InFlightCalls {
 }
 
 // JSON-RPC ids are strings or numbers, and 1 and "1" are different ids.
-const keyOf = (caller: Caller, requestId: RequestId) => `${caller.via.kind}:${caller.via.id}\0${typeof requestId}:${requestId}`;
+const keyOf = (caller: Caller, requestId: RequestId) =>
+  `${caller.via.kind}:${caller.via.id}\0${typeof requestId}:${requestId}`;
 
 /**
  * On a 2025 serving instance, a notifications/cancelled aborts the call it

@@ -34,7 +34,12 @@ function tableSection(lines: string[], table: string, index: number): { from: nu
     if (!header.test(lines[i]!)) continue;
     if (++seen !== index) continue;
     let to = i + 1;
-    while (to < lines.length && !header.test(lines[to]!) && !(tableHeader.test(lines[to]!) && !subTable.test(lines[to]!))) to++;
+    while (
+      to < lines.length &&
+      !header.test(lines[to]!) &&
+      !(tableHeader.test(lines[to]!) && !subTable.test(lines[to]!))
+    )
+      to++;
     return { from: i, to };
   }
   return null;

@@ -56,7 +56,23 @@ export interface GatewayConfig {
 /** A bad config file; the message is one line: `file:line: field: problem`. */
 export class GatewayConfigError extends Error {}
 
-const upstreamKeys = new Set(["name", "command", "args", "env", "cwd", "url", "headers", "openapi", "base_url", "include", "exclude", "prefix", "read", "write", "hide"]);
+const upstreamKeys = new Set([
+  "name",
+  "command",
+  "args",
+  "env",
+  "cwd",
+  "url",
+  "headers",
+  "openapi",
+  "base_url",
+  "include",
+  "exclude",
+  "prefix",
+  "read",
+  "write",
+  "hide",
+]);
 /** The fields that belong to one kind of upstream only, by the field that sets the kind. */
 const kindKeys = { command: ["args", "env", "cwd"], url: [], openapi: ["base_url", "include", "exclude"] } as const;
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -64,7 +80,8 @@ const namePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const prefixPattern = /^[A-Za-z0-9_.-]{0,64}$/;
 
 type Table = Record<string, unknown>;
-const isTable = (value: unknown): value is Table => typeof value === "object" && value !== null && !Array.isArray(value);
+const isTable = (value: unknown): value is Table =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function loadGatewayConfig(file: string, env: Record<string, string | undefined>): GatewayConfig {
   let text: string;
@@ -96,37 +113,62 @@ export function parseGatewayConfig(file: string, text: string, env: Record<strin
     }
   }
   const tables = doc.upstream ?? [];
-  if (!Array.isArray(tables) || !tables.every(isTable)) fail(null, "upstream", "must be written as [[upstream]] tables");
+  if (!Array.isArray(tables) || !tables.every(isTable))
+    fail(null, "upstream", "must be written as [[upstream]] tables");
   const directory = dirname(resolve(file));
-  const upstreams = (tables as Table[]).map((table, index) => parseUpstream(table, (field, problem) => fail(index, field, problem), env, directory));
+  const upstreams = (tables as Table[]).map((table, index) =>
+    parseUpstream(table, (field, problem) => fail(index, field, problem), env, directory),
+  );
   const seen = new Map<string, number>();
   upstreams.forEach((u, index) => {
     if (seen.has(u.name)) fail(index, "name", `"${u.name}" is already the name of upstream[${seen.get(u.name)}]`);
     seen.set(u.name, index);
     const clash = upstreams.findIndex((other, j) => j < index && other.prefix === u.prefix);
-    if (clash >= 0) fail(index, "prefix", `"${u.prefix}" is already the prefix of upstream[${clash}]; give one of them another prefix`);
+    if (clash >= 0)
+      fail(
+        index,
+        "prefix",
+        `"${u.prefix}" is already the prefix of upstream[${clash}]; give one of them another prefix`,
+      );
   });
   return { upstreams };
 }
 
 type Fail = (field: string, problem: string) => never;
 
-function parseUpstream(table: Table, fail: Fail, env: Record<string, string | undefined>, directory: string): UpstreamConfig {
-  for (const key of Object.keys(table)) if (!upstreamKeys.has(key)) fail(key, `unknown field; expected one of ${[...upstreamKeys].join(", ")}`);
+function parseUpstream(
+  table: Table,
+  fail: Fail,
+  env: Record<string, string | undefined>,
+  directory: string,
+): UpstreamConfig {
+  for (const key of Object.keys(table))
+    if (!upstreamKeys.has(key)) fail(key, `unknown field; expected one of ${[...upstreamKeys].join(", ")}`);
   const name = table.name;
-  if (typeof name !== "string") fail("name", "is required: a short name such as \"github\"");
+  if (typeof name !== "string") fail("name", 'is required: a short name such as "github"');
   if (!namePattern.test(name)) fail("name", `must be letters, digits, "_" or "-" (at most 64), got "${name}"`);
   const prefix = optionalString(table, "prefix", fail) ?? `${name}__`;
-  if (!prefixPattern.test(prefix)) fail("prefix", `must be letters, digits, "_", "-" or "." (at most 64), got "${prefix}"`);
+  if (!prefixPattern.test(prefix))
+    fail("prefix", `must be letters, digits, "_", "-" or "." (at most 64), got "${prefix}"`);
   if (prefix === builtinPrefix) fail("prefix", `"${builtinPrefix}" belongs to Gatehouse's own tools`);
-  const common = { name, prefix, read: globs(table, "read", fail), write: globs(table, "write", fail), hide: globs(table, "hide", fail) };
+  const common = {
+    name,
+    prefix,
+    read: globs(table, "read", fail),
+    write: globs(table, "write", fail),
+    hide: globs(table, "hide", fail),
+  };
   const kinds = (["command", "url", "openapi"] as const).filter((key) => table[key] !== undefined);
   if (kinds.length !== 1) {
-    fail(kinds[1] ?? "name", "set exactly one of command (a local stdio server), url (a Streamable HTTP server) or openapi (a REST API's OpenAPI document)");
+    fail(
+      kinds[1] ?? "name",
+      "set exactly one of command (a local stdio server), url (a Streamable HTTP server) or openapi (a REST API's OpenAPI document)",
+    );
   }
   const kind = kinds[0]!;
   for (const [owner, keys] of Object.entries(kindKeys)) {
-    if (owner !== kind) for (const key of keys) if (table[key] !== undefined) fail(key, `applies to ${owner} upstreams only`);
+    if (owner !== kind)
+      for (const key of keys) if (table[key] !== undefined) fail(key, `applies to ${owner} upstreams only`);
   }
   if (kind === "command" && table.headers !== undefined) fail("headers", "applies to url and openapi upstreams only");
   if (kind === "command") {
@@ -144,7 +186,15 @@ function parseUpstream(table: Table, fail: Fail, env: Record<string, string | un
   const headers = stringTable(table, "headers", fail, env);
   if (kind === "url") return { ...common, kind: "http", url: httpUrl(table, "url", fail), headers };
   const baseUrl = table.base_url === undefined ? null : httpUrl(table, "base_url", fail);
-  return { ...common, kind: "openapi", openapi: documentLocation(table, fail, directory), baseUrl, headers, include: globs(table, "include", fail), exclude: globs(table, "exclude", fail) };
+  return {
+    ...common,
+    kind: "openapi",
+    openapi: documentLocation(table, fail, directory),
+    baseUrl,
+    headers,
+    include: globs(table, "include", fail),
+    exclude: globs(table, "exclude", fail),
+  };
 }
 
 /** An http(s) URL without credentials (they belong in headers, which never reach logs or clients). */
@@ -156,8 +206,10 @@ function httpUrl(table: Table, key: string, fail: Fail): string {
   } catch {
     fail(key, `not a URL: "${url}"`);
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") fail(key, `must be an http or https URL, got "${url}"`);
-  if (parsed.username || parsed.password) fail(key, "must not hold a user name or password; send credentials in headers");
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    fail(key, `must be an http or https URL, got "${url}"`);
+  if (parsed.username || parsed.password)
+    fail(key, "must not hold a user name or password; send credentials in headers");
   return parsed.href;
 }
 
@@ -177,7 +229,8 @@ function optionalString(table: Table, key: string, fail: Fail): string | undefin
 
 function stringList(table: Table, key: string, fail: Fail): string[] {
   const value = table[key] ?? [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) fail(key, "must be a list of strings, such as [\"a\", \"b\"]");
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+    fail(key, 'must be a list of strings, such as ["a", "b"]');
   return value as string[];
 }
 
@@ -192,9 +245,14 @@ function globs(table: Table, key: string, fail: Fail): string[] {
  * environment, so secrets stay out of the file; an undefined VAR is an error
  * rather than an empty credential sent upstream.
  */
-function stringTable(table: Table, key: string, fail: Fail, env: Record<string, string | undefined>): Record<string, string> {
+function stringTable(
+  table: Table,
+  key: string,
+  fail: Fail,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
   const value = table[key] ?? {};
-  if (!isTable(value)) fail(key, "must be a table, such as { Authorization = \"Bearer ${TOKEN}\" }");
+  if (!isTable(value)) fail(key, 'must be a table, such as { Authorization = "Bearer ${TOKEN}" }');
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(value as Table)) {
     if (typeof raw !== "string") fail(`${key}.${name}`, `must be a string, got ${JSON.stringify(raw)}`);
@@ -204,7 +262,11 @@ function stringTable(table: Table, key: string, fail: Fail, env: Record<string, 
 }
 
 /** `${VAR}` in a config value replaced from the environment; an undefined VAR fails (also used by src/identity/config.ts). */
-export function expandEnv(value: string, env: Record<string, string | undefined>, fail: (problem: string) => never): string {
+export function expandEnv(
+  value: string,
+  env: Record<string, string | undefined>,
+  fail: (problem: string) => never,
+): string {
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
     const found = env[variable];
     if (found === undefined) fail(`reads \${${variable}}, which is not set in the environment`);

@@ -1,4 +1,11 @@
-import type { CallToolResult, Client, ClientCapabilities, InputRequiredResult, InputRequests, LoggingMessageNotification } from "@modelcontextprotocol/client";
+import type {
+  CallToolResult,
+  Client,
+  ClientCapabilities,
+  InputRequiredResult,
+  InputRequests,
+  LoggingMessageNotification,
+} from "@modelcontextprotocol/client";
 import type { ServerContext } from "@modelcontextprotocol/server";
 import { Questions } from "./questions.ts";
 import type { Upstream } from "./upstream.ts";
@@ -15,7 +22,13 @@ export type CallOutcome = { ok: true; result: CallToolResult | InputRequiredResu
 export type NextStep = ({ kind: "done" } & CallOutcome) | { kind: "asking"; inputRequests: InputRequests };
 
 export interface CallStart {
-  params: { name: string; arguments: Record<string, unknown>; _meta?: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string };
+  params: {
+    name: string;
+    arguments: Record<string, unknown>;
+    _meta?: Record<string, unknown>;
+    inputResponses?: Record<string, unknown>;
+    requestState?: string;
+  };
   timeoutMs: number;
   /** What the caller declared it can answer; null for a 2025 caller, who cannot be asked. */
   capabilities: ClientCapabilities | null;
@@ -38,7 +51,8 @@ export class ForwardedCall {
     this.questions = new Questions(start.capabilities);
     // Log messages go out through the SDK's log, which applies the level the caller chose
     // (logging/setLevel, or the 2026-07-28 request's own level: none chosen, none sent).
-    const sendLog = (n: LoggingMessageNotification) => this.send((ctx) => ctx.mcpReq.log(n.params.level, n.params.data, n.params.logger));
+    const sendLog = (n: LoggingMessageNotification) =>
+      this.send((ctx) => ctx.mcpReq.log(n.params.level, n.params.data, n.params.logger));
     upstream.callsInFlight.add(sendLog);
     upstream.askers.add(this.questions);
     const upstreamToken = start.wantsProgress ? upstream.nextProgressToken() : undefined;
@@ -46,7 +60,9 @@ export class ForwardedCall {
       upstream.progressRoutes.set(upstreamToken, (n) =>
         this.send((ctx) => {
           const progressToken = ctx.mcpReq._meta?.progressToken;
-          return progressToken === undefined ? Promise.resolve() : ctx.mcpReq.notify({ method: "notifications/progress", params: { ...n.params, progressToken } });
+          return progressToken === undefined
+            ? Promise.resolve()
+            : ctx.mcpReq.notify({ method: "notifications/progress", params: { ...n.params, progressToken } });
         }),
       );
     }
@@ -54,7 +70,10 @@ export class ForwardedCall {
     const params = { ...start.params, ...(Object.keys(_meta).length > 0 && { _meta }) };
     this.outcome = client
       .callTool(params, { signal: this.controller.signal, timeout: start.timeoutMs, allowInputRequired: true })
-      .then((result): CallOutcome => ({ ok: true, result: result as CallToolResult | InputRequiredResult }), (error: unknown): CallOutcome => ({ ok: false, error }))
+      .then(
+        (result): CallOutcome => ({ ok: true, result: result as CallToolResult | InputRequiredResult }),
+        (error: unknown): CallOutcome => ({ ok: false, error }),
+      )
       .finally(() => {
         upstream.callsInFlight.delete(sendLog);
         upstream.askers.delete(this.questions);
@@ -85,7 +104,10 @@ export class ForwardedCall {
   }
 
   async next(): Promise<NextStep> {
-    return Promise.race([this.outcome.then((outcome): NextStep => ({ kind: "done", ...outcome })), this.questions.pending().then((inputRequests): NextStep => ({ kind: "asking", inputRequests }))]);
+    return Promise.race([
+      this.outcome.then((outcome): NextStep => ({ kind: "done", ...outcome })),
+      this.questions.pending().then((inputRequests): NextStep => ({ kind: "asking", inputRequests })),
+    ]);
   }
 
   /** Waits until the notifications sent so far are out: the last progress must not arrive after the result. */

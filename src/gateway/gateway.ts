@@ -46,14 +46,21 @@ export class Gateway {
   constructor(private readonly options: GatewayOptions) {
     this.timeoutMs = options.toolTimeoutSeconds * 1000;
     this.rounds = { codec: createRoundStateCodec(options.toolTimeoutSeconds), held: new HeldCalls() };
-    const common = { log: options.log, onChange: () => this.rebuild(), ...(options.backoff && { backoff: options.backoff }) };
+    const common = {
+      log: options.log,
+      onChange: () => this.rebuild(),
+      ...(options.backoff && { backoff: options.backoff }),
+    };
     this.all = options.config.upstreams.map((config) =>
       config.kind === "openapi"
         ? new ApiUpstream({ config, ...common })
-        : new Upstream({ config, ...common, onResourceUpdated: (uri) => {
-            for (const listener of this.resourceListeners) listener(uri);
-          },
-        }),
+        : new Upstream({
+            config,
+            ...common,
+            onResourceUpdated: (uri) => {
+              for (const listener of this.resourceListeners) listener(uri);
+            },
+          }),
     );
     this.upstreams = this.all.filter((u) => u instanceof Upstream);
     this.apis = this.all.filter((u) => u instanceof ApiUpstream);

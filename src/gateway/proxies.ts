@@ -34,7 +34,14 @@ export interface FeatureIndex {
 }
 
 export function buildFeatureIndex(upstreams: readonly Upstream[]): FeatureIndex {
-  const index: FeatureIndex = { resources: [], resourceTemplates: [], prompts: [], byUri: new Map(), templates: [], byPrompt: new Map() };
+  const index: FeatureIndex = {
+    resources: [],
+    resourceTemplates: [],
+    prompts: [],
+    byUri: new Map(),
+    templates: [],
+    byPrompt: new Map(),
+  };
   const byUri = index.byUri as Map<string, Upstream>;
   const byPrompt = index.byPrompt as Map<string, { upstream: Upstream; name: string }>;
   for (const upstream of upstreams) {
@@ -76,7 +83,8 @@ export const proxyCapabilities: ServerCapabilities = {
 
 function requireRead(ctx: ServerContext): void {
   const caller = callerOf(ctx.http?.authInfo);
-  if (!caller?.scopes.includes("mcp:read")) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, "Reading resources and prompts needs scope mcp:read.");
+  if (!caller?.scopes.includes("mcp:read"))
+    throw new ProtocolError(ProtocolErrorCode.InvalidRequest, "Reading resources and prompts needs scope mcp:read.");
 }
 
 function routeUri(index: FeatureIndex, uri: string): Upstream | null {
@@ -85,12 +93,16 @@ function routeUri(index: FeatureIndex, uri: string): Upstream | null {
 
 function routeUriOrFail(index: FeatureIndex, uri: string): Upstream {
   const upstream = routeUri(index, uri);
-  if (!upstream) throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `No upstream offers the resource ${uri}.`, { uri });
+  if (!upstream)
+    throw new ProtocolError(ProtocolErrorCode.ResourceNotFound, `No upstream offers the resource ${uri}.`, { uri });
   return upstream;
 }
 
 /** The upstream (and its own name for the prompt) a completion/complete is about. */
-function routeCompletion(index: FeatureIndex, ref: CompleteRequest["params"]["ref"]): { upstream: Upstream; ref: CompleteRequest["params"]["ref"] } {
+function routeCompletion(
+  index: FeatureIndex,
+  ref: CompleteRequest["params"]["ref"],
+): { upstream: Upstream; ref: CompleteRequest["params"]["ref"] } {
   if (ref.type === "ref/prompt") {
     const route = index.byPrompt.get(ref.name);
     if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${ref.name}`);
@@ -101,18 +113,35 @@ function routeCompletion(index: FeatureIndex, ref: CompleteRequest["params"]["re
   return { upstream: owner, ref };
 }
 
-async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, ctx: ServerContext, send: (client: Client, options: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
+async function forward<T>(
+  upstream: Upstream,
+  what: string,
+  timeoutMs: number,
+  ctx: ServerContext,
+  send: (client: Client, options: { signal: AbortSignal; timeout: number }) => Promise<T>,
+): Promise<T> {
   const connected = clientOf(upstream);
   if (!connected.ok) throw new ProtocolError(ProtocolErrorCode.InternalError, connected.reason);
   const { client } = connected;
   // In flight, so that a request the upstream asks meanwhile is not taken for a tool call's (Upstream.ask).
-  const asker = { ask: (request: { method: string }) => Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse passes ${request.method} on during tools/call only.`)) };
+  const asker = {
+    ask: (request: { method: string }) =>
+      Promise.reject(
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
+          `Gatehouse passes ${request.method} on during tools/call only.`,
+        ),
+      ),
+  };
   upstream.askers.add(asker);
   try {
     return await send(client, { signal: ctx.mcpReq.signal, timeout: timeoutMs });
   } catch (error) {
     if (error instanceof ProtocolError) throw error; // The upstream's own JSON-RPC error (not found, bad params) passes through.
-    throw new ProtocolError(ProtocolErrorCode.InternalError, failureOf(upstream, what, timeoutMs, error, ctx.mcpReq.signal) ?? `${what} was cancelled`);
+    throw new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      failureOf(upstream, what, timeoutMs, error, ctx.mcpReq.signal) ?? `${what} was cancelled`,
+    );
   } finally {
     upstream.askers.delete(asker);
   }
@@ -126,20 +155,38 @@ async function forward<T>(upstream: Upstream, what: string, timeoutMs: number, c
 function roundStateFor(ctx: ServerContext, target: string): RoundState | null {
   const state = ctx.mcpReq.requestState<RoundState>() ?? null;
   if (state !== null && (state.kind !== "upstream" || state.target !== target || ctx.mcpReq.envelope === undefined)) {
-    throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState", { reason: "invalid_request_state" });
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState", {
+      reason: "invalid_request_state",
+    });
   }
   return state;
 }
 
 /** The upstream's answer as the caller's: an input-required round goes to a 2026-07-28 caller with its state sealed. */
-function answerOf<T>(rounds: Rounds, upstream: Upstream, what: string, result: T | InputRequiredResult, ctx: ServerContext, target: string): T | Promise<InputRequiredResult> {
+function answerOf<T>(
+  rounds: Rounds,
+  upstream: Upstream,
+  what: string,
+  result: T | InputRequiredResult,
+  ctx: ServerContext,
+  target: string,
+): T | Promise<InputRequiredResult> {
   if (!isInputRequiredResult(result)) return result as T;
-  if (ctx.mcpReq.envelope === undefined) throw new ProtocolError(ProtocolErrorCode.InternalError, `upstream ${upstream.name} asked for input during ${what}, which a 2025 client served statelessly cannot give.`);
+  if (ctx.mcpReq.envelope === undefined)
+    throw new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      `upstream ${upstream.name} asked for input during ${what}, which a 2025 client served statelessly cannot give.`,
+    );
   return callerRound(rounds, result, ctx, target);
 }
 
 /** Puts the resources/*, prompts/* and completion handlers on one serving instance (cheap: closures over the current index). */
-export function installProxies(server: McpServer, currentIndex: () => FeatureIndex, timeoutMs: number, rounds: Rounds): void {
+export function installProxies(
+  server: McpServer,
+  currentIndex: () => FeatureIndex,
+  timeoutMs: number,
+  rounds: Rounds,
+): void {
   const low = server.server;
   low.setRequestHandler("resources/list", (_request, ctx) => {
     requireRead(ctx);
@@ -156,7 +203,10 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
     const upstream = routeUriOrFail(currentIndex(), uri);
     const what = `resources/read ${uri}`;
     const result = await forward(upstream, what, timeoutMs, ctx, (client, options) =>
-      client.readResource({ uri, ...upstreamRoundParams(client, ctx, state) }, { ...options, allowInputRequired: true }),
+      client.readResource(
+        { uri, ...upstreamRoundParams(client, ctx, state) },
+        { ...options, allowInputRequired: true },
+      ),
     );
     return answerOf(rounds, upstream, what, result, ctx, uri);
   });
@@ -167,16 +217,23 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
     const { uri } = request.params;
     const upstream = routeUriOrFail(currentIndex(), uri);
     if (!upstream.client()?.getServerCapabilities()?.resources?.subscribe) {
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Upstream ${upstream.name} does not support resource subscriptions.`);
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Upstream ${upstream.name} does not support resource subscriptions.`,
+      );
     }
-    await forward(upstream, `resources/subscribe ${uri}`, timeoutMs, ctx, (client, options) => upstream.subscribe(client, uri, options));
+    await forward(upstream, `resources/subscribe ${uri}`, timeoutMs, ctx, (client, options) =>
+      upstream.subscribe(client, uri, options),
+    );
     return {};
   });
   low.setRequestHandler("resources/unsubscribe", async (request, ctx) => {
     requireRead(ctx);
     const { uri } = request.params;
     const upstream = routeUriOrFail(currentIndex(), uri);
-    await forward(upstream, `resources/unsubscribe ${uri}`, timeoutMs, ctx, (client, options) => upstream.unsubscribe(client, uri, options));
+    await forward(upstream, `resources/unsubscribe ${uri}`, timeoutMs, ctx, (client, options) =>
+      upstream.unsubscribe(client, uri, options),
+    );
     return {};
   });
   low.setRequestHandler("completion/complete", (request, ctx) => {
@@ -185,7 +242,9 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
     // An upstream without completions has no suggestions: an empty list, as the spec allows.
     if (!upstream.client()?.getServerCapabilities()?.completions) return { completion: { values: [] } };
     const params = { ...request.params, ref };
-    return forward(upstream, `completion/complete`, timeoutMs, ctx, (client, options) => client.complete(params, options));
+    return forward(upstream, `completion/complete`, timeoutMs, ctx, (client, options) =>
+      client.complete(params, options),
+    );
   });
   low.setRequestHandler("prompts/list", (_request, ctx) => {
     requireRead(ctx);
@@ -200,7 +259,10 @@ export function installProxies(server: McpServer, currentIndex: () => FeatureInd
     const params = { name: route.name, ...(request.params.arguments && { arguments: request.params.arguments }) };
     const what = `prompts/get ${route.name}`;
     const result = await forward(route.upstream, what, timeoutMs, ctx, (client, options) =>
-      client.getPrompt({ ...params, ...upstreamRoundParams(client, ctx, state) }, { ...options, allowInputRequired: true }),
+      client.getPrompt(
+        { ...params, ...upstreamRoundParams(client, ctx, state) },
+        { ...options, allowInputRequired: true },
+      ),
     );
     return answerOf(rounds, route.upstream, what, result, ctx, name);
   });

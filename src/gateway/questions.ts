@@ -1,4 +1,10 @@
-import { ProtocolError, ProtocolErrorCode, type ClientCapabilities, type InputRequest, type InputRequests } from "@modelcontextprotocol/server";
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  type ClientCapabilities,
+  type InputRequest,
+  type InputRequests,
+} from "@modelcontextprotocol/server";
 
 // A 2025 upstream asks its client with a request of its own
 // (elicitation/create, sampling/createMessage, roots/list). Through
@@ -49,10 +55,21 @@ export class Questions {
   ask(request: InputRequest): Promise<unknown> {
     if (this.closed !== null) return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, this.closed));
     if (this.capabilities === null) {
-      return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `The calling client speaks MCP 2025 and is served statelessly: Gatehouse cannot pass ${request.method} on to it.`));
+      return Promise.reject(
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
+          `The calling client speaks MCP 2025 and is served statelessly: Gatehouse cannot pass ${request.method} on to it.`,
+        ),
+      );
     }
     const missing = missingCapability(request, this.capabilities);
-    if (missing !== null) return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `The calling client did not declare the ${missing} capability.`));
+    if (missing !== null)
+      return Promise.reject(
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
+          `The calling client did not declare the ${missing} capability.`,
+        ),
+      );
     return new Promise((resolve, reject) => {
       this.open.set(`${request.method.split("/")[0]}-${++this.asked}`, { request, resolve, reject });
       this.wake?.();
@@ -83,7 +100,8 @@ export class Questions {
   /** The call ended: whatever is still open is refused, and nothing more may be asked. */
   close(reason: string): void {
     this.closed = reason;
-    for (const question of this.open.values()) question.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, reason));
+    for (const question of this.open.values())
+      question.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, reason));
     this.open.clear();
   }
 }

@@ -13,7 +13,10 @@ export function followsToolNameRule(name: string): boolean {
 }
 
 /** An upstream's tools split by the rule: those /mcp may offer, and the names of the others, in the upstream's order. */
-export function splitByToolName<T extends { name: string }>(tools: readonly T[], prefix: string): { offered: T[]; refused: string[] } {
+export function splitByToolName<T extends { name: string }>(
+  tools: readonly T[],
+  prefix: string,
+): { offered: T[]; refused: string[] } {
   const offered: T[] = [];
   const refused: string[] = [];
   for (const tool of tools) {

@@ -17,7 +17,9 @@ export interface UpstreamTransport {
  */
 export function upstreamTransport(config: McpUpstreamConfig, onStderr: (line: string) => void): UpstreamTransport {
   if (config.kind === "http") {
-    const transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } });
+    const transport = new StreamableHTTPClientTransport(new URL(config.url), {
+      requestInit: { headers: config.headers },
+    });
     return { transport, pid: () => null };
   }
   const transport = new StdioClientTransport({

@@ -1,4 +1,9 @@
-import { CLIENT_CAPABILITIES_META_KEY, type Client, type ClientCapabilities, type InputRequiredResult } from "@modelcontextprotocol/client";
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  type Client,
+  type ClientCapabilities,
+  type InputRequiredResult,
+} from "@modelcontextprotocol/client";
 import type { ServerContext } from "@modelcontextprotocol/server";
 import type { RoundState, Rounds } from "./round-state.ts";
 
@@ -20,7 +25,11 @@ export function callerCapabilities(ctx: ServerContext): ClientCapabilities | nul
  * caller's capabilities (none for a 2025 caller), and on a retry the
  * caller's answers and the upstream's state. Nothing for a 2025 upstream.
  */
-export function upstreamRoundParams(client: Client, ctx: ServerContext, state: RoundState | null): { _meta?: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } {
+export function upstreamRoundParams(
+  client: Client,
+  ctx: ServerContext,
+  state: RoundState | null,
+): { _meta?: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } {
   if (client.getProtocolEra() !== "modern") return {};
   const { inputResponses } = ctx.mcpReq;
   return {
@@ -31,7 +40,19 @@ export function upstreamRoundParams(client: Client, ctx: ServerContext, state: R
 }
 
 /** The upstream's round as the caller's: its requests as they are, its state sealed to the caller and `target`. */
-export async function callerRound(rounds: Rounds, round: InputRequiredResult, ctx: ServerContext, target: string): Promise<InputRequiredResult> {
-  const requestState = round.requestState === undefined ? undefined : await rounds.codec.mint({ kind: "upstream", target, state: round.requestState }, ctx);
-  return { resultType: "input_required", ...(round.inputRequests && { inputRequests: round.inputRequests }), ...(requestState !== undefined && { requestState }) };
+export async function callerRound(
+  rounds: Rounds,
+  round: InputRequiredResult,
+  ctx: ServerContext,
+  target: string,
+): Promise<InputRequiredResult> {
+  const requestState =
+    round.requestState === undefined
+      ? undefined
+      : await rounds.codec.mint({ kind: "upstream", target, state: round.requestState }, ctx);
+  return {
+    resultType: "input_required",
+    ...(round.inputRequests && { inputRequests: round.inputRequests }),
+    ...(requestState !== undefined && { requestState }),
+  };
 }

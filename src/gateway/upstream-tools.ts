@@ -13,7 +13,13 @@ import type { Upstream } from "./upstream.ts";
  * through; annotations passed through with readOnlyHint matching the class
  * (which also sets the scope a caller needs). Hidden tools are left out.
  */
-export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, log: Logger, inFlight: InFlightCalls, rounds: Rounds): ToolDefinition[] {
+export function upstreamToolDefinitions(
+  upstream: Upstream,
+  timeoutMs: number,
+  log: Logger,
+  inFlight: InFlightCalls,
+  rounds: Rounds,
+): ToolDefinition[] {
   const { prefix } = upstream.config;
   const definitions: ToolDefinition[] = [];
   for (const tool of upstream.lists.tools) {
@@ -23,9 +29,15 @@ export function upstreamToolDefinitions(upstream: Upstream, timeoutMs: number, l
     let outputSchema: StandardSchemaWithJSON | undefined;
     try {
       inputSchema = fromJsonSchema(tool.inputSchema as Parameters<typeof fromJsonSchema>[0]);
-      outputSchema = tool.outputSchema ? fromJsonSchema(tool.outputSchema as Parameters<typeof fromJsonSchema>[0]) : undefined;
+      outputSchema = tool.outputSchema
+        ? fromJsonSchema(tool.outputSchema as Parameters<typeof fromJsonSchema>[0])
+        : undefined;
     } catch (error) {
-      log.warn("upstream tool left out: unusable schema", { upstream: upstream.name, tool: tool.name, error: (error as Error).message });
+      log.warn("upstream tool left out: unusable schema", {
+        upstream: upstream.name,
+        tool: tool.name,
+        error: (error as Error).message,
+      });
       continue;
     }
     const forwarding = { upstream, name: tool.name, tool: `${prefix}${tool.name}`, timeoutMs, inFlight, rounds };

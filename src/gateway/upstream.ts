@@ -179,18 +179,28 @@ export class Upstream {
     this.current = client;
     this.state = "starting";
     const withStderr = (reason: string) => reason + (lastStderr ? ` (last stderr line: ${lastStderr})` : "");
-    client.onclose = () => this.lost(client, withStderr(this.connected === client ? "the connection closed" : "it closed the connection while starting"));
+    client.onclose = () =>
+      this.lost(
+        client,
+        withStderr(this.connected === client ? "the connection closed" : "it closed the connection while starting"),
+      );
     client.onerror = (error) => log.warn("upstream protocol error", { upstream: this.name, error: describe(error) });
     try {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs ?? 30_000 });
       const listed = await this.fetchLists(client);
       // A new connection (after a restart) watches what the last one did.
-      for (const uri of this.subscribers.keys()) await client.subscribeResource({ uri }).catch(() => this.subscribers.delete(uri));
+      for (const uri of this.subscribers.keys())
+        await client.subscribeResource({ uri }).catch(() => this.subscribers.delete(uri));
       if (this.current !== client) return;
       const lists = { ...listed, tools: this.offerable(listed.tools) };
       Object.assign(this, { lists, connected: client, state: "connected", reason: null, pid: pid(), failures: 0 });
       this.connectedAt = Math.floor(Date.now() / 1000);
-      log.info("upstream connected", { upstream: this.name, tools: lists.tools.length, resources: lists.resources.length, prompts: lists.prompts.length });
+      log.info("upstream connected", {
+        upstream: this.name,
+        tools: lists.tools.length,
+        resources: lists.resources.length,
+        prompts: lists.prompts.length,
+      });
       this.options.onChange();
     } catch (error) {
       this.lost(client, withStderr(describe(error)));
@@ -211,18 +221,27 @@ export class Upstream {
         capabilities: askingCapabilities,
         // Input-required results are the caller's to answer, never fulfilled here (forward.ts).
         inputRequired: { autoFulfill: false },
-        listChanged: { tools: { onChanged: refreshed("tools") }, prompts: { onChanged: refreshed("prompts") }, resources: { onChanged: refreshed("resources") } },
+        listChanged: {
+          tools: { onChanged: refreshed("tools") },
+          prompts: { onChanged: refreshed("prompts") },
+          resources: { onChanged: refreshed("resources") },
+        },
         // HTTP upstreams may speak 2026-07-28 (list_changed then comes over subscriptions/listen); stdio
         // stays on the 2025 handshake, which every server answers, without the SDK's probe process.
         ...(this.config.kind === "http" && { versionNegotiation: { mode: "auto" as const } }),
       },
     );
     client.setNotificationHandler("notifications/message", (notification) => this.onLog(notification));
-    client.setNotificationHandler("notifications/resources/updated", (notification) => this.options.onResourceUpdated?.(notification.params.uri));
+    client.setNotificationHandler("notifications/resources/updated", (notification) =>
+      this.options.onResourceUpdated?.(notification.params.uri),
+    );
     // Replaces the SDK's own progress routing, which drops a progress read together with the
     // result (it forgets the call on the result, then dispatches the notification a tick later).
-    client.setNotificationHandler("notifications/progress", (notification) => this.progressRoutes.get(notification.params.progressToken)?.(notification));
-    for (const method of askableMethods) client.setRequestHandler(method, (request) => this.ask(request as InputRequest) as never);
+    client.setNotificationHandler("notifications/progress", (notification) =>
+      this.progressRoutes.get(notification.params.progressToken)?.(notification),
+    );
+    for (const method of askableMethods)
+      client.setRequestHandler(method, (request) => this.ask(request as InputRequest) as never);
     return client;
   }
 
@@ -231,7 +250,12 @@ export class Upstream {
     const [tools, resources, resourceTemplates, prompts] = await Promise.all([
       caps.tools ? client.listTools().then((r) => r.tools) : [],
       caps.resources ? client.listResources().then((r) => r.resources) : [],
-      caps.resources ? client.listResourceTemplates().then((r) => r.resourceTemplates, () => []) : [],
+      caps.resources
+        ? client.listResourceTemplates().then(
+            (r) => r.resourceTemplates,
+            () => [],
+          )
+        : [],
       caps.prompts ? client.listPrompts().then((r) => r.prompts) : [],
     ]);
     return { tools, resources, resourceTemplates, prompts };
@@ -248,7 +272,11 @@ export class Upstream {
     for (const name of refused) {
       if (this.loggedRefusals.has(name)) continue;
       this.loggedRefusals.add(name);
-      this.options.log.warn("upstream tool refused: its name breaks MCP's tool-name rule", { upstream: this.name, tool: name.slice(0, maxLoggedNameLength), length: name.length });
+      this.options.log.warn("upstream tool refused: its name breaks MCP's tool-name rule", {
+        upstream: this.name,
+        tool: name.slice(0, maxLoggedNameLength),
+        length: name.length,
+      });
     }
     return offered;
   }
@@ -264,7 +292,11 @@ export class Upstream {
     this.reason = reason;
     const delayMs = retryDelayMs(this.options.backoff ?? defaultBackoff, this.failures);
     this.failures++;
-    this.options.log.warn(wasConnected ? "upstream disconnected" : "upstream failed to start", { upstream: this.name, reason, retry_in_ms: delayMs });
+    this.options.log.warn(wasConnected ? "upstream disconnected" : "upstream failed to start", {
+      upstream: this.name,
+      reason,
+      retry_in_ms: delayMs,
+    });
     this.retry = setTimeout(() => void this.connect(), delayMs);
     this.retry.unref?.();
     if (wasConnected) this.options.onChange();
@@ -279,9 +311,14 @@ export class Upstream {
    */
   private ask(request: InputRequest): Promise<unknown> {
     if (this.askers.size !== 1) {
-      const why = this.askers.size === 0 ? "no call through Gatehouse is in flight" : `${this.askers.size} calls through Gatehouse are in flight and it cannot tell which one the request is about`;
+      const why =
+        this.askers.size === 0
+          ? "no call through Gatehouse is in flight"
+          : `${this.askers.size} calls through Gatehouse are in flight and it cannot tell which one the request is about`;
       this.options.log.warn("upstream request refused", { upstream: this.name, method: request.method, reason: why });
-      return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse cannot pass ${request.method} on: ${why}.`));
+      return Promise.reject(
+        new ProtocolError(ProtocolErrorCode.InvalidRequest, `Gatehouse cannot pass ${request.method} on: ${why}.`),
+      );
     }
     const [asker] = this.askers;
     return asker!.ask(request);
@@ -295,7 +332,12 @@ export class Upstream {
    */
   private onLog(notification: LoggingMessageNotification): void {
     const { level, logger, data } = notification.params;
-    this.options.log.info("upstream log", { upstream: this.name, level, logger, data: JSON.stringify(data)?.slice(0, 2000) });
+    this.options.log.info("upstream log", {
+      upstream: this.name,
+      level,
+      logger,
+      data: JSON.stringify(data)?.slice(0, 2000),
+    });
     if (this.callsInFlight.size === 1) for (const send of this.callsInFlight) send(notification);
   }
 }

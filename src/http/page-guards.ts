@@ -59,10 +59,16 @@ export function pageGuards(web: WebDeps, context: RequestContext) {
     if (!current) {
       const url = new URL(request.url);
       if (request.method === "GET" || request.method === "HEAD") {
-        return status(303, new Response(null, { status: 303, headers: { location: signInUrl(url.pathname + url.search) } }));
+        return status(
+          303,
+          new Response(null, { status: 303, headers: { location: signInUrl(url.pathname + url.search) } }),
+        );
       }
       const link = { href: signInUrl(back ?? url.pathname), label: "Sign in" };
-      return refusalPage(401, MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link }));
+      return refusalPage(
+        401,
+        MessagePage({ title: "Signed out", message: "Your session ended. Sign in again.", link }),
+      );
     }
     const refused = refuse?.(current);
     if (refused) return refusalPage(403, refused);
@@ -79,10 +85,12 @@ export function pageGuards(web: WebDeps, context: RequestContext) {
       },
     }),
     signedIn: (options: true | SignedInOptions) => ({
-      resolve: ({ request, cookie, ...earlier }) => guard(request, cookie, formBack(earlier), options === true ? undefined : options.refuse),
+      resolve: ({ request, cookie, ...earlier }) =>
+        guard(request, cookie, formBack(earlier), options === true ? undefined : options.refuse),
     }),
     admin: (what: string) => ({
-      resolve: ({ request, cookie, ...earlier }) => guard(request, cookie, formBack(earlier), (current) => adminRefusal(current, what)),
+      resolve: ({ request, cookie, ...earlier }) =>
+        guard(request, cookie, formBack(earlier), (current) => adminRefusal(current, what)),
     }),
   });
 }

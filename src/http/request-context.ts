@@ -13,7 +13,11 @@ export interface RequestContextDeps {
 }
 
 /** The client's address: the last X-Forwarded-For entry behind a trusted proxy, else the socket's. */
-export function clientAddress(config: { trustProxy: boolean }, request: Request, server: Server<unknown> | null): string {
+export function clientAddress(
+  config: { trustProxy: boolean },
+  request: Request,
+  server: Server<unknown> | null,
+): string {
   if (config.trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
     if (forwarded) return forwarded;
@@ -70,11 +74,19 @@ export function requestContext(deps: RequestContextDeps) {
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       if (code === "NOT_FOUND") {
         set.status = 404;
-        return MessagePage({ title: "Not found", message: "There is no page at this address.", link: { href: "/", label: "Home" } });
+        return MessagePage({
+          title: "Not found",
+          message: "There is no page at this address.",
+          link: { href: "/", label: "Home" },
+        });
       }
       if (code === "PARSE" || code === "VALIDATION") {
         set.status = 400;
-        return MessagePage({ title: "Bad request", message: "The request could not be read.", requestId: idOf(request) });
+        return MessagePage({
+          title: "Bad request",
+          message: "The request could not be read.",
+          requestId: idOf(request),
+        });
       }
       set.status = 500;
       deps.log.error("unhandled error", {

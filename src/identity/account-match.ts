@@ -23,11 +23,15 @@ export interface MatchResult {
 }
 
 /** Why this identity may not sign in through this provider at all, or null. Pure. */
-export function policyProblem(provider: IdentityProviderConfig, identity: ProviderIdentity): "unverified_email" | "domain_not_allowed" | "org_not_allowed" | null {
+export function policyProblem(
+  provider: IdentityProviderConfig,
+  identity: ProviderIdentity,
+): "unverified_email" | "domain_not_allowed" | "org_not_allowed" | null {
   if (identity.email === null || !identity.emailVerified) return "unverified_email";
   const domain = identity.email.slice(identity.email.lastIndexOf("@") + 1);
   if (provider.allowedDomains.length && !provider.allowedDomains.includes(domain)) return "domain_not_allowed";
-  if (provider.allowedOrgs.length && !(identity.orgs ?? []).some((o) => provider.allowedOrgs.includes(o))) return "org_not_allowed";
+  if (provider.allowedOrgs.length && !(identity.orgs ?? []).some((o) => provider.allowedOrgs.includes(o)))
+    return "org_not_allowed";
   return null;
 }
 

@@ -33,14 +33,27 @@ export interface IdentityProviderConfig {
 export class IdentityConfigError extends Error {}
 
 export const googleIssuer = "https://accounts.google.com";
-const keys = new Set(["id", "type", "name", "issuer", "client_id", "client_secret", "allowed_domains", "allowed_orgs", "signup", "github_url", "github_api_url"]);
+const keys = new Set([
+  "id",
+  "type",
+  "name",
+  "issuer",
+  "client_id",
+  "client_secret",
+  "allowed_domains",
+  "allowed_orgs",
+  "signup",
+  "github_url",
+  "github_api_url",
+]);
 const idPattern = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const domainPattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
 const orgPattern = /^[a-z0-9]([a-z0-9-]{0,38})$/;
 
 type Table = Record<string, unknown>;
 type Fail = (field: string, problem: string) => never;
-const isTable = (value: unknown): value is Table => typeof value === "object" && value !== null && !Array.isArray(value);
+const isTable = (value: unknown): value is Table =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function loadIdentityProviders(file: string, env: Record<string, string | undefined>): IdentityProviderConfig[] {
   let text: string;
@@ -53,7 +66,11 @@ export function loadIdentityProviders(file: string, env: Record<string, string |
 }
 
 /** The [[identity_provider]] tables of the file; other tables are left to their own parsers. */
-export function parseIdentityProviders(file: string, text: string, env: Record<string, string | undefined>): IdentityProviderConfig[] {
+export function parseIdentityProviders(
+  file: string,
+  text: string,
+  env: Record<string, string | undefined>,
+): IdentityProviderConfig[] {
   let doc: Table;
   try {
     doc = Bun.TOML.parse(text) as Table;
@@ -67,8 +84,11 @@ export function parseIdentityProviders(file: string, text: string, env: Record<s
     throw new IdentityConfigError(`${file}:${line}: ${where}: ${problem}`);
   };
   const tables = doc.identity_provider ?? [];
-  if (!Array.isArray(tables) || !tables.every(isTable)) fail(null, "identity_provider", "must be written as [[identity_provider]] tables");
-  const providers = (tables as Table[]).map((table, index) => parseProvider(table, (field, problem) => fail(index, field, problem), env));
+  if (!Array.isArray(tables) || !tables.every(isTable))
+    fail(null, "identity_provider", "must be written as [[identity_provider]] tables");
+  const providers = (tables as Table[]).map((table, index) =>
+    parseProvider(table, (field, problem) => fail(index, field, problem), env),
+  );
   providers.forEach((p, index) => {
     const first = providers.findIndex((other) => other.id === p.id);
     if (first !== index) fail(index, "id", `"${p.id}" is already the id of identity_provider[${first}]`);
@@ -77,28 +97,47 @@ export function parseIdentityProviders(file: string, text: string, env: Record<s
 }
 
 function parseProvider(table: Table, fail: Fail, env: Record<string, string | undefined>): IdentityProviderConfig {
-  for (const key of Object.keys(table)) if (!keys.has(key)) fail(key, `unknown field; expected one of ${[...keys].join(", ")}`);
+  for (const key of Object.keys(table))
+    if (!keys.has(key)) fail(key, `unknown field; expected one of ${[...keys].join(", ")}`);
   const type = table.type;
-  if (type !== "github" && type !== "google" && type !== "oidc") fail("type", `must be "github", "google" or "oidc", got ${JSON.stringify(type)}`);
+  if (type !== "github" && type !== "google" && type !== "oidc")
+    fail("type", `must be "github", "google" or "oidc", got ${JSON.stringify(type)}`);
   const id = requiredString(table, "id", fail, `a short slug used in the callback URL, such as "${type}"`);
   if (!idPattern.test(id)) fail("id", `must be lowercase letters, digits and "-" (at most 32), got "${id}"`);
-  const name = optionalString(table, "name", fail) ?? (type === "github" ? "GitHub" : type === "google" ? "Google" : undefined);
-  if (name === undefined || name.trim() === "") fail("name", "is required for an oidc provider: the label of its sign-in button");
+  const name =
+    optionalString(table, "name", fail) ?? (type === "github" ? "GitHub" : type === "google" ? "Google" : undefined);
+  if (name === undefined || name.trim() === "")
+    fail("name", "is required for an oidc provider: the label of its sign-in button");
   let issuer: string | null = null;
   if (type === "oidc") issuer = url(requiredString(table, "issuer", fail, "the provider's issuer URL"), "issuer", fail);
-  else if (table.issuer !== undefined) fail("issuer", type === "google" ? `is fixed for Google (${googleIssuer}); remove it` : "applies to oidc providers only");
+  else if (table.issuer !== undefined)
+    fail(
+      "issuer",
+      type === "google" ? `is fixed for Google (${googleIssuer}); remove it` : "applies to oidc providers only",
+    );
   if (type === "google") issuer = googleIssuer;
-  if (type !== "github") for (const key of ["allowed_orgs", "github_url", "github_api_url"]) if (table[key] !== undefined) fail(key, "applies to github providers only");
-  const clientId = expandEnv(requiredString(table, "client_id", fail, "the client id the provider gave you"), env, (p) => fail("client_id", p));
-  const rawSecret = type === "oidc" ? optionalString(table, "client_secret", fail) : requiredString(table, "client_secret", fail, 'the client secret, e.g. "${GITHUB_CLIENT_SECRET}"');
+  if (type !== "github")
+    for (const key of ["allowed_orgs", "github_url", "github_api_url"])
+      if (table[key] !== undefined) fail(key, "applies to github providers only");
+  const clientId = expandEnv(
+    requiredString(table, "client_id", fail, "the client id the provider gave you"),
+    env,
+    (p) => fail("client_id", p),
+  );
+  const rawSecret =
+    type === "oidc"
+      ? optionalString(table, "client_secret", fail)
+      : requiredString(table, "client_secret", fail, 'the client secret, e.g. "${GITHUB_CLIENT_SECRET}"');
   const clientSecret = rawSecret === undefined ? null : expandEnv(rawSecret, env, (p) => fail("client_secret", p));
   if (clientSecret === "") fail("client_secret", "is empty");
   const signup = optionalString(table, "signup", fail) ?? "invite";
   if (signup !== "invite" && signup !== "open") fail("signup", `must be "invite" or "open", got "${signup}"`);
   const allowedDomains = stringList(table, "allowed_domains", fail).map((d) => d.toLowerCase().replace(/^@/, ""));
-  for (const d of allowedDomains) if (!domainPattern.test(d)) fail("allowed_domains", `"${d}" is not a domain name such as "example.com"`);
+  for (const d of allowedDomains)
+    if (!domainPattern.test(d)) fail("allowed_domains", `"${d}" is not a domain name such as "example.com"`);
   const allowedOrgs = stringList(table, "allowed_orgs", fail).map((o) => o.toLowerCase());
-  for (const o of allowedOrgs) if (!orgPattern.test(o)) fail("allowed_orgs", `"${o}" is not a GitHub organization login`);
+  for (const o of allowedOrgs)
+    if (!orgPattern.test(o)) fail("allowed_orgs", `"${o}" is not a GitHub organization login`);
   return {
     id,
     type,
@@ -110,7 +149,11 @@ function parseProvider(table: Table, fail: Fail, env: Record<string, string | un
     allowedOrgs,
     signup,
     githubUrl: url(optionalString(table, "github_url", fail) ?? "https://github.com", "github_url", fail),
-    githubApiUrl: url(optionalString(table, "github_api_url", fail) ?? "https://api.github.com", "github_api_url", fail),
+    githubApiUrl: url(
+      optionalString(table, "github_api_url", fail) ?? "https://api.github.com",
+      "github_api_url",
+      fail,
+    ),
   };
 }
 
@@ -125,7 +168,8 @@ function url(value: string, field: string, fail: Fail): string {
   if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && isLoopbackHost(parsed.hostname))) {
     fail(field, `must be an https URL (http only on 127.0.0.1, [::1] or localhost), got "${value}"`);
   }
-  if (parsed.search || parsed.hash || parsed.username || parsed.password) fail(field, `must not have a query, fragment or credentials, got "${value}"`);
+  if (parsed.search || parsed.hash || parsed.username || parsed.password)
+    fail(field, `must not have a query, fragment or credentials, got "${value}"`);
   // The issuer is compared byte for byte with the discovery document's, so it is kept as written.
   return value;
 }
@@ -148,6 +192,7 @@ function requiredString(table: Table, key: string, fail: Fail, hint: string): st
 
 function stringList(table: Table, key: string, fail: Fail): string[] {
   const value = table[key] ?? [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) fail(key, 'must be a list of strings, such as ["example.com"]');
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+    fail(key, 'must be a list of strings, such as ["example.com"]');
   return value as string[];
 }

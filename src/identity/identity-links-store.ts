@@ -5,7 +5,13 @@ import { identityLinks } from "../db/schema.ts";
 export type IdentityLink = typeof identityLinks.$inferSelect;
 
 export function findIdentityLink(db: Db, provider: string, subject: string): IdentityLink | null {
-  return db.select().from(identityLinks).where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject))).get() ?? null;
+  return (
+    db
+      .select()
+      .from(identityLinks)
+      .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
+      .get() ?? null
+  );
 }
 
 export function insertIdentityLink(db: Db, link: IdentityLink): void {

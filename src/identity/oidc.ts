@@ -32,9 +32,15 @@ export function cachedDiscovery(): Discovery {
   };
 }
 
-export async function oidcAuthorizationUrl(discovery: Discovery, provider: IdentityProviderConfig, flow: SignInFlow, redirectUri: string): Promise<URL> {
+export async function oidcAuthorizationUrl(
+  discovery: Discovery,
+  provider: IdentityProviderConfig,
+  flow: SignInFlow,
+  redirectUri: string,
+): Promise<URL> {
   const as = await discovery(provider);
-  if (!as.authorization_endpoint) throw new oauth.OperationProcessingError("the discovery document has no authorization_endpoint");
+  if (!as.authorization_endpoint)
+    throw new oauth.OperationProcessingError("the discovery document has no authorization_endpoint");
   const url = new URL(as.authorization_endpoint);
   url.searchParams.set("client_id", provider.clientId);
   url.searchParams.set("redirect_uri", redirectUri);
@@ -48,20 +54,42 @@ export async function oidcAuthorizationUrl(discovery: Discovery, provider: Ident
 }
 
 /** Finishes the flow: checks the redirect (state, iss, error), redeems the code, validates the ID token. */
-export async function oidcIdentity(discovery: Discovery, provider: IdentityProviderConfig, flow: SignInFlow, callback: URL, redirectUri: string): Promise<ProviderIdentity> {
+export async function oidcIdentity(
+  discovery: Discovery,
+  provider: IdentityProviderConfig,
+  flow: SignInFlow,
+  callback: URL,
+  redirectUri: string,
+): Promise<ProviderIdentity> {
   const as = await discovery(provider);
   const { client: c, auth } = client(provider);
   const params = oauth.validateAuthResponse(as, c, callback, flow.state);
-  const response = await oauth.authorizationCodeGrantRequest(as, c, auth, params, redirectUri, flow.verifier, requestOptions(as.token_endpoint!));
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    c,
+    auth,
+    params,
+    redirectUri,
+    flow.verifier,
+    requestOptions(as.token_endpoint!),
+  );
   // Checks iss, aud, exp, iat and nonce; the signature needs no check for an ID token taken
   // straight from the token endpoint over TLS (OIDC Core §3.1.3.7 item 6).
-  const tokens = await oauth.processAuthorizationCodeResponse(as, c, response, { expectedNonce: flow.nonce, requireIdToken: true });
+  const tokens = await oauth.processAuthorizationCodeResponse(as, c, response, {
+    expectedNonce: flow.nonce,
+    requireIdToken: true,
+  });
   const claims = oauth.getValidatedIdTokenClaims(tokens)!;
   let email = claims.email;
   let verified = claims.email_verified;
   // Many providers put email only in UserInfo for the code flow (OIDC Core §5.4); its `sub` must match the ID token's.
   if (typeof email !== "string" && as.userinfo_endpoint) {
-    const info = await oauth.processUserInfoResponse(as, c, claims.sub, await oauth.userInfoRequest(as, c, tokens.access_token, requestOptions(as.userinfo_endpoint)));
+    const info = await oauth.processUserInfoResponse(
+      as,
+      c,
+      claims.sub,
+      await oauth.userInfoRequest(as, c, tokens.access_token, requestOptions(as.userinfo_endpoint)),
+    );
     email = info.email;
     verified = info.email_verified;
   }

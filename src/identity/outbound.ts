@@ -19,7 +19,10 @@ export interface ProviderIdentity {
 }
 
 export function requestOptions(url: string) {
-  return { signal: AbortSignal.timeout(providerTimeoutMs), [oauth.allowInsecureRequests]: new URL(url).protocol === "http:" && isLoopbackHost(new URL(url).hostname) };
+  return {
+    signal: AbortSignal.timeout(providerTimeoutMs),
+    [oauth.allowInsecureRequests]: new URL(url).protocol === "http:" && isLoopbackHost(new URL(url).hostname),
+  };
 }
 
 export function client(provider: IdentityProviderConfig): { client: oauth.Client; auth: oauth.ClientAuth } {
@@ -33,14 +36,25 @@ export function client(provider: IdentityProviderConfig): { client: oauth.Client
 export function asRefusal(error: unknown): SignInRefused {
   if (error instanceof SignInRefused) return error;
   if (error instanceof oauth.AuthorizationResponseError) {
-    return new SignInRefused(error.error === "access_denied" ? "access_denied" : "provider_error", `${error.error}: ${error.error_description ?? ""}`);
+    return new SignInRefused(
+      error.error === "access_denied" ? "access_denied" : "provider_error",
+      `${error.error}: ${error.error_description ?? ""}`,
+    );
   }
-  if (error instanceof oauth.ResponseBodyError) return new SignInRefused("provider_error", `${error.error}: ${error.error_description ?? ""}`);
+  if (error instanceof oauth.ResponseBodyError)
+    return new SignInRefused("provider_error", `${error.error}: ${error.error_description ?? ""}`);
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
   // fetch failures (TypeError, connection refused) and the 10 s timeout.
-  if (name === "TimeoutError" || name === "AbortError" || (error instanceof TypeError && !(error instanceof oauth.OperationProcessingError))) {
+  if (
+    name === "TimeoutError" ||
+    name === "AbortError" ||
+    (error instanceof TypeError && !(error instanceof oauth.OperationProcessingError))
+  ) {
     return new SignInRefused("provider_unreachable", `${name}: ${message}`);
   }
-  return new SignInRefused("invalid_response", `${name}: ${message}${error instanceof oauth.OperationProcessingError && error.code ? ` (${error.code})` : ""}`);
+  return new SignInRefused(
+    "invalid_response",
+    `${name}: ${message}${error instanceof oauth.OperationProcessingError && error.code ? ` (${error.code})` : ""}`,
+  );
 }

@@ -14,7 +14,12 @@ export function providerButtons(providers: IdentityProviderConfig[] | undefined)
  * §6.4.1), and the provider buttons' POST is answered with a redirect there.
  * The authorization endpoint is assumed on the issuer's (or github_url's) origin.
  */
-export function allowProviderForms(headers: Record<string, unknown>, providers: IdentityProviderConfig[] | undefined): void {
-  const origins = [...new Set((providers ?? []).map((p) => new URL(p.type === "github" ? p.githubUrl : p.issuer!).origin))];
+export function allowProviderForms(
+  headers: Record<string, unknown>,
+  providers: IdentityProviderConfig[] | undefined,
+): void {
+  const origins = [
+    ...new Set((providers ?? []).map((p) => new URL(p.type === "github" ? p.githubUrl : p.issuer!).origin)),
+  ];
   if (origins.length > 0) headers["content-security-policy"] = cspAllowingForms(origins);
 }

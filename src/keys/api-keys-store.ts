@@ -39,11 +39,11 @@ export function listLiveApiKeys(db: Db, userId: string | null): { apiKey: ApiKey
 export function markApiKeyRevoked(db: Db, id: string, at: number): boolean {
   return (
     db
-    .update(apiKeys)
-    .set({ revokedAt: at })
-    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id })
-    .all().length === 1
+      .update(apiKeys)
+      .set({ revokedAt: at })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id })
+      .all().length === 1
   );
 }
 

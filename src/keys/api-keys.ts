@@ -64,7 +64,10 @@ export function createApiKey(
     tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
     argumentLimits: input.access === "full" ? (input.argumentLimits ?? null) : null,
     createdAt: input.now,
-    expiresAt: earliest(input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds, input.createdWith?.expiresAt ?? null),
+    expiresAt: earliest(
+      input.expiresInSeconds === null ? null : input.now + input.expiresInSeconds,
+      input.createdWith?.expiresAt ?? null,
+    ),
     lastUsedAt: null,
     revokedAt: null,
     createdWithKeyId: input.createdWith?.id ?? null,
@@ -82,7 +85,12 @@ function earliest(a: number | null, b: number | null): number | null {
  * The live key and its active user behind a presented token, or null.
  * `find` looks the key up by id: the store, or the /mcp credential cache over it.
  */
-export function authenticateApiKey(db: Db, token: string, now: number, find = (id: string) => findApiKeyWithUser(db, id)) {
+export function authenticateApiKey(
+  db: Db,
+  token: string,
+  now: number,
+  find = (id: string) => findApiKeyWithUser(db, id),
+) {
   const parsed = parseCredential(apiKeyPrefix, token);
   if (!parsed) return null;
   const found = find(parsed.id);

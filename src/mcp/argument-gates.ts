@@ -48,7 +48,8 @@ export function valueAllowed(value: string, allowed: readonly string[]): boolean
 
 /** The first limit a call breaks, checking the credential's own before the admin policy's; null when none. */
 export function argumentRefusal(sources: readonly LimitSource[], tool: string, args: unknown): ArgumentRefusal | null {
-  const given = typeof args === "object" && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+  const given =
+    typeof args === "object" && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
   for (const source of sources) {
     const perArgument = source.limits[tool];
     if (perArgument === undefined) continue;
@@ -73,7 +74,8 @@ export function globProblem(pattern: string): string | null {
 /** Adds one `tool`/`argument`/`glob` to `limits`, once; a problem in words, or null. */
 export function addLimit(limits: ArgumentLimits, tool: string, argument: string, pattern: string): string | null {
   if (!toolNamePattern.test(tool)) return `"${short(tool)}" is not a tool name`;
-  if (!argumentPattern.test(argument)) return `"${short(argument)}" is not an argument name (letters, digits, "_", "-", ".", "$")`;
+  if (!argumentPattern.test(argument))
+    return `"${short(argument)}" is not an argument name (letters, digits, "_", "-", ".", "$")`;
   const problem = globProblem(pattern);
   if (problem) return `the pattern for ${argument} ${problem}`;
   const perArgument = (limits[tool] ??= {});
@@ -98,7 +100,12 @@ export function parseLimitLines(lines: readonly string[]): ParsedLimits {
     if (colon <= 0 || equals <= colon + 1 || equals === line.length - 1) {
       return { ok: false, error: `${where} must be tool:argument=pattern, such as github__create_issue:repo=acme/*.` };
     }
-    const problem = addLimit(limits, line.slice(0, colon).trim(), line.slice(colon + 1, equals).trim(), line.slice(equals + 1).trim());
+    const problem = addLimit(
+      limits,
+      line.slice(0, colon).trim(),
+      line.slice(colon + 1, equals).trim(),
+      line.slice(equals + 1).trim(),
+    );
     if (problem) return { ok: false, error: `${where}: ${problem}.` };
   }
   return { ok: true, limits };
@@ -108,13 +115,17 @@ export function parseLimitLines(lines: readonly string[]): ParsedLimits {
 export function limitLines(limits: ArgumentLimits | null): string[] {
   if (limits === null) return [];
   return Object.entries(limits).flatMap(([tool, perArgument]) =>
-    Object.entries(perArgument).flatMap(([argument, allowed]) => allowed.map((pattern) => `${tool}:${argument}=${pattern}`)),
+    Object.entries(perArgument).flatMap(([argument, allowed]) =>
+      allowed.map((pattern) => `${tool}:${argument}=${pattern}`),
+    ),
   );
 }
 
 /** Limits as one item per tool and argument, for pages. */
 export function limitItems(limits: ArgumentLimits | null): { tool: string; argument: string; allowed: string[] }[] {
-  return Object.entries(limits ?? {}).flatMap(([tool, perArgument]) => Object.entries(perArgument).map(([argument, allowed]) => ({ tool, argument, allowed })));
+  return Object.entries(limits ?? {}).flatMap(([tool, perArgument]) =>
+    Object.entries(perArgument).map(([argument, allowed]) => ({ tool, argument, allowed })),
+  );
 }
 
 /** Null for no limits, so a credential without any stores nothing. */
@@ -123,7 +134,11 @@ export function storedLimits(limits: ArgumentLimits): ArgumentLimits | null {
 }
 
 /** The tools named that are not among `callable` (null: every write tool, checked against `offered`). */
-export function toolsOutside(limits: ArgumentLimits, callable: readonly string[] | null, offered: readonly string[]): string[] {
+export function toolsOutside(
+  limits: ArgumentLimits,
+  callable: readonly string[] | null,
+  offered: readonly string[],
+): string[] {
   return Object.keys(limits).filter((tool) => !(callable ?? offered).includes(tool));
 }
 
@@ -139,14 +154,19 @@ function isLiteral(pattern: string): boolean {
  * value the parent's allow. Deciding whether one glob is inside another in
  * general is not attempted; such a child is refused.
  */
-export function limitsWithin(child: ArgumentLimits | null, parent: ArgumentLimits | null, childTools: readonly string[] | null): boolean {
+export function limitsWithin(
+  child: ArgumentLimits | null,
+  parent: ArgumentLimits | null,
+  childTools: readonly string[] | null,
+): boolean {
   if (parent === null) return true;
   for (const [tool, perArgument] of Object.entries(parent)) {
     if (childTools !== null && !childTools.includes(tool)) continue;
     for (const [argument, allowed] of Object.entries(perArgument)) {
       const own = child?.[tool]?.[argument];
       if (own === undefined) return false;
-      if (!own.every((pattern) => allowed.includes(pattern) || (isLiteral(pattern) && valueAllowed(pattern, allowed)))) return false;
+      if (!own.every((pattern) => allowed.includes(pattern) || (isLiteral(pattern) && valueAllowed(pattern, allowed))))
+        return false;
     }
   }
   return true;
@@ -158,7 +178,11 @@ export function limitsWithin(child: ArgumentLimits | null, parent: ArgumentLimit
  * wider than its key even when the person typed nothing. Restated ones are
  * checked by limitsWithin.
  */
-export function inheritLimits(child: ArgumentLimits, parent: ArgumentLimits | null, childTools: readonly string[] | null): ArgumentLimits {
+export function inheritLimits(
+  child: ArgumentLimits,
+  parent: ArgumentLimits | null,
+  childTools: readonly string[] | null,
+): ArgumentLimits {
   const merged: ArgumentLimits = structuredClone(child);
   for (const [tool, perArgument] of Object.entries(parent ?? {})) {
     if (childTools !== null && !childTools.includes(tool)) continue;

@@ -53,13 +53,19 @@ function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
   );
   if (!context) return { ok: false, description: "The access token is unknown, expired or revoked." };
   // RFC 8707 §2 / MCP authorization: a token for another resource is not ours to honour.
-  if (context.authorization.resource !== deps.resourceUrl) return { ok: false, description: "The access token was issued for another resource." };
+  if (context.authorization.resource !== deps.resourceUrl)
+    return { ok: false, description: "The access token was issued for another resource." };
   return {
     ok: true,
     caller: newCaller({
       userId: context.user.id,
       email: context.user.email,
-      via: { kind: "connection", id: context.authorization.id, clientId: context.client.id, clientName: context.client.name },
+      via: {
+        kind: "connection",
+        id: context.authorization.id,
+        clientId: context.client.id,
+        clientName: context.client.name,
+      },
       scopes: context.token.scope.split(" ").filter(Boolean),
       // The authorization's tools, so a refreshed token keeps them.
       tools: context.authorization.tools,
@@ -70,7 +76,9 @@ function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
 }
 
 function checkApiKey(deps: BearerDeps, token: string): BearerOutcome {
-  const found = authenticateApiKey(deps.db, token, deps.now, (id) => deps.credentials.lookup("api_key", id, () => findApiKeyWithUser(deps.db, id)));
+  const found = authenticateApiKey(deps.db, token, deps.now, (id) =>
+    deps.credentials.lookup("api_key", id, () => findApiKeyWithUser(deps.db, id)),
+  );
   if (!found) return { ok: false, description: "The API key is unknown, expired or revoked." };
   const { apiKey, user } = found;
   return {

@@ -8,7 +8,9 @@ export interface Caller {
   userId: string;
   email: string;
   /** The credential used: an API key, or a connection (an OAuth authorization) of some client. */
-  via: { kind: "api_key"; id: string; name: string } | { kind: "connection"; id: string; clientId: string; clientName: string };
+  via:
+    | { kind: "api_key"; id: string; name: string }
+    | { kind: "connection"; id: string; clientId: string; clientName: string };
   scopes: string[];
   /**
    * The write tools the key or connection was granted, by name; null: every
@@ -36,7 +38,12 @@ export function newCaller(fields: Omit<Caller, "access" | "limits"> & { limits?:
  * secret, so no handler can pass the client's token on (it must not be).
  * `request` (request id, client address) is what the audit log records.
  */
-export function authInfoOf(caller: Caller, resourceUrl: string, resourceMetadataUrl: string, request: AuditContext | null = null): AuthInfo {
+export function authInfoOf(
+  caller: Caller,
+  resourceUrl: string,
+  resourceMetadataUrl: string,
+  request: AuditContext | null = null,
+): AuthInfo {
   return {
     token: caller.via.id,
     clientId: caller.via.kind === "connection" ? caller.via.clientId : `api_key:${caller.via.id}`,

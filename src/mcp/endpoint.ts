@@ -39,7 +39,10 @@ interface Refused {
  */
 function refusal(r: Refused): Response {
   const error = { code: r.code ?? -32000, message: r.message, data: dataWithRequestId(r.data, r.requestId) };
-  return Response.json({ jsonrpc: "2.0", error, id: r.id ?? null }, { status: r.status, headers: { "cache-control": "no-store", ...r.headers } });
+  return Response.json(
+    { jsonrpc: "2.0", error, id: r.id ?? null },
+    { status: r.status, headers: { "cache-control": "no-store", ...r.headers } },
+  );
 }
 
 /**
@@ -74,15 +77,40 @@ interface ToolGate {
  * key's or connection's tool permissions (permission-denied.ts). `body` is the POST's
  * parsed body (undefined for none): a map lookup per call in it.
  */
-function toolCallRefusal(gate: ToolGate, caller: Caller, body: unknown, context: AuditOrigin, headers: Record<string, string>) {
+function toolCallRefusal(
+  gate: ToolGate,
+  caller: Caller,
+  body: unknown,
+  context: AuditOrigin,
+  headers: Record<string, string>,
+) {
   const denied = deniedToolCalls(caller, gate.catalogue.byName, body);
   if (denied.length === 0) return null;
   for (const d of denied) {
-    const more = d.argument ? { missing: `argument:${d.argument.argument}`, args: toolArgumentsAt(body, d.index), argumentsMode: gate.audit.argumentsMode } : null;
-    gate.audit.record(refusedToolCall(caller, d.tool, d.missing === "scope" ? "insufficient_scope" : "permission_denied", context, more));
+    const more = d.argument
+      ? {
+          missing: `argument:${d.argument.argument}`,
+          args: toolArgumentsAt(body, d.index),
+          argumentsMode: gate.audit.argumentsMode,
+        }
+      : null;
+    gate.audit.record(
+      refusedToolCall(
+        caller,
+        d.tool,
+        d.missing === "scope" ? "insufficient_scope" : "permission_denied",
+        context,
+        more,
+      ),
+    );
   }
   const scope = denied.find((d) => d.missing === "scope");
-  if (!scope) return permissionDeniedResponse(body, denied, caller, { requestId: context.requestId, keysUrl: gate.keysUrl, headers });
+  if (!scope)
+    return permissionDeniedResponse(body, denied, caller, {
+      requestId: context.requestId,
+      keysUrl: gate.keysUrl,
+      headers,
+    });
   const description = `The tool ${scope.tool.name} needs scope ${scope.tool.requiredScopes.join(" ")}.`;
   // Still a 403 with the scope challenge (clients step up on it), and the same data as the permission refusal, in the Evenhand shape.
   const missing = scope.tool.requiredScopes.find((s) => !caller.scopes.includes(s));
@@ -124,16 +152,35 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   const credentials = createCredentialCache(deps.db);
   const policies = deps.policies ?? [];
   const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
-  const gate: ToolGate = { catalogue, challenge: (d) => insufficientScopeChallenge(metadataUrl, d), keysUrl: `${deps.config.publicUrl}/keys`, audit: deps.audit };
+  const gate: ToolGate = {
+    catalogue,
+    challenge: (d) => insufficientScopeChallenge(metadataUrl, d),
+    keysUrl: `${deps.config.publicUrl}/keys`,
+    audit: deps.audit,
+  };
 
   const serve = async (request: Request, requestId: string, clientIp: string) => {
     const origin = request.headers.get("origin");
     if (!hostAllowed(guard, request.headers.get("host"))) {
-      return refusal({ status: 421, message: "This server does not answer for that Host.", requestId, headers: { vary: "origin" } });
+      return refusal({
+        status: 421,
+        message: "This server does not answer for that Host.",
+        requestId,
+        headers: { vary: "origin" },
+      });
     }
-    if (!originAllowed(guard, origin)) return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId, headers: { vary: "origin" } });
+    if (!originAllowed(guard, origin))
+      return refusal({
+        status: 403,
+        message: "Requests from this Origin are not allowed.",
+        requestId,
+        headers: { vary: "origin" },
+      });
     const cors = mcpCorsHeaders(origin);
-    const bearer = checkBearer({ db: deps.db, now: deps.now(), resourceUrl, credentials, policies }, request.headers.get("authorization"));
+    const bearer = checkBearer(
+      { db: deps.db, now: deps.now(), resourceUrl, credentials, policies },
+      request.headers.get("authorization"),
+    );
     if (!bearer.ok) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
       const message = bearer.description ?? "Authorization required: Bearer <access token or API key>.";
@@ -146,22 +193,35 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const verdict = rateLimit.take(bearer.caller, count.ok ? count.messages : 1);
     if (!verdict.allowed) return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestId, cors);
     const headers = { ...cors, ...verdict.headers };
-    if (!count.ok) return refusal({ status: 400, message: count.message, requestId, headers, code: invalidRequestCode });
-    if (body.kind === "refused") return refusal({ status: body.status, message: body.message, requestId, headers, code: body.code });
+    if (!count.ok)
+      return refusal({ status: 400, message: count.message, requestId, headers, code: invalidRequestCode });
+    if (body.kind === "refused")
+      return refusal({ status: body.status, message: body.message, requestId, headers, code: body.code });
     const from: AuditOrigin = { requestId, ip: clientIp };
     const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
     const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, from);
-    const response = await handler.fetch(requestForSdk(request, body), body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo });
+    const response = await handler.fetch(
+      requestForSdk(request, body),
+      body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo },
+    );
     return withHeaders(await errorResponseWithRequestId(response, requestId), headers);
   };
 
   const preflight = (request: Request, requestId: string) => {
     const origin = request.headers.get("origin");
     if (origin === null || !originAllowed(guard, origin)) {
-      return refusal({ status: 403, message: "Requests from this Origin are not allowed.", requestId, headers: { vary: "origin" } });
+      return refusal({
+        status: 403,
+        message: "Requests from this Origin are not allowed.",
+        requestId,
+        headers: { vary: "origin" },
+      });
     }
-    return new Response(null, { status: 204, headers: mcpPreflightHeaders(origin, request.headers.get("access-control-request-headers")) });
+    return new Response(null, {
+      status: 204,
+      headers: mcpPreflightHeaders(origin, request.headers.get("access-control-request-headers")),
+    });
   };
 
   // Destructured, not `(ctx) =>`: Elysia would parse the body itself, and readPostBody must be the one reading it.

@@ -53,7 +53,12 @@ function argumentRefusalOf(caller: Caller, tool: string, refusal: ArgumentRefusa
   const missing = `argument:${refusal.argument}`;
   const { via } = caller;
   if (refusal.source === "policy") {
-    return { tool, missing, message: `An admin policy of this Gatehouse allows ${tool} ${only}.`, hint: `Call it with an allowed ${refusal.argument}, or ask a Gatehouse admin to change the [[policy]] in its config file.` };
+    return {
+      tool,
+      missing,
+      message: `An admin policy of this Gatehouse allows ${tool} ${only}.`,
+      hint: `Call it with an allowed ${refusal.argument}, or ask a Gatehouse admin to change the [[policy]] in its config file.`,
+    };
   }
   if (via.kind === "api_key") {
     return {
@@ -75,7 +80,13 @@ function errorOf(refusal: Refusal, message: string, requestId: string) {
   return {
     code: permissionDeniedCode,
     message,
-    data: { error: "permission_denied", tool: refusal.tool, missing: refusal.missing, hint: refusal.hint, request_id: requestId },
+    data: {
+      error: "permission_denied",
+      tool: refusal.tool,
+      missing: refusal.missing,
+      hint: refusal.hint,
+      request_id: requestId,
+    },
   };
 }
 
@@ -101,7 +112,9 @@ export function permissionDeniedResponse(
     return { jsonrpc: "2.0", id: jsonRpcIdOf(message), error };
   };
   const payload = Array.isArray(body)
-    ? body.flatMap((message, index) => (refusals.has(index) || jsonRpcIdOf(message) !== null ? [answer(message, index)] : []))
+    ? body.flatMap((message, index) =>
+        refusals.has(index) || jsonRpcIdOf(message) !== null ? [answer(message, index)] : [],
+      )
     : answer(body, 0);
   return Response.json(payload, { status: 200, headers: { "cache-control": "no-store", ...ctx.headers } });
 }

@@ -37,7 +37,8 @@ const keys = new Set(["tool", "argument", "allow", "people", "groups"]);
 
 type Table = Record<string, unknown>;
 type Fail = (field: string, problem: string) => never;
-const isTable = (value: unknown): value is Table => typeof value === "object" && value !== null && !Array.isArray(value);
+const isTable = (value: unknown): value is Table =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function loadPolicies(file: string): PolicyRule[] {
   let text: string;
@@ -68,25 +69,30 @@ export function parsePolicies(file: string, text: string): PolicyRule[] {
 }
 
 function parseRule(table: Table, fail: Fail): PolicyRule {
-  for (const key of Object.keys(table)) if (!keys.has(key)) fail(key, `unknown field; expected one of ${[...keys].join(", ")}`);
+  for (const key of Object.keys(table))
+    if (!keys.has(key)) fail(key, `unknown field; expected one of ${[...keys].join(", ")}`);
   const tool = requiredString(table, "tool", fail, 'the tool as /mcp lists it, such as "github__create_issue"');
   const argument = requiredString(table, "argument", fail, 'a top-level string argument of the tool, such as "repo"');
   const allow = stringList(table, "allow", fail);
-  if (allow.length === 0) fail("allow", 'is required: one or more patterns the argument must match, such as ["acme/*"]');
+  if (allow.length === 0)
+    fail("allow", 'is required: one or more patterns the argument must match, such as ["acme/*"]');
   // addLimit checks the names and each pattern the way the keys page and --allow do.
   const limits: ArgumentLimits = {};
   for (const pattern of allow) {
     const problem = addLimit(limits, tool, argument, pattern);
-    if (problem) fail(problem.includes("tool name") ? "tool" : problem.includes("argument name") ? "argument" : "allow", problem);
+    if (problem)
+      fail(problem.includes("tool name") ? "tool" : problem.includes("argument name") ? "argument" : "allow", problem);
   }
   const people = stringList(table, "people", fail).map((p) => p.trim().toLowerCase());
   for (const person of people) {
     const problem = globProblem(person);
-    if (problem || !person.includes("@")) fail("people", `"${person}" ${problem ?? "is not an email or an email pattern such as \"*@example.com\""}`);
+    if (problem || !person.includes("@"))
+      fail("people", `"${person}" ${problem ?? 'is not an email or an email pattern such as "*@example.com"'}`);
   }
   const groups = stringList(table, "groups", fail);
   for (const group of groups) {
-    if (!(policyGroups as readonly string[]).includes(group)) fail("groups", `"${group}" is not a group; Gatehouse knows ${policyGroups.map((g) => `"${g}"`).join(", ")}`);
+    if (!(policyGroups as readonly string[]).includes(group))
+      fail("groups", `"${group}" is not a group; Gatehouse knows ${policyGroups.map((g) => `"${g}"`).join(", ")}`);
   }
   return { tool, argument, allow: [...new Set(allow)], people, groups: groups as PolicyGroup[] };
 }
@@ -105,7 +111,9 @@ export function ruleApplies(rule: PolicyRule, subject: PolicySubject): boolean {
  * same tool and argument must both allow the value, so they are not merged.
  */
 export function policySourcesFor(rules: readonly PolicyRule[], subject: PolicySubject): LimitSource[] {
-  return rules.filter((rule) => ruleApplies(rule, subject)).map((rule) => ({ kind: "policy", limits: { [rule.tool]: { [rule.argument]: rule.allow } } }));
+  return rules
+    .filter((rule) => ruleApplies(rule, subject))
+    .map((rule) => ({ kind: "policy", limits: { [rule.tool]: { [rule.argument]: rule.allow } } }));
 }
 
 function requiredString(table: Table, key: string, fail: Fail, hint: string): string {
@@ -117,6 +125,7 @@ function requiredString(table: Table, key: string, fail: Fail, hint: string): st
 
 function stringList(table: Table, key: string, fail: Fail): string[] {
   const value = table[key] ?? [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) fail(key, 'must be a list of strings, such as ["acme/*"]');
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+    fail(key, 'must be a list of strings, such as ["acme/*"]');
   return value as string[];
 }

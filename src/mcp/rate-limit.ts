@@ -54,7 +54,10 @@ export function createMcpRateLimit(opts: { limitPerMinute: number; now: () => nu
         messages,
         remaining: taken.remaining,
         resetSeconds: taken.resetSeconds,
-        headers: { "ratelimit-policy": policy, ratelimit: `${policyName};r=${taken.remaining};t=${taken.resetSeconds}` },
+        headers: {
+          "ratelimit-policy": policy,
+          ratelimit: `${policyName};r=${taken.remaining};t=${taken.resetSeconds}`,
+        },
       };
     },
   };

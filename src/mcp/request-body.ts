@@ -28,7 +28,8 @@ type ReadText = { tooLarge: true } | { tooLarge: false; text: string };
  */
 async function readText(request: Request): Promise<ReadText> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) <= DEFAULT_MAX_REQUEST_BODY_SIZE) return { tooLarge: false, text: await request.text() };
+  if (declared !== null && Number(declared) <= DEFAULT_MAX_REQUEST_BODY_SIZE)
+    return { tooLarge: false, text: await request.text() };
   return readRequestBody(request, DEFAULT_MAX_REQUEST_BODY_SIZE);
 }
 
@@ -41,7 +42,12 @@ export async function readPostBody(request: Request): Promise<PostBody> {
     return { kind: "refused", status: 400, code: -32700, message: "Parse error: the request body could not be read" };
   }
   if (read.tooLarge) {
-    return { kind: "refused", status: 413, code: -32000, message: `Payload Too Large: Request body must not exceed ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes` };
+    return {
+      kind: "refused",
+      status: 413,
+      code: -32000,
+      message: `Payload Too Large: Request body must not exceed ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`,
+    };
   }
   try {
     return { kind: "json", value: JSON.parse(read.text) };
@@ -57,5 +63,10 @@ export function jsonOf(body: PostBody): unknown {
 /** What the SDK is handed: the request itself, or a copy carrying the bytes read from it when they did not parse. */
 export function requestForSdk(request: Request, body: PostBody): Request {
   if (body.kind !== "not-json") return request;
-  return new Request(request.url, { method: request.method, headers: request.headers, body: body.text, signal: request.signal });
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: body.text,
+    signal: request.signal,
+  });
 }

@@ -14,7 +14,11 @@ export interface RequestGuard {
 
 export function requestGuard(config: Pick<Config, "publicUrl" | "allowedOrigins">): RequestGuard {
   const url = new URL(config.publicUrl);
-  return { hostname: url.hostname, loopback: isLoopbackHost(url.hostname), origins: new Set([url.origin, ...config.allowedOrigins]) };
+  return {
+    hostname: url.hostname,
+    loopback: isLoopbackHost(url.hostname),
+    origins: new Set([url.origin, ...config.allowedOrigins]),
+  };
 }
 
 /**
@@ -39,9 +43,11 @@ export function originAllowed(guard: RequestGuard, origin: string | null): boole
 }
 
 // Retry-After and the RateLimit fields too, so browser clients can pace themselves (rate-limit.ts).
-const exposedHeaders = "www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy, x-request-id";
+const exposedHeaders =
+  "www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy, x-request-id";
 const allowedMethods = "GET, POST, DELETE, OPTIONS";
-const defaultAllowedHeaders = "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id";
+const defaultAllowedHeaders =
+  "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id";
 const headerList = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
 
 /**
@@ -56,7 +62,8 @@ export function mcpCorsHeaders(origin: string | null): Record<string, string> {
 
 /** Preflight answer; requested headers are echoed (SEP-2243 `Mcp-Param-*` names vary per tool). */
 export function mcpPreflightHeaders(origin: string, requestedHeaders: string | null): Record<string, string> {
-  const headers = requestedHeaders && headerList.test(requestedHeaders.trim()) ? requestedHeaders.trim() : defaultAllowedHeaders;
+  const headers =
+    requestedHeaders && headerList.test(requestedHeaders.trim()) ? requestedHeaders.trim() : defaultAllowedHeaders;
   return {
     ...mcpCorsHeaders(origin),
     "access-control-allow-methods": allowedMethods,

@@ -21,7 +21,8 @@ export const requestIdMetaKey = "gatehouse/request_id";
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * `data` with request_id added. JSON-RPC lets data be any value (JSON-RPC 2.0
@@ -43,7 +44,12 @@ const invalidParamsCode = -32602;
  * data as it is; the X-Request-Id header still names the request.
  */
 function isLegacyResourceNotFound(error: JsonObject): boolean {
-  return error.code === invalidParamsCode && isObject(error.data) && Object.keys(error.data).length === 1 && typeof error.data.uri === "string";
+  return (
+    error.code === invalidParamsCode &&
+    isObject(error.data) &&
+    Object.keys(error.data).length === 1 &&
+    typeof error.data.uri === "string"
+  );
 }
 
 /**
@@ -92,14 +98,17 @@ export class RequestIdMcpServer extends McpServer {
  * exchange costs one status check.
  */
 export async function errorResponseWithRequestId(response: Response, requestId: string): Promise<Response> {
-  if (response.status < 400 || !(response.headers.get("content-type") ?? "").includes("application/json")) return response;
+  if (response.status < 400 || !(response.headers.get("content-type") ?? "").includes("application/json"))
+    return response;
   let body: unknown;
   try {
     body = await response.clone().json();
   } catch {
     return response;
   }
-  const stamped = Array.isArray(body) ? body.map((m) => messageWithRequestId(m, requestId)) : messageWithRequestId(body, requestId);
+  const stamped = Array.isArray(body)
+    ? body.map((m) => messageWithRequestId(m, requestId))
+    : messageWithRequestId(body, requestId);
   const headers = new Headers(response.headers);
   headers.delete("content-length");
   return new Response(JSON.stringify(stamped), { status: response.status, statusText: response.statusText, headers });

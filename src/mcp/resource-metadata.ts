@@ -33,7 +33,9 @@ export function protectedResourceMetadata(publicUrl: string) {
 export function resourceMetadataRoutes(publicUrl: string) {
   const body = JSON.stringify(protectedResourceMetadata(publicUrl));
   const respond = () =>
-    new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300", ...corsHeaders } });
+    new Response(body, {
+      headers: { "content-type": "application/json", "cache-control": "public, max-age=300", ...corsHeaders },
+    });
   const preflight = () => new Response(null, { status: 204, headers: corsHeaders });
   let app = new Elysia();
   for (const path of [protectedResourceMetadataPath, "/.well-known/oauth-protected-resource"]) {

@@ -60,7 +60,11 @@ export interface ToolCatalogue {
   onChange(listener: () => void): void;
 }
 
-function snapshotOf(builtins: readonly ToolDefinition[], upstreamTools: readonly ToolDefinition[], audit: AuditRecorder | null): CatalogueSnapshot {
+function snapshotOf(
+  builtins: readonly ToolDefinition[],
+  upstreamTools: readonly ToolDefinition[],
+  audit: AuditRecorder | null,
+): CatalogueSnapshot {
   const byName = new Map<string, ToolDefinition>();
   for (const tool of builtins) {
     if (byName.has(tool.name)) throw new Error(`two tools are named ${tool.name}`);
@@ -75,12 +79,23 @@ function snapshotOf(builtins: readonly ToolDefinition[], upstreamTools: readonly
 
 function entryOf(tool: ToolDefinition, audit: AuditRecorder | null): CatalogueEntry {
   const { title, description, inputSchema, outputSchema, annotations, _meta } = tool;
-  const config = { title, description, inputSchema, annotations, ...(outputSchema && { outputSchema }), ...(_meta && { _meta }) };
+  const config = {
+    title,
+    description,
+    inputSchema,
+    annotations,
+    ...(outputSchema && { outputSchema }),
+    ...(_meta && { _meta }),
+  };
   return { tool, config, handler: handlerOf(tool, audit) };
 }
 
 /** With `audit`, every call of every tool is recorded in the audit log (src/audit/tool-calls.ts). */
-export function createToolCatalogue(builtins: ToolDefinition[], upstream: UpstreamSource | null = null, audit: AuditRecorder | null = null): ToolCatalogue {
+export function createToolCatalogue(
+  builtins: ToolDefinition[],
+  upstream: UpstreamSource | null = null,
+  audit: AuditRecorder | null = null,
+): ToolCatalogue {
   let snapshot = snapshotOf(builtins, upstream?.tools() ?? [], audit);
   const listeners: (() => void)[] = [];
   upstream?.onChange(() => {
@@ -111,7 +126,9 @@ function handlerOf(tool: ToolDefinition, audit: AuditRecorder | null): ToolHandl
     const caller = callerOf(ctx.http?.authInfo);
     if (!caller) return toolError("This request carries no authenticated caller.");
     if (!audit) return (await tool.run(caller, args, ctx)).result;
-    return auditedToolCall(audit, { tool, caller, args, context: requestContextOf(ctx.http?.authInfo) }, () => tool.run(caller, args, ctx));
+    return auditedToolCall(audit, { tool, caller, args, context: requestContextOf(ctx.http?.authInfo) }, () =>
+      tool.run(caller, args, ctx),
+    );
   };
 }
 
@@ -138,7 +155,9 @@ export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger):
   const factory = (ctx: McpRequestContext) => {
     // Its error answers name the request id (request-id.ts); outside /mcp's bearer check there is none.
     const requestId = requestContextOf(ctx.authInfo)?.requestId;
-    const server = requestId ? new RequestIdMcpServer(requestId, serverInfo, options) : new McpServer(serverInfo, options);
+    const server = requestId
+      ? new RequestIdMcpServer(requestId, serverInfo, options)
+      : new McpServer(serverInfo, options);
     const caller = callerOf(ctx.authInfo);
     // One snapshot for the whole exchange, however the upstreams change meanwhile.
     const { tools, entries } = catalogue.current;

@@ -17,10 +17,17 @@ export interface WriteToolChoice {
 }
 
 /** The write tools on offer, in catalogue order (access.ts narrows them to what a session may grant). */
-export function writeToolChoices(tools: readonly (GatedTool & { title?: string; description: string; upstream?: string })[]): WriteToolChoice[] {
+export function writeToolChoices(
+  tools: readonly (GatedTool & { title?: string; description: string; upstream?: string })[],
+): WriteToolChoice[] {
   return tools
     .filter((tool) => isWriteTool(tool))
-    .map(({ name, title, description, upstream }) => ({ name, ...(title !== undefined && { title }), description, ...(upstream !== undefined && { upstream }) }));
+    .map(({ name, title, description, upstream }) => ({
+      name,
+      ...(title !== undefined && { title }),
+      description,
+      ...(upstream !== undefined && { upstream }),
+    }));
 }
 
 export type ToolChoiceCheck = { ok: true; tools: string[] } | { ok: false; unknown: string[] };

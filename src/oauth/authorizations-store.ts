@@ -24,8 +24,14 @@ export function findAuthorization(db: Db, id: string): Authorization | null {
 
 /** Revokes an authorization and every token it issued. */
 export function revokeAuthorizationAndTokens(db: Db, id: string, at: number): void {
-  db.update(oauthGrants).set({ revokedAt: at }).where(and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt))).run();
-  db.update(oauthTokens).set({ revokedAt: at }).where(and(eq(oauthTokens.grantId, id), isNull(oauthTokens.revokedAt))).run();
+  db.update(oauthGrants)
+    .set({ revokedAt: at })
+    .where(and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt)))
+    .run();
+  db.update(oauthTokens)
+    .set({ revokedAt: at })
+    .where(and(eq(oauthTokens.grantId, id), isNull(oauthTokens.revokedAt)))
+    .run();
 }
 
 /** Live authorizations of a user (or of everyone when null), with their client's name, newest first; service accounts' are not connections. */
@@ -41,7 +47,14 @@ export function listLiveAuthorizations(db: Db, userId: string | null) {
 }
 
 export function hasLiveAuthorization(db: Db, clientId: string): boolean {
-  return db.select({ id: oauthGrants.id }).from(oauthGrants).where(and(eq(oauthGrants.clientId, clientId), isNull(oauthGrants.revokedAt))).limit(1).all().length === 1;
+  return (
+    db
+      .select({ id: oauthGrants.id })
+      .from(oauthGrants)
+      .where(and(eq(oauthGrants.clientId, clientId), isNull(oauthGrants.revokedAt)))
+      .limit(1)
+      .all().length === 1
+  );
 }
 
 export function liveAuthorizationIdsOfApiKey(db: Db, apiKeyId: string): string[] {

@@ -44,7 +44,12 @@ export function singleParam(search: URLSearchParams, name: string): string | nul
  * client_id named no client). `publicUrl` is the issuer, the base of the one
  * protected resource; `bridgeUrl` is Gatehouse's own bridge callback.
  */
-export function checkAuthorizeRequest(search: URLSearchParams, client: OAuthClient | null, publicUrl: string, bridgeUrl: string): AuthorizeCheck {
+export function checkAuthorizeRequest(
+  search: URLSearchParams,
+  client: OAuthClient | null,
+  publicUrl: string,
+  bridgeUrl: string,
+): AuthorizeCheck {
   const phase1 = checkClientAndRedirect(search, client, bridgeUrl);
   if (phase1.kind === "show") return phase1;
   const { client: known, redirectUri } = phase1;
@@ -80,21 +85,33 @@ function checkClientAndRedirect(
   const show = (message: string) => ({ kind: "show" as const, message });
   const clientIds = search.getAll("client_id");
   if (clientIds.length !== 1 || clientIds[0] === "") {
-    return show(clientIds.length > 1 ? "The request names more than one client (client_id)." : "The request does not say which app is asking (client_id is missing).");
+    return show(
+      clientIds.length > 1
+        ? "The request names more than one client (client_id)."
+        : "The request does not say which app is asking (client_id is missing).",
+    );
   }
-  if (!client || client.id !== clientIds[0]) return show("Gatehouse does not know the app asking for access, or could not read its details (unknown client_id).");
+  if (!client || client.id !== clientIds[0])
+    return show(
+      "Gatehouse does not know the app asking for access, or could not read its details (unknown client_id).",
+    );
   const redirectUris = search.getAll("redirect_uri");
   // MCP clients always send redirect_uri; requiring it keeps the code bound to one URI (OAuth 2.1 §4.1.1).
-  if (redirectUris.length === 0 || redirectUris[0] === "") return show("The request does not say where to return to (redirect_uri is missing).");
+  if (redirectUris.length === 0 || redirectUris[0] === "")
+    return show("The request does not say where to return to (redirect_uri is missing).");
   if (redirectUris.length > 1) return show("The request names more than one return address (redirect_uri).");
   // RFC 6749 §4.1.2.1 and RFC 8252 §7.3: exact match, any port on loopback.
   if (!redirectUriMatches(client.redirectUris, redirectUris[0]!)) {
-    return show("The return address (redirect_uri) is not one this app registered, so Gatehouse will not send you there.");
+    return show(
+      "The return address (redirect_uri) is not one this app registered, so Gatehouse will not send you there.",
+    );
   }
   // The polling bridge hands the code to whoever polls with the state, so a
   // guessable state would leak it; the redirect target is Gatehouse itself, so the error is a page.
   if (redirectUris[0] === bridgeUrl && !isStrongBridgeState(singleParam(search, "state"))) {
-    return show("This app uses the Gatehouse polling bridge but sent a weak state: it must be one state parameter of at least 32 characters of A-Z a-z 0-9 - . _ ~.");
+    return show(
+      "This app uses the Gatehouse polling bridge but sent a weak state: it must be one state parameter of at least 32 characters of A-Z a-z 0-9 - . _ ~.",
+    );
   }
   return { kind: "ok", client, redirectUri: redirectUris[0]! };
 }
@@ -116,6 +133,7 @@ function checkPkce(params: Map<string, string>): string | OAuthError {
   if (challenge === undefined) return new InvalidRequest("code_challenge is required (PKCE with S256).");
   // A missing method means plain (RFC 7636 §4.3), which is not allowed here.
   if (method !== "S256") return new InvalidRequest("code_challenge_method must be S256.");
-  if (!codeChallengePattern.test(challenge)) return new InvalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.");
+  if (!codeChallengePattern.test(challenge))
+    return new InvalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~.");
   return challenge;
 }

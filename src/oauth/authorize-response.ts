@@ -27,7 +27,8 @@ export function authorizationResponseUrl(
  */
 export function redirectTargetLabel(redirectUri: string): { label: string; loopback: boolean } {
   const url = new URL(redirectUri);
-  if (url.protocol === "https:" || url.protocol === "http:") return { label: url.host, loopback: isLoopbackRedirect(url) };
+  if (url.protocol === "https:" || url.protocol === "http:")
+    return { label: url.host, loopback: isLoopbackRedirect(url) };
   return { label: url.host ? `${url.protocol}//${url.host}` : url.protocol, loopback: false };
 }
 

@@ -6,7 +6,10 @@ export type BridgeEntry = typeof oauthBridgeCodes.$inferSelect;
 
 /** Adds an entry; false when its state is already taken (the row is left alone). */
 export function insertBridgeEntry(db: Db, entry: BridgeEntry): boolean {
-  return db.insert(oauthBridgeCodes).values(entry).onConflictDoNothing().returning({ h: oauthBridgeCodes.stateHash }).all().length === 1;
+  return (
+    db.insert(oauthBridgeCodes).values(entry).onConflictDoNothing().returning({ h: oauthBridgeCodes.stateHash }).all()
+      .length === 1
+  );
 }
 
 export function findBridgeEntry(db: Db, stateHash: string): BridgeEntry | null {
@@ -14,9 +17,21 @@ export function findBridgeEntry(db: Db, stateHash: string): BridgeEntry | null {
 }
 
 /** Records the answer (a code or an error) on a still-unanswered entry; false when it was answered already. */
-export function answerBridgeEntry(db: Db, stateHash: string, answer: { code: string | null; error: string | null; expiresAt: number }): boolean {
-  const unanswered = and(eq(oauthBridgeCodes.stateHash, stateHash), isNull(oauthBridgeCodes.code), isNull(oauthBridgeCodes.error), isNull(oauthBridgeCodes.deliveredAt));
-  return db.update(oauthBridgeCodes).set(answer).where(unanswered).returning({ h: oauthBridgeCodes.stateHash }).all().length === 1;
+export function answerBridgeEntry(
+  db: Db,
+  stateHash: string,
+  answer: { code: string | null; error: string | null; expiresAt: number },
+): boolean {
+  const unanswered = and(
+    eq(oauthBridgeCodes.stateHash, stateHash),
+    isNull(oauthBridgeCodes.code),
+    isNull(oauthBridgeCodes.error),
+    isNull(oauthBridgeCodes.deliveredAt),
+  );
+  return (
+    db.update(oauthBridgeCodes).set(answer).where(unanswered).returning({ h: oauthBridgeCodes.stateHash }).all()
+      .length === 1
+  );
 }
 
 export function recordBridgePoll(db: Db, stateHash: string, at: number): void {
@@ -28,12 +43,22 @@ export function takeBridgeCode(db: Db, stateHash: string, at: number): boolean {
   const taken = db
     .update(oauthBridgeCodes)
     .set({ code: null, deliveredAt: at })
-    .where(and(eq(oauthBridgeCodes.stateHash, stateHash), isNotNull(oauthBridgeCodes.code), isNull(oauthBridgeCodes.deliveredAt)))
+    .where(
+      and(
+        eq(oauthBridgeCodes.stateHash, stateHash),
+        isNotNull(oauthBridgeCodes.code),
+        isNull(oauthBridgeCodes.deliveredAt),
+      ),
+    )
     .returning({ h: oauthBridgeCodes.stateHash })
     .all();
   return taken.length === 1;
 }
 
 export function deleteExpiredBridgeEntries(db: Db, now: number): number {
-  return db.delete(oauthBridgeCodes).where(lte(oauthBridgeCodes.expiresAt, now)).returning({ h: oauthBridgeCodes.stateHash }).all().length;
+  return db
+    .delete(oauthBridgeCodes)
+    .where(lte(oauthBridgeCodes.expiresAt, now))
+    .returning({ h: oauthBridgeCodes.stateHash })
+    .all().length;
 }

@@ -13,10 +13,27 @@
 import type { Db } from "../db/client.ts";
 import { hashSecret } from "../security/tokens.ts";
 import { openBridgeCode, sealBridgeCode } from "./bridge-code.ts";
-import { answerBridgeEntry, findBridgeEntry, insertBridgeEntry, recordBridgePoll, takeBridgeCode, type BridgeEntry } from "./bridge-store.ts";
+import {
+  answerBridgeEntry,
+  findBridgeEntry,
+  insertBridgeEntry,
+  recordBridgePoll,
+  takeBridgeCode,
+  type BridgeEntry,
+} from "./bridge-store.ts";
 import { findClientById } from "./clients-store.ts";
 import { oauthPaths } from "./paths.ts";
-import { AuthorizationPending, DeviceAccessDenied, ExpiredToken, InvalidClient, InvalidGrant, InvalidRequest, OAuthError, SlowDown, UnauthorizedClient } from "./errors.ts";
+import {
+  AuthorizationPending,
+  DeviceAccessDenied,
+  ExpiredToken,
+  InvalidClient,
+  InvalidGrant,
+  InvalidRequest,
+  OAuthError,
+  SlowDown,
+  UnauthorizedClient,
+} from "./errors.ts";
 
 /** Seconds a client must wait between two polls for one state (RFC 8628 §3.5's default). */
 export const bridgePollIntervalSeconds = 5;
@@ -42,12 +59,26 @@ export function bridgeStateHash(state: string): string {
  * will poll. False when the state is taken: by another client, or by a
  * request already answered.
  */
-export function openBridgeEntry(db: Db, input: { state: string; clientId: string; now: number; expiresAt: number }): boolean {
+export function openBridgeEntry(
+  db: Db,
+  input: { state: string; clientId: string; now: number; expiresAt: number },
+): boolean {
   const stateHash = bridgeStateHash(input.state);
-  const entry: BridgeEntry = { stateHash, clientId: input.clientId, code: null, error: null, lastPolledAt: null, createdAt: input.now, expiresAt: input.expiresAt, deliveredAt: null };
+  const entry: BridgeEntry = {
+    stateHash,
+    clientId: input.clientId,
+    code: null,
+    error: null,
+    lastPolledAt: null,
+    createdAt: input.now,
+    expiresAt: input.expiresAt,
+    deliveredAt: null,
+  };
   if (insertBridgeEntry(db, entry)) return true;
   const existing = findBridgeEntry(db, stateHash);
-  return existing !== null && existing.clientId === input.clientId && bridgeEntryStatus(existing, input.now) === "pending";
+  return (
+    existing !== null && existing.clientId === input.clientId && bridgeEntryStatus(existing, input.now) === "pending"
+  );
 }
 
 /**
@@ -55,12 +86,24 @@ export function openBridgeEntry(db: Db, input: { state: string; clientId: string
  * An error before consent (phase 2 of the authorization request) has no
  * entry yet, so one is made. False when the state was answered already.
  */
-export function answerBridge(db: Db, input: { state: string; clientId: string; code: string | null; error: string | null; now: number; expiresAt: number }): boolean {
+export function answerBridge(
+  db: Db,
+  input: { state: string; clientId: string; code: string | null; error: string | null; now: number; expiresAt: number },
+): boolean {
   const stateHash = bridgeStateHash(input.state);
-  const code = input.code === null ? null : sealBridgeCode({ state: input.state, clientId: input.clientId, code: input.code });
+  const code =
+    input.code === null ? null : sealBridgeCode({ state: input.state, clientId: input.clientId, code: input.code });
   const answer = { code, error: input.error, expiresAt: input.expiresAt };
   const existing = findBridgeEntry(db, stateHash);
-  if (existing === null) return insertBridgeEntry(db, { stateHash, clientId: input.clientId, ...answer, lastPolledAt: null, createdAt: input.now, deliveredAt: null });
+  if (existing === null)
+    return insertBridgeEntry(db, {
+      stateHash,
+      clientId: input.clientId,
+      ...answer,
+      lastPolledAt: null,
+      createdAt: input.now,
+      deliveredAt: null,
+    });
   if (existing.clientId !== input.clientId) return false;
   return answerBridgeEntry(db, stateHash, answer);
 }
@@ -75,7 +118,11 @@ export function bridgeEntryStatus(entry: BridgeEntry, now: number): BridgeStatus
 }
 
 /** What the callback page tells the person, or null when the state names no live entry. */
-export function bridgeCallbackView(db: Db, state: string | null, now: number): { clientId: string; status: BridgeStatus } | null {
+export function bridgeCallbackView(
+  db: Db,
+  state: string | null,
+  now: number,
+): { clientId: string; status: BridgeStatus } | null {
   if (state === null) return null;
   const entry = findBridgeEntry(db, bridgeStateHash(state));
   if (!entry) return null;
@@ -95,13 +142,17 @@ export function bridgeCallbackView(db: Db, state: string | null, now: number): {
  * about states it does not hold, and so does a code that does not open
  * (tampered, or stored in plaintext by a version before codes were sealed).
  */
-export function pollBridge(db: Db, input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number }): { code: string } {
+export function pollBridge(
+  db: Db,
+  input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
+): { code: string } {
   const stateHash = bridgeStateHash(input.state);
   let entry = findBridgeEntry(db, stateHash);
   if (!entry) entry = openOnFirstPoll(db, input);
   const status = entry && entry.clientId === input.clientId ? bridgeEntryStatus(entry, input.now) : "expired";
   if (!entry || status === "expired") throw expired();
-  if (status === "delivered") throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
+  if (status === "delivered")
+    throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
   const tooSoon = entry.lastPolledAt !== null && input.now - entry.lastPolledAt < bridgePollIntervalSeconds;
   recordBridgePoll(db, stateHash, input.now);
   // RFC 8628 §3.5: the client adds 5 seconds to its interval.
@@ -110,26 +161,43 @@ export function pollBridge(db: Db, input: { state: string; clientId: string; now
   if (status === "failed") throw bridgeError(entry.error!);
   const code = openBridgeCode({ state: input.state, clientId: input.clientId, stored: entry.code! });
   if (code === null) throw expired();
-  if (!takeBridgeCode(db, stateHash, input.now)) throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
+  if (!takeBridgeCode(db, stateHash, input.now))
+    throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
   return { code };
 }
 
-const expired = () => new ExpiredToken("No authorization is waiting for this state and client: it expired. Start again with a new state.");
+const expired = () =>
+  new ExpiredToken("No authorization is waiting for this state and client: it expired. Start again with a new state.");
 
 /** The entry a first poll opens; refuses clients not registered for the bridge and weak states with their own errors. */
-function openOnFirstPoll(db: Db, input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number }): BridgeEntry | null {
+function openOnFirstPoll(
+  db: Db,
+  input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
+): BridgeEntry | null {
   const client = findClientById(db, input.clientId);
   if (!client) throw new InvalidClient("Unknown client_id: register the client first.");
-  if (!client.redirectUris.includes(input.bridgeUrl)) throw new UnauthorizedClient(`This client did not register the bridge callback ${input.bridgeUrl} as a redirect URI.`);
-  if (!isStrongBridgeState(input.state)) throw new InvalidRequest("The state must be at least 32 characters of A-Z a-z 0-9 - . _ ~.");
-  openBridgeEntry(db, { state: input.state, clientId: input.clientId, now: input.now, expiresAt: input.now + input.pendingTtlSeconds });
+  if (!client.redirectUris.includes(input.bridgeUrl))
+    throw new UnauthorizedClient(
+      `This client did not register the bridge callback ${input.bridgeUrl} as a redirect URI.`,
+    );
+  if (!isStrongBridgeState(input.state))
+    throw new InvalidRequest("The state must be at least 32 characters of A-Z a-z 0-9 - . _ ~.");
+  openBridgeEntry(db, {
+    state: input.state,
+    clientId: input.clientId,
+    now: input.now,
+    expiresAt: input.now + input.pendingTtlSeconds,
+  });
   return findBridgeEntry(db, bridgeStateHash(input.state));
 }
 
 /** The stored error as an answer: a denial, or the refusal of a malformed authorization request (with its own code). */
 function bridgeError(error: string): OAuthError {
   if (error === "access_denied") return new DeviceAccessDenied("The user did not allow access.");
-  return new OAuthError(error, "The authorization request was refused; fix it and send the user through the authorization endpoint again.");
+  return new OAuthError(
+    error,
+    "The authorization request was refused; fix it and send the user through the authorization endpoint again.",
+  );
 }
 
 /** The poll's required parameters: state and client_id, exactly once each. */

@@ -66,7 +66,10 @@ export function isClientIdUrl(clientId: string): boolean {
 /** True when Gatehouse itself is served over loopback http (local development, tests). */
 export function isLoopbackHttpOrigin(publicUrl: string): boolean {
   const url = new URL(publicUrl);
-  return url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(url.hostname));
+  return (
+    url.protocol === "http:" &&
+    (url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(url.hostname))
+  );
 }
 
 /**
@@ -82,7 +85,8 @@ export function clientIdUrlProblem(clientId: string, allowLoopbackHttp: boolean)
   } catch {
     return "the client_id is not a URL";
   }
-  const loopbackHttp = allowLoopbackHttp && url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  const loopbackHttp =
+    allowLoopbackHttp && url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
   if (url.protocol !== "https:" && !loopbackHttp) return "a client_id URL must use https";
   if (url.username || url.password) return "a client_id URL must not carry credentials";
   if (clientId.includes("#")) return "a client_id URL must not have a fragment";
@@ -100,7 +104,10 @@ export function clientIdUrlProblem(clientId: string, allowLoopbackHttp: boolean)
  */
 export function cacheTtlSeconds(cacheControl: string | null): number {
   if (cacheControl === null) return cimdDefaultTtlSeconds;
-  const directives = cacheControl.toLowerCase().split(",").map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(",")
+    .map((d) => d.trim());
   if (directives.includes("no-store") || directives.includes("no-cache")) return cimdMinTtlSeconds;
   const age = (name: string) => {
     const match = directives.map((d) => new RegExp(`^${name}\\s*=\\s*"?(\\d+)"?$`).exec(d)).find(Boolean);
@@ -113,25 +120,35 @@ export function cacheTtlSeconds(cacheControl: string | null): number {
 
 /** The client a fetched document describes (CIMD draft §4.1), or a CimdError. Pure. */
 export function clientFromDocument(clientId: string, doc: unknown, now: number, ttlSeconds: number): OAuthClient {
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new CimdError("not_json", "the document is not a JSON object");
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new CimdError("not_json", "the document is not a JSON object");
   const d = doc as Record<string, unknown>;
   // Simple string comparison (RFC 3986 §6.2.1), as the draft requires.
-  if (d.client_id !== clientId) throw new CimdError("client_id_mismatch", "the document's client_id is not its own URL");
+  if (d.client_id !== clientId)
+    throw new CimdError("client_id_mismatch", "the document's client_id is not its own URL");
   // No shared secret can exist for a document anyone can read.
   if (d.client_secret !== undefined || d.client_secret_expires_at !== undefined) {
     throw new CimdError("client_secret", "the document must not contain a client_secret");
   }
   const method = d.token_endpoint_auth_method ?? "none";
-  if (method !== "none") throw new CimdError("auth_method", `token_endpoint_auth_method ${String(method)} is not supported; use none`);
+  if (method !== "none")
+    throw new CimdError("auth_method", `token_endpoint_auth_method ${String(method)} is not supported; use none`);
   const uris = d.redirect_uris;
-  if (!Array.isArray(uris) || uris.length === 0 || uris.length > maxRedirectUris || !uris.every((u) => typeof u === "string")) {
+  if (
+    !Array.isArray(uris) ||
+    uris.length === 0 ||
+    uris.length > maxRedirectUris ||
+    !uris.every((u) => typeof u === "string")
+  ) {
     throw new CimdError("redirect_uris", `redirect_uris must be a list of 1 to ${maxRedirectUris} strings`);
   }
   const bad = uris.map(redirectUriProblem).find((p) => p !== null);
   if (bad) throw new CimdError("redirect_uris", bad);
-  if (d.client_name !== undefined && typeof d.client_name !== "string") throw new CimdError("client_name", "client_name must be a string");
+  if (d.client_name !== undefined && typeof d.client_name !== "string")
+    throw new CimdError("client_name", "client_name must be a string");
   const name = (d.client_name ?? "").trim();
-  if (name.length > maxClientNameLength) throw new CimdError("client_name", `client_name is longer than ${maxClientNameLength} characters`);
+  if (name.length > maxClientNameLength)
+    throw new CimdError("client_name", `client_name is longer than ${maxClientNameLength} characters`);
   const clientUri = typeof d.client_uri === "string" && /^https:\/\//i.test(d.client_uri) ? d.client_uri : null;
   return {
     id: clientId,
@@ -201,20 +218,36 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
   if (cached && (cached.kind !== "cimd" || (cached.metadataExpiresAt ?? 0) > now)) return cached;
   try {
     const fresh = await fetchClientMetadata(clientId, { allowLoopbackHttp, timeoutMs: deps.cimdTimeoutMs, now });
-    const client: OAuthClient = { ...fresh, createdAt: cached?.createdAt ?? now, lastUsedAt: cached?.lastUsedAt ?? null };
+    const client: OAuthClient = {
+      ...fresh,
+      createdAt: cached?.createdAt ?? now,
+      lastUsedAt: cached?.lastUsedAt ?? null,
+    };
     upsertClient(deps.db, client);
     return client;
   } catch (error) {
     if (!(error instanceof CimdError)) throw error;
     const stale = cached !== null && error.transient && now < (cached.metadataExpiresAt ?? 0) + staleIfErrorSeconds;
-    const lastGood = !stale && cached !== null && deps.useLastGoodCopy === true && isLastGoodCopyUsable(deps, cached, now);
-    deps.log?.warn("client metadata document refused", { client_id: clientId, reason: error.reason, detail: error.message, served_stale: stale, served_last_good: lastGood });
+    const lastGood =
+      !stale && cached !== null && deps.useLastGoodCopy === true && isLastGoodCopyUsable(deps, cached, now);
+    deps.log?.warn("client metadata document refused", {
+      client_id: clientId,
+      reason: error.reason,
+      detail: error.message,
+      served_stale: stale,
+      served_last_good: lastGood,
+    });
     return stale || lastGood ? cached : null;
   }
 }
 
 /** A known client's copy fetched less than `lastGoodCopySeconds` ago (see the cache policy at the top). */
 function isLastGoodCopyUsable(deps: ClientDeps, cached: OAuthClient, now: number): boolean {
-  if (cached.kind !== "cimd" || cached.metadataFetchedAt === null || now - cached.metadataFetchedAt >= lastGoodCopySeconds) return false;
+  if (
+    cached.kind !== "cimd" ||
+    cached.metadataFetchedAt === null ||
+    now - cached.metadataFetchedAt >= lastGoodCopySeconds
+  )
+    return false;
   return cached.lastUsedAt !== null || hasLiveAuthorization(deps.db, cached.id);
 }

@@ -22,7 +22,9 @@ function basicCredentials(request: Request): { clientId: string; secret: string 
   if (!match) throw new InvalidClient("The Basic credentials could not be read.");
   let decoded: string;
   try {
-    decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)));
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0)),
+    );
   } catch {
     throw new InvalidClient("The Basic credentials are not valid base64.");
   }
@@ -43,8 +45,10 @@ function presentedCredentials(request: Request, params: Map<string, string>): Pr
   const bodySecret = params.get("client_secret");
   const bodyId = params.get("client_id");
   if (basic) {
-    if (bodySecret !== undefined) throw new InvalidRequest("Use one client authentication method, not Basic and client_secret both.");
-    if (bodyId !== undefined && bodyId !== basic.clientId) throw new InvalidRequest("client_id differs from the Basic credentials.");
+    if (bodySecret !== undefined)
+      throw new InvalidRequest("Use one client authentication method, not Basic and client_secret both.");
+    if (bodyId !== undefined && bodyId !== basic.clientId)
+      throw new InvalidRequest("client_id differs from the Basic credentials.");
     return { method: "client_secret_basic", clientId: basic.clientId, secret: basic.secret };
   }
   if (bodyId === undefined) throw new InvalidClient("No client authentication was included: send client_id.");
@@ -57,17 +61,28 @@ function presentedCredentials(request: Request, params: Map<string, string>): Pr
  * Unknown clients are 401 invalid_client (RFC 6749 §5.2), so a client whose
  * registration is gone registers again.
  */
-export async function authenticateClient(deps: ClientDeps, request: Request, params: Map<string, string>): Promise<OAuthClient> {
+export async function authenticateClient(
+  deps: ClientDeps,
+  request: Request,
+  params: Map<string, string>,
+): Promise<OAuthClient> {
   const presented = presentedCredentials(request, params);
   const client = await resolveClient(deps, presented.clientId);
   if (!client) throw new InvalidClient("Unknown client. Register again.");
   // A service account's client is a script's: its secret is accepted by Basic or in the form.
-  const methodOk = client.tokenEndpointAuthMethod === presented.method || (client.kind === "service" && presented.method !== "none");
+  const methodOk =
+    client.tokenEndpointAuthMethod === presented.method || (client.kind === "service" && presented.method !== "none");
   if (!methodOk) {
-    throw new InvalidClient(`This client must authenticate with ${client.tokenEndpointAuthMethod}, not ${presented.method}.`);
+    throw new InvalidClient(
+      `This client must authenticate with ${client.tokenEndpointAuthMethod}, not ${presented.method}.`,
+    );
   }
   if (presented.method !== "none") {
-    if (client.secretHash === null || presented.secret === null || !secretMatches(presented.secret, client.secretHash)) {
+    if (
+      client.secretHash === null ||
+      presented.secret === null ||
+      !secretMatches(presented.secret, client.secretHash)
+    ) {
       throw new InvalidClient("Client authentication failed.");
     }
   }
@@ -80,7 +95,11 @@ export async function authenticateClient(deps: ClientDeps, request: Request, par
  * the token alone, which is enough only for a public client's token.
  */
 export function presentsClient(request: Request, params: Map<string, string>): boolean {
-  return /^basic\b/i.test(request.headers.get("authorization") ?? "") || params.has("client_id") || params.has("client_secret");
+  return (
+    /^basic\b/i.test(request.headers.get("authorization") ?? "") ||
+    params.has("client_id") ||
+    params.has("client_secret")
+  );
 }
 
 export function isConfidential(client: Pick<OAuthClient, "tokenEndpointAuthMethod">): boolean {

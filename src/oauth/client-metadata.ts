@@ -43,10 +43,13 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  */
 export function checkRedirectUris(value: unknown): string[] {
   if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required.");
-  if (!isStringArray(value) || value.length === 0) throw new InvalidRedirectUri("redirect_uris must be a non-empty array of strings.");
-  if (value.length > maxRedirectUris) throw new InvalidRedirectUri(`At most ${maxRedirectUris} redirect_uris may be registered.`);
+  if (!isStringArray(value) || value.length === 0)
+    throw new InvalidRedirectUri("redirect_uris must be a non-empty array of strings.");
+  if (value.length > maxRedirectUris)
+    throw new InvalidRedirectUri(`At most ${maxRedirectUris} redirect_uris may be registered.`);
   for (const uri of value) {
-    if (uri.length > maxRedirectUriLength) throw new InvalidRedirectUri(`A redirect URI is longer than ${maxRedirectUriLength} characters.`);
+    if (uri.length > maxRedirectUriLength)
+      throw new InvalidRedirectUri(`A redirect URI is longer than ${maxRedirectUriLength} characters.`);
     const problem = redirectUriProblem(uri);
     if (problem) throw new InvalidRedirectUri(`${problem}.`);
   }
@@ -92,7 +95,8 @@ function checkGrantTypes(value: unknown): GrantType[] {
 
 function checkResponseTypes(value: unknown): void {
   if (value === undefined || value === null) return;
-  if (!isStringArray(value) || value.some((t) => t !== "code")) throw new InvalidClientMetadata('response_types may only contain "code".');
+  if (!isStringArray(value) || value.some((t) => t !== "code"))
+    throw new InvalidClientMetadata('response_types may only contain "code".');
 }
 
 function checkScope(value: unknown): string {
@@ -112,13 +116,15 @@ function checkClientUri(value: unknown): string | null {
     throw new InvalidClientMetadata("client_uri must be an absolute URL.");
   }
   // It may become a link on a page: web URLs only.
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new InvalidClientMetadata("client_uri must be an http or https URL.");
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new InvalidClientMetadata("client_uri must be an http or https URL.");
   return value;
 }
 
 /** Validates an RFC 7591 §3.1 registration request body; unknown fields are ignored (§2). */
 export function parseRegistrationRequest(body: unknown): ClientRegistration {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new InvalidClientMetadata("The body must be a JSON object.");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new InvalidClientMetadata("The body must be a JSON object.");
   const b = body as Record<string, unknown>;
   const grantTypes = checkGrantTypes(b.grant_types);
   // §2: redirect_uris is for redirect-based flows; a device-only client may omit it.

@@ -62,12 +62,24 @@ export function listClientsWithOwners(db: Db, ownerUserId: string | null): Clien
 }
 
 export function findClientWithOwner(db: Db, id: string): ClientWithOwner | null {
-  const row = db.select({ client: oauthClients, ownerEmail: users.email }).from(oauthClients).leftJoin(users, eq(users.id, oauthClients.ownerUserId)).where(eq(oauthClients.id, id)).get();
+  const row = db
+    .select({ client: oauthClients, ownerEmail: users.email })
+    .from(oauthClients)
+    .leftJoin(users, eq(users.id, oauthClients.ownerUserId))
+    .where(eq(oauthClients.id, id))
+    .get();
   return row ? { client: fromRow(row.client), ownerEmail: row.ownerEmail } : null;
 }
 
-export function updateClient(db: Db, id: string, changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>): void {
-  const set: Partial<Row> = { ...changes, redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined };
+export function updateClient(
+  db: Db,
+  id: string,
+  changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>,
+): void {
+  const set: Partial<Row> = {
+    ...changes,
+    redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined,
+  };
   db.update(oauthClients).set(set).where(eq(oauthClients.id, id)).run();
 }
 

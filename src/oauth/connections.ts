@@ -3,7 +3,12 @@ import { inTransaction, type Db } from "../db/client.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { findClientById } from "./clients-store.ts";
-import { findAuthorization, listLiveAuthorizations, revokeAuthorizationAndTokens, updateAuthorizationLimits } from "./authorizations-store.ts";
+import {
+  findAuthorization,
+  listLiveAuthorizations,
+  revokeAuthorizationAndTokens,
+  updateAuthorizationLimits,
+} from "./authorizations-store.ts";
 
 // A connection is an approved authorization (an oauth_grants row) as the user sees it:
 // a named entry beside their API keys that they can revoke at once.

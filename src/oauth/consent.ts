@@ -27,7 +27,12 @@ import type { Scope } from "./scopes.ts";
  */
 export function consentClient(db: Db, client: OAuthClient): ConsentProps["client"] {
   const owner = client.ownerUserId === null ? null : findUserById(db, client.ownerUserId);
-  return { name: client.name, kind: client.kind, metadataHost: metadataDocumentHost(client), registeredBy: owner?.email ?? null };
+  return {
+    name: client.name,
+    kind: client.kind,
+    metadataHost: metadataDocumentHost(client),
+    registeredBy: owner?.email ?? null,
+  };
 }
 
 /** What the page offers: Full only when the app asked for mcp:write and the session may give it. */
@@ -36,7 +41,12 @@ export function consentOffer(current: SignedIn, catalogue: ToolCatalogue, reques
 }
 
 /** The form's access fields: the defaults, or what was posted when the page is drawn again after an error. */
-export function consentAccessFields(current: SignedIn, offer: AccessOffer, requested: readonly Scope[], posted?: unknown): AccessFieldsProps {
+export function consentAccessFields(
+  current: SignedIn,
+  offer: AccessOffer,
+  requested: readonly Scope[],
+  posted?: unknown,
+): AccessFieldsProps {
   const initial = consentDefault(offer);
   const choice = posted === undefined ? initial.choice : shownChoice(field(posted, "access"), offer);
   const ticked = posted === undefined ? initial.ticked : fieldValues(posted, "tool");
@@ -56,12 +66,17 @@ function noteFor(current: SignedIn, offer: AccessOffer, requested: readonly Scop
  * the app is given), and the limits of the API key the session was opened
  * with, which the connection inherits.
  */
-export function consentLimits(current: SignedIn, policies: readonly PolicyRule[]): { policy: LimitItem[]; key: LimitItem[] } {
+export function consentLimits(
+  current: SignedIn,
+  policies: readonly PolicyRule[],
+): { policy: LimitItem[]; key: LimitItem[] } {
   const policy = policySourcesFor(policies, current.user).flatMap((source) => limitItems(source.limits));
   return { policy, key: limitItems(current.apiKey?.argumentLimits ?? null) };
 }
 
-export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null; argumentLimits: ArgumentLimits | null } | { ok: false; error: string };
+export type ConsentAnswer =
+  | { ok: true; scopes: Scope[]; tools: string[] | null; argumentLimits: ArgumentLimits | null }
+  | { ok: false; error: string };
 
 /**
  * What Allow grants: the requested scopes cut to the chosen level, the
@@ -69,7 +84,12 @@ export type ConsentAnswer = { ok: true; scopes: Scope[]; tools: string[] | null;
  * and, in a session opened with a key that has argument limits, those
  * limits on the granted tools: a connection never allows more than its key.
  */
-export function consentAnswer(body: unknown, offer: AccessOffer, requested: readonly Scope[], ceiling: Ceiling): ConsentAnswer {
+export function consentAnswer(
+  body: unknown,
+  offer: AccessOffer,
+  requested: readonly Scope[],
+  ceiling: Ceiling,
+): ConsentAnswer {
   const read = accessFromForm(body, offer);
   if (!read.ok) return read;
   const allowed = accessScopes[read.access.level].split(" ");

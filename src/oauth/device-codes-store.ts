@@ -22,7 +22,11 @@ export function recordPoll(db: Db, id: string, at: number, interval: number): vo
 }
 
 /** Moves a pending code to approved (with its authorization) or denied; true only for the first answer. */
-export function answerDeviceCode(db: Db, id: string, answer: { status: "approved"; grantId: string } | { status: "denied" }): boolean {
+export function answerDeviceCode(
+  db: Db,
+  id: string,
+  answer: { status: "approved"; grantId: string } | { status: "denied" },
+): boolean {
   const grantId = answer.status === "approved" ? answer.grantId : null;
   return (
     db
@@ -47,5 +51,9 @@ export function markDeviceCodeUsed(db: Db, id: string): boolean {
 }
 
 export function deleteExpiredDeviceCodes(db: Db, now: number): number {
-  return db.delete(oauthDeviceCodes).where(lte(oauthDeviceCodes.expiresAt, now)).returning({ id: oauthDeviceCodes.id }).all().length;
+  return db
+    .delete(oauthDeviceCodes)
+    .where(lte(oauthDeviceCodes.expiresAt, now))
+    .returning({ id: oauthDeviceCodes.id })
+    .all().length;
 }

@@ -1,7 +1,14 @@
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
-import { answerDeviceCode, findDeviceCode, findDeviceCodeByUserCode, insertDeviceCode, recordPoll, type DeviceCode } from "./device-codes-store.ts";
+import {
+  answerDeviceCode,
+  findDeviceCode,
+  findDeviceCodeByUserCode,
+  insertDeviceCode,
+  recordPoll,
+  type DeviceCode,
+} from "./device-codes-store.ts";
 import { insertAuthorization, type Authorization } from "./authorizations-store.ts";
 
 // RFC 8628 device codes: the device_code the client polls with is a
@@ -53,7 +60,10 @@ export interface IssuedDeviceCode {
 }
 
 /** Stores a new pending device authorization (§3.2). */
-export function issueDeviceCode(db: Db, input: { clientId: string; scope: string; resource: string; now: number }): IssuedDeviceCode {
+export function issueDeviceCode(
+  db: Db,
+  input: { clientId: string; scope: string; resource: string; now: number },
+): IssuedDeviceCode {
   const { id, token, secretHash } = newCredential(deviceCodePrefix);
   // 20^8 codes: a clash with a live one is rare, and retried rather than refused.
   let userCode = newUserCode();
@@ -109,14 +119,22 @@ export function answerDeviceAuthorization(
   db: Db,
   input: { row: DeviceCode; now: number } & (
     | { decision: "deny" }
-    | { decision: "allow"; userId: string; apiKeyId: string | null; scope: string; tools: string[] | null; argumentLimits?: ArgumentLimits | null }
+    | {
+        decision: "allow";
+        userId: string;
+        apiKeyId: string | null;
+        scope: string;
+        tools: string[] | null;
+        argumentLimits?: ArgumentLimits | null;
+      }
   ),
 ): { authorization: Authorization | null } | null {
   const { row, now } = input;
   return inTransaction(db, () => {
     const current = findDeviceCode(db, row.id);
     if (current?.status !== "pending" || current.expiresAt <= now) return null;
-    if (input.decision === "deny") return answerDeviceCode(db, row.id, { status: "denied" }) ? { authorization: null } : null;
+    if (input.decision === "deny")
+      return answerDeviceCode(db, row.id, { status: "denied" }) ? { authorization: null } : null;
     const authorization: Authorization = {
       id: randomString(10),
       userId: input.userId,

@@ -106,7 +106,8 @@ export class TooManyRequests extends OAuthError {
  * the caller, not sent.
  */
 export function oauthErrorResponse(error: unknown, headers: Record<string, string> = {}): Response {
-  const e = error instanceof OAuthError ? error : new OAuthError("server_error", "The server hit an unexpected error.", 500);
+  const e =
+    error instanceof OAuthError ? error : new OAuthError("server_error", "The server hit an unexpected error.", 500);
   const extra: Record<string, string> = { ...headers };
   if (e instanceof TooManyRequests) extra["retry-after"] = String(e.retryAfterSeconds);
   return Response.json(

@@ -19,7 +19,8 @@ export async function readBodyParams(request: Request, opts: { json: boolean }):
     } catch {
       throw new InvalidRequest("The JSON body could not be parsed.");
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new InvalidRequest("The JSON body must be an object.");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new InvalidRequest("The JSON body must be an object.");
     const params = new Map<string, string>();
     for (const [key, value] of Object.entries(body)) {
       if (typeof value === "string") params.set(key, value);
@@ -28,7 +29,9 @@ export async function readBodyParams(request: Request, opts: { json: boolean }):
     }
     return params;
   }
-  throw new InvalidRequest(`The body must be application/x-www-form-urlencoded${opts.json ? " or application/json" : ""}.`);
+  throw new InvalidRequest(
+    `The body must be application/x-www-form-urlencoded${opts.json ? " or application/json" : ""}.`,
+  );
 }
 
 /** Query or form parameters, refusing any that appear twice. Empty values count as absent. */

@@ -15,9 +15,19 @@ export function findPendingRequest(db: Db, id: string): PendingRequest | null {
 
 /** Removes a pending request; true only for the one caller that removed it (single use). */
 export function takePendingRequest(db: Db, id: string): boolean {
-  return db.delete(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).returning({ id: oauthPendingRequests.id }).all().length === 1;
+  return (
+    db
+      .delete(oauthPendingRequests)
+      .where(eq(oauthPendingRequests.id, id))
+      .returning({ id: oauthPendingRequests.id })
+      .all().length === 1
+  );
 }
 
 export function deleteExpiredPendingRequests(db: Db, now: number): number {
-  return db.delete(oauthPendingRequests).where(lte(oauthPendingRequests.expiresAt, now)).returning({ id: oauthPendingRequests.id }).all().length;
+  return db
+    .delete(oauthPendingRequests)
+    .where(lte(oauthPendingRequests.expiresAt, now))
+    .returning({ id: oauthPendingRequests.id })
+    .all().length;
 }

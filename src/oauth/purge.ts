@@ -12,7 +12,17 @@ import { deleteExpiredTokens } from "./tokens-store.ts";
  * refresh token still inside its grace window (always unexpired) stays.
  * Self-registered clients never used within a day go too.
  */
-export function purgeExpiredOAuth(db: Db, now: number): { codes: number; deviceCodes: number; bridgeEntries: number; pendingRequests: number; tokens: number; registrations: number } {
+export function purgeExpiredOAuth(
+  db: Db,
+  now: number,
+): {
+  codes: number;
+  deviceCodes: number;
+  bridgeEntries: number;
+  pendingRequests: number;
+  tokens: number;
+  registrations: number;
+} {
   return inTransaction(db, () => ({
     codes: deleteExpiredCodes(db, now),
     deviceCodes: deleteExpiredDeviceCodes(db, now),

@@ -3,7 +3,17 @@
 
 const loopbackHosts = new Set(["127.0.0.1", "[::1]", "localhost"]);
 // Schemes that must never receive a code, whatever a client claims.
-const forbiddenSchemes = new Set(["javascript:", "data:", "vbscript:", "file:", "blob:", "about:", "ftp:", "ws:", "wss:"]);
+const forbiddenSchemes = new Set([
+  "javascript:",
+  "data:",
+  "vbscript:",
+  "file:",
+  "blob:",
+  "about:",
+  "ftp:",
+  "ws:",
+  "wss:",
+]);
 
 export function isLoopbackRedirect(url: URL): boolean {
   return url.protocol === "http:" && loopbackHosts.has(url.hostname);

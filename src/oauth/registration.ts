@@ -58,7 +58,13 @@ function newClient(input: {
 
 /** SHA-256 of the normalized registration: what makes two public registrations "the same client". */
 export function registrationFingerprint(reg: ClientRegistration, name: string): string {
-  const normalized = [name, [...reg.redirectUris].sort(), reg.tokenEndpointAuthMethod, [...reg.grantTypes].sort(), reg.clientUri];
+  const normalized = [
+    name,
+    [...reg.redirectUris].sort(),
+    reg.tokenEndpointAuthMethod,
+    [...reg.grantTypes].sort(),
+    reg.clientUri,
+  ];
   return new Bun.CryptoHasher("sha256").update(JSON.stringify(normalized)).digest("hex");
 }
 
@@ -70,7 +76,14 @@ export function registrationFingerprint(reg: ClientRegistration, name: string): 
  */
 export function registerDynamicClient(db: Db, reg: ClientRegistration, now: number): NewClient & { reused: boolean } {
   const name = reg.clientName || fallbackClientName(reg.redirectUris);
-  const base = { kind: "dcr" as const, name, redirectUris: reg.redirectUris, method: reg.tokenEndpointAuthMethod, clientUri: reg.clientUri, now };
+  const base = {
+    kind: "dcr" as const,
+    name,
+    redirectUris: reg.redirectUris,
+    method: reg.tokenEndpointAuthMethod,
+    clientUri: reg.clientUri,
+    now,
+  };
   if (reg.tokenEndpointAuthMethod !== "none") {
     const created = newClient({ ...base, fingerprint: null });
     insertClient(db, created.client);
@@ -110,7 +123,13 @@ export function registrationResponse(client: OAuthClient, reg: ClientRegistratio
  */
 export function registerManualClient(
   db: Db,
-  input: { name: string; redirectUris: string[]; method: TokenEndpointAuthMethod; ownerUserId: string | null; now: number },
+  input: {
+    name: string;
+    redirectUris: string[];
+    method: TokenEndpointAuthMethod;
+    ownerUserId: string | null;
+    now: number;
+  },
 ): NewClient {
   const created = newClient({ kind: "manual", ...input, clientUri: null, fingerprint: null });
   insertClient(db, created.client);
@@ -119,7 +138,15 @@ export function registerManualClient(
 
 /** A service account's client: confidential, for client_credentials only, with no redirect URI. */
 export function registerServiceClient(db: Db, input: { name: string; now: number }): NewClient & { secret: string } {
-  const created = newClient({ kind: "service", name: input.name, redirectUris: [], method: "client_secret_basic", clientUri: null, fingerprint: null, now: input.now });
+  const created = newClient({
+    kind: "service",
+    name: input.name,
+    redirectUris: [],
+    method: "client_secret_basic",
+    clientUri: null,
+    fingerprint: null,
+    now: input.now,
+  });
   insertClient(db, created.client);
   return { client: created.client, secret: created.secret! };
 }

@@ -41,6 +41,7 @@ export function narrowedScope(requested: string, granted: string): string {
   const scopes = normalizeScopes(parseScope(requested));
   const allowed = granted.split(" ");
   const beyond = scopes.filter((s) => !allowed.includes(s));
-  if (beyond.length) throw new InvalidScope(`The scope ${beyond.join(" ")} was not granted; ask for ${granted} or less.`);
+  if (beyond.length)
+    throw new InvalidScope(`The scope ${beyond.join(" ")} was not granted; ask for ${granted} or less.`);
   return formatScope(scopes);
 }

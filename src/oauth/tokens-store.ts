@@ -30,7 +30,12 @@ const tokenContextQuery = preparedPerDb((db) =>
       token: oauthTokens,
       authorization: oauthGrants,
       user: users,
-      client: { id: oauthClients.id, name: oauthClients.name, kind: oauthClients.kind, tokenEndpointAuthMethod: oauthClients.tokenEndpointAuthMethod },
+      client: {
+        id: oauthClients.id,
+        name: oauthClients.name,
+        kind: oauthClients.kind,
+        tokenEndpointAuthMethod: oauthClients.tokenEndpointAuthMethod,
+      },
     })
     .from(oauthTokens)
     .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
@@ -46,7 +51,12 @@ export function findTokenContext(db: Db, id: string, kind: TokenKind): TokenCont
 }
 
 /** Records a refresh token's rotation; true only for the first caller (one successor pair). */
-export function markRefreshRotated(db: Db, id: string, at: number, next: { refreshId: string; accessId: string }): boolean {
+export function markRefreshRotated(
+  db: Db,
+  id: string,
+  at: number,
+  next: { refreshId: string; accessId: string },
+): boolean {
   return (
     db
       .update(oauthTokens)
@@ -58,7 +68,10 @@ export function markRefreshRotated(db: Db, id: string, at: number, next: { refre
 }
 
 export function markTokenRevoked(db: Db, id: string, at: number): void {
-  db.update(oauthTokens).set({ revokedAt: at }).where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt))).run();
+  db.update(oauthTokens)
+    .set({ revokedAt: at })
+    .where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt)))
+    .run();
 }
 
 /** Tokens past their expiry, access or refresh, rotated or not: none of them can be used again. */

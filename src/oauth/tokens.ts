@@ -81,7 +81,10 @@ function successorSecret(parentSecret: string, kind: TokenKind): string {
 
 const format = (kind: TokenKind, id: string, secret: string) => `${prefixOf[kind]}${id}_${secret}`;
 
-function tokenRow(kind: TokenKind, fields: { id: string; secretHash: string; grantId: string; scope: string; now: number; ttlSeconds: number }): TokenRow {
+function tokenRow(
+  kind: TokenKind,
+  fields: { id: string; secretHash: string; grantId: string; scope: string; now: number; ttlSeconds: number },
+): TokenRow {
   return {
     id: fields.id,
     kind,
@@ -106,16 +109,47 @@ export function issueTokenPair(
   const refresh = newCredential(refreshTokenPrefix);
   const { grantId, now, lifetimes } = input;
   insertTokens(db, [
-    tokenRow("access", { id: access.id, secretHash: access.secretHash, grantId, scope: input.accessScope, now, ttlSeconds: lifetimes.accessTokenTtlSeconds }),
-    tokenRow("refresh", { id: refresh.id, secretHash: refresh.secretHash, grantId, scope: input.grantScope, now, ttlSeconds: lifetimes.refreshTokenTtlSeconds }),
+    tokenRow("access", {
+      id: access.id,
+      secretHash: access.secretHash,
+      grantId,
+      scope: input.accessScope,
+      now,
+      ttlSeconds: lifetimes.accessTokenTtlSeconds,
+    }),
+    tokenRow("refresh", {
+      id: refresh.id,
+      secretHash: refresh.secretHash,
+      grantId,
+      scope: input.grantScope,
+      now,
+      ttlSeconds: lifetimes.refreshTokenTtlSeconds,
+    }),
   ]);
-  return { accessToken: access.token, refreshToken: refresh.token, expiresIn: lifetimes.accessTokenTtlSeconds, scope: input.accessScope };
+  return {
+    accessToken: access.token,
+    refreshToken: refresh.token,
+    expiresIn: lifetimes.accessTokenTtlSeconds,
+    scope: input.accessScope,
+  };
 }
 
 /** An access token alone (client_credentials). */
-export function issueAccessToken(db: Db, input: { grantId: string; scope: string; now: number; ttlSeconds: number }): TokenPair {
+export function issueAccessToken(
+  db: Db,
+  input: { grantId: string; scope: string; now: number; ttlSeconds: number },
+): TokenPair {
   const access = newCredential(accessTokenPrefix);
-  insertTokens(db, [tokenRow("access", { id: access.id, secretHash: access.secretHash, grantId: input.grantId, scope: input.scope, now: input.now, ttlSeconds: input.ttlSeconds })]);
+  insertTokens(db, [
+    tokenRow("access", {
+      id: access.id,
+      secretHash: access.secretHash,
+      grantId: input.grantId,
+      scope: input.scope,
+      now: input.now,
+      ttlSeconds: input.ttlSeconds,
+    }),
+  ]);
   return { accessToken: access.token, expiresIn: input.ttlSeconds, scope: input.scope };
 }
 
@@ -134,8 +168,22 @@ export function rotateRefreshToken(
   const accessSecret = successorSecret(input.parentSecret, "access");
   const grantId = parent.grantId;
   insertTokens(db, [
-    tokenRow("access", { id: next.accessId, secretHash: hashSecret(accessSecret), grantId, scope: input.accessScope, now, ttlSeconds: lifetimes.accessTokenTtlSeconds }),
-    tokenRow("refresh", { id: next.refreshId, secretHash: hashSecret(refreshSecret), grantId, scope: parent.scope, now, ttlSeconds: lifetimes.refreshTokenTtlSeconds }),
+    tokenRow("access", {
+      id: next.accessId,
+      secretHash: hashSecret(accessSecret),
+      grantId,
+      scope: input.accessScope,
+      now,
+      ttlSeconds: lifetimes.accessTokenTtlSeconds,
+    }),
+    tokenRow("refresh", {
+      id: next.refreshId,
+      secretHash: hashSecret(refreshSecret),
+      grantId,
+      scope: parent.scope,
+      now,
+      ttlSeconds: lifetimes.refreshTokenTtlSeconds,
+    }),
   ]);
   return {
     accessToken: format("access", next.accessId, accessSecret),
@@ -150,7 +198,10 @@ export function rotateRefreshToken(
  * from its secret; null unless that pair is still untouched (the successor
  * refresh token neither rotated nor revoked, the access token live).
  */
-export function reissueSuccessorPair(db: Db, input: { parent: TokenRow; parentSecret: string; now: number }): TokenPair | null {
+export function reissueSuccessorPair(
+  db: Db,
+  input: { parent: TokenRow; parentSecret: string; now: number },
+): TokenPair | null {
   const { parent, now } = input;
   if (parent.nextRefreshId === null || parent.nextAccessId === null) return null;
   const refresh = findToken(db, parent.nextRefreshId);
@@ -180,7 +231,8 @@ export function findPresentedToken(
   kind?: TokenKind,
   find: (id: string, kind: TokenKind) => TokenContext | null = (id, k) => findTokenContext(db, id, k),
 ): PresentedToken | null {
-  const found = kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
+  const found =
+    kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
   if (found === null) return null;
   const parsed = parseCredential(prefixOf[found], token);
   if (!parsed) return null;
@@ -216,7 +268,11 @@ export function authenticateAccessToken(
 }
 
 /** Sets the connection's last use, at most once a minute. */
-export function touchAuthorization(db: Db, authorization: { id: string; lastUsedAt: number | null }, now: number): void {
+export function touchAuthorization(
+  db: Db,
+  authorization: { id: string; lastUsedAt: number | null },
+  now: number,
+): void {
   if (authorization.lastUsedAt !== null && now - authorization.lastUsedAt < lastUsedResolutionSeconds) return;
   authorization.lastUsedAt = now;
   updateAuthorizationLastUsed(db, authorization.id, now);
@@ -230,7 +286,10 @@ export function touchAuthorization(db: Db, authorization: { id: string; lastUsed
  * authenticate: invalid_client). Unknown tokens and tokens of other clients
  * are left alone (null; the caller still answers 200, §2.2).
  */
-export function revokePresentedToken(db: Db, input: { token: string; clientId: string | null; now: number }): TokenContext | null {
+export function revokePresentedToken(
+  db: Db,
+  input: { token: string; clientId: string | null; now: number },
+): TokenContext | null {
   const presented = findPresentedToken(db, input.token);
   if (!presented) return null;
   const { token, authorization, client } = presented.context;

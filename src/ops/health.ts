@@ -11,7 +11,12 @@ import type { Gateway } from "../gateway/gateway.ts";
 export function healthRoutes(db: Db, gateway?: Gateway) {
   const upstreams = () =>
     gateway && {
-      upstreams: gateway.statuses().map((s) => ({ name: s.name, state: s.state, tools: s.tools, ...(s.state !== "connected" && s.reason !== null && { reason: s.reason }) })),
+      upstreams: gateway.statuses().map((s) => ({
+        name: s.name,
+        state: s.state,
+        tools: s.tools,
+        ...(s.state !== "connected" && s.reason !== null && { reason: s.reason }),
+      })),
     };
   return new Elysia()
     .get("/healthz", () => ({ status: "ok" }))

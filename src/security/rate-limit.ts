@@ -62,7 +62,8 @@ export function createRateLimiter(opts: { limit: number; windowSeconds: number; 
       const now = opts.now();
       const w = current(key, now) ?? open(key, now);
       const resetSeconds = Math.max(1, w.start + opts.windowSeconds - now);
-      if (w.count + events > opts.limit) return { allowed: false, remaining: Math.max(0, opts.limit - w.count), resetSeconds };
+      if (w.count + events > opts.limit)
+        return { allowed: false, remaining: Math.max(0, opts.limit - w.count), resetSeconds };
       w.count += events;
       return { allowed: true, remaining: opts.limit - w.count, resetSeconds };
     },

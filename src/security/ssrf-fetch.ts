@@ -85,12 +85,18 @@ function checkUrl(raw: string, allowLoopbackHttp: boolean): { url: URL; loopback
   }
   if (url.username || url.password) throw new SafeFetchError("credentials", "URL carries credentials");
   if (url.protocol === "https:") return { url, loopbackHttp: false };
-  if (url.protocol === "http:" && allowLoopbackHttp && loopbackHosts.has(url.hostname)) return { url, loopbackHttp: true };
+  if (url.protocol === "http:" && allowLoopbackHttp && loopbackHosts.has(url.hostname))
+    return { url, loopbackHttp: true };
   throw new SafeFetchError("scheme", `${url.protocol} URLs are not fetched; use https`);
 }
 
 /** The address to connect to: every address of the host must be allowed; the first IPv4 one wins. */
-async function checkedAddress(url: URL, loopbackHttp: boolean, resolve: (h: string) => Promise<string[]>, signal: AbortSignal): Promise<string> {
+async function checkedAddress(
+  url: URL,
+  loopbackHttp: boolean,
+  resolve: (h: string) => Promise<string[]>,
+  signal: AbortSignal,
+): Promise<string> {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   let addresses: string[];
   if (isIP(host)) addresses = [host];
@@ -106,7 +112,8 @@ async function checkedAddress(url: URL, loopbackHttp: boolean, resolve: (h: stri
   const wanted = loopbackHttp ? "loopback" : "public";
   for (const address of addresses) {
     const cls = classifyAddress(address);
-    if (cls !== wanted) throw new SafeFetchError("forbidden_address", `${host} resolves to a ${cls} address (${address})`);
+    if (cls !== wanted)
+      throw new SafeFetchError("forbidden_address", `${host} resolves to a ${cls} address (${address})`);
   }
   return addresses.find((a) => isIP(a) === 4) ?? addresses[0]!;
 }
@@ -124,7 +131,10 @@ export async function fetchPinned(
   const target = new URL(url);
   target.hostname = isIP(address) === 6 ? `[${address}]` : address;
   const name = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const tls = url.protocol === "https:" ? { ...(isIP(name) ? {} : { serverName: name }), ...(init.ca ? { ca: init.ca } : {}) } : undefined;
+  const tls =
+    url.protocol === "https:"
+      ? { ...(isIP(name) ? {} : { serverName: name }), ...(init.ca ? { ca: init.ca } : {}) }
+      : undefined;
   return fetch(target, {
     method: "GET",
     headers: { ...init.headers, host: url.host },

@@ -22,11 +22,16 @@ export function keySessionRefusal(current: SignedIn, pages: { title: string; mes
 /** Why this session may not use an admin page or action (a 403 page), or null when it may. */
 export function adminRefusal(current: SignedIn, what: string): string | null {
   if (!current.user.isAdmin) {
-    return MessagePage({ title: "Admins only", message: `Only an admin can manage ${what}.`, link: { href: "/", label: "Home" } });
+    return MessagePage({
+      title: "Admins only",
+      message: `Only an admin can manage ${what}.`,
+      link: { href: "/", label: "Home" },
+    });
   }
   // A leaked CI key must not become the account.
   return keySessionRefusal(current, {
     title: "Sign in again for admin pages",
-    message: "Admin pages need a sign-in with a password or an identity provider, not an API key: sign out and sign in again (an admin without a password gets one with gatehouse user password).",
+    message:
+      "Admin pages need a sign-in with a password or an identity provider, not an API key: sign out and sign in again (an admin without a password gets one with gatehouse user password).",
   });
 }

@@ -31,7 +31,12 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
   const post = () => ({ form: "/admin/people", admin: "people" }) as const;
 
   /** One account change by an admin: the list again on success, or with the refusal as a 400. */
-  const change = (event: AuditEntry["event"], act: (userId: string) => User, detail: (u: User) => Record<string, unknown> = () => ({})) =>
+  const change =
+    (
+      event: AuditEntry["event"],
+      act: (userId: string) => User,
+      detail: (u: User) => Record<string, unknown> = () => ({}),
+    ) =>
     (g: SignedInContext, audit: AuditLog, set: Context["set"], targetId: string) => {
       const by = g.current.user.id;
       try {
@@ -47,8 +52,16 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     };
   const disable = change("user_disabled", (id) => disableAccount(web.db, id, web.now()));
   const enable = change("user_enabled", (id) => enableAccount(web.db, id));
-  const makeAdmin = change("user_admin_changed", (id) => setAdmin(web.db, id, true), (u) => ({ admin: u.isAdmin }));
-  const removeAdmin = change("user_admin_changed", (id) => setAdmin(web.db, id, false), (u) => ({ admin: u.isAdmin }));
+  const makeAdmin = change(
+    "user_admin_changed",
+    (id) => setAdmin(web.db, id, true),
+    (u) => ({ admin: u.isAdmin }),
+  );
+  const removeAdmin = change(
+    "user_admin_changed",
+    (id) => setAdmin(web.db, id, false),
+    (u) => ({ admin: u.isAdmin }),
+  );
 
   return new Elysia()
     .use(pages)
@@ -57,33 +70,82 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       set.headers["cache-control"] = "no-store";
     })
     .get("/admin/people", ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "people" })
-    .post("/admin/people/invite", ({ body, current, viewer, csrf, audit, set }) => {
-      const userId = current.user.id;
-      const form = { email: field(body, "email"), isAdmin: field(body, "admin") === "on" };
-      try {
-        const { invitation, token } = createInvitation(web.db, { email: form.email, isAdmin: form.isAdmin, createdBy: userId, now: web.now() });
-        web.log.info("invitation created", { user_id: userId, invitation_id: invitation.id });
-        audit.record({ event: "invitation_created", outcome: "ok", userId, detail: { invitation_id: invitation.id, email: invitation.email, admin: invitation.isAdmin, via: "web" } });
-        const link = invitationUrl(web.config.publicUrl, token);
-        return InvitationCreatedPage({ viewer, csrf, email: invitation.email, link, expiresAt: invitation.expiresAt });
-      } catch (error) {
-        if (!(error instanceof AccountError)) throw error;
-        set.status = 400;
-        return listPage({ current, viewer, csrf }, { error: error.message, form });
-      }
-    }, post())
-    .post("/admin/invitations/:id/revoke", ({ current, audit, set, params, redirect }) => {
-      const revoked = markInvitationRevoked(web.db, params.id, web.now());
-      if (!revoked) {
-        set.status = 404;
-        return MessagePage({ title: "No such invitation", message: "That invitation was already used, revoked or has expired.", link: { href: "/admin/people", label: "Back to people" } });
-      }
-      web.log.info("invitation revoked", { user_id: current.user.id, invitation_id: revoked.id });
-      audit.record({ event: "invitation_revoked", outcome: "ok", userId: current.user.id, detail: { invitation_id: revoked.id, email: revoked.email } });
-      return redirect("/admin/people", 303);
-    }, post())
-    .post("/admin/people/:id/disable", ({ current, viewer, csrf, audit, set, params }) => disable({ current, viewer, csrf }, audit, set, params.id), post())
-    .post("/admin/people/:id/enable", ({ current, viewer, csrf, audit, set, params }) => enable({ current, viewer, csrf }, audit, set, params.id), post())
-    .post("/admin/people/:id/make-admin", ({ current, viewer, csrf, audit, set, params }) => makeAdmin({ current, viewer, csrf }, audit, set, params.id), post())
-    .post("/admin/people/:id/remove-admin", ({ current, viewer, csrf, audit, set, params }) => removeAdmin({ current, viewer, csrf }, audit, set, params.id), post());
+    .post(
+      "/admin/people/invite",
+      ({ body, current, viewer, csrf, audit, set }) => {
+        const userId = current.user.id;
+        const form = { email: field(body, "email"), isAdmin: field(body, "admin") === "on" };
+        try {
+          const { invitation, token } = createInvitation(web.db, {
+            email: form.email,
+            isAdmin: form.isAdmin,
+            createdBy: userId,
+            now: web.now(),
+          });
+          web.log.info("invitation created", { user_id: userId, invitation_id: invitation.id });
+          audit.record({
+            event: "invitation_created",
+            outcome: "ok",
+            userId,
+            detail: { invitation_id: invitation.id, email: invitation.email, admin: invitation.isAdmin, via: "web" },
+          });
+          const link = invitationUrl(web.config.publicUrl, token);
+          return InvitationCreatedPage({
+            viewer,
+            csrf,
+            email: invitation.email,
+            link,
+            expiresAt: invitation.expiresAt,
+          });
+        } catch (error) {
+          if (!(error instanceof AccountError)) throw error;
+          set.status = 400;
+          return listPage({ current, viewer, csrf }, { error: error.message, form });
+        }
+      },
+      post(),
+    )
+    .post(
+      "/admin/invitations/:id/revoke",
+      ({ current, audit, set, params, redirect }) => {
+        const revoked = markInvitationRevoked(web.db, params.id, web.now());
+        if (!revoked) {
+          set.status = 404;
+          return MessagePage({
+            title: "No such invitation",
+            message: "That invitation was already used, revoked or has expired.",
+            link: { href: "/admin/people", label: "Back to people" },
+          });
+        }
+        web.log.info("invitation revoked", { user_id: current.user.id, invitation_id: revoked.id });
+        audit.record({
+          event: "invitation_revoked",
+          outcome: "ok",
+          userId: current.user.id,
+          detail: { invitation_id: revoked.id, email: revoked.email },
+        });
+        return redirect("/admin/people", 303);
+      },
+      post(),
+    )
+    .post(
+      "/admin/people/:id/disable",
+      ({ current, viewer, csrf, audit, set, params }) => disable({ current, viewer, csrf }, audit, set, params.id),
+      post(),
+    )
+    .post(
+      "/admin/people/:id/enable",
+      ({ current, viewer, csrf, audit, set, params }) => enable({ current, viewer, csrf }, audit, set, params.id),
+      post(),
+    )
+    .post(
+      "/admin/people/:id/make-admin",
+      ({ current, viewer, csrf, audit, set, params }) => makeAdmin({ current, viewer, csrf }, audit, set, params.id),
+      post(),
+    )
+    .post(
+      "/admin/people/:id/remove-admin",
+      ({ current, viewer, csrf, audit, set, params }) => removeAdmin({ current, viewer, csrf }, audit, set, params.id),
+      post(),
+    );
 }

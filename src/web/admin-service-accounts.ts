@@ -1,5 +1,10 @@
 import { Elysia, type Context } from "elysia";
-import { createServiceAccount, deleteServiceAccount, lastUseOf, newServiceAccountSecret } from "../accounts/service-accounts.ts";
+import {
+  createServiceAccount,
+  deleteServiceAccount,
+  lastUseOf,
+  newServiceAccountSecret,
+} from "../accounts/service-accounts.ts";
 import { findServiceAccount, listServiceAccounts, type ServiceAccountRow } from "../accounts/service-accounts-store.ts";
 import { AccountError, disableAccount, enableAccount } from "../accounts/users.ts";
 import type { AuditLog } from "../audit/entry.ts";
@@ -8,7 +13,12 @@ import { accessOffer, toolGroups } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { oauthPaths } from "../oauth/paths.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
-import { AdminServiceAccountsPage, ServiceAccountSecretPage, type ServiceAccountForm, type ServiceAccountView } from "../../views/admin-service-accounts.tsx";
+import {
+  AdminServiceAccountsPage,
+  ServiceAccountSecretPage,
+  type ServiceAccountForm,
+  type ServiceAccountView,
+} from "../../views/admin-service-accounts.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
@@ -32,7 +42,12 @@ const viewOf = (a: ServiceAccountRow): ServiceAccountView => ({
   disabledAt: a.user.disabledAt,
 });
 
-const noSuchAccount = () => MessagePage({ title: "No such service account", message: "That service account does not exist (any more).", link: { href: path, label: "Back to service accounts" } });
+const noSuchAccount = () =>
+  MessagePage({
+    title: "No such service account",
+    message: "That service account does not exist (any more).",
+    link: { href: path, label: "Back to service accounts" },
+  });
 
 export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const tokenUrl = `${web.config.publicUrl}${oauthPaths.token}`;
@@ -40,13 +55,26 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const offer = () => accessOffer(null, writeToolChoices(web.catalogue.tools));
   const listPage = (g: SignedInContext, extra: { error?: string; form?: ServiceAccountForm } = {}) => {
     const offered = offer();
-    return AdminServiceAccountsPage({ viewer: g.viewer, csrf: g.csrf, accounts: listServiceAccounts(web.db).map(viewOf), offer: offered, groups: toolGroups(offered.tools), ...extra });
+    return AdminServiceAccountsPage({
+      viewer: g.viewer,
+      csrf: g.csrf,
+      accounts: listServiceAccounts(web.db).map(viewOf),
+      offer: offered,
+      groups: toolGroups(offered.tools),
+      ...extra,
+    });
   };
   // Every form post here: the form token first, then an admin's session. A new object per route: Elysia consumes the options it is given.
   const post = () => ({ form: path, admin: "service accounts" }) as const;
 
   /** Disable or enable: the same account checks as for people, on a service account only. */
-  const toggle = (event: "user_disabled" | "user_enabled", byId: string, audit: AuditLog, set: Context["set"], id: string) => {
+  const toggle = (
+    event: "user_disabled" | "user_enabled",
+    byId: string,
+    audit: AuditLog,
+    set: Context["set"],
+    id: string,
+  ) => {
     if (!findServiceAccount(web.db, id)) {
       set.status = 404;
       return noSuchAccount();
@@ -63,52 +91,110 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
       set.headers["cache-control"] = "no-store";
     })
     .get(path, ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "service accounts" })
-    .post(path, ({ body, current, viewer, csrf, audit, set }) => {
-      const by = current.user.id;
-      const form: ServiceAccountForm = { name: field(body, "name"), choice: field(body, "access"), ticked: fieldValues(body, "tool") };
-      const fail = (error: string) => {
-        set.status = 400;
-        return listPage({ current, viewer, csrf }, { error, form });
-      };
-      const read = accessFromForm(body, offer());
-      if (!read.ok) return fail(read.error);
-      const { level, tools } = read.access;
-      try {
-        const { account, clientSecret } = createServiceAccount(web.db, {
-          name: form.name,
-          access: level,
-          tools,
-          resource: mcpResourceUrl(web.config.publicUrl),
-          now: web.now(),
+    .post(
+      path,
+      ({ body, current, viewer, csrf, audit, set }) => {
+        const by = current.user.id;
+        const form: ServiceAccountForm = {
+          name: field(body, "name"),
+          choice: field(body, "access"),
+          ticked: fieldValues(body, "tool"),
+        };
+        const fail = (error: string) => {
+          set.status = 400;
+          return listPage({ current, viewer, csrf }, { error, form });
+        };
+        const read = accessFromForm(body, offer());
+        if (!read.ok) return fail(read.error);
+        const { level, tools } = read.access;
+        try {
+          const { account, clientSecret } = createServiceAccount(web.db, {
+            name: form.name,
+            access: level,
+            tools,
+            resource: mcpResourceUrl(web.config.publicUrl),
+            now: web.now(),
+          });
+          const name = account.user.name!;
+          web.log.info("service account created", { user_id: by, service_account_id: account.user.id });
+          audit.record({
+            event: "service_account_created",
+            outcome: "ok",
+            userId: account.user.id,
+            clientId: account.client.id,
+            detail: { by, service_account: name, access: level, tools: tools ?? "all" },
+          });
+          return ServiceAccountSecretPage({
+            viewer,
+            csrf,
+            name,
+            clientId: account.client.id,
+            secret: clientSecret,
+            tokenUrl,
+            rotated: false,
+          });
+        } catch (error) {
+          if (error instanceof AccountError) return fail(error.message);
+          throw error;
+        }
+      },
+      post(),
+    )
+    .post(
+      `${path}/:id/secret`,
+      ({ current, viewer, csrf, audit, set, params }) => {
+        const renewed = newServiceAccountSecret(web.db, params.id);
+        if (!renewed) {
+          set.status = 404;
+          return noSuchAccount();
+        }
+        const name = renewed.account.user.name!;
+        audit.record({
+          event: "service_account_secret_renewed",
+          outcome: "ok",
+          userId: renewed.account.user.id,
+          clientId: renewed.account.client.id,
+          detail: { by: current.user.id, service_account: name },
         });
-        const name = account.user.name!;
-        web.log.info("service account created", { user_id: by, service_account_id: account.user.id });
-        audit.record({ event: "service_account_created", outcome: "ok", userId: account.user.id, clientId: account.client.id, detail: { by, service_account: name, access: level, tools: tools ?? "all" } });
-        return ServiceAccountSecretPage({ viewer, csrf, name, clientId: account.client.id, secret: clientSecret, tokenUrl, rotated: false });
-      } catch (error) {
-        if (error instanceof AccountError) return fail(error.message);
-        throw error;
-      }
-    }, post())
-    .post(`${path}/:id/secret`, ({ current, viewer, csrf, audit, set, params }) => {
-      const renewed = newServiceAccountSecret(web.db, params.id);
-      if (!renewed) {
-        set.status = 404;
-        return noSuchAccount();
-      }
-      const name = renewed.account.user.name!;
-      audit.record({ event: "service_account_secret_renewed", outcome: "ok", userId: renewed.account.user.id, clientId: renewed.account.client.id, detail: { by: current.user.id, service_account: name } });
-      return ServiceAccountSecretPage({ viewer, csrf, name, clientId: renewed.account.client.id, secret: renewed.clientSecret, tokenUrl, rotated: true });
-    }, post())
-    .post(`${path}/:id/disable`, ({ current, audit, set, params }) => toggle("user_disabled", current.user.id, audit, set, params.id), post())
-    .post(`${path}/:id/enable`, ({ current, audit, set, params }) => toggle("user_enabled", current.user.id, audit, set, params.id), post())
-    .post(`${path}/:id/delete`, ({ current, audit, set, params, redirect }) => {
-      const deleted = deleteServiceAccount(web.db, params.id);
-      if (!deleted) {
-        set.status = 404;
-        return noSuchAccount();
-      }
-      audit.record({ event: "service_account_deleted", outcome: "ok", userId: deleted.user.id, clientId: deleted.client.id, detail: { by: current.user.id, service_account: deleted.user.name } });
-      return redirect(path, 303);
-    }, post());
+        return ServiceAccountSecretPage({
+          viewer,
+          csrf,
+          name,
+          clientId: renewed.account.client.id,
+          secret: renewed.clientSecret,
+          tokenUrl,
+          rotated: true,
+        });
+      },
+      post(),
+    )
+    .post(
+      `${path}/:id/disable`,
+      ({ current, audit, set, params }) => toggle("user_disabled", current.user.id, audit, set, params.id),
+      post(),
+    )
+    .post(
+      `${path}/:id/enable`,
+      ({ current, audit, set, params }) => toggle("user_enabled", current.user.id, audit, set, params.id),
+      post(),
+    )
+    .post(
+      `${path}/:id/delete`,
+      ({ current, audit, set, params, redirect }) => {
+        const deleted = deleteServiceAccount(web.db, params.id);
+        if (!deleted) {
+          set.status = 404;
+          return noSuchAccount();
+        }
+        audit.record({
+          event: "service_account_deleted",
+          outcome: "ok",
+          userId: deleted.user.id,
+          clientId: deleted.client.id,
+          detail: { by: current.user.id, service_account: deleted.user.name },
+        });
+        return redirect(path, 303);
+      },
+      post(),
+    );
 }

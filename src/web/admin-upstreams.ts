@@ -12,7 +12,12 @@ export function adminUpstreamsRoutes(web: WebDeps, pages: PageGuards) {
     "/admin/upstreams",
     ({ viewer, csrf, set }) => {
       set.headers["cache-control"] = "no-store";
-      return AdminUpstreamsPage({ viewer, csrf, configFile: web.config.configFile, upstreams: web.gateway?.statuses() ?? [] });
+      return AdminUpstreamsPage({
+        viewer,
+        csrf,
+        configFile: web.config.configFile,
+        upstreams: web.gateway?.statuses() ?? [],
+      });
     },
     { admin: "upstream servers" },
   );

@@ -62,7 +62,9 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
       filter.userId = current.user.id;
     }
     if (problem) set.status = 400;
-    const rows = problem ? [] : listAuditEvents(web.db, filter, { beforeId: cursorOf(url.searchParams), limit: pageSize + 1 });
+    const rows = problem
+      ? []
+      : listAuditEvents(web.db, filter, { beforeId: cursorOf(url.searchParams), limit: pageSize + 1 });
     const more = rows.length > pageSize;
     const shown = rows.slice(0, pageSize);
     return AuditPage({
@@ -87,9 +89,14 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
     .get("/activity", (ctx) => page(ctx, "own"), { signedIn: true })
     .get("/admin/audit.jsonl", ({ request, cookie }) => {
       const current = signedIn(web, cookie);
-      const plain = (status: number, text: string) => new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+      const plain = (status: number, text: string) =>
+        new Response(`${text}\n`, {
+          status,
+          headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+        });
       if (!current) return plain(401, "Sign in as an admin to export the audit log.");
-      if (!actsAsAdmin(current)) return plain(403, "Only an admin signed in with a password or an identity provider can export the audit log.");
+      if (!actsAsAdmin(current))
+        return plain(403, "Only an admin signed in with a password or an identity provider can export the audit log.");
       const { filter, problem } = readAuditQuery(new URL(request.url).searchParams);
       if (problem) return plain(400, problem);
       return new Response(auditJsonLines(web.db, filter satisfies AuditFilter), {

@@ -2,10 +2,22 @@ import { Elysia, type Context } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { checkRedirectUris, clientNameProblem } from "../oauth/client-metadata.ts";
 import { clientInScope, clientsInScope, type ClientOwnerScope } from "../oauth/client-owners.ts";
-import { deleteClient, type ClientWithOwner, type OAuthClient, type TokenEndpointAuthMethod } from "../oauth/clients-store.ts";
+import {
+  deleteClient,
+  type ClientWithOwner,
+  type OAuthClient,
+  type TokenEndpointAuthMethod,
+} from "../oauth/clients-store.ts";
 import { OAuthError } from "../oauth/errors.ts";
 import { changeRedirectUris, registerManualClient, renewClientSecret } from "../oauth/registration.ts";
-import { ClientEditPage, ClientSecretPage, ClientsPage, clientTypeChoices, type ClientRow, type ClientsScope } from "../../views/clients.tsx";
+import {
+  ClientEditPage,
+  ClientSecretPage,
+  ClientsPage,
+  clientTypeChoices,
+  type ClientRow,
+  type ClientsScope,
+} from "../../views/clients.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
@@ -25,7 +37,8 @@ export type ClientPagesScope = "admin" | "own";
 const keySessionMessage = {
   title: "Sign in again to manage clients",
   // A client outlives the key and can ask anyone here for access: more than a pasted (perhaps leaked) key may set up.
-  message: "Clients are registered and changed in a sign-in with a password or an identity provider, not an API key: sign out and sign in again.",
+  message:
+    "Clients are registered and changed in a sign-in with a password or an identity provider, not an API key: sign out and sign in again.",
 };
 
 /** Who may use each scope's pages: admins for /admin/clients; anyone not signed in with an API key for /clients. */
@@ -47,7 +60,10 @@ const rowOf = ({ client: c, ownerEmail }: ClientWithOwner): ClientRow => ({
 
 /** Redirect URIs typed one per line, checked like a registration's; a message for people when refused. */
 function redirectUrisFromForm(text: string): { ok: true; uris: string[] } | { ok: false; message: string } {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length === 0) return { ok: false, message: "Enter at least one redirect URI." };
   try {
     return { ok: true, uris: checkRedirectUris(lines) };
@@ -58,7 +74,11 @@ function redirectUrisFromForm(text: string): { ok: true; uris: string[] } | { ok
 }
 
 /** What every audit entry about a client says of it: never its secret. */
-const clientDetail = (c: OAuthClient) => ({ kind: c.kind, name: c.name, ...(c.ownerUserId !== null && { owner_user_id: c.ownerUserId }) });
+const clientDetail = (c: OAuthClient) => ({
+  kind: c.kind,
+  name: c.name,
+  ...(c.ownerUserId !== null && { owner_user_id: c.ownerUserId }),
+});
 
 export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: ClientPagesScope) {
   const scope: ClientsScope = { path: which === "admin" ? "/admin/clients" : "/clients", admin: which === "admin" };
@@ -71,13 +91,27 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
 
   const noSuchClientPage = (set: Context["set"]) => {
     set.status = 404;
-    return MessagePage({ title: "No such client", message: "That client does not exist (any more).", link: { href: path, label: "Back to clients" } });
+    return MessagePage({
+      title: "No such client",
+      message: "That client does not exist (any more).",
+      link: { href: path, label: "Back to clients" },
+    });
   };
   /** The client a form post names, when this person may manage it. */
-  const postedClient = (g: { current: SignedIn }, body: unknown) => clientInScope(web.db, ownerOf(g), field(body, "client_id"));
+  const postedClient = (g: { current: SignedIn }, body: unknown) =>
+    clientInScope(web.db, ownerOf(g), field(body, "client_id"));
 
-  const listPage = (g: SignedInContext, extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {}) =>
-    ClientsPage({ viewer: g.viewer, csrf: g.csrf, scope, clients: clientsInScope(web.db, ownerOf(g)).map(rowOf), ...extra });
+  const listPage = (
+    g: SignedInContext,
+    extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {},
+  ) =>
+    ClientsPage({
+      viewer: g.viewer,
+      csrf: g.csrf,
+      scope,
+      clients: clientsInScope(web.db, ownerOf(g)).map(rowOf),
+      ...extra,
+    });
 
   return new Elysia()
     .use(pages)
@@ -86,68 +120,155 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
       set.headers["cache-control"] = "no-store";
     })
     .get(path, (ctx) => listPage(ctx), page())
-    .post(path, (ctx) => {
-      const { body, set } = ctx;
-      const form = { name: field(body, "name").trim(), redirectUris: field(body, "redirect_uris"), type: field(body, "type") };
-      const fail = (error: string) => {
-        set.status = 400;
-        return listPage(ctx, { error, form });
-      };
-      if (!form.name) return fail("Give the client a name.");
-      const nameProblem = clientNameProblem(form.name);
-      if (nameProblem) return fail(nameProblem);
-      const read = redirectUrisFromForm(form.redirectUris);
-      if (!read.ok) return fail(read.message);
-      if (!clientTypeChoices.some((c) => c.value === form.type)) return fail("Choose Public or Confidential.");
-      // An admin's client belongs to the organization; a person's own client to them.
-      const { client, secret } = registerManualClient(web.db, { name: form.name, redirectUris: read.uris, method: form.type as TokenEndpointAuthMethod, ownerUserId: ownerOf(ctx), now: web.now() });
-      web.log.info("client added", { user_id: ctx.current.user.id, client_id: client.id, auth_method: client.tokenEndpointAuthMethod });
-      ctx.audit.record({ event: "client_registered", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: { ...clientDetail(client), auth_method: client.tokenEndpointAuthMethod } });
-      return ClientSecretPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, name: client.name, clientId: client.id, secret, renewed: false });
-    }, post())
-    .get(`${path}/edit`, (ctx) => {
-      const id = typeof ctx.query.id === "string" ? ctx.query.id : "";
-      const found = clientInScope(web.db, ownerOf(ctx), id);
-      if (!found) return noSuchClientPage(ctx.set);
-      return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found) });
-    }, page())
-    .post(`${path}/redirect-uris`, (ctx) => {
-      const found = postedClient(ctx, ctx.body);
-      if (!found) return noSuchClientPage(ctx.set);
-      const { client } = found;
-      const text = field(ctx.body, "redirect_uris");
-      const fail = (error: string) => {
-        ctx.set.status = 400;
-        return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found), error, redirectUris: text });
-      };
-      if (client.kind === "cimd") return fail("This client's redirect URIs come from its metadata document.");
-      const read = redirectUrisFromForm(text);
-      if (!read.ok) return fail(read.message);
-      const uris = read.uris;
-      changeRedirectUris(web.db, client.id, uris);
-      web.log.info("client redirect uris changed", { user_id: ctx.current.user.id, client_id: client.id });
-      ctx.audit.record({ event: "client_redirect_uris_changed", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: { ...clientDetail(client), redirect_uris: uris } });
-      return ctx.redirect(path, 303);
-    }, post())
-    .post(`${path}/secret`, (ctx) => {
-      const found = postedClient(ctx, ctx.body);
-      if (!found) return noSuchClientPage(ctx.set);
-      const { client } = found;
-      const secret = renewClientSecret(web.db, client);
-      if (secret === null) {
-        ctx.set.status = 400;
-        return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found), error: "A public client has no secret: it proves itself with PKCE." });
-      }
-      web.log.info("client secret renewed", { user_id: ctx.current.user.id, client_id: client.id });
-      ctx.audit.record({ event: "client_secret_renewed", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: clientDetail(client) });
-      return ClientSecretPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, name: client.name, clientId: client.id, secret, renewed: true });
-    }, post())
-    .post(`${path}/delete`, (ctx) => {
-      const found = postedClient(ctx, ctx.body);
-      if (!found || !deleteClient(web.db, found.client.id)) return noSuchClientPage(ctx.set);
-      const { client } = found;
-      web.log.info("client deleted", { user_id: ctx.current.user.id, client_id: client.id });
-      ctx.audit.record({ event: "client_deleted", outcome: "ok", userId: ctx.current.user.id, clientId: client.id, detail: clientDetail(client) });
-      return ctx.redirect(path, 303);
-    }, post());
+    .post(
+      path,
+      (ctx) => {
+        const { body, set } = ctx;
+        const form = {
+          name: field(body, "name").trim(),
+          redirectUris: field(body, "redirect_uris"),
+          type: field(body, "type"),
+        };
+        const fail = (error: string) => {
+          set.status = 400;
+          return listPage(ctx, { error, form });
+        };
+        if (!form.name) return fail("Give the client a name.");
+        const nameProblem = clientNameProblem(form.name);
+        if (nameProblem) return fail(nameProblem);
+        const read = redirectUrisFromForm(form.redirectUris);
+        if (!read.ok) return fail(read.message);
+        if (!clientTypeChoices.some((c) => c.value === form.type)) return fail("Choose Public or Confidential.");
+        // An admin's client belongs to the organization; a person's own client to them.
+        const { client, secret } = registerManualClient(web.db, {
+          name: form.name,
+          redirectUris: read.uris,
+          method: form.type as TokenEndpointAuthMethod,
+          ownerUserId: ownerOf(ctx),
+          now: web.now(),
+        });
+        web.log.info("client added", {
+          user_id: ctx.current.user.id,
+          client_id: client.id,
+          auth_method: client.tokenEndpointAuthMethod,
+        });
+        ctx.audit.record({
+          event: "client_registered",
+          outcome: "ok",
+          userId: ctx.current.user.id,
+          clientId: client.id,
+          detail: { ...clientDetail(client), auth_method: client.tokenEndpointAuthMethod },
+        });
+        return ClientSecretPage({
+          viewer: ctx.viewer,
+          csrf: ctx.csrf,
+          scope,
+          name: client.name,
+          clientId: client.id,
+          secret,
+          renewed: false,
+        });
+      },
+      post(),
+    )
+    .get(
+      `${path}/edit`,
+      (ctx) => {
+        const id = typeof ctx.query.id === "string" ? ctx.query.id : "";
+        const found = clientInScope(web.db, ownerOf(ctx), id);
+        if (!found) return noSuchClientPage(ctx.set);
+        return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found) });
+      },
+      page(),
+    )
+    .post(
+      `${path}/redirect-uris`,
+      (ctx) => {
+        const found = postedClient(ctx, ctx.body);
+        if (!found) return noSuchClientPage(ctx.set);
+        const { client } = found;
+        const text = field(ctx.body, "redirect_uris");
+        const fail = (error: string) => {
+          ctx.set.status = 400;
+          return ClientEditPage({
+            viewer: ctx.viewer,
+            csrf: ctx.csrf,
+            scope,
+            client: rowOf(found),
+            error,
+            redirectUris: text,
+          });
+        };
+        if (client.kind === "cimd") return fail("This client's redirect URIs come from its metadata document.");
+        const read = redirectUrisFromForm(text);
+        if (!read.ok) return fail(read.message);
+        const uris = read.uris;
+        changeRedirectUris(web.db, client.id, uris);
+        web.log.info("client redirect uris changed", { user_id: ctx.current.user.id, client_id: client.id });
+        ctx.audit.record({
+          event: "client_redirect_uris_changed",
+          outcome: "ok",
+          userId: ctx.current.user.id,
+          clientId: client.id,
+          detail: { ...clientDetail(client), redirect_uris: uris },
+        });
+        return ctx.redirect(path, 303);
+      },
+      post(),
+    )
+    .post(
+      `${path}/secret`,
+      (ctx) => {
+        const found = postedClient(ctx, ctx.body);
+        if (!found) return noSuchClientPage(ctx.set);
+        const { client } = found;
+        const secret = renewClientSecret(web.db, client);
+        if (secret === null) {
+          ctx.set.status = 400;
+          return ClientEditPage({
+            viewer: ctx.viewer,
+            csrf: ctx.csrf,
+            scope,
+            client: rowOf(found),
+            error: "A public client has no secret: it proves itself with PKCE.",
+          });
+        }
+        web.log.info("client secret renewed", { user_id: ctx.current.user.id, client_id: client.id });
+        ctx.audit.record({
+          event: "client_secret_renewed",
+          outcome: "ok",
+          userId: ctx.current.user.id,
+          clientId: client.id,
+          detail: clientDetail(client),
+        });
+        return ClientSecretPage({
+          viewer: ctx.viewer,
+          csrf: ctx.csrf,
+          scope,
+          name: client.name,
+          clientId: client.id,
+          secret,
+          renewed: true,
+        });
+      },
+      post(),
+    )
+    .post(
+      `${path}/delete`,
+      (ctx) => {
+        const found = postedClient(ctx, ctx.body);
+        if (!found || !deleteClient(web.db, found.client.id)) return noSuchClientPage(ctx.set);
+        const { client } = found;
+        web.log.info("client deleted", { user_id: ctx.current.user.id, client_id: client.id });
+        ctx.audit.record({
+          event: "client_deleted",
+          outcome: "ok",
+          userId: ctx.current.user.id,
+          clientId: client.id,
+          detail: clientDetail(client),
+        });
+        return ctx.redirect(path, 303);
+      },
+      post(),
+    );
 }

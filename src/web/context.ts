@@ -23,7 +23,9 @@ export function actsAsAdmin(s: SignedIn): boolean {
 
 /** The most this session may hand out (keys, consents): its API key's own access, or no limit. */
 export function ceilingOf(s: SignedIn): Ceiling {
-  return s.apiKey === null ? null : { level: accessLevelOf(s.apiKey.scope), tools: s.apiKey.tools, limits: s.apiKey.argumentLimits };
+  return s.apiKey === null
+    ? null
+    : { level: accessLevelOf(s.apiKey.scope), tools: s.apiKey.tools, limits: s.apiKey.argumentLimits };
 }
 
 export function viewerOf(s: SignedIn): Viewer {

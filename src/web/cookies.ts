@@ -13,7 +13,12 @@ export function readCookie(jar: CookieJar, name: string): string | null {
   return typeof value === "string" && value !== "" ? value : null;
 }
 
-export function writeCookie(jar: CookieJar, name: string, value: string, opts: { secure: boolean; maxAgeSeconds?: number }): void {
+export function writeCookie(
+  jar: CookieJar,
+  name: string,
+  value: string,
+  opts: { secure: boolean; maxAgeSeconds?: number },
+): void {
   jar[name]!.set({
     value,
     httpOnly: true,

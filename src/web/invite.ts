@@ -19,14 +19,30 @@ export function inviteRoutes(web: WebDeps, pages: PageGuards) {
   const deadLink = () =>
     MessagePage({
       title: "Invitation not valid",
-      message: "This invitation link is not valid: it may have been used, revoked or have expired. Ask an admin for a new one.",
+      message:
+        "This invitation link is not valid: it may have been used, revoked or have expired. Ask an admin for a new one.",
       link: { href: "/sign-in", label: "Sign in" },
     });
-  const invitePage = (jar: CookieJar, headers: Record<string, unknown>, token: string, invitation: Invitation, next: string, error?: string) => {
+  const invitePage = (
+    jar: CookieJar,
+    headers: Record<string, unknown>,
+    token: string,
+    invitation: Invitation,
+    next: string,
+    error?: string,
+  ) => {
     allowProviderForms(headers, web.identityProviders);
     const providers = providerButtons(web.identityProviders);
     const shown = { email: invitation.email, isAdmin: invitation.isAdmin };
-    return SetupPage({ csrf: csrfToken(jar, web.secure), token, minPasswordLength, invitation: shown, providers, next, ...(error && { error }) });
+    return SetupPage({
+      csrf: csrfToken(jar, web.secure),
+      token,
+      minPasswordLength,
+      invitation: shown,
+      providers,
+      next,
+      ...(error && { error }),
+    });
   };
 
   return new Elysia()
@@ -43,28 +59,42 @@ export function inviteRoutes(web: WebDeps, pages: PageGuards) {
       }
       return invitePage(cookie, set.headers, params.token, invitation, safeNextPath(query.next, "/keys"));
     })
-    .post("/invite/:token", async ({ params, body, cookie, audit, set, redirect }) => {
-      const next = safeNextPath(field(body, "next"), "/keys");
-      try {
-        const { user, invitation } = await acceptInvitation(web.db, { token: params.token, password: field(body, "password"), passwordCost: web.config.passwordHashCost, now: web.now() });
-        startSession(web, cookie, user.id, null);
-        web.log.info("invitation accepted", { user_id: user.id, invitation_id: invitation.id });
-        const detail = { invitation_id: invitation.id, email: user.email, admin: user.isAdmin, created_by: invitation.createdBy };
-        audit.record({ event: "invitation_accepted", outcome: "ok", userId: user.id, detail });
-        return redirect(next, 303);
-      } catch (error) {
-        if (error instanceof InvitationUnusable) {
-          set.status = 404;
-          return deadLink();
+    .post(
+      "/invite/:token",
+      async ({ params, body, cookie, audit, set, redirect }) => {
+        const next = safeNextPath(field(body, "next"), "/keys");
+        try {
+          const { user, invitation } = await acceptInvitation(web.db, {
+            token: params.token,
+            password: field(body, "password"),
+            passwordCost: web.config.passwordHashCost,
+            now: web.now(),
+          });
+          startSession(web, cookie, user.id, null);
+          web.log.info("invitation accepted", { user_id: user.id, invitation_id: invitation.id });
+          const detail = {
+            invitation_id: invitation.id,
+            email: user.email,
+            admin: user.isAdmin,
+            created_by: invitation.createdBy,
+          };
+          audit.record({ event: "invitation_accepted", outcome: "ok", userId: user.id, detail });
+          return redirect(next, 303);
+        } catch (error) {
+          if (error instanceof InvitationUnusable) {
+            set.status = 404;
+            return deadLink();
+          }
+          if (!(error instanceof AccountError)) throw error;
+          const invitation = usableInvitation(web.db, params.token, web.now());
+          if (!invitation) {
+            set.status = 404;
+            return deadLink();
+          }
+          set.status = 400;
+          return invitePage(cookie, set.headers, params.token, invitation, next, error.message);
         }
-        if (!(error instanceof AccountError)) throw error;
-        const invitation = usableInvitation(web.db, params.token, web.now());
-        if (!invitation) {
-          set.status = 404;
-          return deadLink();
-        }
-        set.status = 400;
-        return invitePage(cookie, set.headers, params.token, invitation, next, error.message);
-      }
-    }, { form: true });
+      },
+      { form: true },
+    );
 }

@@ -8,7 +8,13 @@ import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { limitItems, limitLines } from "../mcp/argument-gates.ts";
 import { listConnections, ownConnection, revokeConnection, setConnectionLimits } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
-import { expiryChoices, KeysPage, type ConnectionLimitsError, type ConnectionRow, type KeysForm } from "../../views/keys.tsx";
+import {
+  expiryChoices,
+  KeysPage,
+  type ConnectionLimitsError,
+  type ConnectionRow,
+  type KeysForm,
+} from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
@@ -39,10 +45,18 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   const offerFor = (current: SignedIn) => accessOffer(ceilingOf(current), writeToolChoices(web.catalogue.tools));
 
   const connectionRows = (userId: string | null): ConnectionRow[] =>
-    listConnections(web.db, userId).map((c) => ({ ...c, limits: limitItems(c.argumentLimits), limitLines: limitLines(c.argumentLimits).join("\n") }));
+    listConnections(web.db, userId).map((c) => ({
+      ...c,
+      limits: limitItems(c.argumentLimits),
+      limitLines: limitLines(c.argumentLimits).join("\n"),
+    }));
   const offeredWriteTools = () => writeToolChoices(web.catalogue.tools).map((tool) => tool.name);
 
-  const page = (current: SignedIn, jar: CookieJar, extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {}) => {
+  const page = (
+    current: SignedIn,
+    jar: CookieJar,
+    extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
+  ) => {
     const offer = offerFor(current);
     return KeysPage({
       viewer: viewerOf(current),
@@ -68,110 +82,196 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       set.headers["cache-control"] = "no-store";
     })
     .get("/keys", ({ current, cookie }) => page(current, cookie), { signedIn: true })
-    .post("/keys", ({ body, cookie, current, audit, set }) => {
-      const form: KeysForm = {
-        name: field(body, "name"),
-        choice: field(body, "access"),
-        expiresIn: field(body, "expires_in"),
-        ticked: fieldValues(body, "tool"),
-        limits: field(body, "argument_limits"),
-      };
-      const fail = (error: string) => {
-        set.status = 400;
-        return page(current, cookie, { error, form });
-      };
-      if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
-      const read = accessFromForm(body, offerFor(current));
-      if (!read.ok) return fail(read.error);
-      const limits = limitsFromForm(body, read.access, offeredWriteTools(), ceilingOf(current));
-      if (!limits.ok) return fail(limits.error);
-      const now = web.now();
-      try {
-        const { apiKey, token } = createApiKey(web.db, {
-          userId: current.user.id,
-          name: form.name,
-          access: read.access.level,
-          tools: read.access.tools,
-          argumentLimits: limits.limits,
-          expiresInSeconds: form.expiresIn === "never" ? null : parseDurationSeconds(form.expiresIn),
-          now,
+    .post(
+      "/keys",
+      ({ body, cookie, current, audit, set }) => {
+        const form: KeysForm = {
+          name: field(body, "name"),
+          choice: field(body, "access"),
+          expiresIn: field(body, "expires_in"),
+          ticked: fieldValues(body, "tool"),
+          limits: field(body, "argument_limits"),
+        };
+        const fail = (error: string) => {
+          set.status = 400;
+          return page(current, cookie, { error, form });
+        };
+        if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
+        const read = accessFromForm(body, offerFor(current));
+        if (!read.ok) return fail(read.error);
+        const limits = limitsFromForm(body, read.access, offeredWriteTools(), ceilingOf(current));
+        if (!limits.ok) return fail(limits.error);
+        const now = web.now();
+        try {
+          const { apiKey, token } = createApiKey(web.db, {
+            userId: current.user.id,
+            name: form.name,
+            access: read.access.level,
+            tools: read.access.tools,
+            argumentLimits: limits.limits,
+            expiresInSeconds: form.expiresIn === "never" ? null : parseDurationSeconds(form.expiresIn),
+            now,
+            createdWith: current.apiKey,
+          });
+          web.log.info("api key created", { user_id: current.user.id, api_key_id: apiKey.id });
+          const detail = {
+            name: apiKey.name,
+            access: read.access.level,
+            tools: read.access.tools ?? "all",
+            ...(limits.limits && { argument_limits: limits.limits }),
+            via: "web",
+            ...(current.apiKey && { created_with_key: current.apiKey.id }),
+          };
+          audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, detail });
+          return KeyCreatedPage({
+            viewer: viewerOf(current),
+            csrf: csrfToken(cookie, web.secure),
+            name: apiKey.name,
+            token,
+            rotated: false,
+          });
+        } catch (error) {
+          if (error instanceof ApiKeyError) return fail(error.message);
+          throw error;
+        }
+      },
+      post(),
+    )
+    .post(
+      "/keys/:id/revoke",
+      ({ cookie, current, audit, set, params, redirect }) => {
+        const userId = current.user.id;
+        if (!revokeApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() })) {
+          set.status = 404;
+          return MessagePage({
+            title: "No such key",
+            message: "That key does not exist or is already revoked.",
+            link: { href: "/keys", label: "Back to API keys" },
+          });
+        }
+        web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
+        audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, detail: { via: "web" } });
+        // Revoking the key this session was opened with ends the session too.
+        return redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303);
+      },
+      post(),
+    )
+    .post(
+      "/keys/:id/rotate",
+      ({ cookie, current, audit, set, params }) => {
+        const userId = current.user.id;
+        const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
+        if (
+          target &&
+          target.userId === userId &&
+          !withinCeiling(
+            { level: accessLevelOf(target.scope), tools: target.tools, limits: target.argumentLimits },
+            ceilingOf(current),
+          )
+        ) {
+          set.status = 403;
+          const message =
+            "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
+          return MessagePage({
+            title: "More access than your key",
+            message,
+            link: { href: "/keys", label: "Back to API keys" },
+          });
+        }
+        const rotated = rotateApiKey(web.db, {
+          id: params.id,
+          ownerId: userId,
+          now: web.now(),
           createdWith: current.apiKey,
         });
-        web.log.info("api key created", { user_id: current.user.id, api_key_id: apiKey.id });
+        if (!rotated) {
+          set.status = 404;
+          return MessagePage({
+            title: "No such key",
+            message: "That key does not exist or is already revoked.",
+            link: { href: "/keys", label: "Back to API keys" },
+          });
+        }
+        web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
         const detail = {
-          name: apiKey.name,
-          access: read.access.level,
-          tools: read.access.tools ?? "all",
-          ...(limits.limits && { argument_limits: limits.limits }),
+          new_api_key_id: rotated.apiKey.id,
           via: "web",
           ...(current.apiKey && { created_with_key: current.apiKey.id }),
         };
-        audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, detail });
-        return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: apiKey.name, token, rotated: false });
-      } catch (error) {
-        if (error instanceof ApiKeyError) return fail(error.message);
-        throw error;
-      }
-    }, post())
-    .post("/keys/:id/revoke", ({ cookie, current, audit, set, params, redirect }) => {
-      const userId = current.user.id;
-      if (!revokeApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() })) {
-        set.status = 404;
-        return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
-      }
-      web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
-      audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, detail: { via: "web" } });
-      // Revoking the key this session was opened with ends the session too.
-      return redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303);
-    }, post())
-    .post("/keys/:id/rotate", ({ cookie, current, audit, set, params }) => {
-      const userId = current.user.id;
-      const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
-      if (target && target.userId === userId && !withinCeiling({ level: accessLevelOf(target.scope), tools: target.tools, limits: target.argumentLimits }, ceilingOf(current))) {
-        set.status = 403;
-        const message = "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
-        return MessagePage({ title: "More access than your key", message, link: { href: "/keys", label: "Back to API keys" } });
-      }
-      const rotated = rotateApiKey(web.db, { id: params.id, ownerId: userId, now: web.now(), createdWith: current.apiKey });
-      if (!rotated) {
-        set.status = 404;
-        return MessagePage({ title: "No such key", message: "That key does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
-      }
-      web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
-      const detail = { new_api_key_id: rotated.apiKey.id, via: "web", ...(current.apiKey && { created_with_key: current.apiKey.id }) };
-      audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, detail });
-      return KeyCreatedPage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), name: rotated.apiKey.name, token: rotated.token, rotated: true });
-    }, post())
-    .post("/connections/:id/limits", ({ body, cookie, current, audit, set, params, redirect }) => {
-      // Only the owner changes a connection's limits; an admin can revoke it instead.
-      const grant = ownConnection(web.db, params.id, current.user.id);
-      if (!grant) {
-        set.status = 404;
-        return MessagePage({ title: "No such connection", message: "That connection does not exist, is revoked, or is not yours.", link: { href: "/keys", label: "Back to API keys" } });
-      }
-      const access = { level: accessLevelOf(grant.scope), tools: grant.tools };
-      const limits = limitsFromForm(body, access, offeredWriteTools(), ceilingOf(current));
-      if (!limits.ok) {
-        set.status = 400;
-        return page(current, cookie, { connectionError: { id: grant.id, message: limits.error, posted: field(body, "argument_limits") } });
-      }
-      setConnectionLimits(web.db, grant.id, limits.limits);
-      web.log.info("connection limits changed", { user_id: current.user.id, grant_id: grant.id });
-      const detail = { argument_limits: limits.limits ?? "none", via: "web" };
-      audit.record({ event: "connection_limits_changed", outcome: "ok", userId: current.user.id, clientId: grant.clientId, grantId: grant.id, detail });
-      return redirect("/keys", 303);
-    }, post())
-    .post("/connections/:id/revoke", ({ current, audit, set, params, redirect }) => {
-      const { user } = current;
-      // The owner ends their own connection; an admin (signed in as one) can end anyone's.
-      if (!revokeConnection(web.db, { id: params.id, ownerId: actsAsAdmin(current) ? null : user.id, now: web.now() })) {
-        set.status = 404;
-        return MessagePage({ title: "No such connection", message: "That connection does not exist or is already revoked.", link: { href: "/keys", label: "Back to API keys" } });
-      }
-      web.log.info("connection revoked", { user_id: user.id, grant_id: params.id });
-      audit.record({ event: "connection_revoked", outcome: "ok", userId: user.id, grantId: params.id, detail: { via: "web" } });
-      return redirect("/keys", 303);
-    }, post());
+        audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, detail });
+        return KeyCreatedPage({
+          viewer: viewerOf(current),
+          csrf: csrfToken(cookie, web.secure),
+          name: rotated.apiKey.name,
+          token: rotated.token,
+          rotated: true,
+        });
+      },
+      post(),
+    )
+    .post(
+      "/connections/:id/limits",
+      ({ body, cookie, current, audit, set, params, redirect }) => {
+        // Only the owner changes a connection's limits; an admin can revoke it instead.
+        const grant = ownConnection(web.db, params.id, current.user.id);
+        if (!grant) {
+          set.status = 404;
+          return MessagePage({
+            title: "No such connection",
+            message: "That connection does not exist, is revoked, or is not yours.",
+            link: { href: "/keys", label: "Back to API keys" },
+          });
+        }
+        const access = { level: accessLevelOf(grant.scope), tools: grant.tools };
+        const limits = limitsFromForm(body, access, offeredWriteTools(), ceilingOf(current));
+        if (!limits.ok) {
+          set.status = 400;
+          return page(current, cookie, {
+            connectionError: { id: grant.id, message: limits.error, posted: field(body, "argument_limits") },
+          });
+        }
+        setConnectionLimits(web.db, grant.id, limits.limits);
+        web.log.info("connection limits changed", { user_id: current.user.id, grant_id: grant.id });
+        const detail = { argument_limits: limits.limits ?? "none", via: "web" };
+        audit.record({
+          event: "connection_limits_changed",
+          outcome: "ok",
+          userId: current.user.id,
+          clientId: grant.clientId,
+          grantId: grant.id,
+          detail,
+        });
+        return redirect("/keys", 303);
+      },
+      post(),
+    )
+    .post(
+      "/connections/:id/revoke",
+      ({ current, audit, set, params, redirect }) => {
+        const { user } = current;
+        // The owner ends their own connection; an admin (signed in as one) can end anyone's.
+        if (
+          !revokeConnection(web.db, { id: params.id, ownerId: actsAsAdmin(current) ? null : user.id, now: web.now() })
+        ) {
+          set.status = 404;
+          return MessagePage({
+            title: "No such connection",
+            message: "That connection does not exist or is already revoked.",
+            link: { href: "/keys", label: "Back to API keys" },
+          });
+        }
+        web.log.info("connection revoked", { user_id: user.id, grant_id: params.id });
+        audit.record({
+          event: "connection_revoked",
+          outcome: "ok",
+          userId: user.id,
+          grantId: params.id,
+          detail: { via: "web" },
+        });
+        return redirect("/keys", 303);
+      },
+      post(),
+    );
 }
 
 /** The one sentence a session opened with an API key reads on the keys page; nothing for other sessions. */

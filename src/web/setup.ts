@@ -35,25 +35,48 @@ export function setupRoutes(web: WebDeps, pages: PageGuards) {
         return deadLink();
       }
       set.headers["cache-control"] = "no-store";
-      return SetupPage({ csrf: csrfToken(cookie, web.secure), token, minPasswordLength, next: safeNextPath(query.next, "/keys") });
+      return SetupPage({
+        csrf: csrfToken(cookie, web.secure),
+        token,
+        minPasswordLength,
+        next: safeNextPath(query.next, "/keys"),
+      });
     })
-    .post("/setup", async ({ body, cookie, set, redirect }) => {
-      const token = field(body, "token");
-      if (!linkWorks(token)) {
-        set.status = 404;
-        return deadLink();
-      }
-      const email = field(body, "email");
-      const next = safeNextPath(field(body, "next"), "/keys");
-      try {
-        const user = await createUser(web.db, { email, password: field(body, "password"), passwordCost: web.config.passwordHashCost, isAdmin: true, now: web.now(), onlyIfNoAdmin: true });
-        startSession(web, cookie, user.id, null);
-        web.log.info("first admin created", { user_id: user.id });
-        return redirect(next, 303);
-      } catch (error) {
-        if (!(error instanceof AccountError)) throw error;
-        set.status = 400;
-        return SetupPage({ csrf: csrfToken(cookie, web.secure), token, email, error: error.message, minPasswordLength, next });
-      }
-    }, { form: "/sign-in" });
+    .post(
+      "/setup",
+      async ({ body, cookie, set, redirect }) => {
+        const token = field(body, "token");
+        if (!linkWorks(token)) {
+          set.status = 404;
+          return deadLink();
+        }
+        const email = field(body, "email");
+        const next = safeNextPath(field(body, "next"), "/keys");
+        try {
+          const user = await createUser(web.db, {
+            email,
+            password: field(body, "password"),
+            passwordCost: web.config.passwordHashCost,
+            isAdmin: true,
+            now: web.now(),
+            onlyIfNoAdmin: true,
+          });
+          startSession(web, cookie, user.id, null);
+          web.log.info("first admin created", { user_id: user.id });
+          return redirect(next, 303);
+        } catch (error) {
+          if (!(error instanceof AccountError)) throw error;
+          set.status = 400;
+          return SetupPage({
+            csrf: csrfToken(cookie, web.secure),
+            token,
+            email,
+            error: error.message,
+            minPasswordLength,
+            next,
+          });
+        }
+      },
+      { form: "/sign-in" },
+    );
 }

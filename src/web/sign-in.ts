@@ -25,7 +25,10 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
 
   /** Seconds to wait before this account or address may try again; 0 when it may. */
   const throttled = (address: string, account: string) =>
-    Math.max(web.signInFailures.perAddress.retryAfter(address), account ? web.signInFailures.perAccount.retryAfter(account) : 0);
+    Math.max(
+      web.signInFailures.perAddress.retryAfter(address),
+      account ? web.signInFailures.perAccount.retryAfter(account) : 0,
+    );
 
   const recordFailure = (address: string, account: string) => {
     web.signInFailures.perAddress.hit(address);
@@ -47,59 +50,80 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
       if (signedIn(web, cookie)) return redirect(next, 303);
       return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next });
     })
-    .post("/sign-in", async ({ body, cookie, clientIp, audit, set, redirect }) => {
-      const next = safeNextPath(field(body, "next"));
-      const typed = field(body, "email");
-      const email = normalizeEmail(typed) ?? "";
-      const wait = throttled(clientIp, email);
-      if (wait > 0) {
-        set.status = 429;
-        set.headers["retry-after"] = String(wait);
-        return throttledPage(wait);
-      }
-      const user = email ? findUserByEmail(web.db, email) : null;
-      const ok = await verifyPassword(field(body, "password"), user?.passwordHash ?? null, web.config.passwordHashCost);
-      if (!user || !ok || user.disabledAt !== null) {
-        recordFailure(clientIp, email);
-        web.log.info("sign-in failed", { method: "password" });
-        // The email tried, never the password.
-        const detail = { method: "password", email: email || typed.trim().slice(0, 200) };
-        audit.record({ event: "sign_in_failed", outcome: "denied", userId: user?.id, detail });
-        set.status = 401;
-        return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next, email: typed, error: failedMessage });
-      }
-      web.signInFailures.perAccount.reset(email);
-      startSession(web, cookie, user.id, null);
-      web.log.info("sign-in", { method: "password", user_id: user.id });
-      audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
-      return redirect(next, 303);
-    }, { form: true })
-    .post("/sign-in/key", ({ body, cookie, clientIp, audit, set, redirect }) => {
-      const next = safeNextPath(field(body, "next"));
-      const wait = throttled(clientIp, "");
-      if (wait > 0) {
-        set.status = 429;
-        set.headers["retry-after"] = String(wait);
-        return throttledPage(wait);
-      }
-      const found = authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
-      if (!found) {
-        recordFailure(clientIp, "");
-        web.log.info("sign-in failed", { method: "api_key" });
-        audit.record({ event: "sign_in_failed", outcome: "denied", detail: { method: "api_key" } });
-        set.status = 401;
-        return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
-      }
-      startSession(web, cookie, found.user.id, found.apiKey);
-      web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
-      const who = { userId: found.user.id, apiKeyId: found.apiKey.id };
-      audit.record({ event: "sign_in", outcome: "ok", ...who, detail: { method: "api_key" } });
-      return redirect(next, 303);
-    }, { form: "/sign-in" })
-    .post("/sign-out", ({ cookie, redirect }) => {
-      const current = signedIn(web, cookie);
-      if (current) closeSession(web.db, current.session.id);
-      clearCookie(cookie, web.sessionCookie, web.secure);
-      return redirect("/sign-in", 303);
-    }, { form: "/" });
+    .post(
+      "/sign-in",
+      async ({ body, cookie, clientIp, audit, set, redirect }) => {
+        const next = safeNextPath(field(body, "next"));
+        const typed = field(body, "email");
+        const email = normalizeEmail(typed) ?? "";
+        const wait = throttled(clientIp, email);
+        if (wait > 0) {
+          set.status = 429;
+          set.headers["retry-after"] = String(wait);
+          return throttledPage(wait);
+        }
+        const user = email ? findUserByEmail(web.db, email) : null;
+        const ok = await verifyPassword(
+          field(body, "password"),
+          user?.passwordHash ?? null,
+          web.config.passwordHashCost,
+        );
+        if (!user || !ok || user.disabledAt !== null) {
+          recordFailure(clientIp, email);
+          web.log.info("sign-in failed", { method: "password" });
+          // The email tried, never the password.
+          const detail = { method: "password", email: email || typed.trim().slice(0, 200) };
+          audit.record({ event: "sign_in_failed", outcome: "denied", userId: user?.id, detail });
+          set.status = 401;
+          return signInPage(set.headers, {
+            csrf: csrfToken(cookie, web.secure),
+            next,
+            email: typed,
+            error: failedMessage,
+          });
+        }
+        web.signInFailures.perAccount.reset(email);
+        startSession(web, cookie, user.id, null);
+        web.log.info("sign-in", { method: "password", user_id: user.id });
+        audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
+        return redirect(next, 303);
+      },
+      { form: true },
+    )
+    .post(
+      "/sign-in/key",
+      ({ body, cookie, clientIp, audit, set, redirect }) => {
+        const next = safeNextPath(field(body, "next"));
+        const wait = throttled(clientIp, "");
+        if (wait > 0) {
+          set.status = 429;
+          set.headers["retry-after"] = String(wait);
+          return throttledPage(wait);
+        }
+        const found = authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
+        if (!found) {
+          recordFailure(clientIp, "");
+          web.log.info("sign-in failed", { method: "api_key" });
+          audit.record({ event: "sign_in_failed", outcome: "denied", detail: { method: "api_key" } });
+          set.status = 401;
+          return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
+        }
+        startSession(web, cookie, found.user.id, found.apiKey);
+        web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
+        const who = { userId: found.user.id, apiKeyId: found.apiKey.id };
+        audit.record({ event: "sign_in", outcome: "ok", ...who, detail: { method: "api_key" } });
+        return redirect(next, 303);
+      },
+      { form: "/sign-in" },
+    )
+    .post(
+      "/sign-out",
+      ({ cookie, redirect }) => {
+        const current = signedIn(web, cookie);
+        if (current) closeSession(web.db, current.session.id);
+        clearCookie(cookie, web.sessionCookie, web.secure);
+        return redirect("/sign-in", 303);
+      },
+      { form: "/" },
+    );
 }

@@ -19,7 +19,13 @@ afterAll(() => app.close());
 let counter = 0;
 async function newUser() {
   const email = `user${++counter}@example.com`;
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: nowSeconds(),
+  });
   return { ...user, email };
 }
 
@@ -48,13 +54,21 @@ describe("sign-in", () => {
 
   test("an unknown email records sign_in_failed with no user and the email tried", async () => {
     await signIn(new Browser(app.url), "nobody-here@example.com", "whatever 12345");
-    const row = auditRows(app, { event: "sign_in_failed" }).find((r) => detailOf(r).email === "nobody-here@example.com");
+    const row = auditRows(app, { event: "sign_in_failed" }).find(
+      (r) => detailOf(r).email === "nobody-here@example.com",
+    );
     expect(row?.userId).toBeNull();
   });
 
   test("signing in with an API key records sign_in with the key", async () => {
     const user = await newUser();
-    const { apiKey, token } = createApiKey(app.db, { userId: user.id, name: "k", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey, token } = createApiKey(app.db, {
+      userId: user.id,
+      name: "k",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
@@ -83,7 +97,9 @@ describe("API keys on the web", () => {
 
   test("creating a key records key_created with its id", async () => {
     const { user, b, csrf } = await signedIn();
-    const html = await (await b.post("/keys", { csrf: await csrf(), name: "laptop", access: "read", expires_in: "never" })).text();
+    const html = await (
+      await b.post("/keys", { csrf: await csrf(), name: "laptop", access: "read", expires_in: "never" })
+    ).text();
     const id = tokenPattern.exec(html)![0].slice(9, 25);
     const row = onlyAuditRow(app, { event: "key_created", userId: user.id });
     expect(row.apiKeyId).toBe(id);
@@ -92,7 +108,13 @@ describe("API keys on the web", () => {
 
   test("rotating records key_rotated with the old id and the new one", async () => {
     const { user, b, csrf } = await signedIn();
-    const { apiKey } = createApiKey(app.db, { userId: user.id, name: "r", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey } = createApiKey(app.db, {
+      userId: user.id,
+      name: "r",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const html = await (await b.post(`/keys/${apiKey.id}/rotate`, { csrf: await csrf() })).text();
     const newId = tokenPattern.exec(html)![0].slice(9, 25);
     const row = onlyAuditRow(app, { event: "key_rotated", userId: user.id });
@@ -102,7 +124,13 @@ describe("API keys on the web", () => {
 
   test("revoking records key_revoked", async () => {
     const { user, b, csrf } = await signedIn();
-    const { apiKey } = createApiKey(app.db, { userId: user.id, name: "v", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey } = createApiKey(app.db, {
+      userId: user.id,
+      name: "v",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     expect((await b.post(`/keys/${apiKey.id}/revoke`, { csrf: await csrf() })).status).toBe(303);
     expect(onlyAuditRow(app, { event: "key_revoked", userId: user.id }).apiKeyId).toBe(apiKey.id);
   });
@@ -110,7 +138,13 @@ describe("API keys on the web", () => {
   test("revoking another user's key records nothing", async () => {
     const { user, b, csrf } = await signedIn();
     const other = await newUser();
-    const { apiKey } = createApiKey(app.db, { userId: other.id, name: "theirs", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey } = createApiKey(app.db, {
+      userId: other.id,
+      name: "theirs",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     expect((await b.post(`/keys/${apiKey.id}/revoke`, { csrf: await csrf() })).status).toBe(404);
     expect(auditRows(app, { event: "key_revoked", apiKeyId: apiKey.id })).toEqual([]);
     expect(auditRows(app, { event: "key_revoked", userId: user.id })).toEqual([]);

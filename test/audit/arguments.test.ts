@@ -7,7 +7,12 @@ import { detailOf, onlyAuditRow } from "./fixture.ts";
 
 describe("redacted arguments", () => {
   test("keep names and shape; values under secret-looking names become [redacted]", () => {
-    const args = { query: "weather", password: "hunter2", apiKey: "abc", nested: { client_secret: "s", Authorization: "x", count: 3 } };
+    const args = {
+      query: "weather",
+      password: "hunter2",
+      apiKey: "abc",
+      nested: { client_secret: "s", Authorization: "x", count: 3 },
+    };
     expect(redactArguments(args)).toEqual({
       query: "weather",
       password: "[redacted]",
@@ -18,11 +23,22 @@ describe("redacted arguments", () => {
 
   test("names are matched by whole words, so max_tokens, keyword and author stay", () => {
     expect(["max_tokens", "keyword", "author", "passenger"].map(isSecretName)).toEqual([false, false, false, false]);
-    expect(["access_token", "X-Api-Key", "sessionId", "privateKey", "pin"].map(isSecretName)).toEqual([true, true, true, true, true]);
+    expect(["access_token", "X-Api-Key", "sessionId", "privateKey", "pin"].map(isSecretName)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   test("credential-looking strings are [redacted] under any name", () => {
-    const args = { a: "Bearer abcdefghijklmnop", b: `gate_key_${"a".repeat(16)}_${"b".repeat(52)}`, c: "eyJhbGciOi.eyJzdWIiOi.sig", d: "plain text" };
+    const args = {
+      a: "Bearer abcdefghijklmnop",
+      b: `gate_key_${"a".repeat(16)}_${"b".repeat(52)}`,
+      c: "eyJhbGciOi.eyJzdWIiOi.sig",
+      d: "plain text",
+    };
     expect(redactArguments(args)).toEqual({ a: "[redacted]", b: "[redacted]", c: "[redacted]", d: "plain text" });
   });
 
@@ -58,7 +74,9 @@ describe("the three modes", () => {
 
   test("GATEHOUSE_AUDIT_ARGUMENTS defaults to redacted and refuses other words", () => {
     expect(loadConfig({}).auditArguments).toBe("redacted");
-    expect(() => loadConfig({ GATEHOUSE_AUDIT_ARGUMENTS: "some" })).toThrow('GATEHOUSE_AUDIT_ARGUMENTS (--audit-arguments): expected one of none, redacted, full, got "some"');
+    expect(() => loadConfig({ GATEHOUSE_AUDIT_ARGUMENTS: "some" })).toThrow(
+      'GATEHOUSE_AUDIT_ARGUMENTS (--audit-arguments): expected one of none, redacted, full, got "some"',
+    );
   });
 
   test("GATEHOUSE_AUDIT_RETENTION defaults to 90 days", () => {
@@ -70,7 +88,8 @@ describe("the three modes", () => {
 // The same call through /mcp on three apps, one per mode.
 const apps: Record<string, TestApp> = {};
 beforeAll(async () => {
-  for (const mode of ["none", "redacted", "full"]) apps[mode] = await createTestApp({ env: { GATEHOUSE_AUDIT_ARGUMENTS: mode } });
+  for (const mode of ["none", "redacted", "full"])
+    apps[mode] = await createTestApp({ env: { GATEHOUSE_AUDIT_ARGUMENTS: mode } });
 });
 afterAll(async () => {
   for (const app of Object.values(apps)) await app.close();

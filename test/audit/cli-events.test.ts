@@ -5,9 +5,17 @@ import { idOf, keyLine, useCliSandbox } from "../cli/sandbox.ts";
 // the database, with no server running.
 
 const box = useCliSandbox();
-type Entry = { event: string; outcome: string; user_id: string | null; api_key_id: string | null; detail: string | null };
+type Entry = {
+  event: string;
+  outcome: string;
+  user_id: string | null;
+  api_key_id: string | null;
+  detail: string | null;
+};
 const entries = (event: string) =>
-  box.rows<Entry>("SELECT event, outcome, user_id, api_key_id, detail FROM audit_events WHERE event = ? ORDER BY id", [event]);
+  box.rows<Entry>("SELECT event, outcome, user_id, api_key_id, detail FROM audit_events WHERE event = ? ORDER BY id", [
+    event,
+  ]);
 const userIdOf = (email: string) => box.rows<{ id: string }>("SELECT id FROM users WHERE email = ?", [email])[0]!.id;
 
 describe("the CLI", () => {
@@ -43,6 +51,8 @@ describe("the CLI", () => {
     await box.addUser("ops@example.com");
     const token = await box.createKey("ops@example.com");
     expect((await box.gatehouse(["key", "revoke", idOf(token)])).code).toBe(0);
-    expect(entries("key_revoked")).toMatchObject([{ outcome: "ok", user_id: userIdOf("ops@example.com"), api_key_id: idOf(token) }]);
+    expect(entries("key_revoked")).toMatchObject([
+      { outcome: "ok", user_id: userIdOf("ops@example.com"), api_key_id: idOf(token) },
+    ]);
   });
 });

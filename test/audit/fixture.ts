@@ -14,8 +14,10 @@ export function auditRows(app: TestApp, match: Partial<AuditEventRow> = {}): Aud
 /** The one entry matching `match`; fails when there are none or several. */
 export function onlyAuditRow(app: TestApp, match: Partial<AuditEventRow>): AuditEventRow {
   const rows = auditRows(app, match);
-  if (rows.length !== 1) throw new Error(`expected one audit entry matching ${JSON.stringify(match)}, found ${rows.length}`);
+  if (rows.length !== 1)
+    throw new Error(`expected one audit entry matching ${JSON.stringify(match)}, found ${rows.length}`);
   return rows[0]!;
 }
 
-export const detailOf = (row: AuditEventRow): Record<string, any> => (row.detail === null ? {} : JSON.parse(row.detail));
+export const detailOf = (row: AuditEventRow): Record<string, any> =>
+  row.detail === null ? {} : JSON.parse(row.detail);

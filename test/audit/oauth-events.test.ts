@@ -3,7 +3,17 @@ import { createUser } from "../../src/accounts/users.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { addClient, addUser, authorizePath, browserOf, openConsent } from "../oauth/authorize-fixture.ts";
 import { register, uniqueUri } from "../oauth/register-fixture.ts";
-import { connected, exchangeCode, makeClient, makeCode, makeUser, postForm, redirectUri, refreshRequest, verifier } from "../oauth/token-fixture.ts";
+import {
+  connected,
+  exchangeCode,
+  makeClient,
+  makeCode,
+  makeUser,
+  postForm,
+  redirectUri,
+  refreshRequest,
+  verifier,
+} from "../oauth/token-fixture.ts";
 import { detailOf, onlyAuditRow } from "./fixture.ts";
 import { advanceClock } from "../support/clock.ts";
 
@@ -30,14 +40,22 @@ describe("tokens", () => {
   test("a refresh records token_refreshed", async () => {
     const { user, client, authorization, tokens } = await connected(app);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
-    expect(onlyAuditRow(app, { event: "token_refreshed", userId: user.id })).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id });
+    expect(onlyAuditRow(app, { event: "token_refreshed", userId: user.id })).toMatchObject({
+      outcome: "ok",
+      clientId: client.id,
+      grantId: authorization.id,
+    });
   });
 
   test("a second refresh inside the grace window is token_refreshed with grace", async () => {
     const { user, client, tokens } = await connected(app);
     await refreshRequest(app, client.id, tokens.refresh_token);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
-    const graced = onlyAuditRow(app, { event: "token_refreshed", userId: user.id, detail: JSON.stringify({ scope: "mcp:read mcp:write", grace: true }) });
+    const graced = onlyAuditRow(app, {
+      event: "token_refreshed",
+      userId: user.id,
+      detail: JSON.stringify({ scope: "mcp:read mcp:write", grace: true }),
+    });
     expect(graced.outcome).toBe("ok");
   });
 
@@ -56,9 +74,19 @@ describe("tokens", () => {
     const { client } = makeClient(app);
     const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
-    const again = await postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier, client_id: client.id });
+    const again = await postForm(app, "/oauth/token", {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      client_id: client.id,
+    });
     expect(again.status).toBe(400);
-    expect(onlyAuditRow(app, { event: "code_replay", userId: user.id })).toMatchObject({ outcome: "denied", clientId: client.id, grantId: authorization.id });
+    expect(onlyAuditRow(app, { event: "code_replay", userId: user.id })).toMatchObject({
+      outcome: "denied",
+      clientId: client.id,
+      grantId: authorization.id,
+    });
   });
 
   test("revoking a refresh token records token_revoked with its kind", async () => {
@@ -66,7 +94,12 @@ describe("tokens", () => {
     const res = await postForm(app, "/oauth/revoke", { token: tokens.refresh_token, client_id: client.id });
     expect(res.status).toBe(200);
     const row = onlyAuditRow(app, { event: "token_revoked", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, requestId: res.headers.get("x-request-id") });
+    expect(row).toMatchObject({
+      outcome: "ok",
+      clientId: client.id,
+      grantId: authorization.id,
+      requestId: res.headers.get("x-request-id"),
+    });
     expect(detailOf(row).kind).toBe("refresh");
   });
 
@@ -79,7 +112,11 @@ describe("tokens", () => {
 
 describe("client registration", () => {
   test("DCR records client_registered with the client id and the caller's address", async () => {
-    const { res, json } = await register(app.url, { client_name: "Audit DCR", redirect_uris: [uniqueUri()] }, { address: "203.0.113.7" });
+    const { res, json } = await register(
+      app.url,
+      { client_name: "Audit DCR", redirect_uris: [uniqueUri()] },
+      { address: "203.0.113.7" },
+    );
     expect(res.status).toBe(201);
     const row = onlyAuditRow(app, { event: "client_registered", clientId: String(json.client_id) });
     expect(row).toMatchObject({ outcome: "ok", userId: null, ip: "203.0.113.7" });
@@ -87,12 +124,23 @@ describe("client registration", () => {
   });
 
   test("an admin adding a client records client_registered with the admin as user", async () => {
-    const admin = await createUser(app.db, { email: "audit-admin@example.com", password: "a long password 123", passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    const admin = await createUser(app.db, {
+      email: "audit-admin@example.com",
+      password: "a long password 123",
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: true,
+      now: Math.floor(Date.now() / 1000),
+    });
     const b = new Browser(app.url);
     const signIn = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf: signIn, email: "audit-admin@example.com", password: "a long password 123" });
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
-    const res = await b.post("/admin/clients", { csrf, name: "Hand-made", redirect_uris: "https://hand.example/cb", type: "none" });
+    const res = await b.post("/admin/clients", {
+      csrf,
+      name: "Hand-made",
+      redirect_uris: "https://hand.example/cb",
+      type: "none",
+    });
     expect(res.status).toBe(200);
     const row = onlyAuditRow(app, { event: "client_registered", userId: admin.id });
     expect(detailOf(row)).toMatchObject({ kind: "manual", name: "Hand-made" });
@@ -120,6 +168,10 @@ describe("consent", () => {
 
   test("Deny records consent_denied, outcome denied", async () => {
     const { client, userId } = await answer({ decision: "deny", access: "full" });
-    expect(onlyAuditRow(app, { event: "consent_denied", userId })).toMatchObject({ outcome: "denied", clientId: client.id, grantId: null });
+    expect(onlyAuditRow(app, { event: "consent_denied", userId })).toMatchObject({
+      outcome: "denied",
+      clientId: client.id,
+      grantId: null,
+    });
   });
 });

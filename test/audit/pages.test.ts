@@ -14,7 +14,13 @@ let alice: { id: string; b: Browser };
 let bob: { id: string; b: Browser };
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: Math.floor(Date.now() / 1000) });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin,
+    now: Math.floor(Date.now() / 1000),
+  });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -27,10 +33,45 @@ beforeAll(async () => {
   alice = await signedInUser("alice@example.com", false);
   bob = await signedInUser("bob@example.com", false);
   const record = app.audit.record;
-  record({ at: t0, event: "tool_call", outcome: "ok", userId: alice.id, apiKeyId: "alicekey", tool: "files__read", upstream: "files", durationMs: 12, requestId: "req-alice-1" });
-  record({ at: t0 + day, event: "tool_call", outcome: "error", userId: alice.id, clientId: "client-claude", grantId: "g1", tool: "files__write", upstream: "files", durationMs: 30, requestId: "req-alice-2", detail: { error: "<b>disk full</b>" } });
-  record({ at: t0 + 2 * day, event: "tool_call", outcome: "denied", userId: bob.id, apiKeyId: "bobkey", tool: "files__write", requestId: "req-bob-1" });
-  record({ at: t0 + 3 * day, event: "sign_in_failed", outcome: "denied", detail: { method: "password", email: "mallory@example.com" } });
+  record({
+    at: t0,
+    event: "tool_call",
+    outcome: "ok",
+    userId: alice.id,
+    apiKeyId: "alicekey",
+    tool: "files__read",
+    upstream: "files",
+    durationMs: 12,
+    requestId: "req-alice-1",
+  });
+  record({
+    at: t0 + day,
+    event: "tool_call",
+    outcome: "error",
+    userId: alice.id,
+    clientId: "client-claude",
+    grantId: "g1",
+    tool: "files__write",
+    upstream: "files",
+    durationMs: 30,
+    requestId: "req-alice-2",
+    detail: { error: "<b>disk full</b>" },
+  });
+  record({
+    at: t0 + 2 * day,
+    event: "tool_call",
+    outcome: "denied",
+    userId: bob.id,
+    apiKeyId: "bobkey",
+    tool: "files__write",
+    requestId: "req-bob-1",
+  });
+  record({
+    at: t0 + 3 * day,
+    event: "sign_in_failed",
+    outcome: "denied",
+    detail: { method: "password", email: "mallory@example.com" },
+  });
   app.audit.flush();
 });
 afterAll(() => app.close());
@@ -94,7 +135,10 @@ describe("/admin/audit", () => {
   });
 
   test("filters by time range, both ends inclusive", async () => {
-    expect(requestIdsOn((await adminPage("?from=2026-05-02&to=2026-05-03")).html)).toEqual(["req-bob-1", "req-alice-2"]);
+    expect(requestIdsOn((await adminPage("?from=2026-05-02&to=2026-05-03")).html)).toEqual([
+      "req-bob-1",
+      "req-alice-2",
+    ]);
     expect(requestIdsOn((await adminPage("?to=2026-05-01T12:00")).html)).toEqual(["req-alice-1"]);
   });
 
@@ -111,7 +155,15 @@ describe("/admin/audit", () => {
   });
 
   test("pages 50 at a time with a link to older entries", async () => {
-    for (let i = 0; i < 55; i++) app.audit.record({ at: t0 - day, event: "tool_call", outcome: "ok", userId: bob.id, tool: "paging__tool", requestId: `req-page-${i}` });
+    for (let i = 0; i < 55; i++)
+      app.audit.record({
+        at: t0 - day,
+        event: "tool_call",
+        outcome: "ok",
+        userId: bob.id,
+        tool: "paging__tool",
+        requestId: `req-page-${i}`,
+      });
     app.audit.flush();
     const first = await adminPage("?tool=paging__tool");
     expect(idsOn(first.html).length).toBe(50);
@@ -136,14 +188,22 @@ describe("/admin/audit.jsonl", () => {
   async function exportLines(query = "") {
     const res = await admin.b.get(`/admin/audit.jsonl${query}`);
     const text = await res.text();
-    return { res, lines: text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) };
+    return {
+      res,
+      lines: text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>),
+    };
   }
 
   test("is an attachment of JSON lines, one per entry, with the columns and the detail parsed", async () => {
     const { res, lines } = await exportLines("?user=alice@example.com&event=tool_call");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/x-ndjson; charset=utf-8");
-    expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="gatehouse-audit-\d{4}-\d{2}-\d{2}\.jsonl"$/);
+    expect(res.headers.get("content-disposition")).toMatch(
+      /^attachment; filename="gatehouse-audit-\d{4}-\d{2}-\d{2}\.jsonl"$/,
+    );
     expect(lines.map((l) => l.request_id)).toEqual(["req-alice-2", "req-alice-1"]);
     expect(lines[0]).toMatchObject({
       event: "tool_call",
@@ -164,7 +224,8 @@ describe("/admin/audit.jsonl", () => {
   });
 
   test("pages through a log larger than one read", async () => {
-    for (let i = 0; i < 1200; i++) app.audit.record({ at: t0 - 2 * day, event: "tool_call", outcome: "ok", userId: bob.id, tool: "bulk__tool" });
+    for (let i = 0; i < 1200; i++)
+      app.audit.record({ at: t0 - 2 * day, event: "tool_call", outcome: "ok", userId: bob.id, tool: "bulk__tool" });
     app.audit.flush();
     const { lines } = await exportLines("?tool=bulk__tool");
     expect(lines.length).toBe(1200);
@@ -186,7 +247,10 @@ describe("/activity", () => {
     const res = await alice.b.get("/activity");
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(requestIdsOn(html).filter((id) => id.startsWith("req-alice") || id.startsWith("req-bob"))).toEqual(["req-alice-2", "req-alice-1"]);
+    expect(requestIdsOn(html).filter((id) => id.startsWith("req-alice") || id.startsWith("req-bob"))).toEqual([
+      "req-alice-2",
+      "req-alice-1",
+    ]);
     expect(html).not.toContain("mallory@example.com");
   });
 

@@ -32,20 +32,45 @@ function freshDb(): { db: Db; dir: string } {
 const count = (db: Db) => db.select().from(auditEvents).all().length;
 const now = () => Math.floor(Date.now() / 1000);
 const recorder = (db: Db, extra: Partial<AuditRecorderOptions> = {}) =>
-  createAuditRecorder({ db, log: silentLogger, now, argumentsMode: "redacted", batch: { flushAfterMs: 3_600_000, maxBatch: 1000 }, ...extra });
+  createAuditRecorder({
+    db,
+    log: silentLogger,
+    now,
+    argumentsMode: "redacted",
+    batch: { flushAfterMs: 3_600_000, maxBatch: 1000 },
+    ...extra,
+  });
 
 /** A user with a Full API key, straight in the database. */
 async function keyHolder(db: Db) {
-  const user = await createUser(db, { email: `${Math.random().toString(36).slice(2)}@example.com`, password: null, isAdmin: false, now: now() });
-  return { user, token: createApiKey(db, { userId: user.id, name: "k", access: "full", expiresInSeconds: null, now: now() }).token };
+  const user = await createUser(db, {
+    email: `${Math.random().toString(36).slice(2)}@example.com`,
+    password: null,
+    isAdmin: false,
+    now: now(),
+  });
+  return {
+    user,
+    token: createApiKey(db, { userId: user.id, name: "k", access: "full", expiresInSeconds: null, now: now() }).token,
+  };
 }
 
 /** One raw 2025-era tools/call of whoami; resolves once the answer is read. */
 async function whoami(port: number, token: string) {
   const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}`, "mcp-protocol-version": "2025-06-18" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "gatehouse__whoami", arguments: {} } }),
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      authorization: `Bearer ${token}`,
+      "mcp-protocol-version": "2025-06-18",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "gatehouse__whoami", arguments: {} },
+    }),
   });
   await res.text();
   return res.status;
@@ -58,7 +83,13 @@ describe("batching", () => {
     for (let i = 0; i < 3; i++) audit.record({ event: "sign_in", outcome: "ok", userId: `u${i}` });
     expect(count(db)).toBe(0);
     audit.flush();
-    expect(db.select().from(auditEvents).all().map((r) => r.userId)).toEqual(["u0", "u1", "u2"]);
+    expect(
+      db
+        .select()
+        .from(auditEvents)
+        .all()
+        .map((r) => r.userId),
+    ).toEqual(["u0", "u1", "u2"]);
   });
 
   test("reaching maxBatch writes on the next turn without flush()", async () => {
@@ -100,7 +131,13 @@ describe("batching", () => {
     audit.record({ event: "sign_in", outcome: "ok" });
     audit.record({ event: "sign_in", outcome: "ok", at: 99 });
     audit.flush();
-    expect(db.select().from(auditEvents).all().map((r) => r.at)).toEqual([1234, 99]);
+    expect(
+      db
+        .select()
+        .from(auditEvents)
+        .all()
+        .map((r) => r.at),
+    ).toEqual([1234, 99]);
   });
 });
 
@@ -119,7 +156,21 @@ describe("on a writer thread (the server)", () => {
   test("every column arrives as recorded", async () => {
     const { db } = freshDb();
     const audit = recorder(db, { thread: true });
-    const entry = { at: 77, event: "tool_call", outcome: "timeout", userId: "u", clientId: "c", apiKeyId: null, grantId: "g", tool: "web__slow", upstream: "web", durationMs: 1001.6, requestId: "r-1", ip: "10.0.0.1", detail: { error: "late" } } as const;
+    const entry = {
+      at: 77,
+      event: "tool_call",
+      outcome: "timeout",
+      userId: "u",
+      clientId: "c",
+      apiKeyId: null,
+      grantId: "g",
+      tool: "web__slow",
+      upstream: "web",
+      durationMs: 1001.6,
+      requestId: "r-1",
+      ip: "10.0.0.1",
+      detail: { error: "late" },
+    } as const;
     audit.record(entry);
     await audit.drain();
     const { id, ...row } = db.select().from(auditEvents).get()!;
@@ -164,7 +215,9 @@ describe("failures", () => {
     expect(() => audit.flush()).not.toThrow();
     expect(() => audit.close()).not.toThrow();
     expect(() => audit.record({ event: "sign_in", outcome: "ok" })).not.toThrow();
-    expect(lines.filter((l) => l.msg === "audit log write failed: entries dropped").map((l) => l.count)).toEqual([1, 1]);
+    expect(lines.filter((l) => l.msg === "audit log write failed: entries dropped").map((l) => l.count)).toEqual([
+      1, 1,
+    ]);
   });
 
   test("a detail that cannot be serialized is stored as a marker", () => {
@@ -196,13 +249,24 @@ describe("shutdown", () => {
   test("serve()'s stop loses no entry: all are in the database file afterwards", async () => {
     const { db, dir } = freshDb();
     const port = freePort();
-    const config = loadConfig({ PORT: String(port), GATEHOUSE_HOST: "127.0.0.1", GATEHOUSE_DATA_DIR: dir, GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}` });
+    const config = loadConfig({
+      PORT: String(port),
+      GATEHOUSE_HOST: "127.0.0.1",
+      GATEHOUSE_DATA_DIR: dir,
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    });
     const { user, token } = await keyHolder(db);
     const running = serve(config, db, silentLogger);
     for (let i = 0; i < 20; i++) expect(await whoami(port, token)).toBe(200);
     await running.stop();
     const reopened = openDatabase(dir);
-    expect(reopened.select().from(auditEvents).all().filter((r) => r.userId === user.id && r.event === "tool_call").length).toBe(20);
+    expect(
+      reopened
+        .select()
+        .from(auditEvents)
+        .all()
+        .filter((r) => r.userId === user.id && r.event === "tool_call").length,
+    ).toBe(20);
     reopened.$client.close();
   });
 });
@@ -214,10 +278,17 @@ describe("retention", () => {
     const { db } = freshDb();
     const audit = recorder(db);
     const t = 1_800_000_000;
-    for (const age of [100, 91, 89, 0]) audit.record({ at: t - age * day, event: "sign_in", outcome: "ok", detail: { age } });
+    for (const age of [100, 91, 89, 0])
+      audit.record({ at: t - age * day, event: "sign_in", outcome: "ok", detail: { age } });
     audit.flush();
     expect(purgeOldAuditEvents(db, t, 90 * day)).toBe(2);
-    expect(db.select().from(auditEvents).all().map((r) => JSON.parse(r.detail!).age)).toEqual([89, 0]);
+    expect(
+      db
+        .select()
+        .from(auditEvents)
+        .all()
+        .map((r) => JSON.parse(r.detail!).age),
+    ).toEqual([89, 0]);
   });
 
   test("a large purge goes a chunk at a time and removes all it should", () => {

@@ -22,14 +22,26 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const legacy = { "mcp-protocol-version": "2025-06-18" };
-const call = (name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } });
+const call = (name: string, args: Record<string, unknown> = {}) => ({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
 
 describe("a built-in tool call", () => {
   test("with an API key records user, key, tool, outcome ok, a duration and no client", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} });
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", apiKeyId: apiKey.id, clientId: null, grantId: null, tool: "gatehouse__whoami", upstream: null });
+    expect(row).toMatchObject({
+      outcome: "ok",
+      apiKeyId: apiKey.id,
+      clientId: null,
+      grantId: null,
+      tool: "gatehouse__whoami",
+      upstream: null,
+    });
     expect(typeof row.durationMs).toBe("number");
     expect(row.durationMs!).toBeGreaterThanOrEqual(0);
   });
@@ -38,7 +50,13 @@ describe("a built-in tool call", () => {
     const { user, client, authorization, tokens } = await connected(app);
     await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} });
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, apiKeyId: null, tool: "gatehouse__whoami" });
+    expect(row).toMatchObject({
+      outcome: "ok",
+      clientId: client.id,
+      grantId: authorization.id,
+      apiKeyId: null,
+      tool: "gatehouse__whoami",
+    });
   });
 
   test("records the X-Request-Id the response carried, and the client address", async () => {
@@ -59,7 +77,10 @@ describe("a built-in tool call", () => {
 
   test("a tool that fails is outcome error with its message", async () => {
     const { user, token } = await userWithKey(app);
-    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "api_key", id: "nosuchkey" } });
+    const result = await (await connectClient(app, token)).callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "api_key", id: "nosuchkey" },
+    });
     expect(result.isError).toBe(true);
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row.outcome).toBe("error");
@@ -72,7 +93,10 @@ describe("a built-in tool call", () => {
     await client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await client.callTool({ name: "gatehouse__list_connections", arguments: {} });
     await client.listTools();
-    expect(auditRows(app, { event: "tool_call", userId: user.id }).map((r) => r.tool)).toEqual(["gatehouse__whoami", "gatehouse__list_connections"]);
+    expect(auditRows(app, { event: "tool_call", userId: user.id }).map((r) => r.tool)).toEqual([
+      "gatehouse__whoami",
+      "gatehouse__list_connections",
+    ]);
   });
 });
 
@@ -82,13 +106,25 @@ describe("a refused tool call", () => {
     const res = await rpc(app, token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), legacy);
     expect(res.status).toBe(403);
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: "gatehouse__revoke_connection", requestId: res.headers.get("x-request-id") });
+    expect(row).toMatchObject({
+      outcome: "denied",
+      apiKeyId: apiKey.id,
+      tool: "gatehouse__revoke_connection",
+      requestId: res.headers.get("x-request-id"),
+    });
     expect(detailOf(row).reason).toBe("insufficient_scope");
   });
 
   test("a write tool outside the key's grant records outcome denied, reason permission_denied", async () => {
     const user = await makeUser(app);
-    const { apiKey, token } = createApiKey(app.db, { userId: user.id, name: "limited", access: "full", tools: [], expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey, token } = createApiKey(app.db, {
+      userId: user.id,
+      name: "limited",
+      access: "full",
+      tools: [],
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const res = await rpc(app, token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), legacy);
     await res.text();
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
@@ -101,7 +137,11 @@ describe("batching", () => {
   test("300 calls from many clients at once are all written after flush()", async () => {
     const { user, token } = await userWithKey(app);
     const clients = await Promise.all(Array.from({ length: 10 }, () => connectClient(app, token)));
-    await Promise.all(clients.flatMap((c) => Array.from({ length: 30 }, () => c.callTool({ name: "gatehouse__whoami", arguments: {} }))));
+    await Promise.all(
+      clients.flatMap((c) =>
+        Array.from({ length: 30 }, () => c.callTool({ name: "gatehouse__whoami", arguments: {} })),
+      ),
+    );
     const rows = auditRows(app, { event: "tool_call", userId: user.id });
     expect(rows.length).toBe(300);
     expect(rows.every((r) => r.outcome === "ok")).toBe(true);
@@ -110,19 +150,42 @@ describe("batching", () => {
 
 describe("how a run ended reaches the audit log as a value, and only the result reaches the caller", () => {
   const recorded: AuditEntry[] = [];
-  const recorder: AuditRecorder = { argumentsMode: "none", record: (entry) => void recorded.push(entry), flush() {}, drain: async () => {}, close: async () => {} };
-  const caller = newCaller({ userId: "u1", email: "u1@example.com", via: { kind: "api_key", id: "k1", name: "key" }, scopes: ["mcp:read", "mcp:write"], tools: null, expiresAt: null });
-  const run = (ran: ToolRun) => auditedToolCall(recorder, { tool: { name: "web__slow", upstream: "web" }, caller, args: {}, context: null }, () => ran);
-
-  test.each(["timeout", "cancelled"] as const)("a run that ended by %s is recorded so, and the caller gets the bare result", async (ended) => {
-    recorded.length = 0;
-    const result = toolError("upstream web did not answer");
-    const sent = await run({ result, ended });
-    expect(recorded.map((e) => ({ outcome: e.outcome, error: e.detail?.error }))).toEqual([{ outcome: ended, error: "upstream web did not answer" }]);
-    expect(sent).toBe(result);
-    expect(Object.getOwnPropertySymbols(sent)).toEqual([]);
-    expect(Object.keys(sent).sort()).toEqual(["content", "isError"]);
+  const recorder: AuditRecorder = {
+    argumentsMode: "none",
+    record: (entry) => void recorded.push(entry),
+    flush() {},
+    drain: async () => {},
+    close: async () => {},
+  };
+  const caller = newCaller({
+    userId: "u1",
+    email: "u1@example.com",
+    via: { kind: "api_key", id: "k1", name: "key" },
+    scopes: ["mcp:read", "mcp:write"],
+    tools: null,
+    expiresAt: null,
   });
+  const run = (ran: ToolRun) =>
+    auditedToolCall(
+      recorder,
+      { tool: { name: "web__slow", upstream: "web" }, caller, args: {}, context: null },
+      () => ran,
+    );
+
+  test.each(["timeout", "cancelled"] as const)(
+    "a run that ended by %s is recorded so, and the caller gets the bare result",
+    async (ended) => {
+      recorded.length = 0;
+      const result = toolError("upstream web did not answer");
+      const sent = await run({ result, ended });
+      expect(recorded.map((e) => ({ outcome: e.outcome, error: e.detail?.error }))).toEqual([
+        { outcome: ended, error: "upstream web did not answer" },
+      ]);
+      expect(sent).toBe(result);
+      expect(Object.getOwnPropertySymbols(sent)).toEqual([]);
+      expect(Object.keys(sent).sort()).toEqual(["content", "isError"]);
+    },
+  );
 
   test("a failing run that says nothing more is an error", async () => {
     recorded.length = 0;

@@ -24,7 +24,10 @@ args = ["${everythingEntry}", "stdio"]
 name = "web"
 url = "${web.url}"
 `;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), env: { GATEHOUSE_TOOL_TIMEOUT: "1" } });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", toml, {}),
+    env: { GATEHOUSE_TOOL_TIMEOUT: "1" },
+  });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
 });
 afterAll(async () => {
@@ -44,16 +47,30 @@ describe("an upstream tool call", () => {
 
   test("over OAuth it records the client and connection", async () => {
     const { user, client, authorization, tokens } = await connected(app);
-    await (await connectClient(app, tokens.access_token)).callTool({ name: "everything__get-sum", arguments: { a: 2, b: 3 } });
+    await (await connectClient(app, tokens.access_token)).callTool({
+      name: "everything__get-sum",
+      arguments: { a: 2, b: 3 },
+    });
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
-    expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id, tool: "everything__get-sum", upstream: "everything" });
+    expect(row).toMatchObject({
+      outcome: "ok",
+      clientId: client.id,
+      grantId: authorization.id,
+      tool: "everything__get-sum",
+      upstream: "everything",
+    });
     expect(detailOf(row).arguments).toEqual({ a: 2, b: 3 });
   });
 
   test("a long argument is cut in the log (redacted, the default)", async () => {
     const { user, token } = await userWithKey(app);
-    await (await connectClient(app, token)).callTool({ name: "everything__echo", arguments: { message: "z".repeat(1000) } });
-    expect(detailOf(onlyAuditRow(app, { event: "tool_call", userId: user.id })).arguments.message).toBe(`${"z".repeat(200)}…[+800 chars]`);
+    await (await connectClient(app, token)).callTool({
+      name: "everything__echo",
+      arguments: { message: "z".repeat(1000) },
+    });
+    expect(detailOf(onlyAuditRow(app, { event: "tool_call", userId: user.id })).arguments.message).toBe(
+      `${"z".repeat(200)}…[+800 chars]`,
+    );
   });
 
   test("a call past GATEHOUSE_TOOL_TIMEOUT is outcome timeout, naming the upstream", async () => {
@@ -68,6 +85,10 @@ describe("an upstream tool call", () => {
   test("the HTTP upstream's write tool records outcome ok", async () => {
     const { user, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "web__store", arguments: { text: "v" } });
-    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({ outcome: "ok", tool: "web__store", upstream: "web" });
+    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({
+      outcome: "ok",
+      tool: "web__store",
+      upstream: "web",
+    });
   });
 });

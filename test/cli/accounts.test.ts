@@ -7,7 +7,18 @@ import { runCli } from "../../src/cli.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { idOf, keyLine, now, password, secretOf, useCliSandbox } from "./sandbox.ts";
 
-const allCommands = ["serve", "healthcheck", "migrate", "user add", "user list", "user disable", "key create", "key list", "key revoke", "backup"];
+const allCommands = [
+  "serve",
+  "healthcheck",
+  "migrate",
+  "user add",
+  "user list",
+  "user disable",
+  "key create",
+  "key list",
+  "key revoke",
+  "backup",
+];
 const cli = useCliSandbox();
 
 describe("help and usage", () => {
@@ -55,16 +66,23 @@ describe("help and usage", () => {
   });
 
   test("the data dir can come from GATEHOUSE_DATA_DIR", async () => {
-    const code = await runCli(["migrate"], { env: { GATEHOUSE_DATA_DIR: cli.dataDir }, out() {}, err() {}, readStdin: async () => "" });
+    const code = await runCli(["migrate"], {
+      env: { GATEHOUSE_DATA_DIR: cli.dataDir },
+      out() {},
+      err() {},
+      readStdin: async () => "",
+    });
     expect(code).toBe(0);
     expect(existsSync(join(cli.dataDir, "gatehouse.db"))).toBe(true);
   });
 });
 
-
 describe("user", () => {
   test("add --admin --password-stdin creates an admin with an argon2id hash of the password", async () => {
-    const run = await cli.gatehouse(["user", "add", "--email", "a@b.co", "--admin", "--password-stdin"], `${password}\n`);
+    const run = await cli.gatehouse(
+      ["user", "add", "--email", "a@b.co", "--admin", "--password-stdin"],
+      `${password}\n`,
+    );
     expect(run.code).toBe(0);
     const [user] = cli.users();
     expect(user!.is_admin).toBe(1);
@@ -154,7 +172,9 @@ describe("key", () => {
 
   test("create stores the key with full access and no expiry", async () => {
     const token = await cli.createKey("dev@example.com");
-    expect(cli.keys()).toEqual([{ id: idOf(token), name: "ci", scope: "mcp:read mcp:write", expires_at: null, revoked_at: null }]);
+    expect(cli.keys()).toEqual([
+      { id: idOf(token), name: "ci", scope: "mcp:read mcp:write", expires_at: null, revoked_at: null },
+    ]);
   });
 
   test("create never stores the secret", async () => {
@@ -174,7 +194,16 @@ describe("key", () => {
   });
 
   test("--expires-in soon exits 2 and creates no key", async () => {
-    const run = await cli.gatehouse(["key", "create", "--user", "dev@example.com", "--name", "ci", "--expires-in", "soon"]);
+    const run = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "dev@example.com",
+      "--name",
+      "ci",
+      "--expires-in",
+      "soon",
+    ]);
     expect(run.code).toBe(2);
     expect(run.err).toContain("--expires-in");
     expect(cli.keys()).toHaveLength(0);
@@ -219,4 +248,3 @@ describe("key", () => {
     expect(run.err).toContain("aaaaaaaaaaaaaaaa");
   });
 });
-

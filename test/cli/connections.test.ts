@@ -16,16 +16,49 @@ const cli = useCliSandbox();
 
 /** A connection of `email` to a client named `clientName`, with its two tokens, written as the consent page and the token endpoint write them. */
 async function connect(email: string, clientName: string, opts: { scope?: string; tools?: string[] | null } = {}) {
-  const known = existsSync(join(cli.dataDir, "gatehouse.db")) && cli.rows("SELECT id FROM users WHERE email = ?", [email]).length > 0;
+  const known =
+    existsSync(join(cli.dataDir, "gatehouse.db")) &&
+    cli.rows("SELECT id FROM users WHERE email = ?", [email]).length > 0;
   if (!known) await cli.addUser(email);
   const db = openDatabase(cli.dataDir);
   try {
     const userId = findUserByEmail(db, email)!.id;
-    const client = { id: randomString(10), kind: "dcr" as const, name: clientName, redirectUris: ["http://127.0.0.1/cb"], tokenEndpointAuthMethod: "none" as const, secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: null, metadataFetchedAt: null, ownerUserId: null, createdAt: now(), lastUsedAt: null };
+    const client = {
+      id: randomString(10),
+      kind: "dcr" as const,
+      name: clientName,
+      redirectUris: ["http://127.0.0.1/cb"],
+      tokenEndpointAuthMethod: "none" as const,
+      secretHash: null,
+      clientUri: null,
+      fingerprint: null,
+      metadataExpiresAt: null,
+      metadataFetchedAt: null,
+      ownerUserId: null,
+      createdAt: now(),
+      lastUsedAt: null,
+    };
     insertClient(db, client);
     const scope = opts.scope ?? "mcp:read mcp:write";
-    const { authorization } = approveAuthorization(db, { userId, clientId: client.id, apiKeyId: null, scope, tools: opts.tools, resource: "http://localhost:8080/mcp", redirectUri: client.redirectUris[0]!, codeChallenge: "x".repeat(43), now: now(), codeTtlSeconds: 600 });
-    issueTokenPair(db, { grantId: authorization.id, grantScope: scope, accessScope: scope, now: now(), lifetimes: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 86400 } });
+    const { authorization } = approveAuthorization(db, {
+      userId,
+      clientId: client.id,
+      apiKeyId: null,
+      scope,
+      tools: opts.tools,
+      resource: "http://localhost:8080/mcp",
+      redirectUri: client.redirectUris[0]!,
+      codeChallenge: "x".repeat(43),
+      now: now(),
+      codeTtlSeconds: 600,
+    });
+    issueTokenPair(db, {
+      grantId: authorization.id,
+      grantScope: scope,
+      accessScope: scope,
+      now: now(),
+      lifetimes: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 86400 },
+    });
     return authorization.id;
   } finally {
     db.$client.close();
@@ -33,8 +66,10 @@ async function connect(email: string, clientName: string, opts: { scope?: string
 }
 
 type TokenState = { kind: string; revoked_at: number | null };
-const tokensOf = (grantId: string) => cli.rows<TokenState>("SELECT kind, revoked_at FROM oauth_tokens WHERE grant_id = ? ORDER BY kind", [grantId]);
-const grantRevokedAt = (grantId: string) => cli.rows<{ revoked_at: number | null }>("SELECT revoked_at FROM oauth_grants WHERE id = ?", [grantId])[0]!.revoked_at;
+const tokensOf = (grantId: string) =>
+  cli.rows<TokenState>("SELECT kind, revoked_at FROM oauth_tokens WHERE grant_id = ? ORDER BY kind", [grantId]);
+const grantRevokedAt = (grantId: string) =>
+  cli.rows<{ revoked_at: number | null }>("SELECT revoked_at FROM oauth_grants WHERE id = ?", [grantId])[0]!.revoked_at;
 
 describe("connection list", () => {
   test("shows each live connection: id, person, client, access, write tools, created, last used", async () => {
@@ -43,7 +78,15 @@ describe("connection list", () => {
     expect([run.code, run.err]).toEqual([0, ""]);
     const [header, row] = run.out.trimEnd().split("\n");
     expect(header!.split(/\s{2,}/)).toEqual(["ID", "USER", "CLIENT", "ACCESS", "WRITE TOOLS", "CREATED", "LAST USED"]);
-    expect(row!.split(/\s{2,}/)).toEqual([id, "alice@example.com", "Claude", "full", "all", expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/), "never"]);
+    expect(row!.split(/\s{2,}/)).toEqual([
+      id,
+      "alice@example.com",
+      "Claude",
+      "full",
+      "all",
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+      "never",
+    ]);
   });
 
   test("shows Read-only and a Full connection's ticked write tools", async () => {
@@ -90,7 +133,10 @@ describe("connection revoke", () => {
     const run = await cli.gatehouse(["connection", "revoke", id]);
     expect(run).toEqual({ code: 0, out: `revoked ${id}\n`, err: "" });
     expect(grantRevokedAt(id)).toBeNumber();
-    expect(tokensOf(id).map((t) => [t.kind, t.revoked_at !== null])).toEqual([["access", true], ["refresh", true]]);
+    expect(tokensOf(id).map((t) => [t.kind, t.revoked_at !== null])).toEqual([
+      ["access", true],
+      ["refresh", true],
+    ]);
   });
 
   test("leaves the person's other connections alone", async () => {
@@ -104,9 +150,13 @@ describe("connection revoke", () => {
   test("records connection_revoked with the owner, the grant and via cli, as the keys page does with via web", async () => {
     const id = await connect("alice@example.com", "Claude");
     await cli.gatehouse(["connection", "revoke", id]);
-    const rows = cli.rows<{ outcome: string; user_id: string; grant_id: string; detail: string }>("SELECT outcome, user_id, grant_id, detail FROM audit_events WHERE event = 'connection_revoked'");
+    const rows = cli.rows<{ outcome: string; user_id: string; grant_id: string; detail: string }>(
+      "SELECT outcome, user_id, grant_id, detail FROM audit_events WHERE event = 'connection_revoked'",
+    );
     const aliceId = cli.rows<{ id: string }>("SELECT id FROM users WHERE email = 'alice@example.com'")[0]!.id;
-    expect(rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) }))).toEqual([{ outcome: "ok", user_id: aliceId, grant_id: id, detail: { via: "cli" } }]);
+    expect(rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) }))).toEqual([
+      { outcome: "ok", user_id: aliceId, grant_id: id, detail: { via: "cli" } },
+    ]);
   });
 
   test("an already revoked id exits 1 with one line and records nothing more", async () => {
@@ -119,7 +169,9 @@ describe("connection revoke", () => {
 
   test("a service account's grant is not a connection: exit 1, and the account keeps working", async () => {
     expect((await cli.gatehouse(["service", "create", "--name", "nightly"])).code).toBe(0);
-    const [authorization] = cli.rows<{ id: string }>("SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'");
+    const [authorization] = cli.rows<{ id: string }>(
+      "SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'",
+    );
     const run = await cli.gatehouse(["connection", "revoke", authorization!.id]);
     expect([run.code, run.err]).toEqual([1, `gatehouse: no live connection with the id ${authorization!.id}\n`]);
     expect(grantRevokedAt(authorization!.id)).toBeNull();

@@ -11,13 +11,17 @@ describe("command groups", () => {
     expect(commandGroups.toSorted()).toEqual(["connection", "key", "service", "user"]);
   });
 
-  test.each(["user", "key", "connection", "service"])("%s --help exits 0 and lists only that group's commands", async (group) => {
-    const run = await cli.gatehouse([group, "--help"]);
-    expect(run).toMatchObject({ code: 0, err: "" });
-    expect(run.out).toStartWith(`Usage: gatehouse ${group} COMMAND`);
-    expect(run.out).toContain(`gatehouse ${group} list`);
-    for (const other of commandGroups.filter((g) => g !== group)) expect(run.out).not.toContain(`gatehouse ${other} `);
-  });
+  test.each(["user", "key", "connection", "service"])(
+    "%s --help exits 0 and lists only that group's commands",
+    async (group) => {
+      const run = await cli.gatehouse([group, "--help"]);
+      expect(run).toMatchObject({ code: 0, err: "" });
+      expect(run.out).toStartWith(`Usage: gatehouse ${group} COMMAND`);
+      expect(run.out).toContain(`gatehouse ${group} list`);
+      for (const other of commandGroups.filter((g) => g !== group))
+        expect(run.out).not.toContain(`gatehouse ${other} `);
+    },
+  );
 
   test.each(["user", "key", "connection", "service"])("%s alone exits 2 naming its subcommands", async (group) => {
     const run = await cli.gatehouse([group]);
@@ -28,7 +32,15 @@ describe("command groups", () => {
   test("--help names every group's commands", async () => {
     const run = await cli.gatehouse(["--help"]);
     expect(run.code).toBe(0);
-    for (const command of ["service create", "service list", "user password", "key rotate", "connection list", "connection revoke"]) expect(run.out).toContain(`gatehouse ${command}`);
+    for (const command of [
+      "service create",
+      "service list",
+      "user password",
+      "key rotate",
+      "connection list",
+      "connection revoke",
+    ])
+      expect(run.out).toContain(`gatehouse ${command}`);
   });
 });
 
@@ -39,12 +51,20 @@ describe("user password", () => {
     await cli.addUser("admin@example.com", true);
     expect(hashOf("admin@example.com")).toBeNull();
     const userId = cli.rows<{ id: string }>("SELECT id FROM users")[0]!.id;
-    cli.rows("INSERT INTO sessions (id, user_id, secret_hash, api_key_id, created_at, expires_at) VALUES ('s1', ?, x'00', NULL, ?, ?)", [userId, now(), now() + 3600]);
-    const run = await cli.gatehouse(["user", "password", "--email", "Admin@Example.com", "--password-stdin"], `${password}\n`);
+    cli.rows(
+      "INSERT INTO sessions (id, user_id, secret_hash, api_key_id, created_at, expires_at) VALUES ('s1', ?, x'00', NULL, ?, ?)",
+      [userId, now(), now() + 3600],
+    );
+    const run = await cli.gatehouse(
+      ["user", "password", "--email", "Admin@Example.com", "--password-stdin"],
+      `${password}\n`,
+    );
     expect(run).toEqual({ code: 0, out: "password set for admin@example.com\n", err: "" });
     expect(await verifyPassword(password, hashOf("admin@example.com"), defaultPasswordHashCost)).toBe(true);
     expect(cli.rows("SELECT id FROM sessions")).toEqual([]);
-    const audit = cli.rows<{ event: string; detail: string }>("SELECT event, detail FROM audit_events WHERE event = 'password_set'");
+    const audit = cli.rows<{ event: string; detail: string }>(
+      "SELECT event, detail FROM audit_events WHERE event = 'password_set'",
+    );
     expect(audit.length).toBe(1);
     expect(audit[0]!.detail).not.toContain(password);
   });
@@ -66,14 +86,20 @@ describe("user password", () => {
   });
 
   test("an unknown email exits 1", async () => {
-    const run = await cli.gatehouse(["user", "password", "--email", "nobody@example.com", "--password-stdin"], `${password}\n`);
+    const run = await cli.gatehouse(
+      ["user", "password", "--email", "nobody@example.com", "--password-stdin"],
+      `${password}\n`,
+    );
     expect(run.code).toBe(1);
     expect(run.err).toBe("gatehouse: No user with the email nobody@example.com.\n");
   });
 
   test("a service account has no password", async () => {
     expect((await cli.gatehouse(["service", "create", "--name", "ci", "--read-only"])).code).toBe(0);
-    const run = await cli.gatehouse(["user", "password", "--email", "ci@service.invalid", "--password-stdin"], `${password}\n`);
+    const run = await cli.gatehouse(
+      ["user", "password", "--email", "ci@service.invalid", "--password-stdin"],
+      `${password}\n`,
+    );
     expect(run.code).toBe(1);
     expect(run.err).toContain("service account");
   });

@@ -5,8 +5,19 @@ import { now, useCliSandbox } from "./sandbox.ts";
 
 const cli = useCliSandbox();
 const linkLine = /^http:\/\/localhost:\d+\/invite\/gate_inv_([a-z2-7]{16})_([a-z2-7]{52})\n$/;
-type InvitationRow = { id: string; secret_hash: string; email: string; is_admin: number; created_at: number; expires_at: number; created_by: string | null };
-const invitationRows = () => cli.rows<InvitationRow>("SELECT id, secret_hash, email, is_admin, created_at, expires_at, created_by FROM invitations");
+type InvitationRow = {
+  id: string;
+  secret_hash: string;
+  email: string;
+  is_admin: number;
+  created_at: number;
+  expires_at: number;
+  created_by: string | null;
+};
+const invitationRows = () =>
+  cli.rows<InvitationRow>(
+    "SELECT id, secret_hash, email, is_admin, created_at, expires_at, created_by FROM invitations",
+  );
 
 describe("user invite", () => {
   test("prints the link alone on stdout and stores only a hash of its secret", async () => {
@@ -14,7 +25,13 @@ describe("user invite", () => {
     expect(run.code).toBe(0);
     const [, id, secret] = linkLine.exec(run.out)!;
     const [row] = invitationRows();
-    expect(row).toMatchObject({ id, email: "new@example.com", is_admin: 0, created_by: null, secret_hash: hashSecret(secret!) });
+    expect(row).toMatchObject({
+      id,
+      email: "new@example.com",
+      is_admin: 0,
+      created_by: null,
+      secret_hash: hashSecret(secret!),
+    });
     expect(row!.expires_at - row!.created_at).toBe(7 * 86400);
     expect(row!.created_at).toBeGreaterThanOrEqual(now() - 5);
   });
@@ -71,7 +88,18 @@ describe("user disable and the last admin", () => {
     await cli.addUser("a@example.com", true);
     await cli.addUser("b@example.com", true);
     const spawn = (email: string) =>
-      Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "user", "disable", email, "--data-dir", cli.dataDir], { stdout: "pipe", stderr: "pipe" }).exited;
+      Bun.spawn(
+        [
+          process.execPath,
+          join(import.meta.dir, "../../src/main.ts"),
+          "user",
+          "disable",
+          email,
+          "--data-dir",
+          cli.dataDir,
+        ],
+        { stdout: "pipe", stderr: "pipe" },
+      ).exited;
     const codes = await Promise.all([spawn("a@example.com"), spawn("b@example.com")]);
     expect(codes.sort()).toEqual([0, 1]);
     expect(cli.users().filter((u) => u.disabled_at === null)).toHaveLength(1);
@@ -81,6 +109,8 @@ describe("user disable and the last admin", () => {
     await cli.addUser("root@example.com", true);
     await cli.addUser("dev@example.com");
     await cli.gatehouse(["user", "disable", "dev@example.com"]);
-    expect(cli.rows<{ event: string }>("SELECT event FROM audit_events").map((r) => r.event)).toEqual(["user_disabled"]);
+    expect(cli.rows<{ event: string }>("SELECT event FROM audit_events").map((r) => r.event)).toEqual([
+      "user_disabled",
+    ]);
   });
 });

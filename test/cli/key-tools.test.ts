@@ -10,7 +10,8 @@ import { idOf, keyLine, useCliSandbox } from "./sandbox.ts";
 
 const cli = useCliSandbox();
 const revoke = "gatehouse__revoke_connection";
-const toolsOf = (id: string) => cli.rows<{ tools: string | null }>("SELECT tools FROM api_keys WHERE id = ?", [id])[0]!.tools;
+const toolsOf = (id: string) =>
+  cli.rows<{ tools: string | null }>("SELECT tools FROM api_keys WHERE id = ?", [id])[0]!.tools;
 
 function configFile(toml: string): string {
   const file = join(cli.root, "gatehouse.toml");
@@ -34,7 +35,16 @@ describe("key create --tools", () => {
 
   test("an unknown name: exit 2, one line naming it and the write tools, no key", async () => {
     await cli.addUser("ci@example.com");
-    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", `${revoke},nope__x`]);
+    const run = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--tools",
+      `${revoke},nope__x`,
+    ]);
     expect(run.code).toBe(2);
     expect(run.out).toBe("");
     expect(run.err).toBe(`gatehouse: --tools: Gatehouse has no write tool named nope__x. Write tools: ${revoke}\n`);
@@ -43,13 +53,32 @@ describe("key create --tools", () => {
 
   test("a read tool is not a write tool: exit 2", async () => {
     await cli.addUser("ci@example.com");
-    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "gatehouse__whoami"]);
+    const run = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--tools",
+      "gatehouse__whoami",
+    ]);
     expect(run.code).toBe(2);
     expect(run.err).toContain("no write tool named gatehouse__whoami");
   });
 
   test("with --read-only: exit 2 before touching anything", async () => {
-    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--read-only", "--tools", revoke]);
+    const run = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--read-only",
+      "--tools",
+      revoke,
+    ]);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(/^gatehouse: --tools [^\n]*--read-only[^\n]*\n$/);
   });
@@ -65,10 +94,32 @@ describe("key create --tools", () => {
     try {
       await cli.addUser("ci@example.com");
       const config = configFile(`[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n`);
-      const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "web__store", "--config", config]);
+      const run = await cli.gatehouse([
+        "key",
+        "create",
+        "--user",
+        "ci@example.com",
+        "--name",
+        "ci",
+        "--tools",
+        "web__store",
+        "--config",
+        config,
+      ]);
       expect(run.code).toBe(0);
       expect(toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify(["web__store"]));
-      const bad = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "web__lookup", "--config", config]);
+      const bad = await cli.gatehouse([
+        "key",
+        "create",
+        "--user",
+        "ci@example.com",
+        "--name",
+        "ci",
+        "--tools",
+        "web__lookup",
+        "--config",
+        config,
+      ]);
       expect(bad.code).toBe(2);
       expect(bad.err).toContain(`Write tools: ${revoke}, web__store\n`);
     } finally {
@@ -79,9 +130,22 @@ describe("key create --tools", () => {
   test("a name of an upstream that cannot be reached: exit 1 naming the upstream, no key", async () => {
     await cli.addUser("ci@example.com");
     const config = configFile(`[[upstream]]\nname = "gone"\nurl = "http://127.0.0.1:${freePort()}/mcp"\n`);
-    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", "gone__write", "--config", config]);
+    const run = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--tools",
+      "gone__write",
+      "--config",
+      config,
+    ]);
     expect(run.code).toBe(1);
-    expect(run.err).toMatch(/^gatehouse: --tools: cannot check gone__write: the upstream gone is not reachable \([^\n]+\)\n$/);
+    expect(run.err).toMatch(
+      /^gatehouse: --tools: cannot check gone__write: the upstream gone is not reachable \([^\n]+\)\n$/,
+    );
     expect(cli.keys()).toHaveLength(0);
   });
 
@@ -99,13 +163,25 @@ describe("key create --tools", () => {
 });
 
 describe("key create --allow", () => {
-  const limitsOf = (id: string) => cli.rows<{ argument_limits: string | null }>("SELECT argument_limits FROM api_keys WHERE id = ?", [id])[0]!.argument_limits;
+  const limitsOf = (id: string) =>
+    cli.rows<{ argument_limits: string | null }>("SELECT argument_limits FROM api_keys WHERE id = ?", [id])[0]!
+      .argument_limits;
 
   test("with --tools: the limits recorded as {tool: {argument: [globs]}}, repeated flags merged", async () => {
     await cli.addUser("ci@example.com");
     const run = await cli.gatehouse([
-      "key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke,
-      "--allow", `${revoke}:kind=api_key`, "--allow", `${revoke}:id=abc*`,
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--tools",
+      revoke,
+      "--allow",
+      `${revoke}:kind=api_key`,
+      "--allow",
+      `${revoke}:id=abc*`,
     ]);
     expect(run).toMatchObject({ code: 0, err: "" });
     expect(JSON.parse(limitsOf(idOf(run.out.trim()))!)).toEqual({ [revoke]: { kind: ["api_key"], id: ["abc*"] } });
@@ -116,10 +192,32 @@ describe("key create --allow", () => {
     try {
       await cli.addUser("ci@example.com");
       const config = configFile(`[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n`);
-      const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--allow", "web__store:text=acme/*", "--config", config]);
+      const run = await cli.gatehouse([
+        "key",
+        "create",
+        "--user",
+        "ci@example.com",
+        "--name",
+        "ci",
+        "--allow",
+        "web__store:text=acme/*",
+        "--config",
+        config,
+      ]);
       expect(run.code).toBe(0);
       expect(JSON.parse(limitsOf(idOf(run.out.trim()))!)).toEqual({ web__store: { text: ["acme/*"] } });
-      const bad = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--allow", "web__lookup:text=x", "--config", config]);
+      const bad = await cli.gatehouse([
+        "key",
+        "create",
+        "--user",
+        "ci@example.com",
+        "--name",
+        "ci",
+        "--allow",
+        "web__lookup:text=x",
+        "--config",
+        config,
+      ]);
       expect(bad.code).toBe(2);
       expect(bad.err).toStartWith("gatehouse: --allow: Gatehouse has no write tool named web__lookup.");
     } finally {
@@ -129,17 +227,53 @@ describe("key create --allow", () => {
 
   test("a malformed --allow: exit 2 naming it, no key", async () => {
     await cli.addUser("ci@example.com");
-    const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--allow", `${revoke}=x`]);
-    expect(run).toEqual({ code: 2, out: "", err: `gatehouse: --allow: "${revoke}=x" must be tool:argument=pattern, such as github__create_issue:repo=acme/*.\n` });
+    const run = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--allow",
+      `${revoke}=x`,
+    ]);
+    expect(run).toEqual({
+      code: 2,
+      out: "",
+      err: `gatehouse: --allow: "${revoke}=x" must be tool:argument=pattern, such as github__create_issue:repo=acme/*.\n`,
+    });
     expect(cli.keys()).toHaveLength(0);
   });
 
   test("a tool outside --tools, or a --read-only key: exit 2", async () => {
     await cli.addUser("ci@example.com");
-    const outside = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke, "--allow", "web__store:text=x"]);
+    const outside = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--tools",
+      revoke,
+      "--allow",
+      "web__store:text=x",
+    ]);
     expect(outside.code).toBe(2);
-    expect(outside.err).toBe("gatehouse: --allow: web__store is not among --tools; a key is limited only on write tools it may call\n");
-    const readOnly = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--read-only", "--allow", `${revoke}:id=x`]);
+    expect(outside.err).toBe(
+      "gatehouse: --allow: web__store is not among --tools; a key is limited only on write tools it may call\n",
+    );
+    const readOnly = await cli.gatehouse([
+      "key",
+      "create",
+      "--user",
+      "ci@example.com",
+      "--name",
+      "ci",
+      "--read-only",
+      "--allow",
+      `${revoke}:id=x`,
+    ]);
     expect(readOnly.code).toBe(2);
     expect(cli.keys()).toHaveLength(0);
   });

@@ -23,7 +23,11 @@ export function useCliSandbox() {
   const box = {
     root: "",
     dataDir: "",
-    async gatehouse(argv: string[], stdin = "", env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+    async gatehouse(
+      argv: string[],
+      stdin = "",
+      env: Record<string, string> = {},
+    ): Promise<{ code: number; out: string; err: string }> {
       let out = "";
       let err = "";
       const code = await runCli([...argv, "--data-dir", box.dataDir], {

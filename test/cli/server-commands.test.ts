@@ -44,7 +44,9 @@ describe("backup", () => {
   });
 
   test("copies a database a newer Gatehouse wrote, without migrating it", async () => {
-    cli.rows("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', ?) RETURNING id", [Date.now() + 86_400_000]);
+    cli.rows("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', ?) RETURNING id", [
+      Date.now() + 86_400_000,
+    ]);
     const file = join(cli.root, "copy.db");
     expect((await cli.gatehouse(["backup", file])).code).toBe(0);
     expect(cli.rows("SELECT id FROM __drizzle_migrations WHERE hash = 'from-the-future'", [], file)).toHaveLength(1);

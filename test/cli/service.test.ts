@@ -10,11 +10,19 @@ describe("service create", () => {
     const run = await cli.gatehouse(["service", "create", "--name", "ci-deploy", "--read-only"]);
     expect(run.code).toBe(0);
     const [, clientId, secret] = created.exec(run.out)!;
-    const [user] = cli.rows<{ id: string; kind: string; email: string }>("SELECT id, kind, email FROM users WHERE name = 'ci-deploy'");
+    const [user] = cli.rows<{ id: string; kind: string; email: string }>(
+      "SELECT id, kind, email FROM users WHERE name = 'ci-deploy'",
+    );
     expect([user!.kind, user!.email]).toEqual(["service", "ci-deploy@service.invalid"]);
-    const [client] = cli.rows<{ kind: string; secret_hash: string }>("SELECT kind, secret_hash FROM oauth_clients WHERE id = ?", [clientId!]);
+    const [client] = cli.rows<{ kind: string; secret_hash: string }>(
+      "SELECT kind, secret_hash FROM oauth_clients WHERE id = ?",
+      [clientId!],
+    );
     expect(client).toEqual({ kind: "service", secret_hash: hashSecret(secret!) });
-    const [grant] = cli.rows<{ scope: string; user_id: string }>("SELECT scope, user_id FROM oauth_grants WHERE client_id = ?", [clientId!]);
+    const [grant] = cli.rows<{ scope: string; user_id: string }>(
+      "SELECT scope, user_id FROM oauth_grants WHERE client_id = ?",
+      [clientId!],
+    );
     expect(grant).toEqual({ scope: "mcp:read", user_id: user!.id });
   });
 

@@ -10,7 +10,8 @@ import { createRequire } from "node:module";
 
 const bearer = process.env.CONFORMANCE_BEARER;
 const origin = process.env.CONFORMANCE_ORIGIN;
-if (!bearer || !origin) throw new Error("bearer-preload: set CONFORMANCE_BEARER (an API key) and CONFORMANCE_ORIGIN (http://host:port)");
+if (!bearer || !origin)
+  throw new Error("bearer-preload: set CONFORMANCE_BEARER (an API key) and CONFORMANCE_ORIGIN (http://host:port)");
 
 const targets = (url: string | URL) => new URL(url).origin === origin;
 
@@ -27,21 +28,37 @@ globalThis.fetch = Object.assign(
 );
 
 // Bun's undici is a built-in whose exports the suite's `import { request }` reads live.
-const undici = createRequire(import.meta.url)("undici") as { request: (url: string | URL, options?: { headers?: Record<string, string> }) => unknown };
+const undici = createRequire(import.meta.url)("undici") as {
+  request: (url: string | URL, options?: { headers?: Record<string, string> }) => unknown;
+};
 const requestWithoutKey = undici.request;
 undici.request = (url, options = {}) => {
   if (!targets(url)) return requestWithoutKey(url, options);
   const hasKey = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === "authorization");
-  return requestWithoutKey(url, hasKey ? options : { ...options, headers: { ...options.headers, authorization: `Bearer ${bearer}` } });
+  return requestWithoutKey(
+    url,
+    hasKey ? options : { ...options, headers: { ...options.headers, authorization: `Bearer ${bearer}` } },
+  );
 };
 
 // node:http's request(options, callback), as 0.2's http-header-validation scenario calls it.
-const http = createRequire(import.meta.url)("node:http") as { request: (options: HttpOptions, callback?: unknown) => unknown };
-type HttpOptions = { protocol?: string; hostname?: string; port?: string | number; headers?: Record<string, string | number> };
+const http = createRequire(import.meta.url)("node:http") as {
+  request: (options: HttpOptions, callback?: unknown) => unknown;
+};
+type HttpOptions = {
+  protocol?: string;
+  hostname?: string;
+  port?: string | number;
+  headers?: Record<string, string | number>;
+};
 const httpRequestWithoutKey = http.request;
 http.request = (options, callback) => {
   const url = `${options.protocol ?? "http:"}//${options.hostname}${options.port ? `:${options.port}` : ""}`;
-  if (typeof options !== "object" || options instanceof URL || !targets(url)) return httpRequestWithoutKey(options, callback);
+  if (typeof options !== "object" || options instanceof URL || !targets(url))
+    return httpRequestWithoutKey(options, callback);
   const hasKey = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === "authorization");
-  return httpRequestWithoutKey(hasKey ? options : { ...options, headers: { ...options.headers, authorization: `Bearer ${bearer}` } }, callback);
+  return httpRequestWithoutKey(
+    hasKey ? options : { ...options, headers: { ...options.headers, authorization: `Bearer ${bearer}` } },
+    callback,
+  );
 };

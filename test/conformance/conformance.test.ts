@@ -43,7 +43,10 @@ const failing2025 = {
   "elicitation-sep1034-defaults": { checks: ["elicitation-sep1034-general"], reason: serverToClientRequests },
   "elicitation-sep1330-enums": { checks: ["elicitation-sep1330-general"], reason: serverToClientRequests },
   "server-sse-multiple-streams": { checks: ["server-sse-multiple-streams-session"], reason: stateless },
-  "server-sse-polling": { checks: ["server-sse-polling-session", "server-sse-priming-event", "server-sse-retry-field"], reason: stateless },
+  "server-sse-polling": {
+    checks: ["server-sse-polling-session", "server-sse-priming-event", "server-sse-retry-field"],
+    reason: stateless,
+  },
 };
 
 const passingEverywhere = [
@@ -107,9 +110,17 @@ const suite2026: Expected = {
     "tasks-status-notifications",
   ],
   failing: {
-    "server-stateless": { checks: ["sep-2575-server-rejects-undeclared-capability", "sep-2575-missing-capability-http-400"], reason: toolErrorsAsResults },
+    "server-stateless": {
+      checks: ["sep-2575-server-rejects-undeclared-capability", "sep-2575-missing-capability-http-400"],
+      reason: toolErrorsAsResults,
+    },
     "tasks-capability-negotiation": {
-      checks: ["tasks-extension-advertised", "sep-2663-tasks-methods-non-declaring", "sep-2663-server-rejects-undeclared-client", "tasks-per-request-meta-opt-in"],
+      checks: [
+        "tasks-extension-advertised",
+        "sep-2663-tasks-methods-non-declaring",
+        "sep-2663-server-rejects-undeclared-client",
+        "tasks-per-request-meta-opt-in",
+      ],
       reason: tasksExtension,
     },
     "tasks-dispatch-and-envelope": {
@@ -137,14 +148,31 @@ const suite2026: Expected = {
       reason: tasksExtension,
     },
     "tasks-mrtr-composition": { checks: ["sep-2663-mrtr-synchronous-before-task-creation"], reason: tasksExtension },
-    "tasks-mrtr-input": { checks: ["sep-2663-tasks-get-status-input-required", "tasks-mrtr-tasks-update-resumes", "tasks-mrtr-partial-fulfillment"], reason: tasksExtension },
+    "tasks-mrtr-input": {
+      checks: [
+        "sep-2663-tasks-get-status-input-required",
+        "tasks-mrtr-tasks-update-resumes",
+        "tasks-mrtr-partial-fulfillment",
+      ],
+      reason: tasksExtension,
+    },
     "tasks-request-headers": {
-      checks: ["tasks-headers-tolerate-mcp-method-on-tools-call", "sep-2663-routing-headers-accepted-on-tasks-get", "sep-2663-server-rejects-mismatched-mcp-name-on-tasks-get"],
+      checks: [
+        "tasks-headers-tolerate-mcp-method-on-tools-call",
+        "sep-2663-routing-headers-accepted-on-tasks-get",
+        "sep-2663-server-rejects-mismatched-mcp-name-on-tasks-get",
+      ],
       reason: tasksExtension,
     },
     "tasks-request-state-removal": { checks: ["tasks-request-state-removal-setup"], reason: tasksExtension },
-    "tasks-required-task-error": { checks: ["sep-2663-server-returns-missing-capability-when-required"], reason: tasksExtension },
-    "tasks-wire-fields": { checks: ["tasks-wire-field-renames", "tasks-no-early-ttl-expiry", "tasks-no-related-task-meta-on-inlined-result"], reason: tasksExtension },
+    "tasks-required-task-error": {
+      checks: ["sep-2663-server-returns-missing-capability-when-required"],
+      reason: tasksExtension,
+    },
+    "tasks-wire-fields": {
+      checks: ["tasks-wire-field-renames", "tasks-no-early-ttl-expiry", "tasks-no-related-task-meta-on-inlined-result"],
+      reason: tasksExtension,
+    },
   },
 };
 
@@ -152,7 +180,13 @@ const stdioFixture = join(import.meta.dir, "fixture-upstream.ts");
 const stdioUpstream = `[[upstream]]\nname = "conformance"\ncommand = "${process.execPath}"\nargs = ["${stdioFixture}"]\nprefix = ""\n`;
 
 /** A test Gatehouse with one upstream (prefix ""), the suite run against its /mcp, and the assertions on the run. */
-function describeRun(title: string, version: keyof typeof suiteEntries, args: string[], upstream: () => { toml: string; stop(): void }, expected: Expected) {
+function describeRun(
+  title: string,
+  version: keyof typeof suiteEntries,
+  args: string[],
+  upstream: () => { toml: string; stop(): void },
+  expected: Expected,
+) {
   describe(title, () => {
     let app: TestApp;
     let run: SuiteRun;
@@ -162,9 +196,16 @@ function describeRun(title: string, version: keyof typeof suiteEntries, args: st
       const started = upstream();
       fixture = started;
       // The suite sends a few hundred requests with one key: above the default rate limit.
-      app = await createTestApp({ gateway: parseGatewayConfig("conformance.toml", started.toml, {}), env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: "100000" } });
+      app = await createTestApp({
+        gateway: parseGatewayConfig("conformance.toml", started.toml, {}),
+        env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: "100000" },
+      });
       const upstreamState = () => app.gateway!.statuses()[0]!;
-      await waitFor(() => upstreamState().state === "connected", 15_000, () => `the fixture upstream to connect: ${upstreamState().reason}`);
+      await waitFor(
+        () => upstreamState().state === "connected",
+        15_000,
+        () => `the fixture upstream to connect: ${upstreamState().reason}`,
+      );
       const { token } = await userWithKey(app);
       run = await runConformanceSuite(version, args, `${app.url}/mcp`, token, 120_000);
     }, 150_000);
@@ -186,16 +227,26 @@ function describeRun(title: string, version: keyof typeof suiteEntries, args: st
       const failed = Object.fromEntries(
         [...run.scenarios]
           .filter(([, checks]) => !passes(checks))
-          .map(([name, checks]) => [name, checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => c.id)]),
+          .map(([name, checks]) => [
+            name,
+            checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => c.id),
+          ]),
       );
-      expect(failed).toEqual(Object.fromEntries(Object.entries(expected.failing).map(([name, { checks }]) => [name, checks])));
+      expect(failed).toEqual(
+        Object.fromEntries(Object.entries(expected.failing).map(([name, { checks }]) => [name, checks])),
+      );
     });
 
     test("the checks read back agree with the suite's own summary", () => {
-      const summary = [...run.output.matchAll(/^([✓✗]) (\S+): (\d+) passed, (\d+) failed$/gm)].map(([, , name, ok, bad]) => [name, Number(ok), Number(bad)]);
-      const count = (name: string, status: string) => run.scenarios.get(name)!.filter((c) => c.status === status).length;
+      const summary = [...run.output.matchAll(/^([✓✗]) (\S+): (\d+) passed, (\d+) failed$/gm)].map(
+        ([, , name, ok, bad]) => [name, Number(ok), Number(bad)],
+      );
+      const count = (name: string, status: string) =>
+        run.scenarios.get(name)!.filter((c) => c.status === status).length;
       expect(summary.length).toBe(run.scenarios.size);
-      expect(summary).toEqual(summary.map(([name]) => [name, count(name as string, "SUCCESS"), count(name as string, "FAILURE")]));
+      expect(summary).toEqual(
+        summary.map(([name]) => [name, count(name as string, "SUCCESS"), count(name as string, "FAILURE")]),
+      );
       expect(run.exitCode).toBe(1);
     });
   });
@@ -207,8 +258,20 @@ const http = () => {
   return { toml: `[[upstream]]\nname = "conformance"\nurl = "${fixture.url}"\nprefix = ""\n`, stop: fixture.stop };
 };
 
-describeRun("the MCP conformance suite 0.1.16 through the gateway (all scenarios)", "0.1.16", ["--suite", "all"], stdio, suite0116);
-describeRun("the MCP conformance suite 0.2.0-alpha.12 through the gateway: what 2025-11-25 requires", "0.2.0-alpha.12", ["--requirements", "2025-11-25"], stdio, suite2025);
+describeRun(
+  "the MCP conformance suite 0.1.16 through the gateway (all scenarios)",
+  "0.1.16",
+  ["--suite", "all"],
+  stdio,
+  suite0116,
+);
+describeRun(
+  "the MCP conformance suite 0.2.0-alpha.12 through the gateway: what 2025-11-25 requires",
+  "0.2.0-alpha.12",
+  ["--requirements", "2025-11-25"],
+  stdio,
+  suite2025,
+);
 describeRun(
   "the MCP conformance suite 0.2.0-alpha.12 through the gateway to a 2026-07-28 upstream: what 2026-07-28 requires",
   "0.2.0-alpha.12",

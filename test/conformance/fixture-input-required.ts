@@ -19,9 +19,15 @@ const noArgs = fromJsonSchema({ type: "object", properties: {} });
 const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
 
 const askName = (message: string) =>
-  inputRequired.elicit({ message, requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] } });
+  inputRequired.elicit({
+    message,
+    requestedSchema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+  });
 const askConfirmation = () =>
-  inputRequired.elicit({ message: "Please confirm", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] } });
+  inputRequired.elicit({
+    message: "Please confirm",
+    requestedSchema: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
+  });
 const askModel = (prompt: string, maxTokens: number) =>
   inputRequired.createMessage({ messages: [{ role: "user", content: { type: "text", text: prompt } }], maxTokens });
 
@@ -31,7 +37,9 @@ interface RoundState {
   round: number;
   name?: string;
 }
-export const requestStateCodec = createRequestStateCodec<RoundState>({ key: crypto.getRandomValues(new Uint8Array(32)) });
+export const requestStateCodec = createRequestStateCodec<RoundState>({
+  key: crypto.getRandomValues(new Uint8Array(32)),
+});
 
 const responses = (ctx: ServerContext) => ctx.mcpReq.inputResponses ?? {};
 const sampledText = (response: unknown) => {
@@ -43,11 +51,17 @@ const rootCount = (response: unknown) => {
   return Array.isArray(roots) ? roots.length : 0;
 };
 const clientCapabilities = (ctx: ServerContext) =>
-  ((ctx.mcpReq.envelope ?? {}) as Record<string, ClientCapabilities | undefined>)["io.modelcontextprotocol/clientCapabilities"] ?? {};
+  ((ctx.mcpReq.envelope ?? {}) as Record<string, ClientCapabilities | undefined>)[
+    "io.modelcontextprotocol/clientCapabilities"
+  ] ?? {};
 
 export function registerInputRequiredFixtures(server: McpServer): void {
   const tool = (name: string, handler: (ctx: ServerContext) => Promise<object> | object) =>
-    server.registerTool(name, { description: `Input-required fixture ${name}.`, inputSchema: noArgs }, async (_args, ctx) => handler(ctx) as never);
+    server.registerTool(
+      name,
+      { description: `Input-required fixture ${name}.`, inputSchema: noArgs },
+      async (_args, ctx) => handler(ctx) as never,
+    );
 
   tool("test_input_required_result_elicitation", (ctx) => {
     const answer = acceptedContent<{ name?: unknown }>(responses(ctx), "user_name");
@@ -66,8 +80,12 @@ export function registerInputRequiredFixtures(server: McpServer): void {
   });
   tool("test_input_required_result_request_state", async (ctx) => {
     const state = ctx.mcpReq.requestState<RoundState>();
-    if (state?.tool === "request-state" && acceptedContent<{ ok?: unknown }>(responses(ctx), "confirm")?.ok === true) return text("state-ok: requestState validated");
-    return inputRequired({ inputRequests: { confirm: askConfirmation() }, requestState: await requestStateCodec.mint({ tool: "request-state", round: 1 }) });
+    if (state?.tool === "request-state" && acceptedContent<{ ok?: unknown }>(responses(ctx), "confirm")?.ok === true)
+      return text("state-ok: requestState validated");
+    return inputRequired({
+      inputRequests: { confirm: askConfirmation() },
+      requestState: await requestStateCodec.mint({ tool: "request-state", round: 1 }),
+    });
   });
   tool("test_input_required_result_multiple_inputs", async (ctx) => {
     const { user_name, greeting, client_roots } = responses(ctx);
@@ -80,7 +98,10 @@ export function registerInputRequiredFixtures(server: McpServer): void {
       greeting: askModel("Generate a greeting", 50),
       client_roots: inputRequired.listRoots(),
     };
-    return inputRequired({ inputRequests, requestState: await requestStateCodec.mint({ tool: "multiple-inputs", round: 1 }) });
+    return inputRequired({
+      inputRequests,
+      requestState: await requestStateCodec.mint({ tool: "multiple-inputs", round: 1 }),
+    });
   });
   tool("test_input_required_result_multi_round", async (ctx) => {
     const state = ctx.mcpReq.requestState<RoundState>();
@@ -90,15 +111,26 @@ export function registerInputRequiredFixtures(server: McpServer): void {
         message: "Step 2: What is your favorite color?",
         requestedSchema: { type: "object", properties: { color: { type: "string" } }, required: ["color"] },
       });
-      return inputRequired({ inputRequests: { step2: askColor }, requestState: await requestStateCodec.mint({ tool: "multi-round", round: 2, name }) });
+      return inputRequired({
+        inputRequests: { step2: askColor },
+        requestState: await requestStateCodec.mint({ tool: "multi-round", round: 2, name }),
+      });
     }
     const color = acceptedContent<{ color?: unknown }>(responses(ctx), "step2")?.color;
-    if (state?.round === 2 && typeof color === "string") return text(`Multi-round complete for ${state.name} who likes ${color}`);
-    return inputRequired({ inputRequests: { step1: askName("Step 1: What is your name?") }, requestState: await requestStateCodec.mint({ tool: "multi-round", round: 1 }) });
+    if (state?.round === 2 && typeof color === "string")
+      return text(`Multi-round complete for ${state.name} who likes ${color}`);
+    return inputRequired({
+      inputRequests: { step1: askName("Step 1: What is your name?") },
+      requestState: await requestStateCodec.mint({ tool: "multi-round", round: 1 }),
+    });
   });
   tool("test_input_required_result_tampered_state", async (ctx) => {
-    if (ctx.mcpReq.requestState<RoundState>()?.tool === "tamper-test" && responses(ctx).confirm) return text("integrity-ok: state verified");
-    return inputRequired({ inputRequests: { confirm: askConfirmation() }, requestState: await requestStateCodec.mint({ tool: "tamper-test", round: 1 }) });
+    if (ctx.mcpReq.requestState<RoundState>()?.tool === "tamper-test" && responses(ctx).confirm)
+      return text("integrity-ok: state verified");
+    return inputRequired({
+      inputRequests: { confirm: askConfirmation() },
+      requestState: await requestStateCodec.mint({ tool: "tamper-test", round: 1 }),
+    });
   });
   // Asks only for what the client declared (its clientCapabilities).
   tool("test_input_required_result_capabilities", (ctx) => {
@@ -119,13 +151,18 @@ export function registerInputRequiredFixtures(server: McpServer): void {
     return inputRequired({ inputRequests: { sample: askModel("Say yes.", 10) } });
   });
 
-  server.registerPrompt("test_input_required_result_prompt", { description: "A prompt that needs context from the user first." }, (ctx) => {
-    const context = acceptedContent<{ context?: unknown }>(ctx.mcpReq.inputResponses ?? {}, "user_context")?.context;
-    if (typeof context === "string") return { messages: [{ role: "user", content: { type: "text", text: `Prompt with context: ${context}` } }] };
-    const askContext = inputRequired.elicit({
-      message: "What context should the prompt use?",
-      requestedSchema: { type: "object", properties: { context: { type: "string" } }, required: ["context"] },
-    });
-    return inputRequired({ inputRequests: { user_context: askContext } }) as never;
-  });
+  server.registerPrompt(
+    "test_input_required_result_prompt",
+    { description: "A prompt that needs context from the user first." },
+    (ctx) => {
+      const context = acceptedContent<{ context?: unknown }>(ctx.mcpReq.inputResponses ?? {}, "user_context")?.context;
+      if (typeof context === "string")
+        return { messages: [{ role: "user", content: { type: "text", text: `Prompt with context: ${context}` } }] };
+      const askContext = inputRequired.elicit({
+        message: "What context should the prompt use?",
+        requestedSchema: { type: "object", properties: { context: { type: "string" } }, required: ["context"] },
+      });
+      return inputRequired({ inputRequests: { user_context: askContext } }) as never;
+    },
+  );
 }

@@ -32,6 +32,11 @@ export function startHttpFixture(): HttpFixture {
     for (const list of ["tools", "prompts"] as const) if (present[list]) registerDynamic(server, list);
     return server;
   });
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch: (request) => handler.fetch(request) });
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    fetch: (request) => handler.fetch(request),
+  });
   return { url: `http://127.0.0.1:${server.port}/mcp`, stop: () => void server.stop(true) };
 }

@@ -49,14 +49,32 @@ export async function runConformanceSuite(
 ): Promise<SuiteRun> {
   const outputDir = tempDir("gatehouse-conformance-");
   try {
-    const child = Bun.spawn([process.execPath, "--preload", preload, suiteEntries[version], "server", "--url", url, ...args, "--output-dir", outputDir], {
-      cwd: outputDir,
-      env: { ...process.env, CONFORMANCE_BEARER: apiKey, CONFORMANCE_ORIGIN: new URL(url).origin, NO_COLOR: "1" },
-      stdout: "pipe",
-      stderr: "pipe",
-      timeout: timeoutMs,
-    });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        "--preload",
+        preload,
+        suiteEntries[version],
+        "server",
+        "--url",
+        url,
+        ...args,
+        "--output-dir",
+        outputDir,
+      ],
+      {
+        cwd: outputDir,
+        env: { ...process.env, CONFORMANCE_BEARER: apiKey, CONFORMANCE_ORIGIN: new URL(url).origin, NO_COLOR: "1" },
+        stdout: "pipe",
+        stderr: "pipe",
+        timeout: timeoutMs,
+      },
+    );
+    const [stdout, stderr, exitCode] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
     // Each scenario writes <output>/server-<scenario>-<timestamp>/checks.json.
     const scenarios = new Map<string, Check[]>();
     for (const dir of readdirSync(outputDir)) {

@@ -32,7 +32,11 @@ function freshDb(): { db: Db; dataDir: string } {
 
 /** Every table with its row count, and every schema object's SQL: what "unchanged" means. */
 function snapshot(sqlite: Database) {
-  const objects = sqlite.query<{ type: string; name: string; sql: string | null }, []>("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
+  const objects = sqlite
+    .query<{ type: string; name: string; sql: string | null }, []>(
+      "SELECT type, name, sql FROM sqlite_master ORDER BY name",
+    )
+    .all();
   const counts = objects
     .filter((o) => o.type === "table" && !o.name.startsWith("sqlite_"))
     .map((o) => [o.name, sqlite.query<{ n: number }, []>(`SELECT count(*) AS n FROM "${o.name}"`).get()!.n]);
@@ -44,7 +48,9 @@ function snapshot(sqlite: Database) {
 
 function tableNames(sqlite: Database): string[] {
   return sqlite
-    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .query<{ name: string }, []>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
     .all()
     .map((r) => r.name);
 }
@@ -107,8 +113,13 @@ describe("migrate", () => {
   test("it records the hash and time drizzle's own migrator would", () => {
     const { db } = freshDb();
     migrate(db.$client);
-    const rows = db.$client.query<{ hash: string; created_at: number }, []>("SELECT hash, created_at FROM __drizzle_migrations ORDER BY id").all();
-    const expected = readMigrationFiles({ migrationsFolder: drizzleDir }).map((m) => ({ hash: m.hash, created_at: m.folderMillis }));
+    const rows = db.$client
+      .query<{ hash: string; created_at: number }, []>("SELECT hash, created_at FROM __drizzle_migrations ORDER BY id")
+      .all();
+    const expected = readMigrationFiles({ migrationsFolder: drizzleDir }).map((m) => ({
+      hash: m.hash,
+      created_at: m.folderMillis,
+    }));
     expect(rows.map((r) => ({ hash: r.hash, created_at: Number(r.created_at) }))).toEqual(expected);
   });
 
@@ -123,7 +134,9 @@ describe("migrate", () => {
   test("a database with an unknown migration is refused with NewerDatabaseError", () => {
     const { db } = freshDb();
     migrate(db.$client);
-    db.$client.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', ?)", [Date.now() + 86_400_000]);
+    db.$client.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', ?)", [
+      Date.now() + 86_400_000,
+    ]);
     expect(() => migrate(db.$client)).toThrow(NewerDatabaseError);
   });
 
@@ -131,7 +144,9 @@ describe("migrate", () => {
     const { db } = freshDb();
     migrate(db.$client);
     db.$client.run("INSERT INTO users (id, email, is_admin, created_at) VALUES ('u1', 'a@b.co', 1, 1)");
-    db.$client.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', ?)", [Date.now() + 86_400_000]);
+    db.$client.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', ?)", [
+      Date.now() + 86_400_000,
+    ]);
     const before = snapshot(db.$client);
     expect(() => migrate(db.$client)).toThrow(NewerDatabaseError);
     expect(snapshot(db.$client)).toEqual(before);
@@ -139,7 +154,9 @@ describe("migrate", () => {
 
   test("a newer database missing one of our migrations still gets nothing applied", () => {
     const { db } = freshDb();
-    db.$client.run("CREATE TABLE __drizzle_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)");
+    db.$client.run(
+      "CREATE TABLE __drizzle_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)",
+    );
     db.$client.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('from-the-future', 1)");
     const before = snapshot(db.$client);
     expect(() => migrate(db.$client)).toThrow(NewerDatabaseError);
@@ -191,7 +208,9 @@ describe("openDatabase", () => {
     const { db } = freshDb();
     migrate(db.$client);
     expect(() =>
-      db.$client.run("INSERT INTO api_keys (id, user_id, name, secret_hash, scope, created_at) VALUES ('k', 'nobody', 'n', 'h', 's', 1)"),
+      db.$client.run(
+        "INSERT INTO api_keys (id, user_id, name, secret_hash, scope, created_at) VALUES ('k', 'nobody', 'n', 'h', 's', 1)",
+      ),
     ).toThrow(/FOREIGN KEY/);
   });
 });
@@ -199,12 +218,25 @@ describe("openDatabase", () => {
 describe("0006: the CIMD last good copy", () => {
   test("a document cached before it counts as fetched a day (the longest cache time) before it expires", () => {
     const { db } = freshDb();
-    migrate(db.$client, migrations.filter((m) => m.tag < "0006"));
-    const insert = "INSERT INTO oauth_clients (id, kind, name, redirect_uris, token_endpoint_auth_method, metadata_expires_at, created_at) VALUES (?, ?, 'n', '[]', 'none', ?, 1)";
+    migrate(
+      db.$client,
+      migrations.filter((m) => m.tag < "0006"),
+    );
+    const insert =
+      "INSERT INTO oauth_clients (id, kind, name, redirect_uris, token_endpoint_auth_method, metadata_expires_at, created_at) VALUES (?, ?, 'n', '[]', 'none', ?, 1)";
     db.$client.run(insert, ["https://client.example/doc.json", "cimd", 2_000_000]);
     db.$client.run(insert, ["dcr-client", "dcr", null]);
-    expect(migrate(db.$client, migrations.filter((m) => m.tag < "0007")).applied).toEqual(["0006_cimd_last_good_copy"]);
-    const fetchedAt = db.$client.query<{ id: string; fetched: number | null }, []>("SELECT id, metadata_fetched_at AS fetched FROM oauth_clients ORDER BY id").all();
+    expect(
+      migrate(
+        db.$client,
+        migrations.filter((m) => m.tag < "0007"),
+      ).applied,
+    ).toEqual(["0006_cimd_last_good_copy"]);
+    const fetchedAt = db.$client
+      .query<{ id: string; fetched: number | null }, []>(
+        "SELECT id, metadata_fetched_at AS fetched FROM oauth_clients ORDER BY id",
+      )
+      .all();
     expect(fetchedAt).toEqual([
       { id: "dcr-client", fetched: null },
       { id: "https://client.example/doc.json", fetched: 2_000_000 - 86400 },

@@ -10,11 +10,17 @@ const page = readFileSync(join(import.meta.dir, "../../docs/configuration.md"), 
 const rows = page.split("\n").filter((line) => line.startsWith("| `"));
 
 describe("docs/configuration.md", () => {
-  test.each(Object.values(settings).map((s) => [s.env, s] as const))("documents %s with its flag and default", (env, setting) => {
-    const row = rows.find((line) => line.startsWith(`| \`${env}\` |`));
-    expect(row).toBeDefined();
-    const [, flag, fallback] = row!.split("|").slice(1).map((cell) => cell.trim());
-    expect(flag).toBe(`\`${setting.flag}\``);
-    if ("default" in setting) expect(fallback).toBe(`\`${setting.default}\``);
-  });
+  test.each(Object.values(settings).map((s) => [s.env, s] as const))(
+    "documents %s with its flag and default",
+    (env, setting) => {
+      const row = rows.find((line) => line.startsWith(`| \`${env}\` |`));
+      expect(row).toBeDefined();
+      const [, flag, fallback] = row!
+        .split("|")
+        .slice(1)
+        .map((cell) => cell.trim());
+      expect(flag).toBe(`\`${setting.flag}\``);
+      if ("default" in setting) expect(fallback).toBe(`\`${setting.default}\``);
+    },
+  );
 });

@@ -7,7 +7,13 @@ import { dirname, join, relative } from "node:path";
 // names heading anchors). External links are not fetched.
 
 const root = join(import.meta.dir, "../..");
-const pages = ["README.md", "bench/README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const pages = [
+  "README.md",
+  "bench/README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 /** The page's text outside fenced code blocks and inline code spans. */
 function prose(markdown: string): string {
@@ -20,7 +26,10 @@ function anchorsOf(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   for (const match of markdown.replace(/^```[\s\S]*?^```/gm, "").matchAll(/^#{1,6} (.+)$/gm)) {
     const text = match[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/`/g, "");
-    const slug = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -30,7 +39,9 @@ function anchorsOf(markdown: string): Set<string> {
 
 /** `[text](target)` links whose target is not a URL with a scheme. */
 function relativeLinks(markdown: string): string[] {
-  return [...prose(markdown).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
+  return [...prose(markdown).matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!)
+    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
 }
 
 /** What is wrong with one link from `page`, or null. */
@@ -40,7 +51,9 @@ function brokenLink(page: string, target: string): string | null {
   if (!existsSync(join(root, file))) return `${page}: ${target} (no file ${file})`;
   if (fragment === undefined || statSync(join(root, file)).isDirectory()) return null;
   if (!file.endsWith(".md")) return `${page}: ${target} (a fragment on a file that is not markdown)`;
-  return anchorsOf(readFileSync(join(root, file), "utf8")).has(fragment) ? null : `${page}: ${target} (no heading #${fragment} in ${file})`;
+  return anchorsOf(readFileSync(join(root, file), "utf8")).has(fragment)
+    ? null
+    : `${page}: ${target} (no heading #${fragment} in ${file})`;
 }
 
 describe("links in the README and docs/", () => {
@@ -51,8 +64,16 @@ describe("links in the README and docs/", () => {
   });
 
   test("GitHub's anchors are computed as GitHub does", () => {
-    const anchors = anchorsOf("# Title\n## OAuth 2.1 authorization server\n## Where `/mcp` stands\n## __drizzle_migrations\n## Title\n```\n# not a heading\n```\n");
-    expect([...anchors]).toEqual(["title", "oauth-21-authorization-server", "where-mcp-stands", "__drizzle_migrations", "title-1"]);
+    const anchors = anchorsOf(
+      "# Title\n## OAuth 2.1 authorization server\n## Where `/mcp` stands\n## __drizzle_migrations\n## Title\n```\n# not a heading\n```\n",
+    );
+    expect([...anchors]).toEqual([
+      "title",
+      "oauth-21-authorization-server",
+      "where-mcp-stands",
+      "__drizzle_migrations",
+      "title-1",
+    ]);
   });
 
   test.each(pages)("every relative link and #anchor in %s resolves", (page) => {

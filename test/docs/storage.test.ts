@@ -54,7 +54,9 @@ afterAll(() => {
 
 const tables = () =>
   db.$client
-    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .query<{ name: string }, []>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
     .all()
     .map((t) => t.name);
 const columns = (table: string) =>
@@ -92,7 +94,9 @@ describe("docs/storage.md", () => {
     const missing = [oauthClients.kind, oauthTokens.kind, oauthDeviceCodes.status, users.kind].flatMap((column) => {
       const table = getTableConfig(column.table).name;
       const row = (documented.get(table) ?? "").split("\n").find((line) => line.startsWith(`| ${column.name} |`)) ?? "";
-      return column.enumValues!.filter((value) => !row.includes(`\`${value}\``)).map((value) => `${table}.${column.name} ${value}`);
+      return column
+        .enumValues!.filter((value) => !row.includes(`\`${value}\``))
+        .map((value) => `${table}.${column.name} ${value}`);
     });
     expect(missing).toEqual([]);
   });

@@ -31,13 +31,23 @@ class Server {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   private readonly drained: Promise<unknown>;
   constructor(extraEnv: Record<string, string> = {}) {
-    this.proc = Bun.spawn([binary], { cwd, env: { ...env, ...extraEnv }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.proc = Bun.spawn([binary], {
+      cwd,
+      env: { ...env, ...extraEnv },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const drain = async (stream: ReadableStream<Uint8Array>, add: (chunk: string) => void) => {
       const reader = stream.getReader();
       const decoder = new TextDecoder();
-      for (let r = await reader.read(); !r.done; r = await reader.read()) add(decoder.decode(r.value, { stream: true }));
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        add(decoder.decode(r.value, { stream: true }));
     };
-    this.drained = Promise.all([drain(this.proc.stdout, (c) => (this.text += c)), drain(this.proc.stderr, (c) => (this.errText += c))]);
+    this.drained = Promise.all([
+      drain(this.proc.stdout, (c) => (this.text += c)),
+      drain(this.proc.stderr, (c) => (this.errText += c)),
+    ]);
   }
 
   logs(): Record<string, unknown>[] {
@@ -49,7 +59,11 @@ class Server {
 
   async waitForLog(msg: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
     const line = () => this.logs().find((l) => l.msg === msg);
-    await waitFor(() => line() !== undefined, timeoutMs, () => `a "${msg}" log line; output so far:\n${this.text}`);
+    await waitFor(
+      () => line() !== undefined,
+      timeoutMs,
+      () => `a "${msg}" log line; output so far:\n${this.text}`,
+    );
     return line()!;
   }
 
@@ -79,7 +93,11 @@ async function gatehouse(args: string[], stdin?: string): Promise<{ code: number
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, out, err };
 }
 
@@ -148,7 +166,10 @@ describe("the compiled binary", () => {
     });
 
     test("user add --admin --password-stdin works while the server runs", async () => {
-      const run = await gatehouse(["user", "add", "--email", "admin@example.com", "--admin", "--password-stdin"], "a long password 123\n");
+      const run = await gatehouse(
+        ["user", "add", "--email", "admin@example.com", "--admin", "--password-stdin"],
+        "a long password 123\n",
+      );
       expect(run).toEqual({ code: 0, out: "created admin admin@example.com\n", err: "" });
     });
 
@@ -173,7 +194,11 @@ describe("the compiled binary", () => {
     test("the key lists the built-in tools on /mcp (the MCP SDK is in the binary)", async () => {
       const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
       });
       expect(res.status).toBe(200);
@@ -245,7 +270,10 @@ describe("the compiled binary", () => {
     beforeAll(async () => {
       api = startPetsApi(apiToken);
       const config = join(configDir, "gatehouse.toml");
-      await Bun.write(config, `[[upstream]]\nname = "pets"\nopenapi = "${api.url}/openapi/json"\nheaders = { Authorization = "Bearer \${PETS_TOKEN}" }\n`);
+      await Bun.write(
+        config,
+        `[[upstream]]\nname = "pets"\nopenapi = "${api.url}/openapi/json"\nheaders = { Authorization = "Bearer \${PETS_TOKEN}" }\n`,
+      );
       server = new Server({ GATEHOUSE_CONFIG: config, PETS_TOKEN: apiToken });
       servers.push(server);
       await server.waitForLog("openapi upstream loaded");
@@ -261,8 +289,18 @@ describe("the compiled binary", () => {
       const key = (await gatehouse(["key", "create", "--user", "admin@example.com", "--name", "rest"])).out.trim();
       const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
         method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "pets__getPet", arguments: { id: 7 } } }),
+        headers: {
+          authorization: `Bearer ${key}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-06-18",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "pets__getPet", arguments: { id: 7 } },
+        }),
       });
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('"structuredContent":{"id":7,"name":"Rex","trace":null}');

@@ -39,11 +39,20 @@ const bridgeUrl = () => `${app.url}${oauthPaths.bridgeCallback}`;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp({ now: () => Math.floor(Date.now() / 1000) + skew });
-  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: Math.floor(Date.now() / 1000),
+  });
   pluginHost = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
-    fetch: () => new Response(`<title>host</title><iframe sandbox="allow-scripts" srcdoc="<title>plugin</title>"></iframe>`, { headers: { "content-type": "text/html" } }),
+    fetch: () =>
+      new Response(`<title>host</title><iframe sandbox="allow-scripts" srcdoc="<title>plugin</title>"></iframe>`, {
+        headers: { "content-type": "text/html" },
+      }),
   });
   browser = await launchChromium(chromiumPath);
 });
@@ -77,7 +86,11 @@ describe.skipIf(chromiumPath === null)("a plugin connecting through the polling 
     const res = await fetch(`${app.url}${oauthPaths.register}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ client_name: "Figma plugin", redirect_uris: [bridgeUrl()], token_endpoint_auth_method: "none" }),
+      body: JSON.stringify({
+        client_name: "Figma plugin",
+        redirect_uris: [bridgeUrl()],
+        token_endpoint_auth_method: "none",
+      }),
     });
     expect(res.status).toBe(201);
     clientId = ((await res.json()) as { client_id: string }).client_id;
@@ -130,14 +143,23 @@ describe.skipIf(chromiumPath === null)("a plugin connecting through the polling 
 
   test("the code is handed out once", async () => {
     skew += 5;
-    const again = await fetch(`${app.url}${oauthPaths.bridgePoll}`, { method: "POST", body: new URLSearchParams({ state, client_id: clientId }) });
+    const again = await fetch(`${app.url}${oauthPaths.bridgePoll}`, {
+      method: "POST",
+      body: new URLSearchParams({ state, client_id: clientId }),
+    });
     expect(((await again.json()) as { error: string }).error).toBe("invalid_grant");
   });
 
   test("the code and the PKCE verifier get a read-only token", async () => {
     const res = await fetch(`${app.url}${oauthPaths.token}`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "authorization_code", client_id: clientId, redirect_uri: bridgeUrl(), code, code_verifier: verifier }),
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: clientId,
+        redirect_uri: bridgeUrl(),
+        code,
+        code_verifier: verifier,
+      }),
     });
     const body = (await res.json()) as { access_token: string; scope: string };
     expect([res.status, body.scope]).toEqual([200, "mcp:read"]);
@@ -146,7 +168,11 @@ describe.skipIf(chromiumPath === null)("a plugin connecting through the polling 
 
   test("the token lists tools on /mcp", async () => {
     const client = new Client({ name: "figma-plugin", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${accessToken}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${accessToken}` } },
+      }),
+    );
     try {
       const { tools } = await client.listTools();
       expect(tools.length).toBeGreaterThan(0);

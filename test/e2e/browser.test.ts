@@ -156,7 +156,13 @@ describe.skipIf(chromiumPath === null)("markup in a key name", () => {
 
   test("is shown as text in the keys table and runs nothing", async () => {
     const email = "mallory@example.com";
-    const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+    const user = await createUser(app.db, {
+      email,
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: Math.floor(Date.now() / 1000),
+    });
     const page = await newPage();
     const dialogs: string[] = [];
     page.on("dialog", (dialog) => {
@@ -167,7 +173,11 @@ describe.skipIf(chromiumPath === null)("markup in a key name", () => {
     await createKey(page, name, "Read-only");
     expect(await page.locator("h1").textContent()).toContain(name);
     await page.goto("/keys");
-    const [key] = app.db.select().from(apiKeys).where(and(eq(apiKeys.userId, user.id), eq(apiKeys.name, name))).all();
+    const [key] = app.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, user.id), eq(apiKeys.name, name)))
+      .all();
     const cell = page.locator(`#keys tr[data-key-id="${key!.id}"] td`).first();
     expect(await cell.textContent()).toBe(name);
     expect(await page.locator("main script, main img").count()).toBe(0);

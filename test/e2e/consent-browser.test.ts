@@ -42,7 +42,13 @@ const documentUrl = () => `http://127.0.0.1:${documentServer.port}/client.json`;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: Math.floor(Date.now() / 1000),
+  });
   callbackServer = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -58,7 +64,12 @@ beforeAll(async () => {
     hostname: "127.0.0.1",
     fetch(req) {
       if (new URL(req.url).pathname !== "/client.json") return new Response("not found", { status: 404 });
-      return Response.json({ client_id: documentUrl(), client_name: "Example Editor", redirect_uris: [callbackUrl()], token_endpoint_auth_method: "none" });
+      return Response.json({
+        client_id: documentUrl(),
+        client_name: "Example Editor",
+        redirect_uris: [callbackUrl()],
+        token_endpoint_auth_method: "none",
+      });
     },
   });
   browser = await launchChromium(chromiumPath);
@@ -107,7 +118,11 @@ async function registerClient(clientName: string): Promise<string> {
   const res = await fetch(`${app.url}${oauthPaths.register}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ client_name: clientName, redirect_uris: [callbackUrl()], token_endpoint_auth_method: "none" }),
+    body: JSON.stringify({
+      client_name: clientName,
+      redirect_uris: [callbackUrl()],
+      token_endpoint_auth_method: "none",
+    }),
   });
   if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { client_id: string }).client_id;
@@ -119,7 +134,9 @@ async function answer(page: Page, name: "Allow" | "Deny"): Promise<URLSearchPara
   const arrived = page.waitForURL((url) => url.href.startsWith(`${callbackUrl()}?`), { timeout: 10_000 });
   await button(page, name).click();
   await arrived.catch((error: unknown) => {
-    throw new Error(`the browser never reached the callback; it is on ${page.url()}\n${String(error)}\nconsole:\n${consoleLines.join("\n")}`);
+    throw new Error(
+      `the browser never reached the callback; it is on ${page.url()}\n${String(error)}\nconsole:\n${consoleLines.join("\n")}`,
+    );
   });
   expect(received.length).toBe(before + 1);
   return received.at(-1)!;
@@ -129,7 +146,13 @@ async function answer(page: Page, name: "Allow" | "Deny"): Promise<URLSearchPara
 function exchangeCode(clientId: string, code: string): Promise<Response> {
   return fetch(`${app.url}${oauthPaths.token}`, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "authorization_code", client_id: clientId, redirect_uri: callbackUrl(), code, code_verifier: verifier }),
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      client_id: clientId,
+      redirect_uri: callbackUrl(),
+      code,
+      code_verifier: verifier,
+    }),
   });
 }
 
@@ -179,7 +202,10 @@ function describeConsentFlow(flow: ConsentFlow): void {
     });
 
     test("the consent page says what each requested scope allows", async () => {
-      expect(await page.locator("#scopes li").allTextContents()).toEqual([scopeDescriptions["mcp:read"], scopeDescriptions["mcp:write"]]);
+      expect(await page.locator("#scopes li").allTextContents()).toEqual([
+        scopeDescriptions["mcp:read"],
+        scopeDescriptions["mcp:write"],
+      ]);
     });
 
     test("the consent page offers Full, chosen, and Read-only", async () => {

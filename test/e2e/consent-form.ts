@@ -17,7 +17,11 @@ function attr(attrs: string, name: string): string | undefined {
 }
 
 /** The consent form's fields (the form posting to `action`) as a browser would send them for one button, access level and set of ticked tools. */
-export function consentFields(html: string, choice: ConsentChoice, action = "/oauth/authorize"): Record<string, string | string[]> {
+export function consentFields(
+  html: string,
+  choice: ConsentChoice,
+  action = "/oauth/authorize",
+): Record<string, string | string[]> {
   const form = new RegExp(`<form[^>]*action="${action}"[^>]*>([\\s\\S]*?)</form>`).exec(html)?.[1];
   if (!form) throw new Error(`no consent form on the page:\n${html.slice(0, 2000)}`);
   const inputs = [...form.matchAll(/<input([^>]*)>/g)].map((m) => ({
@@ -28,8 +32,10 @@ export function consentFields(html: string, choice: ConsentChoice, action = "/oa
     checked: /\schecked/.test(m[1]!),
   }));
   const asServed = choice.access === undefined && choice.tools === undefined;
-  const access = choice.access ?? (choice.tools ? "chosen" : inputs.find((i) => i.name === "access" && i.checked)?.value);
-  if (choice.button === "allow" && !inputs.some((i) => i.name === "access" && i.value === access)) throw new Error(`the consent page offers no access choice ${access}`);
+  const access =
+    choice.access ?? (choice.tools ? "chosen" : inputs.find((i) => i.name === "access" && i.checked)?.value);
+  if (choice.button === "allow" && !inputs.some((i) => i.name === "access" && i.value === access))
+    throw new Error(`the consent page offers no access choice ${access}`);
   const fields: Record<string, string | string[]> = {};
   const multi: Record<string, string[]> = { tool: [], tool_group: [] };
   for (const input of inputs) {
@@ -37,7 +43,9 @@ export function consentFields(html: string, choice: ConsentChoice, action = "/oa
     if (input.type === "radio") {
       if (input.value === access) fields[input.name] = input.value;
     } else if (input.type === "checkbox") {
-      const tick = asServed ? input.checked : access === "chosen" && input.name === "tool" && (choice.tools ? choice.tools.includes(input.value) : true);
+      const tick = asServed
+        ? input.checked
+        : access === "chosen" && input.name === "tool" && (choice.tools ? choice.tools.includes(input.value) : true);
       if (tick) (multi[input.name] ??= []).push(input.value);
     } else fields[input.name] = input.value;
   }
@@ -55,7 +63,8 @@ export function consentFields(html: string, choice: ConsentChoice, action = "/oa
 /** The fields as a form body, repeated names (ticked tools) included. */
 export function consentBody(fields: Record<string, string | string[]>): URLSearchParams {
   const body = new URLSearchParams();
-  for (const [name, value] of Object.entries(fields)) for (const v of Array.isArray(value) ? value : [value]) body.append(name, v);
+  for (const [name, value] of Object.entries(fields))
+    for (const v of Array.isArray(value) ? value : [value]) body.append(name, v);
   return body;
 }
 

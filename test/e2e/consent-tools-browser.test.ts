@@ -39,7 +39,13 @@ beforeAll(async () => {
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}) });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
-  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: Math.floor(Date.now() / 1000),
+  });
   callback = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("ok") });
   browser = await launchChromium(chromiumPath);
 });
@@ -91,7 +97,13 @@ async function allowAndExchange(page: Page, clientId: string): Promise<string> {
   const code = new URL(page.url()).searchParams.get("code")!;
   const res = await fetch(`${app.url}${oauthPaths.token}`, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "authorization_code", client_id: clientId, redirect_uri: callbackUrl(), code, code_verifier: verifier }),
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      client_id: clientId,
+      redirect_uri: callbackUrl(),
+      code,
+      code_verifier: verifier,
+    }),
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -99,7 +111,7 @@ async function allowAndExchange(page: Page, clientId: string): Promise<string> {
 
 const toolBox = (page: Page, name: string) => page.locator(`#write-tools input[name=tool][value="${name}"]`);
 const accessChoice = (page: Page, level: string) => page.getByRole("radio", { name: new RegExp(`^${level}:`) });
-const textOf = (result: unknown) => ((result as { content: { text: string }[] }).content[0]!.text);
+const textOf = (result: unknown) => (result as { content: { text: string }[] }).content[0]!.text;
 
 describe.skipIf(chromiumPath === null)("Allow as served", () => {
   let page: Page;
@@ -133,7 +145,10 @@ describe.skipIf(chromiumPath === null)("Full, only the write tools I tick", () =
     ({ page, clientId } = await consentPage("Cursor", false));
     await accessChoice(page, "Full, only the write tools I tick").check();
     expect(await page.locator("#write-tools").isVisible()).toBe(true);
-    expect(await page.locator("#write-tools fieldset.tool-group legend").allTextContents()).toEqual(["Gatehouse", "web"]);
+    expect(await page.locator("#write-tools fieldset.tool-group legend").allTextContents()).toEqual([
+      "Gatehouse",
+      "web",
+    ]);
     for (const name of [store, slow, revoke]) expect(await toolBox(page, name).isChecked()).toBe(false);
     await accessChoice(page, "Read-only").check();
     expect(await page.locator("#write-tools").isVisible()).toBe(false);
@@ -141,7 +156,10 @@ describe.skipIf(chromiumPath === null)("Full, only the write tools I tick", () =
 
   test("Allow with nothing ticked stays on the consent page with an error", async () => {
     await accessChoice(page, "Full, only the write tools I tick").check();
-    await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Allow", exact: true }).click()]);
+    await Promise.all([
+      page.waitForLoadState("load"),
+      page.getByRole("button", { name: "Allow", exact: true }).click(),
+    ]);
     await page.waitForSelector("[role=alert]");
     expect(new URL(page.url()).pathname).toBe(oauthPaths.authorize);
     expect(await page.getByRole("alert").textContent()).toContain("Tick at least one write tool");
@@ -158,8 +176,12 @@ describe.skipIf(chromiumPath === null)("Full, only the write tools I tick", () =
     const listed = (await client.listTools()).tools.map((t) => t.name);
     expect(listed).toContain(store);
     expect(listed).not.toContain(revoke);
-    expect(textOf(await client.callTool({ name: store, arguments: { text: "from chromium" } }))).toBe("stored from chromium");
-    const error = (await client.callTool({ name: revoke, arguments: { kind: "api_key", id: "x" } }).catch((e: unknown) => e)) as { code?: number; data?: { tool?: string } };
+    expect(textOf(await client.callTool({ name: store, arguments: { text: "from chromium" } }))).toBe(
+      "stored from chromium",
+    );
+    const error = (await client
+      .callTool({ name: revoke, arguments: { kind: "api_key", id: "x" } })
+      .catch((e: unknown) => e)) as { code?: number; data?: { tool?: string } };
     expect([error.code, error.data?.tool]).toEqual([permissionDeniedCode, revoke]);
   });
 });
@@ -170,7 +192,11 @@ describe.skipIf(chromiumPath === null)("a group's tick-all, with script", () => 
     const tickAll = page.getByRole("checkbox", { name: "All 2 write tools of web" });
     await accessChoice(page, "Full, only the write tools I tick").check();
     await tickAll.check();
-    expect([await toolBox(page, store).isChecked(), await toolBox(page, slow).isChecked(), await toolBox(page, revoke).isChecked()]).toEqual([true, true, false]);
+    expect([
+      await toolBox(page, store).isChecked(),
+      await toolBox(page, slow).isChecked(),
+      await toolBox(page, revoke).isChecked(),
+    ]).toEqual([true, true, false]);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: "/tmp/gatehouse-consent-phone.png", fullPage: true });
     await toolBox(page, slow).uncheck();

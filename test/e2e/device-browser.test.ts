@@ -25,7 +25,13 @@ let browser: Browser;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: Math.floor(Date.now() / 1000),
+  });
   browser = await launchChromium(chromiumPath);
 });
 afterAll(async () => {
@@ -72,11 +78,18 @@ describe.skipIf(chromiumPath === null)("device authorization grant in a browser 
       method: "POST",
       headers: { "content-type": "application/json" },
       // A TV cannot receive a redirect: it registers for the device grant alone.
-      body: JSON.stringify({ client_name: "Living room TV", grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], token_endpoint_auth_method: "none" }),
+      body: JSON.stringify({
+        client_name: "Living room TV",
+        grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
+        token_endpoint_auth_method: "none",
+      }),
     });
     expect(registered.status).toBe(201);
     clientId = ((await registered.json()) as { client_id: string }).client_id;
-    const res = await fetch(`${app.url}${oauthPaths.deviceAuthorization}`, { method: "POST", body: new URLSearchParams({ client_id: clientId }) });
+    const res = await fetch(`${app.url}${oauthPaths.deviceAuthorization}`, {
+      method: "POST",
+      body: new URLSearchParams({ client_id: clientId }),
+    });
     expect(res.status).toBe(200);
     device = (await res.json()) as Device;
     polling = pollUntilAnswered(clientId, device);
@@ -126,7 +139,12 @@ describe.skipIf(chromiumPath === null)("device authorization grant in a browser 
     const result = await client.callTool({ name: "gatehouse__whoami", arguments: {} });
     expect(result.isError).toBeFalsy();
     const who = structured(result);
-    expect([who.email, who.via, who.name, who.write_tools]).toEqual([email, "connection", "Living room TV", [writeTool]]);
+    expect([who.email, who.via, who.name, who.write_tools]).toEqual([
+      email,
+      "connection",
+      "Living room TV",
+      [writeTool],
+    ]);
     await client.close();
   });
 });

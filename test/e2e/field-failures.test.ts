@@ -38,13 +38,16 @@ const getJson = async (path: string, headers: Record<string, string> = {}) => {
 const grantOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
 
 describe("1. issuer differs by a trailing slash", () => {
-  test.each(discoveryPaths)("1. oauth4webapi compares issuers byte for byte: %s names the public URL with no trailing slash", async (path) => {
-    const { res, json } = await getJson(path);
-    expect(res.status).toBe(200);
-    expect(json.issuer).toBe(app.url);
-    expect(String(json.issuer).endsWith("/")).toBe(false);
-    expect(json.authorization_endpoint).toBe(`${app.url}/oauth/authorize`);
-  });
+  test.each(discoveryPaths)(
+    "1. oauth4webapi compares issuers byte for byte: %s names the public URL with no trailing slash",
+    async (path) => {
+      const { res, json } = await getJson(path);
+      expect(res.status).toBe(200);
+      expect(json.issuer).toBe(app.url);
+      expect(String(json.issuer).endsWith("/")).toBe(false);
+      expect(json.authorization_endpoint).toBe(`${app.url}/oauth/authorize`);
+    },
+  );
 
   test("1. oauth4webapi checks iss on the redirect (RFC 9207): a code and an error both carry the issuer's exact bytes", async () => {
     const redirectUri = "http://127.0.0.1:33418/callback";
@@ -52,7 +55,11 @@ describe("1. issuer differs by a trailing slash", () => {
     const { callback } = await authorizeCode(browser, clientId, redirectUri);
     expect(callback.searchParams.get("iss")).toBe(app.url);
 
-    const { url } = await authorizeUrl(app.url, { client_id: clientId, redirect_uri: redirectUri, response_type: "token" });
+    const { url } = await authorizeUrl(app.url, {
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      response_type: "token",
+    });
     const res = await browser.get(url.pathname + url.search);
     expect(res.status).toBe(302);
     const error = new URL(res.headers.get("location")!);
@@ -83,23 +90,41 @@ describe("3. client sends no resource", () => {
     const clientId = await registerPublic(app.url, "Claude Code (resource)", [redirectUri]);
     const tokens = await connect(browser, clientId, redirectUri, { resource: undefined });
     expect(grantOf(clientId).map((g) => g.resource)).toEqual([`${app.url}/mcp`]);
-    expect(await introspect(app.url, adminKey, String(tokens.access_token))).toMatchObject({ active: true, aud: `${app.url}/mcp` });
+    expect(await introspect(app.url, adminKey, String(tokens.access_token))).toMatchObject({
+      active: true,
+      aud: `${app.url}/mcp`,
+    });
   });
 
   test("3. Claude Code names the resource only at the token endpoint: the exchange succeeds", async () => {
     const clientId = await registerPublic(app.url, "Claude Code (token resource)", [redirectUri]);
     const { code, verifier } = await authorizeCode(browser, clientId, redirectUri);
-    const { res } = await tokenRequest(app.url, { grant_type: "authorization_code", client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier, resource: `${app.url}/mcp` });
+    const { res } = await tokenRequest(app.url, {
+      grant_type: "authorization_code",
+      client_id: clientId,
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      resource: `${app.url}/mcp`,
+    });
     expect(res.status).toBe(200);
   });
 
   test("3. a client naming a foreign resource is sent back with invalid_target, state and iss", async () => {
     const clientId = await registerPublic(app.url, "Claude Code (foreign)", [redirectUri]);
-    const { url } = await authorizeUrl(app.url, { client_id: clientId, redirect_uri: redirectUri, resource: "https://elsewhere.example/mcp" });
+    const { url } = await authorizeUrl(app.url, {
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      resource: "https://elsewhere.example/mcp",
+    });
     const res = await browser.get(url.pathname + url.search);
     expect(res.status).toBe(302);
     const back = new URL(res.headers.get("location")!);
-    expect(Object.fromEntries(back.searchParams)).toMatchObject({ error: "invalid_target", state: "st-1", iss: app.url });
+    expect(Object.fromEntries(back.searchParams)).toMatchObject({
+      error: "invalid_target",
+      state: "st-1",
+      iss: app.url,
+    });
   });
 });
 
@@ -117,14 +142,19 @@ describe("4. loopback redirect on a random port", () => {
     const { callback, code, verifier } = await authorizeCode(browser, clientId, redirectUri);
     expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri);
     expect(callback.searchParams.get("state")).toBe("st-1");
-    expect((await exchange(app.url, clientId, code, "http://127.0.0.1:3000/callback", verifier)).json.error).toBe("invalid_grant");
+    expect((await exchange(app.url, clientId, code, "http://127.0.0.1:3000/callback", verifier)).json.error).toBe(
+      "invalid_grant",
+    );
     const { res, json } = await exchange(app.url, clientId, code, redirectUri, verifier);
     expect(res.status).toBe(200);
     expect(json.access_token).toMatch(/^gate_at_/);
   });
 
   test("4. VS Code registered http://127.0.0.1/ with no port and comes back on :49152/: a code is issued", async () => {
-    const clientId = await registerPublic(app.url, "VS Code (ports)", ["https://vscode.dev/redirect", "http://127.0.0.1/"]);
+    const clientId = await registerPublic(app.url, "VS Code (ports)", [
+      "https://vscode.dev/redirect",
+      "http://127.0.0.1/",
+    ]);
     const tokens = await connect(browser, clientId, "http://127.0.0.1:49152/");
     expect(tokens.access_token).toMatch(/^gate_at_/);
     const code = app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, clientId)).get();
@@ -133,7 +163,10 @@ describe("4. loopback redirect on a random port", () => {
 
   test("4. a loopback redirect with another path stays on the error page (phase 1), never redirected", async () => {
     const clientId = await registerPublic(app.url, "Claude Code (path)", ["http://127.0.0.1:3000/callback"]);
-    const { url } = await authorizeUrl(app.url, { client_id: clientId, redirect_uri: "http://127.0.0.1:54321/elsewhere" });
+    const { url } = await authorizeUrl(app.url, {
+      client_id: clientId,
+      redirect_uri: "http://127.0.0.1:54321/elsewhere",
+    });
     const res = await browser.get(url.pathname + url.search);
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
@@ -146,10 +179,18 @@ describe("5. DCR with native-app and vendor redirects", () => {
     ["Cursor", "cursor://anysphere.cursor-mcp/oauth/callback"],
     ["VS Code", "https://vscode.dev/redirect"],
   ])("5. %s registers %s: 201 and the URI is stored", async (name, uri) => {
-    const { res, json } = await register(app.url, { client_name: `${name} (register)`, redirect_uris: [uri], token_endpoint_auth_method: "none" });
+    const { res, json } = await register(app.url, {
+      client_name: `${name} (register)`,
+      redirect_uris: [uri],
+      token_endpoint_auth_method: "none",
+    });
     expect(res.status).toBe(201);
     expect(json.redirect_uris).toEqual([uri]);
-    const row = app.db.select().from(oauthClients).where(eq(oauthClients.id, String(json.client_id))).get();
+    const row = app.db
+      .select()
+      .from(oauthClients)
+      .where(eq(oauthClients.id, String(json.client_id)))
+      .get();
     expect(JSON.parse(row!.redirectUris)).toEqual([uri]);
   });
 
@@ -183,7 +224,13 @@ describe("6. invalid_client after a restart", () => {
   });
 
   test("6. an unknown client_id at the token endpoint is 401 invalid_client, so the client registers again", async () => {
-    const { res, json } = await exchange(app.url, "gate_client_unknownunknown", "gate_code_x", "http://127.0.0.1:33418/callback", "v".repeat(43));
+    const { res, json } = await exchange(
+      app.url,
+      "gate_client_unknownunknown",
+      "gate_code_x",
+      "http://127.0.0.1:33418/callback",
+      "v".repeat(43),
+    );
     expect(res.status).toBe(401);
     expect(json.error).toBe("invalid_client");
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -209,7 +256,11 @@ describe("7. two refreshes with the same token at once", () => {
   });
 
   test("7. claude.ai is not logged out: the new refresh token works and the grant stays live", async () => {
-    const { res } = await tokenRequest(app.url, { grant_type: "refresh_token", client_id: clientId, refresh_token: String(winner.refresh_token) });
+    const { res } = await tokenRequest(app.url, {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: String(winner.refresh_token),
+    });
     expect(res.status).toBe(200);
     expect(grantOf(clientId).map((g) => g.revokedAt)).toEqual([null]);
     expect(await introspect(app.url, adminKey, String(winner.access_token))).toMatchObject({ active: true });
@@ -217,11 +268,14 @@ describe("7. two refreshes with the same token at once", () => {
 });
 
 describe("8. discovery without CORS or behind the auth check (the /mcp half is with the MCP endpoint)", () => {
-  test.each(discoveryPaths)("8. the MCP Inspector in a browser reads %s: 200 with Access-Control-Allow-Origin *", async (path) => {
-    const { res } = await getJson(path, { origin: "http://localhost:6274" });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("access-control-allow-origin")).toBe("*");
-  });
+  test.each(discoveryPaths)(
+    "8. the MCP Inspector in a browser reads %s: 200 with Access-Control-Allow-Origin *",
+    async (path) => {
+      const { res } = await getJson(path, { origin: "http://localhost:6274" });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    },
+  );
 
   test.each(discoveryPaths)("8. a client that sends a stale bearer token to %s gets 200, never 401", async (path) => {
     const { res, json } = await getJson(path, { authorization: "Bearer gate_at_stale_token" });
@@ -233,7 +287,11 @@ describe("8. discovery without CORS or behind the auth check (the /mcp half is w
   test.each(discoveryPaths)("8. the MCP Inspector's preflight for %s is 204 with CORS", async (path) => {
     const res = await fetch(app.url + path, {
       method: "OPTIONS",
-      headers: { origin: "http://localhost:6274", "access-control-request-method": "GET", "access-control-request-headers": "mcp-protocol-version" },
+      headers: {
+        origin: "http://localhost:6274",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "mcp-protocol-version",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
@@ -267,22 +325,35 @@ describe("9. ChatGPT sends an empty scope", () => {
   test("9. ChatGPT's refresh with scope= keeps the granted scopes, not invalid_scope", async () => {
     const clientId = await registerPublic(app.url, "ChatGPT (refresh)", [redirectUri]);
     const tokens = await connect(browser, clientId, redirectUri, { scope: "" });
-    const { res, json } = await tokenRequest(app.url, { grant_type: "refresh_token", client_id: clientId, refresh_token: String(tokens.refresh_token), scope: "" });
+    const { res, json } = await tokenRequest(app.url, {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: String(tokens.refresh_token),
+      scope: "",
+    });
     expect(res.status).toBe(200);
     expect(json.scope).toBe("mcp:read mcp:write");
   });
 });
 
 describe("10. claude.ai's CIMD precondition", () => {
-  test.each(discoveryPaths)("10. claude.ai uses CIMD only when %s has client_id_metadata_document_supported and none", async (path) => {
-    const { json } = await getJson(path);
-    expect(json.client_id_metadata_document_supported).toBe(true);
-    expect(json.token_endpoint_auth_methods_supported).toContain("none");
-  });
+  test.each(discoveryPaths)(
+    "10. claude.ai uses CIMD only when %s has client_id_metadata_document_supported and none",
+    async (path) => {
+      const { json } = await getJson(path);
+      expect(json.client_id_metadata_document_supported).toBe(true);
+      expect(json.token_endpoint_auth_methods_supported).toContain("none");
+    },
+  );
 });
 
 describe("11. clients register again on every connect", () => {
-  const body = (name: string) => ({ client_name: name, redirect_uris: ["http://localhost:60100/callback"], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"] });
+  const body = (name: string) => ({
+    client_name: name,
+    redirect_uris: ["http://localhost:60100/callback"],
+    token_endpoint_auth_method: "none",
+    grant_types: ["authorization_code", "refresh_token"],
+  });
   const rowsNamed = (name: string) => app.db.select().from(oauthClients).where(eq(oauthClients.name, name)).all();
 
   test("11. Claude Code registering the same public client twice gets the same client_id and leaves one row", async () => {

@@ -40,21 +40,34 @@ describe.skipIf(chromiumPath === null)("sign-in through an identity provider in 
     const context = await browser.newContext({ baseURL: app.url });
     const page = await context.newPage();
     await page.goto("/sign-in?next=/keys");
-    await Promise.all([page.waitForURL((url) => url.origin === new URL(op.issuer).origin), page.getByRole("button", { name: "Sign in with Company SSO" }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.origin === new URL(op.issuer).origin),
+      page.getByRole("button", { name: "Sign in with Company SSO" }).click(),
+    ]);
     await page.locator('input[name="login"]').fill("alice");
     await page.locator('input[name="password"]').fill("anything");
     await Promise.all([page.waitForURL(`${app.url}/keys`), page.getByRole("button", { name: "Sign-in" }).click()]);
     expect(await page.locator("header .who").textContent()).toBe("alice@example.com");
-    expect(app.db.select().from(identityLinks).where(eq(identityLinks.subject, "alice")).get()?.provider).toBe("company-sso");
+    expect(app.db.select().from(identityLinks).where(eq(identityLinks.subject, "alice")).get()?.provider).toBe(
+      "company-sso",
+    );
     await context.close();
   });
 
   test("an invited person signs in through the provider from the invitation page instead of choosing a password", async () => {
-    const { token, invitation } = createInvitation(app.db, { email: "bea@example.com", isAdmin: false, createdBy: null, now: Math.floor(Date.now() / 1000) });
+    const { token, invitation } = createInvitation(app.db, {
+      email: "bea@example.com",
+      isAdmin: false,
+      createdBy: null,
+      now: Math.floor(Date.now() / 1000),
+    });
     const context = await browser.newContext({ baseURL: app.url });
     const page = await context.newPage();
     await page.goto(`/invite/${token}`);
-    await Promise.all([page.waitForURL((url) => url.origin === new URL(op.issuer).origin), page.getByRole("button", { name: "Sign in with Company SSO" }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.origin === new URL(op.issuer).origin),
+      page.getByRole("button", { name: "Sign in with Company SSO" }).click(),
+    ]);
     await page.locator('input[name="login"]').fill("bea");
     await page.locator('input[name="password"]').fill("anything");
     await Promise.all([page.waitForURL(`${app.url}/keys`), page.getByRole("button", { name: "Sign-in" }).click()]);
@@ -67,7 +80,10 @@ describe.skipIf(chromiumPath === null)("sign-in through an identity provider in 
     const context = await browser.newContext({ baseURL: app.url });
     const page = await context.newPage();
     await page.goto("/sign-in");
-    await Promise.all([page.waitForURL((url) => url.origin === new URL(op.issuer).origin), page.getByRole("button", { name: "Sign in with Company SSO" }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.origin === new URL(op.issuer).origin),
+      page.getByRole("button", { name: "Sign in with Company SSO" }).click(),
+    ]);
     await page.locator('input[name="login"]').fill("cleo");
     await page.locator('input[name="password"]').fill("anything");
     const answer = page.waitForResponse((res) => res.url().startsWith(`${app.url}/sign-in/company-sso/callback`));

@@ -23,7 +23,13 @@ let browser: Browser;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email: adminEmail, password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, {
+    email: adminEmail,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: true,
+    now: Math.floor(Date.now() / 1000),
+  });
   browser = await launchChromium(chromiumPath);
 });
 

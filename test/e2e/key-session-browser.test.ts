@@ -21,8 +21,20 @@ let token = "";
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  const admin = await createUser(app.db, { email: "root@example.com", password: "correct horse battery staple", passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
-  token = createApiKey(app.db, { userId: admin.id, name: "ci", access: "read", expiresInSeconds: null, now: Math.floor(Date.now() / 1000) }).token;
+  const admin = await createUser(app.db, {
+    email: "root@example.com",
+    password: "correct horse battery staple",
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: true,
+    now: Math.floor(Date.now() / 1000),
+  });
+  token = createApiKey(app.db, {
+    userId: admin.id,
+    name: "ci",
+    access: "read",
+    expiresInSeconds: null,
+    now: Math.floor(Date.now() / 1000),
+  }).token;
   browser = await launchChromium(chromiumPath);
 });
 afterAll(async () => {
@@ -57,15 +69,22 @@ describe.skipIf(chromiumPath === null)("a session opened with an admin's Read-on
   test("a Full key posted anyway (the form edited in the page) is refused with the form's error", async () => {
     const form = page.locator("form#create-key");
     await form.getByLabel("Name").fill("escalated");
-    await form.getByRole("radio", { name: /^Read-only:/ }).evaluate((radio: HTMLInputElement) => (radio.value = "full"));
+    await form
+      .getByRole("radio", { name: /^Read-only:/ })
+      .evaluate((radio: HTMLInputElement) => (radio.value = "full"));
     await clickAndLoad(page, form.getByRole("button", { name: "Create key" }));
     expect(await page.getByRole("alert").textContent()).toBe("Choose an access level: Read-only.");
     expect(fullKeys()).toEqual([]);
   });
 
-  test.each(["/admin/people", "/admin/service-accounts", "/admin/audit"])("%s is refused with the reason", async (path) => {
-    const res = await page.goto(path);
-    expect(res!.status()).toBe(403);
-    expect(await page.locator("main").textContent()).toContain("Admin pages need a sign-in with a password or an identity provider, not an API key");
-  });
+  test.each(["/admin/people", "/admin/service-accounts", "/admin/audit"])(
+    "%s is refused with the reason",
+    async (path) => {
+      const res = await page.goto(path);
+      expect(res!.status()).toBe(403);
+      expect(await page.locator("main").textContent()).toContain(
+        "Admin pages need a sign-in with a password or an identity provider, not an API key",
+      );
+    },
+  );
 });

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { Client, InsufficientScopeError, StreamableHTTPClientTransport, UnauthorizedError, type VersionNegotiationMode } from "@modelcontextprotocol/client";
+import {
+  Client,
+  InsufficientScopeError,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type VersionNegotiationMode,
+} from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { openDatabase, type Db } from "../../src/db/client.ts";
@@ -48,9 +54,19 @@ let skewSeconds = 0;
 beforeAll(async () => {
   if (chromiumPath === null) return;
   const toml = `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everythingEntry}", "stdio"]\nhide = ["trigger-*", "simulate-*"]\n`;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), now: () => Math.floor(Date.now() / 1000) + skewSeconds });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", toml, {}),
+    now: () => Math.floor(Date.now() / 1000) + skewSeconds,
+  });
   db = openDatabase(app.dataDir);
-  userId = (await createUser(app.db, { ...person, passwordCost: app.config.passwordHashCost, isAdmin: false, now: Math.floor(Date.now() / 1000) })).id;
+  userId = (
+    await createUser(app.db, {
+      ...person,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: Math.floor(Date.now() / 1000),
+    })
+  ).id;
   receiver = new CallbackReceiver();
   [browser] = await Promise.all([launchChromium(chromiumPath), connected(app.gateway!)]);
 });
@@ -110,8 +126,14 @@ class App {
   ) {}
 
   connect(): Promise<void> {
-    this.transport = new StreamableHTTPClientTransport(mcpUrl(), { authProvider: this.provider, onInsufficientScope: this.onInsufficientScope });
-    this.client = new Client({ name: "gatehouse-e2e", version: "1.0.0" }, { versionNegotiation: { mode: this.era.mode } });
+    this.transport = new StreamableHTTPClientTransport(mcpUrl(), {
+      authProvider: this.provider,
+      onInsufficientScope: this.onInsufficientScope,
+    });
+    this.client = new Client(
+      { name: "gatehouse-e2e", version: "1.0.0" },
+      { versionNegotiation: { mode: this.era.mode } },
+    );
     return this.client.connect(this.transport);
   }
 
@@ -126,7 +148,10 @@ class App {
   }
 }
 
-async function newProvider(clientName: string, choices: ConsentChoice[]): Promise<{ provider: BrowserOAuthProvider; context: BrowserContext }> {
+async function newProvider(
+  clientName: string,
+  choices: ConsentChoice[],
+): Promise<{ provider: BrowserOAuthProvider; context: BrowserContext }> {
   const context = await browser.newContext();
   return { context, provider: new BrowserOAuthProvider({ clientName, receiver, context, person, choices }) };
 }
@@ -160,14 +185,25 @@ function describeFullAccess(era: Era): void {
 
     test("the SDK registered by DCR with the client's metadata", () => {
       const registered = findClientById(db, provider.client!.client_id);
-      expect(registered).toMatchObject({ kind: "dcr", name: clientName, redirectUris: [receiver.url], tokenEndpointAuthMethod: "none" });
+      expect(registered).toMatchObject({
+        kind: "dcr",
+        name: clientName,
+        redirectUris: [receiver.url],
+        tokenEndpointAuthMethod: "none",
+      });
     });
 
     test("the authorization URL carries PKCE S256, the resource, the challenged scope and the loopback redirect", () => {
       const url = provider.authorizationUrls[0]!;
       expect(url.origin + url.pathname).toBe(`${app.url}${oauthPaths.authorize}`);
       const q = url.searchParams;
-      expect({ response_type: q.get("response_type"), method: q.get("code_challenge_method"), resource: q.get("resource"), scope: q.get("scope"), redirect: q.get("redirect_uri") }).toEqual({
+      expect({
+        response_type: q.get("response_type"),
+        method: q.get("code_challenge_method"),
+        resource: q.get("resource"),
+        scope: q.get("scope"),
+        redirect: q.get("redirect_uri"),
+      }).toEqual({
         response_type: "code",
         method: "S256",
         resource: `${app.url}/mcp`,
@@ -193,11 +229,20 @@ function describeFullAccess(era: Era): void {
 
     test("tools/list shows the built-in tools and the upstream's", async () => {
       const names = (await mcp.client.listTools()).tools.map((t) => t.name);
-      expect(names).toEqual(expect.arrayContaining([...readTools, writeTool, "everything__echo", "everything__get-sum"]));
+      expect(names).toEqual(
+        expect.arrayContaining([...readTools, writeTool, "everything__echo", "everything__get-sum"]),
+      );
     });
 
     test("whoami answers as the connection of the registered client and the signed-in person", async () => {
-      expect(structured(await mcp.whoami())).toMatchObject({ email: person.email, via: "connection", name: clientName, access: "full", scope: fullScope, write_tools: [writeTool] });
+      expect(structured(await mcp.whoami())).toMatchObject({
+        email: person.email,
+        via: "connection",
+        name: clientName,
+        access: "full",
+        scope: fullScope,
+        write_tools: [writeTool],
+      });
     });
 
     test("a forwarded upstream tool answers", async () => {
@@ -207,10 +252,17 @@ function describeFullAccess(era: Era): void {
     });
 
     test("the database holds the person's live full grant to that client, for /mcp, with the ticked write tool", () => {
-      const grants = listLiveAuthorizations(db, userId).filter((g) => g.authorization.clientId === provider.client!.client_id);
-      expect(grants.map((g) => ({ scope: g.authorization.scope, tools: g.authorization.tools, resource: g.authorization.resource, client: g.clientName }))).toEqual([
-        { scope: fullScope, tools: [writeTool], resource: `${app.url}/mcp`, client: clientName },
-      ]);
+      const grants = listLiveAuthorizations(db, userId).filter(
+        (g) => g.authorization.clientId === provider.client!.client_id,
+      );
+      expect(
+        grants.map((g) => ({
+          scope: g.authorization.scope,
+          tools: g.authorization.tools,
+          resource: g.authorization.resource,
+          client: g.clientName,
+        })),
+      ).toEqual([{ scope: fullScope, tools: [writeTool], resource: `${app.url}/mcp`, client: clientName }]);
       const access = findToken(db, idOf(accessTokenPrefix, provider.saved!.access_token))!;
       expect(access).toMatchObject({ kind: "access", grantId: grants[0]!.authorization.id, revokedAt: null });
     });
@@ -218,7 +270,11 @@ function describeFullAccess(era: Era): void {
     test("once the access token expires, the SDK refreshes on the 401 and the call goes through", async () => {
       const before = provider.saved!;
       skewSeconds += app.config.accessTokenTtlSeconds;
-      expect(structured(await mcp.whoami())).toMatchObject({ email: person.email, via: "connection", name: clientName });
+      expect(structured(await mcp.whoami())).toMatchObject({
+        email: person.email,
+        via: "connection",
+        name: clientName,
+      });
       expect(provider.saved!.access_token).not.toBe(before.access_token);
       expect(provider.saved!.refresh_token).not.toBe(before.refresh_token);
       expect(provider.authorizationUrls).toHaveLength(1);
@@ -235,61 +291,82 @@ function describeFullAccess(era: Era): void {
 }
 
 function describeReadOnly(era: Era): void {
-  describe.skipIf(chromiumPath === null)(`the SDK's own OAuth, Read-only access stepping up, protocol ${era.title}`, () => {
-    const clientName = `SDK e2e read-only ${era.title}`;
-    let provider: BrowserOAuthProvider;
-    let context: BrowserContext;
-    let mcp: App;
-    let readGrantId: string;
+  describe.skipIf(chromiumPath === null)(
+    `the SDK's own OAuth, Read-only access stepping up, protocol ${era.title}`,
+    () => {
+      const clientName = `SDK e2e read-only ${era.title}`;
+      let provider: BrowserOAuthProvider;
+      let context: BrowserContext;
+      let mcp: App;
+      let readGrantId: string;
 
-    beforeAll(async () => {
-      ({ provider, context } = await newProvider(clientName, [{ button: "allow", access: "read" }, full]));
-      mcp = new App(era, provider);
-    });
-    afterAll(() => context?.close());
+      beforeAll(async () => {
+        ({ provider, context } = await newProvider(clientName, [{ button: "allow", access: "read" }, full]));
+        mcp = new App(era, provider);
+      });
+      afterAll(() => context?.close());
 
-    test("after a Read-only consent the SDK connects with tokens scoped mcp:read", async () => {
-      expect(await rejectionOf(mcp.connect())).toBeInstanceOf(UnauthorizedError);
-      await mcp.finishAuthAndConnect();
-      expect(provider.saved!.scope).toBe("mcp:read");
-      const { connections } = structured(await mcp.client.callTool({ name: "gatehouse__list_connections", arguments: {} }));
-      readGrantId = connections.find((c: { current: boolean }) => c.current).id;
-      expect(findAuthorization(db, readGrantId)).toMatchObject({ scope: "mcp:read", clientId: provider.client!.client_id, revokedAt: null });
-    });
+      test("after a Read-only consent the SDK connects with tokens scoped mcp:read", async () => {
+        expect(await rejectionOf(mcp.connect())).toBeInstanceOf(UnauthorizedError);
+        await mcp.finishAuthAndConnect();
+        expect(provider.saved!.scope).toBe("mcp:read");
+        const { connections } = structured(
+          await mcp.client.callTool({ name: "gatehouse__list_connections", arguments: {} }),
+        );
+        readGrantId = connections.find((c: { current: boolean }) => c.current).id;
+        expect(findAuthorization(db, readGrantId)).toMatchObject({
+          scope: "mcp:read",
+          clientId: provider.client!.client_id,
+          revokedAt: null,
+        });
+      });
 
-    test("tools/list shows only read tools", async () => {
-      const { tools } = await mcp.client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([...readTools, "everything__echo"]));
-      expect(tools.map((t) => t.name)).not.toContain(writeTool);
-      expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
-    });
+      test("tools/list shows only read tools", async () => {
+        const { tools } = await mcp.client.listTools();
+        expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([...readTools, "everything__echo"]));
+        expect(tools.map((t) => t.name)).not.toContain(writeTool);
+        expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+      });
 
-    test("a write tool call raises InsufficientScopeError naming mcp:read mcp:write, with step-up off", async () => {
-      const strict = new App(era, provider, "throw");
-      await strict.connect();
-      const error = await rejectionOf(strict.client.callTool({ name: writeTool, arguments: { kind: "connection", id: readGrantId } }));
-      expect(error).toBeInstanceOf(InsufficientScopeError);
-      expect((error as InsufficientScopeError).requiredScope).toBe(fullScope);
-      expect(provider.authorizationUrls).toHaveLength(1);
-    });
+      test("a write tool call raises InsufficientScopeError naming mcp:read mcp:write, with step-up off", async () => {
+        const strict = new App(era, provider, "throw");
+        await strict.connect();
+        const error = await rejectionOf(
+          strict.client.callTool({ name: writeTool, arguments: { kind: "connection", id: readGrantId } }),
+        );
+        expect(error).toBeInstanceOf(InsufficientScopeError);
+        expect((error as InsufficientScopeError).requiredScope).toBe(fullScope);
+        expect(provider.authorizationUrls).toHaveLength(1);
+      });
 
-    test("with step-up on, the SDK sends the browser to authorize again asking for mcp:read mcp:write", async () => {
-      const call = mcp.client.callTool({ name: writeTool, arguments: { kind: "connection", id: readGrantId } });
-      expect(await rejectionOf(call)).toBeInstanceOf(UnauthorizedError);
-      expect(provider.authorizationUrls).toHaveLength(2);
-      const stepUp = provider.authorizationUrls[1]!.searchParams;
-      expect({ scope: stepUp.get("scope"), client: stepUp.get("client_id") }).toEqual({ scope: fullScope, client: provider.client!.client_id });
-    });
+      test("with step-up on, the SDK sends the browser to authorize again asking for mcp:read mcp:write", async () => {
+        const call = mcp.client.callTool({ name: writeTool, arguments: { kind: "connection", id: readGrantId } });
+        expect(await rejectionOf(call)).toBeInstanceOf(UnauthorizedError);
+        expect(provider.authorizationUrls).toHaveLength(2);
+        const stepUp = provider.authorizationUrls[1]!.searchParams;
+        expect({ scope: stepUp.get("scope"), client: stepUp.get("client_id") }).toEqual({
+          scope: fullScope,
+          client: provider.client!.client_id,
+        });
+      });
 
-    test("after Full consent the stepped-up client calls the write tool, revoking the read-only connection", async () => {
-      await mcp.finishAuthAndConnect();
-      expect(provider.saved!.scope).toBe(fullScope);
-      const result = await mcp.client.callTool({ name: writeTool, arguments: { kind: "connection", id: readGrantId } });
-      expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: readGrantId });
-      expect(findAuthorization(db, readGrantId)!.revokedAt).not.toBeNull();
-      expect(listLiveAuthorizations(db, userId).filter((g) => g.authorization.clientId === provider.client!.client_id).map((g) => g.authorization.scope)).toEqual([fullScope]);
-    });
-  });
+      test("after Full consent the stepped-up client calls the write tool, revoking the read-only connection", async () => {
+        await mcp.finishAuthAndConnect();
+        expect(provider.saved!.scope).toBe(fullScope);
+        const result = await mcp.client.callTool({
+          name: writeTool,
+          arguments: { kind: "connection", id: readGrantId },
+        });
+        expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: readGrantId });
+        expect(findAuthorization(db, readGrantId)!.revokedAt).not.toBeNull();
+        expect(
+          listLiveAuthorizations(db, userId)
+            .filter((g) => g.authorization.clientId === provider.client!.client_id)
+            .map((g) => g.authorization.scope),
+        ).toEqual([fullScope]);
+      });
+    },
+  );
 }
 
 for (const era of eras) {

@@ -25,8 +25,20 @@ let adminKey: string;
 
 beforeAll(async () => {
   app = await createTestApp();
-  const user = await createUser(app.db, { email: "ada@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
-  adminKey = createApiKey(app.db, { userId: user.id, name: "introspect", access: "read", expiresInSeconds: null, now: Math.floor(Date.now() / 1000) }).token;
+  const user = await createUser(app.db, {
+    email: "ada@example.com",
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: true,
+    now: Math.floor(Date.now() / 1000),
+  });
+  adminKey = createApiKey(app.db, {
+    userId: user.id,
+    name: "introspect",
+    access: "read",
+    expiresInSeconds: null,
+    now: Math.floor(Date.now() / 1000),
+  }).token;
   browser = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
   const signIn = await browser.post("/sign-in", { csrf, next: "/", email: "ada@example.com", password });
@@ -66,7 +78,12 @@ describe("oauth4webapi, end to end", () => {
   test("registers a public client dynamically", async () => {
     const res = await oauth.dynamicClientRegistrationRequest(
       as,
-      { client_name: "Claude (MCP connector)", redirect_uris: [redirectUri], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"] },
+      {
+        client_name: "Claude (MCP connector)",
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code", "refresh_token"],
+      },
       insecure,
     );
     client = await oauth.processDynamicClientRegistrationResponse(res);
@@ -79,7 +96,15 @@ describe("oauth4webapi, end to end", () => {
     const callback = await authorize(state, verifier);
     expect(callback.searchParams.get("iss")).toBe(app.url);
     const params = oauth.validateAuthResponse(as, client, callback, state);
-    const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier, insecure);
+    const res = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      params,
+      redirectUri,
+      verifier,
+      insecure,
+    );
     tokens = await oauth.processAuthorizationCodeResponse(as, client, res);
     expect(tokens.token_type).toBe("bearer");
     expect(tokens.access_token).toMatch(/^gate_at_/);
@@ -114,7 +139,11 @@ describe("oauth4webapi, end to end", () => {
       await expect(refresh(rotatedAway)).rejects.toMatchObject({ error: "invalid_grant" });
       // The newest refresh token of the family stopped working too.
       await expect(refresh(tokens.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
-      const live = app.db.select().from(oauthTokens).all().filter((t) => t.revokedAt === null);
+      const live = app.db
+        .select()
+        .from(oauthTokens)
+        .all()
+        .filter((t) => t.revokedAt === null);
       expect(live).toHaveLength(0);
     } finally {
       setSystemTime();
@@ -125,7 +154,15 @@ describe("oauth4webapi, end to end", () => {
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const params = oauth.validateAuthResponse(as, client, await authorize(state, verifier), state);
-    const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier, insecure);
+    const res = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      params,
+      redirectUri,
+      verifier,
+      insecure,
+    );
     const fresh = await oauth.processAuthorizationCodeResponse(as, client, res);
 
     const introspect = async (token: string) => {
@@ -137,7 +174,12 @@ describe("oauth4webapi, end to end", () => {
       return (await r.json()) as Record<string, unknown>;
     };
     const active = await introspect(fresh.access_token);
-    expect(active).toMatchObject({ active: true, client_id: client.client_id, scope: "mcp:read mcp:write", aud: `${app.url}/mcp` });
+    expect(active).toMatchObject({
+      active: true,
+      client_id: client.client_id,
+      scope: "mcp:read mcp:write",
+      aud: `${app.url}/mcp`,
+    });
 
     const revoked = await oauth.revocationRequest(as, client, oauth.None(), fresh.refresh_token!, insecure);
     await oauth.processRevocationResponse(revoked);

@@ -65,7 +65,12 @@ export async function authorizeInBrowser(page: Page, url: URL, person: Person, c
   const inputs = form.locator('input[type="radio"], input[type="checkbox"]');
   // One round trip to read every box, then a click only where the page differs from the answer.
   const boxes = await inputs.evaluateAll((elements) =>
-    elements.map((e) => ({ type: e.getAttribute("type"), name: e.getAttribute("name"), value: e.getAttribute("value") ?? "on", checked: (e as HTMLInputElement).checked })),
+    elements.map((e) => ({
+      type: e.getAttribute("type"),
+      name: e.getAttribute("name"),
+      value: e.getAttribute("value") ?? "on",
+      checked: (e as HTMLInputElement).checked,
+    })),
   );
   for (const [i, box] of boxes.entries()) {
     const wanted = sent.some(([name, value]) => name === box.name && value === box.value);
@@ -167,9 +172,11 @@ export class BrowserOAuthProvider implements OAuthClientProvider {
     try {
       const arrived = this.opts.receiver.next();
       // The page is closed only once the callback page has loaded: closing it mid-navigation can stall Chromium.
-      const landed = page.waitForURL((u) => u.href.startsWith(`${this.redirectUrl}?`), { waitUntil: "load", timeout: 10_000 }).catch((error: unknown) => {
-        throw new Error(`the browser never reached the callback; it is on ${page.url()}: ${String(error)}`);
-      });
+      const landed = page
+        .waitForURL((u) => u.href.startsWith(`${this.redirectUrl}?`), { waitUntil: "load", timeout: 10_000 })
+        .catch((error: unknown) => {
+          throw new Error(`the browser never reached the callback; it is on ${page.url()}: ${String(error)}`);
+        });
       landed.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
       await authorizeInBrowser(page, url, this.opts.person, choice);
       const [query] = await Promise.all([arrived, landed]);
@@ -183,7 +190,8 @@ export class BrowserOAuthProvider implements OAuthClientProvider {
   lastCallback(): URLSearchParams {
     const query = this.callbacks.at(-1);
     if (!query) throw new Error("the browser never reached the callback");
-    if (query.get("state") !== this.states.at(-1)) throw new Error(`callback state ${query.get("state")} is not ${this.states.at(-1)}`);
+    if (query.get("state") !== this.states.at(-1))
+      throw new Error(`callback state ${query.get("state")} is not ${this.states.at(-1)}`);
     return query;
   }
 }

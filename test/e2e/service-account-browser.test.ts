@@ -23,7 +23,13 @@ let secret = "";
 beforeAll(async () => {
   if (chromiumPath === null) return;
   app = await createTestApp();
-  await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+  await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: true,
+    now: Math.floor(Date.now() / 1000),
+  });
   browser = await launchChromium(chromiumPath);
 });
 
@@ -66,7 +72,11 @@ describe.skipIf(chromiumPath === null)("a service account for CI", () => {
     expect(res.status).toBe(200);
     const client = await connectClient(app, body.access_token);
     const who = structured(await client.callTool({ name: "gatehouse__whoami", arguments: {} }));
-    expect([who.email, who.name, who.write_tools]).toEqual(["ci-deploy@service.invalid", "ci-deploy", ["gatehouse__revoke_connection"]]);
+    expect([who.email, who.name, who.write_tools]).toEqual([
+      "ci-deploy@service.invalid",
+      "ci-deploy",
+      ["gatehouse__revoke_connection"],
+    ]);
     await client.close();
   });
 
@@ -78,7 +88,11 @@ describe.skipIf(chromiumPath === null)("a service account for CI", () => {
   test("Disable stops new tokens at once", async () => {
     await clickAndLoad(page, page.getByRole("button", { name: "Disable" }));
     expect(await page.locator("#service-accounts .status").textContent()).toBe("Disabled");
-    const res = await fetch(`${app.url}/oauth/token`, { method: "POST", headers: { authorization: `Basic ${btoa(`${clientId}:${secret}`)}` }, body: new URLSearchParams({ grant_type: "client_credentials" }) });
+    const res = await fetch(`${app.url}/oauth/token`, {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa(`${clientId}:${secret}`)}` },
+      body: new URLSearchParams({ grant_type: "client_credentials" }),
+    });
     expect(res.status).toBe(400);
   });
 });

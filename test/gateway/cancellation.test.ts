@@ -5,7 +5,14 @@ import { newCaller, type Caller } from "../../src/mcp/caller.ts";
 // Which in-flight call a 2025 client's notifications/cancelled aborts.
 
 const callerWithKey = (id: string): Caller =>
-  newCaller({ userId: "u1", email: "a@example.com", via: { kind: "api_key", id, name: "Laptop" }, scopes: ["mcp:read", "mcp:write"], tools: null, expiresAt: null });
+  newCaller({
+    userId: "u1",
+    email: "a@example.com",
+    via: { kind: "api_key", id, name: "Laptop" },
+    scopes: ["mcp:read", "mcp:write"],
+    tools: null,
+    expiresAt: null,
+  });
 
 describe("InFlightCalls", () => {
   test("a cancellation aborts the call of that credential with that id", () => {
@@ -23,7 +30,7 @@ describe("InFlightCalls", () => {
     expect(call.signal.aborted).toBe(false);
   });
 
-  test("the id 7 and the id \"7\" are different calls", () => {
+  test('the id 7 and the id "7" are different calls', () => {
     const calls = new InFlightCalls();
     const call = calls.track(callerWithKey("k1"), 7);
     expect(calls.cancel(callerWithKey("k1"), "7", undefined)).toBe(false);

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { LOG_LEVEL_META_KEY, ProtocolError, ResourceNotFoundError, type Client, type LoggingMessageNotification } from "@modelcontextprotocol/client";
+import {
+  LOG_LEVEL_META_KEY,
+  ProtocolError,
+  ResourceNotFoundError,
+  type Client,
+  type LoggingMessageNotification,
+} from "@modelcontextprotocol/client";
 import { join } from "node:path";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
@@ -13,10 +19,10 @@ import { waitFor } from "./upstreams.ts";
 
 const fixture = join(import.meta.dir, "../conformance/fixture-upstream.ts");
 
-
 let app: TestApp;
 let token: string;
-const stderrLines = () => app.logs.filter((l) => l.msg === "upstream stderr" && l.upstream === "fixture").map((l) => l.line as string);
+const stderrLines = () =>
+  app.logs.filter((l) => l.msg === "upstream stderr" && l.upstream === "fixture").map((l) => l.line as string);
 const sawLine = (line: string) => stderrLines().includes(line);
 
 beforeAll(async () => {
@@ -32,7 +38,10 @@ describe("cancellation", () => {
     test(`a ${mode === "legacy" ? "2025" : "2026-07-28"} client's cancellation reaches the upstream`, async () => {
       const client = await connectClient(app, token, mode);
       const controller = new AbortController();
-      const call = client.callTool({ name: "fx__test_cancellable", arguments: { tag: mode } }, { signal: controller.signal });
+      const call = client.callTool(
+        { name: "fx__test_cancellable", arguments: { tag: mode } },
+        { signal: controller.signal },
+      );
       await waitFor(() => sawLine(`test_cancellable ${mode} started`));
       controller.abort();
       await expect(call).rejects.toThrow();
@@ -47,7 +56,11 @@ describe("log messages", () => {
     client.setNotificationHandler("notifications/message", (n) => void seen.push(n.params));
     return seen;
   };
-  const logged = ["Tool execution started", "Tool processing data", "Tool execution completed"].map((data) => ({ level: "info" as const, logger: "conformance-fixture", data }));
+  const logged = ["Tool execution started", "Tool processing data", "Tool execution completed"].map((data) => ({
+    level: "info" as const,
+    logger: "conformance-fixture",
+    data,
+  }));
 
   test("the upstream's log messages during a call reach a 2025 caller, in order, before the result", async () => {
     const client = await connectClient(app, token, "legacy");
@@ -61,41 +74,62 @@ describe("log messages", () => {
   test("a 2026-07-28 caller gets them at the level its request carries", async () => {
     const client = await connectClient(app, token, "auto");
     const seen = logsOf(client);
-    await client.callTool({ name: "fx__test_tool_with_logging", arguments: {}, _meta: { [LOG_LEVEL_META_KEY]: "info" } });
+    await client.callTool({
+      name: "fx__test_tool_with_logging",
+      arguments: {},
+      _meta: { [LOG_LEVEL_META_KEY]: "info" },
+    });
     expect(seen).toEqual(logged);
   });
 
   test("a 2026-07-28 caller gets none above its level, and none when it names no level", async () => {
     const client = await connectClient(app, token, "auto");
     const seen = logsOf(client);
-    await client.callTool({ name: "fx__test_tool_with_logging", arguments: {}, _meta: { [LOG_LEVEL_META_KEY]: "warning" } });
+    await client.callTool({
+      name: "fx__test_tool_with_logging",
+      arguments: {},
+      _meta: { [LOG_LEVEL_META_KEY]: "warning" },
+    });
     await client.callTool({ name: "fx__test_tool_with_logging", arguments: {} });
     expect(seen).toEqual([]);
   });
 
   test("/mcp declares logging, completions and resource subscriptions", async () => {
     const client = await connectClient(app, token, "legacy");
-    expect(client.getServerCapabilities()).toMatchObject({ logging: {}, completions: {}, resources: { subscribe: true } });
+    expect(client.getServerCapabilities()).toMatchObject({
+      logging: {},
+      completions: {},
+      resources: { subscribe: true },
+    });
   });
 });
 
 describe("completion", () => {
   test("a prompt argument is completed by the prompt's upstream, under its own name", async () => {
     const client = await connectClient(app, token, "legacy");
-    const { completion } = await client.complete({ ref: { type: "ref/prompt", name: "fx__test_prompt_with_arguments" }, argument: { name: "arg1", value: "par" } });
+    const { completion } = await client.complete({
+      ref: { type: "ref/prompt", name: "fx__test_prompt_with_arguments" },
+      argument: { name: "arg1", value: "par" },
+    });
     expect(completion.values).toEqual(["paris", "park", "party"]);
     await waitFor(() => sawLine("completion ref/prompt test_prompt_with_arguments par"));
   });
 
   test("a resource template argument is completed by the template's upstream", async () => {
     const client = await connectClient(app, token, "legacy");
-    const { completion } = await client.complete({ ref: { type: "ref/resource", uri: "test://template/{id}/data" }, argument: { name: "id", value: "pa" } });
+    const { completion } = await client.complete({
+      ref: { type: "ref/resource", uri: "test://template/{id}/data" },
+      argument: { name: "id", value: "pa" },
+    });
     expect(completion.values).toEqual(["paris", "park", "party"]);
   });
 
   test("an unknown prompt is a JSON-RPC invalid params error", async () => {
     const client = await connectClient(app, token, "legacy");
-    const failure = client.complete({ ref: { type: "ref/prompt", name: "test_prompt_with_arguments" }, argument: { name: "arg1", value: "x" } });
+    const failure = client.complete({
+      ref: { type: "ref/prompt", name: "test_prompt_with_arguments" },
+      argument: { name: "arg1", value: "x" },
+    });
     await expect(failure).rejects.toBeInstanceOf(ProtocolError);
     await expect(failure).rejects.toMatchObject({ code: -32602 });
   });

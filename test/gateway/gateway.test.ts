@@ -24,7 +24,10 @@ name = "web"
 url = "${web.url}"
 headers = { Authorization = "Bearer \${WEB_TOKEN}" }
 `;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, { WEB_TOKEN: "upstream-secret" }), env: { GATEHOUSE_TOOL_TIMEOUT: "1" } });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", toml, { WEB_TOKEN: "upstream-secret" }),
+    env: { GATEHOUSE_TOOL_TIMEOUT: "1" },
+  });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
 });
 afterAll(async () => {
@@ -45,7 +48,9 @@ describe("tools/list through the gateway", () => {
   test("hide removes tools", async () => {
     const { token } = await userWithKey(app);
     const names = (await (await connectClient(app, token)).listTools()).tools.map((t) => t.name);
-    expect(names.filter((n) => n.startsWith("everything__trigger-") || n.startsWith("everything__simulate-"))).toEqual([]);
+    expect(names.filter((n) => n.startsWith("everything__trigger-") || n.startsWith("everything__simulate-"))).toEqual(
+      [],
+    );
   });
 
   test("title, description, input schema and annotations pass through", async () => {
@@ -55,8 +60,16 @@ describe("tools/list through the gateway", () => {
     expect(echo.title).toBe("Echo Tool");
     expect(echo.description).toBe("Echoes back the input string");
     expect(echo.inputSchema.properties).toEqual({ message: { type: "string", description: "Message to echo" } });
-    expect(echo.annotations).toEqual({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false });
-    expect(tools.find((t) => t.name === "web__lookup")!.annotations).toEqual({ readOnlyHint: true, openWorldHint: false });
+    expect(echo.annotations).toEqual({
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    });
+    expect(tools.find((t) => t.name === "web__lookup")!.annotations).toEqual({
+      readOnlyHint: true,
+      openWorldHint: false,
+    });
   });
 
   test("a tool without readOnlyHint is a write tool and never claims readOnlyHint", async () => {
@@ -80,7 +93,10 @@ describe("tools/list through the gateway", () => {
 describe("tools/call through the gateway", () => {
   test("everything__echo returns the upstream's answer", async () => {
     const { token } = await userWithKey(app);
-    const result = await (await connectClient(app, token)).callTool({ name: "everything__echo", arguments: { message: "hello" } });
+    const result = await (await connectClient(app, token)).callTool({
+      name: "everything__echo",
+      arguments: { message: "hello" },
+    });
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toBe("Echo: hello");
   });
@@ -119,7 +135,9 @@ describe("tools/call through the gateway", () => {
     const { token } = await userWithKey(app);
     const client = await connectClient(app, token);
     const before = { handshakes: web.handshakes, calls: web.toolCalls };
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => client.callTool({ name: "web__lookup", arguments: { text: String(i) } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.callTool({ name: "web__lookup", arguments: { text: String(i) } })),
+    );
     expect(results.map(textOf)).toEqual(Array.from({ length: 20 }, (_, i) => `found ${i}`));
     expect(web.toolCalls - before.calls).toBe(20);
     expect(web.handshakes).toBe(before.handshakes);

@@ -4,8 +4,16 @@
 // (for list_changed). It counts the handshakes it answers.
 import { createMcpHandler, fromJsonSchema, McpServer, type ServerContext } from "@modelcontextprotocol/server";
 
-const textArg = fromJsonSchema<{ text: string }>({ type: "object", properties: { text: { type: "string" } }, required: ["text"] });
-const slowArg = fromJsonSchema<{ ms: number }>({ type: "object", properties: { ms: { type: "number" } }, required: ["ms"] });
+const textArg = fromJsonSchema<{ text: string }>({
+  type: "object",
+  properties: { text: { type: "string" } },
+  required: ["text"],
+});
+const slowArg = fromJsonSchema<{ ms: number }>({
+  type: "object",
+  properties: { ms: { type: "number" } },
+  required: ["ms"],
+});
 
 export interface HttpUpstream {
   url: string;
@@ -24,31 +32,51 @@ export function startHttpUpstream(): HttpUpstream {
   let extraTool = false;
   const upstream = { handshakes: 0, toolCalls: 0, slowAborted: 0, authorizations: [] } as unknown as HttpUpstream;
   const factory = () => {
-    const server = new McpServer({ name: "test-upstream", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
-    server.registerTool("lookup", { title: "Look up", description: "Reads a value.", inputSchema: textArg, annotations: { readOnlyHint: true, openWorldHint: false } }, async ({ text }) => {
-      upstream.toolCalls++;
-      return { content: [{ type: "text", text: `found ${text}` }] };
-    });
+    const server = new McpServer(
+      { name: "test-upstream", version: "1.0.0" },
+      { capabilities: { tools: { listChanged: true } } },
+    );
+    server.registerTool(
+      "lookup",
+      {
+        title: "Look up",
+        description: "Reads a value.",
+        inputSchema: textArg,
+        annotations: { readOnlyHint: true, openWorldHint: false },
+      },
+      async ({ text }) => {
+        upstream.toolCalls++;
+        return { content: [{ type: "text", text: `found ${text}` }] };
+      },
+    );
     server.registerTool("store", { description: "Writes a value.", inputSchema: textArg }, async ({ text }) => {
       upstream.toolCalls++;
       return { content: [{ type: "text", text: `stored ${text}` }] };
     });
-    server.registerTool("slow", { description: "Takes its time.", inputSchema: slowArg, annotations: { readOnlyHint: true } }, async ({ ms }, ctx: ServerContext) => {
-      upstream.toolCalls++;
-      const aborted = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), ms);
-        ctx.mcpReq.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve(true);
+    server.registerTool(
+      "slow",
+      { description: "Takes its time.", inputSchema: slowArg, annotations: { readOnlyHint: true } },
+      async ({ ms }, ctx: ServerContext) => {
+        upstream.toolCalls++;
+        const aborted = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), ms);
+          ctx.mcpReq.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
         });
-      });
-      if (aborted) upstream.slowAborted++;
-      return { content: [{ type: "text", text: aborted ? "aborted" : `slept ${ms}` }] };
-    });
+        if (aborted) upstream.slowAborted++;
+        return { content: [{ type: "text", text: aborted ? "aborted" : `slept ${ms}` }] };
+      },
+    );
     if (extraTool) {
-      server.registerTool("added", { description: "Appeared later.", inputSchema: textArg, annotations: { readOnlyHint: true } }, async ({ text }) => ({
-        content: [{ type: "text", text: `added ${text}` }],
-      }));
+      server.registerTool(
+        "added",
+        { description: "Appeared later.", inputSchema: textArg, annotations: { readOnlyHint: true } },
+        async ({ text }) => ({
+          content: [{ type: "text", text: `added ${text}` }],
+        }),
+      );
     }
     return server;
   };
@@ -60,7 +88,10 @@ export function startHttpUpstream(): HttpUpstream {
     async fetch(request) {
       upstream.authorizations.push(request.headers.get("authorization"));
       if (request.method === "POST") {
-        const body = await request.clone().json().catch(() => null);
+        const body = await request
+          .clone()
+          .json()
+          .catch(() => null);
         if (body?.method === "initialize" || body?.method === "server/discover") upstream.handshakes++;
       }
       return handler.fetch(request);

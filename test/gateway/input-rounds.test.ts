@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client, ProtocolError, StreamableHTTPClientTransport, type CallToolResult, type ClientCapabilities } from "@modelcontextprotocol/client";
+import {
+  Client,
+  ProtocolError,
+  StreamableHTTPClientTransport,
+  type CallToolResult,
+  type ClientCapabilities,
+} from "@modelcontextprotocol/client";
 import { spawn, type Subprocess } from "bun";
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
@@ -31,7 +37,10 @@ args = ["${everythingEntry}", "stdio"]
 name = "asking"
 url = "${asking.url}"
 `;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), env: { GATEHOUSE_TOOL_TIMEOUT: "10" } });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", toml, {}),
+    env: { GATEHOUSE_TOOL_TIMEOUT: "10" },
+  });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
   // server-everything offers its asking tools once it saw the capabilities Gatehouse declares.
   await everythingSettled(app);
@@ -56,29 +65,66 @@ function freePort(): number {
  */
 async function everythingSettled(target: TestApp) {
   await waitFor(() => target.gateway!.tools().some((t) => t.name === "everything__trigger-elicitation-request"));
-  await waitFor(() => target.logs.some((l) => l.msg === "upstream request refused" && l.upstream === "everything" && l.method === "roots/list"));
+  await waitFor(() =>
+    target.logs.some(
+      (l) => l.msg === "upstream request refused" && l.upstream === "everything" && l.method === "roots/list",
+    ),
+  );
 }
 
 const everyAnswer: ClientCapabilities = { elicitation: { form: {} }, sampling: {}, roots: {} };
 
 /** A 2026-07-28 client (or, with `legacy`, a 2025 one) declaring `capabilities`, answering what it declared. */
-async function connect(token: string, capabilities: ClientCapabilities = everyAnswer, mode: "auto" | "legacy" = "auto", target: TestApp = app) {
+async function connect(
+  token: string,
+  capabilities: ClientCapabilities = everyAnswer,
+  mode: "auto" | "legacy" = "auto",
+  target: TestApp = app,
+) {
   const client = new Client({ name: "rounds-test", version: "1.0.0" }, { versionNegotiation: { mode }, capabilities });
-  if (capabilities.elicitation) client.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { name: "Ada" } }));
+  if (capabilities.elicitation)
+    client.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { name: "Ada" } }));
   if (capabilities.sampling) {
-    client.setRequestHandler("sampling/createMessage", async () => ({ role: "assistant", content: { type: "text", text: "sampled by the test" }, model: "test-model" }));
+    client.setRequestHandler("sampling/createMessage", async () => ({
+      role: "assistant",
+      content: { type: "text", text: "sampled by the test" },
+      model: "test-model",
+    }));
   }
-  if (capabilities.roots) client.setRequestHandler("roots/list", async () => ({ roots: [{ uri: "file:///work/project", name: "project" }] }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl(target)), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  if (capabilities.roots)
+    client.setRequestHandler("roots/list", async () => ({ roots: [{ uri: "file:///work/project", name: "project" }] }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(mcpUrl(target)), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
   return client;
 }
 
 /** A call answered by hand: the round comes back as it is (input_required, inputRequests, requestState). */
-type Round = { resultType: string; inputRequests?: Record<string, { method: string; params?: Record<string, unknown> }>; requestState?: string };
+type Round = {
+  resultType: string;
+  inputRequests?: Record<string, { method: string; params?: Record<string, unknown> }>;
+  requestState?: string;
+};
 const manual = { allowInputRequired: true } as const;
-const firstRound = async (client: Client, name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args }, manual)) as unknown as Round;
-const retry = (client: Client, name: string, args: Record<string, unknown>, round: Partial<Round> & { inputResponses?: Record<string, unknown> }) =>
-  client.callTool({ name, arguments: args, ...(round.requestState !== undefined && { requestState: round.requestState }), inputResponses: round.inputResponses ?? {} } as never, manual) as Promise<CallToolResult>;
+const firstRound = async (client: Client, name: string, args: Record<string, unknown> = {}) =>
+  (await client.callTool({ name, arguments: args }, manual)) as unknown as Round;
+const retry = (
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  round: Partial<Round> & { inputResponses?: Record<string, unknown> },
+) =>
+  client.callTool(
+    {
+      name,
+      arguments: args,
+      ...(round.requestState !== undefined && { requestState: round.requestState }),
+      inputResponses: round.inputResponses ?? {},
+    } as never,
+    manual,
+  ) as Promise<CallToolResult>;
 const codeOf = (error: unknown) => (error instanceof ProtocolError ? error.code : error);
 
 describe("a 2026-07-28 upstream's rounds", () => {
@@ -100,7 +146,10 @@ describe("a 2026-07-28 upstream's rounds", () => {
 
   test("the upstream sees the capabilities the calling client declared, per call", async () => {
     const { token } = await userWithKey(app);
-    const elicitOnly = await (await connect(token, { elicitation: { form: {} } })).callTool({ name: "asking__capabilities", arguments: {} });
+    const elicitOnly = await (await connect(token, { elicitation: { form: {} } })).callTool({
+      name: "asking__capabilities",
+      arguments: {},
+    });
     expect(JSON.parse(textOf(elicitOnly))).toEqual({ elicitation: { form: {} } });
     const nothing = await (await connect(token, {})).callTool({ name: "asking__capabilities", arguments: {} });
     expect(JSON.parse(textOf(nothing))).toEqual({});
@@ -114,7 +163,12 @@ describe("a 2026-07-28 upstream's rounds", () => {
     const answers = { inputResponses: { who: { action: "accept", content: { name: "Mallory" } } } };
     const stolen = retry(await connect(other.token), "asking__confirm", { item: "stolen" }, { ...round, ...answers });
     expect(await stolen.then(() => "answered", codeOf)).toBe(-32602);
-    const own = await retry(ownerClient, "asking__confirm", { item: "stolen" }, { ...round, inputResponses: { who: { action: "accept", content: { name: "Ada" } } } });
+    const own = await retry(
+      ownerClient,
+      "asking__confirm",
+      { item: "stolen" },
+      { ...round, inputResponses: { who: { action: "accept", content: { name: "Ada" } } } },
+    );
     expect(textOf(own)).toBe("stolen confirmed by Ada");
   });
 
@@ -124,7 +178,12 @@ describe("a 2026-07-28 upstream's rounds", () => {
     const round = await firstRound(client, "asking__confirm", { item: "x" });
     const answers = { who: { action: "accept", content: { name: "Ada" } } };
     const tampered = `${round.requestState!.slice(0, -2)}AA`;
-    expect(await retry(client, "asking__confirm", { item: "x" }, { requestState: tampered, inputResponses: answers }).then(() => "answered", codeOf)).toBe(-32602);
+    expect(
+      await retry(client, "asking__confirm", { item: "x" }, { requestState: tampered, inputResponses: answers }).then(
+        () => "answered",
+        codeOf,
+      ),
+    ).toBe(-32602);
   });
 
   test("a state brought to another tool is refused there, and that tool does not run", async () => {
@@ -140,9 +199,18 @@ describe("a 2026-07-28 upstream's rounds", () => {
     const { apiKey, token } = await userWithKey(app);
     const client = await connect(token);
     const round = await firstRound(client, "asking__confirm", { item: "gated" });
-    app.db.update(apiKeys).set({ tools: ["asking__other"] }).where(eq(apiKeys.id, apiKey.id)).run();
+    app.db
+      .update(apiKeys)
+      .set({ tools: ["asking__other"] })
+      .where(eq(apiKeys.id, apiKey.id))
+      .run();
     const answers = { who: { action: "accept", content: { name: "Ada" } } };
-    expect(await retry(client, "asking__confirm", { item: "gated" }, { ...round, inputResponses: answers }).then(() => "answered", codeOf)).toBe(-32003);
+    expect(
+      await retry(client, "asking__confirm", { item: "gated" }, { ...round, inputResponses: answers }).then(
+        () => "answered",
+        codeOf,
+      ),
+    ).toBe(-32003);
   });
 
   test("prompts/get and resources/read rounds pass through too", async () => {
@@ -157,17 +225,25 @@ describe("a 2026-07-28 upstream's rounds", () => {
   test("a prompt's round under another credential, or brought to another prompt, is a JSON-RPC error", async () => {
     const owner = await userWithKey(app);
     const other = await userWithKey(app);
-    const round = (await (await connect(owner.token)).getPrompt({ name: "asking__briefing" }, manual)) as unknown as Round;
+    const round = (await (
+      await connect(owner.token)
+    ).getPrompt({ name: "asking__briefing" }, manual)) as unknown as Round;
     expect(round.resultType).toBe("input_required");
     const answers = { topic: { action: "accept", content: { name: "Mallory" } } };
-    const retryPrompt = (client: Client, name: string) => client.getPrompt({ name, requestState: round.requestState, inputResponses: answers } as never, manual).then(() => "answered", codeOf);
+    const retryPrompt = (client: Client, name: string) =>
+      client
+        .getPrompt({ name, requestState: round.requestState, inputResponses: answers } as never, manual)
+        .then(() => "answered", codeOf);
     expect(await retryPrompt(await connect(other.token), "asking__briefing")).toBe(-32602);
     expect(await retryPrompt(await connect(owner.token), "everything__simple-prompt")).toBe(-32602);
   });
 
   test("a 2025 client gets a tool error: the upstream was told it can answer nothing", async () => {
     const { token } = await userWithKey(app);
-    const result = await (await connectClient(app, token, "legacy")).callTool({ name: "asking__confirm", arguments: { item: "old" } });
+    const result = await (await connectClient(app, token, "legacy")).callTool({
+      name: "asking__confirm",
+      arguments: { item: "old" },
+    });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain("upstream asking refused tools/call confirm");
   });
@@ -176,14 +252,20 @@ describe("a 2026-07-28 upstream's rounds", () => {
 describe("a 2025 upstream's requests (server-everything over stdio)", () => {
   test("elicitation reaches a 2026-07-28 client as a round, and its answer reaches the upstream", async () => {
     const { token } = await userWithKey(app);
-    const result = await (await connect(token)).callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    const result = await (await connect(token)).callTool({
+      name: "everything__trigger-elicitation-request",
+      arguments: {},
+    });
     expect(result.isError).toBeFalsy();
     expect((result.content as { text: string }[]).map((c) => c.text).join("\n")).toContain("- Name: Ada");
   });
 
   test("sampling reaches a 2026-07-28 client as a round, and its answer reaches the upstream", async () => {
     const { token } = await userWithKey(app);
-    const result = await (await connect(token)).callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hello" } });
+    const result = await (await connect(token)).callTool({
+      name: "everything__trigger-sampling-request",
+      arguments: { prompt: "hello" },
+    });
     expect(textOf(result)).toContain("sampled by the test");
   });
 
@@ -202,9 +284,19 @@ describe("a 2025 upstream's requests (server-everything over stdio)", () => {
     const [key, request] = Object.entries(round.inputRequests!)[0]!;
     expect(request.method).toBe("elicitation/create");
     const answer = (name: string) => ({ [key]: { action: "accept", content: { name } } });
-    const stolen = retry(await connect(other.token), "everything__trigger-elicitation-request", {}, { ...round, inputResponses: answer("Mallory") });
+    const stolen = retry(
+      await connect(other.token),
+      "everything__trigger-elicitation-request",
+      {},
+      { ...round, inputResponses: answer("Mallory") },
+    );
     expect(await stolen.then(() => "answered", codeOf)).toBe(-32602);
-    const own = await retry(ownerClient, "everything__trigger-elicitation-request", {}, { ...round, inputResponses: answer("Ada") });
+    const own = await retry(
+      ownerClient,
+      "everything__trigger-elicitation-request",
+      {},
+      { ...round, inputResponses: answer("Ada") },
+    );
     expect((own.content as { text: string }[]).map((c) => c.text).join("\n")).toContain("- Name: Ada");
   });
 
@@ -214,21 +306,41 @@ describe("a 2025 upstream's requests (server-everything over stdio)", () => {
     const round = await firstRound(client, "everything__trigger-sampling-request", { prompt: "once" });
     const [key] = Object.keys(round.inputRequests!);
     const answers = { [key!]: { role: "assistant", content: { type: "text", text: "once" }, model: "m" } };
-    expect(textOf(await retry(client, "everything__trigger-sampling-request", { prompt: "once" }, { ...round, inputResponses: answers }))).toContain("once");
-    const replay = retry(client, "everything__trigger-sampling-request", { prompt: "once" }, { ...round, inputResponses: answers });
+    expect(
+      textOf(
+        await retry(
+          client,
+          "everything__trigger-sampling-request",
+          { prompt: "once" },
+          { ...round, inputResponses: answers },
+        ),
+      ),
+    ).toContain("once");
+    const replay = retry(
+      client,
+      "everything__trigger-sampling-request",
+      { prompt: "once" },
+      { ...round, inputResponses: answers },
+    );
     expect(await replay.then(() => "answered", codeOf)).toBe(-32602);
   });
 
   test("a 2026-07-28 client that did not declare elicitation gets the upstream's answer to a refusal", async () => {
     const { token } = await userWithKey(app);
-    const result = await (await connect(token, { sampling: {} })).callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    const result = await (await connect(token, { sampling: {} })).callTool({
+      name: "everything__trigger-elicitation-request",
+      arguments: {},
+    });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain("did not declare the elicitation capability");
   });
 
   test("a 2025 client keeps the clear refusal: it is served statelessly", async () => {
     const { token } = await userWithKey(app);
-    const result = await (await connectClient(app, token, "legacy")).callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    const result = await (await connectClient(app, token, "legacy")).callTool({
+      name: "everything__trigger-elicitation-request",
+      arguments: {},
+    });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain("speaks MCP 2025 and is served statelessly");
   });
@@ -238,19 +350,39 @@ describe("a 2025 upstream's requests (server-everything over stdio)", () => {
     const client = await connect(token);
     const round = await firstRound(client, "everything__trigger-sampling-request", { prompt: "kept" });
     const legacy = await connectClient(app, token, "legacy");
-    const refused = await legacy.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "kept" }, requestState: round.requestState, inputResponses: {} } as never);
+    const refused = await legacy.callTool({
+      name: "everything__trigger-sampling-request",
+      arguments: { prompt: "kept" },
+      requestState: round.requestState,
+      inputResponses: {},
+    } as never);
     expect(textOf(refused)).toBe("Input-required rounds are answered by 2026-07-28 clients only.");
     const [key] = Object.keys(round.inputRequests!);
     const answers = { [key!]: { role: "assistant", content: { type: "text", text: "kept" }, model: "m" } };
-    expect(textOf(await retry(client, "everything__trigger-sampling-request", { prompt: "kept" }, { ...round, inputResponses: answers }))).toContain("kept");
+    expect(
+      textOf(
+        await retry(
+          client,
+          "everything__trigger-sampling-request",
+          { prompt: "kept" },
+          { ...round, inputResponses: answers },
+        ),
+      ),
+    ).toContain("kept");
   });
 
   test("with another call in flight on the connection, the request goes to nobody", async () => {
     const { token } = await userWithKey(app);
     const busy = await connect(token);
-    const slow = busy.callTool({ name: "everything__trigger-long-running-operation", arguments: { duration: 2, steps: 2 } });
+    const slow = busy.callTool({
+      name: "everything__trigger-long-running-operation",
+      arguments: { duration: 2, steps: 2 },
+    });
     await waitFor(() => (app.gateway!.upstreams.find((u) => u.name === "everything")?.askers.size ?? 0) === 1);
-    const result = await (await connect(token)).callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    const result = await (await connect(token)).callTool({
+      name: "everything__trigger-elicitation-request",
+      arguments: {},
+    });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain("cannot tell which one the request is about");
     expect((await slow).isError).toBeFalsy();
@@ -269,7 +401,10 @@ describe("an SDK v2 server over stdio that asks two things at once", () => {
 
   test("both its requests reach the caller (in one round or two), and both answers reach it", async () => {
     const { token } = await userWithKey(twoAtOnce);
-    const result = await (await connect(token, everyAnswer, "auto", twoAtOnce)).callTool({ name: "two__two_questions", arguments: {} });
+    const result = await (await connect(token, everyAnswer, "auto", twoAtOnce)).callTool({
+      name: "two__two_questions",
+      arguments: {},
+    });
     expect(textOf(result)).toBe("Ada at file:///work/project");
   });
 });
@@ -279,8 +414,17 @@ describe("a 2025 upstream over HTTP (server-everything, Streamable HTTP)", () =>
   let overHttp: TestApp;
   beforeAll(async () => {
     const port = freePort();
-    child = spawn(["node", everythingEntry, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdout: "ignore", stderr: "ignore" });
-    await waitFor(() => fetch(`http://127.0.0.1:${port}/mcp`, { method: "DELETE" }).then(() => true, () => false));
+    child = spawn(["node", everythingEntry, "streamableHttp"], {
+      env: { ...process.env, PORT: String(port) },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    await waitFor(() =>
+      fetch(`http://127.0.0.1:${port}/mcp`, { method: "DELETE" }).then(
+        () => true,
+        () => false,
+      ),
+    );
     const toml = `[[upstream]]\nname = "everything"\nurl = "http://127.0.0.1:${port}/mcp"\n`;
     overHttp = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
     await everythingSettled(overHttp);
@@ -293,7 +437,10 @@ describe("a 2025 upstream over HTTP (server-everything, Streamable HTTP)", () =>
   test("its elicitation reaches a 2026-07-28 client as a round, and the answer reaches it", async () => {
     const { token } = await userWithKey(overHttp);
     expect(overHttp.gateway!.upstreams[0]!.client()!.getProtocolEra()).toBe("legacy");
-    const result = await (await connect(token, everyAnswer, "auto", overHttp)).callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    const result = await (await connect(token, everyAnswer, "auto", overHttp)).callTool({
+      name: "everything__trigger-elicitation-request",
+      arguments: {},
+    });
     expect((result.content as { text: string }[]).map((c) => c.text).join("\n")).toContain("- Name: Ada");
   });
 });
@@ -302,7 +449,10 @@ describe("a held call past the tool timeout", () => {
   let short: TestApp;
   beforeAll(async () => {
     const toml = `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everythingEntry}", "stdio"]\n`;
-    short = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), env: { GATEHOUSE_TOOL_TIMEOUT: "1" } });
+    short = await createTestApp({
+      gateway: parseGatewayConfig("test.toml", toml, {}),
+      env: { GATEHOUSE_TOOL_TIMEOUT: "1" },
+    });
     await everythingSettled(short);
   });
   afterAll(() => short.close());
@@ -315,7 +465,12 @@ describe("a held call past the tool timeout", () => {
     const everything = short.gateway!.upstreams[0]!;
     await waitFor(() => everything.askers.size === 0);
     const [key] = Object.keys(round.inputRequests!);
-    const late = retry(client, "everything__trigger-elicitation-request", {}, { ...round, inputResponses: { [key!]: { action: "accept", content: { name: "Late" } } } });
+    const late = retry(
+      client,
+      "everything__trigger-elicitation-request",
+      {},
+      { ...round, inputResponses: { [key!]: { action: "accept", content: { name: "Late" } } } },
+    );
     expect(await late.then(() => "answered", codeOf)).toBe(-32602);
   });
 });
@@ -323,7 +478,10 @@ describe("a held call past the tool timeout", () => {
 describe("the audit log", () => {
   test("a round is an entry with outcome input_required naming what it asked; the retry is an entry of its own", async () => {
     const { user, token } = await userWithKey(app);
-    await (await connect(token)).callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "audited" } });
+    await (await connect(token)).callTool({
+      name: "everything__trigger-sampling-request",
+      arguments: { prompt: "audited" },
+    });
     const rows = auditRows(app, { event: "tool_call", userId: user.id });
     expect(rows.map((r) => r.outcome)).toEqual(["input_required", "ok"]);
     expect(detailOf(rows[0]!).asked).toEqual(["sampling/createMessage"]);

@@ -18,9 +18,16 @@ export function startNamedToolsUpstream(names: string[]): NamedToolsUpstream {
   let offered = names;
   const calls: string[] = [];
   const factory = () => {
-    const server = new Server({ name: "named-tools-upstream", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
+    const server = new Server(
+      { name: "named-tools-upstream", version: "1.0.0" },
+      { capabilities: { tools: { listChanged: true } } },
+    );
     server.setRequestHandler("tools/list", () => ({
-      tools: offered.map((name) => ({ name, description: "Writes something.", inputSchema: { type: "object" as const, properties: {} } })),
+      tools: offered.map((name) => ({
+        name,
+        description: "Writes something.",
+        inputSchema: { type: "object" as const, properties: {} },
+      })),
     }));
     server.setRequestHandler("tools/call", (request) => {
       calls.push(request.params.name);
@@ -29,7 +36,12 @@ export function startNamedToolsUpstream(names: string[]): NamedToolsUpstream {
     return server;
   };
   const handler = createMcpHandler(factory);
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch: (request) => handler.fetch(request) });
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    fetch: (request) => handler.fetch(request),
+  });
   return {
     url: `http://127.0.0.1:${server.port}/mcp`,
     calls,

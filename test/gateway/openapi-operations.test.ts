@@ -8,7 +8,11 @@ const doc = (paths: Record<string, Record<string, unknown>>): OpenApiDocument =>
 
 describe("operationsOf", () => {
   test("an operation without an operationId is named from its method and path", () => {
-    expect([derivedName("get", "/pets/{id}/photos"), derivedName("post", "/"), derivedName("put", "/v1/a.b~c")]).toEqual(["get_pets_id_photos", "post", "put_v1_a.b_c"]);
+    expect([
+      derivedName("get", "/pets/{id}/photos"),
+      derivedName("post", "/"),
+      derivedName("put", "/v1/a.b~c"),
+    ]).toEqual(["get_pets_id_photos", "post", "put_v1_a.b_c"]);
   });
 
   test("a name two parameters share (or one and body) becomes <in>_<name>", () => {
@@ -35,10 +39,19 @@ describe("operationsOf", () => {
 
   test("an operation's own parameter replaces the path-level one of the same name and location", () => {
     const { operations } = operationsOf(
-      doc({ "/a": { parameters: [{ name: "q", in: "query", schema: { type: "string" } }], get: { parameters: [{ name: "q", in: "query", required: true, schema: { type: "integer" } }] } } }),
+      doc({
+        "/a": {
+          parameters: [{ name: "q", in: "query", schema: { type: "string" } }],
+          get: { parameters: [{ name: "q", in: "query", required: true, schema: { type: "integer" } }] },
+        },
+      }),
       new Set(),
     );
-    expect(operations[0]!.inputSchema).toEqual({ type: "object", properties: { q: { type: "integer" } }, required: ["q"] });
+    expect(operations[0]!.inputSchema).toEqual({
+      type: "object",
+      properties: { q: { type: "integer" } },
+      required: ["q"],
+    });
   });
 
   test("header parameters the configured headers set, and cookie parameters, are not offered", () => {
@@ -53,9 +66,19 @@ describe("operationsOf", () => {
 
   test("a required request body that is not JSON leaves the operation out, with why", () => {
     const { operations, leftOut } = operationsOf(
-      doc({ "/upload": { post: { operationId: "upload", requestBody: { required: true, content: { "multipart/form-data": { schema: { type: "object" } } } } } } }),
+      doc({
+        "/upload": {
+          post: {
+            operationId: "upload",
+            requestBody: { required: true, content: { "multipart/form-data": { schema: { type: "object" } } } },
+          },
+        },
+      }),
       new Set(),
     );
-    expect([operations, leftOut]).toEqual([[], [{ name: "upload", reason: "its request body is required and not JSON" }]]);
+    expect([operations, leftOut]).toEqual([
+      [],
+      [{ name: "upload", reason: "its request body is required and not JSON" }],
+    ]);
   });
 });

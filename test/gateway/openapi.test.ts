@@ -24,10 +24,14 @@ let elsewhere: { url: string; hits: number; stop(): void };
 let api: PetsApi;
 let app: TestApp;
 beforeAll(async () => {
-  const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => {
+  const other = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => {
       elsewhere.hits++;
       return new Response("stolen");
-    } });
+    },
+  });
   elsewhere = { url: `http://127.0.0.1:${other.port}`, hits: 0, stop: () => void other.stop(true) };
   api = startPetsApi(apiToken, elsewhere.url);
   const toml = `
@@ -61,9 +65,17 @@ openapi = "${api.url}/flaky/openapi.json"
 headers = { Authorization = "Bearer \${PETS_TOKEN}" }
 `;
   // Argument limits apply to REST tools as to any other: one person may read only the files named public-*.
-  const policies = parsePolicies("test.toml", `[[policy]]\ntool = "pets__readFile"\nargument = "name"\nallow = ["public-*"]\npeople = ["limited@example.com"]\n`);
+  const policies = parsePolicies(
+    "test.toml",
+    `[[policy]]\ntool = "pets__readFile"\nargument = "name"\nallow = ["public-*"]\npeople = ["limited@example.com"]\n`,
+  );
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, { PETS_TOKEN: apiToken }), policies });
-  await waitFor(() => ["pets", "shop", "file"].every((name) => stateOf(app, name).state === "connected") && stateOf(app, "nobase").state === "failed" && stateOf(app, "flaky").state === "failed");
+  await waitFor(
+    () =>
+      ["pets", "shop", "file"].every((name) => stateOf(app, name).state === "connected") &&
+      stateOf(app, "nobase").state === "failed" &&
+      stateOf(app, "flaky").state === "failed",
+  );
 });
 afterAll(async () => {
   await app.close();
@@ -75,20 +87,38 @@ async function fullClient() {
   return connectClient(app, (await userWithKey(app)).token);
 }
 
-const toolsOf = async (prefix: string) => (await (await fullClient()).listTools()).tools.filter((t) => t.name.startsWith(prefix));
+const toolsOf = async (prefix: string) =>
+  (await (await fullClient()).listTools()).tools.filter((t) => t.name.startsWith(prefix));
 const lastRequest = () => api.requests.at(-1)!;
 
 describe("tools from an OpenAPI document", () => {
   test("each operation of the generated 3.1 document is a tool <prefix><operationId>", async () => {
     const names = (await toolsOf("pets__")).map((t) => t.name).sort();
     expect(names).toEqual(
-      ["comeHome", "createPet", "deletePet", "echoAuthorization", "getPet", "goAway", "listNumbers", "listPets", "readFile", "sayHello", "sleep"].map((n) => `pets__${n}`),
+      [
+        "comeHome",
+        "createPet",
+        "deletePet",
+        "echoAuthorization",
+        "getPet",
+        "goAway",
+        "listNumbers",
+        "listPets",
+        "readFile",
+        "sayHello",
+        "sleep",
+      ].map((n) => `pets__${n}`),
     );
   });
 
   test("GET operations are read tools, POST and DELETE write tools", async () => {
     const hints = Object.fromEntries((await toolsOf("pets__")).map((t) => [t.name, t.annotations?.readOnlyHint]));
-    expect([hints.pets__listPets, hints.pets__getPet, hints.pets__createPet, hints.pets__deletePet]).toEqual([true, true, false, false]);
+    expect([hints.pets__listPets, hints.pets__getPet, hints.pets__createPet, hints.pets__deletePet]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   test("the input schema holds path, query and header parameters, the body, and what is required", async () => {
@@ -118,7 +148,11 @@ describe("tools from an OpenAPI document", () => {
       properties: { id: { type: "integer" }, "X-Trace": { type: "string" } },
       required: ["id"],
     });
-    expect((tools.file__get_pets!.inputSchema.properties as Record<string, any>).limit).toEqual({ type: "integer", minimum: 1, description: "At most this many." });
+    expect((tools.file__get_pets!.inputSchema.properties as Record<string, any>).limit).toEqual({
+      type: "integer",
+      minimum: 1,
+      description: "At most this many.",
+    });
   });
 
   test("3.0's nullable becomes a JSON Schema type list, and a recursive schema is cut where it repeats", async () => {
@@ -139,7 +173,10 @@ describe("tools from an OpenAPI document", () => {
 
 describe("a call", () => {
   test("sends query parameters (arrays repeated) and answers with the body as text and structuredContent", async () => {
-    const result = await (await fullClient()).callTool({ name: "pets__listPets", arguments: { limit: 2, tag: ["a", "b"] } });
+    const result = await (await fullClient()).callTool({
+      name: "pets__listPets",
+      arguments: { limit: 2, tag: ["a", "b"] },
+    });
     expect(lastRequest()).toMatchObject({ method: "GET", path: "/pets", search: "?limit=2&tag=a&tag=b" });
     const body = { pets: [{ id: 1, name: "Rex", tag: "a" }], limit: 2, tags: ["a", "b"] };
     expect(result.isError).toBeFalsy();
@@ -148,7 +185,10 @@ describe("a call", () => {
   });
 
   test("substitutes path parameters and sends header parameters", async () => {
-    const result = await (await fullClient()).callTool({ name: "pets__getPet", arguments: { id: 7, "x-trace": "t-1" } });
+    const result = await (await fullClient()).callTool({
+      name: "pets__getPet",
+      arguments: { id: 7, "x-trace": "t-1" },
+    });
     expect(lastRequest()).toMatchObject({ method: "GET", path: "/pets/7" });
     expect(lastRequest().headers["x-trace"]).toBe("t-1");
     expect(structured(result)).toEqual({ id: 7, name: "Rex", trace: "t-1" });
@@ -169,7 +209,10 @@ describe("a call", () => {
   });
 
   test("sends the JSON body with its content type; a 201 is a success", async () => {
-    const result = await (await fullClient()).callTool({ name: "pets__createPet", arguments: { body: { name: "Tom", tag: "cat" } } });
+    const result = await (await fullClient()).callTool({
+      name: "pets__createPet",
+      arguments: { body: { name: "Tom", tag: "cat" } },
+    });
     expect(lastRequest()).toMatchObject({ method: "POST", path: "/pets", body: '{"name":"Tom","tag":"cat"}' });
     expect(lastRequest().headers["content-type"]).toBe("application/json");
     expect(result.isError).toBeFalsy();
@@ -177,7 +220,10 @@ describe("a call", () => {
   });
 
   test("a null where the 3.0 document says nullable passes the input schema and reaches the API", async () => {
-    const result = await (await fullClient()).callTool({ name: "file__addPet", arguments: { body: { name: "Tom", tag: null } } });
+    const result = await (await fullClient()).callTool({
+      name: "file__addPet",
+      arguments: { body: { name: "Tom", tag: null } },
+    });
     expect(result.isError).toBeFalsy();
     expect(lastRequest().body).toBe('{"name":"Tom","tag":null}');
   });
@@ -212,7 +258,9 @@ describe("a call", () => {
   test("refuses a redirect to another origin: a tool error, and nothing reaches it", async () => {
     const result = await (await fullClient()).callTool({ name: "pets__goAway", arguments: {} });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toBe(`pets answered GET /away with a redirect to another origin (${elsewhere.url}), which Gatehouse does not follow`);
+    expect(textOf(result)).toBe(
+      `pets answered GET /away with a redirect to another origin (${elsewhere.url}), which Gatehouse does not follow`,
+    );
     expect(elsewhere.hits).toBe(0);
   });
 
@@ -243,7 +291,11 @@ describe("the configured headers", () => {
   test("are not offered as parameters, and no argument replaces them", async () => {
     const tools = await toolsOf("");
     expect(JSON.stringify(tools)).not.toContain(apiToken);
-    expect(tools.some((t) => Object.keys((t.inputSchema.properties ?? {}) as object).some((k) => k.toLowerCase() === "authorization"))).toBe(false);
+    expect(
+      tools.some((t) =>
+        Object.keys((t.inputSchema.properties ?? {}) as object).some((k) => k.toLowerCase() === "authorization"),
+      ),
+    ).toBe(false);
   });
 
   test("never reach the client, even when the API echoes them", async () => {
@@ -273,9 +325,17 @@ describe("grants and audit", () => {
   test("a read-only key calling a write operation gets 403 insufficient_scope, and the API sees nothing", async () => {
     const { token } = await userWithKey(app, "read");
     const before = api.requests.length;
-    const call = (await connectClient(app, token)).callTool({ name: "pets__createPet", arguments: { body: { name: "x" } } });
+    const call = (await connectClient(app, token)).callTool({
+      name: "pets__createPet",
+      arguments: { body: { name: "x" } },
+    });
     await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
-    const res = await rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "pets__createPet", arguments: { body: { name: "x" } } } });
+    const res = await rpc(app, token, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "pets__createPet", arguments: { body: { name: "x" } } },
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
     expect(api.requests.length).toBe(before);
@@ -286,9 +346,20 @@ describe("grants and audit", () => {
     const { apiKey, token } = keyFor(app, user.id, "full");
     app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(["pets__deletePet"]), apiKey.id]);
     const before = api.requests.length;
-    const [body] = await rpcMessages(await rpc(app, token, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "pets__createPet", arguments: { body: { name: "x" } } } }));
+    const [body] = await rpcMessages(
+      await rpc(app, token, {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "pets__createPet", arguments: { body: { name: "x" } } },
+      }),
+    );
     expect(body!.error.code).toBe(permissionDeniedCode);
-    expect(body!.error.data).toMatchObject({ error: "permission_denied", tool: "pets__createPet", missing: "grant:pets__createPet" });
+    expect(body!.error.data).toMatchObject({
+      error: "permission_denied",
+      tool: "pets__createPet",
+      missing: "grant:pets__createPet",
+    });
     const deleted = await (await connectClient(app, token)).callTool({ name: "pets__deletePet", arguments: { id: 5 } });
     expect(deleted.isError).toBeFalsy();
     expect(api.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(["DELETE /pets/5"]);
@@ -298,11 +369,25 @@ describe("grants and audit", () => {
     const user = await makeUser(app, { email: "limited@example.com" });
     const { token } = keyFor(app, user.id, "read");
     const before = api.requests.length;
-    const [body] = await rpcMessages(await rpc(app, token, { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "pets__readFile", arguments: { name: "secret" } } }));
+    const [body] = await rpcMessages(
+      await rpc(app, token, {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "pets__readFile", arguments: { name: "secret" } },
+      }),
+    );
     expect(body!.error.code).toBe(permissionDeniedCode);
-    expect(body!.error.data).toMatchObject({ error: "permission_denied", tool: "pets__readFile", missing: "argument:name" });
+    expect(body!.error.data).toMatchObject({
+      error: "permission_denied",
+      tool: "pets__readFile",
+      missing: "argument:name",
+    });
     expect(api.requests.length).toBe(before);
-    const allowed = await (await connectClient(app, token)).callTool({ name: "pets__readFile", arguments: { name: "public-notes" } });
+    const allowed = await (await connectClient(app, token)).callTool({
+      name: "pets__readFile",
+      arguments: { name: "public-notes" },
+    });
     expect(allowed.isError).toBeFalsy();
     expect(lastRequest().path).toBe("/files/public-notes");
   });
@@ -329,7 +414,8 @@ describe("a document that cannot be read", () => {
     expect(stateOf(app, "nobase")).toMatchObject({
       kind: "openapi",
       state: "failed",
-      reason: 'the OpenAPI document is a file and its first server URL "/" is relative: set base_url in the [[upstream]] table to the API\'s URL',
+      reason:
+        'the OpenAPI document is a file and its first server URL "/" is relative: set base_url in the [[upstream]] table to the API\'s URL',
       tools: 0,
     });
   });
@@ -338,18 +424,29 @@ describe("a document that cannot be read", () => {
     const res = await fetch(`${app.url}/readyz`);
     expect(res.status).toBe(200);
     const flaky = (await res.json()).upstreams.find((u: { name: string }) => u.name === "flaky");
-    expect(flaky).toMatchObject({ state: "failed", reason: `cannot fetch the OpenAPI document ${api.url}/flaky/openapi.json: it answered HTTP 503` });
+    expect(flaky).toMatchObject({
+      state: "failed",
+      reason: `cannot fetch the OpenAPI document ${api.url}/flaky/openapi.json: it answered HTTP 503`,
+    });
   });
 
   test("/admin/upstreams shows it as a REST API with its reason", async () => {
     const password = "correct horse battery staple";
-    await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, {
+      email: "root@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: true,
+      now: Math.floor(Date.now() / 1000),
+    });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "root@example.com", password });
     const html = await (await b.get("/admin/upstreams")).text();
     const row = html.slice(html.indexOf('<tr data-upstream="nobase" data-state="failed">'));
-    expect(row).toMatch(/^<tr data-upstream="nobase" data-state="failed"><td>nobase<\/td><td>REST API \(OpenAPI\)<\/td>/);
+    expect(row).toMatch(
+      /^<tr data-upstream="nobase" data-state="failed"><td>nobase<\/td><td>REST API \(OpenAPI\)<\/td>/,
+    );
     expect(row.slice(0, row.indexOf("</tr>"))).toContain("set base_url in the [[upstream]] table");
   });
 
@@ -367,7 +464,10 @@ describe("the tool timeout", () => {
   let quick: TestApp;
   beforeAll(async () => {
     const toml = `[[upstream]]\nname = "pets"\nopenapi = "${api.url}/openapi/json"\nheaders = { Authorization = "Bearer ${apiToken}" }\n`;
-    quick = await createTestApp({ env: { GATEHOUSE_TOOL_TIMEOUT: "1" }, gateway: parseGatewayConfig("test.toml", toml, {}) });
+    quick = await createTestApp({
+      env: { GATEHOUSE_TOOL_TIMEOUT: "1" },
+      gateway: parseGatewayConfig("test.toml", toml, {}),
+    });
     await waitFor(() => stateOf(quick, "pets").state === "connected");
   });
   afterAll(() => quick.close());
@@ -375,7 +475,10 @@ describe("the tool timeout", () => {
   test("a call past GATEHOUSE_TOOL_TIMEOUT is a tool error, audited as timeout, and the API request is aborted", async () => {
     const { apiKey, token } = await userWithKey(quick);
     const before = api.slowAborted;
-    const result = await (await connectClient(quick, token)).callTool({ name: "pets__sleep", arguments: { ms: 20_000 } });
+    const result = await (await connectClient(quick, token)).callTool({
+      name: "pets__sleep",
+      arguments: { ms: 20_000 },
+    });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe("pets did not answer GET /slow within 1 s");
     expect(onlyAuditRow(quick, { apiKeyId: apiKey.id, event: "tool_call" }).outcome).toBe("timeout");

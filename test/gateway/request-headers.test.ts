@@ -35,8 +35,18 @@ const callHeaderTool = (headers: Record<string, string>) =>
   rpc(
     app,
     token,
-    { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "fx__test_header_param", arguments: { region: "eu-west" }, _meta: envelope } },
-    { "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "fx__test_header_param", ...headers },
+    {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "fx__test_header_param", arguments: { region: "eu-west" }, _meta: envelope },
+    },
+    {
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": "tools/call",
+      "mcp-name": "fx__test_header_param",
+      ...headers,
+    },
   );
 
 describe("SEP-2243 headers of an upstream tool", () => {
@@ -44,13 +54,17 @@ describe("SEP-2243 headers of an upstream tool", () => {
     const client = await connectClient(app, token, "auto");
     const { tools } = await client.listTools();
     const tool = tools.find((t) => t.name === "fx__test_header_param")!;
-    expect((tool.inputSchema.properties as Record<string, Record<string, unknown>>).region!["x-mcp-header"]).toBe("Region");
+    expect((tool.inputSchema.properties as Record<string, Record<string, unknown>>).region!["x-mcp-header"]).toBe(
+      "Region",
+    );
   });
 
   test("the SDK client's call (which sends Mcp-Param-Region) reaches the upstream, which gets the header too", async () => {
     const client = await connectClient(app, token, "auto");
     // The upstream answers 400 / -32020 when the header is absent or differs, so a result shows Gatehouse sent it on.
-    expect(textOf(await client.callTool({ name: "fx__test_header_param", arguments: { region: "eu-west" } }))).toBe("region eu-west");
+    expect(textOf(await client.callTool({ name: "fx__test_header_param", arguments: { region: "eu-west" } }))).toBe(
+      "region eu-west",
+    );
   });
 
   test("a raw call whose Mcp-Param-Region matches the body, plain or Base64, is served", async () => {
@@ -82,10 +96,18 @@ describe("SEP-2243 headers of an upstream tool", () => {
 describe("SEP-2549 caching hints", () => {
   test("tools/list, prompts/list and resources/list say ttlMs 0 and cacheScope private: what /mcp lists depends on the caller", async () => {
     for (const method of ["tools/list", "prompts/list", "resources/list"]) {
-      const res = await rpc(app, token, { jsonrpc: "2.0", id: 1, method, params: { _meta: envelope } }, { "mcp-protocol-version": "2026-07-28", "mcp-method": method });
+      const res = await rpc(
+        app,
+        token,
+        { jsonrpc: "2.0", id: 1, method, params: { _meta: envelope } },
+        { "mcp-protocol-version": "2026-07-28", "mcp-method": method },
+      );
       expect(res.status).toBe(200);
       const [message] = await rpcMessages(res);
-      expect({ ttlMs: message!.result.ttlMs, cacheScope: message!.result.cacheScope }).toEqual({ ttlMs: 0, cacheScope: "private" });
+      expect({ ttlMs: message!.result.ttlMs, cacheScope: message!.result.cacheScope }).toEqual({
+        ttlMs: 0,
+        cacheScope: "private",
+      });
     }
   });
 });

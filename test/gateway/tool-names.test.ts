@@ -23,7 +23,9 @@ let upstream: NamedToolsUpstream;
 let app: TestApp;
 beforeAll(async () => {
   upstream = startNamedToolsUpstream(["fine_tool", ...bad]);
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", `[[upstream]]\nname = "odd"\nurl = "${upstream.url}"\n`, {}) });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", `[[upstream]]\nname = "odd"\nurl = "${upstream.url}"\n`, {}),
+  });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
 });
 afterAll(async () => {
@@ -31,8 +33,10 @@ afterAll(async () => {
   upstream.stop();
 });
 
-const checkboxes = (html: string) => [...html.matchAll(/<input type="checkbox" name="tool" value="([^"]*)"/g)].map((m) => m[1]);
-const refusalLines = (name: string) => app.logs.filter((l) => l.msg === refusedLog && l.upstream === "odd" && l.tool === name.slice(0, 200));
+const checkboxes = (html: string) =>
+  [...html.matchAll(/<input type="checkbox" name="tool" value="([^"]*)"/g)].map((m) => m[1]);
+const refusalLines = (name: string) =>
+  app.logs.filter((l) => l.msg === refusedLog && l.upstream === "odd" && l.tool === name.slice(0, 200));
 
 describe("over /mcp", () => {
   test("tools/list offers only the upstream tool whose name follows the rule", async () => {
@@ -43,14 +47,24 @@ describe("over /mcp", () => {
 
   test("calling a refused tool is the usual unknown-tool error, and never reaches the upstream", async () => {
     const { token } = await userWithKey(app);
-    const call = (name: string) => rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {} } }, { "mcp-protocol-version": "2025-06-18" });
+    const call = (name: string) =>
+      rpc(
+        app,
+        token,
+        { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: {} } },
+        { "mcp-protocol-version": "2025-06-18" },
+      );
     const answer = async (name: string) => {
       const res = await call(name);
       return { message: (await rpcMessages(res))[0]!, requestId: res.headers.get("x-request-id") };
     };
     const unknown = await answer("odd__never_offered");
     const refused = await answer(`odd__${xss}`);
-    const notFound = (name: string, requestId: string | null) => ({ jsonrpc: "2.0", id: 1, error: { code: -32602, message: `Tool ${name} not found`, data: { request_id: requestId } } });
+    const notFound = (name: string, requestId: string | null) => ({
+      jsonrpc: "2.0",
+      id: 1,
+      error: { code: -32602, message: `Tool ${name} not found`, data: { request_id: requestId } },
+    });
     expect(unknown.message).toEqual(notFound("odd__never_offered", unknown.requestId));
     expect(refused.message).toEqual(notFound(`odd__${xss}`, refused.requestId));
     expect(upstream.calls).toEqual([]);
@@ -77,9 +91,16 @@ describe("on the pages", () => {
   });
 
   test("/admin/upstreams names the refused tools, escaped and cut, in one sentence", async () => {
-    const admin = await createUser(app.db, { email: "root@example.com", password: "correct horse battery staple", passwordCost: app.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
+    const admin = await createUser(app.db, {
+      email: "root@example.com",
+      password: "correct horse battery staple",
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: true,
+      now: nowSeconds(),
+    });
     const html = await (await browserOf(app, admin.id).get("/admin/upstreams")).text();
-    const row = /<p class="refused-tools" data-refused-by="odd"><strong>odd<\/strong> — <span>([^<]*)<\/span><\/p>/.exec(html);
+    const row =
+      /<p class="refused-tools" data-refused-by="odd"><strong>odd<\/strong> — <span>([^<]*)<\/span><\/p>/.exec(html);
     expect(row).not.toBeNull();
     expect(row![1]).toBe(
       "6 tools refused: their names break MCP&#x27;s tool-name rule (1 to 128 characters, prefix included, each a letter, digit, &quot;_&quot;, &quot;-&quot; or &quot;.&quot;): " +

@@ -31,7 +31,12 @@ command = "sh"
 args = ["-c", "echo 'missing API token' >&2; exit 3"]
 `;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
-  await waitFor(() => stateOf(app, "everything").state === "connected" && stateOf(app, "web").state === "connected" && stateOf(app, "broken").state === "failed");
+  await waitFor(
+    () =>
+      stateOf(app, "everything").state === "connected" &&
+      stateOf(app, "web").state === "connected" &&
+      stateOf(app, "broken").state === "failed",
+  );
 });
 afterAll(async () => {
   await app.close();
@@ -57,7 +62,13 @@ describe("a failing upstream", () => {
 
   test("/admin/upstreams shows its state and last error to an admin", async () => {
     const password = "correct horse battery staple";
-    await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, {
+      email: "root@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: true,
+      now: Math.floor(Date.now() / 1000),
+    });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "root@example.com", password });
@@ -74,7 +85,9 @@ describe("a failing upstream", () => {
   });
 
   test("its stderr goes to Gatehouse's log with the upstream's name", () => {
-    expect(app.logs.some((l) => l.msg === "upstream stderr" && l.upstream === "broken" && l.line === "missing API token")).toBe(true);
+    expect(
+      app.logs.some((l) => l.msg === "upstream stderr" && l.upstream === "broken" && l.line === "missing API token"),
+    ).toBe(true);
   });
 });
 
@@ -107,7 +120,9 @@ describe("an upstream killed mid-call", () => {
     process.kill(pid, "SIGKILL");
     const result = await call;
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toBe("upstream everything closed the connection during tools/call trigger-long-running-operation");
+    expect(textOf(result)).toBe(
+      "upstream everything closed the connection during tools/call trigger-long-running-operation",
+    );
     await waitFor(() => stateOf(app, "everything").state === "connected");
     expect(app.gateway!.upstreams.find((u) => u.name === "everything")!.pid).not.toBe(pid);
     const echo = await client.callTool({ name: "everything__echo", arguments: { message: "back" } });

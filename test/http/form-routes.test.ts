@@ -32,7 +32,9 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Every table, as one comparable value. */
 function snapshot(db: Db): string {
-  const tables = db.$client.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+  const tables = db.$client.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+    name: string;
+  }[];
   return JSON.stringify(tables.map(({ name }) => [name, db.$client.query(`SELECT * FROM "${name}"`).all()]));
 }
 
@@ -41,7 +43,13 @@ describe("every state-changing route", () => {
   const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl });
   const db = openDatabase(config.dataDir);
   migrate(db.$client);
-  const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, setupToken: "setup-token-for-tests-0123456789" });
+  const app = createApp({
+    config,
+    db,
+    log: createLogger(() => {}),
+    now: nowSeconds,
+    setupToken: "setup-token-for-tests-0123456789",
+  });
   const routes = app.routes.map((r) => `${r.method} ${r.path}`);
   const forms = routes.filter((r) => stateChanging.has(r.split(" ")[0]!) && !notForms.has(r));
   // A signed-in admin whose browser holds a form token cookie: only the token in the form is missing.
@@ -49,7 +57,14 @@ describe("every state-changing route", () => {
 
   beforeAll(() => {
     const userId = randomString(10);
-    insertUser(db, { id: userId, email: "admin@example.com", passwordHash: null, isAdmin: true, createdAt: nowSeconds(), disabledAt: null });
+    insertUser(db, {
+      id: userId,
+      email: "admin@example.com",
+      passwordHash: null,
+      isAdmin: true,
+      createdAt: nowSeconds(),
+      disabledAt: null,
+    });
     const session = openSession(db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token;
     cookie = `gatehouse_session=${session}; gatehouse_csrf=${randomString(16)}`;
   });
@@ -63,7 +78,14 @@ describe("every state-changing route", () => {
   });
 
   test("the forms include the page forms", () => {
-    for (const name of ["POST /sign-in", "POST /sign-out", "POST /keys", "POST /admin/people/invite", "POST /oauth/authorize", "POST /device/consent"]) {
+    for (const name of [
+      "POST /sign-in",
+      "POST /sign-out",
+      "POST /keys",
+      "POST /admin/people/invite",
+      "POST /oauth/authorize",
+      "POST /device/consent",
+    ]) {
       expect(forms).toContain(name);
     }
   });

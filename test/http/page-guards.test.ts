@@ -21,7 +21,13 @@ const dataDir = tempDir();
 const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl });
 const db = openDatabase(config.dataDir);
 migrate(db.$client);
-const audit = createAuditRecorder({ db, log: createLogger(() => {}), now: nowSeconds, argumentsMode: config.auditArguments, batch: false });
+const audit = createAuditRecorder({
+  db,
+  log: createLogger(() => {}),
+  now: nowSeconds,
+  argumentsMode: config.auditArguments,
+  batch: false,
+});
 const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, setupToken: null, audit });
 afterAll(() => {
   db.$client.close();
@@ -35,8 +41,17 @@ function browser(user?: { isAdmin: boolean; withKey?: boolean }): string {
   const cookies = [`gatehouse_csrf=${formToken}`];
   if (user) {
     const userId = randomString(10);
-    insertUser(db, { id: userId, email: `${userId}@example.com`, passwordHash: null, isAdmin: user.isAdmin, createdAt: nowSeconds(), disabledAt: null });
-    const key = user.withKey ? createApiKey(db, { userId, name: "ci", access: "full", expiresInSeconds: null, now: nowSeconds() }).apiKey : null;
+    insertUser(db, {
+      id: userId,
+      email: `${userId}@example.com`,
+      passwordHash: null,
+      isAdmin: user.isAdmin,
+      createdAt: nowSeconds(),
+      disabledAt: null,
+    });
+    const key = user.withKey
+      ? createApiKey(db, { userId, name: "ci", access: "full", expiresInSeconds: null, now: nowSeconds() }).apiKey
+      : null;
     const session = openSession(db, { userId, apiKeyId: key?.id ?? null, apiKeyExpiresAt: null, now: nowSeconds() });
     cookies.push(`gatehouse_session=${session.token}`);
   }
@@ -97,7 +112,10 @@ describe("signedIn and admin", () => {
   });
 
   test("an admin signed in with an API key gets 403 on an admin form post, with nothing changed", async () => {
-    const res = await post("/admin/people/invite", browser({ isAdmin: true, withKey: true }), { csrf: formToken, email: "new@example.com" });
+    const res = await post("/admin/people/invite", browser({ isAdmin: true, withKey: true }), {
+      csrf: formToken,
+      email: "new@example.com",
+    });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Sign in again for admin pages");
     expect(db.$client.query("SELECT count(*) AS n FROM invitations").get()).toEqual({ n: 0 });
@@ -113,7 +131,9 @@ describe("request context", () => {
   test("a page's audit entry carries the request id the response names and the client address", async () => {
     const res = await post("/sign-in/key", browser(), { csrf: formToken, api_key: "not-a-key" });
     expect(res.status).toBe(401);
-    const entry = db.$client.query("SELECT request_id, ip FROM audit_events WHERE event = 'sign_in_failed' ORDER BY id DESC LIMIT 1").get();
+    const entry = db.$client
+      .query("SELECT request_id, ip FROM audit_events WHERE event = 'sign_in_failed' ORDER BY id DESC LIMIT 1")
+      .get();
     // app.handle has no socket, so the address is the one given to requests without one.
     expect(entry).toEqual({ request_id: res.headers.get("x-request-id"), ip: "unknown" });
   });
@@ -122,11 +142,18 @@ describe("request context", () => {
     const res = await app.handle(
       new Request(`${publicUrl}/sign-in/key`, {
         method: "POST",
-        headers: { cookie: browser(), origin: publicUrl, "content-type": "application/x-www-form-urlencoded", "x-request-id": "trace-42" },
+        headers: {
+          cookie: browser(),
+          origin: publicUrl,
+          "content-type": "application/x-www-form-urlencoded",
+          "x-request-id": "trace-42",
+        },
         body: new URLSearchParams({ csrf: formToken, api_key: "not-a-key" }).toString(),
       }),
     );
     expect(res.headers.get("x-request-id")).toBe("trace-42");
-    expect(db.$client.query("SELECT count(*) AS n FROM audit_events WHERE request_id = 'trace-42'").get()).toEqual({ n: 1 });
+    expect(db.$client.query("SELECT count(*) AS n FROM audit_events WHERE request_id = 'trace-42'").get()).toEqual({
+      n: 1,
+    });
   });
 });

@@ -35,7 +35,11 @@ const fakeGitHub = Bun.serve({
       // The person approves at once.
       lastScope = url.searchParams.get("scope") ?? "";
       const code = crypto.randomUUID();
-      codes.set(code, { person, challenge: url.searchParams.get("code_challenge")!, redirectUri: url.searchParams.get("redirect_uri")! });
+      codes.set(code, {
+        person,
+        challenge: url.searchParams.get("code_challenge")!,
+        redirectUri: url.searchParams.get("redirect_uri")!,
+      });
       const back = new URL(url.searchParams.get("redirect_uri")!);
       back.searchParams.set("code", code);
       back.searchParams.set("state", url.searchParams.get("state")!);
@@ -52,7 +56,11 @@ const fakeGitHub = Bun.serve({
         form.get("redirect_uri") === entry.redirectUri &&
         (await sha256url(form.get("code_verifier") ?? "")) === entry.challenge;
       // GitHub answers errors with 200 and an error member.
-      if (!ok) return Response.json({ error: "bad_verification_code", error_description: "The code passed is incorrect or expired." });
+      if (!ok)
+        return Response.json({
+          error: "bad_verification_code",
+          error_description: "The code passed is incorrect or expired.",
+        });
       const token = `gho_${crypto.randomUUID()}`;
       tokens.set(token, entry.person);
       return Response.json({ access_token: token, token_type: "bearer", scope: "read:user,user:email" });
@@ -107,12 +115,20 @@ async function signIn(providerId: string, who: GitHubPerson): Promise<{ res: Res
 }
 
 const link = (providerId: string, subject: string) =>
-  app.db.select().from(identityLinks).where(and(eq(identityLinks.provider, providerId), eq(identityLinks.subject, subject))).get();
+  app.db
+    .select()
+    .from(identityLinks)
+    .where(and(eq(identityLinks.provider, providerId), eq(identityLinks.subject, subject)))
+    .get();
 const userByEmail = (email: string) => app.db.select().from(users).where(eq(users.email, email)).get();
 
 describe("sign-in through GitHub", () => {
   test("the numeric id is the subject and the primary verified email names the account", async () => {
-    const { res } = await signIn("github", { id: 1001, emails: [{ email: "Octo@Example.com", primary: true, verified: true }], orgs: [] });
+    const { res } = await signIn("github", {
+      id: 1001,
+      emails: [{ email: "Octo@Example.com", primary: true, verified: true }],
+      orgs: [],
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
     expect(lastScope).toBe("read:user user:email");
@@ -135,14 +151,22 @@ describe("sign-in through GitHub", () => {
   });
 
   test("allowed_orgs: a member of an allowed organization signs in, and read:org is asked for", async () => {
-    const { res } = await signIn("github-acme", { id: 1003, emails: [{ email: "member@example.com", primary: true, verified: true }], orgs: ["other", "Acme"] });
+    const { res } = await signIn("github-acme", {
+      id: 1003,
+      emails: [{ email: "member@example.com", primary: true, verified: true }],
+      orgs: ["other", "Acme"],
+    });
     expect(res.status).toBe(303);
     expect(lastScope).toBe("read:user user:email read:org");
     expect(link("github-acme", "1003")).toBeDefined();
   });
 
   test("allowed_orgs: someone in no allowed organization is refused with 403", async () => {
-    const { res } = await signIn("github-acme", { id: 1004, emails: [{ email: "outsider@example.com", primary: true, verified: true }], orgs: ["other"] });
+    const { res } = await signIn("github-acme", {
+      id: 1004,
+      emails: [{ email: "outsider@example.com", primary: true, verified: true }],
+      orgs: ["other"],
+    });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Organization required");
     expect(userByEmail("outsider@example.com")).toBeUndefined();
@@ -155,7 +179,10 @@ describe("sign-in through GitHub", () => {
     const state = new URL(started.headers.get("location")!).searchParams.get("state")!;
     const res = await b.get(`/sign-in/github/callback?code=made-up&state=${state}`);
     expect(res.status).toBe(400);
-    expect(app.logs.filter((l) => l.msg === "sign-in failed").at(-1)).toMatchObject({ reason: "provider_error", detail: expect.stringContaining("bad_verification_code") });
+    expect(app.logs.filter((l) => l.msg === "sign-in failed").at(-1)).toMatchObject({
+      reason: "provider_error",
+      detail: expect.stringContaining("bad_verification_code"),
+    });
     expect(userByEmail("late@example.com")).toBeUndefined();
   });
 

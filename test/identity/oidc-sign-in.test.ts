@@ -29,7 +29,11 @@ beforeAll(async () => {
     oidcProvider(op, { id: "open-op", name: "Open OP", signup: "open" }),
     oidcProvider(op, { id: "domain-op", name: "Domain OP", signup: "open", allowedDomains: ["example.com"] }),
     // Configured with the loopback URL, while that OP's discovery says "localhost".
-    oidcProvider(wrongOp, { id: "wrong-issuer", name: "Wrong OP", issuer: wrongOp.issuer.replace("localhost", "127.0.0.1") }),
+    oidcProvider(wrongOp, {
+      id: "wrong-issuer",
+      name: "Wrong OP",
+      issuer: wrongOp.issuer.replace("localhost", "127.0.0.1"),
+    }),
   ]);
   op.accounts.set("alice", { email: "alice@example.com", email_verified: true });
   op.accounts.set("bob", { email: "Bob@Example.com", email_verified: true });
@@ -55,7 +59,11 @@ async function start(b: Browser, provider: string, extra: Record<string, string>
 }
 
 /** A whole sign-in as `login`; the answer of Gatehouse's callback. */
-async function signInAs(provider: string, login: string, b = new Browser(app.url)): Promise<{ res: Response; b: Browser }> {
+async function signInAs(
+  provider: string,
+  login: string,
+  b = new Browser(app.url),
+): Promise<{ res: Response; b: Browser }> {
   const started = await start(b, provider);
   expect(started.status).toBe(303);
   const back = await loginAtOp(b, started.headers.get("location")!, login);
@@ -63,7 +71,11 @@ async function signInAs(provider: string, login: string, b = new Browser(app.url
 }
 
 const linkOf = (provider: string, subject: string) =>
-  app.db.select().from(identityLinks).where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject))).get();
+  app.db
+    .select()
+    .from(identityLinks)
+    .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
+    .get();
 const userByEmail = (email: string) => app.db.select().from(users).where(eq(users.email, email)).get();
 
 async function signedInEmail(b: Browser): Promise<string | null> {
@@ -107,7 +119,9 @@ describe("the sign-in page", () => {
     const flow = decodeFlow(b.cookies.get("gatehouse_signin_flow")!, now());
     expect(flow?.state).toBe(to.searchParams.get("state")!);
     expect(flow?.nonce).toBe(to.searchParams.get("nonce")!);
-    expect(res.headers.getSetCookie().join()).toMatch(/gatehouse_signin_flow=[^;]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax/i);
+    expect(res.headers.getSetCookie().join()).toMatch(
+      /gatehouse_signin_flow=[^;]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax/i,
+    );
   });
 
   test("a post without the form token is refused with 403", async () => {
@@ -160,7 +174,12 @@ describe("signing in", () => {
     expect(linkOf("invite-op", "bob")?.email).toBe("bob@example.com");
     expect(await signedInEmail(b)).toBe("bob@example.com");
     await app.audit.flush();
-    const events = app.db.select().from(auditEvents).where(eq(auditEvents.userId, bob.id)).all().map((e) => e.event);
+    const events = app.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.userId, bob.id))
+      .all()
+      .map((e) => e.event);
     expect(events).toContain("identity_linked");
     expect(events).toContain("sign_in");
   });
@@ -191,7 +210,12 @@ describe("signing in", () => {
   });
 
   test("signup=invite: a pending invitation for the verified email is accepted and linked", async () => {
-    const { invitation } = createInvitation(app.db, { email: "erin@example.com", isAdmin: true, createdBy: null, now: now() });
+    const { invitation } = createInvitation(app.db, {
+      email: "erin@example.com",
+      isAdmin: true,
+      createdBy: null,
+      now: now(),
+    });
     const { res, b } = await signInAs("invite-op", "erin");
     expect(res.status).toBe(303);
     const erin = userByEmail("erin@example.com")!;
@@ -211,8 +235,28 @@ describe("signing in", () => {
   });
 
   test("an identity linked to a service account is refused", async () => {
-    app.db.insert(users).values({ id: "svc1", email: "svc1@service.invalid", isAdmin: false, createdAt: now(), kind: "service", name: "svc" }).run();
-    app.db.insert(identityLinks).values({ provider: "open-op", subject: "ivan", userId: "svc1", email: "ivan@example.com", createdAt: now(), lastUsedAt: null }).run();
+    app.db
+      .insert(users)
+      .values({
+        id: "svc1",
+        email: "svc1@service.invalid",
+        isAdmin: false,
+        createdAt: now(),
+        kind: "service",
+        name: "svc",
+      })
+      .run();
+    app.db
+      .insert(identityLinks)
+      .values({
+        provider: "open-op",
+        subject: "ivan",
+        userId: "svc1",
+        email: "ivan@example.com",
+        createdAt: now(),
+        lastUsedAt: null,
+      })
+      .run();
     const { res } = await signInAs("open-op", "ivan");
     expect(res.status).toBe(403);
     expect(await failures("account_not_allowed")).toBe(1);
@@ -221,7 +265,12 @@ describe("signing in", () => {
 
 describe("the invitation page", () => {
   test("offers the provider buttons carrying the invitation; accepting signs in on /keys", async () => {
-    const { token } = createInvitation(app.db, { email: "grace@example.com", isAdmin: false, createdBy: null, now: now() });
+    const { token } = createInvitation(app.db, {
+      email: "grace@example.com",
+      isAdmin: false,
+      createdBy: null,
+      now: now(),
+    });
     const b = new Browser(app.url);
     const page = await b.get(`/invite/${token}`);
     const html = await page.text();
@@ -234,7 +283,12 @@ describe("the invitation page", () => {
   });
 
   test("a provider email other than the invited one is refused and the invitation stays pending", async () => {
-    const { token, invitation } = createInvitation(app.db, { email: "someone-else@example.com", isAdmin: false, createdBy: null, now: now() });
+    const { token, invitation } = createInvitation(app.db, {
+      email: "someone-else@example.com",
+      isAdmin: false,
+      createdBy: null,
+      now: now(),
+    });
     const b = new Browser(app.url);
     const html = await (await b.get(`/invite/${token}`)).text();
     const started = await b.post("/sign-in/invite-op", { csrf: Browser.csrfOf(html), invitation: token });
@@ -248,7 +302,10 @@ describe("the invitation page", () => {
   test("a dead invitation token is refused at the start", async () => {
     const b = new Browser(app.url);
     const html = await (await b.get("/sign-in")).text();
-    const res = await b.post("/sign-in/invite-op", { csrf: Browser.csrfOf(html), invitation: "gate_inv_aaaaaaaaaaaaaaaa_bbbb" });
+    const res = await b.post("/sign-in/invite-op", {
+      csrf: Browser.csrfOf(html),
+      invitation: "gate_inv_aaaaaaaaaaaaaaaa_bbbb",
+    });
     expect(res.status).toBe(404);
   });
 });
@@ -311,7 +368,9 @@ describe("refusals from the protocol checks", () => {
     const b = new Browser(app.url);
     const started = await start(b, "open-op");
     const state = new URL(started.headers.get("location")!).searchParams.get("state")!;
-    const res = await b.get(`/sign-in/open-op/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(op.issuer)}`);
+    const res = await b.get(
+      `/sign-in/open-op/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(op.issuer)}`,
+    );
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("access denied");
     expect(await failures("access_denied")).toBe(1);

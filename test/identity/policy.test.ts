@@ -17,7 +17,12 @@ const provider = (o: Partial<IdentityProviderConfig> = {}): IdentityProviderConf
   githubApiUrl: "https://api.github.com",
   ...o,
 });
-const who = (email: string | null, emailVerified = true, orgs: string[] | null = null) => ({ subject: "1", email, emailVerified, orgs });
+const who = (email: string | null, emailVerified = true, orgs: string[] | null = null) => ({
+  subject: "1",
+  email,
+  emailVerified,
+  orgs,
+});
 
 describe("policyProblem", () => {
   test("a missing or unverified email", () => {
@@ -41,7 +46,15 @@ describe("policyProblem", () => {
 });
 
 describe("the flow cookie", () => {
-  const flow: SignInFlow = { provider: "p", state: "s", nonce: "n", verifier: "v", next: "/keys", invitation: null, expiresAt: 2000 };
+  const flow: SignInFlow = {
+    provider: "p",
+    state: "s",
+    nonce: "n",
+    verifier: "v",
+    next: "/keys",
+    invitation: null,
+    expiresAt: 2000,
+  };
 
   test("round-trips until it expires", () => {
     expect(decodeFlow(encodeFlow(flow), 1999)).toEqual(flow);
@@ -49,7 +62,14 @@ describe("the flow cookie", () => {
   });
 
   test("anything malformed reads as no flow", () => {
-    for (const value of [null, "", "not base64!", Buffer.from("[]").toString("base64url"), encodeFlow({ ...flow, state: "" }), Buffer.from('{"provider":1}').toString("base64url")]) {
+    for (const value of [
+      null,
+      "",
+      "not base64!",
+      Buffer.from("[]").toString("base64url"),
+      encodeFlow({ ...flow, state: "" }),
+      Buffer.from('{"provider":1}').toString("base64url"),
+    ]) {
       expect(decodeFlow(value, 0)).toBeNull();
     }
   });

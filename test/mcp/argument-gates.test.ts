@@ -24,12 +24,25 @@ describe("matching a call", () => {
 
   test("`*` stops at `/`, matching is case-sensitive and values are not normalised", () => {
     for (const repo of ["acme/a/b", "ACME/widgets", "./acme/widgets", "labs/widgets2"]) {
-      expect(argumentRefusal(limits, issue, { repo })).toEqual({ argument: "repo", allowed: ["acme/*", "labs/widgets"], source: "credential" });
+      expect(argumentRefusal(limits, issue, { repo })).toEqual({
+        argument: "repo",
+        allowed: ["acme/*", "labs/widgets"],
+        source: "credential",
+      });
     }
   });
 
   test("a missing, non-string or nested argument is refused", () => {
-    for (const args of [{}, undefined, null, [], { repo: 1 }, { repo: null }, { repo: { name: "acme/x" } }, { options: { repo: "acme/x" } }]) {
+    for (const args of [
+      {},
+      undefined,
+      null,
+      [],
+      { repo: 1 },
+      { repo: null },
+      { repo: { name: "acme/x" } },
+      { options: { repo: "acme/x" } },
+    ]) {
       expect(argumentRefusal(limits, issue, args)?.argument).toBe("repo");
     }
   });
@@ -45,7 +58,10 @@ describe("matching a call", () => {
   test("every argument limited on a tool must match, and every source must allow", () => {
     const two = credential({ t: { a: ["x"], b: ["y"] } });
     expect(argumentRefusal(two, "t", { a: "x", b: "z" })?.argument).toBe("b");
-    const both = [{ kind: "credential" as const, limits: { t: { a: ["x*"] } } }, { kind: "policy" as const, limits: { t: { a: ["*y"] } } }];
+    const both = [
+      { kind: "credential" as const, limits: { t: { a: ["x*"] } } },
+      { kind: "policy" as const, limits: { t: { a: ["*y"] } } },
+    ];
     expect(argumentRefusal(both, "t", { a: "xy" })).toBeNull();
     expect(argumentRefusal(both, "t", { a: "xz" })?.source).toBe("policy");
   });
@@ -53,19 +69,37 @@ describe("matching a call", () => {
 
 describe("tool:argument=glob lines", () => {
   test("are read into a map, patterns kept once, blank lines skipped", () => {
-    const parsed = parseLimitLines([`${issue}:repo=acme/*`, "", ` ${issue} : repo = labs/x `, `${issue}:repo=acme/*`, "web__store:text=a=b:c"]);
-    expect(parsed).toEqual({ ok: true, limits: { [issue]: { repo: ["acme/*", "labs/x"] }, web__store: { text: ["a=b:c"] } } });
+    const parsed = parseLimitLines([
+      `${issue}:repo=acme/*`,
+      "",
+      ` ${issue} : repo = labs/x `,
+      `${issue}:repo=acme/*`,
+      "web__store:text=a=b:c",
+    ]);
+    expect(parsed).toEqual({
+      ok: true,
+      limits: { [issue]: { repo: ["acme/*", "labs/x"] }, web__store: { text: ["a=b:c"] } },
+    });
   });
 
   test("and written back the same way", () => {
-    expect(limitLines({ [issue]: { repo: ["acme/*", "labs/x"] } })).toEqual([`${issue}:repo=acme/*`, `${issue}:repo=labs/x`]);
+    expect(limitLines({ [issue]: { repo: ["acme/*", "labs/x"] } })).toEqual([
+      `${issue}:repo=acme/*`,
+      `${issue}:repo=labs/x`,
+    ]);
   });
 
   test("a malformed line is refused with its number", () => {
-    expect(parseLimitLines(["a:b=c", "nocolon"])).toEqual({ ok: false, error: 'Line 2 ("nocolon") must be tool:argument=pattern, such as github__create_issue:repo=acme/*.' });
+    expect(parseLimitLines(["a:b=c", "nocolon"])).toEqual({
+      ok: false,
+      error: 'Line 2 ("nocolon") must be tool:argument=pattern, such as github__create_issue:repo=acme/*.',
+    });
     expect(parseLimitLines(["t:=x"]).ok).toBe(false);
     expect(parseLimitLines(["t:a="]).ok).toBe(false);
-    expect(parseLimitLines(["bad tool:a=x"])).toEqual({ ok: false, error: '"bad tool:a=x": "bad tool" is not a tool name.' });
+    expect(parseLimitLines(["bad tool:a=x"])).toEqual({
+      ok: false,
+      error: '"bad tool:a=x": "bad tool" is not a tool name.',
+    });
   });
 });
 
@@ -92,7 +126,10 @@ describe("a child within its parent", () => {
   });
 
   test("inheriting adds the parent's limits the child does not restate, for tools it may call", () => {
-    expect(inheritLimits({ web__store: { text: ["a"] } }, parent, null)).toEqual({ web__store: { text: ["a"] }, [issue]: { repo: ["acme/*"] } });
+    expect(inheritLimits({ web__store: { text: ["a"] } }, parent, null)).toEqual({
+      web__store: { text: ["a"] },
+      [issue]: { repo: ["acme/*"] },
+    });
     expect(inheritLimits({}, parent, ["web__store"])).toEqual({});
     expect(limitsWithin(inheritLimits({}, parent, null), parent, null)).toBe(true);
   });

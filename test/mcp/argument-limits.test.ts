@@ -46,7 +46,10 @@ tool = "everything__echo"
 argument = "message"
 allow = ["hello *", "fine"]
 `;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), policies: parsePolicies("test.toml", toml) });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", toml, {}),
+    policies: parsePolicies("test.toml", toml),
+  });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
 });
 afterAll(async () => {
@@ -56,7 +59,14 @@ afterAll(async () => {
 
 async function keyWithLimits(limits: ArgumentLimits | null, email?: string) {
   const user = await makeUser(app, email === undefined ? {} : { email });
-  const { apiKey, token } = createApiKey(app.db, { userId: user.id, name: "ci", access: "full", argumentLimits: limits, expiresInSeconds: null, now: nowSeconds() });
+  const { apiKey, token } = createApiKey(app.db, {
+    userId: user.id,
+    name: "ci",
+    access: "full",
+    argumentLimits: limits,
+    expiresInSeconds: null,
+    now: nowSeconds(),
+  });
   return { user, apiKey, token };
 }
 
@@ -65,7 +75,10 @@ const refusalOf = (error: unknown) => error as { code?: number; data?: Record<st
 describe("a key with argument limits", () => {
   test("a call inside the limit runs upstream (server-everything over stdio)", async () => {
     const { token } = await keyWithLimits({ [echo]: { message: ["hello *"] } });
-    const result = await (await connectClient(app, token)).callTool({ name: echo, arguments: { message: "hello world" } });
+    const result = await (await connectClient(app, token)).callTool({
+      name: echo,
+      arguments: { message: "hello world" },
+    });
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toBe("Echo: hello world");
   });
@@ -73,7 +86,11 @@ describe("a key with argument limits", () => {
   test("a call outside it is refused before dispatch with permission_denied and missing argument:<name>", async () => {
     const { token } = await keyWithLimits({ [store]: { text: ["acme/*"] } });
     const before = upstream.toolCalls;
-    const error = refusalOf(await (await connectClient(app, token)).callTool({ name: store, arguments: { text: "other/x" } }).catch((e: unknown) => e));
+    const error = refusalOf(
+      await (await connectClient(app, token))
+        .callTool({ name: store, arguments: { text: "other/x" } })
+        .catch((e: unknown) => e),
+    );
     expect(error.code).toBe(permissionDeniedCode);
     expect(error.data).toMatchObject({ error: "permission_denied", tool: store, missing: "argument:text" });
     expect(String(error.message)).toContain('The API key "ci" may call web__store only with text matching acme/*');
@@ -84,20 +101,35 @@ describe("a key with argument limits", () => {
     const { token } = await keyWithLimits({ [store]: { text: ["acme/*"] } });
     const client = await connectClient(app, token);
     expect((await client.callTool({ name: store, arguments: { text: "acme/widgets" } })).isError).toBeFalsy();
-    expect(refusalOf(await client.callTool({ name: store, arguments: { text: "acme/widgets/x" } }).catch((e: unknown) => e)).code).toBe(permissionDeniedCode);
+    expect(
+      refusalOf(await client.callTool({ name: store, arguments: { text: "acme/widgets/x" } }).catch((e: unknown) => e))
+        .code,
+    ).toBe(permissionDeniedCode);
   });
 
   test("a missing or non-string constrained argument is refused, not guessed at", async () => {
     const { token } = await keyWithLimits({ [store]: { text: ["*"] } });
     for (const args of [{}, { text: 7 }, { text: ["acme/x"] }]) {
-      const [body] = await rpcMessages(await rpc(app, token, { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: store, arguments: args } }));
+      const [body] = await rpcMessages(
+        await rpc(app, token, {
+          jsonrpc: "2.0",
+          id: 5,
+          method: "tools/call",
+          params: { name: store, arguments: args },
+        }),
+      );
       expect([body!.error?.code, body!.error?.data.missing]).toEqual([permissionDeniedCode, "argument:text"]);
     }
   });
 
   test("the refusal is HTTP 200 with a JSON-RPC error, as the per-tool refusal", async () => {
     const { token } = await keyWithLimits({ [store]: { text: ["a"] } });
-    const res = await rpc(app, token, { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: store, arguments: { text: "b" } } });
+    const res = await rpc(app, token, {
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/call",
+      params: { name: store, arguments: { text: "b" } },
+    });
     const [body] = await rpcMessages(res);
     expect(res.status).toBe(200);
     expect(res.headers.get("www-authenticate")).toBeNull();
@@ -110,7 +142,11 @@ describe("a key with argument limits", () => {
     await (await connectClient(app, token)).callTool({ name: store, arguments: { text: "evil/x" } }).catch(() => null);
     const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: store, upstream: "web" });
-    expect(detailOf(row)).toEqual({ reason: "permission_denied", missing: "argument:text", arguments: { text: "evil/x" } });
+    expect(detailOf(row)).toEqual({
+      reason: "permission_denied",
+      missing: "argument:text",
+      arguments: { text: "evil/x" },
+    });
   });
 });
 
@@ -119,12 +155,18 @@ describe("a connection with argument limits", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app, { name: "Cursor" });
     const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, tools: null });
-    app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [JSON.stringify({ [store]: { text: ["mine-*"] } }), authorization.id]);
+    app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [
+      JSON.stringify({ [store]: { text: ["mine-*"] } }),
+      authorization.id,
+    ]);
     const tokens = await exchangeCode(app, client.id, code);
     const mcp = await connectClient(app, tokens.access_token);
     expect((await mcp.callTool({ name: store, arguments: { text: "mine-1" } })).isError).toBeFalsy();
     const error = refusalOf(await mcp.callTool({ name: store, arguments: { text: "yours" } }).catch((e: unknown) => e));
-    expect(error.data).toMatchObject({ missing: "argument:text", hint: `Call it with an allowed text, or change the connection's argument limits at ${app.url}/keys.` });
+    expect(error.data).toMatchObject({
+      missing: "argument:text",
+      hint: `Call it with an allowed text, or change the connection's argument limits at ${app.url}/keys.`,
+    });
   });
 });
 
@@ -133,36 +175,54 @@ describe("admin policy", () => {
     const { token } = await keyWithLimits(null, `p${crypto.randomUUID().slice(0, 8)}@example.org`);
     const client = await connectClient(app, token);
     expect((await client.callTool({ name: store, arguments: { text: "ok-1" } })).isError).toBeFalsy();
-    const error = refusalOf(await client.callTool({ name: store, arguments: { text: "nope" } }).catch((e: unknown) => e));
+    const error = refusalOf(
+      await client.callTool({ name: store, arguments: { text: "nope" } }).catch((e: unknown) => e),
+    );
     expect(error.data).toMatchObject({ missing: "argument:text" });
-    expect(String(error.message)).toContain("An admin policy of this Gatehouse allows web__store only with text matching ok-*");
+    expect(String(error.message)).toContain(
+      "An admin policy of this Gatehouse allows web__store only with text matching ok-*",
+    );
   });
 
   test("leaves people it does not name alone", async () => {
     const { token } = await keyWithLimits(null);
-    expect((await (await connectClient(app, token)).callTool({ name: store, arguments: { text: "nope" } })).isError).toBeFalsy();
+    expect(
+      (await (await connectClient(app, token)).callTool({ name: store, arguments: { text: "nope" } })).isError,
+    ).toBeFalsy();
   });
 
   test("and the key's own limits must both allow a call", async () => {
-    const { token } = await keyWithLimits({ [store]: { text: ["ok-a*"] } }, `q${crypto.randomUUID().slice(0, 8)}@example.org`);
+    const { token } = await keyWithLimits(
+      { [store]: { text: ["ok-a*"] } },
+      `q${crypto.randomUUID().slice(0, 8)}@example.org`,
+    );
     const client = await connectClient(app, token);
     expect((await client.callTool({ name: store, arguments: { text: "ok-abc" } })).isError).toBeFalsy();
     // The policy allows ok-b, the key does not.
-    expect(refusalOf(await client.callTool({ name: store, arguments: { text: "ok-b" } }).catch((e: unknown) => e)).code).toBe(permissionDeniedCode);
+    expect(
+      refusalOf(await client.callTool({ name: store, arguments: { text: "ok-b" } }).catch((e: unknown) => e)).code,
+    ).toBe(permissionDeniedCode);
   });
 
   test("a policy rule for everyone gates server-everything's echo", async () => {
     const { token } = await keyWithLimits(null);
     const client = await connectClient(app, token);
     expect(textOf(await client.callTool({ name: echo, arguments: { message: "fine" } }))).toBe("Echo: fine");
-    expect(refusalOf(await client.callTool({ name: echo, arguments: { message: "forbidden" } }).catch((e: unknown) => e)).code).toBe(permissionDeniedCode);
+    expect(
+      refusalOf(await client.callTool({ name: echo, arguments: { message: "forbidden" } }).catch((e: unknown) => e))
+        .code,
+    ).toBe(permissionDeniedCode);
   });
 });
 
 describe("whoami and list_connections", () => {
   test("whoami names each limit on this caller and who set it", async () => {
-    const { token } = await keyWithLimits({ [store]: { text: ["ok-a*"] } }, `w${crypto.randomUUID().slice(0, 8)}@example.org`);
-    const who = (await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} })).structuredContent as Record<string, unknown>;
+    const { token } = await keyWithLimits(
+      { [store]: { text: ["ok-a*"] } },
+      `w${crypto.randomUUID().slice(0, 8)}@example.org`,
+    );
+    const who = (await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} }))
+      .structuredContent as Record<string, unknown>;
     expect(who.argument_limits).toEqual([
       { tool: store, argument: "text", allow: ["ok-a*"], set_by: "api_key" },
       { tool: store, argument: "text", allow: ["ok-*"], set_by: "policy" },
@@ -172,9 +232,13 @@ describe("whoami and list_connections", () => {
 
   test("list_connections shows each key's own limits", async () => {
     const { token, apiKey } = await keyWithLimits({ [store]: { text: ["acme/*"] } });
-    const listed = (await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} })).structuredContent as {
+    const listed = (
+      await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} })
+    ).structuredContent as {
       api_keys: { id: string; argument_limits: unknown }[];
     };
-    expect(listed.api_keys.find((k) => k.id === apiKey.id)!.argument_limits).toEqual([{ tool: store, argument: "text", allow: ["acme/*"], set_by: "api_key" }]);
+    expect(listed.api_keys.find((k) => k.id === apiKey.id)!.argument_limits).toEqual([
+      { tool: store, argument: "text", allow: ["acme/*"], set_by: "api_key" },
+    ]);
   });
 });

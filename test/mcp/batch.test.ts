@@ -18,7 +18,10 @@ describe("countMessages", () => {
     expect(countMessages([], null)).toEqual({ ok: true, messages: 1 });
   });
 
-  test.each(["2024-11-05", "2025-06-18", "2025-11-25", "2026-07-28"])("a batch under %s is refused, naming the revision", (version) => {
-    expect(countMessages([message], version)).toEqual({ ok: false, message: expect.stringContaining(version) });
-  });
+  test.each(["2024-11-05", "2025-06-18", "2025-11-25", "2026-07-28"])(
+    "a batch under %s is refused, naming the revision",
+    (version) => {
+      expect(countMessages([message], version)).toEqual({ ok: false, message: expect.stringContaining(version) });
+    },
+  );
 });

@@ -19,14 +19,23 @@ const start = new Date("2026-09-01T10:00:00Z");
 beforeEach(() => setSystemTime(start));
 afterEach(() => setSystemTime());
 
-const whoami = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "gatehouse__whoami", arguments: {} } });
+const whoami = (id: number) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name: "gatehouse__whoami", arguments: {} },
+});
 const batchOf = (n: number) => Array.from({ length: n }, (_, i) => whoami(i + 1));
 const era = (version: string) => ({ "mcp-protocol-version": version });
 
 /** How many tool calls of `userId` ran: every run is an audit entry. */
 function toolCallsRun(userId: string): number {
   app.audit.flush();
-  return app.db.select().from(auditEvents).where(and(eq(auditEvents.userId, userId), eq(auditEvents.event, "tool_call"))).all().length;
+  return app.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.userId, userId), eq(auditEvents.event, "tool_call")))
+    .all().length;
 }
 
 /** `n` single tools/call requests, each expected to be answered 200. */
@@ -39,17 +48,20 @@ async function spend(token: string, n: number) {
 }
 
 describe("revisions without batches", () => {
-  test.each(["2025-06-18", "2025-11-25", "2026-07-28"])("under %s a batch is 400 Invalid Request (-32600), id null, and nothing in it runs", async (version) => {
-    const { user, token } = await userWithKey(app);
-    const res = await rpc(app, token, batchOf(3), era(version));
-    expect(res.status).toBe(400);
-    expect(res.headers.get("content-type")).toContain("application/json");
-    expect(res.headers.get("cache-control")).toBe("no-store");
-    const body = (await res.json()) as Record<string, any>;
-    expect(body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
-    expect(body.error.message).toContain(version);
-    expect(toolCallsRun(user.id)).toBe(0);
-  });
+  test.each(["2025-06-18", "2025-11-25", "2026-07-28"])(
+    "under %s a batch is 400 Invalid Request (-32600), id null, and nothing in it runs",
+    async (version) => {
+      const { user, token } = await userWithKey(app);
+      const res = await rpc(app, token, batchOf(3), era(version));
+      expect(res.status).toBe(400);
+      expect(res.headers.get("content-type")).toContain("application/json");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      const body = (await res.json()) as Record<string, any>;
+      expect(body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
+      expect(body.error.message).toContain(version);
+      expect(toolCallsRun(user.id)).toBe(0);
+    },
+  );
 
   test("a refused batch counts as one request", async () => {
     const { token } = await userWithKey(app);
@@ -77,7 +89,12 @@ describe("2025-03-26 batches", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("ratelimit")).toBe('"default";r=7;t=60');
     const answers = await rpcMessages(res);
-    expect(answers.flat().map((m) => m.id).sort()).toEqual([1, 2, 3]);
+    expect(
+      answers
+        .flat()
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual([1, 2, 3]);
     expect(toolCallsRun(user.id)).toBe(3);
   });
 
@@ -99,7 +116,11 @@ describe("2025-03-26 batches", () => {
     expect(res.headers.get("ratelimit-policy")).toBe('"default";q=10;w=60');
     expect(res.headers.get("ratelimit")).toBe('"default";r=2;t=60');
     const body = (await res.json()) as Record<string, any>;
-    expect(body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: rateLimitedCode, data: { retry_after_seconds: 60 } } });
+    expect(body).toMatchObject({
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: rateLimitedCode, data: { retry_after_seconds: 60 } },
+    });
     expect(body.error.data.request_id).toBe(res.headers.get("x-request-id")!);
     expect(body.error.message).toContain("3 messages");
     expect(toolCallsRun(user.id)).toBe(8);

@@ -3,7 +3,15 @@ import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { challenge, connected, exchangeCode, makeClient, makeUser, nowSeconds, redirectUri } from "../oauth/token-fixture.ts";
+import {
+  challenge,
+  connected,
+  exchangeCode,
+  makeClient,
+  makeUser,
+  nowSeconds,
+  redirectUri,
+} from "../oauth/token-fixture.ts";
 import { bareChallenge, mcpUrl, prmPath, rpc, userWithKey } from "./fixture.ts";
 import { advanceClock } from "../support/clock.ts";
 
@@ -57,52 +65,82 @@ describe("401 on /mcp", () => {
   });
 
   test("unknown credential kind: invalid_token", async () => {
-    await expect401(await rpc(app, "sk-not-ours", listTools), invalidTokenChallenge("The token is not a Gatehouse access token or API key."));
+    await expect401(
+      await rpc(app, "sk-not-ours", listTools),
+      invalidTokenChallenge("The token is not a Gatehouse access token or API key."),
+    );
   });
 
   test("unknown API key: invalid_token", async () => {
     const unknown = `gate_key_${"a".repeat(16)}_${"b".repeat(52)}`;
-    await expect401(await rpc(app, unknown, listTools), invalidTokenChallenge("The API key is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, unknown, listTools),
+      invalidTokenChallenge("The API key is unknown, expired or revoked."),
+    );
   });
 
   test("unknown access token: invalid_token", async () => {
     const unknown = `gate_at_${"a".repeat(16)}_${"b".repeat(52)}`;
-    await expect401(await rpc(app, unknown, listTools), invalidTokenChallenge("The access token is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, unknown, listTools),
+      invalidTokenChallenge("The access token is unknown, expired or revoked."),
+    );
   });
 
   test("an API key with a wrong secret: invalid_token", async () => {
     const { token } = await userWithKey(app);
     const forged = token.slice(0, -4) + (token.endsWith("aaaa") ? "bbbb" : "aaaa");
-    await expect401(await rpc(app, forged, listTools), invalidTokenChallenge("The API key is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, forged, listTools),
+      invalidTokenChallenge("The API key is unknown, expired or revoked."),
+    );
   });
 
   test("expired API key: invalid_token", async () => {
     const user = await makeUser(app);
-    const { token } = createApiKey(app.db, { userId: user.id, name: "Short", access: "full", expiresInSeconds: 60, now: nowSeconds() });
+    const { token } = createApiKey(app.db, {
+      userId: user.id,
+      name: "Short",
+      access: "full",
+      expiresInSeconds: 60,
+      now: nowSeconds(),
+    });
     expect((await rpc(app, token, listTools)).status).toBe(200);
     advanceClock(61);
-    await expect401(await rpc(app, token, listTools), invalidTokenChallenge("The API key is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, token, listTools),
+      invalidTokenChallenge("The API key is unknown, expired or revoked."),
+    );
   });
 
   test("expired access token: invalid_token", async () => {
     const { tokens } = await connected(app);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
     advanceClock(app.config.accessTokenTtlSeconds + 1);
-    await expect401(await rpc(app, tokens.access_token, listTools), invalidTokenChallenge("The access token is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, tokens.access_token, listTools),
+      invalidTokenChallenge("The access token is unknown, expired or revoked."),
+    );
   });
 
   test("revoked API key: invalid_token on the very next request", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     expect((await rpc(app, token, listTools)).status).toBe(200);
     revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() });
-    await expect401(await rpc(app, token, listTools), invalidTokenChallenge("The API key is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, token, listTools),
+      invalidTokenChallenge("The API key is unknown, expired or revoked."),
+    );
   });
 
   test("revoked connection: invalid_token on the very next request", async () => {
     const { user, authorization, tokens } = await connected(app);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
     revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
-    await expect401(await rpc(app, tokens.access_token, listTools), invalidTokenChallenge("The access token is unknown, expired or revoked."));
+    await expect401(
+      await rpc(app, tokens.access_token, listTools),
+      invalidTokenChallenge("The access token is unknown, expired or revoked."),
+    );
   });
 
   test("a token whose grant is for another resource: invalid_token (RFC 8707 audience)", async () => {
@@ -120,12 +158,18 @@ describe("401 on /mcp", () => {
       codeTtlSeconds: app.config.authCodeTtlSeconds,
     });
     const tokens = await exchangeCode(app, client.id, code);
-    await expect401(await rpc(app, tokens.access_token, listTools), invalidTokenChallenge("The access token was issued for another resource."));
+    await expect401(
+      await rpc(app, tokens.access_token, listTools),
+      invalidTokenChallenge("The access token was issued for another resource."),
+    );
   });
 
   test("a refresh token is not an access token: invalid_token", async () => {
     const { tokens } = await connected(app);
-    await expect401(await rpc(app, tokens.refresh_token, listTools), invalidTokenChallenge("The token is not a Gatehouse access token or API key."));
+    await expect401(
+      await rpc(app, tokens.refresh_token, listTools),
+      invalidTokenChallenge("The token is not a Gatehouse access token or API key."),
+    );
   });
 
   test("the 401 carries CORS for an allowed browser origin, exposing WWW-Authenticate", async () => {

@@ -26,14 +26,27 @@ describe("the SDK v2 client with an API key", () => {
     const { tools } = await (await connectClient(app, token)).listTools();
     expect(tools.map((t) => t.name)).toEqual(builtins);
     const hints = Object.fromEntries(tools.map((t) => [t.name, t.annotations?.readOnlyHint]));
-    expect(hints).toEqual({ gatehouse__whoami: true, gatehouse__list_connections: true, gatehouse__revoke_connection: false });
+    expect(hints).toEqual({
+      gatehouse__whoami: true,
+      gatehouse__list_connections: true,
+      gatehouse__revoke_connection: false,
+    });
   });
 
   test("whoami names the user, the key, its access and scope", async () => {
     const { user, token } = await userWithKey(app);
     const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} });
     expect(result.isError).toBeFalsy();
-    expect(structured(result)).toEqual({ email: user.email, via: "api_key", name: "Laptop", access: "full", scope: "mcp:read mcp:write", write_tools: "all", argument_limits: [], expires_at: null });
+    expect(structured(result)).toEqual({
+      email: user.email,
+      via: "api_key",
+      name: "Laptop",
+      access: "full",
+      scope: "mcp:read mcp:write",
+      write_tools: "all",
+      argument_limits: [],
+      expires_at: null,
+    });
   });
 
   test("list_connections shows the caller's keys and connections, never a secret", async () => {
@@ -41,11 +54,16 @@ describe("the SDK v2 client with an API key", () => {
     const { client: oauthClient } = makeClient(app, { name: "Claude" });
     const { authorization } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
     await userWithKey(app); // someone else's key stays out
-    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} });
+    const result = await (await connectClient(app, token)).callTool({
+      name: "gatehouse__list_connections",
+      arguments: {},
+    });
     const { api_keys, connections } = structured(result);
     expect(api_keys.map((k: { id: string }) => k.id)).toEqual([apiKey.id]);
     expect(api_keys[0].current).toBe(true);
-    expect(connections.map((c: { id: string; name: string }) => [c.id, c.name])).toEqual([[authorization.id, "Claude (MCP connector)"]]);
+    expect(connections.map((c: { id: string; name: string }) => [c.id, c.name])).toEqual([
+      [authorization.id, "Claude (MCP connector)"],
+    ]);
     const text = JSON.stringify(result);
     expect(text).not.toContain(token.split("_").at(-1)!);
     expect(text).not.toContain(apiKey.secretHash);
@@ -66,7 +84,12 @@ describe("the SDK v2 client with an API key", () => {
 
   test("the 403 carries the exact step-up challenge", async () => {
     const { token } = await userWithKey(app, "read");
-    const res = await rpc(app, token, { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "gatehouse__revoke_connection", arguments: { kind: "api_key", id: "x" } } });
+    const res = await rpc(app, token, {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "gatehouse__revoke_connection", arguments: { kind: "api_key", id: "x" } },
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("www-authenticate")).toBe(
       `Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="${app.url}${prmPath}", error_description="The tool gatehouse__revoke_connection needs scope mcp:read mcp:write."`,
@@ -79,7 +102,10 @@ describe("the SDK v2 client with an API key", () => {
     const { authorization, code } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
     const tokens = await exchangeCode(app, oauthClient.id, code);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
-    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: authorization.id } });
+    const result = await (await connectClient(app, token)).callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "connection", id: authorization.id },
+    });
     expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: authorization.id });
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(401);
   });
@@ -87,7 +113,10 @@ describe("the SDK v2 client with an API key", () => {
   test("a full key cannot revoke another user's connection: an isError result, and it stays live", async () => {
     const { token } = await userWithKey(app);
     const other = await connected(app);
-    const result = await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: other.authorization.id } });
+    const result = await (await connectClient(app, token)).callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "connection", id: other.authorization.id },
+    });
     expect(result.isError).toBe(true);
     expect((await rpc(app, other.tokens.access_token, listTools)).status).toBe(200);
   });
@@ -95,7 +124,10 @@ describe("the SDK v2 client with an API key", () => {
   test("a key that revokes itself is 401 on the very next request", async () => {
     const { apiKey, token } = await userWithKey(app);
     const client = await connectClient(app, token);
-    const result = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "api_key", id: apiKey.id } });
+    const result = await client.callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "api_key", id: apiKey.id },
+    });
     expect(result.isError).toBeFalsy();
     expect((await rpc(app, token, listTools)).status).toBe(401);
   });
@@ -111,7 +143,9 @@ describe("the SDK v2 client with an API key", () => {
   test("a second key of the same user is listed but not current", async () => {
     const { user, token } = await userWithKey(app);
     const second = keyFor(app, user.id, "read", "Phone");
-    const { api_keys } = structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }));
+    const { api_keys } = structured(
+      await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }),
+    );
     const phone = api_keys.find((k: { id: string }) => k.id === second.apiKey.id);
     expect(phone).toMatchObject({ name: "Phone", access: "read", current: false });
   });

@@ -24,9 +24,18 @@ async function oauthCaller(opts: { scope?: string; name?: string } = {}) {
 describe("the SDK v2 client with an OAuth access token", () => {
   test("whoami names the user, the client, the access and the token's expiry", async () => {
     const { user, tokens } = await oauthCaller();
-    const result = await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} });
+    const result = await (await connectClient(app, tokens.access_token)).callTool({
+      name: "gatehouse__whoami",
+      arguments: {},
+    });
     const me = structured(result);
-    expect(me).toMatchObject({ email: user.email, via: "connection", name: "Claude", access: "full", scope: "mcp:read mcp:write" });
+    expect(me).toMatchObject({
+      email: user.email,
+      via: "connection",
+      name: "Claude",
+      access: "full",
+      scope: "mcp:read mcp:write",
+    });
     const expiresIn = (Date.parse(me.expires_at) - Date.now()) / 1000;
     expect(expiresIn).toBeGreaterThan(app.config.accessTokenTtlSeconds - 5);
     expect(expiresIn).toBeLessThanOrEqual(app.config.accessTokenTtlSeconds);
@@ -34,7 +43,12 @@ describe("the SDK v2 client with an OAuth access token", () => {
 
   test("list_connections marks the caller's own connection as current", async () => {
     const { authorization, tokens } = await oauthCaller();
-    const { connections } = structured(await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__list_connections", arguments: {} }));
+    const { connections } = structured(
+      await (await connectClient(app, tokens.access_token)).callTool({
+        name: "gatehouse__list_connections",
+        arguments: {},
+      }),
+    );
     expect(connections).toHaveLength(1);
     expect(connections[0]).toMatchObject({ id: authorization.id, current: true, access: "full" });
   });
@@ -48,7 +62,10 @@ describe("the SDK v2 client with an OAuth access token", () => {
   test("a read-only token calling revoke_connection gets 403 insufficient_scope", async () => {
     const { authorization, tokens } = await oauthCaller({ scope: "mcp:read" });
     const client = await connectClient(app, tokens.access_token);
-    const call = client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: authorization.id } });
+    const call = client.callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "connection", id: authorization.id },
+    });
     await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
   });
@@ -56,7 +73,10 @@ describe("the SDK v2 client with an OAuth access token", () => {
   test("a connection that revokes itself is 401 on the very next request", async () => {
     const { authorization, tokens } = await oauthCaller();
     const client = await connectClient(app, tokens.access_token);
-    const result = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: authorization.id } });
+    const result = await client.callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "connection", id: authorization.id },
+    });
     expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: authorization.id });
     const next = client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await expect(next).rejects.toThrow();
@@ -69,9 +89,15 @@ describe("the SDK v2 client with an OAuth access token", () => {
     const mine = makeCode(app, { userId: user.id, clientId: second.id });
     const theirs = await connected(app);
     const client = await connectClient(app, tokens.access_token);
-    const ok = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: mine.authorization.id } });
+    const ok = await client.callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "connection", id: mine.authorization.id },
+    });
     expect(ok.isError).toBeFalsy();
-    const refused = await client.callTool({ name: "gatehouse__revoke_connection", arguments: { kind: "connection", id: theirs.authorization.id } });
+    const refused = await client.callTool({
+      name: "gatehouse__revoke_connection",
+      arguments: { kind: "connection", id: theirs.authorization.id },
+    });
     expect(refused.isError).toBe(true);
   });
 });

@@ -56,7 +56,10 @@ describe("a cached credential changed by another connection fails on the next re
 
   test("a key narrowed to read-only elsewhere loses its write tools at once", async () => {
     const { apiKey, token } = await userWithKey(app);
-    const names = async () => (await rpcMessages(await rpc(app, token, listTools, legacy)))[0]!.result.tools.map((t: { name: string }) => t.name);
+    const names = async () =>
+      (await rpcMessages(await rpc(app, token, listTools, legacy)))[0]!.result.tools.map(
+        (t: { name: string }) => t.name,
+      );
     expect(await names()).toContain("gatehouse__revoke_connection");
     other.run("UPDATE api_keys SET scope = 'mcp:read' WHERE id = ?", [apiKey.id]);
     expect(await names()).not.toContain("gatehouse__revoke_connection");

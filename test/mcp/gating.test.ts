@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { newCaller } from "../../src/mcp/caller.ts";
 import { deniedToolCalls, isWriteTool, missingFor, visibleTools } from "../../src/mcp/gating.ts";
-import { checkToolChoice, permittedWriteTools, unknownToolsMessage, writeToolChoices } from "../../src/mcp/tool-permissions.ts";
+import {
+  checkToolChoice,
+  permittedWriteTools,
+  unknownToolsMessage,
+  writeToolChoices,
+} from "../../src/mcp/tool-permissions.ts";
 
 const read = { name: "t__read", requiredScopes: ["mcp:read"] };
 const write = { name: "t__write", requiredScopes: ["mcp:read", "mcp:write"] };
@@ -9,7 +14,14 @@ const other = { name: "t__other", requiredScopes: ["mcp:read", "mcp:write"] };
 const tools = new Map([read, write, other].map((t) => [t.name, t]));
 const full = ["mcp:read", "mcp:write"];
 const caller = (scopes: string[], granted: string[] | null = null) =>
-  newCaller({ userId: "u", email: "u@example.com", via: { kind: "api_key", id: "k", name: "k" }, scopes, tools: granted, expiresAt: null });
+  newCaller({
+    userId: "u",
+    email: "u@example.com",
+    via: { kind: "api_key", id: "k", name: "k" },
+    scopes,
+    tools: granted,
+    expiresAt: null,
+  });
 const call = (name: string, id = 1) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: {} } });
 const names = (list: { name: string }[]) => list.map((t) => t.name);
 
@@ -23,11 +35,15 @@ describe("gating by scope", () => {
   });
 
   test("a read-only caller calling a write tool misses a scope", () => {
-    expect(deniedToolCalls(caller(["mcp:read"]), tools, call("t__write"))).toEqual([{ index: 0, tool: write, missing: "scope" }]);
+    expect(deniedToolCalls(caller(["mcp:read"]), tools, call("t__write"))).toEqual([
+      { index: 0, tool: write, missing: "scope" },
+    ]);
   });
 
   test("a denied call hidden in a 2025-era batch is found at its place", () => {
-    expect(deniedToolCalls(caller(["mcp:read"]), tools, [call("t__read"), call("t__write", 2)])).toEqual([{ index: 1, tool: write, missing: "scope" }]);
+    expect(deniedToolCalls(caller(["mcp:read"]), tools, [call("t__read"), call("t__write", 2)])).toEqual([
+      { index: 1, tool: write, missing: "scope" },
+    ]);
   });
 
   test("unknown tools, other methods and junk are left to the SDK", () => {
@@ -63,7 +79,11 @@ describe("gating by per-tool grant", () => {
   });
 
   test("every denied call of a batch is reported, in order", () => {
-    const denied = deniedToolCalls(caller(full, []), tools, [call("t__write", 1), call("t__read", 2), call("t__other", 3)]);
+    const denied = deniedToolCalls(caller(full, []), tools, [
+      call("t__write", 1),
+      call("t__read", 2),
+      call("t__other", 3),
+    ]);
     expect(denied.map((d) => [d.index, d.tool.name, d.missing])).toEqual([
       [0, "t__write", "permission"],
       [2, "t__other", "permission"],
@@ -83,11 +103,17 @@ describe("choosing write tools", () => {
   });
 
   test("a valid choice comes back once each, in the order offered", () => {
-    expect(checkToolChoice(["t__other", "t__write", "t__other"], ["t__write", "t__other"])).toEqual({ ok: true, tools: ["t__write", "t__other"] });
+    expect(checkToolChoice(["t__other", "t__write", "t__other"], ["t__write", "t__other"])).toEqual({
+      ok: true,
+      tools: ["t__write", "t__other"],
+    });
   });
 
   test("unknown names are refused, never dropped, read tools included", () => {
-    expect(checkToolChoice(["t__write", "nope", "t__read"], ["t__write", "t__other"])).toEqual({ ok: false, unknown: ["nope", "t__read"] });
+    expect(checkToolChoice(["t__write", "nope", "t__read"], ["t__write", "t__other"])).toEqual({
+      ok: false,
+      unknown: ["nope", "t__read"],
+    });
   });
 
   test("the refusal names a few names, each cut short", () => {
@@ -96,6 +122,10 @@ describe("choosing write tools", () => {
   });
 
   test("whoami's write_tools: all, the names, or none for Read-only", () => {
-    expect([permittedWriteTools("full", null), permittedWriteTools("full", ["x"]), permittedWriteTools("read", null)]).toEqual(["all", ["x"], []]);
+    expect([
+      permittedWriteTools("full", null),
+      permittedWriteTools("full", ["x"]),
+      permittedWriteTools("read", null),
+    ]).toEqual(["all", ["x"], []]);
   });
 });

@@ -49,7 +49,11 @@ describe("over the limit", () => {
     const res = await rpc(app, token, listTools("call-4"), legacy);
     expect(res.headers.get("content-type")).toContain("application/json");
     const body = (await res.json()) as Record<string, any>;
-    expect(body).toMatchObject({ jsonrpc: "2.0", id: "call-4", error: { code: rateLimitedCode, data: { retry_after_seconds: 60 } } });
+    expect(body).toMatchObject({
+      jsonrpc: "2.0",
+      id: "call-4",
+      error: { code: rateLimitedCode, data: { retry_after_seconds: 60 } },
+    });
     expect(body.error.message).toContain("60");
     expect(body.error.data.request_id).toBe(res.headers.get("x-request-id")!);
     expect(body.error.data.request_id).not.toBe("");
@@ -79,7 +83,8 @@ describe("over the limit", () => {
     expect(res.status).toBe(429);
     expect(res.headers.get("access-control-allow-origin")).toBe(inspector);
     const exposed = res.headers.get("access-control-expose-headers")!;
-    for (const name of ["retry-after", "ratelimit", "ratelimit-policy", "x-request-id"]) expect(exposed).toContain(name);
+    for (const name of ["retry-after", "ratelimit", "ratelimit-policy", "x-request-id"])
+      expect(exposed).toContain(name);
   });
 });
 
@@ -146,7 +151,9 @@ describe("pacing", () => {
   test("a GET over the limit is 429 too, with id null", async () => {
     const { token } = await userWithKey(app);
     await spend(token, 3);
-    const res = await fetch(mcpUrl(app), { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } });
+    const res = await fetch(mcpUrl(app), {
+      headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
+    });
     expect(res.status).toBe(429);
     expect(((await res.json()) as any).id).toBeNull();
   });

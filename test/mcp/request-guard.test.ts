@@ -46,17 +46,26 @@ describe("Origin on /mcp (DNS rebinding)", () => {
   test("an allowed origin's preflight gets methods, echoed headers and exposed headers", async () => {
     const res = await fetch(mcpUrl(app), {
       method: "OPTIONS",
-      headers: { origin: inspector, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, mcp-protocol-version" },
+      headers: {
+        origin: inspector,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type, mcp-protocol-version",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(inspector);
     expect(res.headers.get("access-control-allow-methods")).toBe("GET, POST, DELETE, OPTIONS");
     expect(res.headers.get("access-control-allow-headers")).toBe("authorization, content-type, mcp-protocol-version");
-    expect(res.headers.get("access-control-expose-headers")).toBe("www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy, x-request-id");
+    expect(res.headers.get("access-control-expose-headers")).toBe(
+      "www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy, x-request-id",
+    );
   });
 
   test("a disallowed origin's preflight is 403 without CORS", async () => {
-    const res = await fetch(mcpUrl(app), { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+    const res = await fetch(mcpUrl(app), {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });
@@ -84,11 +93,19 @@ describe("Host on /mcp (DNS rebinding)", () => {
     const other = await createTestApp({ env: { GATEHOUSE_PUBLIC_URL: "https://gatehouse.example" } });
     try {
       const { token: key } = await userWithKey(other);
-      const direct = await fetch(`http://127.0.0.1:${other.config.port}/mcp`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+      const direct = await fetch(`http://127.0.0.1:${other.config.port}/mcp`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` },
+      });
       expect(direct.status).toBe(421);
       const proxied = await fetch(`http://127.0.0.1:${other.config.port}/mcp`, {
         method: "POST",
-        headers: { host: "gatehouse.example", authorization: `Bearer ${key}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+        headers: {
+          host: "gatehouse.example",
+          authorization: `Bearer ${key}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
         body: JSON.stringify(listTools),
       });
       expect(proxied.status).toBe(200);
@@ -112,10 +129,14 @@ describe("GATEHOUSE_ALLOWED_ORIGINS", () => {
 
   test("rejects an entry with a path, naming the setting", () => {
     expect(() => loadConfig({ ...base, GATEHOUSE_ALLOWED_ORIGINS: "https://tools.example/app" })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...base, GATEHOUSE_ALLOWED_ORIGINS: "https://tools.example/app" })).toThrow(/GATEHOUSE_ALLOWED_ORIGINS/);
+    expect(() => loadConfig({ ...base, GATEHOUSE_ALLOWED_ORIGINS: "https://tools.example/app" })).toThrow(
+      /GATEHOUSE_ALLOWED_ORIGINS/,
+    );
   });
 
   test("rejects an entry that is not a URL", () => {
-    expect(() => loadConfig({ ...base, GATEHOUSE_ALLOWED_ORIGINS: "tools.example" })).toThrow(/GATEHOUSE_ALLOWED_ORIGINS/);
+    expect(() => loadConfig({ ...base, GATEHOUSE_ALLOWED_ORIGINS: "tools.example" })).toThrow(
+      /GATEHOUSE_ALLOWED_ORIGINS/,
+    );
   });
 });

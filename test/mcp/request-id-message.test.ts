@@ -10,17 +10,25 @@ const stamp = (message: Record<string, unknown>) => messageWithRequestId(message
 describe("messageWithRequestId", () => {
   test("an error without data gets data {request_id}", () => {
     expect(stamp({ jsonrpc: "2.0", id: 1, error: { code: -32601, message: "Method not found" } })).toEqual({
-      jsonrpc: "2.0", id: 1, error: { code: -32601, message: "Method not found", data: { request_id: id } },
+      jsonrpc: "2.0",
+      id: 1,
+      error: { code: -32601, message: "Method not found", data: { request_id: id } },
     });
   });
 
   test("an error's object data keeps its members beside request_id", () => {
-    const message = { jsonrpc: "2.0", id: 1, error: { code: -32602, message: "x", data: { supported: ["2026-07-28"], requested: "1999" } } };
+    const message = {
+      jsonrpc: "2.0",
+      id: 1,
+      error: { code: -32602, message: "x", data: { supported: ["2026-07-28"], requested: "1999" } },
+    };
     expect(stamp(message).error.data).toEqual({ supported: ["2026-07-28"], requested: "1999", request_id: id });
   });
 
   test("data that is not an object is kept whole as detail", () => {
-    expect(stamp({ jsonrpc: "2.0", id: 1, error: { code: -32000, message: "x", data: "upstream said no" } }).error.data).toEqual({ detail: "upstream said no", request_id: id });
+    expect(
+      stamp({ jsonrpc: "2.0", id: 1, error: { code: -32000, message: "x", data: "upstream said no" } }).error.data,
+    ).toEqual({ detail: "upstream said no", request_id: id });
   });
 
   test("the data object sent is not changed in place (a thrown error may be reused)", () => {
@@ -35,7 +43,11 @@ describe("messageWithRequestId", () => {
   });
 
   test("a failed tool result gets _meta beside the upstream's own", () => {
-    const message = { jsonrpc: "2.0", id: 1, result: { isError: true, content: [], _meta: { "com.example/trace": "t" } } };
+    const message = {
+      jsonrpc: "2.0",
+      id: 1,
+      result: { isError: true, content: [], _meta: { "com.example/trace": "t" } },
+    };
     expect(stamp(message).result._meta).toEqual({ "com.example/trace": "t", [requestIdMetaKey]: id });
   });
 
@@ -47,6 +59,8 @@ describe("messageWithRequestId", () => {
   });
 
   test("the _meta key follows MCP's rule: a label prefix, a slash, an alphanumeric-bounded name", () => {
-    expect(requestIdMetaKey).toMatch(/^([a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?\/[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/);
+    expect(requestIdMetaKey).toMatch(
+      /^([a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?\/[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/,
+    );
   });
 });

@@ -41,12 +41,23 @@ async function answerOf(res: Response): Promise<Answer> {
 function post(body: BodyInit, headers: Record<string, string> = {}) {
   return fetch(mcpUrl(app), {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}`, ...era, ...headers },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      authorization: `Bearer ${token}`,
+      ...era,
+      ...headers,
+    },
     body,
   });
 }
 
-const call = (name: string, args: Record<string, unknown> = {}, id: number | string = 1) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
+const call = (name: string, args: Record<string, unknown> = {}, id: number | string = 1) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
 
 /** The answer's error.data.request_id is the X-Request-Id it was sent with, which is not empty. */
 function expectNamed(answer: Answer) {
@@ -64,7 +75,12 @@ describe("refusals before the request is served", () => {
   });
 
   test("401 for an unknown token names the request", async () => {
-    const res = await rpc(app, "gate_key_aaaaaaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", call("gatehouse__whoami"), era);
+    const res = await rpc(
+      app,
+      "gate_key_aaaaaaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+      call("gatehouse__whoami"),
+      era,
+    );
     expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
     const answer = await answerOf(res);
     expect(answer.status).toBe(401);
@@ -72,7 +88,9 @@ describe("refusals before the request is served", () => {
   });
 
   test("a caller's own X-Request-Id is the one named", async () => {
-    const answer = await answerOf(await rpc(app, null, call("gatehouse__whoami"), { ...era, "x-request-id": "trace-401.a" }));
+    const answer = await answerOf(
+      await rpc(app, null, call("gatehouse__whoami"), { ...era, "x-request-id": "trace-401.a" }),
+    );
     expect(answer.body.error.data.request_id).toBe("trace-401.a");
   });
 
@@ -83,10 +101,15 @@ describe("refusals before the request is served", () => {
   });
 
   test("403 for a foreign Origin names the request, and so does its refused preflight", async () => {
-    const answer = await answerOf(await rpc(app, token, call("gatehouse__whoami"), { ...era, origin: "https://evil.example" }));
+    const answer = await answerOf(
+      await rpc(app, token, call("gatehouse__whoami"), { ...era, origin: "https://evil.example" }),
+    );
     expect(answer.status).toBe(403);
     expectNamed(answer);
-    const preflight = await fetch(mcpUrl(app), { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+    const preflight = await fetch(mcpUrl(app), {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
     expect(preflight.status).toBe(403);
     expectNamed(await answerOf(preflight));
   });
@@ -135,7 +158,12 @@ describe("403 for a Read-only key calling a write tool", () => {
       error: {
         code: -32003,
         message: "The tool gatehouse__revoke_connection needs scope mcp:read mcp:write.",
-        data: { error: "permission_denied", tool: "gatehouse__revoke_connection", missing: "scope:mcp:write", request_id: answer.requestId },
+        data: {
+          error: "permission_denied",
+          tool: "gatehouse__revoke_connection",
+          missing: "scope:mcp:write",
+          request_id: answer.requestId,
+        },
       },
     });
   });
@@ -144,32 +172,48 @@ describe("403 for a Read-only key calling a write tool", () => {
     const res = await rpc(app, readToken, revoke, { "mcp-protocol-version": "2026-07-28" });
     const answer = await answerOf(res);
     expect(answer.status).toBe(403);
-    expect(answer.body.error.data).toEqual({ error: "permission_denied", tool: "gatehouse__revoke_connection", missing: "scope:mcp:write", request_id: answer.requestId });
+    expect(answer.body.error.data).toEqual({
+      error: "permission_denied",
+      tool: "gatehouse__revoke_connection",
+      missing: "scope:mcp:write",
+      request_id: answer.requestId,
+    });
   });
 });
 
 describe("the SDK's own refusals", () => {
   test("405 for GET names the request", async () => {
-    const answer = await answerOf(await fetch(mcpUrl(app), { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } }));
+    const answer = await answerOf(
+      await fetch(mcpUrl(app), { headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } }),
+    );
     expect(answer.status).toBe(405);
     expectNamed(answer);
   });
 
   test("405 for DELETE names the request", async () => {
-    const answer = await answerOf(await fetch(mcpUrl(app), { method: "DELETE", headers: { authorization: `Bearer ${token}` } }));
+    const answer = await answerOf(
+      await fetch(mcpUrl(app), { method: "DELETE", headers: { authorization: `Bearer ${token}` } }),
+    );
     expect(answer.status).toBe(405);
     expectNamed(answer);
   });
 
   test("406 for an Accept without text/event-stream names the request", async () => {
-    const answer = await answerOf(await post(JSON.stringify(call("gatehouse__whoami")), { accept: "application/json" }));
+    const answer = await answerOf(
+      await post(JSON.stringify(call("gatehouse__whoami")), { accept: "application/json" }),
+    );
     expect(answer.status).toBe(406);
     expectNamed(answer);
   });
 
   test("415 for a Content-Type other than JSON names the request, and keeps the SDK's words", async () => {
-    const answer = await answerOf(await post(JSON.stringify(call("gatehouse__whoami")), { "content-type": "text/plain" }));
-    expect([answer.status, answer.body.error.message]).toEqual([415, "Unsupported Media Type: Content-Type must be application/json"]);
+    const answer = await answerOf(
+      await post(JSON.stringify(call("gatehouse__whoami")), { "content-type": "text/plain" }),
+    );
+    expect([answer.status, answer.body.error.message]).toEqual([
+      415,
+      "Unsupported Media Type: Content-Type must be application/json",
+    ]);
     expectNamed(answer);
   });
 
@@ -180,7 +224,9 @@ describe("the SDK's own refusals", () => {
   });
 
   test("400 for an unsupported protocol version names the request and keeps the supported versions", async () => {
-    const answer = await answerOf(await post(JSON.stringify(call("gatehouse__whoami")), { "mcp-protocol-version": "1999-01-01" }));
+    const answer = await answerOf(
+      await post(JSON.stringify(call("gatehouse__whoami")), { "mcp-protocol-version": "1999-01-01" }),
+    );
     expect(answer.status).toBe(400);
     expectNamed(answer);
   });
@@ -209,13 +255,19 @@ describe("JSON-RPC errors in a 200 answer", () => {
   });
 
   test("a prompt no upstream offers names the request", async () => {
-    const answer = await answerOf(await post(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "prompts/get", params: { name: "nowhere" } })));
+    const answer = await answerOf(
+      await post(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "prompts/get", params: { name: "nowhere" } })),
+    );
     expect(answer.body.error.code).toBe(-32602);
     expectNamed(answer);
   });
 
   test("a 2025 resource-not-found keeps data exactly {uri}, which clients recognise it by", async () => {
-    const answer = await answerOf(await post(JSON.stringify({ jsonrpc: "2.0", id: 6, method: "resources/read", params: { uri: "test://nowhere" } })));
+    const answer = await answerOf(
+      await post(
+        JSON.stringify({ jsonrpc: "2.0", id: 6, method: "resources/read", params: { uri: "test://nowhere" } }),
+      ),
+    );
     expect(answer.body.error).toMatchObject({ code: -32602, data: { uri: "test://nowhere" } });
     expect(Object.keys(answer.body.error.data)).toEqual(["uri"]);
   });
@@ -223,9 +275,22 @@ describe("JSON-RPC errors in a 200 answer", () => {
   test("a grant refusal (permission_denied, missing grant:<tool>) names the request", async () => {
     const user = await userWithKey(app);
     const { createApiKey } = await import("../../src/keys/api-keys.ts");
-    const limited = createApiKey(app.db, { userId: user.user.id, name: "only-web", access: "full", tools: [], expiresInSeconds: null, now: Math.floor(Date.now() / 1000) });
-    const answer = await answerOf(await rpc(app, limited.token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), era));
-    expect(answer.body.error.data).toMatchObject({ error: "permission_denied", missing: "grant:gatehouse__revoke_connection", request_id: answer.requestId });
+    const limited = createApiKey(app.db, {
+      userId: user.user.id,
+      name: "only-web",
+      access: "full",
+      tools: [],
+      expiresInSeconds: null,
+      now: Math.floor(Date.now() / 1000),
+    });
+    const answer = await answerOf(
+      await rpc(app, limited.token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), era),
+    );
+    expect(answer.body.error.data).toMatchObject({
+      error: "permission_denied",
+      missing: "grant:gatehouse__revoke_connection",
+      request_id: answer.requestId,
+    });
   });
 });
 
@@ -244,7 +309,12 @@ describe("a tool that failed names the request in the result's _meta", () => {
       return res;
     };
     const client = new Client({ name: "request-id-test", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl(app)), { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: fetchAndNote }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(mcpUrl(app)), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+        fetch: fetchAndNote,
+      }),
+    );
     const result = await client.callTool({ name: "fx__test_error_handling", arguments: {} });
     expect(result.isError).toBe(true);
     expect(result._meta?.[requestIdMetaKey]).toBe(seen.at(-1));
@@ -252,13 +322,17 @@ describe("a tool that failed names the request in the result's _meta", () => {
   });
 
   test("a built-in tool's failure", async () => {
-    const answer = await answerOf(await post(JSON.stringify(call("gatehouse__revoke_connection", { kind: "api_key", id: "nosuchkey" }))));
+    const answer = await answerOf(
+      await post(JSON.stringify(call("gatehouse__revoke_connection", { kind: "api_key", id: "nosuchkey" }))),
+    );
     expect(answer.body.result.isError).toBe(true);
     expect(answer.body.result._meta[requestIdMetaKey]).toBe(answer.requestId);
   });
 
   test("arguments the SDK refuses against the input schema", async () => {
-    const answer = await answerOf(await post(JSON.stringify(call("gatehouse__revoke_connection", { kind: "neither", id: 3 }))));
+    const answer = await answerOf(
+      await post(JSON.stringify(call("gatehouse__revoke_connection", { kind: "neither", id: 3 }))),
+    );
     expect(answer.body.result.isError).toBe(true);
     expect(answer.body.result.content[0].text).toStartWith("Input validation error:");
     expect(answer.body.result._meta[requestIdMetaKey]).toBe(answer.requestId);

@@ -5,7 +5,14 @@ import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { exchangeCode, makeClient, makeCode, makeUser, refreshRequest, type TokenBody } from "../oauth/token-fixture.ts";
+import {
+  exchangeCode,
+  makeClient,
+  makeCode,
+  makeUser,
+  refreshRequest,
+  type TokenBody,
+} from "../oauth/token-fixture.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { connectClient, keyFor, rpc, rpcMessages, structured } from "./fixture.ts";
 
@@ -40,7 +47,8 @@ const callBody = (name: string, id: string | number, args: Record<string, unknow
 async function keyWith(tools: string[] | null) {
   const user = await makeUser(app);
   const { apiKey, token } = keyFor(app, user.id, "full");
-  if (tools !== null) app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(tools), apiKey.id]);
+  if (tools !== null)
+    app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(tools), apiKey.id]);
   return { user, apiKey, token };
 }
 
@@ -53,7 +61,8 @@ async function connectionWith(tools: string[] | null, name = "Claude") {
   return { user, client, authorization, tokens };
 }
 
-const listedNames = async (token: string) => (await (await connectClient(app, token)).listTools()).tools.map((t) => t.name);
+const listedNames = async (token: string) =>
+  (await (await connectClient(app, token)).listTools()).tools.map((t) => t.name);
 
 describe("tools/list shows only what the grant allows", () => {
   test("a key limited to web__store lists the read tools and web__store, not revoke_connection", async () => {
@@ -143,7 +152,9 @@ describe("permission_denied", () => {
   test("the SDK client sees the refusal as a protocol error with code and data", async () => {
     const { tokens } = await connectionWith([store]);
     const client = await connectClient(app, tokens.access_token);
-    const error = (await client.callTool({ name: revoke, arguments: { kind: "api_key", id: "x" } }).catch((e: unknown) => e)) as {
+    const error = (await client
+      .callTool({ name: revoke, arguments: { kind: "api_key", id: "x" } })
+      .catch((e: unknown) => e)) as {
       code?: number;
       data?: Record<string, unknown>;
     };
@@ -153,7 +164,10 @@ describe("permission_denied", () => {
 
   test("a granted write tool runs on the same connection", async () => {
     const { tokens } = await connectionWith([store]);
-    const result = await (await connectClient(app, tokens.access_token)).callTool({ name: store, arguments: { text: "v" } });
+    const result = await (await connectClient(app, tokens.access_token)).callTool({
+      name: store,
+      arguments: { text: "v" },
+    });
     expect(result.isError).toBeFalsy();
     expect((result.content as { text: string }[])[0]!.text).toBe("stored v");
   });
@@ -161,7 +175,11 @@ describe("permission_denied", () => {
   test("a 2025-era batch with a denied call is answered whole before dispatch, and runs nothing", async () => {
     const { token } = await keyWith([revoke]);
     const before = upstream.toolCalls;
-    const batch = [callBody("web__lookup", 1), callBody(store, 2), { jsonrpc: "2.0", method: "notifications/initialized" }];
+    const batch = [
+      callBody("web__lookup", 1),
+      callBody(store, 2),
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+    ];
     const res = await rpc(app, token, batch, { "mcp-protocol-version": "2025-03-26" });
     const messages = (await res.json()) as Record<string, any>[];
     expect(res.status).toBe(200);
@@ -200,7 +218,9 @@ describe("grants that allow", () => {
     const names = await listedNames(fresh.access_token);
     expect(names).toContain(store);
     expect(names).not.toContain(revoke);
-    const [denied] = await rpcMessages(await rpc(app, fresh.access_token, callBody(revoke, 9, { kind: "api_key", id: "x" })));
+    const [denied] = await rpcMessages(
+      await rpc(app, fresh.access_token, callBody(revoke, 9, { kind: "api_key", id: "x" })),
+    );
     expect(denied!.error.data.error).toBe("permission_denied");
   });
 });
@@ -208,7 +228,9 @@ describe("grants that allow", () => {
 describe("whoami and list_connections report the granted write tools", () => {
   test("whoami of a limited connection lists its tools", async () => {
     const { tokens } = await connectionWith([store]);
-    const me = structured(await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} }));
+    const me = structured(
+      await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} }),
+    );
     expect(me.write_tools).toEqual([store]);
   });
 
@@ -216,7 +238,9 @@ describe("whoami and list_connections report the granted write tools", () => {
     const user = await makeUser(app);
     const full = keyFor(app, user.id, "full");
     const read = keyFor(app, user.id, "read");
-    const who = async (token: string) => structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} })).write_tools;
+    const who = async (token: string) =>
+      structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} }))
+        .write_tools;
     expect([await who(full.token), await who(read.token)]).toEqual(["all", []]);
   });
 
@@ -224,9 +248,15 @@ describe("whoami and list_connections report the granted write tools", () => {
     const { user, apiKey, token } = await keyWith([store]);
     const { client } = makeClient(app, { name: "Claude" });
     const { authorization } = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
-    const { api_keys, connections } = structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }));
+    const { api_keys, connections } = structured(
+      await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }),
+    );
     expect(api_keys.map((k: Record<string, unknown>) => [k.id, k.write_tools])).toEqual([[apiKey.id, [store]]]);
-    expect(connections.map((c: Record<string, unknown>) => [c.id, c.write_tools])).toEqual([[authorization.id, [revoke]]]);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.tools).toEqual([revoke]);
+    expect(connections.map((c: Record<string, unknown>) => [c.id, c.write_tools])).toEqual([
+      [authorization.id, [revoke]],
+    ]);
+    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.tools).toEqual([
+      revoke,
+    ]);
   });
 });

@@ -14,7 +14,12 @@ export const redirectUri = "http://127.0.0.1:33418/callback";
 export const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): OAuthClient {
-  const client = clientRow({ id: `gate_client_${randomString(10)}`, name: "Test MCP client", redirectUris: [redirectUri], ...overrides });
+  const client = clientRow({
+    id: `gate_client_${randomString(10)}`,
+    name: "Test MCP client",
+    redirectUris: [redirectUri],
+    ...overrides,
+  });
   insertClient(app.db, client);
   return client;
 }

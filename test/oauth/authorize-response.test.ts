@@ -28,18 +28,26 @@ describe("authorizationResponseUrl", () => {
   });
 
   test("does not double a trailing ? or &", () => {
-    expect(authorizationResponseUrl("https://a.example/cb?", { error: "access_denied", state: null, iss })).toStartWith("https://a.example/cb?error=");
-    expect(authorizationResponseUrl("https://a.example/cb?x=1&", { error: "access_denied", state: null, iss })).toStartWith("https://a.example/cb?x=1&error=");
+    expect(authorizationResponseUrl("https://a.example/cb?", { error: "access_denied", state: null, iss })).toStartWith(
+      "https://a.example/cb?error=",
+    );
+    expect(
+      authorizationResponseUrl("https://a.example/cb?x=1&", { error: "access_denied", state: null, iss }),
+    ).toStartWith("https://a.example/cb?x=1&error=");
   });
 
   test("leaves out a null state", () => {
-    expect(new URL(authorizationResponseUrl("https://a.example/cb", { code: "c", state: null, iss })).searchParams.has("state")).toBe(false);
+    expect(
+      new URL(authorizationResponseUrl("https://a.example/cb", { code: "c", state: null, iss })).searchParams.has(
+        "state",
+      ),
+    ).toBe(false);
   });
 
   test("works for an app's own scheme", () => {
-    expect(authorizationResponseUrl("cursor://anysphere.cursor-mcp/oauth/callback", { code: "c", state: "s", iss })).toStartWith(
-      "cursor://anysphere.cursor-mcp/oauth/callback?code=c&state=s&iss=",
-    );
+    expect(
+      authorizationResponseUrl("cursor://anysphere.cursor-mcp/oauth/callback", { code: "c", state: "s", iss }),
+    ).toStartWith("cursor://anysphere.cursor-mcp/oauth/callback?code=c&state=s&iss=");
   });
 });
 
@@ -92,7 +100,9 @@ describe("formActionSource", () => {
 
 describe("metadata document clients", () => {
   test("the document's host is named for a cimd client", () => {
-    expect(metadataDocumentHost({ kind: "cimd", id: "https://app.example.com/oauth/client.json" })).toBe("app.example.com");
+    expect(metadataDocumentHost({ kind: "cimd", id: "https://app.example.com/oauth/client.json" })).toBe(
+      "app.example.com",
+    );
   });
 
   test("no document host for a registered client", () => {

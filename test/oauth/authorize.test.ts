@@ -3,7 +3,16 @@ import { createUser } from "../../src/accounts/users.ts";
 import { oauthPendingRequests } from "../../src/db/schema.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
-import { addClient, addUser, authorizePath, browserOf, locationOf, nowSeconds, openConsent, redirectUri } from "./authorize-fixture.ts";
+import {
+  addClient,
+  addUser,
+  authorizePath,
+  browserOf,
+  locationOf,
+  nowSeconds,
+  openConsent,
+  redirectUri,
+} from "./authorize-fixture.ts";
 
 // GET /oauth/authorize: the two phases of request checking (RFC 6749 §4.1.1,
 // §4.1.2.1), PKCE (RFC 7636), resource (RFC 8707), iss (RFC 9207), sign-in.
@@ -13,7 +22,9 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp();
-  client = addClient(app, { redirectUris: [redirectUri, "http://localhost:8123/cb", "https://app.example.com/cb?tenant=7"] });
+  client = addClient(app, {
+    redirectUris: [redirectUri, "http://localhost:8123/cb", "https://app.example.com/cb?tenant=7"],
+  });
   b = browserOf(app, addUser(app));
 });
 afterAll(() => app.close());
@@ -31,7 +42,10 @@ describe("phase 1: an error page, never a redirect", () => {
     ["a loopback redirect on another loopback host", () => get({ redirect_uri: "http://localhost:33418/callback" })],
     ["an https redirect on another port", () => get({ redirect_uri: "https://app.example.com:8443/cb?tenant=7" })],
     ["a repeated client_id", () => b.get(`${authorizePath(client.id)}&client_id=${client.id}`)],
-    ["a repeated redirect_uri", () => b.get(`${authorizePath(client.id)}&redirect_uri=${encodeURIComponent(redirectUri)}`)],
+    [
+      "a repeated redirect_uri",
+      () => b.get(`${authorizePath(client.id)}&redirect_uri=${encodeURIComponent(redirectUri)}`),
+    ],
   ];
   for (const [name, send] of cases) {
     test(`${name} gets a 400 HTML page without a Location`, async () => {
@@ -79,7 +93,11 @@ describe("phase 2: errors go back to the client with state and iss", () => {
     ["code_challenge_method=plain", { code_challenge_method: "plain" }, "invalid_request"],
     ["a missing code_challenge_method (defaults to plain)", { code_challenge_method: null }, "invalid_request"],
     ["a code_challenge shorter than 43 characters", { code_challenge: "abc123" }, "invalid_request"],
-    ["a code_challenge with characters outside RFC 7636", { code_challenge: `${"a".repeat(42)}+/=` }, "invalid_request"],
+    [
+      "a code_challenge with characters outside RFC 7636",
+      { code_challenge: `${"a".repeat(42)}+/=` },
+      "invalid_request",
+    ],
     ["a code_challenge longer than 128 characters", { code_challenge: "a".repeat(129) }, "invalid_request"],
     ["a foreign resource", { resource: "https://other.example/mcp" }, "invalid_target"],
   ];
@@ -134,7 +152,10 @@ describe("phase 2: errors go back to the client with state and iss", () => {
 });
 
 describe("defaults", () => {
-  for (const [name, scope] of [["an empty scope", ""], ["a missing scope", null]] as const) {
+  for (const [name, scope] of [
+    ["an empty scope", ""],
+    ["a missing scope", null],
+  ] as const) {
     test(`${name} gets the default scopes on the consent page (field failure 9)`, async () => {
       const { html, request } = await openConsent(b, authorizePath(client.id, { scope }));
       expect(html).toContain('data-scope="mcp:read"');
@@ -169,7 +190,13 @@ describe("signing in first", () => {
   let email: string;
   beforeAll(async () => {
     email = `signin-${nowSeconds()}@example.com`;
-    await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+    await createUser(app.db, {
+      email,
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: nowSeconds(),
+    });
   });
 
   test("signed out, a valid request is sent to sign-in with next set to the same request", async () => {
@@ -187,7 +214,12 @@ describe("signing in first", () => {
     const toSignIn = new URL((await fresh.get(path)).headers.get("location")!, app.url);
     const page = await fresh.get(toSignIn.pathname + toSignIn.search);
     const html = await page.text();
-    const signIn = await fresh.post("/sign-in", { csrf: Browser.csrfOf(html), next: /name="next" value="([^"]*)"/.exec(html)![1]!, email, password });
+    const signIn = await fresh.post("/sign-in", {
+      csrf: Browser.csrfOf(html),
+      next: /name="next" value="([^"]*)"/.exec(html)![1]!,
+      email,
+      password,
+    });
     expect(signIn.status).toBe(303);
     expect(signIn.headers.get("location")).toBe(path);
     const { request } = await openConsent(fresh, path);

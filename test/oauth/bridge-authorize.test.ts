@@ -3,7 +3,16 @@ import { oauthBridgeCodes, oauthPendingRequests } from "../../src/db/schema.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { addUser, browserOf, locationOf, openConsent } from "./authorize-fixture.ts";
-import { addBridgeClient, answerBridgeConsent, bridgeAuthorizePath, bridgePath, bridgeRow, bridgeUrlOf, poll, strongState } from "./bridge-fixture.ts";
+import {
+  addBridgeClient,
+  answerBridgeConsent,
+  bridgeAuthorizePath,
+  bridgePath,
+  bridgeRow,
+  bridgeUrlOf,
+  poll,
+  strongState,
+} from "./bridge-fixture.ts";
 import { register } from "./register-fixture.ts";
 
 // The polling bridge at the authorization endpoint and on its callback page:
@@ -23,7 +32,11 @@ const pendingCount = () => app.db.select().from(oauthPendingRequests).all().leng
 
 describe("registering the bridge callback", () => {
   test("dynamic registration accepts it as a redirect URI", async () => {
-    const { res, json } = await register(app.url, { client_name: "Plugin", redirect_uris: [bridgeUrlOf(app)], token_endpoint_auth_method: "none" });
+    const { res, json } = await register(app.url, {
+      client_name: "Plugin",
+      redirect_uris: [bridgeUrlOf(app)],
+      token_endpoint_auth_method: "none",
+    });
     expect(res.status).toBe(201);
     expect(json.redirect_uris).toEqual([bridgeUrlOf(app)]);
   });

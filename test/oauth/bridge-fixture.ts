@@ -18,12 +18,23 @@ export function addBridgeClient(app: TestApp, overrides: Partial<OAuthClient> = 
   return addClient(app, { name: "Figma plugin", redirectUris: [bridgeUrlOf(app)], ...overrides });
 }
 
-export function bridgeAuthorizePath(app: TestApp, clientId: string, state: string, overrides: Record<string, string | null> = {}): string {
+export function bridgeAuthorizePath(
+  app: TestApp,
+  clientId: string,
+  state: string,
+  overrides: Record<string, string | null> = {},
+): string {
   return authorizePath(clientId, { redirect_uri: bridgeUrlOf(app), scope: "mcp:read", state, ...overrides });
 }
 
 /** Opens the consent page for the bridge and answers it; returns the redirect response. */
-export async function answerBridgeConsent(app: TestApp, b: Browser, clientId: string, state: string, decision: "allow" | "deny" = "allow") {
+export async function answerBridgeConsent(
+  app: TestApp,
+  b: Browser,
+  clientId: string,
+  state: string,
+  decision: "allow" | "deny" = "allow",
+) {
   const page = await openConsent(b, bridgeAuthorizePath(app, clientId, state));
   return b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision, access: "read" });
 }
@@ -44,5 +55,11 @@ export async function pollByGet(app: TestApp, query: string, headers: Record<str
 }
 
 export function bridgeRow(app: TestApp, state: string) {
-  return app.db.select().from(oauthBridgeCodes).where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state))).get() ?? null;
+  return (
+    app.db
+      .select()
+      .from(oauthBridgeCodes)
+      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
+      .get() ?? null
+  );
 }

@@ -9,7 +9,16 @@ import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { addClient, addUser, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
-import { addBridgeClient, answerBridgeConsent, bridgeAuthorizePath, bridgeRow, bridgeUrlOf, poll, pollByGet, strongState } from "./bridge-fixture.ts";
+import {
+  addBridgeClient,
+  answerBridgeConsent,
+  bridgeAuthorizePath,
+  bridgeRow,
+  bridgeUrlOf,
+  poll,
+  pollByGet,
+  strongState,
+} from "./bridge-fixture.ts";
 import { verifier } from "./token-fixture.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -124,7 +133,9 @@ describe("a poll", () => {
     const { state } = await allowedState();
     await poll(app, { state, client_id: client.id });
     app.audit.flush();
-    const rows = app.db.$client.query("select outcome from audit_events where event = 'bridge_code_delivered' and client_id = ?").all(client.id);
+    const rows = app.db.$client
+      .query("select outcome from audit_events where event = 'bridge_code_delivered' and client_id = ?")
+      .all(client.id);
     expect(rows.length).toBeGreaterThan(0);
   });
 });
@@ -189,7 +200,11 @@ describe("expiry", () => {
 describe("the code at rest (sealed with a key derived from the state)", () => {
   /** Replaces the stored code of a state's entry, as someone writing to the database would. */
   const storeCode = (state: string, code: string) =>
-    app.db.update(oauthBridgeCodes).set({ code }).where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state))).run();
+    app.db
+      .update(oauthBridgeCodes)
+      .set({ code })
+      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
+      .run();
 
   test("after consent the row holds no gate_code_ text and not the code's secret", async () => {
     const { state, code } = await allowedState();
@@ -210,7 +225,10 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
   test("the SHA-256 of the state stored beside it is not the key", async () => {
     const { state } = await allowedState();
     const row = bridgeRow(app, state)!;
-    const [nonce, sealed] = row.code!.split(".").slice(1).map((p) => decodeBase64urlIgnorePadding(p));
+    const [nonce, sealed] = row
+      .code!.split(".")
+      .slice(1)
+      .map((p) => decodeBase64urlIgnorePadding(p));
     const decipher = createDecipheriv("aes-256-gcm", decodeHex(row.stateHash), nonce!, { authTagLength: 16 });
     decipher.setAAD(new TextEncoder().encode(client.id));
     decipher.setAuthTag(sealed!.subarray(sealed!.length - 16));
@@ -258,7 +276,11 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
   test("a sealed code moved to another client's entry does not open there", async () => {
     const { state } = await allowedState();
     const other = addBridgeClient(app);
-    app.db.update(oauthBridgeCodes).set({ clientId: other.id }).where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state))).run();
+    app.db
+      .update(oauthBridgeCodes)
+      .set({ clientId: other.id })
+      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
+      .run();
     const { json } = await poll(app, { state, client_id: other.id });
     expect(json.error).toBe("expired_token");
   });
@@ -271,7 +293,13 @@ describe("the code from a poll", () => {
     const res = await fetch(`${app.url}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "authorization_code", code: json.code!, redirect_uri: bridgeUrlOf(app), code_verifier: verifier, client_id: client.id }),
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: json.code!,
+        redirect_uri: bridgeUrlOf(app),
+        code_verifier: verifier,
+        client_id: client.id,
+      }),
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { token_type: string }).token_type).toBe("Bearer");
@@ -299,7 +327,11 @@ describe("bad input", () => {
   });
 
   test("a text/plain body is invalid_request, not a 500", async () => {
-    const res = await fetch(`${app.url}/oauth/bridge/poll`, { method: "POST", headers: { "content-type": "text/plain" }, body: "state=x" });
+    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "state=x",
+    });
     expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, "invalid_request"]);
   });
 
@@ -326,7 +358,11 @@ describe("a poll by GET (?state=…&client_id=…)", () => {
 
   test("before the person answers is 400 authorization_pending, like the POST", async () => {
     const { res, json } = await pollByGet(app, query({ state: await pendingState(), client_id: client.id }));
-    expect([res.status, json.error, res.headers.get("cache-control")]).toEqual([400, "authorization_pending", "no-store"]);
+    expect([res.status, json.error, res.headers.get("cache-control")]).toEqual([
+      400,
+      "authorization_pending",
+      "no-store",
+    ]);
   });
 
   test("shares the interval with the POST: a GET 4 seconds after a POST is slow_down", async () => {
@@ -373,7 +409,10 @@ describe("a poll by GET (?state=…&client_id=…)", () => {
 
 describe("CORS, for plugins in an iframe (Origin: null)", () => {
   test("the preflight allows POST from any origin", async () => {
-    const res = await fetch(`${app.url}/oauth/bridge/poll`, { method: "OPTIONS", headers: { origin: "null", "access-control-request-method": "POST" } });
+    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+      method: "OPTIONS",
+      headers: { origin: "null", "access-control-request-method": "POST" },
+    });
     expect([res.status, res.headers.get("access-control-allow-origin")]).toEqual([204, "*"]);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
   });

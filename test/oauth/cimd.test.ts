@@ -5,7 +5,16 @@ import { createLogger } from "../../src/log.ts";
 import { cacheTtlSeconds, clientIdUrlProblem } from "../../src/oauth/cimd.ts";
 import { resolveClient, type ClientDeps } from "../../src/oauth/clients.ts";
 import { browserOf } from "./authorize-fixture.ts";
-import { challenge, exchangeCode, makeCode, makeUser, postForm, redirectUri, refreshRequest, type TokenBody } from "./token-fixture.ts";
+import {
+  challenge,
+  exchangeCode,
+  makeCode,
+  makeUser,
+  postForm,
+  redirectUri,
+  refreshRequest,
+  type TokenBody,
+} from "./token-fixture.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
 
@@ -70,7 +79,13 @@ describe("a valid document", () => {
     const url = docUrl();
     serveDoc(url, validDoc(url));
     const client = await resolveClient(deps(), url);
-    expect(client).toMatchObject({ id: url, kind: "cimd", name: "Example MCP Client", tokenEndpointAuthMethod: "none", secretHash: null });
+    expect(client).toMatchObject({
+      id: url,
+      kind: "cimd",
+      name: "Example MCP Client",
+      tokenEndpointAuthMethod: "none",
+      secretHash: null,
+    });
     expect(client!.redirectUris).toEqual(["http://127.0.0.1:33418/callback", "https://client.example/cb"]);
   });
 
@@ -95,7 +110,11 @@ describe("a valid document", () => {
 
   test("served as application/something+json is accepted", async () => {
     const url = docUrl();
-    routes.set(pathOf(url), () => new Response(JSON.stringify(validDoc(url)), { headers: { "content-type": "application/oauth-client+json" } }));
+    routes.set(
+      pathOf(url),
+      () =>
+        new Response(JSON.stringify(validDoc(url)), { headers: { "content-type": "application/oauth-client+json" } }),
+    );
     expect(await resolveClient(deps(), url)).not.toBeNull();
   });
 });
@@ -104,23 +123,67 @@ describe("refused documents resolve to null (unknown client) and store nothing",
   const cases: [string, (url: string) => Handler, string][] = [
     ["client_id differs from the URL", (url) => () => Response.json(validDoc(`${url}?other`)), "client_id_mismatch"],
     ["client_id missing", (url) => () => Response.json(validDoc(url, { client_id: undefined })), "client_id_mismatch"],
-    ["redirect_uris missing", (url) => () => Response.json(validDoc(url, { redirect_uris: undefined })), "redirect_uris"],
+    [
+      "redirect_uris missing",
+      (url) => () => Response.json(validDoc(url, { redirect_uris: undefined })),
+      "redirect_uris",
+    ],
     ["redirect_uris empty", (url) => () => Response.json(validDoc(url, { redirect_uris: [] })), "redirect_uris"],
-    ["redirect_uris not strings", (url) => () => Response.json(validDoc(url, { redirect_uris: [42] })), "redirect_uris"],
-    ["a javascript: redirect URI", (url) => () => Response.json(validDoc(url, { redirect_uris: ["javascript:alert(1)"] })), "redirect_uris"],
-    ["a redirect URI with a fragment", (url) => () => Response.json(validDoc(url, { redirect_uris: ["https://a.example/cb#x"] })), "redirect_uris"],
-    ["private_key_jwt", (url) => () => Response.json(validDoc(url, { token_endpoint_auth_method: "private_key_jwt" })), "auth_method"],
-    ["client_secret_basic", (url) => () => Response.json(validDoc(url, { token_endpoint_auth_method: "client_secret_basic" })), "auth_method"],
+    [
+      "redirect_uris not strings",
+      (url) => () => Response.json(validDoc(url, { redirect_uris: [42] })),
+      "redirect_uris",
+    ],
+    [
+      "a javascript: redirect URI",
+      (url) => () => Response.json(validDoc(url, { redirect_uris: ["javascript:alert(1)"] })),
+      "redirect_uris",
+    ],
+    [
+      "a redirect URI with a fragment",
+      (url) => () => Response.json(validDoc(url, { redirect_uris: ["https://a.example/cb#x"] })),
+      "redirect_uris",
+    ],
+    [
+      "private_key_jwt",
+      (url) => () => Response.json(validDoc(url, { token_endpoint_auth_method: "private_key_jwt" })),
+      "auth_method",
+    ],
+    [
+      "client_secret_basic",
+      (url) => () => Response.json(validDoc(url, { token_endpoint_auth_method: "client_secret_basic" })),
+      "auth_method",
+    ],
     ["a client_secret", (url) => () => Response.json(validDoc(url, { client_secret: "shh" })), "client_secret"],
     ["client_name not a string", (url) => () => Response.json(validDoc(url, { client_name: ["x"] })), "client_name"],
-    ["client_name over 200 characters", (url) => () => Response.json(validDoc(url, { client_name: "n".repeat(201) })), "client_name"],
-    ["an HTML page", () => () => new Response("<html>hi</html>", { headers: { "content-type": "text/html" } }), "content_type"],
-    ["JSON content type but not JSON", () => () => new Response("{not json", { headers: { "content-type": "application/json" } }), "not_json"],
+    [
+      "client_name over 200 characters",
+      (url) => () => Response.json(validDoc(url, { client_name: "n".repeat(201) })),
+      "client_name",
+    ],
+    [
+      "an HTML page",
+      () => () => new Response("<html>hi</html>", { headers: { "content-type": "text/html" } }),
+      "content_type",
+    ],
+    [
+      "JSON content type but not JSON",
+      () => () => new Response("{not json", { headers: { "content-type": "application/json" } }),
+      "not_json",
+    ],
     ["a JSON array", () => () => Response.json([1, 2]), "not_json"],
     ["a 404", () => () => new Response("gone", { status: 404 }), "status"],
     ["a 503", () => () => new Response("down", { status: 503 }), "unavailable"],
-    ["a document over 16 KiB", (url) => () => Response.json(validDoc(url, { padding: "p".repeat(17 * 1024) })), "fetch_too_large"],
-    ["a redirect", () => () => new Response(null, { status: 302, headers: { location: "/elsewhere.json" } }), "fetch_redirect"],
+    [
+      "a document over 16 KiB",
+      (url) => () => Response.json(validDoc(url, { padding: "p".repeat(17 * 1024) })),
+      "fetch_too_large",
+    ],
+    [
+      "a redirect",
+      () => () => new Response(null, { status: 302, headers: { location: "/elsewhere.json" } }),
+      "fetch_redirect",
+    ],
   ];
   test.each(cases)("%s", async (_what, handler, reason) => {
     const url = docUrl();
@@ -139,7 +202,10 @@ describe("refused documents resolve to null (unknown client) and store nothing",
 
   test("a slow server is cut off at the time limit", async () => {
     const url = docUrl();
-    routes.set(pathOf(url), () => new Promise((resolve) => setTimeout(() => resolve(Response.json(validDoc(url))), 2000)));
+    routes.set(
+      pathOf(url),
+      () => new Promise((resolve) => setTimeout(() => resolve(Response.json(validDoc(url))), 2000)),
+    );
     const start = performance.now();
     expect(await resolveClient(deps({ cimdTimeoutMs: 200 }), url)).toBeNull();
     expect(performance.now() - start).toBeLessThan(1500);
@@ -276,13 +342,16 @@ describe("the last good copy: token and revocation endpoints keep a known client
   const at = (seconds: number) => setSystemTime(new Date(start.getTime() + seconds * 1000));
   const day = 86400;
   const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
-  const grantOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).get()!;
+  const grantOf = (clientId: string) =>
+    app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).get()!;
 
   /** A document client (5-minute cache) with an approved grant, its code not yet exchanged. */
   async function approvedDocClient() {
     at(0);
     const url = docUrl();
-    serveDoc(url, validDoc(url, { redirect_uris: [redirectUri, "http://127.0.0.1:33418/callback"] }), { "cache-control": "max-age=300" });
+    serveDoc(url, validDoc(url, { redirect_uris: [redirectUri, "http://127.0.0.1:33418/callback"] }), {
+      "cache-control": "max-age=300",
+    });
     await resolveClient(deps(), url);
     const user = await makeUser(app);
     const { code } = makeCode(app, { userId: user.id, clientId: url });
@@ -301,7 +370,10 @@ describe("the last good copy: token and revocation endpoints keep a known client
     ["a 410", () => () => new Response("gone", { status: 410 })],
     ["a 503 more than an hour past expiry", () => () => new Response("down", { status: 503 })],
     ["an invalid document", () => () => Response.json(validDoc("https://someone-else.example/client.json"))],
-    ["an HTML page", () => () => new Response("<html>maintenance</html>", { headers: { "content-type": "text/html" } })],
+    [
+      "an HTML page",
+      () => () => new Response("<html>maintenance</html>", { headers: { "content-type": "text/html" } }),
+    ],
   ];
 
   test.each(failures)("a refresh after %s uses the last good copy", async (_what, handler) => {
@@ -310,12 +382,18 @@ describe("the last good copy: token and revocation endpoints keep a known client
     at(300 + 3601);
     const res = await refreshRequest(app, url, tokens.refresh_token);
     expect(res.status).toBe(200);
-    expect(app.logs.filter((l) => l.client_id === url).at(-1)).toMatchObject({ msg: "client metadata document refused", served_last_good: true });
+    expect(app.logs.filter((l) => l.client_id === url).at(-1)).toMatchObject({
+      msg: "client metadata document refused",
+      served_last_good: true,
+    });
   });
 
   test("a token-endpoint lookup after a timeout more than an hour past expiry uses the last good copy", async () => {
     const { url } = await connectedDocClient();
-    routes.set(pathOf(url), () => new Promise((resolve) => setTimeout(() => resolve(Response.json(validDoc(url))), 2000)));
+    routes.set(
+      pathOf(url),
+      () => new Promise((resolve) => setTimeout(() => resolve(Response.json(validDoc(url))), 2000)),
+    );
     at(300 + 3601);
     expect((await resolveClient(deps({ cimdTimeoutMs: 200, useLastGoodCopy: true }), url))?.id).toBe(url);
     expect(logs.at(-1)).toMatchObject({ reason: "fetch_timeout", served_last_good: true });

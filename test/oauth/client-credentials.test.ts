@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createServiceAccount, deleteServiceAccount, newServiceAccountSecret } from "../../src/accounts/service-accounts.ts";
+import {
+  createServiceAccount,
+  deleteServiceAccount,
+  newServiceAccountSecret,
+} from "../../src/accounts/service-accounts.ts";
 import { disableAccount, enableAccount } from "../../src/accounts/users.ts";
 import { auditEvents, oauthTokens } from "../../src/db/schema.ts";
 import type { AccessLevel } from "../../src/keys/api-keys.ts";
@@ -21,21 +25,38 @@ afterAll(() => app.close());
 
 function account(access: AccessLevel = "full", tools: string[] | null = null) {
   const name = `ci-${randomString(4)}`;
-  const { account, clientSecret } = createServiceAccount(app.db, { name, access, tools, resource: mcpResourceUrl(app.url), now: nowSeconds() });
+  const { account, clientSecret } = createServiceAccount(app.db, {
+    name,
+    access,
+    tools,
+    resource: mcpResourceUrl(app.url),
+    now: nowSeconds(),
+  });
   return { name, userId: account.user.id, clientId: account.client.id, secret: clientSecret };
 }
 
-const basic = (id: string, secret: string) => `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
 
 async function token(form: Record<string, string>, headers: Record<string, string> = {}) {
-  const res = await fetch(`${app.url}/oauth/token`, { method: "POST", headers, body: new URLSearchParams({ grant_type: "client_credentials", ...form }) });
+  const res = await fetch(`${app.url}/oauth/token`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams({ grant_type: "client_credentials", ...form }),
+  });
   return { res, json: (await res.json()) as Record<string, any> };
 }
 
-const tokenFor = (a: { clientId: string; secret: string }, form: Record<string, string> = {}) => token(form, { authorization: basic(a.clientId, a.secret) });
+const tokenFor = (a: { clientId: string; secret: string }, form: Record<string, string> = {}) =>
+  token(form, { authorization: basic(a.clientId, a.secret) });
 
 async function whoamiStatus(accessToken: string) {
-  const res = await rpc(app, accessToken, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "gatehouse__whoami", arguments: {} } }, { "mcp-protocol-version": "2025-06-18" });
+  const res = await rpc(
+    app,
+    accessToken,
+    { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "gatehouse__whoami", arguments: {} } },
+    { "mcp-protocol-version": "2025-06-18" },
+  );
   return res.status;
 }
 
@@ -46,7 +67,12 @@ describe("the token endpoint", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(json.access_token).toMatch(/^gate_at_[a-z2-7]{16}_[a-z2-7]{52}$/);
-    expect([json.token_type, json.scope, json.expires_in, "refresh_token" in json]).toEqual(["Bearer", "mcp:read mcp:write", 3600, false]);
+    expect([json.token_type, json.scope, json.expires_in, "refresh_token" in json]).toEqual([
+      "Bearer",
+      "mcp:read mcp:write",
+      3600,
+      false,
+    ]);
   });
 
   test("accepts the secret in the form (client_secret_post) as well as by Basic", async () => {
@@ -58,7 +84,11 @@ describe("the token endpoint", () => {
   test("a wrong secret is 401 invalid_client with a Basic challenge", async () => {
     const a = account();
     const { res, json } = await tokenFor({ clientId: a.clientId, secret: "gate_cs_wrong" });
-    expect([res.status, json.error, res.headers.get("www-authenticate")]).toEqual([401, "invalid_client", 'Basic realm="gatehouse"']);
+    expect([res.status, json.error, res.headers.get("www-authenticate")]).toEqual([
+      401,
+      "invalid_client",
+      'Basic realm="gatehouse"',
+    ]);
   });
 
   test("a narrower scope is granted; a wider one is invalid_scope", async () => {
@@ -79,7 +109,11 @@ describe("the token endpoint", () => {
     const reg = await fetch(`${app.url}/oauth/register`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ client_name: "web app", redirect_uris: ["https://app.example/cb"], token_endpoint_auth_method: "client_secret_basic" }),
+      body: JSON.stringify({
+        client_name: "web app",
+        redirect_uris: ["https://app.example/cb"],
+        token_endpoint_auth_method: "client_secret_basic",
+      }),
     });
     const { client_id, client_secret } = (await reg.json()) as { client_id: string; client_secret: string };
     const { res, json } = await tokenFor({ clientId: client_id, secret: client_secret });
@@ -91,17 +125,27 @@ describe("the token endpoint", () => {
     await tokenFor(a);
     app.audit.flush();
     const rows = app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId)).all();
-    expect(rows.map((r) => [r.event, r.clientId, JSON.parse(r.detail!).grant_type])).toContainEqual(["token_issued", a.clientId, "client_credentials"]);
+    expect(rows.map((r) => [r.event, r.clientId, JSON.parse(r.detail!).grant_type])).toContainEqual([
+      "token_issued",
+      a.clientId,
+      "client_credentials",
+    ]);
   });
 
   test("the metadata lists client_credentials", async () => {
-    const body = (await (await fetch(`${app.url}/.well-known/oauth-authorization-server`)).json()) as { grant_types_supported: string[] };
+    const body = (await (await fetch(`${app.url}/.well-known/oauth-authorization-server`)).json()) as {
+      grant_types_supported: string[];
+    };
     expect(body.grant_types_supported).toContain("client_credentials");
   });
 
   test("a service account's client cannot start the device flow", async () => {
     const a = account();
-    const res = await fetch(`${app.url}/oauth/device_authorization`, { method: "POST", headers: { authorization: basic(a.clientId, a.secret) }, body: new URLSearchParams({}) });
+    const res = await fetch(`${app.url}/oauth/device_authorization`, {
+      method: "POST",
+      headers: { authorization: basic(a.clientId, a.secret) },
+      body: new URLSearchParams({}),
+    });
     expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, "unauthorized_client"]);
   });
 });
@@ -111,7 +155,12 @@ describe("on /mcp", () => {
     const a = account("full", ["gatehouse__revoke_connection"]);
     const client = await connectClient(app, (await tokenFor(a)).json.access_token);
     const who = structured(await client.callTool({ name: "gatehouse__whoami", arguments: {} }));
-    expect([who.email, who.via, who.name, who.write_tools]).toEqual([`${a.name}@service.invalid`, "connection", a.name, ["gatehouse__revoke_connection"]]);
+    expect([who.email, who.via, who.name, who.write_tools]).toEqual([
+      `${a.name}@service.invalid`,
+      "connection",
+      a.name,
+      ["gatehouse__revoke_connection"],
+    ]);
     await client.close();
   });
 
@@ -124,7 +173,12 @@ describe("on /mcp", () => {
     await client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await client.close();
     app.audit.flush();
-    const calls = app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId)).all().filter((r) => r.event === "tool_call");
+    const calls = app.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.userId, a.userId))
+      .all()
+      .filter((r) => r.event === "tool_call");
     expect(calls.map((r) => [r.tool, r.outcome])).toEqual([["gatehouse__whoami", "ok"]]);
   });
 

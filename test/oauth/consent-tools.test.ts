@@ -6,7 +6,15 @@ import { createApiKey } from "../../src/keys/api-keys.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { addClient, addUser, authorizePath, browserOf, locationOf, nowSeconds, openConsent } from "./authorize-fixture.ts";
+import {
+  addClient,
+  addUser,
+  authorizePath,
+  browserOf,
+  locationOf,
+  nowSeconds,
+  openConsent,
+} from "./authorize-fixture.ts";
 
 // The consent page's access choice (issue 10, point 5): Read-only; Full
 // (every write tool, also ones added later); Full with only the ticked
@@ -35,10 +43,20 @@ afterAll(async () => {
   upstream.stop();
 });
 
-const grantsOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
-const pendingRow = (id: string) => app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
-const boxes = (html: string, name: string) => [...html.matchAll(new RegExp(`<input type="checkbox" name="${name}" value="([^"]+)"([^>]*)>`, "g"))].map((m) => ({ value: m[1], checked: /checked/.test(m[2]!) }));
-const radios = (html: string) => [...html.matchAll(/<input type="radio" name="access" value="([a-z]+)"([^>]*)>/g)].map((m) => ({ value: m[1], checked: /checked/.test(m[2]!) }));
+const grantsOf = (clientId: string) =>
+  app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
+const pendingRow = (id: string) =>
+  app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
+const boxes = (html: string, name: string) =>
+  [...html.matchAll(new RegExp(`<input type="checkbox" name="${name}" value="([^"]+)"([^>]*)>`, "g"))].map((m) => ({
+    value: m[1],
+    checked: /checked/.test(m[2]!),
+  }));
+const radios = (html: string) =>
+  [...html.matchAll(/<input type="radio" name="access" value="([a-z]+)"([^>]*)>/g)].map((m) => ({
+    value: m[1],
+    checked: /checked/.test(m[2]!),
+  }));
 
 /** Opens a fresh client's consent page and posts the answer; `fields` may repeat names (tool, tool_group). */
 async function answer(fields: [string, string][], browser = b) {
@@ -84,7 +102,14 @@ describe("the consent page", () => {
   });
 
   test("a session opened with a key limited to web__store offers only it, ticked, and no plain Full", async () => {
-    const key = createApiKey(app.db, { userId, name: "limited", access: "full", tools: [store], expiresInSeconds: null, now: nowSeconds() });
+    const key = createApiKey(app.db, {
+      userId,
+      name: "limited",
+      access: "full",
+      tools: [store],
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const { html } = await openConsent(browserOf(app, userId, key.apiKey.id), authorizePath(addClient(app).id));
     expect(radios(html)).toEqual([
       { value: "read", checked: false },
@@ -97,42 +122,72 @@ describe("the consent page", () => {
 
 describe("what the grant records", () => {
   test("Allow as served (Full) records every write tool, also ones added later", async () => {
-    const { c, res } = await answer([["decision", "allow"], ["access", "full"]]);
+    const { c, res } = await answer([
+      ["decision", "allow"],
+      ["access", "full"],
+    ]);
     expect(locationOf(res).query.code).toStartWith("gate_code_");
     expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
   });
 
   test("Full with only the ticked tools records exactly those", async () => {
-    const { c, res } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store]]);
+    const { c, res } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+      ["tool", store],
+    ]);
     expect(res.status).toBe(302);
     expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", [store]]]);
   });
 
   test("a group's tick-all grants the group's tools, without script", async () => {
-    const { c } = await answer([["decision", "allow"], ["access", "chosen"], ["tool_group", "web"]]);
+    const { c } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+      ["tool_group", "web"],
+    ]);
     expect(grantsOf(c.id)[0]!.tools).toEqual([store, slow]);
   });
 
   test("tools ticked twice are recorded once, in the page's order", async () => {
-    const { c } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store], ["tool", revoke], ["tool", store]]);
+    const { c } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+      ["tool", store],
+      ["tool", revoke],
+      ["tool", store],
+    ]);
     expect(grantsOf(c.id)[0]!.tools).toEqual([revoke, store]);
   });
 
   test("Read-only records no tools, even when tools were posted", async () => {
-    const { c, res } = await answer([["decision", "allow"], ["access", "read"], ["tool", store]]);
+    const { c, res } = await answer([
+      ["decision", "allow"],
+      ["access", "read"],
+      ["tool", store],
+    ]);
     expect(res.status).toBe(302);
     expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
   });
 
   test("Full ignores ticked tools: every write tool", async () => {
-    const { c } = await answer([["decision", "allow"], ["access", "full"], ["tool", store]]);
+    const { c } = await answer([
+      ["decision", "allow"],
+      ["access", "full"],
+      ["tool", store],
+    ]);
     expect(grantsOf(c.id)[0]!.tools).toBeNull();
   });
 });
 
 describe("refusals keep the request pending", () => {
   test("an unknown tool name is refused on the page again, escaped, with no grant and no redirect", async () => {
-    const { c, page, res } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store], ["tool", "evil__<b>tool</b>"]]);
+    const { c, page, res } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+      ["tool", store],
+      ["tool", "evil__<b>tool</b>"],
+    ]);
     const html = await res.text();
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
@@ -142,21 +197,52 @@ describe("refusals keep the request pending", () => {
   });
 
   test("a read tool posted as a write tool is refused too", async () => {
-    const { c, res } = await answer([["decision", "allow"], ["access", "chosen"], ["tool", "web__lookup"]]);
+    const { c, res } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+      ["tool", "web__lookup"],
+    ]);
     expect(res.status).toBe(400);
     expect(grantsOf(c.id)).toHaveLength(0);
   });
 
   test("a session key limited to web__store: Full and other tools are refused, its own tool is granted", async () => {
-    const key = createApiKey(app.db, { userId, name: "limited", access: "full", tools: [store], expiresInSeconds: null, now: nowSeconds() });
+    const key = createApiKey(app.db, {
+      userId,
+      name: "limited",
+      access: "full",
+      tools: [store],
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const limited = browserOf(app, userId, key.apiKey.id);
-    const full = await answer([["decision", "allow"], ["access", "full"]], limited);
+    const full = await answer(
+      [
+        ["decision", "allow"],
+        ["access", "full"],
+      ],
+      limited,
+    );
     expect(full.res.status).toBe(400);
     expect(grantsOf(full.c.id)).toHaveLength(0);
-    const other = await answer([["decision", "allow"], ["access", "chosen"], ["tool", revoke]], limited);
+    const other = await answer(
+      [
+        ["decision", "allow"],
+        ["access", "chosen"],
+        ["tool", revoke],
+      ],
+      limited,
+    );
     expect(other.res.status).toBe(400);
     expect(await other.res.text()).toContain(`no write tool named ${revoke}`);
-    const own = await answer([["decision", "allow"], ["access", "chosen"], ["tool", store]], limited);
+    const own = await answer(
+      [
+        ["decision", "allow"],
+        ["access", "chosen"],
+        ["tool", store],
+      ],
+      limited,
+    );
     expect(own.res.status).toBe(302);
     expect(grantsOf(own.c.id).map((g) => [g.tools, g.apiKeyId])).toEqual([[[store], key.apiKey.id]]);
   });
@@ -164,15 +250,30 @@ describe("refusals keep the request pending", () => {
   test("a Read-only key's session posting Full is refused; Read-only is granted", async () => {
     const key = createApiKey(app.db, { userId, name: "ro", access: "read", expiresInSeconds: null, now: nowSeconds() });
     const ro = browserOf(app, userId, key.apiKey.id);
-    const full = await answer([["decision", "allow"], ["access", "full"]], ro);
+    const full = await answer(
+      [
+        ["decision", "allow"],
+        ["access", "full"],
+      ],
+      ro,
+    );
     expect(full.res.status).toBe(400);
     expect(grantsOf(full.c.id)).toHaveLength(0);
-    const read = await answer([["decision", "allow"], ["access", "read"]], ro);
+    const read = await answer(
+      [
+        ["decision", "allow"],
+        ["access", "read"],
+      ],
+      ro,
+    );
     expect(grantsOf(read.c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
   });
 
   test("only ticked tools with nothing ticked redraws the page with an error, keeping the choice, for the same request", async () => {
-    const { c, page, res } = await answer([["decision", "allow"], ["access", "chosen"]]);
+    const { c, page, res } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+    ]);
     const html = await res.text();
     expect(res.status).toBe(400);
     expect(html).toContain("Tick at least one write tool, or choose Full or Read-only.");
@@ -184,9 +285,22 @@ describe("refusals keep the request pending", () => {
   });
 
   test("after that redraw, ticking a tool and answering again is granted", async () => {
-    const { c, page } = await answer([["decision", "allow"], ["access", "chosen"]]);
-    const body = new URLSearchParams({ csrf: page.csrf, request: page.request, decision: "allow", access: "chosen", tool: revoke });
-    const res = await b.request("/oauth/authorize", { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+    const { c, page } = await answer([
+      ["decision", "allow"],
+      ["access", "chosen"],
+    ]);
+    const body = new URLSearchParams({
+      csrf: page.csrf,
+      request: page.request,
+      decision: "allow",
+      access: "chosen",
+      tool: revoke,
+    });
+    const res = await b.request("/oauth/authorize", {
+      method: "POST",
+      body: body.toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+    });
     expect(res.status).toBe(302);
     expect(grantsOf(c.id).map((g) => g.tools)).toEqual([[revoke]]);
   });

@@ -5,7 +5,17 @@ import { createApiKey } from "../../src/keys/api-keys.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import type { Browser } from "../helpers.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { addClient, addUser, authorizePath, browserOf, challenge, locationOf, nowSeconds, openConsent, redirectUri } from "./authorize-fixture.ts";
+import {
+  addClient,
+  addUser,
+  authorizePath,
+  browserOf,
+  challenge,
+  locationOf,
+  nowSeconds,
+  openConsent,
+  redirectUri,
+} from "./authorize-fixture.ts";
 import { advanceClock } from "../support/clock.ts";
 
 // The consent page and POST /oauth/authorize: the decision, single use,
@@ -17,7 +27,10 @@ let userId: string;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp();
-  client = addClient(app, { name: "<script>alert(1)</script> Claude", redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"] });
+  client = addClient(app, {
+    name: "<script>alert(1)</script> Claude",
+    redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"],
+  });
   userId = addUser(app);
   b = browserOf(app, userId);
 });
@@ -28,11 +41,16 @@ afterAll(() => {
 
 /** The one built-in write tool: Full access needs at least one ticked. */
 const writeTool = "gatehouse__revoke_connection";
-const grantsOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
-const pendingRow = (id: string) => app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
+const grantsOf = (clientId: string) =>
+  app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
+const pendingRow = (id: string) =>
+  app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
 
 /** Opens the consent page for a fresh client and answers it. */
-async function answer(form: Record<string, string>, opts: { browser?: Browser; query?: Record<string, string | null> } = {}) {
+async function answer(
+  form: Record<string, string>,
+  opts: { browser?: Browser; query?: Record<string, string | null> } = {},
+) {
   const c = addClient(app);
   const browser = opts.browser ?? b;
   const page = await openConsent(browser, authorizePath(c.id, opts.query));
@@ -53,7 +71,10 @@ describe("the consent page", () => {
   });
 
   test("shows scheme and host for an app's own scheme", async () => {
-    const { html } = await openConsent(b, authorizePath(client.id, { redirect_uri: "cursor://anysphere.cursor-mcp/oauth/callback" }));
+    const { html } = await openConsent(
+      b,
+      authorizePath(client.id, { redirect_uri: "cursor://anysphere.cursor-mcp/oauth/callback" }),
+    );
     expect(html).toContain("<strong>cursor://anysphere.cursor-mcp</strong>");
   });
 
@@ -117,7 +138,10 @@ describe("consent page headers", () => {
   });
 
   test("CSP form-action allows an app's own scheme", async () => {
-    const { res } = await openConsent(b, authorizePath(client.id, { redirect_uri: "cursor://anysphere.cursor-mcp/oauth/callback" }));
+    const { res } = await openConsent(
+      b,
+      authorizePath(client.id, { redirect_uri: "cursor://anysphere.cursor-mcp/oauth/callback" }),
+    );
     expect(res.headers.get("content-security-policy")).toContain("form-action 'self' cursor:;");
   });
 
@@ -133,7 +157,12 @@ describe("the decision", () => {
     expect(res.status).toBe(302);
     const { url, query } = locationOf(res);
     expect(`${url.origin}${url.pathname}`).toBe(redirectUri);
-    expect(query).toEqual({ error: "access_denied", error_description: expect.any(String), state: "state-123", iss: app.url });
+    expect(query).toEqual({
+      error: "access_denied",
+      error_description: expect.any(String),
+      state: "state-123",
+      iss: app.url,
+    });
   });
 
   test("Deny records no grant", async () => {
@@ -153,14 +182,26 @@ describe("the decision", () => {
 
   test("Allow with Full records a grant for mcp:read mcp:write", async () => {
     const { c } = await answer({ decision: "allow", access: "full", tool: writeTool });
-    expect(grantsOf(c.id)).toEqual([expect.objectContaining({ userId, scope: "mcp:read mcp:write", resource: `${app.url}/mcp`, apiKeyId: null })]);
+    expect(grantsOf(c.id)).toEqual([
+      expect.objectContaining({ userId, scope: "mcp:read mcp:write", resource: `${app.url}/mcp`, apiKeyId: null }),
+    ]);
   });
 
   test("the code is bound to the redirect URI, challenge, scope and resource", async () => {
-    const { c, res } = await answer({ decision: "allow", access: "full", tool: writeTool }, { query: { redirect_uri: "http://127.0.0.1:40001/callback" } });
+    const { c, res } = await answer(
+      { decision: "allow", access: "full", tool: writeTool },
+      { query: { redirect_uri: "http://127.0.0.1:40001/callback" } },
+    );
     const codeId = locationOf(res).query.code!.slice("gate_code_".length, "gate_code_".length + 16);
     const row = app.db.select().from(oauthCodes).where(eq(oauthCodes.id, codeId)).get()!;
-    expect(row).toMatchObject({ clientId: c.id, redirectUri: "http://127.0.0.1:40001/callback", codeChallenge: challenge, scope: "mcp:read mcp:write", resource: `${app.url}/mcp`, usedAt: null });
+    expect(row).toMatchObject({
+      clientId: c.id,
+      redirectUri: "http://127.0.0.1:40001/callback",
+      codeChallenge: challenge,
+      scope: "mcp:read mcp:write",
+      resource: `${app.url}/mcp`,
+      usedAt: null,
+    });
     expect(row.expiresAt - row.createdAt).toBe(app.config.authCodeTtlSeconds);
   });
 
@@ -170,14 +211,32 @@ describe("the decision", () => {
   });
 
   test("Allow in a session opened with an API key records the key on the grant", async () => {
-    const key = createApiKey(app.db, { userId, name: "full key", access: "full", expiresInSeconds: null, now: nowSeconds() });
-    const { c } = await answer({ decision: "allow", access: "full", tool: writeTool }, { browser: browserOf(app, userId, key.apiKey.id) });
+    const key = createApiKey(app.db, {
+      userId,
+      name: "full key",
+      access: "full",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
+    const { c } = await answer(
+      { decision: "allow", access: "full", tool: writeTool },
+      { browser: browserOf(app, userId, key.apiKey.id) },
+    );
     expect(grantsOf(c.id)).toEqual([expect.objectContaining({ apiKeyId: key.apiKey.id, scope: "mcp:read mcp:write" })]);
   });
 
   test("a read-only API key session posting Full gets the page again, and no grant", async () => {
-    const key = createApiKey(app.db, { userId, name: "ro key", access: "read", expiresInSeconds: null, now: nowSeconds() });
-    const { c, res } = await answer({ decision: "allow", access: "full", tool: writeTool }, { browser: browserOf(app, userId, key.apiKey.id) });
+    const key = createApiKey(app.db, {
+      userId,
+      name: "ro key",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
+    const { c, res } = await answer(
+      { decision: "allow", access: "full", tool: writeTool },
+      { browser: browserOf(app, userId, key.apiKey.id) },
+    );
     expect(res.status).toBe(400);
     expect(grantsOf(c.id)).toEqual([]);
   });
@@ -185,11 +244,20 @@ describe("the decision", () => {
   test("the code redirect keeps the redirect URI's own query", async () => {
     const c = addClient(app, { redirectUris: ["https://app.example.com/cb?tenant=7"] });
     const page = await openConsent(b, authorizePath(c.id, { redirect_uri: "https://app.example.com/cb?tenant=7" }));
-    const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
+    const res = await b.post("/oauth/authorize", {
+      csrf: page.csrf,
+      request: page.request,
+      decision: "allow",
+      access: "full",
+      tool: writeTool,
+    });
     expect(res.headers.get("location")).toStartWith("https://app.example.com/cb?tenant=7&code=gate_code_");
   });
 
-  for (const [decision, msg] of [["allow", "consent given"], ["deny", "consent denied"]] as const) {
+  for (const [decision, msg] of [
+    ["allow", "consent given"],
+    ["deny", "consent denied"],
+  ] as const) {
     test(`${decision} is logged as "${msg}" with user and client ids only`, async () => {
       const { c } = await answer({ decision, access: "full", tool: writeTool });
       const line = app.logs.find((l) => l.msg === msg && l.client_id === c.id)!;
@@ -202,7 +270,13 @@ describe("the decision", () => {
 describe("refusals", () => {
   test("a second POST of the same request gets an error page and no second code", async () => {
     const { c, page } = await answer({ decision: "allow", access: "full", tool: writeTool });
-    const again = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
+    const again = await b.post("/oauth/authorize", {
+      csrf: page.csrf,
+      request: page.request,
+      decision: "allow",
+      access: "full",
+      tool: writeTool,
+    });
     expect(again.status).toBe(400);
     expect(again.headers.get("location")).toBeNull();
     expect(app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, c.id)).all()).toHaveLength(1);
@@ -212,7 +286,13 @@ describe("refusals", () => {
     const page = await openConsent(b, authorizePath(client.id));
     const other = browserOf(app, addUser(app));
     const otherCsrf = (await openConsent(other, authorizePath(client.id))).csrf;
-    const res = await other.post("/oauth/authorize", { csrf: otherCsrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
+    const res = await other.post("/oauth/authorize", {
+      csrf: otherCsrf,
+      request: page.request,
+      decision: "allow",
+      access: "full",
+      tool: writeTool,
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
     expect(pendingRow(page.request)).toBeDefined();
@@ -223,7 +303,13 @@ describe("refusals", () => {
     const page = await openConsent(b, authorizePath(c.id));
     advanceClock(601);
     try {
-      const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
+      const res = await b.post("/oauth/authorize", {
+        csrf: page.csrf,
+        request: page.request,
+        decision: "allow",
+        access: "full",
+        tool: writeTool,
+      });
       expect(res.status).toBe(400);
       expect(grantsOf(c.id)).toHaveLength(0);
     } finally {
@@ -234,7 +320,12 @@ describe("refusals", () => {
   test("a post without the CSRF token is refused with 403 and changes nothing", async () => {
     const c = addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
-    const res = await b.post("/oauth/authorize", { request: page.request, decision: "allow", access: "full", tool: writeTool });
+    const res = await b.post("/oauth/authorize", {
+      request: page.request,
+      decision: "allow",
+      access: "full",
+      tool: writeTool,
+    });
     expect(res.status).toBe(403);
     expect(pendingRow(page.request)).toBeDefined();
     expect(grantsOf(c.id)).toHaveLength(0);
@@ -242,7 +333,11 @@ describe("refusals", () => {
 
   test("a post from a foreign origin is refused with 403", async () => {
     const page = await openConsent(b, authorizePath(client.id));
-    const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool }, { origin: "https://evil.example" });
+    const res = await b.post(
+      "/oauth/authorize",
+      { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool },
+      { origin: "https://evil.example" },
+    );
     expect(res.status).toBe(403);
     expect(pendingRow(page.request)).toBeDefined();
   });
@@ -252,7 +347,13 @@ describe("refusals", () => {
     const signedOut = browserOf(app, userId);
     signedOut.cookies.delete("gatehouse_session");
     signedOut.cookies.set("gatehouse_csrf", b.cookies.get("gatehouse_csrf")!);
-    const res = await signedOut.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "full", tool: writeTool });
+    const res = await signedOut.post("/oauth/authorize", {
+      csrf: page.csrf,
+      request: page.request,
+      decision: "allow",
+      access: "full",
+      tool: writeTool,
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get("location")).toBeNull();
   });

@@ -5,8 +5,25 @@ import { normalizeUserCode } from "../../src/oauth/device-codes.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { hashSecret } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { answer, deviceCodePattern, deviceGrantType, deviceRow, errorOf, poll, startDeviceFlow, userCodePattern } from "./device-fixture.ts";
-import { accessPattern, basicAuth, makeClient, makeUser, nowSeconds, postForm, refreshPattern } from "./token-fixture.ts";
+import {
+  answer,
+  deviceCodePattern,
+  deviceGrantType,
+  deviceRow,
+  errorOf,
+  poll,
+  startDeviceFlow,
+  userCodePattern,
+} from "./device-fixture.ts";
+import {
+  accessPattern,
+  basicAuth,
+  makeClient,
+  makeUser,
+  nowSeconds,
+  postForm,
+  refreshPattern,
+} from "./token-fixture.ts";
 
 // RFC 8628: the device authorization endpoint (§3.1, §3.2) and the token
 // endpoint's device_code authorization (§3.4, §3.5), over real HTTP.
@@ -37,7 +54,14 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = await res.json();
-    expect(Object.keys(body).sort()).toEqual(["device_code", "expires_in", "interval", "user_code", "verification_uri", "verification_uri_complete"]);
+    expect(Object.keys(body).sort()).toEqual([
+      "device_code",
+      "expires_in",
+      "interval",
+      "user_code",
+      "verification_uri",
+      "verification_uri_complete",
+    ]);
     expect(body.device_code).toMatch(deviceCodePattern);
     expect(body.user_code).toMatch(userCodePattern);
     expect(body.verification_uri).toBe(`${app.url}/device`);
@@ -49,7 +73,13 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
     const { client } = makeClient(app);
     const body = await startDeviceFlow(app, client.id);
     const row = deviceRow(app, body.device_code);
-    expect([row.status, row.scope, row.resource, row.clientId, row.interval]).toEqual(["pending", "mcp:read mcp:write", `${app.url}/mcp`, client.id, 5]);
+    expect([row.status, row.scope, row.resource, row.clientId, row.interval]).toEqual([
+      "pending",
+      "mcp:read mcp:write",
+      `${app.url}/mcp`,
+      client.id,
+      5,
+    ]);
     expect(row.userCodeHash).toBe(hashSecret(normalizeUserCode(body.user_code)!));
     expect(JSON.stringify(row)).not.toContain(body.user_code.replace("-", ""));
   });
@@ -74,25 +104,41 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
     const { client, secret } = makeClient(app, { method: "client_secret_basic" });
     const bare = await postForm(app, "/oauth/device_authorization", { client_id: client.id });
     expect([bare.status, await errorOf(bare)]).toEqual([401, "invalid_client"]);
-    const authed = await postForm(app, "/oauth/device_authorization", {}, { authorization: basicAuth(client.id, secret!) });
+    const authed = await postForm(
+      app,
+      "/oauth/device_authorization",
+      {},
+      { authorization: basicAuth(client.id, secret!) },
+    );
     expect(authed.status).toBe(200);
   });
 
   test("a resource other than the MCP endpoint is invalid_target (RFC 8707 §2)", async () => {
     const { client } = makeClient(app);
-    const res = await postForm(app, "/oauth/device_authorization", { client_id: client.id, resource: "https://elsewhere.example/mcp" });
+    const res = await postForm(app, "/oauth/device_authorization", {
+      client_id: client.id,
+      resource: "https://elsewhere.example/mcp",
+    });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_target"]);
   });
 
   test("a repeated parameter is invalid_request (RFC 6749 §3.1)", async () => {
     const { client } = makeClient(app);
-    const res = await postForm(app, "/oauth/device_authorization", [["client_id", client.id], ["scope", "mcp:read"], ["scope", "mcp:write"]]);
+    const res = await postForm(app, "/oauth/device_authorization", [
+      ["client_id", client.id],
+      ["scope", "mcp:read"],
+      ["scope", "mcp:write"],
+    ]);
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_request"]);
   });
 
   test("a body that is not form-encoded is invalid_request", async () => {
     const { client } = makeClient(app);
-    const res = await fetch(`${app.url}/oauth/device_authorization`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ client_id: client.id }) });
+    const res = await fetch(`${app.url}/oauth/device_authorization`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_id: client.id }),
+    });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_request"]);
   });
 });
@@ -158,13 +204,21 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = await res.json();
     expect(Object.keys(body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "scope", "token_type"]);
-    expect([body.token_type, body.scope, body.expires_in]).toEqual(["Bearer", "mcp:read mcp:write", app.config.accessTokenTtlSeconds]);
+    expect([body.token_type, body.scope, body.expires_in]).toEqual([
+      "Bearer",
+      "mcp:read mcp:write",
+      app.config.accessTokenTtlSeconds,
+    ]);
     expect(body.access_token).toMatch(accessPattern);
     expect(body.refresh_token).toMatch(refreshPattern);
     expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id)).all()).toHaveLength(2);
     app.audit.flush();
-    const entries = app.db.$client.query("select event, user_id, client_id, grant_id from audit_events where grant_id = ?").all(authorization!.id);
-    expect(entries).toEqual([{ event: "token_issued", user_id: user.id, client_id: client.id, grant_id: authorization!.id }]);
+    const entries = app.db.$client
+      .query("select event, user_id, client_id, grant_id from audit_events where grant_id = ?")
+      .all(authorization!.id);
+    expect(entries).toEqual([
+      { event: "token_issued", user_id: user.id, client_id: client.id, grant_id: authorization!.id },
+    ]);
   });
 
   test("a device code is single use: the next poll is invalid_grant and the row is used", async () => {
@@ -187,7 +241,11 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const { device_code } = await startDeviceFlow(app, client.id);
     answer(app, device_code, "allow", user.id);
     const tokens = await (await poll(app, client.id, device_code)).json();
-    const res = await postForm(app, "/oauth/token", { grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: client.id });
+    const res = await postForm(app, "/oauth/token", {
+      grant_type: "refresh_token",
+      refresh_token: tokens.refresh_token,
+      client_id: client.id,
+    });
     expect(res.status).toBe(200);
   });
 
@@ -233,7 +291,14 @@ describe("purge", () => {
     setSystemTime();
     const removed = purgeExpiredOAuth(app.db, start);
     expect(removed.deviceCodes).toBeGreaterThanOrEqual(1);
-    const ids = app.db.select({ id: oauthDeviceCodes.id }).from(oauthDeviceCodes).all().map((r) => r.id);
-    expect([ids.some((id) => old.device_code.includes(id)), ids.some((id) => live.device_code.includes(id))]).toEqual([false, true]);
+    const ids = app.db
+      .select({ id: oauthDeviceCodes.id })
+      .from(oauthDeviceCodes)
+      .all()
+      .map((r) => r.id);
+    expect([ids.some((id) => old.device_code.includes(id)), ids.some((id) => live.device_code.includes(id))]).toEqual([
+      false,
+      true,
+    ]);
   });
 });

@@ -20,14 +20,23 @@ export interface DeviceAuthorizationBody {
 }
 
 /** A device authorization request expected to succeed. */
-export async function startDeviceFlow(app: TestApp, clientId: string, extra: Record<string, string> = {}): Promise<DeviceAuthorizationBody> {
+export async function startDeviceFlow(
+  app: TestApp,
+  clientId: string,
+  extra: Record<string, string> = {},
+): Promise<DeviceAuthorizationBody> {
   const res = await postForm(app, "/oauth/device_authorization", { client_id: clientId, ...extra });
   if (res.status !== 200) throw new Error(`device authorization failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as DeviceAuthorizationBody;
 }
 
 export function poll(app: TestApp, clientId: string, deviceCode: string, extra: Record<string, string> = {}) {
-  return postForm(app, "/oauth/token", { grant_type: deviceGrantType, device_code: deviceCode, client_id: clientId, ...extra });
+  return postForm(app, "/oauth/token", {
+    grant_type: deviceGrantType,
+    device_code: deviceCode,
+    client_id: clientId,
+    ...extra,
+  });
 }
 
 export function deviceRow(app: TestApp, deviceCode: string) {

@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const grantsOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
+const grantsOf = (clientId: string) =>
+  app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
 
 /** A signed-in browser holding the CSRF cookie and token of the code entry page. */
 async function signedInBrowser(apiKeyId: string | null = null) {
@@ -94,7 +95,9 @@ describe("the code entry page", () => {
   test("an expired code is refused like a wrong one", async () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
-    app.db.$client.query("update oauth_device_codes set expires_at = ? where id = ?").run(nowSeconds() - 1, deviceRow(app, flow.device_code).id);
+    app.db.$client
+      .query("update oauth_device_codes set expires_at = ? where id = ?")
+      .run(nowSeconds() - 1, deviceRow(app, flow.device_code).id);
     const { b, csrf } = await signedInBrowser();
     expect((await enterCode(b, csrf, flow.user_code)).res.status).toBe(400);
   });
@@ -131,7 +134,9 @@ describe("answering a device's request", () => {
     expect(answered.res.status).toBe(200);
     const row = deviceRow(app, flow.device_code);
     expect(row.status).toBe("approved");
-    expect(grantsOf(client.id).map((g) => [g.id, g.userId, g.scope, g.tools])).toEqual([[row.grantId!, userId, "mcp:read mcp:write", [revoke]]]);
+    expect(grantsOf(client.id).map((g) => [g.id, g.userId, g.scope, g.tools])).toEqual([
+      [row.grantId!, userId, "mcp:read mcp:write", [revoke]],
+    ]);
   });
 
   test("only ticked tools with none ticked redraws the consent page with 400 and leaves the code pending", async () => {
@@ -171,7 +176,14 @@ describe("answering a device's request", () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const userId = addUser(app);
-    const key = createApiKey(app.db, { userId, name: "ro", access: "read", tools: [], expiresInSeconds: null, now: nowSeconds() });
+    const key = createApiKey(app.db, {
+      userId,
+      name: "ro",
+      access: "read",
+      tools: [],
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const b = browserOf(app, userId, key.apiKey.id);
     const csrf = Browser.csrfOf(await (await b.get("/device")).text());
     const { html } = await enterCode(b, csrf, flow.user_code);

@@ -34,44 +34,74 @@ describe.each(formEndpoints)("$path", ({ path, cors, clientAuth }) => {
   });
 
   test("refuses a parameter sent twice as invalid_request, uncached, with its CORS headers", async () => {
-    const res = await postForm(app, path, [["client_id", "a"], ["client_id", "b"]]);
+    const res = await postForm(app, path, [
+      ["client_id", "a"],
+      ["client_id", "b"],
+    ]);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: "invalid_request", error_description: "The parameter client_id was sent more than once." });
+    expect(await res.json()).toEqual({
+      error: "invalid_request",
+      error_description: "The parameter client_id was sent more than once.",
+    });
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("pragma")).toBe("no-cache");
     expectCors(res, cors);
   });
 
   test("refuses a body that is not a form as invalid_request", async () => {
-    const res = await fetch(app.url + path, { method: "POST", headers: { "content-type": "text/plain" }, body: "client_id=a" });
+    const res = await fetch(app.url + path, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "client_id=a",
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe("invalid_request");
     expectCors(res, cors);
   });
 
-  test(clientAuth ? "challenges failed Basic credentials with Basic" : "sends no challenge: it authenticates no client", async () => {
-    const res = await postForm(app, path, { token: "x", state: "s".repeat(40), grant_type: "client_credentials" }, { authorization: basicAuth("nosuchclient", "wrong") });
-    if (clientAuth) {
-      expect(res.status).toBe(401);
-      expect(((await res.json()) as { error: string }).error).toBe("invalid_client");
-      expect(res.headers.get("www-authenticate")).toBe('Basic realm="gatehouse"');
-    } else {
-      expect(res.headers.get("www-authenticate")).toBeNull();
-    }
-    expectCors(res, cors);
-  });
+  test(
+    clientAuth ? "challenges failed Basic credentials with Basic" : "sends no challenge: it authenticates no client",
+    async () => {
+      const res = await postForm(
+        app,
+        path,
+        { token: "x", state: "s".repeat(40), grant_type: "client_credentials" },
+        { authorization: basicAuth("nosuchclient", "wrong") },
+      );
+      if (clientAuth) {
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { error: string }).error).toBe("invalid_client");
+        expect(res.headers.get("www-authenticate")).toBe('Basic realm="gatehouse"');
+      } else {
+        expect(res.headers.get("www-authenticate")).toBeNull();
+      }
+      expectCors(res, cors);
+    },
+  );
 });
 
 test("the registration endpoint answers errors as RFC 6749 JSON with CORS headers", async () => {
-  const res = await fetch(app.url + oauthPaths.register, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+  const res = await fetch(app.url + oauthPaths.register, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: "{}",
+  });
   expect(res.status).toBe(400);
-  expect(await res.json()).toEqual({ error: "invalid_request", error_description: "Send the registration as application/json." });
+  expect(await res.json()).toEqual({
+    error: "invalid_request",
+    error_description: "Send the registration as application/json.",
+  });
   expect(res.headers.get("cache-control")).toBe("no-store");
   expectCors(res, true);
 });
 
 test("introspection with a Bearer credential is challenged with Bearer, whatever failed", async () => {
-  const res = await postForm(app, oauthPaths.introspect, { token: "x" }, { authorization: "Bearer gate_key_nosuchkey" });
+  const res = await postForm(
+    app,
+    oauthPaths.introspect,
+    { token: "x" },
+    { authorization: "Bearer gate_key_nosuchkey" },
+  );
   expect(res.status).toBe(401);
   expect(res.headers.get("www-authenticate")).toBe('Bearer realm="gatehouse"');
 });

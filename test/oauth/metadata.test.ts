@@ -39,7 +39,13 @@ describe.each(paths)("%s", (path) => {
   test("advertises the MCP scopes and every endpoint on the issuer", async () => {
     const doc = await (await fetch(app.url + path)).json();
     expect(doc.scopes_supported).toEqual(["mcp:read", "mcp:write"]);
-    for (const key of ["authorization_endpoint", "token_endpoint", "registration_endpoint", "revocation_endpoint", "introspection_endpoint"]) {
+    for (const key of [
+      "authorization_endpoint",
+      "token_endpoint",
+      "registration_endpoint",
+      "revocation_endpoint",
+      "introspection_endpoint",
+    ]) {
       expect(doc[key].startsWith(`${app.url}/oauth/`)).toBe(true);
     }
   });
@@ -47,7 +53,10 @@ describe.each(paths)("%s", (path) => {
   test("carries CORS on GET and answers a preflight (field failure 8)", async () => {
     const res = await fetch(app.url + path, { headers: { origin: "https://inspector.example" } });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    const pre = await fetch(app.url + path, { method: "OPTIONS", headers: { origin: "https://inspector.example", "access-control-request-method": "GET" } });
+    const pre = await fetch(app.url + path, {
+      method: "OPTIONS",
+      headers: { origin: "https://inspector.example", "access-control-request-method": "GET" },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("*");
   });
@@ -55,11 +64,19 @@ describe.each(paths)("%s", (path) => {
 
 test("every grant type the metadata advertises is one the token endpoint takes", async () => {
   const doc = (await (await fetch(app.url + paths[0])).json()) as { grant_types_supported: string[] };
-  expect(doc.grant_types_supported).toEqual(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "client_credentials"]);
+  expect(doc.grant_types_supported).toEqual([
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "client_credentials",
+  ]);
   const { client } = makeClient(app);
   for (const grantType of [...doc.grant_types_supported, "password"]) {
     const res = await postForm(app, "/oauth/token", { grant_type: grantType, client_id: client.id });
     const { error } = (await res.json()) as { error: string };
-    expect({ grantType, unsupported: error === "unsupported_grant_type" }).toEqual({ grantType, unsupported: grantType === "password" });
+    expect({ grantType, unsupported: error === "unsupported_grant_type" }).toEqual({
+      grantType,
+      unsupported: grantType === "password",
+    });
   }
 });

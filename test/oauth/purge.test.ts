@@ -8,7 +8,16 @@ import { openSession } from "../../src/accounts/sessions.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { challenge, connected, makeClient, makeCode, makeUser, nowSeconds, redirectUri, refreshRequest } from "./token-fixture.ts";
+import {
+  challenge,
+  connected,
+  makeClient,
+  makeCode,
+  makeUser,
+  nowSeconds,
+  redirectUri,
+  refreshRequest,
+} from "./token-fixture.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -16,8 +25,18 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const tokenRow = (token: string) => app.db.select().from(oauthTokens).where(eq(oauthTokens.id, token.slice(8, 24))).get() ?? null;
-const codeRow = (code: string) => app.db.select().from(oauthCodes).where(eq(oauthCodes.id, code.slice(10, 26))).get() ?? null;
+const tokenRow = (token: string) =>
+  app.db
+    .select()
+    .from(oauthTokens)
+    .where(eq(oauthTokens.id, token.slice(8, 24)))
+    .get() ?? null;
+const codeRow = (code: string) =>
+  app.db
+    .select()
+    .from(oauthCodes)
+    .where(eq(oauthCodes.id, code.slice(10, 26)))
+    .get() ?? null;
 
 describe("purgeExpiredOAuth", () => {
   test("deletes an expired code", async () => {
@@ -67,7 +86,8 @@ describe("purgeExpiredOAuth", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     openSession(app.db, { userId: user.id, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() });
-    const sessionId = (app.db.$client.query("SELECT id FROM sessions WHERE user_id = ?").get(user.id) as { id: string }).id;
+    const sessionId = (app.db.$client.query("SELECT id FROM sessions WHERE user_id = ?").get(user.id) as { id: string })
+      .id;
     const pending = (id: string, expiresAt: number) => ({
       id,
       clientId: client.id,
@@ -85,7 +105,11 @@ describe("purgeExpiredOAuth", () => {
     insertPendingRequest(app.db, pending(expired, nowSeconds() - 1));
     insertPendingRequest(app.db, pending(live, nowSeconds() + 600));
     purgeExpiredOAuth(app.db, nowSeconds());
-    const ids = app.db.select({ id: oauthPendingRequests.id }).from(oauthPendingRequests).all().map((r) => r.id);
+    const ids = app.db
+      .select({ id: oauthPendingRequests.id })
+      .from(oauthPendingRequests)
+      .all()
+      .map((r) => r.id);
     expect([ids.includes(expired), ids.includes(live)]).toEqual([false, true]);
   });
 
@@ -94,7 +118,14 @@ describe("purgeExpiredOAuth", () => {
     try {
       const { tokens } = await connected(fresh);
       expect(tokens.access_token).toBeString();
-      expect(purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({ codes: 1, deviceCodes: 0, bridgeEntries: 0, pendingRequests: 0, tokens: 2, registrations: 0 });
+      expect(purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({
+        codes: 1,
+        deviceCodes: 0,
+        bridgeEntries: 0,
+        pendingRequests: 0,
+        tokens: 2,
+        registrations: 0,
+      });
     } finally {
       await fresh.close();
     }

@@ -10,16 +10,28 @@ import type { TestApp } from "../helpers.ts";
 let addressCounter = 0;
 const freshAddress = () => `198.51.100.${++addressCounter % 250}-${addressCounter}`;
 
-export async function register(base: string, body: unknown, opts: { address?: string; contentType?: string; raw?: string } = {}) {
+export async function register(
+  base: string,
+  body: unknown,
+  opts: { address?: string; contentType?: string; raw?: string } = {},
+) {
   const res = await fetch(`${base}/oauth/register`, {
     method: "POST",
-    headers: { "content-type": opts.contentType ?? "application/json", "x-forwarded-for": opts.address ?? freshAddress() },
+    headers: {
+      "content-type": opts.contentType ?? "application/json",
+      "x-forwarded-for": opts.address ?? freshAddress(),
+    },
     body: opts.raw ?? JSON.stringify(body),
   });
   return { res, json: (await res.json()) as Record<string, unknown> };
 }
 
-export const rowOf = (app: TestApp, id: unknown) => app.db.select().from(oauthClients).where(eq(oauthClients.id, String(id))).get();
+export const rowOf = (app: TestApp, id: unknown) =>
+  app.db
+    .select()
+    .from(oauthClients)
+    .where(eq(oauthClients.id, String(id)))
+    .get();
 export const rowCount = (app: TestApp) => app.db.select().from(oauthClients).all().length;
 export const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 let uniq = 0;

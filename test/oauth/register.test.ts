@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { register as registerAt, rowCount as countAt, rowOf as rowAt, sha256Hex, uniqueUri } from "./register-fixture.ts";
+import {
+  register as registerAt,
+  rowCount as countAt,
+  rowOf as rowAt,
+  sha256Hex,
+  uniqueUri,
+} from "./register-fixture.ts";
 
 // RFC 7591 at /oauth/register: every field rule, the body, CORS, and
 // confidential clients' secrets. Deduplication, the rate limit, persistence
@@ -12,13 +18,18 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const register = (body: unknown, opts: Parameters<typeof registerAt>[2] & { base?: string } = {}) => registerAt(opts.base ?? app.url, body, opts);
+const register = (body: unknown, opts: Parameters<typeof registerAt>[2] & { base?: string } = {}) =>
+  registerAt(opts.base ?? app.url, body, opts);
 const rowOf = (id: unknown) => rowAt(app, id);
 const rowCount = () => countAt(app);
 
 describe("a public registration", () => {
   test("is 201 with a gate_client_ id and token_endpoint_auth_method none", async () => {
-    const { res, json } = await register({ client_name: "Claude", redirect_uris: [uniqueUri()], token_endpoint_auth_method: "none" });
+    const { res, json } = await register({
+      client_name: "Claude",
+      redirect_uris: [uniqueUri()],
+      token_endpoint_auth_method: "none",
+    });
     expect(res.status).toBe(201);
     expect(json.client_id).toMatch(/^gate_client_[a-z2-7]{16}$/);
     expect(json.token_endpoint_auth_method).toBe("none");
@@ -32,7 +43,11 @@ describe("a public registration", () => {
 
   test("echoes the registered metadata (RFC 7591 §3.2.1)", async () => {
     const uri = uniqueUri();
-    const { json } = await register({ client_name: "Echo", redirect_uris: [uri], client_uri: "https://client.example" });
+    const { json } = await register({
+      client_name: "Echo",
+      redirect_uris: [uri],
+      client_uri: "https://client.example",
+    });
     expect(json).toMatchObject({
       client_name: "Echo",
       redirect_uris: [uri],
@@ -47,7 +62,12 @@ describe("a public registration", () => {
   test("is stored as a dcr client with its redirect URIs", async () => {
     const uri = uniqueUri();
     const { json } = await register({ client_name: "Stored", redirect_uris: [uri] });
-    expect(rowOf(json.client_id)).toMatchObject({ kind: "dcr", name: "Stored", redirectUris: JSON.stringify([uri]), secretHash: null });
+    expect(rowOf(json.client_id)).toMatchObject({
+      kind: "dcr",
+      name: "Stored",
+      redirectUris: JSON.stringify([uri]),
+      secretHash: null,
+    });
   });
 
   test("without token_endpoint_auth_method is registered as public (none), not client_secret_basic", async () => {
@@ -75,13 +95,24 @@ describe("a public registration", () => {
       client_uri: "https://code.visualstudio.com",
       grant_types: ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
       response_types: ["code"],
-      redirect_uris: ["https://insiders.vscode.dev/redirect", "https://vscode.dev/redirect", "http://localhost/", "http://127.0.0.1/", "http://localhost:33418/", "http://127.0.0.1:33418/"],
+      redirect_uris: [
+        "https://insiders.vscode.dev/redirect",
+        "https://vscode.dev/redirect",
+        "http://localhost/",
+        "http://127.0.0.1/",
+        "http://localhost:33418/",
+        "http://127.0.0.1:33418/",
+      ],
       scope: "read:data",
       token_endpoint_auth_method: "none",
       application_type: "native",
     });
     expect(res.status).toBe(201);
-    expect(json.grant_types).toEqual(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]);
+    expect(json.grant_types).toEqual([
+      "authorization_code",
+      "refresh_token",
+      "urn:ietf:params:oauth:grant-type:device_code",
+    ]);
     expect(json.scope).toBe("mcp:read mcp:write");
   });
 });
@@ -167,11 +198,18 @@ describe("other metadata", () => {
   test("a device-only client registers without redirect URIs (RFC 8628)", async () => {
     const grantTypes = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"];
     const { res, json } = await register({ client_name: "deploy CLI", grant_types: grantTypes });
-    expect([res.status, json.redirect_uris, [...(json.grant_types as string[])].sort()]).toEqual([201, [], [...grantTypes].sort()]);
+    expect([res.status, json.redirect_uris, [...(json.grant_types as string[])].sort()]).toEqual([
+      201,
+      [],
+      [...grantTypes].sort(),
+    ]);
   });
 
   test("a device-only client that sends redirect URIs still has them checked", async () => {
-    const { res, json } = await register({ grant_types: ["urn:ietf:params:oauth:grant-type:device_code"], redirect_uris: ["javascript:alert(1)"] });
+    const { res, json } = await register({
+      grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
+      redirect_uris: ["javascript:alert(1)"],
+    });
     expect([res.status, json.error]).toEqual([400, "invalid_redirect_uri"]);
   });
 
@@ -186,7 +224,12 @@ describe("other metadata", () => {
   });
 
   test("unknown fields are ignored (RFC 7591 §2)", async () => {
-    const { res } = await register({ redirect_uris: [uniqueUri()], logo_uri: "https://x.example/logo.png", contacts: ["a@b.c"], software_id: "x" });
+    const { res } = await register({
+      redirect_uris: [uniqueUri()],
+      logo_uri: "https://x.example/logo.png",
+      contacts: ["a@b.c"],
+      software_id: "x",
+    });
     expect(res.status).toBe(201);
   });
 });
@@ -199,7 +242,10 @@ describe("the request body", () => {
   });
 
   test("sent as a form is 400 invalid_request", async () => {
-    const { res, json } = await register(null, { raw: "redirect_uris=https://a.example/cb", contentType: "application/x-www-form-urlencoded" });
+    const { res, json } = await register(null, {
+      raw: "redirect_uris=https://a.example/cb",
+      contentType: "application/x-www-form-urlencoded",
+    });
     expect(res.status).toBe(400);
     expect(json.error).toBe("invalid_request");
   });
@@ -225,7 +271,11 @@ describe("CORS preflight", () => {
   test("OPTIONS is 204 with the CORS headers", async () => {
     const res = await fetch(`${app.url}/oauth/register`, {
       method: "OPTIONS",
-      headers: { origin: "http://localhost:6274", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      headers: {
+        origin: "http://localhost:6274",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
@@ -236,14 +286,20 @@ describe("CORS preflight", () => {
 
 describe("a confidential registration", () => {
   test("client_secret_post gets a gate_cs_ secret that never expires", async () => {
-    const { res, json } = await register({ redirect_uris: [uniqueUri()], token_endpoint_auth_method: "client_secret_post" });
+    const { res, json } = await register({
+      redirect_uris: [uniqueUri()],
+      token_endpoint_auth_method: "client_secret_post",
+    });
     expect(res.status).toBe(201);
     expect(json.client_secret).toMatch(/^gate_cs_[a-z2-7]{16}_[a-z2-7]{52}$/);
     expect(json.client_secret_expires_at).toBe(0);
   });
 
   test("client_secret_basic gets a secret too", async () => {
-    const { json } = await register({ redirect_uris: [uniqueUri()], token_endpoint_auth_method: "client_secret_basic" });
+    const { json } = await register({
+      redirect_uris: [uniqueUri()],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
     expect(json.client_secret).toMatch(/^gate_cs_/);
   });
 
@@ -257,7 +313,11 @@ describe("a confidential registration", () => {
   });
 
   test("identical confidential registrations get separate clients and secrets", async () => {
-    const body = { client_name: "Twin", redirect_uris: [uniqueUri()], token_endpoint_auth_method: "client_secret_basic" };
+    const body = {
+      client_name: "Twin",
+      redirect_uris: [uniqueUri()],
+      token_endpoint_auth_method: "client_secret_basic",
+    };
     const a = await register(body);
     const b = await register(body);
     expect(a.json.client_id).not.toBe(b.json.client_id);

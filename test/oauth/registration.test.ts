@@ -23,13 +23,19 @@ afterEach(() => {
   setSystemTime();
 });
 
-const register = (body: unknown, opts: Parameters<typeof registerAt>[2] & { base?: string } = {}) => registerAt(opts.base ?? app.url, body, opts);
+const register = (body: unknown, opts: Parameters<typeof registerAt>[2] & { base?: string } = {}) =>
+  registerAt(opts.base ?? app.url, body, opts);
 const rowOf = (id: unknown) => rowAt(app, id);
 const rowCount = () => countAt(app);
 
 describe("deduplication of public registrations (field failure 11)", () => {
   test("the same registration again returns the same client_id with 201", async () => {
-    const body = { client_name: "Claude Code", redirect_uris: [uniqueUri()], token_endpoint_auth_method: "none", grant_types: ["authorization_code", "refresh_token"] };
+    const body = {
+      client_name: "Claude Code",
+      redirect_uris: [uniqueUri()],
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+    };
     const a = await register(body);
     const b = await register(body);
     expect(b.res.status).toBe(201);
@@ -67,7 +73,11 @@ describe("deduplication of public registrations (field failure 11)", () => {
   test("different grant types are a different client", async () => {
     const uri = uniqueUri();
     const a = await register({ client_name: "Grants", redirect_uris: [uri], grant_types: ["authorization_code"] });
-    const b = await register({ client_name: "Grants", redirect_uris: [uri], grant_types: ["authorization_code", "refresh_token"] });
+    const b = await register({
+      client_name: "Grants",
+      redirect_uris: [uri],
+      grant_types: ["authorization_code", "refresh_token"],
+    });
     expect(b.json.client_id).not.toBe(a.json.client_id);
   });
 
@@ -87,7 +97,8 @@ describe("rate limit per client address", () => {
   test("the 31st registration within an hour is 429 too_many_requests with Retry-After and CORS", async () => {
     setSystemTime(start);
     const address = "203.0.113.31";
-    for (let i = 0; i < 30; i++) expect((await register({ redirect_uris: [uniqueUri()] }, { address })).res.status).toBe(201);
+    for (let i = 0; i < 30; i++)
+      expect((await register({ redirect_uris: [uniqueUri()] }, { address })).res.status).toBe(201);
     const { res, json } = await register({ redirect_uris: [uniqueUri()] }, { address });
     expect(res.status).toBe(429);
     expect(json.error).toBe("too_many_requests");
@@ -119,10 +130,20 @@ describe("persistence (field failure 6)", () => {
     const dataDir = tempDir();
     const start = () => {
       const port = freePort();
-      const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}` });
+      const config = loadConfig({
+        GATEHOUSE_DATA_DIR: dataDir,
+        PORT: String(port),
+        GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      });
       const db = openDatabase(dataDir);
       migrate(db.$client);
-      const server = createApp({ config, db, log: silentLogger, now: () => Math.floor(Date.now() / 1000), setupToken: null });
+      const server = createApp({
+        config,
+        db,
+        log: silentLogger,
+        now: () => Math.floor(Date.now() / 1000),
+        setupToken: null,
+      });
       server.listen({ port, hostname: "127.0.0.1" });
       return { url: config.publicUrl, db, server };
     };
@@ -171,7 +192,13 @@ describe("purgeUnusedRegistrations", () => {
 
   test("keeps manually registered clients", () => {
     const now = Math.floor(Date.now() / 1000);
-    const { client } = registerManualClient(app.db, { name: "Manual", redirectUris: [uniqueUri()], method: "none", ownerUserId: null, now });
+    const { client } = registerManualClient(app.db, {
+      name: "Manual",
+      redirectUris: [uniqueUri()],
+      method: "none",
+      ownerUserId: null,
+      now,
+    });
     purgeUnusedRegistrations(app.db, now + 30 * day);
     expect(rowOf(client.id)).toBeDefined();
   });

@@ -7,9 +7,29 @@ import { mcpResourceUrl, requestedResource } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { rpc } from "../mcp/fixture.ts";
-import { addClient, addUser, authorizePath, browserOf, locationOf, openConsent, redirectUri as loopbackRedirect } from "./authorize-fixture.ts";
+import {
+  addClient,
+  addUser,
+  authorizePath,
+  browserOf,
+  locationOf,
+  openConsent,
+  redirectUri as loopbackRedirect,
+} from "./authorize-fixture.ts";
 import { answer, deviceRow, poll, startDeviceFlow } from "./device-fixture.ts";
-import { basicAuth, connected, makeClient, makeCode, makeUser, nowSeconds, postForm, redirectUri, refreshRequest, verifier, type TokenBody } from "./token-fixture.ts";
+import {
+  basicAuth,
+  connected,
+  makeClient,
+  makeCode,
+  makeUser,
+  nowSeconds,
+  postForm,
+  redirectUri,
+  refreshRequest,
+  verifier,
+  type TokenBody,
+} from "./token-fixture.ts";
 
 // RFC 8707 resource indicators: the spellings of <public URL>/mcp that
 // clients send are accepted at every endpoint that takes a resource and
@@ -48,16 +68,26 @@ describe("requestedResource", () => {
     expect(requestedResource("https://gh.example", undefined)).toBe("https://gh.example/mcp");
   });
 
-  test.each(["https://gh.example/mcp", "https://gh.example/mcp/", "https://gh.example", "https://gh.example/"])("%s is https://gh.example/mcp", (resource) => {
-    expect(requestedResource("https://gh.example", resource)).toBe("https://gh.example/mcp");
-  });
-
-  test.each(["https://gh.example/mcp//", "https://gh.example//", "http://gh.example/mcp", "https://gh.example:8443/mcp", "https://gh.example/mcp?", "https://gh.example/mcp#", " https://gh.example/mcp", "mcp", ""])(
-    "%p is invalid_target",
+  test.each(["https://gh.example/mcp", "https://gh.example/mcp/", "https://gh.example", "https://gh.example/"])(
+    "%s is https://gh.example/mcp",
     (resource) => {
-      expect(() => requestedResource("https://gh.example", resource)).toThrow(InvalidTarget);
+      expect(requestedResource("https://gh.example", resource)).toBe("https://gh.example/mcp");
     },
   );
+
+  test.each([
+    "https://gh.example/mcp//",
+    "https://gh.example//",
+    "http://gh.example/mcp",
+    "https://gh.example:8443/mcp",
+    "https://gh.example/mcp?",
+    "https://gh.example/mcp#",
+    " https://gh.example/mcp",
+    "mcp",
+    "",
+  ])("%p is invalid_target", (resource) => {
+    expect(() => requestedResource("https://gh.example", resource)).toThrow(InvalidTarget);
+  });
 });
 
 describe("the authorization endpoint, then the code exchange, then /mcp", () => {
@@ -67,12 +97,28 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
       const client = addClient(app);
       const b = browserOf(app, addUser(app));
       const page = await openConsent(b, authorizePath(client.id, { resource: sent }));
-      const pending = app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, page.request)).get()!;
+      const pending = app.db
+        .select()
+        .from(oauthPendingRequests)
+        .where(eq(oauthPendingRequests.id, page.request))
+        .get()!;
       expect(pending.resource).toBe(canonical());
-      const decided = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision: "allow", access: "read" });
+      const decided = await b.post("/oauth/authorize", {
+        csrf: page.csrf,
+        request: page.request,
+        decision: "allow",
+        access: "read",
+      });
       const { code } = locationOf(decided).query;
       expect(code).toBeString();
-      const res = await postForm(app, "/oauth/token", { grant_type: "authorization_code", client_id: client.id, code: code!, redirect_uri: loopbackRedirect, code_verifier: verifier, resource: sent });
+      const res = await postForm(app, "/oauth/token", {
+        grant_type: "authorization_code",
+        client_id: client.id,
+        code: code!,
+        redirect_uri: loopbackRedirect,
+        code_verifier: verifier,
+        resource: sent,
+      });
       expect(res.status).toBe(200);
       const tokens = (await res.json()) as TokenBody;
       const grants = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).all();
@@ -95,7 +141,14 @@ describe("the code exchange", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { code } = makeCode(app, { userId: user.id, clientId: client.id });
-    return postForm(app, "/oauth/token", { grant_type: "authorization_code", client_id: client.id, code, redirect_uri: redirectUri, code_verifier: verifier, resource });
+    return postForm(app, "/oauth/token", {
+      grant_type: "authorization_code",
+      client_id: client.id,
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      resource,
+    });
   }
 
   test.each(variants)("resource=%s is accepted", async (spelled) => {
@@ -151,7 +204,11 @@ describe("device authorization and the device code grant", () => {
     answer(app, started.device_code, "allow", user.id);
     const res = await poll(app, client.id, started.device_code, { resource });
     expect(res.status).toBe(200);
-    const row = app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, deviceRow(app, started.device_code).id)).get()!;
+    const row = app.db
+      .select()
+      .from(oauthDeviceCodes)
+      .where(eq(oauthDeviceCodes.id, deviceRow(app, started.device_code).id))
+      .get()!;
     expect(grantRow(row.grantId!).resource).toBe(canonical());
     expect((await listTools(((await res.json()) as TokenBody).access_token)).status).toBe(200);
   });
@@ -167,7 +224,13 @@ describe("device authorization and the device code grant", () => {
 
 describe("client_credentials", () => {
   function account() {
-    const { account, clientSecret } = createServiceAccount(app.db, { name: `ci-${randomString(4)}`, access: "read", tools: null, resource: canonical(), now: nowSeconds() });
+    const { account, clientSecret } = createServiceAccount(app.db, {
+      name: `ci-${randomString(4)}`,
+      access: "read",
+      tools: null,
+      resource: canonical(),
+      now: nowSeconds(),
+    });
     return { authorization: basicAuth(account.client.id, clientSecret) };
   }
 

@@ -4,7 +4,18 @@ import { oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { basicAuth, connected, makeClient, makeCode, makeUser, nowSeconds, postForm, redirectUri, refreshRequest, verifier } from "./token-fixture.ts";
+import {
+  basicAuth,
+  connected,
+  makeClient,
+  makeCode,
+  makeUser,
+  nowSeconds,
+  postForm,
+  redirectUri,
+  refreshRequest,
+  verifier,
+} from "./token-fixture.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -12,8 +23,10 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const revoke = (params: Record<string, string>, headers: Record<string, string> = {}) => postForm(app, "/oauth/revoke", params, headers);
-const introspect = (params: Record<string, string>, headers: Record<string, string> = {}) => postForm(app, "/oauth/introspect", params, headers);
+const revoke = (params: Record<string, string>, headers: Record<string, string> = {}) =>
+  postForm(app, "/oauth/revoke", params, headers);
+const introspect = (params: Record<string, string>, headers: Record<string, string> = {}) =>
+  postForm(app, "/oauth/introspect", params, headers);
 const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
 
 /** A confidential (client_secret_basic) client holding a fresh token pair. */
@@ -22,7 +35,12 @@ async function confidential() {
   const { client, secret } = makeClient(app, { method: "client_secret_basic" });
   const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
   const auth = { authorization: basicAuth(client.id, secret!) };
-  const res = await postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier }, auth);
+  const res = await postForm(
+    app,
+    "/oauth/token",
+    { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier },
+    auth,
+  );
   const tokens = (await res.json()) as { access_token: string; refresh_token: string };
   return { user, client, authorization, tokens, auth };
 }
@@ -115,9 +133,12 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
     expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
-  test.each(["gate_at_nothing_here", "gate_rt_aaaaaaaaaaaaaaaa_bbbb", "not a token"])("an unknown or invalid token %p answers 200 (§2.2)", async (token) => {
-    expect((await revoke({ token })).status).toBe(200);
-  });
+  test.each(["gate_at_nothing_here", "gate_rt_aaaaaaaaaaaaaaaa_bbbb", "not a token"])(
+    "an unknown or invalid token %p answers 200 (§2.2)",
+    async (token) => {
+      expect((await revoke({ token })).status).toBe(200);
+    },
+  );
 
   test("a missing token is invalid_request", async () => {
     const res = await revoke({});
@@ -161,7 +182,11 @@ describe("introspection (RFC 7662)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = await res.json();
-    const row = app.db.select().from(oauthTokens).where(eq(oauthTokens.id, tokens.access_token.slice(8, 24))).get()!;
+    const row = app.db
+      .select()
+      .from(oauthTokens)
+      .where(eq(oauthTokens.id, tokens.access_token.slice(8, 24)))
+      .get()!;
     expect(body).toMatchObject({
       active: true,
       scope: "mcp:read mcp:write",
@@ -213,7 +238,13 @@ describe("introspection (RFC 7662)", () => {
 
   test("an admin's API key may introspect any token", async () => {
     const admin = await makeUser(app, { isAdmin: true });
-    const { token: key } = createApiKey(app.db, { userId: admin.id, name: "introspect", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { token: key } = createApiKey(app.db, {
+      userId: admin.id,
+      name: "introspect",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const { tokens, user } = await connected(app);
     const body = await (await introspect({ token: tokens.access_token }, { authorization: `Bearer ${key}` })).json();
     expect([body.active, body.sub]).toEqual([true, user.id]);
@@ -221,7 +252,13 @@ describe("introspection (RFC 7662)", () => {
 
   test("a non-admin's API key is 401", async () => {
     const someone = await makeUser(app);
-    const { token: key } = createApiKey(app.db, { userId: someone.id, name: "introspect", access: "full", expiresInSeconds: null, now: nowSeconds() });
+    const { token: key } = createApiKey(app.db, {
+      userId: someone.id,
+      name: "introspect",
+      access: "full",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const { tokens } = await connected(app);
     const res = await introspect({ token: tokens.access_token }, { authorization: `Bearer ${key}` });
     expect(res.status).toBe(401);
@@ -230,9 +267,17 @@ describe("introspection (RFC 7662)", () => {
 
   test("a rotated refresh token is inactive", async () => {
     const admin = await makeUser(app, { isAdmin: true });
-    const { token: key } = createApiKey(app.db, { userId: admin.id, name: "introspect", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { token: key } = createApiKey(app.db, {
+      userId: admin.id,
+      name: "introspect",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const { client, tokens } = await connected(app);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    expect(await (await introspect({ token: tokens.refresh_token }, { authorization: `Bearer ${key}` })).json()).toEqual({ active: false });
+    expect(
+      await (await introspect({ token: tokens.refresh_token }, { authorization: `Bearer ${key}` })).json(),
+    ).toEqual({ active: false });
   });
 });

@@ -69,7 +69,9 @@ describe("client authentication (RFC 6749 §2.3)", () => {
     // "+" and "%2B"-style escapes must decode; encode every character to prove it.
     const encoded = [...secret!].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
     const { client_id: _, ...params } = codeParams(client.id, code);
-    const res = await postForm(app, "/oauth/token", params, { authorization: `Basic ${btoa(`${client.id}:${encoded}`)}` });
+    const res = await postForm(app, "/oauth/token", params, {
+      authorization: `Basic ${btoa(`${client.id}:${encoded}`)}`,
+    });
     expect(res.status).toBe(200);
   });
 

@@ -79,7 +79,9 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   test("stores only SHA-256 hashes of the token secrets", async () => {
     const { client, code, authorization } = await fresh();
     const body = await exchangeCode(app, client.id, code);
-    const raw = JSON.stringify(app.db.$client.query("SELECT * FROM oauth_tokens WHERE grant_id = ?").all(authorization.id));
+    const raw = JSON.stringify(
+      app.db.$client.query("SELECT * FROM oauth_tokens WHERE grant_id = ?").all(authorization.id),
+    );
     for (const token of [body.access_token, body.refresh_token]) {
       expect(raw).not.toContain(token.slice(-52));
       expect(raw).toContain(sha256Hex(token.slice(-52)));
@@ -143,7 +145,10 @@ describe("CORS", () => {
   });
 
   test("the preflight answers 204 with the CORS headers", async () => {
-    const res = await fetch(`${app.url}/oauth/token`, { method: "OPTIONS", headers: { origin: "https://inspector.example", "access-control-request-method": "POST" } });
+    const res = await fetch(`${app.url}/oauth/token`, {
+      method: "OPTIONS",
+      headers: { origin: "https://inspector.example", "access-control-request-method": "POST" },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
   });
@@ -167,13 +172,22 @@ describe("request errors (RFC 6749 §5.2)", () => {
 
   test("an unsupported grant_type is unsupported_grant_type", async () => {
     const { client } = await fresh();
-    const res = await postForm(app, "/oauth/token", { grant_type: "password", client_id: client.id, username: "a", password: "b" });
+    const res = await postForm(app, "/oauth/token", {
+      grant_type: "password",
+      client_id: client.id,
+      username: "a",
+      password: "b",
+    });
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("unsupported_grant_type");
   });
 
   test("a text/plain body is invalid_request", async () => {
-    const res = await fetch(`${app.url}/oauth/token`, { method: "POST", headers: { "content-type": "text/plain" }, body: "grant_type=x" });
+    const res = await fetch(`${app.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "grant_type=x",
+    });
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_request");
   });
@@ -181,15 +195,51 @@ describe("request errors (RFC 6749 §5.2)", () => {
 
 describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
   const refused: [string, (f: Awaited<ReturnType<typeof fresh>>) => Record<string, string>, string][] = [
-    ["a missing code_verifier is invalid_request", (f) => codeParams(f.client.id, f.code, { code_verifier: "" }), "invalid_request"],
-    ["a wrong code_verifier is invalid_grant", (f) => codeParams(f.client.id, f.code, { code_verifier: verifier.replace("d", "e") }), "invalid_grant"],
-    ["a too-short code_verifier is invalid_grant", (f) => codeParams(f.client.id, f.code, { code_verifier: "abc" }), "invalid_grant"],
-    ["the challenge itself as verifier is invalid_grant", (f) => codeParams(f.client.id, f.code, { code_verifier: challenge }), "invalid_grant"],
-    ["a different redirect_uri is invalid_grant", (f) => codeParams(f.client.id, f.code, { redirect_uri: "https://client.example/other" }), "invalid_grant"],
-    ["a missing redirect_uri is invalid_request", (f) => codeParams(f.client.id, f.code, { redirect_uri: "" }), "invalid_request"],
-    ["an unknown code is invalid_grant", (f) => codeParams(f.client.id, `gate_code_aaaaaaaaaaaaaaaa_${"b".repeat(52)}`), "invalid_grant"],
-    ["a code with the wrong secret is invalid_grant", (f) => codeParams(f.client.id, `${f.code.slice(0, -4)}aaaa`), "invalid_grant"],
-    ["a foreign resource is invalid_target", (f) => codeParams(f.client.id, f.code, { resource: "https://elsewhere.example/mcp" }), "invalid_target"],
+    [
+      "a missing code_verifier is invalid_request",
+      (f) => codeParams(f.client.id, f.code, { code_verifier: "" }),
+      "invalid_request",
+    ],
+    [
+      "a wrong code_verifier is invalid_grant",
+      (f) => codeParams(f.client.id, f.code, { code_verifier: verifier.replace("d", "e") }),
+      "invalid_grant",
+    ],
+    [
+      "a too-short code_verifier is invalid_grant",
+      (f) => codeParams(f.client.id, f.code, { code_verifier: "abc" }),
+      "invalid_grant",
+    ],
+    [
+      "the challenge itself as verifier is invalid_grant",
+      (f) => codeParams(f.client.id, f.code, { code_verifier: challenge }),
+      "invalid_grant",
+    ],
+    [
+      "a different redirect_uri is invalid_grant",
+      (f) => codeParams(f.client.id, f.code, { redirect_uri: "https://client.example/other" }),
+      "invalid_grant",
+    ],
+    [
+      "a missing redirect_uri is invalid_request",
+      (f) => codeParams(f.client.id, f.code, { redirect_uri: "" }),
+      "invalid_request",
+    ],
+    [
+      "an unknown code is invalid_grant",
+      (f) => codeParams(f.client.id, `gate_code_aaaaaaaaaaaaaaaa_${"b".repeat(52)}`),
+      "invalid_grant",
+    ],
+    [
+      "a code with the wrong secret is invalid_grant",
+      (f) => codeParams(f.client.id, `${f.code.slice(0, -4)}aaaa`),
+      "invalid_grant",
+    ],
+    [
+      "a foreign resource is invalid_target",
+      (f) => codeParams(f.client.id, f.code, { resource: "https://elsewhere.example/mcp" }),
+      "invalid_target",
+    ],
   ];
   for (const [name, params, error] of refused) {
     test(name, async () => {
@@ -266,7 +316,11 @@ describe("a replayed code (RFC 6749 §4.1.2)", () => {
     const f = await fresh();
     const first = await exchangeCode(app, f.client.id, f.code);
     await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
-    const res = await postForm(app, "/oauth/token", { grant_type: "refresh_token", refresh_token: first.refresh_token, client_id: f.client.id });
+    const res = await postForm(app, "/oauth/token", {
+      grant_type: "refresh_token",
+      refresh_token: first.refresh_token,
+      client_id: f.client.id,
+    });
     expect(await errorOf(res)).toBe("invalid_grant");
   });
 

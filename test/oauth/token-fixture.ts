@@ -12,9 +12,18 @@ export const accessPattern = /^gate_at_[a-z2-7]{16}_[a-z2-7]{52}$/;
 export const refreshPattern = /^gate_rt_[a-z2-7]{16}_[a-z2-7]{52}$/;
 
 /** POSTs form parameters (pairs, so a test can repeat one) to an OAuth endpoint. */
-export function postForm(app: TestApp, path: string, params: [string, string][] | Record<string, string>, headers: Record<string, string> = {}) {
+export function postForm(
+  app: TestApp,
+  path: string,
+  params: [string, string][] | Record<string, string>,
+  headers: Record<string, string> = {},
+) {
   const body = new URLSearchParams(params as Record<string, string>).toString();
-  return fetch(app.url + path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+  return fetch(app.url + path, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body,
+  });
 }
 
 export function basicAuth(clientId: string, secret: string): string {
@@ -32,13 +41,29 @@ export interface TokenBody {
 
 /** A public client's code exchange, expected to succeed. */
 export async function exchangeCode(app: TestApp, clientId: string, code: string): Promise<TokenBody> {
-  const res = await postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier, client_id: clientId });
+  const res = await postForm(app, "/oauth/token", {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+    client_id: clientId,
+  });
   if (res.status !== 200) throw new Error(`exchange failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as TokenBody;
 }
 
-export function refreshRequest(app: TestApp, clientId: string, refreshToken: string, extra: Record<string, string> = {}) {
-  return postForm(app, "/oauth/token", { grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId, ...extra });
+export function refreshRequest(
+  app: TestApp,
+  clientId: string,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+) {
+  return postForm(app, "/oauth/token", {
+    grant_type: "refresh_token",
+    refresh_token: refreshToken,
+    client_id: clientId,
+    ...extra,
+  });
 }
 
 /** A fresh user, public client and token pair. */

@@ -5,7 +5,14 @@ import { revokeConnection } from "../../src/oauth/connections.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { rpc } from "../mcp/fixture.ts";
-import { accessPattern, connected, nowSeconds, refreshPattern, refreshRequest, type TokenBody } from "./token-fixture.ts";
+import {
+  accessPattern,
+  connected,
+  nowSeconds,
+  refreshPattern,
+  refreshRequest,
+  type TokenBody,
+} from "./token-fixture.ts";
 import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
@@ -17,7 +24,11 @@ afterEach(() => {
   setSystemTime();
 });
 
-async function refreshed(clientId: string, refreshToken: string, extra: Record<string, string> = {}): Promise<TokenBody> {
+async function refreshed(
+  clientId: string,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+): Promise<TokenBody> {
   const res = await refreshRequest(app, clientId, refreshToken, extra);
   if (res.status !== 200) throw new Error(`refresh failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as TokenBody;
@@ -38,7 +49,11 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
     const body = await res.json();
     expect(body.access_token).toMatch(accessPattern);
     expect(body.refresh_token).toMatch(refreshPattern);
-    expect([body.token_type, body.expires_in, body.scope]).toEqual(["Bearer", app.config.accessTokenTtlSeconds, "mcp:read mcp:write"]);
+    expect([body.token_type, body.expires_in, body.scope]).toEqual([
+      "Bearer",
+      app.config.accessTokenTtlSeconds,
+      "mcp:read mcp:write",
+    ]);
   });
 
   test("every refresh returns a different refresh token", async () => {
@@ -153,7 +168,10 @@ describe("the grace window (simultaneous refreshes)", () => {
     advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
     const now = nowSeconds();
-    expect([tokens.access_token, second.access_token].map((t) => authenticateAccessToken(app.db, t, now))).toEqual([null, null]);
+    expect([tokens.access_token, second.access_token].map((t) => authenticateAccessToken(app.db, t, now))).toEqual([
+      null,
+      null,
+    ]);
   });
 
   test("reuse after the window revokes the grant", async () => {
@@ -193,7 +211,8 @@ describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict ru
   });
   afterAll(() => strict.close());
 
-  const listTools = (app: TestApp, token: string) => rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
+  const listTools = (app: TestApp, token: string) =>
+    rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
 
   /** Connects, refreshes once, then presents the just-rotated token again at once. */
   async function replayed() {
@@ -213,8 +232,17 @@ describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict ru
 
   test("the replay revokes the grant and every token of it", async () => {
     const { authorization } = await replayed();
-    expect(strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt).toBeNumber();
-    expect(strict.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id)).all().every((r) => r.revokedAt !== null)).toBe(true);
+    expect(
+      strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt,
+    ).toBeNumber();
+    expect(
+      strict.db
+        .select()
+        .from(oauthTokens)
+        .where(eq(oauthTokens.grantId, authorization.id))
+        .all()
+        .every((r) => r.revokedAt !== null),
+    ).toBe(true);
   });
 
   test("after the replay the newest access token gets 401 on /mcp", async () => {

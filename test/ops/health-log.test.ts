@@ -8,7 +8,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const linesOf = (target: TestApp, requestId: string) => target.logs.filter((l) => l.msg === "request" && l.request_id === requestId);
+const linesOf = (target: TestApp, requestId: string) =>
+  target.logs.filter((l) => l.msg === "request" && l.request_id === requestId);
 
 /**
  * The request log lines for one request id. A line is written after its
@@ -109,7 +110,10 @@ describe("request log", () => {
   });
 
   test("a refused form post is logged with method POST and status 403", async () => {
-    const res = await fetch(`${app.url}/sign-in`, { method: "POST", body: new URLSearchParams({ email: "a@example.com" }) });
+    const res = await fetch(`${app.url}/sign-in`, {
+      method: "POST",
+      body: new URLSearchParams({ email: "a@example.com" }),
+    });
     expect(res.status).toBe(403);
     const [line] = await requestLines(app, res.headers.get("x-request-id")!);
     expect(line).toMatchObject({ method: "POST", path: "/sign-in", status: 403 });

@@ -15,8 +15,12 @@ describe("waitFor", () => {
   });
 
   test("a check that never holds fails after the timeout, saying what it waited for", async () => {
-    await expect(waitFor(() => false, 50, () => "the upstream to connect")).rejects.toThrow(
-      "timed out after 50 ms waiting for the upstream to connect",
-    );
+    await expect(
+      waitFor(
+        () => false,
+        50,
+        () => "the upstream to connect",
+      ),
+    ).rejects.toThrow("timed out after 50 ms waiting for the upstream to connect");
   });
 });

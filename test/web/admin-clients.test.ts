@@ -27,7 +27,13 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin,
+    now: nowSeconds(),
+  });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -44,7 +50,12 @@ const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.e
 async function addClient(b: Browser, form: Record<string, string>) {
   const res = await b.post("/admin/clients", { csrf: await csrfOf(b), ...form });
   const html = await res.text();
-  return { res, html, clientId: clientIdPattern.exec(html)?.[0] ?? null, secret: secretPattern.exec(html)?.[0] ?? null };
+  return {
+    res,
+    html,
+    clientId: clientIdPattern.exec(html)?.[0] ?? null,
+    secret: secretPattern.exec(html)?.[0] ?? null,
+  };
 }
 
 describe("access", () => {
@@ -68,7 +79,9 @@ describe("access", () => {
   test("a signed-out form post is 401", async () => {
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
-    expect((await b.post("/admin/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status).toBe(401);
+    expect(
+      (await b.post("/admin/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status,
+    ).toBe(401);
   });
 
   test("an admin sees the page, sent with Cache-Control: no-store", async () => {
@@ -88,7 +101,10 @@ describe("the list", () => {
     const res = await fetch(`${app.url}/oauth/register`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ client_name: "Listed DCR", redirect_uris: ["cursor://anysphere.cursor-mcp/oauth/callback"] }),
+      body: JSON.stringify({
+        client_name: "Listed DCR",
+        redirect_uris: ["cursor://anysphere.cursor-mcp/oauth/callback"],
+      }),
     });
     const { client_id } = (await res.json()) as { client_id: string };
     const html = await (await admin.b.get("/admin/clients")).text();
@@ -99,7 +115,13 @@ describe("the list", () => {
   });
 
   test("escapes client names", async () => {
-    registerManualClient(app.db, { name: "<script>alert(1)</script>", redirectUris: ["https://x.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    registerManualClient(app.db, {
+      name: "<script>alert(1)</script>",
+      redirectUris: ["https://x.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     const html = await (await admin.b.get("/admin/clients")).text();
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -108,37 +130,65 @@ describe("the list", () => {
 
 describe("adding a client", () => {
   test("public: shows the client_id and stores a manual client without a secret", async () => {
-    const { res, clientId, secret } = await addClient(admin.b, { name: "Desktop app", redirect_uris: "http://127.0.0.1:5555/cb", type: "none" });
+    const { res, clientId, secret } = await addClient(admin.b, {
+      name: "Desktop app",
+      redirect_uris: "http://127.0.0.1:5555/cb",
+      type: "none",
+    });
     expect(res.status).toBe(200);
     expect(secret).toBeNull();
-    expect(rowOf(clientId!)).toMatchObject({ kind: "manual", name: "Desktop app", tokenEndpointAuthMethod: "none", secretHash: null });
+    expect(rowOf(clientId!)).toMatchObject({
+      kind: "manual",
+      name: "Desktop app",
+      tokenEndpointAuthMethod: "none",
+      secretHash: null,
+    });
   });
 
   test("takes redirect URIs one per line, including private-use schemes", async () => {
     const { clientId } = await addClient(admin.b, {
       name: "Multi",
-      redirect_uris: "https://vscode.dev/redirect\r\ncursor://anysphere.cursor-mcp/oauth/callback\n\n  http://localhost/cb  \n",
+      redirect_uris:
+        "https://vscode.dev/redirect\r\ncursor://anysphere.cursor-mcp/oauth/callback\n\n  http://localhost/cb  \n",
       type: "none",
     });
-    expect(JSON.parse(rowOf(clientId!)!.redirectUris)).toEqual(["https://vscode.dev/redirect", "cursor://anysphere.cursor-mcp/oauth/callback", "http://localhost/cb"]);
+    expect(JSON.parse(rowOf(clientId!)!.redirectUris)).toEqual([
+      "https://vscode.dev/redirect",
+      "cursor://anysphere.cursor-mcp/oauth/callback",
+      "http://localhost/cb",
+    ]);
   });
 
   test("confidential: shows a gate_cs_ secret once and stores only its SHA-256", async () => {
-    const { clientId, secret } = await addClient(admin.b, { name: "Server app", redirect_uris: "https://server.example/cb", type: "client_secret_basic" });
+    const { clientId, secret } = await addClient(admin.b, {
+      name: "Server app",
+      redirect_uris: "https://server.example/cb",
+      type: "client_secret_basic",
+    });
     expect(secret).toMatch(secretPattern);
     const row = rowOf(clientId!)!;
     expect(row.tokenEndpointAuthMethod).toBe("client_secret_basic");
     expect(row.secretHash).toBe(sha256Hex(secret!));
-    expect(JSON.stringify(app.db.$client.query("SELECT * FROM oauth_clients WHERE id = ?").get(clientId!))).not.toContain(secret!);
+    expect(
+      JSON.stringify(app.db.$client.query("SELECT * FROM oauth_clients WHERE id = ?").get(clientId!)),
+    ).not.toContain(secret!);
   });
 
   test("confidential (post) stores client_secret_post", async () => {
-    const { clientId } = await addClient(admin.b, { name: "Post app", redirect_uris: "https://post.example/cb", type: "client_secret_post" });
+    const { clientId } = await addClient(admin.b, {
+      name: "Post app",
+      redirect_uris: "https://post.example/cb",
+      type: "client_secret_post",
+    });
     expect(rowOf(clientId!)!.tokenEndpointAuthMethod).toBe("client_secret_post");
   });
 
   test("the secret never appears again, on the list or the edit page", async () => {
-    const { clientId, secret } = await addClient(admin.b, { name: "Once", redirect_uris: "https://once.example/cb", type: "client_secret_post" });
+    const { clientId, secret } = await addClient(admin.b, {
+      name: "Once",
+      redirect_uris: "https://once.example/cb",
+      type: "client_secret_post",
+    });
     const list = await (await admin.b.get("/admin/clients")).text();
     const edit = await (await admin.b.get(`/admin/clients/edit?id=${clientId}`)).text();
     expect(list).not.toContain(secret!);
@@ -147,7 +197,11 @@ describe("adding a client", () => {
   });
 
   test("the page with the secret is sent with Cache-Control: no-store", async () => {
-    const { res } = await addClient(admin.b, { name: "Cached?", redirect_uris: "https://c.example/cb", type: "client_secret_post" });
+    const { res } = await addClient(admin.b, {
+      name: "Cached?",
+      redirect_uris: "https://c.example/cb",
+      type: "client_secret_post",
+    });
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
@@ -181,13 +235,25 @@ describe("editing redirect URIs", () => {
     b.post("/admin/clients/redirect-uris", { csrf: await csrfOf(b), client_id: clientId, redirect_uris: redirectUris });
 
   test("the edit page shows the current redirect URIs", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Editable",
+      redirectUris: ["https://a.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     const html = await (await admin.b.get(`/admin/clients/edit?id=${client.id}`)).text();
     expect(html).toContain("https://a.example/cb</textarea>");
   });
 
   test("saving replaces them and returns to the list", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable 2", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Editable 2",
+      redirectUris: ["https://a.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     const res = await edit(admin.b, client.id, "https://b.example/cb\nhttp://127.0.0.1/cb");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
@@ -195,7 +261,13 @@ describe("editing redirect URIs", () => {
   });
 
   test("a bad redirect URI is a 400 page and changes nothing", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable 3", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Editable 3",
+      redirectUris: ["https://a.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     const res = await edit(admin.b, client.id, "https://ok.example/cb\nvbscript:x");
     expect(res.status).toBe(400);
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://a.example/cb"]);
@@ -204,8 +276,19 @@ describe("editing redirect URIs", () => {
   test("a metadata-document client cannot be edited (400)", async () => {
     const id = "https://client.example/metadata.json";
     upsertClient(app.db, {
-      id, kind: "cimd", name: "Doc", redirectUris: ["https://client.example/cb"], tokenEndpointAuthMethod: "none",
-      secretHash: null, clientUri: null, fingerprint: null, metadataExpiresAt: nowSeconds() + 600, metadataFetchedAt: nowSeconds(), createdAt: nowSeconds(), lastUsedAt: null, ownerUserId: null,
+      id,
+      kind: "cimd",
+      name: "Doc",
+      redirectUris: ["https://client.example/cb"],
+      tokenEndpointAuthMethod: "none",
+      secretHash: null,
+      clientUri: null,
+      fingerprint: null,
+      metadataExpiresAt: nowSeconds() + 600,
+      metadataFetchedAt: nowSeconds(),
+      createdAt: nowSeconds(),
+      lastUsedAt: null,
+      ownerUserId: null,
     });
     expect((await edit(admin.b, id, "https://evil.example/cb")).status).toBe(400);
     expect(JSON.parse(rowOf(id)!.redirectUris)).toEqual(["https://client.example/cb"]);
@@ -217,33 +300,73 @@ describe("editing redirect URIs", () => {
   });
 
   test("a non-admin cannot edit (403)", async () => {
-    const { client } = registerManualClient(app.db, { name: "Editable 4", redirectUris: ["https://a.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Editable 4",
+      redirectUris: ["https://a.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     expect((await edit(member.b, client.id, "https://evil.example/cb")).status).toBe(403);
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://a.example/cb"]);
   });
 });
 
 describe("deleting a client", () => {
-  const remove = async (b: Browser, clientId: string) => b.post("/admin/clients/delete", { csrf: await csrfOf(b), client_id: clientId });
+  const remove = async (b: Browser, clientId: string) =>
+    b.post("/admin/clients/delete", { csrf: await csrfOf(b), client_id: clientId });
 
   /** A client with a pending request, an authorization, a code and an access and refresh token. */
   function clientWithEverything() {
     const now = nowSeconds();
-    const { client } = registerManualClient(app.db, { name: "Doomed", redirectUris: ["https://d.example/cb"], method: "none", ownerUserId: null, now });
+    const { client } = registerManualClient(app.db, {
+      name: "Doomed",
+      redirectUris: ["https://d.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now,
+    });
     const { token } = openSession(app.db, { userId: member.id, apiKeyId: null, apiKeyExpiresAt: null, now });
     insertPendingRequest(app.db, {
-      id: randomString(10), clientId: client.id, sessionId: parseCredential("", token)!.id, redirectUri: "https://d.example/cb",
-      scope: "mcp:read", state: null, codeChallenge: "c".repeat(43), resource: `${app.url}/mcp`, createdAt: now, expiresAt: now + 600,
+      id: randomString(10),
+      clientId: client.id,
+      sessionId: parseCredential("", token)!.id,
+      redirectUri: "https://d.example/cb",
+      scope: "mcp:read",
+      state: null,
+      codeChallenge: "c".repeat(43),
+      resource: `${app.url}/mcp`,
+      createdAt: now,
+      expiresAt: now + 600,
     });
     const { authorization } = approveAuthorization(app.db, {
-      userId: member.id, clientId: client.id, apiKeyId: null, scope: "mcp:read", resource: `${app.url}/mcp`,
-      redirectUri: "https://d.example/cb", codeChallenge: "c".repeat(43), now, codeTtlSeconds: 600,
+      userId: member.id,
+      clientId: client.id,
+      apiKeyId: null,
+      scope: "mcp:read",
+      resource: `${app.url}/mcp`,
+      redirectUri: "https://d.example/cb",
+      codeChallenge: "c".repeat(43),
+      now,
+      codeTtlSeconds: 600,
     });
     for (const kind of ["access", "refresh"] as const) {
-      app.db.insert(oauthTokens).values({
-        id: randomString(10), kind, secretHash: "0".repeat(64), grantId: authorization.id, scope: "mcp:read", createdAt: now, expiresAt: now + 3600,
-        revokedAt: null, rotatedAt: null, nextRefreshId: null, nextAccessId: null,
-      }).run();
+      app.db
+        .insert(oauthTokens)
+        .values({
+          id: randomString(10),
+          kind,
+          secretHash: "0".repeat(64),
+          grantId: authorization.id,
+          scope: "mcp:read",
+          createdAt: now,
+          expiresAt: now + 3600,
+          revokedAt: null,
+          rotatedAt: null,
+          nextRefreshId: null,
+          nextAccessId: null,
+        })
+        .run();
     }
     return { client, authorization };
   }
@@ -255,7 +378,13 @@ describe("deleting a client", () => {
   });
 
   test("removes the client and returns to the list", async () => {
-    const { client } = registerManualClient(app.db, { name: "Gone", redirectUris: ["https://g.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Gone",
+      redirectUris: ["https://g.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     const res = await remove(admin.b, client.id);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
@@ -273,7 +402,12 @@ describe("deleting a client", () => {
     const keep = clientWithEverything();
     const doomed = clientWithEverything();
     await remove(admin.b, doomed.client.id);
-    expect(counts(keep.client.id, keep.authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
+    expect(counts(keep.client.id, keep.authorization.id)).toEqual({
+      pending: 1,
+      authorizations: 1,
+      codes: 1,
+      tokens: 2,
+    });
   });
 
   test("an unknown client is 404", async () => {
@@ -281,7 +415,13 @@ describe("deleting a client", () => {
   });
 
   test("a non-admin cannot delete (403)", async () => {
-    const { client } = registerManualClient(app.db, { name: "Safe", redirectUris: ["https://s.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Safe",
+      redirectUris: ["https://s.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     expect((await remove(member.b, client.id)).status).toBe(403);
     expect(rowOf(client.id)).toBeDefined();
   });
@@ -290,7 +430,11 @@ describe("deleting a client", () => {
 describe("CSRF", () => {
   test("adding without the form token is 403 and stores nothing", async () => {
     const before = rowCount();
-    const res = await admin.b.post("/admin/clients", { name: "No token", redirect_uris: "https://x.example/cb", type: "none" });
+    const res = await admin.b.post("/admin/clients", {
+      name: "No token",
+      redirect_uris: "https://x.example/cb",
+      type: "none",
+    });
     expect(res.status).toBe(403);
     expect(rowCount()).toBe(before);
   });
@@ -307,14 +451,30 @@ describe("CSRF", () => {
   });
 
   test("deleting without the form token is 403 and the client stays", async () => {
-    const { client } = registerManualClient(app.db, { name: "Kept", redirectUris: ["https://k.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
+    const { client } = registerManualClient(app.db, {
+      name: "Kept",
+      redirectUris: ["https://k.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     expect((await admin.b.post("/admin/clients/delete", { client_id: client.id })).status).toBe(403);
     expect(rowOf(client.id)).toBeDefined();
   });
 
   test("editing with a wrong form token is 403 and changes nothing", async () => {
-    const { client } = registerManualClient(app.db, { name: "Kept 2", redirectUris: ["https://k.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() });
-    const res = await admin.b.post("/admin/clients/redirect-uris", { csrf: "a".repeat(26), client_id: client.id, redirect_uris: "https://evil.example/cb" });
+    const { client } = registerManualClient(app.db, {
+      name: "Kept 2",
+      redirectUris: ["https://k.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
+    const res = await admin.b.post("/admin/clients/redirect-uris", {
+      csrf: "a".repeat(26),
+      client_id: client.id,
+      redirect_uris: "https://evil.example/cb",
+    });
     expect(res.status).toBe(403);
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://k.example/cb"]);
   });

@@ -32,9 +32,18 @@ let kay: { id: string; b: Browser };
 beforeAll(async () => {
   upstream = startHttpUpstream();
   const toml = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\n\n[[policy]]\ntool = "web__store"\nargument = "text"\nallow = ["team-*"]\npeople = ["kay@example.com"]\n`;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}), policies: parsePolicies("test.toml", toml) });
+  app = await createTestApp({
+    gateway: parseGatewayConfig("test.toml", toml, {}),
+    policies: parsePolicies("test.toml", toml),
+  });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
-  const created = await createUser(app.db, { email: "kay@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: now() });
+  const created = await createUser(app.db, {
+    email: "kay@example.com",
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: now(),
+  });
   kay = { id: created.id, b: await signIn(null) };
 });
 afterAll(async () => {
@@ -46,7 +55,10 @@ afterAll(async () => {
 async function signIn(token: string | null): Promise<Browser> {
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
-  const res = token === null ? await b.post("/sign-in", { csrf, email: "kay@example.com", password }) : await b.post("/sign-in/key", { csrf, api_key: token });
+  const res =
+    token === null
+      ? await b.post("/sign-in", { csrf, email: "kay@example.com", password })
+      : await b.post("/sign-in/key", { csrf, api_key: token });
   expect(res.status).toBe(303);
   return b;
 }
@@ -54,11 +66,16 @@ async function signIn(token: string | null): Promise<Browser> {
 async function post(b: Browser, path: string, fields: [string, string][]) {
   const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
   const body = new URLSearchParams([["csrf", csrf], ...fields]);
-  const res = await b.request(path, { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+  const res = await b.request(path, {
+    method: "POST",
+    body: body.toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+  });
   return { res, html: await res.text() };
 }
 
-const createKey = (b: Browser, name: string, fields: [string, string][]) => post(b, "/keys", [["name", name], ["expires_in", "never"], ...fields]);
+const createKey = (b: Browser, name: string, fields: [string, string][]) =>
+  post(b, "/keys", [["name", name], ["expires_in", "never"], ...fields]);
 const keyNamed = (name: string) => app.db.select().from(apiKeys).where(eq(apiKeys.name, name)).get();
 const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
 const stripped = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
@@ -72,16 +89,24 @@ async function kaysConnection(tools: string[] | null = null) {
 
 describe("creating a key with argument limits on the keys page", () => {
   test("the lines are recorded and the key's row shows them under its write tools", async () => {
-    const { res } = await createKey(kay.b, "limited", [["access", "full"], ["argument_limits", `${store}:text=acme/*\r\n${store}:text=labs/x\r\n`]]);
+    const { res } = await createKey(kay.b, "limited", [
+      ["access", "full"],
+      ["argument_limits", `${store}:text=acme/*\r\n${store}:text=labs/x\r\n`],
+    ]);
     expect(res.status).toBe(200);
     const key = keyNamed("limited")!;
     expect(key.argumentLimits).toEqual({ [store]: { text: ["acme/*", "labs/x"] } });
-    const row = new RegExp(`<tr data-key-id="${key.id}">([\\s\\S]*?)</tr>`).exec(await (await kay.b.get("/keys")).text())![1]!;
+    const row = new RegExp(`<tr data-key-id="${key.id}">([\\s\\S]*?)</tr>`).exec(
+      await (await kay.b.get("/keys")).text(),
+    )![1]!;
     expect(stripped(row)).toContain(`All Argument limits: ${store} only where text matches acme/* or labs/x`);
   });
 
   test("a malformed line is refused with why, the form keeps what was typed, no key", async () => {
-    const { res, html } = await createKey(kay.b, "bad-line", [["access", "full"], ["argument_limits", `${store}:text=ok\n${store} text acme`]]);
+    const { res, html } = await createKey(kay.b, "bad-line", [
+      ["access", "full"],
+      ["argument_limits", `${store}:text=ok\n${store} text acme`],
+    ]);
     expect(res.status).toBe(400);
     expect(html).toContain(`Line 2 (&quot;${store} text acme&quot;) must be tool:argument=pattern`);
     expect(html).toContain(`${store}:text=ok`);
@@ -89,21 +114,36 @@ describe("creating a key with argument limits on the keys page", () => {
   });
 
   test("a tool the key may not call is refused", async () => {
-    const { res, html } = await createKey(kay.b, "outside", [["access", "chosen"], ["tool", revoke], ["argument_limits", `${store}:text=x`]]);
+    const { res, html } = await createKey(kay.b, "outside", [
+      ["access", "chosen"],
+      ["tool", revoke],
+      ["argument_limits", `${store}:text=x`],
+    ]);
     expect(res.status).toBe(400);
     expect(html).toContain(`${store} is not a write tool this access may call`);
     expect(keyNamed("outside")).toBeUndefined();
   });
 
   test("Read-only takes no limits", async () => {
-    const { res, html } = await createKey(kay.b, "ro", [["access", "read"], ["argument_limits", `${store}:text=x`]]);
+    const { res, html } = await createKey(kay.b, "ro", [
+      ["access", "read"],
+      ["argument_limits", `${store}:text=x`],
+    ]);
     expect(res.status).toBe(400);
     expect(html).toContain("Read-only access calls no write tool, so it takes no argument limits.");
   });
 });
 
 describe("a session opened with a key that has limits", () => {
-  const parentKey = () => createApiKey(app.db, { userId: kay.id, name: "parent", access: "full", argumentLimits: { [store]: { text: ["acme/*"] } }, expiresInSeconds: null, now: now() });
+  const parentKey = () =>
+    createApiKey(app.db, {
+      userId: kay.id,
+      name: "parent",
+      access: "full",
+      argumentLimits: { [store]: { text: ["acme/*"] } },
+      expiresInSeconds: null,
+      now: now(),
+    });
 
   test("a key made in it inherits the limits when none are typed", async () => {
     const b = await signIn(parentKey().token);
@@ -113,9 +153,19 @@ describe("a session opened with a key that has limits", () => {
 
   test("may narrow them to a plain value, never widen them", async () => {
     const b = await signIn(parentKey().token);
-    expect((await createKey(b, "child-narrow", [["access", "full"], ["argument_limits", `${store}:text=acme/widgets`]])).res.status).toBe(200);
+    expect(
+      (
+        await createKey(b, "child-narrow", [
+          ["access", "full"],
+          ["argument_limits", `${store}:text=acme/widgets`],
+        ])
+      ).res.status,
+    ).toBe(200);
     expect(keyNamed("child-narrow")!.argumentLimits).toEqual({ [store]: { text: ["acme/widgets"] } });
-    const wide = await createKey(b, "child-wide", [["access", "full"], ["argument_limits", `${store}:text=*`]]);
+    const wide = await createKey(b, "child-wide", [
+      ["access", "full"],
+      ["argument_limits", `${store}:text=*`],
+    ]);
     expect(wide.res.status).toBe(400);
     expect(wide.html).toContain("The API key you signed in with has narrower argument limits");
     expect(keyNamed("child-wide")).toBeUndefined();
@@ -125,8 +175,15 @@ describe("a session opened with a key that has limits", () => {
     const b = await signIn(parentKey().token);
     const { client } = makeClient(app, { name: "Claude" });
     const consent = await openConsent(b, authorizePath(client.id, { redirect_uri: client.redirectUris[0]! }));
-    expect(stripped(consent.html)).toContain(`From the API key you signed in with; you can change them on the API keys page afterwards, within the key's: ${store} only where text matches acme/*`);
-    const res = await b.post("/oauth/authorize", { csrf: consent.csrf, request: consent.request, decision: "allow", access: "full" });
+    expect(stripped(consent.html)).toContain(
+      `From the API key you signed in with; you can change them on the API keys page afterwards, within the key's: ${store} only where text matches acme/*`,
+    );
+    const res = await b.post("/oauth/authorize", {
+      csrf: consent.csrf,
+      request: consent.request,
+      decision: "allow",
+      access: "full",
+    });
     expect(res.status).toBe(302);
     expect(locationOf(res).query.code).toBeDefined();
     const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
@@ -138,7 +195,9 @@ describe("the consent page shows the admin policy that will apply", () => {
   test("to Kay, whom the policy names", async () => {
     const { client } = makeClient(app, { name: "Claude" });
     const consent = await openConsent(kay.b, authorizePath(client.id, { redirect_uri: client.redirectUris[0]! }));
-    expect(stripped(consent.html)).toContain(`Set for you by an admin of this Gatehouse: ${store} only where text matches team-*`);
+    expect(stripped(consent.html)).toContain(
+      `Set for you by an admin of this Gatehouse: ${store} only where text matches team-*`,
+    );
   });
 });
 
@@ -148,13 +207,20 @@ describe("changing a connection's limits after approval", () => {
     const mcp = await connectClient(app, tokens.access_token);
     // The policy names Kay: team-* only. Within it the connection has no limit of its own yet.
     expect((await mcp.callTool({ name: store, arguments: { text: "team-b" } })).isError).toBeFalsy();
-    const { res } = await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=team-a*`]]);
+    const { res } = await post(kay.b, `/connections/${authorization.id}/limits`, [
+      ["argument_limits", `${store}:text=team-a*`],
+    ]);
     expect(res.status).toBe(303);
     expect(grantRow(authorization.id).argumentLimits).toEqual({ [store]: { text: ["team-a*"] } });
-    const refused = (await mcp.callTool({ name: store, arguments: { text: "team-b" } }).catch((e: unknown) => e)) as { code?: number; data?: Record<string, unknown> };
+    const refused = (await mcp.callTool({ name: store, arguments: { text: "team-b" } }).catch((e: unknown) => e)) as {
+      code?: number;
+      data?: Record<string, unknown>;
+    };
     expect([refused.code, refused.data?.missing]).toEqual([permissionDeniedCode, "argument:text"]);
     expect((await mcp.callTool({ name: store, arguments: { text: "team-abc" } })).isError).toBeFalsy();
-    const row = new RegExp(`<tr data-connection-id="${authorization.id}">([\\s\\S]*?)</tr>`).exec(await (await kay.b.get("/keys")).text())![1]!;
+    const row = new RegExp(`<tr data-connection-id="${authorization.id}">([\\s\\S]*?)</tr>`).exec(
+      await (await kay.b.get("/keys")).text(),
+    )![1]!;
     expect(stripped(row)).toContain(`${store} only where text matches team-a*`);
     expect(row).toContain(`${store}:text=team-a*</textarea>`);
     const audit = onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
@@ -163,14 +229,22 @@ describe("changing a connection's limits after approval", () => {
 
   test("an empty box removes them", async () => {
     const { authorization } = await kaysConnection();
-    app.db.update(oauthGrants).set({ argumentLimits: { [store]: { text: ["x"] } } }).where(eq(oauthGrants.id, authorization.id)).run();
-    expect((await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", ""]])).res.status).toBe(303);
+    app.db
+      .update(oauthGrants)
+      .set({ argumentLimits: { [store]: { text: ["x"] } } })
+      .where(eq(oauthGrants.id, authorization.id))
+      .run();
+    expect((await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", ""]])).res.status).toBe(
+      303,
+    );
     expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
 
   test("a bad line is shown again in the row's form with why; nothing changes", async () => {
     const { authorization } = await kaysConnection();
-    const { res, html } = await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", "nonsense"]]);
+    const { res, html } = await post(kay.b, `/connections/${authorization.id}/limits`, [
+      ["argument_limits", "nonsense"],
+    ]);
     expect(res.status).toBe(400);
     expect(html).toContain('<details class="edit-limits" open>');
     expect(html).toContain("must be tool:argument=pattern");
@@ -181,14 +255,21 @@ describe("changing a connection's limits after approval", () => {
     const other = await createUser(app.db, { email: "zed@example.com", password: null, isAdmin: false, now: now() });
     const { client } = makeClient(app);
     const { authorization } = makeCode(app, { userId: other.id, clientId: client.id, tools: null });
-    expect((await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=x`]])).res.status).toBe(404);
+    expect(
+      (await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=x`]])).res
+        .status,
+    ).toBe(404);
     expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
 
   test("a form without the form token is refused (403)", async () => {
     const { authorization } = await kaysConnection();
     const body = new URLSearchParams({ argument_limits: `${store}:text=x` });
-    const res = await kay.b.request(`/connections/${authorization.id}/limits`, { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+    const res = await kay.b.request(`/connections/${authorization.id}/limits`, {
+      method: "POST",
+      body: body.toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+    });
     expect(res.status).toBe(403);
     expect(grantRow(authorization.id).argumentLimits).toBeNull();
   });
@@ -196,8 +277,21 @@ describe("changing a connection's limits after approval", () => {
 
 describe("rotating in a session opened with a key that has limits", () => {
   test("a key of Kay's without those limits is beyond the session's key: 403, not rotated", async () => {
-    const parent = createApiKey(app.db, { userId: kay.id, name: "rot-parent", access: "full", argumentLimits: { [store]: { text: ["acme/*"] } }, expiresInSeconds: null, now: now() });
-    const wide = createApiKey(app.db, { userId: kay.id, name: "rot-wide", access: "full", expiresInSeconds: null, now: now() });
+    const parent = createApiKey(app.db, {
+      userId: kay.id,
+      name: "rot-parent",
+      access: "full",
+      argumentLimits: { [store]: { text: ["acme/*"] } },
+      expiresInSeconds: null,
+      now: now(),
+    });
+    const wide = createApiKey(app.db, {
+      userId: kay.id,
+      name: "rot-wide",
+      access: "full",
+      expiresInSeconds: null,
+      now: now(),
+    });
     const b = await signIn(parent.token);
     const { res } = await post(b, `/keys/${wide.apiKey.id}/rotate`, []);
     expect(res.status).toBe(403);
@@ -207,15 +301,29 @@ describe("rotating in a session opened with a key that has limits", () => {
 
 describe("the device flow's consent", () => {
   test("shows the admin policy and the session key's limits, and the grant inherits the key's", async () => {
-    const parent = createApiKey(app.db, { userId: kay.id, name: "tv-parent", access: "full", argumentLimits: { [store]: { text: ["team-tv"] } }, expiresInSeconds: null, now: now() });
+    const parent = createApiKey(app.db, {
+      userId: kay.id,
+      name: "tv-parent",
+      access: "full",
+      argumentLimits: { [store]: { text: ["team-tv"] } },
+      expiresInSeconds: null,
+      now: now(),
+    });
     const b = await signIn(parent.token);
     const { client } = makeClient(app, { name: "Living room TV" });
     const started = await startDeviceFlow(app, client.id, { scope: "mcp:read mcp:write" });
     const csrf = Browser.csrfOf(await (await b.get("/device")).text());
     const page = await (await b.post("/device", { csrf, user_code: started.user_code })).text();
-    expect(stripped(page)).toContain(`Set for you by an admin of this Gatehouse: ${store} only where text matches team-*`);
+    expect(stripped(page)).toContain(
+      `Set for you by an admin of this Gatehouse: ${store} only where text matches team-*`,
+    );
     expect(stripped(page)).toContain(`within the key's: ${store} only where text matches team-tv`);
-    const res = await b.post("/device/consent", { csrf: Browser.csrfOf(page), request: started.user_code, decision: "allow", access: "full" });
+    const res = await b.post("/device/consent", {
+      csrf: Browser.csrfOf(page),
+      request: started.user_code,
+      decision: "allow",
+      access: "full",
+    });
     expect(res.status).toBe(200);
     const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
     expect(authorization.argumentLimits).toEqual({ [store]: { text: ["team-tv"] } });

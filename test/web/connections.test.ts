@@ -22,7 +22,13 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin,
+    now: nowSeconds(),
+  });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -32,7 +38,12 @@ async function signedInUser(email: string, isAdmin: boolean) {
 /** A connection of `userId` to a client named `clientName`, with its tokens. */
 async function connect(userId: string, opts: { clientName?: string; scope?: string; apiKeyId?: string | null } = {}) {
   const { client } = makeClient(app, { name: opts.clientName ?? "Claude" });
-  const { authorization, code } = makeCode(app, { userId, clientId: client.id, scope: opts.scope, apiKeyId: opts.apiKeyId });
+  const { authorization, code } = makeCode(app, {
+    userId,
+    clientId: client.id,
+    scope: opts.scope,
+    apiKeyId: opts.apiKeyId,
+  });
   const tokens = await exchangeCode(app, client.id, code);
   return { client, authorization, tokens };
 }
@@ -150,7 +161,13 @@ describe("revoking a connection", () => {
 
 describe("the API key a session was opened with", () => {
   async function keySession(userId: string) {
-    const { apiKey, token } = createApiKey(app.db, { userId, name: "pasted", access: "full", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey, token } = createApiKey(app.db, {
+      userId,
+      name: "pasted",
+      access: "full",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);

@@ -14,10 +14,26 @@ const setupToken = "setup-token-for-tests-0123456789";
 /** A user with a password, a live API key and a signed-in browser holding a form token. */
 async function fixture(app: TestApp) {
   const userId = randomString(10);
-  insertUser(app.db, { id: userId, email: "alice@example.com", passwordHash, isAdmin: false, createdAt: nowSeconds(), disabledAt: null });
-  const key = createApiKey(app.db, { userId, name: "laptop", access: "read", expiresInSeconds: null, now: nowSeconds() });
+  insertUser(app.db, {
+    id: userId,
+    email: "alice@example.com",
+    passwordHash,
+    isAdmin: false,
+    createdAt: nowSeconds(),
+    disabledAt: null,
+  });
+  const key = createApiKey(app.db, {
+    userId,
+    name: "laptop",
+    access: "read",
+    expiresInSeconds: null,
+    now: nowSeconds(),
+  });
   const b = new Browser(app.url);
-  b.cookies.set("gatehouse_session", openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token);
+  b.cookies.set(
+    "gatehouse_session",
+    openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token,
+  );
   const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
   return { b, csrf, keyId: key.apiKey.id, keyToken: key.token };
 }
@@ -40,9 +56,15 @@ const forms: { name: string; path: (fx: Fixture) => string; fields: (fx: Fixture
 ];
 
 /** Ways a forged post can look; each sends the form from the fixture's browser. */
-const forgeries: { name: string; send: (app: TestApp, fx: Fixture, path: string, fields: Record<string, string>) => Promise<Response> }[] = [
+const forgeries: {
+  name: string;
+  send: (app: TestApp, fx: Fixture, path: string, fields: Record<string, string>) => Promise<Response>;
+}[] = [
   { name: "the csrf token is missing", send: (_, fx, path, fields) => fx.b.post(path, fields) },
-  { name: "the csrf token is wrong", send: (_, fx, path, fields) => fx.b.post(path, { ...fields, csrf: "a".repeat(26) }) },
+  {
+    name: "the csrf token is wrong",
+    send: (_, fx, path, fields) => fx.b.post(path, { ...fields, csrf: "a".repeat(26) }),
+  },
   {
     name: "the browser has no csrf cookie",
     send: (app, fx, path, fields) => {
@@ -55,7 +77,10 @@ const forgeries: { name: string; send: (app: TestApp, fx: Fixture, path: string,
     name: "Origin is a foreign origin",
     send: (_, fx, path, fields) => fx.b.post(path, { ...fields, csrf: fx.csrf }, { origin: "https://evil.example" }),
   },
-  { name: "Origin is null", send: (_, fx, path, fields) => fx.b.post(path, { ...fields, csrf: fx.csrf }, { origin: "null" }) },
+  {
+    name: "Origin is null",
+    send: (_, fx, path, fields) => fx.b.post(path, { ...fields, csrf: fx.csrf }, { origin: "null" }),
+  },
   {
     name: "Sec-Fetch-Site is cross-site without Origin",
     send: (_, fx, path, fields) =>
@@ -87,7 +112,11 @@ describe("form posts", () => {
     // What Chromium sends for our own form under Referrer-Policy: no-referrer.
     test(`${form.name} is accepted with Origin null when Sec-Fetch-Site is same-origin`, async () => {
       const before = snapshot(app);
-      const res = await fx.b.post(form.path(fx), { ...form.fields(fx), csrf: fx.csrf }, { origin: "null", "sec-fetch-site": "same-origin" });
+      const res = await fx.b.post(
+        form.path(fx),
+        { ...form.fields(fx), csrf: fx.csrf },
+        { origin: "null", "sec-fetch-site": "same-origin" },
+      );
       expect(res.status).not.toBe(403);
       expect(snapshot(app)).not.toBe(before);
     });
@@ -123,7 +152,10 @@ describe("response headers", () => {
     ["GET /assets/style.css", () => fetch(`${app.url}/assets/style.css`)],
     ["GET /assets/missing.css (404)", () => fetch(`${app.url}/assets/missing.css`)],
     ["GET /no/such/page (404)", () => fetch(`${app.url}/no/such/page`)],
-    ["POST /sign-in refused (403)", () => fetch(`${app.url}/sign-in`, { method: "POST", body: new URLSearchParams({ email: "x" }) })],
+    [
+      "POST /sign-in refused (403)",
+      () => fetch(`${app.url}/sign-in`, { method: "POST", body: new URLSearchParams({ email: "x" }) }),
+    ],
     [
       "POST /sign-in unreadable (400)",
       () => fetch(`${app.url}/sign-in`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
@@ -167,7 +199,9 @@ describe("response headers", () => {
   });
 
   test("the csrf cookie is HttpOnly and SameSite=Lax", async () => {
-    const cookie = (await fetch(`${app.url}/sign-in`)).headers.getSetCookie().find((c) => c.startsWith("gatehouse_csrf="));
+    const cookie = (await fetch(`${app.url}/sign-in`)).headers
+      .getSetCookie()
+      .find((c) => c.startsWith("gatehouse_csrf="));
     expect(cookie).toMatch(/; HttpOnly(;|$)/);
     expect(cookie).toMatch(/; SameSite=Lax(;|$)/);
   });
@@ -195,7 +229,14 @@ describe("behind https", () => {
   beforeAll(async () => {
     app = await createTestApp({ env: { GATEHOUSE_PUBLIC_URL: publicUrl } });
     base = `http://127.0.0.1:${app.config.port}`;
-    insertUser(app.db, { id: "u1", email: "alice@example.com", passwordHash, isAdmin: false, createdAt: nowSeconds(), disabledAt: null });
+    insertUser(app.db, {
+      id: "u1",
+      email: "alice@example.com",
+      passwordHash,
+      isAdmin: false,
+      createdAt: nowSeconds(),
+      disabledAt: null,
+    });
   });
   afterAll(() => app.close());
 

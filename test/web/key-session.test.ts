@@ -20,8 +20,24 @@ let adminId: string;
 let otherId: string;
 beforeAll(async () => {
   app = await createTestApp();
-  adminId = (await createUser(app.db, { email: "root@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: now() })).id;
-  otherId = (await createUser(app.db, { email: "other@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: now() })).id;
+  adminId = (
+    await createUser(app.db, {
+      email: "root@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: true,
+      now: now(),
+    })
+  ).id;
+  otherId = (
+    await createUser(app.db, {
+      email: "other@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: now(),
+    })
+  ).id;
 });
 afterAll(() => app.close());
 
@@ -29,20 +45,34 @@ afterAll(() => app.close());
 async function signIn(token: string | null): Promise<Browser> {
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
-  const res = token === null ? await b.post("/sign-in", { csrf, email: "root@example.com", password }) : await b.post("/sign-in/key", { csrf, api_key: token });
+  const res =
+    token === null
+      ? await b.post("/sign-in", { csrf, email: "root@example.com", password })
+      : await b.post("/sign-in/key", { csrf, api_key: token });
   expect(res.status).toBe(303);
   return b;
 }
 
 function adminKey(access: "read" | "full", opts: { tools?: string[]; expiresInSeconds?: number } = {}) {
-  return createApiKey(app.db, { userId: adminId, name: `${access} key`, access, tools: opts.tools ?? null, expiresInSeconds: opts.expiresInSeconds ?? null, now: now() });
+  return createApiKey(app.db, {
+    userId: adminId,
+    name: `${access} key`,
+    access,
+    tools: opts.tools ?? null,
+    expiresInSeconds: opts.expiresInSeconds ?? null,
+    now: now(),
+  });
 }
 
 /** Posts the key form from /keys with `fields` (tool may repeat). */
 async function createKey(b: Browser, fields: [string, string][]) {
   const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
   const body = new URLSearchParams([["csrf", csrf], ["expires_in", "never"], ...fields]);
-  const res = await b.request("/keys", { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+  const res = await b.request("/keys", {
+    method: "POST",
+    body: body.toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+  });
   return { res, html: await res.text() };
 }
 
@@ -62,7 +92,13 @@ describe("the keys page in a Read-only key's session", () => {
 
   test("refuses a Full key, with every write tool or some", async () => {
     const b = await signIn(adminKey("read").token);
-    for (const fields of [[["access", "full"]], [["access", "chosen"], ["tool", revoke]]] as [string, string][][]) {
+    for (const fields of [
+      [["access", "full"]],
+      [
+        ["access", "chosen"],
+        ["tool", revoke],
+      ],
+    ] as [string, string][][]) {
       const { res } = await createKey(b, [["name", "escalated"], ...fields]);
       expect(res.status).toBe(400);
     }
@@ -72,7 +108,10 @@ describe("the keys page in a Read-only key's session", () => {
   test("makes a Read-only key that ends with the session's key: revoking that key revokes it", async () => {
     const parent = adminKey("read");
     const b = await signIn(parent.token);
-    const { res } = await createKey(b, [["name", "child"], ["access", "read"]]);
+    const { res } = await createKey(b, [
+      ["name", "child"],
+      ["access", "read"],
+    ]);
     expect(res.status).toBe(200);
     const [child] = keysNamed("child");
     expect([child!.scope, child!.createdWithKeyId]).toEqual(["mcp:read", parent.apiKey.id]);
@@ -83,7 +122,10 @@ describe("the keys page in a Read-only key's session", () => {
   test("a key made in a session of an expiring key expires no later than it", async () => {
     const parent = adminKey("read", { expiresInSeconds: 7 * day });
     const b = await signIn(parent.token);
-    await createKey(b, [["name", "never-child"], ["access", "read"]]);
+    await createKey(b, [
+      ["name", "never-child"],
+      ["access", "read"],
+    ]);
     expect(keysNamed("never-child")[0]!.expiresAt).toBe(parent.apiKey.expiresAt);
   });
 
@@ -119,8 +161,23 @@ describe("a key limited to some write tools", () => {
     const html = await (await b.get("/keys")).text();
     expect(html).not.toContain('name="access" value="full"');
     expect(html).toContain(`name="tool" value="${revoke}"`);
-    expect((await createKey(b, [["name", "all-tools"], ["access", "full"]])).res.status).toBe(400);
-    expect((await createKey(b, [["name", "own-tool"], ["access", "chosen"], ["tool", revoke]])).res.status).toBe(200);
+    expect(
+      (
+        await createKey(b, [
+          ["name", "all-tools"],
+          ["access", "full"],
+        ])
+      ).res.status,
+    ).toBe(400);
+    expect(
+      (
+        await createKey(b, [
+          ["name", "own-tool"],
+          ["access", "chosen"],
+          ["tool", revoke],
+        ])
+      ).res.status,
+    ).toBe(200);
     expect(keysNamed("all-tools")).toEqual([]);
     expect(keysNamed("own-tool")[0]!.tools).toEqual([revoke]);
   });
@@ -133,7 +190,9 @@ describe("admin pages and actions need a password or provider sign-in", () => {
     const b = await signIn(adminKey("full").token);
     const res = await b.get(path);
     expect(res.status).toBe(403);
-    expect(await res.text()).toContain("Admin pages need a sign-in with a password or an identity provider, not an API key");
+    expect(await res.text()).toContain(
+      "Admin pages need a sign-in with a password or an identity provider, not an API key",
+    );
   });
 
   test("the audit export answers 403 to a key session", async () => {

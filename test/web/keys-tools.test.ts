@@ -17,7 +17,13 @@ let app: TestApp;
 let user: { id: string; b: Browser };
 beforeAll(async () => {
   app = await createTestApp();
-  const created = await createUser(app.db, { email: "kay@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+  const created = await createUser(app.db, {
+    email: "kay@example.com",
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: nowSeconds(),
+  });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email: "kay@example.com", password })).status).toBe(303);
@@ -30,7 +36,11 @@ async function create(fields: Record<string, string>, tools: string[] = []) {
   const csrf = Browser.csrfOf(await (await user.b.get("/keys")).text());
   const body = new URLSearchParams({ csrf, expires_in: "never", ...fields });
   for (const tool of tools) body.append("tool", tool);
-  const res = await user.b.request("/keys", { method: "POST", body: body.toString(), headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url } });
+  const res = await user.b.request("/keys", {
+    method: "POST",
+    body: body.toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
+  });
   return { res, html: await res.text() };
 }
 
@@ -40,7 +50,12 @@ async function toolsCell(attr: string, id: string): Promise<string | null> {
   const html = await (await user.b.get("/keys")).text();
   const row = new RegExp(`<tr ${attr}="${id}">([\\s\\S]*?)</tr>`).exec(html)?.[1];
   const cell = row && /<td class="write-tools-granted">([\s\S]*?)<\/td>/.exec(row)?.[1];
-  return cell ? cell.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim() : null;
+  return cell
+    ? cell
+        .replace(/<[^>]+>/g, " ")
+        .replace(/\s+/g, " ")
+        .trim()
+    : null;
 }
 
 describe("creating a key limited to write tools", () => {
@@ -90,7 +105,14 @@ describe("creating a key limited to write tools", () => {
   });
 
   test("a rotated key keeps its tools", async () => {
-    const { apiKey } = createApiKey(app.db, { userId: user.id, name: "rotating", access: "full", tools: [revoke], expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey } = createApiKey(app.db, {
+      userId: user.id,
+      name: "rotating",
+      access: "full",
+      tools: [revoke],
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const rotated = rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })!;
     expect(rotated.apiKey.tools).toEqual([revoke]);
   });

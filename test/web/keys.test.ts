@@ -21,7 +21,13 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string) {
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: nowSeconds(),
+  });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -197,7 +203,11 @@ describe("rotating a key", () => {
     const { token } = await createViaForm(alice.b, { name: "same name", access: "full", expires_in: "90d" });
     const rotated = await rotate(alice.b, idOf(token!));
     const row = rowOf(idOf(rotated.token!))!;
-    expect([row.name, row.scope, row.expiresAt! - row.createdAt]).toEqual(["same name", "mcp:read mcp:write", 90 * 86400]);
+    expect([row.name, row.scope, row.expiresAt! - row.createdAt]).toEqual([
+      "same name",
+      "mcp:read mcp:write",
+      90 * 86400,
+    ]);
   });
 
   test("the rotated page is sent with Cache-Control: no-store", async () => {
@@ -221,7 +231,13 @@ describe("last_used_at", () => {
   });
 
   test("is written at most once a minute", () => {
-    const { apiKey, token } = createApiKey(app.db, { userId: alice.id, name: "timed", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey, token } = createApiKey(app.db, {
+      userId: alice.id,
+      name: "timed",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
     authenticateApiKey(app.db, token, nowSeconds());
@@ -233,7 +249,13 @@ describe("last_used_at", () => {
   });
 
   test("is written again once a minute has passed", () => {
-    const { apiKey, token } = createApiKey(app.db, { userId: alice.id, name: "timed 2", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey, token } = createApiKey(app.db, {
+      userId: alice.id,
+      name: "timed 2",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
     authenticateApiKey(app.db, token, nowSeconds());
@@ -243,7 +265,13 @@ describe("last_used_at", () => {
   });
 
   test("is written by signing in with the key", async () => {
-    const { apiKey, token } = createApiKey(app.db, { userId: alice.id, name: "timed 3", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const { apiKey, token } = createApiKey(app.db, {
+      userId: alice.id,
+      name: "timed 3",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
     const b = new Browser(app.url);

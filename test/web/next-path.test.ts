@@ -90,8 +90,20 @@ describe("entry points", () => {
   let key: string;
   beforeAll(async () => {
     app = await createTestApp({ setupToken: "setup-token-for-next-path-tests-0123" });
-    const user = await createUser(app.db, { email: "alice@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: now() });
-    key = createApiKey(app.db, { userId: user.id, name: "laptop", access: "read", expiresInSeconds: null, now: now() }).token;
+    const user = await createUser(app.db, {
+      email: "alice@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: now(),
+    });
+    key = createApiKey(app.db, {
+      userId: user.id,
+      name: "laptop",
+      access: "read",
+      expiresInSeconds: null,
+      now: now(),
+    }).token;
   });
   afterAll(() => app.close());
 
@@ -126,7 +138,12 @@ describe("entry points", () => {
   });
 
   test.each(reported)("accepting an invitation with next=%j goes to /keys", async (next) => {
-    const { token } = createInvitation(app.db, { email: `invited-${crypto.randomUUID()}@example.com`, isAdmin: false, createdBy: null, now: now() });
+    const { token } = createInvitation(app.db, {
+      email: `invited-${crypto.randomUUID()}@example.com`,
+      isAdmin: false,
+      createdBy: null,
+      now: now(),
+    });
     const b = new Browser(app.url);
     const page = await b.get(`/invite/${token}?next=${encodeURIComponent(next)}`);
     const html = await page.text();
@@ -137,9 +154,18 @@ describe("entry points", () => {
   });
 
   test("an invitation's next on this server is followed", async () => {
-    const { token } = createInvitation(app.db, { email: "invited-next@example.com", isAdmin: false, createdBy: null, now: now() });
+    const { token } = createInvitation(app.db, {
+      email: "invited-next@example.com",
+      isAdmin: false,
+      createdBy: null,
+      now: now(),
+    });
     const b = new Browser(app.url);
-    const res = await b.post(`/invite/${token}`, { csrf: await csrfFrom(b, `/invite/${token}`), password, next: "/activity" });
+    const res = await b.post(`/invite/${token}`, {
+      csrf: await csrfFrom(b, `/invite/${token}`),
+      password,
+      next: "/activity",
+    });
     expect(res.headers.get("location")).toBe("/activity");
   });
 
@@ -150,7 +176,11 @@ describe("entry points", () => {
     const signIn = res.headers.get("location")!;
     expect(signIn).toBe("/sign-in?next=%2Fdevice%3Fuser_code%3DBCDF-GHJK");
     const html = await (await b.get(signIn)).text();
-    const back = await b.post("/sign-in/key", { csrf: Browser.csrfOf(html), api_key: key, next: /name="next" value="([^"]*)"/.exec(html)![1]! });
+    const back = await b.post("/sign-in/key", {
+      csrf: Browser.csrfOf(html),
+      api_key: key,
+      next: /name="next" value="([^"]*)"/.exec(html)![1]!,
+    });
     expect(back.headers.get("location")).toBe("/device?user_code=BCDF-GHJK");
   });
 
@@ -160,7 +190,13 @@ describe("entry points", () => {
     const page = await b.get(`/setup?token=${app.setupToken}&next=${encodeURIComponent(reported[0]!)}`);
     const html = await page.text();
     expect(html).toContain('name="next" value="/keys"');
-    const res = await b.post("/setup", { csrf: Browser.csrfOf(html), token: app.setupToken!, email: "root@example.com", password, next: reported[0]! });
+    const res = await b.post("/setup", {
+      csrf: Browser.csrfOf(html),
+      token: app.setupToken!,
+      email: "root@example.com",
+      password,
+      next: reported[0]!,
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
   });
@@ -180,7 +216,8 @@ describe("identity provider sign-in", () => {
     await op?.close();
   });
 
-  const start = async (b: Browser, next: string) => b.post("/sign-in/test-op", { csrf: Browser.csrfOf(await (await b.get("/sign-in")).text()), next });
+  const start = async (b: Browser, next: string) =>
+    b.post("/sign-in/test-op", { csrf: Browser.csrfOf(await (await b.get("/sign-in")).text()), next });
 
   test.each(reported)("the callback after next=%j goes to /", async (next) => {
     const b = new Browser(app.url);

@@ -36,7 +36,13 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 async function signedInUser(email: string, isAdmin: boolean): Promise<Person> {
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin,
+    now: nowSeconds(),
+  });
   const b = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
@@ -51,15 +57,27 @@ const urisOf = (id: string) => JSON.parse(rowOf(id)!.redirectUris) as string[];
 async function addClient(b: Browser, form: Record<string, string>, path = "/clients") {
   const res = await b.post(path, { csrf: await csrfOf(b), ...form });
   const html = await res.text();
-  return { res, html, clientId: clientIdPattern.exec(html)?.[0] ?? null, secret: secretPattern.exec(html)?.[0] ?? null };
+  return {
+    res,
+    html,
+    clientId: clientIdPattern.exec(html)?.[0] ?? null,
+    secret: secretPattern.exec(html)?.[0] ?? null,
+  };
 }
 
 /** A client `owner` registered on their page, straight in the database. */
 function ownedClient(owner: Person, method: "none" | "client_secret_basic" = "none") {
-  return registerManualClient(app.db, { name: `${owner.email}'s app`, redirectUris: [redirectUri], method, ownerUserId: owner.id, now: nowSeconds() });
+  return registerManualClient(app.db, {
+    name: `${owner.email}'s app`,
+    redirectUris: [redirectUri],
+    method,
+    ownerUserId: owner.id,
+    now: nowSeconds(),
+  });
 }
 
-const post = async (b: Browser, path: string, form: Record<string, string>) => b.post(path, { csrf: await csrfOf(b), ...form });
+const post = async (b: Browser, path: string, form: Record<string, string>) =>
+  b.post(path, { csrf: await csrfOf(b), ...form });
 
 /** Audit entries waiting in the recorder are written first. */
 async function auditOf(clientId: string) {
@@ -94,14 +112,23 @@ describe("access", () => {
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const before = rowCount();
-    expect((await b.post("/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status).toBe(401);
+    expect(
+      (await b.post("/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status,
+    ).toBe(401);
     expect(rowCount()).toBe(before);
   });
 });
 
 describe("a session opened with an API key", () => {
   async function keySession(person: Person) {
-    const { token } = createApiKey(app.db, { userId: person.id, name: "pasted", access: "full", tools: null, expiresInSeconds: null, now: nowSeconds() });
+    const { token } = createApiKey(app.db, {
+      userId: person.id,
+      name: "pasted",
+      access: "full",
+      tools: null,
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
@@ -120,7 +147,11 @@ describe("a session opened with an API key", () => {
   test("cannot register a client (403, nothing stored)", async () => {
     const b = await keySession(alice);
     const before = rowCount();
-    const { res } = await addClient(b, { name: "From a key", redirect_uris: "https://x.example/cb", type: "client_secret_basic" });
+    const { res } = await addClient(b, {
+      name: "From a key",
+      redirect_uris: "https://x.example/cb",
+      type: "client_secret_basic",
+    });
     expect(res.status).toBe(403);
     expect(rowCount()).toBe(before);
   });
@@ -136,24 +167,51 @@ describe("a session opened with an API key", () => {
 
 describe("registering a client", () => {
   test("public: shows the client_id, and the member owns a manual client without a secret", async () => {
-    const { res, clientId, secret } = await addClient(alice.b, { name: "Alice desktop", redirect_uris: "http://127.0.0.1:5555/cb", type: "none" });
+    const { res, clientId, secret } = await addClient(alice.b, {
+      name: "Alice desktop",
+      redirect_uris: "http://127.0.0.1:5555/cb",
+      type: "none",
+    });
     expect(res.status).toBe(200);
     expect(secret).toBeNull();
-    expect(rowOf(clientId!)).toMatchObject({ kind: "manual", name: "Alice desktop", tokenEndpointAuthMethod: "none", secretHash: null, ownerUserId: alice.id });
+    expect(rowOf(clientId!)).toMatchObject({
+      kind: "manual",
+      name: "Alice desktop",
+      tokenEndpointAuthMethod: "none",
+      secretHash: null,
+      ownerUserId: alice.id,
+    });
   });
 
   test("confidential: shows a gate_cs_ secret once and stores only its SHA-256", async () => {
-    const { clientId, secret } = await addClient(alice.b, { name: "Alice server", redirect_uris: "https://alice.example/cb", type: "client_secret_post" });
+    const { clientId, secret } = await addClient(alice.b, {
+      name: "Alice server",
+      redirect_uris: "https://alice.example/cb",
+      type: "client_secret_post",
+    });
     expect(secret).toMatch(secretPattern);
-    expect(rowOf(clientId!)).toMatchObject({ tokenEndpointAuthMethod: "client_secret_post", secretHash: sha256Hex(secret!), ownerUserId: alice.id });
+    expect(rowOf(clientId!)).toMatchObject({
+      tokenEndpointAuthMethod: "client_secret_post",
+      secretHash: sha256Hex(secret!),
+      ownerUserId: alice.id,
+    });
     expect(await (await alice.b.get("/clients")).text()).not.toContain(secret!);
   });
 
   test("is audited as client_registered under the member, with the owner and never the secret", async () => {
-    const { clientId, secret } = await addClient(alice.b, { name: "Audited", redirect_uris: "https://a.example/cb", type: "client_secret_basic" });
+    const { clientId, secret } = await addClient(alice.b, {
+      name: "Audited",
+      redirect_uris: "https://a.example/cb",
+      type: "client_secret_basic",
+    });
     const [entry] = await auditOf(clientId!);
     expect(entry).toMatchObject({ event: "client_registered", outcome: "ok", userId: alice.id });
-    expect(JSON.parse(entry!.detail!)).toEqual({ kind: "manual", name: "Audited", owner_user_id: alice.id, auth_method: "client_secret_basic" });
+    expect(JSON.parse(entry!.detail!)).toEqual({
+      kind: "manual",
+      name: "Audited",
+      owner_user_id: alice.id,
+      auth_method: "client_secret_basic",
+    });
     expect(JSON.stringify(entry)).not.toContain(secret!);
   });
 
@@ -175,12 +233,19 @@ describe("registering a client", () => {
 
   test("without the form token is 403 and stores nothing", async () => {
     const before = rowCount();
-    expect((await alice.b.post("/clients", { name: "No token", redirect_uris: "https://x.example/cb", type: "none" })).status).toBe(403);
+    expect(
+      (await alice.b.post("/clients", { name: "No token", redirect_uris: "https://x.example/cb", type: "none" }))
+        .status,
+    ).toBe(403);
     expect(rowCount()).toBe(before);
   });
 
   test("an admin's client added on /admin/clients has no owner (the organization's)", async () => {
-    const { clientId } = await addClient(admin.b, { name: "Org app", redirect_uris: "https://org.example/cb", type: "none" }, "/admin/clients");
+    const { clientId } = await addClient(
+      admin.b,
+      { name: "Org app", redirect_uris: "https://org.example/cb", type: "none" },
+      "/admin/clients",
+    );
     expect(rowOf(clientId!)!.ownerUserId).toBeNull();
   });
 });
@@ -189,7 +254,13 @@ describe("the list", () => {
   test("shows the member's own clients and no one else's", async () => {
     const mine = ownedClient(bob).client;
     const theirs = ownedClient(alice).client;
-    const org = registerManualClient(app.db, { name: "Org only", redirectUris: ["https://org.example/cb"], method: "none", ownerUserId: null, now: nowSeconds() }).client;
+    const org = registerManualClient(app.db, {
+      name: "Org only",
+      redirectUris: ["https://org.example/cb"],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    }).client;
     const html = await (await bob.b.get("/clients")).text();
     expect(html).toContain(`data-client-id="${mine.id}"`);
     expect(html).not.toContain(theirs.id);
@@ -197,7 +268,13 @@ describe("the list", () => {
   });
 
   test("escapes client names", async () => {
-    registerManualClient(app.db, { name: "<script>alert(1)</script>", redirectUris: ["https://x.example/cb"], method: "none", ownerUserId: bob.id, now: nowSeconds() });
+    registerManualClient(app.db, {
+      name: "<script>alert(1)</script>",
+      redirectUris: ["https://x.example/cb"],
+      method: "none",
+      ownerUserId: bob.id,
+      now: nowSeconds(),
+    });
     const html = await (await bob.b.get("/clients")).text();
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -215,16 +292,24 @@ describe("the list", () => {
 describe("changing redirect URIs", () => {
   test("the owner saves new ones and returns to /clients, audited", async () => {
     const { client } = ownedClient(alice);
-    const res = await post(alice.b, "/clients/redirect-uris", { client_id: client.id, redirect_uris: "https://b.example/cb\nhttp://127.0.0.1/cb" });
+    const res = await post(alice.b, "/clients/redirect-uris", {
+      client_id: client.id,
+      redirect_uris: "https://b.example/cb\nhttp://127.0.0.1/cb",
+    });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/clients");
     expect(urisOf(client.id)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
-    expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toEqual([["client_redirect_uris_changed", alice.id]]);
+    expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toEqual([
+      ["client_redirect_uris_changed", alice.id],
+    ]);
   });
 
   test("a bad one is a 400 page and changes nothing", async () => {
     const { client } = ownedClient(alice);
-    const res = await post(alice.b, "/clients/redirect-uris", { client_id: client.id, redirect_uris: "https://ok.example/cb\nvbscript:x" });
+    const res = await post(alice.b, "/clients/redirect-uris", {
+      client_id: client.id,
+      redirect_uris: "https://ok.example/cb\nvbscript:x",
+    });
     expect(res.status).toBe(400);
     expect(urisOf(client.id)).toEqual([redirectUri]);
   });
@@ -240,7 +325,12 @@ describe("a new secret", () => {
     expect(rowOf(client.id)!.secretHash).toBe(sha256Hex(fresh!));
     const exchange = (secret: string) => {
       const { code } = makeCode(app, { userId: alice.id, clientId: client.id });
-      return postForm(app, "/oauth/token", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier }, { authorization: basicAuth(client.id, secret) });
+      return postForm(
+        app,
+        "/oauth/token",
+        { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier },
+        { authorization: basicAuth(client.id, secret) },
+      );
     };
     expect((await exchange(old!)).status).toBe(401);
     expect((await exchange(fresh!)).status).toBe(200);
@@ -282,7 +372,14 @@ describe("another person's client", () => {
 
   test("cannot have its redirect URIs changed (404, unchanged)", async () => {
     const { client } = ownedClient(alice);
-    expect((await post(bob.b, "/clients/redirect-uris", { client_id: client.id, redirect_uris: "https://bob.example/steal" })).status).toBe(404);
+    expect(
+      (
+        await post(bob.b, "/clients/redirect-uris", {
+          client_id: client.id,
+          redirect_uris: "https://bob.example/steal",
+        })
+      ).status,
+    ).toBe(404);
     expect(urisOf(client.id)).toEqual([redirectUri]);
   });
 
@@ -301,7 +398,13 @@ describe("another person's client", () => {
   });
 
   test("nor can an admin's or a self-registered client be touched from /clients (404)", async () => {
-    const org = registerManualClient(app.db, { name: "Org", redirectUris: [redirectUri], method: "none", ownerUserId: null, now: nowSeconds() }).client;
+    const org = registerManualClient(app.db, {
+      name: "Org",
+      redirectUris: [redirectUri],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    }).client;
     const res = await fetch(`${app.url}/oauth/register`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -322,22 +425,35 @@ describe("another person's client", () => {
     expect((await post(admin.b, "/admin/clients/delete", { client_id: client.id })).status).toBe(303);
     expect(rowOf(client.id)).toBeUndefined();
     const entries = await auditOf(client.id);
-    expect(entries.map((e) => [e.event, e.userId])).toEqual([["client_secret_renewed", admin.id], ["client_deleted", admin.id]]);
+    expect(entries.map((e) => [e.event, e.userId])).toEqual([
+      ["client_secret_renewed", admin.id],
+      ["client_deleted", admin.id],
+    ]);
     expect(JSON.parse(entries[1]!.detail!)).toMatchObject({ owner_user_id: alice.id });
   });
 });
 
 describe("CSRF on the owner's forms", () => {
-  test.each(["/clients/redirect-uris", "/clients/secret", "/clients/delete"])("%s without the form token is 403 and changes nothing", async (path) => {
-    const { client } = ownedClient(alice, "client_secret_basic");
-    const res = await alice.b.post(path, { client_id: client.id, redirect_uris: "https://evil.example/cb" });
-    expect(res.status).toBe(403);
-    expect(rowOf(client.id)).toMatchObject({ secretHash: client.secretHash, redirectUris: JSON.stringify([redirectUri]) });
-  });
+  test.each(["/clients/redirect-uris", "/clients/secret", "/clients/delete"])(
+    "%s without the form token is 403 and changes nothing",
+    async (path) => {
+      const { client } = ownedClient(alice, "client_secret_basic");
+      const res = await alice.b.post(path, { client_id: client.id, redirect_uris: "https://evil.example/cb" });
+      expect(res.status).toBe(403);
+      expect(rowOf(client.id)).toMatchObject({
+        secretHash: client.secretHash,
+        redirectUris: JSON.stringify([redirectUri]),
+      });
+    },
+  );
 
   test("a post from another origin is 403 and changes nothing", async () => {
     const { client } = ownedClient(alice);
-    const res = await alice.b.post("/clients/delete", { csrf: await csrfOf(alice.b), client_id: client.id }, { origin: "https://evil.example" });
+    const res = await alice.b.post(
+      "/clients/delete",
+      { csrf: await csrfOf(alice.b), client_id: client.id },
+      { origin: "https://evil.example" },
+    );
     expect(res.status).toBe(403);
     expect(rowOf(client.id)).toBeDefined();
   });
@@ -346,8 +462,20 @@ describe("CSRF on the owner's forms", () => {
 describe("the owner's account", () => {
   // No command deletes a person today (they are disabled); the schema decides what a deletion would do.
   test("deleting it deletes their clients and every grant and token issued to them", async () => {
-    const carol = await createUser(app.db, { email: "carol@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
-    const { client } = registerManualClient(app.db, { name: "Carol's", redirectUris: [redirectUri], method: "none", ownerUserId: carol.id, now: nowSeconds() });
+    const carol = await createUser(app.db, {
+      email: "carol@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: nowSeconds(),
+    });
+    const { client } = registerManualClient(app.db, {
+      name: "Carol's",
+      redirectUris: [redirectUri],
+      method: "none",
+      ownerUserId: carol.id,
+      now: nowSeconds(),
+    });
     const { authorization, code } = makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     app.db.$client.run("DELETE FROM users WHERE id = ?", [carol.id]);
@@ -365,7 +493,13 @@ describe("the consent page", () => {
   });
 
   test("names no one for a client an admin registered", async () => {
-    const client = registerManualClient(app.db, { name: "Team app", redirectUris: [redirectUri], method: "none", ownerUserId: null, now: nowSeconds() });
+    const client = registerManualClient(app.db, {
+      name: "Team app",
+      redirectUris: [redirectUri],
+      method: "none",
+      ownerUserId: null,
+      now: nowSeconds(),
+    });
     const { html } = await openConsent(bob.b, authorizePath(client.client.id, { redirect_uri: redirectUri }));
     expect(html).not.toContain('id="registered-by"');
   });

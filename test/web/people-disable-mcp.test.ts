@@ -23,8 +23,19 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 test("a web disable makes the person's API key and OAuth token 401 on the next /mcp request", async () => {
-  await createUser(app.db, { email: "admin@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
-  const person = await createUser(app.db, { email: "person@example.com", password: null, isAdmin: false, now: nowSeconds() });
+  await createUser(app.db, {
+    email: "admin@example.com",
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: true,
+    now: nowSeconds(),
+  });
+  const person = await createUser(app.db, {
+    email: "person@example.com",
+    password: null,
+    isAdmin: false,
+    now: nowSeconds(),
+  });
   const { token: apiKey } = keyFor(app, person.id);
   const { client } = makeClient(app);
   const { code } = makeCode(app, { userId: person.id, clientId: client.id });

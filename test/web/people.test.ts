@@ -28,7 +28,13 @@ async function signIn(email: string, pw = password) {
 }
 
 async function signedInUser(email: string, isAdmin: boolean) {
-  const user = await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
+  const user = await createUser(app.db, {
+    email,
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin,
+    now: nowSeconds(),
+  });
   const { b, res } = await signIn(email);
   expect(res.status).toBe(303);
   return { id: user.id, b };
@@ -40,7 +46,11 @@ const invitationRows = (email: string) => app.db.select().from(invitations).wher
 
 async function invite(email: string, opts: { admin?: boolean; b?: Browser } = {}) {
   const b = opts.b ?? admin.b;
-  const res = await b.post("/admin/people/invite", { csrf: await csrfOf(b), email, ...(opts.admin && { admin: "on" }) });
+  const res = await b.post("/admin/people/invite", {
+    csrf: await csrfOf(b),
+    email,
+    ...(opts.admin && { admin: "on" }),
+  });
   const html = await res.text();
   return { res, html, link: linkPattern.exec(html)?.[0] ?? null };
 }
@@ -85,7 +95,11 @@ describe("access", () => {
   });
 
   test("a form from another origin is refused with 403", async () => {
-    const res = await admin.b.post("/admin/people/invite", { csrf: await csrfOf(admin.b), email: "cross@example.com" }, { origin: "https://evil.example" });
+    const res = await admin.b.post(
+      "/admin/people/invite",
+      { csrf: await csrfOf(admin.b), email: "cross@example.com" },
+      { origin: "https://evil.example" },
+    );
     expect(res.status).toBe(403);
     expect(invitationRows("cross@example.com")).toEqual([]);
   });
@@ -228,7 +242,11 @@ describe("inviting", () => {
 
   test("audit entries: invitation created, revoked and accepted", async () => {
     app.audit.flush();
-    const events = app.db.select({ event: auditEvents.event }).from(auditEvents).all().map((r) => r.event);
+    const events = app.db
+      .select({ event: auditEvents.event })
+      .from(auditEvents)
+      .all()
+      .map((r) => r.event);
     for (const e of ["invitation_created", "invitation_revoked", "invitation_accepted"]) expect(events).toContain(e);
   });
 });
@@ -247,17 +265,26 @@ describe("disabling and admins", () => {
     expect(userRow("to-disable@example.com")?.disabledAt).toBeNull();
     expect((await signIn("to-disable@example.com")).res.status).toBe(303);
     app.audit.flush();
-    const rows = app.db.select().from(auditEvents).where(eq(auditEvents.userId, target.id)).all().map((r) => r.event);
+    const rows = app.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.userId, target.id))
+      .all()
+      .map((r) => r.event);
     expect(rows).toContain("user_disabled");
     expect(rows).toContain("user_enabled");
   });
 
   test("make admin and remove admin", async () => {
     const target = await signedInUser("promote@example.com", false);
-    expect((await admin.b.post(`/admin/people/${target.id}/make-admin`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
+    expect((await admin.b.post(`/admin/people/${target.id}/make-admin`, { csrf: await csrfOf(admin.b) })).status).toBe(
+      303,
+    );
     expect(userRow("promote@example.com")?.isAdmin).toBe(true);
     expect((await target.b.get("/admin/people")).status).toBe(200);
-    expect((await admin.b.post(`/admin/people/${target.id}/remove-admin`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
+    expect(
+      (await admin.b.post(`/admin/people/${target.id}/remove-admin`, { csrf: await csrfOf(admin.b) })).status,
+    ).toBe(303);
     expect(userRow("promote@example.com")?.isAdmin).toBe(false);
     expect((await target.b.get("/admin/people")).status).toBe(403);
   });
@@ -274,7 +301,13 @@ describe("the last admin", () => {
   let only: { id: string; b: Browser };
   beforeAll(async () => {
     solo = await createTestApp();
-    await createUser(solo.db, { email: "only@example.com", password, passwordCost: solo.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
+    await createUser(solo.db, {
+      email: "only@example.com",
+      password,
+      passwordCost: solo.config.passwordHashCost,
+      isAdmin: true,
+      now: nowSeconds(),
+    });
     const b = new Browser(solo.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "only@example.com", password });
@@ -282,7 +315,12 @@ describe("the last admin", () => {
   });
   afterAll(() => solo.close());
   const soloCsrf = async () => Browser.csrfOf(await (await only.b.get("/keys")).text());
-  const onlyRow = () => solo.db.select().from(users).where(and(eq(users.id, only.id))).get()!;
+  const onlyRow = () =>
+    solo.db
+      .select()
+      .from(users)
+      .where(and(eq(users.id, only.id)))
+      .get()!;
 
   test("cannot disable themselves", async () => {
     const res = await only.b.post(`/admin/people/${only.id}/disable`, { csrf: await soloCsrf() });
@@ -299,7 +337,13 @@ describe("the last admin", () => {
   });
 
   test("with a second admin, one may step down", async () => {
-    const second = await createUser(solo.db, { email: "second@example.com", password, passwordCost: solo.config.passwordHashCost, isAdmin: true, now: nowSeconds() });
+    const second = await createUser(solo.db, {
+      email: "second@example.com",
+      password,
+      passwordCost: solo.config.passwordHashCost,
+      isAdmin: true,
+      now: nowSeconds(),
+    });
     expect((await only.b.post(`/admin/people/${second.id}/disable`, { csrf: await soloCsrf() })).status).toBe(303);
     expect((await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() })).status).toBe(400);
   });

@@ -39,13 +39,18 @@ const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys"))
 const accountRow = (name: string) => app.db.select().from(users).where(eq(users.name, name)).get();
 
 async function create(form: Record<string, string | undefined>, b = admin) {
-  const fields = Object.fromEntries(Object.entries({ csrf: await csrfOf(b), access: "read", ...form }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const fields = Object.fromEntries(
+    Object.entries({ csrf: await csrfOf(b), access: "read", ...form }).filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
   const res = await b.post(path, fields);
   return { res, html: await res.text() };
 }
 
 async function tokenStatus(clientId: string, secret: string) {
-  const res = await fetch(`${app.url}/oauth/token`, { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret }) });
+  const res = await fetch(`${app.url}/oauth/token`, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret }),
+  });
   return res.status;
 }
 
@@ -81,11 +86,20 @@ describe("creating", () => {
     const secret = secretPattern.exec(html)![0];
     const clientId = clientIdPattern.exec(html)![0];
     const row = accountRow("ci-deploy")!;
-    expect([row.kind, row.email, row.passwordHash, row.isAdmin]).toEqual(["service", "ci-deploy@service.invalid", null, false]);
+    expect([row.kind, row.email, row.passwordHash, row.isAdmin]).toEqual([
+      "service",
+      "ci-deploy@service.invalid",
+      null,
+      false,
+    ]);
     const client = app.db.select().from(oauthClients).where(eq(oauthClients.id, clientId)).get()!;
     expect([client.kind, client.secretHash, client.redirectUris]).toEqual(["service", hashSecret(secret), "[]"]);
     const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).get()!;
-    expect([grant.clientId, grant.scope, grant.tools]).toEqual([clientId, "mcp:read mcp:write", ["gatehouse__revoke_connection"]]);
+    expect([grant.clientId, grant.scope, grant.tools]).toEqual([
+      clientId,
+      "mcp:read mcp:write",
+      ["gatehouse__revoke_connection"],
+    ]);
     expect(await tokenStatus(clientId, secret)).toBe(200);
     const list = await (await admin.get(path)).text();
     expect(list).toContain(`data-account-id="${row.id}"`);
@@ -96,7 +110,12 @@ describe("creating", () => {
     await create({ name: "audited" });
     app.audit.flush();
     const id = accountRow("audited")!.id;
-    const events = app.db.select().from(auditEvents).where(eq(auditEvents.userId, id)).all().map((e) => e.event);
+    const events = app.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.userId, id))
+      .all()
+      .map((e) => e.event);
     expect(events).toContain("service_account_created");
   });
 
@@ -132,7 +151,10 @@ describe("creating", () => {
   });
 
   test("a person cannot take a service account's email", async () => {
-    const res = await admin.post("/admin/people/invite", { csrf: await csrfOf(admin), email: "ci-deploy@service.invalid" });
+    const res = await admin.post("/admin/people/invite", {
+      csrf: await csrfOf(admin),
+      email: "ci-deploy@service.invalid",
+    });
     expect(res.status).toBe(400);
   });
 });
@@ -142,7 +164,8 @@ describe("managing", () => {
     const { html } = await create({ name });
     return { id: accountRow(name)!.id, clientId: clientIdPattern.exec(html)![0], secret: secretPattern.exec(html)![0] };
   }
-  const act = async (id: string, action: string) => admin.post(`${path}/${id}/${action}`, { csrf: await csrfOf(admin) });
+  const act = async (id: string, action: string) =>
+    admin.post(`${path}/${id}/${action}`, { csrf: await csrfOf(admin) });
 
   test("disable stops its secret; enable brings it back", async () => {
     const a = await fresh("toggled");

@@ -65,7 +65,13 @@ describe("creating the first admin", () => {
     expect(res.headers.get("location")).toBe("/keys");
     const stored = app.db.select().from(users).all();
     expect(stored.map((u) => [u.email, u.isAdmin])).toEqual([["root@example.com", true]]);
-    expect(app.db.select().from(sessions).all().map((s) => s.userId)).toEqual([stored[0]!.id]);
+    expect(
+      app.db
+        .select()
+        .from(sessions)
+        .all()
+        .map((s) => s.userId),
+    ).toEqual([stored[0]!.id]);
   });
 
   test("stores an argon2id hash, not the password", async () => {
@@ -122,7 +128,13 @@ describe("after an admin exists", () => {
   });
 
   test("an admin created another way (CLI) also kills the link", async () => {
-    await createUser(app.db, { email: "cli@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: true, now: Math.floor(Date.now() / 1000) });
+    await createUser(app.db, {
+      email: "cli@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: true,
+      now: Math.floor(Date.now() / 1000),
+    });
     const { res } = await openSetup(new Browser(app.url));
     expect(res.status).toBe(404);
   });
@@ -163,6 +175,12 @@ describe("two setup forms sent at once", () => {
     expect(statuses[0]).toBe(303);
     // 400 when both passed the link check and the insert refused the second; 404 when it came late.
     expect([400, 404]).toContain(statuses[1]!);
-    expect(app.db.select().from(users).all().filter((u) => u.isAdmin)).toHaveLength(1);
+    expect(
+      app.db
+        .select()
+        .from(users)
+        .all()
+        .filter((u) => u.isAdmin),
+    ).toHaveLength(1);
   });
 });

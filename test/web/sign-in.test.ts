@@ -12,7 +12,15 @@ let app: TestApp;
 let userId: string;
 beforeAll(async () => {
   app = await createTestApp();
-  userId = (await createUser(app.db, { email: "alice@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() })).id;
+  userId = (
+    await createUser(app.db, {
+      email: "alice@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: nowSeconds(),
+    })
+  ).id;
 });
 afterAll(() => app.close());
 
@@ -82,7 +90,13 @@ describe("password sign-in", () => {
   });
 
   test("a disabled user gets 401 with the right password", async () => {
-    await createUser(app.db, { email: "gone@example.com", password, passwordCost: app.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+    await createUser(app.db, {
+      email: "gone@example.com",
+      password,
+      passwordCost: app.config.passwordHashCost,
+      isAdmin: false,
+      now: nowSeconds(),
+    });
     disableUser(app.db, "gone@example.com", nowSeconds());
     const { res } = await signInWithPassword(app, { email: "gone@example.com", password });
     expect(res.status).toBe(401);
@@ -104,7 +118,13 @@ describe("throttling", () => {
   test("after 5 failures for an email the right password gets 429 with Retry-After", async () => {
     const t = await createTestApp();
     try {
-      await createUser(t.db, { email: "bob@example.com", password, passwordCost: t.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+      await createUser(t.db, {
+        email: "bob@example.com",
+        password,
+        passwordCost: t.config.passwordHashCost,
+        isAdmin: false,
+        now: nowSeconds(),
+      });
       const b = new Browser(t.url);
       for (let i = 0; i < 5; i++) {
         const { res } = await signInWithPassword(t, { email: "bob@example.com", password: `wrong guess ${i}` }, b);
@@ -124,7 +144,13 @@ describe("throttling", () => {
   test("20 failures from one address across different emails throttle every account", async () => {
     const t = await createTestApp();
     try {
-      await createUser(t.db, { email: "carol@example.com", password, passwordCost: t.config.passwordHashCost, isAdmin: false, now: nowSeconds() });
+      await createUser(t.db, {
+        email: "carol@example.com",
+        password,
+        passwordCost: t.config.passwordHashCost,
+        isAdmin: false,
+        now: nowSeconds(),
+      });
       const b = new Browser(t.url);
       for (let i = 0; i < 20; i++) {
         const { res } = await signInWithPassword(t, { email: `user${i}@example.com`, password }, b);

@@ -67,7 +67,8 @@ export class ApiUpstream {
     try {
       await this.load();
     } catch (error) {
-      if (!this.stopped) this.failed(`cannot read the OpenAPI document: ${error instanceof Error ? error.message : String(error)}`);
+      if (!this.stopped)
+        this.failed(`cannot read the OpenAPI document: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -78,15 +79,32 @@ export class ApiUpstream {
     if (!loaded.ok) return this.failed(loaded.reason);
     const headerNames = new Set(Object.keys(config.headers).map((name) => name.toLowerCase()));
     const { operations, leftOut } = operationsOf(loaded.document, headerNames);
-    for (const { name, reason } of leftOut) log.warn("openapi operation left out", { upstream: this.name, operation: name, reason });
-    const chosen = operations.filter((op) => (config.include.length === 0 || matches(config.include, op.name)) && !matches(config.exclude, op.name));
+    for (const { name, reason } of leftOut)
+      log.warn("openapi operation left out", { upstream: this.name, operation: name, reason });
+    const chosen = operations.filter(
+      (op) => (config.include.length === 0 || matches(config.include, op.name)) && !matches(config.exclude, op.name),
+    );
     const { offered, refused } = splitByToolName(chosen, config.prefix);
-    for (const name of refused) log.warn("upstream tool refused: its name breaks MCP's tool-name rule", { upstream: this.name, tool: name.slice(0, 200), length: name.length });
+    for (const name of refused)
+      log.warn("upstream tool refused: its name breaks MCP's tool-name rule", {
+        upstream: this.name,
+        tool: name.slice(0, 200),
+        length: name.length,
+      });
     this.operations = offered;
     this.refusedTools = refused;
-    this.target = { name: this.name, baseUrl: loaded.baseUrl, headers: config.headers, secrets: secretsOf(config.headers) };
+    this.target = {
+      name: this.name,
+      baseUrl: loaded.baseUrl,
+      headers: config.headers,
+      secrets: secretsOf(config.headers),
+    };
     Object.assign(this, { state: "connected", reason: null, failures: 0, connectedAt: Math.floor(Date.now() / 1000) });
-    log.info("openapi upstream loaded", { upstream: this.name, tools: offered.length, base_url: new URL(loaded.baseUrl).origin });
+    log.info("openapi upstream loaded", {
+      upstream: this.name,
+      tools: offered.length,
+      base_url: new URL(loaded.baseUrl).origin,
+    });
     this.options.onChange();
   }
 

@@ -40,32 +40,63 @@ function jsonObjectOf(text: string, contentType: string | null): Record<string, 
   if (!jsonMediaType.test(contentType ?? "")) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function callOperation(target: ApiTarget, operation: Operation, args: unknown, ctx: ServerContext, timeoutMs: number): Promise<ToolRun> {
+export async function callOperation(
+  target: ApiTarget,
+  operation: Operation,
+  args: unknown,
+  ctx: ServerContext,
+  timeoutMs: number,
+): Promise<ToolRun> {
   const what = `${operation.method} ${operation.path}`;
   const request = buildRequest(operation, target.baseUrl, (args ?? {}) as Record<string, unknown>, target.headers);
   if (!request.ok) return { result: toolError(`${operation.name}: ${request.message}`) };
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([ctx.mcpReq.signal, timeout]);
   try {
-    const res = await fetchSameOrigin(request.url, { method: request.method, headers: request.headers, body: request.body, signal });
+    const res = await fetchSameOrigin(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal,
+    });
     const text = redact(new TextDecoder().decode(await readLimited(res, maxResponseBytes)), target.secrets);
     const structured = jsonObjectOf(text, res.headers.get("content-type"));
     const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
     const failed = res.status >= 400;
     const shown = failed ? (text === "" ? status : `${status}\n${text}`) : text === "" ? status : text;
-    const result: CallToolResult = { ...(failed && { isError: true }), content: [{ type: "text", text: shown }], ...(structured && { structuredContent: structured }) };
+    const result: CallToolResult = {
+      ...(failed && { isError: true }),
+      content: [{ type: "text", text: shown }],
+      ...(structured && { structuredContent: structured }),
+    };
     return { result };
   } catch (error) {
-    if (ctx.mcpReq.signal.aborted) return { result: toolError(`The call to ${operation.name} was cancelled.`), ended: "cancelled" };
-    if (timeout.aborted) return { result: toolError(`${target.name} did not answer ${what} within ${timeoutMs / 1000} s`), ended: "timeout" };
-    if (error instanceof RedirectRefusedError) return { result: toolError(`${target.name} answered ${what} with ${error.message}`) };
-    if (error instanceof SafeFetchError) return { result: toolError(`${target.name} answered ${what} with a body larger than ${maxResponseBytes} bytes`) };
-    return { result: toolError(redact(`${target.name} failed during ${what}: ${error instanceof Error ? error.message : String(error)}`, target.secrets)) };
+    if (ctx.mcpReq.signal.aborted)
+      return { result: toolError(`The call to ${operation.name} was cancelled.`), ended: "cancelled" };
+    if (timeout.aborted)
+      return {
+        result: toolError(`${target.name} did not answer ${what} within ${timeoutMs / 1000} s`),
+        ended: "timeout",
+      };
+    if (error instanceof RedirectRefusedError)
+      return { result: toolError(`${target.name} answered ${what} with ${error.message}`) };
+    if (error instanceof SafeFetchError)
+      return { result: toolError(`${target.name} answered ${what} with a body larger than ${maxResponseBytes} bytes`) };
+    return {
+      result: toolError(
+        redact(
+          `${target.name} failed during ${what}: ${error instanceof Error ? error.message : String(error)}`,
+          target.secrets,
+        ),
+      ),
+    };
   }
 }

@@ -44,14 +44,21 @@ async function readDocument(location: string): Promise<ReadDocument> {
   if (!location.startsWith("http://") && !location.startsWith("https://")) {
     try {
       const file = Bun.file(location);
-      if (file.size > maxDocumentBytes) return { ok: false, reason: `cannot read the OpenAPI document ${location}: larger than ${maxDocumentBytes} bytes` };
+      if (file.size > maxDocumentBytes)
+        return {
+          ok: false,
+          reason: `cannot read the OpenAPI document ${location}: larger than ${maxDocumentBytes} bytes`,
+        };
       return { ok: true, text: await file.text(), url: null };
     } catch (error) {
       return { ok: false, reason: `cannot read the OpenAPI document ${location}: ${describe(error)}` };
     }
   }
   const url = new URL(location);
-  const fail = (why: string): ReadDocument => ({ ok: false, reason: `cannot fetch the OpenAPI document ${url.href}: ${why}` });
+  const fail = (why: string): ReadDocument => ({
+    ok: false,
+    reason: `cannot fetch the OpenAPI document ${url.href}: ${why}`,
+  });
   try {
     const headers = new Headers({ accept: "application/json, application/yaml;q=0.9, */*;q=0.5" });
     const res = await fetchSameOrigin(url, { method: "GET", headers, signal: AbortSignal.timeout(fetchTimeoutMs) });
@@ -61,7 +68,8 @@ async function readDocument(location: string): Promise<ReadDocument> {
     }
     return { ok: true, text: new TextDecoder().decode(await readLimited(res, maxDocumentBytes)), url };
   } catch (error) {
-    if (error instanceof DOMException && error.name === "TimeoutError") return fail(`no complete answer within ${fetchTimeoutMs / 1000} s`);
+    if (error instanceof DOMException && error.name === "TimeoutError")
+      return fail(`no complete answer within ${fetchTimeoutMs / 1000} s`);
     if (error instanceof RedirectRefusedError) return fail(`it answered with ${error.message}`);
     if (error instanceof SafeFetchError) return fail(error.message);
     return fail(describe(error));
@@ -77,9 +85,17 @@ function parseDocument(text: string): { ok: true; document: OpenApiDocument } | 
   }
   const version = typeof raw === "object" && raw !== null ? (raw as { openapi?: unknown; swagger?: unknown }) : null;
   if (version === null) return { ok: false, reason: "the OpenAPI document is not a JSON or YAML object" };
-  if (version.swagger !== undefined) return { ok: false, reason: "the document is Swagger 2.0; Gatehouse reads OpenAPI 3.0 and 3.1 (convert it, for example with swagger2openapi)" };
+  if (version.swagger !== undefined)
+    return {
+      ok: false,
+      reason:
+        "the document is Swagger 2.0; Gatehouse reads OpenAPI 3.0 and 3.1 (convert it, for example with swagger2openapi)",
+    };
   if (typeof version.openapi !== "string" || !/^3\.[01](\.|$)/.test(version.openapi)) {
-    return { ok: false, reason: `the document's openapi field is ${JSON.stringify(version.openapi ?? null)}; Gatehouse reads OpenAPI 3.0 and 3.1` };
+    return {
+      ok: false,
+      reason: `the document's openapi field is ${JSON.stringify(version.openapi ?? null)}; Gatehouse reads OpenAPI 3.0 and 3.1`,
+    };
   }
   const upgraded = upgrade(raw as Record<string, unknown>).specification;
   const { schema, errors } = dereference(upgraded as Record<string, unknown>);
@@ -114,6 +130,7 @@ function serverUrl(document: OpenApiDocument, documentUrl: URL | null): string |
   } catch {
     return { ok: false, reason: `the document's first server URL "${written}" is not a URL: ${needed}` };
   }
-  if (resolved.protocol !== "http:" && resolved.protocol !== "https:") return { ok: false, reason: `the document's first server URL "${written}" is not http(s): ${needed}` };
+  if (resolved.protocol !== "http:" && resolved.protocol !== "https:")
+    return { ok: false, reason: `the document's first server URL "${written}" is not http(s): ${needed}` };
   return resolved.href;
 }

@@ -41,7 +41,8 @@ const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const ignoredHeaders = new Set(["accept", "content-type", "authorization"]);
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The name of an operation without an operationId: method and path, in the characters MCP allows in a tool name. */
 export function derivedName(method: string, path: string): string {
@@ -54,7 +55,10 @@ export function derivedName(method: string, path: string): string {
  * is not offered to clients. Operations whose request body is required and
  * not JSON cannot be called and are returned as left out, with why.
  */
-export function operationsOf(document: OpenApiDocument, configuredHeaders: ReadonlySet<string>): { operations: Operation[]; leftOut: { name: string; reason: string }[] } {
+export function operationsOf(
+  document: OpenApiDocument,
+  configuredHeaders: ReadonlySet<string>,
+): { operations: Operation[]; leftOut: { name: string; reason: string }[] } {
   const operations: Operation[] = [];
   const leftOut: { name: string; reason: string }[] = [];
   for (const [path, item] of Object.entries(document.paths ?? {})) {
@@ -85,7 +89,9 @@ export function operationsOf(document: OpenApiDocument, configuredHeaders: Reado
 }
 
 function descriptionOf(operation: Json, method: string, path: string): string {
-  const parts = [operation.summary, operation.description].filter((part): part is string => typeof part === "string" && part.trim() !== "");
+  const parts = [operation.summary, operation.description].filter(
+    (part): part is string => typeof part === "string" && part.trim() !== "",
+  );
   return parts.length > 0 ? parts.join("\n\n") : `${method.toUpperCase()} ${path}`;
 }
 
@@ -104,7 +110,12 @@ function jsonBody(requestBody: unknown): JsonBody | null | "unusable" {
   if (mediaType === undefined) return required ? "unusable" : null;
   const media = requestBody.content[mediaType];
   const description = typeof requestBody.description === "string" ? requestBody.description : undefined;
-  return { mediaType, required, schema: isObject(media) ? media.schema : undefined, ...(description !== undefined && { description }) };
+  return {
+    mediaType,
+    required,
+    schema: isObject(media) ? media.schema : undefined,
+    ...(description !== undefined && { description }),
+  };
 }
 
 interface ParameterWithSchema {
@@ -114,14 +125,24 @@ interface ParameterWithSchema {
 }
 
 /** Path-level parameters, overridden by the operation's own of the same name and location (OpenAPI 3.1, Path Item Object, `parameters`). */
-function parametersOf(pathLevel: unknown, own: unknown, configuredHeaders: ReadonlySet<string>, hasBody: boolean): ParameterWithSchema[] {
+function parametersOf(
+  pathLevel: unknown,
+  own: unknown,
+  configuredHeaders: ReadonlySet<string>,
+  hasBody: boolean,
+): ParameterWithSchema[] {
   const byLocation = new Map<string, Json>();
   for (const list of [pathLevel, own]) {
     if (!Array.isArray(list)) continue;
-    for (const p of list) if (isObject(p) && typeof p.name === "string" && typeof p.in === "string") byLocation.set(`${p.in}:${p.name}`, p);
+    for (const p of list)
+      if (isObject(p) && typeof p.name === "string" && typeof p.in === "string") byLocation.set(`${p.in}:${p.name}`, p);
   }
   const usable = [...byLocation.values()].filter((p) => {
-    if (p.in === "header") return !ignoredHeaders.has((p.name as string).toLowerCase()) && !configuredHeaders.has((p.name as string).toLowerCase());
+    if (p.in === "header")
+      return (
+        !ignoredHeaders.has((p.name as string).toLowerCase()) &&
+        !configuredHeaders.has((p.name as string).toLowerCase())
+      );
     return p.in === "path" || p.in === "query"; // Cookie parameters are not sent.
   });
   const counts = new Map<string, number>();
@@ -132,7 +153,13 @@ function parametersOf(pathLevel: unknown, own: unknown, configuredHeaders: Reado
     const shared = counts.get(name)! > 1 || (hasBody && name === "body");
     const style = typeof p.style === "string" ? p.style : location === "query" ? "form" : "simple";
     return {
-      parameter: { key: shared ? `${location}_${name}` : name, name, in: location, style, explode: typeof p.explode === "boolean" ? p.explode : style === "form" },
+      parameter: {
+        key: shared ? `${location}_${name}` : name,
+        name,
+        in: location,
+        style,
+        explode: typeof p.explode === "boolean" ? p.explode : style === "form",
+      },
       required: location === "path" || p.required === true,
       schema: parameterSchema(p),
     };
@@ -143,7 +170,8 @@ function parametersOf(pathLevel: unknown, own: unknown, configuredHeaders: Reado
 function parameterSchema(parameter: Json): JsonSchema {
   const content = isObject(parameter.content) ? Object.values(parameter.content)[0] : undefined;
   const schema = toolSchema(parameter.schema ?? (isObject(content) ? content.schema : undefined));
-  if (typeof parameter.description === "string" && schema.description === undefined) schema.description = parameter.description;
+  if (typeof parameter.description === "string" && schema.description === undefined)
+    schema.description = parameter.description;
   return schema;
 }
 

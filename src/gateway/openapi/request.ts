@@ -6,7 +6,9 @@ import type { Operation, OperationParameter } from "./operations.ts";
 // header parameters, the JSON body, and last the configured headers, which
 // no argument can replace. Pure: no I/O.
 
-export type BuiltRequest = { ok: true; url: URL; method: string; headers: Headers; body: string | null } | { ok: false; message: string };
+export type BuiltRequest =
+  | { ok: true; url: URL; method: string; headers: Headers; body: string | null }
+  | { ok: false; message: string };
 
 type Scalar = string | number | boolean;
 
@@ -17,10 +19,14 @@ function simple(value: unknown): string {
   return String(value as Scalar);
 }
 
-function pathValue(parameter: OperationParameter, value: unknown): { ok: true; text: string } | { ok: false; message: string } {
+function pathValue(
+  parameter: OperationParameter,
+  value: unknown,
+): { ok: true; text: string } | { ok: false; message: string } {
   const text = simple(value);
   // "." and ".." stay dot segments even percent-encoded (WHATWG URL, path state), which would climb out of the operation's path.
-  if (text === "." || text === ".." || text === "") return { ok: false, message: `path parameter ${parameter.name} must not be ${JSON.stringify(text)}` };
+  if (text === "." || text === ".." || text === "")
+    return { ok: false, message: `path parameter ${parameter.name} must not be ${JSON.stringify(text)}` };
   return { ok: true, text: encodeURIComponent(text) };
 }
 
@@ -28,7 +34,11 @@ function appendQuery(query: URLSearchParams, parameter: OperationParameter, valu
   const { name, style, explode } = parameter;
   if (Array.isArray(value)) {
     if (explode) for (const item of value) query.append(name, simple(item));
-    else query.append(name, value.map(simple).join(style === "spaceDelimited" ? " " : style === "pipeDelimited" ? "|" : ","));
+    else
+      query.append(
+        name,
+        value.map(simple).join(style === "spaceDelimited" ? " " : style === "pipeDelimited" ? "|" : ","),
+      );
     return;
   }
   if (typeof value === "object" && value !== null) {
@@ -42,7 +52,12 @@ function appendQuery(query: URLSearchParams, parameter: OperationParameter, valu
   query.append(name, simple(value));
 }
 
-export function buildRequest(operation: Operation, baseUrl: string, args: Record<string, unknown>, configuredHeaders: Record<string, string>): BuiltRequest {
+export function buildRequest(
+  operation: Operation,
+  baseUrl: string,
+  args: Record<string, unknown>,
+  configuredHeaders: Record<string, string>,
+): BuiltRequest {
   const byName = new Map(operation.parameters.filter((p) => p.in === "path").map((p) => [p.name, p]));
   let problem: string | null = null;
   const path = operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => {

@@ -12,7 +12,10 @@ const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 /** A redirect that was not followed: to another origin, or one too many. */
 export class RedirectRefusedError extends Error {}
 
-export async function fetchSameOrigin(url: URL, init: RequestInit & { method: string; headers: Headers }): Promise<Response> {
+export async function fetchSameOrigin(
+  url: URL,
+  init: RequestInit & { method: string; headers: Headers },
+): Promise<Response> {
   let current = url;
   let { method, body } = init;
   const headers = new Headers(init.headers);
@@ -22,7 +25,8 @@ export async function fetchSameOrigin(url: URL, init: RequestInit & { method: st
     if (!redirectStatuses.has(res.status) || location === null) return res;
     await res.body?.cancel();
     const next = new URL(location, current);
-    if (next.origin !== url.origin) throw new RedirectRefusedError(`a redirect to another origin (${next.origin}), which Gatehouse does not follow`);
+    if (next.origin !== url.origin)
+      throw new RedirectRefusedError(`a redirect to another origin (${next.origin}), which Gatehouse does not follow`);
     if (hops === maxRedirects) throw new RedirectRefusedError(`more than ${maxRedirects} redirects in a row`);
     // A 303, and a 301 or 302 after a POST, become a GET without a body.
     if (res.status === 303 ? method !== "HEAD" : (res.status === 301 || res.status === 302) && method === "POST") {

@@ -28,7 +28,11 @@ export function apiToolDefinitions(api: ApiUpstream, timeoutMs: number, log: Log
     try {
       inputSchema = fromJsonSchema(operation.inputSchema as Parameters<typeof fromJsonSchema>[0]);
     } catch (error) {
-      log.warn("upstream tool left out: unusable schema", { upstream: api.name, tool: operation.name, error: (error as Error).message });
+      log.warn("upstream tool left out: unusable schema", {
+        upstream: api.name,
+        tool: operation.name,
+        error: (error as Error).message,
+      });
       continue;
     }
     definitions.push({

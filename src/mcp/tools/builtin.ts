@@ -18,13 +18,26 @@ export interface BuiltinDeps {
   now: () => number;
 }
 
-const noArguments = fromJsonSchema<Record<string, never>>({ type: "object", properties: {}, additionalProperties: false });
+const noArguments = fromJsonSchema<Record<string, never>>({
+  type: "object",
+  properties: {},
+  additionalProperties: false,
+});
 
 const revokeArguments = fromJsonSchema<{ kind: "api_key" | "connection"; id: string }>({
   type: "object",
   properties: {
-    kind: { type: "string", enum: ["api_key", "connection"], description: "What to revoke: an API key or an OAuth connection." },
-    id: { type: "string", minLength: 1, maxLength: 64, description: "Its id, as gatehouse__list_connections shows it." },
+    kind: {
+      type: "string",
+      enum: ["api_key", "connection"],
+      description: "What to revoke: an API key or an OAuth connection.",
+    },
+    id: {
+      type: "string",
+      minLength: 1,
+      maxLength: 64,
+      description: "Its id, as gatehouse__list_connections shows it.",
+    },
   },
   required: ["kind", "id"],
   additionalProperties: false,
@@ -39,7 +52,9 @@ function whoami(caller: Caller) {
     access: caller.access,
     scope: caller.scopes.join(" "),
     write_tools: permittedWriteTools(caller.access, caller.tools),
-    argument_limits: caller.limits.flatMap((source) => limitsOut(source.limits, source.kind === "policy" ? "policy" : via.kind)),
+    argument_limits: caller.limits.flatMap((source) =>
+      limitsOut(source.limits, source.kind === "policy" ? "policy" : via.kind),
+    ),
     expires_at: isoTime(caller.expiresAt),
   });
 }
@@ -81,7 +96,8 @@ function revokeOwn(deps: BuiltinDeps, caller: Caller, args: { kind: "api_key" | 
   const input = { id: args.id, ownerId: caller.userId, now: deps.now() };
   const revoked = args.kind === "api_key" ? revokeApiKey(deps.db, input) : revokeConnection(deps.db, input);
   // The same answer for "not yours" and "no such": ids of others stay unconfirmed.
-  if (!revoked) return toolError(`You have no live ${args.kind === "api_key" ? "API key" : "connection"} with id ${args.id}.`);
+  if (!revoked)
+    return toolError(`You have no live ${args.kind === "api_key" ? "API key" : "connection"} with id ${args.id}.`);
   return jsonResult({ revoked: true, kind: args.kind, id: args.id });
 }
 

@@ -36,13 +36,26 @@ interface ConsentView {
 export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
   const issuer = web.config.publicUrl;
   const bridgeUrl = bridgeCallbackUrl(issuer);
-  const bridgeStateTaken = "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
+  const bridgeStateTaken =
+    "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
 
   /** For the polling bridge, records the answer the client will poll for; false when its state was answered before. */
-  const answerIfBridge = (redirectUri: string, clientId: string, state: string | null, answer: { code?: string; error?: string }) => {
+  const answerIfBridge = (
+    redirectUri: string,
+    clientId: string,
+    state: string | null,
+    answer: { code?: string; error?: string },
+  ) => {
     if (redirectUri !== bridgeUrl || state === null) return true;
     const now = web.now();
-    const entry = { state, clientId, code: answer.code ?? null, error: answer.error ?? null, now, expiresAt: now + web.config.authCodeTtlSeconds };
+    const entry = {
+      state,
+      clientId,
+      code: answer.code ?? null,
+      error: answer.error ?? null,
+      now,
+      expiresAt: now + web.config.authCodeTtlSeconds,
+    };
     return answerBridge(web.db, entry);
   };
   /** For the polling bridge, opens (or confirms) the entry the client polls while the person decides. */
@@ -58,7 +71,14 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The page for one request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (set: Context["set"], jar: CookieJar, current: SignedIn, view: ConsentView, error?: string, posted?: unknown) => {
+  const consentPage = (
+    set: Context["set"],
+    jar: CookieJar,
+    current: SignedIn,
+    view: ConsentView,
+    error?: string,
+    posted?: unknown,
+  ) => {
     set.headers["content-security-policy"] = consentPageCsp(view.redirectUri);
     // The write tools on offer now: the catalogue changes as upstreams come and go, so it is read per page.
     const offer = consentOffer(current, web.catalogue, view.scopes);
@@ -76,7 +96,8 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   const showConsent = (set: Context["set"], jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
-    if (!openIfBridge(request.redirectUri, request.client.id, request.state)) return problemPage(set, 400, bridgeStateTaken);
+    if (!openIfBridge(request.redirectUri, request.client.id, request.state))
+      return problemPage(set, 400, bridgeStateTaken);
     const now = web.now();
     const requestId = randomString(16);
     insertPendingRequest(web.db, {
@@ -91,7 +112,12 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
       createdAt: now,
       expiresAt: now + pendingRequestTtlSeconds,
     });
-    return consentPage(set, jar, current, { client: request.client, redirectUri: request.redirectUri, scopes: request.scopes, requestId });
+    return consentPage(set, jar, current, {
+      client: request.client,
+      redirectUri: request.redirectUri,
+      scopes: request.scopes,
+      requestId,
+    });
   };
 
   return new Elysia()
@@ -106,81 +132,122 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
       const clientId = singleParam(url.searchParams, "client_id");
       let client: OAuthClient | null = null;
       try {
-        client = clientId === null ? null : await resolveClient({ db: web.db, now: web.now, publicUrl: issuer, log: web.log }, clientId);
+        client =
+          clientId === null
+            ? null
+            : await resolveClient({ db: web.db, now: web.now, publicUrl: issuer, log: web.log }, clientId);
       } catch (error) {
         // A metadata document that cannot be fetched or read: phase 1, never a redirect.
-        if (error instanceof OAuthError) return problemPage(set, 400, `The app's registration could not be read: ${error.description}`);
+        if (error instanceof OAuthError)
+          return problemPage(set, 400, `The app's registration could not be read: ${error.description}`);
         throw error;
       }
       const check = checkAuthorizeRequest(url.searchParams, client, issuer, bridgeUrl);
       if (check.kind === "show") return problemPage(set, 400, check.message);
       if (check.kind === "redirect") {
         const { error, state, redirectUri } = check;
-        if (!answerIfBridge(redirectUri, client!.id, state, { error: error.code })) return problemPage(set, 400, bridgeStateTaken);
-        return redirect(authorizationResponseUrl(redirectUri, { error: error.code, error_description: error.description, state, iss: issuer }), 302);
+        if (!answerIfBridge(redirectUri, client!.id, state, { error: error.code }))
+          return problemPage(set, 400, bridgeStateTaken);
+        return redirect(
+          authorizationResponseUrl(redirectUri, {
+            error: error.code,
+            error_description: error.description,
+            state,
+            iss: issuer,
+          }),
+          302,
+        );
       }
       const current = signedIn(web, cookie);
       // Sign in first, then come back to this same request.
       if (!current) return redirect(signInUrl(url.pathname + url.search), 303);
       return showConsent(set, cookie, current, check.request);
     })
-    .post(oauthPaths.authorize, ({ body, cookie, audit, set, redirect }) => {
-      const current = signedIn(web, cookie);
-      if (!current) return problemPage(set, 401, "Your session ended before you answered. Go back to the app and connect again.");
-      const decision = field(body, "decision");
-      if (decision !== "allow" && decision !== "deny") return problemPage(set, 400, "Choose Allow or Deny.");
+    .post(
+      oauthPaths.authorize,
+      ({ body, cookie, audit, set, redirect }) => {
+        const current = signedIn(web, cookie);
+        if (!current)
+          return problemPage(set, 401, "Your session ended before you answered. Go back to the app and connect again.");
+        const decision = field(body, "decision");
+        if (decision !== "allow" && decision !== "deny") return problemPage(set, 400, "Choose Allow or Deny.");
 
-      const now = web.now();
-      const pending = findPendingRequest(web.db, field(body, "request"));
-      const gone = () => problemPage(set, 400, "This request expired or was already answered. Go back to the app and connect again.");
-      // Bound to this session, short-lived and single use: a replayed or stolen form gets nothing.
-      if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now) return gone();
-      const ids = { user_id: current.user.id, client_id: pending.clientId };
-      const respond = (params: { code?: string; error?: string; error_description?: string }) => {
-        if (!answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params)) return problemPage(set, 400, bridgeStateTaken);
-        return redirect(authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }), 302);
-      };
+        const now = web.now();
+        const pending = findPendingRequest(web.db, field(body, "request"));
+        const gone = () =>
+          problemPage(set, 400, "This request expired or was already answered. Go back to the app and connect again.");
+        // Bound to this session, short-lived and single use: a replayed or stolen form gets nothing.
+        if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now) return gone();
+        const ids = { user_id: current.user.id, client_id: pending.clientId };
+        const respond = (params: { code?: string; error?: string; error_description?: string }) => {
+          if (!answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params))
+            return problemPage(set, 400, bridgeStateTaken);
+          return redirect(
+            authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }),
+            302,
+          );
+        };
 
-      const requested = parseScope(pending.scope);
-      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested, ceilingOf(current)) : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
-      // A form that cannot be granted as posted is shown again with why; the request stays pending.
-      if (!answer.ok) {
-        const client = findClientById(web.db, pending.clientId);
-        if (!client) return gone();
-        set.status = 400;
-        const view = { client, redirectUri: pending.redirectUri, scopes: requested, requestId: pending.id };
-        return consentPage(set, cookie, current, view, answer.error, body);
-      }
-      const { scopes, tools, argumentLimits } = answer;
-      // Another tab may have answered the same bridge state: check before a grant is made.
-      if (!openIfBridge(pending.redirectUri, pending.clientId, pending.state)) return problemPage(set, 400, bridgeStateTaken);
-      if (!takePendingRequest(web.db, pending.id)) return gone();
-      if (scopes.length === 0) {
-        web.log.info("consent denied", ids);
-        const who = { userId: current.user.id, clientId: pending.clientId, apiKeyId: current.session.apiKeyId };
-        audit.record({ event: "consent_denied", outcome: "denied", ...who, detail: { scope: pending.scope } });
-        // RFC 6749 §4.1.2.1
-        return respond({ error: "access_denied", error_description: "The user did not allow access." });
-      }
-      const { code, authorization: grant } = approveAuthorization(web.db, {
-        userId: current.user.id,
-        clientId: pending.clientId,
-        // A session opened with an API key ties the grant to that key: revoking the key revokes it.
-        apiKeyId: current.session.apiKeyId,
-        scope: formatScope(scopes),
-        tools,
-        argumentLimits,
-        resource: pending.resource,
-        redirectUri: pending.redirectUri,
-        codeChallenge: pending.codeChallenge,
-        now,
-        codeTtlSeconds: web.config.authCodeTtlSeconds,
-      });
-      touchClient(web.db, pending.clientId, now);
-      web.log.info("consent given", ids);
-      const who = { userId: current.user.id, clientId: pending.clientId, grantId: grant.id, apiKeyId: current.session.apiKeyId };
-      audit.record({ event: "consent_given", outcome: "ok", ...who, detail: { scope: grant.scope, tools: tools ?? "all", ...(argumentLimits && { argument_limits: argumentLimits }) } });
-      // RFC 6749 §4.1.2 and RFC 9207 §2
-      return respond({ code });
-    }, { form: "/" });
+        const requested = parseScope(pending.scope);
+        const answer =
+          decision === "allow"
+            ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested, ceilingOf(current))
+            : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
+        // A form that cannot be granted as posted is shown again with why; the request stays pending.
+        if (!answer.ok) {
+          const client = findClientById(web.db, pending.clientId);
+          if (!client) return gone();
+          set.status = 400;
+          const view = { client, redirectUri: pending.redirectUri, scopes: requested, requestId: pending.id };
+          return consentPage(set, cookie, current, view, answer.error, body);
+        }
+        const { scopes, tools, argumentLimits } = answer;
+        // Another tab may have answered the same bridge state: check before a grant is made.
+        if (!openIfBridge(pending.redirectUri, pending.clientId, pending.state))
+          return problemPage(set, 400, bridgeStateTaken);
+        if (!takePendingRequest(web.db, pending.id)) return gone();
+        if (scopes.length === 0) {
+          web.log.info("consent denied", ids);
+          const who = { userId: current.user.id, clientId: pending.clientId, apiKeyId: current.session.apiKeyId };
+          audit.record({ event: "consent_denied", outcome: "denied", ...who, detail: { scope: pending.scope } });
+          // RFC 6749 §4.1.2.1
+          return respond({ error: "access_denied", error_description: "The user did not allow access." });
+        }
+        const { code, authorization: grant } = approveAuthorization(web.db, {
+          userId: current.user.id,
+          clientId: pending.clientId,
+          // A session opened with an API key ties the grant to that key: revoking the key revokes it.
+          apiKeyId: current.session.apiKeyId,
+          scope: formatScope(scopes),
+          tools,
+          argumentLimits,
+          resource: pending.resource,
+          redirectUri: pending.redirectUri,
+          codeChallenge: pending.codeChallenge,
+          now,
+          codeTtlSeconds: web.config.authCodeTtlSeconds,
+        });
+        touchClient(web.db, pending.clientId, now);
+        web.log.info("consent given", ids);
+        const who = {
+          userId: current.user.id,
+          clientId: pending.clientId,
+          grantId: grant.id,
+          apiKeyId: current.session.apiKeyId,
+        };
+        audit.record({
+          event: "consent_given",
+          outcome: "ok",
+          ...who,
+          detail: {
+            scope: grant.scope,
+            tools: tools ?? "all",
+            ...(argumentLimits && { argument_limits: argumentLimits }),
+          },
+        });
+        // RFC 6749 §4.1.2 and RFC 9207 §2
+        return respond({ code });
+      },
+      { form: "/" },
+    );
 }

@@ -18,13 +18,23 @@ export function bridgeCallbackRoutes(deps: Pick<EndpointDeps, "db" | "now">) {
     // Pending: the person has not answered, so nobody should be here yet.
     if (!view || view.status === "pending") {
       set.status = 400;
-      return MessagePage({ title: "This sign-in is not valid", message: "Gatehouse has no authorization waiting for this link, or it expired. Go back to the app and connect again." });
+      return MessagePage({
+        title: "This sign-in is not valid",
+        message:
+          "Gatehouse has no authorization waiting for this link, or it expired. Go back to the app and connect again.",
+      });
     }
     const app = findClientById(deps.db, view.clientId)?.name ?? "the app";
     // The code never appears on the page: the app fetches it by polling.
     if (view.status === "failed") {
-      return MessagePage({ title: "Access not given", message: `${app} did not get access. You can close this tab and return to ${app}.` });
+      return MessagePage({
+        title: "Access not given",
+        message: `${app} did not get access. You can close this tab and return to ${app}.`,
+      });
     }
-    return MessagePage({ title: "You can return to the app", message: `${app} is connected. You can close this tab and return to ${app}.` });
+    return MessagePage({
+      title: "You can return to the app",
+      message: `${app} is connected. You can close this tab and return to ${app}.`,
+    });
   });
 }

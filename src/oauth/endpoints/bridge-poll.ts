@@ -17,7 +17,13 @@ export function bridgePollRoutes(deps: EndpointDeps, context: RequestContext) {
   const options = { body: "form-or-json", clientAuth: "none", cors: true, queryOnGet: true } as const;
   return oauthEndpoint(deps, context, oauthPaths.bridgePoll, options, ({ params, audit }) => {
     const { state, clientId } = pollParams(params);
-    const { code } = pollBridge(deps.db, { state, clientId, now: deps.now(), bridgeUrl, pendingTtlSeconds: pendingRequestTtlSeconds });
+    const { code } = pollBridge(deps.db, {
+      state,
+      clientId,
+      now: deps.now(),
+      bridgeUrl,
+      pendingTtlSeconds: pendingRequestTtlSeconds,
+    });
     audit.record({ event: "bridge_code_delivered", outcome: "ok", clientId });
     // RFC 9207 §2: iss, as the redirect would have carried it.
     return noStoreJson({ code, state, iss: issuer });

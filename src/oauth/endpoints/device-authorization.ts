@@ -9,7 +9,10 @@ import type { RequestContext } from "../../http/request-context.ts";
 /** Where a person enters a user code, with the code filled in when given (RFC 8628 §3.3.1). */
 export function verificationUris(issuer: string, userCode: string) {
   const uri = `${issuer}${devicePaths.verify}`;
-  return { verification_uri: uri, verification_uri_complete: `${uri}?${new URLSearchParams({ user_code: formatUserCode(userCode) })}` };
+  return {
+    verification_uri: uri,
+    verification_uri_complete: `${uri}?${new URLSearchParams({ user_code: formatUserCode(userCode) })}`,
+  };
 }
 
 /**
@@ -19,17 +22,31 @@ export function verificationUris(issuer: string, userCode: string) {
  */
 export function deviceAuthorizationRoutes(deps: EndpointDeps, context: RequestContext) {
   const issuer = deps.config.publicUrl;
-  return oauthEndpoint(deps, context, oauthPaths.deviceAuthorization, { body: "form", clientAuth: "required", cors: true }, ({ params, client }) => {
-    if (client.kind === "service") throw new UnauthorizedClient("A service account's client gets tokens with client_credentials, not the device flow.");
-    const scopes = normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true }));
-    const resource = requestedResource(issuer, params.get("resource"));
-    const issued = issueDeviceCode(deps.db, { clientId: client.id, scope: formatScope(scopes), resource, now: deps.now() });
-    return noStoreJson({
-      device_code: issued.deviceCode,
-      user_code: formatUserCode(issued.userCode),
-      ...verificationUris(issuer, issued.userCode),
-      expires_in: issued.expiresIn,
-      interval: issued.interval,
-    });
-  });
+  return oauthEndpoint(
+    deps,
+    context,
+    oauthPaths.deviceAuthorization,
+    { body: "form", clientAuth: "required", cors: true },
+    ({ params, client }) => {
+      if (client.kind === "service")
+        throw new UnauthorizedClient(
+          "A service account's client gets tokens with client_credentials, not the device flow.",
+        );
+      const scopes = normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true }));
+      const resource = requestedResource(issuer, params.get("resource"));
+      const issued = issueDeviceCode(deps.db, {
+        clientId: client.id,
+        scope: formatScope(scopes),
+        resource,
+        now: deps.now(),
+      });
+      return noStoreJson({
+        device_code: issued.deviceCode,
+        user_code: formatUserCode(issued.userCode),
+        ...verificationUris(issuer, issued.userCode),
+        expires_in: issued.expiresIn,
+        interval: issued.interval,
+      });
+    },
+  );
 }

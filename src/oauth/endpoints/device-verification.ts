@@ -12,7 +12,12 @@ import { DeviceCodePage } from "../../../views/device.tsx";
 import { MessagePage } from "../../../views/message.tsx";
 import { findClientById, touchClient } from "../clients-store.ts";
 import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "../consent.ts";
-import { answerDeviceAuthorization, findPendingByUserCode, formatUserCode, normalizeUserCode } from "../device-codes.ts";
+import {
+  answerDeviceAuthorization,
+  findPendingByUserCode,
+  formatUserCode,
+  normalizeUserCode,
+} from "../device-codes.ts";
 import type { DeviceCode } from "../device-codes-store.ts";
 import { devicePaths } from "../paths.ts";
 import { formatScope, parseScope, scopeDescriptions } from "../scopes.ts";
@@ -22,7 +27,8 @@ import { formatScope, parseScope, scopeDescriptions } from "../scopes.ts";
 const failureWindowSeconds = 15 * 60;
 const failuresPerSession = 10;
 const failuresPerAddress = 30;
-const invalidCodeMessage = "That code is not valid, has expired or was already used. Check the code your device shows, or start again on the device.";
+const invalidCodeMessage =
+  "That code is not valid, has expired or was already used. Check the code your device shows, or start again on the device.";
 
 /**
  * RFC 8628 §3.3: a signed-in person types the user code (or follows
@@ -43,21 +49,47 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
     if (wait > 0) {
       set.headers["retry-after"] = String(wait);
-      return { page: page(set, 429, "Too many attempts", `Too many wrong codes. Try again in ${Math.ceil(wait / 60)} minute(s).`) };
+      return {
+        page: page(
+          set,
+          429,
+          "Too many attempts",
+          `Too many wrong codes. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+        ),
+      };
     }
     const row = findPendingByUserCode(web.db, typed, web.now());
     if (row) return { row };
     failures.perSession.hit(current.session.id);
     failures.perAddress.hit(address);
     web.log.warn("wrong device user code", { user_id: current.user.id });
-    audit.record({ event: "user_code_failed", outcome: "denied", userId: current.user.id, apiKeyId: current.session.apiKeyId });
+    audit.record({
+      event: "user_code_failed",
+      outcome: "denied",
+      userId: current.user.id,
+      apiKeyId: current.session.apiKeyId,
+    });
     return { page: null };
   };
 
   /** The consent page for a device's request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (set: Context["set"], jar: CookieJar, current: SignedIn, row: DeviceCode, userCode: string, error?: string, posted?: unknown) => {
+  const consentPage = (
+    set: Context["set"],
+    jar: CookieJar,
+    current: SignedIn,
+    row: DeviceCode,
+    userCode: string,
+    error?: string,
+    posted?: unknown,
+  ) => {
     const client = findClientById(web.db, row.clientId);
-    if (!client) return page(set, 400, "This device cannot connect", "The app that asked is no longer registered. Start again on the device.");
+    if (!client)
+      return page(
+        set,
+        400,
+        "This device cannot connect",
+        "The app that asked is no longer registered. Start again on the device.",
+      );
     const scopes = parseScope(row.scope, { ignoreUnknown: true });
     return ConsentPage({
       viewer: viewerOf(current),
@@ -79,60 +111,104 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     .onBeforeHandle(({ set }) => {
       set.headers["cache-control"] = "no-store";
     })
-    .get(devicePaths.verify, ({ request, viewer, csrf }) => {
-      const userCode = (new URL(request.url).searchParams.get("user_code") ?? "").slice(0, 20);
-      return DeviceCodePage({ viewer, csrf, userCode });
-    }, { signedIn: true })
-    .post(devicePaths.verify, ({ body, cookie, clientIp, audit, set, redirect }) => {
-      const current = signedIn(web, cookie);
-      if (!current) return redirect(signInUrl(devicePaths.verify), 303);
-      const typed = field(body, "user_code").slice(0, 20);
-      const found = lookUp(current, typed, set, clientIp, audit);
-      if ("page" in found) {
-        if (found.page) return found.page;
-        set.status = 400;
-        return DeviceCodePage({ viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure), userCode: typed, error: invalidCodeMessage });
-      }
-      return consentPage(set, cookie, current, found.row, typed);
-    }, { form: devicePaths.verify })
-    .post(devicePaths.consent, ({ body, cookie, clientIp, audit, set }) => {
-      const current = signedIn(web, cookie);
-      if (!current) return page(set, 401, "Signed out", "Your session ended before you answered. Sign in and enter the code again.");
-      const decision = field(body, "decision");
-      if (decision !== "allow" && decision !== "deny") return page(set, 400, "No answer", "Choose Allow or Deny.");
-      const userCode = field(body, "request").slice(0, 20);
-      const found = lookUp(current, userCode, set, clientIp, audit);
-      if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage);
-      const row = found.row;
-      const now = web.now();
-      const requested = parseScope(row.scope, { ignoreUnknown: true });
-      const answer = decision === "allow" ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested, ceilingOf(current)) : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
-      // A form that cannot be granted as posted is shown again with why; the request stays pending.
-      if (!answer.ok) {
-        set.status = 400;
-        return consentPage(set, cookie, current, row, userCode, answer.error, body);
-      }
-      const { scopes, tools, argumentLimits } = answer;
-      const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
-      if (scopes.length === 0) {
-        if (!answerDeviceAuthorization(web.db, { row, now, decision: "deny" })) return page(set, 400, "Code not valid", invalidCodeMessage);
-        audit.record({ event: "consent_denied", outcome: "denied", ...who, detail: { scope: row.scope, flow: "device" } });
-        return MessagePage({ title: "Access denied", message: "The device was not connected. You can close this page." });
-      }
-      const answered = answerDeviceAuthorization(web.db, {
-        row,
-        now,
-        decision: "allow",
-        userId: current.user.id,
-        // A session opened with an API key ties the grant to that key: revoking the key revokes it.
-        apiKeyId: current.session.apiKeyId,
-        scope: formatScope(scopes),
-        tools,
-        argumentLimits,
-      });
-      if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage);
-      touchClient(web.db, row.clientId, now);
-      audit.record({ event: "consent_given", outcome: "ok", ...who, grantId: answered.authorization.id, detail: { scope: answered.authorization.scope, tools: tools ?? "all", flow: "device" } });
-      return MessagePage({ title: "Device connected", message: "The device is connected. Go back to it: it continues by itself." });
-    }, { form: devicePaths.verify });
+    .get(
+      devicePaths.verify,
+      ({ request, viewer, csrf }) => {
+        const userCode = (new URL(request.url).searchParams.get("user_code") ?? "").slice(0, 20);
+        return DeviceCodePage({ viewer, csrf, userCode });
+      },
+      { signedIn: true },
+    )
+    .post(
+      devicePaths.verify,
+      ({ body, cookie, clientIp, audit, set, redirect }) => {
+        const current = signedIn(web, cookie);
+        if (!current) return redirect(signInUrl(devicePaths.verify), 303);
+        const typed = field(body, "user_code").slice(0, 20);
+        const found = lookUp(current, typed, set, clientIp, audit);
+        if ("page" in found) {
+          if (found.page) return found.page;
+          set.status = 400;
+          return DeviceCodePage({
+            viewer: viewerOf(current),
+            csrf: csrfToken(cookie, web.secure),
+            userCode: typed,
+            error: invalidCodeMessage,
+          });
+        }
+        return consentPage(set, cookie, current, found.row, typed);
+      },
+      { form: devicePaths.verify },
+    )
+    .post(
+      devicePaths.consent,
+      ({ body, cookie, clientIp, audit, set }) => {
+        const current = signedIn(web, cookie);
+        if (!current)
+          return page(
+            set,
+            401,
+            "Signed out",
+            "Your session ended before you answered. Sign in and enter the code again.",
+          );
+        const decision = field(body, "decision");
+        if (decision !== "allow" && decision !== "deny") return page(set, 400, "No answer", "Choose Allow or Deny.");
+        const userCode = field(body, "request").slice(0, 20);
+        const found = lookUp(current, userCode, set, clientIp, audit);
+        if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage);
+        const row = found.row;
+        const now = web.now();
+        const requested = parseScope(row.scope, { ignoreUnknown: true });
+        const answer =
+          decision === "allow"
+            ? consentAnswer(body, consentOffer(current, web.catalogue, requested), requested, ceilingOf(current))
+            : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
+        // A form that cannot be granted as posted is shown again with why; the request stays pending.
+        if (!answer.ok) {
+          set.status = 400;
+          return consentPage(set, cookie, current, row, userCode, answer.error, body);
+        }
+        const { scopes, tools, argumentLimits } = answer;
+        const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
+        if (scopes.length === 0) {
+          if (!answerDeviceAuthorization(web.db, { row, now, decision: "deny" }))
+            return page(set, 400, "Code not valid", invalidCodeMessage);
+          audit.record({
+            event: "consent_denied",
+            outcome: "denied",
+            ...who,
+            detail: { scope: row.scope, flow: "device" },
+          });
+          return MessagePage({
+            title: "Access denied",
+            message: "The device was not connected. You can close this page.",
+          });
+        }
+        const answered = answerDeviceAuthorization(web.db, {
+          row,
+          now,
+          decision: "allow",
+          userId: current.user.id,
+          // A session opened with an API key ties the grant to that key: revoking the key revokes it.
+          apiKeyId: current.session.apiKeyId,
+          scope: formatScope(scopes),
+          tools,
+          argumentLimits,
+        });
+        if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage);
+        touchClient(web.db, row.clientId, now);
+        audit.record({
+          event: "consent_given",
+          outcome: "ok",
+          ...who,
+          grantId: answered.authorization.id,
+          detail: { scope: answered.authorization.scope, tools: tools ?? "all", flow: "device" },
+        });
+        return MessagePage({
+          title: "Device connected",
+          message: "The device is connected. Go back to it: it continues by itself.",
+        });
+      },
+      { form: devicePaths.verify },
+    );
 }

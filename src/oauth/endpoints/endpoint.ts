@@ -39,7 +39,13 @@ export function noStoreJson(body: unknown, headers: Record<string, string> = {})
  * The RFC 6749 §5.2 error for `error`. Anything that is not an OAuthError is
  * a bug: logged here with the request id, answered as a bare server_error.
  */
-export function oauthFailure(log: Logger, request: Request, requestId: string, error: unknown, headers: Record<string, string> = {}): Response {
+export function oauthFailure(
+  log: Logger,
+  request: Request,
+  requestId: string,
+  error: unknown,
+  headers: Record<string, string> = {},
+): Response {
   if (!(error instanceof OAuthError)) {
     log.error("unhandled error", {
       request_id: requestId,
@@ -64,7 +70,13 @@ export interface CallerCheck<T> {
  */
 type ClientRule = "required" | "when-named" | "none" | CallerCheck<unknown>;
 
-type CallerOf<A extends ClientRule> = A extends "required" ? OAuthClient : A extends "when-named" ? OAuthClient | null : A extends CallerCheck<infer T> ? T : null;
+type CallerOf<A extends ClientRule> = A extends "required"
+  ? OAuthClient
+  : A extends "when-named"
+    ? OAuthClient | null
+    : A extends CallerCheck<infer T>
+      ? T
+      : null;
 
 export interface EndpointOptions<A extends ClientRule> {
   /**
@@ -112,14 +124,21 @@ export function oauthEndpoint<A extends ClientRule>(
   options: EndpointOptions<A>,
   handler: (request: EndpointRequest<CallerOf<A>>) => Response | Promise<Response>,
 ) {
-  const clientDeps = { db: deps.db, now: deps.now, publicUrl: deps.config.publicUrl, log: deps.log, ...(options.useLastGoodCopy && { useLastGoodCopy: true }) };
+  const clientDeps = {
+    db: deps.db,
+    now: deps.now,
+    publicUrl: deps.config.publicUrl,
+    log: deps.log,
+    ...(options.useLastGoodCopy && { useLastGoodCopy: true }),
+  };
   const cors: Record<string, string> = options.cors ? corsHeaders : {};
   const rule: ClientRule = options.clientAuth;
 
   const callerOf = async (request: Request, params: Map<string, string>): Promise<unknown> => {
     if (rule === "none") return null;
     if (rule === "required") return authenticateClient(clientDeps, request, params);
-    if (rule === "when-named") return presentsClient(request, params) ? authenticateClient(clientDeps, request, params) : null;
+    if (rule === "when-named")
+      return presentsClient(request, params) ? authenticateClient(clientDeps, request, params) : null;
     return rule.authenticate(request, params);
   };
   const challengeOf = (request: Request, error: unknown): Record<string, string> => {
@@ -128,7 +147,10 @@ export function oauthEndpoint<A extends ClientRule>(
     return rule.challenge(request, error);
   };
 
-  const answer = async ({ request, requestId, clientIp, audit }: Context, readParams: () => Promise<Map<string, string>>) => {
+  const answer = async (
+    { request, requestId, clientIp, audit }: Context,
+    readParams: () => Promise<Map<string, string>>,
+  ) => {
     try {
       const params = await readParams();
       const client = (await callerOf(request, params)) as CallerOf<A>;
@@ -140,13 +162,19 @@ export function oauthEndpoint<A extends ClientRule>(
     }
   };
   const bodyParams = (request: Request) =>
-    options.body === "none" ? Promise.resolve(new Map<string, string>()) : readBodyParams(request, { json: options.body === "form-or-json" });
+    options.body === "none"
+      ? Promise.resolve(new Map<string, string>())
+      : readBodyParams(request, { json: options.body === "form-or-json" });
 
   // Destructured, not `(ctx) =>`: Elysia reads a handler's parameters to decide whether to parse the body itself, and the endpoint must be the one reading it.
   const app = new Elysia().use(context);
-  app.post(path, ({ request, requestId, clientIp, audit }) => answer({ request, requestId, clientIp, audit }, () => bodyParams(request)));
+  app.post(path, ({ request, requestId, clientIp, audit }) =>
+    answer({ request, requestId, clientIp, audit }, () => bodyParams(request)),
+  );
   if (options.queryOnGet) {
-    app.get(path, ({ request, requestId, clientIp, audit }) => answer({ request, requestId, clientIp, audit }, async () => uniqueParams(new URL(request.url).searchParams)));
+    app.get(path, ({ request, requestId, clientIp, audit }) =>
+      answer({ request, requestId, clientIp, audit }, async () => uniqueParams(new URL(request.url).searchParams)),
+    );
   }
   if (options.cors) app.options(path, preflight);
   return app;

@@ -26,7 +26,8 @@ export function introspectRoutes(deps: EndpointDeps, context: RequestContext) {
       const bearer = /^bearer +(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
       if (bearer) {
         const found = authenticateApiKey(deps.db, bearer[1]!, deps.now());
-        if (!found?.user.isAdmin) throw new InvalidClient("Introspection needs an admin's API key or a confidential client.");
+        if (!found?.user.isAdmin)
+          throw new InvalidClient("Introspection needs an admin's API key or a confidential client.");
         return { kind: "admin" };
       }
       const client = await authenticateClient(clientDeps, request, params);
@@ -35,28 +36,36 @@ export function introspectRoutes(deps: EndpointDeps, context: RequestContext) {
     },
     // A caller that came with a Bearer key hears the Bearer scheme, whatever went wrong.
     challenge: (request, error) =>
-      bearerScheme.test(request.headers.get("authorization") ?? "") ? { "www-authenticate": 'Bearer realm="gatehouse"' } : clientAuthChallenge(request, error),
+      bearerScheme.test(request.headers.get("authorization") ?? "")
+        ? { "www-authenticate": 'Bearer realm="gatehouse"' }
+        : clientAuthChallenge(request, error),
   };
 
-  return oauthEndpoint(deps, context, oauthPaths.introspect, { body: "form", clientAuth: introspector, cors: false }, ({ params, client: caller }) => {
-    const presented = findPresentedToken(deps.db, requiredParam(params, "token"));
-    const now = deps.now();
-    if (!presented || !isTokenActive(presented.context, now)) return noStoreJson({ active: false });
-    const { token, authorization, user } = presented.context;
-    if (caller.kind === "client" && authorization.clientId !== caller.clientId) return noStoreJson({ active: false });
-    return noStoreJson({
-      active: true,
-      scope: token.scope,
-      client_id: authorization.clientId,
-      username: user.email,
-      // RFC 7662 §2.2 takes token_type from RFC 6749 §7.1, which names no
-      // type for refresh tokens; "refresh_token" is the RFC 7009 hint value.
-      token_type: token.kind === "access" ? "Bearer" : "refresh_token",
-      exp: token.expiresAt,
-      iat: token.createdAt,
-      sub: user.id,
-      aud: authorization.resource,
-      iss: deps.config.publicUrl,
-    });
-  });
+  return oauthEndpoint(
+    deps,
+    context,
+    oauthPaths.introspect,
+    { body: "form", clientAuth: introspector, cors: false },
+    ({ params, client: caller }) => {
+      const presented = findPresentedToken(deps.db, requiredParam(params, "token"));
+      const now = deps.now();
+      if (!presented || !isTokenActive(presented.context, now)) return noStoreJson({ active: false });
+      const { token, authorization, user } = presented.context;
+      if (caller.kind === "client" && authorization.clientId !== caller.clientId) return noStoreJson({ active: false });
+      return noStoreJson({
+        active: true,
+        scope: token.scope,
+        client_id: authorization.clientId,
+        username: user.email,
+        // RFC 7662 §2.2 takes token_type from RFC 6749 §7.1, which names no
+        // type for refresh tokens; "refresh_token" is the RFC 7009 hint value.
+        token_type: token.kind === "access" ? "Bearer" : "refresh_token",
+        exp: token.expiresAt,
+        iat: token.createdAt,
+        sub: user.id,
+        aud: authorization.resource,
+        iss: deps.config.publicUrl,
+      });
+    },
+  );
 }

@@ -35,7 +35,9 @@ export function authorizationServerMetadata(issuer: string) {
 export function metadataRoutes(issuer: string) {
   const body = JSON.stringify(authorizationServerMetadata(issuer));
   const respond = () =>
-    new Response(body, { headers: { "content-type": "application/json", "cache-control": "public, max-age=300", ...corsHeaders } });
+    new Response(body, {
+      headers: { "content-type": "application/json", "cache-control": "public, max-age=300", ...corsHeaders },
+    });
   // Some clients only try the OpenID path, or append the issuer's (empty) path.
   const paths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"];
   let app = new Elysia();

@@ -32,19 +32,25 @@ export function registerRoutes(web: EndpointDeps, context: RequestContext) {
   const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 
   // The rate limit comes first: the body is read (and parsed as RFC 7591 JSON, not a form) only within it.
-  return oauthEndpoint(web, context, oauthPaths.register, { body: "none", clientAuth: "none", cors: true }, async ({ request, clientIp: address, audit }) => {
-    const wait = perAddress.retryAfter(address);
-    if (wait > 0) throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
-    perAddress.hit(address);
-    const reg = parseRegistrationRequest(await readJsonBody(request));
-    const { client, secret, reused } = registerDynamicClient(web.db, reg, web.now());
-    web.log.info(reused ? "client registration reused" : "client registered", {
-      client_id: client.id,
-      kind: client.kind,
-      auth_method: client.tokenEndpointAuthMethod,
-    });
-    const detail = { kind: client.kind, name: client.name, auth_method: client.tokenEndpointAuthMethod, reused };
-    audit.record({ event: "client_registered", outcome: "ok", clientId: client.id, detail });
-    return Response.json(registrationResponse(client, reg, secret), { status: 201, headers: noStore });
-  });
+  return oauthEndpoint(
+    web,
+    context,
+    oauthPaths.register,
+    { body: "none", clientAuth: "none", cors: true },
+    async ({ request, clientIp: address, audit }) => {
+      const wait = perAddress.retryAfter(address);
+      if (wait > 0) throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
+      perAddress.hit(address);
+      const reg = parseRegistrationRequest(await readJsonBody(request));
+      const { client, secret, reused } = registerDynamicClient(web.db, reg, web.now());
+      web.log.info(reused ? "client registration reused" : "client registered", {
+        client_id: client.id,
+        kind: client.kind,
+        auth_method: client.tokenEndpointAuthMethod,
+      });
+      const detail = { kind: client.kind, name: client.name, auth_method: client.tokenEndpointAuthMethod, reused };
+      audit.record({ event: "client_registered", outcome: "ok", clientId: client.id, detail });
+      return Response.json(registrationResponse(client, reg, secret), { status: 201, headers: noStore });
+    },
+  );
 }

@@ -23,7 +23,14 @@ export function revokeRoutes(deps: EndpointDeps, context: RequestContext) {
     if (revoked) {
       const { token: row, authorization } = revoked;
       deps.log.info("token revoked", { client_id: authorization.clientId });
-      audit.record({ event: "token_revoked", outcome: "ok", userId: authorization.userId, clientId: authorization.clientId, grantId: authorization.id, detail: { kind: row.kind } });
+      audit.record({
+        event: "token_revoked",
+        outcome: "ok",
+        userId: authorization.userId,
+        clientId: authorization.clientId,
+        grantId: authorization.id,
+        detail: { kind: row.kind },
+      });
     }
     return new Response(null, { status: 200, headers: { "cache-control": "no-store" } });
   });

@@ -30,8 +30,13 @@ export function tokenRoutes(deps: EndpointDeps, context: RequestContext) {
   const options = { body: "form-or-json", clientAuth: "required", useLastGoodCopy: true, cors: true } as const;
   return oauthEndpoint(deps, context, oauthPaths.token, options, ({ params, client, audit }) => {
     const grantType = requiredParam(params, "grant_type");
-    if (!Object.hasOwn(grantTypes, grantType)) throw new UnsupportedGrantType(`grant_type ${grantType} is not supported.`);
-    const pair = grantTypes[grantType as keyof typeof grantTypes]({ db: deps.db, log: deps.log, config: deps.config, now: deps.now(), audit }, client, params);
+    if (!Object.hasOwn(grantTypes, grantType))
+      throw new UnsupportedGrantType(`grant_type ${grantType} is not supported.`);
+    const pair = grantTypes[grantType as keyof typeof grantTypes](
+      { db: deps.db, log: deps.log, config: deps.config, now: deps.now(), audit },
+      client,
+      params,
+    );
     return noStoreJson(tokenResponseBody(pair));
   });
 }

@@ -43,16 +43,19 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
   const { db, now } = deps;
   const parsed = parseCredential(codePrefix, request.code);
   const code = parsed ? findCode(db, parsed.id) : null;
-  if (!parsed || !code || !secretMatches(parsed.secret, code.secretHash)) throw new InvalidGrant("The authorization code is not valid.");
+  if (!parsed || !code || !secretMatches(parsed.secret, code.secretHash))
+    throw new InvalidGrant("The authorization code is not valid.");
   // §4.1.3: the code was issued to the authenticated client.
   if (code.clientId !== client.id) throw new InvalidGrant("The authorization code was issued to another client.");
   // §4.1.2: a code used twice is refused, and what it issued is revoked (§10.5).
   if (code.usedAt !== null) return replayed(deps, code.grantId);
   if (code.expiresAt <= now) throw new InvalidGrant("The authorization code has expired.");
   // §4.1.3: identical to the redirect_uri of the authorization request.
-  if (request.redirectUri !== code.redirectUri) throw new InvalidGrant("redirect_uri differs from the one the code was issued for.");
+  if (request.redirectUri !== code.redirectUri)
+    throw new InvalidGrant("redirect_uri differs from the one the code was issued for.");
   // RFC 7636 §4.6: S256 of the verifier equals the challenge.
-  if (!verifyS256(request.codeVerifier, code.codeChallenge)) throw new InvalidGrant("PKCE verification failed: code_verifier does not match.");
+  if (!verifyS256(request.codeVerifier, code.codeChallenge))
+    throw new InvalidGrant("PKCE verification failed: code_verifier does not match.");
   // RFC 8707 §2.2: the token is for the resource the user approved.
   if (request.resource !== undefined && request.resource !== code.resource) {
     throw new InvalidTarget("resource differs from the one the code was issued for.");
@@ -60,7 +63,8 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
   const authorization = findAuthorization(db, code.grantId);
   if (!authorization || authorization.revokedAt !== null) throw new InvalidGrant("The authorization was revoked.");
   const user = findUserById(db, authorization.userId);
-  if (!user || user.disabledAt !== null) throw new InvalidGrant("The account that approved this authorization is disabled.");
+  if (!user || user.disabledAt !== null)
+    throw new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markCodeUsed(db, code.id, now)) return replayed(deps, code.grantId);
   touchAuthorization(db, authorization, now);
   const pair = issueTokenPair(db, {
@@ -70,7 +74,14 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
     now,
     lifetimes: deps.config,
   });
-  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: authorization.id, detail: { scope: pair.scope } });
+  deps.audit.record({
+    event: "token_issued",
+    outcome: "ok",
+    userId: user.id,
+    clientId: client.id,
+    grantId: authorization.id,
+    detail: { scope: pair.scope },
+  });
   return pair;
 }
 
@@ -78,6 +89,13 @@ function replayed(deps: GrantDeps, grantId: string): OAuthError {
   revokeAuthorizationAndTokens(deps.db, grantId, deps.now);
   deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
   const authorization = findAuthorization(deps.db, grantId);
-  deps.audit.record({ event: "code_replay", outcome: "denied", userId: authorization?.userId, clientId: authorization?.clientId, grantId, detail: { revoked: "grant" } });
+  deps.audit.record({
+    event: "code_replay",
+    outcome: "denied",
+    userId: authorization?.userId,
+    clientId: authorization?.clientId,
+    grantId,
+    detail: { revoked: "grant" },
+  });
   return new InvalidGrant("The authorization code was already used.");
 }

@@ -14,16 +14,34 @@ import { issueAccessToken, touchAuthorization, type GrantDeps, type TokenPair } 
 export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
   const { db, now } = deps;
   const account = client.kind === "service" ? findServiceAccountByClient(db, client.id) : null;
-  if (!account) throw new UnauthorizedClient("client_credentials is only for service accounts' clients: an admin creates one under Service accounts.");
+  if (!account)
+    throw new UnauthorizedClient(
+      "client_credentials is only for service accounts' clients: an admin creates one under Service accounts.",
+    );
   const { user, authorization } = account;
   if (user.disabledAt !== null) throw new UnauthorizedClient(`The service account ${user.name} is disabled.`);
   // RFC 8707 §2: the one resource here (any spelling of it), or none.
   requestedResource(deps.config.publicUrl, params.get("resource"));
   const requested = params.get("scope");
-  const scope = requested === undefined || requested.trim() === "" ? authorization.scope : narrowedScope(requested, authorization.scope);
-  const token = issueAccessToken(db, { grantId: authorization.id, scope, now, ttlSeconds: deps.config.accessTokenTtlSeconds });
+  const scope =
+    requested === undefined || requested.trim() === ""
+      ? authorization.scope
+      : narrowedScope(requested, authorization.scope);
+  const token = issueAccessToken(db, {
+    grantId: authorization.id,
+    scope,
+    now,
+    ttlSeconds: deps.config.accessTokenTtlSeconds,
+  });
   touchClient(db, client.id, now);
   touchAuthorization(db, authorization, now);
-  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: authorization.id, detail: { scope, grant_type: "client_credentials" } });
+  deps.audit.record({
+    event: "token_issued",
+    outcome: "ok",
+    userId: user.id,
+    clientId: client.id,
+    grantId: authorization.id,
+    detail: { scope, grant_type: "client_credentials" },
+  });
   return token;
 }

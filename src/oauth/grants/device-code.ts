@@ -3,12 +3,18 @@ import { inTransaction } from "../../db/client.ts";
 import { touchClient, type OAuthClient } from "../clients-store.ts";
 import { findPresentedDeviceCode, pollTooFast, slowDownStepSeconds } from "../device-codes.ts";
 import { markDeviceCodeUsed } from "../device-codes-store.ts";
-import { AuthorizationPending, DeviceAccessDenied, ExpiredToken, InvalidGrant, OAuthError, SlowDown } from "../errors.ts";
+import {
+  AuthorizationPending,
+  DeviceAccessDenied,
+  ExpiredToken,
+  InvalidGrant,
+  OAuthError,
+  SlowDown,
+} from "../errors.ts";
 import { findAuthorization } from "../authorizations-store.ts";
 import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../params.ts";
 import { issueTokenPair, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
-
 
 /**
  * grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4,
@@ -33,16 +39,33 @@ function poll(deps: GrantDeps, client: OAuthClient, deviceCode: string): TokenPa
   if (!row || row.clientId !== client.id) return new InvalidGrant("The device_code is not valid.");
   if (row.status === "used") return new InvalidGrant("The device_code was already used.");
   if (row.expiresAt <= now) return new ExpiredToken("The device_code expired. Start again.");
-  if (pollTooFast(db, row, now)) return new SlowDown(`Polling too fast: wait at least ${row.interval + slowDownStepSeconds} seconds between requests.`);
+  if (pollTooFast(db, row, now))
+    return new SlowDown(
+      `Polling too fast: wait at least ${row.interval + slowDownStepSeconds} seconds between requests.`,
+    );
   if (row.status === "pending") return new AuthorizationPending("The person has not answered yet.");
   if (row.status === "denied") return new DeviceAccessDenied("The person denied the request.");
   const authorization = row.grantId === null ? null : findAuthorization(db, row.grantId);
   if (!authorization || authorization.revokedAt !== null) return new InvalidGrant("The authorization was revoked.");
   const user = findUserById(db, authorization.userId);
-  if (!user || user.disabledAt !== null) return new InvalidGrant("The account that approved this authorization is disabled.");
+  if (!user || user.disabledAt !== null)
+    return new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markDeviceCodeUsed(db, row.id)) return new InvalidGrant("The device_code was already used.");
   touchAuthorization(db, authorization, now);
-  const pair = issueTokenPair(db, { grantId: authorization.id, grantScope: authorization.scope, accessScope: authorization.scope, now, lifetimes: deps.config });
-  deps.audit.record({ event: "token_issued", outcome: "ok", userId: user.id, clientId: client.id, grantId: authorization.id, detail: { scope: pair.scope, grant_type: "device_code" } });
+  const pair = issueTokenPair(db, {
+    grantId: authorization.id,
+    grantScope: authorization.scope,
+    accessScope: authorization.scope,
+    now,
+    lifetimes: deps.config,
+  });
+  deps.audit.record({
+    event: "token_issued",
+    outcome: "ok",
+    userId: user.id,
+    clientId: client.id,
+    grantId: authorization.id,
+    detail: { scope: pair.scope, grant_type: "device_code" },
+  });
   return pair;
 }

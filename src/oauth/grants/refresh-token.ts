@@ -34,23 +34,43 @@ export function refreshTokenGrant(deps: GrantDeps, client: OAuthClient, params: 
   return outcome;
 }
 
-function refresh(deps: GrantDeps, client: OAuthClient, refreshToken: string, requestedScope: string | undefined): TokenPair | OAuthError {
+function refresh(
+  deps: GrantDeps,
+  client: OAuthClient,
+  refreshToken: string,
+  requestedScope: string | undefined,
+): TokenPair | OAuthError {
   const { db, now } = deps;
   const presented = findPresentedToken(db, refreshToken, "refresh");
   if (!presented) throw new InvalidGrant("The refresh token is not valid.");
   const { token, authorization, user } = presented.context;
   // §6: the refresh token was issued to the authenticated client.
   if (authorization.clientId !== client.id) throw new InvalidGrant("The refresh token was issued to another client.");
-  if (token.revokedAt !== null || authorization.revokedAt !== null) throw new InvalidGrant("The refresh token was revoked.");
+  if (token.revokedAt !== null || authorization.revokedAt !== null)
+    throw new InvalidGrant("The refresh token was revoked.");
   if (token.expiresAt <= now) throw new InvalidGrant("The refresh token has expired.");
   if (user.disabledAt !== null) throw new InvalidGrant("The account that approved this authorization is disabled.");
   // §6: no scope beyond what the resource owner granted; omitted means all of it.
-  const accessScope = requestedScope === undefined ? authorization.scope : narrowedScope(requestedScope, authorization.scope);
+  const accessScope =
+    requestedScope === undefined ? authorization.scope : narrowedScope(requestedScope, authorization.scope);
   if (token.rotatedAt !== null) return reused(deps, presented);
-  const pair = rotateRefreshToken(db, { parent: token, parentSecret: presented.secret, accessScope, now, lifetimes: deps.config });
+  const pair = rotateRefreshToken(db, {
+    parent: token,
+    parentSecret: presented.secret,
+    accessScope,
+    now,
+    lifetimes: deps.config,
+  });
   if (!pair) return reused(deps, presented);
   touchAuthorization(db, authorization, now);
-  deps.audit.record({ event: "token_refreshed", outcome: "ok", userId: authorization.userId, clientId: client.id, grantId: authorization.id, detail: { scope: pair.scope } });
+  deps.audit.record({
+    event: "token_refreshed",
+    outcome: "ok",
+    userId: authorization.userId,
+    clientId: client.id,
+    grantId: authorization.id,
+    detail: { scope: pair.scope },
+  });
   return pair;
 }
 
@@ -58,14 +78,19 @@ function refresh(deps: GrantDeps, client: OAuthClient, refreshToken: string, req
 function reused(deps: GrantDeps, presented: PresentedToken): TokenPair | OAuthError {
   const { token, authorization } = presented.context;
   const inGrace = token.rotatedAt !== null && deps.now - token.rotatedAt < deps.config.refreshGraceSeconds;
-  const again = inGrace ? reissueSuccessorPair(deps.db, { parent: token, parentSecret: presented.secret, now: deps.now }) : null;
+  const again = inGrace
+    ? reissueSuccessorPair(deps.db, { parent: token, parentSecret: presented.secret, now: deps.now })
+    : null;
   const who = { userId: authorization.userId, clientId: authorization.clientId, grantId: authorization.id };
   if (again) {
     deps.audit.record({ event: "token_refreshed", outcome: "ok", ...who, detail: { scope: again.scope, grace: true } });
     return again;
   }
   revokeAuthorizationAndTokens(deps.db, authorization.id, deps.now);
-  deps.log.warn("rotated refresh token reused: grant revoked", { grant_id: authorization.id, client_id: authorization.clientId });
+  deps.log.warn("rotated refresh token reused: grant revoked", {
+    grant_id: authorization.id,
+    client_id: authorization.clientId,
+  });
   deps.audit.record({ event: "refresh_replay", outcome: "denied", ...who, detail: { revoked: "grant" } });
   return new InvalidGrant("The refresh token was already used. Authorize again.");
 }

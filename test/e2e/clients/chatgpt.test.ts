@@ -18,7 +18,12 @@ const chatgpt: ClientProfile = {
   title: "ChatGPT by DCR, per-connector callback, resource and an empty scope",
   name: "ChatGPT",
   register: (g) =>
-    registerByDcr(g, { client_name: "ChatGPT", redirect_uris: [connectorCallback, legacyCallback], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] }),
+    registerByDcr(g, {
+      client_name: "ChatGPT",
+      redirect_uris: [connectorCallback, legacyCallback],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    }),
   redirectUri: connectorCallback,
   sendsResource: true,
   scope: () => "",
@@ -33,7 +38,11 @@ describeClientFlow(gate, chatgpt, (flow) => {
     const client = await mcpWith(gate.app, flow.refreshed.access_token);
     try {
       const { tools } = await client.listTools();
-      const byHint = (readOnly: boolean) => tools.filter((t) => (t.annotations?.readOnlyHint === true) === readOnly).map((t) => t.name).sort();
+      const byHint = (readOnly: boolean) =>
+        tools
+          .filter((t) => (t.annotations?.readOnlyHint === true) === readOnly)
+          .map((t) => t.name)
+          .sort();
       expect(byHint(true)).toEqual(["gatehouse__list_connections", "gatehouse__whoami"]);
       expect(byHint(false)).toEqual(["gatehouse__revoke_connection"]);
       expect(tools.every((t) => typeof t.annotations?.readOnlyHint === "boolean")).toBe(true);

@@ -43,14 +43,28 @@ const claudeAi = {
 
 describe("claude.ai's metadata document through the real fetch", () => {
   test("served from loopback (which a loopback Gatehouse may fetch), it resolves to Claude with its callbacks, named on the consent page", async () => {
-    const docs = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => Response.json({ ...claudeAiDocument, client_id: req.url }) });
+    const docs = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => Response.json({ ...claudeAiDocument, client_id: req.url }),
+    });
     try {
       const clientId = `http://127.0.0.1:${docs.port}/oauth/mcp-oauth-client-metadata`;
-      const { url } = await authorizeUrl(gate.app.url, { client_id: clientId, redirect_uri: claudeCallback, scope: "mcp:read mcp:write", resource: `${gate.app.url}/mcp`, prompt: "consent" });
+      const { url } = await authorizeUrl(gate.app.url, {
+        client_id: clientId,
+        redirect_uri: claudeCallback,
+        scope: "mcp:read mcp:write",
+        resource: `${gate.app.url}/mcp`,
+        prompt: "consent",
+      });
       const page = await gate.browser.get(url.pathname + url.search);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("claude.ai");
-      expect(findClientById(gate.app.db, clientId)).toMatchObject({ kind: "cimd", name: "Claude", redirectUris: claudeAiDocument.redirect_uris });
+      expect(findClientById(gate.app.db, clientId)).toMatchObject({
+        kind: "cimd",
+        name: "Claude",
+        redirectUris: claudeAiDocument.redirect_uris,
+      });
     } finally {
       docs.stop(true);
     }
@@ -61,17 +75,31 @@ describe("claude.ai's metadata document through the real fetch", () => {
   // (7 days); a new authorization re-checks the document.
   test("when its document answers 404, claude.ai's connection still refreshes; a new authorization is refused", async () => {
     let status = 200;
-    const docs = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (status === 200 ? Response.json({ ...claudeAiDocument, client_id: req.url }) : new Response("gone", { status })) });
+    const docs = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) =>
+        status === 200 ? Response.json({ ...claudeAiDocument, client_id: req.url }) : new Response("gone", { status }),
+    });
     try {
       const clientId = `http://127.0.0.1:${docs.port}/oauth/mcp-oauth-client-metadata`;
-      const params = { client_id: clientId, redirect_uri: claudeCallback, scope: "mcp:read mcp:write", resource: `${gate.app.url}/mcp` };
+      const params = {
+        client_id: clientId,
+        redirect_uri: claudeCallback,
+        scope: "mcp:read mcp:write",
+        resource: `${gate.app.url}/mcp`,
+      };
       const first = await authorizeUrl(gate.app.url, params);
       const code = (await approveConsent(gate.browser, first.url)).searchParams.get("code")!;
       const tokens = await exchange(gate.app.url, clientId, code, claudeCallback, first.verifier);
       expect(tokens.res.status).toBe(200);
       upsertClient(gate.app.db, { ...findClientById(gate.app.db, clientId)!, metadataExpiresAt: nowSeconds() - 1 });
       status = 404;
-      const refreshed = await tokenRequest(gate.app.url, { grant_type: "refresh_token", client_id: clientId, refresh_token: String(tokens.json.refresh_token) });
+      const refreshed = await tokenRequest(gate.app.url, {
+        grant_type: "refresh_token",
+        client_id: clientId,
+        refresh_token: String(tokens.json.refresh_token),
+      });
       expect(refreshed.res.status).toBe(200);
       expect(refreshed.json.access_token).toStartWith("gate_at_");
       const again = await authorizeUrl(gate.app.url, params);
@@ -94,7 +122,13 @@ const claudeAiByDcr: ClientProfile = {
   title: "claude.ai by DCR as Claude, client_secret_post",
   name: "Claude",
   register: (g) =>
-    registerByDcr(g, { client_name: "Claude", redirect_uris: [claudeCallback], grant_types: grantTypes, response_types: ["code"], token_endpoint_auth_method: "client_secret_post" }),
+    registerByDcr(g, {
+      client_name: "Claude",
+      redirect_uris: [claudeCallback],
+      grant_types: grantTypes,
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_post",
+    }),
 };
 
 describeClientFlow(gate, claudeAiByDcr, (flow) => {
@@ -103,9 +137,17 @@ describeClientFlow(gate, claudeAiByDcr, (flow) => {
   });
 });
 
-describeClientFlow(gate, { ...claudeAiByDcr, title: "claude.ai by DCR asking scope=claudeai (unknown words are ignored)", scope: () => "claudeai" });
+describeClientFlow(gate, {
+  ...claudeAiByDcr,
+  title: "claude.ai by DCR asking scope=claudeai (unknown words are ignored)",
+  scope: () => "claudeai",
+});
 
-describeClientFlow(gate, { ...claudeAiByDcr, title: "claude.ai by DCR adding offline_access to the challenged scope", scope: (challenged) => `${challenged} offline_access` });
+describeClientFlow(gate, {
+  ...claudeAiByDcr,
+  title: "claude.ai by DCR adding offline_access to the challenged scope",
+  scope: (challenged) => `${challenged} offline_access`,
+});
 
 describeClientFlow(gate, {
   title: "Claude Code with its metadata document (CIMD), a loopback port its document does not list, no resource",
@@ -125,7 +167,13 @@ describeClientFlow(
     title: "Claude Code by DCR with a localhost callback, client_secret_basic, no resource",
     name: "Claude Code",
     register: (g) =>
-      registerByDcr(g, { client_name: "Claude Code", redirect_uris: [claudeCodeRedirect], grant_types: grantTypes, response_types: ["code"], token_endpoint_auth_method: "client_secret_basic" }),
+      registerByDcr(g, {
+        client_name: "Claude Code",
+        redirect_uris: [claudeCodeRedirect],
+        grant_types: grantTypes,
+        response_types: ["code"],
+        token_endpoint_auth_method: "client_secret_basic",
+      }),
     redirectUri: claudeCodeRedirect,
     sendsResource: false,
     scope: (challenged) => challenged,

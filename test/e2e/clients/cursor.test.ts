@@ -9,12 +9,23 @@ import { describeClientFlow, registerByDcr, type ClientProfile } from "./flow.ts
 
 const gate = useGatehouse();
 
-const registered = ["cursor://anysphere.cursor-mcp/oauth/callback", "https://www.cursor.com/agents/mcp/oauth/callback", "http://localhost:8787/callback"];
+const registered = [
+  "cursor://anysphere.cursor-mcp/oauth/callback",
+  "https://www.cursor.com/agents/mcp/oauth/callback",
+  "http://localhost:8787/callback",
+];
 
 const cursor: ClientProfile = {
   title: "Cursor by DCR, none, its cursor:// callback, no resource",
   name: "Cursor",
-  register: (g) => registerByDcr(g, { client_name: "Cursor", redirect_uris: registered, grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" }),
+  register: (g) =>
+    registerByDcr(g, {
+      client_name: "Cursor",
+      redirect_uris: registered,
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    }),
   redirectUri: registered[0]!,
   sendsResource: false,
   scope: (challenged) => challenged,
@@ -26,4 +37,9 @@ describeClientFlow(gate, cursor, (flow) => {
   });
 });
 
-describeClientFlow(gate, { ...cursor, title: "Cursor by DCR, its localhost:8787 callback, with resource", redirectUri: registered[2]!, sendsResource: true });
+describeClientFlow(gate, {
+  ...cursor,
+  title: "Cursor by DCR, its localhost:8787 callback, with resource",
+  redirectUri: registered[2]!,
+  sendsResource: true,
+});

@@ -27,8 +27,16 @@ export function approveConsent(browser: Browser, authorizeUrl: URL): Promise<URL
  * answers the consent page with the same choice; resolves once the browser
  * has loaded the client's redirect URI (`redirectPrefix` followed by `?`).
  */
-export async function approveConsentInChromium(page: Page, gate: Gate, authorizeUrl: URL, redirectPrefix: string): Promise<URL> {
-  const landed = page.waitForURL((u) => u.href.startsWith(`${redirectPrefix}?`), { waitUntil: "load", timeout: 15_000 });
+export async function approveConsentInChromium(
+  page: Page,
+  gate: Gate,
+  authorizeUrl: URL,
+  redirectPrefix: string,
+): Promise<URL> {
+  const landed = page.waitForURL((u) => u.href.startsWith(`${redirectPrefix}?`), {
+    waitUntil: "load",
+    timeout: 15_000,
+  });
   landed.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   await authorizeInBrowser(page, authorizeUrl, { email: gate.email, password }, approval);
   await landed;
@@ -72,11 +80,18 @@ export interface Discovery {
 
 /** What a client learns from an unauthenticated `initialize` on /mcp: the 401, then RFC 9728, then RFC 8414 at the server it names. */
 export async function discover(app: TestApp): Promise<Discovery> {
-  const res = await rpc(app, null, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "client", version: "1" } } });
+  const res = await rpc(app, null, {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "client", version: "1" } },
+  });
   if (res.status !== 401) throw new Error(`/mcp without a token answered ${res.status}`);
   const challenge = challengeParams(res.headers.get("www-authenticate"));
   const resource = (await (await fetch(challenge.resource_metadata!)).json()) as Json;
-  const server = (await (await fetch(`${resource.authorization_servers[0]}/.well-known/oauth-authorization-server`)).json()) as Json;
+  const server = (await (
+    await fetch(`${resource.authorization_servers[0]}/.well-known/oauth-authorization-server`)
+  ).json()) as Json;
   return { challenge, resource, server };
 }
 
@@ -90,14 +105,19 @@ export interface ClientAuth {
 /** The form fields and headers that carry the client's credentials. */
 function credentials(auth: ClientAuth): { fields: Record<string, string>; headers: Record<string, string> } {
   if (auth.method === "none") return { fields: { client_id: auth.clientId }, headers: {} };
-  if (auth.method === "client_secret_post") return { fields: { client_id: auth.clientId, client_secret: auth.secret! }, headers: {} };
+  if (auth.method === "client_secret_post")
+    return { fields: { client_id: auth.clientId, client_secret: auth.secret! }, headers: {} };
   // RFC 6749 §2.3.1: each part form-urlencoded, then Basic.
   const basic = btoa(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.secret!)}`);
   return { fields: {}, headers: { authorization: `Basic ${basic}` } };
 }
 
 /** A token request as the client sends it: its grant parameters plus its client authentication. */
-export async function tokenCall(app: TestApp, auth: ClientAuth, params: Record<string, string>): Promise<{ res: Response; json: Json }> {
+export async function tokenCall(
+  app: TestApp,
+  auth: ClientAuth,
+  params: Record<string, string>,
+): Promise<{ res: Response; json: Json }> {
   const { fields, headers } = credentials(auth);
   return tokenRequest(app.url, { ...params, ...fields }, headers);
 }
@@ -106,7 +126,12 @@ export async function tokenCall(app: TestApp, auth: ClientAuth, params: Record<s
  * Two refreshes with the same refresh token at once, as claude.ai sends them
  * from two of its servers (docs/field-failures.md, field failure 7).
  */
-export function doubleRefresh(app: TestApp, auth: ClientAuth, refreshToken: string, extra: Record<string, string> = {}) {
+export function doubleRefresh(
+  app: TestApp,
+  auth: ClientAuth,
+  refreshToken: string,
+  extra: Record<string, string> = {},
+) {
   const refresh = () => tokenCall(app, auth, { grant_type: "refresh_token", refresh_token: refreshToken, ...extra });
   return Promise.all([refresh(), refresh()]);
 }

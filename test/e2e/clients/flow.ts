@@ -7,7 +7,16 @@ import { parseCredential } from "../../../src/security/tokens.ts";
 import { structured } from "../../mcp/fixture.ts";
 import { nowSeconds } from "../../oauth/token-fixture.ts";
 import { authorizeUrl, introspect, register } from "../field-failures-fixture.ts";
-import { approveConsent, discover, doubleRefresh, mcpWith, tokenCall, type ClientAuth, type Discovery, type Gate } from "./fixture.ts";
+import {
+  approveConsent,
+  discover,
+  doubleRefresh,
+  mcpWith,
+  tokenCall,
+  type ClientAuth,
+  type Discovery,
+  type Gate,
+} from "./fixture.ts";
 
 // One client's whole OAuth life against Gatehouse, as a table row drives it:
 // discovery from the /mcp 401, registration (DCR or a metadata document),
@@ -53,7 +62,11 @@ const idOf = (prefix: string, token: string) => parseCredential(prefix, token)!.
 export async function registerByDcr(gate: Gate, body: Json): Promise<ClientAuth> {
   const { res, json } = (await register(gate.app.url, body)) as { res: Response; json: Json };
   if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${JSON.stringify(json)}`);
-  return { method: json.token_endpoint_auth_method, clientId: String(json.client_id), ...(json.client_secret && { secret: String(json.client_secret) }) };
+  return {
+    method: json.token_endpoint_auth_method,
+    clientId: String(json.client_id),
+    ...(json.client_secret && { secret: String(json.client_secret) }),
+  };
 }
 
 /**
@@ -65,7 +78,10 @@ export async function registerByDcr(gate: Gate, body: Json): Promise<ClientAuth>
  */
 export async function knownDocument(gate: Gate, discovery: Discovery, document: Json): Promise<ClientAuth> {
   const { server } = discovery;
-  if (server.client_id_metadata_document_supported !== true || !server.token_endpoint_auth_methods_supported.includes("none")) {
+  if (
+    server.client_id_metadata_document_supported !== true ||
+    !server.token_endpoint_auth_methods_supported.includes("none")
+  ) {
     throw new Error("the server does not advertise CIMD with `none`, so the client would register by DCR");
   }
   upsertClient(gate.app.db, clientFromDocument(document.client_id, document, nowSeconds(), cimdDefaultTtlSeconds));
@@ -81,7 +97,10 @@ export function describeClientFlow(gate: Gate, profile: ClientProfile, more?: (f
       const url = gate.app.url;
       flow.discovery = await discover(gate.app);
       const { challenge, resource: prm, server } = flow.discovery;
-      expect(challenge).toEqual({ resource_metadata: `${url}/.well-known/oauth-protected-resource/mcp`, scope: fullScope });
+      expect(challenge).toEqual({
+        resource_metadata: `${url}/.well-known/oauth-protected-resource/mcp`,
+        scope: fullScope,
+      });
       expect(prm).toMatchObject({ resource: `${url}/mcp`, authorization_servers: [url] });
       expect(server).toMatchObject({
         issuer: url,
@@ -94,23 +113,41 @@ export function describeClientFlow(gate: Gate, profile: ClientProfile, more?: (f
 
     test("registers; Gatehouse stores the client with its name and authentication method", async () => {
       flow.auth = await profile.register(gate, flow.discovery);
-      expect(findClientById(gate.app.db, flow.auth.clientId)).toMatchObject({ name: profile.name, tokenEndpointAuthMethod: flow.auth.method });
+      expect(findClientById(gate.app.db, flow.auth.clientId)).toMatchObject({
+        name: profile.name,
+        tokenEndpointAuthMethod: flow.auth.method,
+      });
     });
 
     test(`authorizes with PKCE S256; consent sends the code to ${profile.redirectUri} with state and iss`, async () => {
       const scope = profile.scope(flow.discovery.challenge.scope!);
-      const params = { client_id: flow.auth.clientId, redirect_uri: profile.redirectUri, scope, ...resource(), ...profile.authorizeParams };
+      const params = {
+        client_id: flow.auth.clientId,
+        redirect_uri: profile.redirectUri,
+        scope,
+        ...resource(),
+        ...profile.authorizeParams,
+      };
       const { url, verifier } = await authorizeUrl(flow.discovery.server.authorization_endpoint, params);
       flow.verifier = verifier;
       flow.callback = await approveConsent(gate.browser, url);
       expect(`${flow.callback.protocol}//${flow.callback.host}${flow.callback.pathname}`).toBe(profile.redirectUri);
       expect(flow.callback.searchParams.get("code")).toStartWith("gate_code_");
-      expect({ state: flow.callback.searchParams.get("state"), iss: flow.callback.searchParams.get("iss") }).toEqual({ state: "st-1", iss: gate.app.url });
+      expect({ state: flow.callback.searchParams.get("state"), iss: flow.callback.searchParams.get("iss") }).toEqual({
+        state: "st-1",
+        iss: gate.app.url,
+      });
     });
 
     test("exchanges the code with its verifier: a Bearer pair for mcp:read mcp:write, bound to <public>/mcp", async () => {
       const q = flow.callback.searchParams;
-      const exchange = { grant_type: "authorization_code", code: q.get("code")!, redirect_uri: profile.redirectUri, code_verifier: flow.verifier, ...resource() };
+      const exchange = {
+        grant_type: "authorization_code",
+        code: q.get("code")!,
+        redirect_uri: profile.redirectUri,
+        code_verifier: flow.verifier,
+        ...resource(),
+      };
       const { res, json } = await tokenCall(gate.app, flow.auth, exchange);
       expect(res.status).toBe(200);
       expect(json).toMatchObject({ token_type: "Bearer", scope: fullScope });
@@ -118,7 +155,12 @@ export function describeClientFlow(gate: Gate, profile: ClientProfile, more?: (f
       expect(json.refresh_token).toStartWith(refreshTokenPrefix);
       flow.tokens = json;
       const seen = await introspect(gate.app.url, gate.adminKey, json.access_token);
-      expect(seen).toMatchObject({ active: true, client_id: flow.auth.clientId, aud: `${gate.app.url}/mcp`, scope: fullScope });
+      expect(seen).toMatchObject({
+        active: true,
+        client_id: flow.auth.clientId,
+        aud: `${gate.app.url}/mcp`,
+        scope: fullScope,
+      });
     });
 
     test("lists the tools and calls gatehouse__whoami on /mcp with the access token", async () => {
@@ -127,7 +169,13 @@ export function describeClientFlow(gate: Gate, profile: ClientProfile, more?: (f
         const { tools } = await client.listTools();
         expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([...readTools, ...writeTools]));
         const me = structured(await client.callTool({ name: "gatehouse__whoami", arguments: {} }));
-        expect(me).toMatchObject({ email: gate.email, via: "connection", name: profile.name, access: "full", scope: fullScope });
+        expect(me).toMatchObject({
+          email: gate.email,
+          via: "connection",
+          name: profile.name,
+          access: "full",
+          scope: fullScope,
+        });
       } finally {
         await client.close();
       }

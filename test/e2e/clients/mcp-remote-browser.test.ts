@@ -42,7 +42,8 @@ afterAll(async () => {
 const mcpUrl = () => `${gate.app.url}/mcp`;
 /** A run of the proxy against this Gatehouse, always on the same callback port (a new port means a new registration). */
 const proxy = (...flags: string[]) => new McpRemote(home, [mcpUrl(), String(callbackPort), ...flags]);
-const whoami = async (remote: McpRemote) => structured(await remote.client.callTool({ name: "gatehouse__whoami", arguments: {} }));
+const whoami = async (remote: McpRemote) =>
+  structured(await remote.client.callTool({ name: "gatehouse__whoami", arguments: {} }));
 
 describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over stdio, first run", () => {
   let remote: McpRemote;
@@ -59,8 +60,18 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
     authorization = await remote.authorizationUrl();
     const q = authorization.searchParams;
     clientId = q.get("client_id")!;
-    expect(findClientById(gate.app.db, clientId)).toMatchObject({ kind: "dcr", name: "MCP CLI Proxy", redirectUris: [redirectUri], tokenEndpointAuthMethod: "none" });
-    expect({ redirect: q.get("redirect_uri"), resource: q.get("resource"), scope: q.get("scope"), method: q.get("code_challenge_method") }).toEqual({
+    expect(findClientById(gate.app.db, clientId)).toMatchObject({
+      kind: "dcr",
+      name: "MCP CLI Proxy",
+      redirectUris: [redirectUri],
+      tokenEndpointAuthMethod: "none",
+    });
+    expect({
+      redirect: q.get("redirect_uri"),
+      resource: q.get("resource"),
+      scope: q.get("scope"),
+      method: q.get("code_challenge_method"),
+    }).toEqual({
       redirect: redirectUri,
       resource: mcpUrl(),
       scope: fullScope,
@@ -85,14 +96,26 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
 
   test("tools/list and gatehouse__whoami answer over its stdio, as the person through the MCP CLI Proxy connection", async () => {
     const { tools } = await remote.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["gatehouse__whoami", "gatehouse__list_connections", "gatehouse__revoke_connection"]));
-    expect(await whoami(remote)).toMatchObject({ email: gate.email, via: "connection", name: "MCP CLI Proxy", access: "full", scope: fullScope });
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["gatehouse__whoami", "gatehouse__list_connections", "gatehouse__revoke_connection"]),
+    );
+    expect(await whoami(remote)).toMatchObject({
+      email: gate.email,
+      via: "connection",
+      name: "MCP CLI Proxy",
+      access: "full",
+      scope: fullScope,
+    });
   });
 
   /** The client's token_refreshed audit events, once waiting entries are written. */
   async function refreshEvents() {
     await gate.app.audit.flush();
-    return gate.app.db.select().from(auditEvents).where(and(eq(auditEvents.event, "token_refreshed"), eq(auditEvents.clientId, clientId))).all();
+    return gate.app.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "token_refreshed"), eq(auditEvents.clientId, clientId)))
+      .all();
   }
 
   test("once the access token has expired, the next call still succeeds: it refreshed without a second consent", async () => {
@@ -105,64 +128,81 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
 
   test("the database shows the refresh: a token_refreshed audit event and the first refresh token rotated", async () => {
     expect((await refreshEvents()).length).toBeGreaterThanOrEqual(1);
-    const grantIds = gate.app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all().map((g) => g.id);
-    const refreshTokens = gate.app.db.select().from(oauthTokens).where(and(eq(oauthTokens.kind, "refresh"), inArray(oauthTokens.grantId, grantIds))).all();
+    const grantIds = gate.app.db
+      .select()
+      .from(oauthGrants)
+      .where(eq(oauthGrants.clientId, clientId))
+      .all()
+      .map((g) => g.id);
+    const refreshTokens = gate.app.db
+      .select()
+      .from(oauthTokens)
+      .where(and(eq(oauthTokens.kind, "refresh"), inArray(oauthTokens.grantId, grantIds)))
+      .all();
     expect(grantIds).toHaveLength(1);
     expect(refreshTokens.filter((t) => t.rotatedAt !== null).length).toBeGreaterThanOrEqual(1);
     expect(refreshTokens.filter((t) => t.rotatedAt === null && t.revokedAt === null)).toHaveLength(1);
   });
 });
 
-describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1, later runs: its transport, protocol and header options", () => {
-  // http-first, the default, is what the first run used.
-  test.each([["--transport", "http-only"], ["--transport", "sse-first"]])("%s %s connects and calls whoami without a new consent", async (flag, value) => {
-    const remote = proxy(flag, value);
-    try {
-      await remote.connect();
-      expect(await whoami(remote)).toMatchObject({ email: gate.email, name: "MCP CLI Proxy" });
-      expect(remote.stderr).toContain("Connected to remote server using StreamableHTTPClientTransport");
-      expect(home.opened()).toHaveLength(1);
-    } finally {
-      await remote.close();
-    }
-  });
+describe.skipIf(chromiumPath === null)(
+  "mcp-remote 0.15.1, later runs: its transport, protocol and header options",
+  () => {
+    // http-first, the default, is what the first run used.
+    test.each([
+      ["--transport", "http-only"],
+      ["--transport", "sse-first"],
+    ])("%s %s connects and calls whoami without a new consent", async (flag, value) => {
+      const remote = proxy(flag, value);
+      try {
+        await remote.connect();
+        expect(await whoami(remote)).toMatchObject({ email: gate.email, name: "MCP CLI Proxy" });
+        expect(remote.stderr).toContain("Connected to remote server using StreamableHTTPClientTransport");
+        expect(home.opened()).toHaveLength(1);
+      } finally {
+        await remote.close();
+      }
+    });
 
-  test("--protocol auto finds that Gatehouse speaks 2026-07-28 and bridges the host's 2025 handshake to it", async () => {
-    const remote = proxy("--protocol", "auto");
-    try {
-      await remote.connect();
-      expect(await whoami(remote)).toMatchObject({ email: gate.email, name: "MCP CLI Proxy" });
-      expect(remote.stderr).toContain("Remote server speaks MCP 2026-07-28");
-    } finally {
-      await remote.close();
-    }
-  });
+    test("--protocol auto finds that Gatehouse speaks 2026-07-28 and bridges the host's 2025 handshake to it", async () => {
+      const remote = proxy("--protocol", "auto");
+      try {
+        await remote.connect();
+        expect(await whoami(remote)).toMatchObject({ email: gate.email, name: "MCP CLI Proxy" });
+        expect(remote.stderr).toContain("Remote server speaks MCP 2026-07-28");
+      } finally {
+        await remote.close();
+      }
+    });
 
-  test("with an API key in --header (the variable form its README gives for host configs) it connects with no registration and no browser", async () => {
-    const { user, token } = await userWithKey(gate.app);
-    const registrations = listClients(gate.app.db).length;
-    const remote = new McpRemote(home, [mcpUrl(), String(callbackPort), "--header", "Authorization:${AUTH_HEADER}"], { AUTH_HEADER: `Bearer ${token}` });
-    try {
-      await remote.connect();
-      expect(await whoami(remote)).toMatchObject({ email: user.email, via: "api_key", name: "Laptop" });
-      expect(remote.stderr).not.toContain("Please authorize");
-      expect(listClients(gate.app.db)).toHaveLength(registrations);
-      expect(home.opened()).toHaveLength(1);
-    } finally {
-      await remote.close();
-    }
-  });
+    test("with an API key in --header (the variable form its README gives for host configs) it connects with no registration and no browser", async () => {
+      const { user, token } = await userWithKey(gate.app);
+      const registrations = listClients(gate.app.db).length;
+      const remote = new McpRemote(home, [mcpUrl(), String(callbackPort), "--header", "Authorization:${AUTH_HEADER}"], {
+        AUTH_HEADER: `Bearer ${token}`,
+      });
+      try {
+        await remote.connect();
+        expect(await whoami(remote)).toMatchObject({ email: user.email, via: "api_key", name: "Laptop" });
+        expect(remote.stderr).not.toContain("Please authorize");
+        expect(listClients(gate.app.db)).toHaveLength(registrations);
+        expect(home.opened()).toHaveLength(1);
+      } finally {
+        await remote.close();
+      }
+    });
 
-  // Gatehouse serves Streamable HTTP only; the HTTP+SSE transport of 2024-11-05 is not offered (GET /mcp is 405).
-  test("--transport sse-only cannot connect: GET /mcp for the old HTTP+SSE transport answers 405", async () => {
-    const remote = proxy("--transport", "sse-only");
-    let failure: unknown;
-    try {
-      await remote.connect();
-    } catch (error) {
-      failure = error;
-    }
-    expect(failure).toBeInstanceOf(Error);
-    expect(remote.stderr).toMatch(/405/);
-  });
-});
+    // Gatehouse serves Streamable HTTP only; the HTTP+SSE transport of 2024-11-05 is not offered (GET /mcp is 405).
+    test("--transport sse-only cannot connect: GET /mcp for the old HTTP+SSE transport answers 405", async () => {
+      const remote = proxy("--transport", "sse-only");
+      let failure: unknown;
+      try {
+        await remote.connect();
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toBeInstanceOf(Error);
+      expect(remote.stderr).toMatch(/405/);
+    });
+  },
+);

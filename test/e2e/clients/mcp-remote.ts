@@ -37,7 +37,12 @@ export class McpRemoteHome {
 
   /** The environment of the proxy: no DISPLAY (the stdio transport passes only PATH, HOME and a few more). */
   env(): Record<string, string> {
-    return { PATH: `${this.binDir}:${process.env.PATH}`, HOME: this.dir, BROWSER: join(this.binDir, "open-url"), MCP_REMOTE_CONFIG_DIR: this.configDir };
+    return {
+      PATH: `${this.binDir}:${process.env.PATH}`,
+      HOME: this.dir,
+      BROWSER: join(this.binDir, "open-url"),
+      MCP_REMOTE_CONFIG_DIR: this.configDir,
+    };
   }
 
   /** Every URL the proxy tried to open in a browser, oldest first. */
@@ -50,7 +55,11 @@ export class McpRemoteHome {
    * the proxy, which may log "Browser opened" before the script has written.
    */
   async waitForOpened(count: number): Promise<string[]> {
-    await waitFor(() => this.opened().length >= count, 10_000, () => `${count} opened URLs, have ${JSON.stringify(this.opened())}`);
+    await waitFor(
+      () => this.opened().length >= count,
+      10_000,
+      () => `${count} opened URLs, have ${JSON.stringify(this.opened())}`,
+    );
     return this.opened();
   }
 
@@ -70,7 +79,12 @@ export class McpRemote {
 
   /** `env` adds to the home's environment (the variables a host's config gives the proxy). */
   constructor(home: McpRemoteHome, args: string[], env: Record<string, string> = {}) {
-    this.transport = new StdioClientTransport({ command: "node", args: [proxyEntry, ...args], env: { ...home.env(), ...env }, stderr: "pipe" });
+    this.transport = new StdioClientTransport({
+      command: "node",
+      args: [proxyEntry, ...args],
+      env: { ...home.env(), ...env },
+      stderr: "pipe",
+    });
     this.transport.stderr!.on("data", (chunk: Buffer) => {
       this.stderr += chunk.toString();
       for (const listener of this.listeners) listener();

@@ -9,7 +9,12 @@ import { describeClientFlow, registerByDcr } from "./flow.ts";
 
 const gate = useGatehouse();
 
-const registered = ["https://vscode.dev/redirect", "https://insiders.vscode.dev/redirect", "http://127.0.0.1/", "http://127.0.0.1:33418/"];
+const registered = [
+  "https://vscode.dev/redirect",
+  "https://insiders.vscode.dev/redirect",
+  "http://127.0.0.1/",
+  "http://127.0.0.1:33418/",
+];
 // The port its callback listener got at run time: none of the registered ones.
 const redirectUri = "http://127.0.0.1:61734/";
 
@@ -19,7 +24,13 @@ describeClientFlow(
     title: "VS Code by DCR with its four redirect URIs, a loopback port at authorization, resource",
     name: "Visual Studio Code",
     register: (g) =>
-      registerByDcr(g, { client_name: "Visual Studio Code", redirect_uris: registered, grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" }),
+      registerByDcr(g, {
+        client_name: "Visual Studio Code",
+        redirect_uris: registered,
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+      }),
     redirectUri,
     sendsResource: true,
     scope: (challenged) => challenged,

@@ -35,20 +35,41 @@ export const petsYamlPath = join(import.meta.dir, "pets.yaml");
 const Pet = t.Object({ id: t.Number(), name: t.String(), tag: t.Optional(t.Nullable(t.String())) });
 
 export function startPetsApi(token: string, elsewhere = "http://elsewhere.invalid"): PetsApi {
-  const api: PetsApi = { url: "", requests: [], documentRequests: [], slowAborted: 0, documentUp: false, stop: () => {} };
+  const api: PetsApi = {
+    url: "",
+    requests: [],
+    documentRequests: [],
+    slowAborted: 0,
+    documentUp: false,
+    stop: () => {},
+  };
   const app = new Elysia()
     .onRequest(async ({ request }) => {
       const url = new URL(request.url);
       const path = request.url.slice(url.origin.length).split("?")[0]!;
       const seen = /^\/(openapi|docs|flaky)\//.test(path) ? api.documentRequests : api.requests;
-      seen.push({ method: request.method, path, search: url.search, headers: request.headers.toJSON(), body: await request.clone().text() });
+      seen.push({
+        method: request.method,
+        path,
+        search: url.search,
+        headers: request.headers.toJSON(),
+        body: await request.clone().text(),
+      });
     })
     .use(openapi({ path: "/openapi" }))
-    .get("/docs/pets.yaml", () => new Response(Bun.file(petsYamlPath), { headers: { "content-type": "application/yaml" } }), { detail: { hide: true } })
-    .get("/flaky/openapi.json", async ({ request }) => {
-      if (!api.documentUp) return new Response("document store down", { status: 503 });
-      return fetch(new URL("/openapi/json", request.url));
-    }, { detail: { hide: true } })
+    .get(
+      "/docs/pets.yaml",
+      () => new Response(Bun.file(petsYamlPath), { headers: { "content-type": "application/yaml" } }),
+      { detail: { hide: true } },
+    )
+    .get(
+      "/flaky/openapi.json",
+      async ({ request }) => {
+        if (!api.documentUp) return new Response("document store down", { status: 503 });
+        return fetch(new URL("/openapi/json", request.url));
+      },
+      { detail: { hide: true } },
+    )
     .group("", (routes) =>
       routes
         .onBeforeHandle(({ request, path, set }) => {
@@ -57,34 +78,70 @@ export function startPetsApi(token: string, elsewhere = "http://elsewhere.invali
             return { error: "unauthorized", path };
           }
         })
-        .get("/pets", ({ query }) => ({ pets: [{ id: 1, name: "Rex", tag: query.tag?.[0] ?? null }], limit: query.limit ?? null, tags: query.tag ?? [] }), {
-          query: t.Object({ limit: t.Optional(t.Number()), tag: t.Optional(t.Array(t.String())) }),
-          detail: { operationId: "listPets", summary: "List pets", description: "Every pet, newest first." },
+        .get(
+          "/pets",
+          ({ query }) => ({
+            pets: [{ id: 1, name: "Rex", tag: query.tag?.[0] ?? null }],
+            limit: query.limit ?? null,
+            tags: query.tag ?? [],
+          }),
+          {
+            query: t.Object({ limit: t.Optional(t.Number()), tag: t.Optional(t.Array(t.String())) }),
+            detail: { operationId: "listPets", summary: "List pets", description: "Every pet, newest first." },
+          },
+        )
+        .get(
+          "/pets/:id",
+          ({ params, headers, status }) =>
+            params.id === 404
+              ? status(404, { error: "no such pet", id: params.id })
+              : { id: params.id, name: "Rex", trace: headers["x-trace"] ?? null },
+          {
+            params: t.Object({ id: t.Number() }),
+            headers: t.Object({ "x-trace": t.Optional(t.String()) }),
+            detail: { operationId: "getPet", summary: "One pet" },
+          },
+        )
+        .post("/pets", ({ body, status }) => status(201, { id: 3, ...body }), {
+          body: t.Omit(Pet, ["id"]),
+          detail: { operationId: "createPet" },
         })
-        .get("/pets/:id", ({ params, headers, status }) => (params.id === 404 ? status(404, { error: "no such pet", id: params.id }) : { id: params.id, name: "Rex", trace: headers["x-trace"] ?? null }), {
+        .delete("/pets/:id", ({ status }) => status(204, undefined), {
           params: t.Object({ id: t.Number() }),
-          headers: t.Object({ "x-trace": t.Optional(t.String()) }),
-          detail: { operationId: "getPet", summary: "One pet" },
+          detail: { operationId: "deletePet" },
         })
-        .post("/pets", ({ body, status }) => status(201, { id: 3, ...body }), { body: t.Omit(Pet, ["id"]), detail: { operationId: "createPet" } })
-        .delete("/pets/:id", ({ status }) => status(204, undefined), { params: t.Object({ id: t.Number() }), detail: { operationId: "deletePet" } })
-        .get("/files/:name", ({ params }) => ({ name: params.name }), { params: t.Object({ name: t.String() }), detail: { operationId: "readFile" } })
+        .get("/files/:name", ({ params }) => ({ name: params.name }), {
+          params: t.Object({ name: t.String() }),
+          detail: { operationId: "readFile" },
+        })
         .get("/list", () => [1, 2, 3], { detail: { operationId: "listNumbers" } })
-        .get("/hello", () => new Response("hello, plain text", { headers: { "content-type": "text/plain" } }), { detail: { operationId: "sayHello" } })
-        .get("/echo-auth", ({ headers }) => ({ youSent: headers.authorization ?? null }), { detail: { operationId: "echoAuthorization" } })
-        .get("/away", () => new Response(null, { status: 302, headers: { location: `${elsewhere}/steal` } }), { detail: { operationId: "goAway" } })
-        .get("/home", () => new Response(null, { status: 307, headers: { location: "/pets?limit=1" } }), { detail: { operationId: "comeHome" } })
-        .get("/slow", async ({ query, request }) => {
-          const aborted = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), query.ms);
-            request.signal.addEventListener("abort", () => {
-              clearTimeout(timer);
-              resolve(true);
+        .get("/hello", () => new Response("hello, plain text", { headers: { "content-type": "text/plain" } }), {
+          detail: { operationId: "sayHello" },
+        })
+        .get("/echo-auth", ({ headers }) => ({ youSent: headers.authorization ?? null }), {
+          detail: { operationId: "echoAuthorization" },
+        })
+        .get("/away", () => new Response(null, { status: 302, headers: { location: `${elsewhere}/steal` } }), {
+          detail: { operationId: "goAway" },
+        })
+        .get("/home", () => new Response(null, { status: 307, headers: { location: "/pets?limit=1" } }), {
+          detail: { operationId: "comeHome" },
+        })
+        .get(
+          "/slow",
+          async ({ query, request }) => {
+            const aborted = await new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), query.ms);
+              request.signal.addEventListener("abort", () => {
+                clearTimeout(timer);
+                resolve(true);
+              });
             });
-          });
-          if (aborted) api.slowAborted++;
-          return { sleptMs: query.ms };
-        }, { query: t.Object({ ms: t.Number() }), detail: { operationId: "sleep" } }),
+            if (aborted) api.slowAborted++;
+            return { sleptMs: query.ms };
+          },
+          { query: t.Object({ ms: t.Number() }), detail: { operationId: "sleep" } },
+        ),
     )
     .listen({ port: 0, hostname: "127.0.0.1", idleTimeout: 0 });
   api.url = `http://127.0.0.1:${app.server!.port}`;
