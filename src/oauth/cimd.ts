@@ -1,5 +1,6 @@
 import { safeFetch, SafeFetchError, type SafeFetchReason, type SafeResponse } from "../security/ssrf-fetch.ts";
-import type { ClientDeps } from "./clients.ts";
+import type { Db } from "../db/client.ts";
+import type { Logger } from "../log.ts";
 import { findClientById, upsertClient, type OAuthClient } from "./clients-store.ts";
 import { hasLiveAuthorization } from "./authorizations-store.ts";
 import { redirectUriProblem } from "./redirect-uris.ts";
@@ -22,6 +23,23 @@ import { redirectUriProblem } from "./redirect-uris.ts";
 // - otherwise, and always for a new authorization, anything but transport
 //   trouble makes the client unknown at once; its row and authorizations stay, and
 //   deleting it (admin page) is what revokes its authorizations.
+
+/** What resolving a client needs (clients.ts): the database, the clock, and for a metadata document URL how to fetch it. */
+export interface ClientDeps {
+  db: Db;
+  now: () => number;
+  publicUrl: string;
+  /** Hears why a client_id URL's metadata document was refused. */
+  log?: Logger;
+  /** Time limit for fetching a metadata document; 5 s when unset. */
+  cimdTimeoutMs?: number;
+  /**
+   * For requests about existing authorizations (token, revocation): a known client
+   * keeps its last good metadata document for 7 days when a refetch fails
+   * (below). A new authorization leaves it unset and re-checks the document.
+   */
+  useLastGoodCopy?: boolean;
+}
 
 export const cimdMinTtlSeconds = 5 * 60;
 export const cimdMaxTtlSeconds = 24 * 3600;
