@@ -40,12 +40,17 @@ export interface TestApp {
   gateway?: Gateway;
   /** The app's audit log writer: flush() to see waiting entries in the database. */
   audit: AuditRecorder;
+  /** Answers a request: over the loopback socket when the app listens, else in-process with Elysia's `app.handle`. */
+  send(request: Request): Promise<Response>;
+  /** `send` for a path under `url`; redirects are returned, not followed, either way. */
+  request(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
 /**
  * The real app on a real SQLite file in a temp dir, listening on a loopback
- * port. `now` defaults to the wall clock, so `setSystemTime` moves it.
+ * port unless `listen: false`. `now` defaults to the wall clock, so
+ * `setSystemTime` moves it.
  */
 export async function createTestApp(
   opts: {
@@ -58,6 +63,11 @@ export async function createTestApp(
     policies?: PolicyRule[];
     /** Listen on this port (default: a free one), e.g. one registered at a provider beforehand. */
     port?: number;
+    /**
+     * false: no socket; requests go through `send`/`request` (or a Browser made
+     * with `app.send`) in-process. The client address is then "unknown".
+     */
+    listen?: boolean;
   } = {},
 ): Promise<TestApp> {
   const dataDir = tempDir();
@@ -97,7 +107,9 @@ export async function createTestApp(
     policies: opts.policies ?? [],
     ...(gateway && { gateway }),
   });
-  app.listen({ port, hostname: "127.0.0.1" });
+  const listening = opts.listen ?? true;
+  if (listening) app.listen({ port, hostname: "127.0.0.1" });
+  const send = listening ? (request: Request) => fetch(request) : (request: Request) => app.handle(withHost(request));
   return {
     url: config.publicUrl,
     config,
@@ -107,8 +119,10 @@ export async function createTestApp(
     logs,
     gateway,
     audit,
+    send,
+    request: (path, init) => send(new Request(config.publicUrl + path, { redirect: "manual", ...init })),
     async close() {
-      await app.stop(true);
+      if (listening) await app.stop(true);
       await gateway?.stop();
       db.$client.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -116,10 +130,24 @@ export async function createTestApp(
   };
 }
 
-/** A tiny cookie jar over fetch, for driving the pages like a browser would (without JS). */
+/** The request with the Host header fetch would send: /mcp checks it against the public URL (DNS rebinding). */
+function withHost(request: Request): Request {
+  if (request.headers.has("host")) return request;
+  const headers = new Headers(request.headers);
+  headers.set("host", new URL(request.url).host);
+  return new Request(request, { headers });
+}
+
+/**
+ * A tiny cookie jar over fetch, for driving the pages like a browser would
+ * (without JS); `send` is `app.send` for an app made with `listen: false`.
+ */
 export class Browser {
   cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    readonly send: (request: Request) => Promise<Response> = fetch,
+  ) {}
 
   async request(path: string, init: RequestInit & { form?: Record<string, string> } = {}): Promise<Response> {
     const headers = new Headers(init.headers);
@@ -130,7 +158,10 @@ export class Browser {
       headers.set("content-type", "application/x-www-form-urlencoded");
       if (!headers.has("origin")) headers.set("origin", new URL(this.base).origin);
     }
-    const res = await fetch(new URL(path, this.base), { ...init, headers, body, redirect: "manual" });
+    const url = new URL(path, this.base);
+    // Only the app's own pages go through `send`; another site (an identity provider) is fetched.
+    const send = url.origin === new URL(this.base).origin ? this.send : fetch;
+    const res = await send(new Request(url, { ...init, headers, body, redirect: "manual" }));
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(";");
       const i = pair!.indexOf("=");

@@ -113,7 +113,7 @@ describe("tokens", () => {
 describe("client registration", () => {
   test("DCR records client_registered with the client id and the caller's address", async () => {
     const { res, json } = await register(
-      app.url,
+      app,
       { client_name: "Audit DCR", redirect_uris: [uniqueUri()] },
       { address: "203.0.113.7" },
     );

@@ -34,7 +34,7 @@ const initializeParams = (protocolVersion: string) => ({
 
 /** A raw JSON-RPC POST as a 2025-era client sends it. */
 export function rpc(app: TestApp, token: string | null, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(mcpUrl(app), {
+  return app.request("/mcp", {
     method: "POST",
     headers: {
       "content-type": "application/json",

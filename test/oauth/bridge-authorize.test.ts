@@ -32,7 +32,7 @@ const pendingCount = () => app.db.select().from(oauthPendingRequests).all().leng
 
 describe("registering the bridge callback", () => {
   test("dynamic registration accepts it as a redirect URI", async () => {
-    const { res, json } = await register(app.url, {
+    const { res, json } = await register(app, {
       client_name: "Plugin",
       redirect_uris: [bridgeUrlOf(app)],
       token_endpoint_auth_method: "none",

@@ -40,7 +40,7 @@ export async function answerBridgeConsent(
 }
 
 export async function poll(app: TestApp, form: Record<string, string>, headers: Record<string, string> = {}) {
-  const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+  const res = await app.request("/oauth/bridge/poll", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
     body: new URLSearchParams(form),
@@ -50,7 +50,7 @@ export async function poll(app: TestApp, form: Record<string, string>, headers: 
 
 /** The same poll as a GET with the parameters in the query, as Figma-style plugins send it. */
 export async function pollByGet(app: TestApp, query: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${app.url}/oauth/bridge/poll?${query}`, { headers });
+  const res = await app.request(`/oauth/bridge/poll?${query}`, { headers });
   return { res, json: (await res.json()) as Record<string, string> };
 }
 

@@ -10,19 +10,23 @@ import type { TestApp } from "../helpers.ts";
 let addressCounter = 0;
 const freshAddress = () => `198.51.100.${++addressCounter % 250}-${addressCounter}`;
 
+/** Registers at a test app (in-process or not), or over HTTP at a base URL. */
 export async function register(
-  base: string,
+  to: Pick<TestApp, "request"> | string,
   body: unknown,
   opts: { address?: string; contentType?: string; raw?: string } = {},
 ) {
-  const res = await fetch(`${base}/oauth/register`, {
+  const init = {
     method: "POST",
     headers: {
       "content-type": opts.contentType ?? "application/json",
       "x-forwarded-for": opts.address ?? freshAddress(),
     },
     body: opts.raw ?? JSON.stringify(body),
-  });
+  };
+  const res = await (typeof to === "string"
+    ? fetch(`${to}/oauth/register`, init)
+    : to.request("/oauth/register", init));
   return { res, json: (await res.json()) as Record<string, unknown> };
 }
 

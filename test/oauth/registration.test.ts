@@ -24,7 +24,7 @@ afterEach(() => {
 });
 
 const register = (body: unknown, opts: Parameters<typeof registerAt>[2] & { base?: string } = {}) =>
-  registerAt(opts.base ?? app.url, body, opts);
+  registerAt(opts.base ?? app, body, opts);
 const rowOf = (id: unknown) => rowAt(app, id);
 const rowCount = () => countAt(app);
 

@@ -19,7 +19,7 @@ export function postForm(
   headers: Record<string, string> = {},
 ) {
   const body = new URLSearchParams(params as Record<string, string>).toString();
-  return fetch(app.url + path, {
+  return app.request(path, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
     body,

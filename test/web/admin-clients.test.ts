@@ -20,7 +20,7 @@ let app: TestApp;
 let admin: { id: string; b: Browser };
 let member: { id: string; b: Browser };
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   admin = await signedInUser("admin@example.com", true);
   member = await signedInUser("member@example.com", false);
 });
@@ -34,7 +34,7 @@ async function signedInUser(email: string, isAdmin: boolean) {
     isAdmin,
     now: nowSeconds(),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
   return { id: user.id, b };
@@ -60,7 +60,7 @@ async function addClient(b: Browser, form: Record<string, string>) {
 
 describe("access", () => {
   test("signed out is redirected to sign-in with next", async () => {
-    const res = await new Browser(app.url).get("/admin/clients");
+    const res = await new Browser(app.url, app.send).get("/admin/clients");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/admin/clients")}`);
   });
@@ -77,7 +77,7 @@ describe("access", () => {
   });
 
   test("a signed-out form post is 401", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect(
       (await b.post("/admin/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status,
@@ -98,7 +98,7 @@ describe("access", () => {
 
 describe("the list", () => {
   test("shows a self-registered client's name, id and redirect URI", async () => {
-    const res = await fetch(`${app.url}/oauth/register`, {
+    const res = await app.request("/oauth/register", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({

@@ -53,7 +53,7 @@ afterAll(async () => {
 
 /** A browser signed in by pasting `token`, or with Kay's password. */
 async function signIn(token: string | null): Promise<Browser> {
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   const res =
     token === null

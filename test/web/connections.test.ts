@@ -14,7 +14,7 @@ let alice: { id: string; b: Browser };
 let bob: { id: string; b: Browser };
 let admin: { id: string; b: Browser };
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   alice = await signedInUser("alice@example.com", false);
   bob = await signedInUser("bob@example.com", false);
   admin = await signedInUser("admin@example.com", true);
@@ -29,7 +29,7 @@ async function signedInUser(email: string, isAdmin: boolean) {
     isAdmin,
     now: nowSeconds(),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
   return { id: user.id, b };
@@ -168,7 +168,7 @@ describe("the API key a session was opened with", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
     return { apiKey, b };

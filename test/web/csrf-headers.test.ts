@@ -29,7 +29,7 @@ async function fixture(app: TestApp) {
     expiresInSeconds: null,
     now: nowSeconds(),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   b.cookies.set(
     "gatehouse_session",
     openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token,
@@ -68,7 +68,7 @@ const forgeries: {
   {
     name: "the browser has no csrf cookie",
     send: (app, fx, path, fields) => {
-      const b = new Browser(app.url);
+      const b = new Browser(app.url, app.send);
       b.cookies.set("gatehouse_session", fx.b.cookies.get("gatehouse_session")!);
       return b.post(path, { ...fields, csrf: fx.csrf });
     },
@@ -96,7 +96,7 @@ describe("form posts", () => {
   let app: TestApp;
   let fx: Fixture;
   beforeEach(async () => {
-    app = await createTestApp({ setupToken });
+    app = await createTestApp({ setupToken, listen: false });
     fx = await fixture(app);
   });
   afterEach(() => app.close());
@@ -136,29 +136,29 @@ describe("response headers", () => {
   let app: TestApp;
   let signedIn: Browser;
   beforeAll(async () => {
-    app = await createTestApp({ setupToken });
+    app = await createTestApp({ setupToken, listen: false });
     signedIn = (await fixture(app)).b;
   });
   afterAll(() => app.close());
 
   const requests: [string, () => Promise<Response>][] = [
-    ["GET /sign-in", () => fetch(`${app.url}/sign-in`)],
-    ["GET / (redirect)", () => fetch(`${app.url}/`, { redirect: "manual" })],
-    ["GET /keys signed out (redirect)", () => fetch(`${app.url}/keys`, { redirect: "manual" })],
+    ["GET /sign-in", () => app.request("/sign-in")],
+    ["GET / (redirect)", () => app.request("/", { redirect: "manual" })],
+    ["GET /keys signed out (redirect)", () => app.request("/keys", { redirect: "manual" })],
     ["GET /keys signed in", () => signedIn.get("/keys")],
-    ["GET /setup with a bad token (404)", () => fetch(`${app.url}/setup?token=bad`)],
-    ["GET /healthz", () => fetch(`${app.url}/healthz`)],
-    ["GET /readyz", () => fetch(`${app.url}/readyz`)],
-    ["GET /assets/style.css", () => fetch(`${app.url}/assets/style.css`)],
-    ["GET /assets/missing.css (404)", () => fetch(`${app.url}/assets/missing.css`)],
-    ["GET /no/such/page (404)", () => fetch(`${app.url}/no/such/page`)],
+    ["GET /setup with a bad token (404)", () => app.request("/setup?token=bad")],
+    ["GET /healthz", () => app.request("/healthz")],
+    ["GET /readyz", () => app.request("/readyz")],
+    ["GET /assets/style.css", () => app.request("/assets/style.css")],
+    ["GET /assets/missing.css (404)", () => app.request("/assets/missing.css")],
+    ["GET /no/such/page (404)", () => app.request("/no/such/page")],
     [
       "POST /sign-in refused (403)",
-      () => fetch(`${app.url}/sign-in`, { method: "POST", body: new URLSearchParams({ email: "x" }) }),
+      () => app.request("/sign-in", { method: "POST", body: new URLSearchParams({ email: "x" }) }),
     ],
     [
       "POST /sign-in unreadable (400)",
-      () => fetch(`${app.url}/sign-in`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+      () => app.request("/sign-in", { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
     ],
   ];
 
@@ -174,40 +174,38 @@ describe("response headers", () => {
   }
 
   test("the CSP allows no inline script or style", async () => {
-    const csp = (await fetch(`${app.url}/sign-in`)).headers.get("content-security-policy")!;
+    const csp = (await app.request("/sign-in")).headers.get("content-security-policy")!;
     expect(csp).toContain("default-src 'none'");
     expect(csp).not.toContain("unsafe-inline");
   });
 
   test("a safe incoming X-Request-Id is echoed", async () => {
-    const res = await fetch(`${app.url}/healthz`, { headers: { "x-request-id": "trace-42.abc_DEF" } });
+    const res = await app.request("/healthz", { headers: { "x-request-id": "trace-42.abc_DEF" } });
     expect(res.headers.get("x-request-id")).toBe("trace-42.abc_DEF");
   });
 
   for (const unsafe of ["has space", "<script>", "a".repeat(65), "semi;colon", "ünïcode"]) {
     test(`an unsafe incoming X-Request-Id (${unsafe.slice(0, 12)}) is replaced`, async () => {
-      const res = await fetch(`${app.url}/healthz`, { headers: { "x-request-id": unsafe } });
+      const res = await app.request("/healthz", { headers: { "x-request-id": unsafe } });
       expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{16}$/);
     });
   }
 
   test("an unknown path is a 404 HTML page", async () => {
-    const res = await fetch(`${app.url}/no/such/page`);
+    const res = await app.request("/no/such/page");
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toStartWith("text/html");
     expect(await res.text()).toStartWith("<!doctype html>");
   });
 
   test("the csrf cookie is HttpOnly and SameSite=Lax", async () => {
-    const cookie = (await fetch(`${app.url}/sign-in`)).headers
-      .getSetCookie()
-      .find((c) => c.startsWith("gatehouse_csrf="));
+    const cookie = (await app.request("/sign-in")).headers.getSetCookie().find((c) => c.startsWith("gatehouse_csrf="));
     expect(cookie).toMatch(/; HttpOnly(;|$)/);
     expect(cookie).toMatch(/; SameSite=Lax(;|$)/);
   });
 
   test("the session cookie is HttpOnly and SameSite=Lax", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const res = await b.post("/sign-in", { csrf, email: "alice@example.com", password });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith("gatehouse_session="));
@@ -216,7 +214,7 @@ describe("response headers", () => {
   });
 
   test("cookies on plain http loopback are not marked Secure", async () => {
-    const cookies = (await fetch(`${app.url}/sign-in`)).headers.getSetCookie();
+    const cookies = (await app.request("/sign-in")).headers.getSetCookie();
     expect(cookies.length).toBeGreaterThan(0);
     expect(cookies.some((c) => /; Secure/i.test(c))).toBe(false);
   });
@@ -227,7 +225,7 @@ describe("behind https", () => {
   let app: TestApp;
   let base: string;
   beforeAll(async () => {
-    app = await createTestApp({ env: { GATEHOUSE_PUBLIC_URL: publicUrl } });
+    app = await createTestApp({ env: { GATEHOUSE_PUBLIC_URL: publicUrl }, listen: false });
     base = `http://127.0.0.1:${app.config.port}`;
     insertUser(app.db, {
       id: "u1",
@@ -241,7 +239,7 @@ describe("behind https", () => {
   afterAll(() => app.close());
 
   async function signIn() {
-    const b = new Browser(base);
+    const b = new Browser(base, app.send);
     const page = await b.get("/sign-in");
     const csrf = Browser.csrfOf(await page.text());
     const res = await b.post("/sign-in", { csrf, email: "alice@example.com", password }, { origin: publicUrl });

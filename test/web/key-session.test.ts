@@ -19,7 +19,7 @@ let app: TestApp;
 let adminId: string;
 let otherId: string;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   adminId = (
     await createUser(app.db, {
       email: "root@example.com",
@@ -43,7 +43,7 @@ afterAll(() => app.close());
 
 /** A browser signed in by pasting `token`, or with the admin's password. */
 async function signIn(token: string | null): Promise<Browser> {
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   const res =
     token === null

@@ -16,7 +16,7 @@ const revoke = "gatehouse__revoke_connection";
 let app: TestApp;
 let user: { id: string; b: Browser };
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   const created = await createUser(app.db, {
     email: "kay@example.com",
     password,
@@ -24,7 +24,7 @@ beforeAll(async () => {
     isAdmin: false,
     now: nowSeconds(),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email: "kay@example.com", password })).status).toBe(303);
   user = { id: created.id, b };

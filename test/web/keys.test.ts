@@ -14,7 +14,7 @@ let app: TestApp;
 let alice: { id: string; b: Browser };
 let bob: { id: string; b: Browser };
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   alice = await signedInUser("alice@example.com");
   bob = await signedInUser("bob@example.com");
 });
@@ -28,7 +28,7 @@ async function signedInUser(email: string) {
     isAdmin: false,
     now: nowSeconds(),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
   return { id: user.id, b };
@@ -52,7 +52,7 @@ const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("the keys page", () => {
   test("signed out redirects to /sign-in?next=/keys", async () => {
-    const res = await new Browser(app.url).get("/keys");
+    const res = await new Browser(app.url, app.send).get("/keys");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
   });
@@ -274,7 +274,7 @@ describe("last_used_at", () => {
     });
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
     expect(rowOf(apiKey.id)!.lastUsedAt).toBe(start.getTime() / 1000);

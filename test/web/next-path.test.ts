@@ -89,7 +89,7 @@ describe("entry points", () => {
   let app: TestApp;
   let key: string;
   beforeAll(async () => {
-    app = await createTestApp({ setupToken: "setup-token-for-next-path-tests-0123" });
+    app = await createTestApp({ setupToken: "setup-token-for-next-path-tests-0123", listen: false });
     const user = await createUser(app.db, {
       email: "alice@example.com",
       password,
@@ -110,7 +110,7 @@ describe("entry points", () => {
   const csrfFrom = async (b: Browser, path = "/sign-in") => Browser.csrfOf(await (await b.get(path)).text());
 
   test.each(hostile)("GET /sign-in?next=%j when already signed in goes to /", async (next) => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     expect((await b.post("/sign-in/key", { csrf: await csrfFrom(b), api_key: key })).status).toBe(303);
     const res = await b.get(`/sign-in?next=${encodeURIComponent(next)}`);
     expect(res.status).toBe(303);
@@ -118,21 +118,21 @@ describe("entry points", () => {
   });
 
   test.each(hostile)("POST /sign-in/key with next=%j goes to /", async (next) => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const res = await b.post("/sign-in/key", { csrf: await csrfFrom(b), api_key: key, next });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/");
   });
 
   test.each(reported)("POST /sign-in with the right password and next=%j goes to /", async (next) => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const res = await b.post("/sign-in", { csrf: await csrfFrom(b), email: "alice@example.com", password, next });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/");
   });
 
   test.each(reported)("GET /sign-in?next=%j draws the form with next=/", async (next) => {
-    const html = await (await new Browser(app.url).get(`/sign-in?next=${encodeURIComponent(next)}`)).text();
+    const html = await (await new Browser(app.url, app.send).get(`/sign-in?next=${encodeURIComponent(next)}`)).text();
     expect(html).toContain('name="next" value="/"');
     expect(html).not.toContain("evil.example");
   });
@@ -144,7 +144,7 @@ describe("entry points", () => {
       createdBy: null,
       now: now(),
     });
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const page = await b.get(`/invite/${token}?next=${encodeURIComponent(next)}`);
     const html = await page.text();
     expect(html).toContain('name="next" value="/keys"');
@@ -160,7 +160,7 @@ describe("entry points", () => {
       createdBy: null,
       now: now(),
     });
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const res = await b.post(`/invite/${token}`, {
       csrf: await csrfFrom(b, `/invite/${token}`),
       password,
@@ -170,7 +170,7 @@ describe("entry points", () => {
   });
 
   test("the device page sends a signed-out person to sign in and back to the same code", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const res = await b.get("/device?user_code=BCDF-GHJK");
     expect(res.status).toBe(303);
     const signIn = res.headers.get("location")!;
@@ -186,7 +186,7 @@ describe("entry points", () => {
 
   // Last: creating the first admin ends the setup link for the app.
   test("setup with next=/..//evil.example goes to /keys", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const page = await b.get(`/setup?token=${app.setupToken}&next=${encodeURIComponent(reported[0]!)}`);
     const html = await page.text();
     expect(html).toContain('name="next" value="/keys"');
@@ -220,7 +220,7 @@ describe("identity provider sign-in", () => {
     b.post("/sign-in/test-op", { csrf: Browser.csrfOf(await (await b.get("/sign-in")).text()), next });
 
   test.each(reported)("the callback after next=%j goes to /", async (next) => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const started = await start(b, next);
     expect(started.status).toBe(303);
     const res = await b.request(await loginAtOp(b, started.headers.get("location")!, "alice"));
@@ -229,7 +229,7 @@ describe("identity provider sign-in", () => {
   });
 
   test("a flow cookie planted with next=/..//evil.example still ends at /", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const started = await start(b, "/keys");
     const name = flowCookieName(false);
     const flow = decodeFlow(b.cookies.get(name)!, now())!;

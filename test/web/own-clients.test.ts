@@ -28,7 +28,7 @@ let admin: Person;
 let alice: Person;
 let bob: Person;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   admin = await signedInUser("admin@example.com", true);
   alice = await signedInUser("alice@example.com", false);
   bob = await signedInUser("bob@example.com", false);
@@ -43,7 +43,7 @@ async function signedInUser(email: string, isAdmin: boolean): Promise<Person> {
     isAdmin,
     now: nowSeconds(),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
   return { id: user.id, email, b };
@@ -87,7 +87,7 @@ async function auditOf(clientId: string) {
 
 describe("access", () => {
   test("signed out is redirected to sign-in with next", async () => {
-    const res = await new Browser(app.url).get("/clients");
+    const res = await new Browser(app.url, app.send).get("/clients");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/clients")}`);
   });
@@ -109,7 +109,7 @@ describe("access", () => {
   });
 
   test("a signed-out form post is 401 and stores nothing", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const before = rowCount();
     expect(
@@ -129,7 +129,7 @@ describe("a session opened with an API key", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
     return b;
@@ -405,7 +405,7 @@ describe("another person's client", () => {
       ownerUserId: null,
       now: nowSeconds(),
     }).client;
-    const res = await fetch(`${app.url}/oauth/register`, {
+    const res = await app.request("/oauth/register", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ client_name: "DCR", redirect_uris: ["https://dcr.example/cb"] }),

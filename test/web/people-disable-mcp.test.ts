@@ -18,7 +18,7 @@ const status = async (token: string) => {
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 
@@ -43,7 +43,7 @@ test("a web disable makes the person's API key and OAuth token 401 on the next /
   // Twice each, so both sit in the bearer cache.
   for (let i = 0; i < 2; i++) expect([await status(apiKey), await status(accessToken)]).toEqual([200, 200]);
 
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email: "admin@example.com", password })).status).toBe(303);
   const formToken = Browser.csrfOf(await (await b.get("/admin/people")).text());

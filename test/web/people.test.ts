@@ -13,7 +13,7 @@ let app: TestApp;
 let admin: { id: string; b: Browser };
 let member: { id: string; b: Browser };
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   admin = await signedInUser("admin@example.com", true);
   member = await signedInUser("member@example.com", false);
 });
@@ -21,7 +21,7 @@ afterAll(() => app.close());
 afterEach(() => setSystemTime());
 
 async function signIn(email: string, pw = password) {
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   const res = await b.post("/sign-in", { csrf, email, password: pw });
   return { b, res };
@@ -57,7 +57,7 @@ async function invite(email: string, opts: { admin?: boolean; b?: Browser } = {}
 
 /** Opens an invitation link in a fresh browser and sets a password there. */
 async function accept(link: string, pw = password) {
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const page = await b.get(link);
   const html = await page.text();
   if (page.status !== 200) return { b, page, res: null };
@@ -67,7 +67,7 @@ async function accept(link: string, pw = password) {
 
 describe("access", () => {
   test("signed out is redirected to sign-in with next", async () => {
-    const res = await new Browser(app.url).get("/admin/people");
+    const res = await new Browser(app.url, app.send).get("/admin/people");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/admin/people")}`);
   });
@@ -166,11 +166,11 @@ describe("inviting", () => {
     const { link } = await invite("once@example.com");
     const first = await accept(link!);
     expect(first.res!.status).toBe(303);
-    const second = await new Browser(app.url).get(link!);
+    const second = await new Browser(app.url, app.send).get(link!);
     expect(second.status).toBe(404);
     expect(await second.text()).toContain("Invitation not valid");
     // Posting the form from a page opened before the first use also fails.
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const post = await b.post(new URL(link!).pathname, { csrf, password: "another long password" });
     expect(post.status).toBe(404);
@@ -180,9 +180,9 @@ describe("inviting", () => {
   test("an expired link gets the same page as an unknown one", async () => {
     const { link } = await invite("late@example.com");
     advanceClock(7 * 86400 + 1);
-    const expired = await new Browser(app.url).get(link!);
-    const unknown = await new Browser(app.url).get(`/invite/gate_inv_${"a".repeat(16)}_${"b".repeat(52)}`);
-    const garbage = await new Browser(app.url).get("/invite/%3Cscript%3E");
+    const expired = await new Browser(app.url, app.send).get(link!);
+    const unknown = await new Browser(app.url, app.send).get(`/invite/gate_inv_${"a".repeat(16)}_${"b".repeat(52)}`);
+    const garbage = await new Browser(app.url, app.send).get("/invite/%3Cscript%3E");
     expect([expired.status, unknown.status, garbage.status]).toEqual([404, 404, 404]);
     const [a, b, c] = await Promise.all([expired.text(), unknown.text(), garbage.text()]);
     expect(a).toBe(b);
@@ -196,7 +196,7 @@ describe("inviting", () => {
     const res = await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
     expect(res.status).toBe(303);
     expect(invitationRows("revoked@example.com")[0]!.revokedAt).toBeNumber();
-    expect((await new Browser(app.url).get(link!)).status).toBe(404);
+    expect((await new Browser(app.url, app.send).get(link!)).status).toBe(404);
     expect(await (await admin.b.get("/admin/people")).text()).not.toContain(`data-invitation-id="${row!.id}"`);
   });
 
@@ -300,7 +300,7 @@ describe("the last admin", () => {
   let solo: TestApp;
   let only: { id: string; b: Browser };
   beforeAll(async () => {
-    solo = await createTestApp();
+    solo = await createTestApp({ listen: false });
     await createUser(solo.db, {
       email: "only@example.com",
       password,
@@ -308,7 +308,7 @@ describe("the last admin", () => {
       isAdmin: true,
       now: nowSeconds(),
     });
-    const b = new Browser(solo.url);
+    const b = new Browser(solo.url, solo.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "only@example.com", password });
     only = { id: solo.db.select().from(users).get()!.id, b };

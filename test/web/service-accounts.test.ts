@@ -22,14 +22,14 @@ let member: Browser;
 
 async function signedIn(email: string, isAdmin: boolean): Promise<Browser> {
   await createUser(app.db, { email, password, passwordCost: app.config.passwordHashCost, isAdmin, now: nowSeconds() });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
   return b;
 }
 
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   admin = await signedIn("admin@example.com", true);
   member = await signedIn("member@example.com", false);
 });
@@ -47,7 +47,7 @@ async function create(form: Record<string, string | undefined>, b = admin) {
 }
 
 async function tokenStatus(clientId: string, secret: string) {
-  const res = await fetch(`${app.url}/oauth/token`, {
+  const res = await app.request("/oauth/token", {
     method: "POST",
     body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret }),
   });
@@ -56,7 +56,7 @@ async function tokenStatus(clientId: string, secret: string) {
 
 describe("access", () => {
   test("signed out is redirected to sign-in", async () => {
-    const res = await new Browser(app.url).get(path);
+    const res = await new Browser(app.url, app.send).get(path);
     expect([res.status, res.headers.get("location")]).toEqual([303, `/sign-in?next=${encodeURIComponent(path)}`]);
   });
 

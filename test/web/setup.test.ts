@@ -9,7 +9,7 @@ const password = "a long enough password";
 
 let app: TestApp;
 beforeEach(async () => {
-  app = await createTestApp({ setupToken });
+  app = await createTestApp({ setupToken, listen: false });
 });
 afterEach(() => app.close());
 
@@ -19,7 +19,7 @@ async function openSetup(b: Browser, token = setupToken) {
 }
 
 async function postSetup(form: Record<string, string>) {
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   // The form token comes from any page; the sign-in page works even when the link is dead.
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   const res = await b.post("/setup", { csrf, token: setupToken, ...form });
@@ -28,7 +28,7 @@ async function postSetup(form: Record<string, string>) {
 
 describe("the setup link", () => {
   test("shows the form with the token and a csrf field", async () => {
-    const { res, html } = await openSetup(new Browser(app.url));
+    const { res, html } = await openSetup(new Browser(app.url, app.send));
     expect(res.status).toBe(200);
     expect(html).toContain('action="/setup"');
     expect(html).toContain(`name="token" value="${setupToken}"`);
@@ -36,18 +36,18 @@ describe("the setup link", () => {
   });
 
   test("is not cached", async () => {
-    const { res } = await openSetup(new Browser(app.url));
+    const { res } = await openSetup(new Browser(app.url, app.send));
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
   test("with a wrong token is a 404 page", async () => {
-    const { res, html } = await openSetup(new Browser(app.url), "setup-token-for-tests-0123456780");
+    const { res, html } = await openSetup(new Browser(app.url, app.send), "setup-token-for-tests-0123456780");
     expect(res.status).toBe(404);
     expect(html).not.toContain('action="/setup"');
   });
 
   test("without a token is a 404 page", async () => {
-    const res = await new Browser(app.url).get("/setup");
+    const res = await new Browser(app.url, app.send).get("/setup");
     expect(res.status).toBe(404);
   });
 
@@ -108,7 +108,7 @@ describe("creating the first admin", () => {
 
   test("a failed attempt leaves the link working", async () => {
     await postSetup({ email: "root@example.com", password: "short" });
-    const { res } = await openSetup(new Browser(app.url));
+    const { res } = await openSetup(new Browser(app.url, app.send));
     expect(res.status).toBe(200);
   });
 });
@@ -116,7 +116,7 @@ describe("creating the first admin", () => {
 describe("after an admin exists", () => {
   test("the link is a 404 page even with the right token", async () => {
     await postSetup({ email: "root@example.com", password });
-    const { res } = await openSetup(new Browser(app.url));
+    const { res } = await openSetup(new Browser(app.url, app.send));
     expect(res.status).toBe(404);
   });
 
@@ -135,26 +135,26 @@ describe("after an admin exists", () => {
       isAdmin: true,
       now: Math.floor(Date.now() / 1000),
     });
-    const { res } = await openSetup(new Browser(app.url));
+    const { res } = await openSetup(new Browser(app.url, app.send));
     expect(res.status).toBe(404);
   });
 });
 
 describe("without a setup token", () => {
   test("GET /setup is 404", async () => {
-    const t = await createTestApp({ setupToken: null });
+    const t = await createTestApp({ setupToken: null, listen: false });
     try {
-      expect((await new Browser(t.url).get("/setup?token=")).status).toBe(404);
-      expect((await new Browser(t.url).get("/setup?token=null")).status).toBe(404);
+      expect((await new Browser(t.url, t.send).get("/setup?token=")).status).toBe(404);
+      expect((await new Browser(t.url, t.send).get("/setup?token=null")).status).toBe(404);
     } finally {
       await t.close();
     }
   });
 
   test("POST /setup is 404 and stores nothing", async () => {
-    const t = await createTestApp({ setupToken: null });
+    const t = await createTestApp({ setupToken: null, listen: false });
     try {
-      const b = new Browser(t.url);
+      const b = new Browser(t.url, t.send);
       const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
       const res = await b.post("/setup", { csrf, token: "", email: "root@example.com", password });
       expect(res.status).toBe(404);

@@ -11,7 +11,7 @@ const password = "correct horse battery staple";
 let app: TestApp;
 let userId: string;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   userId = (
     await createUser(app.db, {
       email: "alice@example.com",
@@ -28,12 +28,16 @@ async function csrfOf(b: Browser): Promise<string> {
   return Browser.csrfOf(await (await b.get("/sign-in")).text());
 }
 
-async function signInWithPassword(target: TestApp, form: Record<string, string>, b = new Browser(target.url)) {
+async function signInWithPassword(
+  target: TestApp,
+  form: Record<string, string>,
+  b = new Browser(target.url, target.send),
+) {
   const res = await b.post("/sign-in", { csrf: await csrfOf(b), ...form });
   return { b, res };
 }
 
-async function signInWithKey(target: TestApp, apiKey: string, b = new Browser(target.url)) {
+async function signInWithKey(target: TestApp, apiKey: string, b = new Browser(target.url, target.send)) {
   const res = await b.post("/sign-in/key", { csrf: await csrfOf(b), api_key: apiKey });
   return { b, res };
 }
@@ -77,7 +81,7 @@ describe("password sign-in", () => {
   });
 
   test("unknown email and wrong password give the same error text", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const unknown = await signInWithPassword(app, { email: "nobody@example.com", password }, b);
     const wrong = await signInWithPassword(app, { email: "alice@example.com", password: "wrong wrong wrong" }, b);
     expect(unknown.res.status).toBe(401);
@@ -116,7 +120,7 @@ describe("open-redirect protection on next", () => {
 
 describe("throttling", () => {
   test("after 5 failures for an email the right password gets 429 with Retry-After", async () => {
-    const t = await createTestApp();
+    const t = await createTestApp({ listen: false });
     try {
       await createUser(t.db, {
         email: "bob@example.com",
@@ -125,7 +129,7 @@ describe("throttling", () => {
         isAdmin: false,
         now: nowSeconds(),
       });
-      const b = new Browser(t.url);
+      const b = new Browser(t.url, t.send);
       for (let i = 0; i < 5; i++) {
         const { res } = await signInWithPassword(t, { email: "bob@example.com", password: `wrong guess ${i}` }, b);
         expect(res.status).toBe(401);
@@ -142,7 +146,7 @@ describe("throttling", () => {
   });
 
   test("20 failures from one address across different emails throttle every account", async () => {
-    const t = await createTestApp();
+    const t = await createTestApp({ listen: false });
     try {
       await createUser(t.db, {
         email: "carol@example.com",
@@ -151,7 +155,7 @@ describe("throttling", () => {
         isAdmin: false,
         now: nowSeconds(),
       });
-      const b = new Browser(t.url);
+      const b = new Browser(t.url, t.send);
       for (let i = 0; i < 20; i++) {
         const { res } = await signInWithPassword(t, { email: `user${i}@example.com`, password }, b);
         expect(res.status).toBe(401);
@@ -253,7 +257,7 @@ describe("sign-out", () => {
     const cleared = res.headers.getSetCookie().find((c) => c.startsWith("gatehouse_session="));
     expect(cleared).toMatch(/^gatehouse_session=;.*Max-Age=0/);
     // The old cookie value is dead on the server too, not only in this browser.
-    const replay = new Browser(app.url);
+    const replay = new Browser(app.url, app.send);
     replay.cookies.set("gatehouse_session", stolen);
     expect((await replay.get("/keys")).status).toBe(303);
   });
