@@ -32,7 +32,7 @@ export function addUser(app: TestApp, email = `${randomString(5)}@example.com`):
 
 /** A browser holding a session of `userId` (opened with an API key when given). */
 export function browserOf(app: TestApp, userId: string, apiKeyId: string | null = null): Browser {
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const { token } = openSession(app.db, { userId, apiKeyId, apiKeyExpiresAt: null, now: nowSeconds() });
   b.cookies.set("gatehouse_session", token);
   return b;

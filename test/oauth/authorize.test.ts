@@ -21,7 +21,7 @@ let app: TestApp;
 let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   client = addClient(app, {
     redirectUris: [redirectUri, "http://localhost:8123/cb", "https://app.example.com/cb?tenant=7"],
   });
@@ -139,7 +139,7 @@ describe("phase 2: errors go back to the client with state and iss", () => {
   });
 
   test("errors are redirected before sign-in is asked for", async () => {
-    const res = await new Browser(app.url).get(authorizePath(client.id, { response_type: "token" }));
+    const res = await new Browser(app.url, app.send).get(authorizePath(client.id, { response_type: "token" }));
     expect(res.status).toBe(302);
     expect(locationOf(res).url.origin).toBe("http://127.0.0.1:33418");
   });
@@ -201,7 +201,7 @@ describe("signing in first", () => {
 
   test("signed out, a valid request is sent to sign-in with next set to the same request", async () => {
     const path = authorizePath(client.id);
-    const res = await new Browser(app.url).get(path);
+    const res = await new Browser(app.url, app.send).get(path);
     expect(res.status).toBe(303);
     const location = new URL(res.headers.get("location")!, app.url);
     expect(location.pathname).toBe("/sign-in");
@@ -210,7 +210,7 @@ describe("signing in first", () => {
 
   test("after signing in the browser comes back to the same long request and sees the consent page", async () => {
     const path = authorizePath(client.id, { state: "s".repeat(1500), resource: `${app.url}/mcp` });
-    const fresh = new Browser(app.url);
+    const fresh = new Browser(app.url, app.send);
     const toSignIn = new URL((await fresh.get(path)).headers.get("location")!, app.url);
     const page = await fresh.get(toSignIn.pathname + toSignIn.search);
     const html = await page.text();

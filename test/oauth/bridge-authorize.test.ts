@@ -22,7 +22,7 @@ let app: TestApp;
 let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   client = addBridgeClient(app);
   b = browserOf(app, addUser(app));
 });

@@ -31,7 +31,7 @@ let app: TestApp;
 let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
-  app = await createTestApp({ now: () => clock });
+  app = await createTestApp({ now: () => clock, listen: false });
   client = addBridgeClient(app);
   b = browserOf(app, addUser(app));
 });
@@ -290,7 +290,7 @@ describe("the code from a poll", () => {
   test("exchanges at the token endpoint with the PKCE verifier and the bridge redirect URI", async () => {
     const { state } = await allowedState();
     const { json } = await poll(app, { state, client_id: client.id });
-    const res = await fetch(`${app.url}/oauth/token`, {
+    const res = await app.request("/oauth/token", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
@@ -318,7 +318,7 @@ describe("bad input", () => {
   });
 
   test("a repeated state is invalid_request", async () => {
-    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+    const res = await app.request("/oauth/bridge/poll", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: `state=a&state=b&client_id=${client.id}`,
@@ -327,7 +327,7 @@ describe("bad input", () => {
   });
 
   test("a text/plain body is invalid_request, not a 500", async () => {
-    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+    const res = await app.request("/oauth/bridge/poll", {
       method: "POST",
       headers: { "content-type": "text/plain" },
       body: "state=x",
@@ -337,7 +337,7 @@ describe("bad input", () => {
 
   test("a JSON body is accepted, as at the token endpoint", async () => {
     const state = await pendingState();
-    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+    const res = await app.request("/oauth/bridge/poll", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ state, client_id: client.id }),
@@ -409,7 +409,7 @@ describe("a poll by GET (?state=…&client_id=…)", () => {
 
 describe("CORS, for plugins in an iframe (Origin: null)", () => {
   test("the preflight allows POST from any origin", async () => {
-    const res = await fetch(`${app.url}/oauth/bridge/poll`, {
+    const res = await app.request("/oauth/bridge/poll", {
       method: "OPTIONS",
       headers: { origin: "null", "access-control-request-method": "POST" },
     });

@@ -29,7 +29,7 @@ let app: TestApp;
 const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   docs = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",

@@ -39,7 +39,7 @@ const basic = (id: string, secret: string) =>
   `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
 
 async function token(form: Record<string, string>, headers: Record<string, string> = {}) {
-  const res = await fetch(`${app.url}/oauth/token`, {
+  const res = await app.request("/oauth/token", {
     method: "POST",
     headers,
     body: new URLSearchParams({ grant_type: "client_credentials", ...form }),
@@ -106,7 +106,7 @@ describe("the token endpoint", () => {
   });
 
   test("a confidential client that is not a service account's is unauthorized_client", async () => {
-    const reg = await fetch(`${app.url}/oauth/register`, {
+    const reg = await app.request("/oauth/register", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -133,7 +133,7 @@ describe("the token endpoint", () => {
   });
 
   test("the metadata lists client_credentials", async () => {
-    const body = (await (await fetch(`${app.url}/.well-known/oauth-authorization-server`)).json()) as {
+    const body = (await (await app.request("/.well-known/oauth-authorization-server")).json()) as {
       grant_types_supported: string[];
     };
     expect(body.grant_types_supported).toContain("client_credentials");
@@ -141,7 +141,7 @@ describe("the token endpoint", () => {
 
   test("a service account's client cannot start the device flow", async () => {
     const a = account();
-    const res = await fetch(`${app.url}/oauth/device_authorization`, {
+    const res = await app.request("/oauth/device_authorization", {
       method: "POST",
       headers: { authorization: basic(a.clientId, a.secret) },
       body: new URLSearchParams({}),

@@ -33,7 +33,7 @@ beforeAll(async () => {
   upstream = startHttpUpstream();
   // `slow` made a write tool, so the web group has two and gets a tick-all.
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
-  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}) });
+  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}), listen: false });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
   userId = addUser(app);
   b = browserOf(app, userId);

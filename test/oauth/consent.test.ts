@@ -26,7 +26,7 @@ let client: OAuthClient;
 let userId: string;
 let b: Browser;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   client = addClient(app, {
     name: "<script>alert(1)</script> Claude",
     redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"],

@@ -30,7 +30,7 @@ import {
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 afterEach(() => {
@@ -41,7 +41,7 @@ const at = (seconds: number) => setSystemTime(new Date(seconds * 1000));
 
 describe("metadata (RFC 8628 §4)", () => {
   test("advertises the device authorization endpoint and the device_code grant type", async () => {
-    const body = await (await fetch(`${app.url}/.well-known/oauth-authorization-server`)).json();
+    const body = await (await app.request("/.well-known/oauth-authorization-server")).json();
     expect(body.device_authorization_endpoint).toBe(`${app.url}/oauth/device_authorization`);
     expect(body.grant_types_supported).toContain(deviceGrantType);
   });
@@ -134,7 +134,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
 
   test("a body that is not form-encoded is invalid_request", async () => {
     const { client } = makeClient(app);
-    const res = await fetch(`${app.url}/oauth/device_authorization`, {
+    const res = await app.request("/oauth/device_authorization", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ client_id: client.id }),

@@ -15,7 +15,7 @@ const revoke = "gatehouse__revoke_connection";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 
@@ -48,7 +48,7 @@ async function answerConsent(b: Browser, html: string, choice: Parameters<typeof
 
 describe("the code entry page", () => {
   test("signed out, /device sends the browser to sign in and back, code included", async () => {
-    const res = await new Browser(app.url).get("/device?user_code=BCDF-GHJK");
+    const res = await new Browser(app.url, app.send).get("/device?user_code=BCDF-GHJK");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/device?user_code=BCDF-GHJK")}`);
   });

@@ -9,7 +9,7 @@ import { basicAuth, postForm } from "./token-fixture.ts";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 
@@ -28,7 +28,7 @@ function expectCors(res: Response, present: boolean) {
 
 describe.each(formEndpoints)("$path", ({ path, cors, clientAuth }) => {
   test(cors ? "answers a CORS preflight with 204" : "has no CORS preflight", async () => {
-    const res = await fetch(app.url + path, { method: "OPTIONS" });
+    const res = await app.request(path, { method: "OPTIONS" });
     expect(res.status).toBe(cors ? 204 : 404);
     if (cors) expectCors(res, true);
   });
@@ -49,7 +49,7 @@ describe.each(formEndpoints)("$path", ({ path, cors, clientAuth }) => {
   });
 
   test("refuses a body that is not a form as invalid_request", async () => {
-    const res = await fetch(app.url + path, {
+    const res = await app.request(path, {
       method: "POST",
       headers: { "content-type": "text/plain" },
       body: "client_id=a",
@@ -81,7 +81,7 @@ describe.each(formEndpoints)("$path", ({ path, cors, clientAuth }) => {
 });
 
 test("the registration endpoint answers errors as RFC 6749 JSON with CORS headers", async () => {
-  const res = await fetch(app.url + oauthPaths.register, {
+  const res = await app.request(oauthPaths.register, {
     method: "POST",
     headers: { "content-type": "text/plain" },
     body: "{}",

@@ -4,7 +4,7 @@ import { makeClient, postForm } from "./token-fixture.ts";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 
@@ -12,32 +12,32 @@ const paths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-c
 
 describe.each(paths)("%s", (path) => {
   test("answers 200 JSON without authentication", async () => {
-    const res = await fetch(app.url + path);
+    const res = await app.request(path);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/json");
   });
 
   test("has the issuer byte-identical to the public origin, no trailing slash (field failure 1)", async () => {
-    const doc = await (await fetch(app.url + path)).json();
+    const doc = await (await app.request(path)).json();
     expect(doc.issuer).toBe(app.url);
     expect(doc.issuer.endsWith("/")).toBe(false);
   });
 
   test("advertises S256 only, code only, and the iss response parameter", async () => {
-    const doc = await (await fetch(app.url + path)).json();
+    const doc = await (await app.request(path)).json();
     expect(doc.code_challenge_methods_supported).toEqual(["S256"]);
     expect(doc.response_types_supported).toEqual(["code"]);
     expect(doc.authorization_response_iss_parameter_supported).toBe(true);
   });
 
   test("advertises CIMD with `none` among auth methods (field failure 10)", async () => {
-    const doc = await (await fetch(app.url + path)).json();
+    const doc = await (await app.request(path)).json();
     expect(doc.client_id_metadata_document_supported).toBe(true);
     expect(doc.token_endpoint_auth_methods_supported).toEqual(["none", "client_secret_post", "client_secret_basic"]);
   });
 
   test("advertises the MCP scopes and every endpoint on the issuer", async () => {
-    const doc = await (await fetch(app.url + path)).json();
+    const doc = await (await app.request(path)).json();
     expect(doc.scopes_supported).toEqual(["mcp:read", "mcp:write"]);
     for (const key of [
       "authorization_endpoint",
@@ -51,9 +51,9 @@ describe.each(paths)("%s", (path) => {
   });
 
   test("carries CORS on GET and answers a preflight (field failure 8)", async () => {
-    const res = await fetch(app.url + path, { headers: { origin: "https://inspector.example" } });
+    const res = await app.request(path, { headers: { origin: "https://inspector.example" } });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    const pre = await fetch(app.url + path, {
+    const pre = await app.request(path, {
       method: "OPTIONS",
       headers: { origin: "https://inspector.example", "access-control-request-method": "GET" },
     });
@@ -63,7 +63,7 @@ describe.each(paths)("%s", (path) => {
 });
 
 test("every grant type the metadata advertises is one the token endpoint takes", async () => {
-  const doc = (await (await fetch(app.url + paths[0])).json()) as { grant_types_supported: string[] };
+  const doc = (await (await app.request(paths[0]!)).json()) as { grant_types_supported: string[] };
   expect(doc.grant_types_supported).toEqual([
     "authorization_code",
     "refresh_token",

@@ -21,7 +21,7 @@ import {
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 
@@ -114,7 +114,7 @@ describe("purgeExpiredOAuth", () => {
   });
 
   test("returns the counts it deleted", async () => {
-    const fresh = await createTestApp();
+    const fresh = await createTestApp({ listen: false });
     try {
       const { tokens } = await connected(fresh);
       expect(tokens.access_token).toBeString();

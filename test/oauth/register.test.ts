@@ -14,7 +14,7 @@ import {
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: "true" } });
+  app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: "true" }, listen: false });
 });
 afterAll(() => app.close());
 
@@ -269,7 +269,7 @@ describe("the request body", () => {
 
 describe("CORS preflight", () => {
   test("OPTIONS is 204 with the CORS headers", async () => {
-    const res = await fetch(`${app.url}/oauth/register`, {
+    const res = await app.request("/oauth/register", {
       method: "OPTIONS",
       headers: {
         origin: "http://localhost:6274",

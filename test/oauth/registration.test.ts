@@ -16,7 +16,7 @@ import { register as registerAt, rowCount as countAt, rowOf as rowAt, uniqueUri 
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: "true" } });
+  app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: "true" }, listen: false });
 });
 afterAll(() => app.close());
 afterEach(() => {

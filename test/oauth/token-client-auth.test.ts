@@ -4,7 +4,7 @@ import { basicAuth, makeClient, makeCode, makeUser, postForm, redirectUri, verif
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 

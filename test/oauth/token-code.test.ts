@@ -21,7 +21,7 @@ import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 afterEach(() => {
@@ -107,7 +107,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
 
   test("accepts a JSON body", async () => {
     const { client, code } = await fresh();
-    const res = await fetch(`${app.url}/oauth/token`, {
+    const res = await app.request("/oauth/token", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(codeParams(client.id, code)),
@@ -145,7 +145,7 @@ describe("CORS", () => {
   });
 
   test("the preflight answers 204 with the CORS headers", async () => {
-    const res = await fetch(`${app.url}/oauth/token`, {
+    const res = await app.request("/oauth/token", {
       method: "OPTIONS",
       headers: { origin: "https://inspector.example", "access-control-request-method": "POST" },
     });
@@ -183,7 +183,7 @@ describe("request errors (RFC 6749 §5.2)", () => {
   });
 
   test("a text/plain body is invalid_request", async () => {
-    const res = await fetch(`${app.url}/oauth/token`, {
+    const res = await app.request("/oauth/token", {
       method: "POST",
       headers: { "content-type": "text/plain" },
       body: "grant_type=x",

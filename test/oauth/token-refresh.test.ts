@@ -17,7 +17,7 @@ import { advanceClock } from "../support/clock.ts";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "60" } });
+  app = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "60" }, listen: false });
 });
 afterAll(() => app.close());
 afterEach(() => {
@@ -81,7 +81,7 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
 
   test("accepts a JSON body", async () => {
     const { client, tokens } = await connected(app);
-    const res = await fetch(`${app.url}/oauth/token`, {
+    const res = await app.request("/oauth/token", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: client.id }),
@@ -192,7 +192,7 @@ describe("the grace window (simultaneous refreshes)", () => {
   });
 
   test("the window follows GATEHOUSE_REFRESH_GRACE", async () => {
-    const short = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "5" } });
+    const short = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "5" }, listen: false });
     try {
       const { client, tokens } = await connected(short);
       expect((await refreshRequest(short, client.id, tokens.refresh_token)).status).toBe(200);
@@ -207,7 +207,7 @@ describe("the grace window (simultaneous refreshes)", () => {
 describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict rule)", () => {
   let strict: TestApp;
   beforeAll(async () => {
-    strict = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "0" } });
+    strict = await createTestApp({ env: { GATEHOUSE_REFRESH_GRACE: "0" }, listen: false });
   });
   afterAll(() => strict.close());
 
@@ -266,7 +266,7 @@ describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict ru
 
 describe("the default grace (60 s) keeps the repeat", () => {
   test("with GATEHOUSE_REFRESH_GRACE unset, the just-rotated token gets the same pair again", async () => {
-    const plain = await createTestApp();
+    const plain = await createTestApp({ listen: false });
     try {
       expect(plain.config.refreshGraceSeconds).toBe(60);
       const { client, tokens } = await connected(plain);
