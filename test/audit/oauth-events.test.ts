@@ -23,7 +23,7 @@ import { advanceClock } from "../support/clock.ts";
 let app: TestApp;
 beforeAll(async () => {
   // The registration tests send X-Forwarded-For addresses of their own.
-  app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: "true" } });
+  app = await createTestApp({ env: { GATEHOUSE_TRUST_PROXY: "true" }, listen: false });
 });
 afterAll(() => app.close());
 afterEach(() => setSystemTime());
@@ -131,7 +131,7 @@ describe("client registration", () => {
       isAdmin: true,
       now: Math.floor(Date.now() / 1000),
     });
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const signIn = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf: signIn, email: "audit-admin@example.com", password: "a long password 123" });
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());

@@ -21,14 +21,14 @@ async function signedInUser(email: string, isAdmin: boolean) {
     isAdmin,
     now: Math.floor(Date.now() / 1000),
   });
-  const b = new Browser(app.url);
+  const b = new Browser(app.url, app.send);
   const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
   expect((await b.post("/sign-in", { csrf, email, password })).status).toBe(303);
   return { id: user.id, b };
 }
 
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   admin = await signedInUser("admin@example.com", true);
   alice = await signedInUser("alice@example.com", false);
   bob = await signedInUser("bob@example.com", false);
@@ -86,7 +86,7 @@ async function adminPage(query = "") {
 
 describe("/admin/audit", () => {
   test("signed out redirects to sign-in, coming back to the same filters", async () => {
-    const res = await new Browser(app.url).get("/admin/audit?tool=x");
+    const res = await new Browser(app.url, app.send).get("/admin/audit?tool=x");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/admin/audit?tool=x")}`);
   });
@@ -234,7 +234,7 @@ describe("/admin/audit.jsonl", () => {
 
   test("a non-admin gets 403, signed out 401", async () => {
     expect((await alice.b.get("/admin/audit.jsonl")).status).toBe(403);
-    expect((await new Browser(app.url).get("/admin/audit.jsonl")).status).toBe(401);
+    expect((await new Browser(app.url, app.send).get("/admin/audit.jsonl")).status).toBe(401);
   });
 
   test("a bad filter is 400", async () => {
@@ -266,7 +266,7 @@ describe("/activity", () => {
   });
 
   test("signed out redirects to sign-in", async () => {
-    const res = await new Browser(app.url).get("/activity");
+    const res = await new Browser(app.url, app.send).get("/activity");
     expect(res.status).toBe(303);
   });
 });
