@@ -10,7 +10,7 @@ import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
 // here), a batch that does not fit being refused whole.
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp({ env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: "10" } });
+  app = await createTestApp({ env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: "10" }, listen: false });
 });
 afterAll(() => app.close());
 

@@ -14,7 +14,7 @@ import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
 let app: TestApp;
 let other: Database;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
   other = new Database(join(app.dataDir, databaseFileName));
   other.run("PRAGMA busy_timeout = 5000");
 });

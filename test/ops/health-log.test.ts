@@ -4,7 +4,7 @@ import { waitFor } from "../support/wait-for.ts";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp();
+  app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
 
@@ -19,29 +19,29 @@ const linesOf = (target: TestApp, requestId: string) =>
 async function requestLines(target: TestApp, requestId: string): Promise<Record<string, unknown>[]> {
   await waitFor(() => linesOf(target, requestId).length > 0);
   const marker = `after-${requestId}`.slice(0, 64);
-  await fetch(`${target.url}/healthz`, { headers: { "x-request-id": marker } });
+  await target.request("/healthz", { headers: { "x-request-id": marker } });
   await waitFor(() => linesOf(target, marker).length > 0);
   return linesOf(target, requestId);
 }
 
 describe("health", () => {
   test("/healthz is 200 {status: ok}", async () => {
-    const res = await fetch(`${app.url}/healthz`);
+    const res = await app.request("/healthz");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
   test("/readyz is 200 while the database answers", async () => {
-    const res = await fetch(`${app.url}/readyz`);
+    const res = await app.request("/readyz");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
   test("/readyz is 503 once the database is closed", async () => {
-    const broken = await createTestApp();
+    const broken = await createTestApp({ listen: false });
     try {
       broken.db.$client.close();
-      const res = await fetch(`${broken.url}/readyz`);
+      const res = await broken.request("/readyz");
       expect(res.status).toBe(503);
       expect((await res.json()).status).toBe("unavailable");
     } finally {
@@ -51,10 +51,10 @@ describe("health", () => {
   });
 
   test("/healthz stays 200 when the database is closed", async () => {
-    const broken = await createTestApp();
+    const broken = await createTestApp({ listen: false });
     try {
       broken.db.$client.close();
-      expect((await fetch(`${broken.url}/healthz`)).status).toBe(200);
+      expect((await broken.request("/healthz")).status).toBe(200);
     } finally {
       await broken.close();
     }
@@ -63,13 +63,13 @@ describe("health", () => {
 
 describe("request log", () => {
   test("one request writes exactly one request line", async () => {
-    const res = await fetch(`${app.url}/healthz`, { headers: { "x-request-id": "one-line-check" } });
+    const res = await app.request("/healthz", { headers: { "x-request-id": "one-line-check" } });
     expect(res.headers.get("x-request-id")).toBe("one-line-check");
     expect((await requestLines(app, "one-line-check")).length).toBe(1);
   });
 
   test("the line carries method, path, status and duration_ms", async () => {
-    const res = await fetch(`${app.url}/readyz`);
+    const res = await app.request("/readyz");
     const [line] = await requestLines(app, res.headers.get("x-request-id")!);
     expect(line).toMatchObject({ level: "info", method: "GET", path: "/readyz", status: 200 });
     expect(line!.duration_ms).toBeNumber();
@@ -77,40 +77,40 @@ describe("request log", () => {
   });
 
   test("request_id equals the response's generated X-Request-Id", async () => {
-    const res = await fetch(`${app.url}/healthz`);
+    const res = await app.request("/healthz");
     const id = res.headers.get("x-request-id")!;
     expect(id).toMatch(/^[a-z2-7]{16}$/);
     expect((await requestLines(app, id)).length).toBe(1);
   });
 
   test("the path is logged without the query string", async () => {
-    const res = await fetch(`${app.url}/sign-in?next=/keys&token=secret`);
+    const res = await app.request("/sign-in?next=/keys&token=secret");
     const [line] = await requestLines(app, res.headers.get("x-request-id")!);
     expect(line!.path).toBe("/sign-in");
   });
 
   test("a query value appears in no log line", async () => {
-    const res = await fetch(`${app.url}/setup?token=hunter2secretvalue`);
+    const res = await app.request("/setup?token=hunter2secretvalue");
     await requestLines(app, res.headers.get("x-request-id")!);
     expect(app.logs.length).toBeGreaterThan(0);
     expect(app.logs.some((l) => JSON.stringify(l).includes("hunter2secretvalue"))).toBe(false);
   });
 
   test("a redirect is logged with its 303 status", async () => {
-    const res = await fetch(`${app.url}/keys`, { redirect: "manual" });
+    const res = await app.request("/keys", { redirect: "manual" });
     expect(res.status).toBe(303);
     const [line] = await requestLines(app, res.headers.get("x-request-id")!);
     expect(line!.status).toBe(303);
   });
 
   test("a 404 is logged with its status", async () => {
-    const res = await fetch(`${app.url}/no/such/page`);
+    const res = await app.request("/no/such/page");
     const [line] = await requestLines(app, res.headers.get("x-request-id")!);
     expect(line).toMatchObject({ method: "GET", path: "/no/such/page", status: 404 });
   });
 
   test("a refused form post is logged with method POST and status 403", async () => {
-    const res = await fetch(`${app.url}/sign-in`, {
+    const res = await app.request("/sign-in", {
       method: "POST",
       body: new URLSearchParams({ email: "a@example.com" }),
     });
@@ -120,7 +120,7 @@ describe("request log", () => {
   });
 
   test("a failed sign-in page is logged with its 401 status", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const res = await b.post("/sign-in", { csrf, email: "nobody@example.com", password: "whatever it is" });
     expect(res.status).toBe(401);
@@ -129,7 +129,7 @@ describe("request log", () => {
   });
 
   test("a failed sign-in logs neither the email nor the password", async () => {
-    const b = new Browser(app.url);
+    const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const res = await b.post("/sign-in", { csrf, email: "someone@example.com", password: "password-in-the-clear" });
     expect(res.status).toBe(401);
@@ -140,10 +140,10 @@ describe("request log", () => {
   });
 
   test("the readyz failure is logged with status 503", async () => {
-    const broken = await createTestApp();
+    const broken = await createTestApp({ listen: false });
     try {
       broken.db.$client.close();
-      const res = await fetch(`${broken.url}/readyz`);
+      const res = await broken.request("/readyz");
       const [line] = await requestLines(broken, res.headers.get("x-request-id")!);
       expect(line!.status).toBe(503);
     } finally {
