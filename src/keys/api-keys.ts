@@ -81,28 +81,24 @@ function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
-/**
- * The live key and its active user behind a presented token, or null.
- * `find` looks the key up by id: the store, or the /mcp credential cache over it.
- */
-export function authenticateApiKey(
-  db: Db,
-  token: string,
-  now: number,
-  find = (id: string) => findApiKeyWithUser(db, id),
-) {
+/** The live key and its active user behind a presented token, or null. */
+export function authenticateApiKey(db: Db, token: string, now: number) {
   const parsed = parseCredential(apiKeyPrefix, token);
   if (!parsed) return null;
-  const found = find(parsed.id);
+  const found = findApiKeyWithUser(db, parsed.id);
   if (!found || !secretMatches(parsed.secret, found.apiKey.secretHash)) return null;
   const { apiKey, user } = found;
   if (apiKey.revokedAt !== null || user.disabledAt !== null) return null;
   if (apiKey.expiresAt !== null && apiKey.expiresAt <= now) return null;
-  if (apiKey.lastUsedAt === null || now - apiKey.lastUsedAt >= lastUsedResolutionSeconds) {
-    apiKey.lastUsedAt = now;
-    updateApiKeyLastUsed(db, apiKey.id, now);
-  }
+  touchApiKey(db, apiKey, now);
   return found;
+}
+
+/** Sets the key's last use, at most once a minute. */
+export function touchApiKey(db: Db, apiKey: { id: string; lastUsedAt: number | null }, now: number): void {
+  if (apiKey.lastUsedAt !== null && now - apiKey.lastUsedAt < lastUsedResolutionSeconds) return;
+  apiKey.lastUsedAt = now;
+  updateApiKeyLastUsed(db, apiKey.id, now);
 }
 
 /**

@@ -1,18 +1,16 @@
 import type { Db } from "../db/client.ts";
-import { apiKeyPrefix, authenticateApiKey } from "../keys/api-keys.ts";
-import { findApiKeyWithUser } from "../keys/api-keys-store.ts";
-import { accessTokenPrefix, authenticateAccessToken } from "../oauth/tokens.ts";
-import { findTokenContext } from "../oauth/tokens-store.ts";
+import { apiKeyPrefix, authenticateApiKey, touchApiKey } from "../keys/api-keys.ts";
+import { accessTokenPrefix, authenticateAccessToken, touchAuthorization } from "../oauth/tokens.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
 import type { ArgumentLimits, LimitSource } from "./argument-gates.ts";
 import { newCaller, type Caller } from "./caller.ts";
-import type { CredentialCache } from "./credential-cache.ts";
+import { tokenDigest, type CredentialCache, type Verified } from "./credential-cache.ts";
 import { policySourcesFor, type PolicyRule, type PolicySubject } from "./policy-config.ts";
 
-// The bearer check in front of /mcp (RFC 6750 §2.1, header only). Every
-// request is judged afresh: the rows looked up are cached only while the
-// auth epoch stands still (credential-cache.ts), so a revoked key or
-// connection fails on its very next request.
+// The bearer check in front of /mcp (RFC 6750 §2.1, header only). A token
+// that passed is remembered only while the auth epoch stands still and until
+// it expires (credential-cache.ts), so a revoked key or connection fails on
+// its very next request.
 
 export type BearerOutcome =
   | { ok: true; caller: Caller }
@@ -42,57 +40,62 @@ export function checkBearer(deps: BearerDeps, authorization: string | null): Bea
   if (authorization === null || authorization.trim() === "") return { ok: false, description: null };
   const token = bearerPattern.exec(authorization)?.[1];
   if (token === undefined) return { ok: false, description: "The Authorization header must be: Bearer <token>." };
-  if (token.startsWith(accessTokenPrefix)) return checkAccessToken(deps, token);
-  if (token.startsWith(apiKeyPrefix)) return checkApiKey(deps, token);
-  return { ok: false, description: "The token is not a Gatehouse access token or API key." };
+  const check = token.startsWith(accessTokenPrefix)
+    ? checkAccessToken
+    : token.startsWith(apiKeyPrefix)
+      ? checkApiKey
+      : null;
+  if (check === null) return { ok: false, description: "The token is not a Gatehouse access token or API key." };
+  const digest = tokenDigest(token);
+  const known = deps.credentials.get(digest, deps.now);
+  if (known !== null) return { ok: true, caller: known };
+  const outcome = check(deps, token);
+  if (!outcome.ok) return outcome;
+  deps.credentials.set(digest, outcome.verified);
+  return { ok: true, caller: outcome.verified.caller };
 }
 
-function checkAccessToken(deps: BearerDeps, token: string): BearerOutcome {
-  const context = authenticateAccessToken(deps.db, token, deps.now, (id, kind) =>
-    deps.credentials.lookup(kind, id, () => findTokenContext(deps.db, id, kind)),
-  );
+type Checked = { ok: true; verified: Verified } | { ok: false; description: string };
+
+function checkAccessToken(deps: BearerDeps, token: string): Checked {
+  const context = authenticateAccessToken(deps.db, token, deps.now);
   if (!context) return { ok: false, description: "The access token is unknown, expired or revoked." };
   // RFC 8707 §2 / MCP authorization: a token for another resource is not ours to honour.
   if (context.authorization.resource !== deps.resourceUrl)
     return { ok: false, description: "The access token was issued for another resource." };
-  return {
-    ok: true,
-    caller: newCaller({
-      userId: context.user.id,
-      email: context.user.email,
-      via: {
-        kind: "connection",
-        id: context.authorization.id,
-        clientId: context.client.id,
-        clientName: context.client.name,
-      },
-      scopes: context.token.scope.split(" ").filter(Boolean),
-      // The authorization's tools, so a refreshed token keeps them.
-      tools: context.authorization.tools,
-      limits: limitSources(deps, context.authorization.argumentLimits, context.user),
-      expiresAt: context.token.expiresAt,
-    }),
-  };
+  const caller = newCaller({
+    userId: context.user.id,
+    email: context.user.email,
+    via: {
+      kind: "connection",
+      id: context.authorization.id,
+      clientId: context.client.id,
+      clientName: context.client.name,
+    },
+    scopes: context.token.scope.split(" ").filter(Boolean),
+    // The authorization's tools, so a refreshed token keeps them.
+    tools: context.authorization.tools,
+    limits: limitSources(deps, context.authorization.argumentLimits, context.user),
+    expiresAt: context.token.expiresAt,
+  });
+  const touch = (now: number) => touchAuthorization(deps.db, context.authorization, now);
+  return { ok: true, verified: { caller, touch } };
 }
 
-function checkApiKey(deps: BearerDeps, token: string): BearerOutcome {
-  const found = authenticateApiKey(deps.db, token, deps.now, (id) =>
-    deps.credentials.lookup("api_key", id, () => findApiKeyWithUser(deps.db, id)),
-  );
+function checkApiKey(deps: BearerDeps, token: string): Checked {
+  const found = authenticateApiKey(deps.db, token, deps.now);
   if (!found) return { ok: false, description: "The API key is unknown, expired or revoked." };
   const { apiKey, user } = found;
-  return {
-    ok: true,
-    caller: newCaller({
-      userId: user.id,
-      email: user.email,
-      via: { kind: "api_key", id: apiKey.id, name: apiKey.name },
-      scopes: apiKey.scope.split(" ").filter(Boolean),
-      tools: apiKey.tools,
-      limits: limitSources(deps, apiKey.argumentLimits, user),
-      expiresAt: apiKey.expiresAt,
-    }),
-  };
+  const caller = newCaller({
+    userId: user.id,
+    email: user.email,
+    via: { kind: "api_key", id: apiKey.id, name: apiKey.name },
+    scopes: apiKey.scope.split(" ").filter(Boolean),
+    tools: apiKey.tools,
+    limits: limitSources(deps, apiKey.argumentLimits, user),
+    expiresAt: apiKey.expiresAt,
+  });
+  return { ok: true, verified: { caller, touch: (now) => touchApiKey(deps.db, apiKey, now) } };
 }
 
 /** Every scope /mcp knows: a challenge asks for all of them so one consent covers every tool. */

@@ -1,38 +1,68 @@
+import { createHash } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import { readAuthEpoch } from "./auth-epoch-store.ts";
+import type { Caller } from "./caller.ts";
 
-// What the /mcp bearer check looked up (a key or token row with its user,
-// authorization and client), kept between requests while the auth epoch stands
-// still. Any revocation, rotation, expiry change, scope or tool change, user
-// disablement or deletion, by this process or another (the CLI), raises the
-// epoch through triggers (migration 0003), and the next request drops the
-// whole cache before it looks. A request then costs one one-row read instead
-// of a three-table join. Only found rows are kept, and the presented secret
-// is still hashed and compared on every request.
+// The /mcp bearer checks that passed, kept between requests while the auth
+// epoch stands still, so a repeated token costs one hash and one one-row read
+// instead of a parse, a lookup and a constant-time compare. Any revocation,
+// rotation, expiry change, scope, tool or limit change, user disablement or
+// deletion, by this process or another (the CLI), raises the epoch through
+// triggers (migrations 0003, 0009), and the epoch is read on every request:
+// the first request after such a commit drops every entry and checks afresh.
+// Reading it once per event-loop turn instead would let a request read later
+// in the turn miss a commit another process made meanwhile; `PRAGMA
+// data_version` would cost the same, since like the epoch it opens a read
+// transaction, and that is the cost (two fcntl locks, a cold page cache).
+//
+// Entries are keyed by the SHA-256 of the presented token, never the token: a
+// hit means the very token that passed is presented again (a digest found in
+// a Map tells an attacker nothing without a preimage). An entry ends at the
+// credential's expiry, so time alone also turns it away.
 
 const maxEntries = 10_000;
 
+export interface Verified {
+  caller: Caller;
+  /** Records the credential's last use (at most once a minute, as a full check does). */
+  touch(now: number): void;
+}
+
 export interface CredentialCache {
-  /** `load(id)` through the cache; `kind` keeps API keys and tokens apart. */
-  lookup<T extends object>(kind: string, id: string, load: (id: string) => T | null): T | null;
+  /** The caller a token with this digest was verified as, if nothing that could change the verdict changed since. */
+  get(digest: string, now: number): Caller | null;
+  set(digest: string, verified: Verified): void;
+}
+
+/** The cache key of a presented token. */
+export function tokenDigest(token: string): string {
+  return createHash("sha256").update(token).digest("base64");
 }
 
 export function createCredentialCache(db: Db): CredentialCache {
   let epoch = -1;
-  let entries = new Map<string, object>();
+  let entries = new Map<string, Verified>();
   return {
-    lookup<T extends object>(kind: string, id: string, load: (id: string) => T | null): T | null {
-      const now = readAuthEpoch(db);
-      if (now !== epoch || entries.size >= maxEntries) {
+    get(digest, now) {
+      const current = readAuthEpoch(db);
+      if (current !== epoch) {
         entries = new Map();
-        epoch = now;
+        epoch = current;
+        return null;
       }
-      const key = `${kind}:${id}`;
-      const cached = entries.get(key) as T | undefined;
-      if (cached !== undefined) return cached;
-      const loaded = load(id);
-      if (loaded !== null) entries.set(key, loaded);
-      return loaded;
+      const verified = entries.get(digest);
+      if (verified === undefined) return null;
+      const { expiresAt } = verified.caller;
+      if (expiresAt !== null && expiresAt <= now) {
+        entries.delete(digest);
+        return null;
+      }
+      verified.touch(now);
+      return verified.caller;
+    },
+    set(digest, verified) {
+      if (entries.size >= maxEntries) entries = new Map();
+      entries.set(digest, verified);
     },
   };
 }

@@ -225,18 +225,13 @@ export interface PresentedToken {
 }
 
 /** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
-export function findPresentedToken(
-  db: Db,
-  token: string,
-  kind?: TokenKind,
-  find: (id: string, kind: TokenKind) => TokenContext | null = (id, k) => findTokenContext(db, id, k),
-): PresentedToken | null {
+export function findPresentedToken(db: Db, token: string, kind?: TokenKind): PresentedToken | null {
   const found =
     kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
   if (found === null) return null;
   const parsed = parseCredential(prefixOf[found], token);
   if (!parsed) return null;
-  const context = find(parsed.id, found);
+  const context = findTokenContext(db, parsed.id, found);
   if (!context || !secretMatches(parsed.secret, context.token.secretHash)) return null;
   return { context, secret: parsed.secret };
 }
@@ -254,14 +249,8 @@ export function isTokenActive(context: TokenContext, now: number): boolean {
 }
 
 /** The live access token behind a bearer credential, or null (for the /mcp bearer check). */
-/** `find` looks the token up by id: the store, or the /mcp credential cache over it. */
-export function authenticateAccessToken(
-  db: Db,
-  token: string,
-  now: number,
-  find?: (id: string, kind: TokenKind) => TokenContext | null,
-): TokenContext | null {
-  const presented = findPresentedToken(db, token, "access", find);
+export function authenticateAccessToken(db: Db, token: string, now: number): TokenContext | null {
+  const presented = findPresentedToken(db, token, "access");
   if (!presented || !isTokenActive(presented.context, now)) return null;
   touchAuthorization(db, presented.context.authorization, now);
   return presented.context;

@@ -1,16 +1,22 @@
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { join } from "node:path";
 import { databaseFileName } from "../../src/db/client.ts";
+import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
+import { revokeConnection } from "../../src/oauth/connections.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
+import { advanceClock } from "../support/clock.ts";
+import { makeUser } from "../support/factories.ts";
 import { connected, nowSeconds } from "../oauth/token-fixture.ts";
 import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
 
-// The bearer check caches the rows it looked up while the auth epoch stands
-// still (src/mcp/credential-cache.ts). These tests change credentials through
-// a second SQLite connection, as the CLI or another instance would, and
-// expect the very next request to see it.
+// The bearer check remembers the tokens that passed while the auth epoch
+// stands still (src/mcp/credential-cache.ts). These tests change credentials
+// in this process, through a second SQLite connection and through the CLI in
+// another process, and expect the very next request to see it; every test
+// first makes the token pass twice, so the request after the change would be
+// answered from the cache if the rule were broken.
 let app: TestApp;
 let other: Database;
 beforeAll(async () => {
@@ -22,6 +28,7 @@ afterAll(async () => {
   other.close();
   await app.close();
 });
+afterEach(() => setSystemTime());
 
 const listTools = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 const legacy = { "mcp-protocol-version": "2025-06-18" };
@@ -30,6 +37,75 @@ const status = async (token: string) => {
   await res.arrayBuffer();
   return res.status;
 };
+/** A token that passed twice, so the next request would be a cache hit. */
+const cached = async (token: string) => {
+  expect(await status(token)).toBe(200);
+  expect(await status(token)).toBe(200);
+};
+
+describe("a cached credential changed in this process fails on the next request", () => {
+  test("an API key revoked", async () => {
+    const { user, apiKey, token } = await userWithKey(app);
+    await cached(token);
+    expect(revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("a connection revoked", async () => {
+    const { user, authorization, tokens } = await connected(app);
+    await cached(tokens.access_token);
+    expect(revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
+    expect(await status(tokens.access_token)).toBe(401);
+  });
+});
+
+describe("a cached credential fails on the next request after", () => {
+  test("the CLI revokes the key in another process", async () => {
+    const { apiKey, token } = await userWithKey(app);
+    await cached(token);
+    const cli = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "key", "revoke", apiKey.id], {
+      env: { ...process.env, GATEHOUSE_DATA_DIR: app.dataDir },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await cli.exited).toBe(0);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("the key's expiry passes, with nothing written", async () => {
+    const user = await makeUser(app);
+    const { token } = createApiKey(app.db, {
+      userId: user.id,
+      name: "Short",
+      access: "full",
+      expiresInSeconds: 60,
+      now: nowSeconds(),
+    });
+    await cached(token);
+    advanceClock(61);
+    expect(await status(token)).toBe(401);
+  });
+
+  test("the access token's expiry passes, with nothing written", async () => {
+    const { tokens } = await connected(app);
+    await cached(tokens.access_token);
+    advanceClock(tokens.expires_in + 1);
+    expect(await status(tokens.access_token)).toBe(401);
+  });
+});
+
+describe("a cached credential", () => {
+  test("still records its last use, at most once a minute", async () => {
+    const { apiKey, token } = await userWithKey(app);
+    await cached(token);
+    const lastUsed = () =>
+      other.query<{ t: number }, [string]>("SELECT last_used_at AS t FROM api_keys WHERE id = ?").get(apiKey.id)!.t;
+    const first = lastUsed();
+    advanceClock(61);
+    await cached(token);
+    expect(lastUsed()).toBe(first + 61);
+  });
+});
 
 describe("a cached credential changed by another connection fails on the next request", () => {
   test("an API key revoked elsewhere", async () => {
