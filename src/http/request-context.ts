@@ -46,13 +46,20 @@ function sentStatus(setStatus: number | string | undefined, value: unknown): num
  */
 export function requestContext(deps: RequestContextDeps) {
   const started = new WeakMap<Request, { id: string; at: number }>();
+  // A request id names a request in the log, the audit log and error pages;
+  // it guards nothing and is no secret, so it need only be unique: a random
+  // prefix per app (apart across restarts and instances) and a counter,
+  // rather than fresh random bytes for every request. The counter shows how
+  // many requests this process answered, which is not worth hiding.
+  const idPrefix = `${randomString(5)}-`;
+  let served = 0;
   const idOf = (request: Request) => started.get(request)?.id ?? "";
 
   return new Elysia({ name: "gatehouse/request-context" })
     .onRequest(({ request, set }) => {
       // Accept a caller's request id only when it is short and plain.
       const incoming = request.headers.get("x-request-id");
-      const id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomString(10);
+      const id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : idPrefix + (served++).toString(36);
       started.set(request, { id, at: performance.now() });
       set.headers["x-request-id"] = id;
     })

@@ -75,7 +75,7 @@ describe("form", () => {
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf8");
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-frame-options")).toBe("DENY");
-    expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{16}$/);
+    expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{8}-[0-9a-z]+$/);
     const html = await res.text();
     expect(html).toContain("Form refused");
     expect(html).toContain('href="/keys"');

@@ -79,7 +79,7 @@ describe("request log", () => {
   test("request_id equals the response's generated X-Request-Id", async () => {
     const res = await app.request("/healthz");
     const id = res.headers.get("x-request-id")!;
-    expect(id).toMatch(/^[a-z2-7]{16}$/);
+    expect(id).toMatch(/^[a-z2-7]{8}-[0-9a-z]+$/);
     expect((await requestLines(app, id)).length).toBe(1);
   });
 

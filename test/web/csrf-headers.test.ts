@@ -169,7 +169,7 @@ describe("response headers", () => {
       expect(res.headers.get("x-frame-options")).toBe("DENY");
       expect(res.headers.get("referrer-policy")).toBe("no-referrer");
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-      expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{16}$/);
+      expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{8}-[0-9a-z]+$/);
     });
   }
 
@@ -177,6 +177,13 @@ describe("response headers", () => {
     const csp = (await app.request("/sign-in")).headers.get("content-security-policy")!;
     expect(csp).toContain("default-src 'none'");
     expect(csp).not.toContain("unsafe-inline");
+  });
+
+  test("requests without an X-Request-Id get ids of their own, unique within the process", async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) ids.add((await app.request("/healthz")).headers.get("x-request-id")!);
+    expect(ids.size).toBe(3);
+    expect(new Set([...ids].map((id) => id.split("-")[0])).size).toBe(1);
   });
 
   test("a safe incoming X-Request-Id is echoed", async () => {
@@ -187,7 +194,7 @@ describe("response headers", () => {
   for (const unsafe of ["has space", "<script>", "a".repeat(65), "semi;colon", "ünïcode"]) {
     test(`an unsafe incoming X-Request-Id (${unsafe.slice(0, 12)}) is replaced`, async () => {
       const res = await app.request("/healthz", { headers: { "x-request-id": unsafe } });
-      expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{16}$/);
+      expect(res.headers.get("x-request-id")).toMatch(/^[a-z2-7]{8}-[0-9a-z]+$/);
     });
   }
 
