@@ -34,18 +34,27 @@ function sentStatus(setStatus: number | string | undefined, value: unknown): num
   return Number(setStatus ?? 200);
 }
 
+/** Who sent a request: its X-Request-Id and the client address, worked out on first read. */
+export interface RequestOrigin {
+  requestId: string;
+  readonly ip: string;
+}
+
 /**
- * What every route knows of its request, worked out once: `requestId` (the
- * X-Request-Id answered, a caller's own when short and plain), `clientIp`,
- * and `audit`, the audit log with both already on every entry. Also the one
- * request log line and the error pages, which name the same id.
+ * What every route knows of its request: `requestId` (the X-Request-Id
+ * answered, a caller's own when short and plain), `origin` (that id and the
+ * client address), and `audit`, the audit log with both already on every
+ * entry. A route that needs the address itself declares `{ clientIp: true }`.
+ * The address is worked out only when read, once: most requests (a tool call
+ * refused, /healthz) never need it. Also the one request log line and the
+ * error pages, which name the same id.
  *
  * Create it once per app (createApp) and `.use` that one instance in every
  * route module: its derive is global, so Elysia runs it once per request
  * whichever module the route is in, and the id map is this instance's.
  */
 export function requestContext(deps: RequestContextDeps) {
-  const started = new WeakMap<Request, { id: string; at: number }>();
+  const started = new WeakMap<Request, { id: string; at: number; ip?: string }>();
   // A request id names a request in the log, the audit log and error pages;
   // it guards nothing and is no secret, so it need only be unique: a random
   // prefix per app (apart across restarts and instances) and a counter,
@@ -54,6 +63,12 @@ export function requestContext(deps: RequestContextDeps) {
   const idPrefix = `${randomString(5)}-`;
   let served = 0;
   const idOf = (request: Request) => started.get(request)?.id ?? "";
+  const ipOf = (request: Request, server: Server<unknown> | null) => {
+    const start = started.get(request);
+    if (start === undefined) return clientAddress(deps.config, request, server);
+    start.ip ??= clientAddress(deps.config, request, server);
+    return start.ip;
+  };
 
   return new Elysia({ name: "gatehouse/request-context" })
     .onRequest(({ request, set }) => {
@@ -65,8 +80,18 @@ export function requestContext(deps: RequestContextDeps) {
     })
     .derive({ as: "global" }, ({ request, server }) => {
       const requestId = idOf(request);
-      const clientIp = clientAddress(deps.config, request, server);
-      return { requestId, clientIp, audit: withAuditContext(deps.audit, { requestId, ip: clientIp }) };
+      const origin: RequestOrigin = {
+        requestId,
+        get ip() {
+          return ipOf(request, server);
+        },
+      };
+      return { requestId, origin, audit: withAuditContext(deps.audit, origin) };
+    })
+    .macro({
+      clientIp: {
+        resolve: ({ request, server }) => ({ clientIp: ipOf(request, server) }),
+      },
     })
     .onAfterResponse({ as: "global" }, ({ request, set, responseValue }) => {
       const start = started.get(request);

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppDeps } from "../http/deps.ts";
-import type { RequestContext } from "../http/request-context.ts";
+import type { RequestContext, RequestOrigin } from "../http/request-context.ts";
 import type { AuditRecorder } from "../audit/recorder.ts";
 import { refusedToolCall } from "../audit/tool-calls.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
@@ -159,7 +159,9 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     audit: deps.audit,
   };
 
-  const serve = async (request: Request, requestId: string, clientIp: string) => {
+  // The client address is read (worked out) only for a request that gets as far as the audit log.
+  const serve = async (request: Request, sender: RequestOrigin) => {
+    const { requestId } = sender;
     const origin = request.headers.get("origin");
     if (!hostAllowed(guard, request.headers.get("host"))) {
       return refusal({
@@ -197,7 +199,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
       return refusal({ status: 400, message: count.message, requestId, headers, code: invalidRequestCode });
     if (body.kind === "refused")
       return refusal({ status: body.status, message: body.message, requestId, headers, code: body.code });
-    const from: AuditOrigin = { requestId, ip: clientIp };
+    const from: AuditOrigin = { requestId, ip: sender.ip };
     const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
     const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, from);
@@ -228,7 +230,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   return new Elysia()
     .use(context)
     .options(mcpPath, ({ request, requestId }) => preflight(request, requestId))
-    .post(mcpPath, ({ request, requestId, clientIp }) => serve(request, requestId, clientIp))
-    .get(mcpPath, ({ request, requestId, clientIp }) => serve(request, requestId, clientIp))
-    .delete(mcpPath, ({ request, requestId, clientIp }) => serve(request, requestId, clientIp));
+    .post(mcpPath, ({ request, origin }) => serve(request, origin))
+    .get(mcpPath, ({ request, origin }) => serve(request, origin))
+    .delete(mcpPath, ({ request, origin }) => serve(request, origin));
 }

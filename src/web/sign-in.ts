@@ -88,7 +88,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
         return redirect(next, 303);
       },
-      { form: true },
+      { form: true, clientIp: true },
     )
     .post(
       "/sign-in/key",
@@ -114,7 +114,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         audit.record({ event: "sign_in", outcome: "ok", ...who, detail: { method: "api_key" } });
         return redirect(next, 303);
       },
-      { form: "/sign-in" },
+      { form: "/sign-in", clientIp: true },
     )
     .post(
       "/sign-out",

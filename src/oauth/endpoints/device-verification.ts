@@ -138,7 +138,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         }
         return consentPage(set, cookie, current, found.row, typed);
       },
-      { form: devicePaths.verify },
+      { form: devicePaths.verify, clientIp: true },
     )
     .post(
       devicePaths.consent,
@@ -209,6 +209,6 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
           message: "The device is connected. Go back to it: it continues by itself.",
         });
       },
-      { form: devicePaths.verify },
+      { form: devicePaths.verify, clientIp: true },
     );
 }

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { AuditLog } from "../../audit/entry.ts";
 import type { AppDeps } from "../../http/deps.ts";
-import type { RequestContext } from "../../http/request-context.ts";
+import type { RequestContext, RequestOrigin } from "../../http/request-context.ts";
 import type { Logger } from "../../log.ts";
 import { authenticateClient, clientAuthChallenge, presentsClient } from "../client-auth.ts";
 import type { OAuthClient } from "../clients-store.ts";
@@ -102,14 +102,14 @@ export interface EndpointRequest<C> {
   params: Map<string, string>;
   /** The authenticated caller, per the endpoint's `clientAuth`. */
   client: C;
-  /** The client's address (the request context, src/http/request-context.ts). */
-  clientIp: string;
+  /** The client's address (the request context, src/http/request-context.ts), worked out when read. */
+  readonly clientIp: string;
   /** The audit log, with the request's id and client address. */
   audit: AuditLog;
 }
 
 /** What the request context (src/http/request-context.ts) derived for this request. */
-type Context = { request: Request; requestId: string; clientIp: string; audit: AuditLog };
+type Context = { request: Request; requestId: string; origin: RequestOrigin; audit: AuditLog };
 
 /**
  * An OAuth endpoint at `path`: POST (and GET with `queryOnGet`) reads the
@@ -148,13 +148,22 @@ export function oauthEndpoint<A extends ClientRule>(
   };
 
   const answer = async (
-    { request, requestId, clientIp, audit }: Context,
+    { request, requestId, origin, audit }: Context,
     readParams: () => Promise<Map<string, string>>,
   ) => {
     try {
       const params = await readParams();
       const client = (await callerOf(request, params)) as CallerOf<A>;
-      const response = await handler({ request, params, client, clientIp, audit });
+      // The address is worked out only if the handler reads it.
+      const response = await handler({
+        request,
+        params,
+        client,
+        get clientIp() {
+          return origin.ip;
+        },
+        audit,
+      });
       for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
       return response;
     } catch (error) {
@@ -168,12 +177,12 @@ export function oauthEndpoint<A extends ClientRule>(
 
   // Destructured, not `(ctx) =>`: Elysia reads a handler's parameters to decide whether to parse the body itself, and the endpoint must be the one reading it.
   const app = new Elysia().use(context);
-  app.post(path, ({ request, requestId, clientIp, audit }) =>
-    answer({ request, requestId, clientIp, audit }, () => bodyParams(request)),
+  app.post(path, ({ request, requestId, origin, audit }) =>
+    answer({ request, requestId, origin, audit }, () => bodyParams(request)),
   );
   if (options.queryOnGet) {
-    app.get(path, ({ request, requestId, clientIp, audit }) =>
-      answer({ request, requestId, clientIp, audit }, async () => uniqueParams(new URL(request.url).searchParams)),
+    app.get(path, ({ request, requestId, origin, audit }) =>
+      answer({ request, requestId, origin, audit }, async () => uniqueParams(new URL(request.url).searchParams)),
     );
   }
   if (options.cors) app.options(path, preflight);
