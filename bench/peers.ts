@@ -16,7 +16,8 @@
 // time: Gatehouse's added latency is its c=1 p50 minus that one.
 //
 // Then the bearer check at scale: tools/call gatehouse__whoami with the API
-// key and with an OAuth access token, on the database as it is (one of each),
+// key, with an OAuth access token (both then in the credential cache) and with
+// an unknown key (a table lookup every time), on the database as it is,
 // then again after --tokens live API keys and --tokens live access tokens are
 // written into the server's SQLite file (random ids and hashes of the real
 // shapes, one transaction each; WAL lets the bench write beside the server).
@@ -82,6 +83,8 @@ const era = "2025-06-18";
 const heavy = { concurrency: 32, seconds };
 const single = { concurrency: 1, seconds };
 const warmRequests = 1000;
+// More for the bearer phases: with fewer, the first round (the empty database) still paid for warming up.
+const bearerWarmRequests = 5000;
 const directCalls = 3000;
 const requestTimeoutMs = 10_000;
 const stopTimeoutMs = 5000;
@@ -356,22 +359,31 @@ async function main(): Promise<void> {
   const alone = await direct();
 
   // The bearer check with the database as it is, then with the filler rows.
+  // A key of the right shape that is in no row: every request misses the
+  // credential cache and looks the id up in the table (and is refused).
+  const unknownKey = `gate_key_${randomString(10)}_${randomString(32)}`;
   const bearerPhases = [
     whoami("whoami (API key)", bearerKey, "2026-07-28"),
     whoami("whoami (OAuth token)", accessToken, "2026-07-28"),
+    { ...whoami("unknown API key (401)", unknownKey, "2026-07-28"), status: 401 },
   ];
   const bearerRate = async (phase: Phase) => {
     step(phase.name);
     await check(base, phase);
-    await fetchLoad(base, phase, warmRequests, heavy.concurrency);
-    return (await runWrk(wrk, scratch, base, phase, heavy)).ratePerSecond;
+    await fetchLoad(base, phase, bearerWarmRequests, heavy.concurrency);
+    const rate = (await runWrk(wrk, scratch, base, phase, heavy)).ratePerSecond;
+    await check(base, phase);
+    return rate;
   };
+  // /healthz around the two rounds shows how far the shared machine drifted meanwhile.
+  const bearerCeilingBefore = await runWrk(wrk, scratch, base, healthz, heavy);
   const empty = [];
   for (const phase of bearerPhases) empty.push(await bearerRate(phase));
   step(`writing ${fillerCount} API keys and ${fillerCount} access tokens`);
   const fillSeconds = fill(dataDir, fillerCount);
   const full = [];
   for (const phase of bearerPhases) full.push(await bearerRate(phase));
+  const bearerCeilingAfter = await runWrk(wrk, scratch, base, healthz, heavy);
 
   const best = Math.max(...rows.slice(1).map((r) => r.heavy.ratePerSecond));
   const ms = (n: number) => n.toFixed(2);
@@ -397,6 +409,9 @@ async function main(): Promise<void> {
   console.log("");
   console.log(
     `bearer check, ${fillerCount} live API keys and ${fillerCount} live access tokens (written in ${fillSeconds.toFixed(1)} s):`,
+  );
+  console.log(
+    `/healthz: ${bearerCeilingBefore.ratePerSecond.toFixed(0)}/s before, ${bearerCeilingAfter.ratePerSecond.toFixed(0)}/s after`,
   );
   for (const [i, phase] of bearerPhases.entries()) {
     console.log(

@@ -27,6 +27,8 @@ export interface Phase {
    * request: a session routes answers by id, so concurrent equal ids collide.
    */
   distinctIds?: boolean;
+  /** The status every answer must have, when it is not 200 (a refusal measured on purpose). */
+  status?: number;
 }
 
 const idPrefix = '{"jsonrpc":"2.0","id":';
@@ -177,8 +179,8 @@ export async function check(base: string, phase: Phase): Promise<void> {
     signal: AbortSignal.timeout(requestTimeoutMs),
   });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`${phase.name}: ${res.status} ${text}`);
-  if (phase.body !== undefined) {
+  if (res.status !== (phase.status ?? 200)) throw new Error(`${phase.name}: ${res.status} ${text}`);
+  if (phase.status === undefined && phase.body !== undefined) {
     const message = mcpMessage(text);
     if (!message.result || message.result.isError) throw new Error(`${phase.name}: ${text}`);
   }
@@ -199,7 +201,7 @@ export async function fetchLoad(base: string, phase: Phase, n: number, concurren
         body: bodyOf(phase, next),
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
-      if (res.status !== 200) throw new Error(`${phase.name}: ${res.status} ${await res.text()}`);
+      if (res.status !== (phase.status ?? 200)) throw new Error(`${phase.name}: ${res.status} ${await res.text()}`);
       await res.arrayBuffer();
       done++;
     }
@@ -251,8 +253,13 @@ export async function runWrk(
   const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", timeout: wrkTimeoutMs });
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   if (code !== 0) throw new Error(`wrk: exit ${code}: ${await new Response(proc.stderr).text()}`);
-  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out) ?? /Socket errors: .*/.exec(out);
-  if (bad) throw new Error(`${phase.name}: ${bad[0]}`);
+  const refused = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
+  // wrk counts refusals but not their status: a refusal phase checks a sample with check() around it.
+  if (refused !== (phase.status === undefined ? 0 : total))
+    throw new Error(`${phase.name}: ${refused} of ${total} refused`);
+  const socketErrors = /Socket errors: .*/.exec(out);
+  if (socketErrors) throw new Error(`${phase.name}: ${socketErrors[0]}`);
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!rate) throw new Error(`wrk printed no rate:\n${out}`);
   return { ratePerSecond: Number(rate[1]), p50Ms: percentileMs(out, "50"), p99Ms: percentileMs(out, "99") };
