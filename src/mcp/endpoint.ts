@@ -8,6 +8,7 @@ import { checkBearer, insufficientScopeChallenge, unauthorizedChallenge } from "
 import { countMessages, invalidRequestCode } from "./batch.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
 import { createCredentialCache } from "./credential-cache.ts";
+import { directToolCall, type DirectCallDeps } from "./direct-call.ts";
 import { deniedToolCalls } from "./gating.ts";
 import { permissionDeniedCode, permissionDeniedResponse } from "./permission-denied.ts";
 import { dataWithRequestId, errorResponseWithRequestId } from "./request-id.ts";
@@ -15,7 +16,7 @@ import { hostAllowed, mcpCorsHeaders, mcpPreflightHeaders, originAllowed, reques
 import { createMcpRateLimit, jsonRpcIdOf, rateLimitedResponse } from "./rate-limit.ts";
 import { jsonOf, readPostBody, requestForSdk } from "./request-body.ts";
 import { protectedResourceMetadataUrl } from "./resource-metadata.ts";
-import { createMcpEndpointHandler, type ToolCatalogue } from "./server.ts";
+import { createMcpEndpointHandler, serverInfo, type ToolCatalogue } from "./server.ts";
 
 export const mcpPath = "/mcp";
 
@@ -151,6 +152,8 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   const handler = createMcpEndpointHandler(catalogue, deps.log);
   const credentials = createCredentialCache(deps.db);
   const policies = deps.policies ?? [];
+  const direct = deps.directToolCalls ?? { enabled: true };
+  const directDeps: DirectCallDeps = { catalogue, serverInfo, logging: catalogue.upstream?.proxies != null };
   const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
   const gate: ToolGate = {
     catalogue,
@@ -203,6 +206,14 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
     const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, from);
+    const answered =
+      direct.enabled && body.kind === "json"
+        ? await directToolCall(directDeps, { request, body: body.value, caller: bearer.caller, authInfo, requestId })
+        : null;
+    if (answered) {
+      if (direct.answered !== undefined) direct.answered++;
+      return withHeaders(answered, headers);
+    }
     const response = await handler.fetch(
       requestForSdk(request, body),
       body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo },
