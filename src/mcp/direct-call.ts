@@ -1,9 +1,5 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
-  classifyInboundRequest,
-  PROTOCOL_VERSION_META_KEY,
-  SUPPORTED_PROTOCOL_VERSIONS,
   type AuthInfo,
   type CallToolResult,
   type ClientCapabilities,
@@ -19,6 +15,7 @@ import {
   wellFormedRound,
 } from "./call-result-wire.ts";
 import type { Caller } from "./caller.ts";
+import { jsonAnswer, type Notify, type PlainRequest, plainRequest, sseAnswer } from "./direct-exchange.ts";
 import { mayCall } from "./gating.ts";
 import { messageWithRequestId } from "./request-id.ts";
 import type { CatalogueEntry, ToolCatalogue } from "./server.ts";
@@ -45,60 +42,20 @@ type JsonObject = Record<string, unknown>;
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-const modernRevision = "2026-07-28";
-const legacyRevisions = new Set(SUPPORTED_PROTOCOL_VERSIONS);
-const envelopeKeys = new Set([PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY]);
-const callKeys = new Set(["name", "arguments", "_meta"]);
+const callParams = new Set(["name", "arguments", "_meta"]);
 
-interface PlainCall {
-  id: string | number;
+interface PlainCall extends PlainRequest {
   name: string;
   args: JsonObject | undefined;
-  /** The 2026-07-28 envelope; undefined for a 2025 caller. */
-  envelope: JsonObject | undefined;
 }
-
-const keysWithin = (value: JsonObject, allowed: Set<string>) => Object.keys(value).every((k) => allowed.has(k));
 
 /** The call, when it is one the direct path answers exactly as the SDK would; null sends it to the SDK. */
 function plainCall(request: Request, body: unknown): PlainCall | null {
-  if (!isObject(body) || body.method !== "tools/call" || body.jsonrpc !== "2.0") return null;
-  const { id, params } = body;
-  if ((typeof id !== "string" && typeof id !== "number") || !isObject(params) || !keysWithin(params, callKeys))
-    return null;
-  const { name, arguments: args, _meta } = params;
+  if (!isObject(body) || !isObject(body.params)) return null;
+  const { name, arguments: args } = body.params;
   if (typeof name !== "string" || (args !== undefined && !isObject(args))) return null;
-  const accept = request.headers.get("accept") ?? "";
-  if (!accept.includes("application/json") || accept.includes("q=0")) return null;
-  const headers = request.headers;
-  if (_meta === undefined || (isObject(_meta) && Object.keys(_meta).length === 0)) {
-    // A 2025 revision, served statelessly: the SDK's transport wants both media types and a known revision.
-    const version = headers.get("mcp-protocol-version");
-    if (!accept.includes("text/event-stream") || (version !== null && !legacyRevisions.has(version))) return null;
-    if (
-      classifyInboundRequest({ httpMethod: "POST", body, protocolVersionHeader: version ?? undefined }).kind !==
-      "legacy"
-    )
-      return null;
-    return { id, name, args, envelope: undefined };
-  }
-  if (!isObject(_meta) || !keysWithin(_meta, envelopeKeys)) return null;
-  // 2026-07-28: the envelope valid (the SDK's own classifier) and the standard headers naming exactly this call.
-  if (
-    headers.get("mcp-protocol-version") !== modernRevision ||
-    headers.get("mcp-method") !== "tools/call" ||
-    headers.get("mcp-name") !== name
-  )
-    return null;
-  const route = classifyInboundRequest({
-    httpMethod: "POST",
-    body,
-    protocolVersionHeader: modernRevision,
-    mcpMethodHeader: "tools/call",
-    mcpNameHeader: name,
-  });
-  if (route.kind !== "modern" || route.classification.revision !== modernRevision) return null;
-  return { id, name, args, envelope: _meta };
+  const plain = plainRequest(request, body, "tools/call", callParams, name);
+  return plain && { ...plain, name, args };
 }
 
 /** The arguments as the tool's input schema gives them back, or null when it refuses them (the SDK words that). */
@@ -161,8 +118,6 @@ export interface DirectCall {
   requestId: string;
 }
 
-type Notify = (message: JsonObject) => void;
-
 /**
  * The answer to a plain tools/call, or null when it is not one (the SDK
  * answers it). Decided before the tool runs: once it runs, this path answers.
@@ -180,14 +135,8 @@ export async function directToolCall(deps: DirectCallDeps, call: DirectCall): Pr
     const message = await answerMessage(entry, args.value, ctx, plain, modern, deps.serverInfo);
     return messageWithRequestId(message, call.requestId);
   };
-  if (modern) {
-    const message = await run(() => {});
-    // A round the caller cannot answer is the error the SDK's transport sends with 400.
-    return new Response(JSON.stringify(message), {
-      status: "error" in message ? 400 : 200,
-      headers: { "content-type": "application/json" },
-    });
-  }
+  // A round the caller cannot answer is the error the SDK's transport sends with 400.
+  if (modern) return jsonAnswer(await run(() => {}), 400);
   return sseAnswer(run);
 }
 
@@ -240,51 +189,4 @@ function contextFor(plain: PlainCall, call: DirectCall, notify: Notify | null): 
     notify: async () => {},
   };
   return { mcpReq, http: { authInfo: call.authInfo } } as unknown as ServerContext;
-}
-
-const sseHeaders = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache, no-transform",
-  connection: "keep-alive",
-  "x-accel-buffering": "no",
-};
-
-const sseEvent = (message: JsonObject) => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
-
-/**
- * A 2025 answer as the SDK's stateless transport frames it: SSE. One event
- * when the result comes first (a string body, no stream); a stream, opened at
- * the first log message, when something comes before it.
- */
-function sseAnswer(run: (notify: Notify) => Promise<JsonObject>): Promise<Response> {
-  const encoder = new TextEncoder();
-  return new Promise((resolve, reject) => {
-    let stream: ReadableStreamDefaultController<Uint8Array> | null = null;
-    let done = false;
-    const notify: Notify = (message) => {
-      if (done) return;
-      const bytes = encoder.encode(sseEvent(message));
-      if (stream) return stream.enqueue(bytes);
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          stream = controller;
-          controller.enqueue(bytes);
-        },
-      });
-      resolve(new Response(body, { headers: sseHeaders }));
-    };
-    run(notify).then(
-      (message) => {
-        done = true;
-        if (stream === null) return resolve(new Response(sseEvent(message), { headers: sseHeaders }));
-        stream.enqueue(encoder.encode(sseEvent(message)));
-        stream.close();
-      },
-      (error) => {
-        done = true;
-        if (stream === null) reject(error);
-        else stream.error(error);
-      },
-    );
-  });
 }

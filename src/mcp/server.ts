@@ -45,7 +45,7 @@ export interface UpstreamSource {
 }
 
 /** One consistent set of tools and their prepared SDK entries; replaced whole, never edited. */
-interface CatalogueSnapshot {
+export interface CatalogueSnapshot {
   tools: readonly ToolDefinition[];
   byName: ReadonlyMap<string, ToolDefinition>;
   entries: ReadonlyMap<string, CatalogueEntry>;

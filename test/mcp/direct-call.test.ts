@@ -178,6 +178,113 @@ describe("the direct tools/call path answers as the SDK does", () => {
   }, 240_000);
 });
 
+/** A tools/list in `revision` with this key, as raw status, Content-Type and body. */
+async function list(revision: (typeof revisions)[number], key: string) {
+  const modern = revision.meta !== undefined;
+  const response = await app.request("/mcp", {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": modern ? "2026-07-28" : revision.name,
+      ...(modern && { "mcp-method": "tools/list" }),
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/list",
+      params: modern ? { _meta: revision.meta } : {},
+    }),
+  });
+  return { status: response.status, type: response.headers.get("content-type"), text: await response.text() };
+}
+
+describe("tools/list", () => {
+  test("the kept answer is the SDK's, per revision and per visible tool set", async () => {
+    const { token: readKey } = await userWithKey(app, "read");
+    for (const revision of revisions) {
+      for (const key of [token, readKey]) {
+        direct.enabled = false;
+        const sdk = await list(revision, key);
+        direct.enabled = true;
+        // The first of each kind goes to the SDK (unless an earlier test asked), and its answer is kept.
+        const first = await list(revision, key);
+        const before = direct.answered;
+        const kept = await list(revision, key);
+        expect(direct.answered).toBe(before + 1);
+        expect(first).toEqual(sdk);
+        expect(kept).toEqual(sdk);
+      }
+      // A read-only key's list is its own: no write tool in it.
+      const names = (text: string) => text.match(/"name":"[^"]+"/g)!.length;
+      expect(names((await list(revision, readKey)).text)).toBeLessThan(names((await list(revision, token)).text));
+    }
+  });
+});
+
+describe("what goes to the SDK, and what the direct path streams", () => {
+  test("a tools/list after an upstream's tools changed is the new list, not the kept one", async () => {
+    const modern = revisions[3];
+    const before = (await list(modern, token)).text;
+    await list(modern, token); // kept now
+    expect(before).not.toContain("conformance__test_dynamic_tool");
+    await send(modern, "conformance__test_trigger_tool_change", {});
+    await waitFor(() => app.gateway!.tools().some((t) => t.name === "conformance__test_dynamic_tool"));
+    expect((await list(modern, token)).text).toContain("conformance__test_dynamic_tool");
+    await send(modern, "conformance__test_trigger_tool_change", {});
+    await waitFor(() => !app.gateway!.tools().some((t) => t.name === "conformance__test_dynamic_tool"));
+    expect((await list(modern, token)).text).not.toContain("conformance__test_dynamic_tool");
+  });
+
+  test("a 2025 call whose upstream logs streams the log message before the result, directly", async () => {
+    const before = direct.answered;
+    const answer = await send(revisions[1], "conformance__test_tool_with_logging", {});
+    expect(direct.answered).toBe(before + 1);
+    expect(answer.type).toBe("text/event-stream");
+    const events = answer.text.split("\n\n").filter(Boolean);
+    expect(events.length).toBe(4);
+    expect(events.slice(0, 3).every((e) => e.includes('"method":"notifications/message"'))).toBe(true);
+    expect(events[3]).toContain('"result"');
+  });
+
+  test.each([
+    ["a progress token", { progressToken: "p1" }, "2025-06-18"],
+    ["a log level", { ...modernEnvelope({}), "io.modelcontextprotocol/logLevel": "info" }, "2026-07-28"],
+    ["other _meta", { ...modernEnvelope({}), "example.com/trace": "x" }, "2026-07-28"],
+  ])("a call with %s goes to the SDK", async (_what, meta, version) => {
+    const before = direct.answered;
+    const modern = version === "2026-07-28";
+    const response = await app.request("/mcp", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": version,
+        ...(modern && { "mcp-method": "tools/call", "mcp-name": "gatehouse__whoami" }),
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "gatehouse__whoami", arguments: {}, _meta: meta },
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("structuredContent");
+    expect(direct.answered).toBe(before);
+  });
+
+  test("arguments the tool's schema refuses go to the SDK, which words the refusal", async () => {
+    const before = direct.answered;
+    const { sdk, ours } = await bothWays(revisions[3], "everything__echo", { message: 42 });
+    expect(direct.answered).toBe(before);
+    expect(ours).toEqual(sdk);
+    expect(ours.text).toContain("Input validation error");
+  });
+});
+
 async function listTools(): Promise<{ name: string; inputSchema: any }[]> {
   const response = await app.request("/mcp", {
     method: "POST",
