@@ -53,24 +53,51 @@ export function plainRequest(
   if (!accept.includes("application/json") || accept.includes("q=0")) return null;
   const { _meta } = params;
   const version = headers.get("mcp-protocol-version");
+  const mcpMethod = headers.get("mcp-method");
+  const mcpName = headers.get("mcp-name");
   if (_meta === undefined || (isObject(_meta) && Object.keys(_meta).length === 0)) {
     // A 2025 revision, served statelessly: the SDK's transport wants both media types and a known revision.
     if (!accept.includes("text/event-stream") || (version !== null && !legacyRevisions.has(version))) return null;
-    const route = classifyInboundRequest({ httpMethod: "POST", body, protocolVersionHeader: version ?? undefined });
-    return route.kind === "legacy" ? { id, revision: version ?? "", envelope: undefined } : null;
+    if (mcpMethod !== null || mcpName !== null || routeOf(method, name, version, null) !== "legacy") return null;
+    return { id, revision: version ?? "", envelope: undefined };
   }
   if (!isObject(_meta) || !keysWithin(_meta, envelopeKeys)) return null;
-  if (version !== modernRevision || headers.get("mcp-method") !== method || headers.get("mcp-name") !== (name ?? null))
-    return null;
-  const route = classifyInboundRequest({
-    httpMethod: "POST",
-    body,
-    protocolVersionHeader: version,
-    mcpMethodHeader: method,
-    ...(name !== undefined && { mcpNameHeader: name }),
-  });
-  if (route.kind !== "modern" || route.classification.revision !== modernRevision) return null;
+  if (version !== modernRevision || mcpMethod !== method || mcpName !== (name ?? null)) return null;
+  if (routeOf(method, name, version, _meta) !== "modern") return null;
   return { id, revision: modernRevision, envelope: _meta };
+}
+
+/**
+ * How the SDK's own classifier routes a request of this shape: "modern" for a
+ * valid 2026-07-28 envelope, "legacy" for none, else "other". Remembered per
+ * distinct shape (a client sends the same envelope every time), since
+ * checking an envelope costs about 8 µs and this runs on every call.
+ */
+const routes = new Map<string, "modern" | "legacy" | "other">();
+const maxRoutes = 1024;
+
+function routeOf(method: string, name: string | undefined, version: string | null, envelope: JsonObject | null) {
+  const key = JSON.stringify([method, name !== undefined, version, envelope]);
+  let route = routes.get(key);
+  if (route === undefined) {
+    const params = { ...(name !== undefined && { name }), ...(envelope && { _meta: envelope }) };
+    const outcome = classifyInboundRequest({
+      httpMethod: "POST",
+      body: { jsonrpc: "2.0", id: 0, method, params },
+      ...(version !== null && { protocolVersionHeader: version }),
+      ...(envelope && { mcpMethodHeader: method }),
+      ...(envelope && name !== undefined && { mcpNameHeader: name }),
+    });
+    route =
+      outcome.kind === "legacy"
+        ? "legacy"
+        : outcome.kind === "modern" && outcome.classification.revision === modernRevision
+          ? "modern"
+          : "other";
+    if (routes.size >= maxRoutes) routes.clear();
+    routes.set(key, route);
+  }
+  return route;
 }
 
 /** The SDK's 2026-07-28 answer: one JSON body; an error one with `errorStatus`. */

@@ -149,6 +149,8 @@ interface AuditOrigin {
 export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: RequestContext) {
   const resourceUrl = mcpResourceUrl(deps.config.publicUrl);
   const metadataUrl = protectedResourceMetadataUrl(deps.config.publicUrl);
+  // Handed to every tool handler as AuthInfo.resource, which none changes.
+  const resource = new URL(resourceUrl);
   const guard = requestGuard(deps.config);
   const handler = createMcpEndpointHandler(catalogue, deps.log);
   const credentials = createCredentialCache(deps.db);
@@ -229,7 +231,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const from: AuditOrigin = { requestId, ip: sender.ip };
     const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
-    const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, from);
+    const authInfo = authInfoOf(bearer.caller, resource, metadataUrl, from);
     const response = await answer(request, body, { caller: bearer.caller, authInfo, requestId });
     return withHeaders(await errorResponseWithRequestId(response, requestId), headers);
   };

@@ -19,9 +19,9 @@ import { userWithKey } from "./fixture.ts";
 // with its input-required tools), server-everything over stdio, and the
 // asking 2026-07-28 upstream. Every tool is called in every revision, once
 // through the SDK (the switch off) and once directly, with the same
-// X-Request-Id; status, Content-Type and body must be the same bytes. The one
-// thing masked is a round's sealed requestState, which is fresh on every
-// round by design (HMAC over a new nonce and expiry).
+// X-Request-Id; status, Content-Type and body must be the same bytes. Masked:
+// a round's sealed requestState, fresh on every round by design (HMAC over a
+// new nonce and expiry), and the clock time in server-everything's resource text.
 
 const modernEnvelope = (capabilities: Record<string, unknown>) => ({
   [PROTOCOL_VERSION_META_KEY]: "2026-07-28",
@@ -132,7 +132,10 @@ async function send(revision: (typeof revisions)[number], name: string, args: Re
     },
     body: JSON.stringify(body).replace(/"call-\d+"/, '"same-id"'),
   });
-  const text = (await response.text()).replace(/"requestState":"[^"]+"/g, '"requestState":"<sealed>"');
+  // server-everything's dynamic resources name the second they were made: the one upstream text that varies.
+  const text = (await response.text())
+    .replace(/"requestState":"[^"]+"/g, '"requestState":"<sealed>"')
+    .replace(/created at \d{1,2}:\d{2}:\d{2} [AP]M/g, "created at <time>");
   return { status: response.status, type: response.headers.get("content-type"), text };
 }
 
