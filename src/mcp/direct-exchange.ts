@@ -119,13 +119,14 @@ export const sseEvent = (message: JsonObject | string) =>
 
 export type Notify = (message: JsonObject) => void;
 
+const encoder = new TextEncoder();
+
 /**
  * A 2025 answer as the SDK's stateless transport frames it: SSE. One event
  * when the result comes first (a string body, no stream); a stream, opened at
  * the first message sent before it, when something comes earlier.
  */
 export function sseAnswer(run: (notify: Notify) => Promise<JsonObject | string>): Promise<Response> {
-  const encoder = new TextEncoder();
   return new Promise((resolve, reject) => {
     let stream: ReadableStreamDefaultController<Uint8Array> | null = null;
     let done = false;
