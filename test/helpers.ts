@@ -68,6 +68,8 @@ export async function createTestApp(
      * with `app.send`) in-process. The client address is then "unknown".
      */
     listen?: boolean;
+    /** Whether /mcp answers plain tools/call itself; flip `enabled` to send a call through the SDK. */
+    directToolCalls?: { enabled: boolean; answered?: number };
   } = {},
 ): Promise<TestApp> {
   const dataDir = tempDir();
@@ -105,6 +107,7 @@ export async function createTestApp(
     audit,
     identityProviders: opts.identityProviders ?? [],
     policies: opts.policies ?? [],
+    ...(opts.directToolCalls && { directToolCalls: opts.directToolCalls }),
     ...(gateway && { gateway }),
   });
   const listening = opts.listen ?? true;

@@ -27,6 +27,13 @@ export interface AppDeps {
   identityProviders?: IdentityProviderConfig[];
   /** Admin argument limits ([[policy]] in GATEHOUSE_CONFIG). */
   policies?: PolicyRule[];
+  /**
+   * Whether /mcp answers plain tools/call requests itself (src/mcp/direct-call.ts)
+   * rather than through the SDK; on unless set false. An object, so the
+   * differential test can send one call both ways through one app and count
+   * the calls answered directly (`answered`, when present).
+   */
+  directToolCalls?: { enabled: boolean; answered?: number };
 }
 
 /** What createApp needs; it makes the audit recorder itself when none is given. */

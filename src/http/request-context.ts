@@ -97,7 +97,7 @@ export function requestContext(deps: RequestContextDeps) {
       const start = started.get(request);
       deps.log.info("request", {
         method: request.method,
-        path: new URL(request.url).pathname,
+        path: pathOf(request.url),
         status: sentStatus(set.status, responseValue),
         duration_ms: start ? Math.round((performance.now() - start.at) * 100) / 100 : null,
         request_id: start?.id,
@@ -123,7 +123,7 @@ export function requestContext(deps: RequestContextDeps) {
       set.status = 500;
       deps.log.error("unhandled error", {
         request_id: idOf(request),
-        path: new URL(request.url).pathname,
+        path: pathOf(request.url),
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
       return MessagePage({
@@ -135,3 +135,11 @@ export function requestContext(deps: RequestContextDeps) {
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+/** A request URL's path (Request.url is always absolute): for the log line, without parsing a URL per request. */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return url.slice(start, query === -1 ? undefined : query);
+}

@@ -40,7 +40,7 @@ export function newCaller(fields: Omit<Caller, "access" | "limits"> & { limits?:
  */
 export function authInfoOf(
   caller: Caller,
-  resourceUrl: string,
+  resourceUrl: URL,
   resourceMetadataUrl: string,
   request: AuditContext | null = null,
 ): AuthInfo {
@@ -49,7 +49,7 @@ export function authInfoOf(
     clientId: caller.via.kind === "connection" ? caller.via.clientId : `api_key:${caller.via.id}`,
     scopes: caller.scopes,
     ...(caller.expiresAt !== null && { expiresAt: caller.expiresAt }),
-    resource: new URL(resourceUrl),
+    resource: resourceUrl,
     resourceMetadataUrl,
     extra: { caller, request },
   };

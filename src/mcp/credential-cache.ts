@@ -7,12 +7,15 @@ import type { Caller } from "./caller.ts";
 // instead of a parse, a lookup and a constant-time compare. Any revocation,
 // rotation, expiry change, scope, tool or limit change, user disablement or
 // deletion, by this process or another (the CLI), raises the epoch through
-// triggers (migrations 0003, 0009), and the epoch is read on every request:
-// the first request after such a commit drops every entry and checks afresh.
-// Reading it once per event-loop turn instead would let a request read later
-// in the turn miss a commit another process made meanwhile; `PRAGMA
-// data_version` would cost the same, since like the epoch it opens a read
-// transaction, and that is the cost (two fcntl locks, a cold page cache).
+// triggers (migrations 0003, 0009), and the epoch is read once per
+// event-loop turn: the first request after such a commit drops every entry
+// and checks afresh. Once a turn is enough, because a request is read from
+// its socket at the start of the turn that serves it: one sent after the
+// commit lands in a later turn than the commit, and the requests sharing a
+// turn's read all arrived before it (concurrent with the change, which may
+// order them either way). Under load a turn serves several requests, and the
+// read (a WAL read transaction: two fcntl locks) cost about 7 µs of each;
+// `PRAGMA data_version` opens the same transaction and would cost the same.
 //
 // Entries are keyed by the SHA-256 of the presented token, never the token: a
 // hit means the very token that passed is presented again (a digest found in
@@ -41,9 +44,21 @@ export function tokenDigest(token: string): string {
 export function createCredentialCache(db: Db): CredentialCache {
   let epoch = -1;
   let entries = new Map<string, Verified>();
+  // The epoch as read in this event-loop turn; setImmediate forgets it before the next.
+  let read: number | null = null;
+  const forget = () => {
+    read = null;
+  };
+  const epochNow = () => {
+    if (read === null) {
+      read = readAuthEpoch(db);
+      setImmediate(forget);
+    }
+    return read;
+  };
   return {
     get(digest, now) {
-      const current = readAuthEpoch(db);
+      const current = epochNow();
       if (current !== epoch) {
         entries = new Map();
         epoch = current;

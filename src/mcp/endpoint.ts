@@ -8,14 +8,16 @@ import { checkBearer, insufficientScopeChallenge, unauthorizedChallenge } from "
 import { countMessages, invalidRequestCode } from "./batch.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
 import { createCredentialCache } from "./credential-cache.ts";
+import { type DirectCall, type DirectCallDeps, directToolCall } from "./direct-call.ts";
 import { deniedToolCalls } from "./gating.ts";
 import { permissionDeniedCode, permissionDeniedResponse } from "./permission-denied.ts";
 import { dataWithRequestId, errorResponseWithRequestId } from "./request-id.ts";
 import { hostAllowed, mcpCorsHeaders, mcpPreflightHeaders, originAllowed, requestGuard } from "./request-guard.ts";
 import { createMcpRateLimit, jsonRpcIdOf, rateLimitedResponse } from "./rate-limit.ts";
-import { jsonOf, readPostBody, requestForSdk } from "./request-body.ts";
+import { jsonOf, type PostBody, readPostBody, requestForSdk } from "./request-body.ts";
 import { protectedResourceMetadataUrl } from "./resource-metadata.ts";
-import { createMcpEndpointHandler, type ToolCatalogue } from "./server.ts";
+import { createMcpEndpointHandler, serverInfo, type ToolCatalogue } from "./server.ts";
+import { createToolsListCache } from "./tools-list-cache.ts";
 
 export const mcpPath = "/mcp";
 
@@ -147,16 +149,43 @@ interface AuditOrigin {
 export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: RequestContext) {
   const resourceUrl = mcpResourceUrl(deps.config.publicUrl);
   const metadataUrl = protectedResourceMetadataUrl(deps.config.publicUrl);
+  // Handed to every tool handler as AuthInfo.resource, which none changes.
+  const resource = new URL(resourceUrl);
   const guard = requestGuard(deps.config);
   const handler = createMcpEndpointHandler(catalogue, deps.log);
   const credentials = createCredentialCache(deps.db);
   const policies = deps.policies ?? [];
+  const direct = deps.directToolCalls ?? { enabled: true };
+  const toolsLists = createToolsListCache(catalogue);
+  const directDeps: DirectCallDeps = { catalogue, serverInfo, logging: catalogue.upstream?.proxies != null };
   const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
   const gate: ToolGate = {
     catalogue,
     challenge: (d) => insufficientScopeChallenge(metadataUrl, d),
     keysUrl: `${deps.config.publicUrl}/keys`,
     audit: deps.audit,
+  };
+
+  /**
+   * A plain tools/call, or a tools/list answered before, answered here
+   * (direct-call.ts, tools-list-cache.ts); anything else by the SDK with
+   * the parsed body, its tools/list answers kept for the next caller alike.
+   */
+  const answer = async (request: Request, body: PostBody, call: Omit<DirectCall, "request" | "body">) => {
+    const json = direct.enabled && body.kind === "json" ? body.value : undefined;
+    const called = json === undefined ? null : await directToolCall(directDeps, { request, body: json, ...call });
+    const listing = json === undefined || called ? null : toolsLists.lookup(request, json, call.caller);
+    const ours = called ?? listing?.cached;
+    if (ours) {
+      if (direct.answered !== undefined) direct.answered++;
+      return ours;
+    }
+    const { authInfo } = call;
+    const response = await handler.fetch(
+      requestForSdk(request, body),
+      body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo },
+    );
+    return listing ? toolsLists.remember(listing.listing, response) : response;
   };
 
   // The client address is read (worked out) only for a request that gets as far as the audit log.
@@ -202,11 +231,8 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const from: AuditOrigin = { requestId, ip: sender.ip };
     const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
-    const authInfo = authInfoOf(bearer.caller, resourceUrl, metadataUrl, from);
-    const response = await handler.fetch(
-      requestForSdk(request, body),
-      body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo },
-    );
+    const authInfo = authInfoOf(bearer.caller, resource, metadataUrl, from);
+    const response = await answer(request, body, { caller: bearer.caller, authInfo, requestId });
     return withHeaders(await errorResponseWithRequestId(response, requestId), headers);
   };
 

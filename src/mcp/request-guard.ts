@@ -6,6 +6,8 @@ import { isLoopbackHost, type Config } from "../config.ts";
 export interface RequestGuard {
   /** The public URL's hostname, e.g. `gatehouse.example.com` or `127.0.0.1`. */
   hostname: string;
+  /** The public URL's host (with its port, if any): the Host header of nearly every request. */
+  host: string;
   /** Any loopback name is accepted as Host when the public URL is loopback. */
   loopback: boolean;
   /** Browser origins allowed to call: the public URL's own plus GATEHOUSE_ALLOWED_ORIGINS. */
@@ -16,6 +18,7 @@ export function requestGuard(config: Pick<Config, "publicUrl" | "allowedOrigins"
   const url = new URL(config.publicUrl);
   return {
     hostname: url.hostname,
+    host: url.host,
     loopback: isLoopbackHost(url.hostname),
     origins: new Set([url.origin, ...config.allowedOrigins]),
   };
@@ -28,6 +31,8 @@ export function requestGuard(config: Pick<Config, "publicUrl" | "allowedOrigins"
  */
 export function hostAllowed(guard: RequestGuard, host: string | null): boolean {
   if (!host) return false;
+  // Nearly every request names the one public host: no URL to parse for it.
+  if (host === guard.host) return true;
   let hostname: string;
   try {
     hostname = new URL(`http://${host}`).hostname;

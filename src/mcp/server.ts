@@ -19,10 +19,14 @@ import { toolError, type ToolDefinition } from "./tools/definition.ts";
 
 type ToolHandler = (args: unknown, ctx: ServerContext) => Promise<CallToolResult | InputRequiredResult>;
 
-interface CatalogueEntry {
+export interface CatalogueEntry {
   tool: ToolDefinition;
   config: Pick<ToolDefinition, "title" | "description" | "inputSchema" | "outputSchema" | "annotations" | "_meta">;
   handler: ToolHandler;
+  /** The output schema as JSON Schema (the 2025 projection wraps results of a non-object one). */
+  outputSchemaJson: Record<string, unknown> | undefined;
+  /** Whether the input schema declares `x-mcp-header` parameters, which only the SDK checks (SEP-2243). */
+  declaresHeaders: boolean;
 }
 
 /** Tools, resources and prompts that come and go at runtime: the upstream gateway (src/gateway/gateway.ts). */
@@ -41,7 +45,7 @@ export interface UpstreamSource {
 }
 
 /** One consistent set of tools and their prepared SDK entries; replaced whole, never edited. */
-interface CatalogueSnapshot {
+export interface CatalogueSnapshot {
   tools: readonly ToolDefinition[];
   byName: ReadonlyMap<string, ToolDefinition>;
   entries: ReadonlyMap<string, CatalogueEntry>;
@@ -87,7 +91,11 @@ function entryOf(tool: ToolDefinition, audit: AuditRecorder | null): CatalogueEn
     ...(outputSchema && { outputSchema }),
     ...(_meta && { _meta }),
   };
-  return { tool, config, handler: handlerOf(tool, audit) };
+  const outputSchemaJson = outputSchema?.["~standard"].jsonSchema.output({ target: "draft-2020-12" });
+  const declaresHeaders = JSON.stringify(
+    inputSchema["~standard"].jsonSchema.input({ target: "draft-2020-12" }),
+  ).includes('"x-mcp-header"');
+  return { tool, config, handler: handlerOf(tool, audit), outputSchemaJson, declaresHeaders };
 }
 
 /** With `audit`, every call of every tool is recorded in the audit log (src/audit/tool-calls.ts). */
@@ -146,8 +154,10 @@ function handlerOf(tool: ToolDefinition, audit: AuditRecorder | null): ToolHandl
  * prepared here, onto a fresh shell (measured in process: about 25-45 µs of a
  * 140-150 µs tools/call exchange; the rest is the SDK's per-exchange transport).
  */
+/** Who answers on /mcp, in initialize and in every 2026-07-28 result's _meta. */
+export const serverInfo = { name: "gatehouse", version: pkg.version };
+
 export function createMcpEndpointHandler(catalogue: ToolCatalogue, log: Logger): McpHttpHandler {
-  const serverInfo = { name: "gatehouse", version: pkg.version };
   const proxies = catalogue.upstream?.proxies ?? null;
   const capabilities = { tools: { listChanged: catalogue.upstream !== null }, ...proxies?.capabilities };
   const options = { capabilities, ...(proxies && { requestState: proxies.requestState }) };

@@ -16,11 +16,14 @@ import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
 // in this process, through a second SQLite connection and through the CLI in
 // another process, and expect the very next request to see it; every test
 // first makes the token pass twice, so the request after the change would be
-// answered from the cache if the rule were broken.
+// answered from the cache if the rule were broken. The requests come over a
+// real socket, as every request does in service: the epoch is read once per
+// event-loop turn (credential-cache.ts), and a request sent after a commit
+// is read from its socket in a later turn than the commit.
 let app: TestApp;
 let other: Database;
 beforeAll(async () => {
-  app = await createTestApp({ listen: false });
+  app = await createTestApp();
   other = new Database(join(app.dataDir, databaseFileName));
   other.run("PRAGMA busy_timeout = 5000");
 });

@@ -28,7 +28,9 @@ let admin: Person;
 let alice: Person;
 let bob: Person;
 beforeAll(async () => {
-  app = await createTestApp({ listen: false });
+  // Over a socket: /mcp reads the auth epoch once per event-loop turn, and a request sent after the page's
+  // answer comes from its socket in a later turn (src/mcp/credential-cache.ts).
+  app = await createTestApp();
   admin = await signedInUser("admin@example.com", true);
   alice = await signedInUser("alice@example.com", false);
   bob = await signedInUser("bob@example.com", false);

@@ -18,7 +18,9 @@ const status = async (token: string) => {
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await createTestApp({ listen: false });
+  // Over a socket: /mcp reads the auth epoch once per event-loop turn, and a request sent after the page's
+  // answer comes from its socket in a later turn (src/mcp/credential-cache.ts).
+  app = await createTestApp();
 });
 afterAll(() => app.close());
 

@@ -58,7 +58,7 @@ export function jsonResult(value: Record<string, unknown>): CallToolResult {
 
 /** A tool that ran and failed: a result with isError, never a JSON-RPC error (MCP tools spec). */
 export function toolError(message: string): CallToolResult {
-  return { isError: true, content: [{ type: "text", text: message }] };
+  return { content: [{ type: "text", text: message }], isError: true };
 }
 
 /** Unix seconds as ISO 8601, which models read more reliably than epoch numbers. */
