@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { type CounterConfiguration, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuditEntry } from "../audit/entry.ts";
 import type { AuditRecorder } from "../audit/recorder.ts";
 import type { Gateway } from "../gateway/gateway.ts";
@@ -8,10 +8,12 @@ import type { UpstreamState } from "../gateway/upstream.ts";
 // registry of its own, never prom-client's global one: tests make many apps
 // in one process, and each must count only its own requests.
 //
-// On the hot path a request costs a few Map lookups, one counter increment
-// and one histogram observe: the labelled child of each label set is made
-// once and kept in nested Maps (route, then method, then status), so no label
-// object or joined key is built per request. Every label value is bounded:
+// On the hot path a request costs a few Map lookups, one `++` and one
+// histogram observe: each label set's cell is made once and kept in nested
+// Maps (route, then method, then status), so no label object or joined key is
+// built per request, and counters are tallied in plain numbers handed to
+// prom-client at scrape time (its own inc hashes the labels on every call,
+// about as dear as an observe; bench/metrics.ts). Every label value is bounded:
 // route patterns (never raw paths), known methods, statuses, catalogue tool
 // names, configured upstreams, fixed limiter and grant type names.
 
@@ -62,14 +64,47 @@ const unfedDefaultMetrics = [
   "nodejs_eventloop_lag_p99_seconds",
 ];
 
-/** The value `make(key)` gave for `key` the first time it was asked for. */
-function cached<K, V>(map: Map<K, V>, key: K, make: (key: K) => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make(key);
-    map.set(key, value);
-  }
-  return value;
+/** One label set of a tallied counter: increments since the last scrape. */
+interface Tally {
+  count: number;
+}
+
+/**
+ * A counter whose label sets are Tallies: `tally.count++` on the hot path,
+ * added to prom-client's counter when it is collected (each scrape). A tally
+ * is listed from its first scrape on, at 0 until it moves.
+ */
+function talliedCounter<T extends string>(config: CounterConfiguration<T>): (...values: string[]) => Tally {
+  const tallies: { tally: Tally; child: Counter.Internal }[] = [];
+  const counter = new Counter({
+    ...config,
+    collect() {
+      for (const { tally, child } of tallies) {
+        child.inc(tally.count);
+        tally.count = 0;
+      }
+    },
+  });
+  return (...values) => {
+    const tally = { count: 0 };
+    tallies.push({ tally, child: counter.labels(...values) });
+    return tally;
+  };
+}
+
+/**
+ * The cell of each pair of label values, made by `make` on first use: a hit
+ * is two Map lookups and allocates nothing.
+ */
+function cellsByPair<V>(make: (a: string, b: string) => V): (a: string, b: string) => V {
+  const byFirst = new Map<string, Map<string, V>>();
+  return (a, b) => {
+    let bySecond = byFirst.get(a);
+    if (bySecond === undefined) byFirst.set(a, (bySecond = new Map()));
+    let cell = bySecond.get(b);
+    if (cell === undefined) bySecond.set(b, (cell = make(a, b)));
+    return cell;
+  };
 }
 
 export function createMetrics(opts: { gateway?: Gateway }): MetricsRegistry {
@@ -78,7 +113,7 @@ export function createMetrics(opts: { gateway?: Gateway }): MetricsRegistry {
   for (const name of unfedDefaultMetrics) registry.removeSingleMetric(name);
   const registers = [registry];
 
-  const requests = new Counter({
+  const requests = talliedCounter({
     name: "gatehouse_http_requests_total",
     help: "HTTP requests answered, by route pattern, method and status.",
     labelNames: ["route", "method", "status"] as const,
@@ -91,7 +126,7 @@ export function createMetrics(opts: { gateway?: Gateway }): MetricsRegistry {
     buckets: requestBuckets,
     registers,
   });
-  const toolCalls = new Counter({
+  const toolCalls = talliedCounter({
     name: "gatehouse_tool_calls_total",
     help: "tools/call requests, by tool and outcome (ok, error, denied, timeout, cancelled, input_required).",
     labelNames: ["tool", "outcome"] as const,
@@ -104,13 +139,13 @@ export function createMetrics(opts: { gateway?: Gateway }): MetricsRegistry {
     buckets: upstreamBuckets,
     registers,
   });
-  const refusals = new Counter({
+  const refusals = talliedCounter({
     name: "gatehouse_rate_limit_refusals_total",
     help: "Requests refused by a throttle: mcp (per credential), sign_in, registration, device_code.",
     labelNames: ["limiter"] as const,
     registers,
   });
-  const tokens = new Counter({
+  const tokens = talliedCounter({
     name: "gatehouse_tokens_issued_total",
     help: "Access tokens issued by the token endpoint, by grant type.",
     labelNames: ["grant_type"] as const,
@@ -139,49 +174,44 @@ export function createMetrics(opts: { gateway?: Gateway }): MetricsRegistry {
     },
   });
 
-  type RequestCells = { seconds: Histogram.Internal<"route" | "method">; byStatus: Map<number, Counter.Internal> };
-  const requestCells = new Map<string, Map<string, RequestCells>>();
-  const toolCells = new Map<string, Map<string, Counter.Internal>>();
-  const upstreamCells = new Map<string, Map<string, Histogram.Internal<"upstream" | "outcome">>>();
-  const refusalCells = new Map(rateLimiters.map((limiter) => [limiter, refusals.labels(limiter)]));
-  // Listed at 0 from the start, so a rate over them is defined before the first refusal.
-  for (const cell of refusalCells.values()) cell.inc(0);
-  const tokenCells = new Map<string, Counter.Internal>();
+  const requestCells = cellsByPair((route, method) => ({
+    seconds: requestSeconds.labels(route, method),
+    byStatus: new Map<number, Tally>(),
+    route,
+    method,
+  }));
+  const statusTally = (cells: ReturnType<typeof requestCells>, status: number) => {
+    let tally = cells.byStatus.get(status);
+    if (tally === undefined) cells.byStatus.set(status, (tally = requests(cells.route, cells.method, String(status))));
+    return tally;
+  };
+  const toolTally = cellsByPair((tool, outcome) => toolCalls(tool, outcome));
+  const upstreamCell = cellsByPair((upstream, outcome) => upstreamSeconds.labels(upstream, outcome));
+  // Made now, so they are listed (at 0) from the first scrape and a rate over them is defined before the first refusal.
+  const refusalTallies = new Map(rateLimiters.map((limiter) => [limiter, refusals(limiter)]));
+  const tokenTallies = new Map<string, Tally>();
 
   return {
     registry,
     request(route, method, status, seconds) {
-      const r = route ?? "unmatched";
-      const m = knownMethods.has(method) ? method : "other";
-      const cells = cached(
-        cached(requestCells, r, () => new Map()),
-        m,
-        () => ({
-          seconds: requestSeconds.labels(r, m),
-          byStatus: new Map(),
-        }),
-      );
-      cached(cells.byStatus, status, () => requests.labels(r, m, String(status))).inc();
+      const cells = requestCells(route ?? "unmatched", knownMethods.has(method) ? method : "other");
+      statusTally(cells, status).count++;
       cells.seconds.observe(seconds);
     },
     toolCall(entry) {
-      const tool = entry.tool ?? "unknown";
-      cached(
-        cached(toolCells, tool, () => new Map()),
-        entry.outcome,
-        (o) => toolCalls.labels(tool, o),
-      ).inc();
+      toolTally(entry.tool ?? "unknown", entry.outcome).count++;
       // A call refused before dispatch has no duration: it never reached the upstream.
       if (entry.upstream == null || entry.durationMs == null) return;
-      const upstream = entry.upstream;
-      const byOutcome = cached(upstreamCells, upstream, () => new Map());
-      cached(byOutcome, entry.outcome, (o) => upstreamSeconds.labels(upstream, o)).observe(entry.durationMs / 1000);
+      upstreamCell(entry.upstream, entry.outcome).observe(entry.durationMs / 1000);
     },
     rateLimited(limiter) {
-      refusalCells.get(limiter)?.inc();
+      const tally = refusalTallies.get(limiter);
+      if (tally) tally.count++;
     },
     tokenIssued(grantType) {
-      cached(tokenCells, grantType, (g) => tokens.labels(g)).inc();
+      let tally = tokenTallies.get(grantType);
+      if (tally === undefined) tokenTallies.set(grantType, (tally = tokens(grantType)));
+      tally.count++;
     },
   };
 }
