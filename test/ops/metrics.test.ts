@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { register } from "prom-client";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
-import { createTestApp, type TestApp } from "../helpers.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { connectClient, rpc, userWithKey } from "../mcp/fixture.ts";
-import { connected, refreshRequest } from "../oauth/token-fixture.ts";
+import { addUser, browserOf } from "../oauth/authorize-fixture.ts";
+import { answer, deviceGrantType, poll, startDeviceFlow } from "../oauth/device-fixture.ts";
+import { connected, makeClient, refreshRequest } from "../oauth/token-fixture.ts";
 import { makeKey, makeUser } from "../support/factories.ts";
 import { everythingEntry, waitFor } from "../gateway/upstreams.ts";
 import { parseExposition, scrape, sampleValue } from "./metrics-fixture.ts";
@@ -146,6 +148,15 @@ describe("metrics on", () => {
   });
 
   describe("rate-limit refusals", () => {
+    test("every limiter is listed from the start, at 0 until it refuses", async () => {
+      const samples = await scrape(app, adminKey);
+      const limiters = samples
+        .filter((s) => s.name === "gatehouse_rate_limit_refusals_total")
+        .map((s) => s.labels.limiter);
+      expect(limiters.sort()).toEqual(["device_code", "mcp", "registration", "sign_in"]);
+      expect(sampleValue(samples, "gatehouse_rate_limit_refusals_total", { limiter: "device_code" })).toBe(0);
+    });
+
     test("a 429 on /mcp moves the mcp limiter's counter", async () => {
       const name = "gatehouse_rate_limit_refusals_total";
       const before = sampleValue(await scrape(app, adminKey), name, { limiter: "mcp" });
@@ -174,13 +185,34 @@ describe("metrics on", () => {
       expect(sampleValue(await scrape(app, adminKey), name, { limiter: "registration" }) - before).toBe(1);
     });
 
-    test("every limiter is listed from the start, at 0 until it refuses", async () => {
-      const samples = await scrape(app, adminKey);
-      const limiters = samples
-        .filter((s) => s.name === "gatehouse_rate_limit_refusals_total")
-        .map((s) => s.labels.limiter);
-      expect(limiters.sort()).toEqual(["device_code", "mcp", "registration", "sign_in"]);
-      expect(sampleValue(samples, "gatehouse_rate_limit_refusals_total", { limiter: "device_code" })).toBe(0);
+    test("a throttled sign-in (the sixth try at one account) moves the sign_in limiter's counter", async () => {
+      const name = "gatehouse_rate_limit_refusals_total";
+      const before = sampleValue(await scrape(app, adminKey), name, { limiter: "sign_in" });
+      const user = await makeUser(app, { password: "the right password 1" });
+      const browser = new Browser(app.url, app.send);
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
+        const res = await browser.post("/sign-in", { csrf, email: user.email, password: `wrong ${i}` });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+      expect(sampleValue(await scrape(app, adminKey), name, { limiter: "sign_in" }) - before).toBe(1);
+    });
+
+    test("a throttled device code entry (the 11th wrong code in a session) moves the device_code limiter's counter", async () => {
+      const name = "gatehouse_rate_limit_refusals_total";
+      const before = sampleValue(await scrape(app, adminKey), name, { limiter: "device_code" });
+      const browser = browserOf(app, addUser(app), null);
+      const csrf = Browser.csrfOf(await (await browser.get("/device")).text());
+      const statuses = new Set<number>();
+      for (let i = 0; i < 11; i++) {
+        const res = await browser.post("/device", { csrf, user_code: "ZZZZ-ZZZZ" });
+        statuses.add(res.status);
+        await res.arrayBuffer();
+      }
+      expect([...statuses]).toEqual([400, 429]);
+      expect(sampleValue(await scrape(app, adminKey), name, { limiter: "device_code" }) - before).toBe(1);
     });
   });
 
@@ -194,6 +226,18 @@ describe("metrics on", () => {
       const after = await scrape(app, adminKey);
       for (const grant_type of ["authorization_code", "refresh_token"])
         expect(sampleValue(after, name, { grant_type }) - sampleValue(before, name, { grant_type })).toBe(1);
+    });
+
+    test("a device flow's token, polled after approval, counts under the device code grant type", async () => {
+      const name = "gatehouse_tokens_issued_total";
+      const labels = { grant_type: deviceGrantType };
+      const before = sampleValue(await scrape(app, adminKey), name, labels);
+      const { client } = makeClient(app);
+      const flow = await startDeviceFlow(app, client.id);
+      answer(app, flow.device_code, "allow", (await makeUser(app)).id);
+      const res = await poll(app, client.id, flow.device_code);
+      expect(res.status).toBe(200);
+      expect(sampleValue(await scrape(app, adminKey), name, labels) - before).toBe(1);
     });
 
     test("a refused exchange counts nothing", async () => {
