@@ -1,7 +1,7 @@
 // /mcp throughput on the compiled binary, each number beside /healthz (the
 // ceiling) measured in the same run against the same process:
 //
-//   bun bench/mcp.ts [--binary path/to/gatehouse] [--concurrency 32] [--seconds 5] [--requests 20000] [--driver wrk|fetch]
+//   bun bench/mcp.ts [--binary path/to/gatehouse] [--concurrency 32] [--seconds 5] [--requests 20000] [--driver wrk|fetch] [--metrics]
 //
 // Without --binary it builds one. The server runs in a fresh temp dir on
 // loopback only, with a rate limit no phase can reach. An API key comes from
@@ -15,6 +15,10 @@
 // a deadline). The driver is printed: fetch numbers are lower, because the
 // bench and the server then share the CPU through one JS thread each.
 // Target (issue 13): tools/call at least 45% of the /healthz rate.
+//
+// --metrics runs the server with GATEHOUSE_METRICS=true (every request, /healthz
+// included, is then counted) and scrapes /metrics once at the end with the
+// bench user's key (an admin's then) to show the whoami calls were counted.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,6 +46,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "5" },
     requests: { type: "string", default: "20000" },
     driver: { type: "string" },
+    metrics: { type: "boolean", default: false },
   },
 });
 const concurrency = Number(args.concurrency);
@@ -87,10 +92,11 @@ async function main(): Promise<void> {
       GATEHOUSE_PUBLIC_URL: base,
       GATEHOUSE_DATA_DIR: dataDir,
       GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
+      GATEHOUSE_METRICS: String(args.metrics),
     };
     server = Bun.spawn([binary, "serve"], { env, stdout: "ignore", stderr: "ignore" });
     await waitReady(server, `${base}/readyz`);
-    await cli(binary, env, ["user", "add", "--email", email]);
+    await cli(binary, env, ["user", "add", "--email", email, ...(args.metrics ? ["--admin"] : [])]);
     const apiKey = await cli(binary, env, ["key", "create", "--user", email, "--name", "bench"]);
     const accessToken = await oauthToken(base, dataDir);
 
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
 
     console.log(`binary: ${binary}${args.binary ? "" : " (built for this run)"}`);
     console.log(`driver: ${driver.name}${wrk ? "" : " (wrk not found)"}`);
+    console.log(`metrics: ${args.metrics ? `on, ${await whoamiCalls(base, apiKey)} whoami calls counted` : "off"}`);
     console.log(
       `/healthz: ${ceilingBefore.toFixed(0)}/s before, ${ceilingAfter.toFixed(0)}/s after; ceiling = their mean`,
     );
@@ -131,6 +138,16 @@ async function main(): Promise<void> {
     }
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** gatehouse_tool_calls_total of gatehouse__whoami with outcome ok, as /metrics reports it. */
+async function whoamiCalls(base: string, adminKey: string): Promise<number> {
+  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } });
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  const line = (await res.text())
+    .split("\n")
+    .find((l) => l.startsWith('gatehouse_tool_calls_total{tool="gatehouse__whoami",outcome="ok"} '));
+  return Number(line?.split(" ")[1] ?? 0);
 }
 
 await main();

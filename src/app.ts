@@ -20,6 +20,8 @@ import { registerRoutes } from "./oauth/endpoints/register.ts";
 import { revokeRoutes } from "./oauth/endpoints/revoke.ts";
 import { tokenRoutes } from "./oauth/endpoints/token.ts";
 import { healthRoutes } from "./ops/health.ts";
+import { countingToolCalls, createMetrics, noMetrics } from "./ops/metrics.ts";
+import { metricsRoutes } from "./ops/metrics-routes.ts";
 import { cspHeader, pageCsp } from "./security/csp.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
@@ -44,11 +46,15 @@ const securityHeaders = {
 const signInWindowSeconds = 15 * 60;
 
 export function createApp(input: AppInput) {
+  const audit =
+    input.audit ??
+    createAuditRecorder({ db: input.db, log: input.log, now: input.now, argumentsMode: input.config.auditArguments });
+  // A registry per app (GATEHOUSE_METRICS); off, nothing is counted and /metrics is an unknown path.
+  const metrics = input.config.metrics ? createMetrics({ gateway: input.gateway }) : null;
   const deps: AppDeps = {
     ...input,
-    audit:
-      input.audit ??
-      createAuditRecorder({ db: input.db, log: input.log, now: input.now, argumentsMode: input.config.auditArguments }),
+    audit: metrics ? countingToolCalls(audit, metrics) : audit,
+    metrics: metrics ?? noMetrics,
   };
   const secure = new URL(deps.config.publicUrl).protocol === "https:";
   // The one tool catalogue: /mcp serves it, and the consent and API keys pages offer its write tools.
@@ -76,6 +82,7 @@ export function createApp(input: AppInput) {
       })
       .use(context)
       .use(healthRoutes(deps.db, deps.gateway))
+      .use(metrics ? metricsRoutes({ db: deps.db, now: deps.now, metrics }) : new Elysia())
       .use(metadataRoutes(deps.config.publicUrl))
       .use(resourceMetadataRoutes(deps.config.publicUrl))
       .use(assetRoutes())

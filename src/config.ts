@@ -29,6 +29,8 @@ export interface Config {
   auditRetentionSeconds: number;
   /** What the audit log keeps of tool call arguments (src/audit/arguments.ts). */
   auditArguments: AuditArgumentsMode;
+  /** Serve Prometheus metrics at /metrics, to an admin's API key (docs/metrics.md). */
+  metrics: boolean;
   /** argon2id's cost for new password hashes; not a setting: tests lower it. */
   passwordHashCost: PasswordHashCost;
 }
@@ -119,6 +121,12 @@ export const settings = {
     help: "tool call arguments in the audit log: none, redacted (secret-looking values hidden, long values cut) or full",
     default: "redacted",
   },
+  metrics: {
+    env: "GATEHOUSE_METRICS",
+    flag: "--metrics",
+    help: "true: serve Prometheus metrics at /metrics to an admin's API key as bearer token",
+    default: "false",
+  },
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof settings;
@@ -147,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     toolTimeoutSeconds: parseDuration("toolTimeout", raw("toolTimeout")!),
     auditRetentionSeconds: parseDuration("auditRetention", raw("auditRetention")!),
     auditArguments: parseChoice("auditArguments", raw("auditArguments")!, auditArgumentsModes),
+    metrics: parseBoolean("metrics", raw("metrics")!),
     passwordHashCost: defaultPasswordHashCost,
   };
 }

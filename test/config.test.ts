@@ -45,6 +45,10 @@ describe("defaults", () => {
     expect(config.trustProxy).toBe(false);
   });
 
+  test("metrics are off", () => {
+    expect(config.metrics).toBe(false);
+  });
+
   test("an empty env value means the default", () => {
     expect(loadConfig({ PORT: "" }).port).toBe(8080);
   });
@@ -83,6 +87,11 @@ describe("sources", () => {
 
   test("GATEHOUSE_TRUST_PROXY=true turns it on", () => {
     expect(loadConfig({ GATEHOUSE_TRUST_PROXY: "true" }).trustProxy).toBe(true);
+  });
+
+  test("GATEHOUSE_METRICS=true and --metrics true turn metrics on", () => {
+    expect(loadConfig({ GATEHOUSE_METRICS: "true" }).metrics).toBe(true);
+    expect(loadConfig({}, { "--metrics": "true" }).metrics).toBe(true);
   });
 });
 
@@ -132,6 +141,7 @@ describe("bad values throw ConfigError naming the env var", () => {
     ["GATEHOUSE_AUTH_CODE_TTL", "10x"],
     ["GATEHOUSE_RATE_LIMIT_PER_MINUTE", "0"],
     ["GATEHOUSE_TRUST_PROXY", "maybe"],
+    ["GATEHOUSE_METRICS", "on"],
   ])("%s=%s", (name, value) => {
     expect(configError({ [name]: value }).message).toContain(name);
   });

@@ -5,6 +5,7 @@ import type { Gateway } from "../gateway/gateway.ts";
 import type { IdentityProviderConfig } from "../identity/config.ts";
 import type { Logger } from "../log.ts";
 import type { PolicyRule } from "../mcp/policy-config.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 
@@ -34,10 +35,12 @@ export interface AppDeps {
    * the calls answered directly (`answered`, when present).
    */
   directToolCalls?: { enabled: boolean; answered?: number };
+  /** Prometheus counters (GATEHOUSE_METRICS); hooks that do nothing when metrics are off. */
+  metrics: Metrics;
 }
 
-/** What createApp needs; it makes the audit recorder itself when none is given. */
-export type AppInput = Omit<AppDeps, "audit"> & { audit?: AuditRecorder };
+/** What createApp needs; it makes the audit recorder itself when none is given, and the metrics from the config. */
+export type AppInput = Omit<AppDeps, "audit" | "metrics"> & { audit?: AuditRecorder };
 
 /** What the page routes share: the app's dependencies plus values derived once. */
 export interface WebDeps extends AppDeps {

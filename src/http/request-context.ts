@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { withAuditContext, type AuditLog } from "../audit/entry.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import { randomString } from "../security/tokens.ts";
 import { MessagePage } from "../../views/message.tsx";
 
@@ -10,6 +11,7 @@ export interface RequestContextDeps {
   config: { trustProxy: boolean };
   audit: AuditLog;
   log: Logger;
+  metrics: Pick<Metrics, "request">;
 }
 
 /** The client's address: the last X-Forwarded-For entry behind a trusted proxy, else the socket's. */
@@ -93,13 +95,16 @@ export function requestContext(deps: RequestContextDeps) {
         resolve: ({ request, server }) => ({ clientIp: ipOf(request, server) }),
       },
     })
-    .onAfterResponse({ as: "global" }, ({ request, set, responseValue }) => {
+    .onAfterResponse({ as: "global" }, ({ request, route, set, responseValue }) => {
       const start = started.get(request);
+      const status = sentStatus(set.status, responseValue);
+      const durationMs = start ? performance.now() - start.at : null;
+      if (durationMs !== null) deps.metrics.request(route, request.method, status, durationMs / 1000);
       deps.log.info("request", {
         method: request.method,
         path: pathOf(request.url),
-        status: sentStatus(set.status, responseValue),
-        duration_ms: start ? Math.round((performance.now() - start.at) * 100) / 100 : null,
+        status,
+        duration_ms: durationMs === null ? null : Math.round(durationMs * 100) / 100,
         request_id: start?.id,
       });
     })

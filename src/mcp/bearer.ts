@@ -10,7 +10,7 @@ import { policySourcesFor, type PolicyRule, type PolicySubject } from "./policy-
 // The bearer check in front of /mcp (RFC 6750 §2.1, header only). A token
 // that passed is remembered only while the auth epoch stands still and until
 // it expires (credential-cache.ts), so a revoked key or connection fails on
-// its very next request.
+// its very next request. /metrics reads its header with the same pattern.
 
 export type BearerOutcome =
   | { ok: true; caller: Caller }
@@ -34,7 +34,7 @@ function limitSources(deps: BearerDeps, own: ArgumentLimits | null, user: Policy
   return deps.policies.length === 0 ? sources : [...sources, ...policySourcesFor(deps.policies, user)];
 }
 
-const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+export const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 export function checkBearer(deps: BearerDeps, authorization: string | null): BearerOutcome {
   if (authorization === null || authorization.trim() === "") return { ok: false, description: null };

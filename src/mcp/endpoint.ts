@@ -222,7 +222,10 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const count = countMessages(json, request.headers.get("mcp-protocol-version"));
     // A refused batch runs nothing and counts as the one request it is.
     const verdict = rateLimit.take(bearer.caller, count.ok ? count.messages : 1);
-    if (!verdict.allowed) return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestId, cors);
+    if (!verdict.allowed) {
+      deps.metrics.rateLimited("mcp");
+      return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestId, cors);
+    }
     const headers = { ...cors, ...verdict.headers };
     if (!count.ok)
       return refusal({ status: 400, message: count.message, requestId, headers, code: invalidRequestCode });

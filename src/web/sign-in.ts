@@ -35,12 +35,15 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     if (account) web.signInFailures.perAccount.hit(account);
   };
 
-  const throttledPage = (seconds: number) =>
-    MessagePage({
+  // The 429 page, counted as a refusal (GATEHOUSE_METRICS).
+  const throttledPage = (seconds: number) => {
+    web.metrics.rateLimited("sign_in");
+    return MessagePage({
       title: "Too many attempts",
       message: `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`,
       link: { href: "/sign-in", label: "Back to sign-in" },
     });
+  };
 
   return new Elysia()
     .use(pages)

@@ -7,6 +7,7 @@ import pkg from "../../package.json";
 import { embeddedTags } from "../../src/db/migrations.ts";
 import { startPetsApi, type PetsApi } from "../gateway/openapi/pets-api.ts";
 import { Browser, freePort, tempDir } from "../helpers.ts";
+import { parseExposition, sampleValue } from "../ops/metrics-fixture.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 // The compiled binary, alone in an empty directory, as an operator would run
@@ -261,11 +262,12 @@ describe("the compiled binary", () => {
     });
   });
 
-  describe("with a REST API upstream (the OpenAPI parser is in the binary)", () => {
+  describe("with a REST API upstream (the OpenAPI parser is in the binary) and metrics on", () => {
     const apiToken = "binary-api-token-0123456789";
     const configDir = tempDir("gatehouse-bin-config-");
     let api: PetsApi;
     let server: Server;
+    let key: string;
 
     beforeAll(async () => {
       api = startPetsApi(apiToken);
@@ -274,7 +276,7 @@ describe("the compiled binary", () => {
         config,
         `[[upstream]]\nname = "pets"\nopenapi = "${api.url}/openapi/json"\nheaders = { Authorization = "Bearer \${PETS_TOKEN}" }\n`,
       );
-      server = new Server({ GATEHOUSE_CONFIG: config, PETS_TOKEN: apiToken });
+      server = new Server({ GATEHOUSE_CONFIG: config, PETS_TOKEN: apiToken, GATEHOUSE_METRICS: "true" });
       servers.push(server);
       await server.waitForLog("openapi upstream loaded");
     });
@@ -286,7 +288,7 @@ describe("the compiled binary", () => {
     });
 
     test("an operation is a tool that calls the API with the configured header", async () => {
-      const key = (await gatehouse(["key", "create", "--user", "admin@example.com", "--name", "rest"])).out.trim();
+      key = (await gatehouse(["key", "create", "--user", "admin@example.com", "--name", "rest"])).out.trim();
       const res = await fetch(`http://127.0.0.1:${port}/mcp`, {
         method: "POST",
         headers: {
@@ -306,6 +308,16 @@ describe("the compiled binary", () => {
       expect(await res.text()).toContain('"structuredContent":{"id":7,"name":"Rex","trace":null}');
       expect(api.requests.at(-1)).toMatchObject({ method: "GET", path: "/pets/7" });
       expect(api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${apiToken}`);
+    });
+
+    test("/metrics (prom-client is in the binary) counts that call and shows the upstream connected", async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+      const samples = parseExposition(await res.text());
+      expect(sampleValue(samples, "gatehouse_tool_calls_total", { tool: "pets__getPet", outcome: "ok" })).toBe(1);
+      expect(sampleValue(samples, "gatehouse_upstream_state", { upstream: "pets", state: "connected" })).toBe(1);
+      expect(sampleValue(samples, "process_resident_memory_bytes")).toBeGreaterThan(0);
     });
   });
 });

@@ -48,6 +48,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
   const lookUp = (current: SignedIn, typed: string, set: Context["set"], address: string, audit: AuditLog) => {
     const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
     if (wait > 0) {
+      web.metrics.rateLimited("device_code");
       set.headers["retry-after"] = String(wait);
       return {
         page: page(

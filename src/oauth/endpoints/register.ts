@@ -4,6 +4,7 @@ import { InvalidRequest, TooManyRequests } from "../errors.ts";
 import { oauthPaths } from "../paths.ts";
 import { registerDynamicClient, registrationResponse } from "../registration.ts";
 import { oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
+import type { AppDeps } from "../../http/deps.ts";
 import type { RequestContext } from "../../http/request-context.ts";
 
 // RFC 7591 Dynamic Client Registration: POST a JSON body, get 201 and the
@@ -27,7 +28,7 @@ async function readJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-export function registerRoutes(web: EndpointDeps, context: RequestContext) {
+export function registerRoutes(web: EndpointDeps & Pick<AppDeps, "metrics">, context: RequestContext) {
   const perAddress = createRateLimiter({ limit: registrationsPerHour, windowSeconds: 3600, now: web.now });
   const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 
@@ -39,7 +40,10 @@ export function registerRoutes(web: EndpointDeps, context: RequestContext) {
     { body: "none", clientAuth: "none", cors: true },
     async ({ request, clientIp: address, audit }) => {
       const wait = perAddress.retryAfter(address);
-      if (wait > 0) throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
+      if (wait > 0) {
+        web.metrics.rateLimited("registration");
+        throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
+      }
       perAddress.hit(address);
       const reg = parseRegistrationRequest(await readJsonBody(request));
       const { client, secret, reused } = registerDynamicClient(web.db, reg, web.now());

@@ -8,6 +8,7 @@ import { requiredParam } from "../params.ts";
 import { oauthPaths } from "../paths.ts";
 import { tokenResponseBody } from "../tokens.ts";
 import { noStoreJson, oauthEndpoint, type EndpointDeps } from "./endpoint.ts";
+import type { AppDeps } from "../../http/deps.ts";
 import type { RequestContext } from "../../http/request-context.ts";
 
 /** One handler per grant_type (RFC 6749 §4, RFC 8628 §3.4), in the order the metadata lists them. */
@@ -26,7 +27,7 @@ export const tokenGrantTypes = Object.keys(grantTypes);
  * authentication, then one handler per grant_type (grants/). Every answer,
  * errors included, carries CORS headers for browser-based clients.
  */
-export function tokenRoutes(deps: EndpointDeps, context: RequestContext) {
+export function tokenRoutes(deps: EndpointDeps & Pick<AppDeps, "metrics">, context: RequestContext) {
   const options = { body: "form-or-json", clientAuth: "required", useLastGoodCopy: true, cors: true } as const;
   return oauthEndpoint(deps, context, oauthPaths.token, options, ({ params, client, audit }) => {
     const grantType = requiredParam(params, "grant_type");
@@ -37,6 +38,7 @@ export function tokenRoutes(deps: EndpointDeps, context: RequestContext) {
       client,
       params,
     );
+    deps.metrics.tokenIssued(grantType);
     return noStoreJson(tokenResponseBody(pair));
   });
 }
