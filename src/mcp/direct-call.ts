@@ -15,7 +15,14 @@ import {
   wellFormedRound,
 } from "./call-result-wire.ts";
 import type { Caller } from "./caller.ts";
-import { jsonAnswer, type Notify, type PlainRequest, plainRequest, sseAnswer } from "./direct-exchange.ts";
+import {
+  type AnswerHeaders,
+  jsonAnswer,
+  type Notify,
+  type PlainRequest,
+  plainRequest,
+  sseAnswer,
+} from "./direct-exchange.ts";
 import { mayCall } from "./gating.ts";
 import { messageWithRequestId } from "./request-id.ts";
 import type { CatalogueEntry, ToolCatalogue } from "./server.ts";
@@ -116,6 +123,8 @@ export interface DirectCall {
   caller: Caller;
   authInfo: AuthInfo;
   requestId: string;
+  /** The endpoint's headers for the answer (CORS, rate limit). */
+  headers: AnswerHeaders;
 }
 
 /**
@@ -136,8 +145,8 @@ export async function directToolCall(deps: DirectCallDeps, call: DirectCall): Pr
     return messageWithRequestId(message, call.requestId);
   };
   // A round the caller cannot answer is the error the SDK's transport sends with 400.
-  if (modern) return jsonAnswer(await run(() => {}), 400);
-  return sseAnswer(run);
+  if (modern) return jsonAnswer(await run(() => {}), call.headers, 400);
+  return sseAnswer(run, call.headers);
 }
 
 async function answerMessage(

@@ -100,11 +100,15 @@ function routeOf(method: string, name: string | undefined, version: string | nul
   return route;
 }
 
+/** Headers of the endpoint's own (CORS, rate limit) that go with an answer beside its framing. */
+export type AnswerHeaders = Record<string, string>;
+
 /** The SDK's 2026-07-28 answer: one JSON body; an error one with `errorStatus`. */
-export function jsonAnswer(message: JsonObject | string, errorStatus = 200): Response {
+export function jsonAnswer(message: JsonObject | string, headers: AnswerHeaders, errorStatus = 200): Response {
   const text = typeof message === "string" ? message : JSON.stringify(message);
   const status = typeof message !== "string" && "error" in message ? errorStatus : 200;
-  return new Response(text, { status, headers: { "content-type": "application/json" } });
+  // One header object for the constructor: cheaper than setting each on the Response after.
+  return new Response(text, { status, headers: { "content-type": "application/json", ...headers } });
 }
 
 export const sseHeaders = {
@@ -126,7 +130,11 @@ const encoder = new TextEncoder();
  * when the result comes first (a string body, no stream); a stream, opened at
  * the first message sent before it, when something comes earlier.
  */
-export function sseAnswer(run: (notify: Notify) => Promise<JsonObject | string>): Promise<Response> {
+export function sseAnswer(
+  run: (notify: Notify) => Promise<JsonObject | string>,
+  answerHeaders: AnswerHeaders,
+): Promise<Response> {
+  const headers = { ...sseHeaders, ...answerHeaders };
   return new Promise((resolve, reject) => {
     let stream: ReadableStreamDefaultController<Uint8Array> | null = null;
     let done = false;
@@ -140,12 +148,12 @@ export function sseAnswer(run: (notify: Notify) => Promise<JsonObject | string>)
           controller.enqueue(bytes);
         },
       });
-      resolve(new Response(body, { headers: sseHeaders }));
+      resolve(new Response(body, { headers }));
     };
     run(notify).then(
       (message) => {
         done = true;
-        if (stream === null) return resolve(new Response(sseEvent(message), { headers: sseHeaders }));
+        if (stream === null) return resolve(new Response(sseEvent(message), { headers }));
         stream.enqueue(encoder.encode(sseEvent(message)));
         stream.close();
       },

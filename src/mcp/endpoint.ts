@@ -174,18 +174,19 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   const answer = async (request: Request, body: PostBody, call: Omit<DirectCall, "request" | "body">) => {
     const json = direct.enabled && body.kind === "json" ? body.value : undefined;
     const called = json === undefined ? null : await directToolCall(directDeps, { request, body: json, ...call });
-    const listing = json === undefined || called ? null : toolsLists.lookup(request, json, call.caller);
+    const listing = json === undefined || called ? null : toolsLists.lookup(request, json, call.caller, call.headers);
     const ours = called ?? listing?.cached;
     if (ours) {
       if (direct.answered !== undefined) direct.answered++;
-      return ours;
+      return ours.status >= 400 ? errorResponseWithRequestId(ours, call.requestId) : ours;
     }
     const { authInfo } = call;
-    const response = await handler.fetch(
+    let response = await handler.fetch(
       requestForSdk(request, body),
       body.kind === "json" ? { authInfo, parsedBody: body.value } : { authInfo },
     );
-    return listing ? toolsLists.remember(listing.listing, response) : response;
+    if (listing) response = await toolsLists.remember(listing.listing, response);
+    return withHeaders(await errorResponseWithRequestId(response, call.requestId), call.headers);
   };
 
   // The client address is read (worked out) only for a request that gets as far as the audit log.
@@ -235,8 +236,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const refused = toolCallRefusal(gate, bearer.caller, json, from, headers);
     if (refused) return refused;
     const authInfo = authInfoOf(bearer.caller, resource, metadataUrl, from);
-    const response = await answer(request, body, { caller: bearer.caller, authInfo, requestId });
-    return withHeaders(await errorResponseWithRequestId(response, requestId), headers);
+    return answer(request, body, { caller: bearer.caller, authInfo, requestId, headers });
   };
 
   const preflight = (request: Request, requestId: string) => {

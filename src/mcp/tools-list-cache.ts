@@ -1,5 +1,12 @@
 import type { Caller } from "./caller.ts";
-import { jsonAnswer, type PlainRequest, plainRequest, sseEvent, sseHeaders } from "./direct-exchange.ts";
+import {
+  type AnswerHeaders,
+  jsonAnswer,
+  type PlainRequest,
+  plainRequest,
+  sseEvent,
+  sseHeaders,
+} from "./direct-exchange.ts";
 import { visibleTools } from "./gating.ts";
 import type { CatalogueSnapshot, ToolCatalogue } from "./server.ts";
 
@@ -33,9 +40,10 @@ export function createToolsListCache(catalogue: ToolCatalogue) {
     return kinds;
   };
 
-  const answer = (plain: PlainRequest, result: string): Response => {
+  const answer = (plain: PlainRequest, result: string, headers: AnswerHeaders): Response => {
     const message = `{"result":${result},"jsonrpc":"2.0","id":${JSON.stringify(plain.id)}}`;
-    return plain.envelope ? jsonAnswer(message) : new Response(sseEvent(message), { headers: sseHeaders });
+    if (plain.envelope) return jsonAnswer(message, headers);
+    return new Response(sseEvent(message), { headers: { ...sseHeaders, ...headers } });
   };
 
   return {
@@ -44,6 +52,7 @@ export function createToolsListCache(catalogue: ToolCatalogue) {
       request: Request,
       body: unknown,
       caller: Caller,
+      headers: AnswerHeaders,
     ): { listing: ListingRequest; cached: Response | null } | null {
       const plain = plainRequest(request, body, "tools/list", listParams);
       if (plain === null) return null;
@@ -52,7 +61,7 @@ export function createToolsListCache(catalogue: ToolCatalogue) {
       const key = `${plain.revision}\n${visible.join("\n")}`;
       const kinds = kindsOf(snapshot);
       const result = kinds.get(key);
-      return { listing: { plain, kinds, key }, cached: result === undefined ? null : answer(plain, result) };
+      return { listing: { plain, kinds, key }, cached: result === undefined ? null : answer(plain, result, headers) };
     },
 
     /** The SDK's answer, kept when it is one plain result for this request; returned readable again. */
