@@ -171,14 +171,17 @@ export class Upstream {
   private async connect(): Promise<void> {
     const { config, log } = this.options;
     let lastStderr: string | null = null;
-    const { transport, pid } = upstreamTransport(config, (line) => {
+    const { transport, pid, exit } = upstreamTransport(config, (line) => {
       lastStderr = line;
       log.info("upstream stderr", { upstream: this.name, line });
     });
     const client = this.newClient();
     this.current = client;
     this.state = "starting";
-    const withStderr = (reason: string) => reason + (lastStderr ? ` (last stderr line: ${lastStderr})` : "");
+    const withStderr = (reason: string) => {
+      const how = exit();
+      return reason + (how ? `: ${how}` : "") + (lastStderr ? ` (last stderr line: ${lastStderr})` : "");
+    };
     client.onclose = () =>
       this.lost(
         client,
