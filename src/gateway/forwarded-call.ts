@@ -7,6 +7,7 @@ import type {
   LoggingMessageNotification,
 } from "@modelcontextprotocol/client";
 import type { ServerContext } from "@modelcontextprotocol/server";
+import { forwardedCallResult } from "./call-result.ts";
 import { Questions } from "./questions.ts";
 import type { Upstream } from "./upstream.ts";
 
@@ -34,6 +35,19 @@ export interface CallStart {
   capabilities: ClientCapabilities | null;
   /** The caller's progress token: the upstream gets a token of Gatehouse's instead, unique on its connection. */
   wantsProgress: boolean;
+}
+
+type CallOptions = { signal: AbortSignal; timeout: number; allowInputRequired: true };
+
+/**
+ * tools/call at the upstream. A 2025 upstream's result gets Gatehouse's
+ * lighter check (call-result.ts); a 2026-07-28 upstream's goes through
+ * callTool, which also mirrors the arguments its tools declare into
+ * request headers.
+ */
+function sendCall(client: Client, params: CallStart["params"], options: CallOptions) {
+  if (client.getProtocolEra() === "modern") return client.callTool(params, options);
+  return client.request({ method: "tools/call", params }, forwardedCallResult, options);
 }
 
 export class ForwardedCall {
@@ -68,8 +82,11 @@ export class ForwardedCall {
     }
     const _meta = { ...start.params._meta, ...(upstreamToken !== undefined && { progressToken: upstreamToken }) };
     const params = { ...start.params, ...(Object.keys(_meta).length > 0 && { _meta }) };
-    this.outcome = client
-      .callTool(params, { signal: this.controller.signal, timeout: start.timeoutMs, allowInputRequired: true })
+    this.outcome = sendCall(client, params, {
+      signal: this.controller.signal,
+      timeout: start.timeoutMs,
+      allowInputRequired: true,
+    })
       .then(
         (result): CallOutcome => ({ ok: true, result: result as CallToolResult | InputRequiredResult }),
         (error: unknown): CallOutcome => ({ ok: false, error }),
