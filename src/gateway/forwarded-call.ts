@@ -10,6 +10,7 @@ import type { ServerContext } from "@modelcontextprotocol/server";
 import { forwardedCallResult } from "./call-result.ts";
 import { Questions } from "./questions.ts";
 import type { Upstream } from "./upstream.ts";
+import type { UpstreamInstance } from "./upstream-instance.ts";
 
 // One tools/call at an upstream, from its start to its end. Usually one
 // request of the caller waits on it from start to end; when a 2025 upstream
@@ -59,6 +60,8 @@ export class ForwardedCall {
 
   constructor(
     readonly upstream: Upstream,
+    /** The connection the call runs on: the upstream's requests during the call come on it, and a held call stays on it. */
+    readonly instance: UpstreamInstance,
     readonly client: Client,
     start: CallStart,
   ) {
@@ -67,8 +70,8 @@ export class ForwardedCall {
     // (logging/setLevel, or the 2026-07-28 request's own level: none chosen, none sent).
     const sendLog = (n: LoggingMessageNotification) =>
       this.send((ctx) => ctx.mcpReq.log(n.params.level, n.params.data, n.params.logger));
-    upstream.callsInFlight.add(sendLog);
-    upstream.askers.add(this.questions);
+    instance.callsInFlight.add(sendLog);
+    instance.askers.add(this.questions);
     const upstreamToken = start.wantsProgress ? upstream.nextProgressToken() : undefined;
     if (upstreamToken !== undefined) {
       upstream.progressRoutes.set(upstreamToken, (n) =>
@@ -92,8 +95,8 @@ export class ForwardedCall {
         (error: unknown): CallOutcome => ({ ok: false, error }),
       )
       .finally(() => {
-        upstream.callsInFlight.delete(sendLog);
-        upstream.askers.delete(this.questions);
+        instance.callsInFlight.delete(sendLog);
+        instance.askers.delete(this.questions);
         if (upstreamToken !== undefined) upstream.progressRoutes.delete(upstreamToken);
         this.questions.close(`the call to ${start.params.name} has ended`);
       });
