@@ -2,11 +2,12 @@
 // stdio upstream (@modelcontextprotocol/server-everything under node, its
 // echo tool), each number beside Gatehouse's /healthz in the same run:
 //
-//   bun bench/peers.ts [--binary path/to/gatehouse] [--seconds 5] [--tokens 1000000]
+//   bun bench/peers.ts [--binary path/to/gatehouse] [--seconds 5] [--tokens 1000000] [--instances 1]
 //
 // Gatehouse runs as mcp.ts runs it (compiled binary, temp dir, loopback, an
 // API key from its CLI, audit on, the rate limit on but set above any phase),
-// with the upstream in its config file. supergateway and mcp-proxy (pinned
+// with the upstream in its config file (--instances processes of it; the
+// peers run one). supergateway and mcp-proxy (pinned
 // devDependencies) expose it over Streamable HTTP without any authentication,
 // each in stateful mode (stateless supergateway spawns a process per request):
 // the bench does the 2025-06-18 initialize handshake and replays the session
@@ -55,7 +56,7 @@ import {
 } from "./support.ts";
 
 const usage =
-  "usage: bun bench/peers.ts [--binary path/to/gatehouse] [--seconds 5] [--tokens 1000000]\n" +
+  "usage: bun bench/peers.ts [--binary path/to/gatehouse] [--seconds 5] [--tokens 1000000] [--instances 1]\n" +
   "Gatehouse, supergateway and mcp-proxy in front of server-everything's echo (wrk -t1, c=32 and c=1),\n" +
   "then the bearer check with --tokens live API keys and access tokens in the database.";
 
@@ -63,6 +64,7 @@ const { values: args } = parseArgs({
   options: {
     binary: { type: "string" },
     seconds: { type: "string", default: "5" },
+    instances: { type: "string", default: "1" },
     tokens: { type: "string", default: "1000000" },
     help: { type: "boolean", default: false },
   },
@@ -73,7 +75,9 @@ if (args.help) {
 }
 const seconds = Number(args.seconds);
 const fillerCount = Number(args.tokens);
+const instances = Number(args.instances);
 if (!(seconds > 0) || !Number.isInteger(fillerCount) || fillerCount < 0) throw new Error(usage);
+if (!Number.isInteger(instances) || instances < 1 || instances > 64) throw new Error(usage);
 
 const repo = resolve(import.meta.dir, "..");
 const everything = join(repo, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
@@ -286,7 +290,11 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const dataDir = join(scratch, "data");
   const config = join(scratch, "gatehouse.toml");
-  writeFileSync(config, `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everything}", "stdio"]\n`);
+  writeFileSync(
+    config,
+    // Left out at 1, so that a binary from before `instances` existed can be measured too.
+    `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everything}", "stdio"]\n${instances > 1 ? `instances = ${instances}\n` : ""}`,
+  );
   const env = {
     PORT: String(port),
     GATEHOUSE_HOST: "127.0.0.1",
@@ -388,7 +396,9 @@ async function main(): Promise<void> {
   const best = Math.max(...rows.slice(1).map((r) => r.heavy.ratePerSecond));
   const ms = (n: number) => n.toFixed(2);
   const mb = (n: number | null) => (n === null ? "?" : n.toFixed(0));
-  console.log(`binary: ${binary}${args.binary ? "" : " (built for this run)"}`);
+  console.log(
+    `binary: ${binary}${args.binary ? "" : " (built for this run)"}; Gatehouse's upstream instances: ${instances}`,
+  );
   console.log(`driver: wrk -t1 -d${seconds}s, c=32 and c=1; tools/call echo over ${era} (peers: in a session)`);
   console.log(
     `Gatehouse /healthz: c=32 ${ceilingBefore.ratePerSecond.toFixed(0)}/s before, ${ceilingAfter.ratePerSecond.toFixed(0)}/s after (ceiling = their mean); c=1 p50 ${ms(ceilingSingle.p50Ms)} ms, p99 ${ms(ceilingSingle.p99Ms)} ms`,

@@ -11,10 +11,18 @@ export interface UpstreamRow {
   /** Tools its last tools/list offered under names that break MCP's tool-name rule (src/gateway/tool-names.ts). */
   refusedTools: string[];
   connectedAt: number | null;
+  /** A stdio upstream with several instances: how many of its processes run. */
+  instances?: { running: number; configured: number };
 }
 
 const stateLabel = { starting: "Starting", connected: "Connected", failed: "Failed", stopped: "Stopped" } as const;
 const kindLabel = { stdio: "Local command (stdio)", http: "Streamable HTTP", openapi: "REST API (OpenAPI)" } as const;
+
+/** Its state, and with several instances how many run: "Connected (2 of 3 instances running)". */
+function stateText(u: UpstreamRow): string {
+  if (!u.instances) return stateLabel[u.state];
+  return `${stateLabel[u.state]} (${u.instances.running} of ${u.instances.configured} instances running)`;
+}
 
 // Refused names come from the upstream: any length, any characters.
 const shownNameLength = 40;
@@ -80,7 +88,7 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
                   <tr data-upstream={u.name} data-state={u.state}>
                     <td safe>{u.name}</td>
                     <td>{kindLabel[u.kind]}</td>
-                    <td>{stateLabel[u.state]}</td>
+                    <td safe>{stateText(u)}</td>
                     <td safe>{String(u.tools)}</td>
                     <td>{u.state === "connected" ? <Time at={u.connectedAt} /> : "—"}</td>
                     <td class="reason" safe>

@@ -24,6 +24,8 @@ export interface StdioUpstreamConfig extends UpstreamCommon {
   args: string[];
   env: Record<string, string>;
   cwd: string | null;
+  /** How many processes of the command run, calls spread over them: for a stateless server; 1 unless set. */
+  instances: number;
 }
 
 export interface HttpUpstreamConfig extends UpstreamCommon {
@@ -62,6 +64,7 @@ const upstreamKeys = new Set([
   "args",
   "env",
   "cwd",
+  "instances",
   "url",
   "headers",
   "openapi",
@@ -74,7 +77,11 @@ const upstreamKeys = new Set([
   "hide",
 ]);
 /** The fields that belong to one kind of upstream only, by the field that sets the kind. */
-const kindKeys = { command: ["args", "env", "cwd"], url: [], openapi: ["base_url", "include", "exclude"] } as const;
+const kindKeys = {
+  command: ["args", "env", "cwd", "instances"],
+  url: [],
+  openapi: ["base_url", "include", "exclude"],
+} as const;
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 // MCP tool names: letters, digits, underscore, hyphen and dot.
 const prefixPattern = /^[A-Za-z0-9_.-]{0,64}$/;
@@ -181,6 +188,7 @@ function parseUpstream(
       args: stringList(table, "args", fail),
       env: stringTable(table, "env", fail, env),
       cwd: optionalString(table, "cwd", fail) ?? null,
+      instances: instanceCount(table, fail),
     };
   }
   const headers = stringTable(table, "headers", fail, env);
@@ -219,6 +227,17 @@ function documentLocation(table: Table, fail: Fail, directory: string): string {
   if (value.trim() === "") fail("openapi", "must not be empty: an http(s) URL or a file path of an OpenAPI document");
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return httpUrl(table, "openapi", fail);
   return resolve(directory, value);
+}
+
+// Each instance is a process: a bound keeps a typo (1000) from starting a thousand.
+const maxInstances = 64;
+
+/** `instances`: a whole number from 1 to 64; 1 when absent. */
+function instanceCount(table: Table, fail: Fail): number {
+  const value = table.instances ?? 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > maxInstances)
+    fail("instances", `must be a whole number from 1 to ${maxInstances}, got ${JSON.stringify(value)}`);
+  return value as number;
 }
 
 function optionalString(table: Table, key: string, fail: Fail): string | undefined {

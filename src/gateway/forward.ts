@@ -63,12 +63,13 @@ export function failureOf(
 
 export type UpstreamClient = { ok: true; client: Client } | { ok: false; reason: string };
 
-/** The connected client, or the reason there is none. */
+const notConnected = (upstream: Upstream) =>
+  `upstream ${upstream.name} is not connected: ${upstream.reason ?? "it is still starting"}`;
+
+/** The connected client (of the first instance), or the reason there is none. */
 export function clientOf(upstream: Upstream): UpstreamClient {
   const client = upstream.client();
-  return client
-    ? { ok: true, client }
-    : { ok: false, reason: `upstream ${upstream.name} is not connected: ${upstream.reason ?? "it is still starting"}` };
+  return client ? { ok: true, client } : { ok: false, reason: notConnected(upstream) };
 }
 
 /** True for failures of the connection itself (not of the call), after which an HTTP upstream is reconnected. */
@@ -109,9 +110,10 @@ export async function forwardToolCall(
   if (state !== null && ctx.mcpReq.envelope === undefined)
     return { result: toolError("Input-required rounds are answered by 2026-07-28 clients only.") };
   if (state?.kind === "held") return continueHeldCall(call, caller, state.id, ctx);
-  const connected = clientOf(upstream);
-  if (!connected.ok) return { result: toolError(connected.reason) };
-  const { client } = connected;
+  // The instance with the fewest calls in flight (one unless the config sets `instances`).
+  const instance = upstream.callInstance();
+  const client = instance?.client();
+  if (!instance || !client) return { result: toolError(notConnected(upstream)) };
   // A 2026-07-28 caller declares on each request what it can answer; a 2025 caller can answer nothing.
   const capabilities = callerCapabilities(ctx);
   // A 2025 request (no envelope) is cancelled by a separate notification; see cancellation.ts.
@@ -125,7 +127,7 @@ export async function forwardToolCall(
     ...round,
     ...(Object.keys(_meta).length > 0 && { _meta }),
   };
-  const forwarded = new ForwardedCall(upstream, client, {
+  const forwarded = new ForwardedCall(upstream, instance, client, {
     params,
     timeoutMs,
     capabilities,
@@ -182,7 +184,7 @@ async function awaitCall(
     const failure = failureOf(upstream, `tools/call ${name}`, timeoutMs, error, forwarded.signal);
     if (failure === null) return { result: toolError(`The call to ${name} was cancelled.`), ended: "cancelled" };
     if (upstream.config.kind === "http" && brokeTheConnection(error))
-      upstream.connectionLost(forwarded.client, failure);
+      forwarded.instance.connectionLost(forwarded.client, failure);
     const timedOut = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
     return { result: toolError(failure), ...(timedOut && { ended: "timeout" as const }) };
   } finally {

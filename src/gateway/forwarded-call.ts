@@ -7,8 +7,10 @@ import type {
   LoggingMessageNotification,
 } from "@modelcontextprotocol/client";
 import type { ServerContext } from "@modelcontextprotocol/server";
+import { forwardedCallResult } from "./call-result.ts";
 import { Questions } from "./questions.ts";
 import type { Upstream } from "./upstream.ts";
+import type { UpstreamInstance } from "./upstream-instance.ts";
 
 // One tools/call at an upstream, from its start to its end. Usually one
 // request of the caller waits on it from start to end; when a 2025 upstream
@@ -36,6 +38,19 @@ export interface CallStart {
   wantsProgress: boolean;
 }
 
+type CallOptions = { signal: AbortSignal; timeout: number; allowInputRequired: true };
+
+/**
+ * tools/call at the upstream. A 2025 upstream's result gets Gatehouse's
+ * lighter check (call-result.ts); a 2026-07-28 upstream's goes through
+ * callTool, which also mirrors the arguments its tools declare into
+ * request headers.
+ */
+function sendCall(client: Client, params: CallStart["params"], options: CallOptions) {
+  if (client.getProtocolEra() === "modern") return client.callTool(params, options);
+  return client.request({ method: "tools/call", params }, forwardedCallResult, options);
+}
+
 export class ForwardedCall {
   readonly questions: Questions;
   readonly outcome: Promise<CallOutcome>;
@@ -45,6 +60,8 @@ export class ForwardedCall {
 
   constructor(
     readonly upstream: Upstream,
+    /** The connection the call runs on: the upstream's requests during the call come on it, and a held call stays on it. */
+    readonly instance: UpstreamInstance,
     readonly client: Client,
     start: CallStart,
   ) {
@@ -53,8 +70,8 @@ export class ForwardedCall {
     // (logging/setLevel, or the 2026-07-28 request's own level: none chosen, none sent).
     const sendLog = (n: LoggingMessageNotification) =>
       this.send((ctx) => ctx.mcpReq.log(n.params.level, n.params.data, n.params.logger));
-    upstream.callsInFlight.add(sendLog);
-    upstream.askers.add(this.questions);
+    instance.callsInFlight.add(sendLog);
+    instance.askers.add(this.questions);
     const upstreamToken = start.wantsProgress ? upstream.nextProgressToken() : undefined;
     if (upstreamToken !== undefined) {
       upstream.progressRoutes.set(upstreamToken, (n) =>
@@ -68,15 +85,18 @@ export class ForwardedCall {
     }
     const _meta = { ...start.params._meta, ...(upstreamToken !== undefined && { progressToken: upstreamToken }) };
     const params = { ...start.params, ...(Object.keys(_meta).length > 0 && { _meta }) };
-    this.outcome = client
-      .callTool(params, { signal: this.controller.signal, timeout: start.timeoutMs, allowInputRequired: true })
+    this.outcome = sendCall(client, params, {
+      signal: this.controller.signal,
+      timeout: start.timeoutMs,
+      allowInputRequired: true,
+    })
       .then(
         (result): CallOutcome => ({ ok: true, result: result as CallToolResult | InputRequiredResult }),
         (error: unknown): CallOutcome => ({ ok: false, error }),
       )
       .finally(() => {
-        upstream.callsInFlight.delete(sendLog);
-        upstream.askers.delete(this.questions);
+        instance.callsInFlight.delete(sendLog);
+        instance.askers.delete(this.questions);
         if (upstreamToken !== undefined) upstream.progressRoutes.delete(upstreamToken);
         this.questions.close(`the call to ${start.params.name} has ended`);
       });

@@ -15,6 +15,7 @@ export function healthRoutes(db: Db, gateway?: Gateway) {
         name: s.name,
         state: s.state,
         tools: s.tools,
+        ...(s.instances && { instances: s.instances }),
         ...(s.state !== "connected" && s.reason !== null && { reason: s.reason }),
       })),
     };

@@ -36,7 +36,7 @@ describe("a good config file", () => {
     ]);
   });
 
-  test("a stdio upstream gets defaults: prefix <name>__, no env, no cwd, empty globs", () => {
+  test("a stdio upstream gets defaults: prefix <name>__, no env, no cwd, one instance, empty globs", () => {
     expect(parse(stdio).upstreams[0]).toEqual({
       name: "everything",
       kind: "stdio",
@@ -44,11 +44,16 @@ describe("a good config file", () => {
       args: ["-y", "@modelcontextprotocol/server-everything"],
       env: {},
       cwd: null,
+      instances: 1,
       prefix: "everything__",
       read: [],
       write: [],
       hide: [],
     });
+  });
+
+  test("instances sets how many processes of a stdio command run", () => {
+    expect(parse(`${stdio}instances = 4\n`).upstreams[0]).toMatchObject({ kind: "stdio", instances: 4 });
   });
 
   test("an http upstream expands ${VAR} in headers from the environment", () => {
@@ -188,6 +193,19 @@ describe("a bad config file names the file, the line and the field", () => {
   test("a url that is not http(s), in the second upstream", () => {
     expect(failure(`${stdio}\n[[upstream]]\nname = "b"\nurl = "ftp://b.example/mcp"\n`)).toBe(
       `gatehouse.toml:8: upstream[1].url: must be an http or https URL, got "ftp://b.example/mcp"`,
+    );
+  });
+
+  test("instances below 1, above 64 or not a whole number", () => {
+    for (const value of ["0", "65", "2.5", '"2"'])
+      expect(failure(`[[upstream]]\nname = "a"\ncommand = "x"\ninstances = ${value}\n`)).toBe(
+        `gatehouse.toml:4: upstream[0].instances: must be a whole number from 1 to 64, got ${value}`,
+      );
+  });
+
+  test("instances on a url upstream", () => {
+    expect(failure(`[[upstream]]\nname = "a"\nurl = "https://a.example/mcp"\ninstances = 2\n`)).toBe(
+      "gatehouse.toml:4: upstream[0].instances: applies to command upstreams only",
     );
   });
 

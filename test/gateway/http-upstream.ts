@@ -24,13 +24,21 @@ export interface HttpUpstream {
   slowAborted: number;
   /** The Authorization header of every request it got (null when absent). */
   authorizations: (string | null)[];
+  /** The client port of each tools/call it got: one port per TCP connection. */
+  toolCallPorts: number[];
   addTool(): void;
   stop(): void;
 }
 
 export function startHttpUpstream(): HttpUpstream {
   let extraTool = false;
-  const upstream = { handshakes: 0, toolCalls: 0, slowAborted: 0, authorizations: [] } as unknown as HttpUpstream;
+  const upstream = {
+    handshakes: 0,
+    toolCalls: 0,
+    slowAborted: 0,
+    authorizations: [],
+    toolCallPorts: [],
+  } as unknown as HttpUpstream;
   const factory = () => {
     const server = new McpServer(
       { name: "test-upstream", version: "1.0.0" },
@@ -85,7 +93,7 @@ export function startHttpUpstream(): HttpUpstream {
     port: 0,
     hostname: "127.0.0.1",
     idleTimeout: 0,
-    async fetch(request) {
+    async fetch(request, server) {
       upstream.authorizations.push(request.headers.get("authorization"));
       if (request.method === "POST") {
         const body = await request
@@ -93,6 +101,7 @@ export function startHttpUpstream(): HttpUpstream {
           .json()
           .catch(() => null);
         if (body?.method === "initialize" || body?.method === "server/discover") upstream.handshakes++;
+        if (body?.method === "tools/call") upstream.toolCallPorts.push(server.requestIP(request)?.port ?? 0);
       }
       return handler.fetch(request);
     },

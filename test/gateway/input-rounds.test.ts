@@ -409,6 +409,24 @@ describe("an SDK v2 server over stdio that asks two things at once", () => {
   });
 });
 
+describe("instances = 2 of a stdio server that asks", () => {
+  let two: TestApp;
+  beforeAll(async () => {
+    const fixture = join(import.meta.dir, "asking-stdio-upstream.ts");
+    const toml = `[[upstream]]\nname = "two"\ncommand = "${process.execPath}"\nargs = ["${fixture}"]\ninstances = 2\n`;
+    two = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
+    await waitFor(() => two.gateway!.statuses()[0]!.instances?.running === 2);
+  });
+  afterAll(() => two.close());
+
+  test("two calls at once run on one process each, and each one's rounds and answers stay with it", async () => {
+    const { token } = await userWithKey(two);
+    const client = await connect(token, everyAnswer, "auto", two);
+    const results = await Promise.all([1, 2].map(() => client.callTool({ name: "two__two_questions", arguments: {} })));
+    expect(results.map(textOf)).toEqual(["Ada at file:///work/project", "Ada at file:///work/project"]);
+  });
+});
+
 describe("a 2025 upstream over HTTP (server-everything, Streamable HTTP)", () => {
   let child: Subprocess;
   let overHttp: TestApp;

@@ -60,6 +60,13 @@ describe("a failing upstream", () => {
     expect(broken.reason).toContain("missing API token");
   });
 
+  test("/readyz says how its process ended", async () => {
+    const broken = (await (await fetch(`${app.url}/readyz`)).json()).upstreams.find(
+      (u: { name: string }) => u.name === "broken",
+    );
+    expect(broken.reason).toContain("the process exited with code 3");
+  });
+
   test("/admin/upstreams shows its state and last error to an admin", async () => {
     const password = "correct horse battery staple";
     await createUser(app.db, {

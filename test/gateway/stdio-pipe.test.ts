@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/client";
+import { parseGatewayConfig } from "../../src/gateway/config.ts";
+import { LineSplitter } from "../../src/gateway/line-splitter.ts";
+import { StdioTransport } from "../../src/gateway/stdio-transport.ts";
+import { createTestApp, type TestApp } from "../helpers.ts";
+import { connectClient, userWithKey } from "../mcp/fixture.ts";
+import { everythingEntry, textOf, waitFor } from "./upstreams.ts";
+
+// Gatehouse's own stdio transport (stdio-transport.ts): one pipe per
+// upstream, the messages of a turn written together, lines read once.
+
+const malformed = join(import.meta.dir, "malformed-stdio-upstream.ts");
+
+let app: TestApp;
+beforeAll(async () => {
+  const toml = `
+[[upstream]]
+name = "everything"
+command = "node"
+args = ["${everythingEntry}", "stdio"]
+
+[[upstream]]
+name = "bad"
+command = "${process.execPath}"
+args = ["${malformed}"]
+`;
+  app = await createTestApp({ gateway: parseGatewayConfig("test.toml", toml, {}) });
+  await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
+});
+afterAll(() => app.close());
+
+describe("the stdio pipe", () => {
+  test("50 calls at once through Gatehouse each get their own answer", async () => {
+    const { token } = await userWithKey(app);
+    const client = await connectClient(app, token);
+    const messages = Array.from({ length: 50 }, (_, i) => `call ${i}`);
+    const results = await Promise.all(
+      messages.map((message) => client.callTool({ name: "everything__echo", arguments: { message } })),
+    );
+    expect(results.map(textOf)).toEqual(messages.map((m) => `Echo: ${m}`));
+  });
+
+  test("50 requests sent in one turn (one write) are answered in full, each matched by its id", async () => {
+    const transport = new StdioTransport(
+      { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
+      () => {},
+    );
+    const client = new Client({ name: "pipe-test", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      const calls = Array.from({ length: 50 }, (_, i) =>
+        client.callTool({ name: "get-sum", arguments: { a: i, b: 1000 } }),
+      );
+      const sums = (await Promise.all(calls)).map(textOf);
+      expect(sums).toEqual(Array.from({ length: 50 }, (_, i) => `The sum of ${i} and 1000 is ${i + 1000}.`));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("close ends the child", async () => {
+    const transport = new StdioTransport(
+      { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
+      () => {},
+    );
+    const client = new Client({ name: "pipe-test", version: "1.0.0" });
+    await client.connect(transport);
+    const pid = transport.pid!;
+    await client.close();
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(transport.exit).not.toBeNull();
+  });
+
+  test("a malformed result is a tool error that says what is wrong with it", async () => {
+    const { token } = await userWithKey(app);
+    const client = await connectClient(app, token);
+    const result = await client.callTool({ name: "bad__malformed", arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      "upstream bad failed during tools/call malformed: Invalid result for tools/call: content is not an array",
+    );
+  });
+});
+
+describe("LineSplitter", () => {
+  test("a line split over chunks comes out whole, several in one chunk come out apart", () => {
+    const lines = new LineSplitter(100);
+    expect(lines.push('{"a":')).toEqual([]);
+    expect(lines.push('1}\n{"b":2}\n{"c"')).toEqual(['{"a":1}', '{"b":2}']);
+    expect(lines.push(":3}\n")).toEqual(['{"c":3}']);
+    expect(lines.rest()).toBe("");
+  });
+
+  test("a line longer than the limit is an error, or cut when cutting", () => {
+    expect(() => new LineSplitter(4).push("12345")).toThrow("a line longer than 4 characters");
+    expect(new LineSplitter(4, true).push("12345")).toEqual(["12345"]);
+  });
+});
