@@ -105,8 +105,9 @@ export class StdioTransport implements Transport {
     const text = `${this.queued.join("\n")}\n`;
     this.queued = [];
     try {
+      // A pipe's FileSink writes at once, and drains what the pipe could not take when it can:
+      // flush() would only add a second system call per turn (~20 µs under load, bun --cpu-prof).
       child.stdin.write(text);
-      void Promise.resolve(child.stdin.flush()).catch((error: unknown) => this.onerror?.(asError(error)));
     } catch (error) {
       this.onerror?.(asError(error));
     }

@@ -42,6 +42,17 @@ describe("the stdio pipe", () => {
     expect(results.map(textOf)).toEqual(messages.map((m) => `Echo: ${m}`));
   });
 
+  test("messages larger than the pipe holds (64 KiB) go out whole, with no flush: the pipe drains itself", async () => {
+    const { token } = await userWithKey(app);
+    const client = await connectClient(app, token);
+    const big = (fill: string) => fill.repeat(400_000);
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((fill) => client.callTool({ name: "everything__echo", arguments: { message: big(fill) } })),
+    );
+    expect(textOf(a)).toBe(`Echo: ${big("a")}`);
+    expect(textOf(b)).toBe(`Echo: ${big("b")}`);
+  });
+
   test("50 requests sent in one turn (one write) are answered in full, each matched by its id", async () => {
     const transport = new StdioTransport(
       { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
