@@ -1,4 +1,4 @@
-import type { CallToolResult, StandardSchemaV1 } from "@modelcontextprotocol/client";
+import { type CallToolResult, SdkError, SdkErrorCode, type StandardSchemaV1 } from "@modelcontextprotocol/client";
 
 // What Gatehouse checks of an upstream's tools/call result before passing it
 // on: the shape it relies on (MCP 2025-06-18 server/tools#tool-result), not
@@ -40,3 +40,13 @@ export const forwardedCallResult: StandardSchemaV1<unknown, CallToolResult> = {
     },
   },
 };
+
+/** A result Gatehouse received itself (own-requests.ts), checked as client.request checks it, in the SDK's words. */
+export function checkedCallResult(value: unknown): CallToolResult {
+  const checked = forwardedCallResult["~standard"].validate(value) as StandardSchemaV1.Result<CallToolResult>;
+  if (checked.issues) {
+    const problems = checked.issues.map((issue) => issue.message).join(", ");
+    throw new SdkError(SdkErrorCode.InvalidResult, `Invalid result for tools/call: ${problems}`);
+  }
+  return checked.value;
+}

@@ -7,7 +7,7 @@ import type {
   LoggingMessageNotification,
 } from "@modelcontextprotocol/client";
 import type { ServerContext } from "@modelcontextprotocol/server";
-import { forwardedCallResult } from "./call-result.ts";
+import { checkedCallResult, forwardedCallResult } from "./call-result.ts";
 import { Questions } from "./questions.ts";
 import type { Upstream } from "./upstream.ts";
 import type { UpstreamInstance } from "./upstream-instance.ts";
@@ -42,12 +42,16 @@ type CallOptions = { signal: AbortSignal; timeout: number; allowInputRequired: t
 
 /**
  * tools/call at the upstream. A 2025 upstream's result gets Gatehouse's
- * lighter check (call-result.ts); a 2026-07-28 upstream's goes through
- * callTool, which also mirrors the arguments its tools declare into
- * request headers.
+ * lighter check (call-result.ts): on a stdio pipe, a call without a progress
+ * token is sent by Gatehouse itself and matched by id (own-requests.ts); any
+ * other through the SDK Client. A 2026-07-28 upstream's goes through
+ * callTool, which also mirrors the arguments its tools declare into request
+ * headers.
  */
-function sendCall(client: Client, params: CallStart["params"], options: CallOptions) {
+function sendCall(instance: UpstreamInstance, client: Client, params: CallStart["params"], options: CallOptions) {
   if (client.getProtocolEra() === "modern") return client.callTool(params, options);
+  const own = params._meta?.progressToken === undefined ? instance.own(client) : null;
+  if (own) return own.request("tools/call", params, options).then(checkedCallResult);
   return client.request({ method: "tools/call", params }, forwardedCallResult, options);
 }
 
@@ -85,7 +89,7 @@ export class ForwardedCall {
     }
     const _meta = { ...start.params._meta, ...(upstreamToken !== undefined && { progressToken: upstreamToken }) };
     const params = { ...start.params, ...(Object.keys(_meta).length > 0 && { _meta }) };
-    this.outcome = sendCall(client, params, {
+    this.outcome = sendCall(instance, client, params, {
       signal: this.controller.signal,
       timeout: start.timeoutMs,
       allowInputRequired: true,

@@ -2,6 +2,7 @@ import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment } from "@modelcontextprotocol/client/stdio";
 import type { Subprocess } from "bun";
 import { LineSplitter } from "./line-splitter.ts";
+import { OwnRequests } from "./own-requests.ts";
 
 // The stdio transport to an upstream MCP server (MCP 2025-06-18
 // basic/transports#stdio: newline-delimited JSON-RPC on the child's stdin
@@ -29,6 +30,8 @@ export class StdioTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T) => void;
+  /** Requests of Gatehouse's own on this pipe, answered before the SDK Client sees anything (own-requests.ts). */
+  readonly own = new OwnRequests((message) => this.send(message));
   private child: Child | null = null;
   private queued: string[] = [];
   private flushing: ReturnType<typeof setImmediate> | null = null;
@@ -69,6 +72,7 @@ export class StdioTransport implements Transport {
         ? `the process was ended by ${signalCode}`
         : `the process exited with code ${exitCode}`;
       if (this.child === child) this.child = null;
+      this.own.closed();
       this.onclose?.();
     });
   }
@@ -137,6 +141,7 @@ export class StdioTransport implements Transport {
       this.onerror?.(new Error(`not a JSON-RPC message: ${line.slice(0, 200)}`));
       return;
     }
+    if (this.own.settle(message as Record<string, unknown>)) return;
     this.onmessage?.(message as JSONRPCMessage);
   }
 

@@ -1,5 +1,6 @@
 import { StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import type { McpUpstreamConfig } from "./config.ts";
+import type { OwnRequests } from "./own-requests.ts";
 import { StdioTransport } from "./stdio-transport.ts";
 
 export interface UpstreamTransport {
@@ -8,6 +9,8 @@ export interface UpstreamTransport {
   pid(): number | null;
   /** How the child ended (stdio), null while it runs and for HTTP. */
   exit(): string | null;
+  /** Requests Gatehouse sends on the pipe itself (stdio); null for HTTP. */
+  own: OwnRequests | null;
 }
 
 /**
@@ -23,8 +26,8 @@ export function upstreamTransport(config: McpUpstreamConfig, onStderr: (line: st
     const transport = new StreamableHTTPClientTransport(new URL(config.url), {
       requestInit: { headers: config.headers },
     });
-    return { transport, pid: () => null, exit: () => null };
+    return { transport, pid: () => null, exit: () => null, own: null };
   }
   const transport = new StdioTransport(config, onStderr);
-  return { transport, pid: () => transport.pid, exit: () => transport.exit };
+  return { transport, pid: () => transport.pid, exit: () => transport.exit, own: transport.own };
 }

@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import { defaultBackoff, retryDelayMs, type Backoff } from "./backoff.ts";
 import type { McpUpstreamConfig } from "./config.ts";
 import { askableMethods } from "./questions.ts";
+import type { OwnRequests } from "./own-requests.ts";
 import { upstreamTransport } from "./transport.ts";
 
 // One connection to an upstream MCP server: for stdio, one child process.
@@ -58,6 +59,8 @@ export class UpstreamInstance {
   readonly askers = new Set<Asker>();
   private current: Client | null = null;
   private connected: Client | null = null;
+  /** The connected stdio pipe's own requests (own-requests.ts); null for HTTP and while not connected. */
+  private ownRequests: OwnRequests | null = null;
   private failures = 0;
   private retry: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
@@ -74,6 +77,11 @@ export class UpstreamInstance {
     return this.connected;
   }
 
+  /** Where a forwarded call goes on the connected client's own pipe, without it (stdio only). */
+  own(client: Client): OwnRequests | null {
+    return client === this.connected ? this.ownRequests : null;
+  }
+
   start(): void {
     void this.connect();
   }
@@ -83,6 +91,7 @@ export class UpstreamInstance {
     if (this.retry) clearTimeout(this.retry);
     const client = this.current;
     this.current = this.connected = null;
+    this.ownRequests = null;
     this.state = "stopped";
     // Closing the stdio transport ends the child (stdin closed, then signals).
     await client?.close().catch(() => {});
@@ -106,7 +115,7 @@ export class UpstreamInstance {
   private async connect(): Promise<void> {
     const { config, log } = this.hooks;
     let lastStderr: string | null = null;
-    const { transport, pid, exit } = upstreamTransport(config, (line) => {
+    const { transport, pid, exit, own } = upstreamTransport(config, (line) => {
       lastStderr = line;
       log.info("upstream stderr", { upstream: this.name, ...this.which, line });
     });
@@ -129,7 +138,14 @@ export class UpstreamInstance {
       await client.connect(transport, { timeout: this.hooks.connectTimeoutMs ?? 30_000 });
       await this.hooks.ready(client, this);
       if (this.current !== client) return;
-      Object.assign(this, { connected: client, state: "connected", reason: null, pid: pid(), failures: 0 });
+      Object.assign(this, {
+        connected: client,
+        ownRequests: own,
+        state: "connected",
+        reason: null,
+        pid: pid(),
+        failures: 0,
+      });
       this.connectedAt = Math.floor(Date.now() / 1000);
       this.hooks.changed(this, false);
     } catch (error) {
@@ -162,6 +178,7 @@ export class UpstreamInstance {
     if (this.stopped || this.current !== client) return;
     const wasConnected = this.connected !== null;
     this.current = this.connected = null;
+    this.ownRequests = null;
     this.pid = null;
     this.state = "failed";
     this.reason = reason;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/client";
+import { Client, ProtocolError, SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { LineSplitter } from "../../src/gateway/line-splitter.ts";
 import { StdioTransport } from "../../src/gateway/stdio-transport.ts";
@@ -92,6 +92,73 @@ describe("the stdio pipe", () => {
     expect(textOf(result)).toBe(
       "upstream bad failed during tools/call malformed: Invalid result for tools/call: content is not an array",
     );
+  });
+});
+
+describe("requests Gatehouse sends on the pipe itself (own-requests.ts)", () => {
+  const withPipe = async (run: (transport: StdioTransport) => Promise<void>) => {
+    const transport = new StdioTransport(
+      { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
+      () => {},
+    );
+    const client = new Client({ name: "pipe-test", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      await run(transport);
+    } finally {
+      await client.close();
+    }
+  };
+  const options = (timeout = 10_000, signal = new AbortController().signal) => ({ signal, timeout });
+
+  test("an answer is matched by its id beside the SDK Client's own traffic; an error answer is a ProtocolError", async () => {
+    await withPipe(async (transport) => {
+      const [echoed, summed] = await Promise.all([
+        transport.own.request("tools/call", { name: "echo", arguments: { message: "own" } }, options()),
+        transport.own.request("tools/call", { name: "get-sum", arguments: { a: 1, b: 2 } }, options()),
+      ]);
+      expect(textOf(echoed)).toBe("Echo: own");
+      expect(textOf(summed)).toBe("The sum of 1 and 2 is 3.");
+      const refused = transport.own.request("no/such-method", {}, options());
+      await expect(refused).rejects.toBeInstanceOf(ProtocolError);
+      const error = (await refused.catch((e: unknown) => e)) as ProtocolError;
+      expect(error.code).toBe(-32601);
+      expect(error.message).toContain("Method not found");
+    });
+  });
+
+  test("a timeout fails the request as the SDK does, and the pipe goes on", async () => {
+    await withPipe(async (transport) => {
+      const slow = transport.own.request(
+        "tools/call",
+        { name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } },
+        options(100),
+      );
+      await expect(slow).rejects.toBeInstanceOf(SdkError);
+      await expect(slow).rejects.toMatchObject({ code: SdkErrorCode.RequestTimeout });
+      const next = await transport.own.request(
+        "tools/call",
+        { name: "echo", arguments: { message: "after" } },
+        options(),
+      );
+      expect(textOf(next)).toBe("Echo: after");
+    });
+  });
+
+  test("a cancelled request fails at once; a closed pipe fails what is in flight with ConnectionClosed", async () => {
+    await withPipe(async (transport) => {
+      const controller = new AbortController();
+      const slow = { name: "trigger-long-running-operation", arguments: { duration: 5, steps: 5 } };
+      const cancelled = transport.own.request("tools/call", slow, options(10_000, controller.signal));
+      controller.abort("the caller went away");
+      await expect(cancelled).rejects.toMatchObject({
+        code: SdkErrorCode.RequestTimeout,
+        message: "the caller went away",
+      });
+      const inFlight = transport.own.request("tools/call", slow, options());
+      await transport.close();
+      await expect(inFlight).rejects.toMatchObject({ code: SdkErrorCode.ConnectionClosed });
+    });
   });
 });
 
