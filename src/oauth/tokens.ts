@@ -7,6 +7,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import { isConfidential } from "./client-auth.ts";
+import { touchClient } from "./clients-store.ts";
 import { InvalidClient } from "./errors.ts";
 import { revokeAuthorizationAndTokens, updateAuthorizationLastUsed } from "./authorizations-store.ts";
 import {
@@ -254,6 +255,17 @@ export function authenticateAccessToken(db: Db, token: string, now: number): Tok
   if (!presented || !isTokenActive(presented.context, now)) return null;
   touchAuthorization(db, presented.context.authorization, now);
   return presented.context;
+}
+
+/**
+ * Sets a client's last use, at most once a minute, as for its connections: a
+ * registration in use must not expire (deleteUnusedRegistrations), and the
+ * clients pages show when it was last used, not each request.
+ */
+export function touchClientUse(db: Db, client: { id: string; lastUsedAt: number | null }, now: number): void {
+  if (client.lastUsedAt !== null && now - client.lastUsedAt < lastUsedResolutionSeconds) return;
+  client.lastUsedAt = now;
+  touchClient(db, client.id, now);
 }
 
 /** Sets the connection's last use, at most once a minute. */
