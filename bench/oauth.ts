@@ -35,6 +35,7 @@ import {
   build,
   cli,
   codeExchangeBody,
+  cpuSeconds,
   email,
   fetchLoad,
   freePort,
@@ -282,10 +283,12 @@ async function main(): Promise<void> {
     const rateOf = (result: WrkResult | number) => (typeof result === "number" ? result : result.ratePerSecond);
     const healthzPhase: TokenPhase = { phase: healthz, nextBody: () => undefined };
     const ceilingBefore = rateOf(await driver.run(base, healthzPhase));
-    const results: [PhaseName, WrkResult | number][] = [];
+    const results: [PhaseName, WrkResult | number, number][] = [];
     for (const name of chosen) {
       try {
-        results.push([name, await driver.run(base, phases[name])]);
+        const cpuBefore = cpuSeconds(server.pid);
+        const result = await driver.run(base, phases[name]);
+        results.push([name, result, cpuSeconds(server.pid) - cpuBefore]);
       } catch (error) {
         const hint = name === "code" ? " (did the codes run out? raise --codes)" : "";
         throw new Error(`${phases[name].phase.name}${hint}: ${error instanceof Error ? error.message : error}`);
@@ -302,12 +305,14 @@ async function main(): Promise<void> {
     console.log(
       `/healthz: ${ceilingBefore.toFixed(0)}/s before, ${ceilingAfter.toFixed(0)}/s after; ceiling = their mean`,
     );
-    for (const [name, result] of results) {
+    for (const [name, result, cpu] of results) {
       const rate = rateOf(result);
       const latency =
         typeof result === "number" ? "" : `, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`;
+      // The server's CPU over the phase per answer; wrk's count is its rate times the phase's length.
+      const requests = typeof result === "number" ? codeCount : rate * seconds;
       console.log(
-        `${phases[name].phase.name}: ${rate.toFixed(0)}/s = ${(rate / ceiling).toFixed(3)} of /healthz (${ceiling.toFixed(0)}/s)${latency}`,
+        `${phases[name].phase.name}: ${rate.toFixed(0)}/s = ${(rate / ceiling).toFixed(3)} of /healthz (${ceiling.toFixed(0)}/s)${latency}, server CPU ${((cpu * 1e6) / requests).toFixed(0)} us a request`,
       );
     }
   } finally {

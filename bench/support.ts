@@ -303,6 +303,17 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/**
+ * CPU seconds a process has used so far, all its threads, user and system
+ * (/proc/PID/stat utime + stime, at the usual 100 ticks a second): what a
+ * phase costs the server, however busy the machine is with other work.
+ */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // Fields 14 and 15 of stat(5), counted from the state field, which is field 3.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Every process below `pid` (children, their children, ...), from /proc. */
 export function descendants(pid: number): number[] {
   const children: number[] = [];
