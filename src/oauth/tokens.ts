@@ -1,11 +1,15 @@
-import { hmac } from "@oslojs/crypto/hmac";
-import { SHA256 } from "@oslojs/crypto/sha2";
-import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 import type { AuditLog } from "../audit/entry.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
+import {
+  encodeBase32,
+  hashSecret,
+  newCredential,
+  parseCredential,
+  randomString,
+  secretMatches,
+} from "../security/tokens.ts";
 import { isConfidential } from "./client-auth.ts";
 import { touchClient } from "./clients-store.ts";
 import { InvalidClient } from "./errors.ts";
@@ -69,15 +73,13 @@ export function tokenResponseBody(pair: TokenPair) {
   };
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A rotated refresh token's successors are derived from its own secret, so
  * within the grace window the very same pair can be handed out again without
  * storing any secret: HMAC-SHA256 keyed with the parent secret, one label per kind.
  */
 function successorSecret(parentSecret: string, kind: TokenKind): string {
-  return encodeBase32LowerCaseNoPadding(hmac(SHA256, encoder.encode(parentSecret), encoder.encode(kind)));
+  return encodeBase32(new Bun.CryptoHasher("sha256", parentSecret).update(kind).digest());
 }
 
 const format = (kind: TokenKind, id: string, secret: string) => `${prefixOf[kind]}${id}_${secret}`;
