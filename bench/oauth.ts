@@ -24,7 +24,8 @@
 // in this process, --codes requests a phase (fetch numbers are lower: the
 // bench and the server share the CPU). --cpu-prof runs the server from
 // source under `bun --cpu-prof --cpu-prof-md` and leaves the profiles in DIR
-// when it stops; --only keeps one phase, so a profile holds one grant.
+// when it stops; --only keeps one phase, so a profile holds one grant. Each
+// phase also prints the server's CPU time per answer (support.ts cpuSeconds).
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
