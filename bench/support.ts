@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { findUserByEmail } from "../src/accounts/users-store.ts";
-import { openDatabase } from "../src/db/client.ts";
+import { inTransaction, openDatabase } from "../src/db/client.ts";
 import { approveAuthorization } from "../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../src/oauth/resource.ts";
 
@@ -29,6 +29,12 @@ export interface Phase {
   distinctIds?: boolean;
   /** The status every answer must have, when it is not 200 (a refusal measured on purpose). */
   status?: number;
+  /**
+   * Lua for wrk that defines `request()` (and `response()`) itself, for
+   * requests that each differ (single-use codes, rotating refresh tokens);
+   * the fetch driver cannot run it.
+   */
+  script?: string;
 }
 
 const idPrefix = '{"jsonrpc":"2.0","id":';
@@ -103,44 +109,65 @@ const redirectUri = "https://bench.example/callback";
 export const email = "bench@example.com";
 const now = () => Math.floor(Date.now() / 1000);
 
-/** An access token for a DCR client, approved in the database and exchanged over HTTP. */
-export async function oauthToken(base: string, dataDir: string): Promise<string> {
+/** A public client registered over HTTP (RFC 7591), for `redirectUri`; its client_id. */
+export async function registerPublicClient(base: string): Promise<string> {
   const reg = await fetch(`${base}/oauth/register`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ client_name: "Bench", redirect_uris: [redirectUri], token_endpoint_auth_method: "none" }),
   });
   if (reg.status !== 201) throw new Error(`registration: ${reg.status} ${await reg.text()}`);
-  const clientId = ((await reg.json()) as { client_id: string }).client_id;
+  return ((await reg.json()) as { client_id: string }).client_id;
+}
+
+/**
+ * `count` authorization codes for `clientId`, each of its own approval by
+ * the bench user, written straight into the server's SQLite file in one
+ * transaction (WAL lets the bench write beside the running server): the
+ * consent page's own function, without a browser per code.
+ */
+export function mintCodes(base: string, dataDir: string, clientId: string, count: number): string[] {
   const db = openDatabase(dataDir);
-  let code: string;
   try {
     const user = findUserByEmail(db, email);
     if (!user) throw new Error(`no user ${email}`);
-    code = approveAuthorization(db, {
-      userId: user.id,
-      clientId,
-      apiKeyId: null,
-      scope: "mcp:read mcp:write",
-      resource: mcpResourceUrl(base),
-      redirectUri,
-      codeChallenge: challenge,
-      now: now(),
-      codeTtlSeconds: 600,
-    }).code;
+    const approve = () =>
+      approveAuthorization(db, {
+        userId: user.id,
+        clientId,
+        apiKeyId: null,
+        scope: "mcp:read mcp:write",
+        resource: mcpResourceUrl(base),
+        redirectUri,
+        codeChallenge: challenge,
+        now: now(),
+        codeTtlSeconds: 600,
+      }).code;
+    return inTransaction(db, () => Array.from({ length: count }, approve));
   } finally {
     db.$client.close();
   }
+}
+
+/** The form body of a public client's code exchange; the code comes last, so `code` "" gives the prefix for any code. */
+export function codeExchangeBody(clientId: string, code: string): string {
+  return new URLSearchParams({
+    grant_type: "authorization_code",
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+    client_id: clientId,
+    code,
+  }).toString();
+}
+
+/** An access token for a DCR client, approved in the database and exchanged over HTTP. */
+export async function oauthToken(base: string, dataDir: string): Promise<string> {
+  const clientId = await registerPublicClient(base);
+  const [code] = mintCodes(base, dataDir, clientId, 1);
   const res = await fetch(`${base}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-      client_id: clientId,
-    }),
+    body: codeExchangeBody(clientId, code!),
   });
   if (res.status !== 200) throw new Error(`token exchange: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -248,6 +275,7 @@ export async function runWrk(
       `request = function() n = n + 1; return wrk.format(nil, nil, nil, ${JSON.stringify(idPrefix)} .. n .. ${JSON.stringify(tail)}) end`,
     );
   } else if (phase.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(phase.body)}`);
+  if (phase.script !== undefined) lines.push(phase.script);
   writeFileSync(lua, `${lines.join("\n")}\n`);
   const argv = [wrk, "-t1", `-c${load.concurrency}`, `-d${load.seconds}s`, "--latency", "-s", lua, base + phase.path];
   const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", timeout: wrkTimeoutMs });
@@ -273,6 +301,17 @@ export function rssMb(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds a process has used so far, all its threads, user and system
+ * (/proc/PID/stat utime + stime, at the usual 100 ticks a second): what a
+ * phase costs the server, however busy the machine is with other work.
+ */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // Fields 14 and 15 of stat(5), counted from the state field, which is field 3.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Every process below `pid` (children, their children, ...), from /proc. */

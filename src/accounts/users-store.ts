@@ -1,5 +1,6 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { preparedPerDb } from "../db/prepared.ts";
 import { users } from "../db/schema.ts";
 
 export type User = typeof users.$inferSelect;
@@ -14,8 +15,17 @@ export function findUserByEmail(db: Db, email: string): User | null {
   return db.select().from(users).where(eq(users.email, email)).get() ?? null;
 }
 
+const userByIdQuery = preparedPerDb((db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder("id")))
+    .prepare(),
+);
+
+/** On the code exchange's path: prepared once (src/db/prepared.ts). */
 export function findUserById(db: Db, id: string): User | null {
-  return db.select().from(users).where(eq(users.id, id)).get() ?? null;
+  return userByIdQuery(db).get({ id }) ?? null;
 }
 
 export function listUsers(db: Db): User[] {

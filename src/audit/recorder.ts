@@ -67,11 +67,27 @@ function rowOf(entry: AuditEntry, now: () => number): NewAuditEvent {
   };
 }
 
+/**
+ * The writer thread, which from now on also checkpoints the write-ahead log
+ * (writer-thread.ts): the request thread's connection stops checkpointing
+ * until the thread is gone, then checkpoints as before.
+ */
 function threadFor(options: AuditRecorderOptions): { thread: WriterThread; fields: (keyof NewAuditEvent)[] } | null {
-  const file = options.db.$client.filename;
+  const sqlite = options.db.$client;
+  const file = sqlite.filename;
   if (!options.thread || !file || file === ":memory:") return null;
   const { sql, fields } = auditInsertSql(options.db);
-  return { thread: startWriterThread({ file, sql, log: options.log }), fields };
+  const pages = sqlite.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
+  const onGone = () => {
+    try {
+      sqlite.run(`PRAGMA wal_autocheckpoint = ${pages}`);
+    } catch {
+      // The connection is closed already: nothing left to checkpoint from it.
+    }
+  };
+  const thread = startWriterThread({ file, sql, log: options.log, onGone });
+  sqlite.run("PRAGMA wal_autocheckpoint = 0");
+  return { thread, fields };
 }
 
 export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorder {

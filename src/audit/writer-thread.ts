@@ -7,20 +7,52 @@ import type { Logger } from "../log.ts";
 // only hands each batch over. The thread's code is a string, run from a Blob
 // URL, so the compiled binary needs no extra entrypoint; it is plain SQL on
 // bun:sqlite, given the insert statement audit-store.ts builds with Drizzle.
+//
+// The thread also checkpoints the write-ahead log, every checkpointEveryMs,
+// while the request thread's connection has its own automatic checkpoints
+// turned off (recorder.ts): a checkpoint copies every page the log holds
+// into the database file and fsyncs both, milliseconds on which the request
+// thread would answer nothing. Commits are what they were: each is in the
+// log before its response goes out, and a checkpoint only moves it from
+// there into the database file (https://sqlite.org/wal.html#ckpt).
+
+/** How often the thread checkpoints the write-ahead log. */
+const checkpointEveryMs = 1000;
 
 const threadSource = `
 import { Database } from "bun:sqlite";
-let file, sql, db, write;
-function writer() {
-  db ??= new Database(file);
+let file, sql, db, write, timer;
+function open() {
+  if (db) return db;
+  db = new Database(file);
   db.run("PRAGMA busy_timeout = 5000");
   db.run("PRAGMA synchronous = NORMAL");
-  const insert = db.prepare(sql);
+  return db;
+}
+function writer() {
+  const insert = open().prepare(sql);
   return db.transaction((rows) => { for (const row of rows) insert.run(...row); });
+}
+// PASSIVE: copies what no reader still needs, never waits for anyone.
+function checkpoint() {
+  return open().query("PRAGMA wal_checkpoint(PASSIVE)").get();
 }
 self.onmessage = ({ data }) => {
   if (data.type === "open") {
     ({ file, sql } = data);
+    timer = setInterval(() => {
+      try {
+        checkpoint();
+      } catch (error) {
+        postMessage({ type: "checkpoint failed", error: String(error) });
+      }
+    }, data.checkpointEveryMs);
+  } else if (data.type === "checkpoint") {
+    try {
+      postMessage({ type: "checkpointed", seq: data.seq, result: checkpoint() });
+    } catch (error) {
+      postMessage({ type: "checkpointed", seq: data.seq, result: null, error: String(error) });
+    }
   } else if (data.type === "write") {
     try {
       write ??= writer();
@@ -32,6 +64,7 @@ self.onmessage = ({ data }) => {
       postMessage({ type: "done", seq: data.seq, failed: data.rows.length, error: String(error) });
     }
   } else if (data.type === "close") {
+    clearInterval(timer);
     db?.close();
     postMessage({ type: "closed" });
   }
@@ -43,11 +76,19 @@ export interface WriterThread {
   write(rows: unknown[][]): boolean;
   /** Resolves once every batch handed over so far is written (or failed and logged). */
   drain(): Promise<void>;
+  /** Checkpoints the write-ahead log now, as the thread does every second: frames in the log and frames copied, or null when it failed. */
+  checkpoint(): Promise<{ log: number; checkpointed: number } | null>;
   /** Drains, closes the thread's connection and ends the thread. */
   close(): Promise<void>;
 }
 
-export function startWriterThread(options: { file: string; sql: string; log: Logger }): WriterThread {
+export function startWriterThread(options: {
+  file: string;
+  sql: string;
+  log: Logger;
+  /** Called once the thread is gone (closed or failed), so checkpoints become the caller's again. */
+  onGone?: () => void;
+}): WriterThread {
   const { log } = options;
   const url = URL.createObjectURL(new Blob([threadSource], { type: "application/javascript" }));
   const worker = new Worker(url);
@@ -58,6 +99,14 @@ export function startWriterThread(options: { file: string; sql: string; log: Log
   let alive = true;
   let waiters: { seq: number; resolve: () => void }[] = [];
   let closing: Promise<void> | null = null;
+  type Checkpointed = { log: number; checkpointed: number } | null;
+  let checkpoints = 0;
+  const checkpointWaiters = new Map<number, (result: Checkpointed) => void>();
+  const gone = () => {
+    for (const resolve of checkpointWaiters.values()) resolve(null);
+    checkpointWaiters.clear();
+    options.onGone?.();
+  };
 
   const settle = () => {
     const ready = waiters.filter((w) => !alive || w.seq <= done);
@@ -65,7 +114,13 @@ export function startWriterThread(options: { file: string; sql: string; log: Log
     for (const w of ready) w.resolve();
   };
 
-  worker.onmessage = ({ data }: MessageEvent<{ type: string; seq?: number; failed?: number; error?: string }>) => {
+  type Message = { type: string; seq?: number; failed?: number; error?: string; result?: Checkpointed };
+  worker.onmessage = ({ data }: MessageEvent<Message>) => {
+    if (data.type === "checkpoint failed") log.warn("write-ahead log checkpoint failed", { error: data.error });
+    if (data.type === "checkpointed") {
+      checkpointWaiters.get(data.seq!)?.(data.result ?? null);
+      checkpointWaiters.delete(data.seq!);
+    }
     if (data.type !== "done") return;
     done = data.seq!;
     if (data.failed) log.error("audit log write failed: entries dropped", { count: data.failed, error: data.error });
@@ -78,8 +133,9 @@ export function startWriterThread(options: { file: string; sql: string; log: Log
     });
     alive = false;
     settle();
+    gone();
   };
-  worker.postMessage({ type: "open", file: options.file, sql: options.sql });
+  worker.postMessage({ type: "open", file: options.file, sql: options.sql, checkpointEveryMs });
 
   const drain = () =>
     !alive || done >= sent ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ seq: sent, resolve }));
@@ -91,6 +147,12 @@ export function startWriterThread(options: { file: string; sql: string; log: Log
       return true;
     },
     drain,
+    checkpoint() {
+      if (!alive || closing) return Promise.resolve(null);
+      const seq = ++checkpoints;
+      worker.postMessage({ type: "checkpoint", seq });
+      return new Promise<Checkpointed>((resolve) => checkpointWaiters.set(seq, resolve));
+    },
     close() {
       closing ??= (async () => {
         await drain();
@@ -102,9 +164,11 @@ export function startWriterThread(options: { file: string; sql: string; log: Log
           worker.postMessage({ type: "close" });
           await closed;
         }
+        const wasAlive = alive;
         alive = false;
         worker.terminate();
         URL.revokeObjectURL(url);
+        if (wasAlive) gone();
       })();
       return closing;
     },

@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 
 /**
@@ -16,4 +17,12 @@ export function preparedPerDb<Q>(build: (db: Db) => Q): (db: Db) => Q {
     }
     return query;
   };
+}
+
+/**
+ * A named parameter of a prepared UPDATE's SET: Drizzle's set() types take no
+ * bare sql.placeholder, but the same placeholder wrapped in sql binds alike.
+ */
+export function setParam(name: string): SQL {
+  return sql`${sql.placeholder(name)}`;
 }

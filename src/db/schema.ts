@@ -169,7 +169,12 @@ export const oauthGrants = sqliteTable(
     lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
   },
-  (t) => [index("oauth_grants_user_idx").on(t.userId), index("oauth_grants_api_key_idx").on(t.apiKeyId)],
+  (t) => [
+    index("oauth_grants_user_idx").on(t.userId),
+    index("oauth_grants_api_key_idx").on(t.apiKeyId),
+    // client_credentials finds a service account by its client; deleting a client cascades by it.
+    index("oauth_grants_client_idx").on(t.clientId),
+  ],
 );
 
 export const oauthCodes = sqliteTable("oauth_codes", {

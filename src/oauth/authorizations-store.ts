@@ -1,5 +1,6 @@
-import { and, eq, isNull, ne } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { preparedPerDb, setParam } from "../db/prepared.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { oauthClients, oauthGrants, oauthTokens } from "../db/schema.ts";
 
@@ -14,12 +15,28 @@ export function updateAuthorizationLimits(db: Db, id: string, limits: ArgumentLi
   db.update(oauthGrants).set({ argumentLimits: limits }).where(eq(oauthGrants.id, id)).run();
 }
 
+// On the token endpoint's and the bearer check's paths: prepared once (src/db/prepared.ts).
+const lastUsedQuery = preparedPerDb((db) =>
+  db
+    .update(oauthGrants)
+    .set({ lastUsedAt: setParam("at") })
+    .where(eq(oauthGrants.id, sql.placeholder("id")))
+    .prepare(),
+);
+const authorizationQuery = preparedPerDb((db) =>
+  db
+    .select()
+    .from(oauthGrants)
+    .where(eq(oauthGrants.id, sql.placeholder("id")))
+    .prepare(),
+);
+
 export function updateAuthorizationLastUsed(db: Db, id: string, at: number): void {
-  db.update(oauthGrants).set({ lastUsedAt: at }).where(eq(oauthGrants.id, id)).run();
+  lastUsedQuery(db).run({ id, at });
 }
 
 export function findAuthorization(db: Db, id: string): Authorization | null {
-  return db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get() ?? null;
+  return authorizationQuery(db).get({ id }) ?? null;
 }
 
 /** Revokes an authorization and every token it issued. */

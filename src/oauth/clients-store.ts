@@ -1,5 +1,6 @@
-import { and, desc, eq, isNull, lt, ne } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthClients, users } from "../db/schema.ts";
 
 type Row = typeof oauthClients.$inferSelect;
@@ -23,8 +24,17 @@ export function upsertClient(db: Db, client: OAuthClient): void {
   db.insert(oauthClients).values(row).onConflictDoUpdate({ target: oauthClients.id, set: row }).run();
 }
 
+const clientByIdQuery = preparedPerDb((db) =>
+  db
+    .select()
+    .from(oauthClients)
+    .where(eq(oauthClients.id, sql.placeholder("id")))
+    .prepare(),
+);
+
+/** Runs on every token request (client authentication): prepared once (src/db/prepared.ts). */
 export function findClientById(db: Db, id: string): OAuthClient | null {
-  const row = db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
+  const row = clientByIdQuery(db).get({ id });
   return row ? fromRow(row) : null;
 }
 
@@ -83,8 +93,16 @@ export function updateClient(
   db.update(oauthClients).set(set).where(eq(oauthClients.id, id)).run();
 }
 
+const touchClientQuery = preparedPerDb((db) =>
+  db
+    .update(oauthClients)
+    .set({ lastUsedAt: setParam("at") })
+    .where(eq(oauthClients.id, sql.placeholder("id")))
+    .prepare(),
+);
+
 export function touchClient(db: Db, id: string, at: number): void {
-  db.update(oauthClients).set({ lastUsedAt: at }).where(eq(oauthClients.id, id)).run();
+  touchClientQuery(db).run({ id, at });
 }
 
 /** Deleting a client cascades to its pending requests, authorizations, codes and tokens. */

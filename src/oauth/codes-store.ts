@@ -1,5 +1,6 @@
-import { and, eq, isNull, lte } from "drizzle-orm";
+import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthCodes } from "../db/schema.ts";
 
 /** An authorization code (RFC 6749 §4.1.2), a row of oauth_codes. */
@@ -9,20 +10,30 @@ export function insertCode(db: Db, code: Code): void {
   db.insert(oauthCodes).values(code).run();
 }
 
+// The code exchange's statements, prepared once (src/db/prepared.ts).
+const codeQuery = preparedPerDb((db) =>
+  db
+    .select()
+    .from(oauthCodes)
+    .where(eq(oauthCodes.id, sql.placeholder("id")))
+    .prepare(),
+);
+const markUsedQuery = preparedPerDb((db) =>
+  db
+    .update(oauthCodes)
+    .set({ usedAt: setParam("at") })
+    .where(and(eq(oauthCodes.id, sql.placeholder("id")), isNull(oauthCodes.usedAt)))
+    .returning({ id: oauthCodes.id })
+    .prepare(),
+);
+
 export function findCode(db: Db, id: string): Code | null {
-  return db.select().from(oauthCodes).where(eq(oauthCodes.id, id)).get() ?? null;
+  return codeQuery(db).get({ id }) ?? null;
 }
 
 /** Marks a code used; true only for the first caller (single use under concurrency). */
 export function markCodeUsed(db: Db, id: string, at: number): boolean {
-  return (
-    db
-      .update(oauthCodes)
-      .set({ usedAt: at })
-      .where(and(eq(oauthCodes.id, id), isNull(oauthCodes.usedAt)))
-      .returning({ id: oauthCodes.id })
-      .all().length === 1
-  );
+  return markUsedQuery(db).all({ id, at }).length === 1;
 }
 
 export function deleteExpiredCodes(db: Db, now: number): number {

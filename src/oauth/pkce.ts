@@ -1,6 +1,4 @@
-import { sha256 } from "@oslojs/crypto/sha2";
 import { constantTimeEqual } from "@oslojs/crypto/subtle";
-import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 
 // RFC 7636 §4.1: code-verifier = 43*128unreserved, unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
 const verifierPattern = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -11,7 +9,8 @@ export function isCodeVerifier(value: string): boolean {
 
 /** RFC 7636 §4.2: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))). */
 export function s256Challenge(verifier: string): string {
-  return encodeBase64urlNoPadding(sha256(new TextEncoder().encode(verifier)));
+  // Bun's base64url digest has no padding, as the RFC's BASE64URL-ENCODE.
+  return Bun.SHA256.hash(verifier, "base64url");
 }
 
 /** RFC 7636 §4.6, S256 only: the verifier's challenge equals the stored one, compared in constant time. */

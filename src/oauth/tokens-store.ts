@@ -1,6 +1,6 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { preparedPerDb } from "../db/prepared.ts";
+import { inTransaction, type Db } from "../db/client.ts";
+import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
 import type { Authorization } from "./authorizations-store.ts";
 
@@ -16,8 +16,48 @@ export interface TokenContext {
   client: Pick<typeof oauthClients.$inferSelect, "id" | "name" | "kind" | "tokenEndpointAuthMethod">;
 }
 
+// Every grant inserts tokens and every refresh marks one rotated: prepared once (src/db/prepared.ts).
+const insertTokenQuery = preparedPerDb((db) =>
+  db
+    .insert(oauthTokens)
+    .values({
+      id: sql.placeholder("id"),
+      kind: sql.placeholder("kind"),
+      secretHash: sql.placeholder("secretHash"),
+      grantId: sql.placeholder("grantId"),
+      scope: sql.placeholder("scope"),
+      createdAt: sql.placeholder("createdAt"),
+      expiresAt: sql.placeholder("expiresAt"),
+      revokedAt: sql.placeholder("revokedAt"),
+      rotatedAt: sql.placeholder("rotatedAt"),
+      nextRefreshId: sql.placeholder("nextRefreshId"),
+      nextAccessId: sql.placeholder("nextAccessId"),
+    })
+    .prepare(),
+);
+const markRotatedQuery = preparedPerDb((db) =>
+  db
+    .update(oauthTokens)
+    .set({
+      rotatedAt: setParam("at"),
+      nextRefreshId: setParam("nextRefreshId"),
+      nextAccessId: setParam("nextAccessId"),
+    })
+    .where(
+      and(eq(oauthTokens.id, sql.placeholder("id")), eq(oauthTokens.kind, "refresh"), isNull(oauthTokens.rotatedAt)),
+    )
+    .returning({ id: oauthTokens.id })
+    .prepare(),
+);
+
+/** Inserts the rows, all or none: in the caller's transaction (every grant has one), else in one of their own. */
 export function insertTokens(db: Db, rows: TokenRow[]): void {
-  db.insert(oauthTokens).values(rows).run();
+  const query = insertTokenQuery(db);
+  const insert = () => {
+    for (const row of rows) query.run(row);
+  };
+  if (db.$client.inTransaction) insert();
+  else inTransaction(db, insert);
 }
 
 export function findToken(db: Db, id: string): TokenRow | null {
@@ -57,14 +97,7 @@ export function markRefreshRotated(
   at: number,
   next: { refreshId: string; accessId: string },
 ): boolean {
-  return (
-    db
-      .update(oauthTokens)
-      .set({ rotatedAt: at, nextRefreshId: next.refreshId, nextAccessId: next.accessId })
-      .where(and(eq(oauthTokens.id, id), eq(oauthTokens.kind, "refresh"), isNull(oauthTokens.rotatedAt)))
-      .returning({ id: oauthTokens.id })
-      .all().length === 1
-  );
+  return markRotatedQuery(db).all({ id, at, nextRefreshId: next.refreshId, nextAccessId: next.accessId }).length === 1;
 }
 
 export function markTokenRevoked(db: Db, id: string, at: number): void {

@@ -1,12 +1,17 @@
-import { hmac } from "@oslojs/crypto/hmac";
-import { SHA256 } from "@oslojs/crypto/sha2";
-import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 import type { AuditLog } from "../audit/entry.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
+import {
+  encodeBase32,
+  hashSecret,
+  newCredential,
+  parseCredential,
+  randomString,
+  secretMatches,
+} from "../security/tokens.ts";
 import { isConfidential } from "./client-auth.ts";
+import { touchClient } from "./clients-store.ts";
 import { InvalidClient } from "./errors.ts";
 import { revokeAuthorizationAndTokens, updateAuthorizationLastUsed } from "./authorizations-store.ts";
 import {
@@ -68,15 +73,13 @@ export function tokenResponseBody(pair: TokenPair) {
   };
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A rotated refresh token's successors are derived from its own secret, so
  * within the grace window the very same pair can be handed out again without
  * storing any secret: HMAC-SHA256 keyed with the parent secret, one label per kind.
  */
 function successorSecret(parentSecret: string, kind: TokenKind): string {
-  return encodeBase32LowerCaseNoPadding(hmac(SHA256, encoder.encode(parentSecret), encoder.encode(kind)));
+  return encodeBase32(new Bun.CryptoHasher("sha256", parentSecret).update(kind).digest());
 }
 
 const format = (kind: TokenKind, id: string, secret: string) => `${prefixOf[kind]}${id}_${secret}`;
@@ -254,6 +257,17 @@ export function authenticateAccessToken(db: Db, token: string, now: number): Tok
   if (!presented || !isTokenActive(presented.context, now)) return null;
   touchAuthorization(db, presented.context.authorization, now);
   return presented.context;
+}
+
+/**
+ * Sets a client's last use, at most once a minute, as for its connections: a
+ * registration in use must not expire (deleteUnusedRegistrations), and the
+ * clients pages show when it was last used, not each request.
+ */
+export function touchClientUse(db: Db, client: { id: string; lastUsedAt: number | null }, now: number): void {
+  if (client.lastUsedAt !== null && now - client.lastUsedAt < lastUsedResolutionSeconds) return;
+  client.lastUsedAt = now;
+  touchClient(db, client.id, now);
 }
 
 /** Sets the connection's last use, at most once a minute. */

@@ -4,8 +4,9 @@ import { createUser } from "../../src/accounts/users.ts";
 import { createApp } from "../../src/app.ts";
 import { deleteAuditEventsBefore } from "../../src/audit/audit-store.ts";
 import { createAuditRecorder, purgeOldAuditEvents, type AuditRecorderOptions } from "../../src/audit/recorder.ts";
+import { startWriterThread } from "../../src/audit/writer-thread.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase, type Db } from "../../src/db/client.ts";
+import { databaseFileName, openDatabase, type Db } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { auditEvents } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
@@ -202,6 +203,33 @@ describe("on a writer thread (the server)", () => {
     await audit.drain();
     expect(count(db)).toBe(1);
     await audit.close();
+  });
+});
+
+describe("checkpoints on the writer thread", () => {
+  const autocheckpoint = (db: Db) =>
+    db.$client.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
+
+  test("the request connection stops checkpointing while the thread runs, and checkpoints again after", async () => {
+    const { db } = freshDb();
+    expect(autocheckpoint(db)).toBe(1000);
+    const audit = recorder(db, { thread: true });
+    expect(autocheckpoint(db)).toBe(0);
+    await audit.close();
+    expect(autocheckpoint(db)).toBe(1000);
+  });
+
+  test("the thread checkpoints what the request connection wrote", async () => {
+    const { db, dir } = freshDb();
+    const thread = startWriterThread({ file: `${dir}/${databaseFileName}`, sql: "SELECT 1", log: silentLogger });
+    db.$client.run("PRAGMA wal_autocheckpoint = 0");
+    for (let i = 0; i < 50; i++)
+      await createUser(db, { email: `u${i}@example.com`, password: null, isAdmin: false, now: now() });
+    const result = await thread.checkpoint();
+    expect(result!.log).toBeGreaterThan(0);
+    expect(result!.checkpointed).toBe(result!.log);
+    await thread.close();
+    expect(await thread.checkpoint()).toBeNull();
   });
 });
 

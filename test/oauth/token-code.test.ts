@@ -124,6 +124,23 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
     expect(clientRow.lastUsedAt).toBeNumber();
   });
 
+  test("rewrites the client's last use at most once a minute", async () => {
+    const user = await makeUser(app);
+    const { client } = makeClient(app);
+    const lastUsed = () => app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!.lastUsedAt;
+    const exchangeAfter = async (seconds: number) => {
+      advanceClock(seconds);
+      const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+      await exchangeCode(app, client.id, code);
+    };
+    await exchangeAfter(0);
+    const first = lastUsed()!;
+    await exchangeAfter(30);
+    expect(lastUsed()).toBe(first);
+    await exchangeAfter(31);
+    expect(lastUsed()).toBe(first + 61);
+  });
+
   test("accepts a resource equal to the bound one", async () => {
     const { client, code } = await fresh();
     const res = await postForm(app, "/oauth/token", codeParams(client.id, code, { resource: `${app.url}/mcp` }));

@@ -1,7 +1,7 @@
 import { findUserById } from "../../accounts/users-store.ts";
 import { inTransaction } from "../../db/client.ts";
 import { parseCredential, secretMatches } from "../../security/tokens.ts";
-import { touchClient, type OAuthClient } from "../clients-store.ts";
+import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, InvalidTarget, OAuthError } from "../errors.ts";
 import { codePrefix } from "../authorizations.ts";
 import { findAuthorization, revokeAuthorizationAndTokens } from "../authorizations-store.ts";
@@ -9,7 +9,7 @@ import { findCode, markCodeUsed } from "../codes-store.ts";
 import { verifyS256 } from "../pkce.ts";
 import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../params.ts";
-import { issueTokenPair, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueTokenPair, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 interface CodeRequest {
   code: string;
@@ -34,8 +34,6 @@ export function authorizationCodeGrant(deps: GrantDeps, client: OAuthClient, par
   // other refusal throws and rolls back a transaction that wrote nothing.
   const outcome = inTransaction(deps.db, () => exchangeCode(deps, client, request));
   if (outcome instanceof OAuthError) throw outcome;
-  // A registration that has exchanged a code is in use and must not expire.
-  touchClient(deps.db, client.id, deps.now);
   return outcome;
 }
 
@@ -67,6 +65,8 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
     throw new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markCodeUsed(db, code.id, now)) return replayed(deps, code.grantId);
   touchAuthorization(db, authorization, now);
+  // A registration that has exchanged a code is in use and must not expire.
+  touchClientUse(db, client, now);
   const pair = issueTokenPair(db, {
     grantId: authorization.id,
     grantScope: authorization.scope,

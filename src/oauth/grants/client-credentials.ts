@@ -1,9 +1,9 @@
 import { findServiceAccountByClient } from "../../accounts/service-accounts-store.ts";
-import { touchClient, type OAuthClient } from "../clients-store.ts";
+import type { OAuthClient } from "../clients-store.ts";
 import { UnauthorizedClient } from "../errors.ts";
 import { requestedResource } from "../resource.ts";
 import { narrowedScope } from "../scopes.ts";
-import { issueAccessToken, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueAccessToken, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 /**
  * grant_type=client_credentials (RFC 6749 §4.4), for service accounts only:
@@ -33,7 +33,7 @@ export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, par
     now,
     ttlSeconds: deps.config.accessTokenTtlSeconds,
   });
-  touchClient(db, client.id, now);
+  touchClientUse(db, client, now);
   touchAuthorization(db, authorization, now);
   deps.audit.record({
     event: "token_issued",

@@ -1,6 +1,6 @@
 import { findUserById } from "../../accounts/users-store.ts";
 import { inTransaction } from "../../db/client.ts";
-import { touchClient, type OAuthClient } from "../clients-store.ts";
+import type { OAuthClient } from "../clients-store.ts";
 import { findPresentedDeviceCode, pollTooFast, slowDownStepSeconds } from "../device-codes.ts";
 import { markDeviceCodeUsed } from "../device-codes-store.ts";
 import {
@@ -14,7 +14,7 @@ import {
 import { findAuthorization } from "../authorizations-store.ts";
 import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../params.ts";
-import { issueTokenPair, touchAuthorization, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueTokenPair, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 /**
  * grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4,
@@ -28,7 +28,7 @@ export function deviceCodeGrant(deps: GrantDeps, client: OAuthClient, params: Ma
   // The poll's bookkeeping (interval, last poll) must commit even when it answers an error.
   const outcome = inTransaction(deps.db, () => poll(deps, client, deviceCode));
   if (outcome instanceof OAuthError) throw outcome;
-  touchClient(deps.db, client.id, deps.now);
+  touchClientUse(deps.db, client, deps.now);
   return outcome;
 }
 
