@@ -13,6 +13,7 @@ import m0007 from "../../drizzle/0007_key_sessions.sql" with { type: "text" };
 import m0008 from "../../drizzle/0008_client_owners.sql" with { type: "text" };
 import m0009 from "../../drizzle/0009_argument_limits.sql" with { type: "text" };
 import m0010 from "../../drizzle/0010_grants_client_index.sql" with { type: "text" };
+import m0011 from "../../drizzle/0011_auth_epoch_refresh_rotation.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
@@ -26,6 +27,7 @@ const sqlByTag: Record<string, string> = {
   "0008_client_owners": m0008,
   "0009_argument_limits": m0009,
   "0010_grants_client_index": m0010,
+  "0011_auth_epoch_refresh_rotation": m0011,
 };
 
 export interface Migration {

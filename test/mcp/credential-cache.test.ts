@@ -8,7 +8,7 @@ import { revokeConnection } from "../../src/oauth/connections.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { advanceClock } from "../support/clock.ts";
 import { makeUser } from "../support/factories.ts";
-import { connected, nowSeconds } from "../oauth/token-fixture.ts";
+import { connected, nowSeconds, refreshRequest } from "../oauth/token-fixture.ts";
 import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
 
 // The bearer check remembers the tokens that passed while the auth epoch
@@ -175,6 +175,16 @@ describe("the auth epoch", () => {
     other.run("UPDATE oauth_grants SET last_used_at = ? WHERE id = ?", [nowSeconds(), authorization.id]);
     other.run("UPDATE oauth_clients SET last_used_at = ? WHERE id = ?", [nowSeconds(), authorization.clientId]);
     expect(readAuthEpoch(app.db)).toBe(before);
+  });
+
+  test("stands still when a refresh token rotates (the bearer check takes access tokens only)", async () => {
+    const { client, tokens } = await connected(app);
+    await cached(tokens.access_token);
+    const before = readAuthEpoch(app.db);
+    const res = await refreshRequest(app, client.id, tokens.refresh_token);
+    expect(res.status).toBe(200);
+    expect(readAuthEpoch(app.db)).toBe(before);
+    expect(await status(tokens.access_token)).toBe(200);
   });
 
   test("stands still when a credential is created", async () => {
