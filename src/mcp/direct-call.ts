@@ -17,6 +17,7 @@ import {
 import type { Caller } from "./caller.ts";
 import {
   type AnswerHeaders,
+  type DirectAnswer,
   jsonAnswer,
   type Notify,
   type PlainRequest,
@@ -131,7 +132,7 @@ export interface DirectCall {
  * The answer to a plain tools/call, or null when it is not one (the SDK
  * answers it). Decided before the tool runs: once it runs, this path answers.
  */
-export async function directToolCall(deps: DirectCallDeps, call: DirectCall): Promise<Response | null> {
+export async function directToolCall(deps: DirectCallDeps, call: DirectCall): Promise<DirectAnswer | null> {
   const plain = plainCall(call.request, call.body);
   if (plain === null) return null;
   const entry = deps.catalogue.current.entries.get(plain.name);

@@ -103,12 +103,30 @@ function routeOf(method: string, name: string | undefined, version: string | nul
 /** Headers of the endpoint's own (CORS, rate limit) that go with an answer beside its framing. */
 export type AnswerHeaders = Record<string, string>;
 
+/**
+ * A direct answer whose body is all there: the route hands Elysia its status,
+ * headers and text (set.status, set.headers, the return value), which makes
+ * the one Response; a Response of ours would be copied again by Elysia to add
+ * the headers every route gets. A streamed answer is a Response.
+ */
+export interface TextAnswer {
+  status: number;
+  headers: AnswerHeaders;
+  body: string;
+}
+
+export type DirectAnswer = TextAnswer | Response;
+
 /** The SDK's 2026-07-28 answer: one JSON body; an error one with `errorStatus`. */
-export function jsonAnswer(message: JsonObject | string, headers: AnswerHeaders, errorStatus = 200): Response {
-  const text = typeof message === "string" ? message : JSON.stringify(message);
+export function jsonAnswer(message: JsonObject | string, headers: AnswerHeaders, errorStatus = 200): TextAnswer {
+  const body = typeof message === "string" ? message : JSON.stringify(message);
   const status = typeof message !== "string" && "error" in message ? errorStatus : 200;
-  // One header object for the constructor: cheaper than setting each on the Response after.
-  return new Response(text, { status, headers: { "content-type": "application/json", ...headers } });
+  return { status, headers: { "content-type": "application/json", ...headers }, body };
+}
+
+/** A 2025 answer of one SSE event, as the SDK's stateless transport sends it. */
+export function sseText(message: JsonObject | string, headers: AnswerHeaders): TextAnswer {
+  return { status: 200, headers: { ...sseHeaders, ...headers }, body: sseEvent(message) };
 }
 
 export const sseHeaders = {
@@ -133,7 +151,7 @@ const encoder = new TextEncoder();
 export function sseAnswer(
   run: (notify: Notify) => Promise<JsonObject | string>,
   answerHeaders: AnswerHeaders,
-): Promise<Response> {
+): Promise<DirectAnswer> {
   const headers = { ...sseHeaders, ...answerHeaders };
   return new Promise((resolve, reject) => {
     let stream: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -153,7 +171,7 @@ export function sseAnswer(
     run(notify).then(
       (message) => {
         done = true;
-        if (stream === null) return resolve(new Response(sseEvent(message), { headers }));
+        if (stream === null) return resolve(sseText(message, answerHeaders));
         stream.enqueue(encoder.encode(sseEvent(message)));
         stream.close();
       },

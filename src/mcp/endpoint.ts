@@ -9,6 +9,7 @@ import { countMessages, invalidRequestCode } from "./batch.ts";
 import { authInfoOf, type Caller } from "./caller.ts";
 import { createCredentialCache } from "./credential-cache.ts";
 import { type DirectCall, type DirectCallDeps, directToolCall } from "./direct-call.ts";
+import type { DirectAnswer } from "./direct-exchange.ts";
 import { deniedToolCalls } from "./gating.ts";
 import { permissionDeniedCode, permissionDeniedResponse } from "./permission-denied.ts";
 import { dataWithRequestId, errorResponseWithRequestId } from "./request-id.ts";
@@ -61,6 +62,14 @@ function withHeaders(response: Response, headers: Record<string, string>): Respo
     for (const name in headers) merged.set(name, headers[name]!);
     return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
   }
+}
+
+/** A Response as it is; a text answer through Elysia's `set`, so Elysia builds the one Response with every header. */
+function sent(answer: DirectAnswer, set: { status?: number | string; headers: Record<string, unknown> }) {
+  if (answer instanceof Response) return answer;
+  set.status = answer.status;
+  Object.assign(set.headers, answer.headers);
+  return answer.body;
 }
 
 interface ToolGate {
@@ -178,7 +187,8 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const ours = called ?? listing?.cached;
     if (ours) {
       if (direct.answered !== undefined) direct.answered++;
-      return ours.status >= 400 ? errorResponseWithRequestId(ours, call.requestId) : ours;
+      // Its error answers (a round the caller cannot answer) carry the request id already (direct-call.ts).
+      return ours;
     }
     const { authInfo } = call;
     let response = await handler.fetch(
@@ -259,7 +269,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   return new Elysia()
     .use(context)
     .options(mcpPath, ({ request, requestId }) => preflight(request, requestId))
-    .post(mcpPath, ({ request, origin }) => serve(request, origin))
-    .get(mcpPath, ({ request, origin }) => serve(request, origin))
-    .delete(mcpPath, ({ request, origin }) => serve(request, origin));
+    .post(mcpPath, async ({ request, origin, set }) => sent(await serve(request, origin), set))
+    .get(mcpPath, async ({ request, origin, set }) => sent(await serve(request, origin), set))
+    .delete(mcpPath, async ({ request, origin, set }) => sent(await serve(request, origin), set));
 }

@@ -4,8 +4,8 @@ import {
   jsonAnswer,
   type PlainRequest,
   plainRequest,
-  sseEvent,
-  sseHeaders,
+  sseText,
+  type TextAnswer,
 } from "./direct-exchange.ts";
 import { visibleTools } from "./gating.ts";
 import type { CatalogueSnapshot, ToolCatalogue } from "./server.ts";
@@ -40,10 +40,9 @@ export function createToolsListCache(catalogue: ToolCatalogue) {
     return kinds;
   };
 
-  const answer = (plain: PlainRequest, result: string, headers: AnswerHeaders): Response => {
+  const answer = (plain: PlainRequest, result: string, headers: AnswerHeaders): TextAnswer => {
     const message = `{"result":${result},"jsonrpc":"2.0","id":${JSON.stringify(plain.id)}}`;
-    if (plain.envelope) return jsonAnswer(message, headers);
-    return new Response(sseEvent(message), { headers: { ...sseHeaders, ...headers } });
+    return plain.envelope ? jsonAnswer(message, headers) : sseText(message, headers);
   };
 
   return {
@@ -53,7 +52,7 @@ export function createToolsListCache(catalogue: ToolCatalogue) {
       body: unknown,
       caller: Caller,
       headers: AnswerHeaders,
-    ): { listing: ListingRequest; cached: Response | null } | null {
+    ): { listing: ListingRequest; cached: TextAnswer | null } | null {
       const plain = plainRequest(request, body, "tools/list", listParams);
       if (plain === null) return null;
       const snapshot = catalogue.current;
