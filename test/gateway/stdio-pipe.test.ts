@@ -31,6 +31,21 @@ args = ["${malformed}"]
 });
 afterAll(() => app.close());
 
+/** server-everything on a pipe of our transport, an SDK Client connected over it, closed after `run`. */
+async function withPipe(run: (transport: StdioTransport, client: Client) => Promise<void>) {
+  const transport = new StdioTransport(
+    { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
+    () => {},
+  );
+  const client = new Client({ name: "pipe-test", version: "1.0.0" });
+  await client.connect(transport);
+  try {
+    await run(transport, client);
+  } finally {
+    await client.close();
+  }
+}
+
 describe("the stdio pipe", () => {
   test("50 calls at once through Gatehouse each get their own answer", async () => {
     const { token } = await userWithKey(app);
@@ -54,21 +69,13 @@ describe("the stdio pipe", () => {
   });
 
   test("50 requests sent in one turn (one write) are answered in full, each matched by its id", async () => {
-    const transport = new StdioTransport(
-      { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
-      () => {},
-    );
-    const client = new Client({ name: "pipe-test", version: "1.0.0" });
-    await client.connect(transport);
-    try {
+    await withPipe(async (_transport, client) => {
       const calls = Array.from({ length: 50 }, (_, i) =>
         client.callTool({ name: "get-sum", arguments: { a: i, b: 1000 } }),
       );
       const sums = (await Promise.all(calls)).map(textOf);
       expect(sums).toEqual(Array.from({ length: 50 }, (_, i) => `The sum of ${i} and 1000 is ${i + 1000}.`));
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   test("close ends the child", async () => {
@@ -96,19 +103,6 @@ describe("the stdio pipe", () => {
 });
 
 describe("requests Gatehouse sends on the pipe itself (own-requests.ts)", () => {
-  const withPipe = async (run: (transport: StdioTransport) => Promise<void>) => {
-    const transport = new StdioTransport(
-      { command: "node", args: [everythingEntry, "stdio"], env: {}, cwd: null },
-      () => {},
-    );
-    const client = new Client({ name: "pipe-test", version: "1.0.0" });
-    await client.connect(transport);
-    try {
-      await run(transport);
-    } finally {
-      await client.close();
-    }
-  };
   const options = (timeout = 10_000, signal = new AbortController().signal) => ({ signal, timeout });
 
   test("an answer is matched by its id beside the SDK Client's own traffic; an error answer is a ProtocolError", async () => {

@@ -110,28 +110,43 @@ afterAll(async () => {
   asking.stop();
 });
 
-let sent = 0;
-async function send(revision: (typeof revisions)[number], name: string, args: Record<string, unknown>) {
-  const modern = revision.meta !== undefined;
-  const body = {
-    jsonrpc: "2.0",
-    id: `call-${sent}`,
-    method: "tools/call",
-    params: { name, arguments: args, ...(modern && { _meta: revision.meta }) },
-  };
-  const version = modern ? "2026-07-28" : revision.name;
-  const response = await app.request("/mcp", {
+/** A JSON-RPC request POSTed to /mcp in `version`; a 2026-07-28 one names its method (and tool) in the standard headers. */
+function post(
+  key: string,
+  version: string,
+  message: { id: string | number; method: string; params: Record<string, unknown> },
+  extra: Record<string, string> = {},
+) {
+  const name = message.params.name;
+  const standard =
+    version === "2026-07-28"
+      ? { "mcp-method": message.method, ...(typeof name === "string" && { "mcp-name": name }) }
+      : {};
+  return app.request("/mcp", {
     method: "POST",
     headers: {
-      authorization: `Bearer ${token}`,
+      authorization: `Bearer ${key}`,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
       "mcp-protocol-version": version,
-      "x-request-id": `differential-${sent++}`,
-      ...(modern && { "mcp-method": "tools/call", "mcp-name": name }),
+      ...standard,
+      ...extra,
     },
-    body: JSON.stringify(body).replace(/"call-\d+"/, '"same-id"'),
+    body: JSON.stringify({ jsonrpc: "2.0", ...message }),
   });
+}
+
+const versionOf = (revision: (typeof revisions)[number]) => (revision.meta ? "2026-07-28" : revision.name);
+
+let sent = 0;
+async function send(revision: (typeof revisions)[number], name: string, args: Record<string, unknown>) {
+  const params = { name, arguments: args, ...(revision.meta && { _meta: revision.meta }) };
+  const response = await post(
+    token,
+    versionOf(revision),
+    { id: "same-id", method: "tools/call", params },
+    { "x-request-id": `differential-${sent++}` },
+  );
   // server-everything's dynamic resources name the second they were made: the one upstream text that varies.
   const text = (await response.text())
     .replace(/"requestState":"[^"]+"/g, '"requestState":"<sealed>"')
@@ -183,23 +198,8 @@ describe("the direct tools/call path answers as the SDK does", () => {
 
 /** A tools/list in `revision` with this key, as raw status, Content-Type and body. */
 async function list(revision: (typeof revisions)[number], key: string) {
-  const modern = revision.meta !== undefined;
-  const response = await app.request("/mcp", {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${key}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": modern ? "2026-07-28" : revision.name,
-      ...(modern && { "mcp-method": "tools/list" }),
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 9,
-      method: "tools/list",
-      params: modern ? { _meta: revision.meta } : {},
-    }),
-  });
+  const params = revision.meta ? { _meta: revision.meta } : {};
+  const response = await post(key, versionOf(revision), { id: 9, method: "tools/list", params });
   return { status: response.status, type: response.headers.get("content-type"), text: await response.text() };
 }
 
@@ -257,23 +257,8 @@ describe("what goes to the SDK, and what the direct path streams", () => {
     ["other _meta", { ...modernEnvelope({}), "example.com/trace": "x" }, "2026-07-28"],
   ])("a call with %s goes to the SDK", async (_what, meta, version) => {
     const before = direct.answered;
-    const modern = version === "2026-07-28";
-    const response = await app.request("/mcp", {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": version,
-        ...(modern && { "mcp-method": "tools/call", "mcp-name": "gatehouse__whoami" }),
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name: "gatehouse__whoami", arguments: {}, _meta: meta },
-      }),
-    });
+    const params = { name: "gatehouse__whoami", arguments: {}, _meta: meta };
+    const response = await post(token, version, { id: 1, method: "tools/call", params });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain("structuredContent");
     expect(direct.answered).toBe(before);
@@ -289,16 +274,7 @@ describe("what goes to the SDK, and what the direct path streams", () => {
 });
 
 async function listTools(): Promise<{ name: string; inputSchema: any }[]> {
-  const response = await app.request("/mcp", {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-06-18",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
-  });
+  const response = await post(token, "2025-06-18", { id: 1, method: "tools/list", params: {} });
   const text = await response.text();
   const data = text.split("\n").find((line) => line.startsWith("data:"))!;
   return JSON.parse(data.slice(5)).result.tools;
