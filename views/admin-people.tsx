@@ -55,82 +55,86 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
         <h1>People</h1>
         <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
         <ErrorNote message={error} />
-        <table id="people">
-          <thead>
-            <tr>
-              <th>Email</th>
-              <th>Role</th>
-              <th>Created</th>
-              <th>Status</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {people.map((p) => (
-              <tr data-user-id={p.id}>
-                <td>
-                  <span safe>{p.email}</span>
-                  {p.id === selfId ? <span class="muted"> (you)</span> : ""}
-                </td>
-                <td>{p.isAdmin ? "Admin" : "Member"}</td>
-                <td>
-                  <Time at={p.createdAt} />
-                </td>
-                <td>
-                  {p.disabledAt === null ? (
-                    "Active"
-                  ) : (
-                    <>
-                      Disabled <Time at={p.disabledAt} />
-                    </>
-                  )}
-                </td>
-                <td class="actions">
-                  <PersonActions p={p} csrf={csrf} />
-                </td>
+        <div class="table-scroll" role="region" tabindex="0" aria-label="People">
+          <table id="people">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>Role</th>
+                <th>Created</th>
+                <th>Status</th>
+                <th></th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {people.map((p) => (
+                <tr data-user-id={p.id}>
+                  <td>
+                    <span safe>{p.email}</span>
+                    {p.id === selfId ? <span class="muted"> (you)</span> : ""}
+                  </td>
+                  <td>{p.isAdmin ? "Admin" : "Member"}</td>
+                  <td>
+                    <Time at={p.createdAt} />
+                  </td>
+                  <td>
+                    {p.disabledAt === null ? (
+                      "Active"
+                    ) : (
+                      <>
+                        Disabled <Time at={p.disabledAt} />
+                      </>
+                    )}
+                  </td>
+                  <td class="actions">
+                    <PersonActions p={p} csrf={csrf} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <section class="card">
         <h2>Pending invitations</h2>
         {invitations.length === 0 ? (
           <p id="no-invitations">No pending invitations.</p>
         ) : (
-          <table id="invitations">
-            <thead>
-              <tr>
-                <th>Email</th>
-                <th>Role</th>
-                <th>Sent</th>
-                <th>Expires</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {invitations.map((i) => (
-                <tr data-invitation-id={i.id}>
-                  <td safe>{i.email}</td>
-                  <td>{i.isAdmin ? "Admin" : "Member"}</td>
-                  <td>
-                    <Time at={i.createdAt} />
-                  </td>
-                  <td>
-                    <Time at={i.expiresAt} />
-                  </td>
-                  <td class="actions">
-                    <PostButton
-                      action={`/admin/invitations/${i.id}/revoke`}
-                      csrf={csrf}
-                      label="Revoke"
-                      variant="danger"
-                    />
-                  </td>
+          <div class="table-scroll" role="region" tabindex="0" aria-label="Pending invitations">
+            <table id="invitations">
+              <thead>
+                <tr>
+                  <th>Email</th>
+                  <th>Role</th>
+                  <th>Sent</th>
+                  <th>Expires</th>
+                  <th></th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {invitations.map((i) => (
+                  <tr data-invitation-id={i.id}>
+                    <td safe>{i.email}</td>
+                    <td>{i.isAdmin ? "Admin" : "Member"}</td>
+                    <td>
+                      <Time at={i.createdAt} />
+                    </td>
+                    <td>
+                      <Time at={i.expiresAt} />
+                    </td>
+                    <td class="actions">
+                      <PostButton
+                        action={`/admin/invitations/${i.id}/revoke`}
+                        csrf={csrf}
+                        label="Revoke"
+                        variant="danger"
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
       <section class="card">

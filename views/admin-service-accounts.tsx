@@ -72,42 +72,44 @@ export function AdminServiceAccountsPage({
         {accounts.length === 0 ? (
           <p id="no-service-accounts">No service accounts yet.</p>
         ) : (
-          <table id="service-accounts">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Client ID</th>
-                <th>Access</th>
-                <th>Write tools</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Status</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {accounts.map((a) => (
-                <tr data-account-id={a.id}>
-                  <td safe>{a.name}</td>
-                  <td>
-                    <code safe>{a.clientId}</code>
-                  </td>
-                  <td>{accessLabel[a.access]}</td>
-                  <td class="write-tools-granted">
-                    <PermittedTools access={a.access} tools={a.tools} />
-                  </td>
-                  <td>
-                    <Time at={a.createdAt} />
-                  </td>
-                  <td class="last-used">{a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} />}</td>
-                  <td class="status">{a.disabledAt === null ? "Active" : "Disabled"}</td>
-                  <td class="actions">
-                    <AccountActions a={a} csrf={csrf} />
-                  </td>
+          <div class="table-scroll" role="region" tabindex="0" aria-label="Service accounts">
+            <table id="service-accounts">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Client ID</th>
+                  <th>Access</th>
+                  <th>Write tools</th>
+                  <th>Created</th>
+                  <th>Last used</th>
+                  <th>Status</th>
+                  <th></th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {accounts.map((a) => (
+                  <tr data-account-id={a.id}>
+                    <td safe>{a.name}</td>
+                    <td>
+                      <code safe>{a.clientId}</code>
+                    </td>
+                    <td>{accessLabel[a.access]}</td>
+                    <td class="write-tools-granted">
+                      <PermittedTools access={a.access} tools={a.tools} />
+                    </td>
+                    <td>
+                      <Time at={a.createdAt} />
+                    </td>
+                    <td class="last-used">{a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} />}</td>
+                    <td class="status">{a.disabledAt === null ? "Active" : "Disabled"}</td>
+                    <td class="actions">
+                      <AccountActions a={a} csrf={csrf} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
       <section class="card">

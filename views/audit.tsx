@@ -138,26 +138,28 @@ export function AuditPage(p: AuditPageProps): string {
         {p.rows.length === 0 ? (
           <p id="no-audit-entries">No entries.</p>
         ) : (
-          <table id="audit">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Event</th>
-                <th>Outcome</th>
-                {showUser ? <th>User</th> : ""}
-                <th>Client or key</th>
-                <th>Tool</th>
-                <th>Duration</th>
-                <th>Request</th>
-                <th>Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.rows.map((r) => (
-                <Row r={r} showUser={showUser} />
-              ))}
-            </tbody>
-          </table>
+          <div class="table-scroll" role="region" tabindex="0" aria-label="Audit log">
+            <table id="audit">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Event</th>
+                  <th>Outcome</th>
+                  {showUser ? <th>User</th> : ""}
+                  <th>Client or key</th>
+                  <th>Tool</th>
+                  <th>Duration</th>
+                  <th>Request</th>
+                  <th>Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {p.rows.map((r) => (
+                  <Row r={r} showUser={showUser} />
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
         {p.olderHref ? (
           <p>
