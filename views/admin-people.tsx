@@ -55,7 +55,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
         <h1>People</h1>
         <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
         <ErrorNote message={error} />
-        <div class="table-scroll" role="region" tabindex="0" aria-label="People">
+        <section class="table-scroll" tabindex="0" aria-label="People">
           <table id="people">
             <thead>
               <tr>
@@ -93,14 +93,14 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       </section>
       <section class="card">
         <h2>Pending invitations</h2>
         {invitations.length === 0 ? (
           <p id="no-invitations">No pending invitations.</p>
         ) : (
-          <div class="table-scroll" role="region" tabindex="0" aria-label="Pending invitations">
+          <section class="table-scroll" tabindex="0" aria-label="Pending invitations">
             <table id="invitations">
               <thead>
                 <tr>
@@ -134,7 +134,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
       </section>
       <section class="card">

@@ -72,7 +72,7 @@ export function AdminServiceAccountsPage({
         {accounts.length === 0 ? (
           <p id="no-service-accounts">No service accounts yet.</p>
         ) : (
-          <div class="table-scroll" role="region" tabindex="0" aria-label="Service accounts">
+          <section class="table-scroll" tabindex="0" aria-label="Service accounts">
             <table id="service-accounts">
               <thead>
                 <tr>
@@ -109,7 +109,7 @@ export function AdminServiceAccountsPage({
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
       </section>
       <section class="card">

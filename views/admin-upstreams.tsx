@@ -71,7 +71,7 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
         {upstreams.length === 0 ? (
           <p id="no-upstreams">No upstream servers.</p>
         ) : (
-          <div class="table-scroll" role="region" tabindex="0" aria-label="Upstreams">
+          <section class="table-scroll" tabindex="0" aria-label="Upstreams">
             <table id="upstreams">
               <thead>
                 <tr>
@@ -98,7 +98,7 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
         {upstreams
           .filter((u) => u.refusedTools.length > 0)

@@ -138,7 +138,7 @@ export function AuditPage(p: AuditPageProps): string {
         {p.rows.length === 0 ? (
           <p id="no-audit-entries">No entries.</p>
         ) : (
-          <div class="table-scroll" role="region" tabindex="0" aria-label="Audit log">
+          <section class="table-scroll" tabindex="0" aria-label="Audit log">
             <table id="audit">
               <thead>
                 <tr>
@@ -159,7 +159,7 @@ export function AuditPage(p: AuditPageProps): string {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
         {p.olderHref ? (
           <p>

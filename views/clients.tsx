@@ -87,7 +87,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
         {clients.length === 0 ? (
           <p id="no-clients">No clients yet.</p>
         ) : (
-          <div class="table-scroll" role="region" tabindex="0" aria-label="Clients">
+          <section class="table-scroll" tabindex="0" aria-label="Clients">
             <table id="clients" class="stack">
               <thead>
                 <tr>
@@ -144,7 +144,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
       </section>
       <section class="card">

@@ -156,7 +156,7 @@ function ConnectionsTable({
   error?: ConnectionLimitsError;
 }): string {
   return (
-    <div class="table-scroll" role="region" tabindex="0" aria-label="Connections">
+    <section class="table-scroll" tabindex="0" aria-label="Connections">
       <table id={id}>
         <thead>
           <tr>
@@ -188,7 +188,7 @@ function ConnectionsTable({
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   ) as string;
 }
 
@@ -223,7 +223,7 @@ export function KeysPage({
         {keys.length === 0 ? (
           <p id="no-keys">No API keys yet.</p>
         ) : (
-          <div class="table-scroll" role="region" tabindex="0" aria-label="API keys">
+          <section class="table-scroll" tabindex="0" aria-label="API keys">
             <table id="keys">
               <thead>
                 <tr>
@@ -259,7 +259,7 @@ export function KeysPage({
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
       </section>
       <section class="card">
