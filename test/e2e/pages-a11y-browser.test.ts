@@ -11,8 +11,8 @@ import { makeClient, makeConnection, makeKey, makeUser } from "../support/factor
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 
 // Every page a signed-in admin opens, and the sign-in page, in headless
-// Chromium at a phone's width (390 px) and a desktop's (1280 px), with rows in
-// every table: axe-core finds no serious or critical problem (WCAG 2.1 A and
+// Chromium at a phone's width (390 px) and a desktop's (1280 px), in the light
+// and the dark colour scheme, with rows in every table: axe-core finds no serious or critical problem (WCAG 2.1 A and
 // AA rules among them), and on the phone nothing is wider than the screen (a
 // table wider than it scrolls inside its own region, which the keyboard can
 // reach).
@@ -58,9 +58,11 @@ afterAll(async () => {
   await app?.close();
 });
 
-/** A browser context at `width`, signed in as the admin. */
-async function signedIn(width: number): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width, height: 800 } });
+type Scheme = "light" | "dark";
+
+/** A browser context at `width` in the system colour scheme `scheme`, signed in as the admin. */
+async function signedIn(width: number, colorScheme: Scheme): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme });
   const page = await context.newPage();
   await page.goto(`${app.url}/sign-in`);
   await submitSignIn(page, "admin.with.a.long.address@example.com", password);
@@ -75,17 +77,24 @@ async function seriousProblems(page: Page): Promise<string[]> {
     .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
-describe.skipIf(!chromiumPath)("every page, at a phone's width and a desktop's", () => {
-  for (const width of [390, 1280]) {
-    test(`at ${width} px: no serious accessibility problem${width === 390 ? ", nothing wider than the screen" : ""}`, async () => {
+describe.skipIf(!chromiumPath)("every page, at a phone's width and a desktop's, light and dark", () => {
+  const runs: [number, Scheme][] = [
+    [390, "light"],
+    [1280, "light"],
+    [390, "dark"],
+    [1280, "dark"],
+  ];
+  for (const [width, colorScheme] of runs) {
+    const wide = width === 390 ? ", nothing wider than the screen" : "";
+    test(`at ${width} px, ${colorScheme}: no serious accessibility problem${wide}`, async () => {
       const found: Record<string, string[]> = {};
       const tooWide: Record<string, number> = {};
-      const anonymous = await browser.newContext({ viewport: { width, height: 800 } });
+      const anonymous = await browser.newContext({ viewport: { width, height: 800 }, colorScheme });
       const signInPage = await anonymous.newPage();
       await signInPage.goto(`${app.url}/sign-in`);
       found["/sign-in"] = await seriousProblems(signInPage);
       await anonymous.close();
-      const { context, page } = await signedIn(width);
+      const { context, page } = await signedIn(width, colorScheme);
       for (const path of signedInPages) {
         const response = await page.goto(app.url + path);
         expect(`${path} ${response?.status()}`).toBe(`${path} 200`);
@@ -98,4 +107,17 @@ describe.skipIf(!chromiumPath)("every page, at a phone's width and a desktop's",
       expect(tooWide).toEqual({});
     }, 60_000);
   }
+
+  test("dark mode changes the page's colours (the system setting is followed)", async () => {
+    const colours: Record<string, string> = {};
+    for (const colorScheme of ["light", "dark"] as const) {
+      const context = await browser.newContext({ colorScheme });
+      const page = await context.newPage();
+      await page.goto(`${app.url}/sign-in`);
+      colours[colorScheme] = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await context.close();
+    }
+    expect(colours.light).toBe("rgb(245, 246, 248)");
+    expect(colours.dark).toBe("rgb(20, 23, 28)");
+  });
 });
