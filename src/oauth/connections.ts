@@ -29,8 +29,9 @@ export interface Connection {
   userEmail: string;
 }
 
+/** A client that names itself a connector already (claude.ai registers as "Claude (MCP connector)") is not named so twice. */
 export function connectionName(clientName: string): string {
-  return `${clientName} (MCP connector)`;
+  return /\bconnector\b/i.test(clientName) ? clientName : `${clientName} (MCP connector)`;
 }
 
 /** Live connections of one user, or of everyone when userId is null; newest first. */

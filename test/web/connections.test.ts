@@ -68,6 +68,13 @@ describe("the connections list", () => {
     expect(await rowOf(alice.b, authorization.id)).toContain("Claude (MCP connector)");
   });
 
+  test("a client that calls itself a connector is not called one twice", async () => {
+    const { authorization } = await connect(alice.id, { clientName: "Claude (MCP connector)" });
+    const row = await rowOf(alice.b, authorization.id);
+    expect(row).toContain("Claude (MCP connector)");
+    expect(row).not.toContain("(MCP connector) (MCP connector)");
+  });
+
   test("shows Full access for mcp:read mcp:write", async () => {
     const { authorization } = await connect(alice.id, { scope: "mcp:read mcp:write" });
     expect(await rowOf(alice.b, authorization.id)).toContain("Full");
