@@ -21,6 +21,7 @@ export function DeviceCodePage({ viewer, csrf, userCode, error }: DeviceCodeProp
           <input type="hidden" name="csrf" value={csrf} />
           <label for="user_code">Code</label>
           <input
+            type="text"
             id="user_code"
             name="user_code"
             value={userCode}

@@ -107,6 +107,12 @@ describe.skipIf(chromiumPath === null)("device authorization grant in a browser 
     expect(await page.getByLabel("Code").inputValue()).toBe(device.user_code);
   });
 
+  test("the code box is styled as every text box: as wide as its form, not the browser's bare default", async () => {
+    const code = await page.getByLabel("Code").boundingBox();
+    const form = await page.locator('form[action="/device"]').boundingBox();
+    expect(code!.width).toBeGreaterThan(form!.width * 0.9);
+  });
+
   test("Continue shows the consent page naming the client, with no redirect target", async () => {
     const loaded = page.waitForEvent("load");
     await page.getByRole("button", { name: "Continue", exact: true }).click();
