@@ -9,13 +9,24 @@ export interface SignInProps {
   error?: string;
   /** Identity providers configured in GATEHOUSE_CONFIG, one button each. */
   providers?: ProviderButton[];
+  /** No admin exists yet: say where the first one comes from. */
+  firstStart?: boolean;
 }
 
-export function SignInPage({ csrf, next, email, error, providers }: SignInProps): string {
+export function SignInPage({ csrf, next, email, error, providers, firstStart }: SignInProps): string {
   return (
     <Layout title="Sign in">
       <section class="card narrow">
         <h1>Sign in</h1>
+        {firstStart ? (
+          <p class="note" id="first-start">
+            No admin account yet. Open the setup link the server printed when it started (the log line with{" "}
+            <code>setup_url</code>), or create one on the server:{" "}
+            <code>gatehouse user add --email you@example.com --admin</code>
+          </p>
+        ) : (
+          ""
+        )}
         <ErrorNote message={error} />
         <ProviderButtons providers={providers ?? []} csrf={csrf} next={next} />
         {providers?.length ? <hr /> : ""}

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { PageGuards } from "../http/page-guards.ts";
 import { closeSession } from "../accounts/sessions.ts";
-import { findUserByEmail } from "../accounts/users-store.ts";
+import { countActiveAdmins, findUserByEmail } from "../accounts/users-store.ts";
 import { normalizeEmail, verifyPassword } from "../accounts/users.ts";
 import { authenticateApiKey } from "../keys/api-keys.ts";
 import { MessagePage } from "../../views/message.tsx";
@@ -18,9 +18,10 @@ const failedKeyMessage = "That API key is not valid.";
 
 export function signInRoutes(web: WebDeps, pages: PageGuards) {
   // The page with a button per identity provider; its CSP lets those buttons' redirects through.
-  const signInPage = (headers: Record<string, unknown>, props: Omit<SignInProps, "providers">) => {
+  const signInPage = (headers: Record<string, unknown>, props: Omit<SignInProps, "providers" | "firstStart">) => {
     allowProviderForms(headers, web.identityProviders);
-    return SignInPage({ ...props, providers: providerButtons(web.identityProviders) });
+    const firstStart = countActiveAdmins(web.db) === 0;
+    return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart });
   };
 
   /** Seconds to wait before this account or address may try again; 0 when it may. */

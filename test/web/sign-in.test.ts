@@ -262,3 +262,26 @@ describe("sign-out", () => {
     expect((await replay.get("/keys")).status).toBe(303);
   });
 });
+
+describe("the first start", () => {
+  test("before any admin exists, the sign-in page says where the first one comes from; after, it does not", async () => {
+    const fresh = await createTestApp({ listen: false });
+    try {
+      const before = await (await new Browser(fresh.url, fresh.send).get("/sign-in")).text();
+      expect(before).toContain('id="first-start"');
+      expect(before).toContain("setup_url");
+      expect(before).toContain("gatehouse user add --email you@example.com --admin");
+      await createUser(fresh.db, {
+        email: "admin@example.com",
+        password,
+        passwordCost: fresh.config.passwordHashCost,
+        isAdmin: true,
+        now: nowSeconds(),
+      });
+      const after = await (await new Browser(fresh.url, fresh.send).get("/sign-in")).text();
+      expect(after).not.toContain('id="first-start"');
+    } finally {
+      await fresh.close();
+    }
+  });
+});
