@@ -63,7 +63,9 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                 <th>Role</th>
                 <th>Created</th>
                 <th>Status</th>
-                <th></th>
+                <th>
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -108,7 +110,9 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                   <th>Role</th>
                   <th>Sent</th>
                   <th>Expires</th>
-                  <th></th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>

@@ -83,7 +83,9 @@ export function AdminServiceAccountsPage({
                   <th>Created</th>
                   <th>Last used</th>
                   <th>Status</th>
-                  <th></th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>

@@ -99,7 +99,9 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                   <th>Type</th>
                   <th>Created</th>
                   <th>Last used</th>
-                  <th></th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>

@@ -166,7 +166,9 @@ function ConnectionsTable({
             <th>Write tools</th>
             <th>Created</th>
             <th>Last used</th>
-            <th></th>
+            <th>
+              <span class="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -234,7 +236,9 @@ export function KeysPage({
                   <th>Created</th>
                   <th>Last used</th>
                   <th>Expires</th>
-                  <th></th>
+                  <th>
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>

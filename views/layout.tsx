@@ -27,6 +27,9 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
           <script src="/assets/app.js" defer></script>
         </head>
         <body>
+          <a class="skip" href="#main">
+            Skip to content
+          </a>
           <header>
             <a class="brand" href="/">
               Gatehouse
@@ -50,7 +53,9 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
               ""
             )}
           </header>
-          <main>{children}</main>
+          <main id="main" tabindex="-1">
+            {children}
+          </main>
         </body>
       </html>
     </>

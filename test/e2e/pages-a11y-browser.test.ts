@@ -108,6 +108,28 @@ describe.skipIf(!chromiumPath)("every page, at a phone's width and a desktop's, 
     }, 60_000);
   }
 
+  test("the first Tab reaches 'Skip to content', which takes the keyboard past the header", async () => {
+    const { context, page } = await signedIn(1280, "light");
+    await page.goto(`${app.url}/keys`);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    await context.close();
+  });
+
+  test("no column header is empty: a column of buttons is named for screen readers", async () => {
+    const { context, page } = await signedIn(1280, "light");
+    const empty: string[] = [];
+    for (const path of signedInPages) {
+      await page.goto(app.url + path);
+      const count = await page.locator("th").evaluateAll((ths) => ths.filter((th) => !th.textContent?.trim()).length);
+      if (count > 0) empty.push(`${path}: ${count}`);
+    }
+    await context.close();
+    expect(empty).toEqual([]);
+  });
+
   test("dark mode changes the page's colours (the system setting is followed)", async () => {
     const colours: Record<string, string> = {};
     for (const colorScheme of ["light", "dark"] as const) {
