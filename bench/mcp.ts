@@ -37,6 +37,7 @@ import {
   runWrk,
   waitReady,
   whoami,
+  serverEnv,
 } from "./support.ts";
 
 const { values: args } = parseArgs({
@@ -85,15 +86,7 @@ async function main(): Promise<void> {
 
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = {
-      PATH: process.env.PATH ?? "",
-      PORT: String(port),
-      GATEHOUSE_HOST: "127.0.0.1",
-      GATEHOUSE_PUBLIC_URL: base,
-      GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
-      GATEHOUSE_METRICS: String(args.metrics),
-    };
+    const env = serverEnv(port, dataDir, { GATEHOUSE_METRICS: String(args.metrics) });
     server = Bun.spawn([binary, "serve"], { env, stdout: "ignore", stderr: "ignore" });
     await waitReady(server, `${base}/readyz`);
     await cli(binary, env, ["user", "add", "--email", email, ...(args.metrics ? ["--admin"] : [])]);

@@ -46,6 +46,7 @@ import {
   runWrk,
   waitReady,
   type WrkResult,
+  serverEnv,
 } from "./support.ts";
 
 const phaseNames = ["code", "refresh", "client_credentials"] as const;
@@ -233,14 +234,7 @@ async function main(): Promise<void> {
 
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = {
-      PATH: process.env.PATH ?? "",
-      PORT: String(port),
-      GATEHOUSE_HOST: "127.0.0.1",
-      GATEHOUSE_PUBLIC_URL: base,
-      GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
-    };
+    const env = serverEnv(port, dataDir);
     server = startServer(binary, env);
     await waitReady(server, `${base}/readyz`);
     await cli(binary, env, ["user", "add", "--email", email]);

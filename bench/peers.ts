@@ -53,6 +53,7 @@ import {
   type WrkResult,
   waitReady,
   whoami,
+  serverEnv,
 } from "./support.ts";
 
 const usage =
@@ -295,14 +296,7 @@ async function main(): Promise<void> {
     // Left out at 1, so that a binary from before `instances` existed can be measured too.
     `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everything}", "stdio"]\n${instances > 1 ? `instances = ${instances}\n` : ""}`,
   );
-  const env = {
-    PORT: String(port),
-    GATEHOUSE_HOST: "127.0.0.1",
-    GATEHOUSE_PUBLIC_URL: base,
-    GATEHOUSE_DATA_DIR: dataDir,
-    GATEHOUSE_CONFIG: config,
-    GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
-  };
+  const env = serverEnv(port, dataDir, { GATEHOUSE_CONFIG: config });
   const gatehouse = start("gatehouse", [binary, "serve"], env);
   await waitReady(gatehouse, `${base}/readyz`);
   const gatehouseCli = (argv: string[]) => cli(binary, { PATH: process.env.PATH ?? "", ...env }, argv);

@@ -34,6 +34,7 @@ import {
   registerPublicClient,
   rssMb,
   waitReady,
+  serverEnv,
 } from "./support.ts";
 
 const { values: args } = parseArgs({
@@ -162,15 +163,7 @@ async function main(): Promise<void> {
     const dataDir = join(scratch, "data");
     const config = join(scratch, "gatehouse.toml");
     writeFileSync(config, `[[upstream]]\nname = "everything"\ncommand = "node"\nargs = ["${everything}", "stdio"]\n`);
-    const env = {
-      PATH: process.env.PATH ?? "",
-      PORT: String(port),
-      GATEHOUSE_HOST: "127.0.0.1",
-      GATEHOUSE_PUBLIC_URL: base,
-      GATEHOUSE_DATA_DIR: dataDir,
-      GATEHOUSE_CONFIG: config,
-      GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
-    };
+    const env = serverEnv(port, dataDir, { GATEHOUSE_CONFIG: config });
     server = Bun.spawn([binary, "serve"], { env, stdout: "ignore", stderr: "ignore" });
     await waitReady(server, `${base}/readyz`);
     await cli(binary, env, ["user", "add", "--email", email]);

@@ -107,6 +107,22 @@ const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const redirectUri = "https://bench.example/callback";
 export const email = "bench@example.com";
+
+/**
+ * The environment every bench starts Gatehouse with: loopback only, on `port`,
+ * its data in `dataDir`, a rate limit no phase reaches; `more` adds to it.
+ */
+export function serverEnv(port: number, dataDir: string, more: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    PORT: String(port),
+    GATEHOUSE_HOST: "127.0.0.1",
+    GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    GATEHOUSE_DATA_DIR: dataDir,
+    GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
+    ...more,
+  };
+}
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A public client registered over HTTP (RFC 7591), for `redirectUri`; its client_id. */

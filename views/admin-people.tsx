@@ -1,5 +1,5 @@
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton } from "./parts.tsx";
+import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 export interface PersonRow {
@@ -55,7 +55,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
         <h1>People</h1>
         <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
         <ErrorNote message={error} />
-        <section class="table-scroll" tabindex="0" aria-label="People">
+        <TableScroll label="People">
           <table id="people">
             <thead>
               <tr>
@@ -63,9 +63,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                 <th>Role</th>
                 <th>Created</th>
                 <th>Status</th>
-                <th>
-                  <span class="visually-hidden">Actions</span>
-                </th>
+                <ActionsHeader />
               </tr>
             </thead>
             <tbody>
@@ -95,14 +93,14 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
               ))}
             </tbody>
           </table>
-        </section>
+        </TableScroll>
       </section>
       <section class="card">
         <h2>Pending invitations</h2>
         {invitations.length === 0 ? (
           <p id="no-invitations">No pending invitations.</p>
         ) : (
-          <section class="table-scroll" tabindex="0" aria-label="Pending invitations">
+          <TableScroll label="Pending invitations">
             <table id="invitations">
               <thead>
                 <tr>
@@ -110,9 +108,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                   <th>Role</th>
                   <th>Sent</th>
                   <th>Expires</th>
-                  <th>
-                    <span class="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -138,7 +134,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                 ))}
               </tbody>
             </table>
-          </section>
+          </TableScroll>
         )}
       </section>
       <section class="card">

@@ -1,6 +1,6 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton } from "./parts.tsx";
+import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { AccessFields, PermittedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
 
@@ -72,7 +72,7 @@ export function AdminServiceAccountsPage({
         {accounts.length === 0 ? (
           <p id="no-service-accounts">No service accounts yet.</p>
         ) : (
-          <section class="table-scroll" tabindex="0" aria-label="Service accounts">
+          <TableScroll label="Service accounts">
             <table id="service-accounts">
               <thead>
                 <tr>
@@ -83,9 +83,7 @@ export function AdminServiceAccountsPage({
                   <th>Created</th>
                   <th>Last used</th>
                   <th>Status</th>
-                  <th>
-                    <span class="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -111,7 +109,7 @@ export function AdminServiceAccountsPage({
                 ))}
               </tbody>
             </table>
-          </section>
+          </TableScroll>
         )}
       </section>
       <section class="card">

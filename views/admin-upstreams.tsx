@@ -1,3 +1,4 @@
+import { TableScroll } from "./parts.tsx";
 import { Time } from "./format.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
@@ -71,7 +72,7 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
         {upstreams.length === 0 ? (
           <p id="no-upstreams">No upstream servers.</p>
         ) : (
-          <section class="table-scroll" tabindex="0" aria-label="Upstreams">
+          <TableScroll label="Upstreams">
             <table id="upstreams">
               <thead>
                 <tr>
@@ -98,7 +99,7 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
                 ))}
               </tbody>
             </table>
-          </section>
+          </TableScroll>
         )}
         {upstreams
           .filter((u) => u.refusedTools.length > 0)

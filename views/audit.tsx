@@ -1,6 +1,6 @@
 import type { AuditQuery } from "../src/audit/filters.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote } from "./parts.tsx";
+import { ErrorNote, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 export interface AuditRowView {
@@ -138,7 +138,7 @@ export function AuditPage(p: AuditPageProps): string {
         {p.rows.length === 0 ? (
           <p id="no-audit-entries">No entries.</p>
         ) : (
-          <section class="table-scroll" tabindex="0" aria-label="Audit log">
+          <TableScroll label="Audit log">
             <table id="audit">
               <thead>
                 <tr>
@@ -159,7 +159,7 @@ export function AuditPage(p: AuditPageProps): string {
                 ))}
               </tbody>
             </table>
-          </section>
+          </TableScroll>
         )}
         {p.olderHref ? (
           <p>

@@ -1,6 +1,6 @@
 import type { ClientKind, TokenEndpointAuthMethod } from "../src/oauth/clients-store.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote } from "./parts.tsx";
+import { ErrorNote, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 // The clients pages, in two scopes that share every part: /admin/clients,
@@ -87,7 +87,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
         {clients.length === 0 ? (
           <p id="no-clients">No clients yet.</p>
         ) : (
-          <section class="table-scroll" tabindex="0" aria-label="Clients">
+          <TableScroll label="Clients">
             <table id="clients" class="stack">
               <thead>
                 <tr>
@@ -99,9 +99,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                   <th>Type</th>
                   <th>Created</th>
                   <th>Last used</th>
-                  <th>
-                    <span class="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -146,7 +144,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                 ))}
               </tbody>
             </table>
-          </section>
+          </TableScroll>
         )}
       </section>
       <section class="card">

@@ -1,6 +1,6 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton } from "./parts.tsx";
+import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import {
   AccessFields,
@@ -156,7 +156,7 @@ function ConnectionsTable({
   error?: ConnectionLimitsError;
 }): string {
   return (
-    <section class="table-scroll" tabindex="0" aria-label="Connections">
+    <TableScroll label="Connections">
       <table id={id}>
         <thead>
           <tr>
@@ -166,9 +166,7 @@ function ConnectionsTable({
             <th>Write tools</th>
             <th>Created</th>
             <th>Last used</th>
-            <th>
-              <span class="visually-hidden">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>
@@ -190,7 +188,7 @@ function ConnectionsTable({
           ))}
         </tbody>
       </table>
-    </section>
+    </TableScroll>
   ) as string;
 }
 
@@ -225,7 +223,7 @@ export function KeysPage({
         {keys.length === 0 ? (
           <p id="no-keys">No API keys yet.</p>
         ) : (
-          <section class="table-scroll" tabindex="0" aria-label="API keys">
+          <TableScroll label="API keys">
             <table id="keys">
               <thead>
                 <tr>
@@ -236,9 +234,7 @@ export function KeysPage({
                   <th>Created</th>
                   <th>Last used</th>
                   <th>Expires</th>
-                  <th>
-                    <span class="visually-hidden">Actions</span>
-                  </th>
+                  <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
@@ -263,7 +259,7 @@ export function KeysPage({
                 ))}
               </tbody>
             </table>
-          </section>
+          </TableScroll>
         )}
       </section>
       <section class="card">

@@ -1,3 +1,5 @@
+import type { PropsWithChildren } from "@kitajs/html";
+
 // Small pieces several pages share.
 
 /** A form's error, announced to screen readers; nothing when there is none. */
@@ -29,5 +31,27 @@ export function PostButton({
         {label}
       </button>
     </form>
+  ) as string;
+}
+
+/**
+ * A table's own horizontal scroll region, so a table wider than a phone scrolls inside its card
+ * rather than widening the page: a named section (a landmark region) the keyboard can reach to
+ * scroll, as axe's scrollable-region-focusable rule asks.
+ */
+export function TableScroll({ label, children }: PropsWithChildren<{ label: string }>): string {
+  return (
+    <section class="table-scroll" tabindex="0" aria-label={label}>
+      {children}
+    </section>
+  ) as string;
+}
+
+/** The header of a column of buttons: named for screen readers, not shown. */
+export function ActionsHeader(): string {
+  return (
+    <th>
+      <span class="visually-hidden">Actions</span>
+    </th>
   ) as string;
 }

@@ -1,4 +1,5 @@
 import { type CallToolResult, SdkError, SdkErrorCode, type StandardSchemaV1 } from "@modelcontextprotocol/client";
+import { isObject } from "../json-object.ts";
 
 // What Gatehouse checks of an upstream's tools/call result before passing it
 // on: the shape it relies on (MCP 2025-06-18 server/tools#tool-result), not
@@ -10,9 +11,6 @@ import { type CallToolResult, SdkError, SdkErrorCode, type StandardSchemaV1 } fr
 // here: the SDK hands it over as it is (allowInputRequired).
 
 type Check = { ok: true } | { ok: false; problem: string };
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function check(result: Record<string, unknown>): Check {
   const { content, isError, structuredContent } = result;

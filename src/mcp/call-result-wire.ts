@@ -8,6 +8,7 @@ import {
   type Implementation,
   type InputRequiredResult,
 } from "@modelcontextprotocol/server";
+import { isObject, type JsonObject } from "../json-object.ts";
 
 // What the SDK's McpServer and Server do to a tools/call result on its way
 // to the wire, for the direct path (direct-call.ts), per protocol era. Each
@@ -26,11 +27,6 @@ import {
 // An input-required result is checked instead (Server's multi-round-trip
 // seam): each request it embeds needs a capability the caller declared,
 // else the call fails with -32021.
-
-type JsonObject = Record<string, unknown>;
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const legacyCodec = new Server({ name: "gatehouse-projection", version: "0" });
 

@@ -27,6 +27,8 @@ import {
 import { mayCall } from "./gating.ts";
 import { messageWithRequestId } from "./request-id.ts";
 import type { CatalogueEntry, ToolCatalogue } from "./server.ts";
+import { toolError } from "./tools/definition.ts";
+import { isObject, type JsonObject } from "../json-object.ts";
 
 // The direct path: a plain tools/call answered without the SDK's per-request
 // exchange (an McpServer built for the request, a transport connected,
@@ -44,11 +46,6 @@ import type { CatalogueEntry, ToolCatalogue } from "./server.ts";
 // tokens, a log level, round retries, other _meta, unknown or hidden tools,
 // arguments the schema refuses, headers that do not match the body), so a
 // refusal or an oddity is worded by the SDK alone.
-
-type JsonObject = Record<string, unknown>;
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const callParams = new Set(["name", "arguments", "_meta"]);
 
@@ -94,21 +91,16 @@ async function toolAnswer(
   if (outputSchema && !result.isError) {
     const name = entry.tool.name;
     if (result.structuredContent === undefined)
-      return failed(
+      return toolError(
         `Output validation error: Tool ${name} has an output schema but no structured content was provided`,
       );
     const checked = await outputSchema["~standard"].validate(result.structuredContent);
     if (checked.issues?.length)
-      return failed(
+      return toolError(
         `Output validation error: Invalid structured content for tool ${name}: ${issuesText(checked.issues)}`,
       );
   }
   return projectedResult(result, modern, entry.outputSchemaJson);
-}
-
-/** McpServer's createToolError. */
-function failed(message: string): CallToolResult {
-  return { content: [{ type: "text", text: message }], isError: true };
 }
 
 export interface DirectCallDeps {
@@ -162,7 +154,7 @@ async function answerMessage(
   try {
     result = await toolAnswer(entry, await entry.handler(args, ctx), modern);
   } catch (error) {
-    result = failed(error instanceof Error ? error.message : String(error));
+    result = toolError(error instanceof Error ? error.message : String(error));
   }
   if (!isInputRequiredResult(result))
     return { result: modern ? modernEncoded(result, serverInfo) : result, jsonrpc: "2.0", id: plain.id };

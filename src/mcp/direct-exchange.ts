@@ -5,17 +5,13 @@ import {
   PROTOCOL_VERSION_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/server";
+import { isObject, type JsonObject } from "../json-object.ts";
 
 // What the direct answers (direct-call.ts, tools-list-cache.ts) share: which
 // requests they may take from the SDK, and the framing the SDK would give
 // the answer. A request is taken only when nothing in it could make the SDK
 // answer differently from a plain one; anything else, odd or wrong, goes to
 // the SDK, which words every refusal itself.
-
-type JsonObject = Record<string, unknown>;
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const modernRevision = "2026-07-28";
 const legacyRevisions = new Set(SUPPORTED_PROTOCOL_VERSIONS);

@@ -1,4 +1,5 @@
 import { McpServer, type Transport } from "@modelcontextprotocol/server";
+import { isObject, type JsonObject } from "../json-object.ts";
 
 // Every error answered on /mcp names the request's X-Request-Id (src/http/request-context.ts), so
 // a person can quote it and an operator find the request line, the audit
@@ -18,11 +19,6 @@ import { McpServer, type Transport } from "@modelcontextprotocol/server";
 //   the prefix is its own name.
 
 export const requestIdMetaKey = "gatehouse/request_id";
-
-type JsonObject = Record<string, unknown>;
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * `data` with request_id added. JSON-RPC lets data be any value (JSON-RPC 2.0

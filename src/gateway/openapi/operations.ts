@@ -1,5 +1,6 @@
 import type { OpenApiDocument } from "./document.ts";
 import { toolSchema, type JsonSchema } from "./schema.ts";
+import { isObject, type JsonObject } from "../../json-object.ts";
 
 // The operations of a dereferenced OpenAPI document, each what one tool
 // needs: its name, how to build its request, and its input schema (path,
@@ -39,10 +40,6 @@ const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 // request's own Accept and Content-Type, and Authorization, which belongs to
 // security schemes: here, the configured headers).
 const ignoredHeaders = new Set(["accept", "content-type", "authorization"]);
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The name of an operation without an operationId: method and path, in the characters MCP allows in a tool name. */
 export function derivedName(method: string, path: string): string {
@@ -88,7 +85,7 @@ export function operationsOf(
   return { operations, leftOut };
 }
 
-function descriptionOf(operation: Json, method: string, path: string): string {
+function descriptionOf(operation: JsonObject, method: string, path: string): string {
   const parts = [operation.summary, operation.description].filter(
     (part): part is string => typeof part === "string" && part.trim() !== "",
   );
@@ -131,7 +128,7 @@ function parametersOf(
   configuredHeaders: ReadonlySet<string>,
   hasBody: boolean,
 ): ParameterWithSchema[] {
-  const byLocation = new Map<string, Json>();
+  const byLocation = new Map<string, JsonObject>();
   for (const list of [pathLevel, own]) {
     if (!Array.isArray(list)) continue;
     for (const p of list)
@@ -167,7 +164,7 @@ function parametersOf(
 }
 
 /** A parameter's schema (or its `content`'s), with its description. */
-function parameterSchema(parameter: Json): JsonSchema {
+function parameterSchema(parameter: JsonObject): JsonSchema {
   const content = isObject(parameter.content) ? Object.values(parameter.content)[0] : undefined;
   const schema = toolSchema(parameter.schema ?? (isObject(content) ? content.schema : undefined));
   if (typeof parameter.description === "string" && schema.description === undefined)

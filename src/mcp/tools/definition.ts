@@ -56,7 +56,11 @@ export function jsonResult(value: Record<string, unknown>): CallToolResult {
   return { content: [{ type: "text", text: JSON.stringify(value, null, 2) }], structuredContent: value };
 }
 
-/** A tool that ran and failed: a result with isError, never a JSON-RPC error (MCP tools spec). */
+/**
+ * A tool that ran and failed: a result with isError, never a JSON-RPC error (MCP tools spec).
+ * Built as the SDK's McpServer builds one (createToolError), members in its order: the direct
+ * tools/call path (src/mcp/direct-call.ts) answers with it where the SDK would.
+ */
 export function toolError(message: string): CallToolResult {
   return { content: [{ type: "text", text: message }], isError: true };
 }
