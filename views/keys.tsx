@@ -1,6 +1,6 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
+import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import {
   AccessFields,
@@ -253,7 +253,7 @@ export function KeysPage({
                     <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
                     <td class="actions">
                       <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
-                      <PostButton action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
+                      <ConfirmLink href={`/keys/${k.id}/revoke`} label="Revoke" subject={k.name} variant="danger" />
                     </td>
                   </tr>
                 ))}

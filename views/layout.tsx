@@ -4,6 +4,8 @@ import { PostButton } from "./parts.tsx";
 export interface Viewer {
   email: string;
   isAdmin: boolean;
+  /** What this person's last action did (Post/Redirect/Get, src/web/flash.ts), shown once above the page. */
+  flash?: string | null;
 }
 
 export interface LayoutProps {
@@ -54,6 +56,13 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
             )}
           </header>
           <main id="main" tabindex="-1">
+            {viewer?.flash ? (
+              <p class="flash" role="status" safe>
+                {viewer.flash}
+              </p>
+            ) : (
+              ""
+            )}
             {children}
           </main>
         </body>

@@ -55,3 +55,26 @@ export function ActionsHeader(): string {
     </th>
   ) as string;
 }
+
+/**
+ * A destructive action's button: a link to its confirmation page (views/confirm.tsx), which posts.
+ * Screen readers hear what it acts on (`Revoke “deploy”`), as a row of such links all read "Revoke".
+ */
+export function ConfirmLink({
+  href,
+  label,
+  subject,
+  variant,
+}: {
+  href: string;
+  label: string;
+  subject: string;
+  variant: "secondary" | "danger";
+}): string {
+  return (
+    <a class={`button ${variant}`} href={href}>
+      <span safe>{label}</span>
+      <span class="visually-hidden" safe>{` “${subject}”`}</span>
+    </a>
+  ) as string;
+}

@@ -3,6 +3,7 @@ import type { SignedIn } from "../accounts/sessions.ts";
 import { adminRefusal, type Refusal } from "../web/admin-guard.ts";
 import { csrfToken, type CookieJar } from "../web/cookies.ts";
 import { formProblem, formRefusedPage, signedIn, viewerOf } from "../web/context.ts";
+import { takeFlash } from "../web/flash.ts";
 import { signInUrl } from "../web/next-path.ts";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "./deps.ts";
@@ -72,7 +73,10 @@ export function pageGuards(web: WebDeps, context: RequestContext) {
     }
     const refused = refuse?.(current);
     if (refused) return refusalPage(403, refused);
-    return { current, viewer: viewerOf(current), csrf: csrfToken(cookie, web.secure) } satisfies SignedInContext;
+    // A page drawn after an action's redirect shows what the action did, once.
+    const flash = request.method === "GET" ? takeFlash(cookie, web.secure) : null;
+    const viewer = { ...viewerOf(current), flash };
+    return { current, viewer, csrf: csrfToken(cookie, web.secure) } satisfies SignedInContext;
   };
 
   return new Elysia({ name: "gatehouse/page-guards" }).use(context).macro({

@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { parseDurationSeconds } from "../config.ts";
-import { findApiKeyWithUser, listLiveApiKeys } from "../keys/api-keys-store.ts";
+import { findApiKeyWithUser, listLiveApiKeys, liveKeyIdsCreatedWith } from "../keys/api-keys-store.ts";
+import { liveAuthorizationIdsOfApiKey } from "../oauth/authorizations-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
@@ -15,13 +16,14 @@ import {
   type ConnectionRow,
   type KeysForm,
 } from "../../views/keys.tsx";
+import { ConfirmPage } from "../../views/confirm.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
-import { csrfToken, type CookieJar } from "./cookies.ts";
-import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn, viewerOf } from "./context.ts";
+import { setFlash } from "./flash.ts";
+import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
-import type { PageGuards } from "../http/page-guards.ts";
+import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
 
 // The API keys page: every signed-in user manages their own keys here, and
 // their connections (approved OAuth authorizations); an admin sees everyone's.
@@ -53,14 +55,13 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   const offeredWriteTools = () => writeToolChoices(web.catalogue.tools).map((tool) => tool.name);
 
   const page = (
-    current: SignedIn,
-    jar: CookieJar,
+    { current, viewer, csrf }: SignedInContext,
     extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
   ) => {
     const offer = offerFor(current);
     return KeysPage({
-      viewer: viewerOf(current),
-      csrf: csrfToken(jar, web.secure),
+      viewer,
+      csrf,
       keys: keyRows(current.user.id),
       connections: connectionRows(current.user.id),
       allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
@@ -69,6 +70,25 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       keySession: keySessionNote(current, offer),
       ...extra,
     });
+  };
+
+  /** The signed-in person's own key, if it is not revoked (an expired key can still be revoked). */
+  const ownLiveKey = (id: string, userId: string) => {
+    const key = findApiKeyWithUser(web.db, id)?.apiKey;
+    return key && key.userId === userId && key.revokedAt === null ? key : null;
+  };
+
+  /** What revoking a key stops: it, what was made with it (api-keys.ts revokeWithDescendants), and maybe this session. */
+  const revokeConsequences = (keyId: string, current: SignedIn) => {
+    const keys = liveKeyIdsCreatedWith(web.db, keyId).length;
+    const apps = liveAuthorizationIdsOfApiKey(web.db, keyId).length;
+    return [
+      "Scripts and apps using it get 401 at once. This cannot be undone.",
+      ...(keys + apps > 0
+        ? [`What was made while signed in with it ends too: ${plural(keys, "key")} and ${plural(apps, "app")}.`]
+        : []),
+      ...(current.apiKey?.id === keyId ? ["You signed in with this key, so you will be signed out."] : []),
+    ];
   };
 
   // Every form post here: the form token first, then a session (both refusals link back to /keys).
@@ -81,10 +101,10 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       // Pages that list or show keys must never be stored by a cache.
       set.headers["cache-control"] = "no-store";
     })
-    .get("/keys", ({ current, cookie }) => page(current, cookie), { signedIn: true })
+    .get("/keys", (g) => page(g), { signedIn: true })
     .post(
       "/keys",
-      ({ body, cookie, current, audit, set }) => {
+      ({ body, current, viewer, csrf, audit, set }) => {
         const form: KeysForm = {
           name: field(body, "name"),
           choice: field(body, "access"),
@@ -94,7 +114,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         };
         const fail = (error: string) => {
           set.status = 400;
-          return page(current, cookie, { error, form });
+          return page({ current, viewer, csrf }, { error, form });
         };
         if (!expiryChoices.some((c) => c.value === form.expiresIn)) return fail("Choose when the key expires.");
         const read = accessFromForm(body, offerFor(current));
@@ -124,8 +144,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           };
           audit.record({ event: "key_created", outcome: "ok", userId: current.user.id, apiKeyId: apiKey.id, detail });
           return KeyCreatedPage({
-            viewer: viewerOf(current),
-            csrf: csrfToken(cookie, web.secure),
+            viewer,
+            csrf,
             name: apiKey.name,
             token,
             rotated: false,
@@ -137,28 +157,48 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       },
       post(),
     )
+    .get(
+      "/keys/:id/revoke",
+      ({ current, viewer, csrf, params, set }) => {
+        const key = ownLiveKey(params.id, current.user.id);
+        if (!key) {
+          set.status = 404;
+          return noSuchKey();
+        }
+        return ConfirmPage({
+          viewer,
+          csrf,
+          question: `Revoke “${key.name}”?`,
+          consequences: revokeConsequences(key.id, current),
+          action: `/keys/${key.id}/revoke`,
+          confirmLabel: "Revoke key",
+          cancel: "/keys",
+          danger: true,
+        });
+      },
+      { signedIn: true },
+    )
     .post(
       "/keys/:id/revoke",
       ({ cookie, current, audit, set, params, redirect }) => {
         const userId = current.user.id;
-        if (!revokeApiKey(web.db, { id: params.id, ownerId: userId, now: web.now() })) {
+        const key = ownLiveKey(params.id, userId);
+        if (!key || !revokeApiKey(web.db, { id: key.id, ownerId: userId, now: web.now() })) {
           set.status = 404;
-          return MessagePage({
-            title: "No such key",
-            message: "That key does not exist or is already revoked.",
-            link: { href: "/keys", label: "Back to API keys" },
-          });
+          return noSuchKey();
         }
         web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
         audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, detail: { via: "web" } });
         // Revoking the key this session was opened with ends the session too.
-        return redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303);
+        if (!signedIn(web, cookie)) return redirect("/sign-in", 303);
+        setFlash(cookie, web.secure, `Revoked “${key.name}”: anything using it now gets 401.`);
+        return redirect("/keys", 303);
       },
       post(),
     )
     .post(
       "/keys/:id/rotate",
-      ({ cookie, current, audit, set, params }) => {
+      ({ current, viewer, csrf, audit, set, params }) => {
         const userId = current.user.id;
         const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
         if (
@@ -186,11 +226,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         });
         if (!rotated) {
           set.status = 404;
-          return MessagePage({
-            title: "No such key",
-            message: "That key does not exist or is already revoked.",
-            link: { href: "/keys", label: "Back to API keys" },
-          });
+          return noSuchKey();
         }
         web.log.info("api key rotated", { user_id: userId, api_key_id: params.id, new_api_key_id: rotated.apiKey.id });
         const detail = {
@@ -200,8 +236,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         };
         audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, detail });
         return KeyCreatedPage({
-          viewer: viewerOf(current),
-          csrf: csrfToken(cookie, web.secure),
+          viewer,
+          csrf,
           name: rotated.apiKey.name,
           token: rotated.token,
           rotated: true,
@@ -211,7 +247,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/connections/:id/limits",
-      ({ body, cookie, current, audit, set, params, redirect }) => {
+      ({ body, current, viewer, csrf, audit, set, params, redirect }) => {
         // Only the owner changes a connection's limits; an admin can revoke it instead.
         const grant = ownConnection(web.db, params.id, current.user.id);
         if (!grant) {
@@ -226,9 +262,12 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         const limits = limitsFromForm(body, access, offeredWriteTools(), ceilingOf(current));
         if (!limits.ok) {
           set.status = 400;
-          return page(current, cookie, {
-            connectionError: { id: grant.id, message: limits.error, posted: field(body, "argument_limits") },
-          });
+          return page(
+            { current, viewer, csrf },
+            {
+              connectionError: { id: grant.id, message: limits.error, posted: field(body, "argument_limits") },
+            },
+          );
         }
         setConnectionLimits(web.db, grant.id, limits.limits);
         web.log.info("connection limits changed", { user_id: current.user.id, grant_id: grant.id });
@@ -272,6 +311,18 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       },
       post(),
     );
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function noSuchKey(): string {
+  return MessagePage({
+    title: "No such key",
+    message: "That key does not exist or is already revoked.",
+    link: { href: "/keys", label: "Back to API keys" },
+  });
 }
 
 /** The one sentence a session opened with an API key reads on the keys page; nothing for other sessions. */

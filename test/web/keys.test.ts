@@ -170,6 +170,43 @@ describe("revoking a key", () => {
     expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
+  test("GET asks first, naming the key and what stops working, and changes nothing", async () => {
+    const { token } = await createViaForm(alice.b, { name: "deploy <prod>", access: "read", expires_in: "never" });
+    const res = await alice.b.get(`/keys/${idOf(token!)}/revoke`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<h1>Revoke “deploy &lt;prod&gt;”?</h1>");
+    expect(html).toContain("get 401 at once");
+    expect(html).toContain(`<form method="post" action="/keys/${idOf(token!)}/revoke"`);
+    expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
+    expect(rowOf(idOf(token!))!.revokedAt).toBeNull();
+    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+  });
+
+  test("the confirmation counts the keys made with it, which end too", async () => {
+    const base = { userId: alice.id, expiresInSeconds: null, now: nowSeconds() };
+    const parent = createApiKey(app.db, { ...base, name: "parent", access: "full" });
+    createApiKey(app.db, { ...base, name: "child", access: "read", createdWith: parent.apiKey });
+    const html = await (await alice.b.get(`/keys/${parent.apiKey.id}/revoke`)).text();
+    expect(html).toContain("What was made while signed in with it ends too: 1 key and 0 apps.");
+  });
+
+  test("GET for someone else's key or an unknown one is 404", async () => {
+    const { token } = await createViaForm(bob.b, { name: "bobs to ask", access: "read", expires_in: "never" });
+    expect((await alice.b.get(`/keys/${idOf(token!)}/revoke`)).status).toBe(404);
+    expect((await alice.b.get("/keys/aaaaaaaaaaaaaaaa/revoke")).status).toBe(404);
+  });
+
+  test("POST redirects to /keys, which says what happened once", async () => {
+    const { token } = await createViaForm(alice.b, { name: "reported", access: "read", expires_in: "never" });
+    const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/keys");
+    const first = await (await alice.b.get("/keys")).text();
+    expect(first).toContain('<p class="flash" role="status">Revoked “reported”: anything using it now gets 401.</p>');
+    expect(await (await alice.b.get("/keys")).text()).not.toContain('class="flash"');
+  });
+
   test("an already revoked key is 404", async () => {
     const { token } = await createViaForm(alice.b, { name: "twice", access: "read", expires_in: "never" });
     await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
