@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { makeKey, makeUser } from "../support/factories.ts";
+import { exchangeCode } from "../oauth/token-fixture.ts";
+import { makeClient, makeConnection, makeKey, makeUser } from "../support/factories.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 import { cancelThenConfirm } from "./confirm-flow.ts";
 
@@ -57,6 +58,63 @@ describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
       confirm: "Revoke key",
       flash: "Revoked “deploy”: anything using it now gets 401.",
       inEffect: async () => (await mcpStatus(token)) === 200,
+    });
+  });
+
+  test("rotating an API key", async () => {
+    const { token } = makeKey(app, memberId, "read", "nightly");
+    await cancelThenConfirm(page, app.url, {
+      list: "/keys",
+      link: (p) => p.locator("#keys tr", { hasText: "nightly" }).getByRole("link", { name: "Rotate" }),
+      question: "Rotate “nightly”?",
+      confirm: "Rotate key",
+      flash: "Rotated “nightly”: the old secret has stopped working.",
+      showsSecret: true,
+      inEffect: async () => (await mcpStatus(token)) === 200,
+    });
+    expect(await page.locator("#new-key").inputValue()).toMatch(/^gate_key_/);
+    expect(await mcpStatus(await page.locator("#new-key").inputValue())).toBe(200);
+  });
+
+  test("revoking one's own connection", async () => {
+    const { tokens } = await connection(memberId, "Claude");
+    await cancelThenConfirm(page, app.url, {
+      list: "/keys",
+      link: (p) => p.locator("#connections tr", { hasText: "Claude" }).getByRole("link", { name: "Revoke" }),
+      question: "Revoke “Claude” for member@example.com?",
+      confirm: "Revoke connection",
+      flash: "Revoked “Claude” for member@example.com: it gets 401 from now on.",
+      inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
+    });
+  });
+});
+
+/** A connection of `userId`'s to a new public client named `clientName`, with its tokens. */
+async function connection(userId: string, clientName: string) {
+  const { client } = makeClient(app, { name: clientName });
+  const { code } = makeConnection(app, { userId, clientId: client.id });
+  return { client, tokens: await exchangeCode(app, client.id, code) };
+}
+
+describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-side things ask, then report", () => {
+  let adminPage: Page;
+  beforeAll(async () => {
+    if (!chromiumPath) return;
+    await makeUser(app, { email: "boss@example.com", password, isAdmin: true });
+    adminPage = await (await browser.newContext()).newPage();
+    await adminPage.goto(`${app.url}/sign-in`);
+    await submitSignIn(adminPage, "boss@example.com", password);
+  });
+
+  test("revoking someone else's connection", async () => {
+    const { tokens } = await connection(memberId, "Cursor");
+    await cancelThenConfirm(adminPage, app.url, {
+      list: "/keys",
+      link: (p) => p.locator("#all-connections tr", { hasText: "Cursor" }).getByRole("link", { name: "Revoke" }),
+      question: "Revoke “Cursor” for member@example.com?",
+      confirm: "Revoke connection",
+      flash: "Revoked “Cursor” for member@example.com: it gets 401 from now on.",
+      inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
     });
   });
 });
