@@ -21,10 +21,7 @@ export function deleteQuestion(
     client.tokenEndpointAuthMethod === "none"
       ? "Its client ID stops working: an app using it can no longer ask anyone for access."
       : "Its client ID and secret stop working: an app using them can no longer ask anyone for access.";
-  const connections =
-    use.people === 0
-      ? "Nobody is connected with it now."
-      : `It ends the connections of ${plural(use.people, "person", "people")} at once, with ${plural(use.tokens, "live token")}: each app gets 401 on its next request and must be connected and approved again.`;
+  const connections = use.people === 0 ? "Nobody is connected with it now." : endsConnections(use);
   const after =
     client.kind === "manual"
       ? "This cannot be undone."
@@ -54,4 +51,12 @@ export function newSecretQuestion(client: OAuthClient, secretHash: string, path:
     cancel,
     danger: false,
   };
+}
+
+/** `It ends 2 people's connections at once, and its 4 live tokens get 401 from then on: …` */
+function endsConnections({ people, tokens }: { people: number; tokens: number }): string {
+  const whose = people === 1 ? "1 person's connection" : `${people} people's connections`;
+  const live =
+    tokens === 0 ? "" : `, and its ${plural(tokens, "live token")} ${tokens === 1 ? "gets" : "get"} 401 from then on`;
+  return `It ends ${whose} at once${live}: to use it again, each must connect and approve it again.`;
 }

@@ -180,7 +180,8 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
         });
         // A public client has nothing to show once: Post/Redirect/Get to its page, which shows its ID.
         if (secret === null) {
-          setFlash(ctx.cookie, web.secure, `Added “${client.name}”: a public client, with no secret (it uses PKCE).`);
+          const added = `Added “${client.name}”: give the app its client ID, ${client.id}. It has no secret: it uses PKCE.`;
+          setFlash(ctx.cookie, web.secure, added);
           return ctx.redirect(editHref(scope, client.id), 303);
         }
         // The secret is shown once, as this answer: a redirect would need it kept somewhere to show it after.

@@ -140,7 +140,9 @@ describe("adding a client", () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/admin/clients/edit?id=${clientId}`);
-    expect(html).toContain('<p class="flash" role="status">Added “Desktop app”: a public client, with no secret');
+    expect(html).toContain(
+      `<p class="flash" role="status">Added “Desktop app”: give the app its client ID, ${clientId}.`,
+    );
     expect(secret).toBeNull();
     expect(rowOf(clientId!)).toMatchObject({
       kind: "manual",
@@ -391,7 +393,7 @@ describe("deleting a client", () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("<h1>Delete “Doomed”?</h1>");
-    expect(html).toContain("It ends the connections of 1 person at once, with 2 live tokens");
+    expect(html).toContain("It ends 1 person&#x27;s connection at once, and its 2 live tokens get 401 from then on");
     expect(confirmationForm(html)).toMatchObject({ action: "/admin/clients/delete", fields: { client_id: client.id } });
     expect(html).toContain(`<a class="button secondary" href="/admin/clients/edit?id=${client.id}">Cancel</a>`);
     expect(counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });

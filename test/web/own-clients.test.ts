@@ -182,7 +182,9 @@ describe("registering a client", () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/clients/edit?id=${clientId}`);
-    expect(flashOf(html)).toBe("Added “Alice desktop”: a public client, with no secret (it uses PKCE).");
+    expect(flashOf(html)).toBe(
+      `Added “Alice desktop”: give the app its client ID, ${clientId}. It has no secret: it uses PKCE.`,
+    );
     expect(secret).toBeNull();
     expect(rowOf(clientId!)).toMatchObject({
       kind: "manual",
@@ -441,7 +443,7 @@ describe("deleting a client asks first and reports", () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("<h1>Delete “alice@example.com&#x27;s app”?</h1>");
-    expect(html).toContain("It ends the connections of 2 people at once, with 4 live tokens");
+    expect(html).toContain("It ends 2 people&#x27;s connections at once, and its 4 live tokens get 401 from then on");
     expect(html).toContain("Its client ID stops working");
     expect(confirmationForm(html)).toMatchObject({ action: "/clients/delete", fields: { client_id: client.id } });
     expect(html).toContain(`<a class="button secondary" href="/clients/edit?id=${client.id}">Cancel</a>`);
