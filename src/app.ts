@@ -33,6 +33,7 @@ import { assetRoutes } from "./web/assets.ts";
 import { sessionCookieName } from "./web/context.ts";
 import { inviteRoutes } from "./web/invite.ts";
 import { keysRoutes } from "./web/keys.ts";
+import { connectionRevokeRoutes } from "./web/connection-revoke.ts";
 import { setupRoutes } from "./web/setup.ts";
 import { signInRoutes } from "./web/sign-in.ts";
 
@@ -91,6 +92,7 @@ export function createApp(input: AppInput) {
       .use(setupRoutes(web, pages))
       .use(inviteRoutes(web, pages))
       .use(keysRoutes(web, pages))
+      .use(connectionRevokeRoutes(web, pages))
       .use(registerRoutes(web, context))
       .use(clientPagesRoutes(web, pages, "admin"))
       .use(clientPagesRoutes(web, pages, "own"))

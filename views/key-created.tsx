@@ -14,7 +14,7 @@ export function KeyCreatedPage({ viewer, csrf, name, token, rotated }: KeyCreate
     <Layout title="Your new API key" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1 safe>{rotated ? `New secret for “${name}”` : `API key “${name}” created`}</h1>
-        <p>Copy it now: it will not be shown again. {rotated ? "The old secret has stopped working." : ""}</p>
+        <p>Copy it now: it will not be shown again.</p>
         <div class="secret">
           <input type="text" id="new-key" value={token} readonly aria-label="API key" />
           <button type="button" data-copy="new-key">

@@ -1,6 +1,6 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
+import { ErrorNote, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import {
   AccessFields,
@@ -181,7 +181,12 @@ function ConnectionsTable({
               </td>
               <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
               <td class="actions">
-                <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
+                <ConfirmLink
+                  href={`/connections/${c.id}/revoke`}
+                  label="Revoke"
+                  subject={showUser ? `${c.name}, ${c.userEmail}` : c.name}
+                  variant="danger"
+                />
                 {!showUser && c.access === "full" ? <EditLimits row={c} csrf={csrf} error={error} /> : ""}
               </td>
             </tr>
@@ -252,7 +257,7 @@ export function KeysPage({
                     <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
                     <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
                     <td class="actions">
-                      <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
+                      <ConfirmLink href={`/keys/${k.id}/rotate`} label="Rotate" subject={k.name} variant="secondary" />
                       <ConfirmLink href={`/keys/${k.id}/revoke`} label="Revoke" subject={k.name} variant="danger" />
                     </td>
                   </tr>

@@ -1,4 +1,4 @@
-import { listUsers } from "../accounts/users-store.ts";
+import { findUserById, listUsers } from "../accounts/users-store.ts";
 import { inTransaction, type Db } from "../db/client.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
@@ -8,6 +8,7 @@ import {
   listLiveAuthorizations,
   revokeAuthorizationAndTokens,
   updateAuthorizationLimits,
+  type Authorization,
 } from "./authorizations-store.ts";
 
 // A connection is an approved authorization (an oauth_grants row) as the user sees it:
@@ -15,6 +16,7 @@ import {
 
 export interface Connection {
   id: string;
+  clientId: string;
   /** The client's name as a key name, e.g. "Claude (MCP connector)". */
   name: string;
   /** The client's own name, e.g. "Claude". */
@@ -37,8 +39,15 @@ export function connectionName(clientName: string): string {
 /** Live connections of one user, or of everyone when userId is null; newest first. */
 export function listConnections(db: Db, userId: string | null): Connection[] {
   const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
-  return listLiveAuthorizations(db, userId).map(({ authorization, clientName }) => ({
+  return listLiveAuthorizations(db, userId).map(({ authorization, clientName }) =>
+    asConnection(authorization, clientName, emails.get(authorization.userId) ?? ""),
+  );
+}
+
+function asConnection(authorization: Authorization, clientName: string, userEmail: string): Connection {
+  return {
     id: authorization.id,
+    clientId: authorization.clientId,
     name: connectionName(clientName),
     clientName,
     access: accessLevelOf(authorization.scope),
@@ -46,29 +55,33 @@ export function listConnections(db: Db, userId: string | null): Connection[] {
     argumentLimits: authorization.argumentLimits,
     createdAt: authorization.createdAt,
     lastUsedAt: authorization.lastUsedAt,
-    userEmail: emails.get(authorization.userId) ?? "",
-  }));
+    userEmail,
+  };
+}
+
+/**
+ * A live connection of `ownerId` (of anyone when ownerId is null), as listed; null when
+ * there is none. A service account's authorization is not one (it would stop the
+ * account for good: it has no consent to give again).
+ */
+export function findConnection(db: Db, id: string, ownerId: string | null): Connection | null {
+  const authorization = findAuthorization(db, id);
+  if (!authorization || authorization.revokedAt !== null) return null;
+  if (ownerId !== null && authorization.userId !== ownerId) return null;
+  const client = findClientById(db, authorization.clientId);
+  if (!client || client.kind === "service") return null;
+  return asConnection(authorization, client.name, findUserById(db, authorization.userId)?.email ?? "");
 }
 
 /**
  * Ends a connection of `ownerId` (or of anyone when ownerId is null): the
  * authorization and every token it issued stop working at once. False when there is
- * no such live connection; a service account's authorization is not one (it would
- * stop the account for good: it has no consent to give again).
+ * no such live connection (findConnection).
  */
 export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
-  const authorization = findAuthorization(db, input.id);
-  if (!authorization || authorization.revokedAt !== null) return false;
-  if (findClientById(db, authorization.clientId)?.kind === "service") return false;
-  if (input.ownerId !== null && authorization.userId !== input.ownerId) return false;
-  inTransaction(db, () => revokeAuthorizationAndTokens(db, authorization.id, input.now));
+  if (!findConnection(db, input.id, input.ownerId)) return false;
+  inTransaction(db, () => revokeAuthorizationAndTokens(db, input.id, input.now));
   return true;
-}
-
-/** A live connection of `ownerId`, for its owner to change; null when there is none. */
-export function ownConnection(db: Db, id: string, ownerId: string) {
-  const authorization = findAuthorization(db, id);
-  return authorization && authorization.revokedAt === null && authorization.userId === ownerId ? authorization : null;
 }
 
 /**

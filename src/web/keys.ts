@@ -1,13 +1,13 @@
 import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { parseDurationSeconds } from "../config.ts";
-import { findApiKeyWithUser, listLiveApiKeys, liveKeyIdsCreatedWith } from "../keys/api-keys-store.ts";
+import { findApiKeyWithUser, listLiveApiKeys, liveKeyIdsCreatedWith, type ApiKey } from "../keys/api-keys-store.ts";
 import { liveAuthorizationIdsOfApiKey } from "../oauth/authorizations-store.ts";
 import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { limitItems, limitLines } from "../mcp/argument-gates.ts";
-import { listConnections, ownConnection, revokeConnection, setConnectionLimits } from "../oauth/connections.ts";
+import { findConnection, listConnections, setConnectionLimits } from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import {
   expiryChoices,
@@ -21,6 +21,7 @@ import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
 import { setFlash } from "./flash.ts";
+import { plural } from "./wording.ts";
 import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
@@ -78,17 +79,29 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     return key && key.userId === userId && key.revokedAt === null ? key : null;
   };
 
-  /** What revoking a key stops: it, what was made with it (api-keys.ts revokeWithDescendants), and maybe this session. */
-  const revokeConsequences = (keyId: string, current: SignedIn) => {
+  /** What else a key takes with it when it ends (api-keys.ts revokeWithDescendants), revoked or rotated. */
+  const endsWithKey = (keyId: string, current: SignedIn) => {
     const keys = liveKeyIdsCreatedWith(web.db, keyId).length;
     const apps = liveAuthorizationIdsOfApiKey(web.db, keyId).length;
     return [
-      "Scripts and apps using it get 401 at once. This cannot be undone.",
       ...(keys + apps > 0
         ? [`What was made while signed in with it ends too: ${plural(keys, "key")} and ${plural(apps, "app")}.`]
         : []),
       ...(current.apiKey?.id === keyId ? ["You signed in with this key, so you will be signed out."] : []),
     ];
+  };
+
+  /** Why this session may not rotate its own key `key`: it was opened with a key of less access. */
+  const rotateRefusal = (key: ApiKey, current: SignedIn) => {
+    const access = { level: accessLevelOf(key.scope), tools: key.tools, limits: key.argumentLimits };
+    if (withinCeiling(access, ceilingOf(current))) return null;
+    const message =
+      "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
+    return MessagePage({
+      title: "More access than your key",
+      message,
+      link: { href: "/keys", label: "Back to API keys" },
+    });
   };
 
   // Every form post here: the form token first, then a session (both refusals link back to /keys).
@@ -169,7 +182,10 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           viewer,
           csrf,
           question: `Revoke “${key.name}”?`,
-          consequences: revokeConsequences(key.id, current),
+          consequences: [
+            "Scripts and apps using it get 401 at once. This cannot be undone.",
+            ...endsWithKey(key.id, current),
+          ],
           action: `/keys/${key.id}/revoke`,
           confirmLabel: "Revoke key",
           cancel: "/keys",
@@ -196,28 +212,47 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       },
       post(),
     )
+    .get(
+      "/keys/:id/rotate",
+      ({ current, viewer, csrf, params, set }) => {
+        const key = ownLiveKey(params.id, current.user.id);
+        if (!key) {
+          set.status = 404;
+          return noSuchKey();
+        }
+        const refused = rotateRefusal(key, current);
+        if (refused) {
+          set.status = 403;
+          return refused;
+        }
+        return ConfirmPage({
+          viewer,
+          csrf,
+          question: `Rotate “${key.name}”?`,
+          consequences: [
+            "Its current secret stops working at once: scripts and apps using it get 401 until they have the new one.",
+            "You get a new secret under the same name, access and lifetime, shown once to copy.",
+            ...endsWithKey(key.id, current),
+          ],
+          action: `/keys/${key.id}/rotate`,
+          confirmLabel: "Rotate key",
+          cancel: "/keys",
+          danger: false,
+        });
+      },
+      { signedIn: true },
+    )
     .post(
       "/keys/:id/rotate",
       ({ current, viewer, csrf, audit, set, params }) => {
         const userId = current.user.id;
-        const target = findApiKeyWithUser(web.db, params.id)?.apiKey;
-        if (
-          target &&
-          target.userId === userId &&
-          !withinCeiling(
-            { level: accessLevelOf(target.scope), tools: target.tools, limits: target.argumentLimits },
-            ceilingOf(current),
-          )
-        ) {
+        const target = ownLiveKey(params.id, userId);
+        const refused = target && rotateRefusal(target, current);
+        if (refused) {
           set.status = 403;
-          const message =
-            "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
-          return MessagePage({
-            title: "More access than your key",
-            message,
-            link: { href: "/keys", label: "Back to API keys" },
-          });
+          return refused;
         }
+        // A resubmitted form names the old key, revoked by the first: 404, and nothing more happens.
         const rotated = rotateApiKey(web.db, {
           id: params.id,
           ownerId: userId,
@@ -235,8 +270,12 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           ...(current.apiKey && { created_with_key: current.apiKey.id }),
         };
         audit.record({ event: "key_rotated", outcome: "ok", userId, apiKeyId: params.id, detail });
+        // Not Post/Redirect/Get: the new secret is shown once, as this answer. A
+        // redirect would need it kept somewhere to show it after, and only its
+        // SHA-256 is ever stored. So the report rides on this page.
+        const flash = `Rotated “${rotated.apiKey.name}”: the old secret has stopped working.`;
         return KeyCreatedPage({
-          viewer,
+          viewer: { ...viewer, flash },
           csrf,
           name: rotated.apiKey.name,
           token: rotated.token,
@@ -247,10 +286,10 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/connections/:id/limits",
-      ({ body, current, viewer, csrf, audit, set, params, redirect }) => {
+      ({ body, cookie, current, viewer, csrf, audit, set, params, redirect }) => {
         // Only the owner changes a connection's limits; an admin can revoke it instead.
-        const grant = ownConnection(web.db, params.id, current.user.id);
-        if (!grant) {
+        const connection = findConnection(web.db, params.id, current.user.id);
+        if (!connection) {
           set.status = 404;
           return MessagePage({
             title: "No such connection",
@@ -258,63 +297,33 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
             link: { href: "/keys", label: "Back to API keys" },
           });
         }
-        const access = { level: accessLevelOf(grant.scope), tools: grant.tools };
+        const access = { level: connection.access, tools: connection.tools };
         const limits = limitsFromForm(body, access, offeredWriteTools(), ceilingOf(current));
         if (!limits.ok) {
           set.status = 400;
           return page(
             { current, viewer, csrf },
             {
-              connectionError: { id: grant.id, message: limits.error, posted: field(body, "argument_limits") },
+              connectionError: { id: connection.id, message: limits.error, posted: field(body, "argument_limits") },
             },
           );
         }
-        setConnectionLimits(web.db, grant.id, limits.limits);
-        web.log.info("connection limits changed", { user_id: current.user.id, grant_id: grant.id });
+        setConnectionLimits(web.db, connection.id, limits.limits);
+        web.log.info("connection limits changed", { user_id: current.user.id, grant_id: connection.id });
         const detail = { argument_limits: limits.limits ?? "none", via: "web" };
         audit.record({
           event: "connection_limits_changed",
           outcome: "ok",
           userId: current.user.id,
-          clientId: grant.clientId,
-          grantId: grant.id,
+          clientId: connection.clientId,
+          grantId: connection.id,
           detail,
         });
-        return redirect("/keys", 303);
-      },
-      post(),
-    )
-    .post(
-      "/connections/:id/revoke",
-      ({ current, audit, set, params, redirect }) => {
-        const { user } = current;
-        // The owner ends their own connection; an admin (signed in as one) can end anyone's.
-        if (
-          !revokeConnection(web.db, { id: params.id, ownerId: actsAsAdmin(current) ? null : user.id, now: web.now() })
-        ) {
-          set.status = 404;
-          return MessagePage({
-            title: "No such connection",
-            message: "That connection does not exist or is already revoked.",
-            link: { href: "/keys", label: "Back to API keys" },
-          });
-        }
-        web.log.info("connection revoked", { user_id: user.id, grant_id: params.id });
-        audit.record({
-          event: "connection_revoked",
-          outcome: "ok",
-          userId: user.id,
-          grantId: params.id,
-          detail: { via: "web" },
-        });
+        setFlash(cookie, web.secure, `Saved the argument limits of “${connection.name}”.`);
         return redirect("/keys", 303);
       },
       post(),
     );
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function noSuchKey(): string {

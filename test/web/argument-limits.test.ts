@@ -5,6 +5,7 @@ import { apiKeys, oauthGrants } from "../../src/db/schema.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
+import { listConnections } from "../../src/oauth/connections.ts";
 import { parsePolicies } from "../../src/mcp/policy-config.ts";
 import { detailOf, onlyAuditRow } from "../audit/fixture.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
@@ -225,6 +226,19 @@ describe("changing a connection's limits after approval", () => {
     expect(row).toContain(`${store}:text=team-a*</textarea>`);
     const audit = onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
     expect(detailOf(audit)).toEqual({ argument_limits: { [store]: { text: ["team-a*"] } }, via: "web" });
+  });
+
+  test("saving redirects to /keys, which says so once", async () => {
+    const { authorization } = await kaysConnection();
+    const { res } = await post(kay.b, `/connections/${authorization.id}/limits`, [
+      ["argument_limits", `${store}:text=x`],
+    ]);
+    expect([res.status, res.headers.get("location")]).toEqual([303, "/keys"]);
+    const name = listConnections(app.db, kay.id).find((c) => c.id === authorization.id)!.name;
+    expect(await (await kay.b.get("/keys")).text()).toContain(
+      `<p class="flash" role="status">Saved the argument limits of “${name}”.</p>`,
+    );
+    expect(await (await kay.b.get("/keys")).text()).not.toContain('class="flash"');
   });
 
   test("an empty box removes them", async () => {

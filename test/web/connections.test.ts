@@ -125,6 +125,51 @@ describe("revoking a connection", () => {
     expect(await rowOf(alice.b, authorization.id)).toBeNull();
   });
 
+  test("GET asks first, naming the app and the person, and changes nothing", async () => {
+    const { authorization, tokens } = await connect(alice.id, { clientName: "Claude <beta>" });
+    const res = await alice.b.get(`/connections/${authorization.id}/revoke`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<h1>Revoke “Claude &lt;beta&gt;” for alice@example.com?</h1>");
+    expect(html).toContain("It gets 401 on its next request, and its refresh token stops working.");
+    expect(html).toContain(`<form method="post" action="/connections/${authorization.id}/revoke"`);
+    expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+  });
+
+  test("GET for another user's connection or an unknown one is 404", async () => {
+    const { authorization } = await connect(alice.id);
+    for (const id of [authorization.id, "no-such-grant"]) {
+      const res = await bob.b.get(`/connections/${id}/revoke`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain("That connection does not exist or is already revoked.");
+    }
+  });
+
+  test("an admin is asked with the other person's email", async () => {
+    const { authorization } = await connect(bob.id);
+    const html = await (await admin.b.get(`/connections/${authorization.id}/revoke`)).text();
+    expect(html).toContain("<h1>Revoke “Claude” for bob@example.com?</h1>");
+    expect(grantRow(authorization.id).revokedAt).toBeNull();
+  });
+
+  test("the list's Revoke is a link to the question, not a form that acts", async () => {
+    const { authorization } = await connect(alice.id);
+    const row = (await rowOf(alice.b, authorization.id))!;
+    expect(row).toContain(`<a class="button danger" href="/connections/${authorization.id}/revoke">`);
+    expect(row).not.toContain(`action="/connections/${authorization.id}/revoke"`);
+  });
+
+  test("POST says on /keys what happened, once", async () => {
+    const { authorization } = await connect(bob.id, { clientName: "Cursor" });
+    expect((await revokeVia(admin.b, authorization.id)).headers.get("location")).toBe("/keys");
+    expect(await (await admin.b.get("/keys")).text()).toContain(
+      '<p class="flash" role="status">Revoked “Cursor” for bob@example.com: it gets 401 from now on.</p>',
+    );
+    expect(await (await admin.b.get("/keys")).text()).not.toContain('class="flash"');
+  });
+
   test("ends it at once: the access token stops authenticating", async () => {
     const { authorization, tokens } = await connect(alice.id);
     await revokeVia(alice.b, authorization.id);

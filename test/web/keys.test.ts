@@ -252,6 +252,63 @@ describe("rotating a key", () => {
     expect((await rotate(alice.b, idOf(token!))).res.headers.get("cache-control")).toBe("no-store");
   });
 
+  test("GET asks first, naming the key and what stops working, and changes nothing", async () => {
+    const { token } = await createViaForm(alice.b, { name: "deploy <ci>", access: "read", expires_in: "never" });
+    const res = await alice.b.get(`/keys/${idOf(token!)}/rotate`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<h1>Rotate “deploy &lt;ci&gt;”?</h1>");
+    expect(html).toContain("Its current secret stops working at once");
+    expect(html).toContain("shown once to copy");
+    expect(html).toContain(`<form method="post" action="/keys/${idOf(token!)}/rotate"`);
+    expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
+    expect(rowOf(idOf(token!))!.revokedAt).toBeNull();
+    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+  });
+
+  test("the confirmation counts the keys made with it, which end too", async () => {
+    const base = { userId: alice.id, expiresInSeconds: null, now: nowSeconds() };
+    const parent = createApiKey(app.db, { ...base, name: "rotated parent", access: "full" });
+    createApiKey(app.db, { ...base, name: "rotated child", access: "read", createdWith: parent.apiKey });
+    const html = await (await alice.b.get(`/keys/${parent.apiKey.id}/rotate`)).text();
+    expect(html).toContain("What was made while signed in with it ends too: 1 key and 0 apps.");
+  });
+
+  test("GET for someone else's key, an unknown one or a revoked one is 404", async () => {
+    const { token } = await createViaForm(bob.b, { name: "bobs to rotate", access: "read", expires_in: "never" });
+    const mine = await createViaForm(alice.b, { name: "gone", access: "read", expires_in: "never" });
+    await alice.b.post(`/keys/${idOf(mine.token!)}/revoke`, { csrf: await csrfOf(alice.b) });
+    for (const id of [idOf(token!), "aaaaaaaaaaaaaaaa", idOf(mine.token!)]) {
+      const res = await alice.b.get(`/keys/${id}/rotate`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain("That key does not exist or is already revoked.");
+    }
+  });
+
+  test("the new secret is the POST's answer (shown once), with a status line saying what happened", async () => {
+    const { token } = await createViaForm(alice.b, { name: "said", access: "read", expires_in: "never" });
+    const res = await alice.b.post(`/keys/${idOf(token!)}/rotate`, { csrf: await csrfOf(alice.b) });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<p class="flash" role="status">Rotated “said”: the old secret has stopped working.</p>');
+    expect(html).toMatch(tokenPattern);
+    // Nothing is left for the next page: the secret and the report were this answer.
+    expect(await (await alice.b.get("/keys")).text()).not.toContain('class="flash"');
+  });
+
+  test("resubmitting the rotation is 404 and makes no second key", async () => {
+    const { token } = await createViaForm(alice.b, { name: "resubmitted", access: "read", expires_in: "never" });
+    const csrf = await csrfOf(alice.b);
+    const first = await alice.b.post(`/keys/${idOf(token!)}/rotate`, { csrf });
+    const shown = tokenPattern.exec(await first.text())![0];
+    const again = await alice.b.post(`/keys/${idOf(token!)}/rotate`, { csrf });
+    expect(again.status).toBe(404);
+    expect(await again.text()).not.toMatch(tokenPattern);
+    const live = rowsOf(alice.id).filter((r) => r.name === "resubmitted" && r.revokedAt === null);
+    expect(live.map((r) => r.id)).toEqual([idOf(shown)]);
+    expect(authenticateApiKey(app.db, shown, nowSeconds())?.user.id).toBe(alice.id);
+  });
+
   test("someone else's key is 404 and the key stays live", async () => {
     const { token } = await createViaForm(bob.b, { name: "bobs rotate", access: "read", expires_in: "never" });
     const before = rowsOf(bob.id);
