@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
+import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
 import { Browser as HttpBrowser, createTestApp, type TestApp } from "../helpers.ts";
 import { makeKey, makeUser } from "../support/factories.ts";
 import { nowSeconds } from "../support/clock.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 import { cancelThenConfirm } from "./confirm-flow.ts";
+import { cancelThenConfirmShownOnce } from "./confirm-shown-once.ts";
 
 // Every destructive action asks first on a page of its own, naming what stops
 // working; Cancel changes nothing, and confirming acts and comes back to the
@@ -73,6 +75,27 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
   });
 
   const row = (table: string, text: string) => (p: Page) => p.locator(`#${table} tr`, { hasText: text });
+  /** The status the token endpoint answers a service account's client_credentials request with. */
+  const tokenStatus = async (clientId: string, secret: string) => {
+    const res = await fetch(`${app.url}/oauth/token`, {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa(`${clientId}:${secret}`)}` },
+      body: new URLSearchParams({ grant_type: "client_credentials" }),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const serviceAccount = (name: string) => {
+    const { account, clientSecret } = createServiceAccount(app.db, {
+      name,
+      access: "read",
+      tools: null,
+      resource: `${app.url}/mcp`,
+      now: nowSeconds(),
+    });
+    return { clientId: account.client.id, secret: clientSecret };
+  };
+
   test("disabling a person", async () => {
     const person = await makeUser(app, { email: "leaver@example.com" });
     const { token } = makeKey(app, person.id, "read", "leavers key");
@@ -117,6 +140,45 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
       confirm: "Revoke invitation",
       flash: "Revoked the invitation for invitee@example.com: its link no longer works.",
       inEffect: async () => (await fetch(link)).status === 200,
+    });
+  });
+
+  test("a service account's new secret", async () => {
+    const { clientId, secret } = serviceAccount("ci-rotate");
+    await cancelThenConfirmShownOnce(admin, app.url, {
+      list: "/admin/service-accounts",
+      link: (p) => row("service-accounts", "ci-rotate")(p).getByRole("link", { name: "New secret" }),
+      question: "New secret for “ci-rotate”?",
+      confirm: "Make a new secret",
+      shown: "New secret for ci-rotate",
+      status: "Made a new secret for “ci-rotate”: the old one has stopped working.",
+      inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
+    });
+    const fresh = await admin.locator("#client-secret").inputValue();
+    expect(await tokenStatus(clientId, fresh)).toBe(200);
+  });
+
+  test("disabling a service account", async () => {
+    const { clientId, secret } = serviceAccount("ci-pause");
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/service-accounts",
+      link: (p) => row("service-accounts", "ci-pause")(p).getByRole("link", { name: "Disable" }),
+      question: "Disable “ci-pause”?",
+      confirm: "Disable service account",
+      flash: "Disabled “ci-pause”: it gets no new tokens, and the ones it has stopped working.",
+      inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
+    });
+  });
+
+  test("deleting a service account", async () => {
+    const { clientId, secret } = serviceAccount("ci-gone");
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/service-accounts",
+      link: (p) => row("service-accounts", "ci-gone")(p).getByRole("link", { name: "Delete" }),
+      question: "Delete “ci-gone”?",
+      confirm: "Delete service account",
+      flash: "Deleted “ci-gone”: its secret and tokens no longer work.",
+      inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
     });
   });
 });
