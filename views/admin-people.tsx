@@ -1,5 +1,5 @@
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
+import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 export interface PersonRow {
@@ -34,12 +34,12 @@ function PersonActions({ p, csrf }: { p: PersonRow; csrf: string }): string {
   return (
     <>
       {p.disabledAt === null ? (
-        <PostButton action={`${base}/disable`} csrf={csrf} label="Disable" variant="danger" />
+        <ConfirmLink href={`${base}/disable`} label="Disable" subject={p.email} variant="danger" />
       ) : (
         <PostButton action={`${base}/enable`} csrf={csrf} label="Enable" variant="secondary" />
       )}
       {p.isAdmin ? (
-        <PostButton action={`${base}/remove-admin`} csrf={csrf} label="Remove admin" variant="secondary" />
+        <ConfirmLink href={`${base}/remove-admin`} label="Remove admin" subject={p.email} variant="secondary" />
       ) : (
         <PostButton action={`${base}/make-admin`} csrf={csrf} label="Make admin" variant="secondary" />
       )}
@@ -123,10 +123,10 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                       <Time at={i.expiresAt} />
                     </td>
                     <td class="actions">
-                      <PostButton
-                        action={`/admin/invitations/${i.id}/revoke`}
-                        csrf={csrf}
+                      <ConfirmLink
+                        href={`/admin/invitations/${i.id}/revoke`}
                         label="Revoke"
+                        subject={i.email}
                         variant="danger"
                       />
                     </td>

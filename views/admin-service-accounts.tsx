@@ -1,6 +1,6 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
+import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { AccessFields, PermittedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
 
@@ -39,13 +39,13 @@ function AccountActions({ a, csrf }: { a: ServiceAccountView; csrf: string }): s
   const base = `/admin/service-accounts/${a.id}`;
   return (
     <>
-      <PostButton action={`${base}/secret`} csrf={csrf} label="New secret" variant="secondary" />
+      <ConfirmLink href={`${base}/secret`} label="New secret" subject={a.name} variant="secondary" />
       {a.disabledAt === null ? (
-        <PostButton action={`${base}/disable`} csrf={csrf} label="Disable" variant="danger" />
+        <ConfirmLink href={`${base}/disable`} label="Disable" subject={a.name} variant="danger" />
       ) : (
         <PostButton action={`${base}/enable`} csrf={csrf} label="Enable" variant="secondary" />
       )}
-      <PostButton action={`${base}/delete`} csrf={csrf} label="Delete" variant="danger" />
+      <ConfirmLink href={`${base}/delete`} label="Delete" subject={a.name} variant="danger" />
     </>
   ) as string;
 }
@@ -155,7 +155,7 @@ export function ServiceAccountSecretPage(p: {
     <Layout title="Service account secret" viewer={p.viewer} csrf={p.csrf}>
       <section class="card">
         <h1 safe>{p.rotated ? `New secret for ${p.name}` : `Service account ${p.name} created`}</h1>
-        <p>Copy the secret now: it will not be shown again. {p.rotated ? "The old secret has stopped working." : ""}</p>
+        <p>Copy the secret now: it will not be shown again.</p>
         <label>
           Client ID
           <input type="text" id="client-id" value={p.clientId} readonly />

@@ -59,3 +59,14 @@ export function markInvitationRevoked(db: Db, id: string, now: number): Invitati
       .get() ?? null
   );
 }
+
+/** An invitation by id while it is still pending (not used, revoked or expired), or null. */
+export function findPendingInvitation(db: Db, id: string, now: number): Invitation | null {
+  return (
+    db
+      .select()
+      .from(invitations)
+      .where(and(eq(invitations.id, id), pending(now)))
+      .get() ?? null
+  );
+}

@@ -1,19 +1,33 @@
 import { Elysia, type Context } from "elysia";
 import { createInvitation, invitationUrl } from "../accounts/invitations.ts";
-import { listPendingInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
-import { listUsers, type User } from "../accounts/users-store.ts";
+import { findPendingInvitation, listPendingInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
+import { findUserById, listUsers, type User } from "../accounts/users-store.ts";
 import { AccountError, disableAccount, enableAccount, setAdmin } from "../accounts/users.ts";
 import type { AuditEntry, AuditLog } from "../audit/entry.ts";
 import { AdminPeoplePage, InvitationCreatedPage } from "../../views/admin-people.tsx";
+import { ConfirmPage } from "../../views/confirm.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
+import type { CookieJar } from "./cookies.ts";
 import { field } from "./context.ts";
+import { setFlash } from "./flash.ts";
 
 // Settings → People: admins see every account and pending invitation, invite
 // someone by a single-use link (shown once), revoke an invitation, disable or
 // enable an account, and make or unmake admins. The last active admin can be
 // neither disabled nor demoted (checked atomically in src/accounts/users.ts).
+// Disable, Remove admin and Revoke ask first on a page of their own
+// (views/confirm.tsx); every change then redirects to the list, which says
+// what happened once (src/web/flash.ts).
+
+const path = "/admin/people";
+
+/** How one account change reads: where the admin lands, and the message there. */
+interface Outcome {
+  to: string;
+  flash: string | null;
+}
 
 export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
   const listPage = (g: SignedInContext, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
@@ -27,41 +41,101 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       ...extra,
     });
 
-  // Every form post here: the form token first, then an admin's session. A new object per route: Elysia consumes the options it is given.
-  const post = () => ({ form: "/admin/people", admin: "people" }) as const;
+  /** A person's account (not a service account: those have their own page), or null. */
+  const findPerson = (id: string) => {
+    const user = findUserById(web.db, id);
+    return user?.kind === "person" ? user : null;
+  };
 
-  /** One account change by an admin: the list again on success, or with the refusal as a 400. */
+  // Every form post here: the form token first, then an admin's session. A new object per route: Elysia consumes the options it is given.
+  const post = () => ({ form: path, admin: "people" }) as const;
+
+  /**
+   * One account change by an admin: a redirect with a message on success. A
+   * refusal (the last admin) is the list again with the reason as a 400, next
+   * to the table it is about, rather than a message that reads like a success.
+   */
   const change =
     (
       event: AuditEntry["event"],
       act: (userId: string) => User,
+      outcome: (u: User, self: boolean) => Outcome,
       detail: (u: User) => Record<string, unknown> = () => ({}),
     ) =>
-    (g: SignedInContext, audit: AuditLog, set: Context["set"], targetId: string) => {
+    (g: SignedInContext, cookie: CookieJar, audit: AuditLog, set: Context["set"], targetId: string) => {
       const by = g.current.user.id;
+      if (!findPerson(targetId)) {
+        set.status = 404;
+        return noSuchPerson();
+      }
       try {
         const user = act(targetId);
         web.log.info(event.replaceAll("_", " "), { user_id: by, target_user_id: user.id });
         audit.record({ event, outcome: "ok", userId: user.id, detail: { by, email: user.email, ...detail(user) } });
-        return Response.redirect("/admin/people", 303);
+        const { to, flash } = outcome(user, user.id === by);
+        if (flash !== null) setFlash(cookie, web.secure, flash);
+        return Response.redirect(to, 303);
       } catch (error) {
         if (!(error instanceof AccountError)) throw error;
         set.status = 400;
         return listPage(g, { error: error.message });
       }
     };
-  const disable = change("user_disabled", (id) => disableAccount(web.db, id, web.now()));
-  const enable = change("user_enabled", (id) => enableAccount(web.db, id));
+  const disable = change(
+    "user_disabled",
+    (id) => disableAccount(web.db, id, web.now()),
+    // Disabling yourself ended this session too: nothing is left to show the message.
+    (u, self) =>
+      self
+        ? { to: "/sign-in", flash: null }
+        : {
+            to: path,
+            flash: `Disabled ${u.email}: their sessions ended and their API keys and connections stopped working.`,
+          },
+  );
+  const enable = change(
+    "user_enabled",
+    (id) => enableAccount(web.db, id),
+    (u) => ({
+      to: path,
+      flash: `Enabled ${u.email}: they can sign in, and their API keys and connections work again.`,
+    }),
+  );
   const makeAdmin = change(
     "user_admin_changed",
     (id) => setAdmin(web.db, id, true),
+    (u) => ({ to: path, flash: `${u.email} is now an admin.` }),
     (u) => ({ admin: u.isAdmin }),
   );
   const removeAdmin = change(
     "user_admin_changed",
     (id) => setAdmin(web.db, id, false),
+    // Stepping down closes this page to you: the message waits on your keys page.
+    (u, self) => ({ to: self ? "/keys" : path, flash: `${u.email} is no longer an admin.` }),
     (u) => ({ admin: u.isAdmin }),
   );
+
+  /** The confirmation page for an action on a person, or 404 for an unknown id. */
+  const confirmPerson = (
+    g: SignedInContext,
+    set: Context["set"],
+    id: string,
+    ask: (u: User, self: boolean) => { question: string; consequences: string[]; confirmLabel: string; action: string },
+  ) => {
+    const person = findPerson(id);
+    if (!person) {
+      set.status = 404;
+      return noSuchPerson();
+    }
+    return ConfirmPage({
+      viewer: g.viewer,
+      csrf: g.csrf,
+      ...ask(person, person.id === g.current.user.id),
+      cancel: path,
+      // Both can be undone (Enable, Make admin): a plain button.
+      danger: false,
+    });
+  };
 
   return new Elysia()
     .use(pages)
@@ -69,9 +143,9 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       // Invitation links appear on these pages.
       set.headers["cache-control"] = "no-store";
     })
-    .get("/admin/people", ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "people" })
+    .get(path, ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "people" })
     .post(
-      "/admin/people/invite",
+      `${path}/invite`,
       ({ body, current, viewer, csrf, audit, set }) => {
         const userId = current.user.id;
         const form = { email: field(body, "email"), isAdmin: field(body, "admin") === "on" };
@@ -89,12 +163,13 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
             userId,
             detail: { invitation_id: invitation.id, email: invitation.email, admin: invitation.isAdmin, via: "web" },
           });
-          const link = invitationUrl(web.config.publicUrl, token);
+          // The answer to this POST, not a redirect: the link exists only here (only a hash of
+          // its secret is stored), so a page after a redirect would need it stored to show it.
           return InvitationCreatedPage({
-            viewer,
+            viewer: { ...viewer, flash: `Created an invitation for ${invitation.email}.` },
             csrf,
             email: invitation.email,
-            link,
+            link: invitationUrl(web.config.publicUrl, token),
             expiresAt: invitation.expiresAt,
           });
         } catch (error) {
@@ -105,17 +180,37 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       },
       post(),
     )
+    .get(
+      "/admin/invitations/:id/revoke",
+      ({ viewer, csrf, set, params }) => {
+        const invitation = findPendingInvitation(web.db, params.id, web.now());
+        if (!invitation) {
+          set.status = 404;
+          return noSuchInvitation();
+        }
+        return ConfirmPage({
+          viewer,
+          csrf,
+          question: `Revoke the invitation for ${invitation.email}?`,
+          consequences: [
+            "The link you sent stops working at once: opening it shows “Invitation not valid”.",
+            "You can invite them again later; they would need the new link.",
+          ],
+          action: `/admin/invitations/${invitation.id}/revoke`,
+          confirmLabel: "Revoke invitation",
+          cancel: path,
+          danger: true,
+        });
+      },
+      { admin: "people" },
+    )
     .post(
       "/admin/invitations/:id/revoke",
-      ({ current, audit, set, params, redirect }) => {
+      ({ cookie, current, audit, set, params, redirect }) => {
         const revoked = markInvitationRevoked(web.db, params.id, web.now());
         if (!revoked) {
           set.status = 404;
-          return MessagePage({
-            title: "No such invitation",
-            message: "That invitation was already used, revoked or has expired.",
-            link: { href: "/admin/people", label: "Back to people" },
-          });
+          return noSuchInvitation();
         }
         web.log.info("invitation revoked", { user_id: current.user.id, invitation_id: revoked.id });
         audit.record({
@@ -124,28 +219,79 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
           userId: current.user.id,
           detail: { invitation_id: revoked.id, email: revoked.email },
         });
-        return redirect("/admin/people", 303);
+        setFlash(cookie, web.secure, `Revoked the invitation for ${revoked.email}: its link no longer works.`);
+        return redirect(path, 303);
       },
       post(),
     )
+    .get(
+      `${path}/:id/disable`,
+      ({ current, viewer, csrf, set, params }) =>
+        confirmPerson({ current, viewer, csrf }, set, params.id, (u, self) => ({
+          question: `Disable ${u.email}?`,
+          consequences: [
+            "Their sessions end now, and their API keys and connections stop working at once: apps and scripts using them get 401.",
+            "Nothing is deleted: Enable brings their keys and connections back.",
+            ...(self ? ["That is you: you will be signed out, and only another admin can enable you."] : []),
+          ],
+          confirmLabel: "Disable account",
+          action: `${path}/${u.id}/disable`,
+        })),
+      { admin: "people" },
+    )
     .post(
-      "/admin/people/:id/disable",
-      ({ current, viewer, csrf, audit, set, params }) => disable({ current, viewer, csrf }, audit, set, params.id),
+      `${path}/:id/disable`,
+      ({ cookie, current, viewer, csrf, audit, set, params }) =>
+        disable({ current, viewer, csrf }, cookie, audit, set, params.id),
       post(),
     )
     .post(
-      "/admin/people/:id/enable",
-      ({ current, viewer, csrf, audit, set, params }) => enable({ current, viewer, csrf }, audit, set, params.id),
+      `${path}/:id/enable`,
+      ({ cookie, current, viewer, csrf, audit, set, params }) =>
+        enable({ current, viewer, csrf }, cookie, audit, set, params.id),
       post(),
     )
     .post(
-      "/admin/people/:id/make-admin",
-      ({ current, viewer, csrf, audit, set, params }) => makeAdmin({ current, viewer, csrf }, audit, set, params.id),
+      `${path}/:id/make-admin`,
+      ({ cookie, current, viewer, csrf, audit, set, params }) =>
+        makeAdmin({ current, viewer, csrf }, cookie, audit, set, params.id),
       post(),
     )
+    .get(
+      `${path}/:id/remove-admin`,
+      ({ current, viewer, csrf, set, params }) =>
+        confirmPerson({ current, viewer, csrf }, set, params.id, (u, self) => ({
+          question: `Remove admin from ${u.email}?`,
+          consequences: [
+            "They lose the admin pages (People, Service accounts, All clients, Upstreams, Audit log) at once, and their API keys no longer read /metrics or introspect tokens.",
+            "Their own API keys and connections keep working.",
+            ...(self ? ["That is you: these pages close for you when you confirm."] : []),
+          ],
+          confirmLabel: "Remove admin",
+          action: `${path}/${u.id}/remove-admin`,
+        })),
+      { admin: "people" },
+    )
     .post(
-      "/admin/people/:id/remove-admin",
-      ({ current, viewer, csrf, audit, set, params }) => removeAdmin({ current, viewer, csrf }, audit, set, params.id),
+      `${path}/:id/remove-admin`,
+      ({ cookie, current, viewer, csrf, audit, set, params }) =>
+        removeAdmin({ current, viewer, csrf }, cookie, audit, set, params.id),
       post(),
     );
+}
+
+function noSuchPerson(): string {
+  return MessagePage({
+    title: "No such person",
+    message: "That account does not exist.",
+    link: { href: path, label: "Back to people" },
+  });
+}
+
+function noSuchInvitation(): string {
+  return MessagePage({
+    title: "No such invitation",
+    message: "That invitation was already used, revoked or has expired.",
+    link: { href: path, label: "Back to people" },
+  });
 }

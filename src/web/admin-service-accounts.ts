@@ -19,15 +19,21 @@ import {
   type ServiceAccountForm,
   type ServiceAccountView,
 } from "../../views/admin-service-accounts.tsx";
+import { ConfirmPage, type ConfirmProps } from "../../views/confirm.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
+import type { CookieJar } from "./cookies.ts";
 import { field, fieldValues } from "./context.ts";
 import { accessFromForm } from "./access-form.ts";
+import { setFlash } from "./flash.ts";
 
 // Settings → Service accounts: admins create one (its client secret shown
 // once), give it a new secret, disable, enable or delete it. Each change is
-// in the audit log; the account's own calls are there under its name.
+// in the audit log; the account's own calls are there under its name. New
+// secret, Disable and Delete ask first on a page of their own
+// (views/confirm.tsx); Disable, Enable and Delete then redirect to the list,
+// which says what happened once (src/web/flash.ts).
 
 const path = "/admin/service-accounts";
 
@@ -71,8 +77,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const toggle = (
     event: "user_disabled" | "user_enabled",
     byId: string,
-    audit: AuditLog,
-    set: Context["set"],
+    { audit, set, cookie }: { audit: AuditLog; set: Context["set"]; cookie: CookieJar },
     id: string,
   ) => {
     if (!findServiceAccount(web.db, id)) {
@@ -81,7 +86,36 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     }
     const user = event === "user_disabled" ? disableAccount(web.db, id, web.now()) : enableAccount(web.db, id);
     audit.record({ event, outcome: "ok", userId: user.id, detail: { by: byId, service_account: user.name } });
+    setFlash(
+      cookie,
+      web.secure,
+      event === "user_disabled"
+        ? `Disabled “${user.name}”: it gets no new tokens, and the ones it has stopped working.`
+        : `Enabled “${user.name}”: it gets tokens with its secret again.`,
+    );
     return Response.redirect(path, 303);
+  };
+
+  /** The confirmation page for an action on a service account, or 404 for an unknown id. */
+  const confirmAccount = (
+    g: SignedInContext,
+    set: Context["set"],
+    id: string,
+    ask: (name: string) => Omit<ConfirmProps, "viewer" | "csrf" | "cancel" | "action">,
+    action: string,
+  ) => {
+    const account = findServiceAccount(web.db, id);
+    if (!account) {
+      set.status = 404;
+      return noSuchAccount();
+    }
+    return ConfirmPage({
+      viewer: g.viewer,
+      csrf: g.csrf,
+      ...ask(viewOf(account).name),
+      action: `${path}/${account.user.id}/${action}`,
+      cancel: path,
+    });
   };
 
   return new Elysia()
@@ -124,8 +158,9 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
             clientId: account.client.id,
             detail: { by, service_account: name, access: level, tools: tools ?? "all" },
           });
+          // The answer to this POST, not a redirect: see the new secret's route below.
           return ServiceAccountSecretPage({
-            viewer,
+            viewer: { ...viewer, flash: `Created service account “${name}”.` },
             csrf,
             name,
             clientId: account.client.id,
@@ -139,6 +174,27 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
         }
       },
       post(),
+    )
+    .get(
+      `${path}/:id/secret`,
+      ({ current, viewer, csrf, set, params }) =>
+        confirmAccount(
+          { current, viewer, csrf },
+          set,
+          params.id,
+          (name) => ({
+            question: `New secret for “${name}”?`,
+            consequences: [
+              "The current secret stops working at once: CI using it gets 401 (invalid_client) when it asks for a token.",
+              "Access tokens it already holds keep working until they expire; Disable stops those too.",
+              "The new secret is shown once, on the next page.",
+            ],
+            confirmLabel: "Make a new secret",
+            danger: true,
+          }),
+          "secret",
+        ),
+      { admin: "service accounts" },
     )
     .post(
       `${path}/:id/secret`,
@@ -156,8 +212,10 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
           clientId: renewed.account.client.id,
           detail: { by: current.user.id, service_account: name },
         });
+        // The answer to this POST, not a redirect: the secret exists only here (only its hash
+        // is stored), so a page after a redirect would need it stored to show it.
         return ServiceAccountSecretPage({
-          viewer,
+          viewer: { ...viewer, flash: `Made a new secret for “${name}”: the old one has stopped working.` },
           csrf,
           name,
           clientId: renewed.account.client.id,
@@ -168,19 +226,64 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
       },
       post(),
     )
+    .get(
+      `${path}/:id/disable`,
+      ({ current, viewer, csrf, set, params }) =>
+        confirmAccount(
+          { current, viewer, csrf },
+          set,
+          params.id,
+          (name) => ({
+            question: `Disable “${name}”?`,
+            consequences: [
+              "It gets no new tokens (the token endpoint answers unauthorized_client), and the tokens it holds get 401 at /mcp on their next request.",
+              "Nothing is deleted: Enable brings it back with the same secret.",
+            ],
+            confirmLabel: "Disable service account",
+            // Enable undoes it: a plain button.
+            danger: false,
+          }),
+          "disable",
+        ),
+      { admin: "service accounts" },
+    )
     .post(
       `${path}/:id/disable`,
-      ({ current, audit, set, params }) => toggle("user_disabled", current.user.id, audit, set, params.id),
+      ({ cookie, current, audit, set, params }) =>
+        toggle("user_disabled", current.user.id, { audit, set, cookie }, params.id),
       post(),
     )
     .post(
       `${path}/:id/enable`,
-      ({ current, audit, set, params }) => toggle("user_enabled", current.user.id, audit, set, params.id),
+      ({ cookie, current, audit, set, params }) =>
+        toggle("user_enabled", current.user.id, { audit, set, cookie }, params.id),
       post(),
+    )
+    .get(
+      `${path}/:id/delete`,
+      ({ current, viewer, csrf, set, params }) =>
+        confirmAccount(
+          { current, viewer, csrf },
+          set,
+          params.id,
+          (name) => ({
+            question: `Delete “${name}”?`,
+            consequences: [
+              "Its client secret and tokens stop working at once: the token endpoint and /mcp answer 401.",
+              "This cannot be undone: to give the job access again, create a new service account, with a new client ID and secret.",
+              // The audit log has no foreign keys (src/db/schema.ts auditEvents); the page names entries by joining users.
+              "Its audit entries are kept for the audit retention period (GATEHOUSE_AUDIT_RETENTION), listed under its user id instead of its name.",
+            ],
+            confirmLabel: "Delete service account",
+            danger: true,
+          }),
+          "delete",
+        ),
+      { admin: "service accounts" },
     )
     .post(
       `${path}/:id/delete`,
-      ({ current, audit, set, params, redirect }) => {
+      ({ cookie, current, audit, set, params, redirect }) => {
         const deleted = deleteServiceAccount(web.db, params.id);
         if (!deleted) {
           set.status = 404;
@@ -193,6 +296,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
           clientId: deleted.client.id,
           detail: { by: current.user.id, service_account: deleted.user.name },
         });
+        setFlash(cookie, web.secure, `Deleted “${deleted.user.name}”: its secret and tokens no longer work.`);
         return redirect(path, 303);
       },
       post(),

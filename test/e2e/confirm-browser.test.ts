@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { createTestApp, type TestApp } from "../helpers.ts";
 import { registerManualClient } from "../../src/oauth/registration.ts";
 import { basicAuth, exchangeCode } from "../oauth/token-fixture.ts";
 import { nowSeconds } from "../support/clock.ts";
 import { makeClient, makeConnection, makeKey, makeUser, redirectUri } from "../support/factories.ts";
+import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
+import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
+import { Browser as HttpBrowser, createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 import { cancelThenConfirm } from "./confirm-flow.ts";
+import { cancelThenConfirmShownOnce } from "./confirm-shown-once.ts";
 
 // Every destructive action asks first on a page of its own, naming what stops
 // working; Cancel changes nothing, and confirming acts and comes back to the
@@ -177,6 +180,124 @@ describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-sid
       confirm: "Delete client",
       flash: "Deleted “Team tool”: every token issued to it has stopped working.",
       inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
+    });
+  });
+});
+
+describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report", () => {
+  let admin: Page;
+  beforeAll(async () => {
+    await makeUser(app, { email: "admin@example.com", password, isAdmin: true });
+    admin = await (await browser.newContext()).newPage();
+    await admin.goto(`${app.url}/sign-in`);
+    await submitSignIn(admin, "admin@example.com", password);
+  });
+
+  const row = (table: string, text: string) => (p: Page) => p.locator(`#${table} tr`, { hasText: text });
+  /** The status the token endpoint answers a service account's client_credentials request with. */
+  const tokenStatus = async (clientId: string, secret: string) => {
+    const res = await fetch(`${app.url}/oauth/token`, {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa(`${clientId}:${secret}`)}` },
+      body: new URLSearchParams({ grant_type: "client_credentials" }),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const serviceAccount = (name: string) => {
+    const { account, clientSecret } = createServiceAccount(app.db, {
+      name,
+      access: "read",
+      tools: null,
+      resource: `${app.url}/mcp`,
+      now: nowSeconds(),
+    });
+    return { clientId: account.client.id, secret: clientSecret };
+  };
+
+  test("disabling a person", async () => {
+    const person = await makeUser(app, { email: "leaver@example.com" });
+    const { token } = makeKey(app, person.id, "read", "leavers key");
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/people",
+      link: (p) => row("people", "leaver@example.com")(p).getByRole("link", { name: "Disable" }),
+      question: "Disable leaver@example.com?",
+      confirm: "Disable account",
+      flash: "Disabled leaver@example.com: their sessions ended and their API keys and connections stopped working.",
+      inEffect: async () => (await mcpStatus(token)) === 200,
+    });
+  });
+
+  test("removing an admin", async () => {
+    await makeUser(app, { email: "former-admin@example.com", password, isAdmin: true });
+    // Their own browser, over a socket: whether the admin pages still open for them.
+    const theirs = new HttpBrowser(app.url);
+    const csrf = HttpBrowser.csrfOf(await (await theirs.get("/sign-in")).text());
+    expect((await theirs.post("/sign-in", { csrf, email: "former-admin@example.com", password })).status).toBe(303);
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/people",
+      link: (p) => row("people", "former-admin@example.com")(p).getByRole("link", { name: "Remove admin" }),
+      question: "Remove admin from former-admin@example.com?",
+      confirm: "Remove admin",
+      flash: "former-admin@example.com is no longer an admin.",
+      inEffect: async () => (await theirs.get("/admin/people")).status === 200,
+    });
+  });
+
+  test("revoking an invitation", async () => {
+    const { token } = createInvitation(app.db, {
+      email: "invitee@example.com",
+      isAdmin: false,
+      createdBy: null,
+      now: nowSeconds(),
+    });
+    const link = invitationUrl(app.url, token);
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/people",
+      link: (p) => row("invitations", "invitee@example.com")(p).getByRole("link", { name: "Revoke" }),
+      question: "Revoke the invitation for invitee@example.com?",
+      confirm: "Revoke invitation",
+      flash: "Revoked the invitation for invitee@example.com: its link no longer works.",
+      inEffect: async () => (await fetch(link)).status === 200,
+    });
+  });
+
+  test("a service account's new secret", async () => {
+    const { clientId, secret } = serviceAccount("ci-rotate");
+    await cancelThenConfirmShownOnce(admin, app.url, {
+      list: "/admin/service-accounts",
+      link: (p) => row("service-accounts", "ci-rotate")(p).getByRole("link", { name: "New secret" }),
+      question: "New secret for “ci-rotate”?",
+      confirm: "Make a new secret",
+      shown: "New secret for ci-rotate",
+      status: "Made a new secret for “ci-rotate”: the old one has stopped working.",
+      inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
+    });
+    const fresh = await admin.locator("#client-secret").inputValue();
+    expect(await tokenStatus(clientId, fresh)).toBe(200);
+  });
+
+  test("disabling a service account", async () => {
+    const { clientId, secret } = serviceAccount("ci-pause");
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/service-accounts",
+      link: (p) => row("service-accounts", "ci-pause")(p).getByRole("link", { name: "Disable" }),
+      question: "Disable “ci-pause”?",
+      confirm: "Disable service account",
+      flash: "Disabled “ci-pause”: it gets no new tokens, and the ones it has stopped working.",
+      inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
+    });
+  });
+
+  test("deleting a service account", async () => {
+    const { clientId, secret } = serviceAccount("ci-gone");
+    await cancelThenConfirm(admin, app.url, {
+      list: "/admin/service-accounts",
+      link: (p) => row("service-accounts", "ci-gone")(p).getByRole("link", { name: "Delete" }),
+      question: "Delete “ci-gone”?",
+      confirm: "Delete service account",
+      flash: "Deleted “ci-gone”: its secret and tokens no longer work.",
+      inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
     });
   });
 });

@@ -86,7 +86,8 @@ describe.skipIf(chromiumPath === null)("a service account for CI", () => {
   });
 
   test("Disable stops new tokens at once", async () => {
-    await clickAndLoad(page, page.getByRole("button", { name: "Disable" }));
+    await clickAndLoad(page, page.getByRole("link", { name: "Disable" }));
+    await clickAndLoad(page, page.getByRole("button", { name: "Disable service account" }));
     expect(await page.locator("#service-accounts .status").textContent()).toBe("Disabled");
     const res = await fetch(`${app.url}/oauth/token`, {
       method: "POST",

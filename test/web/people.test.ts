@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
+import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
 import { createUser } from "../../src/accounts/users.ts";
 import { auditEvents, invitations, sessions, users } from "../../src/db/schema.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
@@ -8,6 +9,7 @@ import { advanceClock, nowSeconds } from "../support/clock.ts";
 const password = "correct horse battery staple";
 const linkPattern = /http:\/\/127\.0\.0\.1:\d+\/invite\/gate_inv_[a-z2-7]{16}_[a-z2-7]{52}/;
 const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const flashOf = (html: string) => /<p class="flash" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
 
 let app: TestApp;
 let admin: { id: string; b: Browser };
@@ -289,10 +291,12 @@ describe("disabling and admins", () => {
     expect((await target.b.get("/admin/people")).status).toBe(403);
   });
 
-  test("an unknown person is a readable 400", async () => {
-    const res = await admin.b.post("/admin/people/nobody/disable", { csrf: await csrfOf(admin.b) });
-    expect(res.status).toBe(400);
-    expect(errorOf(await res.text())).toBe("That account does not exist.");
+  test("an unknown person is a readable 404", async () => {
+    for (const action of ["disable", "enable", "make-admin", "remove-admin"]) {
+      const res = await admin.b.post(`/admin/people/nobody/${action}`, { csrf: await csrfOf(admin.b) });
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain("No such person");
+    }
   });
 });
 
@@ -329,6 +333,16 @@ describe("the last admin", () => {
     expect(onlyRow().disabledAt).toBeNull();
   });
 
+  test("a refusal is the list with the reason as a 400, at the post, and leaves no message for later", async () => {
+    const res = await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('<table id="people">');
+    expect(errorOf(html)).toContain("last active admin");
+    expect(flashOf(html)).toBeNull();
+    expect(flashOf(await (await only.b.get("/admin/people")).text())).toBeNull();
+  });
+
   test("cannot remove their own admin role", async () => {
     const res = await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() });
     expect(res.status).toBe(400);
@@ -346,5 +360,164 @@ describe("the last admin", () => {
     });
     expect((await only.b.post(`/admin/people/${second.id}/disable`, { csrf: await soloCsrf() })).status).toBe(303);
     expect((await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() })).status).toBe(400);
+  });
+});
+
+describe("asking first, then saying what happened (issue 14)", () => {
+  const confirmation = async (path: string, b = admin.b) => {
+    const res = await b.get(path);
+    return { status: res.status, html: await res.text() };
+  };
+  /** The next GET of `page` shows the message once; the one after shows none. */
+  const flashedOnce = async (b: Browser, page = "/admin/people") => {
+    const first = flashOf(await (await b.get(page)).text());
+    const second = flashOf(await (await b.get(page)).text());
+    expect(second).toBeNull();
+    return first;
+  };
+  const postAs = async (b: Browser, path: string) => b.post(path, { csrf: await csrfOf(b) });
+
+  test("Disable asks on its own page, naming the person and what stops, and changes nothing", async () => {
+    const target = await signedInUser("ask-disable@example.com", false);
+    const { status, html } = await confirmation(`/admin/people/${target.id}/disable`);
+    expect(status).toBe(200);
+    expect(html).toContain("<h1>Disable ask-disable@example.com?</h1>");
+    expect(html).toContain("Their sessions end now, and their API keys and connections stop working at once");
+    expect(html).toContain(`<form method="post" action="/admin/people/${target.id}/disable"`);
+    expect(html).toContain('<a class="button secondary" href="/admin/people">Cancel</a>');
+    expect(userRow("ask-disable@example.com")?.disabledAt).toBeNull();
+    expect((await target.b.get("/keys")).status).toBe(200);
+  });
+
+  test("the list links Disable and Remove admin to their confirmation pages", async () => {
+    const target = await signedInUser("linked@example.com", true);
+    const html = await (await admin.b.get("/admin/people")).text();
+    expect(html).toContain(`href="/admin/people/${target.id}/disable"`);
+    expect(html).toContain(`href="/admin/people/${target.id}/remove-admin"`);
+    expect(html).not.toContain(`action="/admin/people/${target.id}/disable"`);
+    expect(html).not.toContain(`action="/admin/people/${target.id}/remove-admin"`);
+  });
+
+  test("Remove admin asks, naming the person and the admin pages they lose, and changes nothing", async () => {
+    const target = await signedInUser("ask-demote@example.com", true);
+    const { status, html } = await confirmation(`/admin/people/${target.id}/remove-admin`);
+    expect(status).toBe(200);
+    expect(html).toContain("<h1>Remove admin from ask-demote@example.com?</h1>");
+    expect(html).toContain("They lose the admin pages");
+    expect(html).toContain(`<form method="post" action="/admin/people/${target.id}/remove-admin"`);
+    expect(userRow("ask-demote@example.com")?.isAdmin).toBe(true);
+  });
+
+  test("Revoke asks, naming the invited email, and the link still works", async () => {
+    const { link } = await invite("ask-revoke@example.com");
+    const [row] = invitationRows("ask-revoke@example.com");
+    const { status, html } = await confirmation(`/admin/invitations/${row!.id}/revoke`);
+    expect(status).toBe(200);
+    expect(html).toContain("<h1>Revoke the invitation for ask-revoke@example.com?</h1>");
+    expect(html).toContain("The link you sent stops working at once");
+    expect(html).toContain(`<form method="post" action="/admin/invitations/${row!.id}/revoke"`);
+    expect(invitationRows("ask-revoke@example.com")[0]!.revokedAt).toBeNull();
+    expect((await new Browser(app.url, app.send).get(link!)).status).toBe(200);
+    expect(await (await admin.b.get("/admin/people")).text()).toContain(`href="/admin/invitations/${row!.id}/revoke"`);
+  });
+
+  test("an unknown id, a service account or a revoked invitation gets a 404 confirmation page", async () => {
+    const service = createServiceAccount(app.db, {
+      name: "not-a-person",
+      access: "read",
+      tools: null,
+      resource: `${app.url}/mcp`,
+      now: nowSeconds(),
+    }).account.user;
+    for (const id of ["nobody", service.id]) {
+      for (const action of ["disable", "remove-admin"]) {
+        const { status, html } = await confirmation(`/admin/people/${id}/${action}`);
+        expect(status).toBe(404);
+        expect(html).toContain("No such person");
+      }
+    }
+    expect((await postAs(admin.b, `/admin/people/${service.id}/disable`)).status).toBe(404);
+    expect(app.db.select().from(users).where(eq(users.id, service.id)).get()?.disabledAt).toBeNull();
+    await invite("gone@example.com");
+    const [row] = invitationRows("gone@example.com");
+    await postAs(admin.b, `/admin/invitations/${row!.id}/revoke`);
+    for (const id of [row!.id, "nothing"]) {
+      const { status, html } = await confirmation(`/admin/invitations/${id}/revoke`);
+      expect(status).toBe(404);
+      expect(html).toContain("No such invitation");
+    }
+  });
+
+  test("a member gets 403 on the confirmation pages, as on the posts", async () => {
+    const { link } = await invite("member-cannot@example.com");
+    expect(link).not.toBeNull();
+    const [row] = invitationRows("member-cannot@example.com");
+    for (const path of [
+      `/admin/people/${admin.id}/disable`,
+      `/admin/people/${admin.id}/remove-admin`,
+      `/admin/invitations/${row!.id}/revoke`,
+    ]) {
+      expect((await member.b.get(path)).status).toBe(403);
+      expect((await postAs(member.b, path)).status).toBe(403);
+    }
+    expect(userRow("admin@example.com")).toMatchObject({ disabledAt: null, isAdmin: true });
+    expect(invitationRows("member-cannot@example.com")[0]!.revokedAt).toBeNull();
+  });
+
+  test("Disable and Enable redirect to the list, which says what happened once", async () => {
+    const target = await signedInUser("reported@example.com", false);
+    const res = await postAs(admin.b, `/admin/people/${target.id}/disable`);
+    expect([res.status, res.headers.get("location")]).toEqual([303, "/admin/people"]);
+    expect(await flashedOnce(admin.b)).toBe(
+      "Disabled reported@example.com: their sessions ended and their API keys and connections stopped working.",
+    );
+    const enabled = await postAs(admin.b, `/admin/people/${target.id}/enable`);
+    expect([enabled.status, enabled.headers.get("location")]).toEqual([303, "/admin/people"]);
+    expect(await flashedOnce(admin.b)).toBe(
+      "Enabled reported@example.com: they can sign in, and their API keys and connections work again.",
+    );
+  });
+
+  test("Make admin and Remove admin redirect to the list, which says what happened once", async () => {
+    const target = await signedInUser("role-reported@example.com", false);
+    const made = await postAs(admin.b, `/admin/people/${target.id}/make-admin`);
+    expect([made.status, made.headers.get("location")]).toEqual([303, "/admin/people"]);
+    expect(await flashedOnce(admin.b)).toBe("role-reported@example.com is now an admin.");
+    const removed = await postAs(admin.b, `/admin/people/${target.id}/remove-admin`);
+    expect([removed.status, removed.headers.get("location")]).toEqual([303, "/admin/people"]);
+    expect(await flashedOnce(admin.b)).toBe("role-reported@example.com is no longer an admin.");
+  });
+
+  test("revoking an invitation redirects to the list, which says what happened once", async () => {
+    await invite("revoke-reported@example.com");
+    const [row] = invitationRows("revoke-reported@example.com");
+    const res = await postAs(admin.b, `/admin/invitations/${row!.id}/revoke`);
+    expect([res.status, res.headers.get("location")]).toEqual([303, "/admin/people"]);
+    expect(await flashedOnce(admin.b)).toBe(
+      "Revoked the invitation for revoke-reported@example.com: its link no longer works.",
+    );
+  });
+
+  test("the new invitation's page is the POST's answer, with a status line", async () => {
+    const { res, html, link } = await invite("status-line@example.com");
+    expect(res.status).toBe(200);
+    expect(link).not.toBeNull();
+    expect(flashOf(html)).toBe("Created an invitation for status-line@example.com.");
+  });
+
+  test("an admin who steps down lands on their keys page with the message", async () => {
+    const stepping = await signedInUser("stepping-down@example.com", true);
+    const res = await postAs(stepping.b, `/admin/people/${stepping.id}/remove-admin`);
+    expect([res.status, res.headers.get("location")]).toEqual([303, "/keys"]);
+    expect(await flashedOnce(stepping.b, "/keys")).toBe("stepping-down@example.com is no longer an admin.");
+  });
+
+  test("an admin who disables themselves is sent to sign in", async () => {
+    const leaving = await signedInUser("leaving@example.com", true);
+    const ask = await leaving.b.get(`/admin/people/${leaving.id}/disable`);
+    expect(await ask.text()).toContain("That is you: you will be signed out");
+    const res = await postAs(leaving.b, `/admin/people/${leaving.id}/disable`);
+    expect([res.status, res.headers.get("location")]).toEqual([303, "/sign-in"]);
+    expect(userRow("leaving@example.com")?.disabledAt).toBeNumber();
   });
 });

@@ -199,3 +199,84 @@ describe("managing", () => {
     expect(app.db.select().from(users).where(eq(users.id, person.id)).get()?.disabledAt).toBeNull();
   });
 });
+
+describe("asking first, then saying what happened (issue 14)", () => {
+  const flashOf = (html: string) => /<p class="flash" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
+  async function fresh(name: string) {
+    const { html } = await create({ name });
+    return { id: accountRow(name)!.id, clientId: clientIdPattern.exec(html)![0], secret: secretPattern.exec(html)![0] };
+  }
+  const act = async (id: string, action: string, b = admin) =>
+    b.post(`${path}/${id}/${action}`, { csrf: await csrfOf(b) });
+  /** The next GET of the list shows the message once; the one after shows none. */
+  const flashedOnce = async () => {
+    const first = flashOf(await (await admin.get(path)).text());
+    expect(flashOf(await (await admin.get(path)).text())).toBeNull();
+    return first;
+  };
+
+  test.each([
+    ["secret", "<h1>New secret for “ask-secret”?</h1>", "CI using it gets 401 (invalid_client)"],
+    ["disable", "<h1>Disable “ask-disable”?</h1>", "It gets no new tokens"],
+    ["delete", "<h1>Delete “ask-delete”?</h1>", "Its audit entries are kept for the audit retention period"],
+  ])("%s asks on its own page, naming the account and what stops, and changes nothing", async (action, h1, said) => {
+    const a = await fresh(`ask-${action}`);
+    const res = await admin.get(`${path}/${a.id}/${action}`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain(h1);
+    expect(html).toContain(said);
+    expect(html).toContain(`<form method="post" action="${path}/${a.id}/${action}"`);
+    expect(html).toContain(`<a class="button secondary" href="${path}">Cancel</a>`);
+    expect(accountRow(`ask-${action}`)!.disabledAt).toBeNull();
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(200);
+    const list = await (await admin.get(path)).text();
+    expect(list).toContain(`href="${path}/${a.id}/${action}"`);
+    expect(list).not.toContain(`action="${path}/${a.id}/${action}"`);
+  });
+
+  test("an unknown id or a person's gets a 404 confirmation page; a member gets 403, as on the posts", async () => {
+    const a = await fresh("ask-refused");
+    const person = app.db.select().from(users).where(eq(users.email, "member@example.com")).get()!;
+    for (const action of ["secret", "disable", "delete"]) {
+      for (const id of ["nobody", person.id]) {
+        const res = await admin.get(`${path}/${id}/${action}`);
+        expect(res.status).toBe(404);
+        expect(await res.text()).toContain("No such service account");
+      }
+      expect((await member.get(`${path}/${a.id}/${action}`)).status).toBe(403);
+      expect((await act(a.id, action, member)).status).toBe(403);
+    }
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(200);
+  });
+
+  test("Disable and Enable redirect to the list, which says what happened once", async () => {
+    const a = await fresh("reported-toggle");
+    const off = await act(a.id, "disable");
+    expect([off.status, off.headers.get("location")]).toEqual([303, path]);
+    expect(await flashedOnce()).toBe(
+      "Disabled “reported-toggle”: it gets no new tokens, and the ones it has stopped working.",
+    );
+    const on = await act(a.id, "enable");
+    expect([on.status, on.headers.get("location")]).toEqual([303, path]);
+    expect(await flashedOnce()).toBe("Enabled “reported-toggle”: it gets tokens with its secret again.");
+  });
+
+  test("Delete redirects to the list, which says what happened once", async () => {
+    const a = await fresh("reported-delete");
+    const res = await act(a.id, "delete");
+    expect([res.status, res.headers.get("location")]).toEqual([303, path]);
+    expect(await flashedOnce()).toBe("Deleted “reported-delete”: its secret and tokens no longer work.");
+  });
+
+  test("a new or first secret is the POST's answer, shown once, with a status line", async () => {
+    const { res, html } = await create({ name: "status-line" });
+    expect(res.status).toBe(200);
+    expect(flashOf(html)).toBe("Created service account “status-line”.");
+    const renewed = await act(accountRow("status-line")!.id, "secret");
+    expect(renewed.status).toBe(200);
+    const page = await renewed.text();
+    expect(secretPattern.test(page)).toBe(true);
+    expect(flashOf(page)).toBe("Made a new secret for “status-line”: the old one has stopped working.");
+  });
+});
