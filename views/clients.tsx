@@ -1,6 +1,6 @@
 import type { ClientKind, TokenEndpointAuthMethod } from "../src/oauth/clients-store.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, ActionsHeader, TableScroll } from "./parts.tsx";
+import { ErrorNote, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 // The clients pages, in two scopes that share every part: /admin/clients,
@@ -47,7 +47,7 @@ const methodLabel = {
   client_secret_post: "Confidential (post)",
 } as const;
 
-const editHref = (scope: ClientsScope, id: string) => `${scope.path}/edit?id=${encodeURIComponent(id)}`;
+export const editHref = (scope: ClientsScope, id: string) => `${scope.path}/edit?id=${encodeURIComponent(id)}`;
 
 export interface ClientsPageProps {
   viewer: Viewer;
@@ -184,8 +184,8 @@ export interface ClientSecretProps {
   scope: ClientsScope;
   name: string;
   clientId: string;
-  /** Confidential clients only. */
-  secret: string | null;
+  /** Shown once: a confidential client's new secret (a public client has none, and no page of this). */
+  secret: string;
   /** A new secret for an existing client, rather than a new client. */
   renewed: boolean;
 }
@@ -200,22 +200,13 @@ export function ClientSecretPage({ viewer, csrf, scope, name, clientId, secret, 
           Client ID
           <input type="text" id="client-id" value={clientId} readonly />
         </label>
-        {secret === null ? (
-          <p class="muted">A public client: it has no secret and proves itself with PKCE.</p>
-        ) : (
-          <>
-            <p>
-              Copy the client secret now: it will not be shown again.
-              {renewed ? " The old secret has stopped working." : ""}
-            </p>
-            <div class="secret">
-              <input type="text" id="client-secret" value={secret} readonly aria-label="Client secret" />
-              <button type="button" data-copy="client-secret">
-                Copy
-              </button>
-            </div>
-          </>
-        )}
+        <p>Copy the client secret now: it will not be shown again.</p>
+        <div class="secret">
+          <input type="text" id="client-secret" value={secret} readonly aria-label="Client secret" />
+          <button type="button" data-copy="client-secret">
+            Copy
+          </button>
+        </div>
         <p>
           <a href={scope.path}>Back to clients</a>
         </p>
@@ -278,25 +269,27 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
             A new client secret is shown once; the old one stops working at once, and the app needs the new one to get
             tokens.
           </p>
-          <form method="post" action={`${scope.path}/secret`} id="renew-secret">
-            <input type="hidden" name="csrf" value={csrf} />
-            <input type="hidden" name="client_id" value={client.id} />
-            <button type="submit" class="secondary">
-              Make a new secret
-            </button>
-          </form>
+          <p id="renew-secret">
+            <ConfirmLink
+              href={`${scope.path}/secret?id=${encodeURIComponent(client.id)}`}
+              label="Make a new secret"
+              subject={client.name}
+              variant="secondary"
+            />
+          </p>
         </section>
       )}
       <section class="card">
         <h2>Delete</h2>
         <p>Deleting the client revokes every grant and token issued to it; its users must connect it again.</p>
-        <form method="post" action={`${scope.path}/delete`} id="delete-client">
-          <input type="hidden" name="csrf" value={csrf} />
-          <input type="hidden" name="client_id" value={client.id} />
-          <button type="submit" class="danger">
-            Delete client
-          </button>
-        </form>
+        <p id="delete-client">
+          <ConfirmLink
+            href={`${scope.path}/delete?id=${encodeURIComponent(client.id)}`}
+            label="Delete client"
+            subject={client.name}
+            variant="danger"
+          />
+        </p>
         <p>
           <a href={scope.path}>Back to clients</a>
         </p>

@@ -9,6 +9,8 @@ export interface ConfirmProps {
   consequences: string[];
   /** Where the confirming form posts. */
   action: string;
+  /** Hidden fields the form sends besides the form token, e.g. `{ client_id }` where the id is not in the path. */
+  fields?: Record<string, string>;
   /** The confirming button: `Revoke key`. */
   confirmLabel: string;
   /** Where Cancel goes back to; nothing has changed there. */
@@ -31,6 +33,9 @@ export function ConfirmPage(props: ConfirmProps): string {
         ))}
         <form method="post" action={props.action} class="buttons confirm">
           <input type="hidden" name="csrf" value={props.csrf} />
+          {Object.entries(props.fields ?? {}).map(([name, value]) => (
+            <input type="hidden" name={name} value={value} />
+          ))}
           <button type="submit" class={props.danger ? "danger" : ""} safe>
             {props.confirmLabel}
           </button>

@@ -1,4 +1,4 @@
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, countDistinct, count, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
@@ -81,4 +81,26 @@ export function liveAuthorizationIdsOfApiKey(db: Db, apiKeyId: string): string[]
     .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt)))
     .all()
     .map((r) => r.id);
+}
+
+/**
+ * What deleting a client ends: how many people hold a live authorization of it, and how many
+ * of its tokens still work (not revoked, not yet exchanged, not expired).
+ */
+export function liveUseOfClient(db: Db, clientId: string, now: number): { people: number; tokens: number } {
+  const live = and(eq(oauthGrants.clientId, clientId), isNull(oauthGrants.revokedAt));
+  const people =
+    db
+      .select({ n: countDistinct(oauthGrants.userId) })
+      .from(oauthGrants)
+      .where(live)
+      .get()?.n ?? 0;
+  const tokens =
+    db
+      .select({ n: count() })
+      .from(oauthTokens)
+      .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
+      .where(and(live, isNull(oauthTokens.revokedAt), isNull(oauthTokens.rotatedAt), gt(oauthTokens.expiresAt, now)))
+      .get()?.n ?? 0;
+  return { people, tokens };
 }

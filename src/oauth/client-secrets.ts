@@ -11,3 +11,12 @@ export function newClientSecret(): { secret: string; secretHash: string } {
   const { token } = newCredential(clientSecretPrefix);
   return { secret: token, secretHash: hashSecret(token) };
 }
+
+/**
+ * Names a client's current secret without telling anything of it (a hash of its stored
+ * hash). The form that replaces a secret carries it, so the same form sent again finds a
+ * different secret and replaces nothing: the one its first answer showed stays good.
+ */
+export function secretVersionOf(secretHash: string): string {
+  return hashSecret(`gatehouse secret version\n${secretHash}`).slice(0, 16);
+}

@@ -9,20 +9,26 @@ import {
   type TokenEndpointAuthMethod,
 } from "../oauth/clients-store.ts";
 import { OAuthError } from "../oauth/errors.ts";
+import { liveUseOfClient } from "../oauth/authorizations-store.ts";
+import { secretVersionOf } from "../oauth/client-secrets.ts";
 import { changeRedirectUris, registerManualClient, renewClientSecret } from "../oauth/registration.ts";
 import {
   ClientEditPage,
   ClientSecretPage,
   ClientsPage,
   clientTypeChoices,
+  editHref,
   type ClientRow,
   type ClientsScope,
 } from "../../views/clients.tsx";
+import { ConfirmPage } from "../../views/confirm.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
 import { adminRefusal, keySessionRefusal, type Refusal } from "./admin-guard.ts";
+import { deleteQuestion, newSecretQuestion } from "./client-confirm.ts";
 import { field } from "./context.ts";
+import { setFlash } from "./flash.ts";
 
 // The clients pages, one module for two scopes. /admin/clients: admins see
 // every client (with its owner), add the organization's own, and change or
@@ -100,6 +106,19 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
   /** The client a form post names, when this person may manage it. */
   const postedClient = (g: { current: SignedIn }, body: unknown) =>
     clientInScope(web.db, ownerOf(g), field(body, "client_id"));
+  /** The client a page's `?id=` names, when this person may manage it. */
+  const queriedClient = (g: { current: SignedIn; query: Record<string, unknown> }) =>
+    clientInScope(web.db, ownerOf(g), typeof g.query.id === "string" ? g.query.id : "");
+  const publicClientPage = (ctx: SignedInContext & { set: Context["set"] }, found: ClientWithOwner) => {
+    ctx.set.status = 400;
+    return ClientEditPage({
+      viewer: ctx.viewer,
+      csrf: ctx.csrf,
+      scope,
+      client: rowOf(found),
+      error: "A public client has no secret: it proves itself with PKCE.",
+    });
+  };
 
   const listPage = (
     g: SignedInContext,
@@ -159,6 +178,13 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
           clientId: client.id,
           detail: { ...clientDetail(client), auth_method: client.tokenEndpointAuthMethod },
         });
+        // A public client has nothing to show once: Post/Redirect/Get to its page, which shows its ID.
+        if (secret === null) {
+          const added = `Added “${client.name}”: give the app its client ID, ${client.id}. It has no secret: it uses PKCE.`;
+          setFlash(ctx.cookie, web.secure, added);
+          return ctx.redirect(editHref(scope, client.id), 303);
+        }
+        // The secret is shown once, as this answer: a redirect would need it kept somewhere to show it after.
         return ClientSecretPage({
           viewer: ctx.viewer,
           csrf: ctx.csrf,
@@ -212,9 +238,25 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
           clientId: client.id,
           detail: { ...clientDetail(client), redirect_uris: uris },
         });
+        setFlash(ctx.cookie, web.secure, `Saved the redirect URIs of “${client.name}”.`);
         return ctx.redirect(path, 303);
       },
       post(),
+    )
+    .get(
+      `${path}/secret`,
+      (ctx) => {
+        const found = queriedClient(ctx);
+        if (!found) return noSuchClientPage(ctx.set);
+        const { secretHash } = found.client;
+        if (found.client.tokenEndpointAuthMethod === "none" || secretHash === null) return publicClientPage(ctx, found);
+        return ConfirmPage({
+          viewer: ctx.viewer,
+          csrf: ctx.csrf,
+          ...newSecretQuestion(found.client, secretHash, path, editHref(scope, found.client.id)),
+        });
+      },
+      page(),
     )
     .post(
       `${path}/secret`,
@@ -222,17 +264,21 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
         const found = postedClient(ctx, ctx.body);
         if (!found) return noSuchClientPage(ctx.set);
         const { client } = found;
-        const secret = renewClientSecret(web.db, client);
-        if (secret === null) {
-          ctx.set.status = 400;
-          return ClientEditPage({
-            viewer: ctx.viewer,
-            csrf: ctx.csrf,
-            scope,
-            client: rowOf(found),
-            error: "A public client has no secret: it proves itself with PKCE.",
+        if (client.tokenEndpointAuthMethod === "none" || client.secretHash === null)
+          return publicClientPage(ctx, found);
+        // The confirmation names the secret it replaces: the same form sent twice (a reload of
+        // the answer) finds another secret and replaces nothing, so the one shown stays good.
+        if (field(ctx.body, "secret_version") !== secretVersionOf(client.secretHash)) {
+          ctx.set.status = 409;
+          return MessagePage({
+            title: "No new secret made",
+            message:
+              "This client's secret changed after that page was drawn (was the form sent twice?), so the secret shown then is still the one that works.",
+            link: { href: editHref(scope, client.id), label: "Back to the client" },
           });
         }
+        const secret = renewClientSecret(web.db, client);
+        if (secret === null) return publicClientPage(ctx, found);
         web.log.info("client secret renewed", { user_id: ctx.current.user.id, client_id: client.id });
         ctx.audit.record({
           event: "client_secret_renewed",
@@ -241,8 +287,10 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
           clientId: client.id,
           detail: clientDetail(client),
         });
+        // Shown once, as this answer (not a redirect: that would need the secret kept to show it after).
+        const flash = `Made a new secret for “${client.name}”: the old one has stopped working.`;
         return ClientSecretPage({
-          viewer: ctx.viewer,
+          viewer: { ...ctx.viewer, flash },
           csrf: ctx.csrf,
           scope,
           name: client.name,
@@ -252,6 +300,20 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
         });
       },
       post(),
+    )
+    .get(
+      `${path}/delete`,
+      (ctx) => {
+        const found = queriedClient(ctx);
+        if (!found) return noSuchClientPage(ctx.set);
+        const use = liveUseOfClient(web.db, found.client.id, web.now());
+        return ConfirmPage({
+          viewer: ctx.viewer,
+          csrf: ctx.csrf,
+          ...deleteQuestion(found.client, use, path, editHref(scope, found.client.id)),
+        });
+      },
+      page(),
     )
     .post(
       `${path}/delete`,
@@ -267,6 +329,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
           clientId: client.id,
           detail: clientDetail(client),
         });
+        setFlash(ctx.cookie, web.secure, `Deleted “${client.name}”: every token issued to it has stopped working.`);
         return ctx.redirect(path, 303);
       },
       post(),

@@ -21,6 +21,7 @@ import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
 import { setFlash } from "./flash.ts";
+import { plural } from "./wording.ts";
 import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
@@ -323,10 +324,6 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       },
       post(),
     );
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function noSuchKey(): string {

@@ -141,7 +141,7 @@ describe("client registration", () => {
       redirect_uris: "https://hand.example/cb",
       type: "none",
     });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(303);
     const row = onlyAuditRow(app, { event: "client_registered", userId: admin.id });
     expect(detailOf(row)).toMatchObject({ kind: "manual", name: "Hand-made" });
   });

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { createTestApp, type TestApp } from "../helpers.ts";
-import { exchangeCode } from "../oauth/token-fixture.ts";
-import { makeClient, makeConnection, makeKey, makeUser } from "../support/factories.ts";
+import { registerManualClient } from "../../src/oauth/registration.ts";
+import { basicAuth, exchangeCode } from "../oauth/token-fixture.ts";
+import { nowSeconds } from "../support/clock.ts";
+import { makeClient, makeConnection, makeKey, makeUser, redirectUri } from "../support/factories.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 import { cancelThenConfirm } from "./confirm-flow.ts";
 
@@ -77,7 +79,7 @@ describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
   });
 
   test("revoking one's own connection", async () => {
-    const { tokens } = await connection(memberId, "Claude");
+    const tokens = await connect(memberId, makeClient(app, { name: "Claude" }).client.id);
     await cancelThenConfirm(page, app.url, {
       list: "/keys",
       link: (p) => p.locator("#connections tr", { hasText: "Claude" }).getByRole("link", { name: "Revoke" }),
@@ -87,13 +89,45 @@ describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
       inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
     });
   });
+
+  test("deleting one's own client", async () => {
+    const { client } = manualClient("Home lab", memberId);
+    const tokens = await connect(memberId, client.id);
+    await cancelThenConfirm(page, app.url, {
+      list: `/clients/edit?id=${client.id}`,
+      landing: "/clients",
+      link: (p) => p.getByRole("link", { name: "Delete client" }),
+      question: "Delete “Home lab”?",
+      confirm: "Delete client",
+      flash: "Deleted “Home lab”: every token issued to it has stopped working.",
+      inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
+    });
+  });
 });
 
-/** A connection of `userId`'s to a new public client named `clientName`, with its tokens. */
-async function connection(userId: string, clientName: string) {
-  const { client } = makeClient(app, { name: clientName });
-  const { code } = makeConnection(app, { userId, clientId: client.id });
-  return { client, tokens: await exchangeCode(app, client.id, code) };
+/**
+ * Whether the token endpoint takes `secret` for the client: a refresh with a made-up token is
+ * invalid_grant (400) once the client has authenticated, invalid_client (401) before.
+ */
+async function secretWorks(clientId: string, secret: string): Promise<boolean> {
+  const res = await fetch(`${app.url}/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: basicAuth(clientId, secret) },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: "gate_rt_made_up" }),
+  });
+  await res.arrayBuffer();
+  return res.status !== 401;
+}
+
+/** A client added on a clients page: `ownerUserId`'s own, or the organization's (null). */
+function manualClient(name: string, ownerUserId: string | null, method: "none" | "client_secret_basic" = "none") {
+  return registerManualClient(app.db, { name, redirectUris: [redirectUri], method, ownerUserId, now: nowSeconds() });
+}
+
+/** Connects `userId` to the client: the tokens it gets. */
+async function connect(userId: string, clientId: string) {
+  const { code } = makeConnection(app, { userId, clientId });
+  return exchangeCode(app, clientId, code);
 }
 
 describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-side things ask, then report", () => {
@@ -107,13 +141,41 @@ describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-sid
   });
 
   test("revoking someone else's connection", async () => {
-    const { tokens } = await connection(memberId, "Cursor");
+    const tokens = await connect(memberId, makeClient(app, { name: "Cursor" }).client.id);
     await cancelThenConfirm(adminPage, app.url, {
       list: "/keys",
       link: (p) => p.locator("#all-connections tr", { hasText: "Cursor" }).getByRole("link", { name: "Revoke" }),
       question: "Revoke “Cursor” for member@example.com?",
       confirm: "Revoke connection",
       flash: "Revoked “Cursor” for member@example.com: it gets 401 from now on.",
+      inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
+    });
+  });
+
+  test("making a new secret for a client", async () => {
+    const { client, secret } = manualClient("Backend", null, "client_secret_basic");
+    await cancelThenConfirm(adminPage, app.url, {
+      list: `/admin/clients/edit?id=${client.id}`,
+      link: (p) => p.getByRole("link", { name: "Make a new secret" }),
+      question: "Make a new secret for “Backend”?",
+      confirm: "Make a new secret",
+      flash: "Made a new secret for “Backend”: the old one has stopped working.",
+      showsSecret: true,
+      inEffect: () => secretWorks(client.id, secret!),
+    });
+    expect(await secretWorks(client.id, await adminPage.locator("#client-secret").inputValue())).toBe(true);
+  });
+
+  test("deleting a client someone uses", async () => {
+    const { client } = manualClient("Team tool", null);
+    const tokens = await connect(memberId, client.id);
+    await cancelThenConfirm(adminPage, app.url, {
+      list: `/admin/clients/edit?id=${client.id}`,
+      landing: "/admin/clients",
+      link: (p) => p.getByRole("link", { name: "Delete client" }),
+      question: "Delete “Team tool”?",
+      confirm: "Delete client",
+      flash: "Deleted “Team tool”: every token issued to it has stopped working.",
       inEffect: async () => (await mcpStatus(tokens.access_token)) === 200,
     });
   });

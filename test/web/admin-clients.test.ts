@@ -11,6 +11,7 @@ import { registerManualClient } from "../../src/oauth/registration.ts";
 import { parseCredential, randomString } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
+import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
 
 const password = "correct horse battery staple";
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
@@ -47,9 +48,11 @@ const rowCount = () => app.db.select().from(oauthClients).all().length;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
+/** Adds a client through the form; a public one is redirected to its page, which this follows. */
 async function addClient(b: Browser, form: Record<string, string>) {
   const res = await b.post("/admin/clients", { csrf: await csrfOf(b), ...form });
-  const html = await res.text();
+  const location = res.headers.get("location");
+  const html = res.status === 303 && location ? await (await b.get(location)).text() : await res.text();
   return {
     res,
     html,
@@ -129,13 +132,17 @@ describe("the list", () => {
 });
 
 describe("adding a client", () => {
-  test("public: shows the client_id and stores a manual client without a secret", async () => {
-    const { res, clientId, secret } = await addClient(admin.b, {
+  test("public: redirects to its page, which shows the client_id, and stores a manual client without a secret", async () => {
+    const { res, html, clientId, secret } = await addClient(admin.b, {
       name: "Desktop app",
       redirect_uris: "http://127.0.0.1:5555/cb",
       type: "none",
     });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/admin/clients/edit?id=${clientId}`);
+    expect(html).toContain(
+      `<p class="flash" role="status">Added “Desktop app”: give the app its client ID, ${clientId}.`,
+    );
     expect(secret).toBeNull();
     expect(rowOf(clientId!)).toMatchObject({
       kind: "manual",
@@ -258,6 +265,9 @@ describe("editing redirect URIs", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
     expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
+    expect(await (await admin.b.get("/admin/clients")).text()).toContain(
+      '<p class="flash" role="status">Saved the redirect URIs of “Editable 2”.</p>',
+    );
   });
 
   test("a bad redirect URI is a 400 page and changes nothing", async () => {
@@ -375,6 +385,33 @@ describe("deleting a client", () => {
     authorizations: app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all().length,
     codes: app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, grantId)).all().length,
     tokens: app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)).all().length,
+  });
+
+  test("GET asks first, naming the client, the person and the tokens it ends, and changes nothing", async () => {
+    const { client, authorization } = clientWithEverything();
+    const res = await admin.b.get(`/admin/clients/delete?id=${client.id}`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<h1>Delete “Doomed”?</h1>");
+    expect(html).toContain("It ends 1 person&#x27;s connection at once, and its 2 live tokens get 401 from then on");
+    expect(confirmationForm(html)).toMatchObject({ action: "/admin/clients/delete", fields: { client_id: client.id } });
+    expect(html).toContain(`<a class="button secondary" href="/admin/clients/edit?id=${client.id}">Cancel</a>`);
+    expect(counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
+  });
+
+  test("GET for an unknown client is 404", async () => {
+    const res = await admin.b.get("/admin/clients/delete?id=gate_client_nope");
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("That client does not exist (any more).");
+  });
+
+  test("confirming returns to the list, which says what happened once", async () => {
+    const { client } = clientWithEverything();
+    const res = await confirmVia(admin.b, `/admin/clients/delete?id=${client.id}`);
+    expect([res.status, res.headers.get("location")]).toEqual([303, "/admin/clients"]);
+    const flash = '<p class="flash" role="status">Deleted “Doomed”: every token issued to it has stopped working.</p>';
+    expect(await (await admin.b.get("/admin/clients")).text()).toContain(flash);
+    expect(await (await admin.b.get("/admin/clients")).text()).not.toContain('class="flash"');
   });
 
   test("removes the client and returns to the list", async () => {

@@ -10,6 +10,7 @@ import { rawInitialize } from "../mcp/fixture.ts";
 import { authorizePath, openConsent } from "../oauth/authorize-fixture.ts";
 import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } from "../oauth/token-fixture.ts";
 import { nowSeconds } from "../support/clock.ts";
+import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
 
 // Issue 11, part 4 (the Evenhand doc: "the user creates a client record at
 // Settings → Connected MCP clients"): every signed-in person registers and
@@ -56,9 +57,11 @@ const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthC
 const rowCount = () => app.db.select().from(oauthClients).all().length;
 const urisOf = (id: string) => JSON.parse(rowOf(id)!.redirectUris) as string[];
 
+/** Adds a client through the form; a public one is redirected to its page, which this follows. */
 async function addClient(b: Browser, form: Record<string, string>, path = "/clients") {
   const res = await b.post(path, { csrf: await csrfOf(b), ...form });
-  const html = await res.text();
+  const location = res.headers.get("location");
+  const html = res.status === 303 && location ? await (await b.get(location)).text() : await res.text();
   return {
     res,
     html,
@@ -66,6 +69,9 @@ async function addClient(b: Browser, form: Record<string, string>, path = "/clie
     secret: secretPattern.exec(html)?.[0] ?? null,
   };
 }
+
+/** The flash message on a page, or null. */
+const flashOf = (html: string) => /<p class="flash" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
 
 /** A client `owner` registered on their page, straight in the database. */
 function ownedClient(owner: Person, method: "none" | "client_secret_basic" = "none") {
@@ -168,13 +174,17 @@ describe("a session opened with an API key", () => {
 });
 
 describe("registering a client", () => {
-  test("public: shows the client_id, and the member owns a manual client without a secret", async () => {
-    const { res, clientId, secret } = await addClient(alice.b, {
+  test("public: redirects to its page, which shows the client_id; the member owns a manual client without a secret", async () => {
+    const { res, html, clientId, secret } = await addClient(alice.b, {
       name: "Alice desktop",
       redirect_uris: "http://127.0.0.1:5555/cb",
       type: "none",
     });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/clients/edit?id=${clientId}`);
+    expect(flashOf(html)).toBe(
+      `Added “Alice desktop”: give the app its client ID, ${clientId}. It has no secret: it uses PKCE.`,
+    );
     expect(secret).toBeNull();
     expect(rowOf(clientId!)).toMatchObject({
       kind: "manual",
@@ -304,6 +314,10 @@ describe("changing redirect URIs", () => {
     expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toEqual([
       ["client_redirect_uris_changed", alice.id],
     ]);
+    expect(flashOf(await (await alice.b.get("/clients")).text())).toBe(
+      "Saved the redirect URIs of “alice@example.com&#x27;s app”.",
+    );
+    expect(flashOf(await (await alice.b.get("/clients")).text())).toBeNull();
   });
 
   test("a bad one is a 400 page and changes nothing", async () => {
@@ -320,7 +334,7 @@ describe("changing redirect URIs", () => {
 describe("a new secret", () => {
   test("is shown once; the old secret stops working at the token endpoint and the new one works", async () => {
     const { client, secret: old } = ownedClient(alice, "client_secret_basic");
-    const res = await post(alice.b, "/clients/secret", { client_id: client.id });
+    const res = await confirmVia(alice.b, `/clients/secret?id=${client.id}`);
     const fresh = secretPattern.exec(await res.text())?.[0];
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -339,6 +353,61 @@ describe("a new secret", () => {
     expect((await auditOf(client.id)).map((e) => e.event)).toContain("client_secret_renewed");
   });
 
+  test("GET asks first, naming the client and what stops working, and changes nothing", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const res = await alice.b.get(`/clients/secret?id=${client.id}`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain(`<h1>Make a new secret for “alice@example.com&#x27;s app”?</h1>`);
+    expect(html).toContain("Its current secret stops working at once");
+    expect(confirmationForm(html)).toMatchObject({
+      action: "/clients/secret",
+      fields: { client_id: client.id, secret_version: expect.stringMatching(/^[0-9a-f]{16}$/) },
+    });
+    expect(html).toContain(`<a class="button secondary" href="/clients/edit?id=${client.id}">Cancel</a>`);
+    expect(html).not.toMatch(secretPattern);
+    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+  });
+
+  test("the edit page's button is a link to the question, not a form that acts", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const html = await (await alice.b.get(`/clients/edit?id=${client.id}`)).text();
+    expect(html).toContain(`<a class="button secondary" href="/clients/secret?id=${client.id}">`);
+    expect(html).not.toContain('action="/clients/secret"');
+  });
+
+  test("its page says what happened in a status line", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const html = await (await confirmVia(alice.b, `/clients/secret?id=${client.id}`)).text();
+    expect(flashOf(html)).toBe(
+      "Made a new secret for “alice@example.com&#x27;s app”: the old one has stopped working.",
+    );
+  });
+
+  test("sending the same form again makes no second secret (409): the one shown stays good", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const { fields } = confirmationForm(await (await alice.b.get(`/clients/secret?id=${client.id}`)).text());
+    const first = await alice.b.post("/clients/secret", fields);
+    const shown = secretPattern.exec(await first.text())![0];
+    const again = await alice.b.post("/clients/secret", fields);
+    expect(again.status).toBe(409);
+    expect(await again.text()).not.toMatch(secretPattern);
+    expect(rowOf(client.id)!.secretHash).toBe(sha256Hex(shown));
+  });
+
+  test("a form without the secret it replaces makes none (409)", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    expect((await post(alice.b, "/clients/secret", { client_id: client.id })).status).toBe(409);
+    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+  });
+
+  test("GET for a public client is the 400 page, with no question", async () => {
+    const { client } = ownedClient(alice);
+    const res = await alice.b.get(`/clients/secret?id=${client.id}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("A public client has no secret");
+  });
+
   test("for a public client is a 400 page and gives it no secret", async () => {
     const { client } = ownedClient(alice);
     const res = await post(alice.b, "/clients/secret", { client_id: client.id });
@@ -353,13 +422,55 @@ describe("deleting a client", () => {
     const { code } = makeCode(app, { userId: bob.id, clientId: client.id });
     const tokens = await exchangeCode(app, client.id, code);
     expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(200);
-    const res = await post(alice.b, "/clients/delete", { client_id: client.id });
+    const res = await confirmVia(alice.b, `/clients/delete?id=${client.id}`);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/clients");
     expect(rowOf(client.id)).toBeUndefined();
     expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).all()).toEqual([]);
     expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(401);
     expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toContainEqual(["client_deleted", alice.id]);
+  });
+});
+
+describe("deleting a client asks first and reports", () => {
+  test("GET names the client and how many people's connections and tokens it ends, and changes nothing", async () => {
+    const { client } = ownedClient(alice);
+    for (const person of [alice, bob]) {
+      const { code } = makeCode(app, { userId: person.id, clientId: client.id });
+      await exchangeCode(app, client.id, code);
+    }
+    const res = await alice.b.get(`/clients/delete?id=${client.id}`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<h1>Delete “alice@example.com&#x27;s app”?</h1>");
+    expect(html).toContain("It ends 2 people&#x27;s connections at once, and its 4 live tokens get 401 from then on");
+    expect(html).toContain("Its client ID stops working");
+    expect(confirmationForm(html)).toMatchObject({ action: "/clients/delete", fields: { client_id: client.id } });
+    expect(html).toContain(`<a class="button secondary" href="/clients/edit?id=${client.id}">Cancel</a>`);
+    expect(rowOf(client.id)).toBeDefined();
+  });
+
+  test("GET says so when nobody is connected with it", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    const html = await (await alice.b.get(`/clients/delete?id=${client.id}`)).text();
+    expect(html).toContain("Nobody is connected with it now.");
+    expect(html).toContain("Its client ID and secret stop working");
+  });
+
+  test("the edit page's button is a link to the question, not a form that acts", async () => {
+    const { client } = ownedClient(alice);
+    const html = await (await alice.b.get(`/clients/edit?id=${client.id}`)).text();
+    expect(html).toContain(`<a class="button danger" href="/clients/delete?id=${client.id}">`);
+    expect(html).not.toContain('action="/clients/delete"');
+  });
+
+  test("the list says what happened, once", async () => {
+    const { client } = ownedClient(alice);
+    await confirmVia(alice.b, `/clients/delete?id=${client.id}`);
+    expect(flashOf(await (await alice.b.get("/clients")).text())).toBe(
+      "Deleted “alice@example.com&#x27;s app”: every token issued to it has stopped working.",
+    );
+    expect(flashOf(await (await alice.b.get("/clients")).text())).toBeNull();
   });
 });
 
@@ -383,6 +494,18 @@ describe("another person's client", () => {
       ).status,
     ).toBe(404);
     expect(urisOf(client.id)).toEqual([redirectUri]);
+  });
+
+  test("has no confirmation page for a new secret or deleting it (404)", async () => {
+    const { client } = ownedClient(alice, "client_secret_basic");
+    for (const path of [`/clients/secret?id=${client.id}`, `/clients/delete?id=${client.id}`]) {
+      const res = await bob.b.get(path);
+      expect(res.status).toBe(404);
+      const html = await res.text();
+      expect(html).toContain("That client does not exist (any more).");
+      expect(html).not.toContain(client.name);
+    }
+    expect((await bob.b.get("/clients/delete?id=gate_client_nope")).status).toBe(404);
   });
 
   test("cannot get a new secret (404, unchanged)", async () => {
@@ -423,8 +546,8 @@ describe("another person's client", () => {
   test("an admin manages it on /admin/clients, audited under the admin with the owner named", async () => {
     const { client } = ownedClient(alice, "client_secret_basic");
     expect((await admin.b.get(`/admin/clients/edit?id=${client.id}`)).status).toBe(200);
-    expect((await post(admin.b, "/admin/clients/secret", { client_id: client.id })).status).toBe(200);
-    expect((await post(admin.b, "/admin/clients/delete", { client_id: client.id })).status).toBe(303);
+    expect((await confirmVia(admin.b, `/admin/clients/secret?id=${client.id}`)).status).toBe(200);
+    expect((await confirmVia(admin.b, `/admin/clients/delete?id=${client.id}`)).status).toBe(303);
     expect(rowOf(client.id)).toBeUndefined();
     const entries = await auditOf(client.id);
     expect(entries.map((e) => [e.event, e.userId])).toEqual([
