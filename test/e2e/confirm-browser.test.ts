@@ -9,7 +9,6 @@ import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
 import { Browser as HttpBrowser, createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
 import { cancelThenConfirm } from "./confirm-flow.ts";
-import { cancelThenConfirmShownOnce } from "./confirm-shown-once.ts";
 
 // Every destructive action asks first on a page of its own, naming what stops
 // working; Cancel changes nothing, and confirming acts and comes back to the
@@ -264,13 +263,13 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
 
   test("a service account's new secret", async () => {
     const { clientId, secret } = serviceAccount("ci-rotate");
-    await cancelThenConfirmShownOnce(admin, app.url, {
+    await cancelThenConfirm(admin, app.url, {
       list: "/admin/service-accounts",
+      showsSecret: true,
       link: (p) => row("service-accounts", "ci-rotate")(p).getByRole("link", { name: "New secret" }),
       question: "New secret for “ci-rotate”?",
       confirm: "Make a new secret",
-      shown: "New secret for ci-rotate",
-      status: "Made a new secret for “ci-rotate”: the old one has stopped working.",
+      flash: "Made a new secret for “ci-rotate”: the old one has stopped working.",
       inEffect: async () => (await tokenStatus(clientId, secret)) === 200,
     });
     const fresh = await admin.locator("#client-secret").inputValue();
