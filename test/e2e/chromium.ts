@@ -5,7 +5,8 @@ import { chromium, type Browser, type LaunchOptions, type Locator, type Page } f
 // playwright-core; `playwright install` downloads are never needed.
 const candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
-const installHint = "Install it with `apt-get install chromium`, or point GATEHOUSE_CHROMIUM at a Chromium binary.";
+export const installHint =
+  "Install it with `apt-get install chromium`, or point GATEHOUSE_CHROMIUM at a Chromium binary.";
 
 /** The Chromium binary to drive, or null when none is installed. */
 export function findChromium(): string | null {

@@ -1,116 +1,99 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AxeBuilder } from "@axe-core/playwright";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { createInvitation } from "../../src/accounts/invitations.ts";
-import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
-import { mcpResourceUrl } from "../../src/oauth/resource.ts";
-import { createTestApp, type TestApp } from "../helpers.ts";
-import { rpc } from "../mcp/fixture.ts";
-import { nowSeconds } from "../support/clock.ts";
-import { makeClient, makeConnection, makeKey, makeUser } from "../support/factories.ts";
-import { chromiumForTests, launchChromium, submitSignIn } from "./chromium.ts";
+import type { Browser, Page } from "playwright-core";
+import { chromiumForTests, launchChromium } from "./chromium.ts";
+import { roles, schemes, startTour, viewports, type Role, type Scheme, type Tour, type Viewport } from "./page-tour.ts";
 
-// Every page a signed-in admin opens, and the sign-in page, in headless
-// Chromium at a phone's width (390 px) and a desktop's (1280 px), in the light
-// and the dark colour scheme, with rows in every table: axe-core finds no serious or critical problem (WCAG 2.1 A and
-// AA rules among them), and on the phone nothing is wider than the screen (a
-// table wider than it scrolls inside its own region, which the keyboard can
-// reach).
+// Every page of the tour (page-tour.ts: signed out, member, admin, and a
+// member signed in with an API key), in headless Chromium at a phone's size
+// (390×844) and a laptop's (1280×800), in the light and the dark colour
+// scheme, with rows in every table: axe-core finds no serious or critical
+// problem, and no page is wider than the screen (a table wider than it
+// scrolls inside its own region, which the keyboard can reach).
 
-const chromiumPath = chromiumForTests();
-const password = "correct horse battery staple";
-const signedInPages = [
-  "/keys",
-  "/clients",
-  "/activity",
-  "/admin/clients",
-  "/admin/people",
-  "/admin/service-accounts",
-  "/admin/upstreams",
-  "/admin/audit",
-  "/device",
+/**
+ * Problems a page is known to have, which another change of issue 14 fixes:
+ * allowed here so the test stays green meanwhile. `problem` is an axe rule id,
+ * or "wider-than-screen". The last test fails once an entry no longer
+ * happens anywhere: then remove it.
+ */
+const knownProblems: { stop: string; problem: string; why: string }[] = [
+  {
+    stop: "admin-service-account-created",
+    problem: "wider-than-screen",
+    why: "the token request example is one long line that does not wrap (about 1,050 px at 390 px)",
+  },
 ];
 
-let app: TestApp;
+/** axe-core rules run: WCAG 2.0 and 2.1, A and AA, and the best practices (with these, every rule axe runs by default). */
+const axeTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+
+const chromiumPath = chromiumForTests();
+let tour: Tour;
 let browser: Browser;
+// Two apps, an upstream MCP server and Chromium start here: more than a test's 30 seconds on a busy machine.
 beforeAll(async () => {
   if (!chromiumPath) return;
-  app = await createTestApp();
-  const admin = await makeUser(app, { isAdmin: true, email: "admin.with.a.long.address@example.com", password });
-  const other = await makeUser(app, { email: "someone.else@example.com" });
-  const { token } = makeKey(app, admin.id, "full", "deploy from the build server");
-  makeKey(app, other.id, "read");
-  const { client } = makeClient(app, { name: "Claude (a client with a long name)" });
-  makeConnection(app, { userId: admin.id, clientId: client.id });
-  createInvitation(app.db, { email: "new.person@example.com", isAdmin: false, createdBy: admin.id, now: nowSeconds() });
-  const resource = mcpResourceUrl(app.url);
-  createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now: nowSeconds() });
-  // Audit rows: tool calls of this key.
-  for (let i = 0; i < 3; i++) {
-    const call = { jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "gatehouse__whoami", arguments: {} } };
-    await (await rpc(app, token, call, { "mcp-protocol-version": "2025-06-18" })).arrayBuffer();
-  }
-  await app.audit.flush();
+  tour = await startTour();
   browser = await launchChromium(chromiumPath);
-});
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
-  await app?.close();
+  await tour?.close();
 });
 
-type Scheme = "light" | "dark";
-
-/** A browser context at `width` in the system colour scheme `scheme`, signed in as the admin. */
-async function signedIn(width: number, colorScheme: Scheme): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme });
-  const page = await context.newPage();
-  await page.goto(`${app.url}/sign-in`);
-  await submitSignIn(page, "admin.with.a.long.address@example.com", password);
-  return { context, page };
-}
-
-/** axe-core's serious and critical findings on the page, one line each. */
-async function seriousProblems(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
+/** axe-core's serious and critical findings on the page: rule id and where. */
+async function seriousProblems(page: Page): Promise<{ rule: string; where: string }[]> {
+  // Legacy mode runs axe in the page itself, without opening a blank page to gather the results in: the
+  // same findings in about half the time. It skips cross-origin frames; these pages have none (CSP default-src none).
+  const { violations } = await new AxeBuilder({ page }).withTags(axeTags).setLegacyMode(true).analyze();
   return violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    .map((v) => ({ rule: v.id, where: v.nodes.map((n) => n.target.join(" ")).join(", ") }));
 }
 
-describe.skipIf(!chromiumPath)("every page, at a phone's width and a desktop's, light and dark", () => {
-  const runs: [number, Scheme][] = [
-    [390, "light"],
-    [1280, "light"],
-    [390, "dark"],
-    [1280, "dark"],
-  ];
-  for (const [width, colorScheme] of runs) {
-    const wide = width === 390 ? ", nothing wider than the screen" : "";
-    test(`at ${width} px, ${colorScheme}: no serious accessibility problem${wide}`, async () => {
-      const found: Record<string, string[]> = {};
-      const tooWide: Record<string, number> = {};
-      const anonymous = await browser.newContext({ viewport: { width, height: 800 }, colorScheme });
-      const signInPage = await anonymous.newPage();
-      await signInPage.goto(`${app.url}/sign-in`);
-      found["/sign-in"] = await seriousProblems(signInPage);
-      await anonymous.close();
-      const { context, page } = await signedIn(width, colorScheme);
-      for (const path of signedInPages) {
-        const response = await page.goto(app.url + path);
-        expect(`${path} ${response?.status()}`).toBe(`${path} 200`);
-        found[path] = await seriousProblems(page);
-        const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
-        if (scrollWidth > width) tooWide[path] = scrollWidth;
-      }
-      await context.close();
-      expect(Object.entries(found).filter(([, problems]) => problems.length > 0)).toEqual([]);
-      expect(tooWide).toEqual({});
-    }, 60_000);
+/** The page's width past the screen's, in CSS pixels; 0 when it fits. */
+const overflowPx = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+/** The known problems seen so far, as `stop problem`. */
+const seenKnown = new Set<string>();
+
+/** Every stop of `role`'s at this size and scheme: what is wrong with each, by stop name. */
+async function problemsOf(role: Role, viewport: Viewport, scheme: Scheme): Promise<Record<string, string[]>> {
+  const { context, page } = await tour.open(browser, role, viewport, scheme);
+  const found: Record<string, string[]> = {};
+  for (const stop of tour.stops.filter((s) => s.role === role)) {
+    const problems: string[] = [];
+    const status = await tour.visit(page, stop);
+    if (status !== (stop.status ?? 200)) problems.push(`status ${status}, not ${stop.status ?? 200}`);
+    const known = (problem: string) => {
+      const allowed = knownProblems.some((k) => k.stop === stop.name && k.problem === problem);
+      if (allowed) seenKnown.add(`${stop.name} ${problem}`);
+      return allowed;
+    };
+    for (const { rule, where } of await seriousProblems(page)) if (!known(rule)) problems.push(`${rule}: ${where}`);
+    const overflow = await overflowPx(page);
+    if (overflow > 0 && !known("wider-than-screen")) problems.push(`wider-than-screen by ${overflow} px`);
+    if (problems.length) found[stop.name] = problems;
   }
+  await context.close();
+  return found;
+}
+
+describe.skipIf(!chromiumPath)("every page, at a phone's size and a laptop's, light and dark", () => {
+  for (const viewport of viewports)
+    for (const scheme of schemes) {
+      const size = `${viewport.width}×${viewport.height}`;
+      test(`${size}, ${scheme}: every page has its status, no serious axe violation, nothing wider than the screen`, async () => {
+        // The roles side by side, each in its own context: axe runs in Chromium's renderers, one per page.
+        const found = await Promise.all(roles.map((role) => problemsOf(role, viewport, scheme)));
+        expect(Object.assign({}, ...found)).toEqual({});
+      }, 180_000);
+    }
 
   test("the first Tab reaches 'Skip to content', which takes the keyboard past the header", async () => {
-    const { context, page } = await signedIn(1280, "light");
-    await page.goto(`${app.url}/keys`);
+    const { context, page } = await tour.open(browser, "member", viewports[1], "light");
+    await page.goto(`${tour.app.url}/keys`);
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe("Skip to content");
     await page.keyboard.press("Enter");
@@ -119,27 +102,33 @@ describe.skipIf(!chromiumPath)("every page, at a phone's width and a desktop's, 
   });
 
   test("no column header is empty: a column of buttons is named for screen readers", async () => {
-    const { context, page } = await signedIn(1280, "light");
     const empty: string[] = [];
-    for (const path of signedInPages) {
-      await page.goto(app.url + path);
-      const count = await page.locator("th").evaluateAll((ths) => ths.filter((th) => !th.textContent?.trim()).length);
-      if (count > 0) empty.push(`${path}: ${count}`);
+    for (const role of ["member", "admin"] satisfies Role[]) {
+      const { context, page } = await tour.open(browser, role, viewports[1], "light");
+      for (const stop of tour.stops.filter((s) => s.role === role && typeof s.reach === "string")) {
+        await tour.visit(page, stop);
+        const count = await page.locator("th").evaluateAll((ths) => ths.filter((th) => !th.textContent?.trim()).length);
+        if (count > 0) empty.push(`${stop.name}: ${count}`);
+      }
+      await context.close();
     }
-    await context.close();
     expect(empty).toEqual([]);
   });
 
   test("dark mode changes the page's colours (the system setting is followed)", async () => {
     const colours: Record<string, string> = {};
-    for (const colorScheme of ["light", "dark"] as const) {
-      const context = await browser.newContext({ colorScheme });
-      const page = await context.newPage();
-      await page.goto(`${app.url}/sign-in`);
-      colours[colorScheme] = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    for (const scheme of schemes) {
+      const { context, page } = await tour.open(browser, "signed-out", viewports[0], scheme);
+      await page.goto(`${tour.app.url}/sign-in`);
+      colours[scheme] = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       await context.close();
     }
     expect(colours.light).toBe("rgb(245, 246, 248)");
     expect(colours.dark).toBe("rgb(20, 23, 28)");
+  });
+
+  test("every known problem still happens (remove an entry of knownProblems once its page is fixed)", () => {
+    const stale = knownProblems.filter((k) => !seenKnown.has(`${k.stop} ${k.problem}`));
+    expect(stale).toEqual([]);
   });
 });
