@@ -11,20 +11,6 @@ import { roles, schemes, startTour, viewports, type Role, type Scheme, type Tour
 // problem, and no page is wider than the screen (a table wider than it
 // scrolls inside its own region, which the keyboard can reach).
 
-/**
- * Problems a page is known to have, which another change of issue 14 fixes:
- * allowed here so the test stays green meanwhile. `problem` is an axe rule id,
- * or "wider-than-screen". The last test fails once an entry no longer
- * happens anywhere: then remove it.
- */
-const knownProblems: { stop: string; problem: string; why: string }[] = [
-  {
-    stop: "admin-service-account-created",
-    problem: "wider-than-screen",
-    why: "the token request example is one long line that does not wrap (about 1,050 px at 390 px)",
-  },
-];
-
 /** axe-core rules run: WCAG 2.0 and 2.1, A and AA, and the best practices (with these, every rule axe runs by default). */
 const axeTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
 
@@ -55,9 +41,6 @@ async function seriousProblems(page: Page): Promise<{ rule: string; where: strin
 /** The page's width past the screen's, in CSS pixels; 0 when it fits. */
 const overflowPx = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 
-/** The known problems seen so far, as `stop problem`. */
-const seenKnown = new Set<string>();
-
 /** Every stop of `role`'s at this size and scheme: what is wrong with each, by stop name. */
 async function problemsOf(role: Role, viewport: Viewport, scheme: Scheme): Promise<Record<string, string[]>> {
   const { context, page } = await tour.open(browser, role, viewport, scheme);
@@ -66,14 +49,9 @@ async function problemsOf(role: Role, viewport: Viewport, scheme: Scheme): Promi
     const problems: string[] = [];
     const status = await tour.visit(page, stop);
     if (status !== (stop.status ?? 200)) problems.push(`status ${status}, not ${stop.status ?? 200}`);
-    const known = (problem: string) => {
-      const allowed = knownProblems.some((k) => k.stop === stop.name && k.problem === problem);
-      if (allowed) seenKnown.add(`${stop.name} ${problem}`);
-      return allowed;
-    };
-    for (const { rule, where } of await seriousProblems(page)) if (!known(rule)) problems.push(`${rule}: ${where}`);
+    for (const { rule, where } of await seriousProblems(page)) problems.push(`${rule}: ${where}`);
     const overflow = await overflowPx(page);
-    if (overflow > 0 && !known("wider-than-screen")) problems.push(`wider-than-screen by ${overflow} px`);
+    if (overflow > 0) problems.push(`wider-than-screen by ${overflow} px`);
     if (problems.length) found[stop.name] = problems;
   }
   await context.close();
@@ -125,10 +103,5 @@ describe.skipIf(!chromiumPath)("every page, at a phone's size and a laptop's, li
     }
     expect(colours.light).toBe("rgb(245, 246, 248)");
     expect(colours.dark).toBe("rgb(20, 23, 28)");
-  });
-
-  test("every known problem still happens (remove an entry of knownProblems once its page is fixed)", () => {
-    const stale = knownProblems.filter((k) => !seenKnown.has(`${k.stop} ${k.problem}`));
-    expect(stale).toEqual([]);
   });
 });
