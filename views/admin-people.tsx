@@ -23,6 +23,8 @@ export interface AdminPeopleProps {
   csrf: string;
   people: PersonRow[];
   invitations: InvitationRow[];
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   /** The signed-in admin, whose row says so. */
   selfId: string;
   error?: string;
@@ -48,7 +50,16 @@ function PersonActions({ p, csrf }: { p: PersonRow; csrf: string }): string {
 }
 
 /** Settings → People: accounts, pending invitations, and a form to invite someone. */
-export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, error, form }: AdminPeopleProps): string {
+export function AdminPeoplePage({
+  viewer,
+  csrf,
+  people,
+  invitations,
+  now,
+  selfId,
+  error,
+  form,
+}: AdminPeopleProps): string {
   return (
     <Layout title="People" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -75,14 +86,14 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                   </td>
                   <td>{p.isAdmin ? "Admin" : "Member"}</td>
                   <td>
-                    <Time at={p.createdAt} />
+                    <Time at={p.createdAt} now={now} />
                   </td>
                   <td>
                     {p.disabledAt === null ? (
                       "Active"
                     ) : (
                       <>
-                        Disabled <Time at={p.disabledAt} />
+                        Disabled <Time at={p.disabledAt} now={now} />
                       </>
                     )}
                   </td>
@@ -117,10 +128,10 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
                     <td safe>{i.email}</td>
                     <td>{i.isAdmin ? "Admin" : "Member"}</td>
                     <td>
-                      <Time at={i.createdAt} />
+                      <Time at={i.createdAt} now={now} />
                     </td>
                     <td>
-                      <Time at={i.expiresAt} />
+                      <Time at={i.expiresAt} now={now} />
                     </td>
                     <td class="actions">
                       <PostButton
@@ -161,16 +172,19 @@ export interface InvitationCreatedProps {
   email: string;
   link: string;
   expiresAt: number;
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
 }
 
 /** The only time an invitation link is ever shown. */
-export function InvitationCreatedPage({ viewer, csrf, email, link, expiresAt }: InvitationCreatedProps): string {
+export function InvitationCreatedPage({ viewer, csrf, email, link, expiresAt, now }: InvitationCreatedProps): string {
   return (
     <Layout title="Invitation created" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1 safe>{`Invitation for ${email}`}</h1>
         <p>
-          Send this link to them yourself. It works once, until <Time at={expiresAt} />, and will not be shown again.
+          Send this link to them yourself. It works once, expires <Time at={expiresAt} now={now} />, and will not be
+          shown again.
         </p>
         <div class="secret">
           <input type="text" id="invitation-link" value={link} readonly aria-label="Invitation link" />

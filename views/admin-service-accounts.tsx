@@ -20,6 +20,8 @@ export interface AdminServiceAccountsProps {
   viewer: Viewer;
   csrf: string;
   accounts: ServiceAccountView[];
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   offer: { full: boolean; chosen: boolean };
   groups: ToolGroupOption[];
   error?: string;
@@ -55,6 +57,7 @@ export function AdminServiceAccountsPage({
   viewer,
   csrf,
   accounts,
+  now,
   offer,
   groups,
   error,
@@ -98,9 +101,9 @@ export function AdminServiceAccountsPage({
                       <PermittedTools access={a.access} tools={a.tools} />
                     </td>
                     <td>
-                      <Time at={a.createdAt} />
+                      <Time at={a.createdAt} now={now} />
                     </td>
-                    <td class="last-used">{a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} />}</td>
+                    <td class="last-used">{a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} now={now} />}</td>
                     <td class="status">{a.disabledAt === null ? "Active" : "Disabled"}</td>
                     <td class="actions">
                       <AccountActions a={a} csrf={csrf} />

@@ -31,6 +31,8 @@ export interface AuditPageProps {
   events: readonly string[];
   outcomes: readonly string[];
   rows: AuditRowView[];
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   /** The next (older) page, or null on the last. */
   olderHref: string | null;
   exportHref?: string;
@@ -92,11 +94,11 @@ function FilterForm(p: AuditPageProps): string {
   ) as string;
 }
 
-function Row({ r, showUser }: { r: AuditRowView; showUser: boolean }): string {
+function Row({ r, showUser, now }: { r: AuditRowView; showUser: boolean; now: number }): string {
   return (
     <tr data-audit-id={String(r.id)} data-event={r.event} data-outcome={r.outcome}>
       <td>
-        <Time at={r.at} />
+        <Time at={r.at} now={now} />
       </td>
       <td safe>{r.event}</td>
       <td safe>{r.outcome}</td>
@@ -155,7 +157,7 @@ export function AuditPage(p: AuditPageProps): string {
               </thead>
               <tbody>
                 {p.rows.map((r) => (
-                  <Row r={r} showUser={showUser} />
+                  <Row r={r} showUser={showUser} now={p.now} />
                 ))}
               </tbody>
             </table>

@@ -54,6 +54,8 @@ export interface ClientsPageProps {
   csrf: string;
   scope: ClientsScope;
   clients: ClientRow[];
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   error?: string;
   form?: { name: string; redirectUris: string; type: string };
 }
@@ -77,7 +79,7 @@ function Intro({ scope }: { scope: ClientsScope }): string {
 }
 
 /** The list of clients in scope, and a form to add one. */
-export function ClientsPage({ viewer, csrf, scope, clients, error, form }: ClientsPageProps): string {
+export function ClientsPage({ viewer, csrf, scope, clients, now, error, form }: ClientsPageProps): string {
   const title = scope.admin ? "Connected MCP clients" : "Your OAuth clients";
   return (
     <Layout title={title} viewer={viewer} csrf={csrf}>
@@ -134,9 +136,11 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                     </td>
                     <td data-label="Type">{methodLabel[c.authMethod]}</td>
                     <td data-label="Created">
-                      <Time at={c.createdAt} />
+                      <Time at={c.createdAt} now={now} />
                     </td>
-                    <td data-label="Last used">{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+                    <td data-label="Last used">
+                      {c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} now={now} />}
+                    </td>
                     <td class="actions">
                       <a href={editHref(scope, c.id)}>Edit</a>
                     </td>

@@ -63,6 +63,8 @@ export interface KeysProps {
   connections: ConnectionRow[];
   /** Everyone's connections: admins only, else null. */
   allConnections: ConnectionRow[] | null;
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   /** The access a new key can have: Full and the tickable write tools only as far as this session may give. */
   offer: { full: boolean; chosen: boolean };
   groups: ToolGroupOption[];
@@ -147,12 +149,14 @@ function ConnectionsTable({
   rows,
   csrf,
   showUser,
+  now,
   error,
 }: {
   id: string;
   rows: ConnectionRow[];
   csrf: string;
   showUser: boolean;
+  now: number;
   error?: ConnectionLimitsError;
 }): string {
   return (
@@ -177,9 +181,9 @@ function ConnectionsTable({
               <td>{accessLabel[c.access]}</td>
               <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
               <td>
-                <Time at={c.createdAt} />
+                <Time at={c.createdAt} now={now} />
               </td>
-              <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+              <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} now={now} />}</td>
               <td class="actions">
                 <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
                 {!showUser && c.access === "full" ? <EditLimits row={c} csrf={csrf} error={error} /> : ""}
@@ -198,6 +202,7 @@ export function KeysPage({
   keys,
   connections,
   allConnections,
+  now,
   offer,
   groups,
   keySession,
@@ -247,10 +252,10 @@ export function KeysPage({
                     <td>{accessLabel[k.access]}</td>
                     <ToolsCell access={k.access} tools={k.tools} limits={k.limits} />
                     <td>
-                      <Time at={k.createdAt} />
+                      <Time at={k.createdAt} now={now} />
                     </td>
-                    <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
-                    <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
+                    <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} now={now} />}</td>
+                    <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} now={now} />}</td>
                     <td class="actions">
                       <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
                       <PostButton action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
@@ -270,7 +275,14 @@ export function KeysPage({
         {connections.length === 0 ? (
           <p id="no-connections">No connections yet.</p>
         ) : (
-          <ConnectionsTable id="connections" rows={connections} csrf={csrf} showUser={false} error={connectionError} />
+          <ConnectionsTable
+            id="connections"
+            rows={connections}
+            csrf={csrf}
+            showUser={false}
+            now={now}
+            error={connectionError}
+          />
         )}
       </section>
       {allConnections ? (
@@ -279,7 +291,7 @@ export function KeysPage({
           {allConnections.length === 0 ? (
             <p id="no-all-connections">No connections.</p>
           ) : (
-            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} />
+            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} now={now} />
           )}
         </section>
       ) : (

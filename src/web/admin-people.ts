@@ -24,6 +24,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       // Service accounts have their own page.
       people: listUsers(web.db).filter((u) => u.kind === "person"),
       invitations: listPendingInvitations(web.db, web.now()),
+      now: web.now(),
       ...extra,
     });
 
@@ -96,6 +97,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
             email: invitation.email,
             link,
             expiresAt: invitation.expiresAt,
+            now: web.now(),
           });
         } catch (error) {
           if (!(error instanceof AccountError)) throw error;

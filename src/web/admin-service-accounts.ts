@@ -59,6 +59,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
       viewer: g.viewer,
       csrf: g.csrf,
       accounts: listServiceAccounts(web.db).map(viewOf),
+      now: web.now(),
       offer: offered,
       groups: toolGroups(offered.tools),
       ...extra,

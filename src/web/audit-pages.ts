@@ -80,6 +80,7 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
       ...(scope === "admin" && { exportHref: `/admin/audit.jsonl${auditQueryString(query)}` }),
       ...(problem && { error: problem }),
       retentionDays,
+      now: web.now(),
     });
   };
 

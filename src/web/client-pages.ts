@@ -110,6 +110,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
       csrf: g.csrf,
       scope,
       clients: clientsInScope(web.db, ownerOf(g)).map(rowOf),
+      now: web.now(),
       ...extra,
     });
 

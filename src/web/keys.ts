@@ -64,6 +64,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       keys: keyRows(current.user.id),
       connections: connectionRows(current.user.id),
       allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
+      now: web.now(),
       offer,
       groups: toolGroups(offer.tools),
       keySession: keySessionNote(current, offer),

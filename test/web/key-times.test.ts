@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createUser } from "../../src/accounts/users.ts";
+import { createApiKey } from "../../src/keys/api-keys.ts";
+import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+
+// The keys page's times and expiry, drawn against the app's own clock (createTestApp's `now`).
+
+const password = "correct horse battery staple";
+const now = Math.floor(Date.parse("2026-05-10T12:00:00Z") / 1000);
+const day = 86400;
+let app: TestApp;
+let alice: { id: string; b: Browser };
+
+beforeAll(async () => {
+  app = await createTestApp({ listen: false, now: () => now });
+  const user = await createUser(app.db, {
+    email: "alice@example.com",
+    password,
+    passwordCost: app.config.passwordHashCost,
+    isAdmin: false,
+    now: now - 30 * day,
+  });
+  const b = new Browser(app.url, app.send);
+  const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+  expect((await b.post("/sign-in", { csrf, email: "alice@example.com", password })).status).toBe(303);
+  alice = { id: user.id, b };
+});
+afterAll(() => app.close());
+
+/** A key of alice's made `age` seconds before now, lasting `lifetime` seconds (null: forever). */
+function keyOf(name: string, age: number, lifetime: number | null): string {
+  return createApiKey(app.db, {
+    userId: alice.id,
+    name,
+    access: "read",
+    expiresInSeconds: lifetime,
+    now: now - age,
+  }).apiKey.id;
+}
+
+/** The <tr> of one key on /keys. */
+async function rowOf(id: string): Promise<string> {
+  const html = await (await alice.b.get("/keys")).text();
+  const row = new RegExp(`<tr data-key-id="${id}"[\\s\\S]*?</tr>`).exec(html);
+  expect(row).not.toBeNull();
+  return row![0];
+}
+
+describe("times on the keys page", () => {
+  test("are relative to the app's clock, with the exact UTC time in datetime and title", async () => {
+    const row = await rowOf(keyOf("three minutes old", 180, 7 * day));
+    expect(row).toContain('<time datetime="2026-05-10T11:57:00.000Z" title="2026-05-10 11:57 UTC">3 min ago</time>');
+    expect(row).toContain('<time datetime="2026-05-17T11:57:00.000Z" title="2026-05-17 11:57 UTC">in 7 days</time>');
+  });
+});
