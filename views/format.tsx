@@ -51,3 +51,20 @@ export function Time({ at, now }: { at: number | null; now: number }): string {
     </time>
   ) as string;
 }
+
+/** Within this of its end, a key is marked "Expires soon". */
+export const expiresSoonSeconds = 7 * 86400;
+
+/** Whether something that ends at `expiresAt` has ended, ends within 7 days, or neither. */
+export function expiryOf(expiresAt: number | null, now: number): "expired" | "soon" | null {
+  if (expiresAt === null) return null;
+  if (expiresAt <= now) return "expired";
+  return expiresAt - now <= expiresSoonSeconds ? "soon" : null;
+}
+
+/** "Expired" or "Expires soon" as a badge; nothing otherwise. */
+export function ExpiryBadge({ expiresAt, now }: { expiresAt: number | null; now: number }): string {
+  const state = expiryOf(expiresAt, now);
+  if (state === null) return "";
+  return (<span class={`badge ${state}`}>{state === "expired" ? "Expired" : "Expires soon"}</span>) as string;
+}

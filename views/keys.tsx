@@ -1,5 +1,5 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
-import { Time } from "./format.tsx";
+import { expiryOf, ExpiryBadge, Time } from "./format.tsx";
 import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import {
@@ -255,9 +255,17 @@ export function KeysPage({
                       <Time at={k.createdAt} now={now} />
                     </td>
                     <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} now={now} />}</td>
-                    <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} now={now} />}</td>
+                    <td class="expires">
+                      {k.expiresAt === null ? "Never" : <Time at={k.expiresAt} now={now} />}{" "}
+                      <ExpiryBadge expiresAt={k.expiresAt} now={now} />
+                    </td>
                     <td class="actions">
-                      <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
+                      {/* An expired key cannot be rotated back to life: it can only be removed from the list. */}
+                      {expiryOf(k.expiresAt, now) === "expired" ? (
+                        ""
+                      ) : (
+                        <PostButton action={`/keys/${k.id}/rotate`} csrf={csrf} label="Rotate" variant="secondary" />
+                      )}
                       <PostButton action={`/keys/${k.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
                     </td>
                   </tr>

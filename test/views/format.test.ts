@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { exactTime, relativeTime, Time } from "../../views/format.tsx";
+import { exactTime, expiryOf, relativeTime, Time } from "../../views/format.tsx";
 
 const now = Math.floor(Date.parse("2026-05-10T12:00:00Z") / 1000);
 const minute = 60;
@@ -72,5 +72,16 @@ describe("Time", () => {
 
   test("null is a dash", () => {
     expect(Time({ at: null, now })).toBe("—");
+  });
+});
+
+describe("expiryOf", () => {
+  test("expired at its end, soon within 7 days of it, else nothing", () => {
+    expect(expiryOf(now, now)).toBe("expired");
+    expect(expiryOf(now - 1, now)).toBe("expired");
+    expect(expiryOf(now + 1, now)).toBe("soon");
+    expect(expiryOf(now + 7 * day, now)).toBe("soon");
+    expect(expiryOf(now + 7 * day + 1, now)).toBeNull();
+    expect(expiryOf(null, now)).toBeNull();
   });
 });

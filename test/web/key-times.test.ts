@@ -53,3 +53,28 @@ describe("times on the keys page", () => {
     expect(row).toContain('<time datetime="2026-05-17T11:57:00.000Z" title="2026-05-17 11:57 UTC">in 7 days</time>');
   });
 });
+
+describe("expiry on the keys page", () => {
+  test("an expired key says Expired and offers Revoke but not Rotate", async () => {
+    const id = keyOf("expired yesterday", 8 * day, 7 * day);
+    const row = await rowOf(id);
+    expect(row).toContain('<span class="badge expired">Expired</span>');
+    expect(row).toContain(">yesterday</time>");
+    expect(row).not.toContain(`/keys/${id}/rotate`);
+    expect(row).toContain(`/keys/${id}/revoke`);
+  });
+
+  test("a key ending within 7 days says Expires soon and can still be rotated", async () => {
+    const id = keyOf("ends in three days", 4 * day, 7 * day);
+    const row = await rowOf(id);
+    expect(row).toContain('<span class="badge soon">Expires soon</span>');
+    expect(row).toContain(`/keys/${id}/rotate`);
+  });
+
+  test("a key ending in 8 days, or never, has no badge", async () => {
+    expect(await rowOf(keyOf("ends in eight days", 22 * day, 30 * day))).not.toContain('class="badge');
+    const never = await rowOf(keyOf("never ends", day, null));
+    expect(never).not.toContain('class="badge');
+    expect(never).toContain("Never");
+  });
+});
