@@ -1,6 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 
 export interface PersonRow {
   id: string;
@@ -21,7 +22,9 @@ export interface InvitationRow {
 export interface AdminPeopleProps {
   viewer: Viewer;
   csrf: string;
+  /** The people who match the search, in the asked order. */
   people: PersonRow[];
+  list: ListView;
   invitations: InvitationRow[];
   /** The app's clock (unix seconds), for relative times. */
   now: number;
@@ -54,6 +57,7 @@ export function AdminPeoplePage({
   viewer,
   csrf,
   people,
+  list,
   invitations,
   now,
   selfId,
@@ -66,45 +70,50 @@ export function AdminPeoplePage({
         <h1>People</h1>
         <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
         <ErrorNote message={error} />
-        <TableScroll label="People">
-          <table id="people">
-            <thead>
-              <tr>
-                <th>Email</th>
-                <th>Role</th>
-                <th>Created</th>
-                <th>Status</th>
-                <ActionsHeader />
-              </tr>
-            </thead>
-            <tbody>
-              {people.map((p) => (
-                <tr data-user-id={p.id}>
-                  <td>
-                    <span safe>{p.email}</span>
-                    {p.id === selfId ? <span class="muted"> (you)</span> : ""}
-                  </td>
-                  <td>{p.isAdmin ? "Admin" : "Member"}</td>
-                  <td>
-                    <Time at={p.createdAt} now={now} />
-                  </td>
-                  <td>
-                    {p.disabledAt === null ? (
-                      "Active"
-                    ) : (
-                      <>
-                        Disabled <Time at={p.disabledAt} now={now} />
-                      </>
-                    )}
-                  </td>
-                  <td class="actions">
-                    <PersonActions p={p} csrf={csrf} />
-                  </td>
+        <SearchBox list={list} label="Search people" />
+        {people.length === 0 ? (
+          <NoMatches list={list} id="no-people" />
+        ) : (
+          <TableScroll label="People">
+            <table id="people">
+              <thead>
+                <tr>
+                  <SortHeader list={list} column="email" label="Email" first="asc" />
+                  <SortHeader list={list} column="role" label="Role" first="asc" />
+                  <SortHeader list={list} column="created" label="Created" first="desc" />
+                  <SortHeader list={list} column="status" label="Status" first="asc" />
+                  <ActionsHeader />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+              </thead>
+              <tbody>
+                {people.map((p) => (
+                  <tr data-user-id={p.id}>
+                    <td>
+                      <span safe>{p.email}</span>
+                      {p.id === selfId ? <span class="muted"> (you)</span> : ""}
+                    </td>
+                    <td>{p.isAdmin ? "Admin" : "Member"}</td>
+                    <td>
+                      <Time at={p.createdAt} now={now} />
+                    </td>
+                    <td>
+                      {p.disabledAt === null ? (
+                        "Active"
+                      ) : (
+                        <>
+                          Disabled <Time at={p.disabledAt} now={now} />
+                        </>
+                      )}
+                    </td>
+                    <td class="actions">
+                      <PersonActions p={p} csrf={csrf} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+        )}
       </section>
       <section class="card">
         <h2>Pending invitations</h2>

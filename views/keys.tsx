@@ -2,6 +2,7 @@ import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { expiryOf, ExpiryBadge, Time } from "./format.tsx";
 import { ErrorNote, PostButton, ActionsHeader, TableScroll } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 import {
   AccessFields,
   PermittedTools,
@@ -58,7 +59,9 @@ export const expiryChoices = [
 export interface KeysProps {
   viewer: Viewer;
   csrf: string;
+  /** The keys that match the search, in the asked order. */
   keys: KeyRow[];
+  list: ListView;
   /** The viewer's own connections (approved OAuth authorizations). */
   connections: ConnectionRow[];
   /** Everyone's connections: admins only, else null. */
@@ -200,6 +203,7 @@ export function KeysPage({
   viewer,
   csrf,
   keys,
+  list,
   connections,
   allConnections,
   now,
@@ -225,20 +229,25 @@ export function KeysPage({
         ) : (
           ""
         )}
+        {keys.length > 0 || list.q ? <SearchBox list={list} label="Search keys" /> : ""}
         {keys.length === 0 ? (
-          <p id="no-keys">No API keys yet.</p>
+          list.q ? (
+            <NoMatches list={list} id="no-keys" />
+          ) : (
+            <p id="no-keys">No API keys yet.</p>
+          )
         ) : (
           <TableScroll label="API keys">
             <table id="keys">
               <thead>
                 <tr>
-                  <th>Name</th>
+                  <SortHeader list={list} column="name" label="Name" first="asc" />
                   <th>Identifier</th>
                   <th>Access</th>
                   <th>Write tools</th>
-                  <th>Created</th>
-                  <th>Last used</th>
-                  <th>Expires</th>
+                  <SortHeader list={list} column="created" label="Created" first="desc" />
+                  <SortHeader list={list} column="last_used" label="Last used" first="desc" />
+                  <SortHeader list={list} column="expires" label="Expires" first="asc" />
                   <ActionsHeader />
                 </tr>
               </thead>

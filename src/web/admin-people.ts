@@ -4,29 +4,49 @@ import { listPendingInvitations, markInvitationRevoked } from "../accounts/invit
 import { listUsers, type User } from "../accounts/users-store.ts";
 import { AccountError, disableAccount, enableAccount, setAdmin } from "../accounts/users.ts";
 import type { AuditEntry, AuditLog } from "../audit/entry.ts";
-import { AdminPeoplePage, InvitationCreatedPage } from "../../views/admin-people.tsx";
+import { AdminPeoplePage, InvitationCreatedPage, type PersonRow } from "../../views/admin-people.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
 import { field } from "./context.ts";
+import { applyListQuery, readListQuery, type ListSpec } from "./list-query.ts";
 
 // Settings → People: admins see every account and pending invitation, invite
 // someone by a single-use link (shown once), revoke an invitation, disable or
 // enable an account, and make or unmake admins. The last active admin can be
 // neither disabled nor demoted (checked atomically in src/accounts/users.ts).
 
+const peopleList: ListSpec<PersonRow> = {
+  columns: {
+    email: { value: (p) => p.email, first: "asc" },
+    role: { value: (p) => (p.isAdmin ? "Admin" : "Member"), first: "asc" },
+    created: { value: (p) => p.createdAt, first: "desc" },
+    status: { value: (p) => (p.disabledAt === null ? "Active" : "Disabled"), first: "asc" },
+  },
+  fallback: { sort: "created", dir: "asc" },
+  text: (p) => [p.email, p.isAdmin ? "Admin" : "Member", p.disabledAt === null ? "Active" : "Disabled"],
+};
+
 export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
-  const listPage = (g: SignedInContext, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
-    AdminPeoplePage({
+  const listPage = (
+    g: SignedInContext,
+    extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {},
+    search = new URLSearchParams(),
+  ) => {
+    const list = readListQuery(search, peopleList);
+    // Service accounts have their own page.
+    const people = listUsers(web.db).filter((u) => u.kind === "person");
+    return AdminPeoplePage({
       viewer: g.viewer,
       csrf: g.csrf,
       selfId: g.current.user.id,
-      // Service accounts have their own page.
-      people: listUsers(web.db).filter((u) => u.kind === "person"),
+      people: applyListQuery(people, list, peopleList),
+      list: { ...list, path: "/admin/people" },
       invitations: listPendingInvitations(web.db, web.now()),
       now: web.now(),
       ...extra,
     });
+  };
 
   // Every form post here: the form token first, then an admin's session. A new object per route: Elysia consumes the options it is given.
   const post = () => ({ form: "/admin/people", admin: "people" }) as const;
@@ -70,7 +90,12 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       // Invitation links appear on these pages.
       set.headers["cache-control"] = "no-store";
     })
-    .get("/admin/people", ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "people" })
+    .get(
+      "/admin/people",
+      ({ current, viewer, csrf, request }) =>
+        listPage({ current, viewer, csrf }, {}, new URL(request.url).searchParams),
+      { admin: "people" },
+    )
     .post(
       "/admin/people/invite",
       ({ body, current, viewer, csrf, audit, set }) => {

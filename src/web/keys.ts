@@ -13,11 +13,13 @@ import {
   KeysPage,
   type ConnectionLimitsError,
   type ConnectionRow,
+  type KeyRow,
   type KeysForm,
 } from "../../views/keys.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import { accessFromForm } from "./access-form.ts";
 import { limitsFromForm } from "./limits-form.ts";
+import { applyListQuery, readListQuery, type ListSpec } from "./list-query.ts";
 import { csrfToken, type CookieJar } from "./cookies.ts";
 import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn, viewerOf } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
@@ -28,8 +30,19 @@ import type { PageGuards } from "../http/page-guards.ts";
 // A session opened by pasting an API key acts with at most that key's access:
 // it creates and rotates keys only at or below it, and keys it makes end
 // with it (api_keys.created_with_key_id).
+const keyList: ListSpec<KeyRow> = {
+  columns: {
+    name: { value: (k) => k.name, first: "asc" },
+    created: { value: (k) => k.createdAt, first: "desc" },
+    last_used: { value: (k) => k.lastUsedAt, first: "desc" },
+    expires: { value: (k) => k.expiresAt, first: "asc" },
+  },
+  fallback: { sort: "created", dir: "desc" },
+  text: (k) => [k.name, k.id],
+};
+
 export function keysRoutes(web: WebDeps, pages: PageGuards) {
-  const keyRows = (userId: string) =>
+  const keyRows = (userId: string): KeyRow[] =>
     listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
       id: k.id,
       name: k.name,
@@ -56,12 +69,15 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     current: SignedIn,
     jar: CookieJar,
     extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
+    search = new URLSearchParams(),
   ) => {
     const offer = offerFor(current);
+    const list = readListQuery(search, keyList);
     return KeysPage({
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
-      keys: keyRows(current.user.id),
+      keys: applyListQuery(keyRows(current.user.id), list, keyList),
+      list: { ...list, path: "/keys" },
       connections: connectionRows(current.user.id),
       allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
       now: web.now(),
@@ -82,7 +98,9 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       // Pages that list or show keys must never be stored by a cache.
       set.headers["cache-control"] = "no-store";
     })
-    .get("/keys", ({ current, cookie }) => page(current, cookie), { signedIn: true })
+    .get("/keys", ({ current, cookie, request }) => page(current, cookie, {}, new URL(request.url).searchParams), {
+      signedIn: true,
+    })
     .post(
       "/keys",
       ({ body, cookie, current, audit, set }) => {
