@@ -75,7 +75,7 @@ export function AdminPeoplePage({
           <NoMatches list={list} id="no-people" />
         ) : (
           <TableScroll label="People">
-            <table id="people">
+            <table id="people" class="stack">
               <thead>
                 <tr>
                   <SortHeader list={list} column="email" label="Email" first="asc" />
@@ -88,15 +88,15 @@ export function AdminPeoplePage({
               <tbody>
                 {people.map((p) => (
                   <tr data-user-id={p.id}>
-                    <td>
+                    <td class="name owner">
                       <span safe>{p.email}</span>
                       {p.id === selfId ? <span class="muted"> (you)</span> : ""}
                     </td>
-                    <td>{p.isAdmin ? "Admin" : "Member"}</td>
-                    <td>
+                    <td data-label="Role">{p.isAdmin ? "Admin" : "Member"}</td>
+                    <td data-label="Created">
                       <Time at={p.createdAt} now={now} />
                     </td>
-                    <td>
+                    <td data-label="Status">
                       {p.disabledAt === null ? (
                         "Active"
                       ) : (
@@ -121,7 +121,7 @@ export function AdminPeoplePage({
           <p id="no-invitations">No pending invitations.</p>
         ) : (
           <TableScroll label="Pending invitations">
-            <table id="invitations">
+            <table id="invitations" class="stack">
               <thead>
                 <tr>
                   <th>Email</th>
@@ -134,12 +134,14 @@ export function AdminPeoplePage({
               <tbody>
                 {invitations.map((i) => (
                   <tr data-invitation-id={i.id}>
-                    <td safe>{i.email}</td>
-                    <td>{i.isAdmin ? "Admin" : "Member"}</td>
-                    <td>
+                    <td class="name owner" safe>
+                      {i.email}
+                    </td>
+                    <td data-label="Role">{i.isAdmin ? "Admin" : "Member"}</td>
+                    <td data-label="Sent">
                       <Time at={i.createdAt} now={now} />
                     </td>
-                    <td>
+                    <td data-label="Expires">
                       <Time at={i.expiresAt} now={now} />
                     </td>
                     <td class="actions">

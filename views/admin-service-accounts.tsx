@@ -85,7 +85,7 @@ export function AdminServiceAccountsPage({
           )
         ) : (
           <TableScroll label="Service accounts">
-            <table id="service-accounts">
+            <table id="service-accounts" class="stack">
               <thead>
                 <tr>
                   <SortHeader list={list} column="name" label="Name" first="asc" />
@@ -101,19 +101,25 @@ export function AdminServiceAccountsPage({
               <tbody>
                 {accounts.map((a) => (
                   <tr data-account-id={a.id}>
-                    <td safe>{a.name}</td>
-                    <td>
+                    <td class="name" safe>
+                      {a.name}
+                    </td>
+                    <td data-label="Client ID">
                       <code safe>{a.clientId}</code>
                     </td>
-                    <td>{accessLabel[a.access]}</td>
-                    <td class="write-tools-granted">
+                    <td data-label="Access">{accessLabel[a.access]}</td>
+                    <td class="write-tools-granted" data-label="Write tools">
                       <PermittedTools access={a.access} tools={a.tools} />
                     </td>
-                    <td>
+                    <td data-label="Created">
                       <Time at={a.createdAt} now={now} />
                     </td>
-                    <td class="last-used">{a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} now={now} />}</td>
-                    <td class="status">{a.disabledAt === null ? "Active" : "Disabled"}</td>
+                    <td class="last-used" data-label="Last used">
+                      {a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} now={now} />}
+                    </td>
+                    <td class="status" data-label="Status">
+                      {a.disabledAt === null ? "Active" : "Disabled"}
+                    </td>
                     <td class="actions">
                       <AccountActions a={a} csrf={csrf} />
                     </td>

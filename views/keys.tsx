@@ -102,7 +102,7 @@ function ToolsCell({
   limits: LimitItem[];
 }): string {
   return (
-    <td class="write-tools-granted">
+    <td class="write-tools-granted" data-label="Write tools">
       <PermittedTools access={access} tools={tools} />
       {limits.length > 0 ? (
         <div class="limits">
@@ -164,7 +164,7 @@ function ConnectionsTable({
 }): string {
   return (
     <TableScroll label="Connections">
-      <table id={id}>
+      <table id={id} class="stack">
         <thead>
           <tr>
             <th>Name</th>
@@ -179,14 +179,22 @@ function ConnectionsTable({
         <tbody>
           {rows.map((c) => (
             <tr data-connection-id={c.id}>
-              <td safe>{c.name}</td>
-              {showUser ? <td safe>{c.userEmail}</td> : ""}
-              <td>{accessLabel[c.access]}</td>
+              <td class="name" safe>
+                {c.name}
+              </td>
+              {showUser ? (
+                <td class="owner" data-label="User" safe>
+                  {c.userEmail}
+                </td>
+              ) : (
+                ""
+              )}
+              <td data-label="Access">{accessLabel[c.access]}</td>
               <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
-              <td>
+              <td data-label="Created">
                 <Time at={c.createdAt} now={now} />
               </td>
-              <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} now={now} />}</td>
+              <td data-label="Last used">{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} now={now} />}</td>
               <td class="actions">
                 <PostButton action={`/connections/${c.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
                 {!showUser && c.access === "full" ? <EditLimits row={c} csrf={csrf} error={error} /> : ""}
@@ -238,7 +246,7 @@ export function KeysPage({
           )
         ) : (
           <TableScroll label="API keys">
-            <table id="keys">
+            <table id="keys" class="stack">
               <thead>
                 <tr>
                   <SortHeader list={list} column="name" label="Name" first="asc" />
@@ -254,17 +262,21 @@ export function KeysPage({
               <tbody>
                 {keys.map((k) => (
                   <tr data-key-id={k.id}>
-                    <td safe>{k.name}</td>
-                    <td>
+                    <td class="name" safe>
+                      {k.name}
+                    </td>
+                    <td data-label="Identifier">
                       <code safe>{k.id}</code>
                     </td>
-                    <td>{accessLabel[k.access]}</td>
+                    <td data-label="Access">{accessLabel[k.access]}</td>
                     <ToolsCell access={k.access} tools={k.tools} limits={k.limits} />
-                    <td>
+                    <td data-label="Created">
                       <Time at={k.createdAt} now={now} />
                     </td>
-                    <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} now={now} />}</td>
-                    <td class="expires">
+                    <td data-label="Last used">
+                      {k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} now={now} />}
+                    </td>
+                    <td class="expires" data-label="Expires">
                       {k.expiresAt === null ? "Never" : <Time at={k.expiresAt} now={now} />}{" "}
                       <ExpiryBadge expiresAt={k.expiresAt} now={now} />
                     </td>

@@ -166,3 +166,13 @@ describe("the export", () => {
     expect(((await res.json()) as { error: string }).error).toBe("forbidden");
   });
 });
+
+describe("on a phone", () => {
+  test("the audit table stacks, every cell but the event labelled", async () => {
+    const { html } = await get(admin, "/admin/audit");
+    expect(html).toContain('<table id="audit" class="stack">');
+    const cells = [...html.slice(html.indexOf("<tbody>")).matchAll(/<td( [^>]*)?>/g)].map((m) => m[0]);
+    expect(cells.length).toBeGreaterThan(0);
+    expect(cells.filter((td) => !td.includes("data-label=") && td !== '<td class="name">')).toEqual([]);
+  });
+});

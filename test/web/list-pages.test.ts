@@ -124,3 +124,21 @@ describe("Service accounts", () => {
     expect(firstCells(await page("/admin/service-accounts?q=ZETA"), "service-accounts")).toEqual(["sa-zeta"]);
   });
 });
+
+describe("on a phone", () => {
+  /** Each body cell of the table with this id that has neither a data-label nor the name or actions class. */
+  function unlabelledCells(html: string, tableId: string): string[] {
+    const table = new RegExp(`<table id="${tableId}" class="stack"[\\s\\S]*?</table>`).exec(html);
+    expect(table).not.toBeNull();
+    const body = table![0].slice(table![0].indexOf("<tbody>"));
+    return [...body.matchAll(/<td( [^>]*)?>/g)]
+      .map((m) => m[0])
+      .filter((td) => !/data-label=|class="[^"]*\b(name|actions)\b/.test(td));
+  }
+
+  test("the keys, people and service-account tables stack, every cell labelled", async () => {
+    expect(unlabelledCells(await page("/keys"), "keys")).toEqual([]);
+    expect(unlabelledCells(await page("/admin/people"), "people")).toEqual([]);
+    expect(unlabelledCells(await page("/admin/service-accounts"), "service-accounts")).toEqual([]);
+  });
+});
