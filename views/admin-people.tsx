@@ -1,6 +1,7 @@
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 
 export interface PersonRow {
   id: string;
@@ -21,8 +22,12 @@ export interface InvitationRow {
 export interface AdminPeopleProps {
   viewer: Viewer;
   csrf: string;
+  /** The people who match the search, in the asked order. */
   people: PersonRow[];
+  list: ListView;
   invitations: InvitationRow[];
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   /** The signed-in admin, whose row says so. */
   selfId: string;
   error?: string;
@@ -48,52 +53,67 @@ function PersonActions({ p, csrf }: { p: PersonRow; csrf: string }): string {
 }
 
 /** Settings → People: accounts, pending invitations, and a form to invite someone. */
-export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, error, form }: AdminPeopleProps): string {
+export function AdminPeoplePage({
+  viewer,
+  csrf,
+  people,
+  list,
+  invitations,
+  now,
+  selfId,
+  error,
+  form,
+}: AdminPeopleProps): string {
   return (
     <Layout title="People" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1>People</h1>
         <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
         <ErrorNote message={error} />
-        <TableScroll label="People">
-          <table id="people">
-            <thead>
-              <tr>
-                <th>Email</th>
-                <th>Role</th>
-                <th>Created</th>
-                <th>Status</th>
-                <ActionsHeader />
-              </tr>
-            </thead>
-            <tbody>
-              {people.map((p) => (
-                <tr data-user-id={p.id}>
-                  <td>
-                    <span safe>{p.email}</span>
-                    {p.id === selfId ? <span class="muted"> (you)</span> : ""}
-                  </td>
-                  <td>{p.isAdmin ? "Admin" : "Member"}</td>
-                  <td>
-                    <Time at={p.createdAt} />
-                  </td>
-                  <td>
-                    {p.disabledAt === null ? (
-                      "Active"
-                    ) : (
-                      <>
-                        Disabled <Time at={p.disabledAt} />
-                      </>
-                    )}
-                  </td>
-                  <td class="actions">
-                    <PersonActions p={p} csrf={csrf} />
-                  </td>
+        <SearchBox list={list} label="Search people" />
+        {people.length === 0 ? (
+          <NoMatches list={list} id="no-people" />
+        ) : (
+          <TableScroll label="People">
+            <table id="people" class="stack">
+              <thead>
+                <tr>
+                  <SortHeader list={list} column="email" label="Email" first="asc" />
+                  <SortHeader list={list} column="role" label="Role" first="asc" />
+                  <SortHeader list={list} column="created" label="Created" first="desc" />
+                  <SortHeader list={list} column="status" label="Status" first="asc" />
+                  <ActionsHeader />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+              </thead>
+              <tbody>
+                {people.map((p) => (
+                  <tr data-user-id={p.id}>
+                    <td class="name owner">
+                      <span safe>{p.email}</span>
+                      {p.id === selfId ? <span class="muted"> (you)</span> : ""}
+                    </td>
+                    <td data-label="Role">{p.isAdmin ? "Admin" : "Member"}</td>
+                    <td data-label="Created">
+                      <Time at={p.createdAt} now={now} />
+                    </td>
+                    <td data-label="Status">
+                      {p.disabledAt === null ? (
+                        "Active"
+                      ) : (
+                        <>
+                          Disabled <Time at={p.disabledAt} now={now} />
+                        </>
+                      )}
+                    </td>
+                    <td class="actions">
+                      <PersonActions p={p} csrf={csrf} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+        )}
       </section>
       <section class="card">
         <h2>Pending invitations</h2>
@@ -101,7 +121,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
           <p id="no-invitations">No pending invitations.</p>
         ) : (
           <TableScroll label="Pending invitations">
-            <table id="invitations">
+            <table id="invitations" class="stack">
               <thead>
                 <tr>
                   <th>Email</th>
@@ -114,13 +134,15 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
               <tbody>
                 {invitations.map((i) => (
                   <tr data-invitation-id={i.id}>
-                    <td safe>{i.email}</td>
-                    <td>{i.isAdmin ? "Admin" : "Member"}</td>
-                    <td>
-                      <Time at={i.createdAt} />
+                    <td class="name owner" safe>
+                      {i.email}
                     </td>
-                    <td>
-                      <Time at={i.expiresAt} />
+                    <td data-label="Role">{i.isAdmin ? "Admin" : "Member"}</td>
+                    <td data-label="Sent">
+                      <Time at={i.createdAt} now={now} />
+                    </td>
+                    <td data-label="Expires">
+                      <Time at={i.expiresAt} now={now} />
                     </td>
                     <td class="actions">
                       <ConfirmLink
@@ -161,16 +183,19 @@ export interface InvitationCreatedProps {
   email: string;
   link: string;
   expiresAt: number;
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
 }
 
 /** The only time an invitation link is ever shown. */
-export function InvitationCreatedPage({ viewer, csrf, email, link, expiresAt }: InvitationCreatedProps): string {
+export function InvitationCreatedPage({ viewer, csrf, email, link, expiresAt, now }: InvitationCreatedProps): string {
   return (
     <Layout title="Invitation created" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1 safe>{`Invitation for ${email}`}</h1>
         <p>
-          Send this link to them yourself. It works once, until <Time at={expiresAt} />, and will not be shown again.
+          Send this link to them yourself. It works once, expires <Time at={expiresAt} now={now} />, and will not be
+          shown again.
         </p>
         <div class="secret">
           <input type="text" id="invitation-link" value={link} readonly aria-label="Invitation link" />

@@ -2,6 +2,7 @@ import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
 import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 import { AccessFields, PermittedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
 
 export interface ServiceAccountView {
@@ -19,7 +20,11 @@ export interface ServiceAccountView {
 export interface AdminServiceAccountsProps {
   viewer: Viewer;
   csrf: string;
+  /** The accounts that match the search, in the asked order. */
   accounts: ServiceAccountView[];
+  list: ListView;
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   offer: { full: boolean; chosen: boolean };
   groups: ToolGroupOption[];
   error?: string;
@@ -55,6 +60,8 @@ export function AdminServiceAccountsPage({
   viewer,
   csrf,
   accounts,
+  list,
+  now,
   offer,
   groups,
   error,
@@ -69,39 +76,50 @@ export function AdminServiceAccountsPage({
           <code>grant_type=client_credentials</code> and its own client secret. Disabling or deleting one stops its
           tokens at once.
         </p>
+        {accounts.length > 0 || list.q ? <SearchBox list={list} label="Search service accounts" /> : ""}
         {accounts.length === 0 ? (
-          <p id="no-service-accounts">No service accounts yet.</p>
+          list.q ? (
+            <NoMatches list={list} id="no-service-accounts" />
+          ) : (
+            <p id="no-service-accounts">No service accounts yet.</p>
+          )
         ) : (
           <TableScroll label="Service accounts">
-            <table id="service-accounts">
+            <table id="service-accounts" class="stack">
               <thead>
                 <tr>
-                  <th>Name</th>
+                  <SortHeader list={list} column="name" label="Name" first="asc" />
                   <th>Client ID</th>
                   <th>Access</th>
                   <th>Write tools</th>
-                  <th>Created</th>
-                  <th>Last used</th>
-                  <th>Status</th>
+                  <SortHeader list={list} column="created" label="Created" first="desc" />
+                  <SortHeader list={list} column="last_used" label="Last used" first="desc" />
+                  <SortHeader list={list} column="status" label="Status" first="asc" />
                   <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
                 {accounts.map((a) => (
                   <tr data-account-id={a.id}>
-                    <td safe>{a.name}</td>
-                    <td>
+                    <td class="name" safe>
+                      {a.name}
+                    </td>
+                    <td data-label="Client ID">
                       <code safe>{a.clientId}</code>
                     </td>
-                    <td>{accessLabel[a.access]}</td>
-                    <td class="write-tools-granted">
+                    <td data-label="Access">{accessLabel[a.access]}</td>
+                    <td class="write-tools-granted" data-label="Write tools">
                       <PermittedTools access={a.access} tools={a.tools} />
                     </td>
-                    <td>
-                      <Time at={a.createdAt} />
+                    <td data-label="Created">
+                      <Time at={a.createdAt} now={now} />
                     </td>
-                    <td class="last-used">{a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} />}</td>
-                    <td class="status">{a.disabledAt === null ? "Active" : "Disabled"}</td>
+                    <td class="last-used" data-label="Last used">
+                      {a.lastUsedAt === null ? "Never" : <Time at={a.lastUsedAt} now={now} />}
+                    </td>
+                    <td class="status" data-label="Status">
+                      {a.disabledAt === null ? "Active" : "Disabled"}
+                    </td>
                     <td class="actions">
                       <AccountActions a={a} csrf={csrf} />
                     </td>

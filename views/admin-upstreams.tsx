@@ -50,10 +50,12 @@ export interface AdminUpstreamsProps {
   /** The config file they come from, or null when none is set. */
   configFile: string | null;
   upstreams: UpstreamRow[];
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
 }
 
 /** Settings → Upstreams (MCP servers and REST APIs): each one's state, tool count, last error and refused tools. Read-only: they live in the config file. */
-export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: AdminUpstreamsProps): string {
+export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams, now }: AdminUpstreamsProps): string {
   return (
     <Layout title="Upstreams" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -91,7 +93,7 @@ export function AdminUpstreamsPage({ viewer, csrf, configFile, upstreams }: Admi
                     <td>{kindLabel[u.kind]}</td>
                     <td safe>{stateText(u)}</td>
                     <td safe>{String(u.tools)}</td>
-                    <td>{u.state === "connected" ? <Time at={u.connectedAt} /> : "—"}</td>
+                    <td>{u.state === "connected" ? <Time at={u.connectedAt} now={now} /> : "—"}</td>
                     <td class="reason" safe>
                       {u.reason ?? "—"}
                     </td>

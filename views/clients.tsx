@@ -2,6 +2,7 @@ import type { ClientKind, TokenEndpointAuthMethod } from "../src/oauth/clients-s
 import { Time } from "./format.tsx";
 import { ErrorNote, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 
 // The clients pages, in two scopes that share every part: /admin/clients,
 // where admins see every client with its owner, and /clients, where a person
@@ -53,7 +54,11 @@ export interface ClientsPageProps {
   viewer: Viewer;
   csrf: string;
   scope: ClientsScope;
+  /** The clients that match the search, in the asked order. */
   clients: ClientRow[];
+  list: ListView;
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   error?: string;
   form?: { name: string; redirectUris: string; type: string };
 }
@@ -77,28 +82,33 @@ function Intro({ scope }: { scope: ClientsScope }): string {
 }
 
 /** The list of clients in scope, and a form to add one. */
-export function ClientsPage({ viewer, csrf, scope, clients, error, form }: ClientsPageProps): string {
+export function ClientsPage({ viewer, csrf, scope, clients, list, now, error, form }: ClientsPageProps): string {
   const title = scope.admin ? "Connected MCP clients" : "Your OAuth clients";
   return (
     <Layout title={title} viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1>{title}</h1>
         <Intro scope={scope} />
+        {clients.length > 0 || list.q ? <SearchBox list={list} label="Search clients" /> : ""}
         {clients.length === 0 ? (
-          <p id="no-clients">No clients yet.</p>
+          list.q ? (
+            <NoMatches list={list} id="no-clients" />
+          ) : (
+            <p id="no-clients">No clients yet.</p>
+          )
         ) : (
           <TableScroll label="Clients">
             <table id="clients" class="stack">
               <thead>
                 <tr>
-                  <th>Name</th>
+                  <SortHeader list={list} column="name" label="Name" first="asc" />
                   {scope.admin ? <th>Kind</th> : ""}
-                  {scope.admin ? <th>Owner</th> : ""}
+                  {scope.admin ? <SortHeader list={list} column="owner" label="Owner" first="asc" /> : ""}
                   <th>Client ID</th>
                   <th>Redirect URIs</th>
                   <th>Type</th>
-                  <th>Created</th>
-                  <th>Last used</th>
+                  <SortHeader list={list} column="created" label="Created" first="desc" />
+                  <SortHeader list={list} column="last_used" label="Last used" first="desc" />
                   <ActionsHeader />
                 </tr>
               </thead>
@@ -134,9 +144,11 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                     </td>
                     <td data-label="Type">{methodLabel[c.authMethod]}</td>
                     <td data-label="Created">
-                      <Time at={c.createdAt} />
+                      <Time at={c.createdAt} now={now} />
                     </td>
-                    <td data-label="Last used">{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+                    <td data-label="Last used">
+                      {c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} now={now} />}
+                    </td>
                     <td class="actions">
                       <a href={editHref(scope, c.id)}>Edit</a>
                     </td>

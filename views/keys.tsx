@@ -1,7 +1,8 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
-import { Time } from "./format.tsx";
+import { expiryOf, ExpiryBadge, Time } from "./format.tsx";
 import { ErrorNote, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
+import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 import {
   AccessFields,
   PermittedTools,
@@ -58,11 +59,15 @@ export const expiryChoices = [
 export interface KeysProps {
   viewer: Viewer;
   csrf: string;
+  /** The keys that match the search, in the asked order. */
   keys: KeyRow[];
+  list: ListView;
   /** The viewer's own connections (approved OAuth authorizations). */
   connections: ConnectionRow[];
   /** Everyone's connections: admins only, else null. */
   allConnections: ConnectionRow[] | null;
+  /** The app's clock (unix seconds), for relative times. */
+  now: number;
   /** The access a new key can have: Full and the tickable write tools only as far as this session may give. */
   offer: { full: boolean; chosen: boolean };
   groups: ToolGroupOption[];
@@ -97,7 +102,7 @@ function ToolsCell({
   limits: LimitItem[];
 }): string {
   return (
-    <td class="write-tools-granted">
+    <td class="write-tools-granted" data-label="Write tools">
       <PermittedTools access={access} tools={tools} />
       {limits.length > 0 ? (
         <div class="limits">
@@ -147,17 +152,19 @@ function ConnectionsTable({
   rows,
   csrf,
   showUser,
+  now,
   error,
 }: {
   id: string;
   rows: ConnectionRow[];
   csrf: string;
   showUser: boolean;
+  now: number;
   error?: ConnectionLimitsError;
 }): string {
   return (
     <TableScroll label="Connections">
-      <table id={id}>
+      <table id={id} class="stack">
         <thead>
           <tr>
             <th>Name</th>
@@ -172,14 +179,22 @@ function ConnectionsTable({
         <tbody>
           {rows.map((c) => (
             <tr data-connection-id={c.id}>
-              <td safe>{c.name}</td>
-              {showUser ? <td safe>{c.userEmail}</td> : ""}
-              <td>{accessLabel[c.access]}</td>
-              <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
-              <td>
-                <Time at={c.createdAt} />
+              <td class="name" safe>
+                {c.name}
               </td>
-              <td>{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} />}</td>
+              {showUser ? (
+                <td class="owner" data-label="User" safe>
+                  {c.userEmail}
+                </td>
+              ) : (
+                ""
+              )}
+              <td data-label="Access">{accessLabel[c.access]}</td>
+              <ToolsCell access={c.access} tools={c.tools} limits={c.limits} />
+              <td data-label="Created">
+                <Time at={c.createdAt} now={now} />
+              </td>
+              <td data-label="Last used">{c.lastUsedAt === null ? "Never" : <Time at={c.lastUsedAt} now={now} />}</td>
               <td class="actions">
                 <ConfirmLink
                   href={`/connections/${c.id}/revoke`}
@@ -201,8 +216,10 @@ export function KeysPage({
   viewer,
   csrf,
   keys,
+  list,
   connections,
   allConnections,
+  now,
   offer,
   groups,
   keySession,
@@ -225,39 +242,61 @@ export function KeysPage({
         ) : (
           ""
         )}
+        {keys.length > 0 || list.q ? <SearchBox list={list} label="Search keys" /> : ""}
         {keys.length === 0 ? (
-          <p id="no-keys">No API keys yet.</p>
+          list.q ? (
+            <NoMatches list={list} id="no-keys" />
+          ) : (
+            <p id="no-keys">No API keys yet.</p>
+          )
         ) : (
           <TableScroll label="API keys">
-            <table id="keys">
+            <table id="keys" class="stack">
               <thead>
                 <tr>
-                  <th>Name</th>
+                  <SortHeader list={list} column="name" label="Name" first="asc" />
                   <th>Identifier</th>
                   <th>Access</th>
                   <th>Write tools</th>
-                  <th>Created</th>
-                  <th>Last used</th>
-                  <th>Expires</th>
+                  <SortHeader list={list} column="created" label="Created" first="desc" />
+                  <SortHeader list={list} column="last_used" label="Last used" first="desc" />
+                  <SortHeader list={list} column="expires" label="Expires" first="asc" />
                   <ActionsHeader />
                 </tr>
               </thead>
               <tbody>
                 {keys.map((k) => (
                   <tr data-key-id={k.id}>
-                    <td safe>{k.name}</td>
-                    <td>
+                    <td class="name" safe>
+                      {k.name}
+                    </td>
+                    <td data-label="Identifier">
                       <code safe>{k.id}</code>
                     </td>
-                    <td>{accessLabel[k.access]}</td>
+                    <td data-label="Access">{accessLabel[k.access]}</td>
                     <ToolsCell access={k.access} tools={k.tools} limits={k.limits} />
-                    <td>
-                      <Time at={k.createdAt} />
+                    <td data-label="Created">
+                      <Time at={k.createdAt} now={now} />
                     </td>
-                    <td>{k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} />}</td>
-                    <td>{k.expiresAt === null ? "Never" : <Time at={k.expiresAt} />}</td>
+                    <td data-label="Last used">
+                      {k.lastUsedAt === null ? "Never" : <Time at={k.lastUsedAt} now={now} />}
+                    </td>
+                    <td class="expires" data-label="Expires">
+                      {k.expiresAt === null ? "Never" : <Time at={k.expiresAt} now={now} />}{" "}
+                      <ExpiryBadge expiresAt={k.expiresAt} now={now} />
+                    </td>
                     <td class="actions">
-                      <ConfirmLink href={`/keys/${k.id}/rotate`} label="Rotate" subject={k.name} variant="secondary" />
+                      {/* An expired key cannot be rotated back to life: it can only be removed from the list. */}
+                      {expiryOf(k.expiresAt, now) === "expired" ? (
+                        ""
+                      ) : (
+                        <ConfirmLink
+                          href={`/keys/${k.id}/rotate`}
+                          label="Rotate"
+                          subject={k.name}
+                          variant="secondary"
+                        />
+                      )}
                       <ConfirmLink href={`/keys/${k.id}/revoke`} label="Revoke" subject={k.name} variant="danger" />
                     </td>
                   </tr>
@@ -275,7 +314,14 @@ export function KeysPage({
         {connections.length === 0 ? (
           <p id="no-connections">No connections yet.</p>
         ) : (
-          <ConnectionsTable id="connections" rows={connections} csrf={csrf} showUser={false} error={connectionError} />
+          <ConnectionsTable
+            id="connections"
+            rows={connections}
+            csrf={csrf}
+            showUser={false}
+            now={now}
+            error={connectionError}
+          />
         )}
       </section>
       {allConnections ? (
@@ -284,7 +330,7 @@ export function KeysPage({
           {allConnections.length === 0 ? (
             <p id="no-all-connections">No connections.</p>
           ) : (
-            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} />
+            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} now={now} />
           )}
         </section>
       ) : (

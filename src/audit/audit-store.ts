@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { inTransaction, type Db } from "../db/client.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { auditEvents, users } from "../db/schema.ts";
@@ -16,6 +16,8 @@ export interface AuditFilter {
   /** An OAuth client id or an API key id. */
   client?: string;
   tool?: string;
+  /** The X-Request-Id the entry was recorded under. */
+  requestId?: string;
   outcome?: string;
   event?: string;
   from?: number;
@@ -76,6 +78,7 @@ function conditions(filter: AuditFilter): SQL | undefined {
   if (filter.client !== undefined)
     c.push(or(eq(auditEvents.clientId, filter.client), eq(auditEvents.apiKeyId, filter.client)));
   if (filter.tool !== undefined) c.push(eq(auditEvents.tool, filter.tool));
+  if (filter.requestId !== undefined) c.push(eq(auditEvents.requestId, filter.requestId));
   if (filter.outcome !== undefined) c.push(eq(auditEvents.outcome, filter.outcome));
   if (filter.event !== undefined) c.push(eq(auditEvents.event, filter.event));
   if (filter.from !== undefined) c.push(gte(auditEvents.at, filter.from));
@@ -83,22 +86,38 @@ function conditions(filter: AuditFilter): SQL | undefined {
   return and(...c);
 }
 
-/** Newest first (by id, which is insertion order): up to `limit` entries older than `beforeId`. */
+/**
+ * Newest first (by id, which is insertion order): up to `limit` entries
+ * older than `beforeId`, or else the `limit` entries just newer than `afterId`.
+ */
 export function listAuditEvents(
   db: Db,
   filter: AuditFilter,
-  page: { beforeId?: number; limit: number },
+  page: { beforeId?: number; afterId?: number; limit: number },
 ): AuditListRow[] {
-  const where = and(conditions(filter), page.beforeId === undefined ? undefined : lt(auditEvents.id, page.beforeId));
-  return db
+  const newer = page.beforeId === undefined && page.afterId !== undefined;
+  const cursor =
+    page.beforeId !== undefined
+      ? lt(auditEvents.id, page.beforeId)
+      : page.afterId !== undefined
+        ? gt(auditEvents.id, page.afterId)
+        : undefined;
+  const rows = db
     .select({ entry: auditEvents, email: users.email })
     .from(auditEvents)
     .leftJoin(users, eq(users.id, auditEvents.userId))
-    .where(where)
-    .orderBy(desc(auditEvents.id))
+    .where(and(conditions(filter), cursor))
+    .orderBy(newer ? asc(auditEvents.id) : desc(auditEvents.id))
     .limit(page.limit)
     .all()
     .map(({ entry, email }) => ({ ...entry, email }));
+  return newer ? rows.reverse() : rows;
+}
+
+/** How many entries match, or with `afterId` how many of them are newer than that entry. */
+export function countAuditEvents(db: Db, filter: AuditFilter, afterId?: number): number {
+  const where = and(conditions(filter), afterId === undefined ? undefined : gt(auditEvents.id, afterId));
+  return db.select({ n: count() }).from(auditEvents).where(where).get()?.n ?? 0;
 }
 
 /**

@@ -8,6 +8,8 @@ export interface AuditQuery {
   user: string;
   client: string;
   tool: string;
+  /** A request's X-Request-Id. */
+  request: string;
   outcome: string;
   event: string;
   from: string;
@@ -37,10 +39,22 @@ export function parseAuditTime(value: string, end: "from" | "to"): number | null
   return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
 }
 
-/** The filter a query string asks for, or the reason it cannot be read. */
+/** A filter in the query that cannot be read, and why. */
+export interface AuditQueryProblem {
+  filter: keyof AuditQuery;
+  value: string;
+  message: string;
+}
+
+/**
+ * The filter a query string asks for; `valid`, the query without the fields
+ * that cannot be read (for links that must not carry them on); `problems`, why.
+ */
 export function readAuditQuery(params: URLSearchParams): {
   query: AuditQuery;
+  valid: AuditQuery;
   filter: AuditFilter;
+  problems: AuditQueryProblem[];
   problem: string | null;
 } {
   const text = (name: keyof AuditQuery) => (params.get(name) ?? "").trim().slice(0, maxFieldLength);
@@ -48,31 +62,43 @@ export function readAuditQuery(params: URLSearchParams): {
     user: text("user"),
     client: text("client"),
     tool: text("tool"),
+    request: text("request"),
     outcome: text("outcome"),
     event: text("event"),
     from: text("from"),
     to: text("to"),
   };
   const filter: AuditFilter = {};
-  const problems: string[] = [];
+  const problems: AuditQueryProblem[] = [];
+  const refuse = (name: keyof AuditQuery, message: string) =>
+    problems.push({ filter: name, value: query[name], message });
   if (query.user) filter.email = query.user.toLowerCase();
   if (query.client) filter.client = query.client;
   if (query.tool) filter.tool = query.tool;
+  if (query.request) filter.requestId = query.request;
   if (query.outcome) {
     if ((auditOutcomes as readonly string[]).includes(query.outcome)) filter.outcome = query.outcome;
-    else problems.push(`Unknown outcome "${query.outcome}".`);
+    else refuse("outcome", `Unknown outcome "${query.outcome}".`);
   }
   if (query.event) {
     if ((auditEvents as readonly string[]).includes(query.event)) filter.event = query.event;
-    else problems.push(`Unknown event "${query.event}".`);
+    else refuse("event", `Unknown event "${query.event}".`);
   }
   for (const end of ["from", "to"] as const) {
     if (!query[end]) continue;
     const at = parseAuditTime(query[end], end);
-    if (at === null) problems.push(`"${end}" must be a date such as 2026-05-01 or 2026-05-01T13:45 (UTC).`);
+    if (at === null) refuse(end, `"${end}" must be a date such as 2026-05-01 or 2026-05-01T13:45 (UTC).`);
     else filter[end] = at;
   }
-  return { query, filter, problem: problems.length ? problems.join(" ") : null };
+  const valid = { ...query };
+  for (const p of problems) valid[p.filter] = "";
+  return {
+    query,
+    valid,
+    filter,
+    problems,
+    problem: problems.length ? problems.map((p) => p.message).join(" ") : null,
+  };
 }
 
 /** The query string for these filters (and a page cursor), for links and the export. */

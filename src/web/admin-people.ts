@@ -4,14 +4,15 @@ import { findPendingInvitation, listPendingInvitations, markInvitationRevoked } 
 import { findUserById, listUsers, type User } from "../accounts/users-store.ts";
 import { AccountError, disableAccount, enableAccount, setAdmin } from "../accounts/users.ts";
 import type { AuditEntry, AuditLog } from "../audit/entry.ts";
-import { AdminPeoplePage, InvitationCreatedPage } from "../../views/admin-people.tsx";
 import { ConfirmPage } from "../../views/confirm.tsx";
+import { AdminPeoplePage, InvitationCreatedPage, type PersonRow } from "../../views/admin-people.tsx";
 import { MessagePage } from "../../views/message.tsx";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
 import type { CookieJar } from "./cookies.ts";
 import { field } from "./context.ts";
 import { setFlash } from "./flash.ts";
+import { applyListQuery, readListQuery, type ListSpec } from "./list-query.ts";
 
 // Settings → People: admins see every account and pending invitation, invite
 // someone by a single-use link (shown once), revoke an invitation, disable or
@@ -29,17 +30,37 @@ interface Outcome {
   flash: string | null;
 }
 
+const peopleList: ListSpec<PersonRow> = {
+  columns: {
+    email: { value: (p) => p.email, first: "asc" },
+    role: { value: (p) => (p.isAdmin ? "Admin" : "Member"), first: "asc" },
+    created: { value: (p) => p.createdAt, first: "desc" },
+    status: { value: (p) => (p.disabledAt === null ? "Active" : "Disabled"), first: "asc" },
+  },
+  fallback: { sort: "created", dir: "asc" },
+  text: (p) => [p.email, p.isAdmin ? "Admin" : "Member", p.disabledAt === null ? "Active" : "Disabled"],
+};
+
 export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
-  const listPage = (g: SignedInContext, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
-    AdminPeoplePage({
+  const listPage = (
+    g: SignedInContext,
+    extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {},
+    search = new URLSearchParams(),
+  ) => {
+    const list = readListQuery(search, peopleList);
+    // Service accounts have their own page.
+    const people = listUsers(web.db).filter((u) => u.kind === "person");
+    return AdminPeoplePage({
       viewer: g.viewer,
       csrf: g.csrf,
       selfId: g.current.user.id,
-      // Service accounts have their own page.
-      people: listUsers(web.db).filter((u) => u.kind === "person"),
+      people: applyListQuery(people, list, peopleList),
+      list: { ...list, path: "/admin/people" },
       invitations: listPendingInvitations(web.db, web.now()),
+      now: web.now(),
       ...extra,
     });
+  };
 
   /** A person's account (not a service account: those have their own page), or null. */
   const findPerson = (id: string) => {
@@ -143,7 +164,12 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       // Invitation links appear on these pages.
       set.headers["cache-control"] = "no-store";
     })
-    .get(path, ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "people" })
+    .get(
+      path,
+      ({ current, viewer, csrf, request }) =>
+        listPage({ current, viewer, csrf }, {}, new URL(request.url).searchParams),
+      { admin: "people" },
+    )
     .post(
       `${path}/invite`,
       ({ body, current, viewer, csrf, audit, set }) => {
@@ -171,6 +197,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
             email: invitation.email,
             link: invitationUrl(web.config.publicUrl, token),
             expiresAt: invitation.expiresAt,
+            now: web.now(),
           });
         } catch (error) {
           if (!(error instanceof AccountError)) throw error;

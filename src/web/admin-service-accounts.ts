@@ -27,6 +27,7 @@ import type { CookieJar } from "./cookies.ts";
 import { field, fieldValues } from "./context.ts";
 import { accessFromForm } from "./access-form.ts";
 import { setFlash } from "./flash.ts";
+import { applyListQuery, readListQuery, type ListSpec } from "./list-query.ts";
 
 // Settings → Service accounts: admins create one (its client secret shown
 // once), give it a new secret, disable, enable or delete it. Each change is
@@ -48,6 +49,17 @@ const viewOf = (a: ServiceAccountRow): ServiceAccountView => ({
   disabledAt: a.user.disabledAt,
 });
 
+const accountList: ListSpec<ServiceAccountView> = {
+  columns: {
+    name: { value: (a) => a.name, first: "asc" },
+    created: { value: (a) => a.createdAt, first: "desc" },
+    last_used: { value: (a) => a.lastUsedAt, first: "desc" },
+    status: { value: (a) => (a.disabledAt === null ? "Active" : "Disabled"), first: "asc" },
+  },
+  fallback: { sort: "name", dir: "asc" },
+  text: (a) => [a.name, a.clientId],
+};
+
 const noSuchAccount = () =>
   MessagePage({
     title: "No such service account",
@@ -59,12 +71,19 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const tokenUrl = `${web.config.publicUrl}${oauthPaths.token}`;
   // Only admins signed in as such get here, so there is no ceiling; the tools are read per page, as upstreams come and go.
   const offer = () => accessOffer(null, writeToolChoices(web.catalogue.tools));
-  const listPage = (g: SignedInContext, extra: { error?: string; form?: ServiceAccountForm } = {}) => {
+  const listPage = (
+    g: SignedInContext,
+    extra: { error?: string; form?: ServiceAccountForm } = {},
+    search = new URLSearchParams(),
+  ) => {
     const offered = offer();
+    const list = readListQuery(search, accountList);
     return AdminServiceAccountsPage({
       viewer: g.viewer,
       csrf: g.csrf,
-      accounts: listServiceAccounts(web.db).map(viewOf),
+      accounts: applyListQuery(listServiceAccounts(web.db).map(viewOf), list, accountList),
+      list: { ...list, path },
+      now: web.now(),
       offer: offered,
       groups: toolGroups(offered.tools),
       ...extra,
@@ -124,7 +143,12 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
       // The secret appears on these pages.
       set.headers["cache-control"] = "no-store";
     })
-    .get(path, ({ current, viewer, csrf }) => listPage({ current, viewer, csrf }), { admin: "service accounts" })
+    .get(
+      path,
+      ({ current, viewer, csrf, request }) =>
+        listPage({ current, viewer, csrf }, {}, new URL(request.url).searchParams),
+      { admin: "service accounts" },
+    )
     .post(
       path,
       ({ body, current, viewer, csrf, audit, set }) => {

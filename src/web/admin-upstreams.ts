@@ -17,6 +17,7 @@ export function adminUpstreamsRoutes(web: WebDeps, pages: PageGuards) {
         csrf,
         configFile: web.config.configFile,
         upstreams: web.gateway?.statuses() ?? [],
+        now: web.now(),
       });
     },
     { admin: "upstream servers" },

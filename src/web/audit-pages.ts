@@ -1,5 +1,6 @@
 import { Elysia, type Context } from "elysia";
-import { listAuditEvents, type AuditFilter, type AuditListRow } from "../audit/audit-store.ts";
+import { countAuditEvents, listAuditEvents, type AuditFilter, type AuditListRow } from "../audit/audit-store.ts";
+import { auditDetailText } from "../audit/detail-text.ts";
 import { auditEvents, auditOutcomes } from "../audit/entry.ts";
 import { auditJsonLines } from "../audit/export.ts";
 import { auditQueryString, readAuditQuery } from "../audit/filters.ts";
@@ -24,30 +25,51 @@ function emailTried(detail: string | null): string | null {
 }
 
 function rowView(r: AuditListRow): AuditRowView {
+  const email = r.email ?? (r.userId === null ? emailTried(r.detail) : null);
+  const via = r.clientId ?? r.apiKeyId;
   return {
     id: r.id,
     at: r.at,
     event: r.event,
     outcome: r.outcome,
-    user: r.email ?? (r.userId === null ? emailTried(r.detail) : r.userId),
-    via: r.clientId !== null ? `client ${r.clientId}` : r.apiKeyId !== null ? `key ${r.apiKeyId}` : null,
+    user: email ?? r.userId,
+    userEmail: email,
+    via: via === null ? null : { kind: r.clientId !== null ? "client" : "key", id: via },
     tool: r.tool,
     upstream: r.upstream,
     durationMs: r.durationMs,
     requestId: r.requestId,
     ip: r.ip,
-    detail: r.detail,
+    detail: r.detail === null ? null : auditDetailText(r.detail),
   };
 }
 
-/** The `before` cursor: a positive entry id, else none. */
-function cursorOf(params: URLSearchParams): number | undefined {
-  const value = params.get("before") ?? "";
+/** A page cursor (`before` or `after`): a positive entry id, else none. */
+function cursorOf(params: URLSearchParams, name: "before" | "after"): number | undefined {
+  const value = params.get(name) ?? "";
   return /^[1-9]\d{0,15}$/.test(value) ? Number(value) : undefined;
+}
+
+/** The export's refusals, as JSON (the export is JSON lines), never stored by a cache. */
+function exportError(status: number, body: Record<string, unknown>): Response {
+  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
 }
 
 export function auditRoutes(web: WebDeps, pages: PageGuards) {
   const retentionDays = Math.round(web.config.auditRetentionSeconds / 86400);
+
+  /**
+   * One page of entries: older than `before`, newer than `after`, or the newest. A page of
+   * newer entries that reaches the newest is the newest page, full, rather than a short one.
+   */
+  const pageOf = (filter: AuditFilter, params: URLSearchParams) => {
+    const beforeId = cursorOf(params, "before");
+    const afterId = beforeId === undefined ? cursorOf(params, "after") : undefined;
+    const rows = listAuditEvents(web.db, filter, { beforeId, afterId, limit: pageSize });
+    return afterId !== undefined && rows.length < pageSize
+      ? listAuditEvents(web.db, filter, { limit: pageSize })
+      : rows;
+  };
 
   /** The audit page for a guarded request (admin or signed in, per route); `set` takes the status and no-store. */
   const page = (g: SignedInContext & Pick<Context, "request" | "set">, scope: "admin" | "own") => {
@@ -55,31 +77,41 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
     const path = scope === "admin" ? "/admin/audit" : "/activity";
     const url = new URL(g.request.url);
     set.headers["cache-control"] = "no-store";
-    const { query, filter, problem } = readAuditQuery(url.searchParams);
+    const { query, valid, filter, problem } = readAuditQuery(url.searchParams);
     if (scope === "own") {
       query.user = "";
+      valid.user = "";
       delete filter.email;
       filter.userId = current.user.id;
     }
     if (problem) set.status = 400;
-    const rows = problem
-      ? []
-      : listAuditEvents(web.db, filter, { beforeId: cursorOf(url.searchParams), limit: pageSize + 1 });
-    const more = rows.length > pageSize;
-    const shown = rows.slice(0, pageSize);
+    const shown = problem ? [] : pageOf(filter, url.searchParams);
+    const first = shown[0];
+    const last = shown.at(-1);
+    const has = (cursor: { beforeId?: number; afterId?: number }) =>
+      listAuditEvents(web.db, filter, { ...cursor, limit: 1 }).length > 0;
+    const link = (cursor: Record<string, string>) => `${path}${auditQueryString(valid, cursor)}`;
     return AuditPage({
       viewer: g.viewer,
       csrf: g.csrf,
       scope,
       action: path,
       query,
+      valid,
       events: auditEvents,
       outcomes: auditOutcomes,
       rows: shown.map(rowView),
-      olderHref: more ? `${path}${auditQueryString(query, { before: String(shown.at(-1)!.id) })}` : null,
-      ...(scope === "admin" && { exportHref: `/admin/audit.jsonl${auditQueryString(query)}` }),
+      position:
+        first === undefined
+          ? null
+          : { first: countAuditEvents(web.db, filter, first.id) + 1, total: countAuditEvents(web.db, filter) },
+      newerHref: first && has({ afterId: first.id }) ? link({ after: String(first.id) }) : null,
+      olderHref: last && has({ beforeId: last.id }) ? link({ before: String(last.id) }) : null,
+      // Only the filters that could be read go on to the export: it would refuse the rest.
+      ...(scope === "admin" && { exportHref: `/admin/audit.jsonl${auditQueryString(valid)}` }),
       ...(problem && { error: problem }),
       retentionDays,
+      now: web.now(),
     });
   };
 
@@ -89,16 +121,24 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
     .get("/activity", (ctx) => page(ctx, "own"), { signedIn: true })
     .get("/admin/audit.jsonl", ({ request, cookie }) => {
       const current = signedIn(web, cookie);
-      const plain = (status: number, text: string) =>
-        new Response(`${text}\n`, {
-          status,
-          headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+      if (!current)
+        return exportError(401, {
+          error: "unauthorized",
+          error_description: "Sign in as an admin to export the audit log.",
         });
-      if (!current) return plain(401, "Sign in as an admin to export the audit log.");
       if (!actsAsAdmin(current))
-        return plain(403, "Only an admin signed in with a password or an identity provider can export the audit log.");
-      const { filter, problem } = readAuditQuery(new URL(request.url).searchParams);
-      if (problem) return plain(400, problem);
+        return exportError(403, {
+          error: "forbidden",
+          error_description:
+            "Only an admin signed in with a password or an identity provider can export the audit log.",
+        });
+      const { filter, problems, problem } = readAuditQuery(new URL(request.url).searchParams);
+      if (problem)
+        return exportError(400, {
+          error: "invalid_filter",
+          error_description: problem,
+          invalid_filters: problems.map((p) => ({ filter: p.filter, value: p.value, reason: p.message })),
+        });
       return new Response(auditJsonLines(web.db, filter satisfies AuditFilter), {
         headers: {
           "content-type": "application/x-ndjson; charset=utf-8",

@@ -29,6 +29,7 @@ import { adminRefusal, keySessionRefusal, type Refusal } from "./admin-guard.ts"
 import { deleteQuestion, newSecretQuestion } from "./client-confirm.ts";
 import { field } from "./context.ts";
 import { setFlash } from "./flash.ts";
+import { applyListQuery, readListQuery, type ListSpec } from "./list-query.ts";
 
 // The clients pages, one module for two scopes. /admin/clients: admins see
 // every client (with its owner), add the organization's own, and change or
@@ -63,6 +64,17 @@ const rowOf = ({ client: c, ownerEmail }: ClientWithOwner): ClientRow => ({
   lastUsedAt: c.lastUsedAt,
   ownerEmail,
 });
+
+const clientList: ListSpec<ClientRow> = {
+  columns: {
+    name: { value: (c) => c.name, first: "asc" },
+    owner: { value: (c) => c.ownerEmail, first: "asc" },
+    created: { value: (c) => c.createdAt, first: "desc" },
+    last_used: { value: (c) => c.lastUsedAt, first: "desc" },
+  },
+  fallback: { sort: "created", dir: "desc" },
+  text: (c) => [c.name, c.id, c.ownerEmail, ...c.redirectUris],
+};
 
 /** Redirect URIs typed one per line, checked like a registration's; a message for people when refused. */
 function redirectUrisFromForm(text: string): { ok: true; uris: string[] } | { ok: false; message: string } {
@@ -123,14 +135,19 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
   const listPage = (
     g: SignedInContext,
     extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {},
-  ) =>
-    ClientsPage({
+    search = new URLSearchParams(),
+  ) => {
+    const list = readListQuery(search, clientList);
+    return ClientsPage({
       viewer: g.viewer,
       csrf: g.csrf,
       scope,
-      clients: clientsInScope(web.db, ownerOf(g)).map(rowOf),
+      clients: applyListQuery(clientsInScope(web.db, ownerOf(g)).map(rowOf), list, clientList),
+      list: { ...list, path },
+      now: web.now(),
       ...extra,
     });
+  };
 
   return new Elysia()
     .use(pages)
@@ -138,7 +155,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
       // Client secrets appear on these pages.
       set.headers["cache-control"] = "no-store";
     })
-    .get(path, (ctx) => listPage(ctx), page())
+    .get(path, (ctx) => listPage(ctx, {}, new URL(ctx.request.url).searchParams), page())
     .post(
       path,
       (ctx) => {

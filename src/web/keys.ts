@@ -14,6 +14,7 @@ import {
   KeysPage,
   type ConnectionLimitsError,
   type ConnectionRow,
+  type KeyRow,
   type KeysForm,
 } from "../../views/keys.tsx";
 import { ConfirmPage } from "../../views/confirm.tsx";
@@ -23,6 +24,7 @@ import { limitsFromForm } from "./limits-form.ts";
 import { setFlash } from "./flash.ts";
 import { plural } from "./wording.ts";
 import { actsAsAdmin, ceilingOf, field, fieldValues, signedIn } from "./context.ts";
+import { applyListQuery, readListQuery, type ListSpec } from "./list-query.ts";
 import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
 
@@ -31,8 +33,19 @@ import type { PageGuards, SignedInContext } from "../http/page-guards.ts";
 // A session opened by pasting an API key acts with at most that key's access:
 // it creates and rotates keys only at or below it, and keys it makes end
 // with it (api_keys.created_with_key_id).
+const keyList: ListSpec<KeyRow> = {
+  columns: {
+    name: { value: (k) => k.name, first: "asc" },
+    created: { value: (k) => k.createdAt, first: "desc" },
+    last_used: { value: (k) => k.lastUsedAt, first: "desc" },
+    expires: { value: (k) => k.expiresAt, first: "asc" },
+  },
+  fallback: { sort: "created", dir: "desc" },
+  text: (k) => [k.name, k.id],
+};
+
 export function keysRoutes(web: WebDeps, pages: PageGuards) {
-  const keyRows = (userId: string) =>
+  const keyRows = (userId: string): KeyRow[] =>
     listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
       id: k.id,
       name: k.name,
@@ -58,14 +71,18 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   const page = (
     { current, viewer, csrf }: SignedInContext,
     extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
+    search = new URLSearchParams(),
   ) => {
     const offer = offerFor(current);
+    const list = readListQuery(search, keyList);
     return KeysPage({
       viewer,
       csrf,
-      keys: keyRows(current.user.id),
+      keys: applyListQuery(keyRows(current.user.id), list, keyList),
+      list: { ...list, path: "/keys" },
       connections: connectionRows(current.user.id),
       allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
+      now: web.now(),
       offer,
       groups: toolGroups(offer.tools),
       keySession: keySessionNote(current, offer),
@@ -92,16 +109,19 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** Why this session may not rotate its own key `key`: it was opened with a key of less access. */
+  /** Why this key cannot be rotated by this session, as the status and page to answer; null when it can. */
   const rotateRefusal = (key: ApiKey, current: SignedIn) => {
+    const back = { href: "/keys", label: "Back to API keys" };
+    // An expired key is not brought back to life with a fresh lifetime: it can only be revoked.
+    if (key.expiresAt !== null && key.expiresAt <= web.now()) {
+      const message = `“${key.name}” has expired, so it cannot be rotated: revoke it and create a new key.`;
+      return { status: 409, page: MessagePage({ title: "Key expired", message, link: back }) };
+    }
     const access = { level: accessLevelOf(key.scope), tools: key.tools, limits: key.argumentLimits };
     if (withinCeiling(access, ceilingOf(current))) return null;
     const message =
       "The API key you signed in with has less access than this key, so this session cannot rotate it: sign in with your password or an identity provider.";
-    return MessagePage({
-      title: "More access than your key",
-      message,
-      link: { href: "/keys", label: "Back to API keys" },
-    });
+    return { status: 403, page: MessagePage({ title: "More access than your key", message, link: back }) };
   };
 
   // Every form post here: the form token first, then a session (both refusals link back to /keys).
@@ -114,7 +134,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       // Pages that list or show keys must never be stored by a cache.
       set.headers["cache-control"] = "no-store";
     })
-    .get("/keys", (g) => page(g), { signedIn: true })
+    .get("/keys", (g) => page(g, {}, new URL(g.request.url).searchParams), { signedIn: true })
     .post(
       "/keys",
       ({ body, current, viewer, csrf, audit, set }) => {
@@ -222,8 +242,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         }
         const refused = rotateRefusal(key, current);
         if (refused) {
-          set.status = 403;
-          return refused;
+          set.status = refused.status;
+          return refused.page;
         }
         return ConfirmPage({
           viewer,
@@ -249,8 +269,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         const target = ownLiveKey(params.id, userId);
         const refused = target && rotateRefusal(target, current);
         if (refused) {
-          set.status = 403;
-          return refused;
+          set.status = refused.status;
+          return refused.page;
         }
         // A resubmitted form names the old key, revoked by the first: 404, and nothing more happens.
         const rotated = rotateApiKey(web.db, {

@@ -51,7 +51,7 @@ async function connect(userId: string, opts: { clientName?: string; scope?: stri
 /** The table row of a connection on the keys page, or null. */
 async function rowOf(b: Browser, grantId: string, tableId = "connections"): Promise<string | null> {
   const html = await (await b.get("/keys")).text();
-  const table = new RegExp(`<table id="${tableId}">([\\s\\S]*?)</table>`).exec(html)?.[1] ?? "";
+  const table = new RegExp(`<table id="${tableId}"[^>]*>([\\s\\S]*?)</table>`).exec(html)?.[1] ?? "";
   return new RegExp(`<tr data-connection-id="${grantId}">([\\s\\S]*?)</tr>`).exec(table)?.[1] ?? null;
 }
 

@@ -49,7 +49,7 @@ const keyNamed = (name: string) => app.db.select().from(apiKeys).where(eq(apiKey
 async function toolsCell(attr: string, id: string): Promise<string | null> {
   const html = await (await user.b.get("/keys")).text();
   const row = new RegExp(`<tr ${attr}="${id}">([\\s\\S]*?)</tr>`).exec(html)?.[1];
-  const cell = row && /<td class="write-tools-granted">([\s\S]*?)<\/td>/.exec(row)?.[1];
+  const cell = row && /<td class="write-tools-granted"[^>]*>([\s\S]*?)<\/td>/.exec(row)?.[1];
   return cell
     ? cell
         .replace(/<[^>]+>/g, " ")

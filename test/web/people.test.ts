@@ -337,7 +337,7 @@ describe("the last admin", () => {
     const res = await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() });
     expect(res.status).toBe(400);
     const html = await res.text();
-    expect(html).toContain('<table id="people">');
+    expect(html).toContain('<table id="people" class="stack">');
     expect(errorOf(html)).toContain("last active admin");
     expect(flashOf(html)).toBeNull();
     expect(flashOf(await (await only.b.get("/admin/people")).text())).toBeNull();
