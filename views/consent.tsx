@@ -38,7 +38,7 @@ export function ConsentPage(props: ConsentProps): string {
     action = "/oauth/authorize",
   } = props;
   return (
-    <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
+    <Layout title="Allow access?" viewer={viewer} csrf={csrf} chrome="minimal">
       <section class="card narrow" id="consent">
         <h1>
           Allow <strong safe>{client.name}</strong> to use Gatehouse as you?

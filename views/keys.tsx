@@ -47,6 +47,9 @@ export interface ConnectionLimitsError {
   posted: string;
 }
 
+/** Where a person's connections are listed, for links from other pages (after a device is connected). */
+export const connectedAppsPath = "/keys#connected-apps";
+
 export const expiryChoices = [
   { value: "never", label: "Never" },
   { value: "7d", label: "7 days" },
@@ -262,7 +265,7 @@ export function KeysPage({
           </TableScroll>
         )}
       </section>
-      <section class="card">
+      <section class="card" id="connected-apps">
         <h2>Connections</h2>
         <p class="muted">
           Apps you authorized to use Gatehouse for you, such as Claude or Cursor. Revoking one ends its access at once.

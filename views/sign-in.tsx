@@ -15,7 +15,7 @@ export interface SignInProps {
 
 export function SignInPage({ csrf, next, email, error, providers, firstStart }: SignInProps): string {
   return (
-    <Layout title="Sign in">
+    <Layout title="Sign in" chrome="minimal">
       <section class="card narrow">
         <h1>Sign in</h1>
         {firstStart ? (
