@@ -114,11 +114,13 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         accountOf(current, jar),
       );
     const scopes = parseScope(row.scope, { ignoreUnknown: true });
+    const formatted = formatUserCode(normalizeUserCode(userCode) ?? "");
     return ConsentPage({
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
       // The form carries the user code back: answering needs the code, as finding the request did.
-      requestId: formatUserCode(normalizeUserCode(userCode) ?? ""),
+      requestId: formatted,
+      userCode: formatted,
       action: devicePaths.consent,
       client: consentClient(web.db, client),
       redirect: null,
