@@ -25,7 +25,10 @@ export interface AdminPeopleProps {
   invitations: InvitationRow[];
   /** The signed-in admin, whose row says so. */
   selfId: string;
+  /** Why an account change was refused. */
   error?: string;
+  /** Why the invitation form was refused, shown in it, with the form as posted. */
+  inviteError?: string;
   form?: { email: string; isAdmin: boolean };
 }
 
@@ -48,7 +51,16 @@ function PersonActions({ p, csrf }: { p: PersonRow; csrf: string }): string {
 }
 
 /** Settings → People: accounts, pending invitations, and a form to invite someone. */
-export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, error, form }: AdminPeopleProps): string {
+export function AdminPeoplePage({
+  viewer,
+  csrf,
+  people,
+  invitations,
+  selfId,
+  error,
+  inviteError,
+  form,
+}: AdminPeopleProps): string {
   return (
     <Layout title="People" viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -139,6 +151,7 @@ export function AdminPeoplePage({ viewer, csrf, people, invitations, selfId, err
       </section>
       <section class="card">
         <h2>Invite someone</h2>
+        <ErrorNote message={inviteError} />
         <form method="post" action="/admin/people/invite" id="invite">
           <input type="hidden" name="csrf" value={csrf} />
           <label>

@@ -2,11 +2,15 @@ import type { PropsWithChildren } from "@kitajs/html";
 
 // Small pieces several pages share.
 
-/** A form's error, announced to screen readers; nothing when there is none. */
+/**
+ * A form's error, announced to screen readers; nothing when there is none. It is only drawn after
+ * a submit failed, so it takes the focus when the page loads (focusable by script only, tabindex -1):
+ * the keyboard and screen reader land on why, just above the fields to correct, rather than at the top.
+ */
 export function ErrorNote({ message }: { message?: string }): string {
   if (!message) return "";
   return (
-    <p class="error" role="alert" safe>
+    <p class="error" role="alert" tabindex="-1" autofocus safe>
       {message}
     </p>
   ) as string;

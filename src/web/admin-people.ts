@@ -16,7 +16,10 @@ import { field } from "./context.ts";
 // neither disabled nor demoted (checked atomically in src/accounts/users.ts).
 
 export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
-  const listPage = (g: SignedInContext, extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {}) =>
+  const listPage = (
+    g: SignedInContext,
+    extra: { error?: string; inviteError?: string; form?: { email: string; isAdmin: boolean } } = {},
+  ) =>
     AdminPeoplePage({
       viewer: g.viewer,
       csrf: g.csrf,
@@ -100,7 +103,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
         } catch (error) {
           if (!(error instanceof AccountError)) throw error;
           set.status = 400;
-          return listPage({ current, viewer, csrf }, { error: error.message, form });
+          return listPage({ current, viewer, csrf }, { inviteError: error.message, form });
         }
       },
       post(),

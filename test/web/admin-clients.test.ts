@@ -45,7 +45,7 @@ const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys"))
 const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
 const rowCount = () => app.db.select().from(oauthClients).all().length;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
 async function addClient(b: Browser, form: Record<string, string>) {
   const res = await b.post("/admin/clients", { csrf: await csrfOf(b), ...form });

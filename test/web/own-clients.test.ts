@@ -20,7 +20,7 @@ const password = "correct horse battery staple";
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
 type Person = { id: string; email: string; b: Browser };
 let app: TestApp;

@@ -7,7 +7,7 @@ import { advanceClock, nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
 const linkPattern = /http:\/\/127\.0\.0\.1:\d+\/invite\/gate_inv_[a-z2-7]{16}_[a-z2-7]{52}/;
-const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
 let app: TestApp;
 let admin: { id: string; b: Browser };
