@@ -78,7 +78,7 @@ function Intro({ scope }: { scope: ClientsScope }): string {
 
 /** The list of clients in scope, and a form to add one. */
 export function ClientsPage({ viewer, csrf, scope, clients, error, form }: ClientsPageProps): string {
-  const title = scope.admin ? "Connected MCP clients" : "Your OAuth clients";
+  const title = scope.admin ? "All OAuth clients" : "Your OAuth clients";
   return (
     <Layout title={title} viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -87,7 +87,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
         {clients.length === 0 ? (
           <p id="no-clients">No clients yet.</p>
         ) : (
-          <TableScroll label="Clients">
+          <TableScroll label="OAuth clients">
             <table id="clients" class="stack">
               <thead>
                 <tr>
@@ -217,7 +217,7 @@ export function ClientSecretPage({ viewer, csrf, scope, name, clientId, secret, 
           </>
         )}
         <p>
-          <a href={scope.path}>Back to clients</a>
+          <a href={scope.path}>Back to OAuth clients</a>
         </p>
       </section>
     </Layout>
@@ -298,7 +298,7 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
           </button>
         </form>
         <p>
-          <a href={scope.path}>Back to clients</a>
+          <a href={scope.path}>Back to OAuth clients</a>
         </p>
       </section>
     </Layout>

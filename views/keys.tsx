@@ -47,7 +47,7 @@ export interface ConnectionLimitsError {
   posted: string;
 }
 
-/** Where a person's connections are listed, for links from other pages (after a device is connected). */
+/** Where a person's connected apps are listed, for links from other pages (after a device is connected). */
 export const connectedAppsPath = "/keys#connected-apps";
 
 export const expiryChoices = [
@@ -62,10 +62,10 @@ export interface KeysProps {
   viewer: Viewer;
   csrf: string;
   keys: KeyRow[];
-  /** The viewer's own connections (approved OAuth authorizations). */
+  /** The viewer's own connections (approved OAuth authorizations): their connected apps. */
   connections: ConnectionRow[];
-  /** Everyone's connections: admins only, else null. */
-  allConnections: ConnectionRow[] | null;
+  /** Everyone else's connections: admins only, else null. */
+  othersConnections: ConnectionRow[] | null;
   /** The access a new key can have: Full and the tickable write tools only as far as this session may give. */
   offer: { full: boolean; chosen: boolean };
   groups: ToolGroupOption[];
@@ -147,19 +147,22 @@ const accessLabel = { read: "Read-only", full: "Full" } as const;
 
 function ConnectionsTable({
   id,
+  label,
   rows,
   csrf,
   showUser,
   error,
 }: {
   id: string;
+  /** The scroll region's name: unique on the page. */
+  label: string;
   rows: ConnectionRow[];
   csrf: string;
   showUser: boolean;
   error?: ConnectionLimitsError;
 }): string {
   return (
-    <TableScroll label="Connections">
+    <TableScroll label={label}>
       <table id={id}>
         <thead>
           <tr>
@@ -200,7 +203,7 @@ export function KeysPage({
   csrf,
   keys,
   connections,
-  allConnections,
+  othersConnections,
   offer,
   groups,
   keySession,
@@ -266,23 +269,36 @@ export function KeysPage({
         )}
       </section>
       <section class="card" id="connected-apps">
-        <h2>Connections</h2>
+        <h2>Connected apps</h2>
         <p class="muted">
           Apps you authorized to use Gatehouse for you, such as Claude or Cursor. Revoking one ends its access at once.
         </p>
         {connections.length === 0 ? (
-          <p id="no-connections">No connections yet.</p>
+          <p id="no-connections">No connected apps yet.</p>
         ) : (
-          <ConnectionsTable id="connections" rows={connections} csrf={csrf} showUser={false} error={connectionError} />
+          <ConnectionsTable
+            id="connections"
+            label="Connected apps"
+            rows={connections}
+            csrf={csrf}
+            showUser={false}
+            error={connectionError}
+          />
         )}
       </section>
-      {allConnections ? (
+      {othersConnections ? (
         <section class="card">
-          <h2>All users' connections</h2>
-          {allConnections.length === 0 ? (
-            <p id="no-all-connections">No connections.</p>
+          <h2>Other people's connected apps</h2>
+          {othersConnections.length === 0 ? (
+            <p id="no-all-connections">No one else has connected an app.</p>
           ) : (
-            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} />
+            <ConnectionsTable
+              id="all-connections"
+              label="Other people's connected apps"
+              rows={othersConnections}
+              csrf={csrf}
+              showUser={true}
+            />
           )}
         </section>
       ) : (

@@ -59,10 +59,10 @@ export function Layout({ title, viewer, csrf, chrome = "full", children }: Props
               <nav>
                 <a href="/keys">API keys</a>
                 <a href="/activity">Activity</a>
-                <a href="/clients">Clients</a>
+                <a href="/clients">OAuth clients</a>
                 {viewer.isAdmin ? <a href="/admin/people">People</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/service-accounts">Service accounts</a> : ""}
-                {viewer.isAdmin ? <a href="/admin/clients">All clients</a> : ""}
+                {viewer.isAdmin ? <a href="/admin/clients">All OAuth clients</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/upstreams">Upstreams</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/audit">Audit log</a> : ""}
                 <Account viewer={viewer} csrf={csrf} />

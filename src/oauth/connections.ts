@@ -26,6 +26,7 @@ export interface Connection {
   argumentLimits: ArgumentLimits | null;
   createdAt: number;
   lastUsedAt: number | null;
+  userId: string;
   userEmail: string;
 }
 
@@ -46,6 +47,7 @@ export function listConnections(db: Db, userId: string | null): Connection[] {
     argumentLimits: authorization.argumentLimits,
     createdAt: authorization.createdAt,
     lastUsedAt: authorization.lastUsedAt,
+    userId: authorization.userId,
     userEmail: emails.get(authorization.userId) ?? "",
   }));
 }

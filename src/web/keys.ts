@@ -6,7 +6,13 @@ import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } 
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { limitItems, limitLines } from "../mcp/argument-gates.ts";
-import { listConnections, ownConnection, revokeConnection, setConnectionLimits } from "../oauth/connections.ts";
+import {
+  listConnections,
+  ownConnection,
+  revokeConnection,
+  setConnectionLimits,
+  type Connection,
+} from "../oauth/connections.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import {
   expiryChoices,
@@ -44,8 +50,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   // The write tools a new key can be given: read when the page is drawn, as upstreams come and go.
   const offerFor = (current: SignedIn) => accessOffer(ceilingOf(current), writeToolChoices(web.catalogue.tools));
 
-  const connectionRows = (userId: string | null): ConnectionRow[] =>
-    listConnections(web.db, userId).map((c) => ({
+  const connectionRows = (connections: Connection[]): ConnectionRow[] =>
+    connections.map((c) => ({
       ...c,
       limits: limitItems(c.argumentLimits),
       limitLines: limitLines(c.argumentLimits).join("\n"),
@@ -62,8 +68,11 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
       keys: keyRows(current.user.id),
-      connections: connectionRows(current.user.id),
-      allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
+      connections: connectionRows(listConnections(web.db, current.user.id)),
+      // The admin's own are listed once, above: here, everyone else's.
+      othersConnections: actsAsAdmin(current)
+        ? connectionRows(listConnections(web.db, null).filter((c) => c.userId !== current.user.id))
+        : null,
       offer,
       groups: toolGroups(offer.tools),
       keySession: keySessionNote(current, offer),

@@ -103,9 +103,14 @@ describe("the connections list", () => {
     expect(await rowOf(alice.b, authorization.id)).toBeNull();
   });
 
-  test("does not show the all-users section to a non-admin", async () => {
+  test("is headed Connected apps", async () => {
+    expect(await (await alice.b.get("/keys")).text()).toContain("<h2>Connected apps</h2>");
+  });
+
+  test("does not show the other people's section to a non-admin", async () => {
     const html = await (await alice.b.get("/keys")).text();
-    expect(html).not.toContain("All users' connections");
+    expect(html).not.toContain("Other people's connected apps");
+    expect(html).not.toContain('id="all-connections"');
   });
 
   test("an admin sees every user's connections with their email", async () => {
@@ -113,6 +118,12 @@ describe("the connections list", () => {
     const row = await rowOf(admin.b, authorization.id, "all-connections");
     expect(row).toContain("bob@example.com");
     expect(row).toContain("Claude (MCP connector)");
+  });
+
+  test("an admin's own connection is listed once: in their own list, not in the others'", async () => {
+    const { authorization } = await connect(admin.id);
+    expect(await rowOf(admin.b, authorization.id)).not.toBeNull();
+    expect(await rowOf(admin.b, authorization.id, "all-connections")).toBeNull();
   });
 });
 

@@ -101,13 +101,18 @@ describe("access", () => {
     expect(await res.text()).toContain('id="add-client"');
   });
 
-  test("the header links every signed-in person to Clients, and admins to All clients too", async () => {
+  test("the header links every signed-in person to OAuth clients, and admins to All OAuth clients too", async () => {
     const member = await (await alice.b.get("/keys")).text();
     const adminPage = await (await admin.b.get("/keys")).text();
-    expect(member).toContain('<a href="/clients">Clients</a>');
+    expect(member).toContain('<a href="/clients">OAuth clients</a>');
     expect(member).not.toContain('href="/admin/clients"');
-    expect(adminPage).toContain('<a href="/clients">Clients</a>');
-    expect(adminPage).toContain('<a href="/admin/clients">All clients</a>');
+    expect(adminPage).toContain('<a href="/clients">OAuth clients</a>');
+    expect(adminPage).toContain('<a href="/admin/clients">All OAuth clients</a>');
+  });
+
+  test("each page's heading is its nav link's name: Your OAuth clients, All OAuth clients", async () => {
+    expect(await (await alice.b.get("/clients")).text()).toContain("<h1>Your OAuth clients</h1>");
+    expect(await (await admin.b.get("/admin/clients")).text()).toContain("<h1>All OAuth clients</h1>");
   });
 
   test("a signed-out form post is 401 and stores nothing", async () => {
