@@ -1,6 +1,6 @@
 import type { ClientKind, TokenEndpointAuthMethod } from "../src/oauth/clients-store.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, ActionsHeader, TableScroll } from "./parts.tsx";
+import { ErrorNote, ActionsHeader, TableScroll, CopyButton, ClientIdField } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 
 // The clients pages, in two scopes that share every part: /admin/clients,
@@ -103,7 +103,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                 </tr>
               </thead>
               <tbody>
-                {clients.map((c) => (
+                {clients.map((c, i) => (
                   <tr data-client-id={c.id}>
                     <td class="name" safe>
                       {c.name}
@@ -122,8 +122,11 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                     ) : (
                       ""
                     )}
-                    <td data-label="Client ID">
-                      <code safe>{c.id}</code>
+                    <td data-label="Client ID" class="client-id">
+                      <code id={`client-id-${i}`} safe>
+                        {c.id}
+                      </code>{" "}
+                      <CopyButton target={`client-id-${i}`} name="Copy client ID" />
                     </td>
                     <td data-label="Redirect URIs">
                       {c.redirectUris.map((u) => (
@@ -196,10 +199,7 @@ export function ClientSecretPage({ viewer, csrf, scope, name, clientId, secret, 
     <Layout title={renewed ? "New client secret" : "Client added"} viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1 safe>{renewed ? `New secret for “${name}”` : `Client “${name}” added`}</h1>
-        <label>
-          Client ID
-          <input type="text" id="client-id" value={clientId} readonly />
-        </label>
+        <ClientIdField clientId={clientId} />
         {secret === null ? (
           <p class="muted">A public client: it has no secret and proves itself with PKCE.</p>
         ) : (
@@ -240,7 +240,11 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
       <section class="card">
         <h1 safe>{client.name}</h1>
         <p>
-          <code safe>{client.id}</code> · <span safe>{kindLabelOf(client)}</span> · {methodLabel[client.authMethod]}
+          <code id="client-id" safe>
+            {client.id}
+          </code>{" "}
+          <CopyButton target="client-id" name="Copy client ID" /> · <span safe>{kindLabelOf(client)}</span> ·{" "}
+          {methodLabel[client.authMethod]}
         </p>
         {scope.admin && client.ownerEmail !== null ? (
           <p>

@@ -59,3 +59,45 @@ export function ActionsHeader(): string {
     </th>
   ) as string;
 }
+
+/**
+ * A Copy button for the text of the element with id `target` (an input's value, or any element's
+ * text): assets/app.js copies it. `name` says what is copied, for screen readers ("Copy client ID").
+ */
+export function CopyButton({ target, name }: { target: string; name?: string }): string {
+  return (
+    <button type="button" class="secondary copy" data-copy={target} aria-label={name}>
+      Copy
+    </button>
+  ) as string;
+}
+
+/**
+ * Shell commands that show how to use a credential just created, with a Copy button. The secret
+ * itself never appears in them: a $VARIABLE stands for it, so a pasted snippet leaks nothing.
+ */
+export function CommandSnippet({ id, commands }: { id: string; commands: string[] }): string {
+  return (
+    <div class="snippet">
+      <pre>
+        <code id={id} safe>
+          {commands.join("\n")}
+        </code>
+      </pre>
+      <CopyButton target={id} name="Copy the command" />
+    </div>
+  ) as string;
+}
+
+/** A client ID shown to be copied into an app's settings: a read-only field and its Copy button. */
+export function ClientIdField({ clientId }: { clientId: string }): string {
+  return (
+    <>
+      <label for="client-id">Client ID</label>
+      <div class="secret">
+        <input type="text" id="client-id" value={clientId} readonly />
+        <CopyButton target="client-id" name="Copy client ID" />
+      </div>
+    </>
+  ) as string;
+}

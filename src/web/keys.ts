@@ -13,6 +13,7 @@ import {
   setConnectionLimits,
   type Connection,
 } from "../oauth/connections.ts";
+import { mcpResourceUrl } from "../oauth/resource.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import {
   expiryChoices,
@@ -138,6 +139,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
             name: apiKey.name,
             token,
             rotated: false,
+            mcpUrl: mcpResourceUrl(web.config.publicUrl),
           });
         } catch (error) {
           if (error instanceof ApiKeyError) return fail(error.message);
@@ -214,6 +216,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           name: rotated.apiKey.name,
           token: rotated.token,
           rotated: true,
+          mcpUrl: mcpResourceUrl(web.config.publicUrl),
         });
       },
       post(),

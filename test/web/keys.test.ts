@@ -48,6 +48,29 @@ async function createViaForm(b: Browser, form: Record<string, string>) {
 const rowsOf = (userId: string) => app.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).all();
 const rowOf = (id: string) => app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
 const idOf = (token: string) => token.slice("gate_key_".length, "gate_key_".length + 16);
+const unescapeHtml = (s: string) =>
+  s
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#x27;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+
+/** A `curl -s URL -H … -d …` command as a shell would split it: '…' kept as is, $NAME in "…" replaced from `env`. */
+function curlOf(command: string, env: Record<string, string>) {
+  const words = [...command.replaceAll("\\\n", " ").matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map(
+    ([, single, double, bare]) => single ?? (double ?? bare!).replace(/\$(\w+)/g, (_, name: string) => env[name] ?? ""),
+  );
+  expect(words.slice(0, 2)).toEqual(["curl", "-s"]);
+  const headers = new Headers();
+  let data = "";
+  for (let i = 3; i < words.length; i += 2) {
+    if (words[i] === "-H") headers.append(...(words[i + 1]!.split(/:\s*/, 2) as [string, string]));
+    else if (words[i] === "-d") data = words[i + 1]!;
+    else throw new Error(`unexpected curl argument ${words[i]}`);
+  }
+  return { url: words[2]!, headers, data };
+}
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("the keys page", () => {
@@ -93,6 +116,18 @@ describe("creating a key", () => {
   test("full access stores scope 'mcp:read mcp:write'", async () => {
     const { token } = await createViaForm(alice.b, { name: "ci full", access: "full", expires_in: "never" });
     expect(rowOf(idOf(token!))!.scope).toBe("mcp:read mcp:write");
+  });
+
+  test("the created page's usage snippet, run with the new key, calls /mcp as its owner", async () => {
+    const { html, token } = await createViaForm(alice.b, { name: "snippet", access: "read", expires_in: "never" });
+    const snippet = /<code id="usage">([\s\S]*?)<\/code>/.exec(html)?.[1];
+    expect(snippet).toBeDefined();
+    expect(snippet).not.toContain(token!);
+    const { url, headers, data } = curlOf(unescapeHtml(snippet!), { GATEHOUSE_API_KEY: token! });
+    expect(url).toBe(`${app.url}/mcp`);
+    const res = await app.send(new Request(url, { method: "POST", headers, body: data }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("alice@example.com");
   });
 
   test("the created page is sent with Cache-Control: no-store", async () => {
