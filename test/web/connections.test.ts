@@ -7,6 +7,8 @@ import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { exchangeCode, makeClient, makeCode, nowSeconds, refreshRequest } from "../oauth/token-fixture.ts";
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 
 let app: TestApp;
@@ -181,7 +183,7 @@ describe("the API key a session was opened with", () => {
   async function keySession(userId: string) {
     const { apiKey, token } = createApiKey(app.db, {
       userId,
-      name: "pasted",
+      name: `pasted ${++keysMade}`,
       access: "full",
       expiresInSeconds: null,
       now: nowSeconds(),

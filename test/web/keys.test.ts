@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { apiKeys } from "../../src/db/schema.ts";
-import { authenticateApiKey, createApiKey } from "../../src/keys/api-keys.ts";
+import { authenticateApiKey, createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
 
@@ -178,6 +178,45 @@ describe("creating a key", () => {
   test("a 100-character name is accepted", async () => {
     const { res } = await createViaForm(alice.b, { name: "y".repeat(100), access: "read", expires_in: "never" });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("key names", () => {
+  test("a name one of your live keys has is refused: 400, the form drawn again with why, no row stored", async () => {
+    await createViaForm(alice.b, { name: "deploy", access: "read", expires_in: "never" });
+    const before = rowsOf(alice.id).length;
+    const { res, html, token } = await createViaForm(alice.b, { name: " Deploy ", access: "read", expires_in: "30d" });
+    expect(res.status).toBe(400);
+    expect(token).toBeNull();
+    expect(html).toContain("There is already a live key named &quot;Deploy&quot;");
+    expect(html).toMatch(/<input type="text" name="name" value=" Deploy "/);
+    expect(rowsOf(alice.id).length).toBe(before);
+  });
+
+  test("another person's key of that name does not matter", async () => {
+    await createViaForm(alice.b, { name: "shared name", access: "read", expires_in: "never" });
+    const { res } = await createViaForm(bob.b, { name: "shared name", access: "read", expires_in: "never" });
+    expect(res.status).toBe(200);
+  });
+
+  test("the name of a revoked key may be used again", async () => {
+    const { token } = await createViaForm(alice.b, { name: "reused", access: "read", expires_in: "never" });
+    expect(revokeApiKey(app.db, { id: idOf(token!), ownerId: alice.id, now: nowSeconds() })).toBe(true);
+    const { res } = await createViaForm(alice.b, { name: "reused", access: "read", expires_in: "never" });
+    expect(res.status).toBe(200);
+  });
+
+  test("the name of an expired key may be used again", () => {
+    const created = nowSeconds() - 3 * 86400;
+    createApiKey(app.db, { userId: alice.id, name: "lapsed", access: "read", expiresInSeconds: 86400, now: created });
+    const again = createApiKey(app.db, {
+      userId: alice.id,
+      name: "lapsed",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
+    expect(again.apiKey.name).toBe("lapsed");
   });
 });
 

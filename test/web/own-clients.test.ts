@@ -16,6 +16,8 @@ import { nowSeconds } from "../support/clock.ts";
 // manages their own clients on /clients; admins see and manage all of them
 // on /admin/clients.
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
@@ -130,7 +132,7 @@ describe("a session opened with an API key", () => {
   async function keySession(person: Person) {
     const { token } = createApiKey(app.db, {
       userId: person.id,
-      name: "pasted",
+      name: `pasted ${++keysMade}`,
       access: "full",
       tools: null,
       expiresInSeconds: null,

@@ -7,6 +7,8 @@ import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { addClient, authorizePath } from "../oauth/authorize-fixture.ts";
 import { nowSeconds } from "../support/clock.ts";
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 
 let app: TestApp;
@@ -50,7 +52,7 @@ function errorOf(html: string): string {
 function newKey(opts: { expiresInSeconds?: number | null; now?: number } = {}) {
   return createApiKey(app.db, {
     userId,
-    name: "laptop",
+    name: `laptop ${++keysMade}`,
     access: "read",
     expiresInSeconds: opts.expiresInSeconds ?? null,
     now: opts.now ?? nowSeconds(),
