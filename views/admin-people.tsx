@@ -22,7 +22,10 @@ export interface AdminPeopleProps {
   viewer: Viewer;
   csrf: string;
   people: PersonRow[];
+  /** Invitations neither used nor revoked: pending, and expired ones (shown as such) until removed or sent again. */
   invitations: InvitationRow[];
+  /** Unix seconds now: which invitations have expired. */
+  now: number;
   /** The signed-in admin, whose row says so. */
   selfId: string;
   /** Why an account change was refused. */
@@ -32,21 +35,55 @@ export interface AdminPeopleProps {
   form?: { email: string; isAdmin: boolean };
 }
 
-function PersonActions({ p, csrf }: { p: PersonRow; csrf: string }): string {
+/**
+ * A person's buttons. Those that would always be refused are left out, with why: nobody disables
+ * themselves here, and the last active admin can be neither disabled nor demoted (src/accounts/users.ts).
+ */
+function PersonActions({
+  p,
+  csrf,
+  self,
+  lastAdmin,
+}: {
+  p: PersonRow;
+  csrf: string;
+  self: boolean;
+  lastAdmin: boolean;
+}): string {
   const base = `/admin/people/${p.id}`;
+  const why = self && lastAdmin ? "You, the last admin" : self ? "You" : lastAdmin ? "Last admin" : "";
   return (
     <>
-      {p.disabledAt === null ? (
-        <PostButton action={`${base}/disable`} csrf={csrf} label="Disable" variant="danger" />
-      ) : (
+      {why ? <span class="muted held">{why}</span> : ""}
+      {p.disabledAt !== null ? (
         <PostButton action={`${base}/enable`} csrf={csrf} label="Enable" variant="secondary" />
-      )}
-      {p.isAdmin ? (
-        <PostButton action={`${base}/remove-admin`} csrf={csrf} label="Remove admin" variant="secondary" />
+      ) : self || lastAdmin ? (
+        ""
       ) : (
+        <PostButton action={`${base}/disable`} csrf={csrf} label="Disable" variant="danger" />
+      )}
+      {!p.isAdmin ? (
         <PostButton action={`${base}/make-admin`} csrf={csrf} label="Make admin" variant="secondary" />
+      ) : lastAdmin ? (
+        ""
+      ) : (
+        <PostButton action={`${base}/remove-admin`} csrf={csrf} label="Remove admin" variant="secondary" />
       )}
     </>
+  ) as string;
+}
+
+/** An expired invitation's way forward: a new link for the same email and role (the expired one then leaves the list). */
+function InviteAgain({ i, csrf }: { i: InvitationRow; csrf: string }): string {
+  return (
+    <form method="post" action="/admin/people/invite" class="inline">
+      <input type="hidden" name="csrf" value={csrf} />
+      <input type="hidden" name="email" value={i.email} />
+      {i.isAdmin ? <input type="hidden" name="admin" value="on" /> : ""}
+      <button type="submit" class="secondary">
+        Invite again
+      </button>
+    </form>
   ) as string;
 }
 
@@ -56,16 +93,21 @@ export function AdminPeoplePage({
   csrf,
   people,
   invitations,
+  now,
   selfId,
   error,
   inviteError,
   form,
 }: AdminPeopleProps): string {
+  const activeAdmins = people.filter((p) => p.isAdmin && p.disabledAt === null).length;
   return (
     <Layout title="People" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1>People</h1>
-        <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
+        <p class="muted">
+          Disabling someone ends their sessions and stops their API keys and connected apps at once. The last active
+          admin can be neither disabled nor demoted: make someone else an admin first.
+        </p>
         <ErrorNote message={error} />
         <TableScroll label="People">
           <table id="people">
@@ -99,7 +141,12 @@ export function AdminPeoplePage({
                     )}
                   </td>
                   <td class="actions">
-                    <PersonActions p={p} csrf={csrf} />
+                    <PersonActions
+                      p={p}
+                      csrf={csrf}
+                      self={p.id === selfId}
+                      lastAdmin={p.isAdmin && p.disabledAt === null && activeAdmins === 1}
+                    />
                   </td>
                 </tr>
               ))}
@@ -124,26 +171,30 @@ export function AdminPeoplePage({
                 </tr>
               </thead>
               <tbody>
-                {invitations.map((i) => (
-                  <tr data-invitation-id={i.id}>
-                    <td safe>{i.email}</td>
-                    <td>{i.isAdmin ? "Admin" : "Member"}</td>
-                    <td>
-                      <Time at={i.createdAt} />
-                    </td>
-                    <td>
-                      <Time at={i.expiresAt} />
-                    </td>
-                    <td class="actions">
-                      <PostButton
-                        action={`/admin/invitations/${i.id}/revoke`}
-                        csrf={csrf}
-                        label="Revoke"
-                        variant="danger"
-                      />
-                    </td>
-                  </tr>
-                ))}
+                {invitations.map((i) => {
+                  const expired = i.expiresAt <= now;
+                  return (
+                    <tr data-invitation-id={i.id} class={expired ? "expired" : undefined}>
+                      <td safe>{i.email}</td>
+                      <td>{i.isAdmin ? "Admin" : "Member"}</td>
+                      <td>
+                        <Time at={i.createdAt} />
+                      </td>
+                      <td>
+                        {expired ? <strong class="state">Expired</strong> : ""} <Time at={i.expiresAt} />
+                      </td>
+                      <td class="actions">
+                        {expired ? <InviteAgain i={i} csrf={csrf} /> : ""}
+                        <PostButton
+                          action={`/admin/invitations/${i.id}/revoke`}
+                          csrf={csrf}
+                          label={expired ? "Remove" : "Revoke"}
+                          variant="danger"
+                        />
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </TableScroll>

@@ -1,6 +1,6 @@
 import { Elysia, type Context } from "elysia";
 import { createInvitation, invitationUrl } from "../accounts/invitations.ts";
-import { listPendingInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
+import { listOpenInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
 import { listUsers, type User } from "../accounts/users-store.ts";
 import { AccountError, disableAccount, enableAccount, setAdmin } from "../accounts/users.ts";
 import type { AuditEntry, AuditLog } from "../audit/entry.ts";
@@ -26,7 +26,8 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       selfId: g.current.user.id,
       // Service accounts have their own page.
       people: listUsers(web.db).filter((u) => u.kind === "person"),
-      invitations: listPendingInvitations(web.db, web.now()),
+      invitations: listOpenInvitations(web.db),
+      now: web.now(),
       ...extra,
     });
 
@@ -116,7 +117,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
           set.status = 404;
           return MessagePage({
             title: "No such invitation",
-            message: "That invitation was already used, revoked or has expired.",
+            message: "That invitation was already used or revoked.",
             link: { href: "/admin/people", label: "Back to people" },
           });
         }
