@@ -98,7 +98,7 @@ export function AdminServiceAccountsPage({
                 {accounts.map((a, i) => (
                   <tr data-account-id={a.id}>
                     <td safe>{a.name}</td>
-                    <td class="client-id">
+                    <td>
                       <code id={`client-id-${i}`} safe>
                         {a.clientId}
                       </code>{" "}

@@ -122,7 +122,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, error, form }: Clien
                     ) : (
                       ""
                     )}
-                    <td data-label="Client ID" class="client-id">
+                    <td data-label="Client ID">
                       <code id={`client-id-${i}`} safe>
                         {c.id}
                       </code>{" "}
