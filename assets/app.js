@@ -1,18 +1,23 @@
-// Copy buttons: <button data-copy="element-id">. Loaded as a file so the
-// Content-Security-Policy can forbid inline script.
+// Copy buttons: <button data-copy="element-id"> copies an input's value, or
+// another element's text (a client ID in a table, a command). Loaded as a file
+// so the Content-Security-Policy can forbid inline script.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
   const field = document.getElementById(button.dataset.copy);
   if (!field) return;
-  field.select();
+  const isInput = field instanceof HTMLInputElement;
+  // Selected too, so the fallback below (and the person) can see what was copied.
+  if (isInput) field.select();
+  else getSelection()?.selectAllChildren(field);
   try {
-    await navigator.clipboard.writeText(field.value);
-    button.textContent = "Copied";
+    await navigator.clipboard.writeText(isInput ? field.value : field.textContent.trim());
   } catch {
     document.execCommand("copy");
-    button.textContent = "Copied";
   }
+  button.textContent = "Copied";
+  // A button named for screen readers ("Copy client ID") says so to them too.
+  if (button.hasAttribute("aria-label")) button.setAttribute("aria-label", "Copied");
 });
 
 // Access forms (views/access.tsx): a group's tick-all ticks its tools, a

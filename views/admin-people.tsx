@@ -25,30 +25,70 @@ export interface AdminPeopleProps {
   /** The people who match the search, in the asked order. */
   people: PersonRow[];
   list: ListView;
+  /** Invitations neither used nor revoked: pending, and expired ones (shown as such) until removed or sent again. */
   invitations: InvitationRow[];
-  /** The app's clock (unix seconds), for relative times. */
+  /** How many admins are active, among everyone (not only the rows a search shows): who is the last. */
+  activeAdmins: number;
+  /** The app's clock (unix seconds), for relative times and which invitations have expired. */
   now: number;
   /** The signed-in admin, whose row says so. */
   selfId: string;
+  /** Why an account change was refused. */
   error?: string;
+  /** Why the invitation form was refused, shown in it, with the form as posted. */
+  inviteError?: string;
   form?: { email: string; isAdmin: boolean };
 }
 
-function PersonActions({ p, csrf }: { p: PersonRow; csrf: string }): string {
+/**
+ * A person's buttons. Those that would always be refused are left out, with why: nobody disables
+ * themselves here, and the last active admin can be neither disabled nor demoted (src/accounts/users.ts).
+ */
+function PersonActions({
+  p,
+  csrf,
+  self,
+  lastAdmin,
+}: {
+  p: PersonRow;
+  csrf: string;
+  self: boolean;
+  lastAdmin: boolean;
+}): string {
   const base = `/admin/people/${p.id}`;
+  const why = self && lastAdmin ? "You, the last admin" : self ? "You" : lastAdmin ? "Last admin" : "";
   return (
     <>
-      {p.disabledAt === null ? (
-        <ConfirmLink href={`${base}/disable`} label="Disable" subject={p.email} variant="danger" />
-      ) : (
+      {why ? <span class="muted held">{why}</span> : ""}
+      {p.disabledAt !== null ? (
         <PostButton action={`${base}/enable`} csrf={csrf} label="Enable" variant="secondary" />
-      )}
-      {p.isAdmin ? (
-        <ConfirmLink href={`${base}/remove-admin`} label="Remove admin" subject={p.email} variant="secondary" />
+      ) : self || lastAdmin ? (
+        ""
       ) : (
+        <ConfirmLink href={`${base}/disable`} label="Disable" subject={p.email} variant="danger" />
+      )}
+      {!p.isAdmin ? (
         <PostButton action={`${base}/make-admin`} csrf={csrf} label="Make admin" variant="secondary" />
+      ) : lastAdmin ? (
+        ""
+      ) : (
+        <ConfirmLink href={`${base}/remove-admin`} label="Remove admin" subject={p.email} variant="secondary" />
       )}
     </>
+  ) as string;
+}
+
+/** An expired invitation's way forward: a new link for the same email and role (the expired one then leaves the list). */
+function InviteAgain({ i, csrf }: { i: InvitationRow; csrf: string }): string {
+  return (
+    <form method="post" action="/admin/people/invite" class="inline">
+      <input type="hidden" name="csrf" value={csrf} />
+      <input type="hidden" name="email" value={i.email} />
+      {i.isAdmin ? <input type="hidden" name="admin" value="on" /> : ""}
+      <button type="submit" class="secondary">
+        Invite again
+      </button>
+    </form>
   ) as string;
 }
 
@@ -58,17 +98,22 @@ export function AdminPeoplePage({
   csrf,
   people,
   list,
+  activeAdmins,
   invitations,
   now,
   selfId,
   error,
+  inviteError,
   form,
 }: AdminPeopleProps): string {
   return (
     <Layout title="People" viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1>People</h1>
-        <p class="muted">Disabling someone ends their sessions and stops their API keys and connections at once.</p>
+        <p class="muted">
+          Disabling someone ends their sessions and stops their API keys and connected apps at once. The last active
+          admin can be neither disabled nor demoted: make someone else an admin first.
+        </p>
         <ErrorNote message={error} />
         <SearchBox list={list} label="Search people" />
         {people.length === 0 ? (
@@ -106,7 +151,12 @@ export function AdminPeoplePage({
                       )}
                     </td>
                     <td class="actions">
-                      <PersonActions p={p} csrf={csrf} />
+                      <PersonActions
+                        p={p}
+                        csrf={csrf}
+                        self={p.id === selfId}
+                        lastAdmin={p.isAdmin && p.disabledAt === null && activeAdmins === 1}
+                      />
                     </td>
                   </tr>
                 ))}
@@ -132,28 +182,32 @@ export function AdminPeoplePage({
                 </tr>
               </thead>
               <tbody>
-                {invitations.map((i) => (
-                  <tr data-invitation-id={i.id}>
-                    <td class="name owner" safe>
-                      {i.email}
-                    </td>
-                    <td data-label="Role">{i.isAdmin ? "Admin" : "Member"}</td>
-                    <td data-label="Sent">
-                      <Time at={i.createdAt} now={now} />
-                    </td>
-                    <td data-label="Expires">
-                      <Time at={i.expiresAt} now={now} />
-                    </td>
-                    <td class="actions">
-                      <ConfirmLink
-                        href={`/admin/invitations/${i.id}/revoke`}
-                        label="Revoke"
-                        subject={i.email}
-                        variant="danger"
-                      />
-                    </td>
-                  </tr>
-                ))}
+                {invitations.map((i) => {
+                  const expired = i.expiresAt <= now;
+                  return (
+                    <tr data-invitation-id={i.id} class={expired ? "expired" : undefined}>
+                      <td class="name owner" safe>
+                        {i.email}
+                      </td>
+                      <td data-label="Role">{i.isAdmin ? "Admin" : "Member"}</td>
+                      <td data-label="Sent">
+                        <Time at={i.createdAt} now={now} />
+                      </td>
+                      <td data-label="Expires">
+                        {expired ? <strong class="state">Expired</strong> : ""} <Time at={i.expiresAt} now={now} />
+                      </td>
+                      <td class="actions">
+                        {expired ? <InviteAgain i={i} csrf={csrf} /> : ""}
+                        <ConfirmLink
+                          href={`/admin/invitations/${i.id}/revoke`}
+                          label={expired ? "Remove" : "Revoke"}
+                          subject={i.email}
+                          variant="danger"
+                        />
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </TableScroll>
@@ -161,6 +215,7 @@ export function AdminPeoplePage({
       </section>
       <section class="card">
         <h2>Invite someone</h2>
+        <ErrorNote message={inviteError} />
         <form method="post" action="/admin/people/invite" id="invite">
           <input type="hidden" name="csrf" value={csrf} />
           <label>

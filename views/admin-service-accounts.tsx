@@ -1,6 +1,15 @@
 import type { AccessLevel } from "../src/keys/api-keys.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, PostButton, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
+import {
+  ErrorNote,
+  PostButton,
+  ActionsHeader,
+  TableScroll,
+  ConfirmLink,
+  CopyButton,
+  ClientIdField,
+  CommandSnippet,
+} from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 import { AccessFields, PermittedTools, shownChoice, type ToolGroupOption } from "./access.tsx";
@@ -99,13 +108,16 @@ export function AdminServiceAccountsPage({
                 </tr>
               </thead>
               <tbody>
-                {accounts.map((a) => (
+                {accounts.map((a, i) => (
                   <tr data-account-id={a.id}>
                     <td class="name" safe>
                       {a.name}
                     </td>
                     <td data-label="Client ID">
-                      <code safe>{a.clientId}</code>
+                      <code id={`client-id-${i}`} safe>
+                        {a.clientId}
+                      </code>{" "}
+                      <CopyButton target={`client-id-${i}`} name="Copy client ID" />
                     </td>
                     <td data-label="Access">{accessLabel[a.access]}</td>
                     <td class="write-tools-granted" data-label="Write tools">
@@ -174,19 +186,17 @@ export function ServiceAccountSecretPage(p: {
       <section class="card">
         <h1 safe>{p.rotated ? `New secret for ${p.name}` : `Service account ${p.name} created`}</h1>
         <p>Copy the secret now: it will not be shown again.</p>
-        <label>
-          Client ID
-          <input type="text" id="client-id" value={p.clientId} readonly />
-        </label>
+        <ClientIdField clientId={p.clientId} />
         <div class="secret">
           <input type="text" id="client-secret" value={p.secret} readonly aria-label="Client secret" />
           <button type="button" data-copy="client-secret">
             Copy
           </button>
         </div>
-        <pre>
-          <code safe>{`curl -s ${p.tokenUrl} -u "${p.clientId}:$CLIENT_SECRET" -d grant_type=client_credentials`}</code>
-        </pre>
+        <CommandSnippet
+          id="usage"
+          commands={[`curl -s ${p.tokenUrl} -u "${p.clientId}:$CLIENT_SECRET" -d grant_type=client_credentials`]}
+        />
         <p>
           <a href="/admin/service-accounts">Back to service accounts</a>
         </p>

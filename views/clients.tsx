@@ -1,6 +1,6 @@
 import type { ClientKind, TokenEndpointAuthMethod } from "../src/oauth/clients-store.ts";
 import { Time } from "./format.tsx";
-import { ErrorNote, ActionsHeader, TableScroll, ConfirmLink } from "./parts.tsx";
+import { ErrorNote, ActionsHeader, TableScroll, ConfirmLink, CopyButton, ClientIdField } from "./parts.tsx";
 import { Layout, type Viewer } from "./layout.tsx";
 import { NoMatches, SearchBox, SortHeader, type ListView } from "./list-controls.tsx";
 
@@ -83,7 +83,7 @@ function Intro({ scope }: { scope: ClientsScope }): string {
 
 /** The list of clients in scope, and a form to add one. */
 export function ClientsPage({ viewer, csrf, scope, clients, list, now, error, form }: ClientsPageProps): string {
-  const title = scope.admin ? "Connected MCP clients" : "Your OAuth clients";
+  const title = scope.admin ? "All OAuth clients" : "Your OAuth clients";
   return (
     <Layout title={title} viewer={viewer} csrf={csrf}>
       <section class="card">
@@ -97,7 +97,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, list, now, error, fo
             <p id="no-clients">No clients yet.</p>
           )
         ) : (
-          <TableScroll label="Clients">
+          <TableScroll label="OAuth clients">
             <table id="clients" class="stack">
               <thead>
                 <tr>
@@ -113,7 +113,7 @@ export function ClientsPage({ viewer, csrf, scope, clients, list, now, error, fo
                 </tr>
               </thead>
               <tbody>
-                {clients.map((c) => (
+                {clients.map((c, i) => (
                   <tr data-client-id={c.id}>
                     <td class="name" safe>
                       {c.name}
@@ -133,7 +133,10 @@ export function ClientsPage({ viewer, csrf, scope, clients, list, now, error, fo
                       ""
                     )}
                     <td data-label="Client ID">
-                      <code safe>{c.id}</code>
+                      <code id={`client-id-${i}`} safe>
+                        {c.id}
+                      </code>{" "}
+                      <CopyButton target={`client-id-${i}`} name="Copy client ID" />
                     </td>
                     <td data-label="Redirect URIs">
                       {c.redirectUris.map((u) => (
@@ -208,19 +211,14 @@ export function ClientSecretPage({ viewer, csrf, scope, name, clientId, secret, 
     <Layout title={renewed ? "New client secret" : "Client added"} viewer={viewer} csrf={csrf}>
       <section class="card">
         <h1 safe>{renewed ? `New secret for “${name}”` : `Client “${name}” added`}</h1>
-        <label>
-          Client ID
-          <input type="text" id="client-id" value={clientId} readonly />
-        </label>
+        <ClientIdField clientId={clientId} />
         <p>Copy the client secret now: it will not be shown again.</p>
         <div class="secret">
           <input type="text" id="client-secret" value={secret} readonly aria-label="Client secret" />
-          <button type="button" data-copy="client-secret">
-            Copy
-          </button>
+          <CopyButton target="client-secret" name="Copy client secret" />
         </div>
         <p>
-          <a href={scope.path}>Back to clients</a>
+          <a href={scope.path}>Back to OAuth clients</a>
         </p>
       </section>
     </Layout>
@@ -243,7 +241,11 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
       <section class="card">
         <h1 safe>{client.name}</h1>
         <p>
-          <code safe>{client.id}</code> · <span safe>{kindLabelOf(client)}</span> · {methodLabel[client.authMethod]}
+          <code id="client-id" safe>
+            {client.id}
+          </code>{" "}
+          <CopyButton target="client-id" name="Copy client ID" /> · <span safe>{kindLabelOf(client)}</span> ·{" "}
+          {methodLabel[client.authMethod]}
         </p>
         {scope.admin && client.ownerEmail !== null ? (
           <p>
@@ -303,7 +305,7 @@ export function ClientEditPage({ viewer, csrf, scope, client, error, redirectUri
           />
         </p>
         <p>
-          <a href={scope.path}>Back to clients</a>
+          <a href={scope.path}>Back to OAuth clients</a>
         </p>
       </section>
     </Layout>

@@ -12,6 +12,8 @@ export interface ConsentProps {
   client: { name: string; kind: ClientKind; metadataHost: string | null; registeredBy: string | null };
   /** Where the user goes after answering (a host, or scheme://host for an app's own scheme); null for a device (RFC 8628), which is not redirected to. */
   redirect: { label: string; loopback: boolean } | null;
+  /** For a device's request (RFC 8628 §3.3): the user code, for the person to compare with what the device shows. */
+  userCode?: string;
   /** Where the answer is posted: the authorization endpoint, or the device page's consent. */
   action?: string;
   /** What each requested scope allows, in plain words. */
@@ -35,10 +37,11 @@ export function ConsentPage(props: ConsentProps): string {
     access,
     limits = { policy: [], key: [] },
     error,
+    userCode,
     action = "/oauth/authorize",
   } = props;
   return (
-    <Layout title="Allow access?" viewer={viewer} csrf={csrf}>
+    <Layout title="Allow access?" viewer={viewer} csrf={csrf} chrome="minimal">
       <section class="card narrow" id="consent">
         <h1>
           Allow <strong safe>{client.name}</strong> to use Gatehouse as you?
@@ -64,7 +67,20 @@ export function ConsentPage(props: ConsentProps): string {
             {redirect.loopback ? " (an app on this computer)" : ""}.
           </p>
         ) : (
-          <p id="device-note">After you answer, go back to the device that showed you the code.</p>
+          <>
+            {userCode ? (
+              <p id="user-code">
+                Check that your device shows{" "}
+                <strong class="user-code" safe>
+                  {userCode}
+                </strong>
+                . If it does not, deny.
+              </p>
+            ) : (
+              ""
+            )}
+            <p id="device-note">After you answer, go back to the device that showed you the code.</p>
+          </>
         )}
         <h2>It asks to</h2>
         <ul id="scopes">

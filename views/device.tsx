@@ -12,7 +12,7 @@ export interface DeviceCodeProps {
 /** RFC 8628 §3.3: where a person types the code their device shows. */
 export function DeviceCodePage({ viewer, csrf, userCode, error }: DeviceCodeProps): string {
   return (
-    <Layout title="Connect a device" viewer={viewer} csrf={csrf}>
+    <Layout title="Connect a device" viewer={viewer} csrf={csrf} chrome="minimal">
       <section class="card narrow" id="device">
         <h1>Connect a device</h1>
         <p>Type the code your device or app shows. Only continue if you started this yourself.</p>

@@ -48,6 +48,9 @@ export interface ConnectionLimitsError {
   posted: string;
 }
 
+/** Where a person's connected apps are listed, for links from other pages (after a device is connected). */
+export const connectedAppsPath = "/keys#connected-apps";
+
 export const expiryChoices = [
   { value: "never", label: "Never" },
   { value: "7d", label: "7 days" },
@@ -62,10 +65,10 @@ export interface KeysProps {
   /** The keys that match the search, in the asked order. */
   keys: KeyRow[];
   list: ListView;
-  /** The viewer's own connections (approved OAuth authorizations). */
+  /** The viewer's own connections (approved OAuth authorizations): their connected apps. */
   connections: ConnectionRow[];
-  /** Everyone's connections: admins only, else null. */
-  allConnections: ConnectionRow[] | null;
+  /** Everyone else's connections: admins only, else null. */
+  othersConnections: ConnectionRow[] | null;
   /** The app's clock (unix seconds), for relative times. */
   now: number;
   /** The access a new key can have: Full and the tickable write tools only as far as this session may give. */
@@ -149,6 +152,7 @@ const accessLabel = { read: "Read-only", full: "Full" } as const;
 
 function ConnectionsTable({
   id,
+  label,
   rows,
   csrf,
   showUser,
@@ -156,6 +160,8 @@ function ConnectionsTable({
   error,
 }: {
   id: string;
+  /** The scroll region's name: unique on the page. */
+  label: string;
   rows: ConnectionRow[];
   csrf: string;
   showUser: boolean;
@@ -163,7 +169,7 @@ function ConnectionsTable({
   error?: ConnectionLimitsError;
 }): string {
   return (
-    <TableScroll label="Connections">
+    <TableScroll label={label}>
       <table id={id} class="stack">
         <thead>
           <tr>
@@ -218,7 +224,7 @@ export function KeysPage({
   keys,
   list,
   connections,
-  allConnections,
+  othersConnections,
   now,
   offer,
   groups,
@@ -306,16 +312,17 @@ export function KeysPage({
           </TableScroll>
         )}
       </section>
-      <section class="card">
-        <h2>Connections</h2>
+      <section class="card" id="connected-apps">
+        <h2>Connected apps</h2>
         <p class="muted">
           Apps you authorized to use Gatehouse for you, such as Claude or Cursor. Revoking one ends its access at once.
         </p>
         {connections.length === 0 ? (
-          <p id="no-connections">No connections yet.</p>
+          <p id="no-connections">No connected apps yet.</p>
         ) : (
           <ConnectionsTable
             id="connections"
+            label="Connected apps"
             rows={connections}
             csrf={csrf}
             showUser={false}
@@ -324,13 +331,20 @@ export function KeysPage({
           />
         )}
       </section>
-      {allConnections ? (
+      {othersConnections ? (
         <section class="card">
-          <h2>All users' connections</h2>
-          {allConnections.length === 0 ? (
-            <p id="no-all-connections">No connections.</p>
+          <h2>Other people's connected apps</h2>
+          {othersConnections.length === 0 ? (
+            <p id="no-all-connections">No one else has connected an app.</p>
           ) : (
-            <ConnectionsTable id="all-connections" rows={allConnections} csrf={csrf} showUser={true} now={now} />
+            <ConnectionsTable
+              id="all-connections"
+              label="Other people's connected apps"
+              rows={othersConnections}
+              csrf={csrf}
+              showUser={true}
+              now={now}
+            />
           )}
         </section>
       ) : (

@@ -13,9 +13,26 @@ export interface LayoutProps {
   viewer?: Viewer | null;
   /** The form token, needed for the sign-out button when someone is signed in. */
   csrf?: string;
+  /**
+   * "minimal" for the pages a person reaches from an app or a device (sign-in, consent, device):
+   * the brand, who is signed in and Sign out, without the console's links.
+   */
+  chrome?: "full" | "minimal";
 }
 
-export function Layout({ title, viewer, csrf, children }: PropsWithChildren<LayoutProps>): string {
+/** Who is signed in, and the button to sign out. */
+function Account({ viewer, csrf }: { viewer: Viewer; csrf: string | undefined }): string {
+  return (
+    <>
+      <span class="who" safe>
+        {viewer.email}
+      </span>
+      <PostButton action="/sign-out" csrf={csrf ?? ""} label="Sign out" variant="link" />
+    </>
+  ) as string;
+}
+
+export function Layout({ title, viewer, csrf, chrome = "full", children }: PropsWithChildren<LayoutProps>): string {
   return (
     <>
       {"<!doctype html>"}
@@ -36,20 +53,21 @@ export function Layout({ title, viewer, csrf, children }: PropsWithChildren<Layo
             <a class="brand" href="/">
               Gatehouse
             </a>
-            {viewer ? (
+            {viewer && chrome === "minimal" ? (
+              <div class="account">
+                <Account viewer={viewer} csrf={csrf} />
+              </div>
+            ) : viewer ? (
               <nav>
                 <a href="/keys">API keys</a>
                 <a href="/activity">Activity</a>
-                <a href="/clients">Clients</a>
+                <a href="/clients">OAuth clients</a>
                 {viewer.isAdmin ? <a href="/admin/people">People</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/service-accounts">Service accounts</a> : ""}
-                {viewer.isAdmin ? <a href="/admin/clients">All clients</a> : ""}
+                {viewer.isAdmin ? <a href="/admin/clients">All OAuth clients</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/upstreams">Upstreams</a> : ""}
                 {viewer.isAdmin ? <a href="/admin/audit">Audit log</a> : ""}
-                <span class="who" safe>
-                  {viewer.email}
-                </span>
-                <PostButton action="/sign-out" csrf={csrf ?? ""} label="Sign out" variant="link" />
+                <Account viewer={viewer} csrf={csrf} />
               </nav>
             ) : (
               ""

@@ -1,6 +1,6 @@
-import { Layout } from "./layout.tsx";
+import { Layout, type LayoutProps } from "./layout.tsx";
 
-export interface MessageProps {
+export interface MessageProps extends Pick<LayoutProps, "viewer" | "csrf" | "chrome"> {
   title: string;
   message: string;
   requestId?: string;
@@ -8,9 +8,9 @@ export interface MessageProps {
 }
 
 /** A page for people: an error or a notice, never a stack trace. */
-export function MessagePage({ title, message, requestId, link }: MessageProps): string {
+export function MessagePage({ title, message, requestId, link, viewer, csrf, chrome }: MessageProps): string {
   return (
-    <Layout title={title}>
+    <Layout title={title} viewer={viewer} csrf={csrf} chrome={chrome}>
       <section class="card">
         <h1 safe>{title}</h1>
         <p safe>{message}</p>

@@ -6,18 +6,28 @@ export interface SignInProps {
   csrf: string;
   next: string;
   email?: string;
-  error?: string;
+  /** Why the last try failed, shown in the form it came from; the other ways in stay usable (a throttled password form leaves key and provider sign-in). */
+  error?: { form: "password" | "key"; message: string };
   /** Identity providers configured in GATEHOUSE_CONFIG, one button each. */
   providers?: ProviderButton[];
   /** No admin exists yet: say where the first one comes from. */
   firstStart?: boolean;
+  /** What signing in leads to, when it comes from an app's authorization or a device: "Claude", "a device". */
+  continueTo?: string;
 }
 
-export function SignInPage({ csrf, next, email, error, providers, firstStart }: SignInProps): string {
+export function SignInPage({ csrf, next, email, error, providers, firstStart, continueTo }: SignInProps): string {
   return (
-    <Layout title="Sign in">
+    <Layout title="Sign in" chrome="minimal">
       <section class="card narrow">
         <h1>Sign in</h1>
+        {continueTo ? (
+          <p id="continue-to">
+            to continue to <strong safe>{continueTo}</strong>
+          </p>
+        ) : (
+          ""
+        )}
         {firstStart ? (
           <p class="note" id="first-start">
             No admin account yet. Open the setup link the server printed when it started (the log line with{" "}
@@ -27,10 +37,10 @@ export function SignInPage({ csrf, next, email, error, providers, firstStart }: 
         ) : (
           ""
         )}
-        <ErrorNote message={error} />
         <ProviderButtons providers={providers ?? []} csrf={csrf} next={next} />
         {providers?.length ? <hr /> : ""}
-        <form method="post" action="/sign-in">
+        <form method="post" action="/sign-in" id="password-sign-in">
+          <ErrorNote message={error?.form === "password" ? error.message : undefined} />
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="next" value={next} />
           <label>
@@ -44,7 +54,8 @@ export function SignInPage({ csrf, next, email, error, providers, firstStart }: 
           <button type="submit">Sign in</button>
         </form>
         <hr />
-        <form method="post" action="/sign-in/key">
+        <form method="post" action="/sign-in/key" id="key-sign-in">
+          <ErrorNote message={error?.form === "key" ? error.message : undefined} />
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="next" value={next} />
           <label>

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lte } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { invitations } from "../db/schema.ts";
 
@@ -12,17 +12,24 @@ export function findInvitationById(db: Db, id: string): Invitation | null {
   return db.select().from(invitations).where(eq(invitations.id, id)).get() ?? null;
 }
 
-const pending = (now: number) =>
-  and(isNull(invitations.usedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, now));
+/** Neither used nor revoked: pending, or expired without an answer. */
+const open = and(isNull(invitations.usedAt), isNull(invitations.revokedAt));
+const pending = (now: number) => and(open, gt(invitations.expiresAt, now));
 
-/** Invitations not yet used, revoked or expired, oldest first. */
-export function listPendingInvitations(db: Db, now: number): Invitation[] {
-  return db
-    .select()
-    .from(invitations)
-    .where(pending(now))
-    .orderBy(asc(invitations.createdAt), asc(invitations.email))
-    .all();
+/**
+ * Invitations neither used nor revoked, oldest first: those that expired are
+ * listed too (as expired), until removed or replaced by a new invitation.
+ */
+export function listOpenInvitations(db: Db): Invitation[] {
+  return db.select().from(invitations).where(open).orderBy(asc(invitations.createdAt), asc(invitations.email)).all();
+}
+
+/** Marks the expired, unanswered invitations of this (lowercased) email revoked: a new one replaces them. */
+export function revokeExpiredInvitationsOf(db: Db, email: string, now: number): void {
+  db.update(invitations)
+    .set({ revokedAt: now })
+    .where(and(eq(invitations.email, email), open, lte(invitations.expiresAt, now)))
+    .run();
 }
 
 /** The newest pending invitation for this (lowercased) email, or null. */
@@ -48,25 +55,25 @@ export function markInvitationUsed(db: Db, id: string, userId: string, now: numb
   return rows.length === 1;
 }
 
-/** Revokes a pending invitation; false when it was not pending. */
+/** Revokes an invitation neither used nor revoked (pending or expired: removing it from the list); null when there is none. */
 export function markInvitationRevoked(db: Db, id: string, now: number): Invitation | null {
   return (
     db
       .update(invitations)
       .set({ revokedAt: now })
-      .where(and(eq(invitations.id, id), pending(now)))
+      .where(and(eq(invitations.id, id), open))
       .returning()
       .get() ?? null
   );
 }
 
-/** An invitation by id while it is still pending (not used, revoked or expired), or null. */
-export function findPendingInvitation(db: Db, id: string, now: number): Invitation | null {
+/** An invitation neither used nor revoked, expired or not; null when there is none. */
+export function findOpenInvitation(db: Db, id: string): Invitation | null {
   return (
     db
       .select()
       .from(invitations)
-      .where(and(eq(invitations.id, id), pending(now)))
+      .where(and(eq(invitations.id, id), open))
       .get() ?? null
   );
 }

@@ -1,6 +1,12 @@
-import type { Db } from "../db/client.ts";
+import { inTransaction, type Db } from "../db/client.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
-import { findInvitationById, insertInvitation, markInvitationUsed, type Invitation } from "./invitations-store.ts";
+import {
+  findInvitationById,
+  insertInvitation,
+  markInvitationUsed,
+  revokeExpiredInvitationsOf,
+  type Invitation,
+} from "./invitations-store.ts";
 import { findUserByEmail, type User } from "./users-store.ts";
 import type { PasswordHashCost } from "./password-cost.ts";
 import { AccountError, createUser, normalizeEmail } from "./users.ts";
@@ -43,7 +49,11 @@ export function createInvitation(
     userId: null,
     revokedAt: null,
   };
-  insertInvitation(db, invitation);
+  // "Invite again" on an expired invitation: the new one takes its place in the list.
+  inTransaction(db, () => {
+    revokeExpiredInvitationsOf(db, email, input.now);
+    insertInvitation(db, invitation);
+  });
   return { invitation, token };
 }
 

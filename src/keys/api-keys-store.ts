@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { apiKeys, users } from "../db/schema.ts";
@@ -34,6 +34,24 @@ export function listLiveApiKeys(db: Db, userId: string | null): { apiKey: ApiKey
     .where(userId === null ? live : and(live, eq(apiKeys.userId, userId)))
     .orderBy(desc(apiKeys.createdAt), apiKeys.name)
     .all();
+}
+
+/** One of the user's live keys (not revoked, not expired at `now`) named `name`, ignoring ASCII case; or null. */
+export function findLiveApiKeyByName(db: Db, userId: string, name: string, now: number): ApiKey | null {
+  return (
+    db
+      .select()
+      .from(apiKeys)
+      .where(
+        and(
+          eq(apiKeys.userId, userId),
+          isNull(apiKeys.revokedAt),
+          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+          sql`lower(${apiKeys.name}) = lower(${name})`,
+        ),
+      )
+      .get() ?? null
+  );
 }
 
 export function markApiKeyRevoked(db: Db, id: string, at: number): boolean {

@@ -5,6 +5,7 @@ import { liveAuthorizationIdsOfApiKey, revokeAuthorizationAndTokens } from "../o
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
   findApiKeyWithUser,
+  findLiveApiKeyByName,
   insertApiKey,
   liveKeyIdsCreatedWith,
   markApiKeyRevoked,
@@ -35,7 +36,9 @@ export function accessLevelOf(scope: string): AccessLevel {
  * Read-only key records no tools. `argumentLimits` limits the argument
  * values of those tools (argument-gates.ts; already checked). `createdWith`:
  * the key whose sign-in session makes this one; the new key expires no
- * later than it, and revoking it revokes the new key too.
+ * later than it, and revoking it revokes the new key too. A name one of
+ * the user's live keys has (ASCII case aside) is refused: a list of keys
+ * is told apart by name, when revoking the one that leaked.
  */
 export function createApiKey(
   db: Db,
@@ -54,6 +57,19 @@ export function createApiKey(
   if (name.length === 0) throw new ApiKeyError("Give the key a name.");
   if (name.length > maxNameLength) throw new ApiKeyError(`The name must be at most ${maxNameLength} characters.`);
   if (!(input.access in accessScopes)) throw new ApiKeyError("The access level must be read or full.");
+  // Checked and inserted in one write transaction, so two creations at once cannot both take the name.
+  return inTransaction(db, () => {
+    if (findLiveApiKeyByName(db, input.userId, name, input.now))
+      throw new ApiKeyError(
+        `There is already a live key named "${name}": choose another name, or rotate or revoke that key.`,
+      );
+    return insertNewApiKey(db, { ...input, name });
+  });
+}
+
+/** Makes and stores a key from checked input; its secret is returned once, as a token. */
+function insertNewApiKey(db: Db, input: Parameters<typeof createApiKey>[1]): { apiKey: ApiKey; token: string } {
+  const { name } = input;
   const { id, token, secretHash } = newCredential(apiKeyPrefix);
   const apiKey: ApiKey = {
     id,
@@ -124,7 +140,9 @@ function revokeWithDescendants(db: Db, id: string, now: number): boolean {
 
 /**
  * A new secret under the same name, access, tools, argument limits and lifetime; the old key
- * stops working at once. `createdWith`: as for createApiKey (a key session
+ * stops working at once. Its name is not checked against the owner's other keys: rotating never
+ * adds a key of a name, and a leaked key must always be rotatable (keys of one name made before
+ * createApiKey refused them included). `createdWith`: as for createApiKey (a key session
  * that rotates a key holds the new secret, so the new key answers to the
  * session's key).
  */
@@ -138,7 +156,7 @@ export function rotateApiKey(
   const old = found.apiKey;
   return inTransaction(db, () => {
     revokeApiKey(db, input);
-    return createApiKey(db, {
+    return insertNewApiKey(db, {
       userId: old.userId,
       name: old.name,
       access: accessLevelOf(old.scope),

@@ -28,6 +28,7 @@ export interface Connection {
   argumentLimits: ArgumentLimits | null;
   createdAt: number;
   lastUsedAt: number | null;
+  userId: string;
   userEmail: string;
 }
 
@@ -55,6 +56,7 @@ function asConnection(authorization: Authorization, clientName: string, userEmai
     argumentLimits: authorization.argumentLimits,
     createdAt: authorization.createdAt,
     lastUsedAt: authorization.lastUsedAt,
+    userId: authorization.userId,
     userEmail,
   };
 }

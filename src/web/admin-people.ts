@@ -1,6 +1,6 @@
 import { Elysia, type Context } from "elysia";
 import { createInvitation, invitationUrl } from "../accounts/invitations.ts";
-import { findPendingInvitation, listPendingInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
+import { findOpenInvitation, listOpenInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
 import { findUserById, listUsers, type User } from "../accounts/users-store.ts";
 import { AccountError, disableAccount, enableAccount, setAdmin } from "../accounts/users.ts";
 import type { AuditEntry, AuditLog } from "../audit/entry.ts";
@@ -44,7 +44,7 @@ const peopleList: ListSpec<PersonRow> = {
 export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
   const listPage = (
     g: SignedInContext,
-    extra: { error?: string; form?: { email: string; isAdmin: boolean } } = {},
+    extra: { error?: string; inviteError?: string; form?: { email: string; isAdmin: boolean } } = {},
     search = new URLSearchParams(),
   ) => {
     const list = readListQuery(search, peopleList);
@@ -55,8 +55,9 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       csrf: g.csrf,
       selfId: g.current.user.id,
       people: applyListQuery(people, list, peopleList),
+      activeAdmins: people.filter((p) => p.isAdmin && p.disabledAt === null).length,
       list: { ...list, path: "/admin/people" },
-      invitations: listPendingInvitations(web.db, web.now()),
+      invitations: listOpenInvitations(web.db),
       now: web.now(),
       ...extra,
     });
@@ -202,7 +203,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
         } catch (error) {
           if (!(error instanceof AccountError)) throw error;
           set.status = 400;
-          return listPage({ current, viewer, csrf }, { error: error.message, form });
+          return listPage({ current, viewer, csrf }, { inviteError: error.message, form });
         }
       },
       post(),
@@ -210,21 +211,22 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     .get(
       "/admin/invitations/:id/revoke",
       ({ viewer, csrf, set, params }) => {
-        const invitation = findPendingInvitation(web.db, params.id, web.now());
+        const invitation = findOpenInvitation(web.db, params.id);
         if (!invitation) {
           set.status = 404;
           return noSuchInvitation();
         }
+        // An expired invitation's link works no more already: this only takes it off the list.
+        const expired = invitation.expiresAt <= web.now();
         return ConfirmPage({
           viewer,
           csrf,
-          question: `Revoke the invitation for ${invitation.email}?`,
-          consequences: [
-            "The link you sent stops working at once: opening it shows “Invitation not valid”.",
-            "You can invite them again later; they would need the new link.",
-          ],
+          question: `${expired ? "Remove the expired" : "Revoke the"} invitation for ${invitation.email}?`,
+          consequences: expired
+            ? ["Its link has expired already; it leaves the list of pending invitations.", reinvite]
+            : ["The link you sent stops working at once: opening it shows “Invitation not valid”.", reinvite],
           action: `/admin/invitations/${invitation.id}/revoke`,
-          confirmLabel: "Revoke invitation",
+          confirmLabel: expired ? "Remove invitation" : "Revoke invitation",
           cancel: path,
           danger: true,
         });
@@ -315,10 +317,12 @@ function noSuchPerson(): string {
   });
 }
 
+const reinvite = "You can invite them again later; they would need the new link.";
+
 function noSuchInvitation(): string {
   return MessagePage({
     title: "No such invitation",
-    message: "That invitation was already used, revoked or has expired.",
+    message: "That invitation was already used or revoked.",
     link: { href: path, label: "Back to people" },
   });
 }

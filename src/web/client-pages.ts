@@ -112,7 +112,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     return MessagePage({
       title: "No such client",
       message: "That client does not exist (any more).",
-      link: { href: path, label: "Back to clients" },
+      link: { href: path, label: "Back to OAuth clients" },
     });
   };
   /** The client a form post names, when this person may manage it. */

@@ -7,7 +7,8 @@ import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } 
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { limitItems, limitLines } from "../mcp/argument-gates.ts";
-import { findConnection, listConnections, setConnectionLimits } from "../oauth/connections.ts";
+import { findConnection, listConnections, setConnectionLimits, type Connection } from "../oauth/connections.ts";
+import { mcpResourceUrl } from "../oauth/resource.ts";
 import { KeyCreatedPage } from "../../views/key-created.tsx";
 import {
   expiryChoices,
@@ -60,8 +61,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   // The write tools a new key can be given: read when the page is drawn, as upstreams come and go.
   const offerFor = (current: SignedIn) => accessOffer(ceilingOf(current), writeToolChoices(web.catalogue.tools));
 
-  const connectionRows = (userId: string | null): ConnectionRow[] =>
-    listConnections(web.db, userId).map((c) => ({
+  const connectionRows = (connections: Connection[]): ConnectionRow[] =>
+    connections.map((c) => ({
       ...c,
       limits: limitItems(c.argumentLimits),
       limitLines: limitLines(c.argumentLimits).join("\n"),
@@ -80,8 +81,11 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       csrf,
       keys: applyListQuery(keyRows(current.user.id), list, keyList),
       list: { ...list, path: "/keys" },
-      connections: connectionRows(current.user.id),
-      allConnections: actsAsAdmin(current) ? connectionRows(null) : null,
+      connections: connectionRows(listConnections(web.db, current.user.id)),
+      // The admin's own are listed once, above: here, everyone else's.
+      othersConnections: actsAsAdmin(current)
+        ? connectionRows(listConnections(web.db, null).filter((c) => c.userId !== current.user.id))
+        : null,
       now: web.now(),
       offer,
       groups: toolGroups(offer.tools),
@@ -182,6 +186,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
             name: apiKey.name,
             token,
             rotated: false,
+            mcpUrl: mcpResourceUrl(web.config.publicUrl),
           });
         } catch (error) {
           if (error instanceof ApiKeyError) return fail(error.message);
@@ -300,6 +305,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           name: rotated.apiKey.name,
           token: rotated.token,
           rotated: true,
+          mcpUrl: mcpResourceUrl(web.config.publicUrl),
         });
       },
       post(),

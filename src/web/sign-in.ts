@@ -1,13 +1,13 @@
-import { Elysia } from "elysia";
+import { Elysia, type Context } from "elysia";
 import type { PageGuards } from "../http/page-guards.ts";
 import { closeSession } from "../accounts/sessions.ts";
 import { countActiveAdmins, findUserByEmail } from "../accounts/users-store.ts";
 import { normalizeEmail, verifyPassword } from "../accounts/users.ts";
 import { authenticateApiKey } from "../keys/api-keys.ts";
-import { MessagePage } from "../../views/message.tsx";
 import { SignInPage, type SignInProps } from "../../views/sign-in.tsx";
 import { allowProviderForms, providerButtons } from "../identity/pages.ts";
-import { clearCookie, csrfToken } from "./cookies.ts";
+import { appNameOfNext } from "./continue-to.ts";
+import { clearCookie, csrfToken, type CookieJar } from "./cookies.ts";
 import { field, signedIn, startSession } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
@@ -18,10 +18,14 @@ const failedKeyMessage = "That API key is not valid.";
 
 export function signInRoutes(web: WebDeps, pages: PageGuards) {
   // The page with a button per identity provider; its CSP lets those buttons' redirects through.
-  const signInPage = (headers: Record<string, unknown>, props: Omit<SignInProps, "providers" | "firstStart">) => {
+  const signInPage = (
+    headers: Record<string, unknown>,
+    props: Omit<SignInProps, "providers" | "firstStart" | "continueTo">,
+  ) => {
     allowProviderForms(headers, web.identityProviders);
     const firstStart = countActiveAdmins(web.db) === 0;
-    return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart });
+    const continueTo = appNameOfNext(web.db, props.next);
+    return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart, continueTo });
   };
 
   /** Seconds to wait before this account or address may try again; 0 when it may. */
@@ -36,14 +40,21 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     if (account) web.signInFailures.perAccount.hit(account);
   };
 
-  // The 429 page, counted as a refusal (GATEHOUSE_METRICS).
-  const throttledPage = (seconds: number) => {
+  // A 429, counted as a refusal (GATEHOUSE_METRICS): the sign-in page with the wait in the form that was
+  // refused, so the other ways in (an API key, a provider) stay on the page.
+  const throttledPage = (
+    set: Context["set"],
+    jar: CookieJar,
+    seconds: number,
+    form: "password" | "key",
+    next: string,
+    email?: string,
+  ) => {
     web.metrics.rateLimited("sign_in");
-    return MessagePage({
-      title: "Too many attempts",
-      message: `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`,
-      link: { href: "/sign-in", label: "Back to sign-in" },
-    });
+    set.status = 429;
+    set.headers["retry-after"] = String(seconds);
+    const message = `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`;
+    return signInPage(set.headers, { csrf: csrfToken(jar, web.secure), next, email, error: { form, message } });
   };
 
   return new Elysia()
@@ -61,11 +72,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         const typed = field(body, "email");
         const email = normalizeEmail(typed) ?? "";
         const wait = throttled(clientIp, email);
-        if (wait > 0) {
-          set.status = 429;
-          set.headers["retry-after"] = String(wait);
-          return throttledPage(wait);
-        }
+        if (wait > 0) return throttledPage(set, cookie, wait, "password", next, typed);
         const user = email ? findUserByEmail(web.db, email) : null;
         const ok = await verifyPassword(
           field(body, "password"),
@@ -83,7 +90,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
             csrf: csrfToken(cookie, web.secure),
             next,
             email: typed,
-            error: failedMessage,
+            error: { form: "password", message: failedMessage },
           });
         }
         web.signInFailures.perAccount.reset(email);
@@ -99,18 +106,18 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
       ({ body, cookie, clientIp, audit, set, redirect }) => {
         const next = safeNextPath(field(body, "next"));
         const wait = throttled(clientIp, "");
-        if (wait > 0) {
-          set.status = 429;
-          set.headers["retry-after"] = String(wait);
-          return throttledPage(wait);
-        }
+        if (wait > 0) return throttledPage(set, cookie, wait, "key", next);
         const found = authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
         if (!found) {
           recordFailure(clientIp, "");
           web.log.info("sign-in failed", { method: "api_key" });
           audit.record({ event: "sign_in_failed", outcome: "denied", detail: { method: "api_key" } });
           set.status = 401;
-          return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next, error: failedKeyMessage });
+          return signInPage(set.headers, {
+            csrf: csrfToken(cookie, web.secure),
+            next,
+            error: { form: "key", message: failedKeyMessage },
+          });
         }
         startSession(web, cookie, found.user.id, found.apiKey);
         web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });

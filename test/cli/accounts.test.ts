@@ -170,6 +170,14 @@ describe("key", () => {
     expect(run.err).toBe("");
   });
 
+  test("create refuses a name one of the person's live keys has, and stores nothing", async () => {
+    await cli.createKey("dev@example.com");
+    const run = await cli.gatehouse(["key", "create", "--user", "dev@example.com", "--name", "ci"]);
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('There is already a live key named "ci"');
+    expect(cli.keys()).toHaveLength(1);
+  });
+
   test("create stores the key with full access and no expiry", async () => {
     const token = await cli.createKey("dev@example.com");
     expect(cli.keys()).toEqual([

@@ -152,8 +152,8 @@ describe("key create --tools", () => {
   test("key list shows each key's write tools", async () => {
     await cli.addUser("ci@example.com");
     await cli.createKey("ci@example.com", "--tools", revoke);
-    await cli.createKey("ci@example.com", "--read-only");
-    await cli.createKey("ci@example.com");
+    await cli.createKey("ci@example.com", "--read-only", "--name", "ci-read");
+    await cli.createKey("ci@example.com", "--name", "ci-full");
     const run = await cli.gatehouse(["key", "list"]);
     const lines = run.out.trim().split("\n");
     expect(lines[0]).toContain("WRITE TOOLS");

@@ -53,7 +53,9 @@ export function useCliSandbox() {
       if (run.code !== 0) throw new Error(`user add failed: ${run.err}`);
     },
     async createKey(email: string, ...flags: string[]): Promise<string> {
-      const run = await box.gatehouse(["key", "create", "--user", email, "--name", "ci", ...flags]);
+      // Named ci unless the flags name it: a person's live keys have different names.
+      const name = flags.includes("--name") ? [] : ["--name", "ci"];
+      const run = await box.gatehouse(["key", "create", "--user", email, ...name, ...flags]);
       if (run.code !== 0) throw new Error(`key create failed: ${run.err}`);
       return run.out.trim();
     },

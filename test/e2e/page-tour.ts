@@ -69,12 +69,14 @@ const people = {
 };
 const setupToken = "tour-setup-token-0123456789";
 
-/** A form on the page, by where it posts. */
-const form = (page: Page, action: string) => page.locator(`form[action="${action}"]`);
+/** The form on the page that posts to `action`, not a row's one-button form (a search box is a GET form). */
+const form = (page: Page, action: string) => page.locator(`form[method="post"][action="${action}"]:not(.inline)`);
 
 /** Fills a form's named fields (a text box, a select, or the radio button of that value) and submits it with its submit button. */
 async function submitForm(page: Page, action: string, fields: Record<string, string>, button?: string) {
   const target = form(page, action);
+  const count = await target.count();
+  if (count !== 1) throw new Error(`${page.url()} has ${count} forms posting to ${action}, not one`);
   for (const [name, value] of Object.entries(fields)) {
     const field = target.locator(`[name="${name}"]`);
     const kind = await field
@@ -112,7 +114,7 @@ async function seed(app: TestApp) {
   const { client: claude } = makeClient(app, { name: "Claude (a client with a long name)" });
   const { client: editor } = makeClient(app, { name: "Editor", method: "client_secret_basic" });
   makeConnection(app, { userId: admin.id, clientId: claude.id });
-  makeConnection(app, { userId: member.id, clientId: claude.id, tools: [] });
+  const memberConnection = makeConnection(app, { userId: member.id, clientId: claude.id, tools: [] }).authorization;
   makeConnection(app, { userId: member.id, clientId: editor.id, scope: "mcp:read" });
   const own = registerManualClient(app.db, {
     name: "My script",
@@ -123,11 +125,16 @@ async function seed(app: TestApp) {
   }).client;
   const device = makeClient(app, { name: "Living room TV" }).client;
 
-  createInvitation(app.db, { email: "new.person@example.com", isAdmin: false, createdBy: admin.id, now });
+  const pending = createInvitation(app.db, {
+    email: "new.person@example.com",
+    isAdmin: false,
+    createdBy: admin.id,
+    now,
+  }).invitation;
   createInvitation(app.db, { email: "late@example.com", isAdmin: true, createdBy: admin.id, now: now - 10 * day });
   const invitation = createInvitation(app.db, { email: "invited@example.com", isAdmin: false, createdBy: null, now });
   const resource = mcpResourceUrl(app.url);
-  createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now });
+  const ci = createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now }).account;
   createServiceAccount(app.db, { name: "read-only-metrics", access: "read", tools: null, resource, now });
 
   // Audit rows: tool calls of both keys, to a built-in tool, an upstream's and one that does not exist.
@@ -142,7 +149,19 @@ async function seed(app: TestApp) {
     await (await rpc(app, token, call, { "mcp-protocol-version": "2025-06-18" })).arrayBuffer();
   }
   await app.audit.flush();
-  return { claude, own, device, memberKeyToken: memberKey.token, invitationToken: invitation.token };
+  return {
+    claude,
+    editor,
+    own,
+    device,
+    memberKeyToken: memberKey.token,
+    memberKeyId: memberKey.apiKey.id,
+    memberConnectionId: memberConnection.id,
+    memberId: member.id,
+    invitationToken: invitation.token,
+    pendingInvitationId: pending.id,
+    serviceAccountId: ci.user.id,
+  };
 }
 
 /** The authorization request a client sends (RFC 6749 §4.1.1, RFC 7636, RFC 8707), for `clientId`. */
@@ -280,6 +299,26 @@ args = ["-c", "echo 'missing API token' >&2; exit 3"]
       },
     },
     { name: "member-consent", role: "member", reach: (page) => page.goto(authorizeUrl(app, seeded.claude.id)) },
+    // The questions before destructive actions (views/confirm.tsx), and a list saying what an action did.
+    { name: "member-confirm-key-revoke", role: "member", reach: `/keys/${seeded.memberKeyId}/revoke` },
+    { name: "member-confirm-key-rotate", role: "member", reach: `/keys/${seeded.memberKeyId}/rotate` },
+    {
+      name: "member-confirm-connection-revoke",
+      role: "member",
+      reach: `/connections/${seeded.memberConnectionId}/revoke`,
+    },
+    { name: "member-confirm-client-delete", role: "member", reach: `/clients/delete?id=${seeded.own.id}` },
+    {
+      name: "member-keys-after-revoking",
+      role: "member",
+      reach: async (page) => {
+        await page.goto(`${app.url}/keys`);
+        await submitForm(page, "/keys", { name: unique("short-lived"), expires_in: "7d" });
+        const id = /gate_key_([a-z2-7]{16})_/.exec(await page.locator("#new-key").inputValue())![1];
+        await page.goto(`${app.url}/keys/${id}/revoke`);
+        await clickAndLoad(page, page.getByRole("button", { name: "Revoke key" }));
+      },
+    },
 
     { name: "admin-keys", role: "admin", reach: "/keys" },
     { name: "admin-activity", role: "admin", reach: "/activity" },
@@ -318,6 +357,24 @@ args = ["-c", "echo 'missing API token' >&2; exit 3"]
     { name: "admin-audit", role: "admin", reach: "/admin/audit" },
     { name: "admin-audit-filtered", role: "admin", reach: "/admin/audit?outcome=denied" },
     { name: "admin-consent", role: "admin", reach: (page) => page.goto(authorizeUrl(app, seeded.claude.id)) },
+    { name: "admin-confirm-disable", role: "admin", reach: `/admin/people/${seeded.memberId}/disable` },
+    {
+      name: "admin-confirm-invitation-revoke",
+      role: "admin",
+      reach: `/admin/invitations/${seeded.pendingInvitationId}/revoke`,
+    },
+    {
+      name: "admin-confirm-service-account-secret",
+      role: "admin",
+      reach: `/admin/service-accounts/${seeded.serviceAccountId}/secret`,
+    },
+    {
+      name: "admin-confirm-service-account-delete",
+      role: "admin",
+      reach: `/admin/service-accounts/${seeded.serviceAccountId}/delete`,
+    },
+    { name: "admin-confirm-client-secret", role: "admin", reach: `/admin/clients/secret?id=${seeded.editor.id}` },
+    { name: "admin-confirm-client-delete", role: "admin", reach: `/admin/clients/delete?id=${seeded.claude.id}` },
 
     { name: "key-session-keys", role: "key-session", reach: "/keys" },
     { name: "key-session-clients-refused", role: "key-session", status: 403, reach: "/clients" },

@@ -237,7 +237,7 @@ describe("whoami and list_connections report the granted write tools", () => {
   test("whoami of a key with every write tool says all; of a read-only key, none", async () => {
     const user = await makeUser(app);
     const full = keyFor(app, user.id, "full");
-    const read = keyFor(app, user.id, "read");
+    const read = keyFor(app, user.id, "read", "Phone");
     const who = async (token: string) =>
       structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} }))
         .write_tools;

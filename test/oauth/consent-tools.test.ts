@@ -209,7 +209,7 @@ describe("refusals keep the request pending", () => {
   test("a session key limited to web__store: Full and other tools are refused, its own tool is granted", async () => {
     const key = createApiKey(app.db, {
       userId,
-      name: "limited",
+      name: "limited to store",
       access: "full",
       tools: [store],
       expiresInSeconds: null,

@@ -4,9 +4,9 @@ import { oauthGrants } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { consentBody, consentFields } from "../e2e/consent-form.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
-import { addUser, browserOf } from "./authorize-fixture.ts";
+import { addUser, authorizePath, browserOf } from "./authorize-fixture.ts";
 import { deviceRow, startDeviceFlow } from "./device-fixture.ts";
-import { makeClient, nowSeconds } from "./token-fixture.ts";
+import { makeClient, nowSeconds, redirectUri } from "./token-fixture.ts";
 
 // RFC 8628 §3.3: the page where a signed-in person types the user code, and
 // the consent page that follows. Real HTTP, forms posted as a browser would.
@@ -113,6 +113,22 @@ describe("answering a device's request", () => {
     expect(html).toContain('action="/device/consent"');
     expect(html).toContain("Kitchen display");
     expect(html).toContain('id="write-tools"');
+  });
+
+  test("the consent page shows the user code, formatted, to compare with the device's", async () => {
+    const { client } = makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    const { html } = await enterCode(b, csrf, flow.user_code.replace("-", "").toLowerCase());
+    expect(html).toContain(`Check that your device shows <strong class="user-code">${flow.user_code}</strong>`);
+  });
+
+  test("an authorization's consent page (not a device's) shows no user code", async () => {
+    const { client } = makeClient(app);
+    const { b } = await signedInBrowser();
+    const res = await b.get(authorizePath(client.id, { redirect_uri: redirectUri }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).not.toContain('id="user-code"');
   });
 
   test("Allow as served approves the code with Full access: every write tool", async () => {

@@ -46,7 +46,7 @@ const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys"))
 const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
 const rowCount = () => app.db.select().from(oauthClients).all().length;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
 /** Adds a client through the form; a public one is redirected to its page, which this follows. */
 async function addClient(b: Browser, form: Record<string, string>) {

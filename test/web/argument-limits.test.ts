@@ -136,10 +136,12 @@ describe("creating a key with argument limits on the keys page", () => {
 });
 
 describe("a session opened with a key that has limits", () => {
+  // Each test's parent key has its own name: a person's live keys have different names.
+  let parents = 0;
   const parentKey = () =>
     createApiKey(app.db, {
       userId: kay.id,
-      name: "parent",
+      name: `parent ${++parents}`,
       access: "full",
       argumentLimits: { [store]: { text: ["acme/*"] } },
       expiresInSeconds: null,

@@ -7,6 +7,8 @@ import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { exchangeCode, makeClient, makeCode, nowSeconds, refreshRequest } from "../oauth/token-fixture.ts";
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 
 let app: TestApp;
@@ -103,9 +105,14 @@ describe("the connections list", () => {
     expect(await rowOf(alice.b, authorization.id)).toBeNull();
   });
 
-  test("does not show the all-users section to a non-admin", async () => {
+  test("is headed Connected apps", async () => {
+    expect(await (await alice.b.get("/keys")).text()).toContain("<h2>Connected apps</h2>");
+  });
+
+  test("does not show the other people's section to a non-admin", async () => {
     const html = await (await alice.b.get("/keys")).text();
-    expect(html).not.toContain("All users' connections");
+    expect(html).not.toContain("Other people's connected apps");
+    expect(html).not.toContain('id="all-connections"');
   });
 
   test("an admin sees every user's connections with their email", async () => {
@@ -113,6 +120,12 @@ describe("the connections list", () => {
     const row = await rowOf(admin.b, authorization.id, "all-connections");
     expect(row).toContain("bob@example.com");
     expect(row).toContain("Claude (MCP connector)");
+  });
+
+  test("an admin's own connection is listed once: in their own list, not in the others'", async () => {
+    const { authorization } = await connect(admin.id);
+    expect(await rowOf(admin.b, authorization.id)).not.toBeNull();
+    expect(await rowOf(admin.b, authorization.id, "all-connections")).toBeNull();
   });
 });
 
@@ -215,7 +228,7 @@ describe("the API key a session was opened with", () => {
   async function keySession(userId: string) {
     const { apiKey, token } = createApiKey(app.db, {
       userId,
-      name: "pasted",
+      name: `pasted ${++keysMade}`,
       access: "full",
       expiresInSeconds: null,
       now: nowSeconds(),

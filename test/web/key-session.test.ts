@@ -10,6 +10,8 @@ import { makeClient, makeCode } from "../oauth/token-fixture.ts";
 // (issue 10, point 3): a leaked Read-only CI key of an admin used to give a
 // full browser session that made a Full key and invitations.
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 const revoke = "gatehouse__revoke_connection";
 const now = () => Math.floor(Date.now() / 1000);
@@ -56,7 +58,7 @@ async function signIn(token: string | null): Promise<Browser> {
 function adminKey(access: "read" | "full", opts: { tools?: string[]; expiresInSeconds?: number } = {}) {
   return createApiKey(app.db, {
     userId: adminId,
-    name: `${access} key`,
+    name: `${access} key ${++keysMade}`,
     access,
     tools: opts.tools ?? null,
     expiresInSeconds: opts.expiresInSeconds ?? null,

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { apiKeys } from "../../src/db/schema.ts";
-import { authenticateApiKey, createApiKey } from "../../src/keys/api-keys.ts";
+import { authenticateApiKey, createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
 
@@ -48,6 +48,29 @@ async function createViaForm(b: Browser, form: Record<string, string>) {
 const rowsOf = (userId: string) => app.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).all();
 const rowOf = (id: string) => app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
 const idOf = (token: string) => token.slice("gate_key_".length, "gate_key_".length + 16);
+const unescapeHtml = (s: string) =>
+  s
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#x27;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+
+/** A `curl -s URL -H … -d …` command as a shell would split it: '…' kept as is, $NAME in "…" replaced from `env`. */
+function curlOf(command: string, env: Record<string, string>) {
+  const words = [...command.replaceAll("\\\n", " ").matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map(
+    ([, single, double, bare]) => single ?? (double ?? bare!).replace(/\$(\w+)/g, (_, name: string) => env[name] ?? ""),
+  );
+  expect(words.slice(0, 2)).toEqual(["curl", "-s"]);
+  const headers = new Headers();
+  let data = "";
+  for (let i = 3; i < words.length; i += 2) {
+    if (words[i] === "-H") headers.append(...(words[i + 1]!.split(/:\s*/, 2) as [string, string]));
+    else if (words[i] === "-d") data = words[i + 1]!;
+    else throw new Error(`unexpected curl argument ${words[i]}`);
+  }
+  return { url: words[2]!, headers, data };
+}
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("the keys page", () => {
@@ -93,6 +116,18 @@ describe("creating a key", () => {
   test("full access stores scope 'mcp:read mcp:write'", async () => {
     const { token } = await createViaForm(alice.b, { name: "ci full", access: "full", expires_in: "never" });
     expect(rowOf(idOf(token!))!.scope).toBe("mcp:read mcp:write");
+  });
+
+  test("the created page's usage snippet, run with the new key, calls /mcp as its owner", async () => {
+    const { html, token } = await createViaForm(alice.b, { name: "snippet", access: "read", expires_in: "never" });
+    const snippet = /<code id="usage">([\s\S]*?)<\/code>/.exec(html)?.[1];
+    expect(snippet).toBeDefined();
+    expect(snippet).not.toContain(token!);
+    const { url, headers, data } = curlOf(unescapeHtml(snippet!), { GATEHOUSE_API_KEY: token! });
+    expect(url).toBe(`${app.url}/mcp`);
+    const res = await app.send(new Request(url, { method: "POST", headers, body: data }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("alice@example.com");
   });
 
   test("the created page is sent with Cache-Control: no-store", async () => {
@@ -143,6 +178,45 @@ describe("creating a key", () => {
   test("a 100-character name is accepted", async () => {
     const { res } = await createViaForm(alice.b, { name: "y".repeat(100), access: "read", expires_in: "never" });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("key names", () => {
+  test("a name one of your live keys has is refused: 400, the form drawn again with why, no row stored", async () => {
+    await createViaForm(alice.b, { name: "deploy", access: "read", expires_in: "never" });
+    const before = rowsOf(alice.id).length;
+    const { res, html, token } = await createViaForm(alice.b, { name: " Deploy ", access: "read", expires_in: "30d" });
+    expect(res.status).toBe(400);
+    expect(token).toBeNull();
+    expect(html).toContain("There is already a live key named &quot;Deploy&quot;");
+    expect(html).toMatch(/<input type="text" name="name" value=" Deploy "/);
+    expect(rowsOf(alice.id).length).toBe(before);
+  });
+
+  test("another person's key of that name does not matter", async () => {
+    await createViaForm(alice.b, { name: "shared name", access: "read", expires_in: "never" });
+    const { res } = await createViaForm(bob.b, { name: "shared name", access: "read", expires_in: "never" });
+    expect(res.status).toBe(200);
+  });
+
+  test("the name of a revoked key may be used again", async () => {
+    const { token } = await createViaForm(alice.b, { name: "reused", access: "read", expires_in: "never" });
+    expect(revokeApiKey(app.db, { id: idOf(token!), ownerId: alice.id, now: nowSeconds() })).toBe(true);
+    const { res } = await createViaForm(alice.b, { name: "reused", access: "read", expires_in: "never" });
+    expect(res.status).toBe(200);
+  });
+
+  test("the name of an expired key may be used again", () => {
+    const created = nowSeconds() - 3 * 86400;
+    createApiKey(app.db, { userId: alice.id, name: "lapsed", access: "read", expiresInSeconds: 86400, now: created });
+    const again = createApiKey(app.db, {
+      userId: alice.id,
+      name: "lapsed",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
+    expect(again.apiKey.name).toBe("lapsed");
   });
 });
 

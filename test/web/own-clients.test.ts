@@ -17,11 +17,13 @@ import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
 // manages their own clients on /clients; admins see and manage all of them
 // on /admin/clients.
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
 const clientIdPattern = /gate_client_[a-z2-7]{16}/;
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
 type Person = { id: string; email: string; b: Browser };
 let app: TestApp;
@@ -107,13 +109,18 @@ describe("access", () => {
     expect(await res.text()).toContain('id="add-client"');
   });
 
-  test("the header links every signed-in person to Clients, and admins to All clients too", async () => {
+  test("the header links every signed-in person to OAuth clients, and admins to All OAuth clients too", async () => {
     const member = await (await alice.b.get("/keys")).text();
     const adminPage = await (await admin.b.get("/keys")).text();
-    expect(member).toContain('<a href="/clients">Clients</a>');
+    expect(member).toContain('<a href="/clients">OAuth clients</a>');
     expect(member).not.toContain('href="/admin/clients"');
-    expect(adminPage).toContain('<a href="/clients">Clients</a>');
-    expect(adminPage).toContain('<a href="/admin/clients">All clients</a>');
+    expect(adminPage).toContain('<a href="/clients">OAuth clients</a>');
+    expect(adminPage).toContain('<a href="/admin/clients">All OAuth clients</a>');
+  });
+
+  test("each page's heading is its nav link's name: Your OAuth clients, All OAuth clients", async () => {
+    expect(await (await alice.b.get("/clients")).text()).toContain("<h1>Your OAuth clients</h1>");
+    expect(await (await admin.b.get("/admin/clients")).text()).toContain("<h1>All OAuth clients</h1>");
   });
 
   test("a signed-out form post is 401 and stores nothing", async () => {
@@ -131,7 +138,7 @@ describe("a session opened with an API key", () => {
   async function keySession(person: Person) {
     const { token } = createApiKey(app.db, {
       userId: person.id,
-      name: "pasted",
+      name: `pasted ${++keysMade}`,
       access: "full",
       tools: null,
       expiresInSeconds: null,

@@ -8,7 +8,7 @@ import { advanceClock, nowSeconds } from "../support/clock.ts";
 
 const password = "correct horse battery staple";
 const linkPattern = /http:\/\/127\.0\.0\.1:\d+\/invite\/gate_inv_[a-z2-7]{16}_[a-z2-7]{52}/;
-const errorOf = (html: string) => /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 const flashOf = (html: string) => /<p class="flash" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
 
 let app: TestApp;
@@ -212,6 +212,45 @@ describe("inviting", () => {
     expect(await res.text()).toContain("No such invitation");
   });
 
+  test("an expired invitation stays listed as Expired, with Invite again and Remove", async () => {
+    await invite("lapsed@example.com", { admin: true });
+    const [row] = invitationRows("lapsed@example.com");
+    advanceClock(7 * 86400 + 1);
+    const html = await (await admin.b.get("/admin/people")).text();
+    const tr = new RegExp(`<tr data-invitation-id="${row!.id}"[^>]*>([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? "";
+    expect(tr).toContain("Expired");
+    expect(tr).toContain('action="/admin/people/invite"');
+    expect(tr).toContain('name="admin" value="on"');
+    expect(tr).toContain(`href="/admin/invitations/${row!.id}/revoke"><span>Remove</span>`);
+  });
+
+  test("Invite again makes a new link, and the expired invitation leaves the list", async () => {
+    await invite("again@example.com");
+    const [old] = invitationRows("again@example.com");
+    advanceClock(7 * 86400 + 1);
+    const { res, link } = await invite("again@example.com");
+    expect(res.status).toBe(200);
+    expect(link).not.toBeNull();
+    expect(invitationRows("again@example.com").find((i) => i.id === old!.id)!.revokedAt).toBeNumber();
+    const html = await (await admin.b.get("/admin/people")).text();
+    expect(html).not.toContain(`data-invitation-id="${old!.id}"`);
+    expect((await accept(link!)).res!.status).toBe(303);
+  });
+
+  test("Remove takes an expired invitation off the list, after asking", async () => {
+    await invite("gone@example.com");
+    const [row] = invitationRows("gone@example.com");
+    advanceClock(7 * 86400 + 1);
+    const asked = await admin.b.get(`/admin/invitations/${row!.id}/revoke`);
+    expect(asked.status).toBe(200);
+    const question = await asked.text();
+    expect(question).toContain("<h1>Remove the expired invitation for gone@example.com?</h1>");
+    expect(question).toContain(">Remove invitation</button>");
+    const res = await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
+    expect(res.status).toBe(303);
+    expect(await (await admin.b.get("/admin/people")).text()).not.toContain(`data-invitation-id="${row!.id}"`);
+  });
+
   test("an email that already has an account is refused at invite time", async () => {
     const { res, html, link } = await invite("Member@Example.com");
     expect(res.status).toBe(400);
@@ -326,6 +365,14 @@ describe("the last admin", () => {
       .where(and(eq(users.id, only.id)))
       .get()!;
 
+  test("their row offers neither Disable nor Remove admin, and says why", async () => {
+    const html = await (await only.b.get("/admin/people")).text();
+    const tr = new RegExp(`<tr data-user-id="${only.id}">([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? "";
+    expect(tr).toContain("You, the last admin");
+    expect(tr).not.toContain("/disable");
+    expect(tr).not.toContain("/remove-admin");
+  });
+
   test("cannot disable themselves", async () => {
     const res = await only.b.post(`/admin/people/${only.id}/disable`, { csrf: await soloCsrf() });
     expect(res.status).toBe(400);
@@ -348,6 +395,24 @@ describe("the last admin", () => {
     expect(res.status).toBe(400);
     expect(errorOf(await res.text())).toContain("last active admin");
     expect(onlyRow().isAdmin).toBe(true);
+  });
+
+  test("with a second admin, one's own row offers Remove admin but not Disable; the other's both", async () => {
+    const other = await createUser(solo.db, {
+      email: "other-admin@example.com",
+      password,
+      passwordCost: solo.config.passwordHashCost,
+      isAdmin: true,
+      now: nowSeconds(),
+    });
+    const html = await (await only.b.get("/admin/people")).text();
+    const rowOf = (id: string) => new RegExp(`<tr data-user-id="${id}">([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? "";
+    expect(rowOf(only.id)).toContain(">You<");
+    expect(rowOf(only.id)).not.toContain("/disable");
+    expect(rowOf(only.id)).toContain("/remove-admin");
+    expect(rowOf(other.id)).toContain("/disable");
+    expect(rowOf(other.id)).toContain("/remove-admin");
+    await only.b.post(`/admin/people/${other.id}/disable`, { csrf: await soloCsrf() });
   });
 
   test("with a second admin, one may step down", async () => {

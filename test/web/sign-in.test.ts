@@ -4,8 +4,11 @@ import { createUser, disableUser } from "../../src/accounts/users.ts";
 import { sessions } from "../../src/db/schema.ts";
 import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
+import { addClient, authorizePath } from "../oauth/authorize-fixture.ts";
 import { nowSeconds } from "../support/clock.ts";
 
+/** Keys made so far: each gets its own name, as a person's live keys must. */
+let keysMade = 0;
 const password = "correct horse battery staple";
 
 let app: TestApp;
@@ -43,13 +46,13 @@ async function signInWithKey(target: TestApp, apiKey: string, b = new Browser(ta
 }
 
 function errorOf(html: string): string {
-  return /<p class="error" role="alert">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+  return /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 }
 
 function newKey(opts: { expiresInSeconds?: number | null; now?: number } = {}) {
   return createApiKey(app.db, {
     userId,
-    name: "laptop",
+    name: `laptop ${++keysMade}`,
     access: "read",
     expiresInSeconds: opts.expiresInSeconds ?? null,
     now: opts.now ?? nowSeconds(),
@@ -140,6 +143,38 @@ describe("throttling", () => {
       expect(retry).toBeGreaterThan(0);
       expect(retry).toBeLessThanOrEqual(15 * 60);
       expect(t.db.select().from(sessions).all().length).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a throttled password form says so in itself, and the API key form stays usable", async () => {
+    const t = await createTestApp({ listen: false });
+    try {
+      const dave = await createUser(t.db, {
+        email: "dave@example.com",
+        password,
+        passwordCost: t.config.passwordHashCost,
+        isAdmin: false,
+        now: nowSeconds(),
+      });
+      const b = new Browser(t.url, t.send);
+      for (let i = 0; i < 5; i++) await signInWithPassword(t, { email: "dave@example.com", password: `wrong ${i}` }, b);
+      const { res } = await signInWithPassword(t, { email: "dave@example.com", password }, b);
+      const html = await res.text();
+      expect(res.status).toBe(429);
+      const passwordForm = /<form[^>]*id="password-sign-in"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? "";
+      expect(errorOf(passwordForm)).toStartWith("Too many failed sign-ins.");
+      expect(html).toContain('action="/sign-in/key"');
+      const { token } = createApiKey(t.db, {
+        userId: dave.id,
+        name: "laptop",
+        access: "read",
+        expiresInSeconds: null,
+        now: nowSeconds(),
+      });
+      const { res: keyRes } = await signInWithKey(t, token, b);
+      expect(keyRes.status).toBe(303);
     } finally {
       await t.close();
     }
@@ -260,6 +295,22 @@ describe("sign-out", () => {
     const replay = new Browser(app.url, app.send);
     replay.cookies.set("gatehouse_session", stolen);
     expect((await replay.get("/keys")).status).toBe(303);
+  });
+});
+
+describe("coming from an app's authorization", () => {
+  test("the page names the app the sign-in continues to, escaped", async () => {
+    const client = addClient(app, { name: "<b>Claude</b>" });
+    const next = encodeURIComponent(authorizePath(client.id));
+    const html = await (await new Browser(app.url, app.send).get(`/sign-in?next=${next}`)).text();
+    expect(html).toContain("to continue to <strong>&lt;b&gt;Claude&lt;/b&gt;</strong>");
+  });
+
+  test("an unknown client, or another next, names no app", async () => {
+    const b = new Browser(app.url, app.send);
+    const unknown = await (await b.get(`/sign-in?next=${encodeURIComponent(authorizePath("nobody"))}`)).text();
+    expect(unknown).not.toContain('id="continue-to"');
+    expect(await (await b.get("/sign-in?next=/keys")).text()).not.toContain('id="continue-to"');
   });
 });
 

@@ -9,6 +9,7 @@ import { ceilingOf, field, signedIn, viewerOf } from "../../web/context.ts";
 import { signInUrl } from "../../web/next-path.ts";
 import { ConsentPage } from "../../../views/consent.tsx";
 import { DeviceCodePage } from "../../../views/device.tsx";
+import { connectedAppsPath } from "../../../views/keys.tsx";
 import { MessagePage } from "../../../views/message.tsx";
 import { findClientById, touchClient } from "../clients-store.ts";
 import { consentAccessFields, consentClient, consentAnswer, consentLimits, consentOffer } from "../consent.ts";
@@ -39,13 +40,32 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     perSession: createRateLimiter({ limit: failuresPerSession, windowSeconds: failureWindowSeconds, now: web.now }),
     perAddress: createRateLimiter({ limit: failuresPerAddress, windowSeconds: failureWindowSeconds, now: web.now }),
   };
-  const page = (set: Context["set"], status: number, title: string, message: string) => {
+  /** Who is signed in, for the header of these pages (the minimal one: they are reached from a device). */
+  const accountOf = (current: SignedIn, jar: CookieJar) => ({
+    viewer: viewerOf(current),
+    csrf: csrfToken(jar, web.secure),
+  });
+  const page = (
+    set: Context["set"],
+    status: number,
+    title: string,
+    message: string,
+    account?: ReturnType<typeof accountOf>,
+  ) => {
     set.status = status;
-    return MessagePage({ title, message, link: { href: devicePaths.verify, label: "Enter a code" } });
+    const link = { href: devicePaths.verify, label: "Enter a code" };
+    return MessagePage({ title, message, link, chrome: "minimal", ...account });
   };
 
   /** The pending device authorization a typed code names, or a page saying why not (wrong codes counted). */
-  const lookUp = (current: SignedIn, typed: string, set: Context["set"], address: string, audit: AuditLog) => {
+  const lookUp = (
+    current: SignedIn,
+    jar: CookieJar,
+    typed: string,
+    set: Context["set"],
+    address: string,
+    audit: AuditLog,
+  ) => {
     const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
     if (wait > 0) {
       web.metrics.rateLimited("device_code");
@@ -56,6 +76,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
           429,
           "Too many attempts",
           `Too many wrong codes. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+          accountOf(current, jar),
         ),
       };
     }
@@ -90,13 +111,16 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         400,
         "This device cannot connect",
         "The app that asked is no longer registered. Start again on the device.",
+        accountOf(current, jar),
       );
     const scopes = parseScope(row.scope, { ignoreUnknown: true });
+    const formatted = formatUserCode(normalizeUserCode(userCode) ?? "");
     return ConsentPage({
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
       // The form carries the user code back: answering needs the code, as finding the request did.
-      requestId: formatUserCode(normalizeUserCode(userCode) ?? ""),
+      requestId: formatted,
+      userCode: formatted,
       action: devicePaths.consent,
       client: consentClient(web.db, client),
       redirect: null,
@@ -126,7 +150,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         const current = signedIn(web, cookie);
         if (!current) return redirect(signInUrl(devicePaths.verify), 303);
         const typed = field(body, "user_code").slice(0, 20);
-        const found = lookUp(current, typed, set, clientIp, audit);
+        const found = lookUp(current, cookie, typed, set, clientIp, audit);
         if ("page" in found) {
           if (found.page) return found.page;
           set.status = 400;
@@ -153,10 +177,12 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
             "Your session ended before you answered. Sign in and enter the code again.",
           );
         const decision = field(body, "decision");
-        if (decision !== "allow" && decision !== "deny") return page(set, 400, "No answer", "Choose Allow or Deny.");
+        const account = accountOf(current, cookie);
+        if (decision !== "allow" && decision !== "deny")
+          return page(set, 400, "No answer", "Choose Allow or Deny.", account);
         const userCode = field(body, "request").slice(0, 20);
-        const found = lookUp(current, userCode, set, clientIp, audit);
-        if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage);
+        const found = lookUp(current, cookie, userCode, set, clientIp, audit);
+        if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage, account);
         const row = found.row;
         const now = web.now();
         const requested = parseScope(row.scope, { ignoreUnknown: true });
@@ -173,7 +199,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
         if (scopes.length === 0) {
           if (!answerDeviceAuthorization(web.db, { row, now, decision: "deny" }))
-            return page(set, 400, "Code not valid", invalidCodeMessage);
+            return page(set, 400, "Code not valid", invalidCodeMessage, account);
           audit.record({
             event: "consent_denied",
             outcome: "denied",
@@ -183,6 +209,8 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
           return MessagePage({
             title: "Access denied",
             message: "The device was not connected. You can close this page.",
+            chrome: "minimal",
+            ...account,
           });
         }
         const answered = answerDeviceAuthorization(web.db, {
@@ -196,7 +224,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
           tools,
           argumentLimits,
         });
-        if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage);
+        if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage, account);
         touchClient(web.db, row.clientId, now);
         audit.record({
           event: "consent_given",
@@ -208,6 +236,10 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         return MessagePage({
           title: "Device connected",
           message: "The device is connected. Go back to it: it continues by itself.",
+          // Onward from here: where the new connection is listed, and can be revoked.
+          link: { href: connectedAppsPath, label: "See your connected apps" },
+          chrome: "minimal",
+          ...account,
         });
       },
       { form: devicePaths.verify, clientIp: true },
