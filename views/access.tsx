@@ -128,7 +128,8 @@ export function AccessFields({ offer, groups, choice, ticked, note }: AccessFiel
 
 /** A key's or connection's write tools for a table cell: None, All, or the names. */
 export function PermittedTools({ access, tools }: { access: AccessLevel; tools: readonly string[] | null }): string {
-  if (access !== "full") return (<span class="muted">None</span>) as string;
+  // Read-only, or Full with none of the write tools ticked: only tools that change nothing.
+  if (access !== "full" || tools?.length === 0) return (<span class="muted">None</span>) as string;
   if (tools === null) return "All";
   return (
     <ul class="granted-tools">

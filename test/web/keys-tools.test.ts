@@ -128,4 +128,10 @@ describe("connections show their granted write tools", () => {
     expect(await toolsCell("data-connection-id", legacy.id)).toBe("All");
     expect(await toolsCell("data-connection-id", reader.id)).toBe("None");
   });
+
+  test("a Full connection with none of the write tools ticked says None, not an empty cell", async () => {
+    const { client } = makeClient(app, { name: "Claude, no writes" });
+    const none = makeCode(app, { userId: user.id, clientId: client.id, tools: [] }).authorization;
+    expect(await toolsCell("data-connection-id", none.id)).toBe("None");
+  });
 });
