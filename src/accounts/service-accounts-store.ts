@@ -5,13 +5,13 @@ import { oauthClients, oauthGrants, users } from "../db/schema.ts";
 /** A service account with its client and its one live authorization. */
 export interface ServiceAccountRow {
   user: typeof users.$inferSelect;
-  client: { id: string; lastUsedAt: number | null };
+  client: { id: string; lastUsedAt: number | null; secretHash: string | null };
   authorization: typeof oauthGrants.$inferSelect;
 }
 
 const columns = {
   user: users,
-  client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt },
+  client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt, secretHash: oauthClients.secretHash },
   authorization: oauthGrants,
 };
 

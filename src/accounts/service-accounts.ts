@@ -1,6 +1,6 @@
 import { inTransaction, type Db } from "../db/client.ts";
 import { accessScopes, type AccessLevel } from "../keys/api-keys.ts";
-import { newClientSecret } from "../oauth/client-secrets.ts";
+import { newClientSecret, secretVersionOf } from "../oauth/client-secrets.ts";
 import { updateClient } from "../oauth/clients-store.ts";
 import { insertAuthorization } from "../oauth/authorizations-store.ts";
 import { registerServiceClient } from "../oauth/registration.ts";
@@ -70,16 +70,24 @@ export function createServiceAccount(
   });
 }
 
-/** A new client secret; the old one stops working at once (tokens already issued run out). */
+/**
+ * A new client secret; the old one stops working at once (tokens already issued run out).
+ * `replacing`: the secretVersionOf the secret the admin saw being replaced; when it is no longer
+ * the current one (the same form sent twice), "changed" and nothing is replaced.
+ */
 export function newServiceAccountSecret(
   db: Db,
   userId: string,
-): { account: ServiceAccountRow; clientSecret: string } | null {
-  const account = findServiceAccount(db, userId);
-  if (!account) return null;
-  const { secret, secretHash } = newClientSecret();
-  updateClient(db, account.client.id, { secretHash });
-  return { account, clientSecret: secret };
+  replacing?: string,
+): { account: ServiceAccountRow; clientSecret: string } | "changed" | null {
+  return inTransaction(db, () => {
+    const account = findServiceAccount(db, userId);
+    if (!account) return null;
+    if (replacing !== undefined && replacing !== secretVersionOf(account.client.secretHash ?? "")) return "changed";
+    const { secret, secretHash } = newClientSecret();
+    updateClient(db, account.client.id, { secretHash });
+    return { account, clientSecret: secret };
+  });
 }
 
 /** Deletes the account, its client, authorization and tokens; false when there was none. */

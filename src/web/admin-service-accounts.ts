@@ -11,6 +11,7 @@ import type { AuditLog } from "../audit/entry.ts";
 import { accessLevelOf } from "../keys/api-keys.ts";
 import { accessOffer, toolGroups } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
+import { secretVersionOf } from "../oauth/client-secrets.ts";
 import { oauthPaths } from "../oauth/paths.ts";
 import { mcpResourceUrl } from "../oauth/resource.ts";
 import {
@@ -120,7 +121,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     g: SignedInContext,
     set: Context["set"],
     id: string,
-    ask: (name: string) => Omit<ConfirmProps, "viewer" | "csrf" | "cancel" | "action">,
+    ask: (name: string, account: ServiceAccountRow) => Omit<ConfirmProps, "viewer" | "csrf" | "cancel" | "action">,
     action: string,
   ) => {
     const account = findServiceAccount(web.db, id);
@@ -131,7 +132,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     return ConfirmPage({
       viewer: g.viewer,
       csrf: g.csrf,
-      ...ask(viewOf(account).name),
+      ...ask(viewOf(account).name, account),
       action: `${path}/${account.user.id}/${action}`,
       cancel: path,
     });
@@ -206,7 +207,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
           { current, viewer, csrf },
           set,
           params.id,
-          (name) => ({
+          (name, account) => ({
             question: `New secret for “${name}”?`,
             consequences: [
               "The current secret stops working at once: CI using it gets 401 (invalid_client) when it asks for a token.",
@@ -215,6 +216,8 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
             ],
             confirmLabel: "Make a new secret",
             danger: true,
+            // Names the secret this replaces: the same form sent again replaces nothing.
+            fields: { secret_version: secretVersionOf(account.client.secretHash ?? "") },
           }),
           "secret",
         ),
@@ -222,11 +225,20 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       `${path}/:id/secret`,
-      ({ current, viewer, csrf, audit, set, params }) => {
-        const renewed = newServiceAccountSecret(web.db, params.id);
+      ({ body, current, viewer, csrf, audit, set, params }) => {
+        const renewed = newServiceAccountSecret(web.db, params.id, field(body, "secret_version"));
         if (!renewed) {
           set.status = 404;
           return noSuchAccount();
+        }
+        if (renewed === "changed") {
+          set.status = 409;
+          return MessagePage({
+            title: "No new secret made",
+            message:
+              "This service account's secret changed after that page was drawn (was the form sent twice?), so the secret shown then is still the one that works.",
+            link: { href: path, label: "Back to service accounts" },
+          });
         }
         const name = renewed.account.user.name!;
         audit.record({

@@ -206,7 +206,8 @@ describe("on /mcp", () => {
 
   test("a new secret stops the old one at once", async () => {
     const a = account();
-    const renewed = newServiceAccountSecret(app.db, a.userId)!;
+    const renewed = newServiceAccountSecret(app.db, a.userId);
+    if (renewed === null || renewed === "changed") throw new Error("no new secret");
     expect((await tokenFor(a)).json.error).toBe("invalid_client");
     expect((await tokenFor({ clientId: a.clientId, secret: renewed.clientSecret })).res.status).toBe(200);
   });

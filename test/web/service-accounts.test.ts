@@ -1,3 +1,4 @@
+import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
@@ -178,10 +179,27 @@ describe("managing", () => {
 
   test("a new secret is shown once and the old one stops", async () => {
     const a = await fresh("renewed");
-    const res = await act(a.id, "secret");
+    const res = await confirmVia(admin, `${path}/${a.id}/secret`);
     const secret = secretPattern.exec(await res.text())![0];
     expect(await tokenStatus(a.clientId, a.secret)).toBe(401);
     expect(await tokenStatus(a.clientId, secret)).toBe(200);
+  });
+
+  test("the new-secret form sent twice makes no second secret: 409, and the one shown keeps working", async () => {
+    const a = await fresh("resent");
+    const { action, fields } = confirmationForm(await (await admin.get(`${path}/${a.id}/secret`)).text());
+    const first = await admin.post(action, fields);
+    const shown = secretPattern.exec(await first.text())![0];
+    const again = await admin.post(action, fields);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("No new secret made");
+    expect(await tokenStatus(a.clientId, shown)).toBe(200);
+  });
+
+  test("a new-secret post that names no secret replaces nothing (409)", async () => {
+    const a = await fresh("unnamed");
+    expect((await act(a.id, "secret")).status).toBe(409);
+    expect(await tokenStatus(a.clientId, a.secret)).toBe(200);
   });
 
   test("delete removes the account and its client", async () => {
@@ -273,7 +291,7 @@ describe("asking first, then saying what happened (issue 14)", () => {
     const { res, html } = await create({ name: "status-line" });
     expect(res.status).toBe(200);
     expect(flashOf(html)).toBe("Created service account “status-line”.");
-    const renewed = await act(accountRow("status-line")!.id, "secret");
+    const renewed = await confirmVia(admin, `${path}/${accountRow("status-line")!.id}/secret`);
     expect(renewed.status).toBe(200);
     const page = await renewed.text();
     expect(secretPattern.test(page)).toBe(true);
