@@ -133,6 +133,11 @@ export function disableUser(db: Db, email: string, now: number): User {
 
 const lastAdminMessage = "Refusing to disable or demote the last active admin: make someone else an admin first.";
 
+/** Why this account can be neither disabled nor demoted now (it is the last active admin); null when it can. */
+export function lastAdminRefusal(db: Db, user: User): string | null {
+  return user.isAdmin && user.disabledAt === null && countActiveAdmins(db) <= 1 ? lastAdminMessage : null;
+}
+
 /**
  * Disables an account: its sessions end now, and its API keys and OAuth
  * tokens stop working (every check reads users.disabled_at; the /mcp cache
@@ -145,7 +150,8 @@ export function disableAccount(db: Db, userId: string, now: number): User {
     const user = findUserById(db, userId);
     if (!user) throw new AccountError("That account does not exist.");
     if (user.disabledAt !== null) return user;
-    if (user.isAdmin && countActiveAdmins(db) <= 1) throw new AccountError(lastAdminMessage);
+    const refusal = lastAdminRefusal(db, user);
+    if (refusal) throw new AccountError(refusal);
     markUserDisabled(db, user.id, now);
     deleteSessionsOfUser(db, user.id);
     return { ...user, disabledAt: now };
@@ -168,7 +174,8 @@ export function setAdmin(db: Db, userId: string, isAdmin: boolean): User {
     if (!user) throw new AccountError("That account does not exist.");
     if (user.kind === "service") throw new AccountError("A service account cannot be an admin.");
     if (user.isAdmin === isAdmin) return user;
-    if (!isAdmin && user.disabledAt === null && countActiveAdmins(db) <= 1) throw new AccountError(lastAdminMessage);
+    const refusal = isAdmin ? null : lastAdminRefusal(db, user);
+    if (refusal) throw new AccountError(refusal);
     markUserAdmin(db, user.id, isAdmin);
     return { ...user, isAdmin };
   });

@@ -2,7 +2,7 @@ import { Elysia, type Context } from "elysia";
 import { createInvitation, invitationUrl } from "../accounts/invitations.ts";
 import { findOpenInvitation, listOpenInvitations, markInvitationRevoked } from "../accounts/invitations-store.ts";
 import { findUserById, listUsers, type User } from "../accounts/users-store.ts";
-import { AccountError, disableAccount, enableAccount, setAdmin } from "../accounts/users.ts";
+import { AccountError, disableAccount, enableAccount, lastAdminRefusal, setAdmin } from "../accounts/users.ts";
 import type { AuditEntry, AuditLog } from "../audit/entry.ts";
 import { ConfirmPage } from "../../views/confirm.tsx";
 import { AdminPeoplePage, InvitationCreatedPage, type PersonRow } from "../../views/admin-people.tsx";
@@ -148,6 +148,12 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     if (!person) {
       set.status = 404;
       return noSuchPerson();
+    }
+    // Disable and Remove admin would be refused for the last active admin: say so now, as the post would.
+    const refusal = lastAdminRefusal(web.db, person);
+    if (refusal) {
+      set.status = 400;
+      return listPage(g, { error: refusal });
     }
     return ConfirmPage({
       viewer: g.viewer,

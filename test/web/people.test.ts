@@ -365,6 +365,19 @@ describe("the last admin", () => {
       .where(and(eq(users.id, only.id)))
       .get()!;
 
+  test("asking by URL to disable or demote them answers the refusal (400), not a question", async () => {
+    for (const action of ["disable", "remove-admin"]) {
+      const res = await only.b.get(`/admin/people/${only.id}/${action}`);
+      expect(res.status).toBe(400);
+      const html = await res.text();
+      expect(errorOf(html)).toBe(
+        "Refusing to disable or demote the last active admin: make someone else an admin first.",
+      );
+      expect(html).not.toContain('class="buttons confirm"');
+    }
+    expect(onlyRow().disabledAt).toBeNull();
+  });
+
   test("their row offers neither Disable nor Remove admin, and says why", async () => {
     const html = await (await only.b.get("/admin/people")).text();
     const tr = new RegExp(`<tr data-user-id="${only.id}">([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? "";
