@@ -1,11 +1,12 @@
 import { and, asc, desc, eq, gt, isNull, lte } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { invitations } from "../db/schema.ts";
+import { q, type Steps } from "../db/transaction.ts";
 
 export type Invitation = typeof invitations.$inferSelect;
 
-export function insertInvitation(db: Db, invitation: Invitation): void {
-  db.insert(invitations).values(invitation).run();
+export function* insertInvitation(tx: Db, invitation: Invitation): Steps<void> {
+  yield* q(tx.insert(invitations).values(invitation));
 }
 
 export function findInvitationById(db: Db, id: string): Invitation | null {
@@ -25,11 +26,13 @@ export function listOpenInvitations(db: Db): Invitation[] {
 }
 
 /** Marks the expired, unanswered invitations of this (lowercased) email revoked: a new one replaces them. */
-export function revokeExpiredInvitationsOf(db: Db, email: string, now: number): void {
-  db.update(invitations)
-    .set({ revokedAt: now })
-    .where(and(eq(invitations.email, email), open, lte(invitations.expiresAt, now)))
-    .run();
+export function* revokeExpiredInvitationsOf(tx: Db, email: string, now: number): Steps<void> {
+  yield* q(
+    tx
+      .update(invitations)
+      .set({ revokedAt: now })
+      .where(and(eq(invitations.email, email), open, lte(invitations.expiresAt, now))),
+  );
 }
 
 /** The newest pending invitation for this (lowercased) email, or null. */

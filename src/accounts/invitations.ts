@@ -1,4 +1,5 @@
-import { inTransaction, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { transaction } from "../db/transaction.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
   findInvitationById,
@@ -7,7 +8,7 @@ import {
   revokeExpiredInvitationsOf,
   type Invitation,
 } from "./invitations-store.ts";
-import { findUserByEmail, type User } from "./users-store.ts";
+import { userByEmail, type User } from "./users-store.ts";
 import type { PasswordHashCost } from "./password-cost.ts";
 import { AccountError, createUser, normalizeEmail } from "./users.ts";
 
@@ -29,13 +30,12 @@ export function invitationUrl(publicUrl: string, token: string): string {
   return `${publicUrl}/invite/${token}`;
 }
 
-export function createInvitation(
+export async function createInvitation(
   db: Db,
   input: { email: string; isAdmin: boolean; createdBy: string | null; now: number; expiresInSeconds?: number },
-): { invitation: Invitation; token: string } {
+): Promise<{ invitation: Invitation; token: string }> {
   const email = normalizeEmail(input.email);
   if (email === null) throw new AccountError(`"${input.email}" is not a valid email address.`);
-  if (findUserByEmail(db, email)) throw new AccountError(`${email} already has an account.`);
   const { id, token, secretHash } = newCredential(invitationPrefix);
   const invitation: Invitation = {
     id,
@@ -49,10 +49,12 @@ export function createInvitation(
     userId: null,
     revokedAt: null,
   };
-  // "Invite again" on an expired invitation: the new one takes its place in the list.
-  inTransaction(db, () => {
-    revokeExpiredInvitationsOf(db, email, input.now);
-    insertInvitation(db, invitation);
+  await transaction(db, function* (tx) {
+    // In the transaction: an account made for this email meanwhile (an invitation accepted) is seen.
+    if (yield* userByEmail(tx, email)) throw new AccountError(`${email} already has an account.`);
+    // "Invite again" on an expired invitation: the new one takes its place in the list.
+    yield* revokeExpiredInvitationsOf(tx, email, input.now);
+    yield* insertInvitation(tx, invitation);
   });
   return { invitation, token };
 }

@@ -1,5 +1,6 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { users } from "../db/schema.ts";
 
@@ -13,6 +14,11 @@ export function insertUser(db: Db, user: typeof users.$inferInsert): void {
 
 export function findUserByEmail(db: Db, email: string): User | null {
   return db.select().from(users).where(eq(users.email, email)).get() ?? null;
+}
+
+/** The account with this (normalized) email, or null, as a transaction body's step. */
+export function* userByEmail(tx: Db, email: string): Steps<User | null> {
+  return first(yield* q(tx.select().from(users).where(eq(users.email, email)).limit(1)));
 }
 
 const userByIdQuery = preparedPerDb((db) =>

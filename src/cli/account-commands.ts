@@ -109,8 +109,8 @@ export const accountCommands: Record<string, Command> = {
       if (expiresInSeconds === null || expiresInSeconds <= 0) {
         throw new UsageError(`--expires-in: expected a duration such as 3600, 12h or 7d, got "${expiresIn}"`);
       }
-      return withDb(config, (db) => {
-        const { invitation, token } = createInvitation(db, {
+      return withDb(config, async (db) => {
+        const { invitation, token } = await createInvitation(db, {
           email,
           isAdmin: values.admin === true,
           createdBy: null,

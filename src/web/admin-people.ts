@@ -179,11 +179,11 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       `${path}/invite`,
-      ({ body, current, viewer, csrf, audit, set }) => {
+      async ({ body, current, viewer, csrf, audit, set }) => {
         const userId = current.user.id;
         const form = { email: field(body, "email"), isAdmin: field(body, "admin") === "on" };
         try {
-          const { invitation, token } = createInvitation(web.db, {
+          const { invitation, token } = await createInvitation(web.db, {
             email: form.email,
             isAdmin: form.isAdmin,
             createdBy: userId,

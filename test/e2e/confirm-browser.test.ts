@@ -244,7 +244,7 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
   });
 
   test("revoking an invitation", async () => {
-    const { token } = createInvitation(app.db, {
+    const { token } = await createInvitation(app.db, {
       email: "invitee@example.com",
       isAdmin: false,
       createdBy: null,

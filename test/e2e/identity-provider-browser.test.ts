@@ -55,7 +55,7 @@ describe.skipIf(chromiumPath === null)("sign-in through an identity provider in 
   });
 
   test("an invited person signs in through the provider from the invitation page instead of choosing a password", async () => {
-    const { token, invitation } = createInvitation(app.db, {
+    const { token, invitation } = await createInvitation(app.db, {
       email: "bea@example.com",
       isAdmin: false,
       createdBy: null,

@@ -125,14 +125,21 @@ async function seed(app: TestApp) {
   }).client;
   const device = makeClient(app, { name: "Living room TV" }).client;
 
-  const pending = createInvitation(app.db, {
-    email: "new.person@example.com",
-    isAdmin: false,
+  const pending = (
+    await createInvitation(app.db, { email: "new.person@example.com", isAdmin: false, createdBy: admin.id, now })
+  ).invitation;
+  await createInvitation(app.db, {
+    email: "late@example.com",
+    isAdmin: true,
     createdBy: admin.id,
+    now: now - 10 * day,
+  });
+  const invitation = await createInvitation(app.db, {
+    email: "invited@example.com",
+    isAdmin: false,
+    createdBy: null,
     now,
-  }).invitation;
-  createInvitation(app.db, { email: "late@example.com", isAdmin: true, createdBy: admin.id, now: now - 10 * day });
-  const invitation = createInvitation(app.db, { email: "invited@example.com", isAdmin: false, createdBy: null, now });
+  });
   const resource = mcpResourceUrl(app.url);
   const ci = createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now }).account;
   createServiceAccount(app.db, { name: "read-only-metrics", access: "read", tools: null, resource, now });

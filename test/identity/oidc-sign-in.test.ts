@@ -210,7 +210,7 @@ describe("signing in", () => {
   });
 
   test("signup=invite: a pending invitation for the verified email is accepted and linked", async () => {
-    const { invitation } = createInvitation(app.db, {
+    const { invitation } = await createInvitation(app.db, {
       email: "erin@example.com",
       isAdmin: true,
       createdBy: null,
@@ -265,7 +265,7 @@ describe("signing in", () => {
 
 describe("the invitation page", () => {
   test("offers the provider buttons carrying the invitation; accepting signs in on /keys", async () => {
-    const { token } = createInvitation(app.db, {
+    const { token } = await createInvitation(app.db, {
       email: "grace@example.com",
       isAdmin: false,
       createdBy: null,
@@ -283,7 +283,7 @@ describe("the invitation page", () => {
   });
 
   test("a provider email other than the invited one is refused and the invitation stays pending", async () => {
-    const { token, invitation } = createInvitation(app.db, {
+    const { token, invitation } = await createInvitation(app.db, {
       email: "someone-else@example.com",
       isAdmin: false,
       createdBy: null,

@@ -138,7 +138,7 @@ describe("entry points", () => {
   });
 
   test.each(reported)("accepting an invitation with next=%j goes to /keys", async (next) => {
-    const { token } = createInvitation(app.db, {
+    const { token } = await createInvitation(app.db, {
       email: `invited-${crypto.randomUUID()}@example.com`,
       isAdmin: false,
       createdBy: null,
@@ -154,7 +154,7 @@ describe("entry points", () => {
   });
 
   test("an invitation's next on this server is followed", async () => {
-    const { token } = createInvitation(app.db, {
+    const { token } = await createInvitation(app.db, {
       email: "invited-next@example.com",
       isAdmin: false,
       createdBy: null,

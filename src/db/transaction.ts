@@ -1,0 +1,67 @@
+import type { Db } from "./client.ts";
+
+// Transactions that cannot interleave (issue 15; docs/architecture.md "Transactions").
+//
+// On one bun:sqlite connection every request shares the same transaction
+// state, so a body that awaited anything inside BEGIN … COMMIT would let
+// another request's statements run inside it, and a rollback would then lose
+// that request's write. So a transaction body is a generator: it yields its
+// queries and gets their rows back, and it cannot await anything else (an
+// `async function*` does not type-check as a Body). On SQLite the runner
+// drives it synchronously inside BEGIN IMMEDIATE, today's exact semantics;
+// on PostgreSQL (issue 16) it will drive the same body step by step inside a
+// serializable transaction and run it again on a serialization failure,
+// which is safe because a body has no effect outside the database (audit
+// entries and logs happen after commit).
+
+/** A query a body yields: a Drizzle query builder (awaitable, and preparable). */
+export interface Query<T> extends PromiseLike<T> {
+  prepare(): { execute(): unknown };
+}
+
+/** A transaction body's run: it yields queries and is resumed with each one's result. */
+export type Steps<T> = Generator<Query<unknown>, T, unknown>;
+
+/** Runs one query inside a body: `const rows = yield* q(tx.select().from(t).where(…))`. */
+export function* q<T>(query: Query<T>): Steps<T> {
+  return (yield query) as T;
+}
+
+/** The first row or null: with `.limit(1)`, what both dialects share in place of SQLite's `.get()`. */
+export function first<T>(rows: readonly T[]): T | null {
+  return rows[0] ?? null;
+}
+
+/**
+ * Runs `body` in one write transaction and resolves with what it returns; a
+ * throw rolls everything back and rejects. Bodies compose with `yield*` (one
+ * transaction, as nested inTransaction calls share one today).
+ */
+export function transaction<T>(db: Db, body: (tx: Db) => Steps<T>): Promise<T> {
+  try {
+    return Promise.resolve(db.$client.transaction(() => runToEnd(body(db))).immediate());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Drives a body to its end on this turn of the event loop: each query runs
+ * synchronously (bun:sqlite), so nothing else can run between two of them.
+ */
+function runToEnd<T>(steps: Steps<T>): T {
+  let next = steps.next();
+  while (!next.done) next = steps.next(runNow(next.value));
+  return next.value;
+}
+
+/** A query's result, now: a prepared SQLite statement executes synchronously (Drizzle's sync mode). */
+function runNow(query: Query<unknown>): unknown {
+  const result = query.prepare().execute();
+  if (!isSync(result)) throw new TypeError("transaction(): a query yielded here must be a bun:sqlite Drizzle query");
+  return result.sync();
+}
+
+function isSync(result: unknown): result is { sync(): unknown } {
+  return typeof result === "object" && result !== null && typeof (result as { sync?: unknown }).sync === "function";
+}
