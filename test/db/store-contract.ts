@@ -1,0 +1,437 @@
+// The store contract (issue 15, after lucia's adapter tests): the behaviours
+// every storage backend must keep, written against the app's HTTP surface and
+// its service functions, never against the Store type, so the suite outlives
+// the store's conversion and runs unchanged on each backend. Today
+// store-contract-sqlite.test.ts runs it on SQLite with createTestApp; the
+// PostgreSQL step (issue 16) adds a file that calls
+// `storeContract("postgres", makeApp)` with a factory making the same TestApp
+// on a fresh Postgres database (honouring createTestApp's options: env,
+// setupToken), and changes nothing here but, if need be, the few row reads at
+// the top (`rows`).
+//
+// Every service and store call is awaited although it is synchronous on
+// SQLite today (awaiting a plain value is harmless), so nothing here changes
+// when they return promises. Where concurrency matters the requests go over
+// real sockets: calls made in-process on one event-loop turn cannot
+// interleave, requests served by the server can. Each test makes its own app,
+// so no test depends on another or on their order.
+import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
+import { and, eq, isNull } from "drizzle-orm";
+import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
+import { AccountError, disableAccount } from "../../src/accounts/users.ts";
+import { invitations, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
+import { revokeApiKey } from "../../src/keys/api-keys.ts";
+import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
+import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
+import { revokeConnection } from "../../src/oauth/connections.ts";
+import { Browser, type createTestApp, type TestApp } from "../helpers.ts";
+import { rpc } from "../mcp/fixture.ts";
+import { answer, poll, startDeviceFlow } from "../oauth/device-fixture.ts";
+import { postForm, redirectUri, refreshRequest, type TokenBody, verifier } from "../oauth/token-fixture.ts";
+import { advanceClock, nowSeconds } from "../support/clock.ts";
+import { makeClient, makeConnection, makeKey, makeUser } from "../support/factories.ts";
+
+type MakeApp = (opts?: Parameters<typeof createTestApp>[0]) => Promise<TestApp>;
+
+/** How many requests race for each single-use credential. */
+const racers = 20;
+const password = "correct horse battery staple";
+
+/** The rows the contract checks, read through Drizzle's awaitable builders (the form both dialects share). */
+const rows = {
+  tokensOf: (app: TestApp, grantId: string) =>
+    app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)),
+  grant: async (app: TestApp, grantId: string) =>
+    (await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grantId)))[0]!,
+  token: async (app: TestApp, id: string) =>
+    (await app.db.select().from(oauthTokens).where(eq(oauthTokens.id, id)))[0]!,
+  usersWithEmail: (app: TestApp, email: string) => app.db.select().from(users).where(eq(users.email, email)),
+  activeAdmins: (app: TestApp) =>
+    app.db
+      .select()
+      .from(users)
+      .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
+  invitation: async (app: TestApp, id: string) =>
+    (await app.db.select().from(invitations).where(eq(invitations.id, id)))[0]!,
+};
+
+/** The id part of a `gate_xx_<id>_<secret>` credential. */
+const idOf = (token: string) => token.split("_")[2]!;
+
+/** Fires `n` copies of a request at once; the answers' statuses and bodies, in order. */
+async function race(n: number, send: () => Promise<Response>) {
+  const answers = await Promise.all(Array.from({ length: n }, send));
+  return Promise.all(answers.map(async (res) => ({ res, status: res.status, text: await res.text() })));
+}
+
+const errorOf = (text: string) => (JSON.parse(text) as { error?: string }).error;
+
+/** How many answers had each status. */
+function tally(statuses: number[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+}
+
+/** The status /mcp answers a tools/list with this bearer token. */
+async function mcpStatus(app: TestApp, token: string): Promise<number> {
+  const res = await rpc(
+    app,
+    token,
+    { jsonrpc: "2.0", id: 1, method: "tools/list" },
+    {
+      "mcp-protocol-version": "2025-06-18",
+    },
+  );
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Passes twice, so /mcp's credential cache holds it and the next request would be a hit. */
+async function cached(app: TestApp, token: string) {
+  expect(await mcpStatus(app, token)).toBe(200);
+  expect(await mcpStatus(app, token)).toBe(200);
+}
+
+/** A user, a public client and an approved connection with its unexchanged code. */
+async function connection(app: TestApp) {
+  const user = await makeUser(app);
+  const { client } = await makeClient(app);
+  const { authorization, code } = await makeConnection(app, { userId: user.id, clientId: client.id });
+  return { user, client, authorization, code };
+}
+
+const codeExchange = (app: TestApp, clientId: string, code: string) =>
+  postForm(app, "/oauth/token", {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+    client_id: clientId,
+  });
+
+/** A connection whose code was exchanged: its token pair. */
+async function connected(app: TestApp) {
+  const c = await connection(app);
+  const res = await codeExchange(app, c.client.id, c.code);
+  expect(res.status).toBe(200);
+  return { ...c, tokens: (await res.json()) as TokenBody };
+}
+
+export function storeContract(label: string, makeApp: MakeApp) {
+  /** A fresh app for one test, closed after it whatever happens. */
+  async function withApp(opts: Parameters<MakeApp>[0], body: (app: TestApp) => Promise<void>) {
+    const app = await makeApp(opts);
+    try {
+      await body(app);
+    } finally {
+      await app.close();
+    }
+  }
+
+  describe(`store contract on ${label}`, () => {
+    afterEach(() => setSystemTime());
+
+    describe("single-use credentials", () => {
+      test(`an authorization code redeemed ${racers} times at once: one token pair, the rest invalid_grant, and the replays revoke it (RFC 6749 §4.1.2)`, () =>
+        withApp({}, async (app) => {
+          const { client, authorization, code } = await connection(app);
+          const answers = await race(racers, () => codeExchange(app, client.id, code));
+          expect(tally(answers.map((a) => a.status))).toEqual({ 200: 1, 400: racers - 1 });
+          for (const a of answers.filter((a) => a.status === 400)) expect(errorOf(a.text)).toBe("invalid_grant");
+          const tokens = await rows.tokensOf(app, authorization.id);
+          expect(tokens.map((t) => t.kind).sort()).toEqual(["access", "refresh"]);
+          // A code presented again means it leaked: what it issued is revoked (§4.1.2, OAuth 2.1 §4.1.3).
+          expect((await rows.grant(app, authorization.id)).revokedAt).not.toBeNull();
+          expect(tokens.every((t) => t.revokedAt !== null)).toBe(true);
+          const issued = JSON.parse(answers.find((a) => a.status === 200)!.text) as TokenBody;
+          expect(await mcpStatus(app, issued.access_token)).toBe(401);
+        }));
+
+      test("an authorization code used twice in turn: the second gets invalid_grant and the pair it issued stops working on /mcp", () =>
+        withApp({}, async (app) => {
+          const { client, authorization, code } = await connection(app);
+          const first = await codeExchange(app, client.id, code);
+          const tokens = (await first.json()) as TokenBody;
+          await cached(app, tokens.access_token);
+          const second = await codeExchange(app, client.id, code);
+          expect(second.status).toBe(400);
+          expect(errorOf(await second.text())).toBe("invalid_grant");
+          expect((await rows.grant(app, authorization.id)).revokedAt).not.toBeNull();
+          expect(await mcpStatus(app, tokens.access_token)).toBe(401);
+          expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(400);
+        }));
+
+      test(`an approved device code polled ${racers} times at once: one token pair, the rest invalid_grant (RFC 8628 §3.5)`, () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const { client } = await makeClient(app);
+          const flow = await startDeviceFlow(app, client.id);
+          const answered = await answer(app, flow.device_code, "allow", user.id);
+          const grantId = answered!.authorization!.id;
+          const answers = await race(racers, () => poll(app, client.id, flow.device_code));
+          expect(tally(answers.map((a) => a.status))).toEqual({ 200: 1, 400: racers - 1 });
+          for (const a of answers.filter((a) => a.status === 400)) expect(errorOf(a.text)).toBe("invalid_grant");
+          const tokens = await rows.tokensOf(app, grantId);
+          expect(tokens.map((t) => t.kind).sort()).toEqual(["access", "refresh"]);
+          const issued = JSON.parse(answers.find((a) => a.status === 200)!.text) as TokenBody;
+          expect(await mcpStatus(app, issued.access_token)).toBe(200);
+        }));
+
+      test(`an invitation link accepted ${racers} times at once makes one account`, () =>
+        withApp({}, async (app) => {
+          const email = "invited@example.com";
+          const { invitation, token } = await createInvitation(app.db, {
+            email,
+            isAdmin: false,
+            createdBy: null,
+            now: nowSeconds(),
+          });
+          const link = new URL(invitationUrl(app.url, token)).pathname;
+          // Each racer is its own browser holding the form's CSRF token, as people opening the link would.
+          const browsers = await Promise.all(
+            Array.from({ length: racers }, async () => {
+              const b = new Browser(app.url, app.send);
+              const page = await b.get(link);
+              expect(page.status).toBe(200);
+              return { b, csrf: Browser.csrfOf(await page.text()) };
+            }),
+          );
+          const answers = await Promise.all(browsers.map(({ b, csrf }) => b.post(link, { csrf, password })));
+          expect(tally(answers.map((a) => a.status))).toEqual({ 303: 1, 404: racers - 1 });
+          const made = await rows.usersWithEmail(app, email);
+          expect(made).toHaveLength(1);
+          expect((await rows.invitation(app, invitation.id)).userId).toBe(made[0]!.id);
+        }));
+
+      test(`the setup link sent ${racers} times at once makes one admin`, () =>
+        withApp({ setupToken: "contract-setup-token" }, async (app) => {
+          const answers = await Promise.all(
+            Array.from({ length: racers }, async (_, i) => {
+              const b = new Browser(app.url, app.send);
+              const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+              return b.post("/setup", { csrf, token: "contract-setup-token", email: `root${i}@example.com`, password });
+            }),
+          );
+          const statuses = answers.map((a) => a.status);
+          expect(statuses.filter((s) => s === 303)).toHaveLength(1);
+          // 400 when a racer passed the link check and the insert refused it; 404 when it came after.
+          expect(statuses.every((s) => s === 303 || s === 400 || s === 404)).toBe(true);
+          expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+    });
+
+    describe("refresh rotation (OAuth 2.1 §4.3.1)", () => {
+      test("a refresh gives a new pair and marks the old refresh token rotated, pointing at its successor", () =>
+        withApp({}, async (app) => {
+          const { client, tokens } = await connected(app);
+          const res = await refreshRequest(app, client.id, tokens.refresh_token);
+          expect(res.status).toBe(200);
+          const next = (await res.json()) as TokenBody;
+          expect(next.refresh_token).not.toBe(tokens.refresh_token);
+          expect(next.access_token).not.toBe(tokens.access_token);
+          const old = await rows.token(app, idOf(tokens.refresh_token));
+          expect(old.rotatedAt).not.toBeNull();
+          expect(old.revokedAt).toBeNull();
+          expect(old.nextRefreshId).toBe(idOf(next.refresh_token));
+          expect(old.nextAccessId).toBe(idOf(next.access_token));
+          expect(await mcpStatus(app, next.access_token)).toBe(200);
+        }));
+
+      test("a replay within the grace window gets the same successor pair", () =>
+        withApp({}, async (app) => {
+          const { client, authorization, tokens } = await connected(app);
+          const first = (await (await refreshRequest(app, client.id, tokens.refresh_token)).json()) as TokenBody;
+          advanceClock(app.config.refreshGraceSeconds - 5);
+          const again = await refreshRequest(app, client.id, tokens.refresh_token);
+          expect(again.status).toBe(200);
+          const second = (await again.json()) as TokenBody;
+          expect([second.access_token, second.refresh_token]).toEqual([first.access_token, first.refresh_token]);
+          expect(await rows.tokensOf(app, authorization.id)).toHaveLength(4);
+          expect((await rows.grant(app, authorization.id)).revokedAt).toBeNull();
+        }));
+
+      test("a replay after the grace window revokes the family: the authorization and every token, and /mcp answers 401", () =>
+        withApp({}, async (app) => {
+          const { client, authorization, tokens } = await connected(app);
+          const next = (await (await refreshRequest(app, client.id, tokens.refresh_token)).json()) as TokenBody;
+          await cached(app, next.access_token);
+          advanceClock(app.config.refreshGraceSeconds + 1);
+          const replay = await refreshRequest(app, client.id, tokens.refresh_token);
+          expect(replay.status).toBe(400);
+          expect(errorOf(await replay.text())).toBe("invalid_grant");
+          expect((await rows.grant(app, authorization.id)).revokedAt).not.toBeNull();
+          const family = await rows.tokensOf(app, authorization.id);
+          expect(family).toHaveLength(4);
+          expect(family.filter((t) => t.revokedAt === null)).toEqual([]);
+          expect(await mcpStatus(app, next.access_token)).toBe(401);
+          expect((await refreshRequest(app, client.id, next.refresh_token)).status).toBe(400);
+        }));
+
+      test(`one refresh token sent ${racers} times at once: no more than one successor pair`, () =>
+        withApp({}, async (app) => {
+          const { client, authorization, tokens } = await connected(app);
+          const answers = await race(racers, () => refreshRequest(app, client.id, tokens.refresh_token));
+          const issued = answers.filter((a) => a.status === 200).map((a) => JSON.parse(a.text) as TokenBody);
+          expect(issued.length).toBeGreaterThanOrEqual(1);
+          expect(new Set(issued.map((t) => `${t.access_token} ${t.refresh_token}`)).size).toBe(1);
+          for (const a of answers.filter((a) => a.status !== 200)) expect(errorOf(a.text)).toBe("invalid_grant");
+          // The first pair and one successor: a second successor would be a fifth and sixth row.
+          expect(await rows.tokensOf(app, authorization.id)).toHaveLength(4);
+        }));
+
+      test(`with no grace, one refresh token sent ${racers} times at once: one pair issued, then the replays revoke the family`, () =>
+        withApp({ env: { GATEHOUSE_REFRESH_GRACE: "0" } }, async (app) => {
+          const { client, authorization, tokens } = await connected(app);
+          const answers = await race(racers, () => refreshRequest(app, client.id, tokens.refresh_token));
+          expect(tally(answers.map((a) => a.status))).toEqual({ 200: 1, 400: racers - 1 });
+          const family = await rows.tokensOf(app, authorization.id);
+          expect(family).toHaveLength(4);
+          expect(family.filter((t) => t.revokedAt === null)).toEqual([]);
+          expect((await rows.grant(app, authorization.id)).revokedAt).not.toBeNull();
+        }));
+    });
+
+    describe("a revocation raises the auth epoch, and /mcp turns the cached credential away on the next request", () => {
+      /** The epoch before and after `revoke`, with `token` cached by /mcp first; then /mcp's answer to it. */
+      async function revoked(app: TestApp, token: string, revoke: () => Promise<unknown>) {
+        await cached(app, token);
+        const before = await readAuthEpoch(app.db);
+        await revoke();
+        expect(await readAuthEpoch(app.db)).toBeGreaterThan(before);
+        expect(await mcpStatus(app, token)).toBe(401);
+      }
+
+      test("an API key revoked", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const { apiKey, token } = await makeKey(app, user.id);
+          await revoked(app, token, async () => {
+            expect(await revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
+          });
+        }));
+
+      test("a connection revoked", () =>
+        withApp({}, async (app) => {
+          const { user, authorization, tokens } = await connected(app);
+          await revoked(app, tokens.access_token, async () => {
+            expect(await revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() })).toBe(
+              true,
+            );
+          });
+        }));
+
+      test("an access token revoked at the revocation endpoint (RFC 7009)", () =>
+        withApp({}, async (app) => {
+          const { client, tokens } = await connected(app);
+          await revoked(app, tokens.access_token, async () => {
+            const res = await postForm(app, "/oauth/revoke", { token: tokens.access_token, client_id: client.id });
+            expect(res.status).toBe(200);
+          });
+          expect((await rows.token(app, idOf(tokens.access_token))).revokedAt).not.toBeNull();
+        }));
+
+      test("a user disabled: their API key and their connection's token both", () =>
+        withApp({}, async (app) => {
+          const { user, tokens } = await connected(app);
+          const { token: key } = await makeKey(app, user.id);
+          await cached(app, key);
+          await revoked(app, tokens.access_token, () => Promise.resolve(disableAccount(app.db, user.id, nowSeconds())));
+          expect(await mcpStatus(app, key)).toBe(401);
+        }));
+    });
+
+    describe("rate windows count exactly", () => {
+      const limit = 5;
+
+      test(`/mcp at ${limit} a minute: ${limit} answered, the next refused 429 with Retry-After`, () =>
+        withApp({ env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: String(limit) } }, async (app) => {
+          const user = await makeUser(app);
+          const { token } = await makeKey(app, user.id);
+          for (let i = 0; i < limit; i++) expect(await mcpStatus(app, token)).toBe(200);
+          const refused = await rpc(
+            app,
+            token,
+            { jsonrpc: "2.0", id: 7, method: "tools/list" },
+            {
+              "mcp-protocol-version": "2025-06-18",
+            },
+          );
+          expect(refused.status).toBe(429);
+          const retryAfter = Number(refused.headers.get("retry-after"));
+          expect(retryAfter).toBeGreaterThanOrEqual(1);
+          expect(retryAfter).toBeLessThanOrEqual(60);
+          expect(((await refused.json()) as { error: { code: number } }).error.code).toBe(rateLimitedCode);
+        }));
+
+      test(`/mcp at ${limit} a minute, ${limit * 4} requests at once: exactly ${limit} answered`, () =>
+        withApp({ env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: String(limit) } }, async (app) => {
+          const user = await makeUser(app);
+          const { token } = await makeKey(app, user.id);
+          const answers = await race(limit * 4, () =>
+            rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { "mcp-protocol-version": "2025-06-18" }),
+          );
+          expect(tally(answers.map((a) => a.status))).toEqual({ 200: limit, 429: limit * 3 });
+          for (const a of answers.filter((a) => a.status === 429))
+            expect(Number(a.res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        }));
+
+      test("a connection's quota is one window whichever of its tokens is used: a refresh does not reset it", () =>
+        withApp({ env: { GATEHOUSE_RATE_LIMIT_PER_MINUTE: String(limit) } }, async (app) => {
+          const { client, tokens } = await connected(app);
+          for (let i = 0; i < limit - 1; i++) expect(await mcpStatus(app, tokens.access_token)).toBe(200);
+          const next = (await (await refreshRequest(app, client.id, tokens.refresh_token)).json()) as TokenBody;
+          expect(await mcpStatus(app, next.access_token)).toBe(200);
+          expect(await mcpStatus(app, next.access_token)).toBe(429);
+        }));
+
+      /** A failed password sign-in from a browser of its own; its status and Retry-After. */
+      async function failedSignIn(app: TestApp, email: string) {
+        const b = new Browser(app.url, app.send);
+        const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+        const res = await b.post("/sign-in", { csrf, email, password: "a wrong guess entirely" });
+        await res.arrayBuffer();
+        return { status: res.status, retryAfter: res.headers.get("retry-after") };
+      }
+
+      test("sign-in: 5 failures for an account are answered 401, the 6th attempt 429 with Retry-After even with the right password", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app, { password });
+          for (let i = 0; i < 5; i++) expect((await failedSignIn(app, user.email)).status).toBe(401);
+          const b = new Browser(app.url, app.send);
+          const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+          const res = await b.post("/sign-in", { csrf, email: user.email, password });
+          expect(res.status).toBe(429);
+          const retryAfter = Number(res.headers.get("retry-after"));
+          expect(retryAfter).toBeGreaterThanOrEqual(1);
+          expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+        }));
+
+      test("sign-in: 20 failures from one address across accounts, then every account is refused 429", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app, { password });
+          for (let i = 0; i < 20; i++) expect((await failedSignIn(app, `nobody${i}@example.com`)).status).toBe(401);
+          const refused = await failedSignIn(app, user.email);
+          expect(refused.status).toBe(429);
+          expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+        }));
+    });
+
+    describe("last-admin protection", () => {
+      // In-process: over HTTP the loser's own session or admin role is gone before its turn, which would
+      // hide a broken check. The two calls interleave once the store is asynchronous; the check and the
+      // write must then still be one transaction.
+      test("the two last admins disabled at once: exactly one is disabled, one active admin remains", () =>
+        withApp({}, async (app) => {
+          const admins = [await makeUser(app, { isAdmin: true }), await makeUser(app, { isAdmin: true })];
+          const outcomes = await Promise.allSettled(
+            admins.map(async (admin) => disableAccount(app.db, admin.id, nowSeconds())),
+          );
+          expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+          const refusal = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+          expect(refusal.reason).toBeInstanceOf(AccountError);
+          expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+    });
+  });
+}
