@@ -13,6 +13,8 @@ export interface RateLimiter {
    * counted, not even in part.
    */
   take(key: string, events?: number): Taken;
+  /** Gives back `events` (default 1) taken for `key` in its current window: a reservation that was not used. */
+  release(key: string, events?: number): void;
   reset(key: string): void;
 }
 
@@ -66,6 +68,10 @@ export function createRateLimiter(opts: { limit: number; windowSeconds: number; 
         return { allowed: false, remaining: Math.max(0, opts.limit - w.count), resetSeconds };
       w.count += events;
       return { allowed: true, remaining: opts.limit - w.count, resetSeconds };
+    },
+    release(key, events = 1) {
+      const w = current(key, opts.now());
+      if (w) w.count = Math.max(0, w.count - events);
     },
     reset(key) {
       windows.delete(key);

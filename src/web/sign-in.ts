@@ -28,16 +28,27 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart, continueTo });
   };
 
-  /** Seconds to wait before this account or address may try again; 0 when it may. */
-  const throttled = (address: string, account: string) =>
-    Math.max(
-      web.signInFailures.perAddress.retryAfter(address),
-      account ? web.signInFailures.perAccount.retryAfter(account) : 0,
-    );
-
-  const recordFailure = (address: string, account: string) => {
-    web.signInFailures.perAddress.hit(address);
-    if (account) web.signInFailures.perAccount.hit(account);
+  const { perAddress, perAccount } = web.signInFailures;
+  /**
+   * Counts this attempt as a failure of the address and the account before its secret is
+   * checked, or says how many seconds to wait (0: go on). Counting first matters: a password
+   * hash takes tens of milliseconds, and attempts sent at once would otherwise all pass a
+   * check made before any of them failed. A sign-in that succeeds gives the count back.
+   */
+  const reserveFailure = (address: string, account: string): number => {
+    const byAddress = perAddress.take(address);
+    if (!byAddress.allowed) return byAddress.resetSeconds;
+    const byAccount = account ? perAccount.take(account) : null;
+    if (byAccount && !byAccount.allowed) {
+      perAddress.release(address);
+      return byAccount.resetSeconds;
+    }
+    return 0;
+  };
+  /** A sign-in that succeeded: its reserved failure is given back, and the account's failures forgotten. */
+  const succeeded = (address: string, account: string) => {
+    perAddress.release(address);
+    if (account) perAccount.reset(account);
   };
 
   // A 429, counted as a refusal (GATEHOUSE_METRICS): the sign-in page with the wait in the form that was
@@ -71,7 +82,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         const next = safeNextPath(field(body, "next"));
         const typed = field(body, "email");
         const email = normalizeEmail(typed) ?? "";
-        const wait = throttled(clientIp, email);
+        const wait = reserveFailure(clientIp, email);
         if (wait > 0) return throttledPage(set, cookie, wait, "password", next, typed);
         const user = email ? findUserByEmail(web.db, email) : null;
         const ok = await verifyPassword(
@@ -80,7 +91,6 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
           web.config.passwordHashCost,
         );
         if (!user || !ok || user.disabledAt !== null) {
-          recordFailure(clientIp, email);
           web.log.info("sign-in failed", { method: "password" });
           // The email tried, never the password.
           const detail = { method: "password", email: email || typed.trim().slice(0, 200) };
@@ -93,7 +103,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
             error: { form: "password", message: failedMessage },
           });
         }
-        web.signInFailures.perAccount.reset(email);
+        succeeded(clientIp, email);
         startSession(web, cookie, user.id, null);
         web.log.info("sign-in", { method: "password", user_id: user.id });
         audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
@@ -105,11 +115,10 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
       "/sign-in/key",
       ({ body, cookie, clientIp, audit, set, redirect }) => {
         const next = safeNextPath(field(body, "next"));
-        const wait = throttled(clientIp, "");
+        const wait = reserveFailure(clientIp, "");
         if (wait > 0) return throttledPage(set, cookie, wait, "key", next);
         const found = authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
         if (!found) {
-          recordFailure(clientIp, "");
           web.log.info("sign-in failed", { method: "api_key" });
           audit.record({ event: "sign_in_failed", outcome: "denied", detail: { method: "api_key" } });
           set.status = 401;
@@ -119,6 +128,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
             error: { form: "key", message: failedKeyMessage },
           });
         }
+        succeeded(clientIp, "");
         startSession(web, cookie, found.user.id, found.apiKey);
         web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
         const who = { userId: found.user.id, apiKeyId: found.apiKey.id };

@@ -407,6 +407,35 @@ export function storeContract(label: string, makeApp: MakeApp) {
           expect(retryAfter).toBeLessThanOrEqual(15 * 60);
         }));
 
+      test("sign-in: 12 wrong passwords for one account sent at once: 5 answered 401, 7 refused 429", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app, { password });
+          // Each attempt waits for a password hash: the failure must count before that wait, or all 12 pass.
+          const statuses = await Promise.all(Array.from({ length: 12 }, () => failedSignIn(app, user.email)));
+          expect(statuses.filter((s) => s.status === 401).length).toBe(5);
+          expect(statuses.filter((s) => s.status === 429).length).toBe(7);
+        }));
+
+      test("sign-in: 30 wrong passwords from one address across accounts sent at once: 20 answered 401, 10 refused 429", () =>
+        withApp({}, async (app) => {
+          const statuses = await Promise.all(
+            Array.from({ length: 30 }, (_, i) => failedSignIn(app, `someone${i}@example.com`)),
+          );
+          expect(statuses.filter((s) => s.status === 401).length).toBe(20);
+          expect(statuses.filter((s) => s.status === 429).length).toBe(10);
+        }));
+
+      test("sign-in: a success gives its place back, so sign-ins that succeed never throttle an address", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app, { password });
+          for (let i = 0; i < 25; i++) {
+            const b = new Browser(app.url, app.send);
+            const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
+            expect((await b.post("/sign-in", { csrf, email: user.email, password })).status).toBe(303);
+          }
+          expect((await failedSignIn(app, "nobody@example.com")).status).toBe(401);
+        }));
+
       test("sign-in: 20 failures from one address across accounts, then every account is refused 429", () =>
         withApp({}, async (app) => {
           const user = await makeUser(app, { password });

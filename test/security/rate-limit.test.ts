@@ -52,3 +52,26 @@ describe("retryAfter and hit", () => {
     expect(limiter.retryAfter("a")).toBe(45);
   });
 });
+
+describe("release", () => {
+  test("gives back what was taken in the current window, never below zero", () => {
+    const { limiter } = limiterAt(2);
+    limiter.take("a");
+    limiter.take("a");
+    expect(limiter.take("a").allowed).toBe(false);
+    limiter.release("a");
+    expect(limiter.take("a")).toEqual({ allowed: true, remaining: 0, resetSeconds: 60 });
+    limiter.release("a", 5);
+    expect(limiter.take("a", 2).allowed).toBe(true);
+  });
+
+  test("does nothing once the window has ended, or for a key never taken", () => {
+    const { clock, limiter } = limiterAt(1);
+    limiter.take("a");
+    clock.now += 60;
+    limiter.release("a");
+    limiter.release("b");
+    expect(limiter.take("a")).toEqual({ allowed: true, remaining: 0, resetSeconds: 60 });
+    expect(limiter.take("b")).toEqual({ allowed: true, remaining: 0, resetSeconds: 60 });
+  });
+});
