@@ -240,9 +240,9 @@ async function main(): Promise<void> {
     await cli(binary, env, ["user", "add", "--email", email]);
     const service = serviceCredentials(await cli(binary, env, ["service", "create", "--name", "bench"]));
     const clientId = await registerPublicClient(base);
-    const [warmCodes, seedCodes, codes] = [warmRequests, concurrency, codeCount].map((n) =>
-      mintCodes(base, dataDir, clientId, n),
-    ) as [string[], string[], string[]];
+    const [warmCodes, seedCodes, codes] = (await Promise.all(
+      [warmRequests, concurrency, codeCount].map((n) => mintCodes(base, dataDir, clientId, n)),
+    )) as [string[], string[], string[]];
 
     // One family per connection, each begun by a code exchange.
     const chains = await Promise.all(

@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     // Fresh families each round: a token in flight when wrk stops is lost with the Lua state that held its family.
     const newChains = async () => {
       const chains: string[] = [];
-      for (const code of mintCodes(base, dataDir, clientId, families)) {
+      for (const code of await mintCodes(base, dataDir, clientId, families)) {
         const res = await fetch(`${base}/oauth/token`, {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },

@@ -1,4 +1,5 @@
 import { inTransaction, type Db } from "../db/client.ts";
+import { runToEnd } from "../db/transaction.ts";
 import { accessScopes, type AccessLevel } from "../keys/api-keys.ts";
 import { newClientSecret, secretVersionOf } from "../oauth/client-secrets.ts";
 import { updateClient } from "../oauth/clients-store.ts";
@@ -52,20 +53,22 @@ export function createServiceAccount(
       disabledAt: null,
     });
     const { client, secret } = registerServiceClient(db, { name, now: input.now });
-    insertAuthorization(db, {
-      id: randomString(10),
-      userId,
-      clientId: client.id,
-      scope: accessScopes[input.access],
-      tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
-      // A service account's limits come from [[policy]] (group "services"), not from its authorization.
-      argumentLimits: null,
-      resource: input.resource,
-      apiKeyId: null,
-      createdAt: input.now,
-      lastUsedAt: null,
-      revokedAt: null,
-    });
+    runToEnd(
+      insertAuthorization(db, {
+        id: randomString(10),
+        userId,
+        clientId: client.id,
+        scope: accessScopes[input.access],
+        tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
+        // A service account's limits come from [[policy]] (group "services"), not from its authorization.
+        argumentLimits: null,
+        resource: input.resource,
+        apiKeyId: null,
+        createdAt: input.now,
+        lastUsedAt: null,
+        revokedAt: null,
+      }),
+    );
     return { account: findServiceAccount(db, userId)!, clientSecret: secret };
   });
 }

@@ -1,6 +1,7 @@
 import { eq, lte } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { apiKeys, sessions, users } from "../db/schema.ts";
+import { q, type Steps } from "../db/transaction.ts";
 import type { User } from "./users-store.ts";
 
 export type Session = typeof sessions.$inferSelect;
@@ -33,8 +34,8 @@ export function deleteSessionsOfUser(db: Db, userId: string): void {
   db.delete(sessions).where(eq(sessions.userId, userId)).run();
 }
 
-export function deleteSessionsOfApiKey(db: Db, apiKeyId: string): void {
-  db.delete(sessions).where(eq(sessions.apiKeyId, apiKeyId)).run();
+export function* deleteSessionsOfApiKey(tx: Db, apiKeyId: string): Steps<void> {
+  yield* q(tx.delete(sessions).where(eq(sessions.apiKeyId, apiKeyId)));
 }
 
 export function deleteExpiredSessions(db: Db, now: number): number {

@@ -164,7 +164,7 @@ export const accountCommands: Record<string, Command> = {
         // Without --tools the limited tools are checked on their own: a limit on a tool /mcp does not offer would never apply.
         if (limits && !tools) await checkedWriteTools(config, io.env, db, Object.keys(limits), "--allow");
         const access = values["read-only"] ? "read" : "full";
-        const { apiKey, token } = createApiKey(db, {
+        const { apiKey, token } = await createApiKey(db, {
           userId: user.id,
           name,
           access,
@@ -217,10 +217,10 @@ export const accountCommands: Record<string, Command> = {
     summary: "revoke an API key and end the sessions opened with it",
     positionals: 1,
     run({ positionals, config, io }) {
-      return withDb(config, (db) => {
+      return withDb(config, async (db) => {
         const id = positionals[0]!;
         const owner = findApiKeyWithUser(db, id)?.apiKey.userId;
-        if (!revokeApiKey(db, { id, ownerId: null, now: now() }))
+        if (!(await revokeApiKey(db, { id, ownerId: null, now: now() })))
           throw new RuntimeError(`no live API key with the id ${id}`);
         commandAudit(db, config, io).record({
           event: "key_revoked",
@@ -239,9 +239,9 @@ export const accountCommands: Record<string, Command> = {
       "give an API key a new secret (same name, access and lifetime) and print it, alone, on stdout; the old one stops working",
     positionals: 1,
     run({ positionals, config, io }) {
-      return withDb(config, (db) => {
+      return withDb(config, async (db) => {
         const id = positionals[0]!;
-        const rotated = rotateApiKey(db, { id, ownerId: null, now: now() });
+        const rotated = await rotateApiKey(db, { id, ownerId: null, now: now() });
         if (!rotated) throw new RuntimeError(`no live API key with the id ${id}`);
         const detail = { new_api_key_id: rotated.apiKey.id, via: "cli" };
         commandAudit(db, config, io).record({

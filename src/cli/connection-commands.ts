@@ -32,10 +32,10 @@ export const connectionCommands: Record<string, Command> = {
     summary: "revoke an OAuth connection: its grant and every token it issued stop working at once",
     positionals: 1,
     run({ positionals, config, io }) {
-      return withDb(config, (db) => {
+      return withDb(config, async (db) => {
         const id = positionals[0]!;
         const owner = findAuthorization(db, id)?.userId;
-        if (!revokeConnection(db, { id, ownerId: null, now: now() }))
+        if (!(await revokeConnection(db, { id, ownerId: null, now: now() })))
           throw new RuntimeError(`no live connection with the id ${id}`);
         commandAudit(db, config, io).record({
           event: "connection_revoked",

@@ -2,12 +2,18 @@ import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { apiKeys, users } from "../db/schema.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 type User = typeof users.$inferSelect;
 
-export function insertApiKey(db: Db, key: ApiKey): void {
-  db.insert(apiKeys).values(key).run();
+export function* insertApiKey(tx: Db, key: ApiKey): Steps<void> {
+  yield* q(tx.insert(apiKeys).values(key));
+}
+
+/** The key with this id, or null, as a transaction body's step (the bearer check has its own, findApiKeyWithUser). */
+export function* apiKeyById(tx: Db, id: string): Steps<ApiKey | null> {
+  return first(yield* q(tx.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1)));
 }
 
 const apiKeyWithUserQuery = preparedPerDb((db) =>
@@ -37,9 +43,9 @@ export function listLiveApiKeys(db: Db, userId: string | null): { apiKey: ApiKey
 }
 
 /** One of the user's live keys (not revoked, not expired at `now`) named `name`, ignoring ASCII case; or null. */
-export function findLiveApiKeyByName(db: Db, userId: string, name: string, now: number): ApiKey | null {
-  return (
-    db
+export function* findLiveApiKeyByName(tx: Db, userId: string, name: string, now: number): Steps<ApiKey | null> {
+  const rows = yield* q(
+    tx
       .select()
       .from(apiKeys)
       .where(
@@ -50,29 +56,31 @@ export function findLiveApiKeyByName(db: Db, userId: string, name: string, now: 
           sql`lower(${apiKeys.name}) = lower(${name})`,
         ),
       )
-      .get() ?? null
+      .limit(1),
   );
+  return first(rows);
 }
 
-export function markApiKeyRevoked(db: Db, id: string, at: number): boolean {
-  return (
-    db
+export function* markApiKeyRevoked(tx: Db, id: string, at: number): Steps<boolean> {
+  const revoked = yield* q(
+    tx
       .update(apiKeys)
       .set({ revokedAt: at })
       .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id })
-      .all().length === 1
+      .returning({ id: apiKeys.id }),
   );
+  return revoked.length === 1;
 }
 
 /** Live keys made in a session opened with key `id`. */
-export function liveKeyIdsCreatedWith(db: Db, id: string): string[] {
-  return db
-    .select({ id: apiKeys.id })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.createdWithKeyId, id), isNull(apiKeys.revokedAt)))
-    .all()
-    .map((row) => row.id);
+export function* liveKeyIdsCreatedWith(tx: Db, id: string): Steps<string[]> {
+  const rows = yield* q(
+    tx
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.createdWithKeyId, id), isNull(apiKeys.revokedAt))),
+  );
+  return rows.map((row) => row.id);
 }
 
 export function updateApiKeyLastUsed(db: Db, id: string, at: number): void {

@@ -1,9 +1,11 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
-import { inTransaction, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { liveAuthorizationIdsOfApiKey, revokeAuthorizationAndTokens } from "../oauth/authorizations-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
+  apiKeyById,
   findApiKeyWithUser,
   findLiveApiKeyByName,
   insertApiKey,
@@ -40,7 +42,7 @@ export function accessLevelOf(scope: string): AccessLevel {
  * the user's live keys has (ASCII case aside) is refused: a list of keys
  * is told apart by name, when revoking the one that leaked.
  */
-export function createApiKey(
+export async function createApiKey(
   db: Db,
   input: {
     userId: string;
@@ -52,23 +54,28 @@ export function createApiKey(
     now: number;
     createdWith?: Pick<ApiKey, "id" | "expiresAt"> | null;
   },
-): { apiKey: ApiKey; token: string } {
+): Promise<{ apiKey: ApiKey; token: string }> {
   const name = input.name.trim();
   if (name.length === 0) throw new ApiKeyError("Give the key a name.");
   if (name.length > maxNameLength) throw new ApiKeyError(`The name must be at most ${maxNameLength} characters.`);
   if (!(input.access in accessScopes)) throw new ApiKeyError("The access level must be read or full.");
-  // Checked and inserted in one write transaction, so two creations at once cannot both take the name.
-  return inTransaction(db, () => {
-    if (findLiveApiKeyByName(db, input.userId, name, input.now))
+  const { apiKey, token } = newApiKey({ ...input, name });
+  // Checked and inserted in one write transaction, so two creations at once cannot both take the name,
+  // and a key session's key revoked meanwhile leaves no key made in its name behind.
+  await transaction(db, function* (tx) {
+    if (yield* findLiveApiKeyByName(tx, input.userId, name, input.now))
       throw new ApiKeyError(
         `There is already a live key named "${name}": choose another name, or rotate or revoke that key.`,
       );
-    return insertNewApiKey(db, { ...input, name });
+    if (!(yield* createdWithIsLive(tx, input.createdWith)))
+      throw new ApiKeyError("The API key you signed in with was revoked: sign in again.");
+    yield* insertApiKey(tx, apiKey);
   });
+  return { apiKey, token };
 }
 
-/** Makes and stores a key from checked input; its secret is returned once, as a token. */
-function insertNewApiKey(db: Db, input: Parameters<typeof createApiKey>[1]): { apiKey: ApiKey; token: string } {
+/** Makes a key from checked input, to store; its secret is returned once, as a token. */
+function newApiKey(input: Parameters<typeof createApiKey>[1]): { apiKey: ApiKey; token: string } {
   const { name } = input;
   const { id, token, secretHash } = newCredential(apiKeyPrefix);
   const apiKey: ApiKey = {
@@ -88,8 +95,13 @@ function insertNewApiKey(db: Db, input: Parameters<typeof createApiKey>[1]): { a
     revokedAt: null,
     createdWithKeyId: input.createdWith?.id ?? null,
   };
-  insertApiKey(db, apiKey);
   return { apiKey, token };
+}
+
+/** Whether the key a session was opened with (if any) is still not revoked: revoking it revokes what it makes. */
+function* createdWithIsLive(tx: Db, createdWith: Pick<ApiKey, "id"> | null | undefined): Steps<boolean> {
+  if (!createdWith) return true;
+  return (yield* apiKeyById(tx, createdWith.id))?.revokedAt === null;
 }
 
 /** The earlier of two expiries; null is never. */
@@ -124,18 +136,30 @@ export function touchApiKey(db: Db, apiKey: { id: string; lastUsedAt: number | n
  * MCP sessions"), and every key made in such a session, the same way down.
  * False when there is no such live key.
  */
-export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
-  const found = findApiKeyWithUser(db, input.id);
-  if (!found || (input.ownerId !== null && found.apiKey.userId !== input.ownerId)) return false;
-  return inTransaction(db, () => revokeWithDescendants(db, input.id, input.now));
+export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null; now: number }): Promise<boolean> {
+  return transaction(db, function* (tx) {
+    // In the transaction: the key's owner and state as they are when it is revoked.
+    const key = yield* apiKeyById(tx, input.id);
+    if (!key || (input.ownerId !== null && key.userId !== input.ownerId)) return false;
+    return yield* revokeWithDescendants(tx, input.id, input.now);
+  });
 }
 
-function revokeWithDescendants(db: Db, id: string, now: number): boolean {
-  if (!markApiKeyRevoked(db, id, now)) return false;
-  deleteSessionsOfApiKey(db, id);
-  for (const grantId of liveAuthorizationIdsOfApiKey(db, id)) revokeAuthorizationAndTokens(db, grantId, now);
-  for (const child of liveKeyIdsCreatedWith(db, id)) revokeWithDescendants(db, child, now);
+function* revokeWithDescendants(tx: Db, id: string, now: number): Steps<boolean> {
+  if (!(yield* markApiKeyRevoked(tx, id, now))) return false;
+  yield* deleteSessionsOfApiKey(tx, id);
+  for (const grantId of yield* liveAuthorizationIdsOfApiKey(tx, id))
+    yield* revokeAuthorizationAndTokens(tx, grantId, now);
+  for (const child of yield* liveKeyIdsCreatedWith(tx, id)) yield* revokeWithDescendants(tx, child, now);
   return true;
+}
+
+/** What revoking or rotating key `id` ends besides it: live keys made with it, and its live authorizations ("apps"). */
+export function endsWithApiKey(db: Db, id: string): Promise<{ keys: number; apps: number }> {
+  return transaction(db, function* (tx) {
+    const keys = (yield* liveKeyIdsCreatedWith(tx, id)).length;
+    return { keys, apps: (yield* liveAuthorizationIdsOfApiKey(tx, id)).length };
+  });
 }
 
 /**
@@ -144,19 +168,20 @@ function revokeWithDescendants(db: Db, id: string, now: number): boolean {
  * adds a key of a name, and a leaked key must always be rotatable (keys of one name made before
  * createApiKey refused them included). `createdWith`: as for createApiKey (a key session
  * that rotates a key holds the new secret, so the new key answers to the
- * session's key).
+ * session's key). Null when there is no such live key (or the session's key was revoked meanwhile).
  */
 export function rotateApiKey(
   db: Db,
   input: { id: string; ownerId: string | null; now: number; createdWith?: Pick<ApiKey, "id" | "expiresAt"> | null },
-): { apiKey: ApiKey; token: string } | null {
-  const found = findApiKeyWithUser(db, input.id);
-  if (!found || found.apiKey.revokedAt !== null) return null;
-  if (input.ownerId !== null && found.apiKey.userId !== input.ownerId) return null;
-  const old = found.apiKey;
-  return inTransaction(db, () => {
-    revokeApiKey(db, input);
-    return insertNewApiKey(db, {
+): Promise<{ apiKey: ApiKey; token: string } | null> {
+  return transaction(db, function* (tx) {
+    // In the transaction: a key revoked or rotated meanwhile is not rotated (again), so one key has one successor.
+    const old = yield* apiKeyById(tx, input.id);
+    if (!old || old.revokedAt !== null) return null;
+    if (input.ownerId !== null && old.userId !== input.ownerId) return null;
+    if (!(yield* createdWithIsLive(tx, input.createdWith))) return null;
+    yield* revokeWithDescendants(tx, old.id, input.now);
+    const successor = newApiKey({
       userId: old.userId,
       name: old.name,
       access: accessLevelOf(old.scope),
@@ -166,5 +191,7 @@ export function rotateApiKey(
       now: input.now,
       createdWith: input.createdWith ?? null,
     });
+    yield* insertApiKey(tx, successor.apiKey);
+    return successor;
   });
 }

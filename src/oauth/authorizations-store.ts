@@ -3,12 +3,13 @@ import type { Db } from "../db/client.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { oauthClients, oauthGrants, oauthTokens } from "../db/schema.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
 
 /** An authorization: a person's (or a service account's) approval of one client, a row of oauth_grants. */
 export type Authorization = typeof oauthGrants.$inferSelect;
 
-export function insertAuthorization(db: Db, authorization: Authorization): void {
-  db.insert(oauthGrants).values(authorization).run();
+export function* insertAuthorization(tx: Db, authorization: Authorization): Steps<void> {
+  yield* q(tx.insert(oauthGrants).values(authorization));
 }
 
 export function updateAuthorizationLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
@@ -40,15 +41,36 @@ export function findAuthorization(db: Db, id: string): Authorization | null {
 }
 
 /** Revokes an authorization and every token it issued. */
-export function revokeAuthorizationAndTokens(db: Db, id: string, at: number): void {
-  db.update(oauthGrants)
-    .set({ revokedAt: at })
-    .where(and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt)))
-    .run();
-  db.update(oauthTokens)
-    .set({ revokedAt: at })
-    .where(and(eq(oauthTokens.grantId, id), isNull(oauthTokens.revokedAt)))
-    .run();
+export function* revokeAuthorizationAndTokens(tx: Db, id: string, at: number): Steps<void> {
+  yield* q(
+    tx
+      .update(oauthGrants)
+      .set({ revokedAt: at })
+      .where(and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt))),
+  );
+  yield* q(
+    tx
+      .update(oauthTokens)
+      .set({ revokedAt: at })
+      .where(and(eq(oauthTokens.grantId, id), isNull(oauthTokens.revokedAt))),
+  );
+}
+
+/**
+ * The live authorization `id` of `ownerId` (of anyone when null) that is a connection (its
+ * client is not a service account's), or null, as a transaction body's step.
+ */
+export function* liveConnectionAuthorization(tx: Db, id: string, ownerId: string | null): Steps<Authorization | null> {
+  const live = and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt), ne(oauthClients.kind, "service"));
+  const rows = yield* q(
+    tx
+      .select({ authorization: oauthGrants })
+      .from(oauthGrants)
+      .innerJoin(oauthClients, eq(oauthClients.id, oauthGrants.clientId))
+      .where(ownerId === null ? live : and(live, eq(oauthGrants.userId, ownerId)))
+      .limit(1),
+  );
+  return first(rows)?.authorization ?? null;
 }
 
 /** Live authorizations of a user (or of everyone when null), with their client's name, newest first; service accounts' are not connections. */
@@ -74,13 +96,14 @@ export function hasLiveAuthorization(db: Db, clientId: string): boolean {
   );
 }
 
-export function liveAuthorizationIdsOfApiKey(db: Db, apiKeyId: string): string[] {
-  return db
-    .select({ id: oauthGrants.id })
-    .from(oauthGrants)
-    .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt)))
-    .all()
-    .map((r) => r.id);
+export function* liveAuthorizationIdsOfApiKey(tx: Db, apiKeyId: string): Steps<string[]> {
+  const rows = yield* q(
+    tx
+      .select({ id: oauthGrants.id })
+      .from(oauthGrants)
+      .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt))),
+  );
+  return rows.map((r) => r.id);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.ts";
+import { transaction } from "../db/transaction.ts";
+import { apiKeyById } from "../keys/api-keys-store.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
-import { inTransaction } from "../db/client.ts";
 import { newCredential, randomString } from "../security/tokens.ts";
 import { insertAuthorization, type Authorization } from "./authorizations-store.ts";
 import { insertCode } from "./codes-store.ts";
@@ -13,8 +14,10 @@ export const codePrefix = "gate_code_";
  * resource (RFC 6749 §4.1.2, RFC 7636 §4.4, RFC 8707). `tools` are the
  * write tools ticked on the consent page (none for Read-only; null: every
  * write tool); every token of the authorization, refreshed ones too, carries them.
+ * Null when the session's API key (`apiKeyId`) was revoked meanwhile: revoking a key
+ * revokes what was approved with it, so nothing is approved with a revoked one.
  */
-export function approveAuthorization(
+export async function approveAuthorization(
   db: Db,
   input: {
     userId: string;
@@ -31,7 +34,7 @@ export function approveAuthorization(
     now: number;
     codeTtlSeconds: number;
   },
-): { authorization: Authorization; code: string } {
+): Promise<{ authorization: Authorization; code: string } | null> {
   const authorization: Authorization = {
     id: randomString(10),
     userId: input.userId,
@@ -46,9 +49,11 @@ export function approveAuthorization(
     revokedAt: null,
   };
   const { id, token, secretHash } = newCredential(codePrefix);
-  inTransaction(db, () => {
-    insertAuthorization(db, authorization);
-    insertCode(db, {
+  const approved = await transaction(db, function* (tx) {
+    // In the transaction: a key revoked before this point had its authorizations revoked without this one.
+    if (input.apiKeyId !== null && (yield* apiKeyById(tx, input.apiKeyId))?.revokedAt !== null) return false;
+    yield* insertAuthorization(tx, authorization);
+    yield* insertCode(tx, {
       id,
       secretHash,
       grantId: authorization.id,
@@ -61,6 +66,7 @@ export function approveAuthorization(
       expiresAt: input.now + input.codeTtlSeconds,
       usedAt: null,
     });
+    return true;
   });
-  return { authorization, code: token };
+  return approved ? { authorization, code: token } : null;
 }

@@ -2,12 +2,13 @@ import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthCodes } from "../db/schema.ts";
+import { q, type Steps } from "../db/transaction.ts";
 
 /** An authorization code (RFC 6749 §4.1.2), a row of oauth_codes. */
 export type Code = typeof oauthCodes.$inferSelect;
 
-export function insertCode(db: Db, code: Code): void {
-  db.insert(oauthCodes).values(code).run();
+export function* insertCode(tx: Db, code: Code): Steps<void> {
+  yield* q(tx.insert(oauthCodes).values(code));
 }
 
 // The code exchange's statements, prepared once (src/db/prepared.ts).

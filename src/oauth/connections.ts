@@ -1,11 +1,13 @@
 import { findUserById, listUsers } from "../accounts/users-store.ts";
-import { inTransaction, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { transaction } from "../db/transaction.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { findClientById } from "./clients-store.ts";
 import {
   findAuthorization,
   listLiveAuthorizations,
+  liveConnectionAuthorization,
   revokeAuthorizationAndTokens,
   updateAuthorizationLimits,
   type Authorization,
@@ -78,12 +80,15 @@ export function findConnection(db: Db, id: string, ownerId: string | null): Conn
 /**
  * Ends a connection of `ownerId` (or of anyone when ownerId is null): the
  * authorization and every token it issued stop working at once. False when there is
- * no such live connection (findConnection).
+ * no such live connection (as findConnection finds them).
  */
-export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): boolean {
-  if (!findConnection(db, input.id, input.ownerId)) return false;
-  inTransaction(db, () => revokeAuthorizationAndTokens(db, input.id, input.now));
-  return true;
+export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): Promise<boolean> {
+  return transaction(db, function* (tx) {
+    // In the transaction: a connection revoked meanwhile is not revoked again (one true, one audit entry).
+    if (!(yield* liveConnectionAuthorization(tx, input.id, input.ownerId))) return false;
+    yield* revokeAuthorizationAndTokens(tx, input.id, input.now);
+    return true;
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { inTransaction, type Db } from "../db/client.ts";
+import { runToEnd } from "../db/transaction.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import {
   answerDeviceCode,
@@ -148,7 +149,7 @@ export function answerDeviceAuthorization(
       lastUsedAt: null,
       revokedAt: null,
     };
-    insertAuthorization(db, authorization);
+    runToEnd(insertAuthorization(db, authorization));
     answerDeviceCode(db, row.id, { status: "approved", grantId: authorization.id });
     return { authorization };
   });

@@ -1,5 +1,6 @@
 import type { AuditLog } from "../audit/entry.ts";
 import { inTransaction, type Db } from "../db/client.ts";
+import { runToEnd } from "../db/transaction.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -301,7 +302,8 @@ export function revokePresentedToken(
   } else if (authorization.clientId !== input.clientId) {
     return null;
   }
-  if (token.kind === "refresh") inTransaction(db, () => revokeAuthorizationAndTokens(db, token.grantId, input.now));
+  if (token.kind === "refresh")
+    inTransaction(db, () => runToEnd(revokeAuthorizationAndTokens(db, token.grantId, input.now)));
   else markTokenRevoked(db, token.id, input.now);
   return presented.context;
 }

@@ -49,12 +49,12 @@ export function connectionRevokeRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/connections/:id/revoke",
-      ({ cookie, current, audit, set, params, redirect }) => {
+      async ({ cookie, current, audit, set, params, redirect }) => {
         const { user } = current;
         const connection = findConnection(web.db, params.id, ownerScope(current));
         if (
           !connection ||
-          !revokeConnection(web.db, { id: connection.id, ownerId: ownerScope(current), now: web.now() })
+          !(await revokeConnection(web.db, { id: connection.id, ownerId: ownerScope(current), now: web.now() }))
         ) {
           set.status = 404;
           return noSuchConnection();

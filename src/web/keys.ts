@@ -1,9 +1,15 @@
 import { Elysia } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { parseDurationSeconds } from "../config.ts";
-import { findApiKeyWithUser, listLiveApiKeys, liveKeyIdsCreatedWith, type ApiKey } from "../keys/api-keys-store.ts";
-import { liveAuthorizationIdsOfApiKey } from "../oauth/authorizations-store.ts";
-import { accessLevelOf, createApiKey, revokeApiKey, rotateApiKey, ApiKeyError } from "../keys/api-keys.ts";
+import { findApiKeyWithUser, listLiveApiKeys, type ApiKey } from "../keys/api-keys-store.ts";
+import {
+  accessLevelOf,
+  createApiKey,
+  endsWithApiKey,
+  revokeApiKey,
+  rotateApiKey,
+  ApiKeyError,
+} from "../keys/api-keys.ts";
 import { accessOffer, toolGroups, withinCeiling, type AccessOffer } from "../mcp/access.ts";
 import { writeToolChoices } from "../mcp/tool-permissions.ts";
 import { limitItems, limitLines } from "../mcp/argument-gates.ts";
@@ -101,9 +107,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** What else a key takes with it when it ends (api-keys.ts revokeWithDescendants), revoked or rotated. */
-  const endsWithKey = (keyId: string, current: SignedIn) => {
-    const keys = liveKeyIdsCreatedWith(web.db, keyId).length;
-    const apps = liveAuthorizationIdsOfApiKey(web.db, keyId).length;
+  const endsWithKey = async (keyId: string, current: SignedIn) => {
+    const { keys, apps } = await endsWithApiKey(web.db, keyId);
     return [
       ...(keys + apps > 0
         ? [`What was made while signed in with it ends too: ${plural(keys, "key")} and ${plural(apps, "app")}.`]
@@ -141,7 +146,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     .get("/keys", (g) => page(g, {}, new URL(g.request.url).searchParams), { signedIn: true })
     .post(
       "/keys",
-      ({ body, current, viewer, csrf, audit, set }) => {
+      async ({ body, current, viewer, csrf, audit, set }) => {
         const form: KeysForm = {
           name: field(body, "name"),
           choice: field(body, "access"),
@@ -160,7 +165,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         if (!limits.ok) return fail(limits.error);
         const now = web.now();
         try {
-          const { apiKey, token } = createApiKey(web.db, {
+          const { apiKey, token } = await createApiKey(web.db, {
             userId: current.user.id,
             name: form.name,
             access: read.access.level,
@@ -197,7 +202,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .get(
       "/keys/:id/revoke",
-      ({ current, viewer, csrf, params, set }) => {
+      async ({ current, viewer, csrf, params, set }) => {
         const key = ownLiveKey(params.id, current.user.id);
         if (!key) {
           set.status = 404;
@@ -209,7 +214,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           question: `Revoke “${key.name}”?`,
           consequences: [
             "Scripts and apps using it get 401 at once. This cannot be undone.",
-            ...endsWithKey(key.id, current),
+            ...(await endsWithKey(key.id, current)),
           ],
           action: `/keys/${key.id}/revoke`,
           confirmLabel: "Revoke key",
@@ -221,10 +226,10 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/keys/:id/revoke",
-      ({ cookie, current, audit, set, params, redirect }) => {
+      async ({ cookie, current, audit, set, params, redirect }) => {
         const userId = current.user.id;
         const key = ownLiveKey(params.id, userId);
-        if (!key || !revokeApiKey(web.db, { id: key.id, ownerId: userId, now: web.now() })) {
+        if (!key || !(await revokeApiKey(web.db, { id: key.id, ownerId: userId, now: web.now() }))) {
           set.status = 404;
           return noSuchKey();
         }
@@ -239,7 +244,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .get(
       "/keys/:id/rotate",
-      ({ current, viewer, csrf, params, set }) => {
+      async ({ current, viewer, csrf, params, set }) => {
         const key = ownLiveKey(params.id, current.user.id);
         if (!key) {
           set.status = 404;
@@ -257,7 +262,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           consequences: [
             "Its current secret stops working at once: scripts and apps using it get 401 until they have the new one.",
             "You get a new secret under the same name, access and lifetime, shown once to copy.",
-            ...endsWithKey(key.id, current),
+            ...(await endsWithKey(key.id, current)),
           ],
           action: `/keys/${key.id}/rotate`,
           confirmLabel: "Rotate key",
@@ -269,7 +274,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/keys/:id/rotate",
-      ({ current, viewer, csrf, audit, set, params }) => {
+      async ({ current, viewer, csrf, audit, set, params }) => {
         const userId = current.user.id;
         const target = ownLiveKey(params.id, userId);
         const refused = target && rotateRefusal(target, current);
@@ -278,7 +283,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
           return refused.page;
         }
         // A resubmitted form names the old key, revoked by the first: 404, and nothing more happens.
-        const rotated = rotateApiKey(web.db, {
+        const rotated = await rotateApiKey(web.db, {
           id: params.id,
           ownerId: userId,
           now: web.now(),

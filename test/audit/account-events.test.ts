@@ -62,7 +62,7 @@ describe("sign-in", () => {
 
   test("signing in with an API key records sign_in with the key", async () => {
     const user = await newUser();
-    const { apiKey, token } = createApiKey(app.db, {
+    const { apiKey, token } = await createApiKey(app.db, {
       userId: user.id,
       name: "k",
       access: "read",
@@ -108,7 +108,7 @@ describe("API keys on the web", () => {
 
   test("rotating records key_rotated with the old id and the new one", async () => {
     const { user, b, csrf } = await signedIn();
-    const { apiKey } = createApiKey(app.db, {
+    const { apiKey } = await createApiKey(app.db, {
       userId: user.id,
       name: "r",
       access: "read",
@@ -124,7 +124,7 @@ describe("API keys on the web", () => {
 
   test("revoking records key_revoked", async () => {
     const { user, b, csrf } = await signedIn();
-    const { apiKey } = createApiKey(app.db, {
+    const { apiKey } = await createApiKey(app.db, {
       userId: user.id,
       name: "v",
       access: "read",
@@ -138,7 +138,7 @@ describe("API keys on the web", () => {
   test("revoking another user's key records nothing", async () => {
     const { user, b, csrf } = await signedIn();
     const other = await newUser();
-    const { apiKey } = createApiKey(app.db, {
+    const { apiKey } = await createApiKey(app.db, {
       userId: other.id,
       name: "theirs",
       access: "read",

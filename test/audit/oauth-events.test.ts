@@ -72,7 +72,7 @@ describe("tokens", () => {
   test("a replayed authorization code records code_replay, denied", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
+    const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     const again = await postForm(app, "/oauth/token", {
       grant_type: "authorization_code",

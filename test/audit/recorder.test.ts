@@ -52,7 +52,8 @@ async function keyHolder(db: Db) {
   });
   return {
     user,
-    token: createApiKey(db, { userId: user.id, name: "k", access: "full", expiresInSeconds: null, now: now() }).token,
+    token: (await createApiKey(db, { userId: user.id, name: "k", access: "full", expiresInSeconds: null, now: now() }))
+      .token,
   };
 }
 

@@ -117,7 +117,7 @@ describe("a refused tool call", () => {
 
   test("a write tool outside the key's grant records outcome denied, reason permission_denied", async () => {
     const user = await makeUser(app);
-    const { apiKey, token } = createApiKey(app.db, {
+    const { apiKey, token } = await createApiKey(app.db, {
       userId: user.id,
       name: "limited",
       access: "full",

@@ -40,7 +40,7 @@ async function connect(email: string, clientName: string, opts: { scope?: string
     };
     insertClient(db, client);
     const scope = opts.scope ?? "mcp:read mcp:write";
-    const { authorization } = approveAuthorization(db, {
+    const { authorization } = (await approveAuthorization(db, {
       userId,
       clientId: client.id,
       apiKeyId: null,
@@ -51,7 +51,7 @@ async function connect(email: string, clientName: string, opts: { scope?: string
       codeChallenge: "x".repeat(43),
       now: now(),
       codeTtlSeconds: 600,
-    });
+    }))!;
     issueTokenPair(db, {
       grantId: authorization.id,
       grantScope: scope,

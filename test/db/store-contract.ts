@@ -19,15 +19,17 @@ import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq, isNull } from "drizzle-orm";
 import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
 import { AccountError, disableAccount } from "../../src/accounts/users.ts";
-import { invitations, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
-import { revokeApiKey } from "../../src/keys/api-keys.ts";
+import { apiKeys, invitations, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
+import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
+import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
+import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { Browser, type createTestApp, type TestApp } from "../helpers.ts";
 import { rpc } from "../mcp/fixture.ts";
 import { answer, poll, startDeviceFlow } from "../oauth/device-fixture.ts";
-import { postForm, redirectUri, refreshRequest, type TokenBody, verifier } from "../oauth/token-fixture.ts";
+import { challenge, postForm, redirectUri, refreshRequest, type TokenBody, verifier } from "../oauth/token-fixture.ts";
 import { advanceClock, nowSeconds } from "../support/clock.ts";
 import { makeClient, makeConnection, makeKey, makeUser } from "../support/factories.ts";
 
@@ -53,6 +55,17 @@ const rows = {
       .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
   invitation: async (app: TestApp, id: string) =>
     (await app.db.select().from(invitations).where(eq(invitations.id, id)))[0]!,
+  apiKey: async (app: TestApp, id: string) => (await app.db.select().from(apiKeys).where(eq(apiKeys.id, id)))[0]!,
+  liveKeysOf: (app: TestApp, userId: string) =>
+    app.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt))),
+  liveGrantsOfKey: (app: TestApp, apiKeyId: string) =>
+    app.db
+      .select()
+      .from(oauthGrants)
+      .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt))),
 };
 
 /** The id part of a `gate_xx_<id>_<secret>` credential. */
@@ -443,6 +456,138 @@ export function storeContract(label: string, makeApp: MakeApp) {
           const refused = await failedSignIn(app, user.email);
           expect(refused.status).toBe(429);
           expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+        }));
+    });
+
+    describe("API keys and connections", () => {
+      // In-process, as last-admin protection below: each check and the write it guards must be one
+      // transaction once the calls can interleave (the store is asynchronous).
+      const now = () => nowSeconds();
+      const keyInput = (userId: string, name: string) =>
+        ({ userId, name, access: "full", expiresInSeconds: null, now: now() }) as const;
+      /**
+       * Two calls raced with each head start: `revoke` begun `offset` microtask turns after `other`
+       * (before it when negative). Whichever statements of the one could land between the check and
+       * the write of the other, one of these offsets puts them there if the store lets them.
+       */
+      const offsets = Array.from({ length: 13 }, (_, i) => i - 6);
+      const later = async <T>(turns: number, call: () => Promise<T>) => {
+        for (let i = 0; i < turns; i++) await null;
+        return call();
+      };
+      const raced = <A, B>(offset: number, revoke: () => Promise<A>, other: () => Promise<B>) =>
+        Promise.all([
+          later(Math.max(offset, 0), revoke).then(settled, failed),
+          later(Math.max(-offset, 0), other).then(settled, failed),
+        ]);
+      const settled = <T>(value: T) => ({ status: "fulfilled" as const, value });
+      const failed = (reason: unknown) => ({ status: "rejected" as const, reason });
+
+      test(`${racers} keys of one name created at once (in any case): one is made, the rest refused`, () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: racers }, (_, i) =>
+              createApiKey(app.db, keyInput(user.id, i % 2 === 0 ? "Deploy" : "DEPLOY")),
+            ),
+          );
+          expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+          for (const o of outcomes.filter((o) => o.status === "rejected"))
+            expect((o as PromiseRejectedResult).reason).toBeInstanceOf(ApiKeyError);
+          expect(await rows.liveKeysOf(app, user.id)).toHaveLength(1);
+        }));
+
+      test(`one key rotated ${racers} times at once: one successor, and the old key is revoked`, () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const { apiKey } = await makeKey(app, user.id);
+          const rotated = await Promise.all(
+            Array.from({ length: racers }, () => rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: now() })),
+          );
+          expect(rotated.filter((r) => r !== null)).toHaveLength(1);
+          expect((await rows.apiKey(app, apiKey.id)).revokedAt).not.toBeNull();
+          expect((await rows.liveKeysOf(app, user.id)).map((k) => k.name)).toEqual([apiKey.name]);
+        }));
+
+      test("a key revoked and rotated at once: the old key is dead, and one live successor or none", () =>
+        withApp({}, async (app) => {
+          for (const offset of offsets) {
+            const user = await makeUser(app);
+            const { apiKey } = await makeKey(app, user.id);
+            const input = { id: apiKey.id, ownerId: user.id, now: now() };
+            const [revoked, rotated] = await raced(
+              offset,
+              () => revokeApiKey(app.db, input),
+              () => rotateApiKey(app.db, input),
+            );
+            if (revoked.status === "rejected" || rotated.status === "rejected") throw new Error("a call failed");
+            // Exactly one of them ended the old key: a revoke after the rotation finds it revoked, and the reverse.
+            expect({ offset, enders: [revoked.value, rotated.value !== null].filter(Boolean).length }).toEqual({
+              offset,
+              enders: 1,
+            });
+            expect((await rows.apiKey(app, apiKey.id)).revokedAt).not.toBeNull();
+            expect(await rows.liveKeysOf(app, user.id)).toHaveLength(rotated.value === null ? 0 : 1);
+          }
+        }));
+
+      test("a key revoked while its key session makes a key: nothing made with it stays live", () =>
+        withApp({}, async (app) => {
+          for (const offset of offsets) {
+            const user = await makeUser(app);
+            const { apiKey: parent } = await makeKey(app, user.id);
+            const [revoked, made] = await raced(
+              offset,
+              () => revokeApiKey(app.db, { id: parent.id, ownerId: user.id, now: now() }),
+              () => createApiKey(app.db, { ...keyInput(user.id, "child"), createdWith: parent }),
+            );
+            expect(revoked).toEqual({ status: "fulfilled", value: true });
+            if (made.status === "rejected") expect(made.reason).toBeInstanceOf(ApiKeyError);
+            expect({ offset, live: await rows.liveKeysOf(app, user.id) }).toEqual({ offset, live: [] });
+          }
+        }));
+
+      test("a key revoked while a connection is approved in its session: no live authorization of the key remains", () =>
+        withApp({}, async (app) => {
+          const { client } = await makeClient(app);
+          for (const offset of offsets) {
+            const user = await makeUser(app);
+            const { apiKey } = await makeKey(app, user.id);
+            const [revoked, approved] = await raced(
+              offset,
+              () => revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: now() }),
+              () =>
+                approveAuthorization(app.db, {
+                  userId: user.id,
+                  clientId: client.id,
+                  apiKeyId: apiKey.id,
+                  scope: "mcp:read",
+                  resource: mcpResourceUrl(app.url),
+                  redirectUri,
+                  codeChallenge: challenge,
+                  now: now(),
+                  codeTtlSeconds: app.config.authCodeTtlSeconds,
+                }),
+            );
+            expect(revoked).toEqual({ status: "fulfilled", value: true });
+            expect(approved.status).toBe("fulfilled");
+            expect({ offset, live: await rows.liveGrantsOfKey(app, apiKey.id) }).toEqual({ offset, live: [] });
+          }
+        }));
+
+      test(`one connection revoked ${racers} times at once: one revocation, and the authorization and its tokens are revoked`, () =>
+        withApp({}, async (app) => {
+          const { user, authorization } = await connected(app);
+          const outcomes = await Promise.all(
+            Array.from({ length: racers }, () =>
+              revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: now() }),
+            ),
+          );
+          expect(outcomes.filter(Boolean)).toHaveLength(1);
+          expect((await rows.grant(app, authorization.id)).revokedAt).not.toBeNull();
+          const tokens = await rows.tokensOf(app, authorization.id);
+          expect(tokens.length).toBeGreaterThan(0);
+          expect(tokens.filter((t) => t.revokedAt === null)).toEqual([]);
         }));
     });
 

@@ -54,7 +54,7 @@ async function mcpStatus(token: string): Promise<number> {
 
 describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
   test("revoking an API key", async () => {
-    const { token } = makeKey(app, memberId, "read", "deploy");
+    const { token } = await makeKey(app, memberId, "read", "deploy");
     await cancelThenConfirm(page, app.url, {
       list: "/keys",
       link: (p) => p.locator("#keys tr", { hasText: "deploy" }).getByRole("link", { name: "Revoke" }),
@@ -66,7 +66,7 @@ describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
   });
 
   test("rotating an API key", async () => {
-    const { token } = makeKey(app, memberId, "read", "nightly");
+    const { token } = await makeKey(app, memberId, "read", "nightly");
     await cancelThenConfirm(page, app.url, {
       list: "/keys",
       link: (p) => p.locator("#keys tr", { hasText: "nightly" }).getByRole("link", { name: "Rotate" }),
@@ -128,7 +128,7 @@ function manualClient(name: string, ownerUserId: string | null, method: "none" |
 
 /** Connects `userId` to the client: the tokens it gets. */
 async function connect(userId: string, clientId: string) {
-  const { code } = makeConnection(app, { userId, clientId });
+  const { code } = await makeConnection(app, { userId, clientId });
   return exchangeCode(app, clientId, code);
 }
 
@@ -216,7 +216,7 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
 
   test("disabling a person", async () => {
     const person = await makeUser(app, { email: "leaver@example.com" });
-    const { token } = makeKey(app, person.id, "read", "leavers key");
+    const { token } = await makeKey(app, person.id, "read", "leavers key");
     await cancelThenConfirm(admin, app.url, {
       list: "/admin/people",
       link: (p) => row("people", "leaver@example.com")(p).getByRole("link", { name: "Disable" }),

@@ -51,13 +51,15 @@ export async function signedIn(server: {
 }): Promise<{ browser: Browser; adminKey: string; email: string }> {
   const email = `${randomString(6)}@example.com`;
   const user = await createUser(server.db, { email, password, isAdmin: true, now: nowSeconds() });
-  const adminKey = createApiKey(server.db, {
-    userId: user.id,
-    name: "introspect",
-    access: "read",
-    expiresInSeconds: null,
-    now: nowSeconds(),
-  }).token;
+  const adminKey = (
+    await createApiKey(server.db, {
+      userId: user.id,
+      name: "introspect",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    })
+  ).token;
   const browser = new Browser(server.url);
   const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
   const res = await browser.post("/sign-in", { csrf, next: "/", email, password });

@@ -28,13 +28,15 @@ beforeAll(async () => {
     isAdmin: true,
     now: Math.floor(Date.now() / 1000),
   });
-  token = createApiKey(app.db, {
-    userId: admin.id,
-    name: "ci",
-    access: "read",
-    expiresInSeconds: null,
-    now: Math.floor(Date.now() / 1000),
-  }).token;
+  token = (
+    await createApiKey(app.db, {
+      userId: admin.id,
+      name: "ci",
+      access: "read",
+      expiresInSeconds: null,
+      now: Math.floor(Date.now() / 1000),
+    })
+  ).token;
   browser = await launchChromium(chromiumPath);
 });
 afterAll(async () => {

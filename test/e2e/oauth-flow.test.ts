@@ -32,13 +32,15 @@ beforeAll(async () => {
     isAdmin: true,
     now: Math.floor(Date.now() / 1000),
   });
-  adminKey = createApiKey(app.db, {
-    userId: user.id,
-    name: "introspect",
-    access: "read",
-    expiresInSeconds: null,
-    now: Math.floor(Date.now() / 1000),
-  }).token;
+  adminKey = (
+    await createApiKey(app.db, {
+      userId: user.id,
+      name: "introspect",
+      access: "read",
+      expiresInSeconds: null,
+      now: Math.floor(Date.now() / 1000),
+    })
+  ).token;
   browser = new Browser(app.url);
   const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
   const signIn = await browser.post("/sign-in", { csrf, next: "/", email: "ada@example.com", password });

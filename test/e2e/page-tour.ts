@@ -105,17 +105,18 @@ async function seed(app: TestApp) {
       expiresInSeconds: opts.lifetime ?? null,
       now: now - (opts.ago ?? 0),
     });
-  const adminKey = key(admin.id, "deploy from the build server", {});
-  key(admin.id, "old laptop", { access: "read", ago: 40 * day, lifetime: 30 * day });
-  const memberKey = key(member.id, "Laptop", {});
-  key(member.id, "nightly report (expires soon)", { access: "read", ago: 28 * day, lifetime: 30 * day });
-  key(member.id, "expired CI key", { ago: 100 * day, lifetime: 90 * day });
+  const adminKey = await key(admin.id, "deploy from the build server", {});
+  await key(admin.id, "old laptop", { access: "read", ago: 40 * day, lifetime: 30 * day });
+  const memberKey = await key(member.id, "Laptop", {});
+  await key(member.id, "nightly report (expires soon)", { access: "read", ago: 28 * day, lifetime: 30 * day });
+  await key(member.id, "expired CI key", { ago: 100 * day, lifetime: 90 * day });
 
   const { client: claude } = makeClient(app, { name: "Claude (a client with a long name)" });
   const { client: editor } = makeClient(app, { name: "Editor", method: "client_secret_basic" });
-  makeConnection(app, { userId: admin.id, clientId: claude.id });
-  const memberConnection = makeConnection(app, { userId: member.id, clientId: claude.id, tools: [] }).authorization;
-  makeConnection(app, { userId: member.id, clientId: editor.id, scope: "mcp:read" });
+  await makeConnection(app, { userId: admin.id, clientId: claude.id });
+  const memberConnection = (await makeConnection(app, { userId: member.id, clientId: claude.id, tools: [] }))
+    .authorization;
+  await makeConnection(app, { userId: member.id, clientId: editor.id, scope: "mcp:read" });
   const own = registerManualClient(app.db, {
     name: "My script",
     redirectUris: ["http://127.0.0.1:8976/callback", "https://my-script.example.com/oauth/callback"],

@@ -343,7 +343,7 @@ describe("grants and audit", () => {
 
   test("a key granted pets__deletePet calling pets__createPet gets permission_denied, and the API sees nothing", async () => {
     const user = await makeUser(app);
-    const { apiKey, token } = keyFor(app, user.id, "full");
+    const { apiKey, token } = await keyFor(app, user.id, "full");
     app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(["pets__deletePet"]), apiKey.id]);
     const before = api.requests.length;
     const [body] = await rpcMessages(
@@ -367,7 +367,7 @@ describe("grants and audit", () => {
 
   test("an admin [[policy]] limits a path parameter: a value outside it is permission_denied, and the API sees nothing", async () => {
     const user = await makeUser(app, { email: "limited@example.com" });
-    const { token } = keyFor(app, user.id, "read");
+    const { token } = await keyFor(app, user.id, "read");
     const before = api.requests.length;
     const [body] = await rpcMessages(
       await rpc(app, token, {

@@ -37,7 +37,7 @@ afterAll(() => {
 const formToken = randomString(16);
 
 /** A browser's cookie header: a session for a new user (when given) and a form token cookie. */
-function browser(user?: { isAdmin: boolean; withKey?: boolean }): string {
+async function browser(user?: { isAdmin: boolean; withKey?: boolean }): Promise<string> {
   const cookies = [`gatehouse_csrf=${formToken}`];
   if (user) {
     const userId = randomString(10);
@@ -50,7 +50,8 @@ function browser(user?: { isAdmin: boolean; withKey?: boolean }): string {
       disabledAt: null,
     });
     const key = user.withKey
-      ? createApiKey(db, { userId, name: "ci", access: "full", expiresInSeconds: null, now: nowSeconds() }).apiKey
+      ? (await createApiKey(db, { userId, name: "ci", access: "full", expiresInSeconds: null, now: nowSeconds() }))
+          .apiKey
       : null;
     const session = openSession(db, { userId, apiKeyId: key?.id ?? null, apiKeyExpiresAt: null, now: nowSeconds() });
     cookies.push(`gatehouse_session=${session.token}`);
@@ -70,7 +71,7 @@ const get = (path: string, cookie: string) => app.handle(new Request(publicUrl +
 
 describe("form", () => {
   test("a post without the form token gets the 403 page linking back, as a page with the page headers", async () => {
-    const res = await post("/keys/some-key/revoke", browser({ isAdmin: false }), {});
+    const res = await post("/keys/some-key/revoke", await browser({ isAdmin: false }), {});
     expect(res.status).toBe(403);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf8");
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -82,7 +83,7 @@ describe("form", () => {
   });
 
   test("`form: true` links back to the post's own path", async () => {
-    const res = await post("/invite/some-token", browser(), {});
+    const res = await post("/invite/some-token", await browser(), {});
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('href="/invite/some-token"');
   });
@@ -90,13 +91,13 @@ describe("form", () => {
 
 describe("signedIn and admin", () => {
   test("a signed-out page request is sent to sign in, and back with its query afterwards", async () => {
-    const res = await get("/admin/audit?event=sign_in", browser());
+    const res = await get("/admin/audit?event=sign_in", await browser());
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent("/admin/audit?event=sign_in")}`);
   });
 
   test("a signed-out form post with its token gets the 401 page, linking to sign in and back to the form's page", async () => {
-    const res = await post("/admin/people/invite", browser(), { csrf: formToken, email: "new@example.com" });
+    const res = await post("/admin/people/invite", await browser(), { csrf: formToken, email: "new@example.com" });
     expect(res.status).toBe(401);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf8");
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -106,13 +107,13 @@ describe("signedIn and admin", () => {
   });
 
   test("a person who is not an admin gets 403 Admins only on an admin page", async () => {
-    const res = await get("/admin/people", browser({ isAdmin: false }));
+    const res = await get("/admin/people", await browser({ isAdmin: false }));
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Only an admin can manage people.");
   });
 
   test("an admin signed in with an API key gets 403 on an admin form post, with nothing changed", async () => {
-    const res = await post("/admin/people/invite", browser({ isAdmin: true, withKey: true }), {
+    const res = await post("/admin/people/invite", await browser({ isAdmin: true, withKey: true }), {
       csrf: formToken,
       email: "new@example.com",
     });
@@ -122,14 +123,14 @@ describe("signedIn and admin", () => {
   });
 
   test("a key session gets 403 on the own clients page, which admits any other session", async () => {
-    expect((await get("/clients", browser({ isAdmin: false, withKey: true }))).status).toBe(403);
-    expect((await get("/clients", browser({ isAdmin: false }))).status).toBe(200);
+    expect((await get("/clients", await browser({ isAdmin: false, withKey: true }))).status).toBe(403);
+    expect((await get("/clients", await browser({ isAdmin: false }))).status).toBe(200);
   });
 });
 
 describe("request context", () => {
   test("a page's audit entry carries the request id the response names and the client address", async () => {
-    const res = await post("/sign-in/key", browser(), { csrf: formToken, api_key: "not-a-key" });
+    const res = await post("/sign-in/key", await browser(), { csrf: formToken, api_key: "not-a-key" });
     expect(res.status).toBe(401);
     const entry = db.$client
       .query("SELECT request_id, ip FROM audit_events WHERE event = 'sign_in_failed' ORDER BY id DESC LIMIT 1")
@@ -143,7 +144,7 @@ describe("request context", () => {
       new Request(`${publicUrl}/sign-in/key`, {
         method: "POST",
         headers: {
-          cookie: browser(),
+          cookie: await browser(),
           origin: publicUrl,
           "content-type": "application/x-www-form-urlencoded",
           "x-request-id": "trace-42",

@@ -59,7 +59,7 @@ afterAll(async () => {
 
 async function keyWithLimits(limits: ArgumentLimits | null, email?: string) {
   const user = await makeUser(app, email === undefined ? {} : { email });
-  const { apiKey, token } = createApiKey(app.db, {
+  const { apiKey, token } = await createApiKey(app.db, {
     userId: user.id,
     name: "ci",
     access: "full",
@@ -154,7 +154,7 @@ describe("a connection with argument limits", () => {
   test("its limits apply to its tokens, with a hint to change them on /keys", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app, { name: "Cursor" });
-    const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, tools: null });
+    const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools: null });
     app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [
       JSON.stringify({ [store]: { text: ["mine-*"] } }),
       authorization.id,

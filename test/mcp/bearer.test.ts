@@ -98,7 +98,7 @@ describe("401 on /mcp", () => {
 
   test("expired API key: invalid_token", async () => {
     const user = await makeUser(app);
-    const { token } = createApiKey(app.db, {
+    const { token } = await createApiKey(app.db, {
       userId: user.id,
       name: "Short",
       access: "full",
@@ -126,7 +126,7 @@ describe("401 on /mcp", () => {
   test("revoked API key: invalid_token on the very next request", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     expect((await rpc(app, token, listTools)).status).toBe(200);
-    revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() });
+    await revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() });
     await expect401(
       await rpc(app, token, listTools),
       invalidTokenChallenge("The API key is unknown, expired or revoked."),
@@ -136,7 +136,7 @@ describe("401 on /mcp", () => {
   test("revoked connection: invalid_token on the very next request", async () => {
     const { user, authorization, tokens } = await connected(app);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
-    revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
+    await revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
     await expect401(
       await rpc(app, tokens.access_token, listTools),
       invalidTokenChallenge("The access token is unknown, expired or revoked."),
@@ -146,7 +146,7 @@ describe("401 on /mcp", () => {
   test("a token whose grant is for another resource: invalid_token (RFC 8707 audience)", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    const { code } = approveAuthorization(app.db, {
+    const { code } = (await approveAuthorization(app.db, {
       userId: user.id,
       clientId: client.id,
       apiKeyId: null,
@@ -156,7 +156,7 @@ describe("401 on /mcp", () => {
       codeChallenge: challenge,
       now: nowSeconds(),
       codeTtlSeconds: app.config.authCodeTtlSeconds,
-    });
+    }))!;
     const tokens = await exchangeCode(app, client.id, code);
     await expect401(
       await rpc(app, tokens.access_token, listTools),

@@ -52,7 +52,7 @@ describe("the SDK v2 client with an API key", () => {
   test("list_connections shows the caller's keys and connections, never a secret", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     const { client: oauthClient } = makeClient(app, { name: "Claude" });
-    const { authorization } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
+    const { authorization } = await makeCode(app, { userId: user.id, clientId: oauthClient.id });
     await userWithKey(app); // someone else's key stays out
     const result = await (await connectClient(app, token)).callTool({
       name: "gatehouse__list_connections",
@@ -99,7 +99,7 @@ describe("the SDK v2 client with an API key", () => {
   test("a full key revokes its user's connection, and that connection's token is 401 on its next request", async () => {
     const { user, token } = await userWithKey(app);
     const { client: oauthClient } = makeClient(app);
-    const { authorization, code } = makeCode(app, { userId: user.id, clientId: oauthClient.id });
+    const { authorization, code } = await makeCode(app, { userId: user.id, clientId: oauthClient.id });
     const tokens = await exchangeCode(app, oauthClient.id, code);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);
     const result = await (await connectClient(app, token)).callTool({
@@ -135,14 +135,14 @@ describe("the SDK v2 client with an API key", () => {
   test("a rotated key is 401 on the very next request, and its successor works", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     expect((await rpc(app, token, listTools)).status).toBe(200);
-    const rotated = rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })!;
+    const rotated = (await rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() }))!;
     expect((await rpc(app, token, listTools)).status).toBe(401);
     expect((await rpc(app, rotated.token, listTools)).status).toBe(200);
   });
 
   test("a second key of the same user is listed but not current", async () => {
     const { user, token } = await userWithKey(app);
-    const second = keyFor(app, user.id, "read", "Phone");
+    const second = await keyFor(app, user.id, "read", "Phone");
     const { api_keys } = structured(
       await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }),
     );

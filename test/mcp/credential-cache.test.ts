@@ -50,14 +50,14 @@ describe("a cached credential changed in this process fails on the next request"
   test("an API key revoked", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     await cached(token);
-    expect(revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
+    expect(await revokeApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
     expect(await status(token)).toBe(401);
   });
 
   test("a connection revoked", async () => {
     const { user, authorization, tokens } = await connected(app);
     await cached(tokens.access_token);
-    expect(revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
+    expect(await revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() })).toBe(true);
     expect(await status(tokens.access_token)).toBe(401);
   });
 });
@@ -77,7 +77,7 @@ describe("a cached credential fails on the next request after", () => {
 
   test("the key's expiry passes, with nothing written", async () => {
     const user = await makeUser(app);
-    const { token } = createApiKey(app.db, {
+    const { token } = await createApiKey(app.db, {
       userId: user.id,
       name: "Short",
       access: "full",

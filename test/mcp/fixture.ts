@@ -22,7 +22,7 @@ export const keyFor = makeKey;
 /** A fresh user with one API key. */
 export async function userWithKey(app: TestApp, access: AccessLevel = "full") {
   const user = await makeUser(app);
-  const { apiKey, token } = makeKey(app, user.id, access);
+  const { apiKey, token } = await makeKey(app, user.id, access);
   return { user, apiKey, token };
 }
 

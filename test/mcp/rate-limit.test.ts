@@ -92,7 +92,7 @@ describe("what counts, and against what", () => {
   test("another API key of the same user is unaffected", async () => {
     const { user, token } = await userWithKey(app);
     await spend(token, 3);
-    const other = keyFor(app, user.id, "full", "Other");
+    const other = await keyFor(app, user.id, "full", "Other");
     const res = await rpc(app, other.token, listTools(), legacy);
     expect(res.status).toBe(200);
   });

@@ -275,7 +275,7 @@ describe("JSON-RPC errors in a 200 answer", () => {
   test("a grant refusal (permission_denied, missing grant:<tool>) names the request", async () => {
     const user = await userWithKey(app);
     const { createApiKey } = await import("../../src/keys/api-keys.ts");
-    const limited = createApiKey(app.db, {
+    const limited = await createApiKey(app.db, {
       userId: user.user.id,
       name: "only-web",
       access: "full",

@@ -46,7 +46,7 @@ const callBody = (name: string, id: string | number, args: Record<string, unknow
 /** A user with a Full API key limited to `tools` (null: every write tool). */
 async function keyWith(tools: string[] | null) {
   const user = await makeUser(app);
-  const { apiKey, token } = keyFor(app, user.id, "full");
+  const { apiKey, token } = await keyFor(app, user.id, "full");
   if (tools !== null)
     app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(tools), apiKey.id]);
   return { user, apiKey, token };
@@ -56,7 +56,7 @@ async function keyWith(tools: string[] | null) {
 async function connectionWith(tools: string[] | null, name = "Claude") {
   const user = await makeUser(app);
   const { client } = makeClient(app, { name });
-  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, tools });
+  const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools });
   const tokens: TokenBody = await exchangeCode(app, client.id, code);
   return { user, client, authorization, tokens };
 }
@@ -193,7 +193,7 @@ describe("permission_denied", () => {
 
   test("a read-only key still gets 403 insufficient_scope, not permission_denied", async () => {
     const user = await makeUser(app);
-    const { token } = keyFor(app, user.id, "read");
+    const { token } = await keyFor(app, user.id, "read");
     const res = await rpc(app, token, callBody(store, 1));
     expect(res.status).toBe(403);
     expect(res.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
@@ -203,7 +203,7 @@ describe("permission_denied", () => {
 describe("grants that allow", () => {
   test("a key with every write tool (tools null) may call each write tool", async () => {
     const { user, token } = await keyWith(null);
-    const spare = keyFor(app, user.id, "read", "Spare");
+    const spare = await keyFor(app, user.id, "read", "Spare");
     const client = await connectClient(app, token);
     const stored = await client.callTool({ name: store, arguments: { text: "a" } });
     const revoked = await client.callTool({ name: revoke, arguments: { kind: "api_key", id: spare.apiKey.id } });
@@ -236,8 +236,8 @@ describe("whoami and list_connections report the granted write tools", () => {
 
   test("whoami of a key with every write tool says all; of a read-only key, none", async () => {
     const user = await makeUser(app);
-    const full = keyFor(app, user.id, "full");
-    const read = keyFor(app, user.id, "read", "Phone");
+    const full = await keyFor(app, user.id, "full");
+    const read = await keyFor(app, user.id, "read", "Phone");
     const who = async (token: string) =>
       structured(await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} }))
         .write_tools;
@@ -247,7 +247,7 @@ describe("whoami and list_connections report the granted write tools", () => {
   test("list_connections gives each key and connection its write tools", async () => {
     const { user, apiKey, token } = await keyWith([store]);
     const { client } = makeClient(app, { name: "Claude" });
-    const { authorization } = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
+    const { authorization } = await makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
     const { api_keys, connections } = structured(
       await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }),
     );

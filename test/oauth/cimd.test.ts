@@ -354,7 +354,7 @@ describe("the last good copy: token and revocation endpoints keep a known client
     });
     await resolveClient(deps(), url);
     const user = await makeUser(app);
-    const { code } = makeCode(app, { userId: user.id, clientId: url });
+    const { code } = await makeCode(app, { userId: user.id, clientId: url });
     return { url, user, code };
   }
 

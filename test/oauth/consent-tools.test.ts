@@ -102,7 +102,7 @@ describe("the consent page", () => {
   });
 
   test("a session opened with a key limited to web__store offers only it, ticked, and no plain Full", async () => {
-    const key = createApiKey(app.db, {
+    const key = await createApiKey(app.db, {
       userId,
       name: "limited",
       access: "full",
@@ -207,7 +207,7 @@ describe("refusals keep the request pending", () => {
   });
 
   test("a session key limited to web__store: Full and other tools are refused, its own tool is granted", async () => {
-    const key = createApiKey(app.db, {
+    const key = await createApiKey(app.db, {
       userId,
       name: "limited to store",
       access: "full",
@@ -248,7 +248,13 @@ describe("refusals keep the request pending", () => {
   });
 
   test("a Read-only key's session posting Full is refused; Read-only is granted", async () => {
-    const key = createApiKey(app.db, { userId, name: "ro", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const key = await createApiKey(app.db, {
+      userId,
+      name: "ro",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const ro = browserOf(app, userId, key.apiKey.id);
     const full = await answer(
       [

@@ -97,7 +97,13 @@ describe("the consent page", () => {
   });
 
   test("offers only Read-only to a session opened with a read-only API key", async () => {
-    const key = createApiKey(app.db, { userId, name: "ro", access: "read", expiresInSeconds: null, now: nowSeconds() });
+    const key = await createApiKey(app.db, {
+      userId,
+      name: "ro",
+      access: "read",
+      expiresInSeconds: null,
+      now: nowSeconds(),
+    });
     const { html } = await openConsent(browserOf(app, userId, key.apiKey.id), authorizePath(client.id));
     expect(html).not.toContain('name="access" value="full"');
     expect(html).not.toContain('name="access" value="chosen"');
@@ -211,7 +217,7 @@ describe("the decision", () => {
   });
 
   test("Allow in a session opened with an API key records the key on the grant", async () => {
-    const key = createApiKey(app.db, {
+    const key = await createApiKey(app.db, {
       userId,
       name: "full key",
       access: "full",
@@ -226,7 +232,7 @@ describe("the decision", () => {
   });
 
   test("a read-only API key session posting Full gets the page again, and no grant", async () => {
-    const key = createApiKey(app.db, {
+    const key = await createApiKey(app.db, {
       userId,
       name: "ro key",
       access: "read",

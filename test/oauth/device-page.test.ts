@@ -192,7 +192,7 @@ describe("answering a device's request", () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const userId = addUser(app);
-    const key = createApiKey(app.db, {
+    const key = await createApiKey(app.db, {
       userId,
       name: "ro",
       access: "read",

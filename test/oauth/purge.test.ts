@@ -42,7 +42,7 @@ describe("purgeExpiredOAuth", () => {
   test("deletes an expired code", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+    const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds);
     expect(codeRow(code)).toBeNull();
   });
@@ -50,7 +50,7 @@ describe("purgeExpiredOAuth", () => {
   test("keeps a code that has not expired", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+    const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds - 1);
     expect(codeRow(code)).not.toBeNull();
   });

@@ -140,7 +140,7 @@ describe("the code exchange", () => {
   async function exchange(resource: string) {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+    const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     return postForm(app, "/oauth/token", {
       grant_type: "authorization_code",
       client_id: client.id,

@@ -33,7 +33,7 @@ const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oaut
 async function confidential() {
   const user = await makeUser(app);
   const { client, secret } = makeClient(app, { method: "client_secret_basic" });
-  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
+  const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
   const auth = { authorization: basicAuth(client.id, secret!) };
   const res = await postForm(
     app,
@@ -238,7 +238,7 @@ describe("introspection (RFC 7662)", () => {
 
   test("an admin's API key may introspect any token", async () => {
     const admin = await makeUser(app, { isAdmin: true });
-    const { token: key } = createApiKey(app.db, {
+    const { token: key } = await createApiKey(app.db, {
       userId: admin.id,
       name: "introspect",
       access: "read",
@@ -252,7 +252,7 @@ describe("introspection (RFC 7662)", () => {
 
   test("a non-admin's API key is 401", async () => {
     const someone = await makeUser(app);
-    const { token: key } = createApiKey(app.db, {
+    const { token: key } = await createApiKey(app.db, {
       userId: someone.id,
       name: "introspect",
       access: "full",
@@ -267,7 +267,7 @@ describe("introspection (RFC 7662)", () => {
 
   test("a rotated refresh token is inactive", async () => {
     const admin = await makeUser(app, { isAdmin: true });
-    const { token: key } = createApiKey(app.db, {
+    const { token: key } = await createApiKey(app.db, {
       userId: admin.id,
       name: "introspect",
       access: "read",

@@ -11,7 +11,7 @@ afterAll(() => app.close());
 async function fresh(opts: { method?: "none" | "client_secret_post" | "client_secret_basic" } = {}) {
   const user = await makeUser(app);
   const { client, secret } = makeClient(app, opts);
-  const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+  const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
   return { client, secret, code };
 }
 

@@ -31,7 +31,7 @@ afterEach(() => {
 async function fresh(opts: { method?: "none" | "client_secret_post" | "client_secret_basic" } = {}) {
   const user = await makeUser(app);
   const { client, secret } = makeClient(app, opts);
-  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id });
+  const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
   return { user, client, secret, authorization, code };
 }
 
@@ -130,7 +130,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
     const lastUsed = () => app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!.lastUsedAt;
     const exchangeAfter = async (seconds: number) => {
       advanceClock(seconds);
-      const { code } = makeCode(app, { userId: user.id, clientId: client.id });
+      const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
       await exchangeCode(app, client.id, code);
     };
     await exchangeAfter(0);

@@ -70,7 +70,7 @@ export function refreshRequest(
 export async function connected(app: TestApp, opts: { scope?: string } = {}) {
   const user = await makeUser(app);
   const { client } = makeClient(app);
-  const { authorization, code } = makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
+  const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
   const tokens = await exchangeCode(app, client.id, code);
   return { user, client, authorization, tokens };
 }

@@ -315,7 +315,7 @@ describe("scope on refresh (RFC 6749 §6)", () => {
 describe("refusals", () => {
   test("a refresh token of a revoked grant is invalid_grant", async () => {
     const { client, authorization, tokens, user } = await connected(app);
-    revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
+    await revokeConnection(app.db, { id: authorization.id, ownerId: user.id, now: nowSeconds() });
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");

@@ -22,7 +22,7 @@ describe("metrics off (the default)", () => {
 
   test("/metrics is 404, as any unknown path", async () => {
     const admin = await makeUser(app, { isAdmin: true });
-    const { token } = makeKey(app, admin.id);
+    const { token } = await makeKey(app, admin.id);
     const res = await app.request("/metrics", { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(404);
   });
@@ -34,7 +34,7 @@ describe("metrics on", () => {
   beforeAll(async () => {
     app = await createTestApp({ env: { GATEHOUSE_METRICS: "true", GATEHOUSE_RATE_LIMIT_PER_MINUTE: "2" } });
     const admin = await makeUser(app, { isAdmin: true });
-    adminKey = makeKey(app, admin.id).token;
+    adminKey = (await makeKey(app, admin.id)).token;
   });
   afterAll(() => app.close());
 
@@ -270,7 +270,7 @@ args = ["${everythingEntry}", "stdio"]
     });
     await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
     const admin = await makeUser(app, { isAdmin: true });
-    adminKey = makeKey(app, admin.id).token;
+    adminKey = (await makeKey(app, admin.id)).token;
   });
   afterAll(() => app.close());
 

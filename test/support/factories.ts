@@ -69,7 +69,7 @@ export function makeKey(app: TestApp, userId: string, access: AccessLevel = "ful
 }
 
 /** An approved authorization (a connection) of a user to a client, with the code to exchange for tokens. */
-export function makeConnection(
+export async function makeConnection(
   app: TestApp,
   input: {
     userId: string;
@@ -80,7 +80,7 @@ export function makeConnection(
     codeChallenge?: string;
   },
 ) {
-  return approveAuthorization(app.db, {
+  const approved = await approveAuthorization(app.db, {
     userId: input.userId,
     clientId: input.clientId,
     apiKeyId: input.apiKeyId ?? null,
@@ -93,4 +93,6 @@ export function makeConnection(
     now: nowSeconds(),
     codeTtlSeconds: app.config.authCodeTtlSeconds,
   });
+  if (!approved) throw new Error("approveAuthorization: the session's API key was revoked");
+  return approved;
 }

@@ -327,7 +327,7 @@ describe("deleting a client", () => {
     b.post("/admin/clients/delete", { csrf: await csrfOf(b), client_id: clientId });
 
   /** A client with a pending request, an authorization, a code and an access and refresh token. */
-  function clientWithEverything() {
+  async function clientWithEverything() {
     const now = nowSeconds();
     const { client } = registerManualClient(app.db, {
       name: "Doomed",
@@ -349,7 +349,7 @@ describe("deleting a client", () => {
       createdAt: now,
       expiresAt: now + 600,
     });
-    const { authorization } = approveAuthorization(app.db, {
+    const { authorization } = (await approveAuthorization(app.db, {
       userId: member.id,
       clientId: client.id,
       apiKeyId: null,
@@ -359,7 +359,7 @@ describe("deleting a client", () => {
       codeChallenge: "c".repeat(43),
       now,
       codeTtlSeconds: 600,
-    });
+    }))!;
     for (const kind of ["access", "refresh"] as const) {
       app.db
         .insert(oauthTokens)
@@ -388,7 +388,7 @@ describe("deleting a client", () => {
   });
 
   test("GET asks first, naming the client, the person and the tokens it ends, and changes nothing", async () => {
-    const { client, authorization } = clientWithEverything();
+    const { client, authorization } = await clientWithEverything();
     const res = await admin.b.get(`/admin/clients/delete?id=${client.id}`);
     expect(res.status).toBe(200);
     const html = await res.text();
@@ -406,7 +406,7 @@ describe("deleting a client", () => {
   });
 
   test("confirming returns to the list, which says what happened once", async () => {
-    const { client } = clientWithEverything();
+    const { client } = await clientWithEverything();
     const res = await confirmVia(admin.b, `/admin/clients/delete?id=${client.id}`);
     expect([res.status, res.headers.get("location")]).toEqual([303, "/admin/clients"]);
     const flash = '<p class="flash" role="status">Deleted “Doomed”: every token issued to it has stopped working.</p>';
@@ -429,15 +429,15 @@ describe("deleting a client", () => {
   });
 
   test("deletes its pending requests, grants, codes and tokens", async () => {
-    const { client, authorization } = clientWithEverything();
+    const { client, authorization } = await clientWithEverything();
     expect(counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
     await remove(admin.b, client.id);
     expect(counts(client.id, authorization.id)).toEqual({ pending: 0, authorizations: 0, codes: 0, tokens: 0 });
   });
 
   test("leaves other clients' grants and tokens alone", async () => {
-    const keep = clientWithEverything();
-    const doomed = clientWithEverything();
+    const keep = await clientWithEverything();
+    const doomed = await clientWithEverything();
     await remove(admin.b, doomed.client.id);
     expect(counts(keep.client.id, keep.authorization.id)).toEqual({
       pending: 1,

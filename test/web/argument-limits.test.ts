@@ -84,7 +84,7 @@ const stripped = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/\s+/g,
 /** A connection of Kay's to a new client, with tokens from the real token endpoint. */
 async function kaysConnection(tools: string[] | null = null) {
   const { client } = makeClient(app, { name: "Cursor" });
-  const { authorization, code } = makeCode(app, { userId: kay.id, clientId: client.id, tools });
+  const { authorization, code } = await makeCode(app, { userId: kay.id, clientId: client.id, tools });
   return { authorization, tokens: await exchangeCode(app, client.id, code) };
 }
 
@@ -149,13 +149,13 @@ describe("a session opened with a key that has limits", () => {
     });
 
   test("a key made in it inherits the limits when none are typed", async () => {
-    const b = await signIn(parentKey().token);
+    const b = await signIn((await parentKey()).token);
     expect((await createKey(b, "child-silent", [["access", "full"]])).res.status).toBe(200);
     expect(keyNamed("child-silent")!.argumentLimits).toEqual({ [store]: { text: ["acme/*"] } });
   });
 
   test("may narrow them to a plain value, never widen them", async () => {
-    const b = await signIn(parentKey().token);
+    const b = await signIn((await parentKey()).token);
     expect(
       (
         await createKey(b, "child-narrow", [
@@ -175,7 +175,7 @@ describe("a session opened with a key that has limits", () => {
   });
 
   test("a connection approved in it gets the key's limits, and the consent page says so", async () => {
-    const b = await signIn(parentKey().token);
+    const b = await signIn((await parentKey()).token);
     const { client } = makeClient(app, { name: "Claude" });
     const consent = await openConsent(b, authorizePath(client.id, { redirect_uri: client.redirectUris[0]! }));
     expect(stripped(consent.html)).toContain(
@@ -270,7 +270,7 @@ describe("changing a connection's limits after approval", () => {
   test("someone else's connection is 404", async () => {
     const other = await createUser(app.db, { email: "zed@example.com", password: null, isAdmin: false, now: now() });
     const { client } = makeClient(app);
-    const { authorization } = makeCode(app, { userId: other.id, clientId: client.id, tools: null });
+    const { authorization } = await makeCode(app, { userId: other.id, clientId: client.id, tools: null });
     expect(
       (await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=x`]])).res
         .status,
@@ -293,7 +293,7 @@ describe("changing a connection's limits after approval", () => {
 
 describe("rotating in a session opened with a key that has limits", () => {
   test("a key of Kay's without those limits is beyond the session's key: 403, not rotated", async () => {
-    const parent = createApiKey(app.db, {
+    const parent = await createApiKey(app.db, {
       userId: kay.id,
       name: "rot-parent",
       access: "full",
@@ -301,7 +301,7 @@ describe("rotating in a session opened with a key that has limits", () => {
       expiresInSeconds: null,
       now: now(),
     });
-    const wide = createApiKey(app.db, {
+    const wide = await createApiKey(app.db, {
       userId: kay.id,
       name: "rot-wide",
       access: "full",
@@ -317,7 +317,7 @@ describe("rotating in a session opened with a key that has limits", () => {
 
 describe("the device flow's consent", () => {
   test("shows the admin policy and the session key's limits, and the grant inherits the key's", async () => {
-    const parent = createApiKey(app.db, {
+    const parent = await createApiKey(app.db, {
       userId: kay.id,
       name: "tv-parent",
       access: "full",

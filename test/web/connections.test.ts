@@ -40,7 +40,7 @@ async function signedInUser(email: string, isAdmin: boolean) {
 /** A connection of `userId` to a client named `clientName`, with its tokens. */
 async function connect(userId: string, opts: { clientName?: string; scope?: string; apiKeyId?: string | null } = {}) {
   const { client } = makeClient(app, { name: opts.clientName ?? "Claude" });
-  const { authorization, code } = makeCode(app, {
+  const { authorization, code } = await makeCode(app, {
     userId,
     clientId: client.id,
     scope: opts.scope,
@@ -226,7 +226,7 @@ describe("revoking a connection", () => {
 
 describe("the API key a session was opened with", () => {
   async function keySession(userId: string) {
-    const { apiKey, token } = createApiKey(app.db, {
+    const { apiKey, token } = await createApiKey(app.db, {
       userId,
       name: `pasted ${++keysMade}`,
       access: "full",

@@ -22,7 +22,7 @@ async function fixture(app: TestApp) {
     createdAt: nowSeconds(),
     disabledAt: null,
   });
-  const key = createApiKey(app.db, {
+  const key = await createApiKey(app.db, {
     userId,
     name: "laptop",
     access: "read",

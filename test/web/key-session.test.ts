@@ -83,7 +83,7 @@ const keyRow = (id: string) => app.db.select().from(apiKeys).where(eq(apiKeys.id
 
 describe("the keys page in a Read-only key's session", () => {
   test("says what the key limits, in one sentence, and offers Read-only alone", async () => {
-    const b = await signIn(adminKey("read").token);
+    const b = await signIn((await adminKey("read")).token);
     const html = await (await b.get("/keys")).text();
     expect(html).toContain('id="key-session"');
     expect(html).toContain("admin pages need a sign-in with a password or an identity provider");
@@ -93,7 +93,7 @@ describe("the keys page in a Read-only key's session", () => {
   });
 
   test("refuses a Full key, with every write tool or some", async () => {
-    const b = await signIn(adminKey("read").token);
+    const b = await signIn((await adminKey("read")).token);
     for (const fields of [
       [["access", "full"]],
       [
@@ -108,7 +108,7 @@ describe("the keys page in a Read-only key's session", () => {
   });
 
   test("makes a Read-only key that ends with the session's key: revoking that key revokes it", async () => {
-    const parent = adminKey("read");
+    const parent = await adminKey("read");
     const b = await signIn(parent.token);
     const { res } = await createKey(b, [
       ["name", "child"],
@@ -117,12 +117,12 @@ describe("the keys page in a Read-only key's session", () => {
     expect(res.status).toBe(200);
     const [child] = keysNamed("child");
     expect([child!.scope, child!.createdWithKeyId]).toEqual(["mcp:read", parent.apiKey.id]);
-    revokeApiKey(app.db, { id: parent.apiKey.id, ownerId: null, now: now() });
+    await revokeApiKey(app.db, { id: parent.apiKey.id, ownerId: null, now: now() });
     expect(keyRow(child!.id).revokedAt).not.toBeNull();
   });
 
   test("a key made in a session of an expiring key expires no later than it", async () => {
-    const parent = adminKey("read", { expiresInSeconds: 7 * day });
+    const parent = await adminKey("read", { expiresInSeconds: 7 * day });
     const b = await signIn(parent.token);
     await createKey(b, [
       ["name", "never-child"],
@@ -132,14 +132,14 @@ describe("the keys page in a Read-only key's session", () => {
   });
 
   test("cannot rotate a Full key (it would hand out its secret); can rotate a Read-only one", async () => {
-    const b = await signIn(adminKey("read").token);
-    const full = adminKey("full");
+    const b = await signIn((await adminKey("read")).token);
+    const full = await adminKey("full");
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
     const refused = await b.post(`/keys/${full.apiKey.id}/rotate`, { csrf });
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toContain("gate_key_");
     expect(keyRow(full.apiKey.id).revokedAt).toBeNull();
-    const reader = adminKey("read");
+    const reader = await adminKey("read");
     const rotated = await b.post(`/keys/${reader.apiKey.id}/rotate`, { csrf });
     expect(rotated.status).toBe(200);
     expect(keyRow(reader.apiKey.id).revokedAt).not.toBeNull();
@@ -147,8 +147,8 @@ describe("the keys page in a Read-only key's session", () => {
 
   test("does not list or revoke other people's connections, though the user is an admin", async () => {
     const { client } = makeClient(app, { name: "Their app" });
-    const { authorization } = makeCode(app, { userId: otherId, clientId: client.id });
-    const b = await signIn(adminKey("read").token);
+    const { authorization } = await makeCode(app, { userId: otherId, clientId: client.id });
+    const b = await signIn((await adminKey("read")).token);
     const html = await (await b.get("/keys")).text();
     expect(html).not.toContain('id="all-connections"');
     const res = await b.post(`/connections/${authorization.id}/revoke`, { csrf: Browser.csrfOf(html) });
@@ -159,7 +159,7 @@ describe("the keys page in a Read-only key's session", () => {
 
 describe("a key limited to some write tools", () => {
   test("offers those tools to tick, never Full, and grants no other", async () => {
-    const b = await signIn(adminKey("full", { tools: [revoke] }).token);
+    const b = await signIn((await adminKey("full", { tools: [revoke] })).token);
     const html = await (await b.get("/keys")).text();
     expect(html).not.toContain('name="access" value="full"');
     expect(html).toContain(`name="tool" value="${revoke}"`);
@@ -189,7 +189,7 @@ describe("admin pages and actions need a password or provider sign-in", () => {
   const pages = ["/admin/people", "/admin/clients", "/admin/service-accounts", "/admin/upstreams", "/admin/audit"];
 
   test.each(pages)("%s answers 403 with the reason to a Full key's session", async (path) => {
-    const b = await signIn(adminKey("full").token);
+    const b = await signIn((await adminKey("full")).token);
     const res = await b.get(path);
     expect(res.status).toBe(403);
     expect(await res.text()).toContain(
@@ -198,12 +198,12 @@ describe("admin pages and actions need a password or provider sign-in", () => {
   });
 
   test("the audit export answers 403 to a key session", async () => {
-    const b = await signIn(adminKey("full").token);
+    const b = await signIn((await adminKey("full")).token);
     expect((await b.get("/admin/audit.jsonl")).status).toBe(403);
   });
 
   test("creating an invitation is refused to a key session and stores nothing", async () => {
-    const b = await signIn(adminKey("full").token);
+    const b = await signIn((await adminKey("full")).token);
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
     const res = await b.post("/admin/people/invite", { csrf, email: "invitee@example.com" });
     expect(res.status).toBe(403);
@@ -211,7 +211,7 @@ describe("admin pages and actions need a password or provider sign-in", () => {
   });
 
   test("the navigation shows no admin links to a key session, and all of them after a password sign-in", async () => {
-    const keyPage = await (await (await signIn(adminKey("full").token)).get("/keys")).text();
+    const keyPage = await (await (await signIn((await adminKey("full")).token)).get("/keys")).text();
     const passwordPage = await (await (await signIn(null)).get("/keys")).text();
     for (const path of pages) {
       expect(keyPage).not.toContain(`href="${path}"`);

@@ -28,14 +28,16 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 /** A key of alice's made `age` seconds before now, lasting `lifetime` seconds (null: forever). */
-function keyOf(name: string, age: number, lifetime: number | null): string {
-  return createApiKey(app.db, {
-    userId: alice.id,
-    name,
-    access: "read",
-    expiresInSeconds: lifetime,
-    now: now - age,
-  }).apiKey.id;
+async function keyOf(name: string, age: number, lifetime: number | null): Promise<string> {
+  return (
+    await createApiKey(app.db, {
+      userId: alice.id,
+      name,
+      access: "read",
+      expiresInSeconds: lifetime,
+      now: now - age,
+    })
+  ).apiKey.id;
 }
 
 /** The <tr> of one key on /keys. */
@@ -53,7 +55,7 @@ async function listed(): Promise<number> {
 
 describe("times on the keys page", () => {
   test("are relative to the app's clock, with the exact UTC time in datetime and title", async () => {
-    const row = await rowOf(keyOf("three minutes old", 180, 7 * day));
+    const row = await rowOf(await keyOf("three minutes old", 180, 7 * day));
     expect(row).toContain('<time datetime="2026-05-10T11:57:00.000Z" title="2026-05-10 11:57 UTC">3 min ago</time>');
     expect(row).toContain('<time datetime="2026-05-17T11:57:00.000Z" title="2026-05-17 11:57 UTC">in 7 days</time>');
   });
@@ -61,7 +63,7 @@ describe("times on the keys page", () => {
 
 describe("expiry on the keys page", () => {
   test("an expired key says Expired and offers Revoke but not Rotate", async () => {
-    const id = keyOf("expired yesterday", 8 * day, 7 * day);
+    const id = await keyOf("expired yesterday", 8 * day, 7 * day);
     const row = await rowOf(id);
     expect(row).toContain('<span class="badge expired">Expired</span>');
     expect(row).toContain(">yesterday</time>");
@@ -70,7 +72,7 @@ describe("expiry on the keys page", () => {
   });
 
   test("an expired key cannot be rotated by URL either: 409 on the question and the post, and no new key", async () => {
-    const id = keyOf("expired, rotated by hand", 8 * day, 7 * day);
+    const id = await keyOf("expired, rotated by hand", 8 * day, 7 * day);
     const asked = await alice.b.get(`/keys/${id}/rotate`);
     expect(asked.status).toBe(409);
     expect(await asked.text()).toContain("has expired, so it cannot be rotated");
@@ -81,15 +83,15 @@ describe("expiry on the keys page", () => {
   });
 
   test("a key ending within 7 days says Expires soon and can still be rotated", async () => {
-    const id = keyOf("ends in three days", 4 * day, 7 * day);
+    const id = await keyOf("ends in three days", 4 * day, 7 * day);
     const row = await rowOf(id);
     expect(row).toContain('<span class="badge soon">Expires soon</span>');
     expect(row).toContain(`/keys/${id}/rotate`);
   });
 
   test("a key ending in 8 days, or never, has no badge", async () => {
-    expect(await rowOf(keyOf("ends in eight days", 22 * day, 30 * day))).not.toContain('class="badge');
-    const never = await rowOf(keyOf("never ends", day, null));
+    expect(await rowOf(await keyOf("ends in eight days", 22 * day, 30 * day))).not.toContain('class="badge');
+    const never = await rowOf(await keyOf("never ends", day, null));
     expect(never).not.toContain('class="badge');
     expect(never).toContain("Never");
   });

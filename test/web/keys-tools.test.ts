@@ -105,7 +105,7 @@ describe("creating a key limited to write tools", () => {
   });
 
   test("a rotated key keeps its tools", async () => {
-    const { apiKey } = createApiKey(app.db, {
+    const { apiKey } = await createApiKey(app.db, {
       userId: user.id,
       name: "rotating",
       access: "full",
@@ -113,7 +113,7 @@ describe("creating a key limited to write tools", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const rotated = rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() })!;
+    const rotated = (await rotateApiKey(app.db, { id: apiKey.id, ownerId: user.id, now: nowSeconds() }))!;
     expect(rotated.apiKey.tools).toEqual([revoke]);
   });
 });
@@ -121,9 +121,10 @@ describe("creating a key limited to write tools", () => {
 describe("connections show their granted write tools", () => {
   test("a connection granted one tool lists it; one from before per-tool grants says All", async () => {
     const { client } = makeClient(app, { name: "Claude" });
-    const limited = makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] }).authorization;
-    const legacy = makeCode(app, { userId: user.id, clientId: client.id }).authorization;
-    const reader = makeCode(app, { userId: user.id, clientId: client.id, scope: "mcp:read", tools: [] }).authorization;
+    const limited = (await makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] })).authorization;
+    const legacy = (await makeCode(app, { userId: user.id, clientId: client.id })).authorization;
+    const reader = (await makeCode(app, { userId: user.id, clientId: client.id, scope: "mcp:read", tools: [] }))
+      .authorization;
     expect(await toolsCell("data-connection-id", limited.id)).toBe(revoke);
     expect(await toolsCell("data-connection-id", legacy.id)).toBe("All");
     expect(await toolsCell("data-connection-id", reader.id)).toBe("None");
@@ -131,7 +132,7 @@ describe("connections show their granted write tools", () => {
 
   test("a Full connection with none of the write tools ticked says None, not an empty cell", async () => {
     const { client } = makeClient(app, { name: "Claude, no writes" });
-    const none = makeCode(app, { userId: user.id, clientId: client.id, tools: [] }).authorization;
+    const none = (await makeCode(app, { userId: user.id, clientId: client.id, tools: [] })).authorization;
     expect(await toolsCell("data-connection-id", none.id)).toBe("None");
   });
 });

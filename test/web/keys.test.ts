@@ -201,15 +201,21 @@ describe("key names", () => {
 
   test("the name of a revoked key may be used again", async () => {
     const { token } = await createViaForm(alice.b, { name: "reused", access: "read", expires_in: "never" });
-    expect(revokeApiKey(app.db, { id: idOf(token!), ownerId: alice.id, now: nowSeconds() })).toBe(true);
+    expect(await revokeApiKey(app.db, { id: idOf(token!), ownerId: alice.id, now: nowSeconds() })).toBe(true);
     const { res } = await createViaForm(alice.b, { name: "reused", access: "read", expires_in: "never" });
     expect(res.status).toBe(200);
   });
 
-  test("the name of an expired key may be used again", () => {
+  test("the name of an expired key may be used again", async () => {
     const created = nowSeconds() - 3 * 86400;
-    createApiKey(app.db, { userId: alice.id, name: "lapsed", access: "read", expiresInSeconds: 86400, now: created });
-    const again = createApiKey(app.db, {
+    await createApiKey(app.db, {
+      userId: alice.id,
+      name: "lapsed",
+      access: "read",
+      expiresInSeconds: 86400,
+      now: created,
+    });
+    const again = await createApiKey(app.db, {
       userId: alice.id,
       name: "lapsed",
       access: "read",
@@ -259,8 +265,8 @@ describe("revoking a key", () => {
 
   test("the confirmation counts the keys made with it, which end too", async () => {
     const base = { userId: alice.id, expiresInSeconds: null, now: nowSeconds() };
-    const parent = createApiKey(app.db, { ...base, name: "parent", access: "full" });
-    createApiKey(app.db, { ...base, name: "child", access: "read", createdWith: parent.apiKey });
+    const parent = await createApiKey(app.db, { ...base, name: "parent", access: "full" });
+    await createApiKey(app.db, { ...base, name: "child", access: "read", createdWith: parent.apiKey });
     const html = await (await alice.b.get(`/keys/${parent.apiKey.id}/revoke`)).text();
     expect(html).toContain("What was made while signed in with it ends too: 1 key and 0 apps.");
   });
@@ -342,8 +348,8 @@ describe("rotating a key", () => {
 
   test("the confirmation counts the keys made with it, which end too", async () => {
     const base = { userId: alice.id, expiresInSeconds: null, now: nowSeconds() };
-    const parent = createApiKey(app.db, { ...base, name: "rotated parent", access: "full" });
-    createApiKey(app.db, { ...base, name: "rotated child", access: "read", createdWith: parent.apiKey });
+    const parent = await createApiKey(app.db, { ...base, name: "rotated parent", access: "full" });
+    await createApiKey(app.db, { ...base, name: "rotated child", access: "read", createdWith: parent.apiKey });
     const html = await (await alice.b.get(`/keys/${parent.apiKey.id}/rotate`)).text();
     expect(html).toContain("What was made while signed in with it ends too: 1 key and 0 apps.");
   });
@@ -398,8 +404,8 @@ describe("last_used_at", () => {
     setSystemTime();
   });
 
-  test("is written at most once a minute", () => {
-    const { apiKey, token } = createApiKey(app.db, {
+  test("is written at most once a minute", async () => {
+    const { apiKey, token } = await createApiKey(app.db, {
       userId: alice.id,
       name: "timed",
       access: "read",
@@ -416,8 +422,8 @@ describe("last_used_at", () => {
     expect(rowOf(apiKey.id)!.lastUsedAt).toBe(first);
   });
 
-  test("is written again once a minute has passed", () => {
-    const { apiKey, token } = createApiKey(app.db, {
+  test("is written again once a minute has passed", async () => {
+    const { apiKey, token } = await createApiKey(app.db, {
       userId: alice.id,
       name: "timed 2",
       access: "read",
@@ -433,7 +439,7 @@ describe("last_used_at", () => {
   });
 
   test("is written by signing in with the key", async () => {
-    const { apiKey, token } = createApiKey(app.db, {
+    const { apiKey, token } = await createApiKey(app.db, {
       userId: alice.id,
       name: "timed 3",
       access: "read",

@@ -31,7 +31,13 @@ beforeAll(async () => {
       ownerUserId: null,
       now: t0 + i,
     });
-    createApiKey(app.db, { userId: adminId, name: `key ${name}`, access: "read", expiresInSeconds: null, now: t0 + i });
+    await createApiKey(app.db, {
+      userId: adminId,
+      name: `key ${name}`,
+      access: "read",
+      expiresInSeconds: null,
+      now: t0 + i,
+    });
     createServiceAccount(app.db, {
       name: `sa-${name.toLowerCase()}`,
       access: "read",

@@ -97,13 +97,15 @@ describe("entry points", () => {
       isAdmin: false,
       now: now(),
     });
-    key = createApiKey(app.db, {
-      userId: user.id,
-      name: "laptop",
-      access: "read",
-      expiresInSeconds: null,
-      now: now(),
-    }).token;
+    key = (
+      await createApiKey(app.db, {
+        userId: user.id,
+        name: "laptop",
+        access: "read",
+        expiresInSeconds: null,
+        now: now(),
+      })
+    ).token;
   });
   afterAll(() => app.close());
 

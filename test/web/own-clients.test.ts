@@ -136,7 +136,7 @@ describe("access", () => {
 
 describe("a session opened with an API key", () => {
   async function keySession(person: Person) {
-    const { token } = createApiKey(app.db, {
+    const { token } = await createApiKey(app.db, {
       userId: person.id,
       name: `pasted ${++keysMade}`,
       access: "full",
@@ -346,8 +346,8 @@ describe("a new secret", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(rowOf(client.id)!.secretHash).toBe(sha256Hex(fresh!));
-    const exchange = (secret: string) => {
-      const { code } = makeCode(app, { userId: alice.id, clientId: client.id });
+    const exchange = async (secret: string) => {
+      const { code } = await makeCode(app, { userId: alice.id, clientId: client.id });
       return postForm(
         app,
         "/oauth/token",
@@ -426,7 +426,7 @@ describe("a new secret", () => {
 describe("deleting a client", () => {
   test("the owner deletes it; its tokens stop working at /mcp at once, audited", async () => {
     const { client } = ownedClient(alice);
-    const { code } = makeCode(app, { userId: bob.id, clientId: client.id });
+    const { code } = await makeCode(app, { userId: bob.id, clientId: client.id });
     const tokens = await exchangeCode(app, client.id, code);
     expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(200);
     const res = await confirmVia(alice.b, `/clients/delete?id=${client.id}`);
@@ -443,7 +443,7 @@ describe("deleting a client asks first and reports", () => {
   test("GET names the client and how many people's connections and tokens it ends, and changes nothing", async () => {
     const { client } = ownedClient(alice);
     for (const person of [alice, bob]) {
-      const { code } = makeCode(app, { userId: person.id, clientId: client.id });
+      const { code } = await makeCode(app, { userId: person.id, clientId: client.id });
       await exchangeCode(app, client.id, code);
     }
     const res = await alice.b.get(`/clients/delete?id=${client.id}`);
@@ -608,7 +608,7 @@ describe("the owner's account", () => {
       ownerUserId: carol.id,
       now: nowSeconds(),
     });
-    const { authorization, code } = makeCode(app, { userId: bob.id, clientId: client.id });
+    const { authorization, code } = await makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     app.db.$client.run("DELETE FROM users WHERE id = ?", [carol.id]);
     expect(rowOf(client.id)).toBeUndefined();

@@ -38,9 +38,9 @@ test("a web disable makes the person's API key and OAuth token 401 on the next /
     isAdmin: false,
     now: nowSeconds(),
   });
-  const { token: apiKey } = keyFor(app, person.id);
+  const { token: apiKey } = await keyFor(app, person.id);
   const { client } = makeClient(app);
-  const { code } = makeCode(app, { userId: person.id, clientId: client.id });
+  const { code } = await makeCode(app, { userId: person.id, clientId: client.id });
   const { access_token: accessToken } = await exchangeCode(app, client.id, code);
   // Twice each, so both sit in the bearer cache.
   for (let i = 0; i < 2; i++) expect([await status(apiKey), await status(accessToken)]).toEqual([200, 200]);

@@ -166,7 +166,7 @@ describe("throttling", () => {
       const passwordForm = /<form[^>]*id="password-sign-in"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? "";
       expect(errorOf(passwordForm)).toStartWith("Too many failed sign-ins.");
       expect(html).toContain('action="/sign-in/key"');
-      const { token } = createApiKey(t.db, {
+      const { token } = await createApiKey(t.db, {
         userId: dave.id,
         name: "laptop",
         access: "read",
@@ -206,7 +206,7 @@ describe("throttling", () => {
 
 describe("API key sign-in", () => {
   test("a pasted key signs in and the session row carries api_key_id", async () => {
-    const { apiKey, token } = newKey();
+    const { apiKey, token } = await newKey();
     const { b, res } = await signInWithKey(app, token);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/");
@@ -215,20 +215,20 @@ describe("API key sign-in", () => {
   });
 
   test("a key session ends no later than the key expires", async () => {
-    const { apiKey, token } = newKey({ expiresInSeconds: 3600 });
+    const { apiKey, token } = await newKey({ expiresInSeconds: 3600 });
     await signInWithKey(app, token);
     expect(sessionsOfKey(apiKey.id)[0]!.expiresAt).toBe(apiKey.expiresAt!);
   });
 
   test("an expired key cannot sign in", async () => {
-    const { apiKey, token } = newKey({ expiresInSeconds: 86400, now: nowSeconds() - 2 * 86400 });
+    const { apiKey, token } = await newKey({ expiresInSeconds: 86400, now: nowSeconds() - 2 * 86400 });
     const { res } = await signInWithKey(app, token);
     expect(res.status).toBe(401);
     expect(sessionsOfKey(apiKey.id).length).toBe(0);
   });
 
   test("revoking the key from another session ends the key's session", async () => {
-    const { apiKey, token } = newKey();
+    const { apiKey, token } = await newKey();
     const keyed = await signInWithKey(app, token);
     const owner = await signInWithPassword(app, { email: "alice@example.com", password });
     const csrf = Browser.csrfOf(await (await owner.b.get("/keys")).text());
@@ -242,7 +242,7 @@ describe("API key sign-in", () => {
   });
 
   test("revoking the key a session was opened with sends that session to /sign-in", async () => {
-    const { apiKey, token } = newKey();
+    const { apiKey, token } = await newKey();
     const { b } = await signInWithKey(app, token);
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
     const res = await b.post(`/keys/${apiKey.id}/revoke`, { csrf });
@@ -252,9 +252,9 @@ describe("API key sign-in", () => {
   });
 
   test("revoking the key with the service ends the key's session", async () => {
-    const { apiKey, token } = newKey();
+    const { apiKey, token } = await newKey();
     const { b } = await signInWithKey(app, token);
-    expect(revokeApiKey(app.db, { id: apiKey.id, ownerId: null, now: nowSeconds() })).toBe(true);
+    expect(await revokeApiKey(app.db, { id: apiKey.id, ownerId: null, now: nowSeconds() })).toBe(true);
     const after = await b.get("/keys");
     expect(after.status).toBe(303);
     expect(after.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
@@ -262,7 +262,7 @@ describe("API key sign-in", () => {
   });
 
   test("rotating the key ends the key's session", async () => {
-    const { apiKey, token } = newKey();
+    const { apiKey, token } = await newKey();
     const keyed = await signInWithKey(app, token);
     const owner = await signInWithPassword(app, { email: "alice@example.com", password });
     const csrf = Browser.csrfOf(await (await owner.b.get("/keys")).text());

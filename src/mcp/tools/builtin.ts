@@ -92,9 +92,9 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
   return jsonResult({ api_keys: apiKeys, connections });
 }
 
-function revokeOwn(deps: BuiltinDeps, caller: Caller, args: { kind: "api_key" | "connection"; id: string }) {
+async function revokeOwn(deps: BuiltinDeps, caller: Caller, args: { kind: "api_key" | "connection"; id: string }) {
   const input = { id: args.id, ownerId: caller.userId, now: deps.now() };
-  const revoked = args.kind === "api_key" ? revokeApiKey(deps.db, input) : revokeConnection(deps.db, input);
+  const revoked = await (args.kind === "api_key" ? revokeApiKey(deps.db, input) : revokeConnection(deps.db, input));
   // The same answer for "not yours" and "no such": ids of others stay unconfirmed.
   if (!revoked)
     return toolError(`You have no live ${args.kind === "api_key" ? "API key" : "connection"} with id ${args.id}.`);

@@ -22,6 +22,7 @@ import { formatScope, parseScope, scopeDescriptions, type Scope } from "../scope
 
 /** How long the consent page may wait for an answer. */
 export const pendingRequestTtlSeconds = 10 * 60;
+const sessionEnded = "Your session ended before you answered. Go back to the app and connect again.";
 
 /** What one consent page shows: the request it answers. */
 interface ConsentView {
@@ -165,10 +166,9 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
     })
     .post(
       oauthPaths.authorize,
-      ({ body, cookie, audit, set, redirect }) => {
+      async ({ body, cookie, audit, set, redirect }) => {
         const current = signedIn(web, cookie);
-        if (!current)
-          return problemPage(set, 401, "Your session ended before you answered. Go back to the app and connect again.");
+        if (!current) return problemPage(set, 401, sessionEnded);
         const decision = field(body, "decision");
         if (decision !== "allow" && decision !== "deny") return problemPage(set, 400, "Choose Allow or Deny.");
 
@@ -213,7 +213,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
           // RFC 6749 §4.1.2.1
           return respond({ error: "access_denied", error_description: "The user did not allow access." });
         }
-        const { code, authorization: grant } = approveAuthorization(web.db, {
+        const approved = await approveAuthorization(web.db, {
           userId: current.user.id,
           clientId: pending.clientId,
           // A session opened with an API key ties the grant to that key: revoking the key revokes it.
@@ -227,6 +227,9 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
           now,
           codeTtlSeconds: web.config.authCodeTtlSeconds,
         });
+        // The session's key was revoked while this answer was on its way: that ended the session too.
+        if (!approved) return problemPage(set, 401, sessionEnded);
+        const { code, authorization: grant } = approved;
         touchClient(web.db, pending.clientId, now);
         web.log.info("consent given", ids);
         const who = {

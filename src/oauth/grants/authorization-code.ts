@@ -1,5 +1,6 @@
 import { findUserById } from "../../accounts/users-store.ts";
 import { inTransaction } from "../../db/client.ts";
+import { runToEnd } from "../../db/transaction.ts";
 import { parseCredential, secretMatches } from "../../security/tokens.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, InvalidTarget, OAuthError } from "../errors.ts";
@@ -86,7 +87,7 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
 }
 
 function replayed(deps: GrantDeps, grantId: string): OAuthError {
-  revokeAuthorizationAndTokens(deps.db, grantId, deps.now);
+  runToEnd(revokeAuthorizationAndTokens(deps.db, grantId, deps.now));
   deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
   const authorization = findAuthorization(deps.db, grantId);
   deps.audit.record({

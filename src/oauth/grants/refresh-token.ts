@@ -1,4 +1,5 @@
 import { inTransaction } from "../../db/client.ts";
+import { runToEnd } from "../../db/transaction.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, OAuthError } from "../errors.ts";
 import { revokeAuthorizationAndTokens } from "../authorizations-store.ts";
@@ -86,7 +87,7 @@ function reused(deps: GrantDeps, presented: PresentedToken): TokenPair | OAuthEr
     deps.audit.record({ event: "token_refreshed", outcome: "ok", ...who, detail: { scope: again.scope, grace: true } });
     return again;
   }
-  revokeAuthorizationAndTokens(deps.db, authorization.id, deps.now);
+  runToEnd(revokeAuthorizationAndTokens(deps.db, authorization.id, deps.now));
   deps.log.warn("rotated refresh token reused: grant revoked", {
     grant_id: authorization.id,
     client_id: authorization.clientId,
