@@ -1,6 +1,7 @@
 import { eq, lte } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { apiKeys, sessions, users } from "../db/schema.ts";
+import { q, type Steps } from "../db/transaction.ts";
 import type { User } from "./users-store.ts";
 
 export type Session = typeof sessions.$inferSelect;
@@ -29,8 +30,8 @@ export function deleteSession(db: Db, id: string): void {
   db.delete(sessions).where(eq(sessions.id, id)).run();
 }
 
-export function deleteSessionsOfUser(db: Db, userId: string): void {
-  db.delete(sessions).where(eq(sessions.userId, userId)).run();
+export function* deleteSessionsOfUser(tx: Db, userId: string): Steps<void> {
+  yield* q(tx.delete(sessions).where(eq(sessions.userId, userId)));
 }
 
 export function deleteSessionsOfApiKey(db: Db, apiKeyId: string): void {

@@ -94,7 +94,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const post = () => ({ form: path, admin: "service accounts" }) as const;
 
   /** Disable or enable: the same account checks as for people, on a service account only. */
-  const toggle = (
+  const toggle = async (
     event: "user_disabled" | "user_enabled",
     byId: string,
     { audit, set, cookie }: { audit: AuditLog; set: Context["set"]; cookie: CookieJar },
@@ -104,7 +104,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
       set.status = 404;
       return noSuchAccount();
     }
-    const user = event === "user_disabled" ? disableAccount(web.db, id, web.now()) : enableAccount(web.db, id);
+    const user = await (event === "user_disabled" ? disableAccount(web.db, id, web.now()) : enableAccount(web.db, id));
     audit.record({ event, outcome: "ok", userId: user.id, detail: { by: byId, service_account: user.name } });
     setFlash(
       cookie,

@@ -18,7 +18,7 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq, isNull } from "drizzle-orm";
 import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
-import { AccountError, disableAccount } from "../../src/accounts/users.ts";
+import { AccountError, disableAccount, setAdmin } from "../../src/accounts/users.ts";
 import { invitations, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
 import { revokeApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
@@ -336,7 +336,7 @@ export function storeContract(label: string, makeApp: MakeApp) {
           const { user, tokens } = await connected(app);
           const { token: key } = await makeKey(app, user.id);
           await cached(app, key);
-          await revoked(app, tokens.access_token, () => Promise.resolve(disableAccount(app.db, user.id, nowSeconds())));
+          await revoked(app, tokens.access_token, () => disableAccount(app.db, user.id, nowSeconds()));
           expect(await mcpStatus(app, key)).toBe(401);
         }));
     });
@@ -459,6 +459,28 @@ export function storeContract(label: string, makeApp: MakeApp) {
           expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
           const refusal = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
           expect(refusal.reason).toBeInstanceOf(AccountError);
+          expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+
+      test("the two last admins demoted at once: exactly one is demoted, one active admin remains", () =>
+        withApp({}, async (app) => {
+          const admins = [await makeUser(app, { isAdmin: true }), await makeUser(app, { isAdmin: true })];
+          const outcomes = await Promise.allSettled(admins.map(async (admin) => setAdmin(app.db, admin.id, false)));
+          expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+          expect((outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult).reason).toBeInstanceOf(
+            AccountError,
+          );
+          expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+
+      test("one of the two last admins disabled while the other is demoted: one change is refused", () =>
+        withApp({}, async (app) => {
+          const [a, b] = [await makeUser(app, { isAdmin: true }), await makeUser(app, { isAdmin: true })];
+          const outcomes = await Promise.allSettled([
+            disableAccount(app.db, a.id, nowSeconds()),
+            setAdmin(app.db, b.id, false),
+          ]);
+          expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
           expect(await rows.activeAdmins(app)).toHaveLength(1);
         }));
     });

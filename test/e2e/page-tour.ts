@@ -96,7 +96,7 @@ async function seed(app: TestApp) {
   const admin = await makeUser(app, { isAdmin: true, email: people.admin, password });
   const member = await makeUser(app, { email: people.member, password });
   const gone = await makeUser(app, { email: "someone.who.left@example.com", password });
-  disableAccount(app.db, gone.id, now);
+  await disableAccount(app.db, gone.id, now);
   const key = (userId: string, name: string, opts: { access?: "read" | "full"; ago?: number; lifetime?: number }) =>
     createApiKey(app.db, {
       userId,

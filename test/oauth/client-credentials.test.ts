@@ -186,11 +186,11 @@ describe("on /mcp", () => {
     const a = account();
     const accessToken = (await tokenFor(a)).json.access_token;
     expect(await whoamiStatus(accessToken)).toBe(200);
-    disableAccount(app.db, a.userId, nowSeconds());
+    await disableAccount(app.db, a.userId, nowSeconds());
     expect(await whoamiStatus(accessToken)).toBe(401);
     const { res, json } = await tokenFor(a);
     expect([res.status, json.error]).toEqual([400, "unauthorized_client"]);
-    enableAccount(app.db, a.userId);
+    await enableAccount(app.db, a.userId);
     expect((await tokenFor(a)).res.status).toBe(200);
   });
 
