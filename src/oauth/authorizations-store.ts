@@ -1,6 +1,7 @@
 import { and, countDistinct, count, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
+import { q, runToEnd, type Steps } from "../db/transaction.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { oauthClients, oauthGrants, oauthTokens } from "../db/schema.ts";
 
@@ -8,7 +9,11 @@ import { oauthClients, oauthGrants, oauthTokens } from "../db/schema.ts";
 export type Authorization = typeof oauthGrants.$inferSelect;
 
 export function insertAuthorization(db: Db, authorization: Authorization): void {
-  db.insert(oauthGrants).values(authorization).run();
+  runToEnd(addAuthorization(db, authorization));
+}
+
+export function* addAuthorization(tx: Db, authorization: Authorization): Steps<void> {
+  yield* q(tx.insert(oauthGrants).values(authorization));
 }
 
 export function updateAuthorizationLimits(db: Db, id: string, limits: ArgumentLimits | null): void {

@@ -18,11 +18,18 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq, isNull } from "drizzle-orm";
 import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
+import {
+  createServiceAccount,
+  deleteServiceAccount,
+  newServiceAccountSecret,
+} from "../../src/accounts/service-accounts.ts";
 import { AccountError, disableAccount, setAdmin } from "../../src/accounts/users.ts";
-import { invitations, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
+import { invitations, oauthClients, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
 import { revokeApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
+import { secretVersionOf } from "../../src/oauth/client-secrets.ts";
+import { secretMatches } from "../../src/security/tokens.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import { Browser, type createTestApp, type TestApp } from "../helpers.ts";
 import { rpc } from "../mcp/fixture.ts";
@@ -51,6 +58,7 @@ const rows = {
       .select()
       .from(users)
       .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
+  serviceClients: (app: TestApp) => app.db.select().from(oauthClients).where(eq(oauthClients.kind, "service")),
   invitation: async (app: TestApp, id: string) =>
     (await app.db.select().from(invitations).where(eq(invitations.id, id)))[0]!,
 };
@@ -482,6 +490,54 @@ export function storeContract(label: string, makeApp: MakeApp) {
           ]);
           expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
           expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+    });
+
+    describe("service accounts", () => {
+      const serviceAccount = (app: TestApp, name: string) =>
+        createServiceAccount(app.db, {
+          name,
+          access: "read",
+          tools: null,
+          resource: `${app.url}/mcp`,
+          now: nowSeconds(),
+        });
+
+      test(`one name created ${racers} times at once: one account, one client, the rest refused`, () =>
+        withApp({}, async (app) => {
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: racers }, () => serviceAccount(app, "ci-race")),
+          );
+          expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+          for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toBeInstanceOf(AccountError);
+          expect(await rows.usersWithEmail(app, "ci-race@service.invalid")).toHaveLength(1);
+          expect(await rows.serviceClients(app)).toHaveLength(1);
+        }));
+
+      test("the new-secret form sent twice at once: one new secret, the other told it changed", () =>
+        withApp({}, async (app) => {
+          const { account } = await serviceAccount(app, "ci-secret");
+          const version = secretVersionOf(account.client.secretHash!);
+          const outcomes = await Promise.all([
+            newServiceAccountSecret(app.db, account.user.id, version),
+            newServiceAccountSecret(app.db, account.user.id, version),
+          ]);
+          expect(outcomes.filter((o) => o === "changed")).toHaveLength(1);
+          const renewed = outcomes.find((o) => typeof o === "object" && o !== null);
+          if (!renewed) throw new Error("no new secret");
+          const [client] = await rows.serviceClients(app);
+          expect(secretMatches(renewed.clientSecret, client!.secretHash!)).toBe(true);
+        }));
+
+      test("one account deleted twice at once: one deletion, the other finds nothing", () =>
+        withApp({}, async (app) => {
+          const { account } = await serviceAccount(app, "ci-gone");
+          const outcomes = await Promise.all([
+            deleteServiceAccount(app.db, account.user.id),
+            deleteServiceAccount(app.db, account.user.id),
+          ]);
+          expect(outcomes.map((o) => o?.user.id ?? null).sort()).toEqual([account.user.id, null].sort());
+          expect(await rows.serviceClients(app)).toHaveLength(0);
         }));
     });
   });

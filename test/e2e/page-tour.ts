@@ -141,8 +141,9 @@ async function seed(app: TestApp) {
     now,
   });
   const resource = mcpResourceUrl(app.url);
-  const ci = createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now }).account;
-  createServiceAccount(app.db, { name: "read-only-metrics", access: "read", tools: null, resource, now });
+  const ci = (await createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now }))
+    .account;
+  await createServiceAccount(app.db, { name: "read-only-metrics", access: "read", tools: null, resource, now });
 
   // Audit rows: tool calls of both keys, to a built-in tool, an upstream's and one that does not exist.
   const calls = [

@@ -32,7 +32,7 @@ beforeAll(async () => {
       now: t0 + i,
     });
     createApiKey(app.db, { userId: adminId, name: `key ${name}`, access: "read", expiresInSeconds: null, now: t0 + i });
-    createServiceAccount(app.db, {
+    await createServiceAccount(app.db, {
       name: `sa-${name.toLowerCase()}`,
       access: "read",
       tools: null,
