@@ -48,13 +48,14 @@ export function findPendingInvitationByEmail(db: Db, email: string, now: number)
 }
 
 /** Marks a pending invitation used by this account; false when it was no longer pending. */
-export function markInvitationUsed(db: Db, id: string, userId: string, now: number): boolean {
-  const rows = db
-    .update(invitations)
-    .set({ usedAt: now, userId })
-    .where(and(eq(invitations.id, id), pending(now)))
-    .returning({ id: invitations.id })
-    .all();
+export function* markInvitationUsed(tx: Db, id: string, userId: string, now: number): Steps<boolean> {
+  const rows = yield* q(
+    tx
+      .update(invitations)
+      .set({ usedAt: now, userId })
+      .where(and(eq(invitations.id, id), pending(now)))
+      .returning({ id: invitations.id }),
+  );
   return rows.length === 1;
 }
 

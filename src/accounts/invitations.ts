@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.ts";
-import { transaction } from "../db/transaction.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
   findInvitationById,
@@ -82,7 +82,7 @@ export async function acceptInvitation(
     password: string | null;
     passwordCost?: PasswordHashCost;
     now: number;
-    alsoInTransaction?: (user: User) => void;
+    alsoInTransaction?: (tx: Db, user: User) => Steps<void>;
   },
 ): Promise<{ user: User; invitation: Invitation }> {
   const invitation = usableInvitation(db, input.token, input.now);
@@ -102,7 +102,7 @@ export async function claimInvitation(
     password: string | null;
     passwordCost?: PasswordHashCost;
     now: number;
-    alsoInTransaction?: (user: User) => void;
+    alsoInTransaction?: (tx: Db, user: User) => Steps<void>;
   },
 ): Promise<{ user: User; invitation: Invitation }> {
   const user = await createUser(db, {
@@ -111,9 +111,10 @@ export async function claimInvitation(
     passwordCost: input.passwordCost,
     isAdmin: invitation.isAdmin,
     now: input.now,
-    alsoInTransaction: (created) => {
-      if (!markInvitationUsed(db, invitation.id, created.id, input.now)) throw new InvitationUnusable();
-      input.alsoInTransaction?.(created);
+    alsoInTransaction: function* (tx, created) {
+      // In the transaction: of two posts of one link, the second finds it used and makes no account.
+      if (!(yield* markInvitationUsed(tx, invitation.id, created.id, input.now))) throw new InvitationUnusable();
+      if (input.alsoInTransaction) yield* input.alsoInTransaction(tx, created);
     },
   });
   return { user, invitation };

@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { oauthClients, oauthGrants, users } from "../db/schema.ts";
+import { first, q, runToEnd, type Steps } from "../db/transaction.ts";
 
 /** A service account with its client and its one live authorization. */
 export interface ServiceAccountRow {
@@ -20,8 +21,14 @@ export function listServiceAccounts(db: Db): ServiceAccountRow[] {
   return serviceAccountsWhere(db);
 }
 
+/** A page's read outside a transaction body. */
 export function findServiceAccount(db: Db, userId: string): ServiceAccountRow | null {
-  return serviceAccountsWhere(db, eq(users.id, userId))[0] ?? null;
+  return runToEnd(serviceAccountById(db, userId));
+}
+
+/** The service account with this user id, or null, as a transaction body's step. */
+export function* serviceAccountById(tx: Db, userId: string): Steps<ServiceAccountRow | null> {
+  return first(yield* q(serviceAccountsQuery(tx, eq(users.id, userId)).limit(1)));
 }
 
 /** The service account whose client_credentials client this is, or null. */
@@ -30,24 +37,27 @@ export function findServiceAccountByClient(db: Db, clientId: string): ServiceAcc
 }
 
 function serviceAccountsWhere(db: Db, condition?: SQL): ServiceAccountRow[] {
+  return serviceAccountsQuery(db, condition).all();
+}
+
+function serviceAccountsQuery(db: Db, condition?: SQL) {
   return db
     .select(columns)
     .from(users)
     .innerJoin(oauthGrants, and(eq(oauthGrants.userId, users.id), isNull(oauthGrants.revokedAt)))
     .innerJoin(oauthClients, and(eq(oauthClients.id, oauthGrants.clientId), eq(oauthClients.kind, "service")))
     .where(and(eq(users.kind, "service"), condition))
-    .orderBy(asc(users.createdAt), asc(users.name))
-    .all();
+    .orderBy(asc(users.createdAt), asc(users.name));
 }
 
 /** Deletes the account (its authorization and tokens go by cascade) and its client. */
-export function deleteServiceAccountRows(db: Db, userId: string, clientId: string): boolean {
-  db.delete(oauthClients).where(eq(oauthClients.id, clientId)).run();
-  return (
-    db
+export function* deleteServiceAccountRows(tx: Db, userId: string, clientId: string): Steps<boolean> {
+  yield* q(tx.delete(oauthClients).where(eq(oauthClients.id, clientId)));
+  const deleted = yield* q(
+    tx
       .delete(users)
       .where(and(eq(users.id, userId), eq(users.kind, "service")))
-      .returning({ id: users.id })
-      .all().length === 1
+      .returning({ id: users.id }),
   );
+  return deleted.length === 1;
 }

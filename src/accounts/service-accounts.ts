@@ -1,13 +1,13 @@
-import { inTransaction, type Db } from "../db/client.ts";
-import { runToEnd } from "../db/transaction.ts";
+import type { Db } from "../db/client.ts";
+import { transaction } from "../db/transaction.ts";
 import { accessScopes, type AccessLevel } from "../keys/api-keys.ts";
 import { newClientSecret, secretVersionOf } from "../oauth/client-secrets.ts";
-import { updateClient } from "../oauth/clients-store.ts";
+import { changeClient } from "../oauth/clients-store.ts";
 import { insertAuthorization } from "../oauth/authorizations-store.ts";
 import { registerServiceClient } from "../oauth/registration.ts";
 import { randomString } from "../security/tokens.ts";
-import { deleteServiceAccountRows, findServiceAccount, type ServiceAccountRow } from "./service-accounts-store.ts";
-import { findUserByEmail, insertUser } from "./users-store.ts";
+import { deleteServiceAccountRows, serviceAccountById, type ServiceAccountRow } from "./service-accounts-store.ts";
+import { addUser, userByEmail } from "./users-store.ts";
 import { AccountError, serviceEmailDomain } from "./users.ts";
 
 // A service account is a named, non-human principal: a users row of kind
@@ -31,7 +31,7 @@ export function serviceAccountEmail(name: string): string {
 export function createServiceAccount(
   db: Db,
   input: { name: string; access: AccessLevel; tools: readonly string[] | null; resource: string; now: number },
-): { account: ServiceAccountRow; clientSecret: string } {
+): Promise<{ account: ServiceAccountRow; clientSecret: string }> {
   const name = input.name.trim();
   if (!namePattern.test(name))
     throw new AccountError(
@@ -39,10 +39,10 @@ export function createServiceAccount(
     );
   if (!(input.access in accessScopes)) throw new AccountError("The access level must be read or full.");
   const userId = randomString(10);
-  return inTransaction(db, () => {
-    if (findUserByEmail(db, serviceAccountEmail(name)))
+  return transaction(db, function* (tx) {
+    if (yield* userByEmail(tx, serviceAccountEmail(name)))
       throw new AccountError(`A service account named ${name} already exists.`);
-    insertUser(db, {
+    yield* addUser(tx, {
       id: userId,
       email: serviceAccountEmail(name),
       passwordHash: null,
@@ -52,24 +52,22 @@ export function createServiceAccount(
       createdAt: input.now,
       disabledAt: null,
     });
-    const { client, secret } = registerServiceClient(db, { name, now: input.now });
-    runToEnd(
-      insertAuthorization(db, {
-        id: randomString(10),
-        userId,
-        clientId: client.id,
-        scope: accessScopes[input.access],
-        tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
-        // A service account's limits come from [[policy]] (group "services"), not from its authorization.
-        argumentLimits: null,
-        resource: input.resource,
-        apiKeyId: null,
-        createdAt: input.now,
-        lastUsedAt: null,
-        revokedAt: null,
-      }),
-    );
-    return { account: findServiceAccount(db, userId)!, clientSecret: secret };
+    const { client, secret } = yield* registerServiceClient(tx, { name, now: input.now });
+    yield* insertAuthorization(tx, {
+      id: randomString(10),
+      userId,
+      clientId: client.id,
+      scope: accessScopes[input.access],
+      tools: input.access === "full" ? (input.tools ? [...input.tools] : null) : [],
+      // A service account's limits come from [[policy]] (group "services"), not from its authorization.
+      argumentLimits: null,
+      resource: input.resource,
+      apiKeyId: null,
+      createdAt: input.now,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    return { account: (yield* serviceAccountById(tx, userId))!, clientSecret: secret };
   });
 }
 
@@ -82,23 +80,24 @@ export function newServiceAccountSecret(
   db: Db,
   userId: string,
   replacing?: string,
-): { account: ServiceAccountRow; clientSecret: string } | "changed" | null {
-  return inTransaction(db, () => {
-    const account = findServiceAccount(db, userId);
+): Promise<{ account: ServiceAccountRow; clientSecret: string } | "changed" | null> {
+  return transaction(db, function* (tx) {
+    const account = yield* serviceAccountById(tx, userId);
     if (!account) return null;
+    // In the transaction: of the same form sent twice at once, the second sees the first's secret and replaces nothing.
     if (replacing !== undefined && replacing !== secretVersionOf(account.client.secretHash ?? "")) return "changed";
     const { secret, secretHash } = newClientSecret();
-    updateClient(db, account.client.id, { secretHash });
+    yield* changeClient(tx, account.client.id, { secretHash });
     return { account, clientSecret: secret };
   });
 }
 
 /** Deletes the account, its client, authorization and tokens; false when there was none. */
-export function deleteServiceAccount(db: Db, userId: string): ServiceAccountRow | null {
-  return inTransaction(db, () => {
-    const account = findServiceAccount(db, userId);
+export function deleteServiceAccount(db: Db, userId: string): Promise<ServiceAccountRow | null> {
+  return transaction(db, function* (tx) {
+    const account = yield* serviceAccountById(tx, userId);
     if (!account) return null;
-    deleteServiceAccountRows(db, account.user.id, account.client.id);
+    yield* deleteServiceAccountRows(tx, account.user.id, account.client.id);
     return account;
   });
 }

@@ -30,8 +30,8 @@ export function deleteSession(db: Db, id: string): void {
   db.delete(sessions).where(eq(sessions.id, id)).run();
 }
 
-export function deleteSessionsOfUser(db: Db, userId: string): void {
-  db.delete(sessions).where(eq(sessions.userId, userId)).run();
+export function* deleteSessionsOfUser(tx: Db, userId: string): Steps<void> {
+  yield* q(tx.delete(sessions).where(eq(sessions.userId, userId)));
 }
 
 export function* deleteSessionsOfApiKey(tx: Db, apiKeyId: string): Steps<void> {

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { first, q, type Steps } from "../db/transaction.ts";
+import { first, q, runToEnd, type Steps } from "../db/transaction.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { users } from "../db/schema.ts";
 
@@ -8,8 +8,13 @@ export type User = typeof users.$inferSelect;
 /** A person, or a service account (users.kind). */
 export type UserKind = User["kind"];
 
+export function* addUser(tx: Db, user: typeof users.$inferInsert): Steps<void> {
+  yield* q(tx.insert(users).values(user));
+}
+
+/** For fixtures outside any transaction body. */
 export function insertUser(db: Db, user: typeof users.$inferInsert): void {
-  db.insert(users).values(user).run();
+  runToEnd(addUser(db, user));
 }
 
 export function findUserByEmail(db: Db, email: string): User | null {
@@ -34,35 +39,43 @@ export function findUserById(db: Db, id: string): User | null {
   return userByIdQuery(db).get({ id }) ?? null;
 }
 
+/** The account with this id, or null, as a transaction body's step. */
+export function* userById(tx: Db, id: string): Steps<User | null> {
+  return first(yield* q(tx.select().from(users).where(eq(users.id, id)).limit(1)));
+}
+
 export function listUsers(db: Db): User[] {
   return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)).all();
 }
 
+export function* activeAdminCount(tx: Db): Steps<number> {
+  const rows = yield* q(
+    tx
+      .select({ n: sql<number>`count(*)` })
+      .from(users)
+      .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
+  );
+  return first(rows)?.n ?? 0;
+}
+
+/** Outside a transaction (the setup link, the sign-in page, a confirmation page): a read, now. */
 export function countActiveAdmins(db: Db): number {
-  const row = db
-    .select({ n: sql<number>`count(*)` })
-    .from(users)
-    .where(and(eq(users.isAdmin, true), isNull(users.disabledAt)))
-    .get();
-  return row?.n ?? 0;
+  return runToEnd(activeAdminCount(db));
 }
 
 export function countUsers(db: Db): number {
   return db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
 }
 
-export function markUserDisabled(db: Db, id: string, at: number): void {
-  db.update(users).set({ disabledAt: at }).where(eq(users.id, id)).run();
+/** Disabled since `at`, or enabled again with null. */
+export function* setUserDisabledAt(tx: Db, id: string, at: number | null): Steps<void> {
+  yield* q(tx.update(users).set({ disabledAt: at }).where(eq(users.id, id)));
 }
 
-export function markUserEnabled(db: Db, id: string): void {
-  db.update(users).set({ disabledAt: null }).where(eq(users.id, id)).run();
+export function* setPasswordHash(tx: Db, id: string, passwordHash: string): Steps<void> {
+  yield* q(tx.update(users).set({ passwordHash }).where(eq(users.id, id)));
 }
 
-export function updatePasswordHash(db: Db, id: string, passwordHash: string): void {
-  db.update(users).set({ passwordHash }).where(eq(users.id, id)).run();
-}
-
-export function markUserAdmin(db: Db, id: string, isAdmin: boolean): void {
-  db.update(users).set({ isAdmin }).where(eq(users.id, id)).run();
+export function* setUserAdmin(tx: Db, id: string, isAdmin: boolean): Steps<void> {
+  yield* q(tx.update(users).set({ isAdmin }).where(eq(users.id, id)));
 }

@@ -1,16 +1,18 @@
-import { inTransaction, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { defaultPasswordHashCost, type PasswordHashCost } from "./password-cost.ts";
 import { deleteSessionsOfUser } from "./sessions-store.ts";
 import {
+  activeAdminCount,
+  addUser,
   countActiveAdmins,
   findUserByEmail,
-  findUserById,
-  insertUser,
-  markUserAdmin,
-  markUserDisabled,
-  markUserEnabled,
-  updatePasswordHash,
+  setPasswordHash,
+  setUserAdmin,
+  setUserDisabledAt,
+  userByEmail,
+  userById,
   type User,
 } from "./users-store.ts";
 
@@ -71,7 +73,7 @@ export async function createUser(
     /** The argon2id cost of the password's hash (config.passwordHashCost). */
     passwordCost?: PasswordHashCost;
     /** Runs after the insert, in the same transaction; a throw undoes the insert (an invitation claimed once). */
-    alsoInTransaction?: (user: User) => void;
+    alsoInTransaction?: (tx: Db, user: User) => Steps<void>;
   },
 ): Promise<User> {
   const email = normalizeEmail(input.email);
@@ -93,11 +95,11 @@ export async function createUser(
     createdAt: input.now,
     disabledAt: null,
   };
-  inTransaction(db, () => {
-    if (input.onlyIfNoAdmin && countActiveAdmins(db) > 0) throw new AccountError("An admin already exists.");
-    if (findUserByEmail(db, email)) throw new AccountError(`A user with the email ${email} already exists.`);
-    insertUser(db, user);
-    input.alsoInTransaction?.(user);
+  await transaction(db, function* (tx) {
+    if (input.onlyIfNoAdmin && (yield* activeAdminCount(tx)) > 0) throw new AccountError("An admin already exists.");
+    if (yield* userByEmail(tx, email)) throw new AccountError(`A user with the email ${email} already exists.`);
+    yield* addUser(tx, user);
+    if (input.alsoInTransaction) yield* input.alsoInTransaction(tx, user);
   });
   return user;
 }
@@ -117,15 +119,15 @@ export async function setPassword(
   const problem = checkPassword(input.password);
   if (problem) throw new AccountError(problem);
   const passwordHash = await hashPassword(input.password, input.passwordCost);
-  inTransaction(db, () => {
-    updatePasswordHash(db, user.id, passwordHash);
-    deleteSessionsOfUser(db, user.id);
+  await transaction(db, function* (tx) {
+    yield* setPasswordHash(tx, user.id, passwordHash);
+    yield* deleteSessionsOfUser(tx, user.id);
   });
   return { ...user, passwordHash };
 }
 
 /** Disables an account by email (the CLI); see disableAccount. */
-export function disableUser(db: Db, email: string, now: number): User {
+export function disableUser(db: Db, email: string, now: number): Promise<User> {
   const user = findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new AccountError(`No user with the email ${email}.`);
   return disableAccount(db, user.id, now);
@@ -133,9 +135,18 @@ export function disableUser(db: Db, email: string, now: number): User {
 
 const lastAdminMessage = "Refusing to disable or demote the last active admin: make someone else an admin first.";
 
-/** Why this account can be neither disabled nor demoted now (it is the last active admin); null when it can. */
+/** Why this account can be neither disabled nor demoted now (it is the last active admin); null when it can. A confirmation page's early answer: the change itself asks again, in its transaction. */
 export function lastAdminRefusal(db: Db, user: User): string | null {
-  return user.isAdmin && user.disabledAt === null && countActiveAdmins(db) <= 1 ? lastAdminMessage : null;
+  return isLastAdmin(user, countActiveAdmins(db)) ? lastAdminMessage : null;
+}
+
+/** lastAdminRefusal inside a transaction body, counting the admins as the write will find them. */
+function* lastAdminRefusalStep(tx: Db, user: User): Steps<string | null> {
+  return isLastAdmin(user, yield* activeAdminCount(tx)) ? lastAdminMessage : null;
+}
+
+function isLastAdmin(user: User, activeAdmins: number): boolean {
+  return user.isAdmin && user.disabledAt === null && activeAdmins <= 1;
 }
 
 /**
@@ -145,38 +156,38 @@ export function lastAdminRefusal(db: Db, user: User): string | null {
  * in the same write transaction, so two admins disabling each other at once
  * cannot both succeed.
  */
-export function disableAccount(db: Db, userId: string, now: number): User {
-  return inTransaction(db, () => {
-    const user = findUserById(db, userId);
+export function disableAccount(db: Db, userId: string, now: number): Promise<User> {
+  return transaction(db, function* (tx) {
+    const user = yield* userById(tx, userId);
     if (!user) throw new AccountError("That account does not exist.");
     if (user.disabledAt !== null) return user;
-    const refusal = lastAdminRefusal(db, user);
+    const refusal = yield* lastAdminRefusalStep(tx, user);
     if (refusal) throw new AccountError(refusal);
-    markUserDisabled(db, user.id, now);
-    deleteSessionsOfUser(db, user.id);
+    yield* setUserDisabledAt(tx, user.id, now);
+    yield* deleteSessionsOfUser(tx, user.id);
     return { ...user, disabledAt: now };
   });
 }
 
-export function enableAccount(db: Db, userId: string): User {
-  return inTransaction(db, () => {
-    const user = findUserById(db, userId);
+export function enableAccount(db: Db, userId: string): Promise<User> {
+  return transaction(db, function* (tx) {
+    const user = yield* userById(tx, userId);
     if (!user) throw new AccountError("That account does not exist.");
-    if (user.disabledAt !== null) markUserEnabled(db, user.id);
+    if (user.disabledAt !== null) yield* setUserDisabledAt(tx, user.id, null);
     return { ...user, disabledAt: null };
   });
 }
 
 /** Makes an account an admin or not; demoting the last active admin is refused, atomically. */
-export function setAdmin(db: Db, userId: string, isAdmin: boolean): User {
-  return inTransaction(db, () => {
-    const user = findUserById(db, userId);
+export function setAdmin(db: Db, userId: string, isAdmin: boolean): Promise<User> {
+  return transaction(db, function* (tx) {
+    const user = yield* userById(tx, userId);
     if (!user) throw new AccountError("That account does not exist.");
     if (user.kind === "service") throw new AccountError("A service account cannot be an admin.");
     if (user.isAdmin === isAdmin) return user;
-    const refusal = isAdmin ? null : lastAdminRefusal(db, user);
+    const refusal = isAdmin ? null : yield* lastAdminRefusalStep(tx, user);
     if (refusal) throw new AccountError(refusal);
-    markUserAdmin(db, user.id, isAdmin);
+    yield* setUserAdmin(tx, user.id, isAdmin);
     return { ...user, isAdmin };
   });
 }

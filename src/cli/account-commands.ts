@@ -86,8 +86,8 @@ export const accountCommands: Record<string, Command> = {
     summary: "disable a user: their sessions and keys stop working at once",
     positionals: 1,
     run({ positionals, config, io }) {
-      return withDb(config, (db) => {
-        const user = disableUser(db, positionals[0]!, now());
+      return withDb(config, async (db) => {
+        const user = await disableUser(db, positionals[0]!, now());
         commandAudit(db, config, io).record({
           event: "user_disabled",
           outcome: "ok",

@@ -35,7 +35,7 @@ export const serviceCommands: Record<string, Command> = {
         const tools = chosen && (await checkedWriteTools(config, io.env, db, chosen));
         const access = values["read-only"] ? "read" : "full";
         try {
-          const { account, clientSecret } = createServiceAccount(db, {
+          const { account, clientSecret } = await createServiceAccount(db, {
             name,
             access,
             tools,

@@ -2,7 +2,8 @@ import { claimInvitation, usableInvitation } from "../accounts/invitations.ts";
 import { findPendingInvitationByEmail, type Invitation } from "../accounts/invitations-store.ts";
 import { findUserByEmail, findUserById, type User } from "../accounts/users-store.ts";
 import { createUser } from "../accounts/users.ts";
-import { inTransaction, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { transaction } from "../db/transaction.ts";
 import type { IdentityProviderConfig } from "./config.ts";
 import { findIdentityLink, insertIdentityLink, touchIdentityLink } from "./identity-links-store.ts";
 import type { ProviderIdentity } from "./outbound.ts";
@@ -62,7 +63,7 @@ export async function matchAccount(
   const byEmail = findUserByEmail(db, email);
   if (byEmail) {
     const user = usable(byEmail);
-    inTransaction(db, () => insertIdentityLink(db, { ...link, userId: user.id }));
+    await transaction(db, (tx) => insertIdentityLink(tx, { ...link, userId: user.id }));
     return { user, linked: true, invitation: null };
   }
   let invitation: Invitation | null = null;
@@ -72,7 +73,7 @@ export async function matchAccount(
     if (invitation.email !== email) throw new SignInRefused("invitation_mismatch");
   }
   invitation ??= findPendingInvitationByEmail(db, email, now);
-  const alsoInTransaction = (user: User) => insertIdentityLink(db, { ...link, userId: user.id });
+  const alsoInTransaction = (tx: Db, user: User) => insertIdentityLink(tx, { ...link, userId: user.id });
   if (invitation) {
     const { user } = await claimInvitation(db, invitation, { password: null, now, alsoInTransaction });
     return { user, linked: true, invitation };

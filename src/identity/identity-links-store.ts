@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { identityLinks } from "../db/schema.ts";
+import { q, type Steps } from "../db/transaction.ts";
 
 export type IdentityLink = typeof identityLinks.$inferSelect;
 
@@ -14,8 +15,8 @@ export function findIdentityLink(db: Db, provider: string, subject: string): Ide
   );
 }
 
-export function insertIdentityLink(db: Db, link: IdentityLink): void {
-  db.insert(identityLinks).values(link).run();
+export function* insertIdentityLink(tx: Db, link: IdentityLink): Steps<void> {
+  yield* q(tx.insert(identityLinks).values(link));
 }
 
 /** Records a sign-in through a link: when, and the verified email the provider gave this time. */

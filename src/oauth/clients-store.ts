@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
+import { q, runToEnd, type Steps } from "../db/transaction.ts";
 import { oauthClients, users } from "../db/schema.ts";
 
 type Row = typeof oauthClients.$inferSelect;
@@ -15,7 +16,11 @@ const fromRow = (row: Row): OAuthClient => ({ ...row, redirectUris: JSON.parse(r
 const toRow = (client: OAuthClient): Row => ({ ...client, redirectUris: JSON.stringify(client.redirectUris) });
 
 export function insertClient(db: Db, client: OAuthClient): void {
-  db.insert(oauthClients).values(toRow(client)).run();
+  runToEnd(addClient(db, client));
+}
+
+export function* addClient(tx: Db, client: OAuthClient): Steps<void> {
+  yield* q(tx.insert(oauthClients).values(toRow(client)));
 }
 
 /** Insert or replace (a refreshed metadata document). */
@@ -81,16 +86,18 @@ export function findClientWithOwner(db: Db, id: string): ClientWithOwner | null 
   return row ? { client: fromRow(row.client), ownerEmail: row.ownerEmail } : null;
 }
 
-export function updateClient(
-  db: Db,
-  id: string,
-  changes: Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>,
-): void {
+type ClientChanges = Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>;
+
+export function updateClient(db: Db, id: string, changes: ClientChanges): void {
+  runToEnd(changeClient(db, id, changes));
+}
+
+export function* changeClient(tx: Db, id: string, changes: ClientChanges): Steps<void> {
   const set: Partial<Row> = {
     ...changes,
     redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined,
   };
-  db.update(oauthClients).set(set).where(eq(oauthClients.id, id)).run();
+  yield* q(tx.update(oauthClients).set(set).where(eq(oauthClients.id, id)));
 }
 
 const touchClientQuery = preparedPerDb((db) =>

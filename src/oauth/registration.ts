@@ -1,8 +1,10 @@
 import { inTransaction, type Db } from "../db/client.ts";
+import type { Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { fallbackClientName, type ClientRegistration } from "./client-metadata.ts";
 import { newClientSecret } from "./client-secrets.ts";
 import {
+  addClient,
   deleteUnusedRegistrations,
   findClientByFingerprint,
   insertClient,
@@ -136,8 +138,11 @@ export function registerManualClient(
   return created;
 }
 
-/** A service account's client: confidential, for client_credentials only, with no redirect URI. */
-export function registerServiceClient(db: Db, input: { name: string; now: number }): NewClient & { secret: string } {
+/** A service account's client: confidential, for client_credentials only, with no redirect URI; a transaction body's step. */
+export function* registerServiceClient(
+  tx: Db,
+  input: { name: string; now: number },
+): Steps<NewClient & { secret: string }> {
   const created = newClient({
     kind: "service",
     name: input.name,
@@ -147,7 +152,7 @@ export function registerServiceClient(db: Db, input: { name: string; now: number
     fingerprint: null,
     now: input.now,
   });
-  insertClient(db, created.client);
+  yield* addClient(tx, created.client);
   return { client: created.client, secret: created.secret! };
 }
 

@@ -80,18 +80,18 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
   const change =
     (
       event: AuditEntry["event"],
-      act: (userId: string) => User,
+      act: (userId: string) => Promise<User>,
       outcome: (u: User, self: boolean) => Outcome,
       detail: (u: User) => Record<string, unknown> = () => ({}),
     ) =>
-    (g: SignedInContext, cookie: CookieJar, audit: AuditLog, set: Context["set"], targetId: string) => {
+    async (g: SignedInContext, cookie: CookieJar, audit: AuditLog, set: Context["set"], targetId: string) => {
       const by = g.current.user.id;
       if (!findPerson(targetId)) {
         set.status = 404;
         return noSuchPerson();
       }
       try {
-        const user = act(targetId);
+        const user = await act(targetId);
         web.log.info(event.replaceAll("_", " "), { user_id: by, target_user_id: user.id });
         audit.record({ event, outcome: "ok", userId: user.id, detail: { by, email: user.email, ...detail(user) } });
         const { to, flash } = outcome(user, user.id === by);

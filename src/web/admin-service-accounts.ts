@@ -94,7 +94,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const post = () => ({ form: path, admin: "service accounts" }) as const;
 
   /** Disable or enable: the same account checks as for people, on a service account only. */
-  const toggle = (
+  const toggle = async (
     event: "user_disabled" | "user_enabled",
     byId: string,
     { audit, set, cookie }: { audit: AuditLog; set: Context["set"]; cookie: CookieJar },
@@ -104,7 +104,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
       set.status = 404;
       return noSuchAccount();
     }
-    const user = event === "user_disabled" ? disableAccount(web.db, id, web.now()) : enableAccount(web.db, id);
+    const user = await (event === "user_disabled" ? disableAccount(web.db, id, web.now()) : enableAccount(web.db, id));
     audit.record({ event, outcome: "ok", userId: user.id, detail: { by: byId, service_account: user.name } });
     setFlash(
       cookie,
@@ -152,7 +152,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       path,
-      ({ body, current, viewer, csrf, audit, set }) => {
+      async ({ body, current, viewer, csrf, audit, set }) => {
         const by = current.user.id;
         const form: ServiceAccountForm = {
           name: field(body, "name"),
@@ -167,7 +167,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
         if (!read.ok) return fail(read.error);
         const { level, tools } = read.access;
         try {
-          const { account, clientSecret } = createServiceAccount(web.db, {
+          const { account, clientSecret } = await createServiceAccount(web.db, {
             name: form.name,
             access: level,
             tools,
@@ -225,8 +225,8 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       `${path}/:id/secret`,
-      ({ body, current, viewer, csrf, audit, set, params }) => {
-        const renewed = newServiceAccountSecret(web.db, params.id, field(body, "secret_version"));
+      async ({ body, current, viewer, csrf, audit, set, params }) => {
+        const renewed = await newServiceAccountSecret(web.db, params.id, field(body, "secret_version"));
         if (!renewed) {
           set.status = 404;
           return noSuchAccount();
@@ -319,8 +319,8 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       `${path}/:id/delete`,
-      ({ cookie, current, audit, set, params, redirect }) => {
-        const deleted = deleteServiceAccount(web.db, params.id);
+      async ({ cookie, current, audit, set, params, redirect }) => {
+        const deleted = await deleteServiceAccount(web.db, params.id);
         if (!deleted) {
           set.status = 404;
           return noSuchAccount();

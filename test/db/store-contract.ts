@@ -18,12 +18,19 @@
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq, isNull } from "drizzle-orm";
 import { createInvitation, invitationUrl } from "../../src/accounts/invitations.ts";
-import { AccountError, disableAccount } from "../../src/accounts/users.ts";
-import { apiKeys, invitations, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
+import {
+  createServiceAccount,
+  deleteServiceAccount,
+  newServiceAccountSecret,
+} from "../../src/accounts/service-accounts.ts";
+import { AccountError, disableAccount, setAdmin } from "../../src/accounts/users.ts";
+import { apiKeys, invitations, oauthClients, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
 import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
+import { secretVersionOf } from "../../src/oauth/client-secrets.ts";
+import { secretMatches } from "../../src/security/tokens.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { Browser, type createTestApp, type TestApp } from "../helpers.ts";
@@ -53,6 +60,7 @@ const rows = {
       .select()
       .from(users)
       .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
+  serviceClients: (app: TestApp) => app.db.select().from(oauthClients).where(eq(oauthClients.kind, "service")),
   invitation: async (app: TestApp, id: string) =>
     (await app.db.select().from(invitations).where(eq(invitations.id, id)))[0]!,
   apiKey: async (app: TestApp, id: string) => (await app.db.select().from(apiKeys).where(eq(apiKeys.id, id)))[0]!,
@@ -349,7 +357,7 @@ export function storeContract(label: string, makeApp: MakeApp) {
           const { user, tokens } = await connected(app);
           const { token: key } = await makeKey(app, user.id);
           await cached(app, key);
-          await revoked(app, tokens.access_token, () => Promise.resolve(disableAccount(app.db, user.id, nowSeconds())));
+          await revoked(app, tokens.access_token, () => disableAccount(app.db, user.id, nowSeconds()));
           expect(await mcpStatus(app, key)).toBe(401);
         }));
     });
@@ -605,6 +613,76 @@ export function storeContract(label: string, makeApp: MakeApp) {
           const refusal = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
           expect(refusal.reason).toBeInstanceOf(AccountError);
           expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+
+      test("the two last admins demoted at once: exactly one is demoted, one active admin remains", () =>
+        withApp({}, async (app) => {
+          const admins = [await makeUser(app, { isAdmin: true }), await makeUser(app, { isAdmin: true })];
+          const outcomes = await Promise.allSettled(admins.map(async (admin) => setAdmin(app.db, admin.id, false)));
+          expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+          expect((outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult).reason).toBeInstanceOf(
+            AccountError,
+          );
+          expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+
+      test("one of the two last admins disabled while the other is demoted: one change is refused", () =>
+        withApp({}, async (app) => {
+          const [a, b] = [await makeUser(app, { isAdmin: true }), await makeUser(app, { isAdmin: true })];
+          const outcomes = await Promise.allSettled([
+            disableAccount(app.db, a.id, nowSeconds()),
+            setAdmin(app.db, b.id, false),
+          ]);
+          expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+          expect(await rows.activeAdmins(app)).toHaveLength(1);
+        }));
+    });
+
+    describe("service accounts", () => {
+      const serviceAccount = (app: TestApp, name: string) =>
+        createServiceAccount(app.db, {
+          name,
+          access: "read",
+          tools: null,
+          resource: `${app.url}/mcp`,
+          now: nowSeconds(),
+        });
+
+      test(`one name created ${racers} times at once: one account, one client, the rest refused`, () =>
+        withApp({}, async (app) => {
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: racers }, () => serviceAccount(app, "ci-race")),
+          );
+          expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+          for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toBeInstanceOf(AccountError);
+          expect(await rows.usersWithEmail(app, "ci-race@service.invalid")).toHaveLength(1);
+          expect(await rows.serviceClients(app)).toHaveLength(1);
+        }));
+
+      test("the new-secret form sent twice at once: one new secret, the other told it changed", () =>
+        withApp({}, async (app) => {
+          const { account } = await serviceAccount(app, "ci-secret");
+          const version = secretVersionOf(account.client.secretHash!);
+          const outcomes = await Promise.all([
+            newServiceAccountSecret(app.db, account.user.id, version),
+            newServiceAccountSecret(app.db, account.user.id, version),
+          ]);
+          expect(outcomes.filter((o) => o === "changed")).toHaveLength(1);
+          const renewed = outcomes.find((o) => typeof o === "object" && o !== null);
+          if (!renewed) throw new Error("no new secret");
+          const [client] = await rows.serviceClients(app);
+          expect(secretMatches(renewed.clientSecret, client!.secretHash!)).toBe(true);
+        }));
+
+      test("one account deleted twice at once: one deletion, the other finds nothing", () =>
+        withApp({}, async (app) => {
+          const { account } = await serviceAccount(app, "ci-gone");
+          const outcomes = await Promise.all([
+            deleteServiceAccount(app.db, account.user.id),
+            deleteServiceAccount(app.db, account.user.id),
+          ]);
+          expect(outcomes.map((o) => o?.user.id ?? null).sort()).toEqual([account.user.id, null].sort());
+          expect(await rows.serviceClients(app)).toHaveLength(0);
         }));
     });
   });

@@ -203,8 +203,8 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
     await res.arrayBuffer();
     return res.status;
   };
-  const serviceAccount = (name: string) => {
-    const { account, clientSecret } = createServiceAccount(app.db, {
+  const serviceAccount = async (name: string) => {
+    const { account, clientSecret } = await createServiceAccount(app.db, {
       name,
       access: "read",
       tools: null,
@@ -262,7 +262,7 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
   });
 
   test("a service account's new secret", async () => {
-    const { clientId, secret } = serviceAccount("ci-rotate");
+    const { clientId, secret } = await serviceAccount("ci-rotate");
     await cancelThenConfirm(admin, app.url, {
       list: "/admin/service-accounts",
       showsSecret: true,
@@ -277,7 +277,7 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
   });
 
   test("disabling a service account", async () => {
-    const { clientId, secret } = serviceAccount("ci-pause");
+    const { clientId, secret } = await serviceAccount("ci-pause");
     await cancelThenConfirm(admin, app.url, {
       list: "/admin/service-accounts",
       link: (p) => row("service-accounts", "ci-pause")(p).getByRole("link", { name: "Disable" }),
@@ -289,7 +289,7 @@ describe.skipIf(!chromiumPath)("an admin's destructive actions ask, then report"
   });
 
   test("deleting a service account", async () => {
-    const { clientId, secret } = serviceAccount("ci-gone");
+    const { clientId, secret } = await serviceAccount("ci-gone");
     await cancelThenConfirm(admin, app.url, {
       list: "/admin/service-accounts",
       link: (p) => row("service-accounts", "ci-gone")(p).getByRole("link", { name: "Delete" }),

@@ -96,7 +96,7 @@ async function seed(app: TestApp) {
   const admin = await makeUser(app, { isAdmin: true, email: people.admin, password });
   const member = await makeUser(app, { email: people.member, password });
   const gone = await makeUser(app, { email: "someone.who.left@example.com", password });
-  disableAccount(app.db, gone.id, now);
+  await disableAccount(app.db, gone.id, now);
   const key = (userId: string, name: string, opts: { access?: "read" | "full"; ago?: number; lifetime?: number }) =>
     createApiKey(app.db, {
       userId,
@@ -142,8 +142,9 @@ async function seed(app: TestApp) {
     now,
   });
   const resource = mcpResourceUrl(app.url);
-  const ci = createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now }).account;
-  createServiceAccount(app.db, { name: "read-only-metrics", access: "read", tools: null, resource, now });
+  const ci = (await createServiceAccount(app.db, { name: "ci-deploy", access: "full", tools: null, resource, now }))
+    .account;
+  await createServiceAccount(app.db, { name: "read-only-metrics", access: "read", tools: null, resource, now });
 
   // Audit rows: tool calls of both keys, to a built-in tool, an upstream's and one that does not exist.
   const calls = [

@@ -227,7 +227,7 @@ describe("signing in", () => {
 
   test("a disabled account is refused with 403, also through an existing link", async () => {
     await signInAs("open-op", "frank");
-    disableAccount(app.db, userByEmail("frank@example.com")!.id, now());
+    await disableAccount(app.db, userByEmail("frank@example.com")!.id, now());
     const { res, b } = await signInAs("open-op", "frank");
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Account disabled");

@@ -23,9 +23,9 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-function account(access: AccessLevel = "full", tools: string[] | null = null) {
+async function account(access: AccessLevel = "full", tools: string[] | null = null) {
   const name = `ci-${randomString(4)}`;
-  const { account, clientSecret } = createServiceAccount(app.db, {
+  const { account, clientSecret } = await createServiceAccount(app.db, {
     name,
     access,
     tools,
@@ -62,7 +62,7 @@ async function whoamiStatus(accessToken: string) {
 
 describe("the token endpoint", () => {
   test("gives an access token and no refresh token, with the account's scope", async () => {
-    const a = account();
+    const a = await account();
     const { res, json } = await tokenFor(a);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -76,13 +76,13 @@ describe("the token endpoint", () => {
   });
 
   test("accepts the secret in the form (client_secret_post) as well as by Basic", async () => {
-    const a = account();
+    const a = await account();
     const { res } = await token({ client_id: a.clientId, client_secret: a.secret });
     expect(res.status).toBe(200);
   });
 
   test("a wrong secret is 401 invalid_client with a Basic challenge", async () => {
-    const a = account();
+    const a = await account();
     const { res, json } = await tokenFor({ clientId: a.clientId, secret: "gate_cs_wrong" });
     expect([res.status, json.error, res.headers.get("www-authenticate")]).toEqual([
       401,
@@ -92,15 +92,15 @@ describe("the token endpoint", () => {
   });
 
   test("a narrower scope is granted; a wider one is invalid_scope", async () => {
-    const full = account();
+    const full = await account();
     expect((await tokenFor(full, { scope: "mcp:read" })).json.scope).toBe("mcp:read");
-    const read = account("read");
+    const read = await account("read");
     const { res, json } = await tokenFor(read, { scope: "mcp:read mcp:write" });
     expect([res.status, json.error]).toEqual([400, "invalid_scope"]);
   });
 
   test("another resource is invalid_target; the MCP resource is fine", async () => {
-    const a = account();
+    const a = await account();
     expect((await tokenFor(a, { resource: "https://elsewhere.example/mcp" })).json.error).toBe("invalid_target");
     expect((await tokenFor(a, { resource: mcpResourceUrl(app.url) })).res.status).toBe(200);
   });
@@ -121,7 +121,7 @@ describe("the token endpoint", () => {
   });
 
   test("is recorded in the audit log as token_issued under the account", async () => {
-    const a = account();
+    const a = await account();
     await tokenFor(a);
     app.audit.flush();
     const rows = app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId)).all();
@@ -140,7 +140,7 @@ describe("the token endpoint", () => {
   });
 
   test("a service account's client cannot start the device flow", async () => {
-    const a = account();
+    const a = await account();
     const res = await app.request("/oauth/device_authorization", {
       method: "POST",
       headers: { authorization: basic(a.clientId, a.secret) },
@@ -152,7 +152,7 @@ describe("the token endpoint", () => {
 
 describe("on /mcp", () => {
   test("whoami names the service account and its client", async () => {
-    const a = account("full", ["gatehouse__revoke_connection"]);
+    const a = await account("full", ["gatehouse__revoke_connection"]);
     const client = await connectClient(app, (await tokenFor(a)).json.access_token);
     const who = structured(await client.callTool({ name: "gatehouse__whoami", arguments: {} }));
     expect([who.email, who.via, who.name, who.write_tools]).toEqual([
@@ -165,7 +165,7 @@ describe("on /mcp", () => {
   });
 
   test("a read-only account lists no write tools and its tool calls are audited under it", async () => {
-    const a = account("read");
+    const a = await account("read");
     const client = await connectClient(app, (await tokenFor(a)).json.access_token);
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain("gatehouse__whoami");
@@ -183,21 +183,21 @@ describe("on /mcp", () => {
   });
 
   test("disabling the account stops its token on the next request and refuses new ones; enabling brings it back", async () => {
-    const a = account();
+    const a = await account();
     const accessToken = (await tokenFor(a)).json.access_token;
     expect(await whoamiStatus(accessToken)).toBe(200);
-    disableAccount(app.db, a.userId, nowSeconds());
+    await disableAccount(app.db, a.userId, nowSeconds());
     expect(await whoamiStatus(accessToken)).toBe(401);
     const { res, json } = await tokenFor(a);
     expect([res.status, json.error]).toEqual([400, "unauthorized_client"]);
-    enableAccount(app.db, a.userId);
+    await enableAccount(app.db, a.userId);
     expect((await tokenFor(a)).res.status).toBe(200);
   });
 
   test("deleting the account stops its token and its client, and deletes its tokens", async () => {
-    const a = account();
+    const a = await account();
     const accessToken = (await tokenFor(a)).json.access_token;
-    expect(deleteServiceAccount(app.db, a.userId)?.user.name).toBe(a.name);
+    expect((await deleteServiceAccount(app.db, a.userId))?.user.name).toBe(a.name);
     expect(await whoamiStatus(accessToken)).toBe(401);
     expect((await tokenFor(a)).json.error).toBe("invalid_client");
     const tokenId = accessToken.slice("gate_at_".length, "gate_at_".length + 16);
@@ -205,8 +205,8 @@ describe("on /mcp", () => {
   });
 
   test("a new secret stops the old one at once", async () => {
-    const a = account();
-    const renewed = newServiceAccountSecret(app.db, a.userId);
+    const a = await account();
+    const renewed = await newServiceAccountSecret(app.db, a.userId);
     if (renewed === null || renewed === "changed") throw new Error("no new secret");
     expect((await tokenFor(a)).json.error).toBe("invalid_client");
     expect((await tokenFor({ clientId: a.clientId, secret: renewed.clientSecret })).res.status).toBe(200);

@@ -223,8 +223,8 @@ describe("device authorization and the device code grant", () => {
 });
 
 describe("client_credentials", () => {
-  function account() {
-    const { account, clientSecret } = createServiceAccount(app.db, {
+  async function account() {
+    const { account, clientSecret } = await createServiceAccount(app.db, {
       name: `ci-${randomString(4)}`,
       access: "read",
       tools: null,
@@ -236,14 +236,14 @@ describe("client_credentials", () => {
 
   test.each(variants)("resource=%s gives a token that works on /mcp", async (spelled) => {
     const resource = spell(spelled);
-    const res = await postForm(app, "/oauth/token", { grant_type: "client_credentials", resource }, account());
+    const res = await postForm(app, "/oauth/token", { grant_type: "client_credentials", resource }, await account());
     expect(res.status).toBe(200);
     expect((await listTools(((await res.json()) as TokenBody).access_token)).status).toBe(200);
   });
 
   test.each(refusals)("resource=%s is invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const res = await postForm(app, "/oauth/token", { grant_type: "client_credentials", resource }, account());
+    const res = await postForm(app, "/oauth/token", { grant_type: "client_credentials", resource }, await account());
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_target"]);
   });
 });

@@ -38,7 +38,7 @@ beforeAll(async () => {
       expiresInSeconds: null,
       now: t0 + i,
     });
-    createServiceAccount(app.db, {
+    await createServiceAccount(app.db, {
       name: `sa-${name.toLowerCase()}`,
       access: "read",
       tools: null,

@@ -500,13 +500,15 @@ describe("asking first, then saying what happened (issue 14)", () => {
   });
 
   test("an unknown id, a service account or a revoked invitation gets a 404 confirmation page", async () => {
-    const service = createServiceAccount(app.db, {
-      name: "not-a-person",
-      access: "read",
-      tools: null,
-      resource: `${app.url}/mcp`,
-      now: nowSeconds(),
-    }).account.user;
+    const service = (
+      await createServiceAccount(app.db, {
+        name: "not-a-person",
+        access: "read",
+        tools: null,
+        resource: `${app.url}/mcp`,
+        now: nowSeconds(),
+      })
+    ).account.user;
     for (const id of ["nobody", service.id]) {
       for (const action of ["disable", "remove-admin"]) {
         const { status, html } = await confirmation(`/admin/people/${id}/${action}`);

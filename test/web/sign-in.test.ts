@@ -104,7 +104,7 @@ describe("password sign-in", () => {
       isAdmin: false,
       now: nowSeconds(),
     });
-    disableUser(app.db, "gone@example.com", nowSeconds());
+    await disableUser(app.db, "gone@example.com", nowSeconds());
     const { res } = await signInWithPassword(app, { email: "gone@example.com", password });
     expect(res.status).toBe(401);
     expect(errorOf(await res.text())).toBe("Incorrect email or password.");
