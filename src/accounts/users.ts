@@ -1,12 +1,11 @@
 import type { Db } from "../db/client.ts";
-import { transaction, type Steps } from "../db/transaction.ts";
+import { runToEnd, transaction, type Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { defaultPasswordHashCost, type PasswordHashCost } from "./password-cost.ts";
 import { deleteSessionsOfUser } from "./sessions-store.ts";
 import {
   activeAdminCount,
   addUser,
-  countActiveAdmins,
   findUserByEmail,
   setPasswordHash,
   setUserAdmin,
@@ -137,16 +136,13 @@ const lastAdminMessage = "Refusing to disable or demote the last active admin: m
 
 /** Why this account can be neither disabled nor demoted now (it is the last active admin); null when it can. A confirmation page's early answer: the change itself asks again, in its transaction. */
 export function lastAdminRefusal(db: Db, user: User): string | null {
-  return isLastAdmin(user, countActiveAdmins(db)) ? lastAdminMessage : null;
+  return runToEnd(lastAdminRefusalStep(db, user));
 }
 
 /** lastAdminRefusal inside a transaction body, counting the admins as the write will find them. */
 function* lastAdminRefusalStep(tx: Db, user: User): Steps<string | null> {
-  return isLastAdmin(user, yield* activeAdminCount(tx)) ? lastAdminMessage : null;
-}
-
-function isLastAdmin(user: User, activeAdmins: number): boolean {
-  return user.isAdmin && user.disabledAt === null && activeAdmins <= 1;
+  if (!user.isAdmin || user.disabledAt !== null) return null;
+  return (yield* activeAdminCount(tx)) <= 1 ? lastAdminMessage : null;
 }
 
 /**
