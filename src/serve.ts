@@ -3,7 +3,7 @@ import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
 import { createApp } from "./app.ts";
 import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
-import type { Db } from "./db/client.ts";
+import type { Store } from "./db/store.ts";
 import type { GatewayConfig } from "./gateway/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
 import type { IdentityProviderConfig } from "./identity/config.ts";
@@ -31,7 +31,7 @@ export interface Running {
  */
 export function serve(
   config: Config,
-  db: Db,
+  db: Store,
   log: Logger,
   gatewayConfig: GatewayConfig | null = null,
   identityProviders: IdentityProviderConfig[] = [],

@@ -5,7 +5,8 @@ import type { PasswordHashCost } from "../src/accounts/password-cost.ts";
 import { createApp } from "../src/app.ts";
 import { createAuditRecorder, type AuditRecorder } from "../src/audit/recorder.ts";
 import { loadConfig, type Config } from "../src/config.ts";
-import { openDatabase, type Db } from "../src/db/client.ts";
+import { openDatabase } from "../src/db/client.ts";
+import type { Store } from "../src/db/store.ts";
 import type { GatewayConfig } from "../src/gateway/config.ts";
 import type { IdentityProviderConfig } from "../src/identity/config.ts";
 import type { PolicyRule } from "../src/mcp/policy-config.ts";
@@ -31,7 +32,7 @@ export function freePort(): number {
 export interface TestApp {
   url: string;
   config: Config;
-  db: Db;
+  db: Store;
   dataDir: string;
   setupToken: string | null;
   /** Log lines written so far, parsed. */

@@ -1,15 +1,15 @@
 import { and, asc, desc, eq, gt, isNull, lte } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { invitations } from "../db/schema.ts";
 import { q, type Steps } from "../db/transaction.ts";
 
 export type Invitation = typeof invitations.$inferSelect;
 
-export function* insertInvitation(tx: Db, invitation: Invitation): Steps<void> {
+export function* insertInvitation(tx: Store, invitation: Invitation): Steps<void> {
   yield* q(tx.insert(invitations).values(invitation));
 }
 
-export function findInvitationById(db: Db, id: string): Invitation | null {
+export function findInvitationById(db: Store, id: string): Invitation | null {
   return db.select().from(invitations).where(eq(invitations.id, id)).get() ?? null;
 }
 
@@ -21,12 +21,12 @@ const pending = (now: number) => and(open, gt(invitations.expiresAt, now));
  * Invitations neither used nor revoked, oldest first: those that expired are
  * listed too (as expired), until removed or replaced by a new invitation.
  */
-export function listOpenInvitations(db: Db): Invitation[] {
+export function listOpenInvitations(db: Store): Invitation[] {
   return db.select().from(invitations).where(open).orderBy(asc(invitations.createdAt), asc(invitations.email)).all();
 }
 
 /** Marks the expired, unanswered invitations of this (lowercased) email revoked: a new one replaces them. */
-export function* revokeExpiredInvitationsOf(tx: Db, email: string, now: number): Steps<void> {
+export function* revokeExpiredInvitationsOf(tx: Store, email: string, now: number): Steps<void> {
   yield* q(
     tx
       .update(invitations)
@@ -36,7 +36,7 @@ export function* revokeExpiredInvitationsOf(tx: Db, email: string, now: number):
 }
 
 /** The newest pending invitation for this (lowercased) email, or null. */
-export function findPendingInvitationByEmail(db: Db, email: string, now: number): Invitation | null {
+export function findPendingInvitationByEmail(db: Store, email: string, now: number): Invitation | null {
   return (
     db
       .select()
@@ -48,7 +48,7 @@ export function findPendingInvitationByEmail(db: Db, email: string, now: number)
 }
 
 /** Marks a pending invitation used by this account; false when it was no longer pending. */
-export function* markInvitationUsed(tx: Db, id: string, userId: string, now: number): Steps<boolean> {
+export function* markInvitationUsed(tx: Store, id: string, userId: string, now: number): Steps<boolean> {
   const rows = yield* q(
     tx
       .update(invitations)
@@ -60,7 +60,7 @@ export function* markInvitationUsed(tx: Db, id: string, userId: string, now: num
 }
 
 /** Revokes an invitation neither used nor revoked (pending or expired: removing it from the list); null when there is none. */
-export function markInvitationRevoked(db: Db, id: string, now: number): Invitation | null {
+export function markInvitationRevoked(db: Store, id: string, now: number): Invitation | null {
   return (
     db
       .update(invitations)
@@ -72,7 +72,7 @@ export function markInvitationRevoked(db: Db, id: string, now: number): Invitati
 }
 
 /** An invitation neither used nor revoked, expired or not; null when there is none. */
-export function findOpenInvitation(db: Db, id: string): Invitation | null {
+export function findOpenInvitation(db: Store, id: string): Invitation | null {
   return (
     db
       .select()

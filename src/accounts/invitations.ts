@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { transaction, type Steps } from "../db/transaction.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import {
@@ -31,7 +31,7 @@ export function invitationUrl(publicUrl: string, token: string): string {
 }
 
 export async function createInvitation(
-  db: Db,
+  db: Store,
   input: { email: string; isAdmin: boolean; createdBy: string | null; now: number; expiresInSeconds?: number },
 ): Promise<{ invitation: Invitation; token: string }> {
   const email = normalizeEmail(input.email);
@@ -60,7 +60,7 @@ export async function createInvitation(
 }
 
 /** The pending invitation behind a link, or null when it is used, expired, revoked or unknown. */
-export function usableInvitation(db: Db, token: string, now: number): Invitation | null {
+export function usableInvitation(db: Store, token: string, now: number): Invitation | null {
   const parsed = parseCredential(invitationPrefix, token);
   if (!parsed) return null;
   const invitation = findInvitationById(db, parsed.id);
@@ -76,13 +76,13 @@ export function usableInvitation(db: Db, token: string, now: number): Invitation
  * Throws InvitationUnusable, or AccountError for a bad password.
  */
 export async function acceptInvitation(
-  db: Db,
+  db: Store,
   input: {
     token: string;
     password: string | null;
     passwordCost?: PasswordHashCost;
     now: number;
-    alsoInTransaction?: (tx: Db, user: User) => Steps<void>;
+    alsoInTransaction?: (tx: Store, user: User) => Steps<void>;
   },
 ): Promise<{ user: User; invitation: Invitation }> {
   const invitation = usableInvitation(db, input.token, input.now);
@@ -96,13 +96,13 @@ export async function acceptInvitation(
  * in the same transaction (linking the provider's identity).
  */
 export async function claimInvitation(
-  db: Db,
+  db: Store,
   invitation: Invitation,
   input: {
     password: string | null;
     passwordCost?: PasswordHashCost;
     now: number;
-    alsoInTransaction?: (tx: Db, user: User) => Steps<void>;
+    alsoInTransaction?: (tx: Store, user: User) => Steps<void>;
   },
 ): Promise<{ user: User; invitation: Invitation }> {
   const user = await createUser(db, {

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { oauthClients, oauthGrants, users } from "../db/schema.ts";
 import { first, q, runToEnd, type Steps } from "../db/transaction.ts";
 
@@ -17,30 +17,30 @@ const columns = {
 };
 
 /** Every service account, oldest first. */
-export function listServiceAccounts(db: Db): ServiceAccountRow[] {
+export function listServiceAccounts(db: Store): ServiceAccountRow[] {
   return serviceAccountsWhere(db);
 }
 
 /** A page's read outside a transaction body. */
-export function findServiceAccount(db: Db, userId: string): ServiceAccountRow | null {
+export function findServiceAccount(db: Store, userId: string): ServiceAccountRow | null {
   return runToEnd(serviceAccountById(db, userId));
 }
 
 /** The service account with this user id, or null, as a transaction body's step. */
-export function* serviceAccountById(tx: Db, userId: string): Steps<ServiceAccountRow | null> {
+export function* serviceAccountById(tx: Store, userId: string): Steps<ServiceAccountRow | null> {
   return first(yield* q(serviceAccountsQuery(tx, eq(users.id, userId)).limit(1)));
 }
 
 /** The service account whose client_credentials client this is, or null. */
-export function findServiceAccountByClient(db: Db, clientId: string): ServiceAccountRow | null {
+export function findServiceAccountByClient(db: Store, clientId: string): ServiceAccountRow | null {
   return serviceAccountsWhere(db, eq(oauthClients.id, clientId))[0] ?? null;
 }
 
-function serviceAccountsWhere(db: Db, condition?: SQL): ServiceAccountRow[] {
+function serviceAccountsWhere(db: Store, condition?: SQL): ServiceAccountRow[] {
   return serviceAccountsQuery(db, condition).all();
 }
 
-function serviceAccountsQuery(db: Db, condition?: SQL) {
+function serviceAccountsQuery(db: Store, condition?: SQL) {
   return db
     .select(columns)
     .from(users)
@@ -51,7 +51,7 @@ function serviceAccountsQuery(db: Db, condition?: SQL) {
 }
 
 /** Deletes the account (its authorization and tokens go by cascade) and its client. */
-export function* deleteServiceAccountRows(tx: Db, userId: string, clientId: string): Steps<boolean> {
+export function* deleteServiceAccountRows(tx: Store, userId: string, clientId: string): Steps<boolean> {
   yield* q(tx.delete(oauthClients).where(eq(oauthClients.id, clientId)));
   const deleted = yield* q(
     tx

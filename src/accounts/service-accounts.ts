@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { transaction } from "../db/transaction.ts";
 import { accessScopes, type AccessLevel } from "../keys/api-keys.ts";
 import { newClientSecret, secretVersionOf } from "../oauth/client-secrets.ts";
@@ -29,7 +29,7 @@ export function serviceAccountEmail(name: string): string {
  * the catalogue); null: every write tool. Returns the client secret, shown once.
  */
 export function createServiceAccount(
-  db: Db,
+  db: Store,
   input: { name: string; access: AccessLevel; tools: readonly string[] | null; resource: string; now: number },
 ): Promise<{ account: ServiceAccountRow; clientSecret: string }> {
   const name = input.name.trim();
@@ -77,7 +77,7 @@ export function createServiceAccount(
  * the current one (the same form sent twice), "changed" and nothing is replaced.
  */
 export function newServiceAccountSecret(
-  db: Db,
+  db: Store,
   userId: string,
   replacing?: string,
 ): Promise<{ account: ServiceAccountRow; clientSecret: string } | "changed" | null> {
@@ -93,7 +93,7 @@ export function newServiceAccountSecret(
 }
 
 /** Deletes the account, its client, authorization and tokens; false when there was none. */
-export function deleteServiceAccount(db: Db, userId: string): Promise<ServiceAccountRow | null> {
+export function deleteServiceAccount(db: Store, userId: string): Promise<ServiceAccountRow | null> {
   return transaction(db, function* (tx) {
     const account = yield* serviceAccountById(tx, userId);
     if (!account) return null;

@@ -1,5 +1,5 @@
 import { eq, lte } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { apiKeys, sessions, users } from "../db/schema.ts";
 import { q, type Steps } from "../db/transaction.ts";
 import type { User } from "./users-store.ts";
@@ -7,11 +7,11 @@ import type { User } from "./users-store.ts";
 export type Session = typeof sessions.$inferSelect;
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
-export function insertSession(db: Db, session: Session): void {
+export function insertSession(db: Store, session: Session): void {
   db.insert(sessions).values(session).run();
 }
 
-export function findSession(db: Db, id: string): { session: Session; user: User; apiKey: ApiKeyRow | null } | null {
+export function findSession(db: Store, id: string): { session: Session; user: User; apiKey: ApiKeyRow | null } | null {
   const row = db
     .select({ session: sessions, user: users, apiKey: apiKeys })
     .from(sessions)
@@ -22,22 +22,22 @@ export function findSession(db: Db, id: string): { session: Session; user: User;
   return row ?? null;
 }
 
-export function updateSessionExpiry(db: Db, id: string, expiresAt: number): void {
+export function updateSessionExpiry(db: Store, id: string, expiresAt: number): void {
   db.update(sessions).set({ expiresAt }).where(eq(sessions.id, id)).run();
 }
 
-export function deleteSession(db: Db, id: string): void {
+export function deleteSession(db: Store, id: string): void {
   db.delete(sessions).where(eq(sessions.id, id)).run();
 }
 
-export function* deleteSessionsOfUser(tx: Db, userId: string): Steps<void> {
+export function* deleteSessionsOfUser(tx: Store, userId: string): Steps<void> {
   yield* q(tx.delete(sessions).where(eq(sessions.userId, userId)));
 }
 
-export function* deleteSessionsOfApiKey(tx: Db, apiKeyId: string): Steps<void> {
+export function* deleteSessionsOfApiKey(tx: Store, apiKeyId: string): Steps<void> {
   yield* q(tx.delete(sessions).where(eq(sessions.apiKeyId, apiKeyId)));
 }
 
-export function deleteExpiredSessions(db: Db, now: number): number {
+export function deleteExpiredSessions(db: Store, now: number): number {
   return db.delete(sessions).where(lte(sessions.expiresAt, now)).returning({ id: sessions.id }).all().length;
 }

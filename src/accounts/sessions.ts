@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import type { ApiKey } from "../keys/api-keys-store.ts";
 import { newCredential, parseCredential, secretMatches } from "../security/tokens.ts";
 import { deleteSession, findSession, insertSession, updateSessionExpiry, type Session } from "./sessions-store.ts";
@@ -15,7 +15,7 @@ export interface SignedIn {
 
 /** Opens a session; returns the cookie value, shown to nobody else. */
 export function openSession(
-  db: Db,
+  db: Store,
   input: { userId: string; apiKeyId: string | null; apiKeyExpiresAt: number | null; now: number },
 ): { token: string; expiresAt: number } {
   const { id, token, secretHash } = newCredential("");
@@ -37,7 +37,7 @@ export function openSession(
  * its user is disabled, or the API key it was opened with is revoked or
  * expired. Active sessions slide forward, with one write per half lifetime.
  */
-export function validateSession(db: Db, token: string, now: number): SignedIn | null {
+export function validateSession(db: Store, token: string, now: number): SignedIn | null {
   const parsed = parseCredential("", token);
   if (!parsed) return null;
   const found = findSession(db, parsed.id);
@@ -55,6 +55,6 @@ export function validateSession(db: Db, token: string, now: number): SignedIn | 
   return { session, user, apiKey: session.apiKeyId === null ? null : apiKey };
 }
 
-export function closeSession(db: Db, sessionId: string): void {
+export function closeSession(db: Store, sessionId: string): void {
   deleteSession(db, sessionId);
 }

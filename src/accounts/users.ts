@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { runToEnd, transaction, type Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { defaultPasswordHashCost, type PasswordHashCost } from "./password-cost.ts";
@@ -62,7 +62,7 @@ export async function verifyPassword(password: string, hash: string | null, cost
  * racing setup forms cannot both make an admin.
  */
 export async function createUser(
-  db: Db,
+  db: Store,
   input: {
     email: string;
     password: string | null;
@@ -72,7 +72,7 @@ export async function createUser(
     /** The argon2id cost of the password's hash (config.passwordHashCost). */
     passwordCost?: PasswordHashCost;
     /** Runs after the insert, in the same transaction; a throw undoes the insert (an invitation claimed once). */
-    alsoInTransaction?: (tx: Db, user: User) => Steps<void>;
+    alsoInTransaction?: (tx: Store, user: User) => Steps<void>;
   },
 ): Promise<User> {
   const email = normalizeEmail(input.email);
@@ -109,7 +109,7 @@ export async function createUser(
  * session of the account ends, as after any password change.
  */
 export async function setPassword(
-  db: Db,
+  db: Store,
   input: { email: string; password: string; passwordCost: PasswordHashCost },
 ): Promise<User> {
   const user = findUserByEmail(db, normalizeEmail(input.email) ?? input.email);
@@ -126,7 +126,7 @@ export async function setPassword(
 }
 
 /** Disables an account by email (the CLI); see disableAccount. */
-export function disableUser(db: Db, email: string, now: number): Promise<User> {
+export function disableUser(db: Store, email: string, now: number): Promise<User> {
   const user = findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new AccountError(`No user with the email ${email}.`);
   return disableAccount(db, user.id, now);
@@ -135,12 +135,12 @@ export function disableUser(db: Db, email: string, now: number): Promise<User> {
 const lastAdminMessage = "Refusing to disable or demote the last active admin: make someone else an admin first.";
 
 /** Why this account can be neither disabled nor demoted now (it is the last active admin); null when it can. A confirmation page's early answer: the change itself asks again, in its transaction. */
-export function lastAdminRefusal(db: Db, user: User): string | null {
+export function lastAdminRefusal(db: Store, user: User): string | null {
   return runToEnd(lastAdminRefusalStep(db, user));
 }
 
 /** lastAdminRefusal inside a transaction body, counting the admins as the write will find them. */
-function* lastAdminRefusalStep(tx: Db, user: User): Steps<string | null> {
+function* lastAdminRefusalStep(tx: Store, user: User): Steps<string | null> {
   if (!user.isAdmin || user.disabledAt !== null) return null;
   return (yield* activeAdminCount(tx)) <= 1 ? lastAdminMessage : null;
 }
@@ -152,7 +152,7 @@ function* lastAdminRefusalStep(tx: Db, user: User): Steps<string | null> {
  * in the same write transaction, so two admins disabling each other at once
  * cannot both succeed.
  */
-export function disableAccount(db: Db, userId: string, now: number): Promise<User> {
+export function disableAccount(db: Store, userId: string, now: number): Promise<User> {
   return transaction(db, function* (tx) {
     const user = yield* userById(tx, userId);
     if (!user) throw new AccountError("That account does not exist.");
@@ -165,7 +165,7 @@ export function disableAccount(db: Db, userId: string, now: number): Promise<Use
   });
 }
 
-export function enableAccount(db: Db, userId: string): Promise<User> {
+export function enableAccount(db: Store, userId: string): Promise<User> {
   return transaction(db, function* (tx) {
     const user = yield* userById(tx, userId);
     if (!user) throw new AccountError("That account does not exist.");
@@ -175,7 +175,7 @@ export function enableAccount(db: Db, userId: string): Promise<User> {
 }
 
 /** Makes an account an admin or not; demoting the last active admin is refused, atomically. */
-export function setAdmin(db: Db, userId: string, isAdmin: boolean): Promise<User> {
+export function setAdmin(db: Store, userId: string, isAdmin: boolean): Promise<User> {
   return transaction(db, function* (tx) {
     const user = yield* userById(tx, userId);
     if (!user) throw new AccountError("That account does not exist.");

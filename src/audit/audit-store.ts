@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import { inTransaction, type Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { auditEvents, users } from "../db/schema.ts";
 
@@ -24,7 +25,7 @@ export interface AuditFilter {
   to?: number;
 }
 
-function insertBuilder(db: Db) {
+function insertBuilder(db: Store) {
   return db.insert(auditEvents).values({
     at: sql.placeholder("at"),
     event: sql.placeholder("event"),
@@ -49,13 +50,13 @@ const insertQuery = preparedPerDb((db) => insertBuilder(db).prepare());
  * each parameter takes, for the writer thread (writer-thread.ts), which has
  * a connection of its own and no Drizzle.
  */
-export function auditInsertSql(db: Db): { sql: string; fields: (keyof NewAuditEvent)[] } {
+export function auditInsertSql(db: Store): { sql: string; fields: (keyof NewAuditEvent)[] } {
   const { sql: text, params } = insertBuilder(db).toSQL();
   return { sql: text, fields: params.map((p) => (p as { value: { name: keyof NewAuditEvent } }).value.name) };
 }
 
 /** Writes a batch in one transaction: all of it or none. */
-export function insertAuditEvents(db: Db, rows: readonly NewAuditEvent[]): void {
+export function insertAuditEvents(db: Store, rows: readonly NewAuditEvent[]): void {
   if (rows.length === 0) return;
   const query = insertQuery(db);
   inTransaction(db, () => {
@@ -91,7 +92,7 @@ function conditions(filter: AuditFilter): SQL | undefined {
  * older than `beforeId`, or else the `limit` entries just newer than `afterId`.
  */
 export function listAuditEvents(
-  db: Db,
+  db: Store,
   filter: AuditFilter,
   page: { beforeId?: number; afterId?: number; limit: number },
 ): AuditListRow[] {
@@ -115,7 +116,7 @@ export function listAuditEvents(
 }
 
 /** How many entries match, or with `afterId` how many of them are newer than that entry. */
-export function countAuditEvents(db: Db, filter: AuditFilter, afterId?: number): number {
+export function countAuditEvents(db: Store, filter: AuditFilter, afterId?: number): number {
   const where = and(conditions(filter), afterId === undefined ? undefined : gt(auditEvents.id, afterId));
   return db.select({ n: count() }).from(auditEvents).where(where).get()?.n ?? 0;
 }
@@ -124,7 +125,7 @@ export function countAuditEvents(db: Db, filter: AuditFilter, afterId?: number):
  * Deletes entries recorded before `cutoff` (unix seconds), a chunk at a time
  * so a large purge never holds the write lock for long. Returns how many went.
  */
-export function deleteAuditEventsBefore(db: Db, cutoff: number, chunk = 5000): number {
+export function deleteAuditEventsBefore(db: Store, cutoff: number, chunk = 5000): number {
   let total = 0;
   for (;;) {
     const ids = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, cutoff)).limit(chunk);

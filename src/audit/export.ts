@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { listAuditEvents, type AuditFilter, type AuditListRow } from "./audit-store.ts";
 
 // The audit log as JSON lines, newest first, read a page at a time as the
@@ -34,7 +34,7 @@ export function auditJson(row: AuditListRow): Record<string, unknown> {
   };
 }
 
-export function auditJsonLines(db: Db, filter: AuditFilter): ReadableStream<Uint8Array> {
+export function auditJsonLines(db: Store, filter: AuditFilter): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let beforeId: number | undefined;
   return new ReadableStream<Uint8Array>({

@@ -1,5 +1,5 @@
 import type { AuditArgumentsMode } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import type { Logger } from "../log.ts";
 import { auditInsertSql, deleteAuditEventsBefore, insertAuditEvents, type NewAuditEvent } from "./audit-store.ts";
 import type { AuditEntry, AuditLog } from "./entry.ts";
@@ -29,7 +29,7 @@ export interface AuditRecorder extends AuditLog {
 }
 
 export interface AuditRecorderOptions {
-  db: Db;
+  db: Store;
   log: Logger;
   /** Unix seconds. */
   now: () => number;
@@ -159,6 +159,6 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
 }
 
 /** The periodic purge (src/serve.ts): entries older than the retention go. */
-export function purgeOldAuditEvents(db: Db, now: number, retentionSeconds: number): number {
+export function purgeOldAuditEvents(db: Store, now: number, retentionSeconds: number): number {
   return deleteAuditEventsBefore(db, now - retentionSeconds);
 }

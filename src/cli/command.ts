@@ -1,7 +1,8 @@
 import type { ParseArgsConfig } from "node:util";
 import { createAuditRecorder, type AuditRecorder } from "../audit/recorder.ts";
 import type { Config } from "../config.ts";
-import { openDatabase, type Db } from "../db/client.ts";
+import { openDatabase } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { migrate, NewerDatabaseError } from "../db/migrate.ts";
 import { createLogger } from "../log.ts";
 import { findUserByEmail } from "../accounts/users-store.ts";
@@ -38,7 +39,7 @@ export function required(values: Values, name: string): string {
   return value;
 }
 
-export function runMigrations(db: Db) {
+export function runMigrations(db: Store) {
   try {
     return migrate(db.$client);
   } catch (error) {
@@ -47,7 +48,7 @@ export function runMigrations(db: Db) {
   }
 }
 
-export function openMigrated(config: Config, onApplied: (fields: { migrations: string }) => void): Db {
+export function openMigrated(config: Config, onApplied: (fields: { migrations: string }) => void): Store {
   const db = openDatabase(config.dataDir);
   try {
     const { applied } = runMigrations(db);
@@ -59,7 +60,7 @@ export function openMigrated(config: Config, onApplied: (fields: { migrations: s
   }
 }
 
-export async function withDb(config: Config, fn: (db: Db) => void | Promise<void>): Promise<void> {
+export async function withDb(config: Config, fn: (db: Store) => void | Promise<void>): Promise<void> {
   const db = openMigrated(config, () => {});
   try {
     await fn(db);
@@ -69,7 +70,7 @@ export async function withDb(config: Config, fn: (db: Db) => void | Promise<void
 }
 
 /** The audit log for a command: each entry written at once (no batching), a failed write reported on stderr. */
-export function commandAudit(db: Db, config: Config, io: Io): AuditRecorder {
+export function commandAudit(db: Store, config: Config, io: Io): AuditRecorder {
   return createAuditRecorder({
     db,
     log: createLogger(io.err),
@@ -80,7 +81,7 @@ export function commandAudit(db: Db, config: Config, io: Io): AuditRecorder {
 }
 
 /** A list's `--user EMAIL` filter: that person's id, null without the option, an error for an unknown address. */
-export function userFilter(db: Db, email: Values[string]): string | null {
+export function userFilter(db: Store, email: Values[string]): string | null {
   if (typeof email !== "string") return null;
   const user = findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new RuntimeError(`no user with the email ${email}`);

@@ -1,5 +1,5 @@
 import type { Config } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { Gateway } from "../gateway/gateway.ts";
 import { silentLogger } from "../log.ts";
@@ -71,7 +71,7 @@ async function settled(gateway: Gateway): Promise<void> {
 export async function checkedWriteTools(
   config: Config,
   env: Record<string, string | undefined>,
-  db: Db,
+  db: Store,
   chosen: string[],
   flag = "--tools",
 ): Promise<string[]> {

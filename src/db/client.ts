@@ -1,15 +1,15 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import { sqliteDialectSql } from "./dialect.ts";
 import * as schema from "./schema.ts";
-
-export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+import type { Store } from "./store.ts";
 
 export const databaseFileName = "gatehouse.db";
 
 /** Opens (creating if needed) the database in `dataDir`: directory 0700, file 0600. */
-export function openDatabase(dataDir: string): Db {
+export function openDatabase(dataDir: string): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   const file = join(dataDir, databaseFileName);
@@ -22,13 +22,13 @@ export function openDatabase(dataDir: string): Db {
   sqlite.run("PRAGMA journal_mode = WAL");
   sqlite.run("PRAGMA synchronous = NORMAL");
   sqlite.run("PRAGMA foreign_keys = ON");
-  return drizzle({ client: sqlite, schema }) as Db;
+  return Object.assign(drizzle({ client: sqlite, schema }), { tables: schema, dialectSql: sqliteDialectSql });
 }
 
 /**
  * Runs `fn` in one write transaction (BEGIN IMMEDIATE, so it never fails
  * half-way on a lock upgrade). Nested calls become savepoints.
  */
-export function inTransaction<T>(db: Db, fn: () => T): T {
+export function inTransaction<T>(db: Store, fn: () => T): T {
   return db.$client.transaction(fn).immediate();
 }

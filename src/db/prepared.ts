@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { Db } from "./client.ts";
+import type { Store } from "./store.ts";
 
 /**
  * A query prepared once per database, for the lookups on the /mcp hot path:
@@ -7,8 +7,8 @@ import type { Db } from "./client.ts";
  * statement about 0.05 ms. A cache and nothing more: the statement reads the
  * database afresh on every run.
  */
-export function preparedPerDb<Q>(build: (db: Db) => Q): (db: Db) => Q {
-  const cache = new WeakMap<Db, Q>();
+export function preparedPerDb<Q>(build: (db: Store) => Q): (db: Store) => Q {
+  const cache = new WeakMap<Store, Q>();
   return (db) => {
     let query = cache.get(db);
     if (query === undefined) {

@@ -1,4 +1,5 @@
-import type { Db } from "./client.ts";
+import { isSync } from "./execute-now.ts";
+import type { Store } from "./store.ts";
 
 // Transactions that cannot interleave (issue 15; docs/architecture.md "Transactions").
 //
@@ -19,12 +20,25 @@ export interface Query<T> extends PromiseLike<T> {
   prepare(): { execute(): unknown };
 }
 
-/** A transaction body's run: it yields queries and is resumed with each one's result. */
-export type Steps<T> = Generator<Query<unknown>, T, unknown>;
+/** A prepared statement (a builder's `.prepare()`, with `sql.placeholder` parameters). */
+export interface Statement<T> {
+  execute(params?: Record<string, unknown>): PromiseLike<T>;
+}
 
-/** Runs one query inside a body: `const rows = yield* q(tx.select().from(t).where(…))`. */
-export function* q<T>(query: Query<T>): Steps<T> {
-  return (yield query) as T;
+/** What a body yields: a builder, or a prepared statement with its parameters. */
+export type Step = Query<unknown> | { statement: Statement<unknown>; params: Record<string, unknown> | undefined };
+
+/** A transaction body's run: it yields queries and is resumed with each one's result. */
+export type Steps<T> = Generator<Step, T, unknown>;
+
+/**
+ * Runs one query inside a body: `const rows = yield* q(tx.select().from(t).where(…))`,
+ * or a prepared statement: `yield* q(insertTokenQuery(tx), row)`.
+ */
+export function q<T>(query: Query<T>): Steps<T>;
+export function q<T>(statement: Statement<T>, params?: Record<string, unknown>): Steps<T>;
+export function* q<T>(query: Query<T> | Statement<T>, params?: Record<string, unknown>): Steps<T> {
+  return (yield "prepare" in query ? query : { statement: query, params }) as T;
 }
 
 /** The first row or null: with `.limit(1)`, what both dialects share in place of SQLite's `.get()`. */
@@ -37,7 +51,7 @@ export function first<T>(rows: readonly T[]): T | null {
  * throw rolls everything back and rejects. Bodies compose with `yield*` (one
  * transaction, as nested inTransaction calls share one today).
  */
-export function transaction<T>(db: Db, body: (tx: Db) => Steps<T>): Promise<T> {
+export function transaction<T>(db: Store, body: (tx: Store) => Steps<T>): Promise<T> {
   try {
     return Promise.resolve(db.$client.transaction(() => runToEnd(body(db))).immediate());
   } catch (error) {
@@ -58,13 +72,10 @@ export function runToEnd<T>(steps: Steps<T>): T {
   return next.value;
 }
 
-/** A query's result, now: a prepared SQLite statement executes synchronously (Drizzle's sync mode). */
-function runNow(query: Query<unknown>): unknown {
-  const result = query.prepare().execute();
+/** A step's result, now: a SQLite statement executes synchronously (Drizzle's sync mode). */
+function runNow(step: Step): unknown {
+  const result =
+    "prepare" in step ? step.prepare().execute() : "statement" in step ? step.statement.execute(step.params) : null;
   if (!isSync(result)) throw new TypeError("transaction(): a query yielded here must be a bun:sqlite Drizzle query");
   return result.sync();
-}
-
-function isSync(result: unknown): result is { sync(): unknown } {
-  return typeof result === "object" && result !== null && typeof (result as { sync?: unknown }).sync === "function";
 }

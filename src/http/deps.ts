@@ -1,6 +1,6 @@
 import type { AuditRecorder } from "../audit/recorder.ts";
 import type { Config } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import type { IdentityProviderConfig } from "../identity/config.ts";
 import type { Logger } from "../log.ts";
@@ -14,7 +14,7 @@ import type { RateLimiter } from "../security/rate-limit.ts";
 
 export interface AppDeps {
   config: Config;
-  db: Db;
+  db: Store;
   log: Logger;
   /** Unix seconds. */
   now: () => number;

@@ -2,7 +2,7 @@ import { claimInvitation, usableInvitation } from "../accounts/invitations.ts";
 import { findPendingInvitationByEmail, type Invitation } from "../accounts/invitations-store.ts";
 import { findUserByEmail, findUserById, type User } from "../accounts/users-store.ts";
 import { createUser } from "../accounts/users.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { transaction } from "../db/transaction.ts";
 import type { IdentityProviderConfig } from "./config.ts";
 import { findIdentityLink, insertIdentityLink, touchIdentityLink } from "./identity-links-store.ts";
@@ -43,7 +43,7 @@ function usable(user: User | null): User {
 }
 
 export async function matchAccount(
-  db: Db,
+  db: Store,
   provider: IdentityProviderConfig,
   identity: ProviderIdentity,
   input: { invitationToken: string | null; now: number },
@@ -73,7 +73,7 @@ export async function matchAccount(
     if (invitation.email !== email) throw new SignInRefused("invitation_mismatch");
   }
   invitation ??= findPendingInvitationByEmail(db, email, now);
-  const alsoInTransaction = (tx: Db, user: User) => insertIdentityLink(tx, { ...link, userId: user.id });
+  const alsoInTransaction = (tx: Store, user: User) => insertIdentityLink(tx, { ...link, userId: user.id });
   if (invitation) {
     const { user } = await claimInvitation(db, invitation, { password: null, now, alsoInTransaction });
     return { user, linked: true, invitation };

@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { preparedPerDb } from "../db/prepared.ts";
 import { apiKeys, users } from "../db/schema.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
@@ -7,12 +7,12 @@ import { first, q, type Steps } from "../db/transaction.ts";
 export type ApiKey = typeof apiKeys.$inferSelect;
 type User = typeof users.$inferSelect;
 
-export function* insertApiKey(tx: Db, key: ApiKey): Steps<void> {
+export function* insertApiKey(tx: Store, key: ApiKey): Steps<void> {
   yield* q(tx.insert(apiKeys).values(key));
 }
 
 /** The key with this id, or null, as a transaction body's step (the bearer check has its own, findApiKeyWithUser). */
-export function* apiKeyById(tx: Db, id: string): Steps<ApiKey | null> {
+export function* apiKeyById(tx: Store, id: string): Steps<ApiKey | null> {
   return first(yield* q(tx.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1)));
 }
 
@@ -26,12 +26,12 @@ const apiKeyWithUserQuery = preparedPerDb((db) =>
 );
 
 /** Runs on every /mcp request with an API key: prepared once (src/db/prepared.ts). */
-export function findApiKeyWithUser(db: Db, id: string): { apiKey: ApiKey; user: User } | null {
+export function findApiKeyWithUser(db: Store, id: string): { apiKey: ApiKey; user: User } | null {
   return apiKeyWithUserQuery(db).get({ id }) ?? null;
 }
 
 /** Keys not revoked, newest first; of one user, or of everyone when userId is null. */
-export function listLiveApiKeys(db: Db, userId: string | null): { apiKey: ApiKey; email: string }[] {
+export function listLiveApiKeys(db: Store, userId: string | null): { apiKey: ApiKey; email: string }[] {
   const live = isNull(apiKeys.revokedAt);
   return db
     .select({ apiKey: apiKeys, email: users.email })
@@ -43,7 +43,7 @@ export function listLiveApiKeys(db: Db, userId: string | null): { apiKey: ApiKey
 }
 
 /** One of the user's live keys (not revoked, not expired at `now`) named `name`, ignoring ASCII case; or null. */
-export function* findLiveApiKeyByName(tx: Db, userId: string, name: string, now: number): Steps<ApiKey | null> {
+export function* findLiveApiKeyByName(tx: Store, userId: string, name: string, now: number): Steps<ApiKey | null> {
   const rows = yield* q(
     tx
       .select()
@@ -61,7 +61,7 @@ export function* findLiveApiKeyByName(tx: Db, userId: string, name: string, now:
   return first(rows);
 }
 
-export function* markApiKeyRevoked(tx: Db, id: string, at: number): Steps<boolean> {
+export function* markApiKeyRevoked(tx: Store, id: string, at: number): Steps<boolean> {
   const revoked = yield* q(
     tx
       .update(apiKeys)
@@ -73,7 +73,7 @@ export function* markApiKeyRevoked(tx: Db, id: string, at: number): Steps<boolea
 }
 
 /** Live keys made in a session opened with key `id`. */
-export function* liveKeyIdsCreatedWith(tx: Db, id: string): Steps<string[]> {
+export function* liveKeyIdsCreatedWith(tx: Store, id: string): Steps<string[]> {
   const rows = yield* q(
     tx
       .select({ id: apiKeys.id })
@@ -83,6 +83,6 @@ export function* liveKeyIdsCreatedWith(tx: Db, id: string): Steps<string[]> {
   return rows.map((row) => row.id);
 }
 
-export function updateApiKeyLastUsed(db: Db, id: string, at: number): void {
+export function updateApiKeyLastUsed(db: Store, id: string, at: number): void {
   db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
 }

@@ -1,5 +1,5 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { transaction, type Steps } from "../db/transaction.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { liveAuthorizationIdsOfApiKey, revokeAuthorizationAndTokens } from "../oauth/authorizations-store.ts";
@@ -43,7 +43,7 @@ export function accessLevelOf(scope: string): AccessLevel {
  * is told apart by name, when revoking the one that leaked.
  */
 export async function createApiKey(
-  db: Db,
+  db: Store,
   input: {
     userId: string;
     name: string;
@@ -99,7 +99,7 @@ function newApiKey(input: Parameters<typeof createApiKey>[1]): { apiKey: ApiKey;
 }
 
 /** Whether the key a session was opened with (if any) is still not revoked: revoking it revokes what it makes. */
-function* createdWithIsLive(tx: Db, createdWith: Pick<ApiKey, "id"> | null | undefined): Steps<boolean> {
+function* createdWithIsLive(tx: Store, createdWith: Pick<ApiKey, "id"> | null | undefined): Steps<boolean> {
   if (!createdWith) return true;
   return (yield* apiKeyById(tx, createdWith.id))?.revokedAt === null;
 }
@@ -110,7 +110,7 @@ function earliest(a: number | null, b: number | null): number | null {
 }
 
 /** The live key and its active user behind a presented token, or null. */
-export function authenticateApiKey(db: Db, token: string, now: number) {
+export function authenticateApiKey(db: Store, token: string, now: number) {
   const parsed = parseCredential(apiKeyPrefix, token);
   if (!parsed) return null;
   const found = findApiKeyWithUser(db, parsed.id);
@@ -123,7 +123,7 @@ export function authenticateApiKey(db: Db, token: string, now: number) {
 }
 
 /** Sets the key's last use, at most once a minute. */
-export function touchApiKey(db: Db, apiKey: { id: string; lastUsedAt: number | null }, now: number): void {
+export function touchApiKey(db: Store, apiKey: { id: string; lastUsedAt: number | null }, now: number): void {
   if (apiKey.lastUsedAt !== null && now - apiKey.lastUsedAt < lastUsedResolutionSeconds) return;
   apiKey.lastUsedAt = now;
   updateApiKeyLastUsed(db, apiKey.id, now);
@@ -136,7 +136,7 @@ export function touchApiKey(db: Db, apiKey: { id: string; lastUsedAt: number | n
  * MCP sessions"), and every key made in such a session, the same way down.
  * False when there is no such live key.
  */
-export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null; now: number }): Promise<boolean> {
+export function revokeApiKey(db: Store, input: { id: string; ownerId: string | null; now: number }): Promise<boolean> {
   return transaction(db, function* (tx) {
     // In the transaction: the key's owner and state as they are when it is revoked.
     const key = yield* apiKeyById(tx, input.id);
@@ -145,7 +145,7 @@ export function revokeApiKey(db: Db, input: { id: string; ownerId: string | null
   });
 }
 
-function* revokeWithDescendants(tx: Db, id: string, now: number): Steps<boolean> {
+function* revokeWithDescendants(tx: Store, id: string, now: number): Steps<boolean> {
   if (!(yield* markApiKeyRevoked(tx, id, now))) return false;
   yield* deleteSessionsOfApiKey(tx, id);
   for (const grantId of yield* liveAuthorizationIdsOfApiKey(tx, id))
@@ -155,7 +155,7 @@ function* revokeWithDescendants(tx: Db, id: string, now: number): Steps<boolean>
 }
 
 /** What revoking or rotating key `id` ends besides it: live keys made with it, and its live authorizations ("apps"). */
-export function endsWithApiKey(db: Db, id: string): Promise<{ keys: number; apps: number }> {
+export function endsWithApiKey(db: Store, id: string): Promise<{ keys: number; apps: number }> {
   return transaction(db, function* (tx) {
     const keys = (yield* liveKeyIdsCreatedWith(tx, id)).length;
     return { keys, apps: (yield* liveAuthorizationIdsOfApiKey(tx, id)).length };
@@ -171,7 +171,7 @@ export function endsWithApiKey(db: Db, id: string): Promise<{ keys: number; apps
  * session's key). Null when there is no such live key (or the session's key was revoked meanwhile).
  */
 export function rotateApiKey(
-  db: Db,
+  db: Store,
   input: { id: string; ownerId: string | null; now: number; createdWith?: Pick<ApiKey, "id" | "expiresAt"> | null },
 ): Promise<{ apiKey: ApiKey; token: string } | null> {
   return transaction(db, function* (tx) {

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { apiKeyPrefix, authenticateApiKey, touchApiKey } from "../keys/api-keys.ts";
 import { accessTokenPrefix, authenticateAccessToken, touchAuthorization } from "../oauth/tokens.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
@@ -18,7 +18,7 @@ export type BearerOutcome =
   | { ok: false; description: string | null };
 
 export interface BearerDeps {
-  db: Db;
+  db: Store;
   /** Unix seconds, for this request. */
   now: number;
   /** The MCP resource URL a token must have been issued for (RFC 8707). */

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { readAuthEpoch } from "./auth-epoch-store.ts";
 import type { Caller } from "./caller.ts";
 
@@ -41,7 +41,7 @@ export function tokenDigest(token: string): string {
   return Bun.SHA256.hash(token, "base64");
 }
 
-export function createCredentialCache(db: Db): CredentialCache {
+export function createCredentialCache(db: Store): CredentialCache {
   let epoch = -1;
   let entries = new Map<string, Verified>();
   // The epoch as read in this event-loop turn; setImmediate forgets it before the next.

@@ -1,5 +1,5 @@
 import { and, countDistinct, count, eq, gt, isNull, ne, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { oauthClients, oauthGrants, oauthTokens } from "../db/schema.ts";
@@ -8,11 +8,11 @@ import { first, q, type Steps } from "../db/transaction.ts";
 /** An authorization: a person's (or a service account's) approval of one client, a row of oauth_grants. */
 export type Authorization = typeof oauthGrants.$inferSelect;
 
-export function* insertAuthorization(tx: Db, authorization: Authorization): Steps<void> {
+export function* insertAuthorization(tx: Store, authorization: Authorization): Steps<void> {
   yield* q(tx.insert(oauthGrants).values(authorization));
 }
 
-export function updateAuthorizationLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
+export function updateAuthorizationLimits(db: Store, id: string, limits: ArgumentLimits | null): void {
   db.update(oauthGrants).set({ argumentLimits: limits }).where(eq(oauthGrants.id, id)).run();
 }
 
@@ -32,16 +32,16 @@ const authorizationQuery = preparedPerDb((db) =>
     .prepare(),
 );
 
-export function updateAuthorizationLastUsed(db: Db, id: string, at: number): void {
+export function updateAuthorizationLastUsed(db: Store, id: string, at: number): void {
   lastUsedQuery(db).run({ id, at });
 }
 
-export function findAuthorization(db: Db, id: string): Authorization | null {
+export function findAuthorization(db: Store, id: string): Authorization | null {
   return authorizationQuery(db).get({ id }) ?? null;
 }
 
 /** Revokes an authorization and every token it issued. */
-export function* revokeAuthorizationAndTokens(tx: Db, id: string, at: number): Steps<void> {
+export function* revokeAuthorizationAndTokens(tx: Store, id: string, at: number): Steps<void> {
   yield* q(
     tx
       .update(oauthGrants)
@@ -60,7 +60,11 @@ export function* revokeAuthorizationAndTokens(tx: Db, id: string, at: number): S
  * The live authorization `id` of `ownerId` (of anyone when null) that is a connection (its
  * client is not a service account's), or null, as a transaction body's step.
  */
-export function* liveConnectionAuthorization(tx: Db, id: string, ownerId: string | null): Steps<Authorization | null> {
+export function* liveConnectionAuthorization(
+  tx: Store,
+  id: string,
+  ownerId: string | null,
+): Steps<Authorization | null> {
   const live = and(eq(oauthGrants.id, id), isNull(oauthGrants.revokedAt), ne(oauthClients.kind, "service"));
   const rows = yield* q(
     tx
@@ -74,7 +78,7 @@ export function* liveConnectionAuthorization(tx: Db, id: string, ownerId: string
 }
 
 /** Live authorizations of a user (or of everyone when null), with their client's name, newest first; service accounts' are not connections. */
-export function listLiveAuthorizations(db: Db, userId: string | null) {
+export function listLiveAuthorizations(db: Store, userId: string | null) {
   const live = and(isNull(oauthGrants.revokedAt), ne(oauthClients.kind, "service"));
   return db
     .select({ authorization: oauthGrants, clientName: oauthClients.name })
@@ -85,7 +89,7 @@ export function listLiveAuthorizations(db: Db, userId: string | null) {
     .sort((a, b) => b.authorization.createdAt - a.authorization.createdAt);
 }
 
-export function hasLiveAuthorization(db: Db, clientId: string): boolean {
+export function hasLiveAuthorization(db: Store, clientId: string): boolean {
   return (
     db
       .select({ id: oauthGrants.id })
@@ -96,7 +100,7 @@ export function hasLiveAuthorization(db: Db, clientId: string): boolean {
   );
 }
 
-export function* liveAuthorizationIdsOfApiKey(tx: Db, apiKeyId: string): Steps<string[]> {
+export function* liveAuthorizationIdsOfApiKey(tx: Store, apiKeyId: string): Steps<string[]> {
   const rows = yield* q(
     tx
       .select({ id: oauthGrants.id })
@@ -110,7 +114,7 @@ export function* liveAuthorizationIdsOfApiKey(tx: Db, apiKeyId: string): Steps<s
  * What deleting a client ends: how many people hold a live authorization of it, and how many
  * of its tokens still work (not revoked, not yet exchanged, not expired).
  */
-export function liveUseOfClient(db: Db, clientId: string, now: number): { people: number; tokens: number } {
+export function liveUseOfClient(db: Store, clientId: string, now: number): { people: number; tokens: number } {
   const live = and(eq(oauthGrants.clientId, clientId), isNull(oauthGrants.revokedAt));
   const people =
     db

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { transaction } from "../db/transaction.ts";
 import { apiKeyById } from "../keys/api-keys-store.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
@@ -18,7 +18,7 @@ export const codePrefix = "gate_code_";
  * revokes what was approved with it, so nothing is approved with a revoked one.
  */
 export async function approveAuthorization(
-  db: Db,
+  db: Store,
   input: {
     userId: string;
     clientId: string;

@@ -1,24 +1,24 @@
 import { and, eq, isNotNull, isNull, lte } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { oauthBridgeCodes } from "../db/schema.ts";
 
 export type BridgeEntry = typeof oauthBridgeCodes.$inferSelect;
 
 /** Adds an entry; false when its state is already taken (the row is left alone). */
-export function insertBridgeEntry(db: Db, entry: BridgeEntry): boolean {
+export function insertBridgeEntry(db: Store, entry: BridgeEntry): boolean {
   return (
     db.insert(oauthBridgeCodes).values(entry).onConflictDoNothing().returning({ h: oauthBridgeCodes.stateHash }).all()
       .length === 1
   );
 }
 
-export function findBridgeEntry(db: Db, stateHash: string): BridgeEntry | null {
+export function findBridgeEntry(db: Store, stateHash: string): BridgeEntry | null {
   return db.select().from(oauthBridgeCodes).where(eq(oauthBridgeCodes.stateHash, stateHash)).get() ?? null;
 }
 
 /** Records the answer (a code or an error) on a still-unanswered entry; false when it was answered already. */
 export function answerBridgeEntry(
-  db: Db,
+  db: Store,
   stateHash: string,
   answer: { code: string | null; error: string | null; expiresAt: number },
 ): boolean {
@@ -34,12 +34,12 @@ export function answerBridgeEntry(
   );
 }
 
-export function recordBridgePoll(db: Db, stateHash: string, at: number): void {
+export function recordBridgePoll(db: Store, stateHash: string, at: number): void {
   db.update(oauthBridgeCodes).set({ lastPolledAt: at }).where(eq(oauthBridgeCodes.stateHash, stateHash)).run();
 }
 
 /** Hands the code out: clears it and marks the entry delivered. True only for the one caller that took it. */
-export function takeBridgeCode(db: Db, stateHash: string, at: number): boolean {
+export function takeBridgeCode(db: Store, stateHash: string, at: number): boolean {
   const taken = db
     .update(oauthBridgeCodes)
     .set({ code: null, deliveredAt: at })
@@ -55,7 +55,7 @@ export function takeBridgeCode(db: Db, stateHash: string, at: number): boolean {
   return taken.length === 1;
 }
 
-export function deleteExpiredBridgeEntries(db: Db, now: number): number {
+export function deleteExpiredBridgeEntries(db: Store, now: number): number {
   return db
     .delete(oauthBridgeCodes)
     .where(lte(oauthBridgeCodes.expiresAt, now))

@@ -10,7 +10,7 @@
 // the row is found by a SHA-256 of the state, so the table alone reveals
 // neither the state nor the code.
 
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { hashSecret } from "../security/tokens.ts";
 import { openBridgeCode, sealBridgeCode } from "./bridge-code.ts";
 import {
@@ -60,7 +60,7 @@ export function bridgeStateHash(state: string): string {
  * request already answered.
  */
 export function openBridgeEntry(
-  db: Db,
+  db: Store,
   input: { state: string; clientId: string; now: number; expiresAt: number },
 ): boolean {
   const stateHash = bridgeStateHash(input.state);
@@ -87,7 +87,7 @@ export function openBridgeEntry(
  * entry yet, so one is made. False when the state was answered already.
  */
 export function answerBridge(
-  db: Db,
+  db: Store,
   input: { state: string; clientId: string; code: string | null; error: string | null; now: number; expiresAt: number },
 ): boolean {
   const stateHash = bridgeStateHash(input.state);
@@ -119,7 +119,7 @@ export function bridgeEntryStatus(entry: BridgeEntry, now: number): BridgeStatus
 
 /** What the callback page tells the person, or null when the state names no live entry. */
 export function bridgeCallbackView(
-  db: Db,
+  db: Store,
   state: string | null,
   now: number,
 ): { clientId: string; status: BridgeStatus } | null {
@@ -143,7 +143,7 @@ export function bridgeCallbackView(
  * (tampered, or stored in plaintext by a version before codes were sealed).
  */
 export function pollBridge(
-  db: Db,
+  db: Store,
   input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
 ): { code: string } {
   const stateHash = bridgeStateHash(input.state);
@@ -171,7 +171,7 @@ const expired = () =>
 
 /** The entry a first poll opens; refuses clients not registered for the bridge and weak states with their own errors. */
 function openOnFirstPoll(
-  db: Db,
+  db: Store,
   input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
 ): BridgeEntry | null {
   const client = findClientById(db, input.clientId);

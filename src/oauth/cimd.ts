@@ -1,5 +1,5 @@
 import { safeFetch, SafeFetchError, type SafeFetchReason, type SafeResponse } from "../security/ssrf-fetch.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import type { Logger } from "../log.ts";
 import { findClientById, upsertClient, type OAuthClient } from "./clients-store.ts";
 import { hasLiveAuthorization } from "./authorizations-store.ts";
@@ -26,7 +26,7 @@ import { redirectUriProblem } from "./redirect-uris.ts";
 
 /** What resolving a client needs (clients.ts): the database, the clock, and for a metadata document URL how to fetch it. */
 export interface ClientDeps {
-  db: Db;
+  db: Store;
   now: () => number;
   publicUrl: string;
   /** Hears why a client_id URL's metadata document was refused. */

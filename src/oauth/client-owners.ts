@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { findClientWithOwner, listClientsWithOwners, type ClientWithOwner } from "./clients-store.ts";
 
 // Who manages which client on the clients pages. An admin (/admin/clients)
@@ -10,12 +10,12 @@ import { findClientWithOwner, listClientsWithOwners, type ClientWithOwner } from
 /** null: every client (an admin); a user id: that person's own clients. */
 export type ClientOwnerScope = string | null;
 
-export function clientsInScope(db: Db, owner: ClientOwnerScope): ClientWithOwner[] {
+export function clientsInScope(db: Store, owner: ClientOwnerScope): ClientWithOwner[] {
   return listClientsWithOwners(db, owner);
 }
 
 /** The client with this id when it is in scope, else null. */
-export function clientInScope(db: Db, owner: ClientOwnerScope, id: string): ClientWithOwner | null {
+export function clientInScope(db: Store, owner: ClientOwnerScope, id: string): ClientWithOwner | null {
   const found = findClientWithOwner(db, id);
   if (!found || found.client.kind === "service") return null;
   return owner === null || found.client.ownerUserId === owner ? found : null;

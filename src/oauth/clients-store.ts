@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { q, runToEnd, type Steps } from "../db/transaction.ts";
 import { oauthClients, users } from "../db/schema.ts";
@@ -15,16 +15,16 @@ export interface OAuthClient extends Omit<Row, "redirectUris"> {
 const fromRow = (row: Row): OAuthClient => ({ ...row, redirectUris: JSON.parse(row.redirectUris) as string[] });
 const toRow = (client: OAuthClient): Row => ({ ...client, redirectUris: JSON.stringify(client.redirectUris) });
 
-export function insertClient(db: Db, client: OAuthClient): void {
+export function insertClient(db: Store, client: OAuthClient): void {
   runToEnd(addClient(db, client));
 }
 
-export function* addClient(tx: Db, client: OAuthClient): Steps<void> {
+export function* addClient(tx: Store, client: OAuthClient): Steps<void> {
   yield* q(tx.insert(oauthClients).values(toRow(client)));
 }
 
 /** Insert or replace (a refreshed metadata document). */
-export function upsertClient(db: Db, client: OAuthClient): void {
+export function upsertClient(db: Store, client: OAuthClient): void {
   const row = toRow(client);
   db.insert(oauthClients).values(row).onConflictDoUpdate({ target: oauthClients.id, set: row }).run();
 }
@@ -38,17 +38,17 @@ const clientByIdQuery = preparedPerDb((db) =>
 );
 
 /** Runs on every token request (client authentication): prepared once (src/db/prepared.ts). */
-export function findClientById(db: Db, id: string): OAuthClient | null {
+export function findClientById(db: Store, id: string): OAuthClient | null {
   const row = clientByIdQuery(db).get({ id });
   return row ? fromRow(row) : null;
 }
 
-export function findClientByFingerprint(db: Db, fingerprint: string): OAuthClient | null {
+export function findClientByFingerprint(db: Store, fingerprint: string): OAuthClient | null {
   const row = db.select().from(oauthClients).where(eq(oauthClients.fingerprint, fingerprint)).get();
   return row ? fromRow(row) : null;
 }
 
-export function listClients(db: Db, kind?: ClientKind): OAuthClient[] {
+export function listClients(db: Store, kind?: ClientKind): OAuthClient[] {
   const q = db.select().from(oauthClients);
   return (kind ? q.where(eq(oauthClients.kind, kind)) : q).orderBy(desc(oauthClients.createdAt)).all().map(fromRow);
 }
@@ -64,7 +64,7 @@ export interface ClientWithOwner {
  * accounts'), newest first, with their owners; only one person's own when
  * `ownerUserId` is given.
  */
-export function listClientsWithOwners(db: Db, ownerUserId: string | null): ClientWithOwner[] {
+export function listClientsWithOwners(db: Store, ownerUserId: string | null): ClientWithOwner[] {
   const notService = ne(oauthClients.kind, "service");
   return db
     .select({ client: oauthClients, ownerEmail: users.email })
@@ -76,7 +76,7 @@ export function listClientsWithOwners(db: Db, ownerUserId: string | null): Clien
     .map((r) => ({ client: fromRow(r.client), ownerEmail: r.ownerEmail }));
 }
 
-export function findClientWithOwner(db: Db, id: string): ClientWithOwner | null {
+export function findClientWithOwner(db: Store, id: string): ClientWithOwner | null {
   const row = db
     .select({ client: oauthClients, ownerEmail: users.email })
     .from(oauthClients)
@@ -88,11 +88,11 @@ export function findClientWithOwner(db: Db, id: string): ClientWithOwner | null 
 
 type ClientChanges = Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>;
 
-export function updateClient(db: Db, id: string, changes: ClientChanges): void {
+export function updateClient(db: Store, id: string, changes: ClientChanges): void {
   runToEnd(changeClient(db, id, changes));
 }
 
-export function* changeClient(tx: Db, id: string, changes: ClientChanges): Steps<void> {
+export function* changeClient(tx: Store, id: string, changes: ClientChanges): Steps<void> {
   const set: Partial<Row> = {
     ...changes,
     redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined,
@@ -108,17 +108,17 @@ const touchClientQuery = preparedPerDb((db) =>
     .prepare(),
 );
 
-export function touchClient(db: Db, id: string, at: number): void {
+export function touchClient(db: Store, id: string, at: number): void {
   touchClientQuery(db).run({ id, at });
 }
 
 /** Deleting a client cascades to its pending requests, authorizations, codes and tokens. */
-export function deleteClient(db: Db, id: string): boolean {
+export function deleteClient(db: Store, id: string): boolean {
   return db.delete(oauthClients).where(eq(oauthClients.id, id)).returning({ id: oauthClients.id }).all().length === 1;
 }
 
 /** Dynamically registered clients that were never used and are older than `before`. */
-export function deleteUnusedRegistrations(db: Db, before: number): number {
+export function deleteUnusedRegistrations(db: Store, before: number): number {
   return db
     .delete(oauthClients)
     .where(and(eq(oauthClients.kind, "dcr"), isNull(oauthClients.lastUsedAt), lt(oauthClients.createdAt, before)))

@@ -1,5 +1,5 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthCodes } from "../db/schema.ts";
 import { q, type Steps } from "../db/transaction.ts";
@@ -7,7 +7,7 @@ import { q, type Steps } from "../db/transaction.ts";
 /** An authorization code (RFC 6749 §4.1.2), a row of oauth_codes. */
 export type Code = typeof oauthCodes.$inferSelect;
 
-export function* insertCode(tx: Db, code: Code): Steps<void> {
+export function* insertCode(tx: Store, code: Code): Steps<void> {
   yield* q(tx.insert(oauthCodes).values(code));
 }
 
@@ -28,15 +28,15 @@ const markUsedQuery = preparedPerDb((db) =>
     .prepare(),
 );
 
-export function findCode(db: Db, id: string): Code | null {
+export function findCode(db: Store, id: string): Code | null {
   return codeQuery(db).get({ id }) ?? null;
 }
 
 /** Marks a code used; true only for the first caller (single use under concurrency). */
-export function markCodeUsed(db: Db, id: string, at: number): boolean {
+export function markCodeUsed(db: Store, id: string, at: number): boolean {
   return markUsedQuery(db).all({ id, at }).length === 1;
 }
 
-export function deleteExpiredCodes(db: Db, now: number): number {
+export function deleteExpiredCodes(db: Store, now: number): number {
   return db.delete(oauthCodes).where(lte(oauthCodes.expiresAt, now)).returning({ id: oauthCodes.id }).all().length;
 }

@@ -1,5 +1,5 @@
 import { findUserById, listUsers } from "../accounts/users-store.ts";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { transaction } from "../db/transaction.ts";
 import { accessLevelOf, type AccessLevel } from "../keys/api-keys.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
@@ -40,7 +40,7 @@ export function connectionName(clientName: string): string {
 }
 
 /** Live connections of one user, or of everyone when userId is null; newest first. */
-export function listConnections(db: Db, userId: string | null): Connection[] {
+export function listConnections(db: Store, userId: string | null): Connection[] {
   const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
   return listLiveAuthorizations(db, userId).map(({ authorization, clientName }) =>
     asConnection(authorization, clientName, emails.get(authorization.userId) ?? ""),
@@ -68,7 +68,7 @@ function asConnection(authorization: Authorization, clientName: string, userEmai
  * there is none. A service account's authorization is not one (it would stop the
  * account for good: it has no consent to give again).
  */
-export function findConnection(db: Db, id: string, ownerId: string | null): Connection | null {
+export function findConnection(db: Store, id: string, ownerId: string | null): Connection | null {
   const authorization = findAuthorization(db, id);
   if (!authorization || authorization.revokedAt !== null) return null;
   if (ownerId !== null && authorization.userId !== ownerId) return null;
@@ -82,7 +82,10 @@ export function findConnection(db: Db, id: string, ownerId: string | null): Conn
  * authorization and every token it issued stop working at once. False when there is
  * no such live connection (as findConnection finds them).
  */
-export function revokeConnection(db: Db, input: { id: string; ownerId: string | null; now: number }): Promise<boolean> {
+export function revokeConnection(
+  db: Store,
+  input: { id: string; ownerId: string | null; now: number },
+): Promise<boolean> {
   return transaction(db, function* (tx) {
     // In the transaction: a connection revoked meanwhile is not revoked again (one true, one audit entry).
     if (!(yield* liveConnectionAuthorization(tx, input.id, input.ownerId))) return false;
@@ -96,6 +99,6 @@ export function revokeConnection(db: Db, input: { id: string; ownerId: string | 
  * oauth_grants.argument_limits (migration 0008) makes /mcp drop its cached
  * copy, so the next call of any of its tokens is judged by the new limits.
  */
-export function setConnectionLimits(db: Db, id: string, limits: ArgumentLimits | null): void {
+export function setConnectionLimits(db: Store, id: string, limits: ArgumentLimits | null): void {
   updateAuthorizationLimits(db, id, limits);
 }

@@ -9,7 +9,7 @@ import { accessFromForm } from "../web/access-form.ts";
 import { ceilingOf, field, fieldValues } from "../web/context.ts";
 import { shownChoice, type AccessFieldsProps, type LimitItem } from "../../views/access.tsx";
 import type { ConsentProps } from "../../views/consent.tsx";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { findUserById } from "../accounts/users-store.ts";
 import { metadataDocumentHost } from "./authorize-response.ts";
 import type { OAuthClient } from "./clients-store.ts";
@@ -25,7 +25,7 @@ import type { Scope } from "./scopes.ts";
  * member may register a client and name it "Claude"; the owner's address is
  * what tells it from the real one.
  */
-export function consentClient(db: Db, client: OAuthClient): ConsentProps["client"] {
+export function consentClient(db: Store, client: OAuthClient): ConsentProps["client"] {
   const owner = client.ownerUserId === null ? null : findUserById(db, client.ownerUserId);
   return {
     name: client.name,

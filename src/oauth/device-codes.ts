@@ -1,5 +1,6 @@
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
-import { inTransaction, type Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { runToEnd } from "../db/transaction.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import {
@@ -62,7 +63,7 @@ export interface IssuedDeviceCode {
 
 /** Stores a new pending device authorization (§3.2). */
 export function issueDeviceCode(
-  db: Db,
+  db: Store,
   input: { clientId: string; scope: string; resource: string; now: number },
 ): IssuedDeviceCode {
   const { id, token, secretHash } = newCredential(deviceCodePrefix);
@@ -87,14 +88,14 @@ export function issueDeviceCode(
 }
 
 /** The row behind a presented device_code whose secret matches, or null. */
-export function findPresentedDeviceCode(db: Db, deviceCode: string): DeviceCode | null {
+export function findPresentedDeviceCode(db: Store, deviceCode: string): DeviceCode | null {
   const parsed = parseCredential(deviceCodePrefix, deviceCode);
   const row = parsed ? findDeviceCode(db, parsed.id) : null;
   return parsed && row && secretMatches(parsed.secret, row.secretHash) ? row : null;
 }
 
 /** The pending, unexpired device authorization a person's typed code names, or null. */
-export function findPendingByUserCode(db: Db, typed: string, now: number): DeviceCode | null {
+export function findPendingByUserCode(db: Store, typed: string, now: number): DeviceCode | null {
   const normalized = normalizeUserCode(typed);
   const row = normalized === null ? null : findDeviceCodeByUserCode(db, hashSecret(normalized));
   return row && row.status === "pending" && row.expiresAt > now ? row : null;
@@ -104,7 +105,7 @@ export function findPendingByUserCode(db: Db, typed: string, now: number): Devic
  * §3.5: a poll sooner than the interval after the last one is too fast; the
  * interval then grows by 5 seconds for every later poll. Records the poll.
  */
-export function pollTooFast(db: Db, row: DeviceCode, now: number): boolean {
+export function pollTooFast(db: Store, row: DeviceCode, now: number): boolean {
   const tooFast = row.lastPolledAt !== null && now - row.lastPolledAt < row.interval;
   recordPoll(db, row.id, now, tooFast ? row.interval + slowDownStepSeconds : row.interval);
   return tooFast;
@@ -117,7 +118,7 @@ export function pollTooFast(db: Db, row: DeviceCode, now: number): boolean {
  * answered already or expired meanwhile.
  */
 export function answerDeviceAuthorization(
-  db: Db,
+  db: Store,
   input: { row: DeviceCode; now: number } & (
     | { decision: "deny" }
     | {

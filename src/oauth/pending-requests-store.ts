@@ -1,20 +1,20 @@
 import { eq, lte } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { oauthPendingRequests } from "../db/schema.ts";
 
 /** An authorization request waiting on the consent page for the person's answer, a row of oauth_pending_requests. */
 export type PendingRequest = typeof oauthPendingRequests.$inferSelect;
 
-export function insertPendingRequest(db: Db, pending: PendingRequest): void {
+export function insertPendingRequest(db: Store, pending: PendingRequest): void {
   db.insert(oauthPendingRequests).values(pending).run();
 }
 
-export function findPendingRequest(db: Db, id: string): PendingRequest | null {
+export function findPendingRequest(db: Store, id: string): PendingRequest | null {
   return db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get() ?? null;
 }
 
 /** Removes a pending request; true only for the one caller that removed it (single use). */
-export function takePendingRequest(db: Db, id: string): boolean {
+export function takePendingRequest(db: Store, id: string): boolean {
   return (
     db
       .delete(oauthPendingRequests)
@@ -24,7 +24,7 @@ export function takePendingRequest(db: Db, id: string): boolean {
   );
 }
 
-export function deleteExpiredPendingRequests(db: Db, now: number): number {
+export function deleteExpiredPendingRequests(db: Store, now: number): number {
   return db
     .delete(oauthPendingRequests)
     .where(lte(oauthPendingRequests.expiresAt, now))

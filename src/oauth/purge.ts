@@ -1,4 +1,5 @@
-import { inTransaction, type Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { deleteExpiredBridgeEntries } from "./bridge-store.ts";
 import { deleteExpiredDeviceCodes } from "./device-codes-store.ts";
 import { deleteExpiredCodes } from "./codes-store.ts";
@@ -13,7 +14,7 @@ import { deleteExpiredTokens } from "./tokens-store.ts";
  * Self-registered clients never used within a day go too.
  */
 export function purgeExpiredOAuth(
-  db: Db,
+  db: Store,
   now: number,
 ): {
   codes: number;

@@ -1,4 +1,5 @@
-import { inTransaction, type Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import type { Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { fallbackClientName, type ClientRegistration } from "./client-metadata.ts";
@@ -76,7 +77,11 @@ export function registrationFingerprint(reg: ClientRegistration, name: string): 
  * (clients that register on every connect would otherwise pile up rows);
  * a confidential client always gets a new row and a new secret.
  */
-export function registerDynamicClient(db: Db, reg: ClientRegistration, now: number): NewClient & { reused: boolean } {
+export function registerDynamicClient(
+  db: Store,
+  reg: ClientRegistration,
+  now: number,
+): NewClient & { reused: boolean } {
   const name = reg.clientName || fallbackClientName(reg.redirectUris);
   const base = {
     kind: "dcr" as const,
@@ -124,7 +129,7 @@ export function registrationResponse(client: OAuthClient, reg: ClientRegistratio
  * organization's), or by a person on their own clients page (they own it).
  */
 export function registerManualClient(
-  db: Db,
+  db: Store,
   input: {
     name: string;
     redirectUris: string[];
@@ -140,7 +145,7 @@ export function registerManualClient(
 
 /** A service account's client: confidential, for client_credentials only, with no redirect URI; a transaction body's step. */
 export function* registerServiceClient(
-  tx: Db,
+  tx: Store,
   input: { name: string; now: number },
 ): Steps<NewClient & { secret: string }> {
   const created = newClient({
@@ -161,7 +166,7 @@ export function* registerServiceClient(
  * fingerprint is cleared: a client re-registering with its old metadata must
  * not be handed this edited client.
  */
-export function changeRedirectUris(db: Db, id: string, redirectUris: string[]): void {
+export function changeRedirectUris(db: Store, id: string, redirectUris: string[]): void {
   updateClient(db, id, { redirectUris, fingerprint: null });
 }
 
@@ -170,7 +175,7 @@ export function changeRedirectUris(db: Db, id: string, redirectUris: string[]): 
  * (tokens already issued run out or are refreshed with the new one). Null
  * for a public client, which has no secret.
  */
-export function renewClientSecret(db: Db, client: OAuthClient): string | null {
+export function renewClientSecret(db: Store, client: OAuthClient): string | null {
   if (client.tokenEndpointAuthMethod === "none") return null;
   const { secret, secretHash } = newClientSecret();
   updateClient(db, client.id, { secretHash });
@@ -181,6 +186,6 @@ export function renewClientSecret(db: Db, client: OAuthClient): string | null {
  * The periodic purge's policy: dynamically registered clients never used
  * within a day of registering are deleted. Returns how many.
  */
-export function purgeUnusedRegistrations(db: Db, now: number): number {
+export function purgeUnusedRegistrations(db: Store, now: number): number {
   return deleteUnusedRegistrations(db, now - unusedRegistrationTtlSeconds);
 }

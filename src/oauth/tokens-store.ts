@@ -1,5 +1,6 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import { inTransaction, type Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
 import type { Authorization } from "./authorizations-store.ts";
@@ -51,7 +52,7 @@ const markRotatedQuery = preparedPerDb((db) =>
 );
 
 /** Inserts the rows, all or none: in the caller's transaction (every grant has one), else in one of their own. */
-export function insertTokens(db: Db, rows: TokenRow[]): void {
+export function insertTokens(db: Store, rows: TokenRow[]): void {
   const query = insertTokenQuery(db);
   const insert = () => {
     for (const row of rows) query.run(row);
@@ -60,7 +61,7 @@ export function insertTokens(db: Db, rows: TokenRow[]): void {
   else inTransaction(db, insert);
 }
 
-export function findToken(db: Db, id: string): TokenRow | null {
+export function findToken(db: Store, id: string): TokenRow | null {
   return db.select().from(oauthTokens).where(eq(oauthTokens.id, id)).get() ?? null;
 }
 
@@ -86,13 +87,13 @@ const tokenContextQuery = preparedPerDb((db) =>
 );
 
 /** Runs on every /mcp request with an access token: prepared once (src/db/prepared.ts). */
-export function findTokenContext(db: Db, id: string, kind: TokenKind): TokenContext | null {
+export function findTokenContext(db: Store, id: string, kind: TokenKind): TokenContext | null {
   return tokenContextQuery(db).get({ id, kind }) ?? null;
 }
 
 /** Records a refresh token's rotation; true only for the first caller (one successor pair). */
 export function markRefreshRotated(
-  db: Db,
+  db: Store,
   id: string,
   at: number,
   next: { refreshId: string; accessId: string },
@@ -100,7 +101,7 @@ export function markRefreshRotated(
   return markRotatedQuery(db).all({ id, at, nextRefreshId: next.refreshId, nextAccessId: next.accessId }).length === 1;
 }
 
-export function markTokenRevoked(db: Db, id: string, at: number): void {
+export function markTokenRevoked(db: Store, id: string, at: number): void {
   db.update(oauthTokens)
     .set({ revokedAt: at })
     .where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt)))
@@ -108,6 +109,6 @@ export function markTokenRevoked(db: Db, id: string, at: number): void {
 }
 
 /** Tokens past their expiry, access or refresh, rotated or not: none of them can be used again. */
-export function deleteExpiredTokens(db: Db, now: number): number {
+export function deleteExpiredTokens(db: Store, now: number): number {
   return db.delete(oauthTokens).where(lte(oauthTokens.expiresAt, now)).returning({ id: oauthTokens.id }).all().length;
 }

@@ -1,5 +1,6 @@
 import type { AuditLog } from "../audit/entry.ts";
-import { inTransaction, type Db } from "../db/client.ts";
+import { inTransaction } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { runToEnd } from "../db/transaction.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -39,7 +40,7 @@ const lastUsedResolutionSeconds = 60;
 
 /** What a grant handler needs: the request's moment, settings, storage and log. */
 export interface GrantDeps {
-  db: Db;
+  db: Store;
   log: Logger;
   config: Pick<Config, "publicUrl" | "accessTokenTtlSeconds" | "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
   /** Unix seconds, fixed for the whole request. */
@@ -106,7 +107,7 @@ function tokenRow(
 
 /** The first pair of an authorization (RFC 6749 §4.1.4): both random. The refresh token carries the authorization's scope. */
 export function issueTokenPair(
-  db: Db,
+  db: Store,
   input: { grantId: string; grantScope: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
 ): TokenPair {
   const access = newCredential(accessTokenPrefix);
@@ -140,7 +141,7 @@ export function issueTokenPair(
 
 /** An access token alone (client_credentials). */
 export function issueAccessToken(
-  db: Db,
+  db: Store,
   input: { grantId: string; scope: string; now: number; ttlSeconds: number },
 ): TokenPair {
   const access = newCredential(accessTokenPrefix);
@@ -162,7 +163,7 @@ export function issueAccessToken(
  * §4.3.1 rotation). Null when it was rotated already (a concurrent caller won).
  */
 export function rotateRefreshToken(
-  db: Db,
+  db: Store,
   input: { parent: TokenRow; parentSecret: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
 ): TokenPair | null {
   const { parent, now, lifetimes } = input;
@@ -203,7 +204,7 @@ export function rotateRefreshToken(
  * refresh token neither rotated nor revoked, the access token live).
  */
 export function reissueSuccessorPair(
-  db: Db,
+  db: Store,
   input: { parent: TokenRow; parentSecret: string; now: number },
 ): TokenPair | null {
   const { parent, now } = input;
@@ -229,7 +230,7 @@ export interface PresentedToken {
 }
 
 /** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
-export function findPresentedToken(db: Db, token: string, kind?: TokenKind): PresentedToken | null {
+export function findPresentedToken(db: Store, token: string, kind?: TokenKind): PresentedToken | null {
   const found =
     kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
   if (found === null) return null;
@@ -253,7 +254,7 @@ export function isTokenActive(context: TokenContext, now: number): boolean {
 }
 
 /** The live access token behind a bearer credential, or null (for the /mcp bearer check). */
-export function authenticateAccessToken(db: Db, token: string, now: number): TokenContext | null {
+export function authenticateAccessToken(db: Store, token: string, now: number): TokenContext | null {
   const presented = findPresentedToken(db, token, "access");
   if (!presented || !isTokenActive(presented.context, now)) return null;
   touchAuthorization(db, presented.context.authorization, now);
@@ -265,7 +266,7 @@ export function authenticateAccessToken(db: Db, token: string, now: number): Tok
  * registration in use must not expire (deleteUnusedRegistrations), and the
  * clients pages show when it was last used, not each request.
  */
-export function touchClientUse(db: Db, client: { id: string; lastUsedAt: number | null }, now: number): void {
+export function touchClientUse(db: Store, client: { id: string; lastUsedAt: number | null }, now: number): void {
   if (client.lastUsedAt !== null && now - client.lastUsedAt < lastUsedResolutionSeconds) return;
   client.lastUsedAt = now;
   touchClient(db, client.id, now);
@@ -273,7 +274,7 @@ export function touchClientUse(db: Db, client: { id: string; lastUsedAt: number 
 
 /** Sets the connection's last use, at most once a minute. */
 export function touchAuthorization(
-  db: Db,
+  db: Store,
   authorization: { id: string; lastUsedAt: number | null },
   now: number,
 ): void {
@@ -291,7 +292,7 @@ export function touchAuthorization(
  * are left alone (null; the caller still answers 200, §2.2).
  */
 export function revokePresentedToken(
-  db: Db,
+  db: Store,
   input: { token: string; clientId: string | null; now: number },
 ): TokenContext | null {
   const presented = findPresentedToken(db, input.token);

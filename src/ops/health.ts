@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 
 /**
@@ -8,7 +8,7 @@ import type { Gateway } from "../gateway/gateway.ts";
  * fail: Gatehouse still serves everything else, and a failing readiness
  * check would have the container restarted in a loop.
  */
-export function healthRoutes(db: Db, gateway?: Gateway) {
+export function healthRoutes(db: Store, gateway?: Gateway) {
   const upstreams = () =>
     gateway && {
       upstreams: gateway.statuses().map((s) => ({

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { apiKeyPrefix, authenticateApiKey } from "../keys/api-keys.ts";
 import { bearerPattern } from "../mcp/bearer.ts";
 import type { MetricsRegistry } from "./metrics.ts";
@@ -19,7 +19,7 @@ type MetricsAccess =
   | { ok: false; status: 401 | 403; error: string | null; challenge: string; description: string };
 
 /** RFC 6750 §3: 401 with no error code when no credential came, invalid_token for a bad one, 403 insufficient_scope for a non-admin's key. */
-function metricsAccess(db: Db, now: number, authorization: string | null): MetricsAccess {
+function metricsAccess(db: Store, now: number, authorization: string | null): MetricsAccess {
   const refuse = (status: 401 | 403, error: string | null, description: string): MetricsAccess => ({
     ok: false,
     status,
@@ -38,7 +38,7 @@ function metricsAccess(db: Db, now: number, authorization: string | null): Metri
   return { ok: true };
 }
 
-export function metricsRoutes(deps: { db: Db; now: () => number; metrics: MetricsRegistry }) {
+export function metricsRoutes(deps: { db: Store; now: () => number; metrics: MetricsRegistry }) {
   const { registry } = deps.metrics;
   return new Elysia().get(metricsPath, async ({ request }) => {
     const access = metricsAccess(deps.db, deps.now(), request.headers.get("authorization"));

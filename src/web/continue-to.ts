@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Store } from "../db/store.ts";
 import { findClientById } from "../oauth/clients-store.ts";
 import { oauthPaths } from "../oauth/paths.ts";
 
@@ -9,7 +9,7 @@ import { oauthPaths } from "../oauth/paths.ts";
  * database is read: a metadata-document client is fetched by the
  * authorization endpoint itself, after sign-in.
  */
-export function appNameOfNext(db: Db, next: string): string | undefined {
+export function appNameOfNext(db: Store, next: string): string | undefined {
   const url = new URL(next, "http://gatehouse.invalid");
   if (url.pathname !== oauthPaths.authorize) return undefined;
   const ids = url.searchParams.getAll("client_id");

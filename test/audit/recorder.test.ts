@@ -6,7 +6,8 @@ import { deleteAuditEventsBefore } from "../../src/audit/audit-store.ts";
 import { createAuditRecorder, purgeOldAuditEvents, type AuditRecorderOptions } from "../../src/audit/recorder.ts";
 import { startWriterThread } from "../../src/audit/writer-thread.ts";
 import { loadConfig } from "../../src/config.ts";
-import { databaseFileName, openDatabase, type Db } from "../../src/db/client.ts";
+import { databaseFileName, openDatabase } from "../../src/db/client.ts";
+import type { Store } from "../../src/db/store.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { auditEvents } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
@@ -22,7 +23,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function freshDb(): { db: Db; dir: string } {
+function freshDb(): { db: Store; dir: string } {
   const dir = tempDir();
   dirs.push(dir);
   const db = openDatabase(dir);
@@ -30,9 +31,9 @@ function freshDb(): { db: Db; dir: string } {
   return { db, dir };
 }
 
-const count = (db: Db) => db.select().from(auditEvents).all().length;
+const count = (db: Store) => db.select().from(auditEvents).all().length;
 const now = () => Math.floor(Date.now() / 1000);
-const recorder = (db: Db, extra: Partial<AuditRecorderOptions> = {}) =>
+const recorder = (db: Store, extra: Partial<AuditRecorderOptions> = {}) =>
   createAuditRecorder({
     db,
     log: silentLogger,
@@ -43,7 +44,7 @@ const recorder = (db: Db, extra: Partial<AuditRecorderOptions> = {}) =>
   });
 
 /** A user with a Full API key, straight in the database. */
-async function keyHolder(db: Db) {
+async function keyHolder(db: Store) {
   const user = await createUser(db, {
     email: `${Math.random().toString(36).slice(2)}@example.com`,
     password: null,
@@ -208,7 +209,7 @@ describe("on a writer thread (the server)", () => {
 });
 
 describe("checkpoints on the writer thread", () => {
-  const autocheckpoint = (db: Db) =>
+  const autocheckpoint = (db: Store) =>
     db.$client.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
 
   test("the request connection stops checkpointing while the thread runs, and checkpoints again after", async () => {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { migrate as drizzleMigrate } from "drizzle-orm/bun-sqlite/migrator";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import journal from "../../drizzle/meta/_journal.json";
-import { databaseFileName, openDatabase, type Db } from "../../src/db/client.ts";
+import { databaseFileName, openDatabase } from "../../src/db/client.ts";
+import type { Store } from "../../src/db/store.ts";
 import { migrate, NewerDatabaseError } from "../../src/db/migrate.ts";
 import { embeddedTags, migrations } from "../../src/db/migrations.ts";
 import { tempDir } from "../helpers.ts";
@@ -19,7 +20,7 @@ afterEach(() => {
 });
 
 /** A database in a fresh temp data dir, closed and removed after the test. */
-function freshDb(): { db: Db; dataDir: string } {
+function freshDb(): { db: Store; dataDir: string } {
   const root = tempDir();
   const dataDir = join(root, "data");
   const db = openDatabase(dataDir);

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { inTransaction, openDatabase, type Db } from "../../src/db/client.ts";
+import { inTransaction, openDatabase } from "../../src/db/client.ts";
+import { andThen, executeNow } from "../../src/db/execute-now.ts";
+import type { Store } from "../../src/db/store.ts";
 import { first, q, runToEnd, transaction, type Steps } from "../../src/db/transaction.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -14,7 +16,7 @@ import { tempDir } from "../helpers.ts";
 const notes = sqliteTable("notes", { id: integer("id").primaryKey(), text: text("text").notNull() });
 
 let dir: string;
-let db: Db;
+let db: Store;
 beforeAll(() => {
   dir = tempDir();
   db = openDatabase(dir);
@@ -107,12 +109,28 @@ describe("transaction()", () => {
   });
 
   test("bodies compose with yield*: one transaction, rolled back as one", async () => {
-    function* addNote(tx: Db, text: string): Steps<void> {
+    function* addNote(tx: Store, text: string): Steps<void> {
       yield* q(tx.insert(notes).values({ text }));
     }
     const run = transaction(db, function* (tx) {
       yield* addNote(tx, "outer");
       yield* addNote(tx, "inner");
+      throw new Error("refused");
+    });
+    await expect(run).rejects.toThrow("refused");
+    expect(texts()).toEqual([]);
+  });
+
+  test("a prepared statement runs in the body with its parameters, and rolls back with it", async () => {
+    const insertNote = db
+      .insert(notes)
+      .values({ text: sql.placeholder("text") })
+      .returning()
+      .prepare();
+    const run = transaction(db, function* () {
+      const [row] = yield* q(insertNote, { text: "prepared" });
+      expect(row?.text).toBe("prepared");
+      expect(texts()).toEqual(["prepared"]);
       throw new Error("refused");
     });
     await expect(run).rejects.toThrow("refused");
@@ -130,14 +148,14 @@ describe("transaction()", () => {
 
   test("an async body does not type-check: it could await inside the transaction", () => {
     // @ts-expect-error an async generator is not a transaction body
-    const body: (tx: Db) => Steps<void> = async function* () {};
+    const body: (tx: Store) => Steps<void> = async function* () {};
     expect(typeof body).toBe("function");
   });
 });
 
 describe("runToEnd, for synchronous inTransaction bodies not converted yet", () => {
   test("runs a converted store function inside the transaction the caller is in", () => {
-    function* addNote(tx: Db, text: string): Steps<number> {
+    function* addNote(tx: Store, text: string): Steps<number> {
       yield* q(tx.insert(notes).values({ text }));
       return (yield* q(tx.select().from(notes))).length;
     }
@@ -148,5 +166,25 @@ describe("runToEnd, for synchronous inTransaction bodies not converted yet", () 
       }),
     ).toThrow("refused");
     expect(texts()).toEqual([]);
+  });
+});
+
+describe("executeNow, the /mcp fast path's reads", () => {
+  test("answers at once on SQLite, not with a promise", () => {
+    db.$client.run("INSERT INTO notes (text) VALUES ('now')");
+    const read = db
+      .select()
+      .from(notes)
+      .where(eq(notes.text, sql.placeholder("text")))
+      .prepare();
+    const rows = executeNow(read, { text: "now" });
+    expect(rows).not.toBeInstanceOf(Promise);
+    expect(andThen(rows, (found) => found.map((r) => r.text))).toEqual(["now"]);
+  });
+
+  test("andThen chains a promise from a store that answers later", async () => {
+    const later = andThen(Promise.resolve(2), (n) => n + 1);
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toBe(3);
   });
 });

@@ -3,7 +3,8 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { auditEvents, auditOutcomes } from "../../src/audit/entry.ts";
-import { openDatabase, type Db } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import type { Store } from "../../src/db/store.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { oauthClients, oauthDeviceCodes, oauthTokens, users } from "../../src/db/schema.ts";
 import { tempDir } from "../helpers.ts";
@@ -41,7 +42,7 @@ function namedIn(section: string): Set<string> {
 }
 
 let root: string;
-let db: Db;
+let db: Store;
 beforeAll(() => {
   root = tempDir();
   db = openDatabase(join(root, "data"));

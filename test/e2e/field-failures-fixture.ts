@@ -2,7 +2,8 @@ import * as oauth from "oauth4webapi";
 import { createUser } from "../../src/accounts/users.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase, type Db } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import type { Store } from "../../src/db/store.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { silentLogger } from "../../src/log.ts";
@@ -22,7 +23,7 @@ type Json = Record<string, unknown>;
 
 export interface Server {
   url: string;
-  db: Db;
+  db: Store;
   /** Stops listening and closes the database; the data directory stays. */
   stop(): Promise<void>;
 }
@@ -47,7 +48,7 @@ export function openApp(dataDir: string, port: number, publicUrl = `http://127.0
 /** A new admin, signed in with a password in a cookie-jar browser, their email, and an API key of theirs for introspection. */
 export async function signedIn(server: {
   url: string;
-  db: Db;
+  db: Store;
 }): Promise<{ browser: Browser; adminKey: string; email: string }> {
   const email = `${randomString(6)}@example.com`;
   const user = await createUser(server.db, { email, password, isAdmin: true, now: nowSeconds() });

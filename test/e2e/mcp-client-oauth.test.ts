@@ -8,7 +8,8 @@ import {
 } from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { openDatabase, type Db } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import type { Store } from "../../src/db/store.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
 import { findClientById } from "../../src/oauth/clients-store.ts";
@@ -44,7 +45,7 @@ setDefaultTimeout(30_000);
 
 let app: TestApp;
 /** A second handle on the app's SQLite file: what the server committed, read with the project's stores. */
-let db: Db;
+let db: Store;
 let userId: string;
 let browser: Browser;
 let receiver: CallbackReceiver;

@@ -4,7 +4,8 @@ import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../../src/accounts/users-store.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase, type Db } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import type { Store } from "../../src/db/store.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { createLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -31,7 +32,7 @@ const publicUrl = "http://127.0.0.1:8080";
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Every table, as one comparable value. */
-function snapshot(db: Db): string {
+function snapshot(db: Store): string {
   const tables = db.$client.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
     name: string;
   }[];

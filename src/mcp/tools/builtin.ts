@@ -1,5 +1,5 @@
 import { fromJsonSchema } from "@modelcontextprotocol/server";
-import type { Db } from "../../db/client.ts";
+import type { Store } from "../../db/store.ts";
 import { accessLevelOf, revokeApiKey } from "../../keys/api-keys.ts";
 import { listLiveApiKeys } from "../../keys/api-keys-store.ts";
 import { listConnections, revokeConnection } from "../../oauth/connections.ts";
@@ -13,7 +13,7 @@ import { defineTool, isoTime, jsonResult, toolError, type ToolDefinition } from 
 export const builtinPrefix = "gatehouse__";
 
 export interface BuiltinDeps {
-  db: Db;
+  db: Store;
   /** Unix seconds. */
   now: () => number;
 }
