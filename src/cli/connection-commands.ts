@@ -34,7 +34,7 @@ export const connectionCommands: Record<string, Command> = {
     run({ positionals, config, io }) {
       return withDb(config, async (db) => {
         const id = positionals[0]!;
-        const owner = findAuthorization(db, id)?.userId;
+        const owner = (await findAuthorization(db, id))?.userId;
         if (!(await revokeConnection(db, { id, ownerId: null, now: now() })))
           throw new RuntimeError(`no live connection with the id ${id}`);
         commandAudit(db, config, io).record({

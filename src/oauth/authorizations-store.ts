@@ -24,24 +24,32 @@ const lastUsedQuery = preparedPerDb((db) =>
     .where(eq(oauthGrants.id, sql.placeholder("id")))
     .prepare(),
 );
-const authorizationQuery = preparedPerDb((db) =>
-  db
+const authorizationQuery = preparedPerDb((db) => {
+  const { oauthGrants } = db.tables;
+  return db
     .select()
     .from(oauthGrants)
     .where(eq(oauthGrants.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .limit(1)
+    .prepare();
+});
 
 export function updateAuthorizationLastUsed(db: Store, id: string, at: number): void {
   lastUsedQuery(db).run({ id, at });
 }
 
-export function findAuthorization(db: Store, id: string): Authorization | null {
-  return authorizationQuery(db).get({ id }) ?? null;
+export async function findAuthorization(db: Store, id: string): Promise<Authorization | null> {
+  return first(await authorizationQuery(db).execute({ id }));
+}
+
+/** The authorization with this id, or null, as a transaction body's step. */
+export function* authorizationById(tx: Store, id: string): Steps<Authorization | null> {
+  return first(yield* q(authorizationQuery(tx), { id }));
 }
 
 /** Revokes an authorization and every token it issued. */
 export function* revokeAuthorizationAndTokens(tx: Store, id: string, at: number): Steps<void> {
+  const { oauthGrants, oauthTokens } = tx.tables;
   yield* q(
     tx
       .update(oauthGrants)

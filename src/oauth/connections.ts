@@ -68,8 +68,8 @@ function asConnection(authorization: Authorization, clientName: string, userEmai
  * there is none. A service account's authorization is not one (it would stop the
  * account for good: it has no consent to give again).
  */
-export function findConnection(db: Store, id: string, ownerId: string | null): Connection | null {
-  const authorization = findAuthorization(db, id);
+export async function findConnection(db: Store, id: string, ownerId: string | null): Promise<Connection | null> {
+  const authorization = await findAuthorization(db, id);
   if (!authorization || authorization.revokedAt !== null) return null;
   if (ownerId !== null && authorization.userId !== ownerId) return null;
   const client = findClientById(db, authorization.clientId);

@@ -181,7 +181,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   test("after the person denies: 400 access_denied", async () => {
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    answer(app, device_code, "deny");
+    await answer(app, device_code, "deny");
     const res = await poll(app, client.id, device_code);
     expect([res.status, await errorOf(res)]).toEqual([400, "access_denied"]);
   });
@@ -198,7 +198,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    const { authorization } = answer(app, device_code, "allow", user.id)!;
+    const { authorization } = (await answer(app, device_code, "allow", user.id))!;
     const res = await poll(app, client.id, device_code);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -225,7 +225,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    answer(app, device_code, "allow", user.id);
+    await answer(app, device_code, "allow", user.id);
     const start = nowSeconds();
     at(start);
     expect((await poll(app, client.id, device_code)).status).toBe(200);
@@ -239,7 +239,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    answer(app, device_code, "allow", user.id);
+    await answer(app, device_code, "allow", user.id);
     const tokens = await (await poll(app, client.id, device_code)).json();
     const res = await postForm(app, "/oauth/token", {
       grant_type: "refresh_token",
