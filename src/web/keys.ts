@@ -75,7 +75,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     }));
   const offeredWriteTools = () => writeToolChoices(web.catalogue.tools).map((tool) => tool.name);
 
-  const page = (
+  const page = async (
     { current, viewer, csrf }: SignedInContext,
     extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
     search = new URLSearchParams(),
@@ -87,10 +87,10 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       csrf,
       keys: applyListQuery(keyRows(current.user.id), list, keyList),
       list: { ...list, path: "/keys" },
-      connections: connectionRows(listConnections(web.db, current.user.id)),
+      connections: connectionRows(await listConnections(web.db, current.user.id)),
       // The admin's own are listed once, above: here, everyone else's.
       othersConnections: actsAsAdmin(current)
-        ? connectionRows(listConnections(web.db, null).filter((c) => c.userId !== current.user.id))
+        ? connectionRows((await listConnections(web.db, null)).filter((c) => c.userId !== current.user.id))
         : null,
       now: web.now(),
       offer,
@@ -339,7 +339,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
             },
           );
         }
-        setConnectionLimits(web.db, connection.id, limits.limits);
+        await setConnectionLimits(web.db, connection.id, limits.limits);
         web.log.info("connection limits changed", { user_id: current.user.id, grant_id: connection.id });
         const detail = { argument_limits: limits.limits ?? "none", via: "web" };
         audit.record({

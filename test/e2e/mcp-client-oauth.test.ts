@@ -253,7 +253,7 @@ function describeFullAccess(era: Era): void {
     });
 
     test("the database holds the person's live full grant to that client, for /mcp, with the ticked write tool", async () => {
-      const grants = listLiveAuthorizations(db, userId).filter(
+      const grants = (await listLiveAuthorizations(db, userId)).filter(
         (g) => g.authorization.clientId === provider.client!.client_id,
       );
       expect(
@@ -361,7 +361,7 @@ function describeReadOnly(era: Era): void {
         expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: readGrantId });
         expect((await findAuthorization(db, readGrantId))!.revokedAt).not.toBeNull();
         expect(
-          listLiveAuthorizations(db, userId)
+          (await listLiveAuthorizations(db, userId))
             .filter((g) => g.authorization.clientId === provider.client!.client_id)
             .map((g) => g.authorization.scope),
         ).toEqual([fullScope]);
