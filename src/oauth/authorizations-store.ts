@@ -17,7 +17,8 @@ export async function updateAuthorizationLimits(db: Store, id: string, limits: A
   await db.update(oauthGrants).set({ argumentLimits: limits }).where(eq(oauthGrants.id, id));
 }
 
-// On the token endpoint's and the bearer check's paths: prepared once (src/db/prepared.ts).
+// On the token endpoint's and the bearer check's paths: prepared once (src/db/prepared.ts); by
+// primary key, so without `.limit(1)` (see codes-store.ts).
 const lastUsedQuery = preparedPerDb((db) =>
   db
     .update(oauthGrants)
@@ -31,12 +32,16 @@ const authorizationQuery = preparedPerDb((db) => {
     .select()
     .from(oauthGrants)
     .where(eq(oauthGrants.id, sql.placeholder("id")))
-    .limit(1)
     .prepare();
 });
 
 export function updateAuthorizationLastUsed(db: Store, id: string, at: number): void {
   lastUsedQuery(db).run({ id, at });
+}
+
+/** updateAuthorizationLastUsed as a step of a grant's transaction, so it commits with the tokens. */
+export function* markAuthorizationUsed(tx: Store, id: string, at: number): Steps<void> {
+  yield* q(lastUsedQuery(tx), { id, at });
 }
 
 export async function findAuthorization(db: Store, id: string): Promise<Authorization | null> {

@@ -11,14 +11,15 @@ export function* insertCode(tx: Store, code: Code): Steps<void> {
   yield* q(tx.insert(tx.tables.oauthCodes).values(code));
 }
 
-// The code exchange's statements, prepared once (src/db/prepared.ts).
+// The code exchange's statements, prepared once (src/db/prepared.ts). The lookups by primary key
+// have no `.limit(1)`: in a prepared statement it costs drizzle about 25 µs a run (measured on
+// SQLite), and the key allows one row at most.
 const codeQuery = preparedPerDb((db) => {
   const { oauthCodes } = db.tables;
   return db
     .select()
     .from(oauthCodes)
     .where(eq(oauthCodes.id, sql.placeholder("id")))
-    .limit(1)
     .prepare();
 });
 const markUsedQuery = preparedPerDb((db) => {

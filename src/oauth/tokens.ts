@@ -12,9 +12,13 @@ import {
   secretMatches,
 } from "../security/tokens.ts";
 import { isConfidential } from "./client-auth.ts";
-import { touchClient } from "./clients-store.ts";
+import { markClientUsed } from "./clients-store.ts";
 import { InvalidClient } from "./errors.ts";
-import { revokeAuthorizationAndTokens, updateAuthorizationLastUsed } from "./authorizations-store.ts";
+import {
+  markAuthorizationUsed,
+  revokeAuthorizationAndTokens,
+  updateAuthorizationLastUsed,
+} from "./authorizations-store.ts";
 import {
   findTokenContext,
   insertTokens,
@@ -278,17 +282,6 @@ export function authenticateAccessToken(db: Store, token: string, now: number): 
   return presented.context;
 }
 
-/**
- * Sets a client's last use, at most once a minute, as for its connections: a
- * registration in use must not expire (deleteUnusedRegistrations), and the
- * clients pages show when it was last used, not each request.
- */
-export function touchClientUse(db: Store, client: { id: string; lastUsedAt: number | null }, now: number): void {
-  if (client.lastUsedAt !== null && now - client.lastUsedAt < lastUsedResolutionSeconds) return;
-  client.lastUsedAt = now;
-  touchClient(db, client.id, now);
-}
-
 /** Sets the connection's last use, at most once a minute. */
 export function touchAuthorization(
   db: Store,
@@ -298,6 +291,26 @@ export function touchAuthorization(
   if (authorization.lastUsedAt !== null && now - authorization.lastUsedAt < lastUsedResolutionSeconds) return;
   authorization.lastUsedAt = now;
   updateAuthorizationLastUsed(db, authorization.id, now);
+}
+
+/**
+ * A grant's last-use writes, as steps of its transaction so they commit with its tokens (one
+ * commit, not three): the authorization's and, when given, the client's, each at most once a
+ * minute as touchAuthorization writes the authorization's. A registration in use must not expire
+ * (deleteUnusedRegistrations), and the clients pages show when it was last used, not each request.
+ */
+export function* recordGrantUse(
+  tx: Store,
+  now: number,
+  authorization: { id: string; lastUsedAt: number | null },
+  client?: { id: string; lastUsedAt: number | null },
+): Steps<void> {
+  if (lastUseDue(authorization.lastUsedAt, now)) yield* markAuthorizationUsed(tx, authorization.id, now);
+  if (client && lastUseDue(client.lastUsedAt, now)) yield* markClientUsed(tx, client.id, now);
+}
+
+function lastUseDue(lastUsedAt: number | null, now: number): boolean {
+  return lastUsedAt === null || now - lastUsedAt >= lastUsedResolutionSeconds;
 }
 
 /**

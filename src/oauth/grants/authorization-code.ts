@@ -5,12 +5,12 @@ import { parseCredential, secretMatches } from "../../security/tokens.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, InvalidTarget } from "../errors.ts";
 import { codePrefix } from "../authorizations.ts";
-import { authorizationById, revokeAuthorizationAndTokens, type Authorization } from "../authorizations-store.ts";
+import { authorizationById, revokeAuthorizationAndTokens } from "../authorizations-store.ts";
 import { codeById, markCodeUsed } from "../codes-store.ts";
 import { verifyS256 } from "../pkce.ts";
 import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../params.ts";
-import { issueTokenPair, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueTokenPair, recordGrantUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 interface CodeRequest {
   code: string;
@@ -21,7 +21,7 @@ interface CodeRequest {
 
 /** How an exchange ended: a token pair, or a replayed code whose authorization is now revoked. */
 type Exchange =
-  | { issued: TokenPair; authorization: Authorization; userId: string }
+  | { issued: TokenPair; grantId: string; userId: string }
   | { replayed: { grantId: string; userId: string | undefined; clientId: string | undefined } };
 
 /**
@@ -40,11 +40,10 @@ export async function authorizationCodeGrant(
     // RFC 8707 §2: whichever spelling of the one resource, compared canonical.
     resource: params.has("resource") ? requestedResource(deps.config.publicUrl, params.get("resource")) : undefined,
   };
-  const { db, now } = deps;
   // The code is read, checked and marked used in one transaction (single use, §4.1.2).
   // A replay's revocation must commit, so it comes back as a value; every
   // other refusal throws and rolls back a transaction that wrote nothing.
-  const outcome = await transaction(db, (tx) => exchangeCode(tx, deps, client, request));
+  const outcome = await transaction(deps.db, (tx) => exchangeCode(tx, deps, client, request));
   if ("replayed" in outcome) {
     const { grantId, userId, clientId } = outcome.replayed;
     deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
@@ -58,16 +57,13 @@ export async function authorizationCodeGrant(
     });
     throw new InvalidGrant("The authorization code was already used.");
   }
-  const { issued, authorization, userId } = outcome;
-  await touchAuthorization(db, authorization, now);
-  // A registration that has exchanged a code is in use and must not expire.
-  await touchClientUse(db, client, now);
+  const { issued, grantId, userId } = outcome;
   deps.audit.record({
     event: "token_issued",
     outcome: "ok",
     userId,
     clientId: client.id,
-    grantId: authorization.id,
+    grantId,
     detail: { scope: issued.scope },
   });
   return issued;
@@ -107,7 +103,8 @@ function* exchangeCode(tx: Store, deps: GrantDeps, client: OAuthClient, request:
     now,
     lifetimes: deps.config,
   });
-  return { issued, authorization, userId: user.id };
+  yield* recordGrantUse(tx, now, authorization, client);
+  return { issued, grantId: authorization.id, userId: user.id };
 }
 
 /** A code presented again: it leaked, so its authorization and every token it issued are revoked. */

@@ -4,7 +4,7 @@ import type { OAuthClient } from "../clients-store.ts";
 import { UnauthorizedClient } from "../errors.ts";
 import { requestedResource } from "../resource.ts";
 import { narrowedScope } from "../scopes.ts";
-import { issueAccessToken, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueAccessToken, recordGrantUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 /**
  * grant_type=client_credentials (RFC 6749 §4.4), for service accounts only:
@@ -32,11 +32,16 @@ export async function clientCredentialsGrant(
     requested === undefined || requested.trim() === ""
       ? authorization.scope
       : narrowedScope(requested, authorization.scope);
-  const token = await transaction(db, (tx) =>
-    issueAccessToken(tx, { grantId: authorization.id, scope, now, ttlSeconds: deps.config.accessTokenTtlSeconds }),
-  );
-  await touchClientUse(db, client, now);
-  await touchAuthorization(db, authorization, now);
+  const token = await transaction(db, function* (tx) {
+    const issued = yield* issueAccessToken(tx, {
+      grantId: authorization.id,
+      scope,
+      now,
+      ttlSeconds: deps.config.accessTokenTtlSeconds,
+    });
+    yield* recordGrantUse(tx, now, authorization, client);
+    return issued;
+  });
   deps.audit.record({
     event: "token_issued",
     outcome: "ok",

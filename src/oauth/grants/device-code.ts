@@ -12,13 +12,13 @@ import {
   OAuthError,
   SlowDown,
 } from "../errors.ts";
-import { authorizationById, type Authorization } from "../authorizations-store.ts";
+import { authorizationById } from "../authorizations-store.ts";
 import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../params.ts";
-import { issueTokenPair, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueTokenPair, recordGrantUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 /** How a poll ended: the token pair, or the error to answer (after its bookkeeping commits). */
-type Poll = { issued: TokenPair; authorization: Authorization; userId: string } | OAuthError;
+type Poll = { issued: TokenPair; grantId: string; userId: string } | OAuthError;
 
 /**
  * grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4,
@@ -37,15 +37,13 @@ export async function deviceCodeGrant(
   // poll's bookkeeping (interval, last poll) must commit even when it answers an error.
   const outcome = await transaction(deps.db, (tx) => poll(tx, deps, client, deviceCode));
   if (outcome instanceof OAuthError) throw outcome;
-  const { issued, authorization, userId } = outcome;
-  await touchAuthorization(deps.db, authorization, deps.now);
-  await touchClientUse(deps.db, client, deps.now);
+  const { issued, grantId, userId } = outcome;
   deps.audit.record({
     event: "token_issued",
     outcome: "ok",
     userId,
     clientId: client.id,
-    grantId: authorization.id,
+    grantId,
     detail: { scope: issued.scope, grant_type: "device_code" },
   });
   return issued;
@@ -77,5 +75,6 @@ function* poll(tx: Store, deps: GrantDeps, client: OAuthClient, deviceCode: stri
     now,
     lifetimes: deps.config,
   });
-  return { issued, authorization, userId: user.id };
+  yield* recordGrantUse(tx, now, authorization, client);
+  return { issued, grantId: authorization.id, userId: user.id };
 }

@@ -9,8 +9,8 @@ import { narrowedScope } from "../scopes.ts";
 import {
   presentedToken,
   reissueSuccessorPair,
+  recordGrantUse,
   rotateRefreshToken,
-  touchAuthorization,
   type GrantDeps,
   type PresentedToken,
   type TokenPair,
@@ -60,7 +60,6 @@ export async function refreshTokenGrant(
   }
   const { issued, context, grace } = outcome;
   const { authorization } = context;
-  if (!grace) await touchAuthorization(deps.db, authorization, deps.now);
   deps.audit.record({
     event: "token_refreshed",
     outcome: "ok",
@@ -101,6 +100,7 @@ function* refresh(
     lifetimes: deps.config,
   });
   if (!issued) return yield* reused(tx, deps, presented);
+  yield* recordGrantUse(tx, now, authorization);
   return { issued, context: presented.context, grace: false };
 }
 
