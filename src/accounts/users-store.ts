@@ -39,9 +39,9 @@ export function findUserById(db: Store, id: string): User | null {
   return userByIdQuery(db).get({ id }) ?? null;
 }
 
-/** The account with this id, or null, as a transaction body's step. */
+/** The account with this id, or null, as a transaction body's step (the code exchange's: prepared once). */
 export function* userById(tx: Store, id: string): Steps<User | null> {
-  return first(yield* q(tx.select().from(users).where(eq(users.id, id)).limit(1)));
+  return first(yield* q(userByIdQuery(tx), { id }));
 }
 
 export function listUsers(db: Store): User[] {

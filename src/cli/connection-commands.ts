@@ -12,9 +12,9 @@ export const connectionCommands: Record<string, Command> = {
     summary: "list live OAuth connections (apps people connected; never their tokens)",
     options: { user: { type: "string" } },
     run({ values, config, io }) {
-      return withDb(config, (db) => {
+      return withDb(config, async (db) => {
         const userId = userFilter(db, values.user);
-        const rows = listConnections(db, userId).map((c) => [
+        const rows = (await listConnections(db, userId)).map((c) => [
           c.id,
           c.userEmail,
           c.clientName,
@@ -34,7 +34,7 @@ export const connectionCommands: Record<string, Command> = {
     run({ positionals, config, io }) {
       return withDb(config, async (db) => {
         const id = positionals[0]!;
-        const owner = findAuthorization(db, id)?.userId;
+        const owner = (await findAuthorization(db, id))?.userId;
         if (!(await revokeConnection(db, { id, ownerId: null, now: now() })))
           throw new RuntimeError(`no live connection with the id ${id}`);
         commandAudit(db, config, io).record({

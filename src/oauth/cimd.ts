@@ -247,7 +247,7 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
     if (!(error instanceof CimdError)) throw error;
     const stale = cached !== null && error.transient && now < (cached.metadataExpiresAt ?? 0) + staleIfErrorSeconds;
     const lastGood =
-      !stale && cached !== null && deps.useLastGoodCopy === true && isLastGoodCopyUsable(deps, cached, now);
+      !stale && cached !== null && deps.useLastGoodCopy === true && (await isLastGoodCopyUsable(deps, cached, now));
     deps.log?.warn("client metadata document refused", {
       client_id: clientId,
       reason: error.reason,
@@ -260,12 +260,12 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
 }
 
 /** A known client's copy fetched less than `lastGoodCopySeconds` ago (see the cache policy at the top). */
-function isLastGoodCopyUsable(deps: ClientDeps, cached: OAuthClient, now: number): boolean {
+async function isLastGoodCopyUsable(deps: ClientDeps, cached: OAuthClient, now: number): Promise<boolean> {
   if (
     cached.kind !== "cimd" ||
     cached.metadataFetchedAt === null ||
     now - cached.metadataFetchedAt >= lastGoodCopySeconds
   )
     return false;
-  return cached.lastUsedAt !== null || hasLiveAuthorization(deps.db, cached.id);
+  return cached.lastUsedAt !== null || (await hasLiveAuthorization(deps.db, cached.id));
 }

@@ -108,6 +108,11 @@ const touchClientQuery = preparedPerDb((db) =>
     .prepare(),
 );
 
+/** touchClient as a step of a grant's transaction, so it commits with the tokens. */
+export function* markClientUsed(tx: Store, id: string, at: number): Steps<void> {
+  yield* q(touchClientQuery(tx), { id, at });
+}
+
 export function touchClient(db: Store, id: string, at: number): void {
   touchClientQuery(db).run({ id, at });
 }

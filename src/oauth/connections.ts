@@ -40,9 +40,9 @@ export function connectionName(clientName: string): string {
 }
 
 /** Live connections of one user, or of everyone when userId is null; newest first. */
-export function listConnections(db: Store, userId: string | null): Connection[] {
+export async function listConnections(db: Store, userId: string | null): Promise<Connection[]> {
   const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
-  return listLiveAuthorizations(db, userId).map(({ authorization, clientName }) =>
+  return (await listLiveAuthorizations(db, userId)).map(({ authorization, clientName }) =>
     asConnection(authorization, clientName, emails.get(authorization.userId) ?? ""),
   );
 }
@@ -68,8 +68,8 @@ function asConnection(authorization: Authorization, clientName: string, userEmai
  * there is none. A service account's authorization is not one (it would stop the
  * account for good: it has no consent to give again).
  */
-export function findConnection(db: Store, id: string, ownerId: string | null): Connection | null {
-  const authorization = findAuthorization(db, id);
+export async function findConnection(db: Store, id: string, ownerId: string | null): Promise<Connection | null> {
+  const authorization = await findAuthorization(db, id);
   if (!authorization || authorization.revokedAt !== null) return null;
   if (ownerId !== null && authorization.userId !== ownerId) return null;
   const client = findClientById(db, authorization.clientId);
@@ -99,6 +99,6 @@ export function revokeConnection(
  * oauth_grants.argument_limits (migration 0008) makes /mcp drop its cached
  * copy, so the next call of any of its tokens is judged by the new limits.
  */
-export function setConnectionLimits(db: Store, id: string, limits: ArgumentLimits | null): void {
-  updateAuthorizationLimits(db, id, limits);
+export function setConnectionLimits(db: Store, id: string, limits: ArgumentLimits | null): Promise<void> {
+  return updateAuthorizationLimits(db, id, limits);
 }

@@ -1,11 +1,11 @@
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
-import { runToEnd } from "../db/transaction.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import { hashSecret, newCredential, parseCredential, randomString, secretMatches } from "../security/tokens.ts";
 import {
   answerDeviceCode,
-  findDeviceCode,
+  deviceCodeById,
+  deviceCodeByUserCode,
   findDeviceCodeByUserCode,
   insertDeviceCode,
   recordPoll,
@@ -62,52 +62,57 @@ export interface IssuedDeviceCode {
 }
 
 /** Stores a new pending device authorization (§3.2). */
-export function issueDeviceCode(
+export async function issueDeviceCode(
   db: Store,
   input: { clientId: string; scope: string; resource: string; now: number },
-): IssuedDeviceCode {
+): Promise<IssuedDeviceCode> {
   const { id, token, secretHash } = newCredential(deviceCodePrefix);
-  // 20^8 codes: a clash with a live one is rare, and retried rather than refused.
-  let userCode = newUserCode();
-  while (findDeviceCodeByUserCode(db, hashSecret(userCode))) userCode = newUserCode();
-  insertDeviceCode(db, {
-    id,
-    secretHash,
-    userCodeHash: hashSecret(userCode),
-    clientId: input.clientId,
-    scope: input.scope,
-    resource: input.resource,
-    status: "pending",
-    grantId: null,
-    interval: pollIntervalSeconds,
-    lastPolledAt: null,
-    createdAt: input.now,
-    expiresAt: input.now + deviceCodeTtlSeconds,
+  // 20^8 codes: a clash with a live one is rare, and retried rather than refused. Looked
+  // for and inserted in one transaction, so two requests cannot both take a free code.
+  const userCode = await transaction(db, function* (tx) {
+    let userCode = newUserCode();
+    while (yield* deviceCodeByUserCode(tx, hashSecret(userCode))) userCode = newUserCode();
+    yield* insertDeviceCode(tx, {
+      id,
+      secretHash,
+      userCodeHash: hashSecret(userCode),
+      clientId: input.clientId,
+      scope: input.scope,
+      resource: input.resource,
+      status: "pending",
+      grantId: null,
+      interval: pollIntervalSeconds,
+      lastPolledAt: null,
+      createdAt: input.now,
+      expiresAt: input.now + deviceCodeTtlSeconds,
+    });
+    return userCode;
   });
   return { deviceCode: token, userCode, expiresIn: deviceCodeTtlSeconds, interval: pollIntervalSeconds };
 }
 
-/** The row behind a presented device_code whose secret matches, or null. */
-export function findPresentedDeviceCode(db: Store, deviceCode: string): DeviceCode | null {
+/** The row behind a presented device_code whose secret matches, or null, as a transaction body's step. */
+export function* presentedDeviceCode(tx: Store, deviceCode: string): Steps<DeviceCode | null> {
   const parsed = parseCredential(deviceCodePrefix, deviceCode);
-  const row = parsed ? findDeviceCode(db, parsed.id) : null;
+  const row = parsed ? yield* deviceCodeById(tx, parsed.id) : null;
   return parsed && row && secretMatches(parsed.secret, row.secretHash) ? row : null;
 }
 
 /** The pending, unexpired device authorization a person's typed code names, or null. */
-export function findPendingByUserCode(db: Store, typed: string, now: number): DeviceCode | null {
+export async function findPendingByUserCode(db: Store, typed: string, now: number): Promise<DeviceCode | null> {
   const normalized = normalizeUserCode(typed);
-  const row = normalized === null ? null : findDeviceCodeByUserCode(db, hashSecret(normalized));
+  const row = normalized === null ? null : await findDeviceCodeByUserCode(db, hashSecret(normalized));
   return row && row.status === "pending" && row.expiresAt > now ? row : null;
 }
 
 /**
  * §3.5: a poll sooner than the interval after the last one is too fast; the
- * interval then grows by 5 seconds for every later poll. Records the poll.
+ * interval then grows by 5 seconds for every later poll. Records the poll, as
+ * a step of the poll's transaction.
  */
-export function pollTooFast(db: Store, row: DeviceCode, now: number): boolean {
+export function* pollTooFast(tx: Store, row: DeviceCode, now: number): Steps<boolean> {
   const tooFast = row.lastPolledAt !== null && now - row.lastPolledAt < row.interval;
-  recordPoll(db, row.id, now, tooFast ? row.interval + slowDownStepSeconds : row.interval);
+  yield* recordPoll(tx, row.id, now, tooFast ? row.interval + slowDownStepSeconds : row.interval);
   return tooFast;
 }
 
@@ -130,13 +135,14 @@ export function answerDeviceAuthorization(
         argumentLimits?: ArgumentLimits | null;
       }
   ),
-): { authorization: Authorization | null } | null {
+): Promise<{ authorization: Authorization | null } | null> {
   const { row, now } = input;
-  return inTransaction(db, () => {
-    const current = findDeviceCode(db, row.id);
+  // In one transaction: the code as it is when answered, so it is answered once, approved or denied.
+  return transaction(db, function* (tx) {
+    const current = yield* deviceCodeById(tx, row.id);
     if (current?.status !== "pending" || current.expiresAt <= now) return null;
     if (input.decision === "deny")
-      return answerDeviceCode(db, row.id, { status: "denied" }) ? { authorization: null } : null;
+      return (yield* answerDeviceCode(tx, row.id, { status: "denied" })) ? { authorization: null } : null;
     const authorization: Authorization = {
       id: randomString(10),
       userId: input.userId,
@@ -150,8 +156,8 @@ export function answerDeviceAuthorization(
       lastUsedAt: null,
       revokedAt: null,
     };
-    runToEnd(insertAuthorization(db, authorization));
-    answerDeviceCode(db, row.id, { status: "approved", grantId: authorization.id });
+    yield* insertAuthorization(tx, authorization);
+    yield* answerDeviceCode(tx, row.id, { status: "approved", grantId: authorization.id });
     return { authorization };
   });
 }

@@ -1,5 +1,6 @@
 import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
+import { runToEnd } from "../db/transaction.ts";
 import { deleteExpiredBridgeEntries } from "./bridge-store.ts";
 import { deleteExpiredDeviceCodes } from "./device-codes-store.ts";
 import { deleteExpiredCodes } from "./codes-store.ts";
@@ -25,11 +26,11 @@ export function purgeExpiredOAuth(
   registrations: number;
 } {
   return inTransaction(db, () => ({
-    codes: deleteExpiredCodes(db, now),
-    deviceCodes: deleteExpiredDeviceCodes(db, now),
+    codes: runToEnd(deleteExpiredCodes(db, now)),
+    deviceCodes: runToEnd(deleteExpiredDeviceCodes(db, now)),
     bridgeEntries: deleteExpiredBridgeEntries(db, now),
     pendingRequests: deleteExpiredPendingRequests(db, now),
-    tokens: deleteExpiredTokens(db, now),
+    tokens: runToEnd(deleteExpiredTokens(db, now)),
     registrations: purgeUnusedRegistrations(db, now),
   }));
 }

@@ -1,8 +1,8 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
 import type { Authorization } from "./authorizations-store.ts";
 
 export type TokenRow = typeof oauthTokens.$inferSelect;
@@ -18,8 +18,9 @@ export interface TokenContext {
 }
 
 // Every grant inserts tokens and every refresh marks one rotated: prepared once (src/db/prepared.ts).
-const insertTokenQuery = preparedPerDb((db) =>
-  db
+const insertTokenQuery = preparedPerDb((db) => {
+  const { oauthTokens } = db.tables;
+  return db
     .insert(oauthTokens)
     .values({
       id: sql.placeholder("id"),
@@ -34,10 +35,11 @@ const insertTokenQuery = preparedPerDb((db) =>
       nextRefreshId: sql.placeholder("nextRefreshId"),
       nextAccessId: sql.placeholder("nextAccessId"),
     })
-    .prepare(),
-);
-const markRotatedQuery = preparedPerDb((db) =>
-  db
+    .prepare();
+});
+const markRotatedQuery = preparedPerDb((db) => {
+  const { oauthTokens } = db.tables;
+  return db
     .update(oauthTokens)
     .set({
       rotatedAt: setParam("at"),
@@ -48,21 +50,23 @@ const markRotatedQuery = preparedPerDb((db) =>
       and(eq(oauthTokens.id, sql.placeholder("id")), eq(oauthTokens.kind, "refresh"), isNull(oauthTokens.rotatedAt)),
     )
     .returning({ id: oauthTokens.id })
-    .prepare(),
-);
+    .prepare();
+});
 
-/** Inserts the rows, all or none: in the caller's transaction (every grant has one), else in one of their own. */
-export function insertTokens(db: Store, rows: TokenRow[]): void {
-  const query = insertTokenQuery(db);
-  const insert = () => {
-    for (const row of rows) query.run(row);
-  };
-  if (db.$client.inTransaction) insert();
-  else inTransaction(db, insert);
+/** Inserts the rows as steps of the caller's transaction (every grant has one), so all or none. */
+export function* insertTokens(tx: Store, rows: TokenRow[]): Steps<void> {
+  for (const row of rows) yield* q(insertTokenQuery(tx), row);
 }
 
-export function findToken(db: Store, id: string): TokenRow | null {
-  return db.select().from(oauthTokens).where(eq(oauthTokens.id, id)).get() ?? null;
+export async function findToken(db: Store, id: string): Promise<TokenRow | null> {
+  const { oauthTokens } = db.tables;
+  return first(await db.select().from(oauthTokens).where(eq(oauthTokens.id, id)).limit(1));
+}
+
+/** The token with this id, or null, as a transaction body's step. */
+export function* tokenById(tx: Store, id: string): Steps<TokenRow | null> {
+  const { oauthTokens } = tx.tables;
+  return first(yield* q(tx.select().from(oauthTokens).where(eq(oauthTokens.id, id)).limit(1)));
 }
 
 const tokenContextQuery = preparedPerDb((db) =>
@@ -91,24 +95,37 @@ export function findTokenContext(db: Store, id: string, kind: TokenKind): TokenC
   return tokenContextQuery(db).get({ id, kind }) ?? null;
 }
 
+/** The token with this id and kind and its context, or null, as a transaction body's step. */
+export function* tokenContextById(tx: Store, id: string, kind: TokenKind): Steps<TokenContext | null> {
+  return first(yield* q(tokenContextQuery(tx), { id, kind }));
+}
+
 /** Records a refresh token's rotation; true only for the first caller (one successor pair). */
-export function markRefreshRotated(
-  db: Store,
+export function* markRefreshRotated(
+  tx: Store,
   id: string,
   at: number,
   next: { refreshId: string; accessId: string },
-): boolean {
-  return markRotatedQuery(db).all({ id, at, nextRefreshId: next.refreshId, nextAccessId: next.accessId }).length === 1;
+): Steps<boolean> {
+  const params = { id, at, nextRefreshId: next.refreshId, nextAccessId: next.accessId };
+  return (yield* q(markRotatedQuery(tx), params)).length === 1;
 }
 
-export function markTokenRevoked(db: Store, id: string, at: number): void {
-  db.update(oauthTokens)
-    .set({ revokedAt: at })
-    .where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt)))
-    .run();
+export function* markTokenRevoked(tx: Store, id: string, at: number): Steps<void> {
+  const { oauthTokens } = tx.tables;
+  yield* q(
+    tx
+      .update(oauthTokens)
+      .set({ revokedAt: at })
+      .where(and(eq(oauthTokens.id, id), isNull(oauthTokens.revokedAt))),
+  );
 }
 
 /** Tokens past their expiry, access or refresh, rotated or not: none of them can be used again. */
-export function deleteExpiredTokens(db: Store, now: number): number {
-  return db.delete(oauthTokens).where(lte(oauthTokens.expiresAt, now)).returning({ id: oauthTokens.id }).all().length;
+export function* deleteExpiredTokens(tx: Store, now: number): Steps<number> {
+  const { oauthTokens } = tx.tables;
+  const deleted = yield* q(
+    tx.delete(oauthTokens).where(lte(oauthTokens.expiresAt, now)).returning({ id: oauthTokens.id }),
+  );
+  return deleted.length;
 }

@@ -1,7 +1,6 @@
 import type { AuditLog } from "../audit/entry.ts";
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
-import { runToEnd } from "../db/transaction.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -13,15 +12,20 @@ import {
   secretMatches,
 } from "../security/tokens.ts";
 import { isConfidential } from "./client-auth.ts";
-import { touchClient } from "./clients-store.ts";
+import { markClientUsed } from "./clients-store.ts";
 import { InvalidClient } from "./errors.ts";
-import { revokeAuthorizationAndTokens, updateAuthorizationLastUsed } from "./authorizations-store.ts";
 import {
-  findToken,
+  markAuthorizationUsed,
+  revokeAuthorizationAndTokens,
+  updateAuthorizationLastUsed,
+} from "./authorizations-store.ts";
+import {
   findTokenContext,
   insertTokens,
   markRefreshRotated,
   markTokenRevoked,
+  tokenById,
+  tokenContextById,
   type TokenContext,
   type TokenKind,
   type TokenRow,
@@ -105,15 +109,18 @@ function tokenRow(
   };
 }
 
-/** The first pair of an authorization (RFC 6749 §4.1.4): both random. The refresh token carries the authorization's scope. */
-export function issueTokenPair(
-  db: Store,
+/**
+ * The first pair of an authorization (RFC 6749 §4.1.4): both random. The refresh token carries the authorization's scope.
+ * A step of the grant's transaction.
+ */
+export function* issueTokenPair(
+  tx: Store,
   input: { grantId: string; grantScope: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
-): TokenPair {
+): Steps<TokenPair> {
   const access = newCredential(accessTokenPrefix);
   const refresh = newCredential(refreshTokenPrefix);
   const { grantId, now, lifetimes } = input;
-  insertTokens(db, [
+  yield* insertTokens(tx, [
     tokenRow("access", {
       id: access.id,
       secretHash: access.secretHash,
@@ -139,13 +146,13 @@ export function issueTokenPair(
   };
 }
 
-/** An access token alone (client_credentials). */
-export function issueAccessToken(
-  db: Store,
+/** An access token alone (client_credentials), as a transaction body's step. */
+export function* issueAccessToken(
+  tx: Store,
   input: { grantId: string; scope: string; now: number; ttlSeconds: number },
-): TokenPair {
+): Steps<TokenPair> {
   const access = newCredential(accessTokenPrefix);
-  insertTokens(db, [
+  yield* insertTokens(tx, [
     tokenRow("access", {
       id: access.id,
       secretHash: access.secretHash,
@@ -162,17 +169,17 @@ export function issueAccessToken(
  * Exchanges a refresh token for its successor pair (RFC 6749 §6, OAuth 2.1
  * §4.3.1 rotation). Null when it was rotated already (a concurrent caller won).
  */
-export function rotateRefreshToken(
-  db: Store,
+export function* rotateRefreshToken(
+  tx: Store,
   input: { parent: TokenRow; parentSecret: string; accessScope: string; now: number; lifetimes: TokenLifetimes },
-): TokenPair | null {
+): Steps<TokenPair | null> {
   const { parent, now, lifetimes } = input;
   const next = { refreshId: randomString(idBytes), accessId: randomString(idBytes) };
-  if (!markRefreshRotated(db, parent.id, now, next)) return null;
+  if (!(yield* markRefreshRotated(tx, parent.id, now, next))) return null;
   const refreshSecret = successorSecret(input.parentSecret, "refresh");
   const accessSecret = successorSecret(input.parentSecret, "access");
   const grantId = parent.grantId;
-  insertTokens(db, [
+  yield* insertTokens(tx, [
     tokenRow("access", {
       id: next.accessId,
       secretHash: hashSecret(accessSecret),
@@ -203,14 +210,14 @@ export function rotateRefreshToken(
  * from its secret; null unless that pair is still untouched (the successor
  * refresh token neither rotated nor revoked, the access token live).
  */
-export function reissueSuccessorPair(
-  db: Store,
+export function* reissueSuccessorPair(
+  tx: Store,
   input: { parent: TokenRow; parentSecret: string; now: number },
-): TokenPair | null {
+): Steps<TokenPair | null> {
   const { parent, now } = input;
   if (parent.nextRefreshId === null || parent.nextAccessId === null) return null;
-  const refresh = findToken(db, parent.nextRefreshId);
-  const access = findToken(db, parent.nextAccessId);
+  const refresh = yield* tokenById(tx, parent.nextRefreshId);
+  const access = yield* tokenById(tx, parent.nextAccessId);
   if (!refresh || refresh.revokedAt !== null || refresh.rotatedAt !== null || refresh.expiresAt <= now) return null;
   if (!access || access.revokedAt !== null || access.expiresAt <= now) return null;
   const refreshSecret = successorSecret(input.parentSecret, "refresh");
@@ -229,16 +236,30 @@ export interface PresentedToken {
   secret: string;
 }
 
-/** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
-export function findPresentedToken(db: Store, token: string, kind?: TokenKind): PresentedToken | null {
+/** A presented token's kind (from its prefix unless given), id and secret; null when it is no token of ours. */
+function parsePresented(token: string, kind?: TokenKind): { kind: TokenKind; id: string; secret: string } | null {
   const found =
     kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
   if (found === null) return null;
   const parsed = parseCredential(prefixOf[found], token);
-  if (!parsed) return null;
-  const context = findTokenContext(db, parsed.id, found);
-  if (!context || !secretMatches(parsed.secret, context.token.secretHash)) return null;
-  return { context, secret: parsed.secret };
+  return parsed ? { kind: found, ...parsed } : null;
+}
+
+/** The context, when its stored secret is the presented one. */
+function matching(context: TokenContext | null, secret: string): PresentedToken | null {
+  return context && secretMatches(secret, context.token.secretHash) ? { context, secret } : null;
+}
+
+/** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
+export function findPresentedToken(db: Store, token: string, kind?: TokenKind): PresentedToken | null {
+  const parsed = parsePresented(token, kind);
+  return parsed ? matching(findTokenContext(db, parsed.id, parsed.kind), parsed.secret) : null;
+}
+
+/** findPresentedToken as a transaction body's step: what a write then depends on is read in its transaction. */
+export function* presentedToken(tx: Store, token: string, kind?: TokenKind): Steps<PresentedToken | null> {
+  const parsed = parsePresented(token, kind);
+  return parsed ? matching(yield* tokenContextById(tx, parsed.id, parsed.kind), parsed.secret) : null;
 }
 
 /** Usable right now: not revoked, expired or (refresh) rotated; its authorization live; its user enabled. */
@@ -261,17 +282,6 @@ export function authenticateAccessToken(db: Store, token: string, now: number): 
   return presented.context;
 }
 
-/**
- * Sets a client's last use, at most once a minute, as for its connections: a
- * registration in use must not expire (deleteUnusedRegistrations), and the
- * clients pages show when it was last used, not each request.
- */
-export function touchClientUse(db: Store, client: { id: string; lastUsedAt: number | null }, now: number): void {
-  if (client.lastUsedAt !== null && now - client.lastUsedAt < lastUsedResolutionSeconds) return;
-  client.lastUsedAt = now;
-  touchClient(db, client.id, now);
-}
-
 /** Sets the connection's last use, at most once a minute. */
 export function touchAuthorization(
   db: Store,
@@ -281,6 +291,26 @@ export function touchAuthorization(
   if (authorization.lastUsedAt !== null && now - authorization.lastUsedAt < lastUsedResolutionSeconds) return;
   authorization.lastUsedAt = now;
   updateAuthorizationLastUsed(db, authorization.id, now);
+}
+
+/**
+ * A grant's last-use writes, as steps of its transaction so they commit with its tokens (one
+ * commit, not three): the authorization's and, when given, the client's, each at most once a
+ * minute as touchAuthorization writes the authorization's. A registration in use must not expire
+ * (deleteUnusedRegistrations), and the clients pages show when it was last used, not each request.
+ */
+export function* recordGrantUse(
+  tx: Store,
+  now: number,
+  authorization: { id: string; lastUsedAt: number | null },
+  client?: { id: string; lastUsedAt: number | null },
+): Steps<void> {
+  if (lastUseDue(authorization.lastUsedAt, now)) yield* markAuthorizationUsed(tx, authorization.id, now);
+  if (client && lastUseDue(client.lastUsedAt, now)) yield* markClientUsed(tx, client.id, now);
+}
+
+function lastUseDue(lastUsedAt: number | null, now: number): boolean {
+  return lastUsedAt === null || now - lastUsedAt >= lastUsedResolutionSeconds;
 }
 
 /**
@@ -294,17 +324,20 @@ export function touchAuthorization(
 export function revokePresentedToken(
   db: Store,
   input: { token: string; clientId: string | null; now: number },
-): TokenContext | null {
-  const presented = findPresentedToken(db, input.token);
-  if (!presented) return null;
-  const { token, authorization, client } = presented.context;
-  if (input.clientId === null) {
-    if (isConfidential(client)) throw new InvalidClient("Client authentication is required to revoke this token.");
-  } else if (authorization.clientId !== input.clientId) {
-    return null;
-  }
-  if (token.kind === "refresh")
-    inTransaction(db, () => runToEnd(revokeAuthorizationAndTokens(db, token.grantId, input.now)));
-  else markTokenRevoked(db, token.id, input.now);
-  return presented.context;
+): Promise<TokenContext | null> {
+  // One transaction: the token and its client as they are when it is revoked, and a
+  // refresh token's authorization revoked with all its tokens, none issued in between.
+  return transaction(db, function* (tx) {
+    const presented = yield* presentedToken(tx, input.token);
+    if (!presented) return null;
+    const { token, authorization, client } = presented.context;
+    if (input.clientId === null) {
+      if (isConfidential(client)) throw new InvalidClient("Client authentication is required to revoke this token.");
+    } else if (authorization.clientId !== input.clientId) {
+      return null;
+    }
+    if (token.kind === "refresh") yield* revokeAuthorizationAndTokens(tx, token.grantId, input.now);
+    else yield* markTokenRevoked(tx, token.id, input.now);
+    return presented.context;
+  });
 }

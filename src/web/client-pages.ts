@@ -320,10 +320,10 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     )
     .get(
       `${path}/delete`,
-      (ctx) => {
+      async (ctx) => {
         const found = queriedClient(ctx);
         if (!found) return noSuchClientPage(ctx.set);
-        const use = liveUseOfClient(web.db, found.client.id, web.now());
+        const use = await liveUseOfClient(web.db, found.client.id, web.now());
         return ConfirmPage({
           viewer: ctx.viewer,
           csrf: ctx.csrf,

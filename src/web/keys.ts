@@ -75,7 +75,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     }));
   const offeredWriteTools = () => writeToolChoices(web.catalogue.tools).map((tool) => tool.name);
 
-  const page = (
+  const page = async (
     { current, viewer, csrf }: SignedInContext,
     extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
     search = new URLSearchParams(),
@@ -87,10 +87,10 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       csrf,
       keys: applyListQuery(keyRows(current.user.id), list, keyList),
       list: { ...list, path: "/keys" },
-      connections: connectionRows(listConnections(web.db, current.user.id)),
+      connections: connectionRows(await listConnections(web.db, current.user.id)),
       // The admin's own are listed once, above: here, everyone else's.
       othersConnections: actsAsAdmin(current)
-        ? connectionRows(listConnections(web.db, null).filter((c) => c.userId !== current.user.id))
+        ? connectionRows((await listConnections(web.db, null)).filter((c) => c.userId !== current.user.id))
         : null,
       now: web.now(),
       offer,
@@ -317,9 +317,9 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/connections/:id/limits",
-      ({ body, cookie, current, viewer, csrf, audit, set, params, redirect }) => {
+      async ({ body, cookie, current, viewer, csrf, audit, set, params, redirect }) => {
         // Only the owner changes a connection's limits; an admin can revoke it instead.
-        const connection = findConnection(web.db, params.id, current.user.id);
+        const connection = await findConnection(web.db, params.id, current.user.id);
         if (!connection) {
           set.status = 404;
           return MessagePage({
@@ -339,7 +339,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
             },
           );
         }
-        setConnectionLimits(web.db, connection.id, limits.limits);
+        await setConnectionLimits(web.db, connection.id, limits.limits);
         web.log.info("connection limits changed", { user_id: current.user.id, grant_id: connection.id });
         const detail = { argument_limits: limits.limits ?? "none", via: "web" };
         audit.record({

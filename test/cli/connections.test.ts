@@ -6,6 +6,7 @@ import { openDatabase } from "../../src/db/client.ts";
 import { insertClient } from "../../src/oauth/clients-store.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { issueTokenPair } from "../../src/oauth/tokens.ts";
+import { transaction } from "../../src/db/transaction.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { now, useCliSandbox } from "./sandbox.ts";
 
@@ -52,13 +53,15 @@ async function connect(email: string, clientName: string, opts: { scope?: string
       now: now(),
       codeTtlSeconds: 600,
     }))!;
-    issueTokenPair(db, {
-      grantId: authorization.id,
-      grantScope: scope,
-      accessScope: scope,
-      now: now(),
-      lifetimes: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 86400 },
-    });
+    await transaction(db, (tx) =>
+      issueTokenPair(tx, {
+        grantId: authorization.id,
+        grantScope: scope,
+        accessScope: scope,
+        now: now(),
+        lifetimes: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 86400 },
+      }),
+    );
     return authorization.id;
   } finally {
     db.$client.close();

@@ -24,14 +24,27 @@ import {
   newServiceAccountSecret,
 } from "../../src/accounts/service-accounts.ts";
 import { AccountError, disableAccount, setAdmin } from "../../src/accounts/users.ts";
-import { apiKeys, invitations, oauthClients, oauthGrants, oauthTokens, users } from "../../src/db/schema.ts";
+import {
+  apiKeys,
+  invitations,
+  oauthClients,
+  oauthDeviceCodes,
+  oauthGrants,
+  oauthTokens,
+  users,
+} from "../../src/db/schema.ts";
 import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { secretVersionOf } from "../../src/oauth/client-secrets.ts";
 import { secretMatches } from "../../src/security/tokens.ts";
+import { findClientById } from "../../src/oauth/clients-store.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
+import type { OAuthError } from "../../src/oauth/errors.ts";
+import { refreshTokenGrant } from "../../src/oauth/grants/refresh-token.ts";
+import { revokePresentedToken } from "../../src/oauth/tokens.ts";
+import { silentLogger } from "../../src/log.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { Browser, type createTestApp, type TestApp } from "../helpers.ts";
 import { rpc } from "../mcp/fixture.ts";
@@ -69,6 +82,10 @@ const rows = {
       .select()
       .from(apiKeys)
       .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt))),
+  grantsOfClient: (app: TestApp, clientId: string) =>
+    app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)),
+  deviceCode: async (app: TestApp, id: string) =>
+    (await app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, id)))[0]!,
   liveGrantsOfKey: (app: TestApp, apiKeyId: string) =>
     app.db
       .select()
@@ -139,6 +156,24 @@ async function connected(app: TestApp) {
   return { ...c, tokens: (await res.json()) as TokenBody };
 }
 
+/**
+ * Two calls raced with each head start: `revoke` begun `offset` microtask turns after `other`
+ * (before it when negative). Whichever statements of the one could land between the check and
+ * the write of the other, one of these offsets puts them there if the store lets them.
+ */
+const offsets = Array.from({ length: 13 }, (_, i) => i - 6);
+const later = async <T>(turns: number, call: () => Promise<T>) => {
+  for (let i = 0; i < turns; i++) await null;
+  return call();
+};
+const raced = <A, B>(offset: number, revoke: () => Promise<A>, other: () => Promise<B>) =>
+  Promise.all([
+    later(Math.max(offset, 0), revoke).then(settled, failed),
+    later(Math.max(-offset, 0), other).then(settled, failed),
+  ]);
+const settled = <T>(value: T) => ({ status: "fulfilled" as const, value });
+const failed = (reason: unknown) => ({ status: "rejected" as const, reason });
+
 export function storeContract(label: string, makeApp: MakeApp) {
   /** A fresh app for one test, closed after it whatever happens. */
   async function withApp(opts: Parameters<MakeApp>[0], body: (app: TestApp) => Promise<void>) {
@@ -197,6 +232,47 @@ export function storeContract(label: string, makeApp: MakeApp) {
           expect(tokens.map((t) => t.kind).sort()).toEqual(["access", "refresh"]);
           const issued = JSON.parse(answers.find((a) => a.status === 200)!.text) as TokenBody;
           expect(await mcpStatus(app, issued.access_token)).toBe(200);
+        }));
+
+      test(`a device code approved ${racers} times at once: one answer, one authorization (RFC 8628 §3.3)`, () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const { client } = await makeClient(app);
+          const flow = await startDeviceFlow(app, client.id);
+          const answers = await Promise.all(
+            Array.from({ length: racers }, () => answer(app, flow.device_code, "allow", user.id)),
+          );
+          expect(answers.filter((a) => a !== null)).toHaveLength(1);
+          const grants = await rows.grantsOfClient(app, client.id);
+          expect(grants).toHaveLength(1);
+          expect((await rows.deviceCode(app, idOf(flow.device_code))).grantId).toBe(grants[0]!.id);
+        }));
+
+      test("a device code approved and denied at once: one answer stands, and an authorization only if it was the approval", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          for (const offset of offsets) {
+            const { client } = await makeClient(app);
+            const flow = await startDeviceFlow(app, client.id);
+            const [approved, denied] = await raced(
+              offset,
+              () => answer(app, flow.device_code, "allow", user.id),
+              () => answer(app, flow.device_code, "deny"),
+            );
+            if (approved.status === "rejected" || denied.status === "rejected") throw new Error("an answer failed");
+            const winner = approved.value !== null ? "approved" : "denied";
+            expect({ offset, answers: [approved.value, denied.value].filter((a) => a !== null).length }).toEqual({
+              offset,
+              answers: 1,
+            });
+            const row = await rows.deviceCode(app, idOf(flow.device_code));
+            const grants = await rows.grantsOfClient(app, client.id);
+            expect({ offset, status: row.status, grants: grants.length }).toEqual({
+              offset,
+              status: winner,
+              grants: winner === "approved" ? 1 : 0,
+            });
+          }
         }));
 
       test(`an invitation link accepted ${racers} times at once makes one account`, () =>
@@ -299,6 +375,28 @@ export function storeContract(label: string, makeApp: MakeApp) {
           for (const a of answers.filter((a) => a.status !== 200)) expect(errorOf(a.text)).toBe("invalid_grant");
           // The first pair and one successor: a second successor would be a fifth and sixth row.
           expect(await rows.tokensOf(app, authorization.id)).toHaveLength(4);
+        }));
+
+      test("a refresh token revoked (RFC 7009) while it is refreshed: the family ends, and no successor stays live", () =>
+        withApp({}, async (app) => {
+          // In-process, as the API key races below, so each head start puts one call's statements at a
+          // chosen point of the other's: over HTTP the two hardly ever meet between two statements.
+          for (const offset of offsets) {
+            const { client, authorization, tokens } = await connected(app);
+            const oauthClient = (await findClientById(app.db, client.id))!;
+            const deps = { db: app.db, log: silentLogger, config: app.config, now: nowSeconds(), audit: app.audit };
+            const [revoked, refreshed] = await raced(
+              offset,
+              () => revokePresentedToken(app.db, { token: tokens.refresh_token, clientId: client.id, now: deps.now }),
+              () => refreshTokenGrant(deps, oauthClient, new Map([["refresh_token", tokens.refresh_token]])),
+            );
+            expect(revoked.status === "fulfilled" && revoked.value?.token.kind).toBe("refresh");
+            // A refresh before the revocation gets a pair, revoked with the family; one after is refused.
+            if (refreshed.status === "rejected") expect((refreshed.reason as OAuthError).code).toBe("invalid_grant");
+            expect((await rows.grant(app, authorization.id)).revokedAt).not.toBeNull();
+            const live = (await rows.tokensOf(app, authorization.id)).filter((t) => t.revokedAt === null);
+            expect({ offset, live }).toEqual({ offset, live: [] });
+          }
         }));
 
       test(`with no grace, one refresh token sent ${racers} times at once: one pair issued, then the replays revoke the family`, () =>
@@ -473,23 +571,6 @@ export function storeContract(label: string, makeApp: MakeApp) {
       const now = () => nowSeconds();
       const keyInput = (userId: string, name: string) =>
         ({ userId, name, access: "full", expiresInSeconds: null, now: now() }) as const;
-      /**
-       * Two calls raced with each head start: `revoke` begun `offset` microtask turns after `other`
-       * (before it when negative). Whichever statements of the one could land between the check and
-       * the write of the other, one of these offsets puts them there if the store lets them.
-       */
-      const offsets = Array.from({ length: 13 }, (_, i) => i - 6);
-      const later = async <T>(turns: number, call: () => Promise<T>) => {
-        for (let i = 0; i < turns; i++) await null;
-        return call();
-      };
-      const raced = <A, B>(offset: number, revoke: () => Promise<A>, other: () => Promise<B>) =>
-        Promise.all([
-          later(Math.max(offset, 0), revoke).then(settled, failed),
-          later(Math.max(-offset, 0), other).then(settled, failed),
-        ]);
-      const settled = <T>(value: T) => ({ status: "fulfilled" as const, value });
-      const failed = (reason: unknown) => ({ status: "rejected" as const, reason });
 
       test(`${racers} keys of one name created at once (in any case): one is made, the rest refused`, () =>
         withApp({}, async (app) => {

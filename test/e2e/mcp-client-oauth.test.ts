@@ -252,8 +252,8 @@ function describeFullAccess(era: Era): void {
       expect(JSON.stringify(result.content)).toContain("5");
     });
 
-    test("the database holds the person's live full grant to that client, for /mcp, with the ticked write tool", () => {
-      const grants = listLiveAuthorizations(db, userId).filter(
+    test("the database holds the person's live full grant to that client, for /mcp, with the ticked write tool", async () => {
+      const grants = (await listLiveAuthorizations(db, userId)).filter(
         (g) => g.authorization.clientId === provider.client!.client_id,
       );
       expect(
@@ -264,7 +264,7 @@ function describeFullAccess(era: Era): void {
           client: g.clientName,
         })),
       ).toEqual([{ scope: fullScope, tools: [writeTool], resource: `${app.url}/mcp`, client: clientName }]);
-      const access = findToken(db, idOf(accessTokenPrefix, provider.saved!.access_token))!;
+      const access = await findToken(db, idOf(accessTokenPrefix, provider.saved!.access_token))!;
       expect(access).toMatchObject({ kind: "access", grantId: grants[0]!.authorization.id, revokedAt: null });
     });
 
@@ -281,9 +281,9 @@ function describeFullAccess(era: Era): void {
       expect(provider.authorizationUrls).toHaveLength(1);
     });
 
-    test("the refresh rotated the stored refresh token, within the same grant", () => {
-      const old = findToken(db, idOf(refreshTokenPrefix, provider.tokenHistory.at(-2)!.refresh_token!))!;
-      const next = findToken(db, idOf(refreshTokenPrefix, provider.saved!.refresh_token!))!;
+    test("the refresh rotated the stored refresh token, within the same grant", async () => {
+      const old = (await findToken(db, idOf(refreshTokenPrefix, provider.tokenHistory.at(-2)!.refresh_token!)))!;
+      const next = (await findToken(db, idOf(refreshTokenPrefix, provider.saved!.refresh_token!)))!;
       expect(old.rotatedAt).not.toBeNull();
       expect(old.nextRefreshId).toBe(next.id);
       expect(next.grantId).toBe(old.grantId);
@@ -315,7 +315,7 @@ function describeReadOnly(era: Era): void {
           await mcp.client.callTool({ name: "gatehouse__list_connections", arguments: {} }),
         );
         readGrantId = connections.find((c: { current: boolean }) => c.current).id;
-        expect(findAuthorization(db, readGrantId)).toMatchObject({
+        expect(await findAuthorization(db, readGrantId)).toMatchObject({
           scope: "mcp:read",
           clientId: provider.client!.client_id,
           revokedAt: null,
@@ -359,9 +359,9 @@ function describeReadOnly(era: Era): void {
           arguments: { kind: "connection", id: readGrantId },
         });
         expect(structured(result)).toEqual({ revoked: true, kind: "connection", id: readGrantId });
-        expect(findAuthorization(db, readGrantId)!.revokedAt).not.toBeNull();
+        expect((await findAuthorization(db, readGrantId))!.revokedAt).not.toBeNull();
         expect(
-          listLiveAuthorizations(db, userId)
+          (await listLiveAuthorizations(db, userId))
             .filter((g) => g.authorization.clientId === provider.client!.client_id)
             .map((g) => g.authorization.scope),
         ).toEqual([fullScope]);

@@ -6,7 +6,7 @@ import {
   newServiceAccountSecret,
 } from "../../src/accounts/service-accounts.ts";
 import { disableAccount, enableAccount } from "../../src/accounts/users.ts";
-import { auditEvents, oauthTokens } from "../../src/db/schema.ts";
+import { auditEvents, oauthClients, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import type { AccessLevel } from "../../src/keys/api-keys.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -73,6 +73,15 @@ describe("the token endpoint", () => {
       3600,
       false,
     ]);
+  });
+
+  test("records the account's client's and authorization's last use", async () => {
+    const a = await account();
+    expect((await tokenFor(a)).res.status).toBe(200);
+    const client = app.db.select().from(oauthClients).where(eq(oauthClients.id, a.clientId)).get()!;
+    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, a.clientId)).get()!;
+    expect(client.lastUsedAt).toBeNumber();
+    expect(grant.lastUsedAt).toBe(client.lastUsedAt);
   });
 
   test("accepts the secret in the form (client_secret_post) as well as by Basic", async () => {

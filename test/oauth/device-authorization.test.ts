@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthDeviceCodes, oauthTokens } from "../../src/db/schema.ts";
+import { oauthClients, oauthDeviceCodes, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { normalizeUserCode } from "../../src/oauth/device-codes.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { hashSecret } from "../../src/security/tokens.ts";
@@ -181,7 +181,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   test("after the person denies: 400 access_denied", async () => {
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    answer(app, device_code, "deny");
+    await answer(app, device_code, "deny");
     const res = await poll(app, client.id, device_code);
     expect([res.status, await errorOf(res)]).toEqual([400, "access_denied"]);
   });
@@ -198,7 +198,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    const { authorization } = answer(app, device_code, "allow", user.id)!;
+    const { authorization } = (await answer(app, device_code, "allow", user.id))!;
     const res = await poll(app, client.id, device_code);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -221,11 +221,24 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     ]);
   });
 
+  test("the poll that gets the tokens records the connection's and the client's last use", async () => {
+    const user = await makeUser(app);
+    const { client } = makeClient(app);
+    const { device_code } = await startDeviceFlow(app, client.id);
+    const { authorization } = (await answer(app, device_code, "allow", user.id))!;
+    const start = nowSeconds();
+    at(start);
+    expect((await poll(app, client.id, device_code)).status).toBe(200);
+    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization!.id)).get()!;
+    const registration = app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!;
+    expect([grant.lastUsedAt, registration.lastUsedAt]).toEqual([start, start]);
+  });
+
   test("a device code is single use: the next poll is invalid_grant and the row is used", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    answer(app, device_code, "allow", user.id);
+    await answer(app, device_code, "allow", user.id);
     const start = nowSeconds();
     at(start);
     expect((await poll(app, client.id, device_code)).status).toBe(200);
@@ -239,7 +252,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
-    answer(app, device_code, "allow", user.id);
+    await answer(app, device_code, "allow", user.id);
     const tokens = await (await poll(app, client.id, device_code)).json();
     const res = await postForm(app, "/oauth/token", {
       grant_type: "refresh_token",

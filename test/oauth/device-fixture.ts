@@ -2,7 +2,8 @@
 // flow over HTTP, answering it in the database, and polling the token endpoint.
 import { eq } from "drizzle-orm";
 import { oauthDeviceCodes } from "../../src/db/schema.ts";
-import { answerDeviceAuthorization, findPresentedDeviceCode } from "../../src/oauth/device-codes.ts";
+import { answerDeviceAuthorization, deviceCodePrefix } from "../../src/oauth/device-codes.ts";
+import { parseCredential } from "../../src/security/tokens.ts";
 import type { TestApp } from "../helpers.ts";
 import { nowSeconds, postForm } from "./token-fixture.ts";
 
@@ -40,9 +41,9 @@ export function poll(app: TestApp, clientId: string, deviceCode: string, extra: 
 }
 
 export function deviceRow(app: TestApp, deviceCode: string) {
-  const row = findPresentedDeviceCode(app.db, deviceCode);
-  if (!row) throw new Error("no such device code");
-  return app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, row.id)).get()!;
+  const parsed = parseCredential(deviceCodePrefix, deviceCode);
+  if (!parsed) throw new Error("not a device code");
+  return app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, parsed.id)).get()!;
 }
 
 /** Answers the device authorization as the consent page would. */

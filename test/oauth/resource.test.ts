@@ -201,7 +201,7 @@ describe("device authorization and the device code grant", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const started = await startDeviceFlow(app, client.id, { resource });
-    answer(app, started.device_code, "allow", user.id);
+    await answer(app, started.device_code, "allow", user.id);
     const res = await poll(app, client.id, started.device_code, { resource });
     expect(res.status).toBe(200);
     const row = app.db

@@ -41,6 +41,20 @@ async function errorOf(res: Response) {
 const tokensOf = (grantId: string) => app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)).all();
 
 describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
+  test("the code exchange records the connection's last use, and a refresh a minute later records it again", async () => {
+    const { client, authorization, tokens } = await connected(app);
+    const lastUsed = () =>
+      app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.lastUsedAt;
+    const exchanged = lastUsed()!;
+    expect(exchanged).toBeGreaterThanOrEqual(authorization.createdAt);
+    advanceClock(30);
+    const next = await refreshed(client.id, tokens.refresh_token);
+    expect(lastUsed()).toBe(exchanged);
+    advanceClock(31);
+    await refreshed(client.id, next.refresh_token);
+    expect(lastUsed()).toBe(exchanged + 61);
+  });
+
   test("a refresh answers 200 with a new pair in the token response shape", async () => {
     const { client, tokens } = await connected(app);
     const res = await refreshRequest(app, client.id, tokens.refresh_token);

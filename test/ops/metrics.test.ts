@@ -234,7 +234,7 @@ describe("metrics on", () => {
       const before = sampleValue(await scrape(app, adminKey), name, labels);
       const { client } = makeClient(app);
       const flow = await startDeviceFlow(app, client.id);
-      answer(app, flow.device_code, "allow", (await makeUser(app)).id);
+      await answer(app, flow.device_code, "allow", (await makeUser(app)).id);
       const res = await poll(app, client.id, flow.device_code);
       expect(res.status).toBe(200);
       expect(sampleValue(await scrape(app, adminKey), name, labels) - before).toBe(1);

@@ -27,14 +27,14 @@ export function deviceAuthorizationRoutes(deps: EndpointDeps, context: RequestCo
     context,
     oauthPaths.deviceAuthorization,
     { body: "form", clientAuth: "required", cors: true },
-    ({ params, client }) => {
+    async ({ params, client }) => {
       if (client.kind === "service")
         throw new UnauthorizedClient(
           "A service account's client gets tokens with client_credentials, not the device flow.",
         );
       const scopes = normalizeScopes(parseScope(params.get("scope"), { ignoreUnknown: true }));
       const resource = requestedResource(issuer, params.get("resource"));
-      const issued = issueDeviceCode(deps.db, {
+      const issued = await issueDeviceCode(deps.db, {
         clientId: client.id,
         scope: formatScope(scopes),
         resource,

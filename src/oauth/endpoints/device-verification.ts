@@ -58,7 +58,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The pending device authorization a typed code names, or a page saying why not (wrong codes counted). */
-  const lookUp = (
+  const lookUp = async (
     current: SignedIn,
     jar: CookieJar,
     typed: string,
@@ -80,7 +80,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         ),
       };
     }
-    const row = findPendingByUserCode(web.db, typed, web.now());
+    const row = await findPendingByUserCode(web.db, typed, web.now());
     if (row) return { row };
     failures.perSession.hit(current.session.id);
     failures.perAddress.hit(address);
@@ -146,11 +146,11 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       devicePaths.verify,
-      ({ body, cookie, clientIp, audit, set, redirect }) => {
+      async ({ body, cookie, clientIp, audit, set, redirect }) => {
         const current = signedIn(web, cookie);
         if (!current) return redirect(signInUrl(devicePaths.verify), 303);
         const typed = field(body, "user_code").slice(0, 20);
-        const found = lookUp(current, cookie, typed, set, clientIp, audit);
+        const found = await lookUp(current, cookie, typed, set, clientIp, audit);
         if ("page" in found) {
           if (found.page) return found.page;
           set.status = 400;
@@ -167,7 +167,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       devicePaths.consent,
-      ({ body, cookie, clientIp, audit, set }) => {
+      async ({ body, cookie, clientIp, audit, set }) => {
         const current = signedIn(web, cookie);
         if (!current)
           return page(
@@ -181,7 +181,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         if (decision !== "allow" && decision !== "deny")
           return page(set, 400, "No answer", "Choose Allow or Deny.", account);
         const userCode = field(body, "request").slice(0, 20);
-        const found = lookUp(current, cookie, userCode, set, clientIp, audit);
+        const found = await lookUp(current, cookie, userCode, set, clientIp, audit);
         if ("page" in found) return found.page ?? page(set, 400, "Code not valid", invalidCodeMessage, account);
         const row = found.row;
         const now = web.now();
@@ -198,7 +198,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
         const { scopes, tools, argumentLimits } = answer;
         const who = { userId: current.user.id, clientId: row.clientId, apiKeyId: current.session.apiKeyId };
         if (scopes.length === 0) {
-          if (!answerDeviceAuthorization(web.db, { row, now, decision: "deny" }))
+          if (!(await answerDeviceAuthorization(web.db, { row, now, decision: "deny" })))
             return page(set, 400, "Code not valid", invalidCodeMessage, account);
           audit.record({
             event: "consent_denied",
@@ -213,7 +213,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
             ...account,
           });
         }
-        const answered = answerDeviceAuthorization(web.db, {
+        const answered = await answerDeviceAuthorization(web.db, {
           row,
           now,
           decision: "allow",

@@ -29,11 +29,11 @@ export const tokenGrantTypes = Object.keys(grantTypes);
  */
 export function tokenRoutes(deps: EndpointDeps & Pick<AppDeps, "metrics">, context: RequestContext) {
   const options = { body: "form-or-json", clientAuth: "required", useLastGoodCopy: true, cors: true } as const;
-  return oauthEndpoint(deps, context, oauthPaths.token, options, ({ params, client, audit }) => {
+  return oauthEndpoint(deps, context, oauthPaths.token, options, async ({ params, client, audit }) => {
     const grantType = requiredParam(params, "grant_type");
     if (!Object.hasOwn(grantTypes, grantType))
       throw new UnsupportedGrantType(`grant_type ${grantType} is not supported.`);
-    const pair = grantTypes[grantType as keyof typeof grantTypes](
+    const pair = await grantTypes[grantType as keyof typeof grantTypes](
       { db: deps.db, log: deps.log, config: deps.config, now: deps.now(), audit },
       client,
       params,

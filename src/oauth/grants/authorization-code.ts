@@ -1,16 +1,16 @@
-import { findUserById } from "../../accounts/users-store.ts";
-import { inTransaction } from "../../db/client.ts";
-import { runToEnd } from "../../db/transaction.ts";
+import { userById } from "../../accounts/users-store.ts";
+import type { Store } from "../../db/store.ts";
+import { transaction, type Steps } from "../../db/transaction.ts";
 import { parseCredential, secretMatches } from "../../security/tokens.ts";
 import type { OAuthClient } from "../clients-store.ts";
-import { InvalidGrant, InvalidTarget, OAuthError } from "../errors.ts";
+import { InvalidGrant, InvalidTarget } from "../errors.ts";
 import { codePrefix } from "../authorizations.ts";
-import { findAuthorization, revokeAuthorizationAndTokens } from "../authorizations-store.ts";
-import { findCode, markCodeUsed } from "../codes-store.ts";
+import { authorizationById, revokeAuthorizationAndTokens } from "../authorizations-store.ts";
+import { codeById, markCodeUsed } from "../codes-store.ts";
 import { verifyS256 } from "../pkce.ts";
 import { requestedResource } from "../resource.ts";
 import { requiredParam } from "../params.ts";
-import { issueTokenPair, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueTokenPair, recordGrantUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 interface CodeRequest {
   code: string;
@@ -19,11 +19,20 @@ interface CodeRequest {
   resource: string | undefined;
 }
 
+/** How an exchange ended: a token pair, or a replayed code whose authorization is now revoked. */
+type Exchange =
+  | { issued: TokenPair; grantId: string; userId: string }
+  | { replayed: { grantId: string; userId: string | undefined; clientId: string | undefined } };
+
 /**
  * grant_type=authorization_code: RFC 6749 §4.1.3, with PKCE (RFC 7636 §4.6)
  * and resource indicators (RFC 8707 §2.2).
  */
-export function authorizationCodeGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
+export async function authorizationCodeGrant(
+  deps: GrantDeps,
+  client: OAuthClient,
+  params: Map<string, string>,
+): Promise<TokenPair> {
   const request: CodeRequest = {
     code: requiredParam(params, "code"),
     redirectUri: requiredParam(params, "redirect_uri"),
@@ -31,23 +40,45 @@ export function authorizationCodeGrant(deps: GrantDeps, client: OAuthClient, par
     // RFC 8707 §2: whichever spelling of the one resource, compared canonical.
     resource: params.has("resource") ? requestedResource(deps.config.publicUrl, params.get("resource")) : undefined,
   };
+  // The code is read, checked and marked used in one transaction (single use, §4.1.2).
   // A replay's revocation must commit, so it comes back as a value; every
   // other refusal throws and rolls back a transaction that wrote nothing.
-  const outcome = inTransaction(deps.db, () => exchangeCode(deps, client, request));
-  if (outcome instanceof OAuthError) throw outcome;
-  return outcome;
+  const outcome = await transaction(deps.db, (tx) => exchangeCode(tx, deps, client, request));
+  if ("replayed" in outcome) {
+    const { grantId, userId, clientId } = outcome.replayed;
+    deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
+    deps.audit.record({
+      event: "code_replay",
+      outcome: "denied",
+      userId,
+      clientId,
+      grantId,
+      detail: { revoked: "grant" },
+    });
+    throw new InvalidGrant("The authorization code was already used.");
+  }
+  const { issued, grantId, userId } = outcome;
+  deps.audit.record({
+    event: "token_issued",
+    outcome: "ok",
+    userId,
+    clientId: client.id,
+    grantId,
+    detail: { scope: issued.scope },
+  });
+  return issued;
 }
 
-function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest): TokenPair | OAuthError {
-  const { db, now } = deps;
+function* exchangeCode(tx: Store, deps: GrantDeps, client: OAuthClient, request: CodeRequest): Steps<Exchange> {
+  const { now } = deps;
   const parsed = parseCredential(codePrefix, request.code);
-  const code = parsed ? findCode(db, parsed.id) : null;
+  const code = parsed ? yield* codeById(tx, parsed.id) : null;
   if (!parsed || !code || !secretMatches(parsed.secret, code.secretHash))
     throw new InvalidGrant("The authorization code is not valid.");
   // §4.1.3: the code was issued to the authenticated client.
   if (code.clientId !== client.id) throw new InvalidGrant("The authorization code was issued to another client.");
   // §4.1.2: a code used twice is refused, and what it issued is revoked (§10.5).
-  if (code.usedAt !== null) return replayed(deps, code.grantId);
+  if (code.usedAt !== null) return yield* replayed(tx, code.grantId, now);
   if (code.expiresAt <= now) throw new InvalidGrant("The authorization code has expired.");
   // §4.1.3: identical to the redirect_uri of the authorization request.
   if (request.redirectUri !== code.redirectUri)
@@ -59,44 +90,26 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
   if (request.resource !== undefined && request.resource !== code.resource) {
     throw new InvalidTarget("resource differs from the one the code was issued for.");
   }
-  const authorization = findAuthorization(db, code.grantId);
+  const authorization = yield* authorizationById(tx, code.grantId);
   if (!authorization || authorization.revokedAt !== null) throw new InvalidGrant("The authorization was revoked.");
-  const user = findUserById(db, authorization.userId);
+  const user = yield* userById(tx, authorization.userId);
   if (!user || user.disabledAt !== null)
     throw new InvalidGrant("The account that approved this authorization is disabled.");
-  if (!markCodeUsed(db, code.id, now)) return replayed(deps, code.grantId);
-  touchAuthorization(db, authorization, now);
-  // A registration that has exchanged a code is in use and must not expire.
-  touchClientUse(db, client, now);
-  const pair = issueTokenPair(db, {
+  if (!(yield* markCodeUsed(tx, code.id, now))) return yield* replayed(tx, code.grantId, now);
+  const issued = yield* issueTokenPair(tx, {
     grantId: authorization.id,
     grantScope: authorization.scope,
     accessScope: code.scope,
     now,
     lifetimes: deps.config,
   });
-  deps.audit.record({
-    event: "token_issued",
-    outcome: "ok",
-    userId: user.id,
-    clientId: client.id,
-    grantId: authorization.id,
-    detail: { scope: pair.scope },
-  });
-  return pair;
+  yield* recordGrantUse(tx, now, authorization, client);
+  return { issued, grantId: authorization.id, userId: user.id };
 }
 
-function replayed(deps: GrantDeps, grantId: string): OAuthError {
-  runToEnd(revokeAuthorizationAndTokens(deps.db, grantId, deps.now));
-  deps.log.warn("authorization code replayed: grant revoked", { grant_id: grantId });
-  const authorization = findAuthorization(deps.db, grantId);
-  deps.audit.record({
-    event: "code_replay",
-    outcome: "denied",
-    userId: authorization?.userId,
-    clientId: authorization?.clientId,
-    grantId,
-    detail: { revoked: "grant" },
-  });
-  return new InvalidGrant("The authorization code was already used.");
+/** A code presented again: it leaked, so its authorization and every token it issued are revoked. */
+function* replayed(tx: Store, grantId: string, now: number): Steps<Exchange> {
+  yield* revokeAuthorizationAndTokens(tx, grantId, now);
+  const authorization = yield* authorizationById(tx, grantId);
+  return { replayed: { grantId, userId: authorization?.userId, clientId: authorization?.clientId } };
 }

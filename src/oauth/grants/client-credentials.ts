@@ -1,9 +1,10 @@
 import { findServiceAccountByClient } from "../../accounts/service-accounts-store.ts";
+import { transaction } from "../../db/transaction.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { UnauthorizedClient } from "../errors.ts";
 import { requestedResource } from "../resource.ts";
 import { narrowedScope } from "../scopes.ts";
-import { issueAccessToken, touchAuthorization, touchClientUse, type GrantDeps, type TokenPair } from "../tokens.ts";
+import { issueAccessToken, recordGrantUse, type GrantDeps, type TokenPair } from "../tokens.ts";
 
 /**
  * grant_type=client_credentials (RFC 6749 §4.4), for service accounts only:
@@ -11,7 +12,11 @@ import { issueAccessToken, touchAuthorization, touchClientUse, type GrantDeps, t
  * the scope and write tools. An access token alone, never a refresh token
  * (§4.4.3): the client asks again when it runs out.
  */
-export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, params: Map<string, string>): TokenPair {
+export async function clientCredentialsGrant(
+  deps: GrantDeps,
+  client: OAuthClient,
+  params: Map<string, string>,
+): Promise<TokenPair> {
   const { db, now } = deps;
   const account = client.kind === "service" ? findServiceAccountByClient(db, client.id) : null;
   if (!account)
@@ -27,14 +32,16 @@ export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, par
     requested === undefined || requested.trim() === ""
       ? authorization.scope
       : narrowedScope(requested, authorization.scope);
-  const token = issueAccessToken(db, {
-    grantId: authorization.id,
-    scope,
-    now,
-    ttlSeconds: deps.config.accessTokenTtlSeconds,
+  const token = await transaction(db, function* (tx) {
+    const issued = yield* issueAccessToken(tx, {
+      grantId: authorization.id,
+      scope,
+      now,
+      ttlSeconds: deps.config.accessTokenTtlSeconds,
+    });
+    yield* recordGrantUse(tx, now, authorization, client);
+    return issued;
   });
-  touchClientUse(db, client, now);
-  touchAuthorization(db, authorization, now);
   deps.audit.record({
     event: "token_issued",
     outcome: "ok",

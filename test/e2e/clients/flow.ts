@@ -199,8 +199,8 @@ export function describeClientFlow(gate: Gate, profile: ClientProfile, more?: (f
       } finally {
         await client.close();
       }
-      const old = findToken(gate.app.db, idOf(refreshTokenPrefix, flow.tokens.refresh_token))!;
-      const next = findToken(gate.app.db, idOf(refreshTokenPrefix, flow.refreshed.refresh_token))!;
+      const old = (await findToken(gate.app.db, idOf(refreshTokenPrefix, flow.tokens.refresh_token)))!;
+      const next = (await findToken(gate.app.db, idOf(refreshTokenPrefix, flow.refreshed.refresh_token)))!;
       expect(old.rotatedAt).not.toBeNull();
       expect(old.nextRefreshId).toBe(next.id);
       expect(next.grantId).toBe(old.grantId);
