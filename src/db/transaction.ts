@@ -1,4 +1,4 @@
-import { isSync } from "./execute-now.ts";
+import { isSync, type Maybe } from "./execute-now.ts";
 import type { Store } from "./store.ts";
 
 // Transactions that cannot interleave (issue 15; docs/architecture.md "Transactions").
@@ -70,6 +70,16 @@ export function runToEnd<T>(steps: Steps<T>): T {
   let next = steps.next();
   while (!next.done) next = steps.next(runNow(next.value));
   return next.value;
+}
+
+/**
+ * A fast-path read or write (executeNow) inside a synchronous inTransaction
+ * body not converted yet: bun:sqlite has answered it already. Goes with
+ * runToEnd once those bodies yield their steps.
+ */
+export function answered<T>(value: Maybe<T>): T {
+  if (value instanceof Promise) throw new TypeError("a synchronous transaction body got a store's promise");
+  return value;
 }
 
 /** A step's result, now: a SQLite statement executes synchronously (Drizzle's sync mode). */

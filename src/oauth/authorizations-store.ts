@@ -1,4 +1,5 @@
 import { and, countDistinct, count, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
@@ -17,13 +18,14 @@ export function updateAuthorizationLimits(db: Store, id: string, limits: Argumen
 }
 
 // On the token endpoint's and the bearer check's paths: prepared once (src/db/prepared.ts).
-const lastUsedQuery = preparedPerDb((db) =>
-  db
+const lastUsedQuery = preparedPerDb((db) => {
+  const { oauthGrants } = db.tables;
+  return db
     .update(oauthGrants)
     .set({ lastUsedAt: setParam("at") })
     .where(eq(oauthGrants.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .prepare();
+});
 const authorizationQuery = preparedPerDb((db) =>
   db
     .select()
@@ -32,8 +34,9 @@ const authorizationQuery = preparedPerDb((db) =>
     .prepare(),
 );
 
-export function updateAuthorizationLastUsed(db: Store, id: string, at: number): void {
-  lastUsedQuery(db).run({ id, at });
+/** At once on SQLite (the bearer check's fast path, src/db/execute-now.ts). */
+export function updateAuthorizationLastUsed(db: Store, id: string, at: number): Maybe<void> {
+  return andThen(executeNow(lastUsedQuery(db), { id, at }), () => undefined);
 }
 
 export function findAuthorization(db: Store, id: string): Authorization | null {

@@ -1,8 +1,11 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
 import { inTransaction } from "../db/client.ts";
+import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
+import { first } from "../db/transaction.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
-import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
+import type { oauthClients, users } from "../db/schema.ts";
+import { oauthTokens } from "../db/schema.ts";
 import type { Authorization } from "./authorizations-store.ts";
 
 export type TokenRow = typeof oauthTokens.$inferSelect;
@@ -65,8 +68,9 @@ export function findToken(db: Store, id: string): TokenRow | null {
   return db.select().from(oauthTokens).where(eq(oauthTokens.id, id)).get() ?? null;
 }
 
-const tokenContextQuery = preparedPerDb((db) =>
-  db
+const tokenContextQuery = preparedPerDb((db) => {
+  const { oauthTokens, oauthGrants, users, oauthClients } = db.tables;
+  return db
     .select({
       token: oauthTokens,
       authorization: oauthGrants,
@@ -83,12 +87,13 @@ const tokenContextQuery = preparedPerDb((db) =>
     .innerJoin(users, eq(users.id, oauthGrants.userId))
     .innerJoin(oauthClients, eq(oauthClients.id, oauthGrants.clientId))
     .where(and(eq(oauthTokens.id, sql.placeholder("id")), eq(oauthTokens.kind, sql.placeholder("kind"))))
-    .prepare(),
-);
+    .limit(1)
+    .prepare();
+});
 
-/** Runs on every /mcp request with an access token: prepared once (src/db/prepared.ts). */
-export function findTokenContext(db: Store, id: string, kind: TokenKind): TokenContext | null {
-  return tokenContextQuery(db).get({ id, kind }) ?? null;
+/** Runs on every /mcp request with an access token: prepared once (src/db/prepared.ts), at once on SQLite. */
+export function findTokenContext(db: Store, id: string, kind: TokenKind): Maybe<TokenContext | null> {
+  return andThen(executeNow(tokenContextQuery(db), { id, kind }), first);
 }
 
 /** Records a refresh token's rotation; true only for the first caller (one successor pair). */

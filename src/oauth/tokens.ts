@@ -1,5 +1,6 @@
 import type { AuditLog } from "../audit/entry.ts";
 import { inTransaction } from "../db/client.ts";
+import { andThen, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { runToEnd } from "../db/transaction.ts";
 import type { Config } from "../config.ts";
@@ -230,15 +231,15 @@ export interface PresentedToken {
 }
 
 /** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
-export function findPresentedToken(db: Store, token: string, kind?: TokenKind): PresentedToken | null {
+export function findPresentedToken(db: Store, token: string, kind?: TokenKind): Maybe<PresentedToken | null> {
   const found =
     kind ?? (token.startsWith(accessTokenPrefix) ? "access" : token.startsWith(refreshTokenPrefix) ? "refresh" : null);
   if (found === null) return null;
   const parsed = parseCredential(prefixOf[found], token);
   if (!parsed) return null;
-  const context = findTokenContext(db, parsed.id, found);
-  if (!context || !secretMatches(parsed.secret, context.token.secretHash)) return null;
-  return { context, secret: parsed.secret };
+  return andThen(findTokenContext(db, parsed.id, found), (context) =>
+    context && secretMatches(parsed.secret, context.token.secretHash) ? { context, secret: parsed.secret } : null,
+  );
 }
 
 /** Usable right now: not revoked, expired or (refresh) rotated; its authorization live; its user enabled. */
@@ -253,12 +254,17 @@ export function isTokenActive(context: TokenContext, now: number): boolean {
   );
 }
 
-/** The live access token behind a bearer credential, or null (for the /mcp bearer check). */
-export function authenticateAccessToken(db: Store, token: string, now: number): TokenContext | null {
-  const presented = findPresentedToken(db, token, "access");
-  if (!presented || !isTokenActive(presented.context, now)) return null;
-  touchAuthorization(db, presented.context.authorization, now);
-  return presented.context;
+/**
+ * The live access token behind a bearer credential, or null (for the /mcp
+ * bearer check): at once on SQLite, lookup and last-use write alike
+ * (src/db/execute-now.ts).
+ */
+export function authenticateAccessToken(db: Store, token: string, now: number): Maybe<TokenContext | null> {
+  return andThen(findPresentedToken(db, token, "access"), (presented) => {
+    if (!presented || !isTokenActive(presented.context, now)) return null;
+    const { context } = presented;
+    return andThen(touchAuthorization(db, context.authorization, now), () => context);
+  });
 }
 
 /**
@@ -266,10 +272,10 @@ export function authenticateAccessToken(db: Store, token: string, now: number): 
  * registration in use must not expire (deleteUnusedRegistrations), and the
  * clients pages show when it was last used, not each request.
  */
-export function touchClientUse(db: Store, client: { id: string; lastUsedAt: number | null }, now: number): void {
+export function touchClientUse(db: Store, client: { id: string; lastUsedAt: number | null }, now: number): Maybe<void> {
   if (client.lastUsedAt !== null && now - client.lastUsedAt < lastUsedResolutionSeconds) return;
   client.lastUsedAt = now;
-  touchClient(db, client.id, now);
+  return touchClient(db, client.id, now);
 }
 
 /** Sets the connection's last use, at most once a minute. */
@@ -277,10 +283,10 @@ export function touchAuthorization(
   db: Store,
   authorization: { id: string; lastUsedAt: number | null },
   now: number,
-): void {
+): Maybe<void> {
   if (authorization.lastUsedAt !== null && now - authorization.lastUsedAt < lastUsedResolutionSeconds) return;
   authorization.lastUsedAt = now;
-  updateAuthorizationLastUsed(db, authorization.id, now);
+  return updateAuthorizationLastUsed(db, authorization.id, now);
 }
 
 /**
@@ -291,11 +297,11 @@ export function touchAuthorization(
  * authenticate: invalid_client). Unknown tokens and tokens of other clients
  * are left alone (null; the caller still answers 200, §2.2).
  */
-export function revokePresentedToken(
+export async function revokePresentedToken(
   db: Store,
   input: { token: string; clientId: string | null; now: number },
-): TokenContext | null {
-  const presented = findPresentedToken(db, input.token);
+): Promise<TokenContext | null> {
+  const presented = await findPresentedToken(db, input.token);
   if (!presented) return null;
   const { token, authorization, client } = presented.context;
   if (input.clientId === null) {

@@ -167,7 +167,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       devicePaths.consent,
-      ({ body, cookie, clientIp, audit, set }) => {
+      async ({ body, cookie, clientIp, audit, set }) => {
         const current = signedIn(web, cookie);
         if (!current)
           return page(
@@ -225,7 +225,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
           argumentLimits,
         });
         if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage, account);
-        touchClient(web.db, row.clientId, now);
+        await touchClient(web.db, row.clientId, now);
         audit.record({
           event: "consent_given",
           outcome: "ok",

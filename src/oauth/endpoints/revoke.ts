@@ -17,9 +17,9 @@ import type { RequestContext } from "../../http/request-context.ts";
  */
 export function revokeRoutes(deps: EndpointDeps, context: RequestContext) {
   const options = { body: "form", clientAuth: "when-named", useLastGoodCopy: true, cors: true } as const;
-  return oauthEndpoint(deps, context, oauthPaths.revoke, options, ({ params, client, audit }) => {
+  return oauthEndpoint(deps, context, oauthPaths.revoke, options, async ({ params, client, audit }) => {
     const token = requiredParam(params, "token");
-    const revoked = revokePresentedToken(deps.db, { token, clientId: client?.id ?? null, now: deps.now() });
+    const revoked = await revokePresentedToken(deps.db, { token, clientId: client?.id ?? null, now: deps.now() });
     if (revoked) {
       const { token: row, authorization } = revoked;
       deps.log.info("token revoked", { client_id: authorization.clientId });

@@ -1,6 +1,6 @@
 import { findUserById } from "../../accounts/users-store.ts";
 import { inTransaction } from "../../db/client.ts";
-import { runToEnd } from "../../db/transaction.ts";
+import { answered, runToEnd } from "../../db/transaction.ts";
 import { parseCredential, secretMatches } from "../../security/tokens.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, InvalidTarget, OAuthError } from "../errors.ts";
@@ -65,9 +65,9 @@ function exchangeCode(deps: GrantDeps, client: OAuthClient, request: CodeRequest
   if (!user || user.disabledAt !== null)
     throw new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markCodeUsed(db, code.id, now)) return replayed(deps, code.grantId);
-  touchAuthorization(db, authorization, now);
+  answered(touchAuthorization(db, authorization, now));
   // A registration that has exchanged a code is in use and must not expire.
-  touchClientUse(db, client, now);
+  answered(touchClientUse(db, client, now));
   const pair = issueTokenPair(db, {
     grantId: authorization.id,
     grantScope: authorization.scope,

@@ -1,3 +1,4 @@
+import { answered } from "../../db/transaction.ts";
 import { findServiceAccountByClient } from "../../accounts/service-accounts-store.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { UnauthorizedClient } from "../errors.ts";
@@ -33,8 +34,8 @@ export function clientCredentialsGrant(deps: GrantDeps, client: OAuthClient, par
     now,
     ttlSeconds: deps.config.accessTokenTtlSeconds,
   });
-  touchClientUse(db, client, now);
-  touchAuthorization(db, authorization, now);
+  answered(touchClientUse(db, client, now));
+  answered(touchAuthorization(db, authorization, now));
   deps.audit.record({
     event: "token_issued",
     outcome: "ok",

@@ -1,5 +1,6 @@
 import { findUserById } from "../../accounts/users-store.ts";
 import { inTransaction } from "../../db/client.ts";
+import { answered } from "../../db/transaction.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { findPresentedDeviceCode, pollTooFast, slowDownStepSeconds } from "../device-codes.ts";
 import { markDeviceCodeUsed } from "../device-codes-store.ts";
@@ -28,7 +29,7 @@ export function deviceCodeGrant(deps: GrantDeps, client: OAuthClient, params: Ma
   // The poll's bookkeeping (interval, last poll) must commit even when it answers an error.
   const outcome = inTransaction(deps.db, () => poll(deps, client, deviceCode));
   if (outcome instanceof OAuthError) throw outcome;
-  touchClientUse(deps.db, client, deps.now);
+  answered(touchClientUse(deps.db, client, deps.now));
   return outcome;
 }
 
@@ -51,7 +52,7 @@ function poll(deps: GrantDeps, client: OAuthClient, deviceCode: string): TokenPa
   if (!user || user.disabledAt !== null)
     return new InvalidGrant("The account that approved this authorization is disabled.");
   if (!markDeviceCodeUsed(db, row.id)) return new InvalidGrant("The device_code was already used.");
-  touchAuthorization(db, authorization, now);
+  answered(touchAuthorization(db, authorization, now));
   const pair = issueTokenPair(db, {
     grantId: authorization.id,
     grantScope: authorization.scope,

@@ -1,5 +1,5 @@
 import { inTransaction } from "../../db/client.ts";
-import { runToEnd } from "../../db/transaction.ts";
+import { answered, runToEnd } from "../../db/transaction.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { InvalidGrant, OAuthError } from "../errors.ts";
 import { revokeAuthorizationAndTokens } from "../authorizations-store.ts";
@@ -42,7 +42,7 @@ function refresh(
   requestedScope: string | undefined,
 ): TokenPair | OAuthError {
   const { db, now } = deps;
-  const presented = findPresentedToken(db, refreshToken, "refresh");
+  const presented = answered(findPresentedToken(db, refreshToken, "refresh"));
   if (!presented) throw new InvalidGrant("The refresh token is not valid.");
   const { token, authorization, user } = presented.context;
   // §6: the refresh token was issued to the authenticated client.
@@ -63,7 +63,7 @@ function refresh(
     lifetimes: deps.config,
   });
   if (!pair) return reused(deps, presented);
-  touchAuthorization(db, authorization, now);
+  answered(touchAuthorization(db, authorization, now));
   deps.audit.record({
     event: "token_refreshed",
     outcome: "ok",
