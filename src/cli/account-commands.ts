@@ -219,7 +219,7 @@ export const accountCommands: Record<string, Command> = {
     run({ positionals, config, io }) {
       return withDb(config, async (db) => {
         const id = positionals[0]!;
-        const owner = findApiKeyWithUser(db, id)?.apiKey.userId;
+        const owner = (await findApiKeyWithUser(db, id))?.apiKey.userId;
         if (!(await revokeApiKey(db, { id, ownerId: null, now: now() })))
           throw new RuntimeError(`no live API key with the id ${id}`);
         commandAudit(db, config, io).record({

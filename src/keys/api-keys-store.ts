@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
+import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
-import { preparedPerDb } from "../db/prepared.ts";
+import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { apiKeys, users } from "../db/schema.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
 
@@ -16,18 +17,25 @@ export function* apiKeyById(tx: Store, id: string): Steps<ApiKey | null> {
   return first(yield* q(tx.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1)));
 }
 
-const apiKeyWithUserQuery = preparedPerDb((db) =>
-  db
+const apiKeyWithUserQuery = preparedPerDb((db) => {
+  const { apiKeys, users } = db.tables;
+  return db
     .select({ apiKey: apiKeys, user: users })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(eq(apiKeys.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .limit(1)
+    .prepare();
+});
 
-/** Runs on every /mcp request with an API key: prepared once (src/db/prepared.ts). */
-export function findApiKeyWithUser(db: Store, id: string): { apiKey: ApiKey; user: User } | null {
-  return apiKeyWithUserQuery(db).get({ id }) ?? null;
+export interface ApiKeyWithUser {
+  apiKey: ApiKey;
+  user: User;
+}
+
+/** Runs on every /mcp request with an API key: prepared once (src/db/prepared.ts), at once on SQLite. */
+export function findApiKeyWithUser(db: Store, id: string): Maybe<ApiKeyWithUser | null> {
+  return andThen(executeNow(apiKeyWithUserQuery(db), { id }), first);
 }
 
 /** Keys not revoked, newest first; of one user, or of everyone when userId is null. */
@@ -83,6 +91,17 @@ export function* liveKeyIdsCreatedWith(tx: Store, id: string): Steps<string[]> {
   return rows.map((row) => row.id);
 }
 
-export function updateApiKeyLastUsed(db: Store, id: string, at: number): void {
-  db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+// On the bearer check's path: prepared once (src/db/prepared.ts).
+const lastUsedQuery = preparedPerDb((db) => {
+  const { apiKeys } = db.tables;
+  return db
+    .update(apiKeys)
+    .set({ lastUsedAt: setParam("at") })
+    .where(eq(apiKeys.id, sql.placeholder("id")))
+    .prepare();
+});
+
+/** At once on SQLite (src/db/execute-now.ts). */
+export function updateApiKeyLastUsed(db: Store, id: string, at: number): Maybe<void> {
+  return andThen(executeNow(lastUsedQuery(db), { id, at }), () => undefined);
 }

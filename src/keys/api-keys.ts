@@ -1,4 +1,5 @@
 import { deleteSessionsOfApiKey } from "../accounts/sessions-store.ts";
+import { andThen, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { transaction, type Steps } from "../db/transaction.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
@@ -13,6 +14,7 @@ import {
   markApiKeyRevoked,
   updateApiKeyLastUsed,
   type ApiKey,
+  type ApiKeyWithUser,
 } from "./api-keys-store.ts";
 
 /** Secret scanners can match `gate_key_[a-z2-7]{16}_[a-z2-7]{52}`. */
@@ -109,24 +111,27 @@ function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
-/** The live key and its active user behind a presented token, or null. */
-export function authenticateApiKey(db: Store, token: string, now: number) {
+/**
+ * The live key and its active user behind a presented token, or null: at
+ * once on SQLite, lookup and last-use write alike (src/db/execute-now.ts).
+ */
+export function authenticateApiKey(db: Store, token: string, now: number): Maybe<ApiKeyWithUser | null> {
   const parsed = parseCredential(apiKeyPrefix, token);
   if (!parsed) return null;
-  const found = findApiKeyWithUser(db, parsed.id);
-  if (!found || !secretMatches(parsed.secret, found.apiKey.secretHash)) return null;
-  const { apiKey, user } = found;
-  if (apiKey.revokedAt !== null || user.disabledAt !== null) return null;
-  if (apiKey.expiresAt !== null && apiKey.expiresAt <= now) return null;
-  touchApiKey(db, apiKey, now);
-  return found;
+  return andThen(findApiKeyWithUser(db, parsed.id), (found) => {
+    if (!found || !secretMatches(parsed.secret, found.apiKey.secretHash)) return null;
+    const { apiKey, user } = found;
+    if (apiKey.revokedAt !== null || user.disabledAt !== null) return null;
+    if (apiKey.expiresAt !== null && apiKey.expiresAt <= now) return null;
+    return andThen(touchApiKey(db, apiKey, now), () => found);
+  });
 }
 
 /** Sets the key's last use, at most once a minute. */
-export function touchApiKey(db: Store, apiKey: { id: string; lastUsedAt: number | null }, now: number): void {
+export function touchApiKey(db: Store, apiKey: { id: string; lastUsedAt: number | null }, now: number): Maybe<void> {
   if (apiKey.lastUsedAt !== null && now - apiKey.lastUsedAt < lastUsedResolutionSeconds) return;
   apiKey.lastUsedAt = now;
-  updateApiKeyLastUsed(db, apiKey.id, now);
+  return updateApiKeyLastUsed(db, apiKey.id, now);
 }
 
 /**

@@ -1,6 +1,9 @@
+import { andThen, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { apiKeyPrefix, authenticateApiKey, touchApiKey } from "../keys/api-keys.ts";
+import type { ApiKeyWithUser } from "../keys/api-keys-store.ts";
 import { accessTokenPrefix, authenticateAccessToken, touchAuthorization } from "../oauth/tokens.ts";
+import type { TokenContext } from "../oauth/tokens-store.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
 import type { ArgumentLimits, LimitSource } from "./argument-gates.ts";
 import { newCaller, type Caller } from "./caller.ts";
@@ -11,6 +14,10 @@ import { policySourcesFor, type PolicyRule, type PolicySubject } from "./policy-
 // that passed is remembered only while the auth epoch stands still and until
 // it expires (credential-cache.ts), so a revoked key or connection fails on
 // its very next request. /metrics reads its header with the same pattern.
+//
+// The verdict is a value on SQLite, whose reads and last-use writes answer at
+// once (src/db/execute-now.ts): the check costs no await, as before issue 15.
+// On a store that answers later it is a promise the /mcp route awaits.
 
 export type BearerOutcome =
   | { ok: true; caller: Caller }
@@ -36,7 +43,7 @@ function limitSources(deps: BearerDeps, own: ArgumentLimits | null, user: Policy
 
 export const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-export function checkBearer(deps: BearerDeps, authorization: string | null): BearerOutcome {
+export function checkBearer(deps: BearerDeps, authorization: string | null): Maybe<BearerOutcome> {
   if (authorization === null || authorization.trim() === "") return { ok: false, description: null };
   const token = bearerPattern.exec(authorization)?.[1];
   if (token === undefined) return { ok: false, description: "The Authorization header must be: Bearer <token>." };
@@ -48,17 +55,34 @@ export function checkBearer(deps: BearerDeps, authorization: string | null): Bea
   if (check === null) return { ok: false, description: "The token is not a Gatehouse access token or API key." };
   const digest = tokenDigest(token);
   const known = deps.credentials.get(digest, deps.now);
+  // A branch rather than andThen's closure for the hit, which most requests are.
+  if (known instanceof Promise) return known.then((caller) => verdict(deps, check, token, digest, caller));
+  return verdict(deps, check, token, digest, known);
+}
+
+/** The cached caller's verdict, or a full check's, remembered when it passed. */
+function verdict(
+  deps: BearerDeps,
+  check: (deps: BearerDeps, token: string) => Maybe<Checked>,
+  token: string,
+  digest: string,
+  known: Caller | null,
+): Maybe<BearerOutcome> {
   if (known !== null) return { ok: true, caller: known };
-  const outcome = check(deps, token);
-  if (!outcome.ok) return outcome;
-  deps.credentials.set(digest, outcome.verified);
-  return { ok: true, caller: outcome.verified.caller };
+  return andThen(check(deps, token), (outcome) => {
+    if (!outcome.ok) return outcome;
+    deps.credentials.set(digest, outcome.verified);
+    return { ok: true, caller: outcome.verified.caller };
+  });
 }
 
 type Checked = { ok: true; verified: Verified } | { ok: false; description: string };
 
-function checkAccessToken(deps: BearerDeps, token: string): Checked {
-  const context = authenticateAccessToken(deps.db, token, deps.now);
+function checkAccessToken(deps: BearerDeps, token: string): Maybe<Checked> {
+  return andThen(authenticateAccessToken(deps.db, token, deps.now), (context) => accessTokenVerdict(deps, context));
+}
+
+function accessTokenVerdict(deps: BearerDeps, context: TokenContext | null): Checked {
   if (!context) return { ok: false, description: "The access token is unknown, expired or revoked." };
   // RFC 8707 §2 / MCP authorization: a token for another resource is not ours to honour.
   if (context.authorization.resource !== deps.resourceUrl)
@@ -82,8 +106,11 @@ function checkAccessToken(deps: BearerDeps, token: string): Checked {
   return { ok: true, verified: { caller, touch } };
 }
 
-function checkApiKey(deps: BearerDeps, token: string): Checked {
-  const found = authenticateApiKey(deps.db, token, deps.now);
+function checkApiKey(deps: BearerDeps, token: string): Maybe<Checked> {
+  return andThen(authenticateApiKey(deps.db, token, deps.now), (found) => apiKeyVerdict(deps, found));
+}
+
+function apiKeyVerdict(deps: BearerDeps, found: ApiKeyWithUser | null): Checked {
   if (!found) return { ok: false, description: "The API key is unknown, expired or revoked." };
   const { apiKey, user } = found;
   const caller = newCaller({

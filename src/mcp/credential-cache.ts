@@ -1,5 +1,6 @@
+import { readAuthEpoch } from "../db/auth-epoch.ts";
+import type { Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
-import { readAuthEpoch } from "./auth-epoch-store.ts";
 import type { Caller } from "./caller.ts";
 
 // The /mcp bearer checks that passed, kept between requests while the auth
@@ -21,18 +22,23 @@ import type { Caller } from "./caller.ts";
 // hit means the very token that passed is presented again (a digest found in
 // a Map tells an attacker nothing without a preimage). An entry ends at the
 // credential's expiry, so time alone also turns it away.
+//
+// On SQLite the epoch read and the last-use touch answer at once, so a hit
+// costs no await (src/db/execute-now.ts); on a store that answers later the
+// verdict is a promise that settles after both, so a failed touch fails the
+// request as it does on SQLite, never a promise left floating.
 
 const maxEntries = 10_000;
 
 export interface Verified {
   caller: Caller;
   /** Records the credential's last use (at most once a minute, as a full check does). */
-  touch(now: number): void;
+  touch(now: number): Maybe<void>;
 }
 
 export interface CredentialCache {
   /** The caller a token with this digest was verified as, if nothing that could change the verdict changed since. */
-  get(digest: string, now: number): Caller | null;
+  get(digest: string, now: number): Maybe<Caller | null>;
   set(digest: string, verified: Verified): void;
 }
 
@@ -45,7 +51,7 @@ export function createCredentialCache(db: Store): CredentialCache {
   let epoch = -1;
   let entries = new Map<string, Verified>();
   // The epoch as read in this event-loop turn; setImmediate forgets it before the next.
-  let read: number | null = null;
+  let read: Maybe<number> | null = null;
   const forget = () => {
     read = null;
   };
@@ -56,23 +62,29 @@ export function createCredentialCache(db: Store): CredentialCache {
     }
     return read;
   };
+  const lookup = (digest: string, now: number, current: number): Maybe<Caller | null> => {
+    if (current !== epoch) {
+      entries = new Map();
+      epoch = current;
+      return null;
+    }
+    const verified = entries.get(digest);
+    if (verified === undefined) return null;
+    const { expiresAt } = verified.caller;
+    if (expiresAt !== null && expiresAt <= now) {
+      entries.delete(digest);
+      return null;
+    }
+    const touched = verified.touch(now);
+    return touched instanceof Promise ? touched.then(() => verified.caller) : verified.caller;
+  };
+  // Branches rather than andThen's closures: this runs on every /mcp request.
   return {
     get(digest, now) {
       const current = epochNow();
-      if (current !== epoch) {
-        entries = new Map();
-        epoch = current;
-        return null;
-      }
-      const verified = entries.get(digest);
-      if (verified === undefined) return null;
-      const { expiresAt } = verified.caller;
-      if (expiresAt !== null && expiresAt <= now) {
-        entries.delete(digest);
-        return null;
-      }
-      verified.touch(now);
-      return verified.caller;
+      return current instanceof Promise
+        ? current.then((read) => lookup(digest, now, read))
+        : lookup(digest, now, current);
     },
     set(digest, verified) {
       if (entries.size >= maxEntries) entries = new Map();

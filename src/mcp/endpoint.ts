@@ -219,10 +219,12 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
         headers: { vary: "origin" },
       });
     const cors = mcpCorsHeaders(origin);
-    const bearer = checkBearer(
+    const checked = checkBearer(
       { db: deps.db, now: deps.now(), resourceUrl, credentials, policies },
       request.headers.get("authorization"),
     );
+    // On SQLite the verdict is here already: no await, so no extra turn on the fast path.
+    const bearer = checked instanceof Promise ? await checked : checked;
     if (!bearer.ok) {
       const challenge = unauthorizedChallenge(metadataUrl, bearer.description);
       const message = bearer.description ?? "Authorization required: Bearer <access token or API key>.";

@@ -1,8 +1,9 @@
 import { and, countDistinct, count, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
-import { oauthGrants } from "../db/schema.ts";
+import type { oauthGrants } from "../db/schema.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
 
 /** An authorization: a person's (or a service account's) approval of one client, a row of oauth_grants. */
@@ -19,13 +20,14 @@ export async function updateAuthorizationLimits(db: Store, id: string, limits: A
 
 // On the token endpoint's and the bearer check's paths: prepared once (src/db/prepared.ts); by
 // primary key, so without `.limit(1)` (see codes-store.ts).
-const lastUsedQuery = preparedPerDb((db) =>
-  db
+const lastUsedQuery = preparedPerDb((db) => {
+  const { oauthGrants } = db.tables;
+  return db
     .update(oauthGrants)
     .set({ lastUsedAt: setParam("at") })
     .where(eq(oauthGrants.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .prepare();
+});
 const authorizationQuery = preparedPerDb((db) => {
   const { oauthGrants } = db.tables;
   return db
@@ -35,8 +37,9 @@ const authorizationQuery = preparedPerDb((db) => {
     .prepare();
 });
 
-export function updateAuthorizationLastUsed(db: Store, id: string, at: number): void {
-  lastUsedQuery(db).run({ id, at });
+/** At once on SQLite (the bearer check's fast path, src/db/execute-now.ts). */
+export function updateAuthorizationLastUsed(db: Store, id: string, at: number): Maybe<void> {
+  return andThen(executeNow(lastUsedQuery(db), { id, at }), () => undefined);
 }
 
 /** updateAuthorizationLastUsed as a step of a grant's transaction, so it commits with the tokens. */

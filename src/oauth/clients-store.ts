@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
+import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
 import { q, runToEnd, type Steps } from "../db/transaction.ts";
@@ -100,21 +101,23 @@ export function* changeClient(tx: Store, id: string, changes: ClientChanges): St
   yield* q(tx.update(oauthClients).set(set).where(eq(oauthClients.id, id)));
 }
 
-const touchClientQuery = preparedPerDb((db) =>
-  db
+const touchClientQuery = preparedPerDb((db) => {
+  const { oauthClients } = db.tables;
+  return db
     .update(oauthClients)
     .set({ lastUsedAt: setParam("at") })
     .where(eq(oauthClients.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .prepare();
+});
 
 /** touchClient as a step of a grant's transaction, so it commits with the tokens. */
 export function* markClientUsed(tx: Store, id: string, at: number): Steps<void> {
   yield* q(touchClientQuery(tx), { id, at });
 }
 
-export function touchClient(db: Store, id: string, at: number): void {
-  touchClientQuery(db).run({ id, at });
+/** At once on SQLite (the token endpoint's path, src/db/execute-now.ts). */
+export function touchClient(db: Store, id: string, at: number): Maybe<void> {
+  return andThen(executeNow(touchClientQuery(db), { id, at }), () => undefined);
 }
 
 /** Deleting a client cascades to its pending requests, authorizations, codes and tokens. */

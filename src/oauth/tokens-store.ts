@@ -1,7 +1,8 @@
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
+import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
-import { oauthClients, oauthGrants, oauthTokens, users } from "../db/schema.ts";
+import type { oauthClients, oauthTokens, users } from "../db/schema.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
 import type { Authorization } from "./authorizations-store.ts";
 
@@ -69,8 +70,9 @@ export function* tokenById(tx: Store, id: string): Steps<TokenRow | null> {
   return first(yield* q(tx.select().from(oauthTokens).where(eq(oauthTokens.id, id)).limit(1)));
 }
 
-const tokenContextQuery = preparedPerDb((db) =>
-  db
+const tokenContextQuery = preparedPerDb((db) => {
+  const { oauthTokens, oauthGrants, users, oauthClients } = db.tables;
+  return db
     .select({
       token: oauthTokens,
       authorization: oauthGrants,
@@ -87,12 +89,12 @@ const tokenContextQuery = preparedPerDb((db) =>
     .innerJoin(users, eq(users.id, oauthGrants.userId))
     .innerJoin(oauthClients, eq(oauthClients.id, oauthGrants.clientId))
     .where(and(eq(oauthTokens.id, sql.placeholder("id")), eq(oauthTokens.kind, sql.placeholder("kind"))))
-    .prepare(),
-);
+    .prepare();
+});
 
-/** Runs on every /mcp request with an access token: prepared once (src/db/prepared.ts). */
-export function findTokenContext(db: Store, id: string, kind: TokenKind): TokenContext | null {
-  return tokenContextQuery(db).get({ id, kind }) ?? null;
+/** Runs on every /mcp request with an access token: prepared once (src/db/prepared.ts), at once on SQLite. */
+export function findTokenContext(db: Store, id: string, kind: TokenKind): Maybe<TokenContext | null> {
+  return andThen(executeNow(tokenContextQuery(db), { id, kind }), first);
 }
 
 /** The token with this id and kind and its context, or null, as a transaction body's step. */

@@ -1,4 +1,5 @@
 import type { AuditLog } from "../audit/entry.ts";
+import { andThen, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { transaction, type Steps } from "../db/transaction.ts";
 import type { Config } from "../config.ts";
@@ -251,9 +252,11 @@ function matching(context: TokenContext | null, secret: string): PresentedToken 
 }
 
 /** The stored token behind a presented access or refresh token whose secret matches, live or not; else null. */
-export function findPresentedToken(db: Store, token: string, kind?: TokenKind): PresentedToken | null {
+export function findPresentedToken(db: Store, token: string, kind?: TokenKind): Maybe<PresentedToken | null> {
   const parsed = parsePresented(token, kind);
-  return parsed ? matching(findTokenContext(db, parsed.id, parsed.kind), parsed.secret) : null;
+  return parsed
+    ? andThen(findTokenContext(db, parsed.id, parsed.kind), (found) => matching(found, parsed.secret))
+    : null;
 }
 
 /** findPresentedToken as a transaction body's step: what a write then depends on is read in its transaction. */
@@ -274,12 +277,17 @@ export function isTokenActive(context: TokenContext, now: number): boolean {
   );
 }
 
-/** The live access token behind a bearer credential, or null (for the /mcp bearer check). */
-export function authenticateAccessToken(db: Store, token: string, now: number): TokenContext | null {
-  const presented = findPresentedToken(db, token, "access");
-  if (!presented || !isTokenActive(presented.context, now)) return null;
-  touchAuthorization(db, presented.context.authorization, now);
-  return presented.context;
+/**
+ * The live access token behind a bearer credential, or null (for the /mcp
+ * bearer check): at once on SQLite, lookup and last-use write alike
+ * (src/db/execute-now.ts).
+ */
+export function authenticateAccessToken(db: Store, token: string, now: number): Maybe<TokenContext | null> {
+  return andThen(findPresentedToken(db, token, "access"), (presented) => {
+    if (!presented || !isTokenActive(presented.context, now)) return null;
+    const { context } = presented;
+    return andThen(touchAuthorization(db, context.authorization, now), () => context);
+  });
 }
 
 /** Sets the connection's last use, at most once a minute. */
@@ -287,10 +295,10 @@ export function touchAuthorization(
   db: Store,
   authorization: { id: string; lastUsedAt: number | null },
   now: number,
-): void {
+): Maybe<void> {
   if (authorization.lastUsedAt !== null && now - authorization.lastUsedAt < lastUsedResolutionSeconds) return;
   authorization.lastUsedAt = now;
-  updateAuthorizationLastUsed(db, authorization.id, now);
+  return updateAuthorizationLastUsed(db, authorization.id, now);
 }
 
 /**
@@ -321,7 +329,7 @@ function lastUseDue(lastUsedAt: number | null, now: number): boolean {
  * authenticate: invalid_client). Unknown tokens and tokens of other clients
  * are left alone (null; the caller still answers 200, §2.2).
  */
-export function revokePresentedToken(
+export async function revokePresentedToken(
   db: Store,
   input: { token: string; clientId: string | null; now: number },
 ): Promise<TokenContext | null> {

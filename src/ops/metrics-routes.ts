@@ -19,7 +19,7 @@ type MetricsAccess =
   | { ok: false; status: 401 | 403; error: string | null; challenge: string; description: string };
 
 /** RFC 6750 §3: 401 with no error code when no credential came, invalid_token for a bad one, 403 insufficient_scope for a non-admin's key. */
-function metricsAccess(db: Store, now: number, authorization: string | null): MetricsAccess {
+async function metricsAccess(db: Store, now: number, authorization: string | null): Promise<MetricsAccess> {
   const refuse = (status: 401 | 403, error: string | null, description: string): MetricsAccess => ({
     ok: false,
     status,
@@ -32,7 +32,7 @@ function metricsAccess(db: Store, now: number, authorization: string | null): Me
   const token = bearerPattern.exec(authorization)?.[1];
   if (token === undefined || !token.startsWith(apiKeyPrefix))
     return refuse(401, "invalid_token", "The Authorization header must be: Bearer <API key of an admin>.");
-  const found = authenticateApiKey(db, token, now);
+  const found = await authenticateApiKey(db, token, now);
   if (found === null) return refuse(401, "invalid_token", "The API key is unknown, expired or revoked.");
   if (!found.user.isAdmin) return refuse(403, "insufficient_scope", "Metrics are for admins: use an admin's API key.");
   return { ok: true };
@@ -41,7 +41,7 @@ function metricsAccess(db: Store, now: number, authorization: string | null): Me
 export function metricsRoutes(deps: { db: Store; now: () => number; metrics: MetricsRegistry }) {
   const { registry } = deps.metrics;
   return new Elysia().get(metricsPath, async ({ request }) => {
-    const access = metricsAccess(deps.db, deps.now(), request.headers.get("authorization"));
+    const access = await metricsAccess(deps.db, deps.now(), request.headers.get("authorization"));
     if (!access.ok) {
       const body = { ...(access.error !== null && { error: access.error }), error_description: access.description };
       const headers = { "cache-control": "no-store", "www-authenticate": access.challenge };

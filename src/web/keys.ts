@@ -101,8 +101,8 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The signed-in person's own key, if it is not revoked (an expired key can still be revoked). */
-  const ownLiveKey = (id: string, userId: string) => {
-    const key = findApiKeyWithUser(web.db, id)?.apiKey;
+  const ownLiveKey = async (id: string, userId: string) => {
+    const key = (await findApiKeyWithUser(web.db, id))?.apiKey;
     return key && key.userId === userId && key.revokedAt === null ? key : null;
   };
 
@@ -203,7 +203,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     .get(
       "/keys/:id/revoke",
       async ({ current, viewer, csrf, params, set }) => {
-        const key = ownLiveKey(params.id, current.user.id);
+        const key = await ownLiveKey(params.id, current.user.id);
         if (!key) {
           set.status = 404;
           return noSuchKey();
@@ -228,7 +228,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       "/keys/:id/revoke",
       async ({ cookie, current, audit, set, params, redirect }) => {
         const userId = current.user.id;
-        const key = ownLiveKey(params.id, userId);
+        const key = await ownLiveKey(params.id, userId);
         if (!key || !(await revokeApiKey(web.db, { id: key.id, ownerId: userId, now: web.now() }))) {
           set.status = 404;
           return noSuchKey();
@@ -245,7 +245,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     .get(
       "/keys/:id/rotate",
       async ({ current, viewer, csrf, params, set }) => {
-        const key = ownLiveKey(params.id, current.user.id);
+        const key = await ownLiveKey(params.id, current.user.id);
         if (!key) {
           set.status = 404;
           return noSuchKey();
@@ -276,7 +276,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
       "/keys/:id/rotate",
       async ({ current, viewer, csrf, audit, set, params }) => {
         const userId = current.user.id;
-        const target = ownLiveKey(params.id, userId);
+        const target = await ownLiveKey(params.id, userId);
         const refused = target && rotateRefusal(target, current);
         if (refused) {
           set.status = refused.status;

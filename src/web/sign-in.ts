@@ -113,11 +113,11 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/sign-in/key",
-      ({ body, cookie, clientIp, audit, set, redirect }) => {
+      async ({ body, cookie, clientIp, audit, set, redirect }) => {
         const next = safeNextPath(field(body, "next"));
         const wait = reserveFailure(clientIp, "");
         if (wait > 0) return throttledPage(set, cookie, wait, "key", next);
-        const found = authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
+        const found = await authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
         if (!found) {
           web.log.info("sign-in failed", { method: "api_key" });
           audit.record({ event: "sign_in_failed", outcome: "denied", detail: { method: "api_key" } });

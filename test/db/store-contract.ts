@@ -34,7 +34,7 @@ import {
   users,
 } from "../../src/db/schema.ts";
 import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
-import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
+import { readAuthEpoch } from "../../src/db/auth-epoch.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { secretVersionOf } from "../../src/oauth/client-secrets.ts";

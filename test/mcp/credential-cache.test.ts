@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test }
 import { join } from "node:path";
 import { databaseFileName } from "../../src/db/client.ts";
 import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
-import { readAuthEpoch } from "../../src/mcp/auth-epoch-store.ts";
+import { readAuthEpoch } from "../../src/db/auth-epoch.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { advanceClock } from "../support/clock.ts";
@@ -162,34 +162,34 @@ describe("a cached credential changed by another connection fails on the next re
 describe("the auth epoch", () => {
   test("rises on a revocation", async () => {
     const { apiKey } = await userWithKey(app);
-    const before = readAuthEpoch(app.db);
+    const before = await readAuthEpoch(app.db);
     other.run("UPDATE api_keys SET revoked_at = ? WHERE id = ?", [nowSeconds(), apiKey.id]);
-    expect(readAuthEpoch(app.db)).toBe(before + 1);
+    expect(await readAuthEpoch(app.db)).toBe(before + 1);
   });
 
   test("stands still when only a last-use time is written, so the hot path's own writes keep the cache", async () => {
     const { apiKey } = await userWithKey(app);
     const { authorization } = await connected(app);
-    const before = readAuthEpoch(app.db);
+    const before = await readAuthEpoch(app.db);
     other.run("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [nowSeconds(), apiKey.id]);
     other.run("UPDATE oauth_grants SET last_used_at = ? WHERE id = ?", [nowSeconds(), authorization.id]);
     other.run("UPDATE oauth_clients SET last_used_at = ? WHERE id = ?", [nowSeconds(), authorization.clientId]);
-    expect(readAuthEpoch(app.db)).toBe(before);
+    expect(await readAuthEpoch(app.db)).toBe(before);
   });
 
   test("stands still when a refresh token rotates (the bearer check takes access tokens only)", async () => {
     const { client, tokens } = await connected(app);
     await cached(tokens.access_token);
-    const before = readAuthEpoch(app.db);
+    const before = await readAuthEpoch(app.db);
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(res.status).toBe(200);
-    expect(readAuthEpoch(app.db)).toBe(before);
+    expect(await readAuthEpoch(app.db)).toBe(before);
     expect(await status(tokens.access_token)).toBe(200);
   });
 
   test("stands still when a credential is created", async () => {
-    const before = readAuthEpoch(app.db);
+    const before = await readAuthEpoch(app.db);
     await userWithKey(app);
-    expect(readAuthEpoch(app.db)).toBe(before);
+    expect(await readAuthEpoch(app.db)).toBe(before);
   });
 });

@@ -65,7 +65,7 @@ describe("purgeExpiredOAuth", () => {
   test("keeps a live access token, which still authenticates", async () => {
     const { tokens } = await connected(app);
     purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds - 1);
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("deletes an expired refresh token", async () => {

@@ -185,7 +185,7 @@ describe("purgeUnusedRegistrations", () => {
   test("keeps a registration that was used", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
     const createdAt = rowOf(json.client_id)!.createdAt;
-    touchClient(app.db, String(json.client_id), createdAt + 60);
+    await touchClient(app.db, String(json.client_id), createdAt + 60);
     purgeUnusedRegistrations(app.db, createdAt + 2 * day);
     expect(rowOf(json.client_id)).toBeDefined();
   });

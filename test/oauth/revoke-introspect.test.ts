@@ -50,7 +50,7 @@ describe("revocation (RFC 7009)", () => {
     const { client, tokens } = await connected(app);
     const res = await revoke({ token: tokens.access_token, token_type_hint: "access_token", client_id: client.id });
     expect(res.status).toBe(200);
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("revoking an access token leaves the grant and its refresh token live", async () => {
@@ -65,13 +65,13 @@ describe("revocation (RFC 7009)", () => {
     const res = await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token", client_id: client.id });
     expect(res.status).toBe(200);
     expect(grantRow(authorization.id).revokedAt).toBeNumber();
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("a wrong token_type_hint still revokes (it is only a hint)", async () => {
     const { client, tokens } = await connected(app);
     await revoke({ token: tokens.access_token, token_type_hint: "refresh_token", client_id: client.id });
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("an unknown token answers 200", async () => {
@@ -92,7 +92,7 @@ describe("revocation (RFC 7009)", () => {
     const { tokens, auth } = await confidential();
     const res = await revoke({ token: tokens.access_token }, auth);
     expect(res.status).toBe(200);
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("a confidential client without its secret is 401 invalid_client", async () => {
@@ -123,14 +123,14 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
     const res = await revoke({ token: tokens.access_token });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("a public client's refresh token ends its whole grant", async () => {
     const { authorization, tokens } = await connected(app);
     expect((await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token" })).status).toBe(200);
     expect(grantRow(authorization.id).revokedAt).toBeNumber();
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test.each(["gate_at_nothing_here", "gate_rt_aaaaaaaaaaaaaaaa_bbbb", "not a token"])(
@@ -151,7 +151,7 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
     const res = await revoke({ token: tokens.access_token });
     expect(res.status).toBe(401);
     expect(await errorOf(res)).toBe("invalid_client");
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("a confidential client's refresh token does not end its grant", async () => {
@@ -164,14 +164,14 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
     const { tokens } = await confidential();
     const forged = tokens.access_token.slice(0, -1) + (tokens.access_token.endsWith("a") ? "b" : "a");
     expect((await revoke({ token: forged })).status).toBe(200);
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("a confidential client's token with a public client's client_id answers 200 and is not revoked", async () => {
     const { tokens } = await confidential();
     const { client: other } = makeClient(app);
     expect((await revoke({ token: tokens.access_token, client_id: other.id })).status).toBe(200);
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 });
 

@@ -101,7 +101,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   test("the access token authenticates as the user and client of the grant", async () => {
     const { client, code, user } = await fresh();
     const body = await exchangeCode(app, client.id, code);
-    const found = authenticateAccessToken(app.db, body.access_token, nowSeconds());
+    const found = await authenticateAccessToken(app.db, body.access_token, nowSeconds());
     expect([found?.user.id, found?.client.id]).toEqual([user.id, client.id]);
   });
 
@@ -317,7 +317,7 @@ describe("a replayed code (RFC 6749 §4.1.2)", () => {
     const f = await fresh();
     const first = await exchangeCode(app, f.client.id, f.code);
     await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
-    expect(authenticateAccessToken(app.db, first.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, first.access_token, nowSeconds())).toBeNull();
   });
 
   test("revokes the grant and every token row it issued", async () => {

@@ -90,7 +90,7 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
   test("the new access token authenticates", async () => {
     const { client, tokens, user } = await connected(app);
     const next = await refreshed(client.id, tokens.refresh_token);
-    expect(authenticateAccessToken(app.db, next.access_token, nowSeconds())?.user.id).toBe(user.id);
+    expect((await authenticateAccessToken(app.db, next.access_token, nowSeconds()))?.user.id).toBe(user.id);
   });
 
   test("accepts a JSON body", async () => {
@@ -182,10 +182,8 @@ describe("the grace window (simultaneous refreshes)", () => {
     advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
     const now = nowSeconds();
-    expect([tokens.access_token, second.access_token].map((t) => authenticateAccessToken(app.db, t, now))).toEqual([
-      null,
-      null,
-    ]);
+    const found = [tokens.access_token, second.access_token].map((t) => authenticateAccessToken(app.db, t, now));
+    expect(await Promise.all(found)).toEqual([null, null]);
   });
 
   test("reuse after the window revokes the grant", async () => {
@@ -202,7 +200,7 @@ describe("the grace window (simultaneous refreshes)", () => {
     const third = await refreshed(client.id, second.refresh_token);
     const res = await refreshRequest(app, client.id, tokens.refresh_token);
     expect(await errorOf(res)).toBe("invalid_grant");
-    expect(authenticateAccessToken(app.db, third.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, third.access_token, nowSeconds())).toBeNull();
   });
 
   test("the window follows GATEHOUSE_REFRESH_GRACE", async () => {
@@ -304,7 +302,7 @@ describe("scope on refresh (RFC 6749 §6)", () => {
   test("the narrowed access token carries only the narrower scope", async () => {
     const { client, tokens } = await connected(app);
     const next = await refreshed(client.id, tokens.refresh_token, { scope: "mcp:read" });
-    expect(authenticateAccessToken(app.db, next.access_token, nowSeconds())?.token.scope).toBe("mcp:read");
+    expect((await authenticateAccessToken(app.db, next.access_token, nowSeconds()))?.token.scope).toBe("mcp:read");
   });
 
   test("a wider scope is invalid_scope", async () => {

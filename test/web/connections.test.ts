@@ -148,7 +148,7 @@ describe("revoking a connection", () => {
     expect(html).toContain(`<form method="post" action="/connections/${authorization.id}/revoke"`);
     expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
     expect(grantRow(authorization.id).revokedAt).toBeNull();
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("GET for another user's connection or an unknown one is 404", async () => {
@@ -186,7 +186,7 @@ describe("revoking a connection", () => {
   test("ends it at once: the access token stops authenticating", async () => {
     const { authorization, tokens } = await connect(alice.id);
     await revokeVia(alice.b, authorization.id);
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("ends it at once: the refresh token is invalid_grant", async () => {
@@ -201,7 +201,7 @@ describe("revoking a connection", () => {
     const res = await revokeVia(bob.b, authorization.id);
     expect(res.status).toBe(404);
     expect(grantRow(authorization.id).revokedAt).toBeNull();
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("an admin can revoke another user's connection", async () => {
@@ -245,7 +245,7 @@ describe("the API key a session was opened with", () => {
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     expect((await alice.b.post(`/keys/${apiKey.id}/revoke`, { csrf })).status).toBe(303);
     expect(grantRow(authorization.id).revokedAt).toBeNumber();
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("rotating it revokes the grants approved in that session", async () => {
@@ -254,7 +254,7 @@ describe("the API key a session was opened with", () => {
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     expect((await alice.b.post(`/keys/${apiKey.id}/rotate`, { csrf })).status).toBe(200);
     expect(grantRow(authorization.id).revokedAt).toBeNumber();
-    expect(authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
+    expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
   test("revoking it leaves grants approved in password sessions alone", async () => {

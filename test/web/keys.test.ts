@@ -236,9 +236,9 @@ describe("revoking a key", () => {
 
   test("the revoked key no longer authenticates", async () => {
     const { token } = await createViaForm(alice.b, { name: "to revoke 2", access: "read", expires_in: "never" });
-    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+    expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
     await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
-    expect(authenticateApiKey(app.db, token!, nowSeconds())).toBeNull();
+    expect(await authenticateApiKey(app.db, token!, nowSeconds())).toBeNull();
   });
 
   test("someone else's key is 404 and the key stays live", async () => {
@@ -247,7 +247,7 @@ describe("revoking a key", () => {
     const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
     expect(res.status).toBe(404);
     expect(rowOf(idOf(token!))).toEqual(before);
-    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+    expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
   test("GET asks first, naming the key and what stops working, and changes nothing", async () => {
@@ -260,7 +260,7 @@ describe("revoking a key", () => {
     expect(html).toContain(`<form method="post" action="/keys/${idOf(token!)}/revoke"`);
     expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
     expect(rowOf(idOf(token!))!.revokedAt).toBeNull();
-    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+    expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
   test("the confirmation counts the keys made with it, which end too", async () => {
@@ -306,14 +306,14 @@ describe("rotating a key", () => {
     const { token } = await createViaForm(alice.b, { name: "rotating", access: "read", expires_in: "never" });
     const rotated = await rotate(alice.b, idOf(token!));
     expect(rotated.res.status).toBe(200);
-    expect(authenticateApiKey(app.db, token!, nowSeconds())).toBeNull();
+    expect(await authenticateApiKey(app.db, token!, nowSeconds())).toBeNull();
   });
 
   test("the new key authenticates", async () => {
     const { token } = await createViaForm(alice.b, { name: "rotating 2", access: "read", expires_in: "never" });
     const rotated = await rotate(alice.b, idOf(token!));
     expect(rotated.token).not.toBe(token);
-    expect(authenticateApiKey(app.db, rotated.token!, nowSeconds())?.user.id).toBe(alice.id);
+    expect((await authenticateApiKey(app.db, rotated.token!, nowSeconds()))?.user.id).toBe(alice.id);
   });
 
   test("the new key keeps the name, scope and lifetime", async () => {
@@ -343,7 +343,7 @@ describe("rotating a key", () => {
     expect(html).toContain(`<form method="post" action="/keys/${idOf(token!)}/rotate"`);
     expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
     expect(rowOf(idOf(token!))!.revokedAt).toBeNull();
-    expect(authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
+    expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
   test("the confirmation counts the keys made with it, which end too", async () => {
@@ -386,7 +386,7 @@ describe("rotating a key", () => {
     expect(await again.text()).not.toMatch(tokenPattern);
     const live = rowsOf(alice.id).filter((r) => r.name === "resubmitted" && r.revokedAt === null);
     expect(live.map((r) => r.id)).toEqual([idOf(shown)]);
-    expect(authenticateApiKey(app.db, shown, nowSeconds())?.user.id).toBe(alice.id);
+    expect((await authenticateApiKey(app.db, shown, nowSeconds()))?.user.id).toBe(alice.id);
   });
 
   test("someone else's key is 404 and the key stays live", async () => {
@@ -414,10 +414,10 @@ describe("last_used_at", () => {
     });
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
-    authenticateApiKey(app.db, token, nowSeconds());
+    await authenticateApiKey(app.db, token, nowSeconds());
     const first = rowOf(apiKey.id)!.lastUsedAt;
     setSystemTime(new Date(start.getTime() + 59_000));
-    authenticateApiKey(app.db, token, nowSeconds());
+    await authenticateApiKey(app.db, token, nowSeconds());
     expect(first).toBe(start.getTime() / 1000);
     expect(rowOf(apiKey.id)!.lastUsedAt).toBe(first);
   });
@@ -432,9 +432,9 @@ describe("last_used_at", () => {
     });
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
-    authenticateApiKey(app.db, token, nowSeconds());
+    await authenticateApiKey(app.db, token, nowSeconds());
     setSystemTime(new Date(start.getTime() + 60_000));
-    authenticateApiKey(app.db, token, nowSeconds());
+    await authenticateApiKey(app.db, token, nowSeconds());
     expect(rowOf(apiKey.id)!.lastUsedAt).toBe(start.getTime() / 1000 + 60);
   });
 

@@ -230,7 +230,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
         // The session's key was revoked while this answer was on its way: that ended the session too.
         if (!approved) return problemPage(set, 401, sessionEnded);
         const { code, authorization: grant } = approved;
-        touchClient(web.db, pending.clientId, now);
+        await touchClient(web.db, pending.clientId, now);
         web.log.info("consent given", ids);
         const who = {
           userId: current.user.id,

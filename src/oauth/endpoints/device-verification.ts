@@ -225,7 +225,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
           argumentLimits,
         });
         if (!answered?.authorization) return page(set, 400, "Code not valid", invalidCodeMessage, account);
-        touchClient(web.db, row.clientId, now);
+        await touchClient(web.db, row.clientId, now);
         audit.record({
           event: "consent_given",
           outcome: "ok",

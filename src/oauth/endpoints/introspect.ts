@@ -25,7 +25,7 @@ export function introspectRoutes(deps: EndpointDeps, context: RequestContext) {
     async authenticate(request, params) {
       const bearer = /^bearer +(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
       if (bearer) {
-        const found = authenticateApiKey(deps.db, bearer[1]!, deps.now());
+        const found = await authenticateApiKey(deps.db, bearer[1]!, deps.now());
         if (!found?.user.isAdmin)
           throw new InvalidClient("Introspection needs an admin's API key or a confidential client.");
         return { kind: "admin" };
@@ -46,8 +46,8 @@ export function introspectRoutes(deps: EndpointDeps, context: RequestContext) {
     context,
     oauthPaths.introspect,
     { body: "form", clientAuth: introspector, cors: false },
-    ({ params, client: caller }) => {
-      const presented = findPresentedToken(deps.db, requiredParam(params, "token"));
+    async ({ params, client: caller }) => {
+      const presented = await findPresentedToken(deps.db, requiredParam(params, "token"));
       const now = deps.now();
       if (!presented || !isTokenActive(presented.context, now)) return noStoreJson({ active: false });
       const { token, authorization, user } = presented.context;
