@@ -3,6 +3,7 @@ import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
 import { createApp } from "./app.ts";
 import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
+import { closeStore } from "./db/operations.ts";
 import type { Store } from "./db/store.ts";
 import type { GatewayConfig } from "./gateway/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
@@ -100,7 +101,7 @@ export function serve(
       await app.stop(false);
       await gateway?.stop();
       await audit.close();
-      db.$client.close();
+      closeStore(db);
       log.info("stopped");
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);

@@ -1,4 +1,5 @@
 import type { AuditArgumentsMode } from "../config.ts";
+import { pauseAutoCheckpoints, storeFile } from "../db/operations.ts";
 import type { Store } from "../db/store.ts";
 import type { Logger } from "../log.ts";
 import { auditInsertSql, deleteAuditEventsBefore, insertAuditEvents, type NewAuditEvent } from "./audit-store.ts";
@@ -73,20 +74,12 @@ function rowOf(entry: AuditEntry, now: () => number): NewAuditEvent {
  * until the thread is gone, then checkpoints as before.
  */
 function threadFor(options: AuditRecorderOptions): { thread: WriterThread; fields: (keyof NewAuditEvent)[] } | null {
-  const sqlite = options.db.$client;
-  const file = sqlite.filename;
-  if (!options.thread || !file || file === ":memory:") return null;
+  const file = storeFile(options.db);
+  if (!options.thread || file === null) return null;
   const { sql, fields } = auditInsertSql(options.db);
-  const pages = sqlite.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
-  const onGone = () => {
-    try {
-      sqlite.run(`PRAGMA wal_autocheckpoint = ${pages}`);
-    } catch {
-      // The connection is closed already: nothing left to checkpoint from it.
-    }
-  };
-  const thread = startWriterThread({ file, sql, log: options.log, onGone });
-  sqlite.run("PRAGMA wal_autocheckpoint = 0");
+  let resume = () => {};
+  const thread = startWriterThread({ file, sql, log: options.log, onGone: () => resume() });
+  resume = pauseAutoCheckpoints(options.db);
   return { thread, fields };
 }
 
