@@ -57,8 +57,8 @@ export function serve(
     ...(gateway && { gateway }),
   });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
-  const purge = setInterval(() => {
-    const removed = deleteExpiredSessions(db, now());
+  const purgeOnce = async () => {
+    const removed = await deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
     const oauth = purgeExpiredOAuth(db, now());
     if (
@@ -79,8 +79,11 @@ export function serve(
         unused_registrations: oauth.registrations,
       });
     }
-    const audit = purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
+    const audit = await purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
     if (audit > 0) log.info("purged old audit entries", { count: audit });
+  };
+  const purge = setInterval(() => {
+    purgeOnce().catch((error: unknown) => log.error("purge failed", { error: String(error) }));
   }, purgeIntervalMs);
   purge.unref();
 

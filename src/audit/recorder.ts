@@ -93,15 +93,18 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
   let closed = batch === false;
   let closing: Promise<void> | null = null;
 
+  // Writes on this connection not yet settled: on SQLite each is done before
+  // insertAuditEvents returns, on a store that answers later drain() waits.
+  const writing = new Set<Promise<void>>();
   const writeHere = (rows: NewAuditEvent[]) => {
-    try {
-      insertAuditEvents(db, rows);
-    } catch (error) {
+    const write = insertAuditEvents(db, rows).catch((error: unknown) => {
       log.error("audit log write failed: entries dropped", {
         count: rows.length,
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
-    }
+    });
+    writing.add(write);
+    void write.finally(() => writing.delete(write));
   };
 
   const flush = () => {
@@ -133,6 +136,7 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
   const drain = async () => {
     flush();
     await writer?.thread.drain();
+    await Promise.all(writing);
   };
 
   return {
@@ -145,6 +149,7 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
       closing ??= (async () => {
         flush();
         await writer?.thread.close();
+        await Promise.all(writing);
       })();
       return closing;
     },
@@ -152,6 +157,6 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
 }
 
 /** The periodic purge (src/serve.ts): entries older than the retention go. */
-export function purgeOldAuditEvents(db: Store, now: number, retentionSeconds: number): number {
+export function purgeOldAuditEvents(db: Store, now: number, retentionSeconds: number): Promise<number> {
   return deleteAuditEventsBefore(db, now - retentionSeconds);
 }
