@@ -30,15 +30,15 @@ export interface Running {
  * connect in the background: a slow or failing one never delays or stops the
  * start.
  */
-export function serve(
+export async function serve(
   config: Config,
   db: Store,
   log: Logger,
   gatewayConfig: GatewayConfig | null = null,
   identityProviders: IdentityProviderConfig[] = [],
   policies: PolicyRule[] = [],
-): Running {
-  const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
+): Promise<Running> {
+  const setupToken = (await countActiveAdmins(db)) === 0 ? randomString(20) : null;
   const gateway = gatewayConfig
     ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds })
     : undefined;

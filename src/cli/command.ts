@@ -82,9 +82,9 @@ export function commandAudit(db: Store, config: Config, io: Io): AuditRecorder {
 }
 
 /** A list's `--user EMAIL` filter: that person's id, null without the option, an error for an unknown address. */
-export function userFilter(db: Store, email: Values[string]): string | null {
+export async function userFilter(db: Store, email: Values[string]): Promise<string | null> {
   if (typeof email !== "string") return null;
-  const user = findUserByEmail(db, normalizeEmail(email) ?? email);
+  const user = await findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new RuntimeError(`no user with the email ${email}`);
   return user.id;
 }

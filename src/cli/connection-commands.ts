@@ -12,9 +12,9 @@ export const connectionCommands: Record<string, Command> = {
     summary: "list live OAuth connections (apps people connected; never their tokens)",
     options: { user: { type: "string" } },
     run({ values, config, io }) {
-      return withDb(config, (db) => {
-        const userId = userFilter(db, values.user);
-        const rows = listConnections(db, userId).map((c) => [
+      return withDb(config, async (db) => {
+        const userId = await userFilter(db, values.user);
+        const rows = (await listConnections(db, userId)).map((c) => [
           c.id,
           c.userEmail,
           c.clientName,

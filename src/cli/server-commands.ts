@@ -20,7 +20,7 @@ export const serverCommands: Record<string, Command> = {
       const policies = config.configFile === null ? [] : loadPolicies(config.configFile);
       const log = createLogger();
       const { serve } = await import("../serve.ts");
-      const running = serve(
+      const running = await serve(
         config,
         openMigrated(config, log.info.bind(log, "migrated")),
         log,

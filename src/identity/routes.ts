@@ -85,7 +85,7 @@ export function identityRoutes(web: WebDeps, pages: PageGuards) {
           return unknownProvider();
         }
         const invitation = field(body, "invitation") || null;
-        if (invitation !== null && !usableInvitation(web.db, invitation, web.now())) {
+        if (invitation !== null && !(await usableInvitation(web.db, invitation, web.now()))) {
           set.status = 404;
           return MessagePage({
             title: "Invitation not valid",

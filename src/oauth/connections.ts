@@ -40,8 +40,8 @@ export function connectionName(clientName: string): string {
 }
 
 /** Live connections of one user, or of everyone when userId is null; newest first. */
-export function listConnections(db: Store, userId: string | null): Connection[] {
-  const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
+export async function listConnections(db: Store, userId: string | null): Promise<Connection[]> {
+  const emails = new Map((await listUsers(db)).map((u) => [u.id, u.email]));
   return listLiveAuthorizations(db, userId).map(({ authorization, clientName }) =>
     asConnection(authorization, clientName, emails.get(authorization.userId) ?? ""),
   );

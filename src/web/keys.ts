@@ -52,8 +52,8 @@ const keyList: ListSpec<KeyRow> = {
 };
 
 export function keysRoutes(web: WebDeps, pages: PageGuards) {
-  const keyRows = (userId: string): KeyRow[] =>
-    listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
+  const keyRows = async (userId: string): Promise<KeyRow[]> =>
+    (await listLiveApiKeys(web.db, userId)).map(({ apiKey: k }) => ({
       id: k.id,
       name: k.name,
       access: accessLevelOf(k.scope),
@@ -75,7 +75,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     }));
   const offeredWriteTools = () => writeToolChoices(web.catalogue.tools).map((tool) => tool.name);
 
-  const page = (
+  const page = async (
     { current, viewer, csrf }: SignedInContext,
     extra: { error?: string; form?: KeysForm; connectionError?: ConnectionLimitsError } = {},
     search = new URLSearchParams(),
@@ -85,12 +85,12 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     return KeysPage({
       viewer,
       csrf,
-      keys: applyListQuery(keyRows(current.user.id), list, keyList),
+      keys: applyListQuery(await keyRows(current.user.id), list, keyList),
       list: { ...list, path: "/keys" },
-      connections: connectionRows(listConnections(web.db, current.user.id)),
+      connections: connectionRows(await listConnections(web.db, current.user.id)),
       // The admin's own are listed once, above: here, everyone else's.
       othersConnections: actsAsAdmin(current)
-        ? connectionRows(listConnections(web.db, null).filter((c) => c.userId !== current.user.id))
+        ? connectionRows((await listConnections(web.db, null)).filter((c) => c.userId !== current.user.id))
         : null,
       now: web.now(),
       offer,

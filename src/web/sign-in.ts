@@ -18,12 +18,12 @@ const failedKeyMessage = "That API key is not valid.";
 
 export function signInRoutes(web: WebDeps, pages: PageGuards) {
   // The page with a button per identity provider; its CSP lets those buttons' redirects through.
-  const signInPage = (
+  const signInPage = async (
     headers: Record<string, unknown>,
     props: Omit<SignInProps, "providers" | "firstStart" | "continueTo">,
   ) => {
     allowProviderForms(headers, web.identityProviders);
-    const firstStart = countActiveAdmins(web.db) === 0;
+    const firstStart = (await countActiveAdmins(web.db)) === 0;
     const continueTo = appNameOfNext(web.db, props.next);
     return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart, continueTo });
   };
@@ -84,7 +84,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         const email = normalizeEmail(typed) ?? "";
         const wait = reserveFailure(clientIp, email);
         if (wait > 0) return throttledPage(set, cookie, wait, "password", next, typed);
-        const user = email ? findUserByEmail(web.db, email) : null;
+        const user = email ? await findUserByEmail(web.db, email) : null;
         const ok = await verifyPassword(
           field(body, "password"),
           user?.passwordHash ?? null,

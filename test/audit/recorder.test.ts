@@ -287,7 +287,7 @@ describe("shutdown", () => {
       GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     });
     const { user, token } = await keyHolder(db);
-    const running = serve(config, db, silentLogger);
+    const running = await serve(config, db, silentLogger);
     for (let i = 0; i < 20; i++) expect(await whoami(port, token)).toBe(200);
     await running.stop();
     const reopened = openDatabase(dir);

@@ -41,7 +41,7 @@ async function browser(user?: { isAdmin: boolean; withKey?: boolean }): Promise<
   const cookies = [`gatehouse_csrf=${formToken}`];
   if (user) {
     const userId = randomString(10);
-    insertUser(db, {
+    await insertUser(db, {
       id: userId,
       email: `${userId}@example.com`,
       passwordHash: null,

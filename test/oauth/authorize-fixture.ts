@@ -24,9 +24,16 @@ export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): O
   return client;
 }
 
-export function addUser(app: TestApp, email = `${randomString(5)}@example.com`): string {
+export async function addUser(app: TestApp, email = `${randomString(5)}@example.com`): Promise<string> {
   const id = randomString(10);
-  insertUser(app.db, { id, email, passwordHash: null, isAdmin: false, createdAt: nowSeconds(), disabledAt: null });
+  await insertUser(app.db, {
+    id,
+    email,
+    passwordHash: null,
+    isAdmin: false,
+    createdAt: nowSeconds(),
+    disabledAt: null,
+  });
   return id;
 }
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}), listen: false });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
-  userId = addUser(app);
+  userId = await addUser(app);
   b = browserOf(app, userId);
 });
 afterAll(async () => {

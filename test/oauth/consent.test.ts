@@ -31,7 +31,7 @@ beforeAll(async () => {
     name: "<script>alert(1)</script> Claude",
     redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"],
   });
-  userId = addUser(app);
+  userId = await addUser(app);
   b = browserOf(app, userId);
 });
 afterAll(() => {
@@ -290,7 +290,7 @@ describe("refusals", () => {
 
   test("another session's pending request is refused and left in place", async () => {
     const page = await openConsent(b, authorizePath(client.id));
-    const other = browserOf(app, addUser(app));
+    const other = browserOf(app, await addUser(app));
     const otherCsrf = (await openConsent(other, authorizePath(client.id))).csrf;
     const res = await other.post("/oauth/authorize", {
       csrf: otherCsrf,

@@ -236,7 +236,7 @@ describe("changing a connection's limits after approval", () => {
       ["argument_limits", `${store}:text=x`],
     ]);
     expect([res.status, res.headers.get("location")]).toEqual([303, "/keys"]);
-    const name = listConnections(app.db, kay.id).find((c) => c.id === authorization.id)!.name;
+    const name = (await listConnections(app.db, kay.id)).find((c) => c.id === authorization.id)!.name;
     expect(await (await kay.b.get("/keys")).text()).toContain(
       `<p class="flash" role="status">Saved the argument limits of “${name}”.</p>`,
     );

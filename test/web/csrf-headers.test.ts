@@ -14,7 +14,7 @@ const setupToken = "setup-token-for-tests-0123456789";
 /** A user with a password, a live API key and a signed-in browser holding a form token. */
 async function fixture(app: TestApp) {
   const userId = randomString(10);
-  insertUser(app.db, {
+  await insertUser(app.db, {
     id: userId,
     email: "alice@example.com",
     passwordHash,
@@ -234,7 +234,7 @@ describe("behind https", () => {
   beforeAll(async () => {
     app = await createTestApp({ env: { GATEHOUSE_PUBLIC_URL: publicUrl }, listen: false });
     base = `http://127.0.0.1:${app.config.port}`;
-    insertUser(app.db, {
+    await insertUser(app.db, {
       id: "u1",
       email: "alice@example.com",
       passwordHash,

@@ -64,9 +64,9 @@ function limitsOut(limits: ArgumentLimits | null, setBy: "api_key" | "connection
   return limitItems(limits).map(({ tool, argument, allowed }) => ({ tool, argument, allow: allowed, set_by: setBy }));
 }
 
-function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
+async function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
   const now = deps.now();
-  const apiKeys = listLiveApiKeys(deps.db, caller.userId)
+  const apiKeys = (await listLiveApiKeys(deps.db, caller.userId))
     .filter(({ apiKey }) => apiKey.expiresAt === null || apiKey.expiresAt > now)
     .map(({ apiKey }) => ({
       id: apiKey.id,
@@ -79,7 +79,7 @@ function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
       expires_at: isoTime(apiKey.expiresAt),
       current: caller.via.kind === "api_key" && caller.via.id === apiKey.id,
     }));
-  const connections = listConnections(deps.db, caller.userId).map((c) => ({
+  const connections = (await listConnections(deps.db, caller.userId)).map((c) => ({
     id: c.id,
     name: c.name,
     access: c.access,
