@@ -122,8 +122,8 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
     .use(pages)
     .get("/admin/audit", (ctx) => page(ctx, "admin"), { admin: "the audit log" })
     .get("/activity", (ctx) => page(ctx, "own"), { signedIn: true })
-    .get("/admin/audit.jsonl", ({ request, cookie }) => {
-      const current = signedIn(web, cookie);
+    .get("/admin/audit.jsonl", async ({ request, cookie }) => {
+      const current = await signedIn(web, cookie);
       if (!current)
         return exportError(401, {
           error: "unauthorized",

@@ -70,7 +70,7 @@ export function inviteRoutes(web: WebDeps, pages: PageGuards) {
             passwordCost: web.config.passwordHashCost,
             now: web.now(),
           });
-          startSession(web, cookie, user.id, null);
+          await startSession(web, cookie, user.id, null);
           web.log.info("invitation accepted", { user_id: user.id, invitation_id: invitation.id });
           const detail = {
             invitation_id: invitation.id,

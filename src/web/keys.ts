@@ -236,7 +236,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
         audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, detail: { via: "web" } });
         // Revoking the key this session was opened with ends the session too.
-        if (!signedIn(web, cookie)) return redirect("/sign-in", 303);
+        if (!(await signedIn(web, cookie))) return redirect("/sign-in", 303);
         setFlash(cookie, web.secure, `Revoked “${key.name}”: anything using it now gets 401.`);
         return redirect("/keys", 303);
       },

@@ -63,7 +63,7 @@ export function setupRoutes(web: WebDeps, pages: PageGuards) {
             now: web.now(),
             onlyIfNoAdmin: true,
           });
-          startSession(web, cookie, user.id, null);
+          await startSession(web, cookie, user.id, null);
           web.log.info("first admin created", { user_id: user.id });
           return redirect(next, 303);
         } catch (error) {

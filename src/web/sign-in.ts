@@ -70,10 +70,10 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
 
   return new Elysia()
     .use(pages)
-    .get("/", ({ cookie, redirect }) => redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303))
-    .get("/sign-in", ({ cookie, query, set, redirect }) => {
+    .get("/", async ({ cookie, redirect }) => redirect((await signedIn(web, cookie)) ? "/keys" : "/sign-in", 303))
+    .get("/sign-in", async ({ cookie, query, set, redirect }) => {
       const next = safeNextPath(query.next);
-      if (signedIn(web, cookie)) return redirect(next, 303);
+      if (await signedIn(web, cookie)) return redirect(next, 303);
       return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next });
     })
     .post(
@@ -104,7 +104,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
           });
         }
         succeeded(clientIp, email);
-        startSession(web, cookie, user.id, null);
+        await startSession(web, cookie, user.id, null);
         web.log.info("sign-in", { method: "password", user_id: user.id });
         audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
         return redirect(next, 303);
@@ -113,7 +113,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/sign-in/key",
-      ({ body, cookie, clientIp, audit, set, redirect }) => {
+      async ({ body, cookie, clientIp, audit, set, redirect }) => {
         const next = safeNextPath(field(body, "next"));
         const wait = reserveFailure(clientIp, "");
         if (wait > 0) return throttledPage(set, cookie, wait, "key", next);
@@ -129,7 +129,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
           });
         }
         succeeded(clientIp, "");
-        startSession(web, cookie, found.user.id, found.apiKey);
+        await startSession(web, cookie, found.user.id, found.apiKey);
         web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
         const who = { userId: found.user.id, apiKeyId: found.apiKey.id };
         audit.record({ event: "sign_in", outcome: "ok", ...who, detail: { method: "api_key" } });
@@ -139,9 +139,9 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/sign-out",
-      ({ cookie, redirect }) => {
-        const current = signedIn(web, cookie);
-        if (current) closeSession(web.db, current.session.id);
+      async ({ cookie, redirect }) => {
+        const current = await signedIn(web, cookie);
+        if (current) await closeSession(web.db, current.session.id);
         clearCookie(cookie, web.sessionCookie, web.secure);
         return redirect("/sign-in", 303);
       },

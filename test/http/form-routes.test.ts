@@ -66,7 +66,7 @@ describe("every state-changing route", () => {
       createdAt: nowSeconds(),
       disabledAt: null,
     });
-    const session = openSession(db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token;
+    const session = (await openSession(db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() })).token;
     cookie = `gatehouse_session=${session}; gatehouse_csrf=${randomString(16)}`;
   });
   afterAll(() => {

@@ -38,9 +38,9 @@ export async function addUser(app: TestApp, email = `${randomString(5)}@example.
 }
 
 /** A browser holding a session of `userId` (opened with an API key when given). */
-export function browserOf(app: TestApp, userId: string, apiKeyId: string | null = null): Browser {
+export async function browserOf(app: TestApp, userId: string, apiKeyId: string | null = null): Promise<Browser> {
   const b = new Browser(app.url, app.send);
-  const { token } = openSession(app.db, { userId, apiKeyId, apiKeyExpiresAt: null, now: nowSeconds() });
+  const { token } = await openSession(app.db, { userId, apiKeyId, apiKeyExpiresAt: null, now: nowSeconds() });
   b.cookies.set("gatehouse_session", token);
   return b;
 }

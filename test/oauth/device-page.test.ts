@@ -25,7 +25,7 @@ const grantsOf = (clientId: string) =>
 /** A signed-in browser holding the CSRF cookie and token of the code entry page. */
 async function signedInBrowser(apiKeyId: string | null = null) {
   const userId = await addUser(app);
-  const b = browserOf(app, userId, apiKeyId);
+  const b = await browserOf(app, userId, apiKeyId);
   const page = await b.get("/device");
   return { b, userId, csrf: Browser.csrfOf(await page.text()) };
 }
@@ -200,7 +200,7 @@ describe("answering a device's request", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const b = browserOf(app, userId, key.apiKey.id);
+    const b = await browserOf(app, userId, key.apiKey.id);
     const csrf = Browser.csrfOf(await (await b.get("/device")).text());
     const { html } = await enterCode(b, csrf, flow.user_code);
     expect(html).not.toContain('id="write-tools"');

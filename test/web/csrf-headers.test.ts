@@ -32,7 +32,7 @@ async function fixture(app: TestApp) {
   const b = new Browser(app.url, app.send);
   b.cookies.set(
     "gatehouse_session",
-    openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token,
+    (await openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() })).token,
   );
   const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
   return { b, csrf, keyId: key.apiKey.id, keyToken: key.token };

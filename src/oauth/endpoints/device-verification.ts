@@ -146,8 +146,8 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       devicePaths.verify,
-      ({ body, cookie, clientIp, audit, set, redirect }) => {
-        const current = signedIn(web, cookie);
+      async ({ body, cookie, clientIp, audit, set, redirect }) => {
+        const current = await signedIn(web, cookie);
         if (!current) return redirect(signInUrl(devicePaths.verify), 303);
         const typed = field(body, "user_code").slice(0, 20);
         const found = lookUp(current, cookie, typed, set, clientIp, audit);
@@ -167,8 +167,8 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       devicePaths.consent,
-      ({ body, cookie, clientIp, audit, set }) => {
-        const current = signedIn(web, cookie);
+      async ({ body, cookie, clientIp, audit, set }) => {
+        const current = await signedIn(web, cookie);
         if (!current)
           return page(
             set,
