@@ -40,7 +40,11 @@ const userByIdQuery = preparedPerDb((db) => {
     .prepare();
 });
 
-/** On the code exchange's path: prepared once (src/db/prepared.ts). */
+/**
+ * On the code exchange's path: prepared once (src/db/prepared.ts). Synchronous
+ * still: the code and device-code grants (src/oauth/grants/, not converted
+ * yet) read it inside their inTransaction bodies; they will use userById.
+ */
 export function findUserById(db: Store, id: string): User | null {
   return userByIdQuery(db).get({ id }) ?? null;
 }
