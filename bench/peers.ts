@@ -34,7 +34,6 @@ import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { Subprocess } from "bun";
-import { findUserByEmail } from "../src/accounts/users-store.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { randomString } from "../src/security/tokens.ts";
 import {
@@ -255,7 +254,7 @@ function fill(dataDir: string, count: number): number {
   const db = openDatabase(dataDir);
   const sqlite = db.$client;
   try {
-    const user = findUserByEmail(db, email);
+    const user = sqlite.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(email);
     if (!user) throw new Error(`no user ${email}`);
     const grant = sqlite.query<{ grant_id: string }, []>("SELECT grant_id FROM oauth_tokens LIMIT 1").get();
     if (!grant) throw new Error("no OAuth grant to hang the access tokens on");

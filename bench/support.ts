@@ -145,7 +145,7 @@ export async function registerPublicClient(base: string): Promise<string> {
 export async function mintCodes(base: string, dataDir: string, clientId: string, count: number): Promise<string[]> {
   const db = openDatabase(dataDir);
   try {
-    const user = findUserByEmail(db, email);
+    const user = await findUserByEmail(db, email);
     if (!user) throw new Error(`no user ${email}`);
     const approve = () =>
       approveAuthorization(db, {

@@ -3,6 +3,7 @@ import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
 import { createApp } from "./app.ts";
 import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
+import { closeStore } from "./db/operations.ts";
 import type { Store } from "./db/store.ts";
 import type { GatewayConfig } from "./gateway/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
@@ -29,15 +30,15 @@ export interface Running {
  * connect in the background: a slow or failing one never delays or stops the
  * start.
  */
-export function serve(
+export async function serve(
   config: Config,
   db: Store,
   log: Logger,
   gatewayConfig: GatewayConfig | null = null,
   identityProviders: IdentityProviderConfig[] = [],
   policies: PolicyRule[] = [],
-): Running {
-  const setupToken = countActiveAdmins(db) === 0 ? randomString(20) : null;
+): Promise<Running> {
+  const setupToken = (await countActiveAdmins(db)) === 0 ? randomString(20) : null;
   const gateway = gatewayConfig
     ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds })
     : undefined;
@@ -56,8 +57,8 @@ export function serve(
     ...(gateway && { gateway }),
   });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
-  const purge = setInterval(() => {
-    const removed = deleteExpiredSessions(db, now());
+  const purgeOnce = async () => {
+    const removed = await deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
     const oauth = purgeExpiredOAuth(db, now());
     if (
@@ -78,8 +79,11 @@ export function serve(
         unused_registrations: oauth.registrations,
       });
     }
-    const audit = purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
+    const audit = await purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
     if (audit > 0) log.info("purged old audit entries", { count: audit });
+  };
+  const purge = setInterval(() => {
+    purgeOnce().catch((error: unknown) => log.error("purge failed", { error: String(error) }));
   }, purgeIntervalMs);
   purge.unref();
 
@@ -100,7 +104,7 @@ export function serve(
       await app.stop(false);
       await gateway?.stop();
       await audit.close();
-      db.$client.close();
+      closeStore(db);
       log.info("stopped");
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);

@@ -60,10 +60,10 @@ export async function createInvitation(
 }
 
 /** The pending invitation behind a link, or null when it is used, expired, revoked or unknown. */
-export function usableInvitation(db: Store, token: string, now: number): Invitation | null {
+export async function usableInvitation(db: Store, token: string, now: number): Promise<Invitation | null> {
   const parsed = parseCredential(invitationPrefix, token);
   if (!parsed) return null;
-  const invitation = findInvitationById(db, parsed.id);
+  const invitation = await findInvitationById(db, parsed.id);
   if (!invitation || !secretMatches(parsed.secret, invitation.secretHash)) return null;
   if (invitation.usedAt !== null || invitation.revokedAt !== null || invitation.expiresAt <= now) return null;
   return invitation;
@@ -85,7 +85,7 @@ export async function acceptInvitation(
     alsoInTransaction?: (tx: Store, user: User) => Steps<void>;
   },
 ): Promise<{ user: User; invitation: Invitation }> {
-  const invitation = usableInvitation(db, input.token, input.now);
+  const invitation = await usableInvitation(db, input.token, input.now);
   if (!invitation) throw new InvitationUnusable();
   return claimInvitation(db, invitation, input);
 }

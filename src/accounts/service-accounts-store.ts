@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
 import type { Store } from "../db/store.ts";
-import { oauthClients, oauthGrants, users } from "../db/schema.ts";
-import { first, q, runToEnd, type Steps } from "../db/transaction.ts";
+import type { oauthGrants, users } from "../db/schema.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
 
 /** A service account with its client and its one live authorization. */
 export interface ServiceAccountRow {
@@ -10,37 +10,33 @@ export interface ServiceAccountRow {
   authorization: typeof oauthGrants.$inferSelect;
 }
 
-const columns = {
-  user: users,
-  client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt, secretHash: oauthClients.secretHash },
-  authorization: oauthGrants,
-};
-
 /** Every service account, oldest first. */
-export function listServiceAccounts(db: Store): ServiceAccountRow[] {
-  return serviceAccountsWhere(db);
+export function listServiceAccounts(db: Store): Promise<ServiceAccountRow[]> {
+  return Promise.resolve(serviceAccountsQuery(db));
 }
 
 /** A page's read outside a transaction body. */
-export function findServiceAccount(db: Store, userId: string): ServiceAccountRow | null {
-  return runToEnd(serviceAccountById(db, userId));
+export async function findServiceAccount(db: Store, userId: string): Promise<ServiceAccountRow | null> {
+  return first(await serviceAccountsQuery(db, eq(db.tables.users.id, userId)).limit(1));
 }
 
 /** The service account with this user id, or null, as a transaction body's step. */
 export function* serviceAccountById(tx: Store, userId: string): Steps<ServiceAccountRow | null> {
-  return first(yield* q(serviceAccountsQuery(tx, eq(users.id, userId)).limit(1)));
+  return first(yield* q(serviceAccountsQuery(tx, eq(tx.tables.users.id, userId)).limit(1)));
 }
 
-/** The service account whose client_credentials client this is, or null. */
-export function findServiceAccountByClient(db: Store, clientId: string): ServiceAccountRow | null {
-  return serviceAccountsWhere(db, eq(oauthClients.id, clientId))[0] ?? null;
-}
-
-function serviceAccountsWhere(db: Store, condition?: SQL): ServiceAccountRow[] {
-  return serviceAccountsQuery(db, condition).all();
+/** The service account whose client_credentials client this is, or null, as a transaction body's step. */
+export function* serviceAccountByClient(tx: Store, clientId: string): Steps<ServiceAccountRow | null> {
+  return first(yield* q(serviceAccountsQuery(tx, eq(tx.tables.oauthClients.id, clientId)).limit(1)));
 }
 
 function serviceAccountsQuery(db: Store, condition?: SQL) {
+  const { users, oauthClients, oauthGrants } = db.tables;
+  const columns = {
+    user: users,
+    client: { id: oauthClients.id, lastUsedAt: oauthClients.lastUsedAt, secretHash: oauthClients.secretHash },
+    authorization: oauthGrants,
+  };
   return db
     .select(columns)
     .from(users)
@@ -52,6 +48,7 @@ function serviceAccountsQuery(db: Store, condition?: SQL) {
 
 /** Deletes the account (its authorization and tokens go by cascade) and its client. */
 export function* deleteServiceAccountRows(tx: Store, userId: string, clientId: string): Steps<boolean> {
+  const { users, oauthClients } = tx.tables;
   yield* q(tx.delete(oauthClients).where(eq(oauthClients.id, clientId)));
   const deleted = yield* q(
     tx

@@ -14,14 +14,14 @@ export interface SignedIn {
 }
 
 /** Opens a session; returns the cookie value, shown to nobody else. */
-export function openSession(
+export async function openSession(
   db: Store,
   input: { userId: string; apiKeyId: string | null; apiKeyExpiresAt: number | null; now: number },
-): { token: string; expiresAt: number } {
+): Promise<{ token: string; expiresAt: number }> {
   const { id, token, secretHash } = newCredential("");
   let expiresAt = input.now + sessionTtlSeconds;
   if (input.apiKeyExpiresAt !== null) expiresAt = Math.min(expiresAt, input.apiKeyExpiresAt);
-  insertSession(db, {
+  await insertSession(db, {
     id,
     userId: input.userId,
     secretHash,
@@ -37,10 +37,10 @@ export function openSession(
  * its user is disabled, or the API key it was opened with is revoked or
  * expired. Active sessions slide forward, with one write per half lifetime.
  */
-export function validateSession(db: Store, token: string, now: number): SignedIn | null {
+export async function validateSession(db: Store, token: string, now: number): Promise<SignedIn | null> {
   const parsed = parseCredential("", token);
   if (!parsed) return null;
-  const found = findSession(db, parsed.id);
+  const found = await findSession(db, parsed.id);
   if (!found || !secretMatches(parsed.secret, found.session.secretHash)) return null;
   const { session, user, apiKey } = found;
   if (session.expiresAt <= now || user.disabledAt !== null) return null;
@@ -50,11 +50,11 @@ export function validateSession(db: Store, token: string, now: number): SignedIn
   }
   if (session.apiKeyId === null && session.expiresAt - now < sessionTtlSeconds / 2) {
     session.expiresAt = now + sessionTtlSeconds;
-    updateSessionExpiry(db, session.id, session.expiresAt);
+    await updateSessionExpiry(db, session.id, session.expiresAt);
   }
   return { session, user, apiKey: session.apiKeyId === null ? null : apiKey };
 }
 
-export function closeSession(db: Store, sessionId: string): void {
-  deleteSession(db, sessionId);
+export function closeSession(db: Store, sessionId: string): Promise<void> {
+  return deleteSession(db, sessionId);
 }

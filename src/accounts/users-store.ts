@@ -1,42 +1,48 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Store } from "../db/store.ts";
-import { first, q, runToEnd, type Steps } from "../db/transaction.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
 import { preparedPerDb } from "../db/prepared.ts";
-import { users } from "../db/schema.ts";
+import type { users } from "../db/schema.ts";
 
 export type User = typeof users.$inferSelect;
 /** A person, or a service account (users.kind). */
 export type UserKind = User["kind"];
 
 export function* addUser(tx: Store, user: typeof users.$inferInsert): Steps<void> {
-  yield* q(tx.insert(users).values(user));
+  yield* q(tx.insert(tx.tables.users).values(user));
 }
 
 /** For fixtures outside any transaction body. */
-export function insertUser(db: Store, user: typeof users.$inferInsert): void {
-  runToEnd(addUser(db, user));
+export async function insertUser(db: Store, user: typeof users.$inferInsert): Promise<void> {
+  await db.insert(db.tables.users).values(user);
 }
 
-export function findUserByEmail(db: Store, email: string): User | null {
-  return db.select().from(users).where(eq(users.email, email)).get() ?? null;
+export async function findUserByEmail(db: Store, email: string): Promise<User | null> {
+  return first(await userByEmailQuery(db, email));
 }
 
 /** The account with this (normalized) email, or null, as a transaction body's step. */
 export function* userByEmail(tx: Store, email: string): Steps<User | null> {
-  return first(yield* q(tx.select().from(users).where(eq(users.email, email)).limit(1)));
+  return first(yield* q(userByEmailQuery(tx, email)));
 }
 
-const userByIdQuery = preparedPerDb((db) =>
-  db
+function userByEmailQuery(db: Store, email: string) {
+  const { users } = db.tables;
+  return db.select().from(users).where(eq(users.email, email)).limit(1);
+}
+
+const userByIdQuery = preparedPerDb((db) => {
+  const { users } = db.tables;
+  return db
     .select()
     .from(users)
     .where(eq(users.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .prepare();
+});
 
-/** On the code exchange's path: prepared once (src/db/prepared.ts). */
-export function findUserById(db: Store, id: string): User | null {
-  return userByIdQuery(db).get({ id }) ?? null;
+/** Prepared once (src/db/prepared.ts): the code exchange reads it too (userById). */
+export async function findUserById(db: Store, id: string): Promise<User | null> {
+  return first(await userByIdQuery(db).execute({ id }));
 }
 
 /** The account with this id, or null, as a transaction body's step (the code exchange's: prepared once). */
@@ -44,38 +50,45 @@ export function* userById(tx: Store, id: string): Steps<User | null> {
   return first(yield* q(userByIdQuery(tx), { id }));
 }
 
-export function listUsers(db: Store): User[] {
-  return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)).all();
+export function listUsers(db: Store): Promise<User[]> {
+  const { users } = db.tables;
+  return Promise.resolve(db.select().from(users).orderBy(asc(users.createdAt), asc(users.email)));
 }
 
 export function* activeAdminCount(tx: Store): Steps<number> {
-  const rows = yield* q(
-    tx
-      .select({ n: sql<number>`count(*)` })
-      .from(users)
-      .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
-  );
-  return first(rows)?.n ?? 0;
+  return first(yield* q(activeAdminCountQuery(tx)))?.n ?? 0;
 }
 
-/** Outside a transaction (the setup link, the sign-in page, a confirmation page): a read, now. */
-export function countActiveAdmins(db: Store): number {
-  return runToEnd(activeAdminCount(db));
+/** Outside a transaction (the setup link, the sign-in page, a confirmation page): a read. */
+export async function countActiveAdmins(db: Store): Promise<number> {
+  return first(await activeAdminCountQuery(db))?.n ?? 0;
 }
 
-export function countUsers(db: Store): number {
-  return db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
+function activeAdminCountQuery(db: Store) {
+  const { users } = db.tables;
+  return db
+    .select({ n: sql<number>`count(*)` })
+    .from(users)
+    .where(and(eq(users.isAdmin, true), isNull(users.disabledAt)));
+}
+
+export async function countUsers(db: Store): Promise<number> {
+  const { users } = db.tables;
+  return first(await db.select({ n: sql<number>`count(*)` }).from(users))?.n ?? 0;
 }
 
 /** Disabled since `at`, or enabled again with null. */
 export function* setUserDisabledAt(tx: Store, id: string, at: number | null): Steps<void> {
+  const { users } = tx.tables;
   yield* q(tx.update(users).set({ disabledAt: at }).where(eq(users.id, id)));
 }
 
 export function* setPasswordHash(tx: Store, id: string, passwordHash: string): Steps<void> {
+  const { users } = tx.tables;
   yield* q(tx.update(users).set({ passwordHash }).where(eq(users.id, id)));
 }
 
 export function* setUserAdmin(tx: Store, id: string, isAdmin: boolean): Steps<void> {
+  const { users } = tx.tables;
   yield* q(tx.update(users).set({ isAdmin }).where(eq(users.id, id)));
 }

@@ -1,10 +1,11 @@
 import type { Store } from "../db/store.ts";
-import { runToEnd, transaction, type Steps } from "../db/transaction.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { defaultPasswordHashCost, type PasswordHashCost } from "./password-cost.ts";
 import { deleteSessionsOfUser } from "./sessions-store.ts";
 import {
   activeAdminCount,
+  countActiveAdmins,
   addUser,
   findUserByEmail,
   setPasswordHash,
@@ -112,7 +113,7 @@ export async function setPassword(
   db: Store,
   input: { email: string; password: string; passwordCost: PasswordHashCost },
 ): Promise<User> {
-  const user = findUserByEmail(db, normalizeEmail(input.email) ?? input.email);
+  const user = await findUserByEmail(db, normalizeEmail(input.email) ?? input.email);
   if (!user) throw new AccountError(`No user with the email ${input.email}.`);
   if (user.kind === "service") throw new AccountError("A service account never signs in, so it has no password.");
   const problem = checkPassword(input.password);
@@ -126,8 +127,8 @@ export async function setPassword(
 }
 
 /** Disables an account by email (the CLI); see disableAccount. */
-export function disableUser(db: Store, email: string, now: number): Promise<User> {
-  const user = findUserByEmail(db, normalizeEmail(email) ?? email);
+export async function disableUser(db: Store, email: string, now: number): Promise<User> {
+  const user = await findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new AccountError(`No user with the email ${email}.`);
   return disableAccount(db, user.id, now);
 }
@@ -135,15 +136,18 @@ export function disableUser(db: Store, email: string, now: number): Promise<User
 const lastAdminMessage = "Refusing to disable or demote the last active admin: make someone else an admin first.";
 
 /** Why this account can be neither disabled nor demoted now (it is the last active admin); null when it can. A confirmation page's early answer: the change itself asks again, in its transaction. */
-export function lastAdminRefusal(db: Store, user: User): string | null {
-  return runToEnd(lastAdminRefusalStep(db, user));
+export async function lastAdminRefusal(db: Store, user: User): Promise<string | null> {
+  return countsAdmins(user) ? refusalWith(await countActiveAdmins(db)) : null;
 }
 
 /** lastAdminRefusal inside a transaction body, counting the admins as the write will find them. */
 function* lastAdminRefusalStep(tx: Store, user: User): Steps<string | null> {
-  if (!user.isAdmin || user.disabledAt !== null) return null;
-  return (yield* activeAdminCount(tx)) <= 1 ? lastAdminMessage : null;
+  return countsAdmins(user) ? refusalWith(yield* activeAdminCount(tx)) : null;
 }
+
+/** The rule both share: only an active admin can be the last one, so no count is needed for anyone else. */
+const countsAdmins = (user: User) => user.isAdmin && user.disabledAt === null;
+const refusalWith = (activeAdmins: number) => (activeAdmins <= 1 ? lastAdminMessage : null);
 
 /**
  * Disables an account: its sessions end now, and its API keys and OAuth

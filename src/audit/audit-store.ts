@@ -1,8 +1,8 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb } from "../db/prepared.ts";
-import { auditEvents, users } from "../db/schema.ts";
+import type { auditEvents } from "../db/schema.ts";
+import { first, q, transaction } from "../db/transaction.ts";
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type NewAuditEvent = Omit<AuditEventRow, "id">;
@@ -26,7 +26,7 @@ export interface AuditFilter {
 }
 
 function insertBuilder(db: Store) {
-  return db.insert(auditEvents).values({
+  return db.insert(db.tables.auditEvents).values({
     at: sql.placeholder("at"),
     event: sql.placeholder("event"),
     outcome: sql.placeholder("outcome"),
@@ -47,7 +47,7 @@ const insertQuery = preparedPerDb((db) => insertBuilder(db).prepare());
 
 /**
  * The same insert as SQL text with `?` parameters, and which field of a row
- * each parameter takes, for the writer thread (writer-thread.ts), which has
+ * each parameter takes, for the writer thread (src/db/audit-writer-thread.ts), which has
  * a connection of its own and no Drizzle.
  */
 export function auditInsertSql(db: Store): { sql: string; fields: (keyof NewAuditEvent)[] } {
@@ -56,15 +56,16 @@ export function auditInsertSql(db: Store): { sql: string; fields: (keyof NewAudi
 }
 
 /** Writes a batch in one transaction: all of it or none. */
-export function insertAuditEvents(db: Store, rows: readonly NewAuditEvent[]): void {
+export async function insertAuditEvents(db: Store, rows: readonly NewAuditEvent[]): Promise<void> {
   if (rows.length === 0) return;
-  const query = insertQuery(db);
-  inTransaction(db, () => {
-    for (const row of rows) query.run(row);
+  await transaction(db, function* (tx) {
+    const query = insertQuery(tx);
+    for (const row of rows) yield* q(query, row);
   });
 }
 
-function conditions(filter: AuditFilter): SQL | undefined {
+function conditions(db: Store, filter: AuditFilter): SQL | undefined {
+  const { auditEvents, users } = db.tables;
   const c: (SQL | undefined)[] = [];
   if (filter.userId !== undefined) c.push(eq(auditEvents.userId, filter.userId));
   if (filter.email !== undefined) {
@@ -72,7 +73,7 @@ function conditions(filter: AuditFilter): SQL | undefined {
     c.push(
       or(
         sql`${auditEvents.userId} in (select ${users.id} from ${users} where ${users.email} = ${email})`,
-        and(isNull(auditEvents.userId), sql`json_extract(${auditEvents.detail}, '$.email') = ${email}`),
+        and(isNull(auditEvents.userId), eq(db.dialectSql.jsonText(auditEvents.detail, "email"), email)),
       ),
     );
   }
@@ -91,11 +92,12 @@ function conditions(filter: AuditFilter): SQL | undefined {
  * Newest first (by id, which is insertion order): up to `limit` entries
  * older than `beforeId`, or else the `limit` entries just newer than `afterId`.
  */
-export function listAuditEvents(
+export async function listAuditEvents(
   db: Store,
   filter: AuditFilter,
   page: { beforeId?: number; afterId?: number; limit: number },
-): AuditListRow[] {
+): Promise<AuditListRow[]> {
+  const { auditEvents, users } = db.tables;
   const newer = page.beforeId === undefined && page.afterId !== undefined;
   const cursor =
     page.beforeId !== undefined
@@ -103,37 +105,35 @@ export function listAuditEvents(
       : page.afterId !== undefined
         ? gt(auditEvents.id, page.afterId)
         : undefined;
-  const rows = db
+  const found = await db
     .select({ entry: auditEvents, email: users.email })
     .from(auditEvents)
     .leftJoin(users, eq(users.id, auditEvents.userId))
-    .where(and(conditions(filter), cursor))
+    .where(and(conditions(db, filter), cursor))
     .orderBy(newer ? asc(auditEvents.id) : desc(auditEvents.id))
-    .limit(page.limit)
-    .all()
-    .map(({ entry, email }) => ({ ...entry, email }));
+    .limit(page.limit);
+  const rows = found.map(({ entry, email }) => ({ ...entry, email }));
   return newer ? rows.reverse() : rows;
 }
 
 /** How many entries match, or with `afterId` how many of them are newer than that entry. */
-export function countAuditEvents(db: Store, filter: AuditFilter, afterId?: number): number {
-  const where = and(conditions(filter), afterId === undefined ? undefined : gt(auditEvents.id, afterId));
-  return db.select({ n: count() }).from(auditEvents).where(where).get()?.n ?? 0;
+export async function countAuditEvents(db: Store, filter: AuditFilter, afterId?: number): Promise<number> {
+  const { auditEvents } = db.tables;
+  const where = and(conditions(db, filter), afterId === undefined ? undefined : gt(auditEvents.id, afterId));
+  return first(await db.select({ n: count() }).from(auditEvents).where(where))?.n ?? 0;
 }
 
 /**
  * Deletes entries recorded before `cutoff` (unix seconds), a chunk at a time
  * so a large purge never holds the write lock for long. Returns how many went.
  */
-export function deleteAuditEventsBefore(db: Store, cutoff: number, chunk = 5000): number {
+export async function deleteAuditEventsBefore(db: Store, cutoff: number, chunk = 5000): Promise<number> {
+  const { auditEvents } = db.tables;
   let total = 0;
   for (;;) {
     const ids = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, cutoff)).limit(chunk);
-    const removed = db
-      .delete(auditEvents)
-      .where(inArray(auditEvents.id, ids))
-      .returning({ id: auditEvents.id })
-      .all().length;
+    const removed = (await db.delete(auditEvents).where(inArray(auditEvents.id, ids)).returning({ id: auditEvents.id }))
+      .length;
     total += removed;
     if (removed < chunk) return total;
   }

@@ -38,8 +38,8 @@ export function auditJsonLines(db: Store, filter: AuditFilter): ReadableStream<U
   const encoder = new TextEncoder();
   let beforeId: number | undefined;
   return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const rows = listAuditEvents(db, filter, { beforeId, limit: pageSize });
+    async pull(controller) {
+      const rows = await listAuditEvents(db, filter, { beforeId, limit: pageSize });
       if (rows.length > 0) {
         controller.enqueue(encoder.encode(rows.map((r) => `${JSON.stringify(auditJson(r))}\n`).join("")));
         beforeId = rows.at(-1)!.id;

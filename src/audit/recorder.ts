@@ -1,16 +1,17 @@
 import type { AuditArgumentsMode } from "../config.ts";
+import { pauseAutoCheckpoints, storeFile } from "../db/operations.ts";
 import type { Store } from "../db/store.ts";
 import type { Logger } from "../log.ts";
 import { auditInsertSql, deleteAuditEventsBefore, insertAuditEvents, type NewAuditEvent } from "./audit-store.ts";
 import type { AuditEntry, AuditLog } from "./entry.ts";
-import { startWriterThread, type WriterThread } from "./writer-thread.ts";
+import { startWriterThread, type WriterThread } from "../db/audit-writer-thread.ts";
 
 /**
  * The app's one audit log writer. Entries wait in memory and are written in
  * one transaction per batch: `flushAfterMs` after the first of them, at once
  * (on the next turn) when `maxBatch` are waiting, and on close(), so a tool
  * call costs an array push rather than a write. With `thread` (the server)
- * the batches are written on a thread of their own (writer-thread.ts).
+ * the batches are written on a thread of their own (src/db/audit-writer-thread.ts).
  * Without batching (the CLI), and after close(), each entry is written at
  * once on the caller's connection.
  *
@@ -69,24 +70,16 @@ function rowOf(entry: AuditEntry, now: () => number): NewAuditEvent {
 
 /**
  * The writer thread, which from now on also checkpoints the write-ahead log
- * (writer-thread.ts): the request thread's connection stops checkpointing
+ * (src/db/audit-writer-thread.ts): the request thread's connection stops checkpointing
  * until the thread is gone, then checkpoints as before.
  */
 function threadFor(options: AuditRecorderOptions): { thread: WriterThread; fields: (keyof NewAuditEvent)[] } | null {
-  const sqlite = options.db.$client;
-  const file = sqlite.filename;
-  if (!options.thread || !file || file === ":memory:") return null;
+  const file = storeFile(options.db);
+  if (!options.thread || file === null) return null;
   const { sql, fields } = auditInsertSql(options.db);
-  const pages = sqlite.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
-  const onGone = () => {
-    try {
-      sqlite.run(`PRAGMA wal_autocheckpoint = ${pages}`);
-    } catch {
-      // The connection is closed already: nothing left to checkpoint from it.
-    }
-  };
-  const thread = startWriterThread({ file, sql, log: options.log, onGone });
-  sqlite.run("PRAGMA wal_autocheckpoint = 0");
+  let resume = () => {};
+  const thread = startWriterThread({ file, sql, log: options.log, onGone: () => resume() });
+  resume = pauseAutoCheckpoints(options.db);
   return { thread, fields };
 }
 
@@ -100,15 +93,18 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
   let closed = batch === false;
   let closing: Promise<void> | null = null;
 
+  // Writes on this connection not yet settled: on SQLite each is done before
+  // insertAuditEvents returns, on a store that answers later drain() waits.
+  const writing = new Set<Promise<void>>();
   const writeHere = (rows: NewAuditEvent[]) => {
-    try {
-      insertAuditEvents(db, rows);
-    } catch (error) {
+    const write = insertAuditEvents(db, rows).catch((error: unknown) => {
       log.error("audit log write failed: entries dropped", {
         count: rows.length,
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
-    }
+    });
+    writing.add(write);
+    void write.finally(() => writing.delete(write));
   };
 
   const flush = () => {
@@ -140,6 +136,7 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
   const drain = async () => {
     flush();
     await writer?.thread.drain();
+    await Promise.all(writing);
   };
 
   return {
@@ -152,6 +149,7 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
       closing ??= (async () => {
         flush();
         await writer?.thread.close();
+        await Promise.all(writing);
       })();
       return closing;
     },
@@ -159,6 +157,6 @@ export function createAuditRecorder(options: AuditRecorderOptions): AuditRecorde
 }
 
 /** The periodic purge (src/serve.ts): entries older than the retention go. */
-export function purgeOldAuditEvents(db: Store, now: number, retentionSeconds: number): number {
+export function purgeOldAuditEvents(db: Store, now: number, retentionSeconds: number): Promise<number> {
   return deleteAuditEventsBefore(db, now - retentionSeconds);
 }

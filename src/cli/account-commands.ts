@@ -69,9 +69,9 @@ export const accountCommands: Record<string, Command> = {
     usage: "gatehouse user list",
     summary: "list users",
     run({ config, io }) {
-      return withDb(config, (db) => {
+      return withDb(config, async (db) => {
         const role = (u: User) => (u.kind === "service" ? "service" : u.isAdmin ? "admin" : "user");
-        const rows = listUsers(db).map((u) => [
+        const rows = (await listUsers(db)).map((u) => [
           u.email,
           role(u),
           u.disabledAt ? "disabled" : "active",
@@ -153,7 +153,7 @@ export const accountCommands: Record<string, Command> = {
         chosen,
       );
       return withDb(config, async (db) => {
-        const user = findUserByEmail(db, normalizeEmail(email) ?? email);
+        const user = await findUserByEmail(db, normalizeEmail(email) ?? email);
         if (!user) throw new RuntimeError(`no user with the email ${email}`);
         if (user.disabledAt !== null) throw new RuntimeError(`${user.email} is disabled`);
         if (user.kind === "service")
@@ -190,9 +190,9 @@ export const accountCommands: Record<string, Command> = {
     summary: "list live API keys (never their secrets)",
     options: { user: { type: "string" } },
     run({ values, config, io }) {
-      return withDb(config, (db) => {
-        const userId = userFilter(db, values.user);
-        const rows = listLiveApiKeys(db, userId).map(({ apiKey: k, email }) => [
+      return withDb(config, async (db) => {
+        const userId = await userFilter(db, values.user);
+        const rows = (await listLiveApiKeys(db, userId)).map(({ apiKey: k, email }) => [
           k.id,
           email,
           k.name,

@@ -3,7 +3,8 @@ import { createAuditRecorder, type AuditRecorder } from "../audit/recorder.ts";
 import type { Config } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
-import { migrate, NewerDatabaseError } from "../db/migrate.ts";
+import { NewerDatabaseError } from "../db/migrate.ts";
+import { closeStore, migrateStore } from "../db/operations.ts";
 import { createLogger } from "../log.ts";
 import { findUserByEmail } from "../accounts/users-store.ts";
 import { normalizeEmail } from "../accounts/users.ts";
@@ -41,7 +42,7 @@ export function required(values: Values, name: string): string {
 
 export function runMigrations(db: Store) {
   try {
-    return migrate(db.$client);
+    return migrateStore(db);
   } catch (error) {
     if (error instanceof NewerDatabaseError) throw new RuntimeError(error.message);
     throw error;
@@ -55,7 +56,7 @@ export function openMigrated(config: Config, onApplied: (fields: { migrations: s
     if (applied.length) onApplied({ migrations: applied.join(",") });
     return db;
   } catch (error) {
-    db.$client.close();
+    closeStore(db);
     throw error;
   }
 }
@@ -65,7 +66,7 @@ export async function withDb(config: Config, fn: (db: Store) => void | Promise<v
   try {
     await fn(db);
   } finally {
-    db.$client.close();
+    closeStore(db);
   }
 }
 
@@ -81,9 +82,9 @@ export function commandAudit(db: Store, config: Config, io: Io): AuditRecorder {
 }
 
 /** A list's `--user EMAIL` filter: that person's id, null without the option, an error for an unknown address. */
-export function userFilter(db: Store, email: Values[string]): string | null {
+export async function userFilter(db: Store, email: Values[string]): Promise<string | null> {
   if (typeof email !== "string") return null;
-  const user = findUserByEmail(db, normalizeEmail(email) ?? email);
+  const user = await findUserByEmail(db, normalizeEmail(email) ?? email);
   if (!user) throw new RuntimeError(`no user with the email ${email}`);
   return user.id;
 }

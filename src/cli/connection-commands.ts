@@ -13,7 +13,7 @@ export const connectionCommands: Record<string, Command> = {
     options: { user: { type: "string" } },
     run({ values, config, io }) {
       return withDb(config, async (db) => {
-        const userId = userFilter(db, values.user);
+        const userId = await userFilter(db, values.user);
         const rows = (await listConnections(db, userId)).map((c) => [
           c.id,
           c.userEmail,

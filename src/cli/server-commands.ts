@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
+import { backupTo, closeStore } from "../db/operations.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { loadIdentityProviders } from "../identity/config.ts";
 import { loadPolicies } from "../mcp/policy-config.ts";
@@ -19,7 +20,7 @@ export const serverCommands: Record<string, Command> = {
       const policies = config.configFile === null ? [] : loadPolicies(config.configFile);
       const log = createLogger();
       const { serve } = await import("../serve.ts");
-      const running = serve(
+      const running = await serve(
         config,
         openMigrated(config, log.info.bind(log, "migrated")),
         log,
@@ -39,7 +40,7 @@ export const serverCommands: Record<string, Command> = {
         const { applied } = runMigrations(db);
         io.out(applied.length ? `applied ${applied.join(", ")}\n` : "database is up to date\n");
       } finally {
-        db.$client.close();
+        closeStore(db);
       }
     },
   },
@@ -64,13 +65,12 @@ export const serverCommands: Record<string, Command> = {
       // Not migrated: a backup copies the database as it is, e.g. before an upgrade.
       const db = openDatabase(config.dataDir);
       try {
-        // VACUUM INTO reads one snapshot, so writers carry on meanwhile (WAL).
-        db.$client.run("VACUUM INTO ?", [target]);
+        backupTo(db, target);
       } catch (error) {
         rmSync(target, { force: true });
         throw error;
       } finally {
-        db.$client.close();
+        closeStore(db);
       }
       io.out(`backed up to ${target}\n`);
     },

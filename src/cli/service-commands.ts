@@ -62,8 +62,8 @@ export const serviceCommands: Record<string, Command> = {
     usage: "gatehouse service list",
     summary: "list service accounts with their client_id, access and last use (never secrets)",
     run({ config, io }) {
-      return withDb(config, (db) => {
-        const rows = listServiceAccounts(db).map((a) => {
+      return withDb(config, async (db) => {
+        const rows = (await listServiceAccounts(db)).map((a) => {
           const access = accessLevelOf(a.authorization.scope);
           const lastUse = lastUseOf(a);
           return [

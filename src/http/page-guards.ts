@@ -55,8 +55,8 @@ function formBack(earlier: object): string | undefined {
  */
 export function pageGuards(web: WebDeps, context: RequestContext) {
   /** The session for a guarded route, or the answer instead: sign-in redirect (GET), 401 page (POST), 403 refusal. */
-  const guard = (request: Request, cookie: CookieJar, back: string | undefined, refuse: Refusal | undefined) => {
-    const current = signedIn(web, cookie);
+  const guard = async (request: Request, cookie: CookieJar, back: string | undefined, refuse: Refusal | undefined) => {
+    const current = await signedIn(web, cookie);
     if (!current) {
       const url = new URL(request.url);
       if (request.method === "GET" || request.method === "HEAD") {

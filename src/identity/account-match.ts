@@ -56,11 +56,11 @@ export async function matchAccount(
 
   const existing = findIdentityLink(db, provider.id, identity.subject);
   if (existing) {
-    const user = usable(findUserById(db, existing.userId));
+    const user = usable(await findUserById(db, existing.userId));
     touchIdentityLink(db, provider.id, identity.subject, email, now);
     return { user, linked: false, invitation: null };
   }
-  const byEmail = findUserByEmail(db, email);
+  const byEmail = await findUserByEmail(db, email);
   if (byEmail) {
     const user = usable(byEmail);
     await transaction(db, (tx) => insertIdentityLink(tx, { ...link, userId: user.id }));
@@ -68,11 +68,11 @@ export async function matchAccount(
   }
   let invitation: Invitation | null = null;
   if (input.invitationToken !== null) {
-    invitation = usableInvitation(db, input.invitationToken, now);
+    invitation = await usableInvitation(db, input.invitationToken, now);
     if (!invitation) throw new SignInRefused("no_invitation");
     if (invitation.email !== email) throw new SignInRefused("invitation_mismatch");
   }
-  invitation ??= findPendingInvitationByEmail(db, email, now);
+  invitation ??= await findPendingInvitationByEmail(db, email, now);
   const alsoInTransaction = (tx: Store, user: User) => insertIdentityLink(tx, { ...link, userId: user.id });
   if (invitation) {
     const { user } = await claimInvitation(db, invitation, { password: null, now, alsoInTransaction });

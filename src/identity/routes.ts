@@ -85,7 +85,7 @@ export function identityRoutes(web: WebDeps, pages: PageGuards) {
           return unknownProvider();
         }
         const invitation = field(body, "invitation") || null;
-        if (invitation !== null && !usableInvitation(web.db, invitation, web.now())) {
+        if (invitation !== null && !(await usableInvitation(web.db, invitation, web.now()))) {
           set.status = 404;
           return MessagePage({
             title: "Invitation not valid",
@@ -164,7 +164,7 @@ export function identityRoutes(web: WebDeps, pages: PageGuards) {
           userId: user.id,
           detail: { provider: p.id, subject: identity.subject, email: identity.email },
         });
-      startSession(web, cookie, user.id, null);
+      await startSession(web, cookie, user.id, null);
       web.log.info("sign-in", { method: "provider", provider: p.id, user_id: user.id });
       audit.record({
         event: "sign_in",

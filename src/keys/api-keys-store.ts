@@ -2,18 +2,19 @@ import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
-import { apiKeys, users } from "../db/schema.ts";
+import type { apiKeys, users } from "../db/schema.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 type User = typeof users.$inferSelect;
 
 export function* insertApiKey(tx: Store, key: ApiKey): Steps<void> {
-  yield* q(tx.insert(apiKeys).values(key));
+  yield* q(tx.insert(tx.tables.apiKeys).values(key));
 }
 
 /** The key with this id, or null, as a transaction body's step (the bearer check has its own, findApiKeyWithUser). */
 export function* apiKeyById(tx: Store, id: string): Steps<ApiKey | null> {
+  const { apiKeys } = tx.tables;
   return first(yield* q(tx.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1)));
 }
 
@@ -39,19 +40,22 @@ export function findApiKeyWithUser(db: Store, id: string): Maybe<ApiKeyWithUser 
 }
 
 /** Keys not revoked, newest first; of one user, or of everyone when userId is null. */
-export function listLiveApiKeys(db: Store, userId: string | null): { apiKey: ApiKey; email: string }[] {
+export function listLiveApiKeys(db: Store, userId: string | null): Promise<{ apiKey: ApiKey; email: string }[]> {
+  const { apiKeys, users } = db.tables;
   const live = isNull(apiKeys.revokedAt);
-  return db
-    .select({ apiKey: apiKeys, email: users.email })
-    .from(apiKeys)
-    .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(userId === null ? live : and(live, eq(apiKeys.userId, userId)))
-    .orderBy(desc(apiKeys.createdAt), apiKeys.name)
-    .all();
+  return Promise.resolve(
+    db
+      .select({ apiKey: apiKeys, email: users.email })
+      .from(apiKeys)
+      .innerJoin(users, eq(users.id, apiKeys.userId))
+      .where(userId === null ? live : and(live, eq(apiKeys.userId, userId)))
+      .orderBy(desc(apiKeys.createdAt), apiKeys.name),
+  );
 }
 
 /** One of the user's live keys (not revoked, not expired at `now`) named `name`, ignoring ASCII case; or null. */
 export function* findLiveApiKeyByName(tx: Store, userId: string, name: string, now: number): Steps<ApiKey | null> {
+  const { apiKeys } = tx.tables;
   const rows = yield* q(
     tx
       .select()
@@ -70,6 +74,7 @@ export function* findLiveApiKeyByName(tx: Store, userId: string, name: string, n
 }
 
 export function* markApiKeyRevoked(tx: Store, id: string, at: number): Steps<boolean> {
+  const { apiKeys } = tx.tables;
   const revoked = yield* q(
     tx
       .update(apiKeys)
@@ -82,6 +87,7 @@ export function* markApiKeyRevoked(tx: Store, id: string, at: number): Steps<boo
 
 /** Live keys made in a session opened with key `id`. */
 export function* liveKeyIdsCreatedWith(tx: Store, id: string): Steps<string[]> {
+  const { apiKeys } = tx.tables;
   const rows = yield* q(
     tx
       .select({ id: apiKeys.id })

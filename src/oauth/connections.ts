@@ -41,7 +41,7 @@ export function connectionName(clientName: string): string {
 
 /** Live connections of one user, or of everyone when userId is null; newest first. */
 export async function listConnections(db: Store, userId: string | null): Promise<Connection[]> {
-  const emails = new Map(listUsers(db).map((u) => [u.id, u.email]));
+  const emails = new Map((await listUsers(db)).map((u) => [u.id, u.email]));
   return (await listLiveAuthorizations(db, userId)).map(({ authorization, clientName }) =>
     asConnection(authorization, clientName, emails.get(authorization.userId) ?? ""),
   );
@@ -74,7 +74,7 @@ export async function findConnection(db: Store, id: string, ownerId: string | nu
   if (ownerId !== null && authorization.userId !== ownerId) return null;
   const client = findClientById(db, authorization.clientId);
   if (!client || client.kind === "service") return null;
-  return asConnection(authorization, client.name, findUserById(db, authorization.userId)?.email ?? "");
+  return asConnection(authorization, client.name, (await findUserById(db, authorization.userId))?.email ?? "");
 }
 
 /**

@@ -25,8 +25,8 @@ import type { Scope } from "./scopes.ts";
  * member may register a client and name it "Claude"; the owner's address is
  * what tells it from the real one.
  */
-export function consentClient(db: Store, client: OAuthClient): ConsentProps["client"] {
-  const owner = client.ownerUserId === null ? null : findUserById(db, client.ownerUserId);
+export async function consentClient(db: Store, client: OAuthClient): Promise<ConsentProps["client"]> {
+  const owner = client.ownerUserId === null ? null : await findUserById(db, client.ownerUserId);
   return {
     name: client.name,
     kind: client.kind,

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { ping } from "../db/operations.ts";
 import type { Store } from "../db/store.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 
@@ -23,7 +24,7 @@ export function healthRoutes(db: Store, gateway?: Gateway) {
     .get("/healthz", () => ({ status: "ok" }))
     .get("/readyz", ({ set }) => {
       try {
-        db.$client.query("SELECT 1").get();
+        ping(db);
         return { status: "ok", ...upstreams() };
       } catch {
         set.status = 503;

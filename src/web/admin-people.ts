@@ -42,14 +42,14 @@ const peopleList: ListSpec<PersonRow> = {
 };
 
 export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
-  const listPage = (
+  const listPage = async (
     g: SignedInContext,
     extra: { error?: string; inviteError?: string; form?: { email: string; isAdmin: boolean } } = {},
     search = new URLSearchParams(),
   ) => {
     const list = readListQuery(search, peopleList);
     // Service accounts have their own page.
-    const people = listUsers(web.db).filter((u) => u.kind === "person");
+    const people = (await listUsers(web.db)).filter((u) => u.kind === "person");
     return AdminPeoplePage({
       viewer: g.viewer,
       csrf: g.csrf,
@@ -57,15 +57,15 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
       people: applyListQuery(people, list, peopleList),
       activeAdmins: people.filter((p) => p.isAdmin && p.disabledAt === null).length,
       list: { ...list, path: "/admin/people" },
-      invitations: listOpenInvitations(web.db),
+      invitations: await listOpenInvitations(web.db),
       now: web.now(),
       ...extra,
     });
   };
 
   /** A person's account (not a service account: those have their own page), or null. */
-  const findPerson = (id: string) => {
-    const user = findUserById(web.db, id);
+  const findPerson = async (id: string) => {
+    const user = await findUserById(web.db, id);
     return user?.kind === "person" ? user : null;
   };
 
@@ -86,7 +86,7 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     ) =>
     async (g: SignedInContext, cookie: CookieJar, audit: AuditLog, set: Context["set"], targetId: string) => {
       const by = g.current.user.id;
-      if (!findPerson(targetId)) {
+      if (!(await findPerson(targetId))) {
         set.status = 404;
         return noSuchPerson();
       }
@@ -138,19 +138,19 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
   );
 
   /** The confirmation page for an action on a person, or 404 for an unknown id. */
-  const confirmPerson = (
+  const confirmPerson = async (
     g: SignedInContext,
     set: Context["set"],
     id: string,
     ask: (u: User, self: boolean) => { question: string; consequences: string[]; confirmLabel: string; action: string },
   ) => {
-    const person = findPerson(id);
+    const person = await findPerson(id);
     if (!person) {
       set.status = 404;
       return noSuchPerson();
     }
     // Disable and Remove admin would be refused for the last active admin: say so now, as the post would.
-    const refusal = lastAdminRefusal(web.db, person);
+    const refusal = await lastAdminRefusal(web.db, person);
     if (refusal) {
       set.status = 400;
       return listPage(g, { error: refusal });
@@ -216,8 +216,8 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     )
     .get(
       "/admin/invitations/:id/revoke",
-      ({ viewer, csrf, set, params }) => {
-        const invitation = findOpenInvitation(web.db, params.id);
+      async ({ viewer, csrf, set, params }) => {
+        const invitation = await findOpenInvitation(web.db, params.id);
         if (!invitation) {
           set.status = 404;
           return noSuchInvitation();
@@ -241,8 +241,8 @@ export function adminPeopleRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/admin/invitations/:id/revoke",
-      ({ cookie, current, audit, set, params, redirect }) => {
-        const revoked = markInvitationRevoked(web.db, params.id, web.now());
+      async ({ cookie, current, audit, set, params, redirect }) => {
+        const revoked = await markInvitationRevoked(web.db, params.id, web.now());
         if (!revoked) {
           set.status = 404;
           return noSuchInvitation();

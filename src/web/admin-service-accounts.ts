@@ -72,7 +72,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   const tokenUrl = `${web.config.publicUrl}${oauthPaths.token}`;
   // Only admins signed in as such get here, so there is no ceiling; the tools are read per page, as upstreams come and go.
   const offer = () => accessOffer(null, writeToolChoices(web.catalogue.tools));
-  const listPage = (
+  const listPage = async (
     g: SignedInContext,
     extra: { error?: string; form?: ServiceAccountForm } = {},
     search = new URLSearchParams(),
@@ -82,7 +82,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     return AdminServiceAccountsPage({
       viewer: g.viewer,
       csrf: g.csrf,
-      accounts: applyListQuery(listServiceAccounts(web.db).map(viewOf), list, accountList),
+      accounts: applyListQuery((await listServiceAccounts(web.db)).map(viewOf), list, accountList),
       list: { ...list, path },
       now: web.now(),
       offer: offered,
@@ -100,7 +100,7 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
     { audit, set, cookie }: { audit: AuditLog; set: Context["set"]; cookie: CookieJar },
     id: string,
   ) => {
-    if (!findServiceAccount(web.db, id)) {
+    if (!(await findServiceAccount(web.db, id))) {
       set.status = 404;
       return noSuchAccount();
     }
@@ -117,14 +117,14 @@ export function adminServiceAccountsRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The confirmation page for an action on a service account, or 404 for an unknown id. */
-  const confirmAccount = (
+  const confirmAccount = async (
     g: SignedInContext,
     set: Context["set"],
     id: string,
     ask: (name: string, account: ServiceAccountRow) => Omit<ConfirmProps, "viewer" | "csrf" | "cancel" | "action">,
     action: string,
   ) => {
-    const account = findServiceAccount(web.db, id);
+    const account = await findServiceAccount(web.db, id);
     if (!account) {
       set.status = 404;
       return noSuchAccount();

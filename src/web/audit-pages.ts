@@ -62,17 +62,17 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
    * One page of entries: older than `before`, newer than `after`, or the newest. A page of
    * newer entries that reaches the newest is the newest page, full, rather than a short one.
    */
-  const pageOf = (filter: AuditFilter, params: URLSearchParams) => {
+  const pageOf = async (filter: AuditFilter, params: URLSearchParams) => {
     const beforeId = cursorOf(params, "before");
     const afterId = beforeId === undefined ? cursorOf(params, "after") : undefined;
-    const rows = listAuditEvents(web.db, filter, { beforeId, afterId, limit: pageSize });
+    const rows = await listAuditEvents(web.db, filter, { beforeId, afterId, limit: pageSize });
     return afterId !== undefined && rows.length < pageSize
       ? listAuditEvents(web.db, filter, { limit: pageSize })
       : rows;
   };
 
   /** The audit page for a guarded request (admin or signed in, per route); `set` takes the status and no-store. */
-  const page = (g: SignedInContext & Pick<Context, "request" | "set">, scope: "admin" | "own") => {
+  const page = async (g: SignedInContext & Pick<Context, "request" | "set">, scope: "admin" | "own") => {
     const { current, set } = g;
     const path = scope === "admin" ? "/admin/audit" : "/activity";
     const url = new URL(g.request.url);
@@ -85,11 +85,11 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
       filter.userId = current.user.id;
     }
     if (problem) set.status = 400;
-    const shown = problem ? [] : pageOf(filter, url.searchParams);
+    const shown = problem ? [] : await pageOf(filter, url.searchParams);
     const first = shown[0];
     const last = shown.at(-1);
-    const has = (cursor: { beforeId?: number; afterId?: number }) =>
-      listAuditEvents(web.db, filter, { ...cursor, limit: 1 }).length > 0;
+    const has = async (cursor: { beforeId?: number; afterId?: number }) =>
+      (await listAuditEvents(web.db, filter, { ...cursor, limit: 1 })).length > 0;
     const link = (cursor: Record<string, string>) => `${path}${auditQueryString(valid, cursor)}`;
     return AuditPage({
       viewer: g.viewer,
@@ -104,9 +104,12 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
       position:
         first === undefined
           ? null
-          : { first: countAuditEvents(web.db, filter, first.id) + 1, total: countAuditEvents(web.db, filter) },
-      newerHref: first && has({ afterId: first.id }) ? link({ after: String(first.id) }) : null,
-      olderHref: last && has({ beforeId: last.id }) ? link({ before: String(last.id) }) : null,
+          : {
+              first: (await countAuditEvents(web.db, filter, first.id)) + 1,
+              total: await countAuditEvents(web.db, filter),
+            },
+      newerHref: first && (await has({ afterId: first.id })) ? link({ after: String(first.id) }) : null,
+      olderHref: last && (await has({ beforeId: last.id })) ? link({ before: String(last.id) }) : null,
       // Only the filters that could be read go on to the export: it would refuse the rest.
       ...(scope === "admin" && { exportHref: `/admin/audit.jsonl${auditQueryString(valid)}` }),
       ...(problem && { error: problem }),
@@ -119,8 +122,8 @@ export function auditRoutes(web: WebDeps, pages: PageGuards) {
     .use(pages)
     .get("/admin/audit", (ctx) => page(ctx, "admin"), { admin: "the audit log" })
     .get("/activity", (ctx) => page(ctx, "own"), { signedIn: true })
-    .get("/admin/audit.jsonl", ({ request, cookie }) => {
-      const current = signedIn(web, cookie);
+    .get("/admin/audit.jsonl", async ({ request, cookie }) => {
+      const current = await signedIn(web, cookie);
       if (!current)
         return exportError(401, {
           error: "unauthorized",

@@ -7,7 +7,7 @@ import { cookieName, readCookie, writeCookie, type CookieJar } from "./cookies.t
 import { csrfProblem } from "./csrf.ts";
 import { MessagePage } from "../../views/message.tsx";
 
-export function signedIn(web: WebDeps, jar: CookieJar): SignedIn | null {
+export async function signedIn(web: WebDeps, jar: CookieJar): Promise<SignedIn | null> {
   const token = readCookie(jar, web.sessionCookie);
   return token === null ? null : validateSession(web.db, token, web.now());
 }
@@ -66,14 +66,14 @@ export function formRefusedPage(problem: string, back: string): string {
 }
 
 /** Opens a session and sets its cookie; a session opened with an API key ends no later than the key. */
-export function startSession(
+export async function startSession(
   web: WebDeps,
   jar: CookieJar,
   userId: string,
   apiKey: { id: string; expiresAt: number | null } | null,
-): void {
+): Promise<void> {
   const now = web.now();
-  const { token, expiresAt } = openSession(web.db, {
+  const { token, expiresAt } = await openSession(web.db, {
     userId,
     apiKeyId: apiKey?.id ?? null,
     apiKeyExpiresAt: apiKey?.expiresAt ?? null,

@@ -51,8 +51,8 @@ export function inviteRoutes(web: WebDeps, pages: PageGuards) {
       // The link's secret is in the path (app.ts sends Referrer-Policy: no-referrer everywhere).
       set.headers["cache-control"] = "no-store";
     })
-    .get("/invite/:token", ({ params, query, cookie, set }) => {
-      const invitation = usableInvitation(web.db, params.token, web.now());
+    .get("/invite/:token", async ({ params, query, cookie, set }) => {
+      const invitation = await usableInvitation(web.db, params.token, web.now());
       if (!invitation) {
         set.status = 404;
         return deadLink();
@@ -70,7 +70,7 @@ export function inviteRoutes(web: WebDeps, pages: PageGuards) {
             passwordCost: web.config.passwordHashCost,
             now: web.now(),
           });
-          startSession(web, cookie, user.id, null);
+          await startSession(web, cookie, user.id, null);
           web.log.info("invitation accepted", { user_id: user.id, invitation_id: invitation.id });
           const detail = {
             invitation_id: invitation.id,
@@ -86,7 +86,7 @@ export function inviteRoutes(web: WebDeps, pages: PageGuards) {
             return deadLink();
           }
           if (!(error instanceof AccountError)) throw error;
-          const invitation = usableInvitation(web.db, params.token, web.now());
+          const invitation = await usableInvitation(web.db, params.token, web.now());
           if (!invitation) {
             set.status = 404;
             return deadLink();

@@ -52,8 +52,8 @@ const keyList: ListSpec<KeyRow> = {
 };
 
 export function keysRoutes(web: WebDeps, pages: PageGuards) {
-  const keyRows = (userId: string): KeyRow[] =>
-    listLiveApiKeys(web.db, userId).map(({ apiKey: k }) => ({
+  const keyRows = async (userId: string): Promise<KeyRow[]> =>
+    (await listLiveApiKeys(web.db, userId)).map(({ apiKey: k }) => ({
       id: k.id,
       name: k.name,
       access: accessLevelOf(k.scope),
@@ -85,7 +85,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     return KeysPage({
       viewer,
       csrf,
-      keys: applyListQuery(keyRows(current.user.id), list, keyList),
+      keys: applyListQuery(await keyRows(current.user.id), list, keyList),
       list: { ...list, path: "/keys" },
       connections: connectionRows(await listConnections(web.db, current.user.id)),
       // The admin's own are listed once, above: here, everyone else's.
@@ -236,7 +236,7 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
         web.log.info("api key revoked", { user_id: userId, api_key_id: params.id });
         audit.record({ event: "key_revoked", outcome: "ok", userId, apiKeyId: params.id, detail: { via: "web" } });
         // Revoking the key this session was opened with ends the session too.
-        if (!signedIn(web, cookie)) return redirect("/sign-in", 303);
+        if (!(await signedIn(web, cookie))) return redirect("/sign-in", 303);
         setFlash(cookie, web.secure, `Revoked “${key.name}”: anything using it now gets 401.`);
         return redirect("/keys", 303);
       },

@@ -13,11 +13,13 @@ import { safeNextPath } from "./next-path.ts";
 // The one-time link printed at first start creates the first admin. It is
 // held in memory only and stops working once any admin exists.
 export function setupRoutes(web: WebDeps, pages: PageGuards) {
-  const linkWorks = (token: string) => {
+  const linkWorks = async (token: string) => {
     const expected = web.setupToken;
     if (expected === null || token.length !== expected.length) return false;
     const encoder = new TextEncoder();
-    return constantTimeEqual(encoder.encode(token), encoder.encode(expected)) && countActiveAdmins(web.db) === 0;
+    return (
+      constantTimeEqual(encoder.encode(token), encoder.encode(expected)) && (await countActiveAdmins(web.db)) === 0
+    );
   };
   const deadLink = () =>
     MessagePage({
@@ -28,9 +30,9 @@ export function setupRoutes(web: WebDeps, pages: PageGuards) {
 
   return new Elysia()
     .use(pages)
-    .get("/setup", ({ query, cookie, set }) => {
+    .get("/setup", async ({ query, cookie, set }) => {
       const token = query.token ?? "";
-      if (!linkWorks(token)) {
+      if (!(await linkWorks(token))) {
         set.status = 404;
         return deadLink();
       }
@@ -46,7 +48,7 @@ export function setupRoutes(web: WebDeps, pages: PageGuards) {
       "/setup",
       async ({ body, cookie, set, redirect }) => {
         const token = field(body, "token");
-        if (!linkWorks(token)) {
+        if (!(await linkWorks(token))) {
           set.status = 404;
           return deadLink();
         }
@@ -61,7 +63,7 @@ export function setupRoutes(web: WebDeps, pages: PageGuards) {
             now: web.now(),
             onlyIfNoAdmin: true,
           });
-          startSession(web, cookie, user.id, null);
+          await startSession(web, cookie, user.id, null);
           web.log.info("first admin created", { user_id: user.id });
           return redirect(next, 303);
         } catch (error) {

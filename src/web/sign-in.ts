@@ -18,12 +18,12 @@ const failedKeyMessage = "That API key is not valid.";
 
 export function signInRoutes(web: WebDeps, pages: PageGuards) {
   // The page with a button per identity provider; its CSP lets those buttons' redirects through.
-  const signInPage = (
+  const signInPage = async (
     headers: Record<string, unknown>,
     props: Omit<SignInProps, "providers" | "firstStart" | "continueTo">,
   ) => {
     allowProviderForms(headers, web.identityProviders);
-    const firstStart = countActiveAdmins(web.db) === 0;
+    const firstStart = (await countActiveAdmins(web.db)) === 0;
     const continueTo = appNameOfNext(web.db, props.next);
     return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart, continueTo });
   };
@@ -70,10 +70,10 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
 
   return new Elysia()
     .use(pages)
-    .get("/", ({ cookie, redirect }) => redirect(signedIn(web, cookie) ? "/keys" : "/sign-in", 303))
-    .get("/sign-in", ({ cookie, query, set, redirect }) => {
+    .get("/", async ({ cookie, redirect }) => redirect((await signedIn(web, cookie)) ? "/keys" : "/sign-in", 303))
+    .get("/sign-in", async ({ cookie, query, set, redirect }) => {
       const next = safeNextPath(query.next);
-      if (signedIn(web, cookie)) return redirect(next, 303);
+      if (await signedIn(web, cookie)) return redirect(next, 303);
       return signInPage(set.headers, { csrf: csrfToken(cookie, web.secure), next });
     })
     .post(
@@ -84,7 +84,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         const email = normalizeEmail(typed) ?? "";
         const wait = reserveFailure(clientIp, email);
         if (wait > 0) return throttledPage(set, cookie, wait, "password", next, typed);
-        const user = email ? findUserByEmail(web.db, email) : null;
+        const user = email ? await findUserByEmail(web.db, email) : null;
         const ok = await verifyPassword(
           field(body, "password"),
           user?.passwordHash ?? null,
@@ -104,7 +104,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
           });
         }
         succeeded(clientIp, email);
-        startSession(web, cookie, user.id, null);
+        await startSession(web, cookie, user.id, null);
         web.log.info("sign-in", { method: "password", user_id: user.id });
         audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
         return redirect(next, 303);
@@ -129,7 +129,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
           });
         }
         succeeded(clientIp, "");
-        startSession(web, cookie, found.user.id, found.apiKey);
+        await startSession(web, cookie, found.user.id, found.apiKey);
         web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
         const who = { userId: found.user.id, apiKeyId: found.apiKey.id };
         audit.record({ event: "sign_in", outcome: "ok", ...who, detail: { method: "api_key" } });
@@ -139,9 +139,9 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/sign-out",
-      ({ cookie, redirect }) => {
-        const current = signedIn(web, cookie);
-        if (current) closeSession(web.db, current.session.id);
+      async ({ cookie, redirect }) => {
+        const current = await signedIn(web, cookie);
+        if (current) await closeSession(web.db, current.session.id);
         clearCookie(cookie, web.sessionCookie, web.secure);
         return redirect("/sign-in", 303);
       },

@@ -150,8 +150,8 @@ describe("client registration", () => {
 describe("consent", () => {
   async function answer(form: Record<string, string>) {
     const client = addClient(app);
-    const userId = addUser(app);
-    const b = browserOf(app, userId);
+    const userId = await addUser(app);
+    const b = await browserOf(app, userId);
     const page = await openConsent(b, authorizePath(client.id));
     const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, ...form });
     expect(res.status).toBe(302);

@@ -4,7 +4,7 @@ import { createUser } from "../../src/accounts/users.ts";
 import { createApp } from "../../src/app.ts";
 import { deleteAuditEventsBefore } from "../../src/audit/audit-store.ts";
 import { createAuditRecorder, purgeOldAuditEvents, type AuditRecorderOptions } from "../../src/audit/recorder.ts";
-import { startWriterThread } from "../../src/audit/writer-thread.ts";
+import { startWriterThread } from "../../src/db/audit-writer-thread.ts";
 import { loadConfig } from "../../src/config.ts";
 import { databaseFileName, openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
@@ -236,7 +236,7 @@ describe("checkpoints on the writer thread", () => {
 });
 
 describe("failures", () => {
-  test("a failed write is logged and never thrown to the caller", () => {
+  test("a failed write is logged and never thrown to the caller", async () => {
     const { db } = freshDb();
     const lines: Record<string, unknown>[] = [];
     const audit = recorder(db, { log: createLogger((l) => lines.push(JSON.parse(l))) });
@@ -245,6 +245,7 @@ describe("failures", () => {
     expect(() => audit.flush()).not.toThrow();
     expect(() => audit.close()).not.toThrow();
     expect(() => audit.record({ event: "sign_in", outcome: "ok" })).not.toThrow();
+    await audit.drain();
     expect(lines.filter((l) => l.msg === "audit log write failed: entries dropped").map((l) => l.count)).toEqual([
       1, 1,
     ]);
@@ -286,7 +287,7 @@ describe("shutdown", () => {
       GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     });
     const { user, token } = await keyHolder(db);
-    const running = serve(config, db, silentLogger);
+    const running = await serve(config, db, silentLogger);
     for (let i = 0; i < 20; i++) expect(await whoami(port, token)).toBe(200);
     await running.stop();
     const reopened = openDatabase(dir);
@@ -304,14 +305,14 @@ describe("shutdown", () => {
 describe("retention", () => {
   const day = 86400;
 
-  test("the purge deletes entries older than the retention and keeps newer ones", () => {
+  test("the purge deletes entries older than the retention and keeps newer ones", async () => {
     const { db } = freshDb();
     const audit = recorder(db);
     const t = 1_800_000_000;
     for (const age of [100, 91, 89, 0])
       audit.record({ at: t - age * day, event: "sign_in", outcome: "ok", detail: { age } });
     audit.flush();
-    expect(purgeOldAuditEvents(db, t, 90 * day)).toBe(2);
+    expect(await purgeOldAuditEvents(db, t, 90 * day)).toBe(2);
     expect(
       db
         .select()
@@ -321,13 +322,13 @@ describe("retention", () => {
     ).toEqual([89, 0]);
   });
 
-  test("a large purge goes a chunk at a time and removes all it should", () => {
+  test("a large purge goes a chunk at a time and removes all it should", async () => {
     const { db } = freshDb();
     const audit = recorder(db);
     for (let i = 0; i < 12; i++) audit.record({ at: 100 + i, event: "sign_in", outcome: "ok" });
     audit.record({ at: 1000, event: "sign_in", outcome: "ok" });
     audit.flush();
-    expect(deleteAuditEventsBefore(db, 500, 5)).toBe(12);
+    expect(await deleteAuditEventsBefore(db, 500, 5)).toBe(12);
     expect(count(db)).toBe(1);
   });
 });

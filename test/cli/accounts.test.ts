@@ -143,7 +143,7 @@ describe("user", () => {
     await cli.addUser("dev@example.com");
     const [dev] = cli.rows<{ id: string }>("SELECT id FROM users WHERE email = 'dev@example.com'");
     const db = openDatabase(cli.dataDir);
-    openSession(db, { userId: dev!.id, apiKeyId: null, apiKeyExpiresAt: null, now: now() });
+    await openSession(db, { userId: dev!.id, apiKeyId: null, apiKeyExpiresAt: null, now: now() });
     db.$client.close();
     const run = await cli.gatehouse(["user", "disable", "dev@example.com"]);
     expect(run.code).toBe(0);

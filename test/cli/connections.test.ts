@@ -23,7 +23,7 @@ async function connect(email: string, clientName: string, opts: { scope?: string
   if (!known) await cli.addUser(email);
   const db = openDatabase(cli.dataDir);
   try {
-    const userId = findUserByEmail(db, email)!.id;
+    const userId = (await findUserByEmail(db, email))!.id;
     const client = {
       id: randomString(10),
       kind: "dcr" as const,

@@ -23,7 +23,13 @@ import {
   deleteServiceAccount,
   newServiceAccountSecret,
 } from "../../src/accounts/service-accounts.ts";
-import { AccountError, disableAccount, setAdmin } from "../../src/accounts/users.ts";
+import { AccountError, createUser, disableAccount, setAdmin } from "../../src/accounts/users.ts";
+import {
+  countAuditEvents,
+  insertAuditEvents,
+  listAuditEvents,
+  type NewAuditEvent,
+} from "../../src/audit/audit-store.ts";
 import {
   apiKeys,
   invitations,
@@ -764,6 +770,51 @@ export function storeContract(label: string, makeApp: MakeApp) {
           ]);
           expect(outcomes.map((o) => o?.user.id ?? null).sort()).toEqual([account.user.id, null].sort());
           expect(await rows.serviceClients(app)).toHaveLength(0);
+        }));
+    });
+
+    describe("accounts and the audit log", () => {
+      test(`one email given ${racers} accounts at once: one account, the rest refused`, () =>
+        withApp({}, async (app) => {
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: racers }, () =>
+              createUser(app.db, { email: "Race@Example.com", password: null, isAdmin: false, now: nowSeconds() }),
+            ),
+          );
+          expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+          for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toBeInstanceOf(AccountError);
+          expect(await rows.usersWithEmail(app, "race@example.com")).toHaveLength(1);
+        }));
+
+      test("the user filter matches an entry by its user's email, or with no user by the email in its detail", () =>
+        withApp({}, async (app) => {
+          const alice = await makeUser(app, { email: "alice@example.com" });
+          const entry = (userId: string | null, email: string, requestId: string): NewAuditEvent => ({
+            at: nowSeconds(),
+            event: "sign_in_failed",
+            outcome: "denied",
+            userId,
+            clientId: null,
+            apiKeyId: null,
+            grantId: null,
+            tool: null,
+            upstream: null,
+            durationMs: null,
+            requestId,
+            ip: null,
+            detail: JSON.stringify({ email }),
+          });
+          await insertAuditEvents(app.db, [
+            entry(alice.id, "someone@example.com", "by-user"),
+            entry(null, "alice@example.com", "by-detail"),
+            entry(null, "mallory@example.com", "other-detail"),
+            entry(alice.id, "mallory@example.com", "user-wins"),
+          ]);
+          const matching = async (email: string) =>
+            (await listAuditEvents(app.db, { email }, { limit: 10 })).map((e) => e.requestId).sort();
+          expect(await matching("alice@example.com")).toEqual(["by-detail", "by-user", "user-wins"]);
+          expect(await matching("mallory@example.com")).toEqual(["other-detail"]);
+          expect(await countAuditEvents(app.db, { email: "mallory@example.com" })).toBe(1);
         }));
     });
   });

@@ -79,13 +79,13 @@ describe("over /mcp", () => {
 
 describe("on the pages", () => {
   test("the keys page offers only the good tool", async () => {
-    const html = await (await browserOf(app, addUser(app)).get("/keys")).text();
+    const html = await (await (await browserOf(app, await addUser(app))).get("/keys")).text();
     expect(checkboxes(html)).toEqual(["gatehouse__revoke_connection", "odd__fine_tool"]);
     expect(html).not.toContain("onerror");
   });
 
   test("the consent page offers only the good tool", async () => {
-    const { html } = await openConsent(browserOf(app, addUser(app)), authorizePath(addClient(app).id));
+    const { html } = await openConsent(await browserOf(app, await addUser(app)), authorizePath(addClient(app).id));
     expect(checkboxes(html)).toEqual(["gatehouse__revoke_connection", "odd__fine_tool"]);
     expect(html).not.toContain("onerror");
   });
@@ -98,7 +98,7 @@ describe("on the pages", () => {
       isAdmin: true,
       now: nowSeconds(),
     });
-    const html = await (await browserOf(app, admin.id).get("/admin/upstreams")).text();
+    const html = await (await (await browserOf(app, admin.id)).get("/admin/upstreams")).text();
     const row =
       /<p class="refused-tools" data-refused-by="odd"><strong>odd<\/strong> — <span>([^<]*)<\/span><\/p>/.exec(html);
     expect(row).not.toBeNull();

@@ -56,9 +56,9 @@ describe("every state-changing route", () => {
   // A signed-in admin whose browser holds a form token cookie: only the token in the form is missing.
   let cookie = "";
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const userId = randomString(10);
-    insertUser(db, {
+    await insertUser(db, {
       id: userId,
       email: "admin@example.com",
       passwordHash: null,
@@ -66,7 +66,7 @@ describe("every state-changing route", () => {
       createdAt: nowSeconds(),
       disabledAt: null,
     });
-    const session = openSession(db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token;
+    const session = (await openSession(db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() })).token;
     cookie = `gatehouse_session=${session}; gatehouse_csrf=${randomString(16)}`;
   });
   afterAll(() => {

@@ -41,7 +41,7 @@ async function browser(user?: { isAdmin: boolean; withKey?: boolean }): Promise<
   const cookies = [`gatehouse_csrf=${formToken}`];
   if (user) {
     const userId = randomString(10);
-    insertUser(db, {
+    await insertUser(db, {
       id: userId,
       email: `${userId}@example.com`,
       passwordHash: null,
@@ -53,7 +53,12 @@ async function browser(user?: { isAdmin: boolean; withKey?: boolean }): Promise<
       ? (await createApiKey(db, { userId, name: "ci", access: "full", expiresInSeconds: null, now: nowSeconds() }))
           .apiKey
       : null;
-    const session = openSession(db, { userId, apiKeyId: key?.id ?? null, apiKeyExpiresAt: null, now: nowSeconds() });
+    const session = await openSession(db, {
+      userId,
+      apiKeyId: key?.id ?? null,
+      apiKeyExpiresAt: null,
+      now: nowSeconds(),
+    });
     cookies.push(`gatehouse_session=${session.token}`);
   }
   return cookies.join("; ");

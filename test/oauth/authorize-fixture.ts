@@ -24,16 +24,23 @@ export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): O
   return client;
 }
 
-export function addUser(app: TestApp, email = `${randomString(5)}@example.com`): string {
+export async function addUser(app: TestApp, email = `${randomString(5)}@example.com`): Promise<string> {
   const id = randomString(10);
-  insertUser(app.db, { id, email, passwordHash: null, isAdmin: false, createdAt: nowSeconds(), disabledAt: null });
+  await insertUser(app.db, {
+    id,
+    email,
+    passwordHash: null,
+    isAdmin: false,
+    createdAt: nowSeconds(),
+    disabledAt: null,
+  });
   return id;
 }
 
 /** A browser holding a session of `userId` (opened with an API key when given). */
-export function browserOf(app: TestApp, userId: string, apiKeyId: string | null = null): Browser {
+export async function browserOf(app: TestApp, userId: string, apiKeyId: string | null = null): Promise<Browser> {
   const b = new Browser(app.url, app.send);
-  const { token } = openSession(app.db, { userId, apiKeyId, apiKeyExpiresAt: null, now: nowSeconds() });
+  const { token } = await openSession(app.db, { userId, apiKeyId, apiKeyExpiresAt: null, now: nowSeconds() });
   b.cookies.set("gatehouse_session", token);
   return b;
 }

@@ -25,7 +25,7 @@ beforeAll(async () => {
   client = addClient(app, {
     redirectUris: [redirectUri, "http://localhost:8123/cb", "https://app.example.com/cb?tenant=7"],
   });
-  b = browserOf(app, addUser(app));
+  b = await browserOf(app, await addUser(app));
 });
 afterAll(() => app.close());
 

@@ -24,7 +24,7 @@ let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
   client = addBridgeClient(app);
-  b = browserOf(app, addUser(app));
+  b = await browserOf(app, await addUser(app));
 });
 afterAll(() => app.close());
 

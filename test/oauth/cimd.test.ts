@@ -472,7 +472,7 @@ describe("the last good copy: token and revocation endpoints keep a known client
       code_challenge: challenge,
       code_challenge_method: "S256",
     });
-    const page = await browserOf(app, user.id).get(`/oauth/authorize?${query}`);
+    const page = await (await browserOf(app, user.id)).get(`/oauth/authorize?${query}`);
     expect(page.status).toBe(400);
     expect(page.headers.get("location")).toBeNull();
     expect(await page.text()).toContain("This app cannot connect");

@@ -35,8 +35,8 @@ beforeAll(async () => {
   const config = `[[upstream]]\nname = "web"\nurl = "${upstream.url}"\nwrite = ["slow"]\n`;
   app = await createTestApp({ gateway: parseGatewayConfig("test.toml", config, {}), listen: false });
   await waitFor(() => app.gateway!.statuses().every((s) => s.state === "connected"));
-  userId = addUser(app);
-  b = browserOf(app, userId);
+  userId = await addUser(app);
+  b = await browserOf(app, userId);
 });
 afterAll(async () => {
   await app.close();
@@ -110,7 +110,7 @@ describe("the consent page", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const { html } = await openConsent(browserOf(app, userId, key.apiKey.id), authorizePath(addClient(app).id));
+    const { html } = await openConsent(await browserOf(app, userId, key.apiKey.id), authorizePath(addClient(app).id));
     expect(radios(html)).toEqual([
       { value: "read", checked: false },
       { value: "chosen", checked: true },
@@ -215,7 +215,7 @@ describe("refusals keep the request pending", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const limited = browserOf(app, userId, key.apiKey.id);
+    const limited = await browserOf(app, userId, key.apiKey.id);
     const full = await answer(
       [
         ["decision", "allow"],
@@ -255,7 +255,7 @@ describe("refusals keep the request pending", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const ro = browserOf(app, userId, key.apiKey.id);
+    const ro = await browserOf(app, userId, key.apiKey.id);
     const full = await answer(
       [
         ["decision", "allow"],

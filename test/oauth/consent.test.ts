@@ -31,8 +31,8 @@ beforeAll(async () => {
     name: "<script>alert(1)</script> Claude",
     redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"],
   });
-  userId = addUser(app);
-  b = browserOf(app, userId);
+  userId = await addUser(app);
+  b = await browserOf(app, userId);
 });
 afterAll(() => {
   setSystemTime();
@@ -104,7 +104,7 @@ describe("the consent page", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const { html } = await openConsent(browserOf(app, userId, key.apiKey.id), authorizePath(client.id));
+    const { html } = await openConsent(await browserOf(app, userId, key.apiKey.id), authorizePath(client.id));
     expect(html).not.toContain('name="access" value="full"');
     expect(html).not.toContain('name="access" value="chosen"');
     expect(html).toContain("Read-only API key");
@@ -226,7 +226,7 @@ describe("the decision", () => {
     });
     const { c } = await answer(
       { decision: "allow", access: "full", tool: writeTool },
-      { browser: browserOf(app, userId, key.apiKey.id) },
+      { browser: await browserOf(app, userId, key.apiKey.id) },
     );
     expect(grantsOf(c.id)).toEqual([expect.objectContaining({ apiKeyId: key.apiKey.id, scope: "mcp:read mcp:write" })]);
   });
@@ -241,7 +241,7 @@ describe("the decision", () => {
     });
     const { c, res } = await answer(
       { decision: "allow", access: "full", tool: writeTool },
-      { browser: browserOf(app, userId, key.apiKey.id) },
+      { browser: await browserOf(app, userId, key.apiKey.id) },
     );
     expect(res.status).toBe(400);
     expect(grantsOf(c.id)).toEqual([]);
@@ -290,7 +290,7 @@ describe("refusals", () => {
 
   test("another session's pending request is refused and left in place", async () => {
     const page = await openConsent(b, authorizePath(client.id));
-    const other = browserOf(app, addUser(app));
+    const other = await browserOf(app, await addUser(app));
     const otherCsrf = (await openConsent(other, authorizePath(client.id))).csrf;
     const res = await other.post("/oauth/authorize", {
       csrf: otherCsrf,
@@ -350,7 +350,7 @@ describe("refusals", () => {
 
   test("a post after the session ended gets 401 and no code", async () => {
     const page = await openConsent(b, authorizePath(client.id));
-    const signedOut = browserOf(app, userId);
+    const signedOut = await browserOf(app, userId);
     signedOut.cookies.delete("gatehouse_session");
     signedOut.cookies.set("gatehouse_csrf", b.cookies.get("gatehouse_csrf")!);
     const res = await signedOut.post("/oauth/authorize", {

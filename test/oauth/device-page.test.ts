@@ -24,8 +24,8 @@ const grantsOf = (clientId: string) =>
 
 /** A signed-in browser holding the CSRF cookie and token of the code entry page. */
 async function signedInBrowser(apiKeyId: string | null = null) {
-  const userId = addUser(app);
-  const b = browserOf(app, userId, apiKeyId);
+  const userId = await addUser(app);
+  const b = await browserOf(app, userId, apiKeyId);
   const page = await b.get("/device");
   return { b, userId, csrf: Browser.csrfOf(await page.text()) };
 }
@@ -191,7 +191,7 @@ describe("answering a device's request", () => {
   test("a session opened with a read-only API key is offered Read-only, and Full posted anyway is refused", async () => {
     const { client } = makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
-    const userId = addUser(app);
+    const userId = await addUser(app);
     const key = await createApiKey(app.db, {
       userId,
       name: "ro",
@@ -200,7 +200,7 @@ describe("answering a device's request", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const b = browserOf(app, userId, key.apiKey.id);
+    const b = await browserOf(app, userId, key.apiKey.id);
     const csrf = Browser.csrfOf(await (await b.get("/device")).text());
     const { html } = await enterCode(b, csrf, flow.user_code);
     expect(html).not.toContain('id="write-tools"');

@@ -85,7 +85,7 @@ describe("purgeExpiredOAuth", () => {
   test("deletes an expired pending request and keeps a live one", async () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
-    openSession(app.db, { userId: user.id, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() });
+    await openSession(app.db, { userId: user.id, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() });
     const sessionId = (app.db.$client.query("SELECT id FROM sessions WHERE user_id = ?").get(user.id) as { id: string })
       .id;
     const pending = (id: string, expiresAt: number) => ({

@@ -95,7 +95,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
     test(`resource=${spelled}: consent, exchange with the same resource, canonical grant, /mcp answers`, async () => {
       const sent = spell(spelled);
       const client = addClient(app);
-      const b = browserOf(app, addUser(app));
+      const b = await browserOf(app, await addUser(app));
       const page = await openConsent(b, authorizePath(client.id, { resource: sent }));
       const pending = app.db
         .select()
@@ -130,7 +130,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
   test.each(refusals)("resource=%s redirects with invalid_target", async (spelled) => {
     const resource = spell(spelled);
     const client = addClient(app);
-    const res = await browserOf(app, addUser(app)).get(authorizePath(client.id, { resource }));
+    const res = await (await browserOf(app, await addUser(app))).get(authorizePath(client.id, { resource }));
     expect(res.status).toBe(302);
     expect(locationOf(res).query.error).toBe("invalid_target");
   });

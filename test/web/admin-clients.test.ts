@@ -336,7 +336,7 @@ describe("deleting a client", () => {
       ownerUserId: null,
       now,
     });
-    const { token } = openSession(app.db, { userId: member.id, apiKeyId: null, apiKeyExpiresAt: null, now });
+    const { token } = await openSession(app.db, { userId: member.id, apiKeyId: null, apiKeyExpiresAt: null, now });
     insertPendingRequest(app.db, {
       id: randomString(10),
       clientId: client.id,

@@ -14,7 +14,7 @@ const setupToken = "setup-token-for-tests-0123456789";
 /** A user with a password, a live API key and a signed-in browser holding a form token. */
 async function fixture(app: TestApp) {
   const userId = randomString(10);
-  insertUser(app.db, {
+  await insertUser(app.db, {
     id: userId,
     email: "alice@example.com",
     passwordHash,
@@ -32,7 +32,7 @@ async function fixture(app: TestApp) {
   const b = new Browser(app.url, app.send);
   b.cookies.set(
     "gatehouse_session",
-    openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() }).token,
+    (await openSession(app.db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() })).token,
   );
   const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
   return { b, csrf, keyId: key.apiKey.id, keyToken: key.token };
@@ -234,7 +234,7 @@ describe("behind https", () => {
   beforeAll(async () => {
     app = await createTestApp({ env: { GATEHOUSE_PUBLIC_URL: publicUrl }, listen: false });
     base = `http://127.0.0.1:${app.config.port}`;
-    insertUser(app.db, {
+    await insertUser(app.db, {
       id: "u1",
       email: "alice@example.com",
       passwordHash,

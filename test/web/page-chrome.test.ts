@@ -14,7 +14,7 @@ let admin: Browser;
 const email = "admin@example.com";
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  admin = browserOf(app, (await makeUser(app, { isAdmin: true, email })).id);
+  admin = await browserOf(app, (await makeUser(app, { isAdmin: true, email })).id);
 });
 afterAll(() => app.close());
 

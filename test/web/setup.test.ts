@@ -54,7 +54,7 @@ describe("the setup link", () => {
   test("with a wrong token refuses the post and stores nothing", async () => {
     const { res } = await postSetup({ token: "nope", email: "root@example.com", password });
     expect(res.status).toBe(404);
-    expect(countUsers(app.db)).toBe(0);
+    expect(await countUsers(app.db)).toBe(0);
   });
 });
 
@@ -91,19 +91,19 @@ describe("creating the first admin", () => {
   test("with a bad email is 400 and stores nothing", async () => {
     const { res } = await postSetup({ email: "not-an-email", password });
     expect(res.status).toBe(400);
-    expect(countUsers(app.db)).toBe(0);
+    expect(await countUsers(app.db)).toBe(0);
   });
 
   test("with a short password is 400 and stores nothing", async () => {
     const { res } = await postSetup({ email: "root@example.com", password: "short pass" });
     expect(res.status).toBe(400);
-    expect(countUsers(app.db)).toBe(0);
+    expect(await countUsers(app.db)).toBe(0);
   });
 
   test("with a missing password is 400 and stores nothing", async () => {
     const { res } = await postSetup({ email: "root@example.com" });
     expect(res.status).toBe(400);
-    expect(countUsers(app.db)).toBe(0);
+    expect(await countUsers(app.db)).toBe(0);
   });
 
   test("a failed attempt leaves the link working", async () => {
@@ -124,7 +124,7 @@ describe("after an admin exists", () => {
     await postSetup({ email: "root@example.com", password });
     const { res } = await postSetup({ email: "second@example.com", password });
     expect(res.status).toBe(404);
-    expect(countUsers(app.db)).toBe(1);
+    expect(await countUsers(app.db)).toBe(1);
   });
 
   test("an admin created another way (CLI) also kills the link", async () => {
@@ -158,7 +158,7 @@ describe("without a setup token", () => {
       const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
       const res = await b.post("/setup", { csrf, token: "", email: "root@example.com", password });
       expect(res.status).toBe(404);
-      expect(countUsers(t.db)).toBe(0);
+      expect(await countUsers(t.db)).toBe(0);
     } finally {
       await t.close();
     }

@@ -66,7 +66,7 @@ function limitsOut(limits: ArgumentLimits | null, setBy: "api_key" | "connection
 
 async function listOwnConnections(deps: BuiltinDeps, caller: Caller) {
   const now = deps.now();
-  const apiKeys = listLiveApiKeys(deps.db, caller.userId)
+  const apiKeys = (await listLiveApiKeys(deps.db, caller.userId))
     .filter(({ apiKey }) => apiKey.expiresAt === null || apiKey.expiresAt > now)
     .map(({ apiKey }) => ({
       id: apiKey.id,

@@ -72,7 +72,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The page for one request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (
+  const consentPage = async (
     set: Context["set"],
     jar: CookieJar,
     current: SignedIn,
@@ -87,7 +87,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
       viewer: viewerOf(current),
       csrf: csrfToken(jar, web.secure),
       requestId: view.requestId,
-      client: consentClient(web.db, view.client),
+      client: await consentClient(web.db, view.client),
       redirect: redirectTargetLabel(view.redirectUri),
       scopes: view.scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, offer, view.scopes, posted),
@@ -159,7 +159,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
           302,
         );
       }
-      const current = signedIn(web, cookie);
+      const current = await signedIn(web, cookie);
       // Sign in first, then come back to this same request.
       if (!current) return redirect(signInUrl(url.pathname + url.search), 303);
       return showConsent(set, cookie, current, check.request);
@@ -167,7 +167,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
     .post(
       oauthPaths.authorize,
       async ({ body, cookie, audit, set, redirect }) => {
-        const current = signedIn(web, cookie);
+        const current = await signedIn(web, cookie);
         if (!current) return problemPage(set, 401, sessionEnded);
         const decision = field(body, "decision");
         if (decision !== "allow" && decision !== "deny") return problemPage(set, 400, "Choose Allow or Deny.");

@@ -95,7 +95,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The consent page for a device's request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (
+  const consentPage = async (
     set: Context["set"],
     jar: CookieJar,
     current: SignedIn,
@@ -122,7 +122,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
       requestId: formatted,
       userCode: formatted,
       action: devicePaths.consent,
-      client: consentClient(web.db, client),
+      client: await consentClient(web.db, client),
       redirect: null,
       scopes: scopes.map((scope) => ({ scope, description: scopeDescriptions[scope] })),
       access: consentAccessFields(current, consentOffer(current, web.catalogue, scopes), scopes, posted),
@@ -147,7 +147,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     .post(
       devicePaths.verify,
       async ({ body, cookie, clientIp, audit, set, redirect }) => {
-        const current = signedIn(web, cookie);
+        const current = await signedIn(web, cookie);
         if (!current) return redirect(signInUrl(devicePaths.verify), 303);
         const typed = field(body, "user_code").slice(0, 20);
         const found = await lookUp(current, cookie, typed, set, clientIp, audit);
@@ -168,7 +168,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     .post(
       devicePaths.consent,
       async ({ body, cookie, clientIp, audit, set }) => {
-        const current = signedIn(web, cookie);
+        const current = await signedIn(web, cookie);
         if (!current)
           return page(
             set,

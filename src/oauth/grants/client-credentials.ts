@@ -1,4 +1,4 @@
-import { findServiceAccountByClient } from "../../accounts/service-accounts-store.ts";
+import { serviceAccountByClient } from "../../accounts/service-accounts-store.ts";
 import { transaction } from "../../db/transaction.ts";
 import type { OAuthClient } from "../clients-store.ts";
 import { UnauthorizedClient } from "../errors.ts";
@@ -18,29 +18,31 @@ export async function clientCredentialsGrant(
   params: Map<string, string>,
 ): Promise<TokenPair> {
   const { db, now } = deps;
-  const account = client.kind === "service" ? findServiceAccountByClient(db, client.id) : null;
-  if (!account)
-    throw new UnauthorizedClient(
-      "client_credentials is only for service accounts' clients: an admin creates one under Service accounts.",
-    );
-  const { user, authorization } = account;
-  if (user.disabledAt !== null) throw new UnauthorizedClient(`The service account ${user.name} is disabled.`);
   // RFC 8707 §2: the one resource here (any spelling of it), or none.
   requestedResource(deps.config.publicUrl, params.get("resource"));
   const requested = params.get("scope");
-  const scope =
-    requested === undefined || requested.trim() === ""
-      ? authorization.scope
-      : narrowedScope(requested, authorization.scope);
-  const token = await transaction(db, function* (tx) {
-    const issued = yield* issueAccessToken(tx, {
+  // One transaction: the account as it is when its token is issued, so a token is never issued
+  // to an account disabled or deleted a moment before.
+  const { token, user, authorization } = await transaction(db, function* (tx) {
+    const account = client.kind === "service" ? yield* serviceAccountByClient(tx, client.id) : null;
+    if (!account)
+      throw new UnauthorizedClient(
+        "client_credentials is only for service accounts' clients: an admin creates one under Service accounts.",
+      );
+    const { user, authorization } = account;
+    if (user.disabledAt !== null) throw new UnauthorizedClient(`The service account ${user.name} is disabled.`);
+    const scope =
+      requested === undefined || requested.trim() === ""
+        ? authorization.scope
+        : narrowedScope(requested, authorization.scope);
+    const token = yield* issueAccessToken(tx, {
       grantId: authorization.id,
       scope,
       now,
       ttlSeconds: deps.config.accessTokenTtlSeconds,
     });
     yield* recordGrantUse(tx, now, authorization, client);
-    return issued;
+    return { token, user, authorization };
   });
   deps.audit.record({
     event: "token_issued",
@@ -48,7 +50,7 @@ export async function clientCredentialsGrant(
     userId: user.id,
     clientId: client.id,
     grantId: authorization.id,
-    detail: { scope, grant_type: "client_credentials" },
+    detail: { scope: token.scope, grant_type: "client_credentials" },
   });
   return token;
 }

@@ -7,6 +7,10 @@ import type { Logger } from "../log.ts";
 // only hands each batch over. The thread's code is a string, run from a Blob
 // URL, so the compiled binary needs no extra entrypoint; it is plain SQL on
 // bun:sqlite, given the insert statement audit-store.ts builds with Drizzle.
+// It opens its own connection by file name (src/db/operations.ts storeFile)
+// and never touches the Store: a thread cannot share the request thread's
+// connection, and only a SQLite database has a file a thread could open. So
+// it lives in src/db, with what else is SQLite's own.
 //
 // The thread also checkpoints the write-ahead log, every checkpointEveryMs,
 // while the request thread's connection has its own automatic checkpoints
