@@ -56,10 +56,10 @@ export function serve(
     ...(gateway && { gateway }),
   });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
-  const purge = setInterval(() => {
+  const purgeOnce = async () => {
     const removed = deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
-    const oauth = purgeExpiredOAuth(db, now());
+    const oauth = await purgeExpiredOAuth(db, now());
     if (
       oauth.codes +
         oauth.deviceCodes +
@@ -80,6 +80,9 @@ export function serve(
     }
     const audit = purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
     if (audit > 0) log.info("purged old audit entries", { count: audit });
+  };
+  const purge = setInterval(() => {
+    purgeOnce().catch((error: unknown) => log.error("purge failed", { error: String(error) }));
   }, purgeIntervalMs);
   purge.unref();
 

@@ -68,11 +68,11 @@ function asConnection(authorization: Authorization, clientName: string, userEmai
  * there is none. A service account's authorization is not one (it would stop the
  * account for good: it has no consent to give again).
  */
-export function findConnection(db: Store, id: string, ownerId: string | null): Connection | null {
+export async function findConnection(db: Store, id: string, ownerId: string | null): Promise<Connection | null> {
   const authorization = findAuthorization(db, id);
   if (!authorization || authorization.revokedAt !== null) return null;
   if (ownerId !== null && authorization.userId !== ownerId) return null;
-  const client = findClientById(db, authorization.clientId);
+  const client = await findClientById(db, authorization.clientId);
   if (!client || client.kind === "service") return null;
   return asConnection(authorization, client.name, findUserById(db, authorization.userId)?.email ?? "");
 }

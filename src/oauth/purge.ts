@@ -1,5 +1,5 @@
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
+import { transaction } from "../db/transaction.ts";
 import { deleteExpiredBridgeEntries } from "./bridge-store.ts";
 import { deleteExpiredDeviceCodes } from "./device-codes-store.ts";
 import { deleteExpiredCodes } from "./codes-store.ts";
@@ -16,20 +16,23 @@ import { deleteExpiredTokens } from "./tokens-store.ts";
 export function purgeExpiredOAuth(
   db: Store,
   now: number,
-): {
+): Promise<{
   codes: number;
   deviceCodes: number;
   bridgeEntries: number;
   pendingRequests: number;
   tokens: number;
   registrations: number;
-} {
-  return inTransaction(db, () => ({
-    codes: deleteExpiredCodes(db, now),
-    deviceCodes: deleteExpiredDeviceCodes(db, now),
-    bridgeEntries: deleteExpiredBridgeEntries(db, now),
-    pendingRequests: deleteExpiredPendingRequests(db, now),
-    tokens: deleteExpiredTokens(db, now),
-    registrations: purgeUnusedRegistrations(db, now),
-  }));
+}> {
+  // The codes, device codes and tokens stores are converted in their own part of issue 15; until
+  // then their deletes are plain synchronous statements, which bun:sqlite runs inside this body.
+  return transaction(db, function* (tx) {
+    const codes = deleteExpiredCodes(tx, now);
+    const deviceCodes = deleteExpiredDeviceCodes(tx, now);
+    const bridgeEntries = yield* deleteExpiredBridgeEntries(tx, now);
+    const pendingRequests = yield* deleteExpiredPendingRequests(tx, now);
+    const tokens = deleteExpiredTokens(tx, now);
+    const registrations = yield* purgeUnusedRegistrations(tx, now);
+    return { codes, deviceCodes, bridgeEntries, pendingRequests, tokens, registrations };
+  });
 }

@@ -25,8 +25,8 @@ export function connectionRevokeRoutes(web: WebDeps, pages: PageGuards) {
     .use(pages)
     .get(
       "/connections/:id/revoke",
-      ({ current, viewer, csrf, params, set }) => {
-        const connection = findConnection(web.db, params.id, ownerScope(current));
+      async ({ current, viewer, csrf, params, set }) => {
+        const connection = await findConnection(web.db, params.id, ownerScope(current));
         if (!connection) {
           set.status = 404;
           return noSuchConnection();
@@ -51,7 +51,7 @@ export function connectionRevokeRoutes(web: WebDeps, pages: PageGuards) {
       "/connections/:id/revoke",
       async ({ cookie, current, audit, set, params, redirect }) => {
         const { user } = current;
-        const connection = findConnection(web.db, params.id, ownerScope(current));
+        const connection = await findConnection(web.db, params.id, ownerScope(current));
         if (
           !connection ||
           !(await revokeConnection(web.db, { id: connection.id, ownerId: ownerScope(current), now: web.now() }))

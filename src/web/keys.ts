@@ -317,9 +317,9 @@ export function keysRoutes(web: WebDeps, pages: PageGuards) {
     )
     .post(
       "/connections/:id/limits",
-      ({ body, cookie, current, viewer, csrf, audit, set, params, redirect }) => {
+      async ({ body, cookie, current, viewer, csrf, audit, set, params, redirect }) => {
         // Only the owner changes a connection's limits; an admin can revoke it instead.
-        const connection = findConnection(web.db, params.id, current.user.id);
+        const connection = await findConnection(web.db, params.id, current.user.id);
         if (!connection) {
           set.status = 404;
           return MessagePage({

@@ -18,13 +18,13 @@ const failedKeyMessage = "That API key is not valid.";
 
 export function signInRoutes(web: WebDeps, pages: PageGuards) {
   // The page with a button per identity provider; its CSP lets those buttons' redirects through.
-  const signInPage = (
+  const signInPage = async (
     headers: Record<string, unknown>,
     props: Omit<SignInProps, "providers" | "firstStart" | "continueTo">,
   ) => {
     allowProviderForms(headers, web.identityProviders);
     const firstStart = countActiveAdmins(web.db) === 0;
-    const continueTo = appNameOfNext(web.db, props.next);
+    const continueTo = await appNameOfNext(web.db, props.next);
     return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart, continueTo });
   };
 

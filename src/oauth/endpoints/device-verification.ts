@@ -95,7 +95,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
   };
 
   /** The consent page for a device's request; `posted` (a form answered with an error) keeps what the person chose. */
-  const consentPage = (
+  const consentPage = async (
     set: Context["set"],
     jar: CookieJar,
     current: SignedIn,
@@ -104,7 +104,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     error?: string,
     posted?: unknown,
   ) => {
-    const client = findClientById(web.db, row.clientId);
+    const client = await findClientById(web.db, row.clientId);
     if (!client)
       return page(
         set,
