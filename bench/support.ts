@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { findUserByEmail } from "../src/accounts/users-store.ts";
-import { inTransaction, openDatabase } from "../src/db/client.ts";
+import { openDatabase } from "../src/db/client.ts";
 import { approveAuthorization } from "../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../src/oauth/resource.ts";
 
@@ -159,9 +159,8 @@ export async function mintCodes(base: string, dataDir: string, clientId: string,
         now: now(),
         codeTtlSeconds: 600,
       });
-    // One outer transaction, for speed: on SQLite each approval's own runs inside it, as a savepoint, at once.
-    const approvals = inTransaction(db, () => Array.from({ length: count }, approve));
-    return (await Promise.all(approvals)).map((approval) => approval!.code);
+    const approvals = await Promise.all(Array.from({ length: count }, approve));
+    return approvals.map((approval) => approval!.code);
   } finally {
     db.$client.close();
   }

@@ -60,7 +60,7 @@ export async function serve(
   const purgeOnce = async () => {
     const removed = await deleteExpiredSessions(db, now());
     if (removed > 0) log.info("purged expired sessions", { count: removed });
-    const oauth = purgeExpiredOAuth(db, now());
+    const oauth = await purgeExpiredOAuth(db, now());
     if (
       oauth.codes +
         oauth.deviceCodes +

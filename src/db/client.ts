@@ -24,11 +24,3 @@ export function openDatabase(dataDir: string): Store {
   sqlite.run("PRAGMA foreign_keys = ON");
   return Object.assign(drizzle({ client: sqlite, schema }), { tables: schema, dialectSql: sqliteDialectSql });
 }
-
-/**
- * Runs `fn` in one write transaction (BEGIN IMMEDIATE, so it never fails
- * half-way on a lock upgrade). Nested calls become savepoints.
- */
-export function inTransaction<T>(db: Store, fn: () => T): T {
-  return db.$client.transaction(fn).immediate();
-}

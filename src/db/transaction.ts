@@ -62,11 +62,8 @@ export function transaction<T>(db: Store, body: (tx: Store) => Steps<T>): Promis
 /**
  * Drives a body to its end on this turn of the event loop: each query runs
  * synchronously (bun:sqlite), so nothing else can run between two of them.
- * Exported for the move to transaction(): a synchronous inTransaction body
- * (src/db/client.ts) not converted yet runs a converted store function with
- * it, inside the transaction it is already in. It goes once none is left.
  */
-export function runToEnd<T>(steps: Steps<T>): T {
+function runToEnd<T>(steps: Steps<T>): T {
   let next = steps.next();
   while (!next.done) next = steps.next(runNow(next.value));
   return next.value;

@@ -54,10 +54,10 @@ export async function matchAccount(
   const { now } = input;
   const link = { provider: provider.id, subject: identity.subject, email, createdAt: now, lastUsedAt: now };
 
-  const existing = findIdentityLink(db, provider.id, identity.subject);
+  const existing = await findIdentityLink(db, provider.id, identity.subject);
   if (existing) {
     const user = usable(await findUserById(db, existing.userId));
-    touchIdentityLink(db, provider.id, identity.subject, email, now);
+    await touchIdentityLink(db, provider.id, identity.subject, email, now);
     return { user, linked: false, invitation: null };
   }
   const byEmail = await findUserByEmail(db, email);

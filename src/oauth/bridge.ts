@@ -11,17 +11,19 @@
 // neither the state nor the code.
 
 import type { Store } from "../db/store.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import { hashSecret } from "../security/tokens.ts";
 import { openBridgeCode, sealBridgeCode } from "./bridge-code.ts";
 import {
   answerBridgeEntry,
+  bridgeEntryByHash,
   findBridgeEntry,
   insertBridgeEntry,
   recordBridgePoll,
   takeBridgeCode,
   type BridgeEntry,
 } from "./bridge-store.ts";
-import { findClientById } from "./clients-store.ts";
+import { clientById } from "./clients-store.ts";
 import { oauthPaths } from "./paths.ts";
 import {
   AuthorizationPending,
@@ -62,7 +64,15 @@ export function bridgeStateHash(state: string): string {
 export function openBridgeEntry(
   db: Store,
   input: { state: string; clientId: string; now: number; expiresAt: number },
-): boolean {
+): Promise<boolean> {
+  return transaction(db, (tx) => openEntry(tx, input));
+}
+
+/** openBridgeEntry's body: the insert and, when the state is taken, the entry that holds it, read in one transaction. */
+function* openEntry(
+  tx: Store,
+  input: { state: string; clientId: string; now: number; expiresAt: number },
+): Steps<boolean> {
   const stateHash = bridgeStateHash(input.state);
   const entry: BridgeEntry = {
     stateHash,
@@ -74,8 +84,8 @@ export function openBridgeEntry(
     expiresAt: input.expiresAt,
     deliveredAt: null,
   };
-  if (insertBridgeEntry(db, entry)) return true;
-  const existing = findBridgeEntry(db, stateHash);
+  if (yield* insertBridgeEntry(tx, entry)) return true;
+  const existing = yield* bridgeEntryByHash(tx, stateHash);
   return (
     existing !== null && existing.clientId === input.clientId && bridgeEntryStatus(existing, input.now) === "pending"
   );
@@ -89,23 +99,26 @@ export function openBridgeEntry(
 export function answerBridge(
   db: Store,
   input: { state: string; clientId: string; code: string | null; error: string | null; now: number; expiresAt: number },
-): boolean {
+): Promise<boolean> {
   const stateHash = bridgeStateHash(input.state);
   const code =
     input.code === null ? null : sealBridgeCode({ state: input.state, clientId: input.clientId, code: input.code });
   const answer = { code, error: input.error, expiresAt: input.expiresAt };
-  const existing = findBridgeEntry(db, stateHash);
-  if (existing === null)
-    return insertBridgeEntry(db, {
-      stateHash,
-      clientId: input.clientId,
-      ...answer,
-      lastPolledAt: null,
-      createdAt: input.now,
-      deliveredAt: null,
-    });
-  if (existing.clientId !== input.clientId) return false;
-  return answerBridgeEntry(db, stateHash, answer);
+  // One transaction: the entry read is the one answered (a first poll may open it meanwhile).
+  return transaction(db, function* (tx) {
+    const existing = yield* bridgeEntryByHash(tx, stateHash);
+    if (existing === null)
+      return yield* insertBridgeEntry(tx, {
+        stateHash,
+        clientId: input.clientId,
+        ...answer,
+        lastPolledAt: null,
+        createdAt: input.now,
+        deliveredAt: null,
+      });
+    if (existing.clientId !== input.clientId) return false;
+    return yield* answerBridgeEntry(tx, stateHash, answer);
+  });
 }
 
 export type BridgeStatus = "pending" | "ready" | "failed" | "delivered" | "expired";
@@ -118,13 +131,13 @@ export function bridgeEntryStatus(entry: BridgeEntry, now: number): BridgeStatus
 }
 
 /** What the callback page tells the person, or null when the state names no live entry. */
-export function bridgeCallbackView(
+export async function bridgeCallbackView(
   db: Store,
   state: string | null,
   now: number,
-): { clientId: string; status: BridgeStatus } | null {
+): Promise<{ clientId: string; status: BridgeStatus } | null> {
   if (state === null) return null;
-  const entry = findBridgeEntry(db, bridgeStateHash(state));
+  const entry = await findBridgeEntry(db, bridgeStateHash(state));
   if (!entry) return null;
   const status = bridgeEntryStatus(entry, now);
   return status === "expired" ? null : { clientId: entry.clientId, status };
@@ -142,27 +155,40 @@ export function bridgeCallbackView(
  * about states it does not hold, and so does a code that does not open
  * (tampered, or stored in plaintext by a version before codes were sealed).
  */
-export function pollBridge(
+export async function pollBridge(
   db: Store,
   input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
-): { code: string } {
+): Promise<{ code: string }> {
+  // One transaction, so a poll's interval check and its record, and the code's hand-out, see
+  // no other poll in between. Its refusals are returned, not thrown, so the poll it records
+  // commits with them (a throw would roll it back), and thrown after.
+  const answer = await transaction(db, (tx) => poll(tx, input));
+  if ("refusal" in answer) throw answer.refusal;
+  return answer;
+}
+
+function* poll(
+  tx: Store,
+  input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
+): Steps<{ code: string } | { refusal: OAuthError }> {
   const stateHash = bridgeStateHash(input.state);
-  let entry = findBridgeEntry(db, stateHash);
-  if (!entry) entry = openOnFirstPoll(db, input);
+  let entry = yield* bridgeEntryByHash(tx, stateHash);
+  if (!entry) entry = yield* openOnFirstPoll(tx, input);
   const status = entry && entry.clientId === input.clientId ? bridgeEntryStatus(entry, input.now) : "expired";
   if (!entry || status === "expired") throw expired();
   if (status === "delivered")
     throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
   const tooSoon = entry.lastPolledAt !== null && input.now - entry.lastPolledAt < bridgePollIntervalSeconds;
-  recordBridgePoll(db, stateHash, input.now);
+  yield* recordBridgePoll(tx, stateHash, input.now);
   // RFC 8628 §3.5: the client adds 5 seconds to its interval.
-  if (tooSoon) throw new SlowDown(`Poll at most once every ${bridgePollIntervalSeconds} seconds.`);
-  if (status === "pending") throw new AuthorizationPending("The user has not answered yet. Poll again later.");
-  if (status === "failed") throw bridgeError(entry.error!);
+  if (tooSoon) return { refusal: new SlowDown(`Poll at most once every ${bridgePollIntervalSeconds} seconds.`) };
+  if (status === "pending")
+    return { refusal: new AuthorizationPending("The user has not answered yet. Poll again later.") };
+  if (status === "failed") return { refusal: bridgeError(entry.error!) };
   const code = openBridgeCode({ state: input.state, clientId: input.clientId, stored: entry.code! });
-  if (code === null) throw expired();
-  if (!takeBridgeCode(db, stateHash, input.now))
-    throw new InvalidGrant("The code for this state was already handed out; a code is delivered once.");
+  if (code === null) return { refusal: expired() };
+  if (!(yield* takeBridgeCode(tx, stateHash, input.now)))
+    return { refusal: new InvalidGrant("The code for this state was already handed out; a code is delivered once.") };
   return { code };
 }
 
@@ -170,11 +196,11 @@ const expired = () =>
   new ExpiredToken("No authorization is waiting for this state and client: it expired. Start again with a new state.");
 
 /** The entry a first poll opens; refuses clients not registered for the bridge and weak states with their own errors. */
-function openOnFirstPoll(
-  db: Store,
+function* openOnFirstPoll(
+  tx: Store,
   input: { state: string; clientId: string; now: number; bridgeUrl: string; pendingTtlSeconds: number },
-): BridgeEntry | null {
-  const client = findClientById(db, input.clientId);
+): Steps<BridgeEntry | null> {
+  const client = yield* clientById(tx, input.clientId);
   if (!client) throw new InvalidClient("Unknown client_id: register the client first.");
   if (!client.redirectUris.includes(input.bridgeUrl))
     throw new UnauthorizedClient(
@@ -182,13 +208,13 @@ function openOnFirstPoll(
     );
   if (!isStrongBridgeState(input.state))
     throw new InvalidRequest("The state must be at least 32 characters of A-Z a-z 0-9 - . _ ~.");
-  openBridgeEntry(db, {
+  yield* openEntry(tx, {
     state: input.state,
     clientId: input.clientId,
     now: input.now,
     expiresAt: input.now + input.pendingTtlSeconds,
   });
-  return findBridgeEntry(db, bridgeStateHash(input.state));
+  return yield* bridgeEntryByHash(tx, bridgeStateHash(input.state));
 }
 
 /** The stored error as an answer: a denial, or the refusal of a malformed authorization request (with its own code). */

@@ -232,7 +232,7 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
     deps.log?.warn("client_id URL refused", { client_id: clientId, reason: "client_id_url", detail: problem });
     return null;
   }
-  const cached = findClientById(deps.db, clientId);
+  const cached = await findClientById(deps.db, clientId);
   if (cached && (cached.kind !== "cimd" || (cached.metadataExpiresAt ?? 0) > now)) return cached;
   try {
     const fresh = await fetchClientMetadata(clientId, { allowLoopbackHttp, timeoutMs: deps.cimdTimeoutMs, now });
@@ -241,7 +241,7 @@ export async function resolveMetadataDocumentClient(deps: ClientDeps, clientId: 
       createdAt: cached?.createdAt ?? now,
       lastUsedAt: cached?.lastUsedAt ?? null,
     };
-    upsertClient(deps.db, client);
+    await upsertClient(deps.db, client);
     return client;
   } catch (error) {
     if (!(error instanceof CimdError)) throw error;

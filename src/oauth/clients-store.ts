@@ -2,8 +2,8 @@ import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
 import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
-import { q, runToEnd, type Steps } from "../db/transaction.ts";
-import { oauthClients, users } from "../db/schema.ts";
+import { first, q, type Steps } from "../db/transaction.ts";
+import type { oauthClients } from "../db/schema.ts";
 
 type Row = typeof oauthClients.$inferSelect;
 export type ClientKind = Row["kind"];
@@ -16,42 +16,52 @@ export interface OAuthClient extends Omit<Row, "redirectUris"> {
 const fromRow = (row: Row): OAuthClient => ({ ...row, redirectUris: JSON.parse(row.redirectUris) as string[] });
 const toRow = (client: OAuthClient): Row => ({ ...client, redirectUris: JSON.stringify(client.redirectUris) });
 
-export function insertClient(db: Store, client: OAuthClient): void {
-  runToEnd(addClient(db, client));
-}
-
 export function* addClient(tx: Store, client: OAuthClient): Steps<void> {
+  const { oauthClients } = tx.tables;
   yield* q(tx.insert(oauthClients).values(toRow(client)));
 }
 
 /** Insert or replace (a refreshed metadata document). */
-export function upsertClient(db: Store, client: OAuthClient): void {
+export async function upsertClient(db: Store, client: OAuthClient): Promise<void> {
+  const { oauthClients } = db.tables;
   const row = toRow(client);
-  db.insert(oauthClients).values(row).onConflictDoUpdate({ target: oauthClients.id, set: row }).run();
+  await db.insert(oauthClients).values(row).onConflictDoUpdate({ target: oauthClients.id, set: row });
 }
 
-const clientByIdQuery = preparedPerDb((db) =>
-  db
+const clientByIdQuery = preparedPerDb((db) => {
+  const { oauthClients } = db.tables;
+  return db
     .select()
     .from(oauthClients)
     .where(eq(oauthClients.id, sql.placeholder("id")))
-    .prepare(),
-);
+    .prepare();
+});
 
 /** Runs on every token request (client authentication): prepared once (src/db/prepared.ts). */
-export function findClientById(db: Store, id: string): OAuthClient | null {
-  const row = clientByIdQuery(db).get({ id });
+export async function findClientById(db: Store, id: string): Promise<OAuthClient | null> {
+  const row = first(await clientByIdQuery(db).execute({ id }));
   return row ? fromRow(row) : null;
 }
 
-export function findClientByFingerprint(db: Store, fingerprint: string): OAuthClient | null {
-  const row = db.select().from(oauthClients).where(eq(oauthClients.fingerprint, fingerprint)).get();
+/** The client with this id, as a transaction body's step. */
+export function* clientById(tx: Store, id: string): Steps<OAuthClient | null> {
+  const row = first(yield* q(clientByIdQuery(tx), { id }));
   return row ? fromRow(row) : null;
 }
 
-export function listClients(db: Store, kind?: ClientKind): OAuthClient[] {
-  const q = db.select().from(oauthClients);
-  return (kind ? q.where(eq(oauthClients.kind, kind)) : q).orderBy(desc(oauthClients.createdAt)).all().map(fromRow);
+/** The client registered with this fingerprint (registration.ts), as a transaction body's step. */
+export function* clientByFingerprint(tx: Store, fingerprint: string): Steps<OAuthClient | null> {
+  const { oauthClients } = tx.tables;
+  const rows = yield* q(tx.select().from(oauthClients).where(eq(oauthClients.fingerprint, fingerprint)).limit(1));
+  const row = first(rows);
+  return row ? fromRow(row) : null;
+}
+
+export async function listClients(db: Store, kind?: ClientKind): Promise<OAuthClient[]> {
+  const { oauthClients } = db.tables;
+  const all = db.select().from(oauthClients);
+  const rows = await (kind ? all.where(eq(oauthClients.kind, kind)) : all).orderBy(desc(oauthClients.createdAt));
+  return rows.map(fromRow);
 }
 
 /** A client and the email of the person who registered it on their clients page (null: nobody owns it). */
@@ -65,35 +75,49 @@ export interface ClientWithOwner {
  * accounts'), newest first, with their owners; only one person's own when
  * `ownerUserId` is given.
  */
-export function listClientsWithOwners(db: Store, ownerUserId: string | null): ClientWithOwner[] {
+export async function listClientsWithOwners(db: Store, ownerUserId: string | null): Promise<ClientWithOwner[]> {
+  const { oauthClients, users } = db.tables;
   const notService = ne(oauthClients.kind, "service");
-  return db
+  const rows = await db
     .select({ client: oauthClients, ownerEmail: users.email })
     .from(oauthClients)
     .leftJoin(users, eq(users.id, oauthClients.ownerUserId))
     .where(ownerUserId === null ? notService : and(notService, eq(oauthClients.ownerUserId, ownerUserId)))
-    .orderBy(desc(oauthClients.createdAt))
-    .all()
-    .map((r) => ({ client: fromRow(r.client), ownerEmail: r.ownerEmail }));
+    .orderBy(desc(oauthClients.createdAt));
+  return rows.map((r) => ({ client: fromRow(r.client), ownerEmail: r.ownerEmail }));
 }
 
-export function findClientWithOwner(db: Store, id: string): ClientWithOwner | null {
-  const row = db
+export async function findClientWithOwner(db: Store, id: string): Promise<ClientWithOwner | null> {
+  const { oauthClients, users } = db.tables;
+  const rows = await db
     .select({ client: oauthClients, ownerEmail: users.email })
     .from(oauthClients)
     .leftJoin(users, eq(users.id, oauthClients.ownerUserId))
     .where(eq(oauthClients.id, id))
-    .get();
+    .limit(1);
+  const row = first(rows);
+  return row ? { client: fromRow(row.client), ownerEmail: row.ownerEmail } : null;
+}
+
+/** The client with this id and its owner's email, as a transaction body's step. */
+export function* clientWithOwner(tx: Store, id: string): Steps<ClientWithOwner | null> {
+  const { oauthClients, users } = tx.tables;
+  const rows = yield* q(
+    tx
+      .select({ client: oauthClients, ownerEmail: users.email })
+      .from(oauthClients)
+      .leftJoin(users, eq(users.id, oauthClients.ownerUserId))
+      .where(eq(oauthClients.id, id))
+      .limit(1),
+  );
+  const row = first(rows);
   return row ? { client: fromRow(row.client), ownerEmail: row.ownerEmail } : null;
 }
 
 type ClientChanges = Partial<Pick<OAuthClient, "name" | "redirectUris" | "secretHash" | "fingerprint">>;
 
-export function updateClient(db: Store, id: string, changes: ClientChanges): void {
-  runToEnd(changeClient(db, id, changes));
-}
-
 export function* changeClient(tx: Store, id: string, changes: ClientChanges): Steps<void> {
+  const { oauthClients } = tx.tables;
   const set: Partial<Row> = {
     ...changes,
     redirectUris: changes.redirectUris ? JSON.stringify(changes.redirectUris) : undefined,
@@ -120,16 +144,21 @@ export function touchClient(db: Store, id: string, at: number): Maybe<void> {
   return andThen(executeNow(touchClientQuery(db), { id, at }), () => undefined);
 }
 
-/** Deleting a client cascades to its pending requests, authorizations, codes and tokens. */
-export function deleteClient(db: Store, id: string): boolean {
-  return db.delete(oauthClients).where(eq(oauthClients.id, id)).returning({ id: oauthClients.id }).all().length === 1;
+/** Deleting a client cascades to its pending requests, authorizations, codes and tokens; a transaction body's step. */
+export function* removeClient(tx: Store, id: string): Steps<boolean> {
+  const { oauthClients } = tx.tables;
+  const deleted = yield* q(tx.delete(oauthClients).where(eq(oauthClients.id, id)).returning({ id: oauthClients.id }));
+  return deleted.length === 1;
 }
 
-/** Dynamically registered clients that were never used and are older than `before`. */
-export function deleteUnusedRegistrations(db: Store, before: number): number {
-  return db
-    .delete(oauthClients)
-    .where(and(eq(oauthClients.kind, "dcr"), isNull(oauthClients.lastUsedAt), lt(oauthClients.createdAt, before)))
-    .returning({ id: oauthClients.id })
-    .all().length;
+/** Dynamically registered clients that were never used and are older than `before`; a transaction body's step. */
+export function* deleteUnusedRegistrations(tx: Store, before: number): Steps<number> {
+  const { oauthClients } = tx.tables;
+  const deleted = yield* q(
+    tx
+      .delete(oauthClients)
+      .where(and(eq(oauthClients.kind, "dcr"), isNull(oauthClients.lastUsedAt), lt(oauthClients.createdAt, before)))
+      .returning({ id: oauthClients.id }),
+  );
+  return deleted.length;
 }

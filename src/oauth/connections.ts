@@ -72,7 +72,7 @@ export async function findConnection(db: Store, id: string, ownerId: string | nu
   const authorization = await findAuthorization(db, id);
   if (!authorization || authorization.revokedAt !== null) return null;
   if (ownerId !== null && authorization.userId !== ownerId) return null;
-  const client = findClientById(db, authorization.clientId);
+  const client = await findClientById(db, authorization.clientId);
   if (!client || client.kind === "service") return null;
   return asConnection(authorization, client.name, (await findUserById(db, authorization.userId))?.email ?? "");
 }

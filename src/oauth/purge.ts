@@ -1,6 +1,5 @@
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
-import { runToEnd } from "../db/transaction.ts";
+import { transaction } from "../db/transaction.ts";
 import { deleteExpiredBridgeEntries } from "./bridge-store.ts";
 import { deleteExpiredDeviceCodes } from "./device-codes-store.ts";
 import { deleteExpiredCodes } from "./codes-store.ts";
@@ -17,20 +16,21 @@ import { deleteExpiredTokens } from "./tokens-store.ts";
 export function purgeExpiredOAuth(
   db: Store,
   now: number,
-): {
+): Promise<{
   codes: number;
   deviceCodes: number;
   bridgeEntries: number;
   pendingRequests: number;
   tokens: number;
   registrations: number;
-} {
-  return inTransaction(db, () => ({
-    codes: runToEnd(deleteExpiredCodes(db, now)),
-    deviceCodes: runToEnd(deleteExpiredDeviceCodes(db, now)),
-    bridgeEntries: deleteExpiredBridgeEntries(db, now),
-    pendingRequests: deleteExpiredPendingRequests(db, now),
-    tokens: runToEnd(deleteExpiredTokens(db, now)),
-    registrations: purgeUnusedRegistrations(db, now),
-  }));
+}> {
+  return transaction(db, function* (tx) {
+    const codes = yield* deleteExpiredCodes(tx, now);
+    const deviceCodes = yield* deleteExpiredDeviceCodes(tx, now);
+    const bridgeEntries = yield* deleteExpiredBridgeEntries(tx, now);
+    const pendingRequests = yield* deleteExpiredPendingRequests(tx, now);
+    const tokens = yield* deleteExpiredTokens(tx, now);
+    const registrations = yield* purgeUnusedRegistrations(tx, now);
+    return { codes, deviceCodes, bridgeEntries, pendingRequests, tokens, registrations };
+  });
 }

@@ -1,15 +1,14 @@
-import { inTransaction } from "../db/client.ts";
 import type { Store } from "../db/store.ts";
-import type { Steps } from "../db/transaction.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { fallbackClientName, type ClientRegistration } from "./client-metadata.ts";
 import { newClientSecret } from "./client-secrets.ts";
 import {
   addClient,
+  changeClient,
+  clientByFingerprint,
+  clientById,
   deleteUnusedRegistrations,
-  findClientByFingerprint,
-  insertClient,
-  updateClient,
   type ClientKind,
   type OAuthClient,
   type TokenEndpointAuthMethod,
@@ -75,13 +74,15 @@ export function registrationFingerprint(reg: ClientRegistration, name: string): 
  * Registers a client from a validated RFC 7591 request. A public client
  * identical to an earlier public registration gets that client back
  * (clients that register on every connect would otherwise pile up rows);
- * a confidential client always gets a new row and a new secret.
+ * a confidential client always gets a new row and a new secret. The
+ * lookup and the insert are one transaction, so identical registrations
+ * arriving together make one client, not one each.
  */
 export function registerDynamicClient(
   db: Store,
   reg: ClientRegistration,
   now: number,
-): NewClient & { reused: boolean } {
+): Promise<NewClient & { reused: boolean }> {
   const name = reg.clientName || fallbackClientName(reg.redirectUris);
   const base = {
     kind: "dcr" as const,
@@ -91,19 +92,14 @@ export function registerDynamicClient(
     clientUri: reg.clientUri,
     now,
   };
-  if (reg.tokenEndpointAuthMethod !== "none") {
-    const created = newClient({ ...base, fingerprint: null });
-    insertClient(db, created.client);
-    return { ...created, reused: false };
-  }
-  const fingerprint = registrationFingerprint(reg, name);
-  return inTransaction(db, () => {
-    const existing = findClientByFingerprint(db, fingerprint);
+  const fingerprint = reg.tokenEndpointAuthMethod === "none" ? registrationFingerprint(reg, name) : null;
+  return transaction(db, function* (tx) {
+    const existing = fingerprint === null ? null : yield* clientByFingerprint(tx, fingerprint);
     if (existing && existing.kind === "dcr" && existing.tokenEndpointAuthMethod === "none") {
       return { client: existing, secret: null, reused: true };
     }
     const created = newClient({ ...base, fingerprint });
-    insertClient(db, created.client);
+    yield* addClient(tx, created.client);
     return { ...created, reused: false };
   });
 }
@@ -137,10 +133,12 @@ export function registerManualClient(
     ownerUserId: string | null;
     now: number;
   },
-): NewClient {
+): Promise<NewClient> {
   const created = newClient({ kind: "manual", ...input, clientUri: null, fingerprint: null });
-  insertClient(db, created.client);
-  return created;
+  return transaction(db, function* (tx) {
+    yield* addClient(tx, created.client);
+    return created;
+  });
 }
 
 /** A service account's client: confidential, for client_credentials only, with no redirect URI; a transaction body's step. */
@@ -166,26 +164,35 @@ export function* registerServiceClient(
  * fingerprint is cleared: a client re-registering with its old metadata must
  * not be handed this edited client.
  */
-export function changeRedirectUris(db: Store, id: string, redirectUris: string[]): void {
-  updateClient(db, id, { redirectUris, fingerprint: null });
+export function changeRedirectUris(db: Store, id: string, redirectUris: string[]): Promise<void> {
+  return transaction(db, (tx) => changeClient(tx, id, { redirectUris, fingerprint: null }));
 }
 
 /**
  * A new secret for a confidential client; the old one stops working at once
  * (tokens already issued run out or are refreshed with the new one). Null
- * for a public client, which has no secret.
+ * for a public client, which has no secret, and when the client's secret is
+ * no longer `client.secretHash` (another answer replaced it first): the
+ * check is read in the transaction that replaces it, so one secret has at
+ * most one successor.
  */
-export function renewClientSecret(db: Store, client: OAuthClient): string | null {
+export async function renewClientSecret(db: Store, client: OAuthClient): Promise<string | null> {
   if (client.tokenEndpointAuthMethod === "none") return null;
   const { secret, secretHash } = newClientSecret();
-  updateClient(db, client.id, { secretHash });
-  return secret;
+  const renewed = await transaction(db, function* (tx) {
+    const current = yield* clientById(tx, client.id);
+    if (current === null || current.secretHash === null || current.secretHash !== client.secretHash) return false;
+    yield* changeClient(tx, client.id, { secretHash });
+    return true;
+  });
+  return renewed ? secret : null;
 }
 
 /**
  * The periodic purge's policy: dynamically registered clients never used
- * within a day of registering are deleted. Returns how many.
+ * within a day of registering are deleted. Returns how many; a step of the
+ * purge's transaction.
  */
-export function purgeUnusedRegistrations(db: Store, now: number): number {
-  return deleteUnusedRegistrations(db, now - unusedRegistrationTtlSeconds);
+export function purgeUnusedRegistrations(tx: Store, now: number): Steps<number> {
+  return deleteUnusedRegistrations(tx, now - unusedRegistrationTtlSeconds);
 }

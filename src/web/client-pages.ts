@@ -1,13 +1,8 @@
 import { Elysia, type Context } from "elysia";
 import type { SignedIn } from "../accounts/sessions.ts";
 import { checkRedirectUris, clientNameProblem } from "../oauth/client-metadata.ts";
-import { clientInScope, clientsInScope, type ClientOwnerScope } from "../oauth/client-owners.ts";
-import {
-  deleteClient,
-  type ClientWithOwner,
-  type OAuthClient,
-  type TokenEndpointAuthMethod,
-} from "../oauth/clients-store.ts";
+import { clientInScope, clientsInScope, deleteClientInScope, type ClientOwnerScope } from "../oauth/client-owners.ts";
+import type { ClientWithOwner, OAuthClient, TokenEndpointAuthMethod } from "../oauth/clients-store.ts";
 import { OAuthError } from "../oauth/errors.ts";
 import { liveUseOfClient } from "../oauth/authorizations-store.ts";
 import { secretVersionOf } from "../oauth/client-secrets.ts";
@@ -132,7 +127,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     });
   };
 
-  const listPage = (
+  const listPage = async (
     g: SignedInContext,
     extra: { error?: string; form?: { name: string; redirectUris: string; type: string } } = {},
     search = new URLSearchParams(),
@@ -142,7 +137,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
       viewer: g.viewer,
       csrf: g.csrf,
       scope,
-      clients: applyListQuery(clientsInScope(web.db, ownerOf(g)).map(rowOf), list, clientList),
+      clients: applyListQuery((await clientsInScope(web.db, ownerOf(g))).map(rowOf), list, clientList),
       list: { ...list, path },
       now: web.now(),
       ...extra,
@@ -158,14 +153,14 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     .get(path, (ctx) => listPage(ctx, {}, new URL(ctx.request.url).searchParams), page())
     .post(
       path,
-      (ctx) => {
+      async (ctx) => {
         const { body, set } = ctx;
         const form = {
           name: field(body, "name").trim(),
           redirectUris: field(body, "redirect_uris"),
           type: field(body, "type"),
         };
-        const fail = (error: string) => {
+        const fail = async (error: string) => {
           set.status = 400;
           return listPage(ctx, { error, form });
         };
@@ -176,7 +171,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
         if (!read.ok) return fail(read.message);
         if (!clientTypeChoices.some((c) => c.value === form.type)) return fail("Choose Public or Confidential.");
         // An admin's client belongs to the organization; a person's own client to them.
-        const { client, secret } = registerManualClient(web.db, {
+        const { client, secret } = await registerManualClient(web.db, {
           name: form.name,
           redirectUris: read.uris,
           method: form.type as TokenEndpointAuthMethod,
@@ -216,9 +211,9 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     )
     .get(
       `${path}/edit`,
-      (ctx) => {
+      async (ctx) => {
         const id = typeof ctx.query.id === "string" ? ctx.query.id : "";
-        const found = clientInScope(web.db, ownerOf(ctx), id);
+        const found = await clientInScope(web.db, ownerOf(ctx), id);
         if (!found) return noSuchClientPage(ctx.set);
         return ClientEditPage({ viewer: ctx.viewer, csrf: ctx.csrf, scope, client: rowOf(found) });
       },
@@ -226,8 +221,8 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     )
     .post(
       `${path}/redirect-uris`,
-      (ctx) => {
-        const found = postedClient(ctx, ctx.body);
+      async (ctx) => {
+        const found = await postedClient(ctx, ctx.body);
         if (!found) return noSuchClientPage(ctx.set);
         const { client } = found;
         const text = field(ctx.body, "redirect_uris");
@@ -246,7 +241,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
         const read = redirectUrisFromForm(text);
         if (!read.ok) return fail(read.message);
         const uris = read.uris;
-        changeRedirectUris(web.db, client.id, uris);
+        await changeRedirectUris(web.db, client.id, uris);
         web.log.info("client redirect uris changed", { user_id: ctx.current.user.id, client_id: client.id });
         ctx.audit.record({
           event: "client_redirect_uris_changed",
@@ -262,8 +257,8 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     )
     .get(
       `${path}/secret`,
-      (ctx) => {
-        const found = queriedClient(ctx);
+      async (ctx) => {
+        const found = await queriedClient(ctx);
         if (!found) return noSuchClientPage(ctx.set);
         const { secretHash } = found.client;
         if (found.client.tokenEndpointAuthMethod === "none" || secretHash === null) return publicClientPage(ctx, found);
@@ -277,15 +272,15 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     )
     .post(
       `${path}/secret`,
-      (ctx) => {
-        const found = postedClient(ctx, ctx.body);
+      async (ctx) => {
+        const found = await postedClient(ctx, ctx.body);
         if (!found) return noSuchClientPage(ctx.set);
         const { client } = found;
         if (client.tokenEndpointAuthMethod === "none" || client.secretHash === null)
           return publicClientPage(ctx, found);
         // The confirmation names the secret it replaces: the same form sent twice (a reload of
         // the answer) finds another secret and replaces nothing, so the one shown stays good.
-        if (field(ctx.body, "secret_version") !== secretVersionOf(client.secretHash)) {
+        const notReplaced = () => {
           ctx.set.status = 409;
           return MessagePage({
             title: "No new secret made",
@@ -293,9 +288,11 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
               "This client's secret changed after that page was drawn (was the form sent twice?), so the secret shown then is still the one that works.",
             link: { href: editHref(scope, client.id), label: "Back to the client" },
           });
-        }
-        const secret = renewClientSecret(web.db, client);
-        if (secret === null) return publicClientPage(ctx, found);
+        };
+        if (field(ctx.body, "secret_version") !== secretVersionOf(client.secretHash)) return notReplaced();
+        // Null: another answer replaced the same secret first (renewClientSecret checks in its transaction).
+        const secret = await renewClientSecret(web.db, client);
+        if (secret === null) return notReplaced();
         web.log.info("client secret renewed", { user_id: ctx.current.user.id, client_id: client.id });
         ctx.audit.record({
           event: "client_secret_renewed",
@@ -321,7 +318,7 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     .get(
       `${path}/delete`,
       async (ctx) => {
-        const found = queriedClient(ctx);
+        const found = await queriedClient(ctx);
         if (!found) return noSuchClientPage(ctx.set);
         const use = await liveUseOfClient(web.db, found.client.id, web.now());
         return ConfirmPage({
@@ -334,9 +331,10 @@ export function clientPagesRoutes(web: WebDeps, pages: PageGuards, which: Client
     )
     .post(
       `${path}/delete`,
-      (ctx) => {
-        const found = postedClient(ctx, ctx.body);
-        if (!found || !deleteClient(web.db, found.client.id)) return noSuchClientPage(ctx.set);
+      async (ctx) => {
+        const found = await postedClient(ctx, ctx.body);
+        if (!found || !(await deleteClientInScope(web.db, ownerOf(ctx), found.client.id)))
+          return noSuchClientPage(ctx.set);
         const { client } = found;
         web.log.info("client deleted", { user_id: ctx.current.user.id, client_id: client.id });
         ctx.audit.record({

@@ -9,10 +9,10 @@ import { oauthPaths } from "../oauth/paths.ts";
  * database is read: a metadata-document client is fetched by the
  * authorization endpoint itself, after sign-in.
  */
-export function appNameOfNext(db: Store, next: string): string | undefined {
+export async function appNameOfNext(db: Store, next: string): Promise<string | undefined> {
   const url = new URL(next, "http://gatehouse.invalid");
   if (url.pathname !== oauthPaths.authorize) return undefined;
   const ids = url.searchParams.getAll("client_id");
   if (ids.length !== 1) return undefined;
-  return findClientById(db, ids[0]!)?.name;
+  return (await findClientById(db, ids[0]!))?.name;
 }

@@ -24,7 +24,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
   ) => {
     allowProviderForms(headers, web.identityProviders);
     const firstStart = (await countActiveAdmins(web.db)) === 0;
-    const continueTo = appNameOfNext(web.db, props.next);
+    const continueTo = await appNameOfNext(web.db, props.next);
     return SignInPage({ ...props, providers: providerButtons(web.identityProviders), firstStart, continueTo });
   };
 

@@ -3,10 +3,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findUserByEmail } from "../../src/accounts/users-store.ts";
 import { openDatabase } from "../../src/db/client.ts";
-import { insertClient } from "../../src/oauth/clients-store.ts";
+import { transaction } from "../../src/db/transaction.ts";
+import { addClient } from "../../src/oauth/clients-store.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { issueTokenPair } from "../../src/oauth/tokens.ts";
-import { transaction } from "../../src/db/transaction.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { now, useCliSandbox } from "./sandbox.ts";
 
@@ -39,7 +39,7 @@ async function connect(email: string, clientName: string, opts: { scope?: string
       createdAt: now(),
       lastUsedAt: null,
     };
-    insertClient(db, client);
+    await transaction(db, (tx) => addClient(tx, client));
     const scope = opts.scope ?? "mcp:read mcp:write";
     const { authorization } = (await approveAuthorization(db, {
       userId,

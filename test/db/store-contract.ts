@@ -58,6 +58,12 @@ import { answer, poll, startDeviceFlow } from "../oauth/device-fixture.ts";
 import { challenge, postForm, redirectUri, refreshRequest, type TokenBody, verifier } from "../oauth/token-fixture.ts";
 import { advanceClock, nowSeconds } from "../support/clock.ts";
 import { makeClient, makeConnection, makeKey, makeUser } from "../support/factories.ts";
+import { answerBridge } from "../../src/oauth/bridge.ts";
+import { deleteClientInScope } from "../../src/oauth/client-owners.ts";
+import { renewClientSecret } from "../../src/oauth/registration.ts";
+import { addBridgeClient, bridgeAuthorizePath, poll as bridgePoll, strongState } from "../oauth/bridge-fixture.ts";
+import { authorizePath, browserOf, locationOf, openConsent } from "../oauth/authorize-fixture.ts";
+import { register } from "../oauth/register-fixture.ts";
 
 type MakeApp = (opts?: Parameters<typeof createTestApp>[0]) => Promise<TestApp>;
 
@@ -815,6 +821,125 @@ export function storeContract(label: string, makeApp: MakeApp) {
           expect(await matching("alice@example.com")).toEqual(["by-detail", "by-user", "user-wins"]);
           expect(await matching("mallory@example.com")).toEqual(["other-detail"]);
           expect(await countAuditEvents(app.db, { email: "mallory@example.com" })).toBe(1);
+        }));
+    });
+
+    describe("client registration, the polling bridge and consent requests", () => {
+      const clientRows = (app: TestApp, id: string) =>
+        app.db.select().from(oauthClients).where(eq(oauthClients.id, id));
+      const grantsOf = (app: TestApp, userId: string) =>
+        app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, userId));
+      /** The consent page `path` opens in `b`: its form, to post with a decision. */
+      const consentForm = async (b: Browser, path: string) => {
+        const page = await openConsent(b, path);
+        return (decision: "allow" | "deny") =>
+          b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, decision, access: "read" });
+      };
+
+      test(`one public registration sent ${racers} times at once (RFC 7591): one client, and every answer names it`, () =>
+        withApp({}, async (app) => {
+          const body = {
+            client_name: "Race",
+            redirect_uris: ["https://race.example/cb"],
+            token_endpoint_auth_method: "none",
+          };
+          const answers = await Promise.all(Array.from({ length: racers }, () => register(app, body)));
+          expect(tally(answers.map((a) => a.res.status))).toEqual({ 201: racers });
+          const ids = new Set(answers.map((a) => String(a.json.client_id)));
+          expect(ids.size).toBe(1);
+          const dcr = await app.db.select().from(oauthClients).where(eq(oauthClients.kind, "dcr"));
+          expect(dcr.map((c) => c.id)).toEqual([...ids]);
+        }));
+
+      test(`one consent request answered ${racers} times at once: one code, one grant, the rest refused`, () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const { client } = await makeClient(app);
+          const b = await browserOf(app, user.id);
+          const send = await consentForm(b, authorizePath(client.id, { redirect_uri: redirectUri, scope: "mcp:read" }));
+          const answers = await race(racers, () => send("allow"));
+          expect(tally(answers.map((a) => a.status))).toEqual({ 302: 1, 400: racers - 1 });
+          expect(locationOf(answers.find((a) => a.status === 302)!.res).query.code).toBeDefined();
+          expect(await grantsOf(app, user.id)).toHaveLength(1);
+        }));
+
+      test("one bridge state answered from two consent pages at once: one answer recorded, the other refused", () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const client = await addBridgeClient(app);
+          const b = await browserOf(app, user.id);
+          const state = strongState();
+          const path = bridgeAuthorizePath(app, client.id, state);
+          const [first, second] = [await consentForm(b, path), await consentForm(b, path)];
+          const answers = await Promise.all([first("allow"), second("allow")]);
+          expect(answers.map((a) => a.status).sort()).toEqual([302, 400]);
+          expect(await grantsOf(app, user.id)).toHaveLength(1);
+          const code = locationOf(answers.find((a) => a.status === 302)!).query.code!;
+          const { res, json } = await bridgePoll(app, { state, client_id: client.id });
+          expect([res.status, json.code]).toEqual([200, code]);
+        }));
+
+      test("one bridge state answered twice at once in the store: one answer wins", () =>
+        withApp({}, async (app) => {
+          const client = await addBridgeClient(app);
+          const state = strongState();
+          const now = nowSeconds();
+          const answerWith = (code: string) =>
+            answerBridge(app.db, { state, clientId: client.id, code, error: null, now, expiresAt: now + 60 });
+          const outcomes = await Promise.all([answerWith("first-code"), answerWith("second-code")]);
+          expect(outcomes.filter(Boolean)).toHaveLength(1);
+        }));
+
+      test(`an answered bridge state polled ${racers} times at once: the code is handed out once`, () =>
+        withApp({}, async (app) => {
+          const user = await makeUser(app);
+          const client = await addBridgeClient(app);
+          const b = await browserOf(app, user.id);
+          const state = strongState();
+          const answered = await (await consentForm(b, bridgeAuthorizePath(app, client.id, state)))("allow");
+          const code = locationOf(answered).query.code!;
+          const polls = await Promise.all(
+            Array.from({ length: racers }, () => bridgePoll(app, { state, client_id: client.id })),
+          );
+          expect(tally(polls.map((p) => p.res.status))).toEqual({ 200: 1, 400: racers - 1 });
+          expect(polls.find((p) => p.res.status === 200)!.json.code).toBe(code);
+        }));
+
+      test("a client deleted while its code is exchanged: no token of it survives, and nothing answers 500", () =>
+        withApp({}, async (app) => {
+          const { client, authorization, code } = await connection(app);
+          const [deleted, exchanged] = await Promise.all([
+            deleteClientInScope(app.db, null, client.id),
+            codeExchange(app, client.id, code),
+          ]);
+          expect(deleted).toBe(true);
+          expect([200, 400, 401]).toContain(exchanged.status);
+          expect(await clientRows(app, client.id)).toHaveLength(0);
+          expect(await rows.tokensOf(app, authorization.id)).toHaveLength(0);
+          if (exchanged.status === 200) {
+            const issued = (await exchanged.json()) as TokenBody;
+            expect(await mcpStatus(app, issued.access_token)).toBe(401);
+          }
+        }));
+
+      test("one client deleted twice at once: one deletion, the other finds nothing", () =>
+        withApp({}, async (app) => {
+          const { client } = await makeClient(app);
+          const outcomes = await Promise.all([
+            deleteClientInScope(app.db, null, client.id),
+            deleteClientInScope(app.db, null, client.id),
+          ]);
+          expect(outcomes.sort()).toEqual([false, true]);
+        }));
+
+      test("a confidential client's secret renewed twice at once: one new secret, the other refused", () =>
+        withApp({}, async (app) => {
+          const { client } = await makeClient(app, { method: "client_secret_basic" });
+          const outcomes = await Promise.all([renewClientSecret(app.db, client), renewClientSecret(app.db, client)]);
+          const renewed = outcomes.filter((o) => o !== null);
+          expect(renewed).toHaveLength(1);
+          const [row] = await clientRows(app, client.id);
+          expect(secretMatches(renewed[0]!, row!.secretHash!)).toBe(true);
         }));
     });
   });

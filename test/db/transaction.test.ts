@@ -2,10 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { rmSync } from "node:fs";
 import { eq, sql } from "drizzle-orm";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { inTransaction, openDatabase } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/db/client.ts";
 import { andThen, executeNow } from "../../src/db/execute-now.ts";
 import type { Store } from "../../src/db/store.ts";
-import { first, q, runToEnd, transaction, type Steps } from "../../src/db/transaction.ts";
+import { first, q, transaction, type Steps } from "../../src/db/transaction.ts";
 import { tempDir } from "../helpers.ts";
 
 // src/db/transaction.ts on a real SQLite file: a body's queries run in one
@@ -150,22 +150,6 @@ describe("transaction()", () => {
     // @ts-expect-error an async generator is not a transaction body
     const body: (tx: Store) => Steps<void> = async function* () {};
     expect(typeof body).toBe("function");
-  });
-});
-
-describe("runToEnd, for synchronous inTransaction bodies not converted yet", () => {
-  test("runs a converted store function inside the transaction the caller is in", () => {
-    function* addNote(tx: Store, text: string): Steps<number> {
-      yield* q(tx.insert(notes).values({ text }));
-      return (yield* q(tx.select().from(notes))).length;
-    }
-    expect(() =>
-      inTransaction(db, () => {
-        expect(runToEnd(addNote(db, "inside"))).toBe(1);
-        throw new Error("refused");
-      }),
-    ).toThrow("refused");
-    expect(texts()).toEqual([]);
   });
 });
 

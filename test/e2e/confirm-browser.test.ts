@@ -93,7 +93,7 @@ describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
   });
 
   test("deleting one's own client", async () => {
-    const { client } = manualClient("Home lab", memberId);
+    const { client } = await manualClient("Home lab", memberId);
     const tokens = await connect(memberId, client.id);
     await cancelThenConfirm(page, app.url, {
       list: `/clients/edit?id=${client.id}`,
@@ -122,7 +122,7 @@ async function secretWorks(clientId: string, secret: string): Promise<boolean> {
 }
 
 /** A client added on a clients page: `ownerUserId`'s own, or the organization's (null). */
-function manualClient(name: string, ownerUserId: string | null, method: "none" | "client_secret_basic" = "none") {
+async function manualClient(name: string, ownerUserId: string | null, method: "none" | "client_secret_basic" = "none") {
   return registerManualClient(app.db, { name, redirectUris: [redirectUri], method, ownerUserId, now: nowSeconds() });
 }
 
@@ -155,7 +155,7 @@ describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-sid
   });
 
   test("making a new secret for a client", async () => {
-    const { client, secret } = manualClient("Backend", null, "client_secret_basic");
+    const { client, secret } = await manualClient("Backend", null, "client_secret_basic");
     await cancelThenConfirm(adminPage, app.url, {
       list: `/admin/clients/edit?id=${client.id}`,
       link: (p) => p.getByRole("link", { name: "Make a new secret" }),
@@ -169,7 +169,7 @@ describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-sid
   });
 
   test("deleting a client someone uses", async () => {
-    const { client } = manualClient("Team tool", null);
+    const { client } = await manualClient("Team tool", null);
     const tokens = await connect(memberId, client.id);
     await cancelThenConfirm(adminPage, app.url, {
       list: `/admin/clients/edit?id=${client.id}`,

@@ -184,8 +184,8 @@ function describeFullAccess(era: Era): void {
       });
     });
 
-    test("the SDK registered by DCR with the client's metadata", () => {
-      const registered = findClientById(db, provider.client!.client_id);
+    test("the SDK registered by DCR with the client's metadata", async () => {
+      const registered = await findClientById(db, provider.client!.client_id);
       expect(registered).toMatchObject({
         kind: "dcr",
         name: clientName,

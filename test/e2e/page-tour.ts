@@ -117,13 +117,15 @@ async function seed(app: TestApp) {
   const memberConnection = (await makeConnection(app, { userId: member.id, clientId: claude.id, tools: [] }))
     .authorization;
   await makeConnection(app, { userId: member.id, clientId: editor.id, scope: "mcp:read" });
-  const own = registerManualClient(app.db, {
-    name: "My script",
-    redirectUris: ["http://127.0.0.1:8976/callback", "https://my-script.example.com/oauth/callback"],
-    method: "none",
-    ownerUserId: member.id,
-    now,
-  }).client;
+  const own = (
+    await registerManualClient(app.db, {
+      name: "My script",
+      redirectUris: ["http://127.0.0.1:8976/callback", "https://my-script.example.com/oauth/callback"],
+      method: "none",
+      ownerUserId: member.id,
+      now,
+    })
+  ).client;
   const device = makeClient(app, { name: "Living room TV" }).client;
 
   const pending = (

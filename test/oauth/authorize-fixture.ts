@@ -1,7 +1,8 @@
 import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../../src/accounts/users-store.ts";
-import { insertClient, type OAuthClient } from "../../src/oauth/clients-store.ts";
+import { addClient as addClientStep, type OAuthClient } from "../../src/oauth/clients-store.ts";
 import { randomString } from "../../src/security/tokens.ts";
+import { transaction } from "../../src/db/transaction.ts";
 import { Browser, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
 import { clientRow } from "../support/factories.ts";
@@ -20,7 +21,8 @@ export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): O
     redirectUris: [redirectUri],
     ...overrides,
   });
-  insertClient(app.db, client);
+  // transaction() runs its body before it returns on SQLite, so this fixture stays a plain call.
+  void transaction(app.db, (tx) => addClientStep(tx, client));
   return client;
 }
 

@@ -192,7 +192,7 @@ describe("expiry", () => {
     const expired = (await allowedState()).state;
     clock += app.config.authCodeTtlSeconds;
     const live = (await allowedState()).state;
-    purgeExpiredOAuth(app.db, clock);
+    await purgeExpiredOAuth(app.db, clock);
     expect([bridgeRow(app, expired), bridgeRow(app, live) !== null]).toEqual([null, true]);
   });
 });

@@ -302,7 +302,7 @@ describe("purge", () => {
     at(start - 700);
     const old = await startDeviceFlow(app, client.id);
     setSystemTime();
-    const removed = purgeExpiredOAuth(app.db, start);
+    const removed = await purgeExpiredOAuth(app.db, start);
     expect(removed.deviceCodes).toBeGreaterThanOrEqual(1);
     const ids = app.db
       .select({ id: oauthDeviceCodes.id })

@@ -43,7 +43,7 @@ describe("purgeExpiredOAuth", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
-    purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds);
+    await purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds);
     expect(codeRow(code)).toBeNull();
   });
 
@@ -51,33 +51,33 @@ describe("purgeExpiredOAuth", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
-    purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds - 1);
+    await purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds - 1);
     expect(codeRow(code)).not.toBeNull();
   });
 
   test("deletes an expired access token but keeps its unexpired refresh token", async () => {
     const { tokens } = await connected(app);
-    purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds);
+    await purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds);
     expect(tokenRow(tokens.access_token)).toBeNull();
     expect(tokenRow(tokens.refresh_token)).not.toBeNull();
   });
 
   test("keeps a live access token, which still authenticates", async () => {
     const { tokens } = await connected(app);
-    purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds - 1);
+    await purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds - 1);
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("deletes an expired refresh token", async () => {
     const { tokens } = await connected(app);
-    purgeExpiredOAuth(app.db, nowSeconds() + app.config.refreshTokenTtlSeconds);
+    await purgeExpiredOAuth(app.db, nowSeconds() + app.config.refreshTokenTtlSeconds);
     expect(tokenRow(tokens.refresh_token)).toBeNull();
   });
 
   test("keeps a rotated refresh token inside its grace window, which still answers the same pair", async () => {
     const { client, tokens } = await connected(app);
     const first = await (await refreshRequest(app, client.id, tokens.refresh_token)).json();
-    purgeExpiredOAuth(app.db, nowSeconds() + 1);
+    await purgeExpiredOAuth(app.db, nowSeconds() + 1);
     const again = await (await refreshRequest(app, client.id, tokens.refresh_token)).json();
     expect(again.refresh_token).toBe(first.refresh_token);
   });
@@ -102,9 +102,9 @@ describe("purgeExpiredOAuth", () => {
     });
     const expired = randomString(10);
     const live = randomString(10);
-    insertPendingRequest(app.db, pending(expired, nowSeconds() - 1));
-    insertPendingRequest(app.db, pending(live, nowSeconds() + 600));
-    purgeExpiredOAuth(app.db, nowSeconds());
+    await insertPendingRequest(app.db, pending(expired, nowSeconds() - 1));
+    await insertPendingRequest(app.db, pending(live, nowSeconds() + 600));
+    await purgeExpiredOAuth(app.db, nowSeconds());
     const ids = app.db
       .select({ id: oauthPendingRequests.id })
       .from(oauthPendingRequests)
@@ -118,7 +118,7 @@ describe("purgeExpiredOAuth", () => {
     try {
       const { tokens } = await connected(fresh);
       expect(tokens.access_token).toBeString();
-      expect(purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({
+      expect(await purgeExpiredOAuth(fresh.db, nowSeconds() + fresh.config.refreshTokenTtlSeconds)).toEqual({
         codes: 1,
         deviceCodes: 0,
         bridgeEntries: 0,

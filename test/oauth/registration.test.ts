@@ -5,6 +5,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/log.ts";
+import { transaction } from "../../src/db/transaction.ts";
 import { findClientById, touchClient } from "../../src/oauth/clients-store.ts";
 import { changeRedirectUris, purgeUnusedRegistrations, registerManualClient } from "../../src/oauth/registration.ts";
 import { createTestApp, freePort, tempDir, type TestApp } from "../helpers.ts";
@@ -84,7 +85,7 @@ describe("deduplication of public registrations (field failure 11)", () => {
   test("a client whose redirect URIs an admin edited is not handed out for the old registration", async () => {
     const body = { client_name: "Edited", redirect_uris: [uniqueUri()] };
     const a = await register(body);
-    changeRedirectUris(app.db, String(a.json.client_id), [uniqueUri()]);
+    await changeRedirectUris(app.db, String(a.json.client_id), [uniqueUri()]);
     const b = await register(body);
     expect(b.json.client_id).not.toBe(a.json.client_id);
     expect(b.json.redirect_uris).toEqual(body.redirect_uris);
@@ -155,7 +156,7 @@ describe("persistence (field failure 6)", () => {
       first.db.$client.close();
 
       const second = start();
-      expect(findClientById(second.db, String(a.json.client_id))?.name).toBe("Survivor");
+      expect((await findClientById(second.db, String(a.json.client_id)))?.name).toBe("Survivor");
       const b = await register(body, { base: second.url });
       expect(b.json.client_id).toBe(a.json.client_id);
       await second.server.stop(true);
@@ -171,13 +172,15 @@ describe("purgeUnusedRegistrations", () => {
 
   test("keeps a never-used registration younger than a day", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
-    purgeUnusedRegistrations(app.db, rowOf(json.client_id)!.createdAt + day - 1);
+    await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, rowOf(json.client_id)!.createdAt + day - 1));
     expect(rowOf(json.client_id)).toBeDefined();
   });
 
   test("deletes a never-used registration older than a day", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
-    const removed = purgeUnusedRegistrations(app.db, rowOf(json.client_id)!.createdAt + day + 1);
+    const removed = await transaction(app.db, (tx) =>
+      purgeUnusedRegistrations(tx, rowOf(json.client_id)!.createdAt + day + 1),
+    );
     expect(removed).toBeGreaterThanOrEqual(1);
     expect(rowOf(json.client_id)).toBeUndefined();
   });
@@ -186,20 +189,20 @@ describe("purgeUnusedRegistrations", () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
     const createdAt = rowOf(json.client_id)!.createdAt;
     await touchClient(app.db, String(json.client_id), createdAt + 60);
-    purgeUnusedRegistrations(app.db, createdAt + 2 * day);
+    await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, createdAt + 2 * day));
     expect(rowOf(json.client_id)).toBeDefined();
   });
 
-  test("keeps manually registered clients", () => {
+  test("keeps manually registered clients", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Manual",
       redirectUris: [uniqueUri()],
       method: "none",
       ownerUserId: null,
       now,
     });
-    purgeUnusedRegistrations(app.db, now + 30 * day);
+    await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, now + 30 * day));
     expect(rowOf(client.id)).toBeDefined();
   });
 });

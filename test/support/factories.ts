@@ -3,10 +3,15 @@
 // oauth_grants row and its one-time code).
 import { createUser } from "../../src/accounts/users.ts";
 import { type AccessLevel, createApiKey } from "../../src/keys/api-keys.ts";
-import { insertClient, type OAuthClient, type TokenEndpointAuthMethod } from "../../src/oauth/clients-store.ts";
+import {
+  addClient as addClientStep,
+  type OAuthClient,
+  type TokenEndpointAuthMethod,
+} from "../../src/oauth/clients-store.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { hashSecret, randomString } from "../../src/security/tokens.ts";
+import { transaction } from "../../src/db/transaction.ts";
 import type { TestApp } from "../helpers.ts";
 import { nowSeconds } from "./clock.ts";
 
@@ -59,7 +64,8 @@ export function makeClient(
     secretHash: secret === null ? null : hashSecret(secret),
     ...(opts.name !== undefined && { name: opts.name }),
   });
-  insertClient(app.db, client);
+  // transaction() runs its body before it returns on SQLite, so this fixture stays a plain call.
+  void transaction(app.db, (tx) => addClientStep(tx, client));
   return { client, secret };
 }
 

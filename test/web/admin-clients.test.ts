@@ -118,7 +118,7 @@ describe("the list", () => {
   });
 
   test("escapes client names", async () => {
-    registerManualClient(app.db, {
+    await registerManualClient(app.db, {
       name: "<script>alert(1)</script>",
       redirectUris: ["https://x.example/cb"],
       method: "none",
@@ -242,7 +242,7 @@ describe("editing redirect URIs", () => {
     b.post("/admin/clients/redirect-uris", { csrf: await csrfOf(b), client_id: clientId, redirect_uris: redirectUris });
 
   test("the edit page shows the current redirect URIs", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Editable",
       redirectUris: ["https://a.example/cb"],
       method: "none",
@@ -254,7 +254,7 @@ describe("editing redirect URIs", () => {
   });
 
   test("saving replaces them and returns to the list", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Editable 2",
       redirectUris: ["https://a.example/cb"],
       method: "none",
@@ -271,7 +271,7 @@ describe("editing redirect URIs", () => {
   });
 
   test("a bad redirect URI is a 400 page and changes nothing", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Editable 3",
       redirectUris: ["https://a.example/cb"],
       method: "none",
@@ -285,7 +285,7 @@ describe("editing redirect URIs", () => {
 
   test("a metadata-document client cannot be edited (400)", async () => {
     const id = "https://client.example/metadata.json";
-    upsertClient(app.db, {
+    await upsertClient(app.db, {
       id,
       kind: "cimd",
       name: "Doc",
@@ -310,7 +310,7 @@ describe("editing redirect URIs", () => {
   });
 
   test("a non-admin cannot edit (403)", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Editable 4",
       redirectUris: ["https://a.example/cb"],
       method: "none",
@@ -329,7 +329,7 @@ describe("deleting a client", () => {
   /** A client with a pending request, an authorization, a code and an access and refresh token. */
   async function clientWithEverything() {
     const now = nowSeconds();
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Doomed",
       redirectUris: ["https://d.example/cb"],
       method: "none",
@@ -337,7 +337,7 @@ describe("deleting a client", () => {
       now,
     });
     const { token } = await openSession(app.db, { userId: member.id, apiKeyId: null, apiKeyExpiresAt: null, now });
-    insertPendingRequest(app.db, {
+    await insertPendingRequest(app.db, {
       id: randomString(10),
       clientId: client.id,
       sessionId: parseCredential("", token)!.id,
@@ -415,7 +415,7 @@ describe("deleting a client", () => {
   });
 
   test("removes the client and returns to the list", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Gone",
       redirectUris: ["https://g.example/cb"],
       method: "none",
@@ -452,7 +452,7 @@ describe("deleting a client", () => {
   });
 
   test("a non-admin cannot delete (403)", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Safe",
       redirectUris: ["https://s.example/cb"],
       method: "none",
@@ -488,7 +488,7 @@ describe("CSRF", () => {
   });
 
   test("deleting without the form token is 403 and the client stays", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Kept",
       redirectUris: ["https://k.example/cb"],
       method: "none",
@@ -500,7 +500,7 @@ describe("CSRF", () => {
   });
 
   test("editing with a wrong form token is 403 and changes nothing", async () => {
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Kept 2",
       redirectUris: ["https://k.example/cb"],
       method: "none",

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const csrf = Browser.csrfOf(await (await admin.get("/sign-in")).text());
   expect((await admin.post("/sign-in", { csrf, email: "admin@example.com", password })).status).toBe(303);
   for (const [i, name] of ["zeta", "Alpha", "mid"].entries()) {
-    registerManualClient(app.db, {
+    await registerManualClient(app.db, {
       name,
       redirectUris: [`https://${name.toLowerCase()}.example/cb`],
       method: "none",

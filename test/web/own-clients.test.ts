@@ -76,7 +76,7 @@ async function addClient(b: Browser, form: Record<string, string>, path = "/clie
 const flashOf = (html: string) => /<p class="flash" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
 
 /** A client `owner` registered on their page, straight in the database. */
-function ownedClient(owner: Person, method: "none" | "client_secret_basic" = "none") {
+async function ownedClient(owner: Person, method: "none" | "client_secret_basic" = "none") {
   return registerManualClient(app.db, {
     name: `${owner.email}'s app`,
     redirectUris: [redirectUri],
@@ -151,7 +151,7 @@ describe("a session opened with an API key", () => {
   }
 
   test("gets a 403 page saying to sign in again, not the list", async () => {
-    ownedClient(alice);
+    await ownedClient(alice);
     const res = await (await keySession(alice)).get("/clients");
     const html = await res.text();
     expect(res.status).toBe(403);
@@ -172,7 +172,7 @@ describe("a session opened with an API key", () => {
   });
 
   test("cannot make a new secret for or delete the person's own client (403, no change)", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const b = await keySession(alice);
     expect((await post(b, "/clients/secret", { client_id: client.id })).status).toBe(403);
     expect((await post(b, "/clients/delete", { client_id: client.id })).status).toBe(403);
@@ -271,15 +271,17 @@ describe("registering a client", () => {
 
 describe("the list", () => {
   test("shows the member's own clients and no one else's", async () => {
-    const mine = ownedClient(bob).client;
-    const theirs = ownedClient(alice).client;
-    const org = registerManualClient(app.db, {
-      name: "Org only",
-      redirectUris: ["https://org.example/cb"],
-      method: "none",
-      ownerUserId: null,
-      now: nowSeconds(),
-    }).client;
+    const mine = (await ownedClient(bob)).client;
+    const theirs = (await ownedClient(alice)).client;
+    const org = (
+      await registerManualClient(app.db, {
+        name: "Org only",
+        redirectUris: ["https://org.example/cb"],
+        method: "none",
+        ownerUserId: null,
+        now: nowSeconds(),
+      })
+    ).client;
     const html = await (await bob.b.get("/clients")).text();
     expect(html).toContain(`data-client-id="${mine.id}"`);
     expect(html).not.toContain(theirs.id);
@@ -287,7 +289,7 @@ describe("the list", () => {
   });
 
   test("escapes client names", async () => {
-    registerManualClient(app.db, {
+    await registerManualClient(app.db, {
       name: "<script>alert(1)</script>",
       redirectUris: ["https://x.example/cb"],
       method: "none",
@@ -300,7 +302,7 @@ describe("the list", () => {
   });
 
   test("an admin's /admin/clients lists members' clients with their owner's email", async () => {
-    const { client } = ownedClient(bob);
+    const { client } = await ownedClient(bob);
     const html = await (await admin.b.get("/admin/clients")).text();
     const row = new RegExp(`<tr data-client-id="${client.id}">.*?</tr>`, "s").exec(html)?.[0] ?? "";
     expect(row).toMatch(new RegExp(`<td class="owner"[^>]*>${bob.email}</td>`));
@@ -310,7 +312,7 @@ describe("the list", () => {
 
 describe("changing redirect URIs", () => {
   test("the owner saves new ones and returns to /clients, audited", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const res = await post(alice.b, "/clients/redirect-uris", {
       client_id: client.id,
       redirect_uris: "https://b.example/cb\nhttp://127.0.0.1/cb",
@@ -328,7 +330,7 @@ describe("changing redirect URIs", () => {
   });
 
   test("a bad one is a 400 page and changes nothing", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const res = await post(alice.b, "/clients/redirect-uris", {
       client_id: client.id,
       redirect_uris: "https://ok.example/cb\nvbscript:x",
@@ -340,7 +342,7 @@ describe("changing redirect URIs", () => {
 
 describe("a new secret", () => {
   test("is shown once; the old secret stops working at the token endpoint and the new one works", async () => {
-    const { client, secret: old } = ownedClient(alice, "client_secret_basic");
+    const { client, secret: old } = await ownedClient(alice, "client_secret_basic");
     const res = await confirmVia(alice.b, `/clients/secret?id=${client.id}`);
     const fresh = secretPattern.exec(await res.text())?.[0];
     expect(res.status).toBe(200);
@@ -361,7 +363,7 @@ describe("a new secret", () => {
   });
 
   test("GET asks first, naming the client and what stops working, and changes nothing", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const res = await alice.b.get(`/clients/secret?id=${client.id}`);
     expect(res.status).toBe(200);
     const html = await res.text();
@@ -377,14 +379,14 @@ describe("a new secret", () => {
   });
 
   test("the edit page's button is a link to the question, not a form that acts", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const html = await (await alice.b.get(`/clients/edit?id=${client.id}`)).text();
     expect(html).toContain(`<a class="button secondary" href="/clients/secret?id=${client.id}">`);
     expect(html).not.toContain('action="/clients/secret"');
   });
 
   test("its page says what happened in a status line", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const html = await (await confirmVia(alice.b, `/clients/secret?id=${client.id}`)).text();
     expect(flashOf(html)).toBe(
       "Made a new secret for “alice@example.com&#x27;s app”: the old one has stopped working.",
@@ -392,7 +394,7 @@ describe("a new secret", () => {
   });
 
   test("sending the same form again makes no second secret (409): the one shown stays good", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const { fields } = confirmationForm(await (await alice.b.get(`/clients/secret?id=${client.id}`)).text());
     const first = await alice.b.post("/clients/secret", fields);
     const shown = secretPattern.exec(await first.text())![0];
@@ -403,20 +405,20 @@ describe("a new secret", () => {
   });
 
   test("a form without the secret it replaces makes none (409)", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     expect((await post(alice.b, "/clients/secret", { client_id: client.id })).status).toBe(409);
     expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
   });
 
   test("GET for a public client is the 400 page, with no question", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const res = await alice.b.get(`/clients/secret?id=${client.id}`);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("A public client has no secret");
   });
 
   test("for a public client is a 400 page and gives it no secret", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const res = await post(alice.b, "/clients/secret", { client_id: client.id });
     expect(res.status).toBe(400);
     expect(rowOf(client.id)!.secretHash).toBeNull();
@@ -425,7 +427,7 @@ describe("a new secret", () => {
 
 describe("deleting a client", () => {
   test("the owner deletes it; its tokens stop working at /mcp at once, audited", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const { code } = await makeCode(app, { userId: bob.id, clientId: client.id });
     const tokens = await exchangeCode(app, client.id, code);
     expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(200);
@@ -441,7 +443,7 @@ describe("deleting a client", () => {
 
 describe("deleting a client asks first and reports", () => {
   test("GET names the client and how many people's connections and tokens it ends, and changes nothing", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     for (const person of [alice, bob]) {
       const { code } = await makeCode(app, { userId: person.id, clientId: client.id });
       await exchangeCode(app, client.id, code);
@@ -458,21 +460,21 @@ describe("deleting a client asks first and reports", () => {
   });
 
   test("GET says so when nobody is connected with it", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const html = await (await alice.b.get(`/clients/delete?id=${client.id}`)).text();
     expect(html).toContain("Nobody is connected with it now.");
     expect(html).toContain("Its client ID and secret stop working");
   });
 
   test("the edit page's button is a link to the question, not a form that acts", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const html = await (await alice.b.get(`/clients/edit?id=${client.id}`)).text();
     expect(html).toContain(`<a class="button danger" href="/clients/delete?id=${client.id}">`);
     expect(html).not.toContain('action="/clients/delete"');
   });
 
   test("the list says what happened, once", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     await confirmVia(alice.b, `/clients/delete?id=${client.id}`);
     expect(flashOf(await (await alice.b.get("/clients")).text())).toBe(
       "Deleted “alice@example.com&#x27;s app”: every token issued to it has stopped working.",
@@ -484,14 +486,14 @@ describe("deleting a client asks first and reports", () => {
 describe("another person's client", () => {
   // Bob tries Alice's client by its id on his own page: "no such client", and nothing changes.
   test("cannot be opened (404)", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const res = await bob.b.get(`/clients/edit?id=${client.id}`);
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain(client.name);
   });
 
   test("cannot have its redirect URIs changed (404, unchanged)", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     expect(
       (
         await post(bob.b, "/clients/redirect-uris", {
@@ -504,7 +506,7 @@ describe("another person's client", () => {
   });
 
   test("has no confirmation page for a new secret or deleting it (404)", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     for (const path of [`/clients/secret?id=${client.id}`, `/clients/delete?id=${client.id}`]) {
       const res = await bob.b.get(path);
       expect(res.status).toBe(404);
@@ -516,7 +518,7 @@ describe("another person's client", () => {
   });
 
   test("cannot get a new secret (404, unchanged)", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     const res = await post(bob.b, "/clients/secret", { client_id: client.id });
     expect(res.status).toBe(404);
     expect(await res.text()).not.toMatch(secretPattern);
@@ -524,19 +526,21 @@ describe("another person's client", () => {
   });
 
   test("cannot be deleted (404, still there)", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     expect((await post(bob.b, "/clients/delete", { client_id: client.id })).status).toBe(404);
     expect(rowOf(client.id)).toBeDefined();
   });
 
   test("nor can an admin's or a self-registered client be touched from /clients (404)", async () => {
-    const org = registerManualClient(app.db, {
-      name: "Org",
-      redirectUris: [redirectUri],
-      method: "none",
-      ownerUserId: null,
-      now: nowSeconds(),
-    }).client;
+    const org = (
+      await registerManualClient(app.db, {
+        name: "Org",
+        redirectUris: [redirectUri],
+        method: "none",
+        ownerUserId: null,
+        now: nowSeconds(),
+      })
+    ).client;
     const res = await app.request("/oauth/register", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -551,7 +555,7 @@ describe("another person's client", () => {
   });
 
   test("an admin manages it on /admin/clients, audited under the admin with the owner named", async () => {
-    const { client } = ownedClient(alice, "client_secret_basic");
+    const { client } = await ownedClient(alice, "client_secret_basic");
     expect((await admin.b.get(`/admin/clients/edit?id=${client.id}`)).status).toBe(200);
     expect((await confirmVia(admin.b, `/admin/clients/secret?id=${client.id}`)).status).toBe(200);
     expect((await confirmVia(admin.b, `/admin/clients/delete?id=${client.id}`)).status).toBe(303);
@@ -569,7 +573,7 @@ describe("CSRF on the owner's forms", () => {
   test.each(["/clients/redirect-uris", "/clients/secret", "/clients/delete"])(
     "%s without the form token is 403 and changes nothing",
     async (path) => {
-      const { client } = ownedClient(alice, "client_secret_basic");
+      const { client } = await ownedClient(alice, "client_secret_basic");
       const res = await alice.b.post(path, { client_id: client.id, redirect_uris: "https://evil.example/cb" });
       expect(res.status).toBe(403);
       expect(rowOf(client.id)).toMatchObject({
@@ -580,7 +584,7 @@ describe("CSRF on the owner's forms", () => {
   );
 
   test("a post from another origin is 403 and changes nothing", async () => {
-    const { client } = ownedClient(alice);
+    const { client } = await ownedClient(alice);
     const res = await alice.b.post(
       "/clients/delete",
       { csrf: await csrfOf(alice.b), client_id: client.id },
@@ -601,7 +605,7 @@ describe("the owner's account", () => {
       isAdmin: false,
       now: nowSeconds(),
     });
-    const { client } = registerManualClient(app.db, {
+    const { client } = await registerManualClient(app.db, {
       name: "Carol's",
       redirectUris: [redirectUri],
       method: "none",
@@ -619,13 +623,13 @@ describe("the owner's account", () => {
 describe("the consent page", () => {
   // Any member may name a client "Claude"; the address of whoever registered it tells it from the real one.
   test("names the person who registered the client", async () => {
-    const client = ownedClient(alice);
+    const client = await ownedClient(alice);
     const { html } = await openConsent(admin.b, authorizePath(client.client.id, { redirect_uri: redirectUri }));
     expect(html).toContain('id="registered-by">Registered on this server by <strong>alice@example.com</strong>');
   });
 
   test("names no one for a client an admin registered", async () => {
-    const client = registerManualClient(app.db, {
+    const client = await registerManualClient(app.db, {
       name: "Team app",
       redirectUris: [redirectUri],
       method: "none",

@@ -41,7 +41,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
     "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
 
   /** For the polling bridge, records the answer the client will poll for; false when its state was answered before. */
-  const answerIfBridge = (
+  const answerIfBridge = async (
     redirectUri: string,
     clientId: string,
     state: string | null,
@@ -60,7 +60,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
     return answerBridge(web.db, entry);
   };
   /** For the polling bridge, opens (or confirms) the entry the client polls while the person decides. */
-  const openIfBridge = (redirectUri: string, clientId: string, state: string | null) => {
+  const openIfBridge = async (redirectUri: string, clientId: string, state: string | null) => {
     if (redirectUri !== bridgeUrl || state === null) return true;
     const now = web.now();
     return openBridgeEntry(web.db, { state, clientId, now, expiresAt: now + pendingRequestTtlSeconds });
@@ -96,12 +96,12 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
     });
   };
 
-  const showConsent = (set: Context["set"], jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
-    if (!openIfBridge(request.redirectUri, request.client.id, request.state))
+  const showConsent = async (set: Context["set"], jar: CookieJar, current: SignedIn, request: AuthorizationRequest) => {
+    if (!(await openIfBridge(request.redirectUri, request.client.id, request.state)))
       return problemPage(set, 400, bridgeStateTaken);
     const now = web.now();
     const requestId = randomString(16);
-    insertPendingRequest(web.db, {
+    await insertPendingRequest(web.db, {
       id: requestId,
       clientId: request.client.id,
       sessionId: current.session.id,
@@ -147,7 +147,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
       if (check.kind === "show") return problemPage(set, 400, check.message);
       if (check.kind === "redirect") {
         const { error, state, redirectUri } = check;
-        if (!answerIfBridge(redirectUri, client!.id, state, { error: error.code }))
+        if (!(await answerIfBridge(redirectUri, client!.id, state, { error: error.code })))
           return problemPage(set, 400, bridgeStateTaken);
         return redirect(
           authorizationResponseUrl(redirectUri, {
@@ -173,14 +173,14 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
         if (decision !== "allow" && decision !== "deny") return problemPage(set, 400, "Choose Allow or Deny.");
 
         const now = web.now();
-        const pending = findPendingRequest(web.db, field(body, "request"));
+        const pending = await findPendingRequest(web.db, field(body, "request"));
         const gone = () =>
           problemPage(set, 400, "This request expired or was already answered. Go back to the app and connect again.");
         // Bound to this session, short-lived and single use: a replayed or stolen form gets nothing.
         if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now) return gone();
         const ids = { user_id: current.user.id, client_id: pending.clientId };
-        const respond = (params: { code?: string; error?: string; error_description?: string }) => {
-          if (!answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params))
+        const respond = async (params: { code?: string; error?: string; error_description?: string }) => {
+          if (!(await answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params)))
             return problemPage(set, 400, bridgeStateTaken);
           return redirect(
             authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }),
@@ -195,7 +195,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
             : { ok: true as const, scopes: [], tools: [], argumentLimits: null };
         // A form that cannot be granted as posted is shown again with why; the request stays pending.
         if (!answer.ok) {
-          const client = findClientById(web.db, pending.clientId);
+          const client = await findClientById(web.db, pending.clientId);
           if (!client) return gone();
           set.status = 400;
           const view = { client, redirectUri: pending.redirectUri, scopes: requested, requestId: pending.id };
@@ -203,9 +203,9 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
         }
         const { scopes, tools, argumentLimits } = answer;
         // Another tab may have answered the same bridge state: check before a grant is made.
-        if (!openIfBridge(pending.redirectUri, pending.clientId, pending.state))
+        if (!(await openIfBridge(pending.redirectUri, pending.clientId, pending.state)))
           return problemPage(set, 400, bridgeStateTaken);
-        if (!takePendingRequest(web.db, pending.id)) return gone();
+        if (!(await takePendingRequest(web.db, pending.id))) return gone();
         if (scopes.length === 0) {
           web.log.info("consent denied", ids);
           const who = { userId: current.user.id, clientId: pending.clientId, apiKeyId: current.session.apiKeyId };

@@ -12,9 +12,9 @@ import { oauthPaths } from "../paths.ts";
  * answer); the client fetches the code from the poll (bridge-poll.ts).
  */
 export function bridgeCallbackRoutes(deps: Pick<EndpointDeps, "db" | "now">) {
-  return new Elysia().get(oauthPaths.bridgeCallback, ({ request, set }) => {
+  return new Elysia().get(oauthPaths.bridgeCallback, async ({ request, set }) => {
     set.headers["cache-control"] = "no-store";
-    const view = bridgeCallbackView(deps.db, singleParam(new URL(request.url).searchParams, "state"), deps.now());
+    const view = await bridgeCallbackView(deps.db, singleParam(new URL(request.url).searchParams, "state"), deps.now());
     // Pending: the person has not answered, so nobody should be here yet.
     if (!view || view.status === "pending") {
       set.status = 400;
@@ -24,7 +24,7 @@ export function bridgeCallbackRoutes(deps: Pick<EndpointDeps, "db" | "now">) {
           "Gatehouse has no authorization waiting for this link, or it expired. Go back to the app and connect again.",
       });
     }
-    const app = findClientById(deps.db, view.clientId)?.name ?? "the app";
+    const app = (await findClientById(deps.db, view.clientId))?.name ?? "the app";
     // The code never appears on the page: the app fetches it by polling.
     if (view.status === "failed") {
       return MessagePage({

@@ -15,9 +15,9 @@ export function bridgePollRoutes(deps: EndpointDeps, context: RequestContext) {
   const issuer = deps.config.publicUrl;
   const bridgeUrl = bridgeCallbackUrl(issuer);
   const options = { body: "form-or-json", clientAuth: "none", cors: true, queryOnGet: true } as const;
-  return oauthEndpoint(deps, context, oauthPaths.bridgePoll, options, ({ params, audit }) => {
+  return oauthEndpoint(deps, context, oauthPaths.bridgePoll, options, async ({ params, audit }) => {
     const { state, clientId } = pollParams(params);
-    const { code } = pollBridge(deps.db, {
+    const { code } = await pollBridge(deps.db, {
       state,
       clientId,
       now: deps.now(),

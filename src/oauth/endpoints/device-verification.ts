@@ -104,7 +104,7 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     error?: string,
     posted?: unknown,
   ) => {
-    const client = findClientById(web.db, row.clientId);
+    const client = await findClientById(web.db, row.clientId);
     if (!client)
       return page(
         set,

@@ -46,7 +46,7 @@ export function registerRoutes(web: EndpointDeps & Pick<AppDeps, "metrics">, con
       }
       perAddress.hit(address);
       const reg = parseRegistrationRequest(await readJsonBody(request));
-      const { client, secret, reused } = registerDynamicClient(web.db, reg, web.now());
+      const { client, secret, reused } = await registerDynamicClient(web.db, reg, web.now());
       web.log.info(reused ? "client registration reused" : "client registered", {
         client_id: client.id,
         kind: client.kind,

@@ -60,7 +60,7 @@ describe("claude.ai's metadata document through the real fetch", () => {
       const page = await gate.browser.get(url.pathname + url.search);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("claude.ai");
-      expect(findClientById(gate.app.db, clientId)).toMatchObject({
+      expect(await findClientById(gate.app.db, clientId)).toMatchObject({
         kind: "cimd",
         name: "Claude",
         redirectUris: claudeAiDocument.redirect_uris,
@@ -93,7 +93,10 @@ describe("claude.ai's metadata document through the real fetch", () => {
       const code = (await approveConsent(gate.browser, first.url)).searchParams.get("code")!;
       const tokens = await exchange(gate.app.url, clientId, code, claudeCallback, first.verifier);
       expect(tokens.res.status).toBe(200);
-      upsertClient(gate.app.db, { ...findClientById(gate.app.db, clientId)!, metadataExpiresAt: nowSeconds() - 1 });
+      await upsertClient(gate.app.db, {
+        ...(await findClientById(gate.app.db, clientId))!,
+        metadataExpiresAt: nowSeconds() - 1,
+      });
       status = 404;
       const refreshed = await tokenRequest(gate.app.url, {
         grant_type: "refresh_token",
@@ -179,9 +182,9 @@ describeClientFlow(
     scope: (challenged) => challenged,
   },
   (flow) => {
-    test("DCR returned a secret, so it authenticates with HTTP Basic; the client holds its loopback redirect", () => {
+    test("DCR returned a secret, so it authenticates with HTTP Basic; the client holds its loopback redirect", async () => {
       expect(flow.auth).toMatchObject({ method: "client_secret_basic", secret: expect.stringMatching(/^gate_cs_/) });
-      expect(findClientById(gate.app.db, flow.auth.clientId)!.redirectUris).toEqual([claudeCodeRedirect]);
+      expect((await findClientById(gate.app.db, flow.auth.clientId))!.redirectUris).toEqual([claudeCodeRedirect]);
     });
   },
 );

@@ -32,8 +32,8 @@ const cursor: ClientProfile = {
 };
 
 describeClientFlow(gate, cursor, (flow) => {
-  test("its three redirect URIs are stored as registered, the native-app scheme included", () => {
-    expect(findClientById(gate.app.db, flow.auth.clientId)!.redirectUris).toEqual(registered);
+  test("its three redirect URIs are stored as registered, the native-app scheme included", async () => {
+    expect((await findClientById(gate.app.db, flow.auth.clientId))!.redirectUris).toEqual(registered);
   });
 });
 

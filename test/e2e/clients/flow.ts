@@ -84,7 +84,10 @@ export async function knownDocument(gate: Gate, discovery: Discovery, document: 
   ) {
     throw new Error("the server does not advertise CIMD with `none`, so the client would register by DCR");
   }
-  upsertClient(gate.app.db, clientFromDocument(document.client_id, document, nowSeconds(), cimdDefaultTtlSeconds));
+  await upsertClient(
+    gate.app.db,
+    clientFromDocument(document.client_id, document, nowSeconds(), cimdDefaultTtlSeconds),
+  );
   return { method: "none", clientId: document.client_id };
 }
 
@@ -113,7 +116,7 @@ export function describeClientFlow(gate: Gate, profile: ClientProfile, more?: (f
 
     test("registers; Gatehouse stores the client with its name and authentication method", async () => {
       flow.auth = await profile.register(gate, flow.discovery);
-      expect(findClientById(gate.app.db, flow.auth.clientId)).toMatchObject({
+      expect(await findClientById(gate.app.db, flow.auth.clientId)).toMatchObject({
         name: profile.name,
         tokenEndpointAuthMethod: flow.auth.method,
       });

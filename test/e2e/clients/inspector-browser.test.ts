@@ -82,7 +82,7 @@ describe.skipIf(chromiumPath === null)(
       const registered = await inspector("register", server.registration_endpoint, redirectUri);
       expect(registered.status).toBe(201);
       clientId = registered.body.client_id;
-      expect(findClientById(gate.app.db, clientId)).toMatchObject({
+      expect(await findClientById(gate.app.db, clientId)).toMatchObject({
         name: "MCP Inspector",
         redirectUris: [redirectUri],
         tokenEndpointAuthMethod: "none",

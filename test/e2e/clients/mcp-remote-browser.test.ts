@@ -60,7 +60,7 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
     authorization = await remote.authorizationUrl();
     const q = authorization.searchParams;
     clientId = q.get("client_id")!;
-    expect(findClientById(gate.app.db, clientId)).toMatchObject({
+    expect(await findClientById(gate.app.db, clientId)).toMatchObject({
       kind: "dcr",
       name: "MCP CLI Proxy",
       redirectUris: [redirectUri],
@@ -177,7 +177,7 @@ describe.skipIf(chromiumPath === null)(
 
     test("with an API key in --header (the variable form its README gives for host configs) it connects with no registration and no browser", async () => {
       const { user, token } = await userWithKey(gate.app);
-      const registrations = listClients(gate.app.db).length;
+      const registrations = (await listClients(gate.app.db)).length;
       const remote = new McpRemote(home, [mcpUrl(), String(callbackPort), "--header", "Authorization:${AUTH_HEADER}"], {
         AUTH_HEADER: `Bearer ${token}`,
       });
@@ -185,7 +185,7 @@ describe.skipIf(chromiumPath === null)(
         await remote.connect();
         expect(await whoami(remote)).toMatchObject({ email: user.email, via: "api_key", name: "Laptop" });
         expect(remote.stderr).not.toContain("Please authorize");
-        expect(listClients(gate.app.db)).toHaveLength(registrations);
+        expect(await listClients(gate.app.db)).toHaveLength(registrations);
         expect(home.opened()).toHaveLength(1);
       } finally {
         await remote.close();

@@ -36,8 +36,8 @@ describeClientFlow(
     scope: (challenged) => challenged,
   },
   (flow) => {
-    test("all four redirect URIs are stored as registered (the https ones and both loopback forms)", () => {
-      expect(findClientById(gate.app.db, flow.auth.clientId)!.redirectUris).toEqual(registered);
+    test("all four redirect URIs are stored as registered (the https ones and both loopback forms)", async () => {
+      expect((await findClientById(gate.app.db, flow.auth.clientId))!.redirectUris).toEqual(registered);
     });
   },
 );
