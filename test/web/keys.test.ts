@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { apiKeys } from "../../src/db/schema.ts";
 import { authenticateApiKey, createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
+import { selectSql } from "../support/sql.ts";
 
 const password = "correct horse battery staple";
 const tokenPattern = /gate_key_[a-z2-7]{16}_[a-z2-7]{52}/;
@@ -142,7 +143,8 @@ describe("creating a key", () => {
     expect(row.secretHash).not.toBe(token!);
     expect(row.secretHash).toMatch(/^[0-9a-f]{64}$/);
     expect(row.secretHash).toBe(sha256Hex(secret));
-    const raw = app.db.$client.query("SELECT * FROM api_keys WHERE id = ?").get(row.id);
+    const raw = await selectSql(app.db, sql`SELECT * FROM api_keys WHERE id = ${row.id}`);
+    expect(raw).toHaveLength(1);
     expect(JSON.stringify(raw)).not.toContain(secret);
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { auditEvents, oauthClients, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
@@ -10,6 +10,7 @@ import { rawInitialize } from "../mcp/fixture.ts";
 import { authorizePath, openConsent } from "../oauth/authorize-fixture.ts";
 import { basicAuth, exchangeCode, makeCode, postForm, redirectUri, verifier } from "../oauth/token-fixture.ts";
 import { nowSeconds } from "../support/clock.ts";
+import { execSql } from "../support/sql.ts";
 import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
 
 // Issue 11, part 4 (the Evenhand doc: "the user creates a client record at
@@ -614,7 +615,7 @@ describe("the owner's account", () => {
     });
     const { authorization, code } = await makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
-    app.db.$client.run("DELETE FROM users WHERE id = ?", [carol.id]);
+    await execSql(app.db, sql`DELETE FROM users WHERE id = ${carol.id}`);
     expect(rowOf(client.id)).toBeUndefined();
     expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id)).all()).toEqual([]);
   });
