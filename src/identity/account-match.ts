@@ -1,11 +1,11 @@
 import { claimInvitation, usableInvitation } from "../accounts/invitations.ts";
 import { findPendingInvitationByEmail, type Invitation } from "../accounts/invitations-store.ts";
-import { findUserByEmail, findUserById, type User } from "../accounts/users-store.ts";
+import { userByEmail, userById, type User } from "../accounts/users-store.ts";
 import { createUser } from "../accounts/users.ts";
 import type { Store } from "../db/store.ts";
-import { transaction } from "../db/transaction.ts";
+import { transaction, type Steps } from "../db/transaction.ts";
 import type { IdentityProviderConfig } from "./config.ts";
-import { findIdentityLink, insertIdentityLink, touchIdentityLink } from "./identity-links-store.ts";
+import { identityLinkOf, insertIdentityLink, touchIdentityLink, type IdentityLink } from "./identity-links-store.ts";
 import type { ProviderIdentity } from "./outbound.ts";
 import { SignInRefused } from "./refusals.ts";
 
@@ -42,6 +42,28 @@ function usable(user: User | null): User {
   return user;
 }
 
+/** The link this sign-in makes, or records its use in. */
+type Link = Omit<IdentityLink, "userId"> & { lastUsedAt: number };
+
+/**
+ * The account this identity already reaches, in one transaction: through its
+ * link (its last use recorded), or through a person account with its verified
+ * email (linked now). Null when neither exists, so an account is to be made.
+ */
+function* existingAccount(tx: Store, link: Link): Steps<{ user: User; linked: boolean } | null> {
+  const existing = yield* identityLinkOf(tx, link.provider, link.subject);
+  if (existing) {
+    const user = usable(yield* userById(tx, existing.userId));
+    yield* touchIdentityLink(tx, link.provider, link.subject, link.email, link.lastUsedAt);
+    return { user, linked: false };
+  }
+  const byEmail = yield* userByEmail(tx, link.email);
+  if (!byEmail) return null;
+  const user = usable(byEmail);
+  yield* insertIdentityLink(tx, { ...link, userId: user.id });
+  return { user, linked: true };
+}
+
 export async function matchAccount(
   db: Store,
   provider: IdentityProviderConfig,
@@ -52,20 +74,29 @@ export async function matchAccount(
   if (problem) throw new SignInRefused(problem);
   const email = identity.email!;
   const { now } = input;
-  const link = { provider: provider.id, subject: identity.subject, email, createdAt: now, lastUsedAt: now };
+  const link: Link = { provider: provider.id, subject: identity.subject, email, createdAt: now, lastUsedAt: now };
 
-  const existing = await findIdentityLink(db, provider.id, identity.subject);
-  if (existing) {
-    const user = usable(await findUserById(db, existing.userId));
-    await touchIdentityLink(db, provider.id, identity.subject, email, now);
-    return { user, linked: false, invitation: null };
+  const found = await transaction(db, (tx) => existingAccount(tx, link));
+  if (found) return { ...found, invitation: null };
+  try {
+    return await newAccount(db, provider, link, input);
+  } catch (error) {
+    // The same identity's other sign-in (a second tab) made the account meanwhile: this one uses it.
+    const madeMeanwhile = await transaction(db, (tx) => existingAccount(tx, link));
+    if (madeMeanwhile) return { ...madeMeanwhile, invitation: null };
+    throw error;
   }
-  const byEmail = await findUserByEmail(db, email);
-  if (byEmail) {
-    const user = usable(byEmail);
-    await transaction(db, (tx) => insertIdentityLink(tx, { ...link, userId: user.id }));
-    return { user, linked: true, invitation: null };
-  }
+}
+
+/** An account for an identity no account has: through its invitation, or an open signup. */
+async function newAccount(
+  db: Store,
+  provider: IdentityProviderConfig,
+  link: Link,
+  input: { invitationToken: string | null; now: number },
+): Promise<MatchResult> {
+  const { email } = link;
+  const { now } = input;
   let invitation: Invitation | null = null;
   if (input.invitationToken !== null) {
     invitation = await usableInvitation(db, input.invitationToken, now);

@@ -5,13 +5,16 @@ import { first, q, type Steps } from "../db/transaction.ts";
 
 export type IdentityLink = typeof identityLinks.$inferSelect;
 
-export async function findIdentityLink(db: Store, provider: string, subject: string): Promise<IdentityLink | null> {
-  const { identityLinks } = db.tables;
-  const rows = await db
-    .select()
-    .from(identityLinks)
-    .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
-    .limit(1);
+/** The link of this provider's subject, or null, as a transaction body's step. */
+export function* identityLinkOf(tx: Store, provider: string, subject: string): Steps<IdentityLink | null> {
+  const { identityLinks } = tx.tables;
+  const rows = yield* q(
+    tx
+      .select()
+      .from(identityLinks)
+      .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
+      .limit(1),
+  );
   return first(rows);
 }
 
@@ -20,16 +23,18 @@ export function* insertIdentityLink(tx: Store, link: IdentityLink): Steps<void> 
 }
 
 /** Records a sign-in through a link: when, and the verified email the provider gave this time. */
-export async function touchIdentityLink(
-  db: Store,
+export function* touchIdentityLink(
+  tx: Store,
   provider: string,
   subject: string,
   email: string,
   now: number,
-): Promise<void> {
-  const { identityLinks } = db.tables;
-  await db
-    .update(identityLinks)
-    .set({ email, lastUsedAt: now })
-    .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)));
+): Steps<void> {
+  const { identityLinks } = tx.tables;
+  yield* q(
+    tx
+      .update(identityLinks)
+      .set({ email, lastUsedAt: now })
+      .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject))),
+  );
 }
