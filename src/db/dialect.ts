@@ -2,7 +2,7 @@ import { type SQL, type SQLWrapper, sql } from "drizzle-orm";
 
 // The SQL that differs between the stores' databases, and nothing else: every
 // other query is written once in what SQLite and PostgreSQL share (issue 15;
-// docs/architecture.md "Transactions").
+// docs/architecture.md "The store and its transactions").
 
 export interface DialectSql {
   readonly name: "sqlite" | "postgres";

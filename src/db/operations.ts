@@ -5,7 +5,7 @@ import type { Store } from "./store.ts";
 // queries (issue 15): opening and migrating, closing, a backup, the health
 // check's ping, and the write-ahead log's checkpoints. Today each is
 // SQLite's own; they live here so nothing outside src/db reaches for the
-// bun:sqlite connection (docs/architecture.md "Transactions").
+// bun:sqlite connection (docs/architecture.md "The store and its transactions").
 
 /** Applies pending migrations (src/db/migrate.ts). */
 export function migrateStore(db: Store): MigrateResult {

@@ -7,7 +7,7 @@ export type Tables = typeof schema;
 
 /**
  * The store contract every *-store.ts is written against (issue 15;
- * docs/architecture.md "Transactions"):
+ * docs/architecture.md "The store and its transactions"):
  * - the Drizzle handle itself, for queries in what both dialects share:
  *   `await builder`, `.limit(1)` with `first(rows)`, `.prepare()` with
  *   `await execute()` (or `executeNow` on the /mcp fast path), `returning()`

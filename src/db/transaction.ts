@@ -1,7 +1,7 @@
 import { isSync } from "./execute-now.ts";
 import type { Store } from "./store.ts";
 
-// Transactions that cannot interleave (issue 15; docs/architecture.md "Transactions").
+// Transactions that cannot interleave (issue 15; docs/architecture.md "The store and its transactions").
 //
 // On one bun:sqlite connection every request shares the same transaction
 // state, so a body that awaited anything inside BEGIN … COMMIT would let
