@@ -146,13 +146,13 @@ export function startWriterThread(options: {
 
   return {
     write(rows) {
-      if (!alive || closing) return false;
+      if (!alive || closing !== null) return false;
       worker.postMessage({ type: "write", seq: ++sent, rows });
       return true;
     },
     drain,
     checkpoint() {
-      if (!alive || closing) return Promise.resolve(null);
+      if (!alive || closing !== null) return Promise.resolve(null);
       const seq = ++checkpoints;
       worker.postMessage({ type: "checkpoint", seq });
       return new Promise<Checkpointed>((resolve) => checkpointWaiters.set(seq, resolve));
