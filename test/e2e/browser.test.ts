@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { and, eq } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { apiKeys, sessions } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, clickAndLoad, launchChromium, submitSignIn } from "./chromium.ts";
@@ -117,10 +117,11 @@ describe.skipIf(chromiumPath === null)("a person in a browser", () => {
   });
 
   test("pasting the key on the sign-in page opens a session on /keys", async () => {
+    const { sessions } = app.db.tables;
     await clickAndLoad(page, button(page, "Sign out"));
     await signInWithKey(page, token);
     expect(pathOf(page)).toBe("/keys");
-    expect(app.db.select().from(sessions).where(eq(sessions.apiKeyId, keyId)).all()).toHaveLength(1);
+    expect(await app.db.select().from(sessions).where(eq(sessions.apiKeyId, keyId))).toHaveLength(1);
   });
 
   test("revoking the key from a second browser removes its row there", async () => {
@@ -145,10 +146,11 @@ describe.skipIf(chromiumPath === null)("a person in a browser", () => {
     expect(await page.getByLabel("Or paste an API key").count()).toBe(1);
   });
 
-  test("the database holds the key as revoked, with no sessions left", () => {
-    const row = app.db.select().from(apiKeys).where(eq(apiKeys.id, keyId)).get();
+  test("the database holds the key as revoked, with no sessions left", async () => {
+    const { apiKeys, sessions } = app.db.tables;
+    const row = first(await app.db.select().from(apiKeys).where(eq(apiKeys.id, keyId)).limit(1));
     expect(row?.revokedAt).toBeNumber();
-    expect(app.db.select().from(sessions).where(eq(sessions.apiKeyId, keyId)).all()).toEqual([]);
+    expect(await app.db.select().from(sessions).where(eq(sessions.apiKeyId, keyId))).toEqual([]);
   });
 });
 
@@ -156,6 +158,7 @@ describe.skipIf(chromiumPath === null)("markup in a key name", () => {
   const name = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
   test("is shown as text in the keys table and runs nothing", async () => {
+    const { apiKeys } = app.db.tables;
     const email = "mallory@example.com";
     const user = await createUser(app.db, {
       email,
@@ -174,11 +177,10 @@ describe.skipIf(chromiumPath === null)("markup in a key name", () => {
     await createKey(page, name, "Read-only");
     expect(await page.locator("h1").textContent()).toContain(name);
     await page.goto("/keys");
-    const [key] = app.db
+    const [key] = await app.db
       .select()
       .from(apiKeys)
-      .where(and(eq(apiKeys.userId, user.id), eq(apiKeys.name, name)))
-      .all();
+      .where(and(eq(apiKeys.userId, user.id), eq(apiKeys.name, name)));
     const cell = page.locator(`#keys tr[data-key-id="${key!.id}"] td`).first();
     expect(await cell.textContent()).toBe(name);
     expect(await page.locator("main script, main img").count()).toBe(0);

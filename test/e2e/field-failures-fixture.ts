@@ -4,7 +4,7 @@ import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { silentLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -32,7 +32,7 @@ export interface Server {
 export function openApp(dataDir: string, port: number, publicUrl = `http://127.0.0.1:${port}`): Server {
   const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: publicUrl });
   const db = openDatabase(config.dataDir);
-  migrate(db.$client);
+  migrateStore(db);
   const app = createApp({ config, db, log: silentLogger, now: nowSeconds, setupToken: null });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
@@ -40,7 +40,7 @@ export function openApp(dataDir: string, port: number, publicUrl = `http://127.0
     db,
     async stop() {
       await app.stop(true);
-      db.$client.close();
+      closeStore(db);
     },
   };
 }

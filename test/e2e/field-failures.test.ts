@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { first } from "../../src/db/transaction.ts";
 import { eq } from "drizzle-orm";
-import { oauthClients, oauthCodes, oauthGrants, oauthPendingRequests } from "../../src/db/schema.ts";
 import { type Browser, createTestApp, freePort, tempDir, type TestApp } from "../helpers.ts";
 import {
   authorizeCode,
@@ -35,7 +35,10 @@ const getJson = async (path: string, headers: Record<string, string> = {}) => {
   const res = await fetch(app.url + path, { headers });
   return { res, json: (await res.json()) as Record<string, unknown> };
 };
-const grantOf = (clientId: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
+async function grantOf(clientId: string) {
+  const { oauthGrants } = app.db.tables;
+  return await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId));
+}
 
 describe("1. issuer differs by a trailing slash", () => {
   test.each(discoveryPaths)(
@@ -89,7 +92,7 @@ describe("3. client sends no resource", () => {
   test("3. Claude Code sends no resource: the token is bound to <public>/mcp", async () => {
     const clientId = await registerPublic(app.url, "Claude Code (resource)", [redirectUri]);
     const tokens = await connect(browser, clientId, redirectUri, { resource: undefined });
-    expect(grantOf(clientId).map((g) => g.resource)).toEqual([`${app.url}/mcp`]);
+    expect((await grantOf(clientId)).map((g) => g.resource)).toEqual([`${app.url}/mcp`]);
     expect(await introspect(app.url, adminKey, String(tokens.access_token))).toMatchObject({
       active: true,
       aud: `${app.url}/mcp`,
@@ -151,13 +154,14 @@ describe("4. loopback redirect on a random port", () => {
   });
 
   test("4. VS Code registered http://127.0.0.1/ with no port and comes back on :49152/: a code is issued", async () => {
+    const { oauthCodes } = app.db.tables;
     const clientId = await registerPublic(app.url, "VS Code (ports)", [
       "https://vscode.dev/redirect",
       "http://127.0.0.1/",
     ]);
     const tokens = await connect(browser, clientId, "http://127.0.0.1:49152/");
     expect(tokens.access_token).toMatch(/^gate_at_/);
-    const code = app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, clientId)).get();
+    const code = first(await app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, clientId)).limit(1));
     expect(code?.redirectUri).toBe("http://127.0.0.1:49152/");
   });
 
@@ -179,6 +183,7 @@ describe("5. DCR with native-app and vendor redirects", () => {
     ["Cursor", "cursor://anysphere.cursor-mcp/oauth/callback"],
     ["VS Code", "https://vscode.dev/redirect"],
   ])("5. %s registers %s: 201 and the URI is stored", async (name, uri) => {
+    const { oauthClients } = app.db.tables;
     const { res, json } = await register(app.url, {
       client_name: `${name} (register)`,
       redirect_uris: [uri],
@@ -186,11 +191,13 @@ describe("5. DCR with native-app and vendor redirects", () => {
     });
     expect(res.status).toBe(201);
     expect(json.redirect_uris).toEqual([uri]);
-    const row = app.db
-      .select()
-      .from(oauthClients)
-      .where(eq(oauthClients.id, String(json.client_id)))
-      .get();
+    const row = first(
+      await app.db
+        .select()
+        .from(oauthClients)
+        .where(eq(oauthClients.id, String(json.client_id)))
+        .limit(1),
+    );
     expect(JSON.parse(row!.redirectUris)).toEqual([uri]);
   });
 
@@ -262,7 +269,7 @@ describe("7. two refreshes with the same token at once", () => {
       refresh_token: String(winner.refresh_token),
     });
     expect(res.status).toBe(200);
-    expect(grantOf(clientId).map((g) => g.revokedAt)).toEqual([null]);
+    expect((await grantOf(clientId)).map((g) => g.revokedAt)).toEqual([null]);
     expect(await introspect(app.url, adminKey, String(winner.access_token))).toMatchObject({ active: true });
   });
 });
@@ -303,6 +310,7 @@ describe("9. ChatGPT sends an empty scope", () => {
   const redirectUri = "https://chatgpt.com/connector_platform_oauth_redirect";
 
   test("9. ChatGPT's scope= gets the consent page for the default scopes, with Full offered", async () => {
+    const { oauthPendingRequests } = app.db.tables;
     const clientId = await registerPublic(app.url, "ChatGPT (page)", [redirectUri]);
     const { url } = await authorizeUrl(app.url, { client_id: clientId, redirect_uri: redirectUri, scope: "" });
     const res = await browser.get(url.pathname + url.search);
@@ -311,7 +319,9 @@ describe("9. ChatGPT sends an empty scope", () => {
     expect(html).toContain('data-scope="mcp:read"');
     expect(html).toContain('data-scope="mcp:write"');
     expect(html).toContain('value="full"');
-    const pending = app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.clientId, clientId)).get();
+    const pending = first(
+      await app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.clientId, clientId)).limit(1),
+    );
     expect(pending?.scope).toBe("mcp:read mcp:write");
   });
 
@@ -319,7 +329,7 @@ describe("9. ChatGPT sends an empty scope", () => {
     const clientId = await registerPublic(app.url, "ChatGPT (grant)", [redirectUri]);
     const tokens = await connect(browser, clientId, redirectUri, { scope: "" });
     expect(tokens.scope).toBe("mcp:read mcp:write");
-    expect(grantOf(clientId).map((g) => g.scope)).toEqual(["mcp:read mcp:write"]);
+    expect((await grantOf(clientId)).map((g) => g.scope)).toEqual(["mcp:read mcp:write"]);
   });
 
   test("9. ChatGPT's refresh with scope= keeps the granted scopes, not invalid_scope", async () => {
@@ -354,14 +364,17 @@ describe("11. clients register again on every connect", () => {
     token_endpoint_auth_method: "none",
     grant_types: ["authorization_code", "refresh_token"],
   });
-  const rowsNamed = (name: string) => app.db.select().from(oauthClients).where(eq(oauthClients.name, name)).all();
+  async function rowsNamed(name: string) {
+    const { oauthClients } = app.db.tables;
+    return await app.db.select().from(oauthClients).where(eq(oauthClients.name, name));
+  }
 
   test("11. Claude Code registering the same public client twice gets the same client_id and leaves one row", async () => {
     const a = await register(app.url, body("Claude Code (twice)"));
     const b = await register(app.url, body("Claude Code (twice)"));
     expect([a.res.status, b.res.status]).toEqual([201, 201]);
     expect(b.json.client_id).toBe(a.json.client_id!);
-    expect(rowsNamed("Claude Code (twice)")).toHaveLength(1);
+    expect(await rowsNamed("Claude Code (twice)")).toHaveLength(1);
   });
 
   test("11. Claude Code registering again after it connected keeps the same client_id and its tokens", async () => {
@@ -370,7 +383,7 @@ describe("11. clients register again on every connect", () => {
     const tokens = await connect(browser, clientId, "http://localhost:60100/callback");
     const again = await register(app.url, body("Claude Code (after use)"));
     expect(again.json.client_id).toBe(clientId);
-    expect(rowsNamed("Claude Code (after use)")).toHaveLength(1);
+    expect(await rowsNamed("Claude Code (after use)")).toHaveLength(1);
     expect(await introspect(app.url, adminKey, String(tokens.access_token))).toMatchObject({ active: true });
   });
 });

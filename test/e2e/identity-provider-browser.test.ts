@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { first } from "../../src/db/transaction.ts";
 import { eq } from "drizzle-orm";
 import type { Browser } from "playwright-core";
 import { createInvitation } from "../../src/accounts/invitations.ts";
-import { identityLinks, invitations } from "../../src/db/schema.ts";
 import { freePort, type TestApp } from "../helpers.ts";
 import { gatehouseWith, oidcProvider, startOp, type TestOp } from "../identity/oidc-fixture.ts";
 import { chromiumForTests, launchChromium } from "./chromium.ts";
@@ -37,6 +37,7 @@ afterAll(async () => {
 
 describe.skipIf(chromiumPath === null)("sign-in through an identity provider in a browser", () => {
   test("the button leads to the provider's login form and back, signed in on /keys", async () => {
+    const { identityLinks } = app.db.tables;
     const context = await browser.newContext({ baseURL: app.url });
     const page = await context.newPage();
     await page.goto("/sign-in?next=/keys");
@@ -48,13 +49,14 @@ describe.skipIf(chromiumPath === null)("sign-in through an identity provider in 
     await page.locator('input[name="password"]').fill("anything");
     await Promise.all([page.waitForURL(`${app.url}/keys`), page.getByRole("button", { name: "Sign-in" }).click()]);
     expect(await page.locator("header .who").textContent()).toBe("alice@example.com");
-    expect(app.db.select().from(identityLinks).where(eq(identityLinks.subject, "alice")).get()?.provider).toBe(
-      "company-sso",
-    );
+    expect(
+      first(await app.db.select().from(identityLinks).where(eq(identityLinks.subject, "alice")).limit(1))?.provider,
+    ).toBe("company-sso");
     await context.close();
   });
 
   test("an invited person signs in through the provider from the invitation page instead of choosing a password", async () => {
+    const { invitations } = app.db.tables;
     const { token, invitation } = await createInvitation(app.db, {
       email: "bea@example.com",
       isAdmin: false,
@@ -72,7 +74,9 @@ describe.skipIf(chromiumPath === null)("sign-in through an identity provider in 
     await page.locator('input[name="password"]').fill("anything");
     await Promise.all([page.waitForURL(`${app.url}/keys`), page.getByRole("button", { name: "Sign-in" }).click()]);
     expect(await page.locator("header .who").textContent()).toBe("bea@example.com");
-    expect(app.db.select().from(invitations).where(eq(invitations.id, invitation.id)).get()?.usedAt).not.toBeNull();
+    expect(
+      first(await app.db.select().from(invitations).where(eq(invitations.id, invitation.id)).limit(1))?.usedAt,
+    ).not.toBeNull();
     await context.close();
   });
 

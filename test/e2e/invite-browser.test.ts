@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { first } from "../../src/db/transaction.ts";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { invitations, users } from "../../src/db/schema.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, clickAndLoad, launchChromium, submitSignIn } from "./chromium.ts";
 
@@ -73,6 +73,7 @@ describe.skipIf(chromiumPath === null)("inviting a colleague", () => {
   });
 
   test("the colleague opens the link, sets a password and lands signed in on /keys", async () => {
+    const { invitations, users } = app.db.tables;
     const page = await newPage();
     await page.goto(link);
     expect(await page.getByRole("heading", { name: "Join Gatehouse" }).count()).toBe(1);
@@ -81,9 +82,9 @@ describe.skipIf(chromiumPath === null)("inviting a colleague", () => {
     await clickAndLoad(page, button(page, "Create account"));
     expect(pathOf(page)).toBe("/keys");
     expect(await page.locator("header .who").textContent()).toBe(inviteeEmail);
-    const user = app.db.select().from(users).where(eq(users.email, inviteeEmail)).get();
+    const user = first(await app.db.select().from(users).where(eq(users.email, inviteeEmail)).limit(1));
     expect(user?.isAdmin).toBe(false);
-    expect(app.db.select().from(invitations).get()?.userId).toBe(user!.id);
+    expect(first(await app.db.select().from(invitations).limit(1))?.userId).toBe(user!.id);
   });
 
   test("the link no longer works", async () => {

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { apiKeys } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { chromiumForTests, clickAndLoad, launchChromium } from "./chromium.ts";
@@ -44,7 +43,10 @@ afterAll(async () => {
   await app?.close();
 });
 
-const fullKeys = () => app.db.select().from(apiKeys).where(eq(apiKeys.scope, "mcp:read mcp:write")).all();
+async function fullKeys() {
+  const { apiKeys } = app.db.tables;
+  return await app.db.select().from(apiKeys).where(eq(apiKeys.scope, "mcp:read mcp:write"));
+}
 
 describe.skipIf(chromiumPath === null)("a session opened with an admin's Read-only key", () => {
   let page: Page;
@@ -76,7 +78,7 @@ describe.skipIf(chromiumPath === null)("a session opened with an admin's Read-on
       .evaluate((radio: HTMLInputElement) => (radio.value = "full"));
     await clickAndLoad(page, form.getByRole("button", { name: "Create key" }));
     expect(await page.getByRole("alert").textContent()).toBe("Choose an access level: Read-only.");
-    expect(fullKeys()).toEqual([]);
+    expect(await fullKeys()).toEqual([]);
   });
 
   test.each(["/admin/people", "/admin/service-accounts", "/admin/audit"])(

@@ -9,6 +9,7 @@ import {
 import type { Browser, BrowserContext } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { closeStore } from "../../src/db/operations.ts";
 import type { Store } from "../../src/db/store.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
@@ -84,7 +85,7 @@ function connected(gateway: Gateway): Promise<void> {
 afterAll(async () => {
   await browser?.close();
   receiver?.stop();
-  db?.$client.close();
+  if (db) closeStore(db);
   await app?.close();
 });
 

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, setSystemTime, test } from "bun:
 import { eq } from "drizzle-orm";
 import * as oauth from "oauth4webapi";
 import { createUser } from "../../src/accounts/users.ts";
-import { oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { consent } from "./consent-form.ts";
@@ -134,6 +133,7 @@ describe("oauth4webapi, end to end", () => {
   });
 
   test("replaying a rotated refresh token after the grace window revokes the whole family", async () => {
+    const { oauthTokens } = app.db.tables;
     const rotatedAway = tokens.refresh_token!;
     tokens = await refresh(rotatedAway);
     advanceClock(app.config.refreshGraceSeconds + 5);
@@ -141,11 +141,7 @@ describe("oauth4webapi, end to end", () => {
       await expect(refresh(rotatedAway)).rejects.toMatchObject({ error: "invalid_grant" });
       // The newest refresh token of the family stopped working too.
       await expect(refresh(tokens.refresh_token!)).rejects.toMatchObject({ error: "invalid_grant" });
-      const live = app.db
-        .select()
-        .from(oauthTokens)
-        .all()
-        .filter((t) => t.revokedAt === null);
+      const live = (await app.db.select().from(oauthTokens)).filter((t) => t.revokedAt === null);
       expect(live).toHaveLength(0);
     } finally {
       setSystemTime();
@@ -153,6 +149,7 @@ describe("oauth4webapi, end to end", () => {
   });
 
   test("a new authorization can be revoked, and introspection then reports it inactive", async () => {
+    const { oauthGrants } = app.db.tables;
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const params = oauth.validateAuthResponse(as, client, await authorize(state, verifier), state);
@@ -186,7 +183,7 @@ describe("oauth4webapi, end to end", () => {
     const revoked = await oauth.revocationRequest(as, client, oauth.None(), fresh.refresh_token!, insecure);
     await oauth.processRevocationResponse(revoked);
     expect(await introspect(fresh.access_token)).toEqual({ active: false });
-    const grants = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.client_id)).all();
+    const grants = await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.client_id));
     expect(grants.every((g) => g.revokedAt !== null)).toBe(true);
   });
 });

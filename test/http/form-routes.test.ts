@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { getTableName, is, sql, Table } from "drizzle-orm";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../../src/accounts/users-store.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { createLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { tempDir } from "../helpers.ts";
+import { selectSql } from "../support/sql.ts";
 
 // Every route that changes state is a form, guarded by the route option
 // `form` (src/http/page-guards.ts), unless it is named here. A new POST,
@@ -31,19 +33,18 @@ const stateChanging = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const publicUrl = "http://127.0.0.1:8080";
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Every table, as one comparable value. */
-function snapshot(db: Store): string {
-  const tables = db.$client.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
-    name: string;
-  }[];
-  return JSON.stringify(tables.map(({ name }) => [name, db.$client.query(`SELECT * FROM "${name}"`).all()]));
+/** Every table of the schema, as one comparable value. */
+async function snapshot(db: Store): Promise<string> {
+  const tables = Object.values(db.tables).filter((value) => is(value, Table));
+  const rows = await Promise.all(tables.map((table) => selectSql(db, sql`SELECT * FROM ${table}`)));
+  return JSON.stringify(tables.map((table, i) => [getTableName(table), rows[i]]));
 }
 
 describe("every state-changing route", () => {
   const dataDir = tempDir();
   const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl });
   const db = openDatabase(config.dataDir);
-  migrate(db.$client);
+  migrateStore(db);
   const app = createApp({
     config,
     db,
@@ -70,7 +71,7 @@ describe("every state-changing route", () => {
     cookie = `gatehouse_session=${session}; gatehouse_csrf=${randomString(16)}`;
   });
   afterAll(() => {
-    db.$client.close();
+    closeStore(db);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -95,7 +96,7 @@ describe("every state-changing route", () => {
     test(`${route} refuses a post without a form token (403) and changes nothing`, async () => {
       const [method, path] = route.split(" ") as [string, string];
       const url = publicUrl + path.replaceAll(/:\w+/g, "x").replaceAll("*", "x");
-      const before = snapshot(db);
+      const before = await snapshot(db);
       const res = await app.handle(
         new Request(url, {
           method,
@@ -105,7 +106,7 @@ describe("every state-changing route", () => {
       );
       expect(res.status).toBe(403);
       expect(await res.text()).toContain("Form refused");
-      expect(snapshot(db)).toBe(before);
+      expect(await snapshot(db)).toBe(before);
     });
   }
 });

@@ -1,12 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { desc, eq } from "drizzle-orm";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../../src/accounts/users-store.ts";
 import { createApp } from "../../src/app.ts";
 import { createAuditRecorder } from "../../src/audit/recorder.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
+import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { createLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -20,7 +22,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const dataDir = tempDir();
 const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl });
 const db = openDatabase(config.dataDir);
-migrate(db.$client);
+migrateStore(db);
 const audit = createAuditRecorder({
   db,
   log: createLogger(() => {}),
@@ -30,7 +32,7 @@ const audit = createAuditRecorder({
 });
 const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, setupToken: null, audit });
 afterAll(() => {
-  db.$client.close();
+  closeStore(db);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -124,7 +126,7 @@ describe("signedIn and admin", () => {
     });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Sign in again for admin pages");
-    expect(db.$client.query("SELECT count(*) AS n FROM invitations").get()).toEqual({ n: 0 });
+    expect(await db.select().from(db.tables.invitations)).toEqual([]);
   });
 
   test("a key session gets 403 on the own clients page, which admits any other session", async () => {
@@ -137,11 +139,17 @@ describe("request context", () => {
   test("a page's audit entry carries the request id the response names and the client address", async () => {
     const res = await post("/sign-in/key", await browser(), { csrf: formToken, api_key: "not-a-key" });
     expect(res.status).toBe(401);
-    const entry = db.$client
-      .query("SELECT request_id, ip FROM audit_events WHERE event = 'sign_in_failed' ORDER BY id DESC LIMIT 1")
-      .get();
+    const { auditEvents } = db.tables;
+    const entry = first(
+      await db
+        .select({ requestId: auditEvents.requestId, ip: auditEvents.ip })
+        .from(auditEvents)
+        .where(eq(auditEvents.event, "sign_in_failed"))
+        .orderBy(desc(auditEvents.id))
+        .limit(1),
+    );
     // app.handle has no socket, so the address is the one given to requests without one.
-    expect(entry).toEqual({ request_id: res.headers.get("x-request-id"), ip: "unknown" });
+    expect(entry).toEqual({ requestId: res.headers.get("x-request-id"), ip: "unknown" });
   });
 
   test("a caller's plain X-Request-Id is the one every part of the request uses", async () => {
@@ -158,8 +166,7 @@ describe("request context", () => {
       }),
     );
     expect(res.headers.get("x-request-id")).toBe("trace-42");
-    expect(db.$client.query("SELECT count(*) AS n FROM audit_events WHERE request_id = 'trace-42'").get()).toEqual({
-      n: 1,
-    });
+    const { auditEvents } = db.tables;
+    expect((await db.select().from(auditEvents).where(eq(auditEvents.requestId, "trace-42"))).length).toBe(1);
   });
 });

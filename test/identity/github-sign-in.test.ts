@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { identityLinks, users } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import type { IdentityProviderConfig } from "../../src/identity/config.ts";
 import { Browser, createTestApp, freePort, type TestApp } from "../helpers.ts";
 
@@ -114,13 +114,20 @@ async function signIn(providerId: string, who: GitHubPerson): Promise<{ res: Res
   return { res: await b.request(atGitHub.headers.get("location")!), b };
 }
 
-const link = (providerId: string, subject: string) =>
-  app.db
-    .select()
-    .from(identityLinks)
-    .where(and(eq(identityLinks.provider, providerId), eq(identityLinks.subject, subject)))
-    .get();
-const userByEmail = (email: string) => app.db.select().from(users).where(eq(users.email, email)).get();
+async function link(providerId: string, subject: string) {
+  const { identityLinks } = app.db.tables;
+  return first(
+    await app.db
+      .select()
+      .from(identityLinks)
+      .where(and(eq(identityLinks.provider, providerId), eq(identityLinks.subject, subject)))
+      .limit(1),
+  );
+}
+async function userByEmail(email: string) {
+  const { users } = app.db.tables;
+  return first(await app.db.select().from(users).where(eq(users.email, email)).limit(1));
+}
 
 describe("sign-in through GitHub", () => {
   test("the numeric id is the subject and the primary verified email names the account", async () => {
@@ -132,7 +139,7 @@ describe("sign-in through GitHub", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
     expect(lastScope).toBe("read:user user:email");
-    expect(link("github", "1001")?.userId).toBe(userByEmail("octo@example.com")!.id);
+    expect((await link("github", "1001"))?.userId).toBe((await userByEmail("octo@example.com"))!.id);
   });
 
   test("an unverified primary email is refused, even beside a verified secondary one", async () => {
@@ -146,8 +153,8 @@ describe("sign-in through GitHub", () => {
     });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Email not verified");
-    expect(link("github", "1002")).toBeUndefined();
-    expect(userByEmail("other@example.com")).toBeUndefined();
+    expect(await link("github", "1002")).toBeNull();
+    expect(await userByEmail("other@example.com")).toBeNull();
   });
 
   test("allowed_orgs: a member of an allowed organization signs in, and read:org is asked for", async () => {
@@ -158,7 +165,7 @@ describe("sign-in through GitHub", () => {
     });
     expect(res.status).toBe(303);
     expect(lastScope).toBe("read:user user:email read:org");
-    expect(link("github-acme", "1003")).toBeDefined();
+    expect(await link("github-acme", "1003")).not.toBeNull();
   });
 
   test("allowed_orgs: someone in no allowed organization is refused with 403", async () => {
@@ -169,7 +176,7 @@ describe("sign-in through GitHub", () => {
     });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Organization required");
-    expect(userByEmail("outsider@example.com")).toBeUndefined();
+    expect(await userByEmail("outsider@example.com")).toBeNull();
   });
 
   test("a code GitHub no longer accepts is refused with 400, never a 500", async () => {
@@ -183,7 +190,7 @@ describe("sign-in through GitHub", () => {
       reason: "provider_error",
       detail: expect.stringContaining("bad_verification_code"),
     });
-    expect(userByEmail("late@example.com")).toBeUndefined();
+    expect(await userByEmail("late@example.com")).toBeNull();
   });
 
   test("GitHub unreachable is a 502 page", async () => {

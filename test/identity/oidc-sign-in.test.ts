@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
+import { first } from "../../src/db/transaction.ts";
 import { createInvitation } from "../../src/accounts/invitations.ts";
 import { createUser, disableAccount } from "../../src/accounts/users.ts";
-import { auditEvents, identityLinks, invitations, users } from "../../src/db/schema.ts";
 import { decodeFlow, encodeFlow } from "../../src/identity/flow-cookie.ts";
 import { Browser, freePort, type TestApp } from "../helpers.ts";
 import { gatehouseWith, loginAtOp, oidcProvider, startOp, type TestOp } from "./oidc-fixture.ts";
@@ -70,13 +70,20 @@ async function signInAs(
   return { res: await b.request(back), b };
 }
 
-const linkOf = (provider: string, subject: string) =>
-  app.db
-    .select()
-    .from(identityLinks)
-    .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
-    .get();
-const userByEmail = (email: string) => app.db.select().from(users).where(eq(users.email, email)).get();
+async function linkOf(provider: string, subject: string) {
+  const { identityLinks } = app.db.tables;
+  return first(
+    await app.db
+      .select()
+      .from(identityLinks)
+      .where(and(eq(identityLinks.provider, provider), eq(identityLinks.subject, subject)))
+      .limit(1),
+  );
+}
+async function userByEmail(email: string) {
+  const { users } = app.db.tables;
+  return first(await app.db.select().from(users).where(eq(users.email, email)).limit(1));
+}
 
 async function signedInEmail(b: Browser): Promise<string | null> {
   const res = await b.get("/keys");
@@ -85,13 +92,11 @@ async function signedInEmail(b: Browser): Promise<string | null> {
 }
 
 async function failures(reason: string): Promise<number> {
+  const { auditEvents } = app.db.tables;
   await app.audit.flush();
-  return app.db
-    .select()
-    .from(auditEvents)
-    .where(eq(auditEvents.event, "sign_in_failed"))
-    .all()
-    .filter((e) => e.detail !== null && (JSON.parse(e.detail) as { reason?: string }).reason === reason).length;
+  return (await app.db.select().from(auditEvents).where(eq(auditEvents.event, "sign_in_failed"))).filter(
+    (e) => e.detail !== null && (JSON.parse(e.detail) as { reason?: string }).reason === reason,
+  ).length;
 }
 
 /** The internal detail of the last refusal in the server log (never shown to the person). */
@@ -142,10 +147,10 @@ describe("signing in", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
     expect(b.cookies.has("gatehouse_signin_flow")).toBe(false);
-    const user = userByEmail("alice@example.com")!;
+    const user = (await userByEmail("alice@example.com"))!;
     expect(user.isAdmin).toBe(false);
     expect(user.passwordHash).toBeNull();
-    expect(linkOf("open-op", "alice")?.userId).toBe(user.id);
+    expect((await linkOf("open-op", "alice"))?.userId).toBe(user.id);
     expect(await signedInEmail(b)).toBe("alice@example.com");
   });
 
@@ -158,28 +163,25 @@ describe("signing in", () => {
   });
 
   test("the same person signing in again reaches the same account through the link", async () => {
-    const before = app.db.select().from(users).all().length;
+    const { users } = app.db.tables;
+    const before = (await app.db.select().from(users)).length;
     const { res, b } = await signInAs("open-op", "alice");
     expect(res.status).toBe(303);
-    expect(app.db.select().from(users).all().length).toBe(before);
+    expect((await app.db.select().from(users)).length).toBe(before);
     expect(await signedInEmail(b)).toBe("alice@example.com");
-    expect(linkOf("open-op", "alice")?.lastUsedAt).not.toBeNull();
+    expect((await linkOf("open-op", "alice"))?.lastUsedAt).not.toBeNull();
   });
 
   test("an existing account is linked by its verified email (case aside), with sign_in and identity_linked audited", async () => {
+    const { auditEvents } = app.db.tables;
     const bob = await createUser(app.db, { email: "bob@example.com", password: null, isAdmin: false, now: now() });
     const { res, b } = await signInAs("invite-op", "bob");
     expect(res.status).toBe(303);
-    expect(linkOf("invite-op", "bob")?.userId).toBe(bob.id);
-    expect(linkOf("invite-op", "bob")?.email).toBe("bob@example.com");
+    expect((await linkOf("invite-op", "bob"))?.userId).toBe(bob.id);
+    expect((await linkOf("invite-op", "bob"))?.email).toBe("bob@example.com");
     expect(await signedInEmail(b)).toBe("bob@example.com");
     await app.audit.flush();
-    const events = app.db
-      .select()
-      .from(auditEvents)
-      .where(eq(auditEvents.userId, bob.id))
-      .all()
-      .map((e) => e.event);
+    const events = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, bob.id))).map((e) => e.event);
     expect(events).toContain("identity_linked");
     expect(events).toContain("sign_in");
   });
@@ -188,7 +190,7 @@ describe("signing in", () => {
     const { res, b } = await signInAs("open-op", "carol");
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Email not verified");
-    expect(userByEmail("carol@example.com")).toBeUndefined();
+    expect(await userByEmail("carol@example.com")).toBeNull();
     expect(await signedInEmail(b)).toBeNull();
     expect(await failures("unverified_email")).toBe(1);
   });
@@ -197,7 +199,7 @@ describe("signing in", () => {
     const { res } = await signInAs("domain-op", "dave");
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Email domain not allowed");
-    expect(userByEmail("dave@elsewhere.org")).toBeUndefined();
+    expect(await userByEmail("dave@elsewhere.org")).toBeNull();
     expect(await failures("domain_not_allowed")).toBe(1);
   });
 
@@ -205,11 +207,12 @@ describe("signing in", () => {
     const { res } = await signInAs("invite-op", "erin");
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Invitation needed");
-    expect(userByEmail("erin@example.com")).toBeUndefined();
-    expect(linkOf("invite-op", "erin")).toBeUndefined();
+    expect(await userByEmail("erin@example.com")).toBeNull();
+    expect(await linkOf("invite-op", "erin")).toBeNull();
   });
 
   test("signup=invite: a pending invitation for the verified email is accepted and linked", async () => {
+    const { invitations } = app.db.tables;
     const { invitation } = await createInvitation(app.db, {
       email: "erin@example.com",
       isAdmin: true,
@@ -218,16 +221,18 @@ describe("signing in", () => {
     });
     const { res, b } = await signInAs("invite-op", "erin");
     expect(res.status).toBe(303);
-    const erin = userByEmail("erin@example.com")!;
+    const erin = (await userByEmail("erin@example.com"))!;
     expect(erin.isAdmin).toBe(true);
-    expect(app.db.select().from(invitations).where(eq(invitations.id, invitation.id)).get()?.userId).toBe(erin.id);
-    expect(linkOf("invite-op", "erin")?.userId).toBe(erin.id);
+    expect(
+      first(await app.db.select().from(invitations).where(eq(invitations.id, invitation.id)).limit(1))?.userId,
+    ).toBe(erin.id);
+    expect((await linkOf("invite-op", "erin"))?.userId).toBe(erin.id);
     expect(await signedInEmail(b)).toBe("erin@example.com");
   });
 
   test("a disabled account is refused with 403, also through an existing link", async () => {
     await signInAs("open-op", "frank");
-    await disableAccount(app.db, userByEmail("frank@example.com")!.id, now());
+    await disableAccount(app.db, (await userByEmail("frank@example.com"))!.id, now());
     const { res, b } = await signInAs("open-op", "frank");
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Account disabled");
@@ -235,28 +240,23 @@ describe("signing in", () => {
   });
 
   test("an identity linked to a service account is refused", async () => {
-    app.db
-      .insert(users)
-      .values({
-        id: "svc1",
-        email: "svc1@service.invalid",
-        isAdmin: false,
-        createdAt: now(),
-        kind: "service",
-        name: "svc",
-      })
-      .run();
-    app.db
-      .insert(identityLinks)
-      .values({
-        provider: "open-op",
-        subject: "ivan",
-        userId: "svc1",
-        email: "ivan@example.com",
-        createdAt: now(),
-        lastUsedAt: null,
-      })
-      .run();
+    const { identityLinks, users } = app.db.tables;
+    await app.db.insert(users).values({
+      id: "svc1",
+      email: "svc1@service.invalid",
+      isAdmin: false,
+      createdAt: now(),
+      kind: "service",
+      name: "svc",
+    });
+    await app.db.insert(identityLinks).values({
+      provider: "open-op",
+      subject: "ivan",
+      userId: "svc1",
+      email: "ivan@example.com",
+      createdAt: now(),
+      lastUsedAt: null,
+    });
     const { res } = await signInAs("open-op", "ivan");
     expect(res.status).toBe(403);
     expect(await failures("account_not_allowed")).toBe(1);
@@ -279,10 +279,11 @@ describe("the invitation page", () => {
     const res = await b.request(await loginAtOp(b, started.headers.get("location")!, "grace"));
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
-    expect(linkOf("invite-op", "grace")?.userId).toBe(userByEmail("grace@example.com")!.id);
+    expect((await linkOf("invite-op", "grace"))?.userId).toBe((await userByEmail("grace@example.com"))!.id);
   });
 
   test("a provider email other than the invited one is refused and the invitation stays pending", async () => {
+    const { invitations } = app.db.tables;
     const { token, invitation } = await createInvitation(app.db, {
       email: "someone-else@example.com",
       isAdmin: false,
@@ -295,8 +296,10 @@ describe("the invitation page", () => {
     const res = await b.request(await loginAtOp(b, started.headers.get("location")!, "heidi"));
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("Invitation is for someone else");
-    expect(app.db.select().from(invitations).where(eq(invitations.id, invitation.id)).get()?.usedAt).toBeNull();
-    expect(userByEmail("heidi@example.com")).toBeUndefined();
+    expect(
+      first(await app.db.select().from(invitations).where(eq(invitations.id, invitation.id)).limit(1))?.usedAt,
+    ).toBeNull();
+    expect(await userByEmail("heidi@example.com")).toBeNull();
   });
 
   test("a dead invitation token is refused at the start", async () => {
@@ -331,7 +334,7 @@ describe("refusals from the protocol checks", () => {
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("ID token");
     expect(lastRefusalDetail()).toContain('"nonce"');
-    expect(userByEmail("heidi@example.com")).toBeUndefined();
+    expect(await userByEmail("heidi@example.com")).toBeNull();
     expect(await signedInEmail(b)).toBeNull();
   });
 
@@ -343,7 +346,7 @@ describe("refusals from the protocol checks", () => {
     const res = await b.request(back.href);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("state mismatch");
-    expect(userByEmail("heidi@example.com")).toBeUndefined();
+    expect(await userByEmail("heidi@example.com")).toBeNull();
   });
 
   test("a callback without the flow cookie (expired or another browser) is refused with 400", async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { first } from "../../src/db/transaction.ts";
+import { eq, sql } from "drizzle-orm";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { createUser } from "../../src/accounts/users.ts";
-import { oauthClients, oauthCodes, oauthGrants, oauthPendingRequests, oauthTokens } from "../../src/db/schema.ts";
 import { upsertClient } from "../../src/oauth/clients-store.ts";
 import { insertPendingRequest } from "../../src/oauth/pending-requests-store.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
@@ -12,6 +12,7 @@ import { parseCredential, randomString } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
 import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
+import { selectSql } from "../support/sql.ts";
 
 const password = "correct horse battery staple";
 const secretPattern = /gate_cs_[a-z2-7]{16}_[a-z2-7]{52}/;
@@ -43,8 +44,14 @@ async function signedInUser(email: string, isAdmin: boolean) {
 
 /** The form token of a signed-in browser, from a page every user can open. */
 const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
-const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
-const rowCount = () => app.db.select().from(oauthClients).all().length;
+async function rowOf(id: string) {
+  const { oauthClients } = app.db.tables;
+  return first(await app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).limit(1));
+}
+async function rowCount() {
+  const { oauthClients } = app.db.tables;
+  return (await app.db.select().from(oauthClients)).length;
+}
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 const errorOf = (html: string) => /<p class="error" role="alert"[^>]*>([^<]*)<\/p>/.exec(html)?.[1] ?? "";
 
@@ -73,10 +80,10 @@ describe("access", () => {
   });
 
   test("a non-admin's form post is 403 and stores nothing", async () => {
-    const before = rowCount();
+    const before = await rowCount();
     const { res } = await addClient(member.b, { name: "sneaky", redirect_uris: "https://x.example/cb", type: "none" });
     expect(res.status).toBe(403);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("a signed-out form post is 401", async () => {
@@ -144,7 +151,7 @@ describe("adding a client", () => {
       `<p class="flash" role="status">Added “Desktop app”: give the app its client ID, ${clientId}.`,
     );
     expect(secret).toBeNull();
-    expect(rowOf(clientId!)).toMatchObject({
+    expect(await rowOf(clientId!)).toMatchObject({
       kind: "manual",
       name: "Desktop app",
       tokenEndpointAuthMethod: "none",
@@ -159,7 +166,7 @@ describe("adding a client", () => {
         "https://vscode.dev/redirect\r\ncursor://anysphere.cursor-mcp/oauth/callback\n\n  http://localhost/cb  \n",
       type: "none",
     });
-    expect(JSON.parse(rowOf(clientId!)!.redirectUris)).toEqual([
+    expect(JSON.parse((await rowOf(clientId!))!.redirectUris)).toEqual([
       "https://vscode.dev/redirect",
       "cursor://anysphere.cursor-mcp/oauth/callback",
       "http://localhost/cb",
@@ -173,11 +180,11 @@ describe("adding a client", () => {
       type: "client_secret_basic",
     });
     expect(secret).toMatch(secretPattern);
-    const row = rowOf(clientId!)!;
+    const row = (await rowOf(clientId!))!;
     expect(row.tokenEndpointAuthMethod).toBe("client_secret_basic");
     expect(row.secretHash).toBe(sha256Hex(secret!));
     expect(
-      JSON.stringify(app.db.$client.query("SELECT * FROM oauth_clients WHERE id = ?").get(clientId!)),
+      JSON.stringify(await selectSql(app.db, sql`SELECT * FROM oauth_clients WHERE id = ${clientId!}`)),
     ).not.toContain(secret!);
   });
 
@@ -187,7 +194,7 @@ describe("adding a client", () => {
       redirect_uris: "https://post.example/cb",
       type: "client_secret_post",
     });
-    expect(rowOf(clientId!)!.tokenEndpointAuthMethod).toBe("client_secret_post");
+    expect((await rowOf(clientId!))!.tokenEndpointAuthMethod).toBe("client_secret_post");
   });
 
   test("the secret never appears again, on the list or the edit page", async () => {
@@ -223,11 +230,11 @@ describe("adding a client", () => {
     ["an unknown type", { name: "Bad", redirect_uris: "https://x.example/cb", type: "private_key_jwt" }],
   ];
   test.each(bad)("with %s is a 400 page with a message and stores nothing", async (_what, form) => {
-    const before = rowCount();
+    const before = await rowCount();
     const { res, html } = await addClient(admin.b, form);
     expect(res.status).toBe(400);
     expect(errorOf(html)).not.toBe("");
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("a refused form keeps what was typed", async () => {
@@ -264,7 +271,7 @@ describe("editing redirect URIs", () => {
     const res = await edit(admin.b, client.id, "https://b.example/cb\nhttp://127.0.0.1/cb");
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
-    expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
+    expect(JSON.parse((await rowOf(client.id))!.redirectUris)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
     expect(await (await admin.b.get("/admin/clients")).text()).toContain(
       '<p class="flash" role="status">Saved the redirect URIs of “Editable 2”.</p>',
     );
@@ -280,7 +287,7 @@ describe("editing redirect URIs", () => {
     });
     const res = await edit(admin.b, client.id, "https://ok.example/cb\nvbscript:x");
     expect(res.status).toBe(400);
-    expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://a.example/cb"]);
+    expect(JSON.parse((await rowOf(client.id))!.redirectUris)).toEqual(["https://a.example/cb"]);
   });
 
   test("a metadata-document client cannot be edited (400)", async () => {
@@ -301,7 +308,7 @@ describe("editing redirect URIs", () => {
       ownerUserId: null,
     });
     expect((await edit(admin.b, id, "https://evil.example/cb")).status).toBe(400);
-    expect(JSON.parse(rowOf(id)!.redirectUris)).toEqual(["https://client.example/cb"]);
+    expect(JSON.parse((await rowOf(id))!.redirectUris)).toEqual(["https://client.example/cb"]);
   });
 
   test("an unknown client is 404", async () => {
@@ -318,7 +325,7 @@ describe("editing redirect URIs", () => {
       now: nowSeconds(),
     });
     expect((await edit(member.b, client.id, "https://evil.example/cb")).status).toBe(403);
-    expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://a.example/cb"]);
+    expect(JSON.parse((await rowOf(client.id))!.redirectUris)).toEqual(["https://a.example/cb"]);
   });
 });
 
@@ -328,6 +335,7 @@ describe("deleting a client", () => {
 
   /** A client with a pending request, an authorization, a code and an access and refresh token. */
   async function clientWithEverything() {
+    const { oauthTokens } = app.db.tables;
     const now = nowSeconds();
     const { client } = await registerManualClient(app.db, {
       name: "Doomed",
@@ -361,31 +369,32 @@ describe("deleting a client", () => {
       codeTtlSeconds: 600,
     }))!;
     for (const kind of ["access", "refresh"] as const) {
-      app.db
-        .insert(oauthTokens)
-        .values({
-          id: randomString(10),
-          kind,
-          secretHash: "0".repeat(64),
-          grantId: authorization.id,
-          scope: "mcp:read",
-          createdAt: now,
-          expiresAt: now + 3600,
-          revokedAt: null,
-          rotatedAt: null,
-          nextRefreshId: null,
-          nextAccessId: null,
-        })
-        .run();
+      await app.db.insert(oauthTokens).values({
+        id: randomString(10),
+        kind,
+        secretHash: "0".repeat(64),
+        grantId: authorization.id,
+        scope: "mcp:read",
+        createdAt: now,
+        expiresAt: now + 3600,
+        revokedAt: null,
+        rotatedAt: null,
+        nextRefreshId: null,
+        nextAccessId: null,
+      });
     }
     return { client, authorization };
   }
-  const counts = (clientId: string, grantId: string) => ({
-    pending: app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.clientId, clientId)).all().length,
-    authorizations: app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all().length,
-    codes: app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, grantId)).all().length,
-    tokens: app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)).all().length,
-  });
+  async function counts(clientId: string, grantId: string) {
+    const { oauthCodes, oauthGrants, oauthPendingRequests, oauthTokens } = app.db.tables;
+    return {
+      pending: (await app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.clientId, clientId)))
+        .length,
+      authorizations: (await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId))).length,
+      codes: (await app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, grantId))).length,
+      tokens: (await app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId))).length,
+    };
+  }
 
   test("GET asks first, naming the client, the person and the tokens it ends, and changes nothing", async () => {
     const { client, authorization } = await clientWithEverything();
@@ -396,7 +405,7 @@ describe("deleting a client", () => {
     expect(html).toContain("It ends 1 person&#x27;s connection at once, and its 2 live tokens get 401 from then on");
     expect(confirmationForm(html)).toMatchObject({ action: "/admin/clients/delete", fields: { client_id: client.id } });
     expect(html).toContain(`<a class="button secondary" href="/admin/clients/edit?id=${client.id}">Cancel</a>`);
-    expect(counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
+    expect(await counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
   });
 
   test("GET for an unknown client is 404", async () => {
@@ -425,21 +434,21 @@ describe("deleting a client", () => {
     const res = await remove(admin.b, client.id);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/clients");
-    expect(rowOf(client.id)).toBeUndefined();
+    expect(await rowOf(client.id)).toBeNull();
   });
 
   test("deletes its pending requests, grants, codes and tokens", async () => {
     const { client, authorization } = await clientWithEverything();
-    expect(counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
+    expect(await counts(client.id, authorization.id)).toEqual({ pending: 1, authorizations: 1, codes: 1, tokens: 2 });
     await remove(admin.b, client.id);
-    expect(counts(client.id, authorization.id)).toEqual({ pending: 0, authorizations: 0, codes: 0, tokens: 0 });
+    expect(await counts(client.id, authorization.id)).toEqual({ pending: 0, authorizations: 0, codes: 0, tokens: 0 });
   });
 
   test("leaves other clients' grants and tokens alone", async () => {
     const keep = await clientWithEverything();
     const doomed = await clientWithEverything();
     await remove(admin.b, doomed.client.id);
-    expect(counts(keep.client.id, keep.authorization.id)).toEqual({
+    expect(await counts(keep.client.id, keep.authorization.id)).toEqual({
       pending: 1,
       authorizations: 1,
       codes: 1,
@@ -460,31 +469,31 @@ describe("deleting a client", () => {
       now: nowSeconds(),
     });
     expect((await remove(member.b, client.id)).status).toBe(403);
-    expect(rowOf(client.id)).toBeDefined();
+    expect(await rowOf(client.id)).not.toBeNull();
   });
 });
 
 describe("CSRF", () => {
   test("adding without the form token is 403 and stores nothing", async () => {
-    const before = rowCount();
+    const before = await rowCount();
     const res = await admin.b.post("/admin/clients", {
       name: "No token",
       redirect_uris: "https://x.example/cb",
       type: "none",
     });
     expect(res.status).toBe(403);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("adding from another origin is 403 and stores nothing", async () => {
-    const before = rowCount();
+    const before = await rowCount();
     const res = await admin.b.post(
       "/admin/clients",
       { csrf: await csrfOf(admin.b), name: "Cross-site", redirect_uris: "https://x.example/cb", type: "none" },
       { origin: "https://evil.example" },
     );
     expect(res.status).toBe(403);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("deleting without the form token is 403 and the client stays", async () => {
@@ -496,7 +505,7 @@ describe("CSRF", () => {
       now: nowSeconds(),
     });
     expect((await admin.b.post("/admin/clients/delete", { client_id: client.id })).status).toBe(403);
-    expect(rowOf(client.id)).toBeDefined();
+    expect(await rowOf(client.id)).not.toBeNull();
   });
 
   test("editing with a wrong form token is 403 and changes nothing", async () => {
@@ -513,6 +522,6 @@ describe("CSRF", () => {
       redirect_uris: "https://evil.example/cb",
     });
     expect(res.status).toBe(403);
-    expect(JSON.parse(rowOf(client.id)!.redirectUris)).toEqual(["https://k.example/cb"]);
+    expect(JSON.parse((await rowOf(client.id))!.redirectUris)).toEqual(["https://k.example/cb"]);
   });
 });

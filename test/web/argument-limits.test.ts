@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { first } from "../../src/db/transaction.ts";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { apiKeys, oauthGrants } from "../../src/db/schema.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
@@ -77,8 +77,14 @@ async function post(b: Browser, path: string, fields: [string, string][]) {
 
 const createKey = (b: Browser, name: string, fields: [string, string][]) =>
   post(b, "/keys", [["name", name], ["expires_in", "never"], ...fields]);
-const keyNamed = (name: string) => app.db.select().from(apiKeys).where(eq(apiKeys.name, name)).get();
-const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
+async function keyNamed(name: string) {
+  const { apiKeys } = app.db.tables;
+  return first(await app.db.select().from(apiKeys).where(eq(apiKeys.name, name)).limit(1));
+}
+async function grantRow(id: string) {
+  const { oauthGrants } = app.db.tables;
+  return first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).limit(1))!;
+}
 const stripped = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
 
 /** A connection of Kay's to a new client, with tokens from the real token endpoint. */
@@ -95,7 +101,7 @@ describe("creating a key with argument limits on the keys page", () => {
       ["argument_limits", `${store}:text=acme/*\r\n${store}:text=labs/x\r\n`],
     ]);
     expect(res.status).toBe(200);
-    const key = keyNamed("limited")!;
+    const key = (await keyNamed("limited"))!;
     expect(key.argumentLimits).toEqual({ [store]: { text: ["acme/*", "labs/x"] } });
     const row = new RegExp(`<tr data-key-id="${key.id}">([\\s\\S]*?)</tr>`).exec(
       await (await kay.b.get("/keys")).text(),
@@ -111,7 +117,7 @@ describe("creating a key with argument limits on the keys page", () => {
     expect(res.status).toBe(400);
     expect(html).toContain(`Line 2 (&quot;${store} text acme&quot;) must be tool:argument=pattern`);
     expect(html).toContain(`${store}:text=ok`);
-    expect(keyNamed("bad-line")).toBeUndefined();
+    expect(await keyNamed("bad-line")).toBeNull();
   });
 
   test("a tool the key may not call is refused", async () => {
@@ -122,7 +128,7 @@ describe("creating a key with argument limits on the keys page", () => {
     ]);
     expect(res.status).toBe(400);
     expect(html).toContain(`${store} is not a write tool this access may call`);
-    expect(keyNamed("outside")).toBeUndefined();
+    expect(await keyNamed("outside")).toBeNull();
   });
 
   test("Read-only takes no limits", async () => {
@@ -151,7 +157,7 @@ describe("a session opened with a key that has limits", () => {
   test("a key made in it inherits the limits when none are typed", async () => {
     const b = await signIn((await parentKey()).token);
     expect((await createKey(b, "child-silent", [["access", "full"]])).res.status).toBe(200);
-    expect(keyNamed("child-silent")!.argumentLimits).toEqual({ [store]: { text: ["acme/*"] } });
+    expect((await keyNamed("child-silent"))!.argumentLimits).toEqual({ [store]: { text: ["acme/*"] } });
   });
 
   test("may narrow them to a plain value, never widen them", async () => {
@@ -164,17 +170,18 @@ describe("a session opened with a key that has limits", () => {
         ])
       ).res.status,
     ).toBe(200);
-    expect(keyNamed("child-narrow")!.argumentLimits).toEqual({ [store]: { text: ["acme/widgets"] } });
+    expect((await keyNamed("child-narrow"))!.argumentLimits).toEqual({ [store]: { text: ["acme/widgets"] } });
     const wide = await createKey(b, "child-wide", [
       ["access", "full"],
       ["argument_limits", `${store}:text=*`],
     ]);
     expect(wide.res.status).toBe(400);
     expect(wide.html).toContain("The API key you signed in with has narrower argument limits");
-    expect(keyNamed("child-wide")).toBeUndefined();
+    expect(await keyNamed("child-wide")).toBeNull();
   });
 
   test("a connection approved in it gets the key's limits, and the consent page says so", async () => {
+    const { oauthGrants } = app.db.tables;
     const b = await signIn((await parentKey()).token);
     const { client } = makeClient(app, { name: "Claude" });
     const consent = await openConsent(b, authorizePath(client.id, { redirect_uri: client.redirectUris[0]! }));
@@ -189,7 +196,9 @@ describe("a session opened with a key that has limits", () => {
     });
     expect(res.status).toBe(302);
     expect(locationOf(res).query.code).toBeDefined();
-    const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
+    const authorization = first(
+      await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).limit(1),
+    )!;
     expect(authorization.argumentLimits).toEqual({ [store]: { text: ["acme/*"] } });
   });
 });
@@ -214,7 +223,7 @@ describe("changing a connection's limits after approval", () => {
       ["argument_limits", `${store}:text=team-a*`],
     ]);
     expect(res.status).toBe(303);
-    expect(grantRow(authorization.id).argumentLimits).toEqual({ [store]: { text: ["team-a*"] } });
+    expect((await grantRow(authorization.id)).argumentLimits).toEqual({ [store]: { text: ["team-a*"] } });
     const refused = (await mcp.callTool({ name: store, arguments: { text: "team-b" } }).catch((e: unknown) => e)) as {
       code?: number;
       data?: Record<string, unknown>;
@@ -244,16 +253,16 @@ describe("changing a connection's limits after approval", () => {
   });
 
   test("an empty box removes them", async () => {
+    const { oauthGrants } = app.db.tables;
     const { authorization } = await kaysConnection();
-    app.db
+    await app.db
       .update(oauthGrants)
       .set({ argumentLimits: { [store]: { text: ["x"] } } })
-      .where(eq(oauthGrants.id, authorization.id))
-      .run();
+      .where(eq(oauthGrants.id, authorization.id));
     expect((await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", ""]])).res.status).toBe(
       303,
     );
-    expect(grantRow(authorization.id).argumentLimits).toBeNull();
+    expect((await grantRow(authorization.id)).argumentLimits).toBeNull();
   });
 
   test("a bad line is shown again in the row's form with why; nothing changes", async () => {
@@ -264,7 +273,7 @@ describe("changing a connection's limits after approval", () => {
     expect(res.status).toBe(400);
     expect(html).toContain('<details class="edit-limits" open>');
     expect(html).toContain("must be tool:argument=pattern");
-    expect(grantRow(authorization.id).argumentLimits).toBeNull();
+    expect((await grantRow(authorization.id)).argumentLimits).toBeNull();
   });
 
   test("someone else's connection is 404", async () => {
@@ -275,7 +284,7 @@ describe("changing a connection's limits after approval", () => {
       (await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=x`]])).res
         .status,
     ).toBe(404);
-    expect(grantRow(authorization.id).argumentLimits).toBeNull();
+    expect((await grantRow(authorization.id)).argumentLimits).toBeNull();
   });
 
   test("a form without the form token is refused (403)", async () => {
@@ -287,12 +296,13 @@ describe("changing a connection's limits after approval", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
     });
     expect(res.status).toBe(403);
-    expect(grantRow(authorization.id).argumentLimits).toBeNull();
+    expect((await grantRow(authorization.id)).argumentLimits).toBeNull();
   });
 });
 
 describe("rotating in a session opened with a key that has limits", () => {
   test("a key of Kay's without those limits is beyond the session's key: 403, not rotated", async () => {
+    const { apiKeys } = app.db.tables;
     const parent = await createApiKey(app.db, {
       userId: kay.id,
       name: "rot-parent",
@@ -311,12 +321,15 @@ describe("rotating in a session opened with a key that has limits", () => {
     const b = await signIn(parent.token);
     const { res } = await post(b, `/keys/${wide.apiKey.id}/rotate`, []);
     expect(res.status).toBe(403);
-    expect(app.db.select().from(apiKeys).where(eq(apiKeys.id, wide.apiKey.id)).get()!.revokedAt).toBeNull();
+    expect(
+      first(await app.db.select().from(apiKeys).where(eq(apiKeys.id, wide.apiKey.id)).limit(1))!.revokedAt,
+    ).toBeNull();
   });
 });
 
 describe("the device flow's consent", () => {
   test("shows the admin policy and the session key's limits, and the grant inherits the key's", async () => {
+    const { oauthGrants } = app.db.tables;
     const parent = await createApiKey(app.db, {
       userId: kay.id,
       name: "tv-parent",
@@ -341,7 +354,9 @@ describe("the device flow's consent", () => {
       access: "full",
     });
     expect(res.status).toBe(200);
-    const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).get()!;
+    const authorization = first(
+      await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).limit(1),
+    )!;
     expect(authorization.argumentLimits).toEqual({ [store]: { text: ["team-tv"] } });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { oauthGrants } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
@@ -62,7 +62,10 @@ async function revokeVia(b: Browser, grantId: string) {
   return b.post(`/connections/${grantId}/revoke`, { csrf });
 }
 
-const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
+async function grantRow(id: string) {
+  const { oauthGrants } = app.db.tables;
+  return first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).limit(1))!;
+}
 
 describe("the connections list", () => {
   test("shows a connection named after its client: 'Claude (MCP connector)'", async () => {
@@ -147,7 +150,7 @@ describe("revoking a connection", () => {
     expect(html).toContain("It gets 401 on its next request, and its refresh token stops working.");
     expect(html).toContain(`<form method="post" action="/connections/${authorization.id}/revoke"`);
     expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
@@ -164,7 +167,7 @@ describe("revoking a connection", () => {
     const { authorization } = await connect(bob.id);
     const html = await (await admin.b.get(`/connections/${authorization.id}/revoke`)).text();
     expect(html).toContain("<h1>Revoke “Claude” for bob@example.com?</h1>");
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
   });
 
   test("the list's Revoke is a link to the question, not a form that acts", async () => {
@@ -200,21 +203,21 @@ describe("revoking a connection", () => {
     const { authorization, tokens } = await connect(alice.id);
     const res = await revokeVia(bob.b, authorization.id);
     expect(res.status).toBe(404);
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
 
   test("an admin can revoke another user's connection", async () => {
     const { authorization } = await connect(bob.id);
     expect((await revokeVia(admin.b, authorization.id)).status).toBe(303);
-    expect(grantRow(authorization.id).revokedAt).toBeNumber();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNumber();
   });
 
   test("without the CSRF token is refused and it stays live", async () => {
     const { authorization } = await connect(alice.id);
     const res = await alice.b.post(`/connections/${authorization.id}/revoke`, { csrf: "" });
     expect(res.status).toBe(403);
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
   });
 
   test("an already revoked connection is 404", async () => {
@@ -244,7 +247,7 @@ describe("the API key a session was opened with", () => {
     const { authorization, tokens } = await connect(alice.id, { apiKeyId: apiKey.id });
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     expect((await alice.b.post(`/keys/${apiKey.id}/revoke`, { csrf })).status).toBe(303);
-    expect(grantRow(authorization.id).revokedAt).toBeNumber();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNumber();
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
@@ -253,7 +256,7 @@ describe("the API key a session was opened with", () => {
     const { authorization, tokens } = await connect(alice.id, { apiKeyId: apiKey.id });
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     expect((await alice.b.post(`/keys/${apiKey.id}/rotate`, { csrf })).status).toBe(200);
-    expect(grantRow(authorization.id).revokedAt).toBeNumber();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNumber();
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
@@ -262,6 +265,6 @@ describe("the API key a session was opened with", () => {
     const { authorization } = await connect(alice.id, { apiKeyId: null });
     const csrf = Browser.csrfOf(await (await alice.b.get("/keys")).text());
     await alice.b.post(`/keys/${apiKey.id}/revoke`, { csrf });
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
   });
 });

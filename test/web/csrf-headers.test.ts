@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../../src/accounts/users-store.ts";
 import { hashPassword } from "../../src/accounts/users.ts";
@@ -6,6 +7,7 @@ import { createApiKey } from "../../src/keys/api-keys.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, testPasswordHashCost, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
+import { selectSql } from "../support/sql.ts";
 
 const password = "correct horse battery staple";
 const passwordHash = await hashPassword(password, testPasswordHashCost);
@@ -40,9 +42,9 @@ async function fixture(app: TestApp) {
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
 /** Every table the forms can change, as one comparable value. */
-function snapshot(app: TestApp): string {
-  const q = (table: string) => app.db.$client.query(`SELECT * FROM ${table} ORDER BY id`).all();
-  return JSON.stringify({ users: q("users"), sessions: q("sessions"), apiKeys: q("api_keys") });
+async function snapshot(app: TestApp): Promise<string> {
+  const q = (table: string) => selectSql(app.db, sql`SELECT * FROM ${sql.identifier(table)} ORDER BY id`);
+  return JSON.stringify({ users: await q("users"), sessions: await q("sessions"), apiKeys: await q("api_keys") });
 }
 
 const forms: { name: string; path: (fx: Fixture) => string; fields: (fx: Fixture) => Record<string, string> }[] = [
@@ -103,30 +105,30 @@ describe("form posts", () => {
 
   for (const form of forms) {
     test(`${form.name} is accepted with a valid token from our origin`, async () => {
-      const before = snapshot(app);
+      const before = await snapshot(app);
       const res = await fx.b.post(form.path(fx), { ...form.fields(fx), csrf: fx.csrf });
       expect(res.status).not.toBe(403);
-      expect(snapshot(app)).not.toBe(before);
+      expect(await snapshot(app)).not.toBe(before);
     });
 
     // What Chromium sends for our own form under Referrer-Policy: no-referrer.
     test(`${form.name} is accepted with Origin null when Sec-Fetch-Site is same-origin`, async () => {
-      const before = snapshot(app);
+      const before = await snapshot(app);
       const res = await fx.b.post(
         form.path(fx),
         { ...form.fields(fx), csrf: fx.csrf },
         { origin: "null", "sec-fetch-site": "same-origin" },
       );
       expect(res.status).not.toBe(403);
-      expect(snapshot(app)).not.toBe(before);
+      expect(await snapshot(app)).not.toBe(before);
     });
 
     for (const forgery of forgeries) {
       test(`${form.name} is refused with 403 and changes nothing when ${forgery.name}`, async () => {
-        const before = snapshot(app);
+        const before = await snapshot(app);
         const res = await forgery.send(app, fx, form.path(fx), form.fields(fx));
         expect(res.status).toBe(403);
-        expect(snapshot(app)).toBe(before);
+        expect(await snapshot(app)).toBe(before);
       });
     }
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { first } from "../../src/db/transaction.ts";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { apiKeys, invitations, oauthGrants } from "../../src/db/schema.ts";
 import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { makeClient, makeCode } from "../oauth/token-fixture.ts";
@@ -78,8 +78,14 @@ async function createKey(b: Browser, fields: [string, string][]) {
   return { res, html: await res.text() };
 }
 
-const keysNamed = (name: string) => app.db.select().from(apiKeys).where(eq(apiKeys.name, name)).all();
-const keyRow = (id: string) => app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()!;
+async function keysNamed(name: string) {
+  const { apiKeys } = app.db.tables;
+  return await app.db.select().from(apiKeys).where(eq(apiKeys.name, name));
+}
+async function keyRow(id: string) {
+  const { apiKeys } = app.db.tables;
+  return first(await app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1))!;
+}
 
 describe("the keys page in a Read-only key's session", () => {
   test("says what the key limits, in one sentence, and offers Read-only alone", async () => {
@@ -104,7 +110,7 @@ describe("the keys page in a Read-only key's session", () => {
       const { res } = await createKey(b, [["name", "escalated"], ...fields]);
       expect(res.status).toBe(400);
     }
-    expect(keysNamed("escalated")).toEqual([]);
+    expect(await keysNamed("escalated")).toEqual([]);
   });
 
   test("makes a Read-only key that ends with the session's key: revoking that key revokes it", async () => {
@@ -115,10 +121,10 @@ describe("the keys page in a Read-only key's session", () => {
       ["access", "read"],
     ]);
     expect(res.status).toBe(200);
-    const [child] = keysNamed("child");
+    const [child] = await keysNamed("child");
     expect([child!.scope, child!.createdWithKeyId]).toEqual(["mcp:read", parent.apiKey.id]);
     await revokeApiKey(app.db, { id: parent.apiKey.id, ownerId: null, now: now() });
-    expect(keyRow(child!.id).revokedAt).not.toBeNull();
+    expect((await keyRow(child!.id)).revokedAt).not.toBeNull();
   });
 
   test("a key made in a session of an expiring key expires no later than it", async () => {
@@ -128,7 +134,7 @@ describe("the keys page in a Read-only key's session", () => {
       ["name", "never-child"],
       ["access", "read"],
     ]);
-    expect(keysNamed("never-child")[0]!.expiresAt).toBe(parent.apiKey.expiresAt);
+    expect((await keysNamed("never-child"))[0]!.expiresAt).toBe(parent.apiKey.expiresAt);
   });
 
   test("cannot rotate a Full key (it would hand out its secret); can rotate a Read-only one", async () => {
@@ -138,14 +144,15 @@ describe("the keys page in a Read-only key's session", () => {
     const refused = await b.post(`/keys/${full.apiKey.id}/rotate`, { csrf });
     expect(refused.status).toBe(403);
     expect(await refused.text()).not.toContain("gate_key_");
-    expect(keyRow(full.apiKey.id).revokedAt).toBeNull();
+    expect((await keyRow(full.apiKey.id)).revokedAt).toBeNull();
     const reader = await adminKey("read");
     const rotated = await b.post(`/keys/${reader.apiKey.id}/rotate`, { csrf });
     expect(rotated.status).toBe(200);
-    expect(keyRow(reader.apiKey.id).revokedAt).not.toBeNull();
+    expect((await keyRow(reader.apiKey.id)).revokedAt).not.toBeNull();
   });
 
   test("does not list or revoke other people's connections, though the user is an admin", async () => {
+    const { oauthGrants } = app.db.tables;
     const { client } = makeClient(app, { name: "Their app" });
     const { authorization } = await makeCode(app, { userId: otherId, clientId: client.id });
     const b = await signIn((await adminKey("read")).token);
@@ -153,7 +160,9 @@ describe("the keys page in a Read-only key's session", () => {
     expect(html).not.toContain('id="all-connections"');
     const res = await b.post(`/connections/${authorization.id}/revoke`, { csrf: Browser.csrfOf(html) });
     expect(res.status).toBe(404);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt).toBeNull();
+    expect(
+      first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).limit(1))!.revokedAt,
+    ).toBeNull();
   });
 });
 
@@ -180,8 +189,8 @@ describe("a key limited to some write tools", () => {
         ])
       ).res.status,
     ).toBe(200);
-    expect(keysNamed("all-tools")).toEqual([]);
-    expect(keysNamed("own-tool")[0]!.tools).toEqual([revoke]);
+    expect(await keysNamed("all-tools")).toEqual([]);
+    expect((await keysNamed("own-tool"))[0]!.tools).toEqual([revoke]);
   });
 });
 
@@ -203,11 +212,12 @@ describe("admin pages and actions need a password or provider sign-in", () => {
   });
 
   test("creating an invitation is refused to a key session and stores nothing", async () => {
+    const { invitations } = app.db.tables;
     const b = await signIn((await adminKey("full")).token);
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
     const res = await b.post("/admin/people/invite", { csrf, email: "invitee@example.com" });
     expect(res.status).toBe(403);
-    expect(app.db.select().from(invitations).where(eq(invitations.email, "invitee@example.com")).all()).toEqual([]);
+    expect(await app.db.select().from(invitations).where(eq(invitations.email, "invitee@example.com"))).toEqual([]);
   });
 
   test("the navigation shows no admin links to a key session, and all of them after a password sign-in", async () => {

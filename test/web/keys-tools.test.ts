@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { apiKeys } from "../../src/db/schema.ts";
 import { createApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { makeClient, makeCode } from "../oauth/token-fixture.ts";
@@ -44,7 +43,10 @@ async function create(fields: Record<string, string>, tools: string[] = []) {
   return { res, html: await res.text() };
 }
 
-const keyNamed = (name: string) => app.db.select().from(apiKeys).where(eq(apiKeys.name, name)).all();
+async function keyNamed(name: string) {
+  const { apiKeys } = app.db.tables;
+  return await app.db.select().from(apiKeys).where(eq(apiKeys.name, name));
+}
 /** The text of the write tools cell of a table row, tags stripped. */
 async function toolsCell(attr: string, id: string): Promise<string | null> {
   const html = await (await user.b.get("/keys")).text();
@@ -70,21 +72,21 @@ describe("creating a key limited to write tools", () => {
   test("Full with the ticked tools records them and the list shows them", async () => {
     const { res } = await create({ name: "one-tool", access: "chosen" }, [revoke]);
     expect(res.status).toBe(200);
-    const [row] = keyNamed("one-tool");
+    const [row] = await keyNamed("one-tool");
     expect(row!.tools).toEqual([revoke]);
     expect(await toolsCell("data-key-id", row!.id)).toBe(revoke);
   });
 
   test("Full with every write tool records null and the list says All", async () => {
     await create({ name: "all-tools", access: "full" }, [revoke]);
-    const [row] = keyNamed("all-tools");
+    const [row] = await keyNamed("all-tools");
     expect(row!.tools).toBeNull();
     expect(await toolsCell("data-key-id", row!.id)).toBe("All");
   });
 
   test("Read-only records no tools and the list says None", async () => {
     await create({ name: "reader", access: "read" }, [revoke]);
-    const [row] = keyNamed("reader");
+    const [row] = await keyNamed("reader");
     expect(row!.tools).toEqual([]);
     expect(await toolsCell("data-key-id", row!.id)).toBe("None");
   });
@@ -93,7 +95,7 @@ describe("creating a key limited to write tools", () => {
     const { res, html } = await create({ name: "bad-tool", access: "chosen" }, [revoke, "nope__x"]);
     expect(res.status).toBe(400);
     expect(html).toContain("Gatehouse has no write tool named nope__x.");
-    expect(keyNamed("bad-tool")).toHaveLength(0);
+    expect(await keyNamed("bad-tool")).toHaveLength(0);
   });
 
   test("choosing only ticked tools but ticking none is refused", async () => {
@@ -101,7 +103,7 @@ describe("creating a key limited to write tools", () => {
     expect(res.status).toBe(400);
     expect(html).toContain("Tick at least one write tool");
     expect(html).toContain('<input type="radio" name="access" value="chosen" checked/>');
-    expect(keyNamed("no-tool")).toHaveLength(0);
+    expect(await keyNamed("no-tool")).toHaveLength(0);
   });
 
   test("a rotated key keeps its tools", async () => {

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { first } from "../../src/db/transaction.ts";
 import { eq, sql } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { apiKeys } from "../../src/db/schema.ts";
 import { authenticateApiKey, createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
@@ -46,8 +46,14 @@ async function createViaForm(b: Browser, form: Record<string, string>) {
   return { res, html, token: tokenPattern.exec(html)?.[0] ?? null };
 }
 
-const rowsOf = (userId: string) => app.db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).all();
-const rowOf = (id: string) => app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+async function rowsOf(userId: string) {
+  const { apiKeys } = app.db.tables;
+  return await app.db.select().from(apiKeys).where(eq(apiKeys.userId, userId));
+}
+async function rowOf(id: string) {
+  const { apiKeys } = app.db.tables;
+  return first(await app.db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1));
+}
 const idOf = (token: string) => token.slice("gate_key_".length, "gate_key_".length + 16);
 const unescapeHtml = (s: string) =>
   s
@@ -111,12 +117,12 @@ describe("creating a key", () => {
     const { res, token } = await createViaForm(alice.b, { name: "ci read", access: "read", expires_in: "never" });
     expect(res.status).toBe(200);
     expect(token).toMatch(tokenPattern);
-    expect(rowOf(idOf(token!))!.scope).toBe("mcp:read");
+    expect((await rowOf(idOf(token!)))!.scope).toBe("mcp:read");
   });
 
   test("full access stores scope 'mcp:read mcp:write'", async () => {
     const { token } = await createViaForm(alice.b, { name: "ci full", access: "full", expires_in: "never" });
-    expect(rowOf(idOf(token!))!.scope).toBe("mcp:read mcp:write");
+    expect((await rowOf(idOf(token!)))!.scope).toBe("mcp:read mcp:write");
   });
 
   test("the created page's usage snippet, run with the new key, calls /mcp as its owner", async () => {
@@ -138,7 +144,7 @@ describe("creating a key", () => {
 
   test("stores only the SHA-256 hex of the secret", async () => {
     const { token } = await createViaForm(alice.b, { name: "hashed", access: "read", expires_in: "never" });
-    const row = rowOf(idOf(token!))!;
+    const row = (await rowOf(idOf(token!)))!;
     const secret = token!.slice(-52);
     expect(row.secretHash).not.toBe(token!);
     expect(row.secretHash).toMatch(/^[0-9a-f]{64}$/);
@@ -150,13 +156,13 @@ describe("creating a key", () => {
 
   test("expires_in=30d sets expires_at 30 days after created_at", async () => {
     const { token } = await createViaForm(alice.b, { name: "monthly", access: "read", expires_in: "30d" });
-    const row = rowOf(idOf(token!))!;
+    const row = (await rowOf(idOf(token!)))!;
     expect(row.expiresAt! - row.createdAt).toBe(30 * 86400);
   });
 
   test("expires_in=never leaves expires_at null", async () => {
     const { token } = await createViaForm(alice.b, { name: "forever", access: "read", expires_in: "never" });
-    expect(rowOf(idOf(token!))!.expiresAt).toBeNull();
+    expect((await rowOf(idOf(token!)))!.expiresAt).toBeNull();
   });
 
   const bad: [string, Record<string, string>][] = [
@@ -169,11 +175,11 @@ describe("creating a key", () => {
   ];
   for (const [what, form] of bad) {
     test(`with ${what} is 400 and stores no row`, async () => {
-      const before = rowsOf(alice.id).length;
+      const before = (await rowsOf(alice.id)).length;
       const { res, token } = await createViaForm(alice.b, form);
       expect(res.status).toBe(400);
       expect(token).toBeNull();
-      expect(rowsOf(alice.id).length).toBe(before);
+      expect((await rowsOf(alice.id)).length).toBe(before);
     });
   }
 
@@ -186,13 +192,13 @@ describe("creating a key", () => {
 describe("key names", () => {
   test("a name one of your live keys has is refused: 400, the form drawn again with why, no row stored", async () => {
     await createViaForm(alice.b, { name: "deploy", access: "read", expires_in: "never" });
-    const before = rowsOf(alice.id).length;
+    const before = (await rowsOf(alice.id)).length;
     const { res, html, token } = await createViaForm(alice.b, { name: " Deploy ", access: "read", expires_in: "30d" });
     expect(res.status).toBe(400);
     expect(token).toBeNull();
     expect(html).toContain("There is already a live key named &quot;Deploy&quot;");
     expect(html).toMatch(/<input type="text" name="name" value=" Deploy "/);
-    expect(rowsOf(alice.id).length).toBe(before);
+    expect((await rowsOf(alice.id)).length).toBe(before);
   });
 
   test("another person's key of that name does not matter", async () => {
@@ -233,7 +239,7 @@ describe("revoking a key", () => {
     const { token } = await createViaForm(alice.b, { name: "to revoke", access: "read", expires_in: "never" });
     const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
     expect(res.status).toBe(303);
-    expect(rowOf(idOf(token!))!.revokedAt).toBeNumber();
+    expect((await rowOf(idOf(token!)))!.revokedAt).toBeNumber();
   });
 
   test("the revoked key no longer authenticates", async () => {
@@ -245,10 +251,10 @@ describe("revoking a key", () => {
 
   test("someone else's key is 404 and the key stays live", async () => {
     const { token } = await createViaForm(bob.b, { name: "bobs", access: "read", expires_in: "never" });
-    const before = rowOf(idOf(token!));
+    const before = await rowOf(idOf(token!));
     const res = await alice.b.post(`/keys/${idOf(token!)}/revoke`, { csrf: await csrfOf(alice.b) });
     expect(res.status).toBe(404);
-    expect(rowOf(idOf(token!))).toEqual(before);
+    expect(await rowOf(idOf(token!))).toEqual(before);
     expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
@@ -261,7 +267,7 @@ describe("revoking a key", () => {
     expect(html).toContain("get 401 at once");
     expect(html).toContain(`<form method="post" action="/keys/${idOf(token!)}/revoke"`);
     expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
-    expect(rowOf(idOf(token!))!.revokedAt).toBeNull();
+    expect((await rowOf(idOf(token!)))!.revokedAt).toBeNull();
     expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
@@ -321,7 +327,7 @@ describe("rotating a key", () => {
   test("the new key keeps the name, scope and lifetime", async () => {
     const { token } = await createViaForm(alice.b, { name: "same name", access: "full", expires_in: "90d" });
     const rotated = await rotate(alice.b, idOf(token!));
-    const row = rowOf(idOf(rotated.token!))!;
+    const row = (await rowOf(idOf(rotated.token!)))!;
     expect([row.name, row.scope, row.expiresAt! - row.createdAt]).toEqual([
       "same name",
       "mcp:read mcp:write",
@@ -344,7 +350,7 @@ describe("rotating a key", () => {
     expect(html).toContain("shown once to copy");
     expect(html).toContain(`<form method="post" action="/keys/${idOf(token!)}/rotate"`);
     expect(html).toContain('<a class="button secondary" href="/keys">Cancel</a>');
-    expect(rowOf(idOf(token!))!.revokedAt).toBeNull();
+    expect((await rowOf(idOf(token!)))!.revokedAt).toBeNull();
     expect(await authenticateApiKey(app.db, token!, nowSeconds())).not.toBeNull();
   });
 
@@ -386,18 +392,18 @@ describe("rotating a key", () => {
     const again = await alice.b.post(`/keys/${idOf(token!)}/rotate`, { csrf });
     expect(again.status).toBe(404);
     expect(await again.text()).not.toMatch(tokenPattern);
-    const live = rowsOf(alice.id).filter((r) => r.name === "resubmitted" && r.revokedAt === null);
+    const live = (await rowsOf(alice.id)).filter((r) => r.name === "resubmitted" && r.revokedAt === null);
     expect(live.map((r) => r.id)).toEqual([idOf(shown)]);
     expect((await authenticateApiKey(app.db, shown, nowSeconds()))?.user.id).toBe(alice.id);
   });
 
   test("someone else's key is 404 and the key stays live", async () => {
     const { token } = await createViaForm(bob.b, { name: "bobs rotate", access: "read", expires_in: "never" });
-    const before = rowsOf(bob.id);
+    const before = await rowsOf(bob.id);
     const rotated = await rotate(alice.b, idOf(token!));
     expect(rotated.res.status).toBe(404);
-    expect(rowsOf(bob.id)).toEqual(before);
-    expect(rowsOf(alice.id).some((r) => r.name === "bobs rotate")).toBe(false);
+    expect(await rowsOf(bob.id)).toEqual(before);
+    expect((await rowsOf(alice.id)).some((r) => r.name === "bobs rotate")).toBe(false);
   });
 });
 
@@ -417,11 +423,11 @@ describe("last_used_at", () => {
     const start = new Date("2030-01-01T00:00:00Z");
     setSystemTime(start);
     await authenticateApiKey(app.db, token, nowSeconds());
-    const first = rowOf(apiKey.id)!.lastUsedAt;
+    const first = (await rowOf(apiKey.id))!.lastUsedAt;
     setSystemTime(new Date(start.getTime() + 59_000));
     await authenticateApiKey(app.db, token, nowSeconds());
     expect(first).toBe(start.getTime() / 1000);
-    expect(rowOf(apiKey.id)!.lastUsedAt).toBe(first);
+    expect((await rowOf(apiKey.id))!.lastUsedAt).toBe(first);
   });
 
   test("is written again once a minute has passed", async () => {
@@ -437,7 +443,7 @@ describe("last_used_at", () => {
     await authenticateApiKey(app.db, token, nowSeconds());
     setSystemTime(new Date(start.getTime() + 60_000));
     await authenticateApiKey(app.db, token, nowSeconds());
-    expect(rowOf(apiKey.id)!.lastUsedAt).toBe(start.getTime() / 1000 + 60);
+    expect((await rowOf(apiKey.id))!.lastUsedAt).toBe(start.getTime() / 1000 + 60);
   });
 
   test("is written by signing in with the key", async () => {
@@ -453,6 +459,6 @@ describe("last_used_at", () => {
     const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
-    expect(rowOf(apiKey.id)!.lastUsedAt).toBe(start.getTime() / 1000);
+    expect((await rowOf(apiKey.id))!.lastUsedAt).toBe(start.getTime() / 1000);
   });
 });

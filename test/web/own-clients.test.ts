@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { first } from "../../src/db/transaction.ts";
 import { eq, sql } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { auditEvents, oauthClients, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { registerManualClient } from "../../src/oauth/registration.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
@@ -56,9 +56,15 @@ async function signedInUser(email: string, isAdmin: boolean): Promise<Person> {
 }
 
 const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
-const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
-const rowCount = () => app.db.select().from(oauthClients).all().length;
-const urisOf = (id: string) => JSON.parse(rowOf(id)!.redirectUris) as string[];
+async function rowOf(id: string) {
+  const { oauthClients } = app.db.tables;
+  return first(await app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).limit(1));
+}
+async function rowCount() {
+  const { oauthClients } = app.db.tables;
+  return (await app.db.select().from(oauthClients)).length;
+}
+const urisOf = async (id: string) => JSON.parse((await rowOf(id))!.redirectUris) as string[];
 
 /** Adds a client through the form; a public one is redirected to its page, which this follows. */
 async function addClient(b: Browser, form: Record<string, string>, path = "/clients") {
@@ -92,8 +98,9 @@ const post = async (b: Browser, path: string, form: Record<string, string>) =>
 
 /** Audit entries waiting in the recorder are written first. */
 async function auditOf(clientId: string) {
+  const { auditEvents } = app.db.tables;
   await app.audit.drain();
-  return app.db.select().from(auditEvents).where(eq(auditEvents.clientId, clientId)).all();
+  return await app.db.select().from(auditEvents).where(eq(auditEvents.clientId, clientId));
 }
 
 describe("access", () => {
@@ -127,11 +134,11 @@ describe("access", () => {
   test("a signed-out form post is 401 and stores nothing", async () => {
     const b = new Browser(app.url, app.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
-    const before = rowCount();
+    const before = await rowCount();
     expect(
       (await b.post("/clients", { csrf, name: "x", redirect_uris: "https://x.example/cb", type: "none" })).status,
     ).toBe(401);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 });
 
@@ -162,14 +169,14 @@ describe("a session opened with an API key", () => {
 
   test("cannot register a client (403, nothing stored)", async () => {
     const b = await keySession(alice);
-    const before = rowCount();
+    const before = await rowCount();
     const { res } = await addClient(b, {
       name: "From a key",
       redirect_uris: "https://x.example/cb",
       type: "client_secret_basic",
     });
     expect(res.status).toBe(403);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("cannot make a new secret for or delete the person's own client (403, no change)", async () => {
@@ -177,7 +184,7 @@ describe("a session opened with an API key", () => {
     const b = await keySession(alice);
     expect((await post(b, "/clients/secret", { client_id: client.id })).status).toBe(403);
     expect((await post(b, "/clients/delete", { client_id: client.id })).status).toBe(403);
-    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+    expect((await rowOf(client.id))!.secretHash).toBe(client.secretHash);
   });
 });
 
@@ -194,7 +201,7 @@ describe("registering a client", () => {
       `Added “Alice desktop”: give the app its client ID, ${clientId}. It has no secret: it uses PKCE.`,
     );
     expect(secret).toBeNull();
-    expect(rowOf(clientId!)).toMatchObject({
+    expect(await rowOf(clientId!)).toMatchObject({
       kind: "manual",
       name: "Alice desktop",
       tokenEndpointAuthMethod: "none",
@@ -210,7 +217,7 @@ describe("registering a client", () => {
       type: "client_secret_post",
     });
     expect(secret).toMatch(secretPattern);
-    expect(rowOf(clientId!)).toMatchObject({
+    expect(await rowOf(clientId!)).toMatchObject({
       tokenEndpointAuthMethod: "client_secret_post",
       secretHash: sha256Hex(secret!),
       ownerUserId: alice.id,
@@ -244,20 +251,20 @@ describe("registering a client", () => {
     ["an unknown type", { name: "Bad", redirect_uris: "https://x.example/cb", type: "private_key_jwt" }],
   ];
   test.each(bad)("with %s is a 400 page with a message and stores nothing", async (_what, form) => {
-    const before = rowCount();
+    const before = await rowCount();
     const { res, html } = await addClient(alice.b, form);
     expect(res.status).toBe(400);
     expect(errorOf(html)).not.toBe("");
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("without the form token is 403 and stores nothing", async () => {
-    const before = rowCount();
+    const before = await rowCount();
     expect(
       (await alice.b.post("/clients", { name: "No token", redirect_uris: "https://x.example/cb", type: "none" }))
         .status,
     ).toBe(403);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("an admin's client added on /admin/clients has no owner (the organization's)", async () => {
@@ -266,7 +273,7 @@ describe("registering a client", () => {
       { name: "Org app", redirect_uris: "https://org.example/cb", type: "none" },
       "/admin/clients",
     );
-    expect(rowOf(clientId!)!.ownerUserId).toBeNull();
+    expect((await rowOf(clientId!))!.ownerUserId).toBeNull();
   });
 });
 
@@ -320,7 +327,7 @@ describe("changing redirect URIs", () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/clients");
-    expect(urisOf(client.id)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
+    expect(await urisOf(client.id)).toEqual(["https://b.example/cb", "http://127.0.0.1/cb"]);
     expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toEqual([
       ["client_redirect_uris_changed", alice.id],
     ]);
@@ -337,7 +344,7 @@ describe("changing redirect URIs", () => {
       redirect_uris: "https://ok.example/cb\nvbscript:x",
     });
     expect(res.status).toBe(400);
-    expect(urisOf(client.id)).toEqual([redirectUri]);
+    expect(await urisOf(client.id)).toEqual([redirectUri]);
   });
 });
 
@@ -348,7 +355,7 @@ describe("a new secret", () => {
     const fresh = secretPattern.exec(await res.text())?.[0];
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(rowOf(client.id)!.secretHash).toBe(sha256Hex(fresh!));
+    expect((await rowOf(client.id))!.secretHash).toBe(sha256Hex(fresh!));
     const exchange = async (secret: string) => {
       const { code } = await makeCode(app, { userId: alice.id, clientId: client.id });
       return postForm(
@@ -376,7 +383,7 @@ describe("a new secret", () => {
     });
     expect(html).toContain(`<a class="button secondary" href="/clients/edit?id=${client.id}">Cancel</a>`);
     expect(html).not.toMatch(secretPattern);
-    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+    expect((await rowOf(client.id))!.secretHash).toBe(client.secretHash);
   });
 
   test("the edit page's button is a link to the question, not a form that acts", async () => {
@@ -402,13 +409,13 @@ describe("a new secret", () => {
     const again = await alice.b.post("/clients/secret", fields);
     expect(again.status).toBe(409);
     expect(await again.text()).not.toMatch(secretPattern);
-    expect(rowOf(client.id)!.secretHash).toBe(sha256Hex(shown));
+    expect((await rowOf(client.id))!.secretHash).toBe(sha256Hex(shown));
   });
 
   test("a form without the secret it replaces makes none (409)", async () => {
     const { client } = await ownedClient(alice, "client_secret_basic");
     expect((await post(alice.b, "/clients/secret", { client_id: client.id })).status).toBe(409);
-    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+    expect((await rowOf(client.id))!.secretHash).toBe(client.secretHash);
   });
 
   test("GET for a public client is the 400 page, with no question", async () => {
@@ -422,12 +429,13 @@ describe("a new secret", () => {
     const { client } = await ownedClient(alice);
     const res = await post(alice.b, "/clients/secret", { client_id: client.id });
     expect(res.status).toBe(400);
-    expect(rowOf(client.id)!.secretHash).toBeNull();
+    expect((await rowOf(client.id))!.secretHash).toBeNull();
   });
 });
 
 describe("deleting a client", () => {
   test("the owner deletes it; its tokens stop working at /mcp at once, audited", async () => {
+    const { oauthGrants } = app.db.tables;
     const { client } = await ownedClient(alice);
     const { code } = await makeCode(app, { userId: bob.id, clientId: client.id });
     const tokens = await exchangeCode(app, client.id, code);
@@ -435,8 +443,8 @@ describe("deleting a client", () => {
     const res = await confirmVia(alice.b, `/clients/delete?id=${client.id}`);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/clients");
-    expect(rowOf(client.id)).toBeUndefined();
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).all()).toEqual([]);
+    expect(await rowOf(client.id)).toBeNull();
+    expect(await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id))).toEqual([]);
     expect((await rawInitialize(app, tokens.access_token, "2025-06-18")).status).toBe(401);
     expect((await auditOf(client.id)).map((e) => [e.event, e.userId])).toContainEqual(["client_deleted", alice.id]);
   });
@@ -457,7 +465,7 @@ describe("deleting a client asks first and reports", () => {
     expect(html).toContain("Its client ID stops working");
     expect(confirmationForm(html)).toMatchObject({ action: "/clients/delete", fields: { client_id: client.id } });
     expect(html).toContain(`<a class="button secondary" href="/clients/edit?id=${client.id}">Cancel</a>`);
-    expect(rowOf(client.id)).toBeDefined();
+    expect(await rowOf(client.id)).not.toBeNull();
   });
 
   test("GET says so when nobody is connected with it", async () => {
@@ -503,7 +511,7 @@ describe("another person's client", () => {
         })
       ).status,
     ).toBe(404);
-    expect(urisOf(client.id)).toEqual([redirectUri]);
+    expect(await urisOf(client.id)).toEqual([redirectUri]);
   });
 
   test("has no confirmation page for a new secret or deleting it (404)", async () => {
@@ -523,13 +531,13 @@ describe("another person's client", () => {
     const res = await post(bob.b, "/clients/secret", { client_id: client.id });
     expect(res.status).toBe(404);
     expect(await res.text()).not.toMatch(secretPattern);
-    expect(rowOf(client.id)!.secretHash).toBe(client.secretHash);
+    expect((await rowOf(client.id))!.secretHash).toBe(client.secretHash);
   });
 
   test("cannot be deleted (404, still there)", async () => {
     const { client } = await ownedClient(alice);
     expect((await post(bob.b, "/clients/delete", { client_id: client.id })).status).toBe(404);
-    expect(rowOf(client.id)).toBeDefined();
+    expect(await rowOf(client.id)).not.toBeNull();
   });
 
   test("nor can an admin's or a self-registered client be touched from /clients (404)", async () => {
@@ -551,7 +559,7 @@ describe("another person's client", () => {
     for (const id of [org.id, dcr]) {
       expect((await bob.b.get(`/clients/edit?id=${id}`)).status).toBe(404);
       expect((await post(bob.b, "/clients/delete", { client_id: id })).status).toBe(404);
-      expect(rowOf(id)).toBeDefined();
+      expect(await rowOf(id)).not.toBeNull();
     }
   });
 
@@ -560,7 +568,7 @@ describe("another person's client", () => {
     expect((await admin.b.get(`/admin/clients/edit?id=${client.id}`)).status).toBe(200);
     expect((await confirmVia(admin.b, `/admin/clients/secret?id=${client.id}`)).status).toBe(200);
     expect((await confirmVia(admin.b, `/admin/clients/delete?id=${client.id}`)).status).toBe(303);
-    expect(rowOf(client.id)).toBeUndefined();
+    expect(await rowOf(client.id)).toBeNull();
     const entries = await auditOf(client.id);
     expect(entries.map((e) => [e.event, e.userId])).toEqual([
       ["client_secret_renewed", admin.id],
@@ -577,7 +585,7 @@ describe("CSRF on the owner's forms", () => {
       const { client } = await ownedClient(alice, "client_secret_basic");
       const res = await alice.b.post(path, { client_id: client.id, redirect_uris: "https://evil.example/cb" });
       expect(res.status).toBe(403);
-      expect(rowOf(client.id)).toMatchObject({
+      expect(await rowOf(client.id)).toMatchObject({
         secretHash: client.secretHash,
         redirectUris: JSON.stringify([redirectUri]),
       });
@@ -592,13 +600,14 @@ describe("CSRF on the owner's forms", () => {
       { origin: "https://evil.example" },
     );
     expect(res.status).toBe(403);
-    expect(rowOf(client.id)).toBeDefined();
+    expect(await rowOf(client.id)).not.toBeNull();
   });
 });
 
 describe("the owner's account", () => {
   // No command deletes a person today (they are disabled); the schema decides what a deletion would do.
   test("deleting it deletes their clients and every grant and token issued to them", async () => {
+    const { oauthTokens } = app.db.tables;
     const carol = await createUser(app.db, {
       email: "carol@example.com",
       password,
@@ -616,8 +625,8 @@ describe("the owner's account", () => {
     const { authorization, code } = await makeCode(app, { userId: bob.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     await execSql(app.db, sql`DELETE FROM users WHERE id = ${carol.id}`);
-    expect(rowOf(client.id)).toBeUndefined();
-    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id)).all()).toEqual([]);
+    expect(await rowOf(client.id)).toBeNull();
+    expect(await app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id))).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test }
 import { and, eq } from "drizzle-orm";
 import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
 import { createUser } from "../../src/accounts/users.ts";
-import { auditEvents, invitations, sessions, users } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { advanceClock, nowSeconds } from "../support/clock.ts";
 
@@ -43,8 +43,14 @@ async function signedInUser(email: string, isAdmin: boolean) {
 }
 
 const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
-const userRow = (email: string) => app.db.select().from(users).where(eq(users.email, email)).get();
-const invitationRows = (email: string) => app.db.select().from(invitations).where(eq(invitations.email, email)).all();
+async function userRow(email: string) {
+  const { users } = app.db.tables;
+  return first(await app.db.select().from(users).where(eq(users.email, email)).limit(1));
+}
+async function invitationRows(email: string) {
+  const { invitations } = app.db.tables;
+  return await app.db.select().from(invitations).where(eq(invitations.email, email));
+}
 
 async function invite(email: string, opts: { admin?: boolean; b?: Browser } = {}) {
   const b = opts.b ?? admin.b;
@@ -81,19 +87,19 @@ describe("access", () => {
   test("a non-admin's invitation is 403 and stores nothing", async () => {
     const { res } = await invite("sneaky@example.com", { b: member.b });
     expect(res.status).toBe(403);
-    expect(invitationRows("sneaky@example.com")).toEqual([]);
+    expect(await invitationRows("sneaky@example.com")).toEqual([]);
   });
 
   test("a non-admin cannot disable someone", async () => {
     const res = await member.b.post(`/admin/people/${admin.id}/disable`, { csrf: await csrfOf(member.b) });
     expect(res.status).toBe(403);
-    expect(userRow("admin@example.com")?.disabledAt).toBeNull();
+    expect((await userRow("admin@example.com"))?.disabledAt).toBeNull();
   });
 
   test("a form without the CSRF token is refused with 403", async () => {
     const res = await admin.b.post("/admin/people/invite", { csrf: "wrong", email: "nocsrf@example.com" });
     expect(res.status).toBe(403);
-    expect(invitationRows("nocsrf@example.com")).toEqual([]);
+    expect(await invitationRows("nocsrf@example.com")).toEqual([]);
   });
 
   test("a form from another origin is refused with 403", async () => {
@@ -103,7 +109,7 @@ describe("access", () => {
       { origin: "https://evil.example" },
     );
     expect(res.status).toBe(403);
-    expect(invitationRows("cross@example.com")).toEqual([]);
+    expect(await invitationRows("cross@example.com")).toEqual([]);
   });
 
   test("the header links to People for admins only", async () => {
@@ -128,7 +134,7 @@ describe("inviting", () => {
     expect(link).not.toBeNull();
     expect(html.split(link!).length - 1).toBe(1);
     const secret = link!.split("_").at(-1)!;
-    const [row] = invitationRows("new@example.com");
+    const [row] = await invitationRows("new@example.com");
     expect(row!.secretHash).not.toContain(secret);
     expect(row!.createdBy).toBe(admin.id);
     expect(row!.expiresAt - row!.createdAt).toBe(7 * 86400);
@@ -138,10 +144,10 @@ describe("inviting", () => {
     expect(accepted.page.headers.get("cache-control")).toBe("no-store");
     expect(accepted.res!.status).toBe(303);
     expect(accepted.res!.headers.get("location")).toBe("/keys");
-    const user = userRow("new@example.com")!;
+    const user = (await userRow("new@example.com"))!;
     expect(user.isAdmin).toBe(false);
-    expect(invitationRows("new@example.com")[0]!.usedAt).toBeNumber();
-    expect(invitationRows("new@example.com")[0]!.userId).toBe(user.id);
+    expect((await invitationRows("new@example.com"))[0]!.usedAt).toBeNumber();
+    expect((await invitationRows("new@example.com"))[0]!.userId).toBe(user.id);
     expect((await accepted.b.get("/keys")).status).toBe(200);
 
     const again = await signIn("new@example.com");
@@ -153,7 +159,7 @@ describe("inviting", () => {
     const { link } = await invite("newadmin@example.com", { admin: true });
     const { res, b } = await accept(link!);
     expect(res!.status).toBe(303);
-    expect(userRow("newadmin@example.com")?.isAdmin).toBe(true);
+    expect((await userRow("newadmin@example.com"))?.isAdmin).toBe(true);
     expect((await b.get("/admin/people")).status).toBe(200);
   });
 
@@ -165,6 +171,7 @@ describe("inviting", () => {
   });
 
   test("a link works once: the second account creation is refused", async () => {
+    const { users } = app.db.tables;
     const { link } = await invite("once@example.com");
     const first = await accept(link!);
     expect(first.res!.status).toBe(303);
@@ -176,7 +183,7 @@ describe("inviting", () => {
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const post = await b.post(new URL(link!).pathname, { csrf, password: "another long password" });
     expect(post.status).toBe(404);
-    expect(app.db.select().from(users).where(eq(users.email, "once@example.com")).all()).toHaveLength(1);
+    expect(await app.db.select().from(users).where(eq(users.email, "once@example.com"))).toHaveLength(1);
   });
 
   test("an expired link gets the same page as an unknown one", async () => {
@@ -189,15 +196,15 @@ describe("inviting", () => {
     const [a, b, c] = await Promise.all([expired.text(), unknown.text(), garbage.text()]);
     expect(a).toBe(b);
     expect(c).toBe(b);
-    expect(userRow("late@example.com")).toBeUndefined();
+    expect(await userRow("late@example.com")).toBeNull();
   });
 
   test("a revoked link stops working and leaves the pending list", async () => {
     const { link } = await invite("revoked@example.com");
-    const [row] = invitationRows("revoked@example.com");
+    const [row] = await invitationRows("revoked@example.com");
     const res = await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
     expect(res.status).toBe(303);
-    expect(invitationRows("revoked@example.com")[0]!.revokedAt).toBeNumber();
+    expect((await invitationRows("revoked@example.com"))[0]!.revokedAt).toBeNumber();
     expect((await new Browser(app.url, app.send).get(link!)).status).toBe(404);
     expect(await (await admin.b.get("/admin/people")).text()).not.toContain(`data-invitation-id="${row!.id}"`);
   });
@@ -205,7 +212,7 @@ describe("inviting", () => {
   test("revoking an invitation twice is a readable 404", async () => {
     const { link } = await invite("revoke-twice@example.com");
     expect(link).not.toBeNull();
-    const [row] = invitationRows("revoke-twice@example.com");
+    const [row] = await invitationRows("revoke-twice@example.com");
     await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
     const res = await admin.b.post(`/admin/invitations/${row!.id}/revoke`, { csrf: await csrfOf(admin.b) });
     expect(res.status).toBe(404);
@@ -214,7 +221,7 @@ describe("inviting", () => {
 
   test("an expired invitation stays listed as Expired, with Invite again and Remove", async () => {
     await invite("lapsed@example.com", { admin: true });
-    const [row] = invitationRows("lapsed@example.com");
+    const [row] = await invitationRows("lapsed@example.com");
     advanceClock(7 * 86400 + 1);
     const html = await (await admin.b.get("/admin/people")).text();
     const tr = new RegExp(`<tr data-invitation-id="${row!.id}"[^>]*>([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? "";
@@ -226,12 +233,12 @@ describe("inviting", () => {
 
   test("Invite again makes a new link, and the expired invitation leaves the list", async () => {
     await invite("again@example.com");
-    const [old] = invitationRows("again@example.com");
+    const [old] = await invitationRows("again@example.com");
     advanceClock(7 * 86400 + 1);
     const { res, link } = await invite("again@example.com");
     expect(res.status).toBe(200);
     expect(link).not.toBeNull();
-    expect(invitationRows("again@example.com").find((i) => i.id === old!.id)!.revokedAt).toBeNumber();
+    expect((await invitationRows("again@example.com")).find((i) => i.id === old!.id)!.revokedAt).toBeNumber();
     const html = await (await admin.b.get("/admin/people")).text();
     expect(html).not.toContain(`data-invitation-id="${old!.id}"`);
     expect((await accept(link!)).res!.status).toBe(303);
@@ -239,7 +246,7 @@ describe("inviting", () => {
 
   test("Remove takes an expired invitation off the list, after asking", async () => {
     await invite("gone@example.com");
-    const [row] = invitationRows("gone@example.com");
+    const [row] = await invitationRows("gone@example.com");
     advanceClock(7 * 86400 + 1);
     const asked = await admin.b.get(`/admin/invitations/${row!.id}/revoke`);
     expect(asked.status).toBe(200);
@@ -256,7 +263,7 @@ describe("inviting", () => {
     expect(res.status).toBe(400);
     expect(link).toBeNull();
     expect(errorOf(html)).toBe("member@example.com already has an account.");
-    expect(invitationRows("member@example.com")).toEqual([]);
+    expect(await invitationRows("member@example.com")).toEqual([]);
   });
 
   test("a bad email is a 400 page, not a 500", async () => {
@@ -270,7 +277,7 @@ describe("inviting", () => {
     const { res } = await accept(link!, "short");
     expect(res!.status).toBe(400);
     expect(errorOf(await res!.text())).toBe("The password must be at least 12 characters long.");
-    expect(userRow("short@example.com")).toBeUndefined();
+    expect(await userRow("short@example.com")).toBeNull();
     expect((await accept(link!)).res!.status).toBe(303);
   });
 
@@ -282,36 +289,29 @@ describe("inviting", () => {
   });
 
   test("audit entries: invitation created, revoked and accepted", async () => {
+    const { auditEvents } = app.db.tables;
     app.audit.flush();
-    const events = app.db
-      .select({ event: auditEvents.event })
-      .from(auditEvents)
-      .all()
-      .map((r) => r.event);
+    const events = (await app.db.select({ event: auditEvents.event }).from(auditEvents)).map((r) => r.event);
     for (const e of ["invitation_created", "invitation_revoked", "invitation_accepted"]) expect(events).toContain(e);
   });
 });
 
 describe("disabling and admins", () => {
   test("disabling ends the person's session, and enabling lets them sign in again", async () => {
+    const { auditEvents, sessions } = app.db.tables;
     const target = await signedInUser("to-disable@example.com", false);
     const res = await admin.b.post(`/admin/people/${target.id}/disable`, { csrf: await csrfOf(admin.b) });
     expect(res.status).toBe(303);
-    expect(userRow("to-disable@example.com")?.disabledAt).toBeNumber();
-    expect(app.db.select().from(sessions).where(eq(sessions.userId, target.id)).all()).toEqual([]);
+    expect((await userRow("to-disable@example.com"))?.disabledAt).toBeNumber();
+    expect(await app.db.select().from(sessions).where(eq(sessions.userId, target.id))).toEqual([]);
     expect((await target.b.get("/keys")).status).toBe(303);
     expect((await signIn("to-disable@example.com")).res.status).not.toBe(303);
 
     expect((await admin.b.post(`/admin/people/${target.id}/enable`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
-    expect(userRow("to-disable@example.com")?.disabledAt).toBeNull();
+    expect((await userRow("to-disable@example.com"))?.disabledAt).toBeNull();
     expect((await signIn("to-disable@example.com")).res.status).toBe(303);
     app.audit.flush();
-    const rows = app.db
-      .select()
-      .from(auditEvents)
-      .where(eq(auditEvents.userId, target.id))
-      .all()
-      .map((r) => r.event);
+    const rows = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, target.id))).map((r) => r.event);
     expect(rows).toContain("user_disabled");
     expect(rows).toContain("user_enabled");
   });
@@ -321,12 +321,12 @@ describe("disabling and admins", () => {
     expect((await admin.b.post(`/admin/people/${target.id}/make-admin`, { csrf: await csrfOf(admin.b) })).status).toBe(
       303,
     );
-    expect(userRow("promote@example.com")?.isAdmin).toBe(true);
+    expect((await userRow("promote@example.com"))?.isAdmin).toBe(true);
     expect((await target.b.get("/admin/people")).status).toBe(200);
     expect(
       (await admin.b.post(`/admin/people/${target.id}/remove-admin`, { csrf: await csrfOf(admin.b) })).status,
     ).toBe(303);
-    expect(userRow("promote@example.com")?.isAdmin).toBe(false);
+    expect((await userRow("promote@example.com"))?.isAdmin).toBe(false);
     expect((await target.b.get("/admin/people")).status).toBe(403);
   });
 
@@ -354,16 +354,20 @@ describe("the last admin", () => {
     const b = new Browser(solo.url, solo.send);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     await b.post("/sign-in", { csrf, email: "only@example.com", password });
-    only = { id: solo.db.select().from(users).get()!.id, b };
+    only = { id: first(await solo.db.select().from(solo.db.tables.users).limit(1))!.id, b };
   });
   afterAll(() => solo.close());
   const soloCsrf = async () => Browser.csrfOf(await (await only.b.get("/keys")).text());
-  const onlyRow = () =>
-    solo.db
-      .select()
-      .from(users)
-      .where(and(eq(users.id, only.id)))
-      .get()!;
+  async function onlyRow() {
+    const { users } = solo.db.tables;
+    return first(
+      await solo.db
+        .select()
+        .from(users)
+        .where(and(eq(users.id, only.id)))
+        .limit(1),
+    )!;
+  }
 
   test("asking by URL to disable or demote them answers the refusal (400), not a question", async () => {
     for (const action of ["disable", "remove-admin"]) {
@@ -375,7 +379,7 @@ describe("the last admin", () => {
       );
       expect(html).not.toContain('class="buttons confirm"');
     }
-    expect(onlyRow().disabledAt).toBeNull();
+    expect((await onlyRow()).disabledAt).toBeNull();
   });
 
   test("their row offers neither Disable nor Remove admin, and says why", async () => {
@@ -390,7 +394,7 @@ describe("the last admin", () => {
     const res = await only.b.post(`/admin/people/${only.id}/disable`, { csrf: await soloCsrf() });
     expect(res.status).toBe(400);
     expect(errorOf(await res.text())).toContain("last active admin");
-    expect(onlyRow().disabledAt).toBeNull();
+    expect((await onlyRow()).disabledAt).toBeNull();
   });
 
   test("a refusal is the list with the reason as a 400, at the post, and leaves no message for later", async () => {
@@ -407,7 +411,7 @@ describe("the last admin", () => {
     const res = await only.b.post(`/admin/people/${only.id}/remove-admin`, { csrf: await soloCsrf() });
     expect(res.status).toBe(400);
     expect(errorOf(await res.text())).toContain("last active admin");
-    expect(onlyRow().isAdmin).toBe(true);
+    expect((await onlyRow()).isAdmin).toBe(true);
   });
 
   test("with a second admin, one's own row offers Remove admin but not Disable; the other's both", async () => {
@@ -463,7 +467,7 @@ describe("asking first, then saying what happened (issue 14)", () => {
     expect(html).toContain("Their sessions end now, and their API keys and connections stop working at once");
     expect(html).toContain(`<form method="post" action="/admin/people/${target.id}/disable"`);
     expect(html).toContain('<a class="button secondary" href="/admin/people">Cancel</a>');
-    expect(userRow("ask-disable@example.com")?.disabledAt).toBeNull();
+    expect((await userRow("ask-disable@example.com"))?.disabledAt).toBeNull();
     expect((await target.b.get("/keys")).status).toBe(200);
   });
 
@@ -483,23 +487,24 @@ describe("asking first, then saying what happened (issue 14)", () => {
     expect(html).toContain("<h1>Remove admin from ask-demote@example.com?</h1>");
     expect(html).toContain("They lose the admin pages");
     expect(html).toContain(`<form method="post" action="/admin/people/${target.id}/remove-admin"`);
-    expect(userRow("ask-demote@example.com")?.isAdmin).toBe(true);
+    expect((await userRow("ask-demote@example.com"))?.isAdmin).toBe(true);
   });
 
   test("Revoke asks, naming the invited email, and the link still works", async () => {
     const { link } = await invite("ask-revoke@example.com");
-    const [row] = invitationRows("ask-revoke@example.com");
+    const [row] = await invitationRows("ask-revoke@example.com");
     const { status, html } = await confirmation(`/admin/invitations/${row!.id}/revoke`);
     expect(status).toBe(200);
     expect(html).toContain("<h1>Revoke the invitation for ask-revoke@example.com?</h1>");
     expect(html).toContain("The link you sent stops working at once");
     expect(html).toContain(`<form method="post" action="/admin/invitations/${row!.id}/revoke"`);
-    expect(invitationRows("ask-revoke@example.com")[0]!.revokedAt).toBeNull();
+    expect((await invitationRows("ask-revoke@example.com"))[0]!.revokedAt).toBeNull();
     expect((await new Browser(app.url, app.send).get(link!)).status).toBe(200);
     expect(await (await admin.b.get("/admin/people")).text()).toContain(`href="/admin/invitations/${row!.id}/revoke"`);
   });
 
   test("an unknown id, a service account or a revoked invitation gets a 404 confirmation page", async () => {
+    const { users } = app.db.tables;
     const service = (
       await createServiceAccount(app.db, {
         name: "not-a-person",
@@ -517,9 +522,9 @@ describe("asking first, then saying what happened (issue 14)", () => {
       }
     }
     expect((await postAs(admin.b, `/admin/people/${service.id}/disable`)).status).toBe(404);
-    expect(app.db.select().from(users).where(eq(users.id, service.id)).get()?.disabledAt).toBeNull();
+    expect(first(await app.db.select().from(users).where(eq(users.id, service.id)).limit(1))?.disabledAt).toBeNull();
     await invite("gone@example.com");
-    const [row] = invitationRows("gone@example.com");
+    const [row] = await invitationRows("gone@example.com");
     await postAs(admin.b, `/admin/invitations/${row!.id}/revoke`);
     for (const id of [row!.id, "nothing"]) {
       const { status, html } = await confirmation(`/admin/invitations/${id}/revoke`);
@@ -531,7 +536,7 @@ describe("asking first, then saying what happened (issue 14)", () => {
   test("a member gets 403 on the confirmation pages, as on the posts", async () => {
     const { link } = await invite("member-cannot@example.com");
     expect(link).not.toBeNull();
-    const [row] = invitationRows("member-cannot@example.com");
+    const [row] = await invitationRows("member-cannot@example.com");
     for (const path of [
       `/admin/people/${admin.id}/disable`,
       `/admin/people/${admin.id}/remove-admin`,
@@ -540,8 +545,8 @@ describe("asking first, then saying what happened (issue 14)", () => {
       expect((await member.b.get(path)).status).toBe(403);
       expect((await postAs(member.b, path)).status).toBe(403);
     }
-    expect(userRow("admin@example.com")).toMatchObject({ disabledAt: null, isAdmin: true });
-    expect(invitationRows("member-cannot@example.com")[0]!.revokedAt).toBeNull();
+    expect(await userRow("admin@example.com")).toMatchObject({ disabledAt: null, isAdmin: true });
+    expect((await invitationRows("member-cannot@example.com"))[0]!.revokedAt).toBeNull();
   });
 
   test("Disable and Enable redirect to the list, which says what happened once", async () => {
@@ -570,7 +575,7 @@ describe("asking first, then saying what happened (issue 14)", () => {
 
   test("revoking an invitation redirects to the list, which says what happened once", async () => {
     await invite("revoke-reported@example.com");
-    const [row] = invitationRows("revoke-reported@example.com");
+    const [row] = await invitationRows("revoke-reported@example.com");
     const res = await postAs(admin.b, `/admin/invitations/${row!.id}/revoke`);
     expect([res.status, res.headers.get("location")]).toEqual([303, "/admin/people"]);
     expect(await flashedOnce(admin.b)).toBe(
@@ -598,6 +603,6 @@ describe("asking first, then saying what happened (issue 14)", () => {
     expect(await ask.text()).toContain("That is you: you will be signed out");
     const res = await postAs(leaving.b, `/admin/people/${leaving.id}/disable`);
     expect([res.status, res.headers.get("location")]).toEqual([303, "/sign-in"]);
-    expect(userRow("leaving@example.com")?.disabledAt).toBeNumber();
+    expect((await userRow("leaving@example.com"))?.disabledAt).toBeNumber();
   });
 });

@@ -1,8 +1,8 @@
 import { confirmationForm, confirmVia } from "../support/confirm-page.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { first } from "../../src/db/transaction.ts";
 import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
-import { auditEvents, oauthClients, oauthGrants, users } from "../../src/db/schema.ts";
 import { hashSecret } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { nowSeconds } from "../support/clock.ts";
@@ -37,7 +37,10 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const csrfOf = async (b: Browser) => Browser.csrfOf(await (await b.get("/keys")).text());
-const accountRow = (name: string) => app.db.select().from(users).where(eq(users.name, name)).get();
+async function accountRow(name: string) {
+  const { users } = app.db.tables;
+  return first(await app.db.select().from(users).where(eq(users.name, name)).limit(1));
+}
 
 async function create(form: Record<string, string | undefined>, b = admin) {
   const fields = Object.fromEntries(
@@ -64,13 +67,13 @@ describe("access", () => {
   test("a non-admin gets 403 and cannot create one", async () => {
     expect((await member.get(path)).status).toBe(403);
     expect((await create({ name: "sneaky" }, member)).res.status).toBe(403);
-    expect(accountRow("sneaky")).toBeUndefined();
+    expect(await accountRow("sneaky")).toBeNull();
   });
 
   test("a form without the CSRF token is 403 and creates nothing", async () => {
     const res = await admin.post(path, { csrf: "wrong", name: "nocsrf", access: "read" });
     expect(res.status).toBe(403);
-    expect(accountRow("nocsrf")).toBeUndefined();
+    expect(await accountRow("nocsrf")).toBeNull();
   });
 
   test("admins see it in the header", async () => {
@@ -81,21 +84,22 @@ describe("access", () => {
 
 describe("creating", () => {
   test("shows the client id and secret once, stores only a hash, and the secret works", async () => {
+    const { oauthClients, oauthGrants } = app.db.tables;
     const { res, html } = await create({ name: "ci-deploy", access: "chosen", tool: "gatehouse__revoke_connection" });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const secret = secretPattern.exec(html)![0];
     const clientId = clientIdPattern.exec(html)![0];
-    const row = accountRow("ci-deploy")!;
+    const row = (await accountRow("ci-deploy"))!;
     expect([row.kind, row.email, row.passwordHash, row.isAdmin]).toEqual([
       "service",
       "ci-deploy@service.invalid",
       null,
       false,
     ]);
-    const client = app.db.select().from(oauthClients).where(eq(oauthClients.id, clientId)).get()!;
+    const client = first(await app.db.select().from(oauthClients).where(eq(oauthClients.id, clientId)).limit(1))!;
     expect([client.kind, client.secretHash, client.redirectUris]).toEqual(["service", hashSecret(secret), "[]"]);
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).get()!;
+    const grant = first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).limit(1))!;
     expect([grant.clientId, grant.scope, grant.tools]).toEqual([
       clientId,
       "mcp:read mcp:write",
@@ -108,15 +112,11 @@ describe("creating", () => {
   });
 
   test("is in the audit log", async () => {
+    const { auditEvents } = app.db.tables;
     await create({ name: "audited" });
     app.audit.flush();
-    const id = accountRow("audited")!.id;
-    const events = app.db
-      .select()
-      .from(auditEvents)
-      .where(eq(auditEvents.userId, id))
-      .all()
-      .map((e) => e.event);
+    const id = (await accountRow("audited"))!.id;
+    const events = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, id))).map((e) => e.event);
     expect(events).toContain("service_account_created");
   });
 
@@ -127,25 +127,28 @@ describe("creating", () => {
     ["only ticked tools with none ticked", { name: "notools", access: "chosen" }],
     ["only ticked tools with an unknown tool", { name: "unknowntool", access: "chosen", tool: "nope__delete" }],
   ])("%s is a 400 with the form's error and creates nothing", async (_, form) => {
+    const { users } = app.db.tables;
     const { res, html } = await create(form);
     expect(res.status).toBe(400);
     expect(errorOf(html)).not.toBe("");
-    expect(app.db.select().from(users).where(eq(users.name, form.name)).all()).toEqual([]);
+    expect(await app.db.select().from(users).where(eq(users.name, form.name))).toEqual([]);
   });
 
   test("a name already taken is a 400", async () => {
+    const { users } = app.db.tables;
     await create({ name: "twice" });
     const { res, html } = await create({ name: "twice" });
     expect(res.status).toBe(400);
     expect(errorOf(html)).toContain("already exists");
-    expect(app.db.select().from(users).where(eq(users.name, "twice")).all().length).toBe(1);
+    expect((await app.db.select().from(users).where(eq(users.name, "twice"))).length).toBe(1);
   });
 
   test("service accounts are not on the People or Clients pages", async () => {
+    const { oauthGrants } = app.db.tables;
     await create({ name: "hidden" });
-    const row = accountRow("hidden")!;
+    const row = (await accountRow("hidden"))!;
     expect(await (await admin.get("/admin/people")).text()).not.toContain(`data-user-id="${row.id}"`);
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).get()!;
+    const grant = first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, row.id)).limit(1))!;
     expect(await (await admin.get("/admin/clients")).text()).not.toContain(grant.clientId);
     const deleted = await admin.post("/admin/clients/delete", { csrf: await csrfOf(admin), client_id: grant.clientId });
     expect(deleted.status).toBe(404);
@@ -163,7 +166,11 @@ describe("creating", () => {
 describe("managing", () => {
   async function fresh(name: string) {
     const { html } = await create({ name });
-    return { id: accountRow(name)!.id, clientId: clientIdPattern.exec(html)![0], secret: secretPattern.exec(html)![0] };
+    return {
+      id: (await accountRow(name))!.id,
+      clientId: clientIdPattern.exec(html)![0],
+      secret: secretPattern.exec(html)![0],
+    };
   }
   const act = async (id: string, action: string) =>
     admin.post(`${path}/${id}/${action}`, { csrf: await csrfOf(admin) });
@@ -171,7 +178,7 @@ describe("managing", () => {
   test("disable stops its secret; enable brings it back", async () => {
     const a = await fresh("toggled");
     expect((await act(a.id, "disable")).status).toBe(303);
-    expect(accountRow("toggled")!.disabledAt).not.toBeNull();
+    expect((await accountRow("toggled"))!.disabledAt).not.toBeNull();
     expect(await tokenStatus(a.clientId, a.secret)).toBe(400);
     expect((await act(a.id, "enable")).status).toBe(303);
     expect(await tokenStatus(a.clientId, a.secret)).toBe(200);
@@ -203,18 +210,20 @@ describe("managing", () => {
   });
 
   test("delete removes the account and its client", async () => {
+    const { oauthClients } = app.db.tables;
     const a = await fresh("deleted");
     expect((await act(a.id, "delete")).status).toBe(303);
-    expect(accountRow("deleted")).toBeUndefined();
-    expect(app.db.select().from(oauthClients).where(eq(oauthClients.id, a.clientId)).all()).toEqual([]);
+    expect(await accountRow("deleted")).toBeNull();
+    expect(await app.db.select().from(oauthClients).where(eq(oauthClients.id, a.clientId))).toEqual([]);
     expect(await tokenStatus(a.clientId, a.secret)).toBe(401);
   });
 
   test("acting on a person's id through this page is a 404", async () => {
-    const person = app.db.select().from(users).where(eq(users.email, "member@example.com")).get()!;
+    const { users } = app.db.tables;
+    const person = first(await app.db.select().from(users).where(eq(users.email, "member@example.com")).limit(1))!;
     expect((await act(person.id, "disable")).status).toBe(404);
     expect((await act(person.id, "delete")).status).toBe(404);
-    expect(app.db.select().from(users).where(eq(users.id, person.id)).get()?.disabledAt).toBeNull();
+    expect(first(await app.db.select().from(users).where(eq(users.id, person.id)).limit(1))?.disabledAt).toBeNull();
   });
 });
 
@@ -222,7 +231,11 @@ describe("asking first, then saying what happened (issue 14)", () => {
   const flashOf = (html: string) => /<p class="flash" role="status">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
   async function fresh(name: string) {
     const { html } = await create({ name });
-    return { id: accountRow(name)!.id, clientId: clientIdPattern.exec(html)![0], secret: secretPattern.exec(html)![0] };
+    return {
+      id: (await accountRow(name))!.id,
+      clientId: clientIdPattern.exec(html)![0],
+      secret: secretPattern.exec(html)![0],
+    };
   }
   const act = async (id: string, action: string, b = admin) =>
     b.post(`${path}/${id}/${action}`, { csrf: await csrfOf(b) });
@@ -246,7 +259,7 @@ describe("asking first, then saying what happened (issue 14)", () => {
     expect(html).toContain(said);
     expect(html).toContain(`<form method="post" action="${path}/${a.id}/${action}"`);
     expect(html).toContain(`<a class="button secondary" href="${path}">Cancel</a>`);
-    expect(accountRow(`ask-${action}`)!.disabledAt).toBeNull();
+    expect((await accountRow(`ask-${action}`))!.disabledAt).toBeNull();
     expect(await tokenStatus(a.clientId, a.secret)).toBe(200);
     const list = await (await admin.get(path)).text();
     expect(list).toContain(`href="${path}/${a.id}/${action}"`);
@@ -254,8 +267,9 @@ describe("asking first, then saying what happened (issue 14)", () => {
   });
 
   test("an unknown id or a person's gets a 404 confirmation page; a member gets 403, as on the posts", async () => {
+    const { users } = app.db.tables;
     const a = await fresh("ask-refused");
-    const person = app.db.select().from(users).where(eq(users.email, "member@example.com")).get()!;
+    const person = first(await app.db.select().from(users).where(eq(users.email, "member@example.com")).limit(1))!;
     for (const action of ["secret", "disable", "delete"]) {
       for (const id of ["nobody", person.id]) {
         const res = await admin.get(`${path}/${id}/${action}`);
@@ -291,7 +305,7 @@ describe("asking first, then saying what happened (issue 14)", () => {
     const { res, html } = await create({ name: "status-line" });
     expect(res.status).toBe(200);
     expect(flashOf(html)).toBe("Created service account “status-line”.");
-    const renewed = await confirmVia(admin, `${path}/${accountRow("status-line")!.id}/secret`);
+    const renewed = await confirmVia(admin, `${path}/${(await accountRow("status-line"))!.id}/secret`);
     expect(renewed.status).toBe(200);
     const page = await renewed.text();
     expect(secretPattern.test(page)).toBe(true);

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { countUsers } from "../../src/accounts/users-store.ts";
 import { createUser } from "../../src/accounts/users.ts";
-import { sessions, users } from "../../src/db/schema.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 
 const setupToken = "setup-token-for-tests-0123456789";
@@ -60,30 +59,27 @@ describe("the setup link", () => {
 
 describe("creating the first admin", () => {
   test("stores one admin user and a session for them", async () => {
+    const { sessions, users } = app.db.tables;
     const { res } = await postSetup({ email: "Root@Example.com", password });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/keys");
-    const stored = app.db.select().from(users).all();
+    const stored = await app.db.select().from(users);
     expect(stored.map((u) => [u.email, u.isAdmin])).toEqual([["root@example.com", true]]);
-    expect(
-      app.db
-        .select()
-        .from(sessions)
-        .all()
-        .map((s) => s.userId),
-    ).toEqual([stored[0]!.id]);
+    expect((await app.db.select().from(sessions)).map((s) => s.userId)).toEqual([stored[0]!.id]);
   });
 
   test("stores an argon2id hash, not the password", async () => {
+    const { users } = app.db.tables;
     await postSetup({ email: "root@example.com", password });
-    const [user] = app.db.select().from(users).all();
+    const [user] = await app.db.select().from(users);
     expect(user!.passwordHash).toStartWith("$argon2id$");
     expect(await Bun.password.verify(password, user!.passwordHash!)).toBe(true);
   });
 
   test("hashes at the configured argon2id cost (config.passwordHashCost)", async () => {
+    const { users } = app.db.tables;
     await postSetup({ email: "root@example.com", password });
-    const [user] = app.db.select().from(users).all();
+    const [user] = await app.db.select().from(users);
     const { memoryKib, iterations } = app.config.passwordHashCost;
     expect(user!.passwordHash).toStartWith(`$argon2id$v=19$m=${memoryKib},t=${iterations},p=1$`);
   });
@@ -167,6 +163,7 @@ describe("without a setup token", () => {
 
 describe("two setup forms sent at once", () => {
   test("make exactly one admin", async () => {
+    const { users } = app.db.tables;
     const results = await Promise.all([
       postSetup({ email: "first@example.com", password }),
       postSetup({ email: "second@example.com", password }),
@@ -175,12 +172,6 @@ describe("two setup forms sent at once", () => {
     expect(statuses[0]).toBe(303);
     // 400 when both passed the link check and the insert refused the second; 404 when it came late.
     expect([400, 404]).toContain(statuses[1]!);
-    expect(
-      app.db
-        .select()
-        .from(users)
-        .all()
-        .filter((u) => u.isAdmin),
-    ).toHaveLength(1);
+    expect((await app.db.select().from(users)).filter((u) => u.isAdmin)).toHaveLength(1);
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { createUser, disableUser } from "../../src/accounts/users.ts";
-import { sessions } from "../../src/db/schema.ts";
 import { createApiKey, revokeApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { addClient, authorizePath } from "../oauth/authorize-fixture.ts";
@@ -59,7 +58,10 @@ function newKey(opts: { expiresInSeconds?: number | null; now?: number } = {}) {
   });
 }
 
-const sessionsOfKey = (apiKeyId: string) => app.db.select().from(sessions).where(eq(sessions.apiKeyId, apiKeyId)).all();
+async function sessionsOfKey(apiKeyId: string) {
+  const { sessions } = app.db.tables;
+  return await app.db.select().from(sessions).where(eq(sessions.apiKeyId, apiKeyId));
+}
 
 describe("password sign-in", () => {
   test("right password redirects 303 to a safe next path", async () => {
@@ -69,9 +71,10 @@ describe("password sign-in", () => {
   });
 
   test("right password stores a session row without an api key", async () => {
-    const before = app.db.select().from(sessions).where(eq(sessions.userId, userId)).all().length;
+    const { sessions } = app.db.tables;
+    const before = (await app.db.select().from(sessions).where(eq(sessions.userId, userId))).length;
     const { b } = await signInWithPassword(app, { email: "Alice@Example.com ", password });
-    const rows = app.db.select().from(sessions).where(eq(sessions.userId, userId)).all();
+    const rows = await app.db.select().from(sessions).where(eq(sessions.userId, userId));
     expect(rows.length).toBe(before + 1);
     expect(rows.every((r) => r.apiKeyId === null)).toBe(true);
     expect((await b.get("/keys")).status).toBe(200);
@@ -123,6 +126,7 @@ describe("open-redirect protection on next", () => {
 
 describe("throttling", () => {
   test("after 5 failures for an email the right password gets 429 with Retry-After", async () => {
+    const { sessions } = app.db.tables;
     const t = await createTestApp({ listen: false });
     try {
       await createUser(t.db, {
@@ -142,7 +146,7 @@ describe("throttling", () => {
       const retry = Number(res.headers.get("retry-after"));
       expect(retry).toBeGreaterThan(0);
       expect(retry).toBeLessThanOrEqual(15 * 60);
-      expect(t.db.select().from(sessions).all().length).toBe(0);
+      expect((await t.db.select().from(sessions)).length).toBe(0);
     } finally {
       await t.close();
     }
@@ -210,21 +214,21 @@ describe("API key sign-in", () => {
     const { b, res } = await signInWithKey(app, token);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/");
-    expect(sessionsOfKey(apiKey.id).length).toBe(1);
+    expect((await sessionsOfKey(apiKey.id)).length).toBe(1);
     expect((await b.get("/keys")).status).toBe(200);
   });
 
   test("a key session ends no later than the key expires", async () => {
     const { apiKey, token } = await newKey({ expiresInSeconds: 3600 });
     await signInWithKey(app, token);
-    expect(sessionsOfKey(apiKey.id)[0]!.expiresAt).toBe(apiKey.expiresAt!);
+    expect((await sessionsOfKey(apiKey.id))[0]!.expiresAt).toBe(apiKey.expiresAt!);
   });
 
   test("an expired key cannot sign in", async () => {
     const { apiKey, token } = await newKey({ expiresInSeconds: 86400, now: nowSeconds() - 2 * 86400 });
     const { res } = await signInWithKey(app, token);
     expect(res.status).toBe(401);
-    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+    expect((await sessionsOfKey(apiKey.id)).length).toBe(0);
   });
 
   test("revoking the key from another session ends the key's session", async () => {
@@ -238,7 +242,7 @@ describe("API key sign-in", () => {
     const after = await keyed.b.get("/keys");
     expect(after.status).toBe(303);
     expect(after.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
-    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+    expect((await sessionsOfKey(apiKey.id)).length).toBe(0);
   });
 
   test("revoking the key a session was opened with sends that session to /sign-in", async () => {
@@ -248,7 +252,7 @@ describe("API key sign-in", () => {
     const res = await b.post(`/keys/${apiKey.id}/revoke`, { csrf });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/sign-in");
-    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+    expect((await sessionsOfKey(apiKey.id)).length).toBe(0);
   });
 
   test("revoking the key with the service ends the key's session", async () => {
@@ -258,7 +262,7 @@ describe("API key sign-in", () => {
     const after = await b.get("/keys");
     expect(after.status).toBe(303);
     expect(after.headers.get("location")).toBe("/sign-in?next=%2Fkeys");
-    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+    expect((await sessionsOfKey(apiKey.id)).length).toBe(0);
   });
 
   test("rotating the key ends the key's session", async () => {
@@ -268,20 +272,21 @@ describe("API key sign-in", () => {
     const csrf = Browser.csrfOf(await (await owner.b.get("/keys")).text());
     expect((await owner.b.post(`/keys/${apiKey.id}/rotate`, { csrf })).status).toBe(200);
     expect((await keyed.b.get("/keys")).status).toBe(303);
-    expect(sessionsOfKey(apiKey.id).length).toBe(0);
+    expect((await sessionsOfKey(apiKey.id)).length).toBe(0);
   });
 });
 
 describe("sign-out", () => {
   test("deletes the session row", async () => {
+    const { sessions } = app.db.tables;
     const { b } = await signInWithPassword(app, { email: "alice@example.com", password });
     const sessionId = b.cookies.get("gatehouse_session")!.split("_")[0]!;
-    expect(app.db.select().from(sessions).where(eq(sessions.id, sessionId)).all().length).toBe(1);
+    expect((await app.db.select().from(sessions).where(eq(sessions.id, sessionId))).length).toBe(1);
     const csrf = Browser.csrfOf(await (await b.get("/keys")).text());
     const res = await b.post("/sign-out", { csrf });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/sign-in");
-    expect(app.db.select().from(sessions).where(eq(sessions.id, sessionId)).all().length).toBe(0);
+    expect((await app.db.select().from(sessions).where(eq(sessions.id, sessionId))).length).toBe(0);
   });
 
   test("clears the session cookie", async () => {

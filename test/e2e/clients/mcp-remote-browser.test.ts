@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Browser } from "playwright-core";
-import { auditEvents, oauthGrants, oauthTokens } from "../../../src/db/schema.ts";
 import { findClientById, listClients } from "../../../src/oauth/clients-store.ts";
 import { freePort } from "../../helpers.ts";
 import { structured, userWithKey } from "../../mcp/fixture.ts";
@@ -110,12 +109,12 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
 
   /** The client's token_refreshed audit events, once waiting entries are written. */
   async function refreshEvents() {
+    const { auditEvents } = gate.app.db.tables;
     await gate.app.audit.flush();
-    return gate.app.db
+    return await gate.app.db
       .select()
       .from(auditEvents)
-      .where(and(eq(auditEvents.event, "token_refreshed"), eq(auditEvents.clientId, clientId)))
-      .all();
+      .where(and(eq(auditEvents.event, "token_refreshed"), eq(auditEvents.clientId, clientId)));
   }
 
   test("once the access token has expired, the next call still succeeds: it refreshed without a second consent", async () => {
@@ -127,18 +126,15 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
   });
 
   test("the database shows the refresh: a token_refreshed audit event and the first refresh token rotated", async () => {
+    const { oauthGrants, oauthTokens } = gate.app.db.tables;
     expect((await refreshEvents()).length).toBeGreaterThanOrEqual(1);
-    const grantIds = gate.app.db
-      .select()
-      .from(oauthGrants)
-      .where(eq(oauthGrants.clientId, clientId))
-      .all()
-      .map((g) => g.id);
-    const refreshTokens = gate.app.db
+    const grantIds = (await gate.app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId))).map(
+      (g) => g.id,
+    );
+    const refreshTokens = await gate.app.db
       .select()
       .from(oauthTokens)
-      .where(and(eq(oauthTokens.kind, "refresh"), inArray(oauthTokens.grantId, grantIds)))
-      .all();
+      .where(and(eq(oauthTokens.kind, "refresh"), inArray(oauthTokens.grantId, grantIds)));
     expect(grantIds).toHaveLength(1);
     expect(refreshTokens.filter((t) => t.rotatedAt !== null).length).toBeGreaterThanOrEqual(1);
     expect(refreshTokens.filter((t) => t.rotatedAt === null && t.revokedAt === null)).toHaveLength(1);
