@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthClients, oauthDeviceCodes, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { normalizeUserCode } from "../../src/oauth/device-codes.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { hashSecret } from "../../src/security/tokens.ts";
@@ -72,7 +72,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   test("stores the request pending with the default scope and resource, and only a hash of the user code", async () => {
     const { client } = makeClient(app);
     const body = await startDeviceFlow(app, client.id);
-    const row = deviceRow(app, body.device_code);
+    const row = await deviceRow(app, body.device_code);
     expect([row.status, row.scope, row.resource, row.clientId, row.interval]).toEqual([
       "pending",
       "mcp:read mcp:write",
@@ -87,7 +87,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   test("keeps a requested read-only scope", async () => {
     const { client } = makeClient(app);
     const body = await startDeviceFlow(app, client.id, { scope: "mcp:read" });
-    expect(deviceRow(app, body.device_code).scope).toBe("mcp:read");
+    expect((await deviceRow(app, body.device_code)).scope).toBe("mcp:read");
   });
 
   test("an unknown client is 401 invalid_client", async () => {
@@ -160,7 +160,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("authorization_pending");
     at(start + 4);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("slow_down");
-    expect(deviceRow(app, device_code).interval).toBe(10);
+    expect((await deviceRow(app, device_code)).interval).toBe(10);
   });
 
   test("after slow_down the longer interval is enforced, and polling at it is pending again", async () => {
@@ -173,7 +173,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("slow_down");
     at(start + 7);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("slow_down");
-    expect(deviceRow(app, device_code).interval).toBe(15);
+    expect((await deviceRow(app, device_code)).interval).toBe(15);
     at(start + 22);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("authorization_pending");
   });
@@ -211,11 +211,18 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     ]);
     expect(body.access_token).toMatch(accessPattern);
     expect(body.refresh_token).toMatch(refreshPattern);
-    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id)).all()).toHaveLength(2);
+    const { auditEvents, oauthTokens } = app.db.tables;
+    expect(await app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id))).toHaveLength(2);
     app.audit.flush();
-    const entries = app.db.$client
-      .query("select event, user_id, client_id, grant_id from audit_events where grant_id = ?")
-      .all(authorization!.id);
+    const entries = await app.db
+      .select({
+        event: auditEvents.event,
+        user_id: auditEvents.userId,
+        client_id: auditEvents.clientId,
+        grant_id: auditEvents.grantId,
+      })
+      .from(auditEvents)
+      .where(eq(auditEvents.grantId, authorization!.id));
     expect(entries).toEqual([
       { event: "token_issued", user_id: user.id, client_id: client.id, grant_id: authorization!.id },
     ]);
@@ -229,8 +236,11 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     const start = nowSeconds();
     at(start);
     expect((await poll(app, client.id, device_code)).status).toBe(200);
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization!.id)).get()!;
-    const registration = app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!;
+    const { oauthClients, oauthGrants } = app.db.tables;
+    const grant = first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization!.id)).limit(1))!;
+    const registration = first(
+      await app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).limit(1),
+    )!;
     expect([grant.lastUsedAt, registration.lastUsedAt]).toEqual([start, start]);
   });
 
@@ -245,7 +255,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     at(start + 30);
     const again = await poll(app, client.id, device_code);
     expect([again.status, await errorOf(again)]).toEqual([400, "invalid_grant"]);
-    expect(deviceRow(app, device_code).status).toBe("used");
+    expect((await deviceRow(app, device_code)).status).toBe("used");
   });
 
   test("the refresh token of a device grant refreshes", async () => {
@@ -304,11 +314,8 @@ describe("purge", () => {
     setSystemTime();
     const removed = await purgeExpiredOAuth(app.db, start);
     expect(removed.deviceCodes).toBeGreaterThanOrEqual(1);
-    const ids = app.db
-      .select({ id: oauthDeviceCodes.id })
-      .from(oauthDeviceCodes)
-      .all()
-      .map((r) => r.id);
+    const { oauthDeviceCodes } = app.db.tables;
+    const ids = (await app.db.select({ id: oauthDeviceCodes.id }).from(oauthDeviceCodes)).map((r) => r.id);
     expect([ids.some((id) => old.device_code.includes(id)), ids.some((id) => live.device_code.includes(id))]).toEqual([
       false,
       true,

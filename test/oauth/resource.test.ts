@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
-import { oauthDeviceCodes, oauthGrants, oauthPendingRequests } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { InvalidTarget } from "../../src/oauth/errors.ts";
 import { mcpResourceUrl, requestedResource } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -61,7 +61,10 @@ const refusals = [
 
 const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
 const listTools = (token: string) => rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
-const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
+const grantRow = async (id: string) => {
+  const { oauthGrants } = app.db.tables;
+  return first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).limit(1))!;
+};
 
 describe("requestedResource", () => {
   test("an absent resource is the MCP resource", () => {
@@ -97,11 +100,10 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
       const client = addClient(app);
       const b = await browserOf(app, await addUser(app));
       const page = await openConsent(b, authorizePath(client.id, { resource: sent }));
-      const pending = app.db
-        .select()
-        .from(oauthPendingRequests)
-        .where(eq(oauthPendingRequests.id, page.request))
-        .get()!;
+      const { oauthGrants, oauthPendingRequests } = app.db.tables;
+      const pending = first(
+        await app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, page.request)).limit(1),
+      )!;
       expect(pending.resource).toBe(canonical());
       const decided = await b.post("/oauth/authorize", {
         csrf: page.csrf,
@@ -121,7 +123,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
       });
       expect(res.status).toBe(200);
       const tokens = (await res.json()) as TokenBody;
-      const grants = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).all();
+      const grants = await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id));
       expect(grants.map((g) => g.resource)).toEqual([canonical()]);
       expect((await listTools(tokens.access_token)).status).toBe(200);
     });
@@ -186,7 +188,7 @@ describe("device authorization and the device code grant", () => {
     const resource = spell(spelled);
     const { client } = makeClient(app);
     const started = await startDeviceFlow(app, client.id, { resource });
-    expect(deviceRow(app, started.device_code).resource).toBe(canonical());
+    expect((await deviceRow(app, started.device_code)).resource).toBe(canonical());
   });
 
   test.each(refusals)("device_authorization with resource=%s is invalid_target", async (spelled) => {
@@ -204,12 +206,8 @@ describe("device authorization and the device code grant", () => {
     await answer(app, started.device_code, "allow", user.id);
     const res = await poll(app, client.id, started.device_code, { resource });
     expect(res.status).toBe(200);
-    const row = app.db
-      .select()
-      .from(oauthDeviceCodes)
-      .where(eq(oauthDeviceCodes.id, deviceRow(app, started.device_code).id))
-      .get()!;
-    expect(grantRow(row.grantId!).resource).toBe(canonical());
+    const row = await deviceRow(app, started.device_code);
+    expect((await grantRow(row.grantId!)).resource).toBe(canonical());
     expect((await listTools(((await res.json()) as TokenBody).access_token)).status).toBe(200);
   });
 
