@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { oauthBridgeCodes } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { bridgeStateHash } from "../../src/oauth/bridge.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -54,12 +54,13 @@ export async function pollByGet(app: TestApp, query: string, headers: Record<str
   return { res, json: (await res.json()) as Record<string, string> };
 }
 
-export function bridgeRow(app: TestApp, state: string) {
-  return (
-    app.db
+export async function bridgeRow(app: TestApp, state: string) {
+  const { oauthBridgeCodes } = app.db.tables;
+  return first(
+    await app.db
       .select()
       .from(oauthBridgeCodes)
       .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
-      .get() ?? null
+      .limit(1),
   );
 }
