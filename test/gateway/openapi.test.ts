@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { InsufficientScopeError } from "@modelcontextprotocol/client";
 import { detailOf, onlyAuditRow, auditRows } from "../audit/fixture.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
@@ -344,7 +345,11 @@ describe("grants and audit", () => {
   test("a key granted pets__deletePet calling pets__createPet gets permission_denied, and the API sees nothing", async () => {
     const user = await makeUser(app);
     const { apiKey, token } = await keyFor(app, user.id, "full");
-    app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(["pets__deletePet"]), apiKey.id]);
+    const { apiKeys } = app.db.tables;
+    await app.db
+      .update(apiKeys)
+      .set({ tools: ["pets__deletePet"] })
+      .where(eq(apiKeys.id, apiKey.id));
     const before = api.requests.length;
     const [body] = await rpcMessages(
       await rpc(app, token, {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import type { ArgumentLimits } from "../../src/mcp/argument-gates.ts";
@@ -155,10 +156,11 @@ describe("a connection with argument limits", () => {
     const user = await makeUser(app);
     const { client } = makeClient(app, { name: "Cursor" });
     const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools: null });
-    app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [
-      JSON.stringify({ [store]: { text: ["mine-*"] } }),
-      authorization.id,
-    ]);
+    const { oauthGrants } = app.db.tables;
+    await app.db
+      .update(oauthGrants)
+      .set({ argumentLimits: { [store]: { text: ["mine-*"] } } })
+      .where(eq(oauthGrants.id, authorization.id));
     const tokens = await exchangeCode(app, client.id, code);
     const mcp = await connectClient(app, tokens.access_token);
     expect((await mcp.callTool({ name: store, arguments: { text: "mine-1" } })).isError).toBeFalsy();
