@@ -499,7 +499,7 @@ describe("the audit log", () => {
       name: "everything__trigger-sampling-request",
       arguments: { prompt: "audited" },
     });
-    const rows = auditRows(app, { event: "tool_call", userId: user.id });
+    const rows = await auditRows(app, { event: "tool_call", userId: user.id });
     expect(rows.map((r) => r.outcome)).toEqual(["input_required", "ok"]);
     expect(detailOf(rows[0]!).asked).toEqual(["sampling/createMessage"]);
     expect(rows.every((r) => r.tool === "everything__trigger-sampling-request")).toBe(true);

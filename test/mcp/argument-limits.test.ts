@@ -141,7 +141,7 @@ describe("a key with argument limits", () => {
   test("the refused call is audited: outcome denied, missing, and the arguments tried", async () => {
     const { user, apiKey, token } = await keyWithLimits({ [store]: { text: ["acme/*"] } });
     await (await connectClient(app, token)).callTool({ name: store, arguments: { text: "evil/x" } }).catch(() => null);
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: store, upstream: "web" });
     expect(detailOf(row)).toEqual({
       reason: "permission_denied",

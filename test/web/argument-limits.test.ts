@@ -226,7 +226,7 @@ describe("changing a connection's limits after approval", () => {
     )![1]!;
     expect(stripped(row)).toContain(`${store} only where text matches team-a*`);
     expect(row).toContain(`${store}:text=team-a*</textarea>`);
-    const audit = onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
+    const audit = await onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
     expect(detailOf(audit)).toEqual({ argument_limits: { [store]: { text: ["team-a*"] } }, via: "web" });
   });
 
