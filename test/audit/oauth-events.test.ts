@@ -71,7 +71,7 @@ describe("tokens", () => {
 
   test("a replayed authorization code records code_replay, denied", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     const again = await postForm(app, "/oauth/token", {
@@ -149,7 +149,7 @@ describe("client registration", () => {
 
 describe("consent", () => {
   async function answer(form: Record<string, string>) {
-    const client = addClient(app);
+    const client = await addClient(app);
     const userId = await addUser(app);
     const b = await browserOf(app, userId);
     const page = await openConsent(b, authorizePath(client.id));

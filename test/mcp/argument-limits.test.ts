@@ -154,7 +154,7 @@ describe("a key with argument limits", () => {
 describe("a connection with argument limits", () => {
   test("its limits apply to its tokens, with a hint to change them on /keys", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app, { name: "Cursor" });
+    const { client } = await makeClient(app, { name: "Cursor" });
     const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools: null });
     const { oauthGrants } = app.db.tables;
     await app.db

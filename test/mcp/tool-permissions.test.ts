@@ -55,7 +55,7 @@ async function keyWith(tools: string[] | null) {
 /** A connection granted `tools`, with a token pair from the real token endpoint. */
 async function connectionWith(tools: string[] | null, name = "Claude") {
   const user = await makeUser(app);
-  const { client } = makeClient(app, { name });
+  const { client } = await makeClient(app, { name });
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools });
   const tokens: TokenBody = await exchangeCode(app, client.id, code);
   return { user, client, authorization, tokens };
@@ -246,7 +246,7 @@ describe("whoami and list_connections report the granted write tools", () => {
 
   test("list_connections gives each key and connection its write tools", async () => {
     const { user, apiKey, token } = await keyWith([store]);
-    const { client } = makeClient(app, { name: "Claude" });
+    const { client } = await makeClient(app, { name: "Claude" });
     const { authorization } = await makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
     const { api_keys, connections } = structured(
       await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }),

@@ -21,7 +21,7 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  client = addClient(app, {
+  client = await addClient(app, {
     redirectUris: [redirectUri, "http://localhost:8123/cb", "https://app.example.com/cb?tenant=7"],
   });
   b = await browserOf(app, await addUser(app));

@@ -22,7 +22,7 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  client = addBridgeClient(app);
+  client = await addBridgeClient(app);
   b = await browserOf(app, await addUser(app));
 });
 afterAll(() => app.close());
@@ -44,7 +44,7 @@ describe("registering the bridge callback", () => {
   });
 
   test("a client that did not register it gets the redirect_uri error page", async () => {
-    const other = addBridgeClient(app, { redirectUris: ["https://client.example/cb"] });
+    const other = await addBridgeClient(app, { redirectUris: ["https://client.example/cb"] });
     const res = await b.get(bridgeAuthorizePath(app, other.id, strongState()));
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("redirect_uri");
@@ -108,7 +108,7 @@ describe("the state for the bridge", () => {
   test("pending for another client is refused with a page", async () => {
     const state = strongState();
     await openConsent(b, bridgeAuthorizePath(app, client.id, state));
-    const other = addBridgeClient(app);
+    const other = await addBridgeClient(app);
     const res = await b.get(bridgeAuthorizePath(app, other.id, state));
     expect(res.status).toBe(400);
     expect((await bridgeRow(app, state))?.clientId).toBe(client.id);

@@ -14,7 +14,7 @@ export const bridgeUrlOf = (app: TestApp) => `${app.url}${bridgePath}`;
 /** 52 base32 characters: a state strong enough for the bridge. */
 export const strongState = () => randomString(32);
 
-export function addBridgeClient(app: TestApp, overrides: Partial<OAuthClient> = {}): OAuthClient {
+export function addBridgeClient(app: TestApp, overrides: Partial<OAuthClient> = {}): Promise<OAuthClient> {
   return addClient(app, { name: "Figma plugin", redirectUris: [bridgeUrlOf(app)], ...overrides });
 }
 

@@ -31,7 +31,7 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ now: () => clock, listen: false });
-  client = addBridgeClient(app);
+  client = await addBridgeClient(app);
   b = await browserOf(app, await addUser(app));
 });
 afterAll(() => app.close());
@@ -109,7 +109,7 @@ describe("a poll", () => {
 
   test("from a client that did not register the bridge callback is unauthorized_client", async () => {
     const state = strongState();
-    const other = addClient(app, { redirectUris: ["https://app.example/cb"] });
+    const other = await addClient(app, { redirectUris: ["https://app.example/cb"] });
     const { res, json } = await poll(app, { state, client_id: other.id });
     expect([res.status, json.error, await bridgeRow(app, state)]).toEqual([400, "unauthorized_client", null]);
   });
@@ -121,7 +121,7 @@ describe("a poll", () => {
 
   test("by another client is expired_token and leaves the code in place", async () => {
     const { state, code } = await allowedState();
-    const other = addBridgeClient(app);
+    const other = await addBridgeClient(app);
     const { json } = await poll(app, { state, client_id: other.id });
     expect(json.error).toBe("expired_token");
     clock += 5;
@@ -277,7 +277,7 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
 
   test("a sealed code moved to another client's entry does not open there", async () => {
     const { state } = await allowedState();
-    const other = addBridgeClient(app);
+    const other = await addBridgeClient(app);
     const { oauthBridgeCodes } = app.db.tables;
     await app.db
       .update(oauthBridgeCodes)

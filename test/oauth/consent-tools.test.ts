@@ -64,7 +64,7 @@ const radios = (html: string) =>
 
 /** Opens a fresh client's consent page and posts the answer; `fields` may repeat names (tool, tool_group). */
 async function answer(fields: [string, string][], browser = b) {
-  const c = addClient(app);
+  const c = await addClient(app);
   const page = await openConsent(browser, authorizePath(c.id));
   const body = new URLSearchParams([["csrf", page.csrf], ["request", page.request], ...fields]);
   const res = await browser.request("/oauth/authorize", {
@@ -77,7 +77,7 @@ async function answer(fields: [string, string][], browser = b) {
 
 describe("the consent page", () => {
   test("offers Read-only, Full and Full with ticked tools, with Full chosen and nothing ticked", async () => {
-    const { html } = await openConsent(b, authorizePath(addClient(app).id));
+    const { html } = await openConsent(b, authorizePath((await addClient(app)).id));
     expect(radios(html)).toEqual([
       { value: "read", checked: false },
       { value: "full", checked: true },
@@ -92,7 +92,7 @@ describe("the consent page", () => {
   });
 
   test("groups the write tools by upstream, with a tick-all for a group of several", async () => {
-    const { html } = await openConsent(b, authorizePath(addClient(app).id));
+    const { html } = await openConsent(b, authorizePath((await addClient(app)).id));
     const legends = [...html.matchAll(/<fieldset class="tool-group"><legend>([^<]+)<\/legend>/g)].map((m) => m[1]);
     expect(legends).toEqual(["Gatehouse", "web"]);
     expect(boxes(html, "tool_group")).toEqual([{ value: "web", checked: false }]);
@@ -100,7 +100,7 @@ describe("the consent page", () => {
   });
 
   test("offers Read-only alone when only mcp:read is requested", async () => {
-    const { html } = await openConsent(b, authorizePath(addClient(app).id, { scope: "mcp:read" }));
+    const { html } = await openConsent(b, authorizePath((await addClient(app)).id, { scope: "mcp:read" }));
     expect(radios(html)).toEqual([{ value: "read", checked: true }]);
     expect(html).not.toContain('id="write-tools"');
   });
@@ -114,7 +114,10 @@ describe("the consent page", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const { html } = await openConsent(await browserOf(app, userId, key.apiKey.id), authorizePath(addClient(app).id));
+    const { html } = await openConsent(
+      await browserOf(app, userId, key.apiKey.id),
+      authorizePath((await addClient(app)).id),
+    );
     expect(radios(html)).toEqual([
       { value: "read", checked: false },
       { value: "chosen", checked: true },

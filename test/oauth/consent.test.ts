@@ -27,7 +27,7 @@ let userId: string;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  client = addClient(app, {
+  client = await addClient(app, {
     name: "<script>alert(1)</script> Claude",
     redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"],
   });
@@ -55,7 +55,7 @@ async function answer(
   form: Record<string, string>,
   opts: { browser?: Browser; query?: Record<string, string | null> } = {},
 ) {
-  const c = addClient(app);
+  const c = await addClient(app);
   const browser = opts.browser ?? b;
   const page = await openConsent(browser, authorizePath(c.id, opts.query));
   const res = await browser.post("/oauth/authorize", { csrf: page.csrf, request: page.request, ...form });
@@ -255,7 +255,7 @@ describe("the decision", () => {
   });
 
   test("the code redirect keeps the redirect URI's own query", async () => {
-    const c = addClient(app, { redirectUris: ["https://app.example.com/cb?tenant=7"] });
+    const c = await addClient(app, { redirectUris: ["https://app.example.com/cb?tenant=7"] });
     const page = await openConsent(b, authorizePath(c.id, { redirect_uri: "https://app.example.com/cb?tenant=7" }));
     const res = await b.post("/oauth/authorize", {
       csrf: page.csrf,
@@ -313,7 +313,7 @@ describe("refusals", () => {
   });
 
   test("an expired pending request is refused", async () => {
-    const c = addClient(app);
+    const c = await addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
     advanceClock(601);
     try {
@@ -332,7 +332,7 @@ describe("refusals", () => {
   });
 
   test("a post without the CSRF token is refused with 403 and changes nothing", async () => {
-    const c = addClient(app);
+    const c = await addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
     const res = await b.post("/oauth/authorize", {
       request: page.request,

@@ -87,7 +87,7 @@ describe("the code entry page", () => {
   });
 
   test("after 10 wrong codes a session is throttled with 429, even for a right code", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     for (let i = 0; i < 10; i++) expect((await enterCode(b, csrf, "ZZZZ-ZZZZ")).res.status).toBe(400);
@@ -98,7 +98,7 @@ describe("the code entry page", () => {
   });
 
   test("an expired code is refused like a wrong one", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { oauthDeviceCodes } = app.db.tables;
     await app.db
@@ -112,7 +112,7 @@ describe("the code entry page", () => {
 
 describe("answering a device's request", () => {
   test("a code typed in lower case without the dash opens the consent page posting to /device/consent", async () => {
-    const { client } = makeClient(app, { name: "Kitchen display" });
+    const { client } = await makeClient(app, { name: "Kitchen display" });
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { res, html } = await enterCode(b, csrf, flow.user_code.replace("-", "").toLowerCase());
@@ -123,7 +123,7 @@ describe("answering a device's request", () => {
   });
 
   test("the consent page shows the user code, formatted, to compare with the device's", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code.replace("-", "").toLowerCase());
@@ -131,7 +131,7 @@ describe("answering a device's request", () => {
   });
 
   test("an authorization's consent page (not a device's) shows no user code", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { b } = await signedInBrowser();
     const res = await b.get(authorizePath(client.id, { redirect_uri: redirectUri }));
     expect(res.status).toBe(200);
@@ -139,7 +139,7 @@ describe("answering a device's request", () => {
   });
 
   test("Allow as served approves the code with Full access: every write tool", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
@@ -149,7 +149,7 @@ describe("answering a device's request", () => {
   });
 
   test("Allow with only one tool ticked approves the code with a grant holding exactly that tool", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf, userId } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
@@ -163,7 +163,7 @@ describe("answering a device's request", () => {
   });
 
   test("only ticked tools with none ticked redraws the consent page with 400 and leaves the code pending", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
@@ -174,7 +174,7 @@ describe("answering a device's request", () => {
   });
 
   test("Deny marks the code denied and makes no grant", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
@@ -185,7 +185,7 @@ describe("answering a device's request", () => {
   });
 
   test("a second answer to an answered code is refused with 400", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
@@ -196,7 +196,7 @@ describe("answering a device's request", () => {
   });
 
   test("a session opened with a read-only API key is offered Read-only, and Full posted anyway is refused", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const userId = await addUser(app);
     const key = await createApiKey(app.db, {

@@ -49,7 +49,7 @@ const codeRow = async (code: string) => {
 describe("purgeExpiredOAuth", () => {
   test("deletes an expired code", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds);
     expect(await codeRow(code)).toBeNull();
@@ -57,7 +57,7 @@ describe("purgeExpiredOAuth", () => {
 
   test("keeps a code that has not expired", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds - 1);
     expect(await codeRow(code)).not.toBeNull();
@@ -92,7 +92,7 @@ describe("purgeExpiredOAuth", () => {
 
   test("deletes an expired pending request and keeps a live one", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     await openSession(app.db, { userId: user.id, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() });
     const { oauthPendingRequests, sessions } = app.db.tables;
     const sessionId = first(

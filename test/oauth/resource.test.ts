@@ -97,7 +97,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
   for (const spelled of variants) {
     test(`resource=${spelled}: consent, exchange with the same resource, canonical grant, /mcp answers`, async () => {
       const sent = spell(spelled);
-      const client = addClient(app);
+      const client = await addClient(app);
       const b = await browserOf(app, await addUser(app));
       const page = await openConsent(b, authorizePath(client.id, { resource: sent }));
       const { oauthGrants, oauthPendingRequests } = app.db.tables;
@@ -131,7 +131,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
 
   test.each(refusals)("resource=%s redirects with invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const client = addClient(app);
+    const client = await addClient(app);
     const res = await (await browserOf(app, await addUser(app))).get(authorizePath(client.id, { resource }));
     expect(res.status).toBe(302);
     expect(locationOf(res).query.error).toBe("invalid_target");
@@ -141,7 +141,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
 describe("the code exchange", () => {
   async function exchange(resource: string) {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     return postForm(app, "/oauth/token", {
       grant_type: "authorization_code",
@@ -186,14 +186,14 @@ describe("the refresh", () => {
 describe("device authorization and the device code grant", () => {
   test.each(variants)("device_authorization with resource=%s stores the canonical resource", async (spelled) => {
     const resource = spell(spelled);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const started = await startDeviceFlow(app, client.id, { resource });
     expect((await deviceRow(app, started.device_code)).resource).toBe(canonical());
   });
 
   test.each(refusals)("device_authorization with resource=%s is invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await postForm(app, "/oauth/device_authorization", { client_id: client.id, resource });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_target"]);
   });
@@ -201,7 +201,7 @@ describe("device authorization and the device code grant", () => {
   test.each(variants)("the device code grant with resource=%s gives a token that works on /mcp", async (spelled) => {
     const resource = spell(spelled);
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const started = await startDeviceFlow(app, client.id, { resource });
     await answer(app, started.device_code, "allow", user.id);
     const res = await poll(app, client.id, started.device_code, { resource });
@@ -213,7 +213,7 @@ describe("device authorization and the device code grant", () => {
 
   test.each(refusals)("the device code grant with resource=%s is invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const started = await startDeviceFlow(app, client.id);
     const res = await poll(app, client.id, started.device_code, { resource });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_target"]);

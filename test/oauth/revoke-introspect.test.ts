@@ -35,7 +35,7 @@ const grantRow = async (id: string) => {
 /** A confidential (client_secret_basic) client holding a fresh token pair. */
 async function confidential() {
   const user = await makeUser(app);
-  const { client, secret } = makeClient(app, { method: "client_secret_basic" });
+  const { client, secret } = await makeClient(app, { method: "client_secret_basic" });
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
   const auth = { authorization: basicAuth(client.id, secret!) };
   const res = await postForm(
@@ -172,7 +172,7 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
 
   test("a confidential client's token with a public client's client_id answers 200 and is not revoked", async () => {
     const { tokens } = await confidential();
-    const { client: other } = makeClient(app);
+    const { client: other } = await makeClient(app);
     expect((await revoke({ token: tokens.access_token, client_id: other.id })).status).toBe(200);
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });

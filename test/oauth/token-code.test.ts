@@ -31,7 +31,7 @@ afterEach(() => {
 
 async function fresh(opts: { method?: "none" | "client_secret_post" | "client_secret_basic" } = {}) {
   const user = await makeUser(app);
-  const { client, secret } = makeClient(app, opts);
+  const { client, secret } = await makeClient(app, opts);
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
   return { user, client, secret, authorization, code };
 }
@@ -133,7 +133,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
 
   test("rewrites the client's last use at most once a minute", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { oauthClients } = app.db.tables;
     const lastUsed = async () =>
       (await app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).limit(1))[0]!.lastUsedAt;
@@ -284,7 +284,7 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
 
   test("a code of another client is invalid_grant", async () => {
     const f = await fresh();
-    const { client: other } = makeClient(app);
+    const { client: other } = await makeClient(app);
     const res = await postForm(app, "/oauth/token", codeParams(other.id, f.code));
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");
