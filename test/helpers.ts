@@ -11,7 +11,7 @@ import type { GatewayConfig } from "../src/gateway/config.ts";
 import type { IdentityProviderConfig } from "../src/identity/config.ts";
 import type { PolicyRule } from "../src/mcp/policy-config.ts";
 import { Gateway } from "../src/gateway/gateway.ts";
-import { migrate } from "../src/db/migrate.ts";
+import { closeStore, migrateStore } from "../src/db/operations.ts";
 import { createLogger, type Logger } from "../src/log.ts";
 
 /** argon2id at 64 KiB and one pass: milliseconds instead of a second per hash (production: password-cost.ts). */
@@ -83,7 +83,7 @@ export async function createTestApp(
   };
   const config: Config = { ...loadConfig(env), passwordHashCost: testPasswordHashCost };
   const db = openDatabase(config.dataDir);
-  migrate(db.$client);
+  migrateStore(db);
   const logs: Record<string, unknown>[] = [];
   const log: Logger = createLogger((line) => logs.push(JSON.parse(line)));
   const setupToken = opts.setupToken === undefined ? null : opts.setupToken;
@@ -128,7 +128,7 @@ export async function createTestApp(
     async close() {
       if (listening) await app.stop(true);
       await gateway?.stop();
-      db.$client.close();
+      closeStore(db);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { createUser } from "../../src/accounts/users.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
@@ -38,7 +39,7 @@ describe("sign-in", () => {
   test("success records sign_in with the method and the address", async () => {
     const user = await newUser();
     expect((await signIn(new Browser(app.url), user.email, password)).status).toBe(303);
-    const row = onlyAuditRow(app, { event: "sign_in", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "sign_in", userId: user.id });
     expect(row).toMatchObject({ outcome: "ok", ip: "127.0.0.1" });
     expect(detailOf(row).method).toBe("password");
   });
@@ -46,7 +47,7 @@ describe("sign-in", () => {
   test("a wrong password records sign_in_failed with the email tried and never the password", async () => {
     const user = await newUser();
     expect((await signIn(new Browser(app.url), user.email.toUpperCase(), "wrong password 999")).status).toBe(401);
-    const row = onlyAuditRow(app, { event: "sign_in_failed", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "sign_in_failed", userId: user.id });
     expect(row.outcome).toBe("denied");
     expect(detailOf(row)).toEqual({ method: "password", email: user.email });
     expect(JSON.stringify(row)).not.toContain("wrong password 999");
@@ -54,7 +55,7 @@ describe("sign-in", () => {
 
   test("an unknown email records sign_in_failed with no user and the email tried", async () => {
     await signIn(new Browser(app.url), "nobody-here@example.com", "whatever 12345");
-    const row = auditRows(app, { event: "sign_in_failed" }).find(
+    const row = (await auditRows(app, { event: "sign_in_failed" })).find(
       (r) => detailOf(r).email === "nobody-here@example.com",
     );
     expect(row?.userId).toBeNull();
@@ -72,7 +73,7 @@ describe("sign-in", () => {
     const b = new Browser(app.url);
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     expect((await b.post("/sign-in/key", { csrf, api_key: token })).status).toBe(303);
-    expect(onlyAuditRow(app, { event: "sign_in", userId: user.id })).toMatchObject({ apiKeyId: apiKey.id });
+    expect(await onlyAuditRow(app, { event: "sign_in", userId: user.id })).toMatchObject({ apiKeyId: apiKey.id });
   });
 
   test("a bad API key records sign_in_failed without the key", async () => {
@@ -80,7 +81,7 @@ describe("sign-in", () => {
     const csrf = Browser.csrfOf(await (await b.get("/sign-in")).text());
     const bad = `gate_key_${"a".repeat(16)}_${"c".repeat(52)}`;
     await b.post("/sign-in/key", { csrf, api_key: bad });
-    const rows = auditRows(app, { event: "sign_in_failed" }).filter((r) => detailOf(r).method === "api_key");
+    const rows = (await auditRows(app, { event: "sign_in_failed" })).filter((r) => detailOf(r).method === "api_key");
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(rows)).not.toContain(bad);
   });
@@ -101,7 +102,7 @@ describe("API keys on the web", () => {
       await b.post("/keys", { csrf: await csrf(), name: "laptop", access: "read", expires_in: "never" })
     ).text();
     const id = tokenPattern.exec(html)![0].slice(9, 25);
-    const row = onlyAuditRow(app, { event: "key_created", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "key_created", userId: user.id });
     expect(row.apiKeyId).toBe(id);
     expect(detailOf(row)).toEqual({ name: "laptop", access: "read", tools: [], via: "web" });
   });
@@ -117,7 +118,7 @@ describe("API keys on the web", () => {
     });
     const html = await (await b.post(`/keys/${apiKey.id}/rotate`, { csrf: await csrf() })).text();
     const newId = tokenPattern.exec(html)![0].slice(9, 25);
-    const row = onlyAuditRow(app, { event: "key_rotated", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "key_rotated", userId: user.id });
     expect(row.apiKeyId).toBe(apiKey.id);
     expect(detailOf(row).new_api_key_id).toBe(newId);
   });
@@ -132,7 +133,7 @@ describe("API keys on the web", () => {
       now: nowSeconds(),
     });
     expect((await b.post(`/keys/${apiKey.id}/revoke`, { csrf: await csrf() })).status).toBe(303);
-    expect(onlyAuditRow(app, { event: "key_revoked", userId: user.id }).apiKeyId).toBe(apiKey.id);
+    expect((await onlyAuditRow(app, { event: "key_revoked", userId: user.id })).apiKeyId).toBe(apiKey.id);
   });
 
   test("revoking another user's key records nothing", async () => {
@@ -146,16 +147,17 @@ describe("API keys on the web", () => {
       now: nowSeconds(),
     });
     expect((await b.post(`/keys/${apiKey.id}/revoke`, { csrf: await csrf() })).status).toBe(404);
-    expect(auditRows(app, { event: "key_revoked", apiKeyId: apiKey.id })).toEqual([]);
-    expect(auditRows(app, { event: "key_revoked", userId: user.id })).toEqual([]);
+    expect(await auditRows(app, { event: "key_revoked", apiKeyId: apiKey.id })).toEqual([]);
+    expect(await auditRows(app, { event: "key_revoked", userId: user.id })).toEqual([]);
   });
 
   test("revoking a connection records connection_revoked", async () => {
     const { user, b, csrf } = await signedIn();
     const { authorization } = await connected(app);
     // An admin may revoke anyone's; a user only their own, so make it theirs.
-    app.db.$client.run("UPDATE oauth_grants SET user_id = ? WHERE id = ?", [user.id, authorization.id]);
+    const { oauthGrants } = app.db.tables;
+    await app.db.update(oauthGrants).set({ userId: user.id }).where(eq(oauthGrants.id, authorization.id));
     expect((await b.post(`/connections/${authorization.id}/revoke`, { csrf: await csrf() })).status).toBe(303);
-    expect(onlyAuditRow(app, { event: "connection_revoked", userId: user.id }).grantId).toBe(authorization.id);
+    expect((await onlyAuditRow(app, { event: "connection_revoked", userId: user.id })).grantId).toBe(authorization.id);
   });
 });

@@ -100,7 +100,7 @@ async function recordedArguments(mode: string) {
   const { user, token } = await userWithKey(app);
   const args = { kind: "api_key", id: "Bearer abcdefghijklmnop" };
   await (await connectClient(app, token)).callTool({ name: "gatehouse__revoke_connection", arguments: args });
-  return detailOf(onlyAuditRow(app, { event: "tool_call", userId: user.id })).arguments;
+  return detailOf(await onlyAuditRow(app, { event: "tool_call", userId: user.id })).arguments;
 }
 
 describe("tool call entries per GATEHOUSE_AUDIT_ARGUMENTS", () => {

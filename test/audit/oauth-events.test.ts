@@ -31,7 +31,7 @@ afterEach(() => setSystemTime());
 describe("tokens", () => {
   test("a code exchange records token_issued with user, client, connection and scope", async () => {
     const { user, client, authorization } = await connected(app);
-    const row = onlyAuditRow(app, { event: "token_issued", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "token_issued", userId: user.id });
     expect(row).toMatchObject({ outcome: "ok", clientId: client.id, grantId: authorization.id });
     expect(detailOf(row).scope).toBe("mcp:read mcp:write");
     expect(row.requestId).toBeTruthy();
@@ -40,7 +40,7 @@ describe("tokens", () => {
   test("a refresh records token_refreshed", async () => {
     const { user, client, authorization, tokens } = await connected(app);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
-    expect(onlyAuditRow(app, { event: "token_refreshed", userId: user.id })).toMatchObject({
+    expect(await onlyAuditRow(app, { event: "token_refreshed", userId: user.id })).toMatchObject({
       outcome: "ok",
       clientId: client.id,
       grantId: authorization.id,
@@ -51,7 +51,7 @@ describe("tokens", () => {
     const { user, client, tokens } = await connected(app);
     await refreshRequest(app, client.id, tokens.refresh_token);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
-    const graced = onlyAuditRow(app, {
+    const graced = await onlyAuditRow(app, {
       event: "token_refreshed",
       userId: user.id,
       detail: JSON.stringify({ scope: "mcp:read mcp:write", grace: true }),
@@ -64,14 +64,14 @@ describe("tokens", () => {
     await refreshRequest(app, client.id, tokens.refresh_token);
     advanceClock(app.config.refreshGraceSeconds + 5);
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(400);
-    const row = onlyAuditRow(app, { event: "refresh_replay", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "refresh_replay", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", clientId: client.id, grantId: authorization.id });
     expect(detailOf(row).revoked).toBe("grant");
   });
 
   test("a replayed authorization code records code_replay, denied", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await exchangeCode(app, client.id, code);
     const again = await postForm(app, "/oauth/token", {
@@ -82,7 +82,7 @@ describe("tokens", () => {
       client_id: client.id,
     });
     expect(again.status).toBe(400);
-    expect(onlyAuditRow(app, { event: "code_replay", userId: user.id })).toMatchObject({
+    expect(await onlyAuditRow(app, { event: "code_replay", userId: user.id })).toMatchObject({
       outcome: "denied",
       clientId: client.id,
       grantId: authorization.id,
@@ -93,7 +93,7 @@ describe("tokens", () => {
     const { user, client, authorization, tokens } = await connected(app);
     const res = await postForm(app, "/oauth/revoke", { token: tokens.refresh_token, client_id: client.id });
     expect(res.status).toBe(200);
-    const row = onlyAuditRow(app, { event: "token_revoked", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "token_revoked", userId: user.id });
     expect(row).toMatchObject({
       outcome: "ok",
       clientId: client.id,
@@ -106,7 +106,7 @@ describe("tokens", () => {
   test("revoking an unknown token records nothing", async () => {
     const { user, client } = await connected(app);
     await postForm(app, "/oauth/revoke", { token: "gate_at_nope", client_id: client.id });
-    expect(() => onlyAuditRow(app, { event: "token_revoked", userId: user.id })).toThrow("found 0");
+    await expect(onlyAuditRow(app, { event: "token_revoked", userId: user.id })).rejects.toThrow("found 0");
   });
 });
 
@@ -118,7 +118,7 @@ describe("client registration", () => {
       { address: "203.0.113.7" },
     );
     expect(res.status).toBe(201);
-    const row = onlyAuditRow(app, { event: "client_registered", clientId: String(json.client_id) });
+    const row = await onlyAuditRow(app, { event: "client_registered", clientId: String(json.client_id) });
     expect(row).toMatchObject({ outcome: "ok", userId: null, ip: "203.0.113.7" });
     expect(detailOf(row)).toMatchObject({ kind: "dcr", name: "Audit DCR", reused: false });
   });
@@ -142,14 +142,14 @@ describe("client registration", () => {
       type: "none",
     });
     expect(res.status).toBe(303);
-    const row = onlyAuditRow(app, { event: "client_registered", userId: admin.id });
+    const row = await onlyAuditRow(app, { event: "client_registered", userId: admin.id });
     expect(detailOf(row)).toMatchObject({ kind: "manual", name: "Hand-made" });
   });
 });
 
 describe("consent", () => {
   async function answer(form: Record<string, string>) {
-    const client = addClient(app);
+    const client = await addClient(app);
     const userId = await addUser(app);
     const b = await browserOf(app, userId);
     const page = await openConsent(b, authorizePath(client.id));
@@ -160,7 +160,7 @@ describe("consent", () => {
 
   test("Allow records consent_given with the new connection and its scope", async () => {
     const { client, userId } = await answer({ decision: "allow", access: "read" });
-    const row = onlyAuditRow(app, { event: "consent_given", userId });
+    const row = await onlyAuditRow(app, { event: "consent_given", userId });
     expect(row.clientId).toBe(client.id);
     expect(row.grantId).toBeTruthy();
     expect(detailOf(row).scope).toBe("mcp:read");
@@ -168,7 +168,7 @@ describe("consent", () => {
 
   test("Deny records consent_denied, outcome denied", async () => {
     const { client, userId } = await answer({ decision: "deny", access: "full" });
-    expect(onlyAuditRow(app, { event: "consent_denied", userId })).toMatchObject({
+    expect(await onlyAuditRow(app, { event: "consent_denied", userId })).toMatchObject({
       outcome: "denied",
       clientId: client.id,
       grantId: null,

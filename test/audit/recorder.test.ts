@@ -8,8 +8,8 @@ import { startWriterThread } from "../../src/db/audit-writer-thread.ts";
 import { loadConfig } from "../../src/config.ts";
 import { databaseFileName, openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { auditEvents } from "../../src/db/schema.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
+import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { serve } from "../../src/serve.ts";
@@ -27,11 +27,13 @@ function freshDb(): { db: Store; dir: string } {
   const dir = tempDir();
   dirs.push(dir);
   const db = openDatabase(dir);
-  migrate(db.$client);
+  migrateStore(db);
   return { db, dir };
 }
 
-const count = (db: Store) => db.select().from(auditEvents).all().length;
+const count = async (db: Store) => (await db.select().from(db.tables.auditEvents)).length;
+/** Every audit entry, in the order written. */
+const entries = (db: Store) => db.select().from(db.tables.auditEvents).orderBy(db.tables.auditEvents.id);
 const now = () => Math.floor(Date.now() / 1000);
 const recorder = (db: Store, extra: Partial<AuditRecorderOptions> = {}) =>
   createAuditRecorder({
@@ -80,19 +82,13 @@ async function whoami(port: number, token: string) {
 }
 
 describe("batching", () => {
-  test("entries wait in memory until flush(), then are written together", () => {
+  test("entries wait in memory until flush(), then are written together", async () => {
     const { db } = freshDb();
     const audit = recorder(db);
     for (let i = 0; i < 3; i++) audit.record({ event: "sign_in", outcome: "ok", userId: `u${i}` });
-    expect(count(db)).toBe(0);
+    expect(await count(db)).toBe(0);
     audit.flush();
-    expect(
-      db
-        .select()
-        .from(auditEvents)
-        .all()
-        .map((r) => r.userId),
-    ).toEqual(["u0", "u1", "u2"]);
+    expect((await entries(db)).map((r) => r.userId)).toEqual(["u0", "u1", "u2"]);
   });
 
   test("reaching maxBatch writes on the next turn without flush()", async () => {
@@ -101,21 +97,21 @@ describe("batching", () => {
     for (let i = 0; i < 5; i++) audit.record({ event: "sign_in", outcome: "ok" });
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(count(db)).toBe(5);
+    expect(await count(db)).toBe(5);
   });
 
   test("the timer writes what waits", async () => {
     const { db } = freshDb();
     const audit = recorder(db, { batch: { flushAfterMs: 5, maxBatch: 1000 } });
     audit.record({ event: "sign_in", outcome: "ok" });
-    await waitFor(() => count(db) === 1);
-    expect(count(db)).toBe(1);
+    await waitFor(async () => (await count(db)) === 1);
+    expect(await count(db)).toBe(1);
   });
 
-  test("without batching (the CLI) each entry is written at once", () => {
+  test("without batching (the CLI) each entry is written at once", async () => {
     const { db } = freshDb();
     recorder(db, { batch: false }).record({ event: "key_created", outcome: "ok" });
-    expect(count(db)).toBe(1);
+    expect(await count(db)).toBe(1);
   });
 
   test("after close() entries are written at once", async () => {
@@ -123,24 +119,18 @@ describe("batching", () => {
     const audit = recorder(db);
     audit.record({ event: "sign_in", outcome: "ok" });
     await audit.close();
-    expect(count(db)).toBe(1);
+    expect(await count(db)).toBe(1);
     audit.record({ event: "sign_in", outcome: "ok" });
-    expect(count(db)).toBe(2);
+    expect(await count(db)).toBe(2);
   });
 
-  test("the entry's time is the recorder's clock unless given", () => {
+  test("the entry's time is the recorder's clock unless given", async () => {
     const { db } = freshDb();
     const audit = recorder(db, { now: () => 1234 });
     audit.record({ event: "sign_in", outcome: "ok" });
     audit.record({ event: "sign_in", outcome: "ok", at: 99 });
     audit.flush();
-    expect(
-      db
-        .select()
-        .from(auditEvents)
-        .all()
-        .map((r) => r.at),
-    ).toEqual([1234, 99]);
+    expect((await entries(db)).map((r) => r.at)).toEqual([1234, 99]);
   });
 });
 
@@ -150,7 +140,7 @@ describe("on a writer thread (the server)", () => {
     const audit = recorder(db, { thread: true });
     for (let i = 0; i < 600; i++) audit.record({ event: "tool_call", outcome: "ok", tool: "t", detail: { i } });
     await audit.drain();
-    const rows = db.select().from(auditEvents).all();
+    const rows = await entries(db);
     expect(rows.length).toBe(600);
     expect(rows.map((r) => JSON.parse(r.detail!).i)).toEqual(Array.from({ length: 600 }, (_, i) => i));
     await audit.close();
@@ -176,7 +166,7 @@ describe("on a writer thread (the server)", () => {
     } as const;
     audit.record(entry);
     await audit.drain();
-    const { id, ...row } = db.select().from(auditEvents).get()!;
+    const { id, ...row } = first(await entries(db))!;
     expect(row).toEqual({ ...entry, durationMs: 1002, detail: '{"error":"late"}' });
     await audit.close();
   });
@@ -185,11 +175,11 @@ describe("on a writer thread (the server)", () => {
     const { db } = freshDb();
     const audit = recorder(db, { thread: true });
     for (let i = 0; i < 5; i++) audit.record({ event: "sign_in", outcome: "ok" });
-    expect(count(db)).toBe(0);
+    expect(await count(db)).toBe(0);
     await audit.close();
-    expect(count(db)).toBe(5);
+    expect(await count(db)).toBe(5);
     audit.record({ event: "sign_in", outcome: "ok" });
-    expect(count(db)).toBe(6);
+    expect(await count(db)).toBe(6);
   });
 
   test("a write that fails on the thread is logged, and the next ones still go through", async () => {
@@ -203,7 +193,7 @@ describe("on a writer thread (the server)", () => {
     db.$client.run("ALTER TABLE audit_events_away RENAME TO audit_events");
     audit.record({ event: "sign_in", outcome: "ok" });
     await audit.drain();
-    expect(count(db)).toBe(1);
+    expect(await count(db)).toBe(1);
     await audit.close();
   });
 });
@@ -241,7 +231,7 @@ describe("failures", () => {
     const lines: Record<string, unknown>[] = [];
     const audit = recorder(db, { log: createLogger((l) => lines.push(JSON.parse(l))) });
     audit.record({ event: "sign_in", outcome: "ok" });
-    db.$client.close();
+    closeStore(db);
     expect(() => audit.flush()).not.toThrow();
     expect(() => audit.close()).not.toThrow();
     expect(() => audit.record({ event: "sign_in", outcome: "ok" })).not.toThrow();
@@ -251,14 +241,14 @@ describe("failures", () => {
     ]);
   });
 
-  test("a detail that cannot be serialized is stored as a marker", () => {
+  test("a detail that cannot be serialized is stored as a marker", async () => {
     const { db } = freshDb();
     const audit = recorder(db);
     const loop: Record<string, unknown> = {};
     loop.self = loop;
     audit.record({ event: "sign_in", outcome: "ok", detail: loop });
     audit.flush();
-    expect(db.select().from(auditEvents).get()?.detail).toBe('{"unserializable":true}');
+    expect(first(await entries(db))?.detail).toBe('{"unserializable":true}');
   });
 });
 
@@ -271,10 +261,10 @@ describe("shutdown", () => {
     app.listen({ port, hostname: "127.0.0.1" });
     const { token } = await keyHolder(db);
     for (let i = 0; i < 5; i++) expect(await whoami(port, token)).toBe(200);
-    expect(count(db)).toBe(0);
+    expect(await count(db)).toBe(0);
     await app.stop();
-    expect(count(db)).toBe(5);
-    db.$client.close();
+    expect(await count(db)).toBe(5);
+    closeStore(db);
   });
 
   test("serve()'s stop loses no entry: all are in the database file afterwards", async () => {
@@ -291,14 +281,8 @@ describe("shutdown", () => {
     for (let i = 0; i < 20; i++) expect(await whoami(port, token)).toBe(200);
     await running.stop();
     const reopened = openDatabase(dir);
-    expect(
-      reopened
-        .select()
-        .from(auditEvents)
-        .all()
-        .filter((r) => r.userId === user.id && r.event === "tool_call").length,
-    ).toBe(20);
-    reopened.$client.close();
+    expect((await entries(reopened)).filter((r) => r.userId === user.id && r.event === "tool_call").length).toBe(20);
+    closeStore(reopened);
   });
 });
 
@@ -313,13 +297,7 @@ describe("retention", () => {
       audit.record({ at: t - age * day, event: "sign_in", outcome: "ok", detail: { age } });
     audit.flush();
     expect(await purgeOldAuditEvents(db, t, 90 * day)).toBe(2);
-    expect(
-      db
-        .select()
-        .from(auditEvents)
-        .all()
-        .map((r) => JSON.parse(r.detail!).age),
-    ).toEqual([89, 0]);
+    expect((await entries(db)).map((r) => JSON.parse(r.detail!).age)).toEqual([89, 0]);
   });
 
   test("a large purge goes a chunk at a time and removes all it should", async () => {
@@ -329,6 +307,6 @@ describe("retention", () => {
     audit.record({ at: 1000, event: "sign_in", outcome: "ok" });
     audit.flush();
     expect(await deleteAuditEventsBefore(db, 500, 5)).toBe(12);
-    expect(count(db)).toBe(1);
+    expect(await count(db)).toBe(1);
   });
 });

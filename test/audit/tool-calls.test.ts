@@ -33,7 +33,7 @@ describe("a built-in tool call", () => {
   test("with an API key records user, key, tool, outcome ok, a duration and no client", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "gatehouse__whoami", arguments: {} });
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({
       outcome: "ok",
       apiKeyId: apiKey.id,
@@ -49,7 +49,7 @@ describe("a built-in tool call", () => {
   test("with an OAuth token records the client and the connection, no key", async () => {
     const { user, client, authorization, tokens } = await connected(app);
     await (await connectClient(app, tokens.access_token)).callTool({ name: "gatehouse__whoami", arguments: {} });
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({
       outcome: "ok",
       clientId: client.id,
@@ -66,13 +66,16 @@ describe("a built-in tool call", () => {
     await res.text();
     const requestId = res.headers.get("x-request-id");
     expect(requestId).toBeTruthy();
-    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({ requestId, ip: "127.0.0.1" });
+    expect(await onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({
+      requestId,
+      ip: "127.0.0.1",
+    });
   });
 
   test("a caller's own X-Request-Id is the one recorded", async () => {
     const { user, token } = await userWithKey(app);
     await (await rpc(app, token, call("gatehouse__whoami"), { ...legacy, "x-request-id": "trace-abc.123" })).text();
-    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id }).requestId).toBe("trace-abc.123");
+    expect((await onlyAuditRow(app, { event: "tool_call", userId: user.id })).requestId).toBe("trace-abc.123");
   });
 
   test("a tool that fails is outcome error with its message", async () => {
@@ -82,7 +85,7 @@ describe("a built-in tool call", () => {
       arguments: { kind: "api_key", id: "nosuchkey" },
     });
     expect(result.isError).toBe(true);
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row.outcome).toBe("error");
     expect(detailOf(row).error).toBe("You have no live API key with id nosuchkey.");
   });
@@ -93,7 +96,7 @@ describe("a built-in tool call", () => {
     await client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await client.callTool({ name: "gatehouse__list_connections", arguments: {} });
     await client.listTools();
-    expect(auditRows(app, { event: "tool_call", userId: user.id }).map((r) => r.tool)).toEqual([
+    expect((await auditRows(app, { event: "tool_call", userId: user.id })).map((r) => r.tool)).toEqual([
       "gatehouse__whoami",
       "gatehouse__list_connections",
     ]);
@@ -105,7 +108,7 @@ describe("a refused tool call", () => {
     const { user, apiKey, token } = await userWithKey(app, "read");
     const res = await rpc(app, token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), legacy);
     expect(res.status).toBe(403);
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({
       outcome: "denied",
       apiKeyId: apiKey.id,
@@ -127,7 +130,7 @@ describe("a refused tool call", () => {
     });
     const res = await rpc(app, token, call("gatehouse__revoke_connection", { kind: "api_key", id: "x" }), legacy);
     await res.text();
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: "gatehouse__revoke_connection" });
     expect(detailOf(row).reason).toBe("permission_denied");
   });
@@ -142,7 +145,7 @@ describe("batching", () => {
         Array.from({ length: 30 }, () => c.callTool({ name: "gatehouse__whoami", arguments: {} })),
       ),
     );
-    const rows = auditRows(app, { event: "tool_call", userId: user.id });
+    const rows = await auditRows(app, { event: "tool_call", userId: user.id });
     expect(rows.length).toBe(300);
     expect(rows.every((r) => r.outcome === "ok")).toBe(true);
   });

@@ -39,7 +39,7 @@ describe("an upstream tool call", () => {
   test("server-everything's echo records tool, upstream, outcome ok, duration and arguments", async () => {
     const { user, apiKey, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "everything__echo", arguments: { message: "hello" } });
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({ outcome: "ok", apiKeyId: apiKey.id, tool: "everything__echo", upstream: "everything" });
     expect(row.durationMs).toBeGreaterThanOrEqual(0);
     expect(detailOf(row).arguments).toEqual({ message: "hello" });
@@ -51,7 +51,7 @@ describe("an upstream tool call", () => {
       name: "everything__get-sum",
       arguments: { a: 2, b: 3 },
     });
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({
       outcome: "ok",
       clientId: client.id,
@@ -68,7 +68,7 @@ describe("an upstream tool call", () => {
       name: "everything__echo",
       arguments: { message: "z".repeat(1000) },
     });
-    expect(detailOf(onlyAuditRow(app, { event: "tool_call", userId: user.id })).arguments.message).toBe(
+    expect(detailOf(await onlyAuditRow(app, { event: "tool_call", userId: user.id })).arguments.message).toBe(
       `${"z".repeat(200)}…[+800 chars]`,
     );
   });
@@ -77,7 +77,7 @@ describe("an upstream tool call", () => {
     const { user, token } = await userWithKey(app);
     const result = await (await connectClient(app, token)).callTool({ name: "web__slow", arguments: { ms: 10_000 } });
     expect(result.isError).toBe(true);
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({ outcome: "timeout", tool: "web__slow", upstream: "web" });
     expect(detailOf(row).error).toBe("upstream web did not answer tools/call slow within 1 s");
   });
@@ -85,7 +85,7 @@ describe("an upstream tool call", () => {
   test("the HTTP upstream's write tool records outcome ok", async () => {
     const { user, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "web__store", arguments: { text: "v" } });
-    expect(onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({
+    expect(await onlyAuditRow(app, { event: "tool_call", userId: user.id })).toMatchObject({
       outcome: "ok",
       tool: "web__store",
       upstream: "web",

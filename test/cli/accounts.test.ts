@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { runCli } from "../../src/cli.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { closeStore } from "../../src/db/operations.ts";
 import { idOf, keyLine, now, password, secretOf, useCliSandbox } from "./sandbox.ts";
 
 const allCommands = [
@@ -84,7 +86,7 @@ describe("user", () => {
       `${password}\n`,
     );
     expect(run.code).toBe(0);
-    const [user] = cli.users();
+    const [user] = await cli.users();
     expect(user!.is_admin).toBe(1);
     expect(user!.password_hash).toStartWith("$argon2id$");
     // The trailing newline from `echo` or a terminal is not part of the password.
@@ -93,7 +95,7 @@ describe("user", () => {
 
   test("add without --password-stdin creates a user with no password", async () => {
     await cli.addUser("a@b.co");
-    expect(cli.users()).toMatchObject([{ email: "a@b.co", is_admin: 0, password_hash: null }]);
+    expect(await cli.users()).toMatchObject([{ email: "a@b.co", is_admin: 0, password_hash: null }]);
   });
 
   test("a duplicate email exits 1 and leaves one row", async () => {
@@ -101,21 +103,21 @@ describe("user", () => {
     const run = await cli.gatehouse(["user", "add", "--email", "A@b.co"]);
     expect(run.code).toBe(1);
     expect(run.err).toContain("already exists");
-    expect(cli.users()).toHaveLength(1);
+    expect(await cli.users()).toHaveLength(1);
   });
 
   test("a bad email fails and creates no row", async () => {
     const run = await cli.gatehouse(["user", "add", "--email", "not-an-email"]);
     expect([1, 2]).toContain(run.code);
     expect(run.err).toContain("not-an-email");
-    expect(cli.users()).toHaveLength(0);
+    expect(await cli.users()).toHaveLength(0);
   });
 
   test("a short password fails and creates no row", async () => {
     const run = await cli.gatehouse(["user", "add", "--email", "a@b.co", "--password-stdin"], "short\n");
     expect(run.code).toBe(1);
     expect(run.err).toContain("at least 12 characters");
-    expect(cli.users()).toHaveLength(0);
+    expect(await cli.users()).toHaveLength(0);
   });
 
   test("add without --email exits 2", async () => {
@@ -141,14 +143,16 @@ describe("user", () => {
   test("disable sets disabled_at and ends the user's sessions", async () => {
     await cli.addUser("root@example.com", true);
     await cli.addUser("dev@example.com");
-    const [dev] = cli.rows<{ id: string }>("SELECT id FROM users WHERE email = 'dev@example.com'");
+    const [dev] = await cli.rows<{ id: string }>(sql`SELECT id FROM users WHERE email = 'dev@example.com'`);
     const db = openDatabase(cli.dataDir);
     await openSession(db, { userId: dev!.id, apiKeyId: null, apiKeyExpiresAt: null, now: now() });
-    db.$client.close();
+    closeStore(db);
     const run = await cli.gatehouse(["user", "disable", "dev@example.com"]);
     expect(run.code).toBe(0);
-    expect(cli.users().find((u) => u.email === "dev@example.com")!.disabled_at).toBeGreaterThanOrEqual(now() - 5);
-    expect(cli.rows("SELECT id FROM sessions WHERE user_id = ?", [dev!.id])).toHaveLength(0);
+    expect((await cli.users()).find((u) => u.email === "dev@example.com")!.disabled_at).toBeGreaterThanOrEqual(
+      now() - 5,
+    );
+    expect(await cli.rows(sql`SELECT id FROM sessions WHERE user_id = ${dev!.id}`)).toHaveLength(0);
   });
 
   test("disabling the last admin is refused", async () => {
@@ -156,7 +160,7 @@ describe("user", () => {
     const run = await cli.gatehouse(["user", "disable", "root@example.com"]);
     expect(run.code).toBe(1);
     expect(run.err).toContain("last active admin");
-    expect(cli.users()[0]!.disabled_at).toBeNull();
+    expect((await cli.users())[0]!.disabled_at).toBeNull();
   });
 });
 
@@ -175,30 +179,30 @@ describe("key", () => {
     const run = await cli.gatehouse(["key", "create", "--user", "dev@example.com", "--name", "ci"]);
     expect(run.code).toBe(1);
     expect(run.err).toContain('There is already a live key named "ci"');
-    expect(cli.keys()).toHaveLength(1);
+    expect(await cli.keys()).toHaveLength(1);
   });
 
   test("create stores the key with full access and no expiry", async () => {
     const token = await cli.createKey("dev@example.com");
-    expect(cli.keys()).toEqual([
+    expect(await cli.keys()).toEqual([
       { id: idOf(token), name: "ci", scope: "mcp:read mcp:write", expires_at: null, revoked_at: null },
     ]);
   });
 
   test("create never stores the secret", async () => {
     const token = await cli.createKey("dev@example.com");
-    const stored = JSON.stringify(cli.rows("SELECT * FROM api_keys"));
+    const stored = JSON.stringify(await cli.rows(sql`SELECT * FROM api_keys`));
     expect(stored).not.toContain(secretOf(token));
   });
 
   test("--read-only gives scope mcp:read", async () => {
     await cli.createKey("dev@example.com", "--read-only");
-    expect(cli.keys()[0]!.scope).toBe("mcp:read");
+    expect((await cli.keys())[0]!.scope).toBe("mcp:read");
   });
 
   test("--expires-in 30d expires thirty days from now", async () => {
     await cli.createKey("dev@example.com", "--expires-in", "30d");
-    expect(Math.abs(cli.keys()[0]!.expires_at! - (now() + 30 * 86400))).toBeLessThanOrEqual(5);
+    expect(Math.abs((await cli.keys())[0]!.expires_at! - (now() + 30 * 86400))).toBeLessThanOrEqual(5);
   });
 
   test("--expires-in soon exits 2 and creates no key", async () => {
@@ -214,14 +218,14 @@ describe("key", () => {
     ]);
     expect(run.code).toBe(2);
     expect(run.err).toContain("--expires-in");
-    expect(cli.keys()).toHaveLength(0);
+    expect(await cli.keys()).toHaveLength(0);
   });
 
   test("an unknown user exits 1 and creates no key", async () => {
     const run = await cli.gatehouse(["key", "create", "--user", "nobody@example.com", "--name", "ci"]);
     expect(run.code).toBe(1);
     expect(run.out).toBe("");
-    expect(cli.keys()).toHaveLength(0);
+    expect(await cli.keys()).toHaveLength(0);
   });
 
   test("list shows the id and name but never the secret", async () => {
@@ -246,7 +250,7 @@ describe("key", () => {
   test("revoke sets revoked_at and hides the key from list", async () => {
     const id = idOf(await cli.createKey("dev@example.com"));
     expect((await cli.gatehouse(["key", "revoke", id])).code).toBe(0);
-    expect(cli.keys()[0]!.revoked_at).toBeGreaterThanOrEqual(now() - 5);
+    expect((await cli.keys())[0]!.revoked_at).toBeGreaterThanOrEqual(now() - 5);
     expect((await cli.gatehouse(["key", "list"])).out).not.toContain(id);
   });
 

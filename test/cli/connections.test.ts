@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findUserByEmail } from "../../src/accounts/users-store.ts";
 import { openDatabase } from "../../src/db/client.ts";
+import { closeStore } from "../../src/db/operations.ts";
 import { transaction } from "../../src/db/transaction.ts";
 import { addClient } from "../../src/oauth/clients-store.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
@@ -19,7 +21,7 @@ const cli = useCliSandbox();
 async function connect(email: string, clientName: string, opts: { scope?: string; tools?: string[] | null } = {}) {
   const known =
     existsSync(join(cli.dataDir, "gatehouse.db")) &&
-    cli.rows("SELECT id FROM users WHERE email = ?", [email]).length > 0;
+    (await cli.rows(sql`SELECT id FROM users WHERE email = ${email}`)).length > 0;
   if (!known) await cli.addUser(email);
   const db = openDatabase(cli.dataDir);
   try {
@@ -64,15 +66,16 @@ async function connect(email: string, clientName: string, opts: { scope?: string
     );
     return authorization.id;
   } finally {
-    db.$client.close();
+    closeStore(db);
   }
 }
 
 type TokenState = { kind: string; revoked_at: number | null };
 const tokensOf = (grantId: string) =>
-  cli.rows<TokenState>("SELECT kind, revoked_at FROM oauth_tokens WHERE grant_id = ? ORDER BY kind", [grantId]);
-const grantRevokedAt = (grantId: string) =>
-  cli.rows<{ revoked_at: number | null }>("SELECT revoked_at FROM oauth_grants WHERE id = ?", [grantId])[0]!.revoked_at;
+  cli.rows<TokenState>(sql`SELECT kind, revoked_at FROM oauth_tokens WHERE grant_id = ${grantId} ORDER BY kind`);
+const grantRevokedAt = async (grantId: string) =>
+  (await cli.rows<{ revoked_at: number | null }>(sql`SELECT revoked_at FROM oauth_grants WHERE id = ${grantId}`))[0]!
+    .revoked_at;
 
 describe("connection list", () => {
   test("shows each live connection: id, person, client, access, write tools, created, last used", async () => {
@@ -135,8 +138,8 @@ describe("connection revoke", () => {
     const id = await connect("alice@example.com", "Claude");
     const run = await cli.gatehouse(["connection", "revoke", id]);
     expect(run).toEqual({ code: 0, out: `revoked ${id}\n`, err: "" });
-    expect(grantRevokedAt(id)).toBeNumber();
-    expect(tokensOf(id).map((t) => [t.kind, t.revoked_at !== null])).toEqual([
+    expect(await grantRevokedAt(id)).toBeNumber();
+    expect((await tokensOf(id)).map((t) => [t.kind, t.revoked_at !== null])).toEqual([
       ["access", true],
       ["refresh", true],
     ]);
@@ -146,17 +149,18 @@ describe("connection revoke", () => {
     const ended = await connect("alice@example.com", "Claude");
     const kept = await connect("alice@example.com", "Cursor");
     await cli.gatehouse(["connection", "revoke", ended]);
-    expect(grantRevokedAt(kept)).toBeNull();
-    expect(tokensOf(kept).every((t) => t.revoked_at === null)).toBe(true);
+    expect(await grantRevokedAt(kept)).toBeNull();
+    expect((await tokensOf(kept)).every((t) => t.revoked_at === null)).toBe(true);
   });
 
   test("records connection_revoked with the owner, the grant and via cli, as the keys page does with via web", async () => {
     const id = await connect("alice@example.com", "Claude");
     await cli.gatehouse(["connection", "revoke", id]);
-    const rows = cli.rows<{ outcome: string; user_id: string; grant_id: string; detail: string }>(
-      "SELECT outcome, user_id, grant_id, detail FROM audit_events WHERE event = 'connection_revoked'",
+    const rows = await cli.rows<{ outcome: string; user_id: string; grant_id: string; detail: string }>(
+      sql`SELECT outcome, user_id, grant_id, detail FROM audit_events WHERE event = 'connection_revoked'`,
     );
-    const aliceId = cli.rows<{ id: string }>("SELECT id FROM users WHERE email = 'alice@example.com'")[0]!.id;
+    const aliceId = (await cli.rows<{ id: string }>(sql`SELECT id FROM users WHERE email = 'alice@example.com'`))[0]!
+      .id;
     expect(rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) }))).toEqual([
       { outcome: "ok", user_id: aliceId, grant_id: id, detail: { via: "cli" } },
     ]);
@@ -167,17 +171,17 @@ describe("connection revoke", () => {
     await cli.gatehouse(["connection", "revoke", id]);
     const run = await cli.gatehouse(["connection", "revoke", id]);
     expect([run.code, run.out, run.err]).toEqual([1, "", `gatehouse: no live connection with the id ${id}\n`]);
-    expect(cli.rows("SELECT id FROM audit_events WHERE event = 'connection_revoked'").length).toBe(1);
+    expect((await cli.rows(sql`SELECT id FROM audit_events WHERE event = 'connection_revoked'`)).length).toBe(1);
   });
 
   test("a service account's grant is not a connection: exit 1, and the account keeps working", async () => {
     expect((await cli.gatehouse(["service", "create", "--name", "nightly"])).code).toBe(0);
-    const [authorization] = cli.rows<{ id: string }>(
-      "SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'",
+    const [authorization] = await cli.rows<{ id: string }>(
+      sql`SELECT g.id FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id WHERE c.kind = 'service'`,
     );
     const run = await cli.gatehouse(["connection", "revoke", authorization!.id]);
     expect([run.code, run.err]).toEqual([1, `gatehouse: no live connection with the id ${authorization!.id}\n`]);
-    expect(grantRevokedAt(authorization!.id)).toBeNull();
+    expect(await grantRevokedAt(authorization!.id)).toBeNull();
   });
 
   test("an unknown id exits 1 with one line", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { commandGroups } from "../../src/cli.ts";
 import { defaultPasswordHashCost } from "../../src/accounts/password-cost.ts";
 import { verifyPassword } from "../../src/accounts/users.ts";
@@ -45,25 +46,24 @@ describe("command groups", () => {
 });
 
 describe("user password", () => {
-  const hashOf = (email: string) => cli.users().find((u) => u.email === email)?.password_hash ?? null;
+  const hashOf = async (email: string) => (await cli.users()).find((u) => u.email === email)?.password_hash ?? null;
 
   test("gives a key-only user a password and ends their sessions", async () => {
     await cli.addUser("admin@example.com", true);
-    expect(hashOf("admin@example.com")).toBeNull();
-    const userId = cli.rows<{ id: string }>("SELECT id FROM users")[0]!.id;
-    cli.rows(
-      "INSERT INTO sessions (id, user_id, secret_hash, api_key_id, created_at, expires_at) VALUES ('s1', ?, x'00', NULL, ?, ?)",
-      [userId, now(), now() + 3600],
+    expect(await hashOf("admin@example.com")).toBeNull();
+    const userId = (await cli.rows<{ id: string }>(sql`SELECT id FROM users`))[0]!.id;
+    await cli.rows(
+      sql`INSERT INTO sessions (id, user_id, secret_hash, api_key_id, created_at, expires_at) VALUES ('s1', ${userId}, x'00', NULL, ${now()}, ${now() + 3600})`,
     );
     const run = await cli.gatehouse(
       ["user", "password", "--email", "Admin@Example.com", "--password-stdin"],
       `${password}\n`,
     );
     expect(run).toEqual({ code: 0, out: "password set for admin@example.com\n", err: "" });
-    expect(await verifyPassword(password, hashOf("admin@example.com"), defaultPasswordHashCost)).toBe(true);
-    expect(cli.rows("SELECT id FROM sessions")).toEqual([]);
-    const audit = cli.rows<{ event: string; detail: string }>(
-      "SELECT event, detail FROM audit_events WHERE event = 'password_set'",
+    expect(await verifyPassword(password, await hashOf("admin@example.com"), defaultPasswordHashCost)).toBe(true);
+    expect(await cli.rows(sql`SELECT id FROM sessions`)).toEqual([]);
+    const audit = await cli.rows<{ event: string; detail: string }>(
+      sql`SELECT event, detail FROM audit_events WHERE event = 'password_set'`,
     );
     expect(audit.length).toBe(1);
     expect(audit[0]!.detail).not.toContain(password);
@@ -74,7 +74,7 @@ describe("user password", () => {
     const run = await cli.gatehouse(["user", "password", "--email", "a@example.com"]);
     expect(run.code).toBe(2);
     expect(run.err).toContain("--password-stdin");
-    expect(hashOf("a@example.com")).toBeNull();
+    expect(await hashOf("a@example.com")).toBeNull();
   });
 
   test("a short password exits 1 with the rule", async () => {
@@ -82,7 +82,7 @@ describe("user password", () => {
     const run = await cli.gatehouse(["user", "password", "--email", "a@example.com", "--password-stdin"], "short\n");
     expect(run.code).toBe(1);
     expect(run.err).toContain("at least 12 characters");
-    expect(hashOf("a@example.com")).toBeNull();
+    expect(await hashOf("a@example.com")).toBeNull();
   });
 
   test("an unknown email exits 1", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { join } from "node:path";
 import { hashSecret } from "../../src/security/tokens.ts";
 import { now, useCliSandbox } from "./sandbox.ts";
@@ -16,7 +17,7 @@ type InvitationRow = {
 };
 const invitationRows = () =>
   cli.rows<InvitationRow>(
-    "SELECT id, secret_hash, email, is_admin, created_at, expires_at, created_by FROM invitations",
+    sql`SELECT id, secret_hash, email, is_admin, created_at, expires_at, created_by FROM invitations`,
   );
 
 describe("user invite", () => {
@@ -24,7 +25,7 @@ describe("user invite", () => {
     const run = await cli.gatehouse(["user", "invite", "--email", "New@Example.com"]);
     expect(run.code).toBe(0);
     const [, id, secret] = linkLine.exec(run.out)!;
-    const [row] = invitationRows();
+    const [row] = await invitationRows();
     expect(row).toMatchObject({
       id,
       email: "new@example.com",
@@ -39,7 +40,7 @@ describe("user invite", () => {
   test("--admin and --expires-in are stored", async () => {
     const run = await cli.gatehouse(["user", "invite", "--email", "boss@example.com", "--admin", "--expires-in", "2d"]);
     expect(run.code).toBe(0);
-    const [row] = invitationRows();
+    const [row] = await invitationRows();
     expect(row!.is_admin).toBe(1);
     expect(row!.expires_at - row!.created_at).toBe(2 * 86400);
   });
@@ -57,7 +58,7 @@ describe("user invite", () => {
     expect(run.code).toBe(1);
     expect(run.out).toBe("");
     expect(run.err).toContain("taken@example.com already has an account");
-    expect(invitationRows()).toEqual([]);
+    expect(await invitationRows()).toEqual([]);
   });
 
   test("is listed in user --help", async () => {
@@ -67,7 +68,7 @@ describe("user invite", () => {
 
   test("records invitation_created in the audit log", async () => {
     await cli.gatehouse(["user", "invite", "--email", "audited@example.com"]);
-    const rows = cli.rows<{ event: string; detail: string }>("SELECT event, detail FROM audit_events");
+    const rows = await cli.rows<{ event: string; detail: string }>(sql`SELECT event, detail FROM audit_events`);
     expect(rows.map((r) => r.event)).toEqual(["invitation_created"]);
     expect(JSON.parse(rows[0]!.detail)).toMatchObject({ email: "audited@example.com", via: "cli" });
   });
@@ -81,7 +82,7 @@ describe("user disable and the last admin", () => {
     const run = await cli.gatehouse(["user", "disable", "b@example.com"]);
     expect(run.code).toBe(1);
     expect(run.err).toContain("last active admin");
-    expect(cli.users().map((u) => u.disabled_at === null)).toEqual([false, true]);
+    expect((await cli.users()).map((u) => u.disabled_at === null)).toEqual([false, true]);
   });
 
   test("two processes disabling the two admins at once cannot both succeed", async () => {
@@ -102,14 +103,14 @@ describe("user disable and the last admin", () => {
       ).exited;
     const codes = await Promise.all([spawn("a@example.com"), spawn("b@example.com")]);
     expect(codes.sort()).toEqual([0, 1]);
-    expect(cli.users().filter((u) => u.disabled_at === null)).toHaveLength(1);
+    expect((await cli.users()).filter((u) => u.disabled_at === null)).toHaveLength(1);
   });
 
   test("a disable is recorded as user_disabled", async () => {
     await cli.addUser("root@example.com", true);
     await cli.addUser("dev@example.com");
     await cli.gatehouse(["user", "disable", "dev@example.com"]);
-    expect(cli.rows<{ event: string }>("SELECT event FROM audit_events").map((r) => r.event)).toEqual([
+    expect((await cli.rows<{ event: string }>(sql`SELECT event FROM audit_events`)).map((r) => r.event)).toEqual([
       "user_disabled",
     ]);
   });

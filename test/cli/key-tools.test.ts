@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../helpers.ts";
@@ -10,8 +11,8 @@ import { idOf, keyLine, useCliSandbox } from "./sandbox.ts";
 
 const cli = useCliSandbox();
 const revoke = "gatehouse__revoke_connection";
-const toolsOf = (id: string) =>
-  cli.rows<{ tools: string | null }>("SELECT tools FROM api_keys WHERE id = ?", [id])[0]!.tools;
+const toolsOf = async (id: string) =>
+  (await cli.rows<{ tools: string | null }>(sql`SELECT tools FROM api_keys WHERE id = ${id}`))[0]!.tools;
 
 function configFile(toml: string): string {
   const file = join(cli.root, "gatehouse.toml");
@@ -25,12 +26,12 @@ describe("key create --tools", () => {
     const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke]);
     expect(run).toMatchObject({ code: 0, err: "" });
     expect(run.out).toMatch(keyLine);
-    expect(toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify([revoke]));
+    expect(await toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify([revoke]));
   });
 
   test("without --tools a Full key may call every write tool (null)", async () => {
     await cli.addUser("ci@example.com");
-    expect(toolsOf(idOf(await cli.createKey("ci@example.com")))).toBeNull();
+    expect(await toolsOf(idOf(await cli.createKey("ci@example.com")))).toBeNull();
   });
 
   test("an unknown name: exit 2, one line naming it and the write tools, no key", async () => {
@@ -48,7 +49,7 @@ describe("key create --tools", () => {
     expect(run.code).toBe(2);
     expect(run.out).toBe("");
     expect(run.err).toBe(`gatehouse: --tools: Gatehouse has no write tool named nope__x. Write tools: ${revoke}\n`);
-    expect(cli.keys()).toHaveLength(0);
+    expect(await cli.keys()).toHaveLength(0);
   });
 
   test("a read tool is not a write tool: exit 2", async () => {
@@ -107,7 +108,7 @@ describe("key create --tools", () => {
         config,
       ]);
       expect(run.code).toBe(0);
-      expect(toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify(["web__store"]));
+      expect(await toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify(["web__store"]));
       const bad = await cli.gatehouse([
         "key",
         "create",
@@ -146,7 +147,7 @@ describe("key create --tools", () => {
     expect(run.err).toMatch(
       /^gatehouse: --tools: cannot check gone__write: the upstream gone is not reachable \([^\n]+\)\n$/,
     );
-    expect(cli.keys()).toHaveLength(0);
+    expect(await cli.keys()).toHaveLength(0);
   });
 
   test("key list shows each key's write tools", async () => {
@@ -163,8 +164,8 @@ describe("key create --tools", () => {
 });
 
 describe("key create --allow", () => {
-  const limitsOf = (id: string) =>
-    cli.rows<{ argument_limits: string | null }>("SELECT argument_limits FROM api_keys WHERE id = ?", [id])[0]!
+  const limitsOf = async (id: string) =>
+    (await cli.rows<{ argument_limits: string | null }>(sql`SELECT argument_limits FROM api_keys WHERE id = ${id}`))[0]!
       .argument_limits;
 
   test("with --tools: the limits recorded as {tool: {argument: [globs]}}, repeated flags merged", async () => {
@@ -184,7 +185,9 @@ describe("key create --allow", () => {
       `${revoke}:id=abc*`,
     ]);
     expect(run).toMatchObject({ code: 0, err: "" });
-    expect(JSON.parse(limitsOf(idOf(run.out.trim()))!)).toEqual({ [revoke]: { kind: ["api_key"], id: ["abc*"] } });
+    expect(JSON.parse((await limitsOf(idOf(run.out.trim())))!)).toEqual({
+      [revoke]: { kind: ["api_key"], id: ["abc*"] },
+    });
   });
 
   test("without --tools: an upstream's write tool is checked against the upstream", async () => {
@@ -205,7 +208,7 @@ describe("key create --allow", () => {
         config,
       ]);
       expect(run.code).toBe(0);
-      expect(JSON.parse(limitsOf(idOf(run.out.trim()))!)).toEqual({ web__store: { text: ["acme/*"] } });
+      expect(JSON.parse((await limitsOf(idOf(run.out.trim())))!)).toEqual({ web__store: { text: ["acme/*"] } });
       const bad = await cli.gatehouse([
         "key",
         "create",
@@ -242,7 +245,7 @@ describe("key create --allow", () => {
       out: "",
       err: `gatehouse: --allow: "${revoke}=x" must be tool:argument=pattern, such as github__create_issue:repo=acme/*.\n`,
     });
-    expect(cli.keys()).toHaveLength(0);
+    expect(await cli.keys()).toHaveLength(0);
   });
 
   test("a tool outside --tools, or a --read-only key: exit 2", async () => {
@@ -275,14 +278,14 @@ describe("key create --allow", () => {
       `${revoke}:id=x`,
     ]);
     expect(readOnly.code).toBe(2);
-    expect(cli.keys()).toHaveLength(0);
+    expect(await cli.keys()).toHaveLength(0);
   });
 
   test("key list shows the limits, and key rotate keeps them", async () => {
     await cli.addUser("ci@example.com");
     const token = await cli.createKey("ci@example.com", "--allow", `${revoke}:id=abc*`);
     const rotated = await cli.gatehouse(["key", "rotate", idOf(token)]);
-    expect(JSON.parse(limitsOf(idOf(rotated.out.trim()))!)).toEqual({ [revoke]: { id: ["abc*"] } });
+    expect(JSON.parse((await limitsOf(idOf(rotated.out.trim())))!)).toEqual({ [revoke]: { id: ["abc*"] } });
     const lines = (await cli.gatehouse(["key", "list"])).out.trim().split("\n");
     expect(lines[0]).toEndWith("ARGUMENT LIMITS");
     expect(lines[1]).toEndWith(`${revoke}:id=abc*`);

@@ -1,9 +1,12 @@
-import { Database } from "bun:sqlite";
 import { afterEach, beforeEach } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { type SQL, sql } from "drizzle-orm";
 import { runCli } from "../../src/cli.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import { closeStore } from "../../src/db/operations.ts";
 import { tempDir } from "../helpers.ts";
+import { selectSql } from "../support/sql.ts";
 
 export const keyLine = /^gate_key_[a-z2-7]{16}_[a-z2-7]{52}\n$/;
 export const password = "a long password 123";
@@ -17,7 +20,7 @@ export type KeyRow = { id: string; name: string; scope: string; expires_at: numb
 
 /**
  * Each test runs the CLI in-process against its own temp data dir, then
- * reads the database it left behind with a connection of its own.
+ * reads the database it left behind through a store of its own.
  */
 export function useCliSandbox() {
   const box = {
@@ -38,16 +41,16 @@ export function useCliSandbox() {
       });
       return { code, out, err };
     },
-    rows<T>(sql: string, params: (string | number)[] = [], file = join(box.dataDir, "gatehouse.db")): T[] {
-      const db = new Database(file, { strict: true });
+    async rows<T>(query: SQL): Promise<T[]> {
+      const db = openDatabase(box.dataDir);
       try {
-        return db.query<T, (string | number)[]>(sql).all(...params);
+        return await selectSql<T>(db, query);
       } finally {
-        db.close();
+        closeStore(db);
       }
     },
-    users: () => box.rows<UserRow>("SELECT email, is_admin, password_hash, disabled_at FROM users ORDER BY email"),
-    keys: () => box.rows<KeyRow>("SELECT id, name, scope, expires_at, revoked_at FROM api_keys"),
+    users: () => box.rows<UserRow>(sql`SELECT email, is_admin, password_hash, disabled_at FROM users ORDER BY email`),
+    keys: () => box.rows<KeyRow>(sql`SELECT id, name, scope, expires_at, revoked_at FROM api_keys`),
     async addUser(email: string, admin = false): Promise<void> {
       const run = await box.gatehouse(["user", "add", "--email", email, ...(admin ? ["--admin"] : [])]);
       if (run.code !== 0) throw new Error(`user add failed: ${run.err}`);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { hashSecret } from "../../src/security/tokens.ts";
 import { useCliSandbox } from "./sandbox.ts";
 
@@ -10,18 +11,16 @@ describe("service create", () => {
     const run = await cli.gatehouse(["service", "create", "--name", "ci-deploy", "--read-only"]);
     expect(run.code).toBe(0);
     const [, clientId, secret] = created.exec(run.out)!;
-    const [user] = cli.rows<{ id: string; kind: string; email: string }>(
-      "SELECT id, kind, email FROM users WHERE name = 'ci-deploy'",
+    const [user] = await cli.rows<{ id: string; kind: string; email: string }>(
+      sql`SELECT id, kind, email FROM users WHERE name = 'ci-deploy'`,
     );
     expect([user!.kind, user!.email]).toEqual(["service", "ci-deploy@service.invalid"]);
-    const [client] = cli.rows<{ kind: string; secret_hash: string }>(
-      "SELECT kind, secret_hash FROM oauth_clients WHERE id = ?",
-      [clientId!],
+    const [client] = await cli.rows<{ kind: string; secret_hash: string }>(
+      sql`SELECT kind, secret_hash FROM oauth_clients WHERE id = ${clientId!}`,
     );
     expect(client).toEqual({ kind: "service", secret_hash: hashSecret(secret!) });
-    const [grant] = cli.rows<{ scope: string; user_id: string }>(
-      "SELECT scope, user_id FROM oauth_grants WHERE client_id = ?",
-      [clientId!],
+    const [grant] = await cli.rows<{ scope: string; user_id: string }>(
+      sql`SELECT scope, user_id FROM oauth_grants WHERE client_id = ${clientId!}`,
     );
     expect(grant).toEqual({ scope: "mcp:read", user_id: user!.id });
   });
@@ -30,7 +29,7 @@ describe("service create", () => {
     const run = await cli.gatehouse(["service", "create", "--name", "Not A Slug"]);
     expect([run.code, run.out]).toEqual([1, ""]);
     expect(run.err).toContain("a-z, 0-9");
-    expect(cli.rows("SELECT id FROM users WHERE kind = 'service'")).toEqual([]);
+    expect(await cli.rows(sql`SELECT id FROM users WHERE kind = 'service'`)).toEqual([]);
   });
 
   test("--tools with --read-only is a usage error (exit 2)", async () => {

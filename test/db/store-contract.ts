@@ -30,15 +30,6 @@ import {
   listAuditEvents,
   type NewAuditEvent,
 } from "../../src/audit/audit-store.ts";
-import {
-  apiKeys,
-  invitations,
-  oauthClients,
-  oauthDeviceCodes,
-  oauthGrants,
-  oauthTokens,
-  users,
-} from "../../src/db/schema.ts";
 import { ApiKeyError, createApiKey, revokeApiKey, rotateApiKey } from "../../src/keys/api-keys.ts";
 import { readAuthEpoch } from "../../src/db/auth-epoch.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
@@ -73,36 +64,63 @@ const password = "correct horse battery staple";
 
 /** The rows the contract checks, read through Drizzle's awaitable builders (the form both dialects share). */
 const rows = {
-  tokensOf: (app: TestApp, grantId: string) =>
-    app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)),
-  grant: async (app: TestApp, grantId: string) =>
-    (await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grantId)))[0]!,
-  token: async (app: TestApp, id: string) =>
-    (await app.db.select().from(oauthTokens).where(eq(oauthTokens.id, id)))[0]!,
-  usersWithEmail: (app: TestApp, email: string) => app.db.select().from(users).where(eq(users.email, email)),
-  activeAdmins: (app: TestApp) =>
-    app.db
+  tokensOf: (app: TestApp, grantId: string) => {
+    const { oauthTokens } = app.db.tables;
+    return app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId));
+  },
+  grant: async (app: TestApp, grantId: string) => {
+    const { oauthGrants } = app.db.tables;
+    return (await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, grantId)))[0]!;
+  },
+  token: async (app: TestApp, id: string) => {
+    const { oauthTokens } = app.db.tables;
+    return (await app.db.select().from(oauthTokens).where(eq(oauthTokens.id, id)))[0]!;
+  },
+  usersWithEmail: (app: TestApp, email: string) => {
+    const { users } = app.db.tables;
+    return app.db.select().from(users).where(eq(users.email, email));
+  },
+  activeAdmins: (app: TestApp) => {
+    const { users } = app.db.tables;
+    return app.db
       .select()
       .from(users)
-      .where(and(eq(users.isAdmin, true), isNull(users.disabledAt))),
-  serviceClients: (app: TestApp) => app.db.select().from(oauthClients).where(eq(oauthClients.kind, "service")),
-  invitation: async (app: TestApp, id: string) =>
-    (await app.db.select().from(invitations).where(eq(invitations.id, id)))[0]!,
-  apiKey: async (app: TestApp, id: string) => (await app.db.select().from(apiKeys).where(eq(apiKeys.id, id)))[0]!,
-  liveKeysOf: (app: TestApp, userId: string) =>
-    app.db
+      .where(and(eq(users.isAdmin, true), isNull(users.disabledAt)));
+  },
+  serviceClients: (app: TestApp) => {
+    const { oauthClients } = app.db.tables;
+    return app.db.select().from(oauthClients).where(eq(oauthClients.kind, "service"));
+  },
+  invitation: async (app: TestApp, id: string) => {
+    const { invitations } = app.db.tables;
+    return (await app.db.select().from(invitations).where(eq(invitations.id, id)))[0]!;
+  },
+  apiKey: async (app: TestApp, id: string) => {
+    const { apiKeys } = app.db.tables;
+    return (await app.db.select().from(apiKeys).where(eq(apiKeys.id, id)))[0]!;
+  },
+  liveKeysOf: (app: TestApp, userId: string) => {
+    const { apiKeys } = app.db.tables;
+    return app.db
       .select()
       .from(apiKeys)
-      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt))),
-  grantsOfClient: (app: TestApp, clientId: string) =>
-    app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)),
-  deviceCode: async (app: TestApp, id: string) =>
-    (await app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, id)))[0]!,
-  liveGrantsOfKey: (app: TestApp, apiKeyId: string) =>
-    app.db
+      .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+  },
+  grantsOfClient: (app: TestApp, clientId: string) => {
+    const { oauthGrants } = app.db.tables;
+    return app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId));
+  },
+  deviceCode: async (app: TestApp, id: string) => {
+    const { oauthDeviceCodes } = app.db.tables;
+    return (await app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, id)))[0]!;
+  },
+  liveGrantsOfKey: (app: TestApp, apiKeyId: string) => {
+    const { oauthGrants } = app.db.tables;
+    return app.db
       .select()
       .from(oauthGrants)
-      .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt))),
+      .where(and(eq(oauthGrants.apiKeyId, apiKeyId), isNull(oauthGrants.revokedAt)));
+  },
 };
 
 /** The id part of a `gate_xx_<id>_<secret>` credential. */
@@ -825,10 +843,14 @@ export function storeContract(label: string, makeApp: MakeApp) {
     });
 
     describe("client registration, the polling bridge and consent requests", () => {
-      const clientRows = (app: TestApp, id: string) =>
-        app.db.select().from(oauthClients).where(eq(oauthClients.id, id));
-      const grantsOf = (app: TestApp, userId: string) =>
-        app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, userId));
+      const clientRows = (app: TestApp, id: string) => {
+        const { oauthClients } = app.db.tables;
+        return app.db.select().from(oauthClients).where(eq(oauthClients.id, id));
+      };
+      const grantsOf = (app: TestApp, userId: string) => {
+        const { oauthGrants } = app.db.tables;
+        return app.db.select().from(oauthGrants).where(eq(oauthGrants.userId, userId));
+      };
       /** The consent page `path` opens in `b`: its form, to post with a decision. */
       const consentForm = async (b: Browser, path: string) => {
         const page = await openConsent(b, path);
@@ -847,6 +869,7 @@ export function storeContract(label: string, makeApp: MakeApp) {
           expect(tally(answers.map((a) => a.res.status))).toEqual({ 201: racers });
           const ids = new Set(answers.map((a) => String(a.json.client_id)));
           expect(ids.size).toBe(1);
+          const { oauthClients } = app.db.tables;
           const dcr = await app.db.select().from(oauthClients).where(eq(oauthClients.kind, "dcr"));
           expect(dcr.map((c) => c.id)).toEqual([...ids]);
         }));

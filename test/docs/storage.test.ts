@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { getTableConfig } from "drizzle-orm/sqlite-core";
+import { getTableName } from "drizzle-orm";
 import { auditEvents, auditOutcomes } from "../../src/audit/entry.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { oauthClients, oauthDeviceCodes, oauthTokens, users } from "../../src/db/schema.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { tempDir } from "../helpers.ts";
 
 // docs/storage.md describes every table and column of the database: the
@@ -46,10 +45,10 @@ let db: Store;
 beforeAll(() => {
   root = tempDir();
   db = openDatabase(join(root, "data"));
-  migrate(db.$client);
+  migrateStore(db);
 });
 afterAll(() => {
-  db.$client.close();
+  closeStore(db);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -92,8 +91,9 @@ describe("docs/storage.md", () => {
 
   test("lists every value of the schema's enum columns (client kinds, token kinds, …) in their rows", () => {
     const documented = sections(storageDoc);
+    const { oauthClients, oauthDeviceCodes, oauthTokens, users } = db.tables;
     const missing = [oauthClients.kind, oauthTokens.kind, oauthDeviceCodes.status, users.kind].flatMap((column) => {
-      const table = getTableConfig(column.table).name;
+      const table = getTableName(column.table);
       const row = (documented.get(table) ?? "").split("\n").find((line) => line.startsWith(`| ${column.name} |`)) ?? "";
       return column
         .enumValues!.filter((value) => !row.includes(`\`${value}\``))

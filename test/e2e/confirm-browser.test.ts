@@ -81,7 +81,7 @@ describe.skipIf(!chromiumPath)("destructive actions ask, then report", () => {
   });
 
   test("revoking one's own connection", async () => {
-    const tokens = await connect(memberId, makeClient(app, { name: "Claude" }).client.id);
+    const tokens = await connect(memberId, (await makeClient(app, { name: "Claude" })).client.id);
     await cancelThenConfirm(page, app.url, {
       list: "/keys",
       link: (p) => p.locator("#connections tr", { hasText: "Claude" }).getByRole("link", { name: "Revoke" }),
@@ -143,7 +143,7 @@ describe.skipIf(!chromiumPath)("destructive actions an admin takes on member-sid
   });
 
   test("revoking someone else's connection", async () => {
-    const tokens = await connect(memberId, makeClient(app, { name: "Cursor" }).client.id);
+    const tokens = await connect(memberId, (await makeClient(app, { name: "Cursor" })).client.id);
     await cancelThenConfirm(adminPage, app.url, {
       list: "/keys",
       link: (p) => p.locator("#all-connections tr", { hasText: "Cursor" }).getByRole("link", { name: "Revoke" }),

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe.skipIf(!chromiumPath)("copy buttons", () => {
   test("Copy client ID in a row of All OAuth clients puts that client's ID on the clipboard", async () => {
-    const { client } = makeClient(app, { name: "Copied app" });
+    const { client } = await makeClient(app, { name: "Copied app" });
     const context = await browser.newContext();
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: app.url });
     const page = await context.newPage();

@@ -111,8 +111,8 @@ async function seed(app: TestApp) {
   await key(member.id, "nightly report (expires soon)", { access: "read", ago: 28 * day, lifetime: 30 * day });
   await key(member.id, "expired CI key", { ago: 100 * day, lifetime: 90 * day });
 
-  const { client: claude } = makeClient(app, { name: "Claude (a client with a long name)" });
-  const { client: editor } = makeClient(app, { name: "Editor", method: "client_secret_basic" });
+  const { client: claude } = await makeClient(app, { name: "Claude (a client with a long name)" });
+  const { client: editor } = await makeClient(app, { name: "Editor", method: "client_secret_basic" });
   await makeConnection(app, { userId: admin.id, clientId: claude.id });
   const memberConnection = (await makeConnection(app, { userId: member.id, clientId: claude.id, tools: [] }))
     .authorization;
@@ -126,7 +126,7 @@ async function seed(app: TestApp) {
       now,
     })
   ).client;
-  const device = makeClient(app, { name: "Living room TV" }).client;
+  const device = (await makeClient(app, { name: "Living room TV" })).client;
 
   const pending = (
     await createInvitation(app.db, { email: "new.person@example.com", isAdmin: false, createdBy: admin.id, now })

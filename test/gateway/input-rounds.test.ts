@@ -9,7 +9,6 @@ import {
 import { spawn, type Subprocess } from "bun";
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
-import { apiKeys } from "../../src/db/schema.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { detailOf, auditRows } from "../audit/fixture.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
@@ -199,11 +198,11 @@ describe("a 2026-07-28 upstream's rounds", () => {
     const { apiKey, token } = await userWithKey(app);
     const client = await connect(token);
     const round = await firstRound(client, "asking__confirm", { item: "gated" });
-    app.db
+    const { apiKeys } = app.db.tables;
+    await app.db
       .update(apiKeys)
       .set({ tools: ["asking__other"] })
-      .where(eq(apiKeys.id, apiKey.id))
-      .run();
+      .where(eq(apiKeys.id, apiKey.id));
     const answers = { who: { action: "accept", content: { name: "Ada" } } };
     expect(
       await retry(client, "asking__confirm", { item: "gated" }, { ...round, inputResponses: answers }).then(
@@ -500,7 +499,7 @@ describe("the audit log", () => {
       name: "everything__trigger-sampling-request",
       arguments: { prompt: "audited" },
     });
-    const rows = auditRows(app, { event: "tool_call", userId: user.id });
+    const rows = await auditRows(app, { event: "tool_call", userId: user.id });
     expect(rows.map((r) => r.outcome)).toEqual(["input_required", "ok"]);
     expect(detailOf(rows[0]!).asked).toEqual(["sampling/createMessage"]);
     expect(rows.every((r) => r.tool === "everything__trigger-sampling-request")).toBe(true);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { InsufficientScopeError } from "@modelcontextprotocol/client";
 import { detailOf, onlyAuditRow, auditRows } from "../audit/fixture.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
@@ -308,7 +309,7 @@ describe("the configured headers", () => {
   test("never reach the audit log", async () => {
     await (await fullClient()).callTool({ name: "pets__echoAuthorization", arguments: {} });
     await (await fullClient()).callTool({ name: "pets__getPet", arguments: { id: 404 } });
-    const rows = auditRows(app, { upstream: "pets" });
+    const rows = await auditRows(app, { upstream: "pets" });
     expect(rows.length).toBeGreaterThan(0);
     expect(JSON.stringify(rows)).not.toContain(apiToken);
   });
@@ -344,7 +345,11 @@ describe("grants and audit", () => {
   test("a key granted pets__deletePet calling pets__createPet gets permission_denied, and the API sees nothing", async () => {
     const user = await makeUser(app);
     const { apiKey, token } = await keyFor(app, user.id, "full");
-    app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(["pets__deletePet"]), apiKey.id]);
+    const { apiKeys } = app.db.tables;
+    await app.db
+      .update(apiKeys)
+      .set({ tools: ["pets__deletePet"] })
+      .where(eq(apiKeys.id, apiKey.id));
     const before = api.requests.length;
     const [body] = await rpcMessages(
       await rpc(app, token, {
@@ -395,7 +400,7 @@ describe("grants and audit", () => {
   test("a call is one audit row: tool, upstream, outcome and arguments", async () => {
     const { apiKey, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "pets__getPet", arguments: { id: 8 } });
-    const row = onlyAuditRow(app, { apiKeyId: apiKey.id, event: "tool_call" });
+    const row = await onlyAuditRow(app, { apiKeyId: apiKey.id, event: "tool_call" });
     expect([row.tool, row.upstream, row.outcome]).toEqual(["pets__getPet", "pets", "ok"]);
     expect(detailOf(row).arguments).toEqual({ id: 8 });
   });
@@ -403,7 +408,7 @@ describe("grants and audit", () => {
   test("a status of 400 or more is audited as an error with the status", async () => {
     const { apiKey, token } = await userWithKey(app);
     await (await connectClient(app, token)).callTool({ name: "pets__getPet", arguments: { id: 404 } });
-    const row = onlyAuditRow(app, { apiKeyId: apiKey.id, event: "tool_call" });
+    const row = await onlyAuditRow(app, { apiKeyId: apiKey.id, event: "tool_call" });
     expect(row.outcome).toBe("error");
     expect(detailOf(row).error).toStartWith("HTTP 404 Not Found");
   });
@@ -481,7 +486,7 @@ describe("the tool timeout", () => {
     });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe("pets did not answer GET /slow within 1 s");
-    expect(onlyAuditRow(quick, { apiKeyId: apiKey.id, event: "tool_call" }).outcome).toBe("timeout");
+    expect((await onlyAuditRow(quick, { apiKeyId: apiKey.id, event: "tool_call" })).outcome).toBe("timeout");
     await waitFor(() => api.slowAborted === before + 1);
   });
 });

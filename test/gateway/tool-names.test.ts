@@ -85,7 +85,10 @@ describe("on the pages", () => {
   });
 
   test("the consent page offers only the good tool", async () => {
-    const { html } = await openConsent(await browserOf(app, await addUser(app)), authorizePath(addClient(app).id));
+    const { html } = await openConsent(
+      await browserOf(app, await addUser(app)),
+      authorizePath((await addClient(app)).id),
+    );
     expect(checkboxes(html)).toEqual(["gatehouse__revoke_connection", "odd__fine_tool"]);
     expect(html).not.toContain("onerror");
   });

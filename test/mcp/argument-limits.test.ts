@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import type { ArgumentLimits } from "../../src/mcp/argument-gates.ts";
@@ -140,7 +141,7 @@ describe("a key with argument limits", () => {
   test("the refused call is audited: outcome denied, missing, and the arguments tried", async () => {
     const { user, apiKey, token } = await keyWithLimits({ [store]: { text: ["acme/*"] } });
     await (await connectClient(app, token)).callTool({ name: store, arguments: { text: "evil/x" } }).catch(() => null);
-    const row = onlyAuditRow(app, { event: "tool_call", userId: user.id });
+    const row = await onlyAuditRow(app, { event: "tool_call", userId: user.id });
     expect(row).toMatchObject({ outcome: "denied", apiKeyId: apiKey.id, tool: store, upstream: "web" });
     expect(detailOf(row)).toEqual({
       reason: "permission_denied",
@@ -153,12 +154,13 @@ describe("a key with argument limits", () => {
 describe("a connection with argument limits", () => {
   test("its limits apply to its tokens, with a hint to change them on /keys", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app, { name: "Cursor" });
+    const { client } = await makeClient(app, { name: "Cursor" });
     const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools: null });
-    app.db.$client.run("UPDATE oauth_grants SET argument_limits = ? WHERE id = ?", [
-      JSON.stringify({ [store]: { text: ["mine-*"] } }),
-      authorization.id,
-    ]);
+    const { oauthGrants } = app.db.tables;
+    await app.db
+      .update(oauthGrants)
+      .set({ argumentLimits: { [store]: { text: ["mine-*"] } } })
+      .where(eq(oauthGrants.id, authorization.id));
     const tokens = await exchangeCode(app, client.id, code);
     const mcp = await connectClient(app, tokens.access_token);
     expect((await mcp.callTool({ name: store, arguments: { text: "mine-1" } })).isError).toBeFalsy();

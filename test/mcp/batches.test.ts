@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { auditEvents } from "../../src/db/schema.ts";
 import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { rpc, rpcMessages, userWithKey } from "./fixture.ts";
@@ -29,13 +28,15 @@ const batchOf = (n: number) => Array.from({ length: n }, (_, i) => whoami(i + 1)
 const era = (version: string) => ({ "mcp-protocol-version": version });
 
 /** How many tool calls of `userId` ran: every run is an audit entry. */
-function toolCallsRun(userId: string): number {
+async function toolCallsRun(userId: string): Promise<number> {
   app.audit.flush();
-  return app.db
-    .select()
-    .from(auditEvents)
-    .where(and(eq(auditEvents.userId, userId), eq(auditEvents.event, "tool_call")))
-    .all().length;
+  const { auditEvents } = app.db.tables;
+  return (
+    await app.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, userId), eq(auditEvents.event, "tool_call")))
+  ).length;
 }
 
 /** `n` single tools/call requests, each expected to be answered 200. */
@@ -59,7 +60,7 @@ describe("revisions without batches", () => {
       const body = (await res.json()) as Record<string, any>;
       expect(body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
       expect(body.error.message).toContain(version);
-      expect(toolCallsRun(user.id)).toBe(0);
+      expect(await toolCallsRun(user.id)).toBe(0);
     },
   );
 
@@ -75,7 +76,7 @@ describe("revisions without batches", () => {
     const res = await rpc(app, token, whoami(1), era("2025-06-18"));
     expect(res.status).toBe(200);
     expect((await rpcMessages(res))[0]!.result.isError).toBeFalsy();
-    expect(toolCallsRun(user.id)).toBe(1);
+    expect(await toolCallsRun(user.id)).toBe(1);
   });
 });
 
@@ -95,7 +96,7 @@ describe("2025-03-26 batches", () => {
         .map((m) => m.id)
         .sort(),
     ).toEqual([1, 2, 3]);
-    expect(toolCallsRun(user.id)).toBe(3);
+    expect(await toolCallsRun(user.id)).toBe(3);
   });
 
   test("a batch that exactly fits what is left runs whole and leaves 0", async () => {
@@ -104,7 +105,7 @@ describe("2025-03-26 batches", () => {
     const res = await rpc(app, token, batchOf(6), era("2025-03-26"));
     expect(res.status).toBe(200);
     expect(res.headers.get("ratelimit")).toBe('"default";r=0;t=60');
-    expect(toolCallsRun(user.id)).toBe(10);
+    expect(await toolCallsRun(user.id)).toBe(10);
   });
 
   test("a batch larger than what is left is 429 whole: nothing runs, nothing is counted", async () => {
@@ -123,7 +124,7 @@ describe("2025-03-26 batches", () => {
     });
     expect(body.error.data.request_id).toBe(res.headers.get("x-request-id")!);
     expect(body.error.message).toContain("3 messages");
-    expect(toolCallsRun(user.id)).toBe(8);
+    expect(await toolCallsRun(user.id)).toBe(8);
     // The two left are still there.
     await spend(token, 2);
     expect((await rpc(app, token, whoami(1), era("2025-03-26"))).status).toBe(429);
@@ -134,6 +135,6 @@ describe("2025-03-26 batches", () => {
     const res = await rpc(app, token, batchOf(100), {});
     expect(res.status).toBe(429);
     expect(res.headers.get("ratelimit")).toBe('"default";r=10;t=60');
-    expect(toolCallsRun(user.id)).toBe(0);
+    expect(await toolCallsRun(user.id)).toBe(0);
   });
 });

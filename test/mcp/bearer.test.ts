@@ -145,7 +145,7 @@ describe("401 on /mcp", () => {
 
   test("a token whose grant is for another resource: invalid_token (RFC 8707 audience)", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = (await approveAuthorization(app.db, {
       userId: user.id,
       clientId: client.id,

@@ -51,7 +51,7 @@ describe("the SDK v2 client with an API key", () => {
 
   test("list_connections shows the caller's keys and connections, never a secret", async () => {
     const { user, apiKey, token } = await userWithKey(app);
-    const { client: oauthClient } = makeClient(app, { name: "Claude" });
+    const { client: oauthClient } = await makeClient(app, { name: "Claude" });
     const { authorization } = await makeCode(app, { userId: user.id, clientId: oauthClient.id });
     await userWithKey(app); // someone else's key stays out
     const result = await (await connectClient(app, token)).callTool({
@@ -98,7 +98,7 @@ describe("the SDK v2 client with an API key", () => {
 
   test("a full key revokes its user's connection, and that connection's token is 401 on its next request", async () => {
     const { user, token } = await userWithKey(app);
-    const { client: oauthClient } = makeClient(app);
+    const { client: oauthClient } = await makeClient(app);
     const { authorization, code } = await makeCode(app, { userId: user.id, clientId: oauthClient.id });
     const tokens = await exchangeCode(app, oauthClient.id, code);
     expect((await rpc(app, tokens.access_token, listTools)).status).toBe(200);

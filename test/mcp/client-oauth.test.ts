@@ -15,7 +15,7 @@ const listTools = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 /** An access token from the real token endpoint for a client named `name`. */
 async function oauthCaller(opts: { scope?: string; name?: string } = {}) {
   const user = await makeUser(app);
-  const { client } = makeClient(app, { name: opts.name ?? "Claude" });
+  const { client } = await makeClient(app, { name: opts.name ?? "Claude" });
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
   const tokens = await exchangeCode(app, client.id, code);
   return { user, authorization, tokens };
@@ -85,7 +85,7 @@ describe("the SDK v2 client with an OAuth access token", () => {
 
   test("a connection can revoke its user's other connection, not another user's", async () => {
     const { user, tokens } = await oauthCaller();
-    const { client: second } = makeClient(app, { name: "Cursor" });
+    const { client: second } = await makeClient(app, { name: "Cursor" });
     const mine = await makeCode(app, { userId: user.id, clientId: second.id });
     const theirs = await connected(app);
     const client = await connectClient(app, tokens.access_token);

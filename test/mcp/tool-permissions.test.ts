@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthGrants } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { permissionDeniedCode } from "../../src/mcp/permission-denied.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
@@ -47,15 +47,15 @@ const callBody = (name: string, id: string | number, args: Record<string, unknow
 async function keyWith(tools: string[] | null) {
   const user = await makeUser(app);
   const { apiKey, token } = await keyFor(app, user.id, "full");
-  if (tools !== null)
-    app.db.$client.run("UPDATE api_keys SET tools = ? WHERE id = ?", [JSON.stringify(tools), apiKey.id]);
+  const { apiKeys } = app.db.tables;
+  if (tools !== null) await app.db.update(apiKeys).set({ tools }).where(eq(apiKeys.id, apiKey.id));
   return { user, apiKey, token };
 }
 
 /** A connection granted `tools`, with a token pair from the real token endpoint. */
 async function connectionWith(tools: string[] | null, name = "Claude") {
   const user = await makeUser(app);
-  const { client } = makeClient(app, { name });
+  const { client } = await makeClient(app, { name });
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, tools });
   const tokens: TokenBody = await exchangeCode(app, client.id, code);
   return { user, client, authorization, tokens };
@@ -246,7 +246,7 @@ describe("whoami and list_connections report the granted write tools", () => {
 
   test("list_connections gives each key and connection its write tools", async () => {
     const { user, apiKey, token } = await keyWith([store]);
-    const { client } = makeClient(app, { name: "Claude" });
+    const { client } = await makeClient(app, { name: "Claude" });
     const { authorization } = await makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] });
     const { api_keys, connections } = structured(
       await (await connectClient(app, token)).callTool({ name: "gatehouse__list_connections", arguments: {} }),
@@ -255,8 +255,9 @@ describe("whoami and list_connections report the granted write tools", () => {
     expect(connections.map((c: Record<string, unknown>) => [c.id, c.write_tools])).toEqual([
       [authorization.id, [revoke]],
     ]);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.tools).toEqual([
-      revoke,
-    ]);
+    const { oauthGrants } = app.db.tables;
+    expect(
+      first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).limit(1))!.tools,
+    ).toEqual([revoke]);
   });
 });

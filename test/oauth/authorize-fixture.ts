@@ -14,15 +14,14 @@ export const redirectUri = "http://127.0.0.1:33418/callback";
 /** RFC 7636 Appendix B's S256 challenge. */
 export const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-export function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): OAuthClient {
+export async function addClient(app: TestApp, overrides: Partial<OAuthClient> = {}): Promise<OAuthClient> {
   const client = clientRow({
     id: `gate_client_${randomString(10)}`,
     name: "Test MCP client",
     redirectUris: [redirectUri],
     ...overrides,
   });
-  // transaction() runs its body before it returns on SQLite, so this fixture stays a plain call.
-  void transaction(app.db, (tx) => addClientStep(tx, client));
+  await transaction(app.db, (tx) => addClientStep(tx, client));
   return client;
 }
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createUser } from "../../src/accounts/users.ts";
-import { oauthPendingRequests } from "../../src/db/schema.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import {
@@ -22,7 +21,7 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  client = addClient(app, {
+  client = await addClient(app, {
     redirectUris: [redirectUri, "http://localhost:8123/cb", "https://app.example.com/cb?tenant=7"],
   });
   b = await browserOf(app, await addUser(app));
@@ -30,7 +29,10 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const get = (overrides: Record<string, string | null>) => b.get(authorizePath(client.id, overrides));
-const pendingRows = () => app.db.select().from(oauthPendingRequests).all();
+const pendingRows = () => {
+  const { oauthPendingRequests } = app.db.tables;
+  return app.db.select().from(oauthPendingRequests);
+};
 
 describe("phase 1: an error page, never a redirect", () => {
   const cases: [string, () => Promise<Response>][] = [
@@ -69,19 +71,19 @@ describe("redirect URI matching", () => {
   test("the pending request keeps the port the client asked for", async () => {
     const uri = "http://127.0.0.1:50999/callback";
     const { request } = await openConsent(b, authorizePath(client.id, { redirect_uri: uri }));
-    expect(pendingRows().find((p) => p.id === request)?.redirectUri).toBe(uri);
+    expect((await pendingRows()).find((p) => p.id === request)?.redirectUri).toBe(uri);
   });
 });
 
 describe("scope", () => {
   test("unknown scope words are ignored: mcp:read offline_access asks for mcp:read", async () => {
     const { request } = await openConsent(b, authorizePath(client.id, { scope: "mcp:read offline_access" }));
-    expect(pendingRows().find((p) => p.id === request)?.scope).toBe("mcp:read");
+    expect((await pendingRows()).find((p) => p.id === request)?.scope).toBe("mcp:read");
   });
 
   test("only unknown scope words mean the default scopes", async () => {
     const { request } = await openConsent(b, authorizePath(client.id, { scope: "openid profile" }));
-    expect(pendingRows().find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
+    expect((await pendingRows()).find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
   });
 });
 
@@ -145,9 +147,9 @@ describe("phase 2: errors go back to the client with state and iss", () => {
   });
 
   test("an error redirect creates no pending request", async () => {
-    const before = pendingRows().length;
+    const before = (await pendingRows()).length;
     await get({ resource: "https://other.example/mcp" });
-    expect(pendingRows().length).toBe(before);
+    expect((await pendingRows()).length).toBe(before);
   });
 });
 
@@ -160,28 +162,28 @@ describe("defaults", () => {
       const { html, request } = await openConsent(b, authorizePath(client.id, { scope }));
       expect(html).toContain('data-scope="mcp:read"');
       expect(html).toContain('data-scope="mcp:write"');
-      expect(pendingRows().find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
+      expect((await pendingRows()).find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
     });
   }
 
   test("mcp:write alone brings mcp:read with it", async () => {
     const { request } = await openConsent(b, authorizePath(client.id, { scope: "mcp:write" }));
-    expect(pendingRows().find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
+    expect((await pendingRows()).find((p) => p.id === request)?.scope).toBe("mcp:read mcp:write");
   });
 
   test("a missing resource binds the request to the MCP resource (field failure 3)", async () => {
     const { request } = await openConsent(b, authorizePath(client.id));
-    expect(pendingRows().find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
+    expect((await pendingRows()).find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
   });
 
   test("the exact MCP resource is accepted", async () => {
     const { request } = await openConsent(b, authorizePath(client.id, { resource: `${app.url}/mcp` }));
-    expect(pendingRows().find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
+    expect((await pendingRows()).find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
   });
 
   test("the resource with a trailing slash binds the request to the MCP resource, stored without it", async () => {
     const { request } = await openConsent(b, authorizePath(client.id, { resource: `${app.url}/mcp/` }));
-    expect(pendingRows().find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
+    expect((await pendingRows()).find((p) => p.id === request)?.resource).toBe(`${app.url}/mcp`);
   });
 });
 
@@ -223,6 +225,6 @@ describe("signing in first", () => {
     expect(signIn.status).toBe(303);
     expect(signIn.headers.get("location")).toBe(path);
     const { request } = await openConsent(fresh, path);
-    expect(pendingRows().find((p) => p.id === request)?.state).toBe("s".repeat(1500));
+    expect((await pendingRows()).find((p) => p.id === request)?.state).toBe("s".repeat(1500));
   });
 });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { oauthBridgeCodes, oauthPendingRequests } from "../../src/db/schema.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { createTestApp, type Browser, type TestApp } from "../helpers.ts";
 import { addUser, browserOf, locationOf, openConsent } from "./authorize-fixture.ts";
@@ -23,12 +22,15 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  client = addBridgeClient(app);
+  client = await addBridgeClient(app);
   b = await browserOf(app, await addUser(app));
 });
 afterAll(() => app.close());
 
-const pendingCount = () => app.db.select().from(oauthPendingRequests).all().length;
+const pendingCount = async () => {
+  const { oauthPendingRequests } = app.db.tables;
+  return (await app.db.select().from(oauthPendingRequests)).length;
+};
 
 describe("registering the bridge callback", () => {
   test("dynamic registration accepts it as a redirect URI", async () => {
@@ -42,7 +44,7 @@ describe("registering the bridge callback", () => {
   });
 
   test("a client that did not register it gets the redirect_uri error page", async () => {
-    const other = addBridgeClient(app, { redirectUris: ["https://client.example/cb"] });
+    const other = await addBridgeClient(app, { redirectUris: ["https://client.example/cb"] });
     const res = await b.get(bridgeAuthorizePath(app, other.id, strongState()));
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("redirect_uri");
@@ -51,11 +53,11 @@ describe("registering the bridge callback", () => {
 
 describe("the state for the bridge", () => {
   test("shorter than 32 characters is a 400 page, not a redirect", async () => {
-    const before = pendingCount();
+    const before = await pendingCount();
     const res = await b.get(bridgeAuthorizePath(app, client.id, "a".repeat(31)));
     expect([res.status, res.headers.get("location")]).toEqual([400, null]);
     expect(await res.text()).toContain("weak state");
-    expect(pendingCount()).toBe(before);
+    expect(await pendingCount()).toBe(before);
   });
 
   test("missing is a 400 page", async () => {
@@ -71,15 +73,21 @@ describe("the state for the bridge", () => {
   test("of 32 characters opens a pending entry for the client", async () => {
     const state = "A".repeat(32);
     await openConsent(b, bridgeAuthorizePath(app, client.id, state));
-    expect(bridgeRow(app, state)).toMatchObject({ clientId: client.id, code: null, error: null, deliveredAt: null });
+    expect(await bridgeRow(app, state)).toMatchObject({
+      clientId: client.id,
+      code: null,
+      error: null,
+      deliveredAt: null,
+    });
   });
 
   test("the entry holds a SHA-256 of the state, never the state", async () => {
     const state = strongState();
     await openConsent(b, bridgeAuthorizePath(app, client.id, state));
-    const rows = app.db.select().from(oauthBridgeCodes).all();
+    const { oauthBridgeCodes } = app.db.tables;
+    const rows = await app.db.select().from(oauthBridgeCodes);
     expect(rows.some((r) => r.stateHash === state)).toBe(false);
-    expect(bridgeRow(app, state)?.stateHash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await bridgeRow(app, state))?.stateHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   test("reloading the consent page keeps the same pending entry", async () => {
@@ -100,10 +108,10 @@ describe("the state for the bridge", () => {
   test("pending for another client is refused with a page", async () => {
     const state = strongState();
     await openConsent(b, bridgeAuthorizePath(app, client.id, state));
-    const other = addBridgeClient(app);
+    const other = await addBridgeClient(app);
     const res = await b.get(bridgeAuthorizePath(app, other.id, state));
     expect(res.status).toBe(400);
-    expect(bridgeRow(app, state)?.clientId).toBe(client.id);
+    expect((await bridgeRow(app, state))?.clientId).toBe(client.id);
   });
 });
 
@@ -115,13 +123,13 @@ describe("the answer", () => {
     expect(`${url.origin}${url.pathname}`).toBe(bridgeUrlOf(app));
     const code = query.code!;
     expect([code.startsWith("gate_code_"), query.state, query.iss]).toEqual([true, state, app.url]);
-    expect(bridgeRow(app, state)?.code).toBeString();
+    expect((await bridgeRow(app, state))?.code).toBeString();
   });
 
   test("Deny stores access_denied for the state", async () => {
     const state = strongState();
     await answerBridgeConsent(app, b, client.id, state, "deny");
-    expect(bridgeRow(app, state)).toMatchObject({ code: null, error: "access_denied" });
+    expect(await bridgeRow(app, state)).toMatchObject({ code: null, error: "access_denied" });
   });
 
   test("an invalid request after phase 1 is stored for the poll, with its error code", async () => {
@@ -159,7 +167,7 @@ describe("the callback page", () => {
     const state = strongState();
     const res = await b.get(`${bridgePath}?code=gate_code_forged&state=${state}`);
     expect(res.status).toBe(400);
-    expect(bridgeRow(app, state)).toBeNull();
+    expect(await bridgeRow(app, state)).toBeNull();
   });
 
   test("a forged callback for a pending state plants no code", async () => {
@@ -167,7 +175,7 @@ describe("the callback page", () => {
     await openConsent(b, bridgeAuthorizePath(app, client.id, state));
     const res = await b.get(`${bridgePath}?code=gate_code_forged&state=${state}&iss=${encodeURIComponent(app.url)}`);
     expect(res.status).toBe(400);
-    expect(bridgeRow(app, state)?.code).toBeNull();
+    expect((await bridgeRow(app, state))?.code).toBeNull();
     const { json } = await poll(app, { state, client_id: client.id });
     expect(json.error).toBe("authorization_pending");
   });

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { oauthBridgeCodes } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import { bridgeStateHash } from "../../src/oauth/bridge.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -14,7 +14,7 @@ export const bridgeUrlOf = (app: TestApp) => `${app.url}${bridgePath}`;
 /** 52 base32 characters: a state strong enough for the bridge. */
 export const strongState = () => randomString(32);
 
-export function addBridgeClient(app: TestApp, overrides: Partial<OAuthClient> = {}): OAuthClient {
+export function addBridgeClient(app: TestApp, overrides: Partial<OAuthClient> = {}): Promise<OAuthClient> {
   return addClient(app, { name: "Figma plugin", redirectUris: [bridgeUrlOf(app)], ...overrides });
 }
 
@@ -54,12 +54,13 @@ export async function pollByGet(app: TestApp, query: string, headers: Record<str
   return { res, json: (await res.json()) as Record<string, string> };
 }
 
-export function bridgeRow(app: TestApp, state: string) {
-  return (
-    app.db
+export async function bridgeRow(app: TestApp, state: string) {
+  const { oauthBridgeCodes } = app.db.tables;
+  return first(
+    await app.db
       .select()
       .from(oauthBridgeCodes)
       .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
-      .get() ?? null
+      .limit(1),
   );
 }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createDecipheriv } from "node:crypto";
 import { decodeBase64urlIgnorePadding, decodeHex } from "@oslojs/encoding";
-import { eq } from "drizzle-orm";
-import { oauthBridgeCodes } from "../../src/db/schema.ts";
+import { and, eq } from "drizzle-orm";
 import { openBridgeCode } from "../../src/oauth/bridge-code.ts";
 import { bridgeStateHash } from "../../src/oauth/bridge.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
@@ -32,7 +31,7 @@ let client: OAuthClient;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ now: () => clock, listen: false });
-  client = addBridgeClient(app);
+  client = await addBridgeClient(app);
   b = await browserOf(app, await addUser(app));
 });
 afterAll(() => app.close());
@@ -76,7 +75,7 @@ describe("a poll", () => {
   test("clears the code from the table once delivered", async () => {
     const { state } = await allowedState();
     await poll(app, { state, client_id: client.id });
-    expect(bridgeRow(app, state)).toMatchObject({ code: null, deliveredAt: clock });
+    expect(await bridgeRow(app, state)).toMatchObject({ code: null, deliveredAt: clock });
   });
 
   test("after Deny is 400 access_denied", async () => {
@@ -90,7 +89,7 @@ describe("a poll", () => {
     const state = strongState();
     const { res, json } = await poll(app, { state, client_id: client.id });
     expect([res.status, json.error]).toEqual([400, "authorization_pending"]);
-    expect(bridgeRow(app, state)).toMatchObject({ clientId: client.id, code: null, expiresAt: clock + 600 });
+    expect(await bridgeRow(app, state)).toMatchObject({ clientId: client.id, code: null, expiresAt: clock + 600 });
   });
 
   test("opened early, the entry is answered by the consent that follows", async () => {
@@ -105,14 +104,14 @@ describe("a poll", () => {
   test("from an unknown client is 401 invalid_client and opens nothing", async () => {
     const state = strongState();
     const { res, json } = await poll(app, { state, client_id: "nobody" });
-    expect([res.status, json.error, bridgeRow(app, state)]).toEqual([401, "invalid_client", null]);
+    expect([res.status, json.error, await bridgeRow(app, state)]).toEqual([401, "invalid_client", null]);
   });
 
   test("from a client that did not register the bridge callback is unauthorized_client", async () => {
     const state = strongState();
-    const other = addClient(app, { redirectUris: ["https://app.example/cb"] });
+    const other = await addClient(app, { redirectUris: ["https://app.example/cb"] });
     const { res, json } = await poll(app, { state, client_id: other.id });
-    expect([res.status, json.error, bridgeRow(app, state)]).toEqual([400, "unauthorized_client", null]);
+    expect([res.status, json.error, await bridgeRow(app, state)]).toEqual([400, "unauthorized_client", null]);
   });
 
   test("with a weak state is invalid_request and opens nothing", async () => {
@@ -122,7 +121,7 @@ describe("a poll", () => {
 
   test("by another client is expired_token and leaves the code in place", async () => {
     const { state, code } = await allowedState();
-    const other = addBridgeClient(app);
+    const other = await addBridgeClient(app);
     const { json } = await poll(app, { state, client_id: other.id });
     expect(json.error).toBe("expired_token");
     clock += 5;
@@ -133,9 +132,11 @@ describe("a poll", () => {
     const { state } = await allowedState();
     await poll(app, { state, client_id: client.id });
     app.audit.flush();
-    const rows = app.db.$client
-      .query("select outcome from audit_events where event = 'bridge_code_delivered' and client_id = ?")
-      .all(client.id);
+    const { auditEvents } = app.db.tables;
+    const rows = await app.db
+      .select({ outcome: auditEvents.outcome })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "bridge_code_delivered"), eq(auditEvents.clientId, client.id)));
     expect(rows.length).toBeGreaterThan(0);
   });
 });
@@ -193,22 +194,23 @@ describe("expiry", () => {
     clock += app.config.authCodeTtlSeconds;
     const live = (await allowedState()).state;
     await purgeExpiredOAuth(app.db, clock);
-    expect([bridgeRow(app, expired), bridgeRow(app, live) !== null]).toEqual([null, true]);
+    expect([await bridgeRow(app, expired), (await bridgeRow(app, live)) !== null]).toEqual([null, true]);
   });
 });
 
 describe("the code at rest (sealed with a key derived from the state)", () => {
   /** Replaces the stored code of a state's entry, as someone writing to the database would. */
-  const storeCode = (state: string, code: string) =>
-    app.db
+  const storeCode = async (state: string, code: string) => {
+    const { oauthBridgeCodes } = app.db.tables;
+    await app.db
       .update(oauthBridgeCodes)
       .set({ code })
-      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
-      .run();
+      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)));
+  };
 
   test("after consent the row holds no gate_code_ text and not the code's secret", async () => {
     const { state, code } = await allowedState();
-    const row = JSON.stringify(bridgeRow(app, state));
+    const row = JSON.stringify(await bridgeRow(app, state));
     expect(row).not.toContain("gate_code_");
     expect(row).not.toContain(code.slice(-52));
     expect(row).not.toContain(state);
@@ -216,7 +218,7 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
 
   test("the stored code opens with the state, and with nothing the database holds", async () => {
     const { state, code } = await allowedState();
-    const row = bridgeRow(app, state)!;
+    const row = (await bridgeRow(app, state))!;
     expect(openBridgeCode({ state, clientId: client.id, stored: row.code! })).toBe(code);
     expect(openBridgeCode({ state: row.stateHash, clientId: client.id, stored: row.code! })).toBeNull();
     expect(openBridgeCode({ state: strongState(), clientId: client.id, stored: row.code! })).toBeNull();
@@ -224,7 +226,7 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
 
   test("the SHA-256 of the state stored beside it is not the key", async () => {
     const { state } = await allowedState();
-    const row = bridgeRow(app, state)!;
+    const row = (await bridgeRow(app, state))!;
     const [nonce, sealed] = row
       .code!.split(".")
       .slice(1)
@@ -237,8 +239,8 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
   });
 
   test("two entries sealing codes get different nonces", async () => {
-    const a = bridgeRow(app, (await allowedState()).state)!.code!;
-    const b2 = bridgeRow(app, (await allowedState()).state)!.code!;
+    const a = (await bridgeRow(app, (await allowedState()).state))!.code!;
+    const b2 = (await bridgeRow(app, (await allowedState()).state))!.code!;
     expect(a.split(".")[1]).not.toBe(b2.split(".")[1]);
   });
 
@@ -261,26 +263,26 @@ describe("the code at rest (sealed with a key derived from the state)", () => {
   ];
   test.each(tamperings)("%s answers expired_token like an expired entry, not a 500", async (_what, tamper) => {
     const { state } = await allowedState();
-    storeCode(state, tamper(bridgeRow(app, state)!.code!));
+    await storeCode(state, tamper((await bridgeRow(app, state))!.code!));
     const { res, json } = await poll(app, { state, client_id: client.id });
     expect([res.status, json.error, json.code]).toEqual([400, "expired_token", undefined]);
   });
 
   test("a code stored in plaintext by the previous version answers expired_token and is not handed out", async () => {
     const { state, code } = await allowedState();
-    storeCode(state, code);
+    await storeCode(state, code);
     const { res, json } = await poll(app, { state, client_id: client.id });
     expect([res.status, json.error, json.code]).toEqual([400, "expired_token", undefined]);
   });
 
   test("a sealed code moved to another client's entry does not open there", async () => {
     const { state } = await allowedState();
-    const other = addBridgeClient(app);
-    app.db
+    const other = await addBridgeClient(app);
+    const { oauthBridgeCodes } = app.db.tables;
+    await app.db
       .update(oauthBridgeCodes)
       .set({ clientId: other.id })
-      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)))
-      .run();
+      .where(eq(oauthBridgeCodes.stateHash, bridgeStateHash(state)));
     const { json } = await poll(app, { state, client_id: other.id });
     expect(json.error).toBe("expired_token");
   });

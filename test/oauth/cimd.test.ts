@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthClients, oauthGrants } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { createLogger } from "../../src/log.ts";
 import { cacheTtlSeconds, clientIdUrlProblem } from "../../src/oauth/cimd.ts";
 import { resolveClient, type ClientDeps } from "../../src/oauth/clients.ts";
@@ -60,7 +60,10 @@ let counter = 0;
 const docUrl = () => `http://127.0.0.1:${docs.port}/clients/${++counter}.json`;
 const pathOf = (url: string) => new URL(url).pathname;
 const hitsOf = (url: string) => hits.filter((h) => h === pathOf(url)).length;
-const rowOf = (id: string) => app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).get();
+const rowOf = async (id: string) => {
+  const { oauthClients } = app.db.tables;
+  return first(await app.db.select().from(oauthClients).where(eq(oauthClients.id, id)).limit(1));
+};
 const lastReason = () => logs.at(-1)?.reason;
 
 function serveDoc(url: string, doc: unknown, headers: Record<string, string> = {}) {
@@ -93,7 +96,7 @@ describe("a valid document", () => {
     const url = docUrl();
     serveDoc(url, validDoc(url));
     await resolveClient(deps(), url);
-    expect(rowOf(url)).toMatchObject({ kind: "cimd", name: "Example MCP Client" });
+    expect(await rowOf(url)).toMatchObject({ kind: "cimd", name: "Example MCP Client" });
   });
 
   test("without client_name is named after the URL's host", async () => {
@@ -190,7 +193,7 @@ describe("refused documents resolve to null (unknown client) and store nothing",
     routes.set(pathOf(url), handler(url));
     expect(await resolveClient(deps(), url)).toBeNull();
     expect(lastReason()).toBe(reason);
-    expect(rowOf(url)).toBeUndefined();
+    expect(await rowOf(url)).toBeNull();
   });
 
   test("a redirect's Location is never requested", async () => {
@@ -260,7 +263,7 @@ describe("caching", () => {
     const url = docUrl();
     serveDoc(url, validDoc(url), { "cache-control": "public, max-age=600" });
     await resolveClient(deps(), url);
-    expect(rowOf(url)!.metadataExpiresAt).toBe(start.getTime() / 1000 + 600);
+    expect((await rowOf(url))!.metadataExpiresAt).toBe(start.getTime() / 1000 + 600);
   });
 
   test("the document is fetched again once max-age has passed", async () => {
@@ -291,10 +294,11 @@ describe("caching", () => {
     const url = docUrl();
     serveDoc(url, validDoc(url), { "cache-control": "max-age=300" });
     await resolveClient(deps(), url);
-    app.db.update(oauthClients).set({ lastUsedAt: 123 }).where(eq(oauthClients.id, url)).run();
+    const { oauthClients } = app.db.tables;
+    await app.db.update(oauthClients).set({ lastUsedAt: 123 }).where(eq(oauthClients.id, url));
     at(301);
     await resolveClient(deps(), url);
-    expect(rowOf(url)).toMatchObject({ createdAt: start.getTime() / 1000, lastUsedAt: 123 });
+    expect(await rowOf(url)).toMatchObject({ createdAt: start.getTime() / 1000, lastUsedAt: 123 });
   });
 
   test("no-store still caches for the 5-minute minimum", async () => {
@@ -302,7 +306,7 @@ describe("caching", () => {
     const url = docUrl();
     serveDoc(url, validDoc(url), { "cache-control": "no-store" });
     await resolveClient(deps(), url);
-    expect(rowOf(url)!.metadataExpiresAt).toBe(start.getTime() / 1000 + 300);
+    expect((await rowOf(url))!.metadataExpiresAt).toBe(start.getTime() / 1000 + 300);
   });
 
   test("a failed refetch (503) serves the stale copy within an hour past expiry", async () => {
@@ -342,8 +346,10 @@ describe("the last good copy: token and revocation endpoints keep a known client
   const at = (seconds: number) => setSystemTime(new Date(start.getTime() + seconds * 1000));
   const day = 86400;
   const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
-  const grantOf = (clientId: string) =>
-    app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).get()!;
+  const grantOf = async (clientId: string) => {
+    const { oauthGrants } = app.db.tables;
+    return first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).limit(1))!;
+  };
 
   /** A document client (5-minute cache) with an approved grant, its code not yet exchanged. */
   async function approvedDocClient() {
@@ -401,7 +407,7 @@ describe("the last good copy: token and revocation endpoints keep a known client
 
   test("the code exchange of a client with a live grant (never used yet) uses the last good copy after a 404", async () => {
     const { url, code } = await approvedDocClient();
-    expect(rowOf(url)!.lastUsedAt).toBeNull();
+    expect((await rowOf(url))!.lastUsedAt).toBeNull();
     routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
     at(301);
     expect((await exchangeCode(app, url, code)).access_token).toBeString();
@@ -412,7 +418,7 @@ describe("the last good copy: token and revocation endpoints keep a known client
     routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
     at(301);
     expect((await postForm(app, "/oauth/revoke", { token: tokens.refresh_token, client_id: url })).status).toBe(200);
-    expect(grantOf(url).revokedAt).toBeNumber();
+    expect((await grantOf(url)).revokedAt).toBeNumber();
   });
 
   test("a copy fetched 7 days minus a second ago is still used", async () => {
@@ -428,15 +434,15 @@ describe("the last good copy: token and revocation endpoints keep a known client
     at(7 * day);
     const res = await refreshRequest(app, url, tokens.refresh_token);
     expect([res.status, await errorOf(res)]).toEqual([401, "invalid_client"]);
-    expect(rowOf(url)).toBeDefined();
-    expect(grantOf(url).revokedAt).toBeNull();
+    expect(await rowOf(url)).not.toBeNull();
+    expect((await grantOf(url)).revokedAt).toBeNull();
   });
 
   test("a successful refetch restarts the 7 days", async () => {
     const { url, tokens } = await connectedDocClient();
     at(6 * day);
     const next = (await (await refreshRequest(app, url, tokens.refresh_token)).json()) as TokenBody;
-    expect(rowOf(url)!.metadataFetchedAt).toBe(start.getTime() / 1000 + 6 * day);
+    expect((await rowOf(url))!.metadataFetchedAt).toBe(start.getTime() / 1000 + 6 * day);
     routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
     at(12 * day);
     expect((await refreshRequest(app, url, next.refresh_token)).status).toBe(200);
@@ -454,7 +460,8 @@ describe("the last good copy: token and revocation endpoints keep a known client
 
   test("a client whose grants were all revoked and that was never used gets no last good copy", async () => {
     const { url } = await approvedDocClient();
-    app.db.update(oauthGrants).set({ revokedAt: 1 }).where(eq(oauthGrants.clientId, url)).run();
+    const { oauthGrants } = app.db.tables;
+    await app.db.update(oauthGrants).set({ revokedAt: 1 }).where(eq(oauthGrants.clientId, url));
     routes.set(pathOf(url), () => new Response("gone", { status: 404 }));
     at(301);
     expect(await resolveClient(deps({ useLastGoodCopy: true }), url)).toBeNull();
@@ -476,8 +483,8 @@ describe("the last good copy: token and revocation endpoints keep a known client
     expect(page.status).toBe(400);
     expect(page.headers.get("location")).toBeNull();
     expect(await page.text()).toContain("This app cannot connect");
-    expect(rowOf(url)).toBeDefined();
-    expect(grantOf(url).revokedAt).toBeNull();
+    expect(await rowOf(url)).not.toBeNull();
+    expect((await grantOf(url)).revokedAt).toBeNull();
     expect((await refreshRequest(app, url, tokens.refresh_token)).status).toBe(200);
   });
 });

@@ -6,7 +6,7 @@ import {
   newServiceAccountSecret,
 } from "../../src/accounts/service-accounts.ts";
 import { disableAccount, enableAccount } from "../../src/accounts/users.ts";
-import { auditEvents, oauthClients, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import type { AccessLevel } from "../../src/keys/api-keys.ts";
 import { mcpResourceUrl } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -78,8 +78,9 @@ describe("the token endpoint", () => {
   test("records the account's client's and authorization's last use", async () => {
     const a = await account();
     expect((await tokenFor(a)).res.status).toBe(200);
-    const client = app.db.select().from(oauthClients).where(eq(oauthClients.id, a.clientId)).get()!;
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, a.clientId)).get()!;
+    const { oauthClients, oauthGrants } = app.db.tables;
+    const client = first(await app.db.select().from(oauthClients).where(eq(oauthClients.id, a.clientId)).limit(1))!;
+    const grant = first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, a.clientId)).limit(1))!;
     expect(client.lastUsedAt).toBeNumber();
     expect(grant.lastUsedAt).toBe(client.lastUsedAt);
   });
@@ -133,7 +134,8 @@ describe("the token endpoint", () => {
     const a = await account();
     await tokenFor(a);
     app.audit.flush();
-    const rows = app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId)).all();
+    const { auditEvents } = app.db.tables;
+    const rows = await app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId));
     expect(rows.map((r) => [r.event, r.clientId, JSON.parse(r.detail!).grant_type])).toContainEqual([
       "token_issued",
       a.clientId,
@@ -182,12 +184,10 @@ describe("on /mcp", () => {
     await client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await client.close();
     app.audit.flush();
-    const calls = app.db
-      .select()
-      .from(auditEvents)
-      .where(eq(auditEvents.userId, a.userId))
-      .all()
-      .filter((r) => r.event === "tool_call");
+    const { auditEvents } = app.db.tables;
+    const calls = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId))).filter(
+      (r) => r.event === "tool_call",
+    );
     expect(calls.map((r) => [r.tool, r.outcome])).toEqual([["gatehouse__whoami", "ok"]]);
   });
 
@@ -210,7 +210,8 @@ describe("on /mcp", () => {
     expect(await whoamiStatus(accessToken)).toBe(401);
     expect((await tokenFor(a)).json.error).toBe("invalid_client");
     const tokenId = accessToken.slice("gate_at_".length, "gate_at_".length + 16);
-    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.id, tokenId)).all()).toEqual([]);
+    const { oauthTokens } = app.db.tables;
+    expect(await app.db.select().from(oauthTokens).where(eq(oauthTokens.id, tokenId))).toEqual([]);
   });
 
   test("a new secret stops the old one at once", async () => {

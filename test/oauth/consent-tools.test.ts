@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthGrants, oauthPendingRequests } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { startHttpUpstream, type HttpUpstream } from "../gateway/http-upstream.ts";
@@ -43,10 +43,14 @@ afterAll(async () => {
   upstream.stop();
 });
 
-const grantsOf = (clientId: string) =>
-  app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
-const pendingRow = (id: string) =>
-  app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
+const grantsOf = async (clientId: string) => {
+  const { oauthGrants } = app.db.tables;
+  return app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId));
+};
+const pendingRow = async (id: string) => {
+  const { oauthPendingRequests } = app.db.tables;
+  return first(await app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).limit(1));
+};
 const boxes = (html: string, name: string) =>
   [...html.matchAll(new RegExp(`<input type="checkbox" name="${name}" value="([^"]+)"([^>]*)>`, "g"))].map((m) => ({
     value: m[1],
@@ -60,7 +64,7 @@ const radios = (html: string) =>
 
 /** Opens a fresh client's consent page and posts the answer; `fields` may repeat names (tool, tool_group). */
 async function answer(fields: [string, string][], browser = b) {
-  const c = addClient(app);
+  const c = await addClient(app);
   const page = await openConsent(browser, authorizePath(c.id));
   const body = new URLSearchParams([["csrf", page.csrf], ["request", page.request], ...fields]);
   const res = await browser.request("/oauth/authorize", {
@@ -73,7 +77,7 @@ async function answer(fields: [string, string][], browser = b) {
 
 describe("the consent page", () => {
   test("offers Read-only, Full and Full with ticked tools, with Full chosen and nothing ticked", async () => {
-    const { html } = await openConsent(b, authorizePath(addClient(app).id));
+    const { html } = await openConsent(b, authorizePath((await addClient(app)).id));
     expect(radios(html)).toEqual([
       { value: "read", checked: false },
       { value: "full", checked: true },
@@ -88,7 +92,7 @@ describe("the consent page", () => {
   });
 
   test("groups the write tools by upstream, with a tick-all for a group of several", async () => {
-    const { html } = await openConsent(b, authorizePath(addClient(app).id));
+    const { html } = await openConsent(b, authorizePath((await addClient(app)).id));
     const legends = [...html.matchAll(/<fieldset class="tool-group"><legend>([^<]+)<\/legend>/g)].map((m) => m[1]);
     expect(legends).toEqual(["Gatehouse", "web"]);
     expect(boxes(html, "tool_group")).toEqual([{ value: "web", checked: false }]);
@@ -96,7 +100,7 @@ describe("the consent page", () => {
   });
 
   test("offers Read-only alone when only mcp:read is requested", async () => {
-    const { html } = await openConsent(b, authorizePath(addClient(app).id, { scope: "mcp:read" }));
+    const { html } = await openConsent(b, authorizePath((await addClient(app)).id, { scope: "mcp:read" }));
     expect(radios(html)).toEqual([{ value: "read", checked: true }]);
     expect(html).not.toContain('id="write-tools"');
   });
@@ -110,7 +114,10 @@ describe("the consent page", () => {
       expiresInSeconds: null,
       now: nowSeconds(),
     });
-    const { html } = await openConsent(await browserOf(app, userId, key.apiKey.id), authorizePath(addClient(app).id));
+    const { html } = await openConsent(
+      await browserOf(app, userId, key.apiKey.id),
+      authorizePath((await addClient(app)).id),
+    );
     expect(radios(html)).toEqual([
       { value: "read", checked: false },
       { value: "chosen", checked: true },
@@ -127,7 +134,7 @@ describe("what the grant records", () => {
       ["access", "full"],
     ]);
     expect(locationOf(res).query.code).toStartWith("gate_code_");
-    expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
+    expect((await grantsOf(c.id)).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
   });
 
   test("Full with only the ticked tools records exactly those", async () => {
@@ -137,7 +144,7 @@ describe("what the grant records", () => {
       ["tool", store],
     ]);
     expect(res.status).toBe(302);
-    expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", [store]]]);
+    expect((await grantsOf(c.id)).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", [store]]]);
   });
 
   test("a group's tick-all grants the group's tools, without script", async () => {
@@ -146,7 +153,7 @@ describe("what the grant records", () => {
       ["access", "chosen"],
       ["tool_group", "web"],
     ]);
-    expect(grantsOf(c.id)[0]!.tools).toEqual([store, slow]);
+    expect((await grantsOf(c.id))[0]!.tools).toEqual([store, slow]);
   });
 
   test("tools ticked twice are recorded once, in the page's order", async () => {
@@ -157,7 +164,7 @@ describe("what the grant records", () => {
       ["tool", revoke],
       ["tool", store],
     ]);
-    expect(grantsOf(c.id)[0]!.tools).toEqual([revoke, store]);
+    expect((await grantsOf(c.id))[0]!.tools).toEqual([revoke, store]);
   });
 
   test("Read-only records no tools, even when tools were posted", async () => {
@@ -167,7 +174,7 @@ describe("what the grant records", () => {
       ["tool", store],
     ]);
     expect(res.status).toBe(302);
-    expect(grantsOf(c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
+    expect((await grantsOf(c.id)).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
   });
 
   test("Full ignores ticked tools: every write tool", async () => {
@@ -176,7 +183,7 @@ describe("what the grant records", () => {
       ["access", "full"],
       ["tool", store],
     ]);
-    expect(grantsOf(c.id)[0]!.tools).toBeNull();
+    expect((await grantsOf(c.id))[0]!.tools).toBeNull();
   });
 });
 
@@ -192,8 +199,8 @@ describe("refusals keep the request pending", () => {
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
     expect(html).toContain("Gatehouse has no write tool named evil__&lt;b&gt;tool&lt;/b&gt;.");
-    expect(grantsOf(c.id)).toHaveLength(0);
-    expect(pendingRow(page.request)).toBeDefined();
+    expect(await grantsOf(c.id)).toHaveLength(0);
+    expect(await pendingRow(page.request)).not.toBeNull();
   });
 
   test("a read tool posted as a write tool is refused too", async () => {
@@ -203,7 +210,7 @@ describe("refusals keep the request pending", () => {
       ["tool", "web__lookup"],
     ]);
     expect(res.status).toBe(400);
-    expect(grantsOf(c.id)).toHaveLength(0);
+    expect(await grantsOf(c.id)).toHaveLength(0);
   });
 
   test("a session key limited to web__store: Full and other tools are refused, its own tool is granted", async () => {
@@ -224,7 +231,7 @@ describe("refusals keep the request pending", () => {
       limited,
     );
     expect(full.res.status).toBe(400);
-    expect(grantsOf(full.c.id)).toHaveLength(0);
+    expect(await grantsOf(full.c.id)).toHaveLength(0);
     const other = await answer(
       [
         ["decision", "allow"],
@@ -244,7 +251,7 @@ describe("refusals keep the request pending", () => {
       limited,
     );
     expect(own.res.status).toBe(302);
-    expect(grantsOf(own.c.id).map((g) => [g.tools, g.apiKeyId])).toEqual([[[store], key.apiKey.id]]);
+    expect((await grantsOf(own.c.id)).map((g) => [g.tools, g.apiKeyId])).toEqual([[[store], key.apiKey.id]]);
   });
 
   test("a Read-only key's session posting Full is refused; Read-only is granted", async () => {
@@ -264,7 +271,7 @@ describe("refusals keep the request pending", () => {
       ro,
     );
     expect(full.res.status).toBe(400);
-    expect(grantsOf(full.c.id)).toHaveLength(0);
+    expect(await grantsOf(full.c.id)).toHaveLength(0);
     const read = await answer(
       [
         ["decision", "allow"],
@@ -272,7 +279,7 @@ describe("refusals keep the request pending", () => {
       ],
       ro,
     );
-    expect(grantsOf(read.c.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
+    expect((await grantsOf(read.c.id)).map((g) => [g.scope, g.tools])).toEqual([["mcp:read", []]]);
   });
 
   test("only ticked tools with nothing ticked redraws the page with an error, keeping the choice, for the same request", async () => {
@@ -286,8 +293,8 @@ describe("refusals keep the request pending", () => {
     expect(radios(html).find((r) => r.checked)?.value).toBe("chosen");
     expect(html).toContain(`name="request" value="${page.request}"`);
     expect(res.headers.get("content-security-policy")).toContain("form-action 'self' http://127.0.0.1:33418");
-    expect(grantsOf(c.id)).toHaveLength(0);
-    expect(pendingRow(page.request)).toBeDefined();
+    expect(await grantsOf(c.id)).toHaveLength(0);
+    expect(await pendingRow(page.request)).not.toBeNull();
   });
 
   test("after that redraw, ticking a tool and answering again is granted", async () => {
@@ -308,12 +315,12 @@ describe("refusals keep the request pending", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", origin: app.url },
     });
     expect(res.status).toBe(302);
-    expect(grantsOf(c.id).map((g) => g.tools)).toEqual([[revoke]]);
+    expect((await grantsOf(c.id)).map((g) => g.tools)).toEqual([[revoke]]);
   });
 
   test("Deny needs no access choice and records no grant", async () => {
     const { c, res } = await answer([["decision", "deny"]]);
     expect(locationOf(res).query.error).toBe("access_denied");
-    expect(grantsOf(c.id)).toHaveLength(0);
+    expect(await grantsOf(c.id)).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthCodes, oauthGrants, oauthPendingRequests } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import type { OAuthClient } from "../../src/oauth/clients-store.ts";
 import type { Browser } from "../helpers.ts";
@@ -27,7 +27,7 @@ let userId: string;
 let b: Browser;
 beforeAll(async () => {
   app = await createTestApp({ listen: false });
-  client = addClient(app, {
+  client = await addClient(app, {
     name: "<script>alert(1)</script> Claude",
     redirectUris: [redirectUri, "cursor://anysphere.cursor-mcp/oauth/callback"],
   });
@@ -41,17 +41,21 @@ afterAll(() => {
 
 /** The one built-in write tool: Full access needs at least one ticked. */
 const writeTool = "gatehouse__revoke_connection";
-const grantsOf = (clientId: string) =>
-  app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
-const pendingRow = (id: string) =>
-  app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).get();
+const grantsOf = async (clientId: string) => {
+  const { oauthGrants } = app.db.tables;
+  return app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId));
+};
+const pendingRow = async (id: string) => {
+  const { oauthPendingRequests } = app.db.tables;
+  return first(await app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, id)).limit(1));
+};
 
 /** Opens the consent page for a fresh client and answers it. */
 async function answer(
   form: Record<string, string>,
   opts: { browser?: Browser; query?: Record<string, string | null> } = {},
 ) {
-  const c = addClient(app);
+  const c = await addClient(app);
   const browser = opts.browser ?? b;
   const page = await openConsent(browser, authorizePath(c.id, opts.query));
   const res = await browser.post("/oauth/authorize", { csrf: page.csrf, request: page.request, ...form });
@@ -118,7 +122,7 @@ describe("the consent page", () => {
 
   test("creates a pending request bound to the session, expiring in 10 minutes", async () => {
     const { request } = await openConsent(b, authorizePath(client.id));
-    const row = pendingRow(request)!;
+    const row = (await pendingRow(request))!;
     expect(row.sessionId).toBe(b.cookies.get("gatehouse_session")!.split("_")[0]!);
     expect(row.expiresAt - row.createdAt).toBe(600);
     expect(row).toMatchObject({ clientId: client.id, redirectUri, codeChallenge: challenge, state: "state-123" });
@@ -173,7 +177,7 @@ describe("the decision", () => {
 
   test("Deny records no grant", async () => {
     const { c } = await answer({ decision: "deny", access: "full" });
-    expect(grantsOf(c.id)).toHaveLength(0);
+    expect(await grantsOf(c.id)).toHaveLength(0);
   });
 
   test("Allow with Full redirects with a code, state and iss", async () => {
@@ -188,7 +192,7 @@ describe("the decision", () => {
 
   test("Allow with Full records a grant for mcp:read mcp:write", async () => {
     const { c } = await answer({ decision: "allow", access: "full", tool: writeTool });
-    expect(grantsOf(c.id)).toEqual([
+    expect(await grantsOf(c.id)).toEqual([
       expect.objectContaining({ userId, scope: "mcp:read mcp:write", resource: `${app.url}/mcp`, apiKeyId: null }),
     ]);
   });
@@ -199,7 +203,8 @@ describe("the decision", () => {
       { query: { redirect_uri: "http://127.0.0.1:40001/callback" } },
     );
     const codeId = locationOf(res).query.code!.slice("gate_code_".length, "gate_code_".length + 16);
-    const row = app.db.select().from(oauthCodes).where(eq(oauthCodes.id, codeId)).get()!;
+    const { oauthCodes } = app.db.tables;
+    const row = first(await app.db.select().from(oauthCodes).where(eq(oauthCodes.id, codeId)).limit(1))!;
     expect(row).toMatchObject({
       clientId: c.id,
       redirectUri: "http://127.0.0.1:40001/callback",
@@ -213,7 +218,7 @@ describe("the decision", () => {
 
   test("Allow with Read-only records a grant for mcp:read", async () => {
     const { c } = await answer({ decision: "allow", access: "read" });
-    expect(grantsOf(c.id).map((g) => g.scope)).toEqual(["mcp:read"]);
+    expect((await grantsOf(c.id)).map((g) => g.scope)).toEqual(["mcp:read"]);
   });
 
   test("Allow in a session opened with an API key records the key on the grant", async () => {
@@ -228,7 +233,9 @@ describe("the decision", () => {
       { decision: "allow", access: "full", tool: writeTool },
       { browser: await browserOf(app, userId, key.apiKey.id) },
     );
-    expect(grantsOf(c.id)).toEqual([expect.objectContaining({ apiKeyId: key.apiKey.id, scope: "mcp:read mcp:write" })]);
+    expect(await grantsOf(c.id)).toEqual([
+      expect.objectContaining({ apiKeyId: key.apiKey.id, scope: "mcp:read mcp:write" }),
+    ]);
   });
 
   test("a read-only API key session posting Full gets the page again, and no grant", async () => {
@@ -244,11 +251,11 @@ describe("the decision", () => {
       { browser: await browserOf(app, userId, key.apiKey.id) },
     );
     expect(res.status).toBe(400);
-    expect(grantsOf(c.id)).toEqual([]);
+    expect(await grantsOf(c.id)).toEqual([]);
   });
 
   test("the code redirect keeps the redirect URI's own query", async () => {
-    const c = addClient(app, { redirectUris: ["https://app.example.com/cb?tenant=7"] });
+    const c = await addClient(app, { redirectUris: ["https://app.example.com/cb?tenant=7"] });
     const page = await openConsent(b, authorizePath(c.id, { redirect_uri: "https://app.example.com/cb?tenant=7" }));
     const res = await b.post("/oauth/authorize", {
       csrf: page.csrf,
@@ -285,7 +292,8 @@ describe("refusals", () => {
     });
     expect(again.status).toBe(400);
     expect(again.headers.get("location")).toBeNull();
-    expect(app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, c.id)).all()).toHaveLength(1);
+    const { oauthCodes } = app.db.tables;
+    expect(await app.db.select().from(oauthCodes).where(eq(oauthCodes.clientId, c.id))).toHaveLength(1);
   });
 
   test("another session's pending request is refused and left in place", async () => {
@@ -301,11 +309,11 @@ describe("refusals", () => {
     });
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
-    expect(pendingRow(page.request)).toBeDefined();
+    expect(await pendingRow(page.request)).not.toBeNull();
   });
 
   test("an expired pending request is refused", async () => {
-    const c = addClient(app);
+    const c = await addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
     advanceClock(601);
     try {
@@ -317,14 +325,14 @@ describe("refusals", () => {
         tool: writeTool,
       });
       expect(res.status).toBe(400);
-      expect(grantsOf(c.id)).toHaveLength(0);
+      expect(await grantsOf(c.id)).toHaveLength(0);
     } finally {
       setSystemTime();
     }
   });
 
   test("a post without the CSRF token is refused with 403 and changes nothing", async () => {
-    const c = addClient(app);
+    const c = await addClient(app);
     const page = await openConsent(b, authorizePath(c.id));
     const res = await b.post("/oauth/authorize", {
       request: page.request,
@@ -333,8 +341,8 @@ describe("refusals", () => {
       tool: writeTool,
     });
     expect(res.status).toBe(403);
-    expect(pendingRow(page.request)).toBeDefined();
-    expect(grantsOf(c.id)).toHaveLength(0);
+    expect(await pendingRow(page.request)).not.toBeNull();
+    expect(await grantsOf(c.id)).toHaveLength(0);
   });
 
   test("a post from a foreign origin is refused with 403", async () => {
@@ -345,7 +353,7 @@ describe("refusals", () => {
       { origin: "https://evil.example" },
     );
     expect(res.status).toBe(403);
-    expect(pendingRow(page.request)).toBeDefined();
+    expect(await pendingRow(page.request)).not.toBeNull();
   });
 
   test("a post after the session ended gets 401 and no code", async () => {
@@ -368,6 +376,6 @@ describe("refusals", () => {
     const page = await openConsent(b, authorizePath(client.id));
     const res = await b.post("/oauth/authorize", { csrf: page.csrf, request: page.request, access: "full" });
     expect(res.status).toBe(400);
-    expect(pendingRow(page.request)).toBeDefined();
+    expect(await pendingRow(page.request)).not.toBeNull();
   });
 });

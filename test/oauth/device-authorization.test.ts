@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthClients, oauthDeviceCodes, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { normalizeUserCode } from "../../src/oauth/device-codes.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { hashSecret } from "../../src/security/tokens.ts";
@@ -49,7 +49,7 @@ describe("metadata (RFC 8628 §4)", () => {
 
 describe("device authorization response (RFC 8628 §3.2)", () => {
   test("answers device_code, user_code, both verification URIs, expires_in 600 and interval 5, not cached", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await postForm(app, "/oauth/device_authorization", { client_id: client.id });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -70,9 +70,9 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   });
 
   test("stores the request pending with the default scope and resource, and only a hash of the user code", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const body = await startDeviceFlow(app, client.id);
-    const row = deviceRow(app, body.device_code);
+    const row = await deviceRow(app, body.device_code);
     expect([row.status, row.scope, row.resource, row.clientId, row.interval]).toEqual([
       "pending",
       "mcp:read mcp:write",
@@ -85,9 +85,9 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   });
 
   test("keeps a requested read-only scope", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const body = await startDeviceFlow(app, client.id, { scope: "mcp:read" });
-    expect(deviceRow(app, body.device_code).scope).toBe("mcp:read");
+    expect((await deviceRow(app, body.device_code)).scope).toBe("mcp:read");
   });
 
   test("an unknown client is 401 invalid_client", async () => {
@@ -101,7 +101,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   });
 
   test("a confidential client without its secret is 401 invalid_client, with it 200", async () => {
-    const { client, secret } = makeClient(app, { method: "client_secret_basic" });
+    const { client, secret } = await makeClient(app, { method: "client_secret_basic" });
     const bare = await postForm(app, "/oauth/device_authorization", { client_id: client.id });
     expect([bare.status, await errorOf(bare)]).toEqual([401, "invalid_client"]);
     const authed = await postForm(
@@ -114,7 +114,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   });
 
   test("a resource other than the MCP endpoint is invalid_target (RFC 8707 §2)", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await postForm(app, "/oauth/device_authorization", {
       client_id: client.id,
       resource: "https://elsewhere.example/mcp",
@@ -123,7 +123,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   });
 
   test("a repeated parameter is invalid_request (RFC 6749 §3.1)", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await postForm(app, "/oauth/device_authorization", [
       ["client_id", client.id],
       ["scope", "mcp:read"],
@@ -133,7 +133,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
   });
 
   test("a body that is not form-encoded is invalid_request", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await app.request("/oauth/device_authorization", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -145,7 +145,7 @@ describe("device authorization response (RFC 8628 §3.2)", () => {
 
 describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   test("before the person answers: 400 authorization_pending", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const res = await poll(app, client.id, device_code);
     expect([res.status, await errorOf(res)]).toEqual([400, "authorization_pending"]);
@@ -153,18 +153,18 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   });
 
   test("a second poll within the interval is slow_down, and the interval grows by 5 seconds", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const start = nowSeconds();
     at(start);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("authorization_pending");
     at(start + 4);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("slow_down");
-    expect(deviceRow(app, device_code).interval).toBe(10);
+    expect((await deviceRow(app, device_code)).interval).toBe(10);
   });
 
   test("after slow_down the longer interval is enforced, and polling at it is pending again", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const start = nowSeconds();
     at(start);
@@ -173,13 +173,13 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("slow_down");
     at(start + 7);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("slow_down");
-    expect(deviceRow(app, device_code).interval).toBe(15);
+    expect((await deviceRow(app, device_code)).interval).toBe(15);
     at(start + 22);
     expect(await errorOf(await poll(app, client.id, device_code))).toBe("authorization_pending");
   });
 
   test("after the person denies: 400 access_denied", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     await answer(app, device_code, "deny");
     const res = await poll(app, client.id, device_code);
@@ -187,7 +187,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   });
 
   test("after expiry: 400 expired_token", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     at(nowSeconds() + 600);
     const res = await poll(app, client.id, device_code);
@@ -196,7 +196,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
 
   test("after approval: the code grant's token response, and an audit entry token_issued", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const { authorization } = (await answer(app, device_code, "allow", user.id))!;
     const res = await poll(app, client.id, device_code);
@@ -211,11 +211,18 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     ]);
     expect(body.access_token).toMatch(accessPattern);
     expect(body.refresh_token).toMatch(refreshPattern);
-    expect(app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id)).all()).toHaveLength(2);
+    const { auditEvents, oauthTokens } = app.db.tables;
+    expect(await app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id))).toHaveLength(2);
     app.audit.flush();
-    const entries = app.db.$client
-      .query("select event, user_id, client_id, grant_id from audit_events where grant_id = ?")
-      .all(authorization!.id);
+    const entries = await app.db
+      .select({
+        event: auditEvents.event,
+        user_id: auditEvents.userId,
+        client_id: auditEvents.clientId,
+        grant_id: auditEvents.grantId,
+      })
+      .from(auditEvents)
+      .where(eq(auditEvents.grantId, authorization!.id));
     expect(entries).toEqual([
       { event: "token_issued", user_id: user.id, client_id: client.id, grant_id: authorization!.id },
     ]);
@@ -223,20 +230,23 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
 
   test("the poll that gets the tokens records the connection's and the client's last use", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const { authorization } = (await answer(app, device_code, "allow", user.id))!;
     const start = nowSeconds();
     at(start);
     expect((await poll(app, client.id, device_code)).status).toBe(200);
-    const grant = app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization!.id)).get()!;
-    const registration = app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!;
+    const { oauthClients, oauthGrants } = app.db.tables;
+    const grant = first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization!.id)).limit(1))!;
+    const registration = first(
+      await app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).limit(1),
+    )!;
     expect([grant.lastUsedAt, registration.lastUsedAt]).toEqual([start, start]);
   });
 
   test("a device code is single use: the next poll is invalid_grant and the row is used", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     await answer(app, device_code, "allow", user.id);
     const start = nowSeconds();
@@ -245,12 +255,12 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     at(start + 30);
     const again = await poll(app, client.id, device_code);
     expect([again.status, await errorOf(again)]).toEqual([400, "invalid_grant"]);
-    expect(deviceRow(app, device_code).status).toBe("used");
+    expect((await deviceRow(app, device_code)).status).toBe("used");
   });
 
   test("the refresh token of a device grant refreshes", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     await answer(app, device_code, "allow", user.id);
     const tokens = await (await poll(app, client.id, device_code)).json();
@@ -263,15 +273,15 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   });
 
   test("a device code issued to another client is invalid_grant", async () => {
-    const { client } = makeClient(app);
-    const { client: other } = makeClient(app);
+    const { client } = await makeClient(app);
+    const { client: other } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const res = await poll(app, other.id, device_code);
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_grant"]);
   });
 
   test("an unknown or malformed device_code is invalid_grant", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const forged = `${device_code.slice(0, -4)}aaaa`;
     for (const code of [forged, "gate_dc_nope", "x"]) {
@@ -281,13 +291,13 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
   });
 
   test("a poll without device_code is invalid_request", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await postForm(app, "/oauth/token", { grant_type: deviceGrantType, client_id: client.id });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_request"]);
   });
 
   test("a poll by an unknown client is 401 invalid_client", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { device_code } = await startDeviceFlow(app, client.id);
     const res = await poll(app, "nobody", device_code);
     expect([res.status, await errorOf(res)]).toEqual([401, "invalid_client"]);
@@ -296,7 +306,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
 
 describe("purge", () => {
   test("deletes expired device codes and keeps live ones", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const live = await startDeviceFlow(app, client.id);
     const start = nowSeconds();
     at(start - 700);
@@ -304,11 +314,8 @@ describe("purge", () => {
     setSystemTime();
     const removed = await purgeExpiredOAuth(app.db, start);
     expect(removed.deviceCodes).toBeGreaterThanOrEqual(1);
-    const ids = app.db
-      .select({ id: oauthDeviceCodes.id })
-      .from(oauthDeviceCodes)
-      .all()
-      .map((r) => r.id);
+    const { oauthDeviceCodes } = app.db.tables;
+    const ids = (await app.db.select({ id: oauthDeviceCodes.id }).from(oauthDeviceCodes)).map((r) => r.id);
     expect([ids.some((id) => old.device_code.includes(id)), ids.some((id) => live.device_code.includes(id))]).toEqual([
       false,
       true,

@@ -1,7 +1,7 @@
 // Shared by the device authorization tests (RFC 8628): starting a device
 // flow over HTTP, answering it in the database, and polling the token endpoint.
 import { eq } from "drizzle-orm";
-import { oauthDeviceCodes } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { answerDeviceAuthorization, deviceCodePrefix } from "../../src/oauth/device-codes.ts";
 import { parseCredential } from "../../src/security/tokens.ts";
 import type { TestApp } from "../helpers.ts";
@@ -40,15 +40,16 @@ export function poll(app: TestApp, clientId: string, deviceCode: string, extra: 
   });
 }
 
-export function deviceRow(app: TestApp, deviceCode: string) {
+export async function deviceRow(app: TestApp, deviceCode: string) {
   const parsed = parseCredential(deviceCodePrefix, deviceCode);
   if (!parsed) throw new Error("not a device code");
-  return app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, parsed.id)).get()!;
+  const { oauthDeviceCodes } = app.db.tables;
+  return first(await app.db.select().from(oauthDeviceCodes).where(eq(oauthDeviceCodes.id, parsed.id)).limit(1))!;
 }
 
 /** Answers the device authorization as the consent page would. */
-export function answer(app: TestApp, deviceCode: string, decision: "allow" | "deny", userId = "") {
-  const row = deviceRow(app, deviceCode);
+export async function answer(app: TestApp, deviceCode: string, decision: "allow" | "deny", userId = "") {
+  const row = await deviceRow(app, deviceCode);
   const now = nowSeconds();
   if (decision === "deny") return answerDeviceAuthorization(app.db, { row, now, decision });
   return answerDeviceAuthorization(app.db, { row, now, decision, userId, apiKeyId: null, scope: row.scope, tools: [] });

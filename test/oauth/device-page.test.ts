@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthGrants } from "../../src/db/schema.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { consentBody, consentFields } from "../e2e/consent-form.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
@@ -19,8 +18,10 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const grantsOf = (clientId: string) =>
-  app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId)).all();
+const grantsOf = async (clientId: string) => {
+  const { oauthGrants } = app.db.tables;
+  return app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, clientId));
+};
 
 /** A signed-in browser holding the CSRF cookie and token of the code entry page. */
 async function signedInBrowser(apiKeyId: string | null = null) {
@@ -77,27 +78,33 @@ describe("the code entry page", () => {
     expect(html).toContain('role="alert"');
     expect(html).toContain('value="ZZZZ-ZZZZ"');
     app.audit.flush();
-    const rows = app.db.$client.query("select event, outcome from audit_events where user_id = ?").all(userId);
+    const { auditEvents } = app.db.tables;
+    const rows = await app.db
+      .select({ event: auditEvents.event, outcome: auditEvents.outcome })
+      .from(auditEvents)
+      .where(eq(auditEvents.userId, userId));
     expect(rows).toEqual([{ event: "user_code_failed", outcome: "denied" }]);
   });
 
   test("after 10 wrong codes a session is throttled with 429, even for a right code", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     for (let i = 0; i < 10; i++) expect((await enterCode(b, csrf, "ZZZZ-ZZZZ")).res.status).toBe(400);
     const { res } = await enterCode(b, csrf, flow.user_code);
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(deviceRow(app, flow.device_code).status).toBe("pending");
+    expect((await deviceRow(app, flow.device_code)).status).toBe("pending");
   });
 
   test("an expired code is refused like a wrong one", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
-    app.db.$client
-      .query("update oauth_device_codes set expires_at = ? where id = ?")
-      .run(nowSeconds() - 1, deviceRow(app, flow.device_code).id);
+    const { oauthDeviceCodes } = app.db.tables;
+    await app.db
+      .update(oauthDeviceCodes)
+      .set({ expiresAt: nowSeconds() - 1 })
+      .where(eq(oauthDeviceCodes.id, (await deviceRow(app, flow.device_code)).id));
     const { b, csrf } = await signedInBrowser();
     expect((await enterCode(b, csrf, flow.user_code)).res.status).toBe(400);
   });
@@ -105,7 +112,7 @@ describe("the code entry page", () => {
 
 describe("answering a device's request", () => {
   test("a code typed in lower case without the dash opens the consent page posting to /device/consent", async () => {
-    const { client } = makeClient(app, { name: "Kitchen display" });
+    const { client } = await makeClient(app, { name: "Kitchen display" });
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { res, html } = await enterCode(b, csrf, flow.user_code.replace("-", "").toLowerCase());
@@ -116,7 +123,7 @@ describe("answering a device's request", () => {
   });
 
   test("the consent page shows the user code, formatted, to compare with the device's", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code.replace("-", "").toLowerCase());
@@ -124,7 +131,7 @@ describe("answering a device's request", () => {
   });
 
   test("an authorization's consent page (not a device's) shows no user code", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { b } = await signedInBrowser();
     const res = await b.get(authorizePath(client.id, { redirect_uri: redirectUri }));
     expect(res.status).toBe(200);
@@ -132,64 +139,64 @@ describe("answering a device's request", () => {
   });
 
   test("Allow as served approves the code with Full access: every write tool", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
     const answered = await answerConsent(b, html, { button: "allow" });
     expect(answered.res.status).toBe(200);
-    expect(grantsOf(client.id).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
+    expect((await grantsOf(client.id)).map((g) => [g.scope, g.tools])).toEqual([["mcp:read mcp:write", null]]);
   });
 
   test("Allow with only one tool ticked approves the code with a grant holding exactly that tool", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf, userId } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
     const answered = await answerConsent(b, html, { button: "allow", tools: [revoke] });
     expect(answered.res.status).toBe(200);
-    const row = deviceRow(app, flow.device_code);
+    const row = await deviceRow(app, flow.device_code);
     expect(row.status).toBe("approved");
-    expect(grantsOf(client.id).map((g) => [g.id, g.userId, g.scope, g.tools])).toEqual([
+    expect((await grantsOf(client.id)).map((g) => [g.id, g.userId, g.scope, g.tools])).toEqual([
       [row.grantId!, userId, "mcp:read mcp:write", [revoke]],
     ]);
   });
 
   test("only ticked tools with none ticked redraws the consent page with 400 and leaves the code pending", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
     const answered = await answerConsent(b, html, { button: "allow", access: "chosen", tools: [] });
     expect(answered.res.status).toBe(400);
     expect(answered.html).toContain('action="/device/consent"');
-    expect(deviceRow(app, flow.device_code).status).toBe("pending");
+    expect((await deviceRow(app, flow.device_code)).status).toBe("pending");
   });
 
   test("Deny marks the code denied and makes no grant", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
     const answered = await answerConsent(b, html, { button: "deny" });
     expect(answered.res.status).toBe(200);
-    expect(deviceRow(app, flow.device_code).status).toBe("denied");
-    expect(grantsOf(client.id)).toEqual([]);
+    expect((await deviceRow(app, flow.device_code)).status).toBe("denied");
+    expect(await grantsOf(client.id)).toEqual([]);
   });
 
   test("a second answer to an answered code is refused with 400", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const { b, csrf } = await signedInBrowser();
     const { html } = await enterCode(b, csrf, flow.user_code);
     await answerConsent(b, html, { button: "allow", access: "read" });
     const again = await answerConsent(b, html, { button: "deny" });
     expect(again.res.status).toBe(400);
-    expect(deviceRow(app, flow.device_code).status).toBe("approved");
+    expect((await deviceRow(app, flow.device_code)).status).toBe("approved");
   });
 
   test("a session opened with a read-only API key is offered Read-only, and Full posted anyway is refused", async () => {
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);
     const userId = await addUser(app);
     const key = await createApiKey(app.db, {
@@ -211,11 +218,13 @@ describe("answering a device's request", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(b.base).origin },
     });
     expect(res.status).toBe(400);
-    expect(grantsOf(client.id)).toEqual([]);
-    expect(deviceRow(app, flow.device_code).status).toBe("pending");
+    expect(await grantsOf(client.id)).toEqual([]);
+    expect((await deviceRow(app, flow.device_code)).status).toBe("pending");
     const read = await answerConsent(b, html, { button: "allow" });
     expect(read.res.status).toBe(200);
-    expect(grantsOf(client.id).map((g) => [g.scope, g.apiKeyId, g.tools])).toEqual([["mcp:read", key.apiKey.id, []]]);
+    expect((await grantsOf(client.id)).map((g) => [g.scope, g.apiKeyId, g.tools])).toEqual([
+      ["mcp:read", key.apiKey.id, []],
+    ]);
   });
 
   test("a consent post without the CSRF token is refused with 403", async () => {

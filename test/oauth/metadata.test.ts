@@ -70,7 +70,7 @@ test("every grant type the metadata advertises is one the token endpoint takes",
     "urn:ietf:params:oauth:grant-type:device_code",
     "client_credentials",
   ]);
-  const { client } = makeClient(app);
+  const { client } = await makeClient(app);
   for (const grantType of [...doc.grant_types_supported, "password"]) {
     const res = await postForm(app, "/oauth/token", { grant_type: grantType, client_id: client.id });
     const { error } = (await res.json()) as { error: string };

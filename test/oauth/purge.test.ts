@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthCodes, oauthPendingRequests, oauthTokens } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { insertPendingRequest } from "../../src/oauth/pending-requests-store.ts";
 import { purgeExpiredOAuth } from "../../src/oauth/purge.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
@@ -25,41 +25,49 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const tokenRow = (token: string) =>
-  app.db
-    .select()
-    .from(oauthTokens)
-    .where(eq(oauthTokens.id, token.slice(8, 24)))
-    .get() ?? null;
-const codeRow = (code: string) =>
-  app.db
-    .select()
-    .from(oauthCodes)
-    .where(eq(oauthCodes.id, code.slice(10, 26)))
-    .get() ?? null;
+const tokenRow = async (token: string) => {
+  const { oauthTokens } = app.db.tables;
+  return first(
+    await app.db
+      .select()
+      .from(oauthTokens)
+      .where(eq(oauthTokens.id, token.slice(8, 24)))
+      .limit(1),
+  );
+};
+const codeRow = async (code: string) => {
+  const { oauthCodes } = app.db.tables;
+  return first(
+    await app.db
+      .select()
+      .from(oauthCodes)
+      .where(eq(oauthCodes.id, code.slice(10, 26)))
+      .limit(1),
+  );
+};
 
 describe("purgeExpiredOAuth", () => {
   test("deletes an expired code", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds);
-    expect(codeRow(code)).toBeNull();
+    expect(await codeRow(code)).toBeNull();
   });
 
   test("keeps a code that has not expired", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     await purgeExpiredOAuth(app.db, nowSeconds() + app.config.authCodeTtlSeconds - 1);
-    expect(codeRow(code)).not.toBeNull();
+    expect(await codeRow(code)).not.toBeNull();
   });
 
   test("deletes an expired access token but keeps its unexpired refresh token", async () => {
     const { tokens } = await connected(app);
     await purgeExpiredOAuth(app.db, nowSeconds() + app.config.accessTokenTtlSeconds);
-    expect(tokenRow(tokens.access_token)).toBeNull();
-    expect(tokenRow(tokens.refresh_token)).not.toBeNull();
+    expect(await tokenRow(tokens.access_token)).toBeNull();
+    expect(await tokenRow(tokens.refresh_token)).not.toBeNull();
   });
 
   test("keeps a live access token, which still authenticates", async () => {
@@ -71,7 +79,7 @@ describe("purgeExpiredOAuth", () => {
   test("deletes an expired refresh token", async () => {
     const { tokens } = await connected(app);
     await purgeExpiredOAuth(app.db, nowSeconds() + app.config.refreshTokenTtlSeconds);
-    expect(tokenRow(tokens.refresh_token)).toBeNull();
+    expect(await tokenRow(tokens.refresh_token)).toBeNull();
   });
 
   test("keeps a rotated refresh token inside its grace window, which still answers the same pair", async () => {
@@ -84,10 +92,12 @@ describe("purgeExpiredOAuth", () => {
 
   test("deletes an expired pending request and keeps a live one", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     await openSession(app.db, { userId: user.id, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() });
-    const sessionId = (app.db.$client.query("SELECT id FROM sessions WHERE user_id = ?").get(user.id) as { id: string })
-      .id;
+    const { oauthPendingRequests, sessions } = app.db.tables;
+    const sessionId = first(
+      await app.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, user.id)).limit(1),
+    )!.id;
     const pending = (id: string, expiresAt: number) => ({
       id,
       clientId: client.id,
@@ -105,11 +115,7 @@ describe("purgeExpiredOAuth", () => {
     await insertPendingRequest(app.db, pending(expired, nowSeconds() - 1));
     await insertPendingRequest(app.db, pending(live, nowSeconds() + 600));
     await purgeExpiredOAuth(app.db, nowSeconds());
-    const ids = app.db
-      .select({ id: oauthPendingRequests.id })
-      .from(oauthPendingRequests)
-      .all()
-      .map((r) => r.id);
+    const ids = (await app.db.select({ id: oauthPendingRequests.id }).from(oauthPendingRequests)).map((r) => r.id);
     expect([ids.includes(expired), ids.includes(live)]).toEqual([false, true]);
   });
 

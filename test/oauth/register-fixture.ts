@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { oauthClients } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import type { TestApp } from "../helpers.ts";
 
 // Shared by the registration tests: raw HTTP to /oauth/register from an
@@ -30,13 +30,20 @@ export async function register(
   return { res, json: (await res.json()) as Record<string, unknown> };
 }
 
-export const rowOf = (app: TestApp, id: unknown) =>
-  app.db
-    .select()
-    .from(oauthClients)
-    .where(eq(oauthClients.id, String(id)))
-    .get();
-export const rowCount = (app: TestApp) => app.db.select().from(oauthClients).all().length;
+export const rowOf = async (app: TestApp, id: unknown) => {
+  const { oauthClients } = app.db.tables;
+  return first(
+    await app.db
+      .select()
+      .from(oauthClients)
+      .where(eq(oauthClients.id, String(id)))
+      .limit(1),
+  );
+};
+export const rowCount = async (app: TestApp) => {
+  const { oauthClients } = app.db.tables;
+  return (await app.db.select().from(oauthClients)).length;
+};
 export const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 let uniq = 0;
 /** A redirect URI no other test uses, so deduplication never crosses tests. */

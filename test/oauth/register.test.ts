@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { createTestApp, type TestApp } from "../helpers.ts";
+import { selectSql } from "../support/sql.ts";
 import {
   register as registerAt,
   rowCount as countAt,
@@ -62,7 +64,7 @@ describe("a public registration", () => {
   test("is stored as a dcr client with its redirect URIs", async () => {
     const uri = uniqueUri();
     const { json } = await register({ client_name: "Stored", redirect_uris: [uri] });
-    expect(rowOf(json.client_id)).toMatchObject({
+    expect(await rowOf(json.client_id)).toMatchObject({
       kind: "dcr",
       name: "Stored",
       redirectUris: JSON.stringify([uri]),
@@ -74,7 +76,7 @@ describe("a public registration", () => {
     const { json } = await register({ client_name: "Tokencraft-style", redirect_uris: [uniqueUri()] });
     expect(json.token_endpoint_auth_method).toBe("none");
     expect(json.client_secret).toBeUndefined();
-    expect(rowOf(json.client_id)!.tokenEndpointAuthMethod).toBe("none");
+    expect((await rowOf(json.client_id))!.tokenEndpointAuthMethod).toBe("none");
   });
 
   test("without client_name is named after its first redirect URI's host", async () => {
@@ -150,11 +152,11 @@ describe("redirect URIs (field failure 5)", () => {
     ["one bad among good", ["https://client.example/good", "javascript:alert(1)"]],
   ];
   test.each(refused)("%s is 400 invalid_redirect_uri and stores nothing", async (_what, uris) => {
-    const before = rowCount();
+    const before = await rowCount();
     const { res, json } = await register({ client_name: "refused", redirect_uris: uris });
     expect(res.status).toBe(400);
     expect(json.error).toBe("invalid_redirect_uri");
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("duplicates are registered once", async () => {
@@ -183,11 +185,11 @@ describe("other metadata", () => {
     ["client_uri not a URL", { client_uri: "not a url" }],
   ];
   test.each(invalid)("%s is 400 invalid_client_metadata and stores nothing", async (_what, extra) => {
-    const before = rowCount();
+    const before = await rowCount();
     const { res, json } = await register({ redirect_uris: [uniqueUri()], ...extra });
     expect(res.status).toBe(400);
     expect(json.error).toBe("invalid_client_metadata");
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("client_name of 200 characters is accepted", async () => {
@@ -306,8 +308,8 @@ describe("a confidential registration", () => {
   test("stores only the SHA-256 of the secret, never the secret", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()], token_endpoint_auth_method: "client_secret_post" });
     const secret = String(json.client_secret);
-    expect(rowOf(json.client_id)!.secretHash).toBe(sha256Hex(secret));
-    const raw = app.db.$client.query("SELECT * FROM oauth_clients WHERE id = ?").get(String(json.client_id));
+    expect((await rowOf(json.client_id))!.secretHash).toBe(sha256Hex(secret));
+    const [raw] = await selectSql(app.db, sql`SELECT * FROM oauth_clients WHERE id = ${String(json.client_id)}`);
     expect(JSON.stringify(raw)).not.toContain(secret);
     expect(JSON.stringify(raw)).not.toContain(secret.slice(-52));
   });

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/client.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { silentLogger } from "../../src/log.ts";
 import { transaction } from "../../src/db/transaction.ts";
 import { findClientById, touchClient } from "../../src/oauth/clients-store.ts";
@@ -46,9 +46,9 @@ describe("deduplication of public registrations (field failure 11)", () => {
   test("the same registration again adds no row", async () => {
     const body = { client_name: "Reconnecting", redirect_uris: [uniqueUri()] };
     await register(body);
-    const before = rowCount();
+    const before = await rowCount();
     await register(body);
-    expect(rowCount()).toBe(before);
+    expect(await rowCount()).toBe(before);
   });
 
   test("redirect URIs in another order are the same registration", async () => {
@@ -137,7 +137,7 @@ describe("persistence (field failure 6)", () => {
         GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
       });
       const db = openDatabase(dataDir);
-      migrate(db.$client);
+      migrateStore(db);
       const server = createApp({
         config,
         db,
@@ -153,14 +153,14 @@ describe("persistence (field failure 6)", () => {
       const body = { client_name: "Survivor", redirect_uris: ["https://survivor.example/cb"] };
       const a = await register(body, { base: first.url });
       await first.server.stop(true);
-      first.db.$client.close();
+      closeStore(first.db);
 
       const second = start();
       expect((await findClientById(second.db, String(a.json.client_id)))?.name).toBe("Survivor");
       const b = await register(body, { base: second.url });
       expect(b.json.client_id).toBe(a.json.client_id);
       await second.server.stop(true);
-      second.db.$client.close();
+      closeStore(second.db);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -172,25 +172,25 @@ describe("purgeUnusedRegistrations", () => {
 
   test("keeps a never-used registration younger than a day", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
-    await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, rowOf(json.client_id)!.createdAt + day - 1));
-    expect(rowOf(json.client_id)).toBeDefined();
+    const createdAt = (await rowOf(json.client_id))!.createdAt;
+    await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, createdAt + day - 1));
+    expect(await rowOf(json.client_id)).not.toBeNull();
   });
 
   test("deletes a never-used registration older than a day", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
-    const removed = await transaction(app.db, (tx) =>
-      purgeUnusedRegistrations(tx, rowOf(json.client_id)!.createdAt + day + 1),
-    );
+    const createdAt = (await rowOf(json.client_id))!.createdAt;
+    const removed = await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, createdAt + day + 1));
     expect(removed).toBeGreaterThanOrEqual(1);
-    expect(rowOf(json.client_id)).toBeUndefined();
+    expect(await rowOf(json.client_id)).toBeNull();
   });
 
   test("keeps a registration that was used", async () => {
     const { json } = await register({ redirect_uris: [uniqueUri()] });
-    const createdAt = rowOf(json.client_id)!.createdAt;
+    const createdAt = (await rowOf(json.client_id))!.createdAt;
     await touchClient(app.db, String(json.client_id), createdAt + 60);
     await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, createdAt + 2 * day));
-    expect(rowOf(json.client_id)).toBeDefined();
+    expect(await rowOf(json.client_id)).not.toBeNull();
   });
 
   test("keeps manually registered clients", async () => {
@@ -203,6 +203,6 @@ describe("purgeUnusedRegistrations", () => {
       now,
     });
     await transaction(app.db, (tx) => purgeUnusedRegistrations(tx, now + 30 * day));
-    expect(rowOf(client.id)).toBeDefined();
+    expect(await rowOf(client.id)).not.toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { createServiceAccount } from "../../src/accounts/service-accounts.ts";
-import { oauthDeviceCodes, oauthGrants, oauthPendingRequests } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { InvalidTarget } from "../../src/oauth/errors.ts";
 import { mcpResourceUrl, requestedResource } from "../../src/oauth/resource.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -61,7 +61,10 @@ const refusals = [
 
 const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
 const listTools = (token: string) => rpc(app, token, { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
-const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
+const grantRow = async (id: string) => {
+  const { oauthGrants } = app.db.tables;
+  return first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).limit(1))!;
+};
 
 describe("requestedResource", () => {
   test("an absent resource is the MCP resource", () => {
@@ -94,14 +97,13 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
   for (const spelled of variants) {
     test(`resource=${spelled}: consent, exchange with the same resource, canonical grant, /mcp answers`, async () => {
       const sent = spell(spelled);
-      const client = addClient(app);
+      const client = await addClient(app);
       const b = await browserOf(app, await addUser(app));
       const page = await openConsent(b, authorizePath(client.id, { resource: sent }));
-      const pending = app.db
-        .select()
-        .from(oauthPendingRequests)
-        .where(eq(oauthPendingRequests.id, page.request))
-        .get()!;
+      const { oauthGrants, oauthPendingRequests } = app.db.tables;
+      const pending = first(
+        await app.db.select().from(oauthPendingRequests).where(eq(oauthPendingRequests.id, page.request)).limit(1),
+      )!;
       expect(pending.resource).toBe(canonical());
       const decided = await b.post("/oauth/authorize", {
         csrf: page.csrf,
@@ -121,7 +123,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
       });
       expect(res.status).toBe(200);
       const tokens = (await res.json()) as TokenBody;
-      const grants = app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id)).all();
+      const grants = await app.db.select().from(oauthGrants).where(eq(oauthGrants.clientId, client.id));
       expect(grants.map((g) => g.resource)).toEqual([canonical()]);
       expect((await listTools(tokens.access_token)).status).toBe(200);
     });
@@ -129,7 +131,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
 
   test.each(refusals)("resource=%s redirects with invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const client = addClient(app);
+    const client = await addClient(app);
     const res = await (await browserOf(app, await addUser(app))).get(authorizePath(client.id, { resource }));
     expect(res.status).toBe(302);
     expect(locationOf(res).query.error).toBe("invalid_target");
@@ -139,7 +141,7 @@ describe("the authorization endpoint, then the code exchange, then /mcp", () => 
 describe("the code exchange", () => {
   async function exchange(resource: string) {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
     return postForm(app, "/oauth/token", {
       grant_type: "authorization_code",
@@ -184,14 +186,14 @@ describe("the refresh", () => {
 describe("device authorization and the device code grant", () => {
   test.each(variants)("device_authorization with resource=%s stores the canonical resource", async (spelled) => {
     const resource = spell(spelled);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const started = await startDeviceFlow(app, client.id, { resource });
-    expect(deviceRow(app, started.device_code).resource).toBe(canonical());
+    expect((await deviceRow(app, started.device_code)).resource).toBe(canonical());
   });
 
   test.each(refusals)("device_authorization with resource=%s is invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const res = await postForm(app, "/oauth/device_authorization", { client_id: client.id, resource });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_target"]);
   });
@@ -199,23 +201,19 @@ describe("device authorization and the device code grant", () => {
   test.each(variants)("the device code grant with resource=%s gives a token that works on /mcp", async (spelled) => {
     const resource = spell(spelled);
     const user = await makeUser(app);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const started = await startDeviceFlow(app, client.id, { resource });
     await answer(app, started.device_code, "allow", user.id);
     const res = await poll(app, client.id, started.device_code, { resource });
     expect(res.status).toBe(200);
-    const row = app.db
-      .select()
-      .from(oauthDeviceCodes)
-      .where(eq(oauthDeviceCodes.id, deviceRow(app, started.device_code).id))
-      .get()!;
-    expect(grantRow(row.grantId!).resource).toBe(canonical());
+    const row = await deviceRow(app, started.device_code);
+    expect((await grantRow(row.grantId!)).resource).toBe(canonical());
     expect((await listTools(((await res.json()) as TokenBody).access_token)).status).toBe(200);
   });
 
   test.each(refusals)("the device code grant with resource=%s is invalid_target", async (spelled) => {
     const resource = spell(spelled);
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const started = await startDeviceFlow(app, client.id);
     const res = await poll(app, client.id, started.device_code, { resource });
     expect([res.status, await errorOf(res)]).toEqual([400, "invalid_target"]);

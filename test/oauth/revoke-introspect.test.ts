@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
@@ -27,12 +27,15 @@ const revoke = (params: Record<string, string>, headers: Record<string, string> 
   postForm(app, "/oauth/revoke", params, headers);
 const introspect = (params: Record<string, string>, headers: Record<string, string> = {}) =>
   postForm(app, "/oauth/introspect", params, headers);
-const grantRow = (id: string) => app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).get()!;
+const grantRow = async (id: string) => {
+  const { oauthGrants } = app.db.tables;
+  return first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, id)).limit(1))!;
+};
 
 /** A confidential (client_secret_basic) client holding a fresh token pair. */
 async function confidential() {
   const user = await makeUser(app);
-  const { client, secret } = makeClient(app, { method: "client_secret_basic" });
+  const { client, secret } = await makeClient(app, { method: "client_secret_basic" });
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
   const auth = { authorization: basicAuth(client.id, secret!) };
   const res = await postForm(
@@ -56,7 +59,7 @@ describe("revocation (RFC 7009)", () => {
   test("revoking an access token leaves the grant and its refresh token live", async () => {
     const { client, authorization, tokens } = await connected(app);
     await revoke({ token: tokens.access_token, client_id: client.id });
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
     expect((await refreshRequest(app, client.id, tokens.refresh_token)).status).toBe(200);
   });
 
@@ -64,7 +67,7 @@ describe("revocation (RFC 7009)", () => {
     const { client, authorization, tokens } = await connected(app);
     const res = await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token", client_id: client.id });
     expect(res.status).toBe(200);
-    expect(grantRow(authorization.id).revokedAt).toBeNumber();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNumber();
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
@@ -85,7 +88,7 @@ describe("revocation (RFC 7009)", () => {
     const b = await connected(app);
     const res = await revoke({ token: a.tokens.refresh_token, client_id: b.client.id });
     expect(res.status).toBe(200);
-    expect(grantRow(a.authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(a.authorization.id)).revokedAt).toBeNull();
   });
 
   test("a confidential client authenticates with Basic", async () => {
@@ -129,7 +132,7 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
   test("a public client's refresh token ends its whole grant", async () => {
     const { authorization, tokens } = await connected(app);
     expect((await revoke({ token: tokens.refresh_token, token_type_hint: "refresh_token" })).status).toBe(200);
-    expect(grantRow(authorization.id).revokedAt).toBeNumber();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNumber();
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).toBeNull();
   });
 
@@ -157,7 +160,7 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
   test("a confidential client's refresh token does not end its grant", async () => {
     const { authorization, tokens } = await confidential();
     expect((await revoke({ token: tokens.refresh_token })).status).toBe(401);
-    expect(grantRow(authorization.id).revokedAt).toBeNull();
+    expect((await grantRow(authorization.id)).revokedAt).toBeNull();
   });
 
   test("a confidential client's token id with a wrong secret answers 200 like any unknown token", async () => {
@@ -169,7 +172,7 @@ describe("revocation with the token alone (RFC 7009 §2.1, no client_id)", () =>
 
   test("a confidential client's token with a public client's client_id answers 200 and is not revoked", async () => {
     const { tokens } = await confidential();
-    const { client: other } = makeClient(app);
+    const { client: other } = await makeClient(app);
     expect((await revoke({ token: tokens.access_token, client_id: other.id })).status).toBe(200);
     expect(await authenticateAccessToken(app.db, tokens.access_token, nowSeconds())).not.toBeNull();
   });
@@ -182,11 +185,14 @@ describe("introspection (RFC 7662)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = await res.json();
-    const row = app.db
-      .select()
-      .from(oauthTokens)
-      .where(eq(oauthTokens.id, tokens.access_token.slice(8, 24)))
-      .get()!;
+    const { oauthTokens } = app.db.tables;
+    const row = first(
+      await app.db
+        .select()
+        .from(oauthTokens)
+        .where(eq(oauthTokens.id, tokens.access_token.slice(8, 24)))
+        .limit(1),
+    )!;
     expect(body).toMatchObject({
       active: true,
       scope: "mcp:read mcp:write",

@@ -10,7 +10,7 @@ afterAll(() => app.close());
 
 async function fresh(opts: { method?: "none" | "client_secret_post" | "client_secret_basic" } = {}) {
   const user = await makeUser(app);
-  const { client, secret } = makeClient(app, opts);
+  const { client, secret } = await makeClient(app, opts);
   const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
   return { client, secret, code };
 }

@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
-import { oauthClients, oauthCodes, oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { eq, sql } from "drizzle-orm";
+import { first } from "../../src/db/transaction.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
+import { selectSql } from "../support/sql.ts";
 import {
   accessPattern,
   challenge,
@@ -30,7 +31,7 @@ afterEach(() => {
 
 async function fresh(opts: { method?: "none" | "client_secret_post" | "client_secret_basic" } = {}) {
   const user = await makeUser(app);
-  const { client, secret } = makeClient(app, opts);
+  const { client, secret } = await makeClient(app, opts);
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id });
   return { user, client, secret, authorization, code };
 }
@@ -49,7 +50,10 @@ async function errorOf(res: Response) {
 }
 
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const tokenRows = (grantId: string) => app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)).all();
+const tokenRows = (grantId: string) => {
+  const { oauthTokens } = app.db.tables;
+  return app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId));
+};
 
 describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   test("answers 200 with access_token, Bearer, expires_in, refresh_token and scope", async () => {
@@ -80,7 +84,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
     const { client, code, authorization } = await fresh();
     const body = await exchangeCode(app, client.id, code);
     const raw = JSON.stringify(
-      app.db.$client.query("SELECT * FROM oauth_tokens WHERE grant_id = ?").all(authorization.id),
+      await selectSql(app.db, sql`SELECT * FROM oauth_tokens WHERE grant_id = ${authorization.id}`),
     );
     for (const token of [body.access_token, body.refresh_token]) {
       expect(raw).not.toContain(token.slice(-52));
@@ -91,7 +95,7 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   test("stores expiry from the access and refresh TTLs", async () => {
     const { client, code, authorization } = await fresh();
     await exchangeCode(app, client.id, code);
-    const rows = tokenRows(authorization.id);
+    const rows = await tokenRows(authorization.id);
     const access = rows.find((r) => r.kind === "access")!;
     const refresh = rows.find((r) => r.kind === "refresh")!;
     expect(access.expiresAt - access.createdAt).toBe(app.config.accessTokenTtlSeconds);
@@ -118,27 +122,32 @@ describe("authorization_code success (RFC 6749 §4.1.4, §5.1)", () => {
   test("marks the code used and touches the client's last use", async () => {
     const { client, code, authorization } = await fresh();
     await exchangeCode(app, client.id, code);
-    const codeRow = app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, authorization.id)).get()!;
-    const clientRow = app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!;
+    const { oauthClients, oauthCodes } = app.db.tables;
+    const codeRow = first(
+      await app.db.select().from(oauthCodes).where(eq(oauthCodes.grantId, authorization.id)).limit(1),
+    )!;
+    const clientRow = first(await app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).limit(1))!;
     expect(codeRow.usedAt).toBeNumber();
     expect(clientRow.lastUsedAt).toBeNumber();
   });
 
   test("rewrites the client's last use at most once a minute", async () => {
     const user = await makeUser(app);
-    const { client } = makeClient(app);
-    const lastUsed = () => app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).get()!.lastUsedAt;
+    const { client } = await makeClient(app);
+    const { oauthClients } = app.db.tables;
+    const lastUsed = async () =>
+      (await app.db.select().from(oauthClients).where(eq(oauthClients.id, client.id)).limit(1))[0]!.lastUsedAt;
     const exchangeAfter = async (seconds: number) => {
       advanceClock(seconds);
       const { code } = await makeCode(app, { userId: user.id, clientId: client.id });
       await exchangeCode(app, client.id, code);
     };
     await exchangeAfter(0);
-    const first = lastUsed()!;
+    const first = (await lastUsed())!;
     await exchangeAfter(30);
-    expect(lastUsed()).toBe(first);
+    expect(await lastUsed()).toBe(first);
     await exchangeAfter(31);
-    expect(lastUsed()).toBe(first + 61);
+    expect(await lastUsed()).toBe(first + 61);
   });
 
   test("accepts a resource equal to the bound one", async () => {
@@ -275,7 +284,7 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
 
   test("a code of another client is invalid_grant", async () => {
     const f = await fresh();
-    const { client: other } = makeClient(app);
+    const { client: other } = await makeClient(app);
     const res = await postForm(app, "/oauth/token", codeParams(other.id, f.code));
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toBe("invalid_grant");
@@ -291,14 +300,16 @@ describe("code checks (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707)", () => {
 
   test("a code of a revoked grant is invalid_grant", async () => {
     const f = await fresh();
-    app.db.update(oauthGrants).set({ revokedAt: nowSeconds() }).where(eq(oauthGrants.id, f.authorization.id)).run();
+    const { oauthGrants } = app.db.tables;
+    await app.db.update(oauthGrants).set({ revokedAt: nowSeconds() }).where(eq(oauthGrants.id, f.authorization.id));
     const res = await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
     expect(await errorOf(res)).toBe("invalid_grant");
   });
 
   test("a code of a disabled user is invalid_grant", async () => {
     const f = await fresh();
-    app.db.$client.query("UPDATE users SET disabled_at = ? WHERE id = ?").run(nowSeconds(), f.user.id);
+    const { users } = app.db.tables;
+    await app.db.update(users).set({ disabledAt: nowSeconds() }).where(eq(users.id, f.user.id));
     const res = await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
     expect(await errorOf(res)).toBe("invalid_grant");
   });
@@ -324,9 +335,12 @@ describe("a replayed code (RFC 6749 §4.1.2)", () => {
     const f = await fresh();
     await exchangeCode(app, f.client.id, f.code);
     await postForm(app, "/oauth/token", codeParams(f.client.id, f.code));
-    const authorization = app.db.select().from(oauthGrants).where(eq(oauthGrants.id, f.authorization.id)).get()!;
+    const { oauthGrants } = app.db.tables;
+    const authorization = first(
+      await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, f.authorization.id)).limit(1),
+    )!;
     expect(authorization.revokedAt).toBeNumber();
-    expect(tokenRows(f.authorization.id).every((r) => r.revokedAt !== null)).toBe(true);
+    expect((await tokenRows(f.authorization.id)).every((r) => r.revokedAt !== null)).toBe(true);
   });
 
   test("the first exchange's refresh token no longer works", async () => {

@@ -69,7 +69,7 @@ export function refreshRequest(
 /** A fresh user, public client and token pair. */
 export async function connected(app: TestApp, opts: { scope?: string } = {}) {
   const user = await makeUser(app);
-  const { client } = makeClient(app);
+  const { client } = await makeClient(app);
   const { authorization, code } = await makeCode(app, { userId: user.id, clientId: client.id, scope: opts.scope });
   const tokens = await exchangeCode(app, client.id, code);
   return { user, client, authorization, tokens };

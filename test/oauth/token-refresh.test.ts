@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { oauthGrants, oauthTokens } from "../../src/db/schema.ts";
+import { first } from "../../src/db/transaction.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import { authenticateAccessToken } from "../../src/oauth/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
@@ -38,21 +38,25 @@ async function errorOf(res: Response) {
   return ((await res.json()) as { error: string }).error;
 }
 
-const tokensOf = (grantId: string) => app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId)).all();
+const tokensOf = (grantId: string) => {
+  const { oauthTokens } = app.db.tables;
+  return app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, grantId));
+};
 
 describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
   test("the code exchange records the connection's last use, and a refresh a minute later records it again", async () => {
     const { client, authorization, tokens } = await connected(app);
-    const lastUsed = () =>
-      app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.lastUsedAt;
-    const exchanged = lastUsed()!;
+    const { oauthGrants } = app.db.tables;
+    const lastUsed = async () =>
+      first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).limit(1))!.lastUsedAt;
+    const exchanged = (await lastUsed())!;
     expect(exchanged).toBeGreaterThanOrEqual(authorization.createdAt);
     advanceClock(30);
     const next = await refreshed(client.id, tokens.refresh_token);
-    expect(lastUsed()).toBe(exchanged);
+    expect(await lastUsed()).toBe(exchanged);
     advanceClock(31);
     await refreshed(client.id, next.refresh_token);
-    expect(lastUsed()).toBe(exchanged + 61);
+    expect(await lastUsed()).toBe(exchanged + 61);
   });
 
   test("a refresh answers 200 with a new pair in the token response shape", async () => {
@@ -81,7 +85,7 @@ describe("rotation (RFC 6749 §6, OAuth 2.1 §4.3.1)", () => {
   test("records rotatedAt and the successor ids on the old row", async () => {
     const { client, authorization, tokens } = await connected(app);
     const next = await refreshed(client.id, tokens.refresh_token);
-    const old = tokensOf(authorization.id).find((r) => tokens.refresh_token.includes(r.id))!;
+    const old = (await tokensOf(authorization.id)).find((r) => tokens.refresh_token.includes(r.id))!;
     expect(old.rotatedAt).toBeNumber();
     expect(next.refresh_token).toContain(old.nextRefreshId!);
     expect(next.access_token).toContain(old.nextAccessId!);
@@ -154,7 +158,7 @@ describe("the grace window (simultaneous refreshes)", () => {
     const { client, authorization, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
     await refreshed(client.id, tokens.refresh_token);
-    expect(tokensOf(authorization.id).every((r) => r.revokedAt === null)).toBe(true);
+    expect((await tokensOf(authorization.id)).every((r) => r.revokedAt === null)).toBe(true);
   });
 
   test("after the window the old token is invalid_grant", async () => {
@@ -172,7 +176,7 @@ describe("the grace window (simultaneous refreshes)", () => {
     const third = await refreshed(client.id, second.refresh_token);
     advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    expect(tokensOf(authorization.id).every((r) => r.revokedAt !== null)).toBe(true);
+    expect((await tokensOf(authorization.id)).every((r) => r.revokedAt !== null)).toBe(true);
     expect(await errorOf(await refreshRequest(app, client.id, third.refresh_token))).toBe("invalid_grant");
   });
 
@@ -191,7 +195,10 @@ describe("the grace window (simultaneous refreshes)", () => {
     await refreshed(client.id, tokens.refresh_token);
     advanceClock(61);
     await refreshRequest(app, client.id, tokens.refresh_token);
-    expect(app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt).toBeNumber();
+    const { oauthGrants } = app.db.tables;
+    expect(
+      first(await app.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).limit(1))!.revokedAt,
+    ).toBeNumber();
   });
 
   test("within the window, a token two rotations back is reuse: the family ends", async () => {
@@ -244,16 +251,14 @@ describe("GATEHOUSE_REFRESH_GRACE=0: any reuse revokes the family (the strict ru
 
   test("the replay revokes the grant and every token of it", async () => {
     const { authorization } = await replayed();
+    const { oauthGrants, oauthTokens } = strict.db.tables;
     expect(
-      strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).get()!.revokedAt,
+      first(await strict.db.select().from(oauthGrants).where(eq(oauthGrants.id, authorization.id)).limit(1))!.revokedAt,
     ).toBeNumber();
     expect(
-      strict.db
-        .select()
-        .from(oauthTokens)
-        .where(eq(oauthTokens.grantId, authorization.id))
-        .all()
-        .every((r) => r.revokedAt !== null),
+      (await strict.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization.id))).every(
+        (r) => r.revokedAt !== null,
+      ),
     ).toBe(true);
   });
 
@@ -343,7 +348,8 @@ describe("refusals", () => {
 
   test("a refresh token of a disabled user is invalid_grant", async () => {
     const { client, tokens, user } = await connected(app);
-    app.db.$client.query("UPDATE users SET disabled_at = ? WHERE id = ?").run(nowSeconds(), user.id);
+    const { users } = app.db.tables;
+    await app.db.update(users).set({ disabledAt: nowSeconds() }).where(eq(users.id, user.id));
     expect(await errorOf(await refreshRequest(app, client.id, tokens.refresh_token))).toBe("invalid_grant");
   });
 

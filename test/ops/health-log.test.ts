@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { closeStore } from "../../src/db/operations.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -40,12 +41,12 @@ describe("health", () => {
   test("/readyz is 503 once the database is closed", async () => {
     const broken = await createTestApp({ listen: false });
     try {
-      broken.db.$client.close();
+      closeStore(broken.db);
       const res = await broken.request("/readyz");
       expect(res.status).toBe(503);
       expect((await res.json()).status).toBe("unavailable");
     } finally {
-      // close() closes the database again; bun:sqlite allows that, and it also stops the server and removes the dir.
+      // close() closes the database again, which SQLite allows, and it also stops the server and removes the dir.
       await broken.close();
     }
   });
@@ -53,7 +54,7 @@ describe("health", () => {
   test("/healthz stays 200 when the database is closed", async () => {
     const broken = await createTestApp({ listen: false });
     try {
-      broken.db.$client.close();
+      closeStore(broken.db);
       expect((await broken.request("/healthz")).status).toBe(200);
     } finally {
       await broken.close();
@@ -142,7 +143,7 @@ describe("request log", () => {
   test("the readyz failure is logged with status 503", async () => {
     const broken = await createTestApp({ listen: false });
     try {
-      broken.db.$client.close();
+      closeStore(broken.db);
       const res = await broken.request("/readyz");
       const [line] = await requestLines(broken, res.headers.get("x-request-id")!);
       expect(line!.status).toBe(503);

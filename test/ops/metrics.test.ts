@@ -232,7 +232,7 @@ describe("metrics on", () => {
       const name = "gatehouse_tokens_issued_total";
       const labels = { grant_type: deviceGrantType };
       const before = sampleValue(await scrape(app, adminKey), name, labels);
-      const { client } = makeClient(app);
+      const { client } = await makeClient(app);
       const flow = await startDeviceFlow(app, client.id);
       await answer(app, flow.device_code, "allow", (await makeUser(app)).id);
       const res = await poll(app, client.id, flow.device_code);

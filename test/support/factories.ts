@@ -53,10 +53,10 @@ export function clientRow(overrides: Partial<OAuthClient> = {}): OAuthClient {
 }
 
 /** A registered client; confidential ones come with their secret. */
-export function makeClient(
+export async function makeClient(
   app: TestApp,
   opts: { method?: TokenEndpointAuthMethod; name?: string } = {},
-): { client: OAuthClient; secret: string | null } {
+): Promise<{ client: OAuthClient; secret: string | null }> {
   const method = opts.method ?? "none";
   const secret = method === "none" ? null : randomString(32);
   const client = clientRow({
@@ -64,8 +64,7 @@ export function makeClient(
     secretHash: secret === null ? null : hashSecret(secret),
     ...(opts.name !== undefined && { name: opts.name }),
   });
-  // transaction() runs its body before it returns on SQLite, so this fixture stays a plain call.
-  void transaction(app.db, (tx) => addClientStep(tx, client));
+  await transaction(app.db, (tx) => addClientStep(tx, client));
   return { client, secret };
 }
 

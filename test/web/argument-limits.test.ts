@@ -89,7 +89,7 @@ const stripped = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/\s+/g,
 
 /** A connection of Kay's to a new client, with tokens from the real token endpoint. */
 async function kaysConnection(tools: string[] | null = null) {
-  const { client } = makeClient(app, { name: "Cursor" });
+  const { client } = await makeClient(app, { name: "Cursor" });
   const { authorization, code } = await makeCode(app, { userId: kay.id, clientId: client.id, tools });
   return { authorization, tokens: await exchangeCode(app, client.id, code) };
 }
@@ -183,7 +183,7 @@ describe("a session opened with a key that has limits", () => {
   test("a connection approved in it gets the key's limits, and the consent page says so", async () => {
     const { oauthGrants } = app.db.tables;
     const b = await signIn((await parentKey()).token);
-    const { client } = makeClient(app, { name: "Claude" });
+    const { client } = await makeClient(app, { name: "Claude" });
     const consent = await openConsent(b, authorizePath(client.id, { redirect_uri: client.redirectUris[0]! }));
     expect(stripped(consent.html)).toContain(
       `From the API key you signed in with; you can change them on the API keys page afterwards, within the key's: ${store} only where text matches acme/*`,
@@ -205,7 +205,7 @@ describe("a session opened with a key that has limits", () => {
 
 describe("the consent page shows the admin policy that will apply", () => {
   test("to Kay, whom the policy names", async () => {
-    const { client } = makeClient(app, { name: "Claude" });
+    const { client } = await makeClient(app, { name: "Claude" });
     const consent = await openConsent(kay.b, authorizePath(client.id, { redirect_uri: client.redirectUris[0]! }));
     expect(stripped(consent.html)).toContain(
       `Set for you by an admin of this Gatehouse: ${store} only where text matches team-*`,
@@ -235,7 +235,7 @@ describe("changing a connection's limits after approval", () => {
     )![1]!;
     expect(stripped(row)).toContain(`${store} only where text matches team-a*`);
     expect(row).toContain(`${store}:text=team-a*</textarea>`);
-    const audit = onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
+    const audit = await onlyAuditRow(app, { event: "connection_limits_changed", grantId: authorization.id });
     expect(detailOf(audit)).toEqual({ argument_limits: { [store]: { text: ["team-a*"] } }, via: "web" });
   });
 
@@ -278,7 +278,7 @@ describe("changing a connection's limits after approval", () => {
 
   test("someone else's connection is 404", async () => {
     const other = await createUser(app.db, { email: "zed@example.com", password: null, isAdmin: false, now: now() });
-    const { client } = makeClient(app);
+    const { client } = await makeClient(app);
     const { authorization } = await makeCode(app, { userId: other.id, clientId: client.id, tools: null });
     expect(
       (await post(kay.b, `/connections/${authorization.id}/limits`, [["argument_limits", `${store}:text=x`]])).res
@@ -339,7 +339,7 @@ describe("the device flow's consent", () => {
       now: now(),
     });
     const b = await signIn(parent.token);
-    const { client } = makeClient(app, { name: "Living room TV" });
+    const { client } = await makeClient(app, { name: "Living room TV" });
     const started = await startDeviceFlow(app, client.id, { scope: "mcp:read mcp:write" });
     const csrf = Browser.csrfOf(await (await b.get("/device")).text());
     const page = await (await b.post("/device", { csrf, user_code: started.user_code })).text();

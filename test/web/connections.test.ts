@@ -39,7 +39,7 @@ async function signedInUser(email: string, isAdmin: boolean) {
 
 /** A connection of `userId` to a client named `clientName`, with its tokens. */
 async function connect(userId: string, opts: { clientName?: string; scope?: string; apiKeyId?: string | null } = {}) {
-  const { client } = makeClient(app, { name: opts.clientName ?? "Claude" });
+  const { client } = await makeClient(app, { name: opts.clientName ?? "Claude" });
   const { authorization, code } = await makeCode(app, {
     userId,
     clientId: client.id,

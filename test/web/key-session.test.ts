@@ -153,7 +153,7 @@ describe("the keys page in a Read-only key's session", () => {
 
   test("does not list or revoke other people's connections, though the user is an admin", async () => {
     const { oauthGrants } = app.db.tables;
-    const { client } = makeClient(app, { name: "Their app" });
+    const { client } = await makeClient(app, { name: "Their app" });
     const { authorization } = await makeCode(app, { userId: otherId, clientId: client.id });
     const b = await signIn((await adminKey("read")).token);
     const html = await (await b.get("/keys")).text();

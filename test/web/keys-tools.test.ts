@@ -122,7 +122,7 @@ describe("creating a key limited to write tools", () => {
 
 describe("connections show their granted write tools", () => {
   test("a connection granted one tool lists it; one from before per-tool grants says All", async () => {
-    const { client } = makeClient(app, { name: "Claude" });
+    const { client } = await makeClient(app, { name: "Claude" });
     const limited = (await makeCode(app, { userId: user.id, clientId: client.id, tools: [revoke] })).authorization;
     const legacy = (await makeCode(app, { userId: user.id, clientId: client.id })).authorization;
     const reader = (await makeCode(app, { userId: user.id, clientId: client.id, scope: "mcp:read", tools: [] }))
@@ -133,7 +133,7 @@ describe("connections show their granted write tools", () => {
   });
 
   test("a Full connection with none of the write tools ticked says None, not an empty cell", async () => {
-    const { client } = makeClient(app, { name: "Claude, no writes" });
+    const { client } = await makeClient(app, { name: "Claude, no writes" });
     const none = (await makeCode(app, { userId: user.id, clientId: client.id, tools: [] })).authorization;
     expect(await toolsCell("data-connection-id", none.id)).toBe("None");
   });

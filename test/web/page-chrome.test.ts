@@ -38,7 +38,7 @@ function expectMinimal(html: string) {
 
 /** The device flow up to its consent page, for a new client. */
 async function deviceConsent() {
-  const client = addClient(app, { name: "Kitchen display" });
+  const client = await addClient(app, { name: "Kitchen display" });
   const flow = await startDeviceFlow(app, client.id);
   const csrf = Browser.csrfOf(await (await admin.get("/device")).text());
   const res = await admin.post("/device", { csrf, user_code: flow.user_code });
@@ -47,7 +47,7 @@ async function deviceConsent() {
 
 describe("minimal header", () => {
   test("the consent page of an authorization has no admin nav, only who is signed in and Sign out", async () => {
-    const client = addClient(app);
+    const client = await addClient(app);
     const res = await admin.get(authorizePath(client.id));
     expect(res.status).toBe(200);
     expectMinimal(await res.text());

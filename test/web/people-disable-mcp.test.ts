@@ -39,7 +39,7 @@ test("a web disable makes the person's API key and OAuth token 401 on the next /
     now: nowSeconds(),
   });
   const { token: apiKey } = await keyFor(app, person.id);
-  const { client } = makeClient(app);
+  const { client } = await makeClient(app);
   const { code } = await makeCode(app, { userId: person.id, clientId: client.id });
   const { access_token: accessToken } = await exchangeCode(app, client.id, code);
   // Twice each, so both sit in the bearer cache.

@@ -305,7 +305,7 @@ describe("sign-out", () => {
 
 describe("coming from an app's authorization", () => {
   test("the page names the app the sign-in continues to, escaped", async () => {
-    const client = addClient(app, { name: "<b>Claude</b>" });
+    const client = await addClient(app, { name: "<b>Claude</b>" });
     const next = encodeURIComponent(authorizePath(client.id));
     const html = await (await new Browser(app.url, app.send).get(`/sign-in?next=${next}`)).text();
     expect(html).toContain("to continue to <strong>&lt;b&gt;Claude&lt;/b&gt;</strong>");
