@@ -1,4 +1,5 @@
-import { and, asc, eq, isNull, type SQL } from "drizzle-orm";
+import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { preparedPerDb } from "../db/prepared.ts";
 import type { Store } from "../db/store.ts";
 import type { oauthGrants, users } from "../db/schema.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
@@ -25,9 +26,15 @@ export function* serviceAccountById(tx: Store, userId: string): Steps<ServiceAcc
   return first(yield* q(serviceAccountsQuery(tx, eq(tx.tables.users.id, userId)).limit(1)));
 }
 
+// Every client_credentials grant reads it: prepared once (src/db/prepared.ts), since building the
+// join costs more than running it; one client has one account, so no `.limit(1)` (see codes-store.ts).
+const byClientQuery = preparedPerDb((db) =>
+  serviceAccountsQuery(db, eq(db.tables.oauthClients.id, sql.placeholder("clientId"))).prepare(),
+);
+
 /** The service account whose client_credentials client this is, or null, as a transaction body's step. */
 export function* serviceAccountByClient(tx: Store, clientId: string): Steps<ServiceAccountRow | null> {
-  return first(yield* q(serviceAccountsQuery(tx, eq(tx.tables.oauthClients.id, clientId)).limit(1)));
+  return first(yield* q(byClientQuery(tx), { clientId }));
 }
 
 function serviceAccountsQuery(db: Store, condition?: SQL) {
