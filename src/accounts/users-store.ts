@@ -12,11 +12,6 @@ export function* addUser(tx: Store, user: typeof users.$inferInsert): Steps<void
   yield* q(tx.insert(tx.tables.users).values(user));
 }
 
-/** For fixtures outside any transaction body. */
-export async function insertUser(db: Store, user: typeof users.$inferInsert): Promise<void> {
-  await db.insert(db.tables.users).values(user);
-}
-
 export async function findUserByEmail(db: Store, email: string): Promise<User | null> {
   return first(await userByEmailQuery(db, email));
 }

@@ -59,11 +59,6 @@ export function* insertTokens(tx: Store, rows: TokenRow[]): Steps<void> {
   for (const row of rows) yield* q(insertTokenQuery(tx), row);
 }
 
-export async function findToken(db: Store, id: string): Promise<TokenRow | null> {
-  const { oauthTokens } = db.tables;
-  return first(await db.select().from(oauthTokens).where(eq(oauthTokens.id, id)).limit(1));
-}
-
 /** The token with this id, or null, as a transaction body's step. */
 export function* tokenById(tx: Store, id: string): Steps<TokenRow | null> {
   const { oauthTokens } = tx.tables;

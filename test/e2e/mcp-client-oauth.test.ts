@@ -17,7 +17,7 @@ import { findClientById } from "../../src/oauth/clients-store.ts";
 import { findAuthorization, listLiveAuthorizations } from "../../src/oauth/authorizations-store.ts";
 import { oauthPaths } from "../../src/oauth/paths.ts";
 import { accessTokenPrefix, refreshTokenPrefix } from "../../src/oauth/tokens.ts";
-import { findToken } from "../../src/oauth/tokens-store.ts";
+import { findToken } from "../support/rows.ts";
 import { parseCredential } from "../../src/security/tokens.ts";
 import { createTestApp, type TestApp } from "../helpers.ts";
 import { structured } from "../mcp/fixture.ts";
@@ -265,7 +265,7 @@ function describeFullAccess(era: Era): void {
           client: g.clientName,
         })),
       ).toEqual([{ scope: fullScope, tools: [writeTool], resource: `${app.url}/mcp`, client: clientName }]);
-      const access = await findToken(db, idOf(accessTokenPrefix, provider.saved!.access_token))!;
+      const access = (await findToken(db, idOf(accessTokenPrefix, provider.saved!.access_token)))!;
       expect(access).toMatchObject({ kind: "access", grantId: grants[0]!.authorization.id, revokedAt: null });
     });
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { desc, eq } from "drizzle-orm";
 import { openSession } from "../../src/accounts/sessions.ts";
-import { insertUser } from "../../src/accounts/users-store.ts";
+import { insertUser } from "../support/rows.ts";
 import { createApp } from "../../src/app.ts";
 import { createAuditRecorder } from "../../src/audit/recorder.ts";
 import { loadConfig } from "../../src/config.ts";

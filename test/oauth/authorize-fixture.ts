@@ -1,5 +1,5 @@
 import { openSession } from "../../src/accounts/sessions.ts";
-import { insertUser } from "../../src/accounts/users-store.ts";
+import { insertUser } from "../support/rows.ts";
 import { addClient as addClientStep, type OAuthClient } from "../../src/oauth/clients-store.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { transaction } from "../../src/db/transaction.ts";

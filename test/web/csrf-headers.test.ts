@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { openSession } from "../../src/accounts/sessions.ts";
-import { insertUser } from "../../src/accounts/users-store.ts";
+import { insertUser } from "../support/rows.ts";
 import { hashPassword } from "../../src/accounts/users.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { randomString } from "../../src/security/tokens.ts";

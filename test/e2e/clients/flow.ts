@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { cimdDefaultTtlSeconds, clientFromDocument } from "../../../src/oauth/cimd.ts";
 import { findClientById, upsertClient } from "../../../src/oauth/clients-store.ts";
-import { findToken } from "../../../src/oauth/tokens-store.ts";
+import { findToken } from "../../support/rows.ts";
 import { accessTokenPrefix, refreshTokenPrefix } from "../../../src/oauth/tokens.ts";
 import { parseCredential } from "../../../src/security/tokens.ts";
 import { structured } from "../../mcp/fixture.ts";
