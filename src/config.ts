@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** Where the data lives: the SQLite file in dataDir (the default), or a PostgreSQL database. */
+  database: DatabaseTarget;
   /** Issuer and resource base: an origin, no trailing slash. */
   publicUrl: string;
   configFile: string | null;
@@ -35,6 +37,8 @@ export interface Config {
   passwordHashCost: PasswordHashCost;
 }
 
+export type DatabaseTarget = { kind: "sqlite" } | { kind: "postgres"; url: string; poolSize: number };
+
 export const auditArgumentsModes = ["none", "redacted", "full"] as const;
 export type AuditArgumentsMode = (typeof auditArgumentsModes)[number];
 
@@ -50,7 +54,23 @@ interface Setting {
 export const settings = {
   port: { env: "PORT", flag: "--port", help: "port to listen on", default: "8080" },
   host: { env: "GATEHOUSE_HOST", flag: "--host", help: "address to listen on", default: "0.0.0.0" },
-  dataDir: { env: "GATEHOUSE_DATA_DIR", flag: "--data-dir", help: "where the database lives", default: "./data" },
+  dataDir: {
+    env: "GATEHOUSE_DATA_DIR",
+    flag: "--data-dir",
+    help: "where the SQLite database lives",
+    default: "./data",
+  },
+  databaseUrl: {
+    env: "GATEHOUSE_DATABASE_URL",
+    flag: "--database-url",
+    help: "postgres://user:password@host:5432/name to use PostgreSQL (several instances on one database); unset: the SQLite file in the data directory; DATABASE_URL is read too",
+  },
+  databasePoolSize: {
+    env: "GATEHOUSE_DATABASE_POOL_SIZE",
+    flag: "--database-pool-size",
+    help: "PostgreSQL connections per instance",
+    default: "10",
+  },
   publicUrl: {
     env: "GATEHOUSE_PUBLIC_URL",
     flag: "--public-url",
@@ -143,6 +163,11 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     port,
     host: raw("host")!,
     dataDir: raw("dataDir")!,
+    database: parseDatabase(
+      // DATABASE_URL is what hosting platforms set; Gatehouse's own name wins.
+      raw("databaseUrl") ?? (env.DATABASE_URL || undefined),
+      parseInteger("databasePoolSize", raw("databasePoolSize"), 1, 1000),
+    ),
     publicUrl: parsePublicUrl(flags[settings.publicUrl.flag] ?? env[settings.publicUrl.env] ?? "", port),
     configFile: raw("configFile") ?? null,
     accessTokenTtlSeconds: parseDuration("accessTokenTtl", raw("accessTokenTtl")!),
@@ -208,6 +233,30 @@ function parseDuration(key: Key, value: string, opts: { zero?: boolean } = {}): 
   const seconds = parseDurationSeconds(value);
   if (seconds === null) fail(key, `expected a positive duration such as 3600, 15m, 12h or 30d, got "${value}"`);
   return seconds;
+}
+
+/**
+ * A postgres:// or postgresql:// URL selects PostgreSQL; TLS and the rest are
+ * the URL's own parameters (`?sslmode=require`). The error never repeats the
+ * URL: it may carry a password.
+ */
+function parseDatabase(value: string | undefined, poolSize: number): DatabaseTarget {
+  if (value === undefined) return { kind: "sqlite" };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail("databaseUrl", "not a URL; expected postgres://user:password@host:5432/database");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    fail(
+      "databaseUrl",
+      `expected a postgres:// or postgresql:// URL, got a ${url.protocol}// one (unset it to use the SQLite file)`,
+    );
+  }
+  if (url.hostname === "" || url.pathname.length <= 1)
+    fail("databaseUrl", "expected postgres://user:password@host:5432/database, with a host and a database name");
+  return { kind: "postgres", url: value, poolSize };
 }
 
 /** Comma-separated origins (`https://inspector.example`, `http://localhost:6274`), each normalized. */

@@ -104,7 +104,7 @@ export async function serve(
       await app.stop(false);
       await gateway?.stop();
       await audit.close();
-      closeStore(db);
+      await closeStore(db);
       log.info("stopped");
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);

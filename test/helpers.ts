@@ -5,7 +5,7 @@ import type { PasswordHashCost } from "../src/accounts/password-cost.ts";
 import { createApp } from "../src/app.ts";
 import { createAuditRecorder, type AuditRecorder } from "../src/audit/recorder.ts";
 import { loadConfig, type Config } from "../src/config.ts";
-import { openDatabase } from "../src/db/client.ts";
+import { openStore } from "../src/db/open.ts";
 import type { Store } from "../src/db/store.ts";
 import type { GatewayConfig } from "../src/gateway/config.ts";
 import type { IdentityProviderConfig } from "../src/identity/config.ts";
@@ -13,6 +13,7 @@ import type { PolicyRule } from "../src/mcp/policy-config.ts";
 import { Gateway } from "../src/gateway/gateway.ts";
 import { closeStore, migrateStore } from "../src/db/operations.ts";
 import { createLogger, type Logger } from "../src/log.ts";
+import { freshTestDatabase } from "./support/store.ts";
 
 /** argon2id at 64 KiB and one pass: milliseconds instead of a second per hash (production: password-cost.ts). */
 export const testPasswordHashCost: PasswordHashCost = { memoryKib: 64, iterations: 1 };
@@ -34,6 +35,8 @@ export interface TestApp {
   config: Config;
   db: Store;
   dataDir: string;
+  /** GATEHOUSE_DATABASE_URL of the app's database on PostgreSQL, for a process started on it; empty on SQLite. */
+  databaseEnv: Record<string, string>;
   setupToken: string | null;
   /** Log lines written so far, parsed. */
   logs: Record<string, unknown>[];
@@ -49,7 +52,8 @@ export interface TestApp {
 }
 
 /**
- * The real app on a real SQLite file in a temp dir, listening on a loopback
+ * The real app on a real SQLite file in a temp dir (or a fresh PostgreSQL
+ * database: test/support/store.ts), listening on a loopback
  * port unless `listen: false`. `now` defaults to the wall clock, so
  * `setSystemTime` moves it.
  */
@@ -75,15 +79,17 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const dataDir = tempDir();
   const port = opts.port ?? freePort();
+  const database = await freshTestDatabase();
   const env = {
     GATEHOUSE_DATA_DIR: dataDir,
     PORT: String(port),
     GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ...database.env,
     ...opts.env,
   };
   const config: Config = { ...loadConfig(env), passwordHashCost: testPasswordHashCost };
-  const db = openDatabase(config.dataDir);
-  migrateStore(db);
+  const db = openStore(config);
+  await migrateStore(db);
   const logs: Record<string, unknown>[] = [];
   const log: Logger = createLogger((line) => logs.push(JSON.parse(line)));
   const setupToken = opts.setupToken === undefined ? null : opts.setupToken;
@@ -119,6 +125,7 @@ export async function createTestApp(
     config,
     db,
     dataDir,
+    databaseEnv: database.env,
     setupToken,
     logs,
     gateway,
@@ -128,7 +135,8 @@ export async function createTestApp(
     async close() {
       if (listening) await app.stop(true);
       await gateway?.stop();
-      closeStore(db);
+      await closeStore(db);
+      await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import type { Store } from "../db/store.ts";
 import { first, q, type Steps } from "../db/transaction.ts";
 import { preparedPerDb } from "../db/prepared.ts";
@@ -62,14 +62,14 @@ export async function countActiveAdmins(db: Store): Promise<number> {
 function activeAdminCountQuery(db: Store) {
   const { users } = db.tables;
   return db
-    .select({ n: sql<number>`count(*)` })
+    .select({ n: count() })
     .from(users)
     .where(and(eq(users.isAdmin, true), isNull(users.disabledAt)));
 }
 
 export async function countUsers(db: Store): Promise<number> {
   const { users } = db.tables;
-  return first(await db.select({ n: sql<number>`count(*)` }).from(users))?.n ?? 0;
+  return first(await db.select({ n: count() }).from(users))?.n ?? 0;
 }
 
 /** Disabled since `at`, or enabled again with null. */

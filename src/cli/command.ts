@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from "node:util";
 import { createAuditRecorder, type AuditRecorder } from "../audit/recorder.ts";
 import type { Config } from "../config.ts";
-import { openDatabase } from "../db/client.ts";
+import { openStore } from "../db/open.ts";
 import type { Store } from "../db/store.ts";
 import { NewerDatabaseError } from "../db/migrate.ts";
 import { closeStore, migrateStore } from "../db/operations.ts";
@@ -40,33 +40,36 @@ export function required(values: Values, name: string): string {
   return value;
 }
 
-export function runMigrations(db: Store) {
+export async function runMigrations(db: Store) {
   try {
-    return migrateStore(db);
+    return await migrateStore(db);
   } catch (error) {
     if (error instanceof NewerDatabaseError) throw new RuntimeError(error.message);
     throw error;
   }
 }
 
-export function openMigrated(config: Config, onApplied: (fields: { migrations: string }) => void): Store {
-  const db = openDatabase(config.dataDir);
+export async function openMigrated(
+  config: Config,
+  onApplied: (fields: { migrations: string }) => void,
+): Promise<Store> {
+  const db = openStore(config);
   try {
-    const { applied } = runMigrations(db);
+    const { applied } = await runMigrations(db);
     if (applied.length) onApplied({ migrations: applied.join(",") });
     return db;
   } catch (error) {
-    closeStore(db);
+    await closeStore(db);
     throw error;
   }
 }
 
 export async function withDb(config: Config, fn: (db: Store) => void | Promise<void>): Promise<void> {
-  const db = openMigrated(config, () => {});
+  const db = await openMigrated(config, () => {});
   try {
     await fn(db);
   } finally {
-    closeStore(db);
+    await closeStore(db);
   }
 }
 

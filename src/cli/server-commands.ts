@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
+import { openStore } from "../db/open.ts";
 import { backupTo, closeStore } from "../db/operations.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { loadIdentityProviders } from "../identity/config.ts";
@@ -22,7 +23,7 @@ export const serverCommands: Record<string, Command> = {
       const { serve } = await import("../serve.ts");
       const running = await serve(
         config,
-        openMigrated(config, log.info.bind(log, "migrated")),
+        await openMigrated(config, log.info.bind(log, "migrated")),
         log,
         gatewayConfig,
         identityProviders,
@@ -34,13 +35,13 @@ export const serverCommands: Record<string, Command> = {
   migrate: {
     usage: "gatehouse migrate [settings]",
     summary: "apply pending database migrations and exit",
-    run({ config, io }) {
-      const db = openDatabase(config.dataDir);
+    async run({ config, io }) {
+      const db = openStore(config);
       try {
-        const { applied } = runMigrations(db);
+        const { applied } = await runMigrations(db);
         io.out(applied.length ? `applied ${applied.join(", ")}\n` : "database is up to date\n");
       } finally {
-        closeStore(db);
+        await closeStore(db);
       }
     },
   },
@@ -48,7 +49,12 @@ export const serverCommands: Record<string, Command> = {
     usage: "gatehouse backup FILE",
     summary: "write a consistent copy of the database to FILE, safe while the server runs",
     positionals: 1,
-    run({ positionals, config, io }) {
+    async run({ positionals, config, io }) {
+      if (config.database.kind === "postgres") {
+        throw new RuntimeError(
+          'the database is PostgreSQL: back it up with pg_dump (pg_dump --format=custom --file=FILE "$GATEHOUSE_DATABASE_URL"), which is safe while instances run',
+        );
+      }
       const target = resolve(positionals[0]!);
       if (!existsSync(dirname(target))) throw new RuntimeError(`the directory ${dirname(target)} does not exist`);
       if (!existsSync(join(config.dataDir, databaseFileName)))
@@ -70,7 +76,7 @@ export const serverCommands: Record<string, Command> = {
         rmSync(target, { force: true });
         throw error;
       } finally {
-        closeStore(db);
+        await closeStore(db);
       }
       io.out(`backed up to ${target}\n`);
     },

@@ -8,8 +8,11 @@ import type { Store } from "./store.ts";
 
 export const databaseFileName = "gatehouse.db";
 
+/** A store known to be SQLite's, its connection typed as such (SQLite's own tests and tools). */
+export type SqliteStore = Store & { readonly $client: Database };
+
 /** Opens (creating if needed) the database in `dataDir`: directory 0700, file 0600. */
-export function openDatabase(dataDir: string): Store {
+export function openDatabase(dataDir: string): SqliteStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   const file = join(dataDir, databaseFileName);
@@ -22,5 +25,8 @@ export function openDatabase(dataDir: string): Store {
   sqlite.run("PRAGMA journal_mode = WAL");
   sqlite.run("PRAGMA synchronous = NORMAL");
   sqlite.run("PRAGMA foreign_keys = ON");
-  return Object.assign(drizzle({ client: sqlite, schema }), { tables: schema, dialectSql: sqliteDialectSql });
+  return Object.assign(drizzle({ client: sqlite, schema }), {
+    tables: schema,
+    dialectSql: sqliteDialectSql,
+  }) as SqliteStore;
 }

@@ -15,3 +15,9 @@ export const sqliteDialectSql: DialectSql = {
   // The path is a bound parameter: json_extract takes '$.key' as a value.
   jsonText: (column, key) => sql`json_extract(${column}, ${`$.${key}`})`,
 };
+
+export const postgresDialectSql: DialectSql = {
+  name: "postgres",
+  // detail is JSON kept as text (as in SQLite): cast, then ->> with the key bound.
+  jsonText: (column, key) => sql`(${column}::jsonb ->> ${key})`,
+};

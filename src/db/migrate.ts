@@ -1,7 +1,9 @@
 import type { Database } from "bun:sqlite";
+import type { SQL } from "bun";
 import { sha256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import { migrations, type Migration } from "./migrations.ts";
+import { postgresMigrations } from "./migrations-pg.ts";
 
 export class NewerDatabaseError extends Error {}
 
@@ -21,25 +23,53 @@ export function migrate(sqlite: Database, list: Migration[] = migrations): Migra
   );
   const run = sqlite.transaction(() => {
     const rows = sqlite.query<{ created_at: number }, []>("SELECT created_at FROM __drizzle_migrations").all();
-    const known = new Set(list.map((m) => m.createdAt));
-    const unknown = rows.filter((r) => !known.has(Number(r.created_at)));
-    if (unknown.length > 0) {
-      throw new NewerDatabaseError(
-        "the database was written by a newer version of Gatehouse; refusing to open it (upgrade Gatehouse, or restore a backup)",
-      );
-    }
-    const done = new Set(rows.map((r) => Number(r.created_at)));
     const applied: string[] = [];
-    for (const m of list) {
-      if (done.has(m.createdAt)) continue;
+    for (const m of pending(list, rows)) {
       for (const statement of m.statements) sqlite.run(statement);
-      sqlite.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)", [
-        encodeHexLowerCase(sha256(new TextEncoder().encode(m.sql))),
-        m.createdAt,
-      ]);
+      sqlite.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)", [hashOf(m), m.createdAt]);
       applied.push(m.tag);
     }
     return applied;
   });
   return { applied: run.immediate() };
+}
+
+/**
+ * PostgreSQL's migrate: the same bookkeeping in drizzle's own place for it
+ * (drizzle.__drizzle_migrations), in one transaction that first takes an
+ * advisory lock, so instances starting together apply each migration once:
+ * the others wait for the lock, then find nothing left to do. The lock ends
+ * with the transaction, also when the process dies.
+ */
+export async function migratePostgres(client: SQL, list: Migration[] = postgresMigrations): Promise<MigrateResult> {
+  const applied = await client.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext('gatehouse migrate'))`;
+    await tx`CREATE SCHEMA IF NOT EXISTS drizzle`;
+    await tx`CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`;
+    const rows: { created_at: string }[] = await tx`SELECT created_at FROM drizzle.__drizzle_migrations`;
+    const done: string[] = [];
+    for (const m of pending(list, rows)) {
+      for (const statement of m.statements) await tx.unsafe(statement);
+      await tx`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (${hashOf(m)}, ${m.createdAt})`;
+      done.push(m.tag);
+    }
+    return done;
+  });
+  return { applied };
+}
+
+/** What `list` has that the database has not applied; throws when the database has a migration `list` does not know. */
+function pending(list: Migration[], rows: { created_at: number | string }[]): Migration[] {
+  const known = new Set(list.map((m) => m.createdAt));
+  if (rows.some((r) => !known.has(Number(r.created_at)))) {
+    throw new NewerDatabaseError(
+      "the database was written by a newer version of Gatehouse; refusing to open it (upgrade Gatehouse, or restore a backup)",
+    );
+  }
+  const done = new Set(rows.map((r) => Number(r.created_at)));
+  return list.filter((m) => !done.has(m.createdAt));
+}
+
+function hashOf(m: Migration): string {
+  return encodeHexLowerCase(sha256(new TextEncoder().encode(m.sql)));
 }

@@ -38,18 +38,26 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = journal.entries.map((entry) => {
-  const sql = sqlByTag[entry.tag];
-  if (sql === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded`);
-  return {
-    tag: entry.tag,
-    createdAt: entry.when,
-    sql,
-    statements: sql
-      .split("--> statement-breakpoint")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  };
-});
+export const migrations: Migration[] = fromJournal(journal, sqlByTag);
 
 export const embeddedTags = Object.keys(sqlByTag);
+
+/** The journal's entries in order, each with its embedded SQL split at drizzle-kit's breakpoints. */
+export function fromJournal(
+  list: { entries: { tag: string; when: number }[] },
+  sql: Record<string, string>,
+): Migration[] {
+  return list.entries.map((entry) => {
+    const text = sql[entry.tag];
+    if (text === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded`);
+    return {
+      tag: entry.tag,
+      createdAt: entry.when,
+      sql: text,
+      statements: text
+        .split("--> statement-breakpoint")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    };
+  });
+}

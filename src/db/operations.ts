@@ -1,38 +1,42 @@
-import { migrate, type MigrateResult } from "./migrate.ts";
-import type { Store } from "./store.ts";
+import type { Maybe } from "./execute-now.ts";
+import { migrate, migratePostgres, type MigrateResult } from "./migrate.ts";
+import { postgresOf, type Store, sqliteOf } from "./store.ts";
 
 // What the server and the CLI do to the database as a whole, beside the
-// queries (issue 15): opening and migrating, closing, a backup, the health
-// check's ping, and the write-ahead log's checkpoints. Today each is
-// SQLite's own; they live here so nothing outside src/db reaches for the
-// bun:sqlite connection (docs/architecture.md "The store and its transactions").
+// queries (issue 15): migrating, closing, a backup, the health check's ping,
+// and the write-ahead log's checkpoints. Each dialect's own, so nothing
+// outside src/db reaches for the connection (docs/architecture.md "The store
+// and its transactions").
 
-/** Applies pending migrations (src/db/migrate.ts). */
-export function migrateStore(db: Store): MigrateResult {
-  return migrate(db.$client);
+/** Applies pending migrations (src/db/migrate.ts); on PostgreSQL under an advisory lock. */
+export async function migrateStore(db: Store): Promise<MigrateResult> {
+  return db.dialectSql.name === "postgres" ? migratePostgres(postgresOf(db)) : migrate(sqliteOf(db));
 }
 
-export function closeStore(db: Store): void {
-  db.$client.close();
+export async function closeStore(db: Store): Promise<void> {
+  if (db.dialectSql.name === "postgres") await postgresOf(db).close({ timeout: 5 });
+  else sqliteOf(db).close();
 }
 
-/** Throws when the database does not answer (/readyz). */
-export function ping(db: Store): void {
-  db.$client.query("SELECT 1").get();
+/** Resolves (at once on SQLite) when the database answers, throws or rejects when it does not (/readyz). */
+export function ping(db: Store): Maybe<void> {
+  if (db.dialectSql.name === "postgres") return postgresOf(db)`SELECT 1`.then(() => {});
+  sqliteOf(db).query("SELECT 1").get();
 }
 
 /**
- * Writes a consistent copy of the database into `file`, which must exist
- * and be empty. VACUUM INTO reads one snapshot, so writers carry on
- * meanwhile (WAL).
+ * Writes a consistent copy of the SQLite database into `file`, which must
+ * exist and be empty. VACUUM INTO reads one snapshot, so writers carry on
+ * meanwhile (WAL). PostgreSQL has pg_dump for this.
  */
 export function backupTo(db: Store, file: string): void {
-  db.$client.run("VACUUM INTO ?", [file]);
+  sqliteOf(db).run("VACUUM INTO ?", [file]);
 }
 
-/** The database's file, or null for an in-memory database (nothing another connection could open). */
+/** The database's file, or null for an in-memory or PostgreSQL database (nothing another connection could open). */
 export function storeFile(db: Store): string | null {
-  const file = db.$client.filename;
+  if (db.dialectSql.name !== "sqlite") return null;
+  const file = sqliteOf(db).filename;
   return file && file !== ":memory:" ? file : null;
 }
 
@@ -42,7 +46,7 @@ export function storeFile(db: Store): string | null {
  * returns what turns them back on as they were.
  */
 export function pauseAutoCheckpoints(db: Store): () => void {
-  const sqlite = db.$client;
+  const sqlite = sqliteOf(db);
   const pages = sqlite.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
   sqlite.run("PRAGMA wal_autocheckpoint = 0");
   return () => {

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import type { SQL } from "bun";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { DialectSql } from "./dialect.ts";
 import type * as schema from "./schema.ts";
@@ -19,11 +20,29 @@ export type Tables = typeof schema;
  * - `transaction(store, body)` (src/db/transaction.ts) for writes that must
  *   be all or nothing.
  *
- * `$client` (the bun:sqlite connection) is for src/db and the operations that
- * are SQLite's own (backup, WAL checkpoints, health).
+ * On PostgreSQL (issue 16) the handle is drizzle-orm/bun-sql's over
+ * schema-pg.ts's tables, which have the same names, columns and JS types
+ * (test/db/schema-parity.test.ts); it is typed as SQLite's because the
+ * stores use only what the two share, and the whole suite runs on both
+ * (GATEHOUSE_TEST_DATABASE_URL) to hold them to that.
+ *
+ * `$client` (the bun:sqlite connection, or Bun's SQL pool) is for src/db
+ * alone, through `sqliteOf` and `postgresOf`.
  */
-export type Store = BunSQLiteDatabase<Tables> & {
-  readonly $client: Database;
+export type Store = Omit<BunSQLiteDatabase<Tables>, "$client"> & {
+  readonly $client: Database | SQL;
   readonly tables: Tables;
   readonly dialectSql: DialectSql;
 };
+
+/** The bun:sqlite connection of a SQLite store; throws on any other. */
+export function sqliteOf(db: Store): Database {
+  if (db.dialectSql.name !== "sqlite") throw new TypeError("this operation is SQLite's own");
+  return db.$client as Database;
+}
+
+/** The PostgreSQL pool (Bun's SQL) of a PostgreSQL store; throws on any other. */
+export function postgresOf(db: Store): SQL {
+  if (db.dialectSql.name !== "postgres") throw new TypeError("this operation is PostgreSQL's own");
+  return db.$client as SQL;
+}

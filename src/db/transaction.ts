@@ -1,5 +1,5 @@
 import { isSync } from "./execute-now.ts";
-import type { Store } from "./store.ts";
+import { type Store, sqliteOf } from "./store.ts";
 
 // Transactions that cannot interleave (issue 15; docs/architecture.md "The store and its transactions").
 //
@@ -10,10 +10,12 @@ import type { Store } from "./store.ts";
 // queries and gets their rows back, and it cannot await anything else (an
 // `async function*` does not type-check as a Body). On SQLite the runner
 // drives it synchronously inside BEGIN IMMEDIATE, today's exact semantics;
-// on PostgreSQL (issue 16) it will drive the same body step by step inside a
-// serializable transaction and run it again on a serialization failure,
-// which is safe because a body has no effect outside the database (audit
-// entries and logs happen after commit).
+// on PostgreSQL (issue 16) it drives the same body step by step inside a
+// SERIALIZABLE transaction and runs it again on a serialization failure or a
+// deadlock, which is safe because a body has no effect outside the database
+// (audit entries and logs happen after commit). Serializable is what makes a
+// body's read-check-write as safe as under SQLite's one writer: two bodies
+// that would interleave badly cannot both commit.
 
 /** A query a body yields: a Drizzle query builder (awaitable, and preparable). */
 export interface Query<T> extends PromiseLike<T> {
@@ -52,11 +54,63 @@ export function first<T>(rows: readonly T[]): T | null {
  * transaction, as nested inTransaction calls share one today).
  */
 export function transaction<T>(db: Store, body: (tx: Store) => Steps<T>): Promise<T> {
+  if (db.dialectSql.name === "postgres") return runSerializable(db, body);
   try {
-    return Promise.resolve(db.$client.transaction(() => runToEnd(body(db))).immediate());
+    return Promise.resolve(
+      sqliteOf(db)
+        .transaction(() => runToEnd(body(db)))
+        .immediate(),
+    );
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** Tries a body this many times in all when PostgreSQL aborts it for a conflict. */
+const postgresAttempts = 10;
+
+/** What a PostgreSQL transaction handle offers the runner: Drizzle's transaction with an isolation level. */
+interface PostgresHandle {
+  transaction<T>(run: (tx: object) => Promise<T>, config: { isolationLevel: "serializable" }): Promise<T>;
+}
+
+async function runSerializable<T>(db: Store, body: (tx: Store) => Steps<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (db as unknown as PostgresHandle).transaction(
+        async (handle) => {
+          const tx = Object.assign(handle, { tables: db.tables, dialectSql: db.dialectSql }) as unknown as Store;
+          const steps = body(tx);
+          let next = steps.next();
+          while (!next.done) next = steps.next(await runLater(next.value));
+          return next.value;
+        },
+        { isolationLevel: "serializable" },
+      );
+    } catch (error) {
+      if (attempt >= postgresAttempts || !isConflict(error)) throw error;
+      // Apart, so the transactions that collided do not collide again in step.
+      await Bun.sleep(Math.random() * 5 * attempt);
+    }
+  }
+}
+
+/** A step's result on a store that answers later: a builder awaited, or a prepared statement run. */
+function runLater(step: Step): PromiseLike<unknown> {
+  return "prepare" in step ? step : step.statement.execute(step.params);
+}
+
+/**
+ * serialization_failure (40001) or deadlock_detected (40P01): the database
+ * rolled the transaction back, and running it again is the documented answer
+ * (PostgreSQL manual 13.2.3). Drizzle wraps the driver's error as its cause.
+ */
+export function isConflict(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as { errno?: unknown }).errno;
+    if (code === "40001" || code === "40P01") return true;
+  }
+  return false;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Store } from "../db/store.ts";
-import { transaction } from "../db/transaction.ts";
+import { type Steps, transaction } from "../db/transaction.ts";
 import { apiKeyById } from "../keys/api-keys-store.ts";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { newCredential, randomString } from "../security/tokens.ts";
@@ -33,6 +33,8 @@ export async function approveAuthorization(
     codeChallenge: string;
     now: number;
     codeTtlSeconds: number;
+    /** A last step in the same transaction, given the code: the polling bridge records its answer here, so a state answered meanwhile undoes the grant. */
+    alsoInTransaction?: (tx: Store, code: string) => Steps<void>;
   },
 ): Promise<{ authorization: Authorization; code: string } | null> {
   const authorization: Authorization = {
@@ -66,6 +68,7 @@ export async function approveAuthorization(
       expiresAt: input.now + input.codeTtlSeconds,
       usedAt: null,
     });
+    if (input.alsoInTransaction) yield* input.alsoInTransaction(tx, token);
     return true;
   });
   return approved ? { authorization, code: token } : null;

@@ -96,29 +96,45 @@ function* openEntry(
  * An error before consent (phase 2 of the authorization request) has no
  * entry yet, so one is made. False when the state was answered already.
  */
-export function answerBridge(
-  db: Store,
-  input: { state: string; clientId: string; code: string | null; error: string | null; now: number; expiresAt: number },
-): Promise<boolean> {
+export function answerBridge(db: Store, input: BridgeAnswer): Promise<boolean> {
+  return transaction(db, (tx) => answerBridgeIn(tx, input));
+}
+
+export interface BridgeAnswer {
+  state: string;
+  clientId: string;
+  code: string | null;
+  error: string | null;
+  now: number;
+  expiresAt: number;
+}
+
+/** The state was answered before: thrown from a transaction to undo what it made for this answer (a grant, a code). */
+export class BridgeStateTaken extends Error {}
+
+/** answerBridge as a step of a larger transaction, which it ends with BridgeStateTaken when the state was answered before. */
+export function* claimBridgeState(tx: Store, input: BridgeAnswer): Steps<void> {
+  if (!(yield* answerBridgeIn(tx, input))) throw new BridgeStateTaken("the bridge state was answered before");
+}
+
+function* answerBridgeIn(tx: Store, input: BridgeAnswer): Steps<boolean> {
   const stateHash = bridgeStateHash(input.state);
   const code =
     input.code === null ? null : sealBridgeCode({ state: input.state, clientId: input.clientId, code: input.code });
   const answer = { code, error: input.error, expiresAt: input.expiresAt };
-  // One transaction: the entry read is the one answered (a first poll may open it meanwhile).
-  return transaction(db, function* (tx) {
-    const existing = yield* bridgeEntryByHash(tx, stateHash);
-    if (existing === null)
-      return yield* insertBridgeEntry(tx, {
-        stateHash,
-        clientId: input.clientId,
-        ...answer,
-        lastPolledAt: null,
-        createdAt: input.now,
-        deliveredAt: null,
-      });
-    if (existing.clientId !== input.clientId) return false;
-    return yield* answerBridgeEntry(tx, stateHash, answer);
-  });
+  // In one transaction: the entry read is the one answered (a first poll may open it meanwhile).
+  const existing = yield* bridgeEntryByHash(tx, stateHash);
+  if (existing === null)
+    return yield* insertBridgeEntry(tx, {
+      stateHash,
+      clientId: input.clientId,
+      ...answer,
+      lastPolledAt: null,
+      createdAt: input.now,
+      deliveredAt: null,
+    });
+  if (existing.clientId !== input.clientId) return false;
+  return yield* answerBridgeEntry(tx, stateHash, answer);
 }
 
 export type BridgeStatus = "pending" | "ready" | "failed" | "delivered" | "expired";

@@ -22,9 +22,9 @@ export function healthRoutes(db: Store, gateway?: Gateway) {
     };
   return new Elysia()
     .get("/healthz", () => ({ status: "ok" }))
-    .get("/readyz", ({ set }) => {
+    .get("/readyz", async ({ set }) => {
       try {
-        ping(db);
+        await ping(db);
         return { status: "ok", ...upstreams() };
       } catch {
         set.status = 503;

@@ -5,7 +5,7 @@ import type { AuditEventRow } from "../../src/audit/audit-store.ts";
 import type { TestApp } from "../helpers.ts";
 
 export async function auditRows(app: TestApp, match: Partial<AuditEventRow> = {}): Promise<AuditEventRow[]> {
-  app.audit.flush();
+  await app.audit.drain();
   const { auditEvents } = app.db.tables;
   const rows = await app.db.select().from(auditEvents).orderBy(asc(auditEvents.id));
   return rows.filter((row) => Object.entries(match).every(([k, v]) => row[k as keyof AuditEventRow] === v));

@@ -53,7 +53,7 @@ beforeAll(async () => {
     tool: "files__read",
     requestId: "req-alice-2",
   });
-  app.audit.flush();
+  await app.audit.drain();
 });
 afterAll(() => app.close());
 

@@ -72,7 +72,7 @@ beforeAll(async () => {
     outcome: "denied",
     detail: { method: "password", email: "mallory@example.com" },
   });
-  app.audit.flush();
+  await app.audit.drain();
 });
 afterAll(() => app.close());
 
@@ -164,7 +164,7 @@ describe("/admin/audit", () => {
         tool: "paging__tool",
         requestId: `req-page-${i}`,
       });
-    app.audit.flush();
+    await app.audit.drain();
     const first = await adminPage("?tool=paging__tool");
     expect(idsOn(first.html).length).toBe(50);
     const older = /<a href="([^"]+)" id="older">/.exec(first.html)![1]!.replaceAll("&amp;", "&");
@@ -226,7 +226,7 @@ describe("/admin/audit.jsonl", () => {
   test("pages through a log larger than one read", async () => {
     for (let i = 0; i < 1200; i++)
       app.audit.record({ at: t0 - 2 * day, event: "tool_call", outcome: "ok", userId: bob.id, tool: "bulk__tool" });
-    app.audit.flush();
+    await app.audit.drain();
     const { lines } = await exportLines("?tool=bulk__tool");
     expect(lines.length).toBe(1200);
     expect(new Set(lines.map((l) => l.id)).size).toBe(1200);

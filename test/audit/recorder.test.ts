@@ -6,9 +6,10 @@ import { deleteAuditEventsBefore } from "../../src/audit/audit-store.ts";
 import { createAuditRecorder, purgeOldAuditEvents, type AuditRecorderOptions } from "../../src/audit/recorder.ts";
 import { startWriterThread } from "../../src/db/audit-writer-thread.ts";
 import { loadConfig } from "../../src/config.ts";
-import { databaseFileName, openDatabase } from "../../src/db/client.ts";
+import { databaseFileName, openDatabase, type SqliteStore } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { closeStore, migrateStore } from "../../src/db/operations.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { closeStore } from "../../src/db/operations.ts";
 import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -23,11 +24,11 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function freshDb(): { db: Store; dir: string } {
+function freshDb(): { db: SqliteStore; dir: string } {
   const dir = tempDir();
   dirs.push(dir);
   const db = openDatabase(dir);
-  migrateStore(db);
+  migrate(db.$client);
   return { db, dir };
 }
 
@@ -199,7 +200,7 @@ describe("on a writer thread (the server)", () => {
 });
 
 describe("checkpoints on the writer thread", () => {
-  const autocheckpoint = (db: Store) =>
+  const autocheckpoint = (db: SqliteStore) =>
     db.$client.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint;
 
   test("the request connection stops checkpointing while the thread runs, and checkpoints again after", async () => {
@@ -231,7 +232,7 @@ describe("failures", () => {
     const lines: Record<string, unknown>[] = [];
     const audit = recorder(db, { log: createLogger((l) => lines.push(JSON.parse(l))) });
     audit.record({ event: "sign_in", outcome: "ok" });
-    closeStore(db);
+    await closeStore(db);
     expect(() => audit.flush()).not.toThrow();
     expect(() => audit.close()).not.toThrow();
     expect(() => audit.record({ event: "sign_in", outcome: "ok" })).not.toThrow();
@@ -264,7 +265,7 @@ describe("shutdown", () => {
     expect(await count(db)).toBe(0);
     await app.stop();
     expect(await count(db)).toBe(5);
-    closeStore(db);
+    await closeStore(db);
   });
 
   test("serve()'s stop loses no entry: all are in the database file afterwards", async () => {
@@ -282,7 +283,7 @@ describe("shutdown", () => {
     await running.stop();
     const reopened = openDatabase(dir);
     expect((await entries(reopened)).filter((r) => r.userId === user.id && r.event === "tool_call").length).toBe(20);
-    closeStore(reopened);
+    await closeStore(reopened);
   });
 });
 

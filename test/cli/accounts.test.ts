@@ -5,7 +5,6 @@ import { join } from "node:path";
 import pkg from "../../package.json";
 import { openSession } from "../../src/accounts/sessions.ts";
 import { runCli } from "../../src/cli.ts";
-import { openDatabase } from "../../src/db/client.ts";
 import { closeStore } from "../../src/db/operations.ts";
 import { idOf, keyLine, now, password, secretOf, useCliSandbox } from "./sandbox.ts";
 
@@ -144,9 +143,9 @@ describe("user", () => {
     await cli.addUser("root@example.com", true);
     await cli.addUser("dev@example.com");
     const [dev] = await cli.rows<{ id: string }>(sql`SELECT id FROM users WHERE email = 'dev@example.com'`);
-    const db = openDatabase(cli.dataDir);
+    const db = await cli.openDb();
     await openSession(db, { userId: dev!.id, apiKeyId: null, apiKeyExpiresAt: null, now: now() });
-    closeStore(db);
+    await closeStore(db);
     const run = await cli.gatehouse(["user", "disable", "dev@example.com"]);
     expect(run.code).toBe(0);
     expect((await cli.users()).find((u) => u.email === "dev@example.com")!.disabled_at).toBeGreaterThanOrEqual(

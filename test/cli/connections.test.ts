@@ -1,9 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { findUserByEmail } from "../../src/accounts/users-store.ts";
-import { openDatabase } from "../../src/db/client.ts";
 import { closeStore } from "../../src/db/operations.ts";
 import { transaction } from "../../src/db/transaction.ts";
 import { addClient } from "../../src/oauth/clients-store.ts";
@@ -19,11 +16,9 @@ const cli = useCliSandbox();
 
 /** A connection of `email` to a client named `clientName`, with its two tokens, written as the consent page and the token endpoint write them. */
 async function connect(email: string, clientName: string, opts: { scope?: string; tools?: string[] | null } = {}) {
-  const known =
-    existsSync(join(cli.dataDir, "gatehouse.db")) &&
-    (await cli.rows(sql`SELECT id FROM users WHERE email = ${email}`)).length > 0;
+  const known = (await cli.rows(sql`SELECT id FROM users WHERE email = ${email}`)).length > 0;
   if (!known) await cli.addUser(email);
-  const db = openDatabase(cli.dataDir);
+  const db = await cli.openDb();
   try {
     const userId = (await findUserByEmail(db, email))!.id;
     const client = {
@@ -66,7 +61,7 @@ async function connect(email: string, clientName: string, opts: { scope?: string
     );
     return authorization.id;
   } finally {
-    closeStore(db);
+    await closeStore(db);
   }
 }
 

@@ -99,7 +99,7 @@ describe("user disable and the last admin", () => {
           "--data-dir",
           cli.dataDir,
         ],
-        { stdout: "pipe", stderr: "pipe" },
+        { env: { ...process.env, ...cli.env }, stdout: "pipe", stderr: "pipe" },
       ).exited;
     const codes = await Promise.all([spawn("a@example.com"), spawn("b@example.com")]);
     expect(codes.sort()).toEqual([0, 1]);

@@ -3,10 +3,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type SQL, sql } from "drizzle-orm";
 import { runCli } from "../../src/cli.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { closeStore } from "../../src/db/operations.ts";
+import { loadConfig } from "../../src/config.ts";
+import { openStore } from "../../src/db/open.ts";
+import { closeStore, migrateStore } from "../../src/db/operations.ts";
+import type { Store } from "../../src/db/store.ts";
 import { tempDir } from "../helpers.ts";
 import { selectSql } from "../support/sql.ts";
+import { freshTestDatabase } from "../support/store.ts";
 
 export const keyLine = /^gate_key_[a-z2-7]{16}_[a-z2-7]{52}\n$/;
 export const password = "a long password 123";
@@ -26,6 +29,9 @@ export function useCliSandbox() {
   const box = {
     root: "",
     dataDir: "",
+    /** GATEHOUSE_DATABASE_URL of this test's database on PostgreSQL (test/support/store.ts); empty on SQLite. */
+    env: {} as Record<string, string>,
+    drop: async () => {},
     async gatehouse(
       argv: string[],
       stdin = "",
@@ -34,19 +40,25 @@ export function useCliSandbox() {
       let out = "";
       let err = "";
       const code = await runCli([...argv, "--data-dir", box.dataDir], {
-        env,
+        env: { ...box.env, ...env },
         out: (text) => void (out += text),
         err: (text) => void (err += text),
         readStdin: async () => stdin,
       });
       return { code, out, err };
     },
+    /** A store of the test's own on the database the commands use, migrated; the caller closes it. */
+    async openDb(): Promise<Store> {
+      const db = openStore(loadConfig({ GATEHOUSE_DATA_DIR: box.dataDir, ...box.env }));
+      await migrateStore(db);
+      return db;
+    },
     async rows<T>(query: SQL): Promise<T[]> {
-      const db = openDatabase(box.dataDir);
+      const db = await box.openDb();
       try {
         return await selectSql<T>(db, query);
       } finally {
-        closeStore(db);
+        await closeStore(db);
       }
     },
     users: () => box.rows<UserRow>(sql`SELECT email, is_admin, password_hash, disabled_at FROM users ORDER BY email`),
@@ -63,10 +75,16 @@ export function useCliSandbox() {
       return run.out.trim();
     },
   };
-  beforeEach(() => {
+  beforeEach(async () => {
     box.root = tempDir();
     box.dataDir = join(box.root, "data");
+    const database = await freshTestDatabase();
+    box.env = database.env;
+    box.drop = database.drop;
   });
-  afterEach(() => rmSync(box.root, { recursive: true, force: true }));
+  afterEach(async () => {
+    rmSync(box.root, { recursive: true, force: true });
+    await box.drop();
+  });
   return box;
 }

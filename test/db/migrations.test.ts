@@ -5,8 +5,7 @@ import { join } from "node:path";
 import { migrate as drizzleMigrate } from "drizzle-orm/bun-sqlite/migrator";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import journal from "../../drizzle/meta/_journal.json";
-import { databaseFileName, openDatabase } from "../../src/db/client.ts";
-import type { Store } from "../../src/db/store.ts";
+import { databaseFileName, openDatabase, type SqliteStore } from "../../src/db/client.ts";
 import { migrate, NewerDatabaseError } from "../../src/db/migrate.ts";
 import { embeddedTags, migrations } from "../../src/db/migrations.ts";
 import { tempDir } from "../helpers.ts";
@@ -20,7 +19,7 @@ afterEach(() => {
 });
 
 /** A database in a fresh temp data dir, closed and removed after the test. */
-function freshDb(): { db: Store; dataDir: string } {
+function freshDb(): { db: SqliteStore; dataDir: string } {
   const root = tempDir();
   const dataDir = join(root, "data");
   const db = openDatabase(dataDir);
@@ -128,7 +127,7 @@ describe("migrate", () => {
     const { db } = freshDb();
     migrate(db.$client);
     const before = snapshot(db.$client);
-    drizzleMigrate(db, { migrationsFolder: drizzleDir });
+    drizzleMigrate(db as unknown as Parameters<typeof drizzleMigrate>[0], { migrationsFolder: drizzleDir });
     expect(snapshot(db.$client)).toEqual(before);
   });
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Glob } from "bun";
 import { is, Table } from "drizzle-orm";
 import * as schema from "../../src/db/schema.ts";
+import { sqliteOwnTests } from "../support/sqlite-only.ts";
 
 // Issue 15: every store is written against the store contract
 // (src/db/store.ts), so the same code runs on PostgreSQL (issue 16), and so
@@ -15,22 +16,6 @@ import * as schema from "../../src/db/schema.ts";
 // test/support/sql.ts.
 
 const root = join(import.meta.dir, "../..");
-
-/**
- * Test files about SQLite itself, which issue 16 skips on PostgreSQL: each
- * with why. Everything else under test/ must keep to the contract.
- */
-const sqliteOwnTests: Record<string, string> = {
-  "test/db/store-boundary.test.ts": "this file: it spells the patterns it looks for",
-  "test/db/transaction.test.ts": "the SQLite runner, and the hazard it closes, on a bun:sqlite connection",
-  "test/db/migrations.test.ts": "the SQLite migrations, file modes, WAL and PRAGMAs",
-  "test/db/indexes.test.ts": "SQLite's query plans (EXPLAIN QUERY PLAN)",
-  "test/e2e/binary.test.ts": "opens the SQLite file `gatehouse backup` writes",
-  "test/cli/server-commands.test.ts": "opens the SQLite file `gatehouse backup` writes (VACUUM INTO)",
-  "test/docs/storage.test.ts": "lists tables and columns from sqlite_master and pragma_table_info",
-  "test/audit/recorder.test.ts": "the audit writer thread's own connection, and WAL checkpoint PRAGMAs",
-  "test/mcp/credential-cache.test.ts": "a second bun:sqlite connection stands in for another process",
-};
 
 /** Each file of a tree with its comments blanked (they may name what they replace). */
 function sourcesOf(pattern: string, skip: (path: string) => boolean): { path: string; code: string }[] {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { rmSync } from "node:fs";
 import { eq, sql } from "drizzle-orm";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { openDatabase } from "../../src/db/client.ts";
+import { openDatabase, type SqliteStore } from "../../src/db/client.ts";
 import { andThen, executeNow } from "../../src/db/execute-now.ts";
 import type { Store } from "../../src/db/store.ts";
 import { first, q, transaction, type Steps } from "../../src/db/transaction.ts";
@@ -16,7 +16,7 @@ import { tempDir } from "../helpers.ts";
 const notes = sqliteTable("notes", { id: integer("id").primaryKey(), text: text("text").notNull() });
 
 let dir: string;
-let db: Store;
+let db: SqliteStore;
 beforeAll(() => {
   dir = tempDir();
   db = openDatabase(dir);

@@ -3,8 +3,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { getTableName } from "drizzle-orm";
 import { auditEvents, auditOutcomes } from "../../src/audit/entry.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import type { Store } from "../../src/db/store.ts";
+import { openDatabase, type SqliteStore } from "../../src/db/client.ts";
 import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -41,14 +40,14 @@ function namedIn(section: string): Set<string> {
 }
 
 let root: string;
-let db: Store;
-beforeAll(() => {
+let db: SqliteStore;
+beforeAll(async () => {
   root = tempDir();
   db = openDatabase(join(root, "data"));
-  migrateStore(db);
+  await migrateStore(db);
 });
-afterAll(() => {
-  closeStore(db);
+afterAll(async () => {
+  await closeStore(db);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -2,9 +2,8 @@ import * as oauth from "oauth4webapi";
 import { createUser } from "../../src/accounts/users.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { closeStore, migrateStore } from "../../src/db/operations.ts";
+import { openTestStore } from "../support/store.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { silentLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
@@ -29,10 +28,15 @@ export interface Server {
 }
 
 /** The real app on `dataDir` and `port`: a restart is `stop()` then another `openApp` on the same two. */
-export function openApp(dataDir: string, port: number, publicUrl = `http://127.0.0.1:${port}`): Server {
-  const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_PUBLIC_URL: publicUrl });
-  const db = openDatabase(config.dataDir);
-  migrateStore(db);
+export async function openApp(dataDir: string, port: number, publicUrl = `http://127.0.0.1:${port}`): Promise<Server> {
+  const store = await openTestStore(dataDir);
+  const { db } = store;
+  const config = loadConfig({
+    GATEHOUSE_DATA_DIR: dataDir,
+    PORT: String(port),
+    GATEHOUSE_PUBLIC_URL: publicUrl,
+    ...store.env,
+  });
   const app = createApp({ config, db, log: silentLogger, now: nowSeconds, setupToken: null });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
@@ -40,7 +44,7 @@ export function openApp(dataDir: string, port: number, publicUrl = `http://127.0
     db,
     async stop() {
       await app.stop(true);
-      closeStore(db);
+      await store.close();
     },
   };
 }

@@ -73,7 +73,7 @@ describe("1. issuer differs by a trailing slash", () => {
   test("1. an operator who configures the public URL with a trailing slash still publishes a slash-free issuer", async () => {
     const dataDir = tempDir();
     const port = freePort();
-    const server = openApp(dataDir, port, `http://127.0.0.1:${port}/`);
+    const server = await openApp(dataDir, port, `http://127.0.0.1:${port}/`);
     try {
       for (const path of discoveryPaths) {
         const json = (await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as Record<string, unknown>;
@@ -215,12 +215,12 @@ describe("6. invalid_client after a restart", () => {
     const dataDir = tempDir();
     const port = freePort();
     const redirectUri = "http://127.0.0.1:33418/callback";
-    let server = openApp(dataDir, port);
+    let server = await openApp(dataDir, port);
     try {
       const clientId = await registerPublic(server.url, "Claude (restart)", [redirectUri]);
       const { code, verifier } = await authorizeCode((await signedIn(server)).browser, clientId, redirectUri);
       await server.stop();
-      server = openApp(dataDir, port);
+      server = await openApp(dataDir, port);
       const { res, json } = await exchange(server.url, clientId, code, redirectUri, verifier);
       expect(json.error).toBeUndefined();
       expect(res.status).toBe(200);

@@ -8,8 +8,6 @@ import {
 } from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext } from "playwright-core";
 import { createUser } from "../../src/accounts/users.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { closeStore } from "../../src/db/operations.ts";
 import type { Store } from "../../src/db/store.ts";
 import { parseGatewayConfig } from "../../src/gateway/config.ts";
 import type { Gateway } from "../../src/gateway/gateway.ts";
@@ -60,7 +58,7 @@ beforeAll(async () => {
     gateway: parseGatewayConfig("test.toml", toml, {}),
     now: () => Math.floor(Date.now() / 1000) + skewSeconds,
   });
-  db = openDatabase(app.dataDir);
+  db = app.db;
   userId = (
     await createUser(app.db, {
       ...person,
@@ -85,7 +83,6 @@ function connected(gateway: Gateway): Promise<void> {
 afterAll(async () => {
   await browser?.close();
   receiver?.stop();
-  if (db) closeStore(db);
   await app?.close();
 });
 

@@ -159,7 +159,7 @@ async function seed(app: TestApp) {
     const call = { jsonrpc: "2.0", id: i, method: "tools/call", params: { name, arguments: { message: "hi" } } };
     await (await rpc(app, token, call, { "mcp-protocol-version": "2025-06-18" })).arrayBuffer();
   }
-  await app.audit.flush();
+  await app.audit.drain();
   return {
     claude,
     editor,

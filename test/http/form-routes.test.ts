@@ -5,13 +5,12 @@ import { openSession } from "../../src/accounts/sessions.ts";
 import { insertUser } from "../support/rows.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/client.ts";
 import type { Store } from "../../src/db/store.ts";
-import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { createLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { tempDir } from "../helpers.ts";
 import { selectSql } from "../support/sql.ts";
+import { openTestStore } from "../support/store.ts";
 
 // Every route that changes state is a form, guarded by the route option
 // `form` (src/http/page-guards.ts), unless it is named here. A new POST,
@@ -40,11 +39,12 @@ async function snapshot(db: Store): Promise<string> {
   return JSON.stringify(tables.map((table, i) => [getTableName(table), rows[i]]));
 }
 
+const dataDir = tempDir();
+const store = await openTestStore(dataDir);
+const { db } = store;
+const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl, ...store.env });
+
 describe("every state-changing route", () => {
-  const dataDir = tempDir();
-  const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl });
-  const db = openDatabase(config.dataDir);
-  migrateStore(db);
   const app = createApp({
     config,
     db,
@@ -70,8 +70,8 @@ describe("every state-changing route", () => {
     const session = (await openSession(db, { userId, apiKeyId: null, apiKeyExpiresAt: null, now: nowSeconds() })).token;
     cookie = `gatehouse_session=${session}; gatehouse_csrf=${randomString(16)}`;
   });
-  afterAll(() => {
-    closeStore(db);
+  afterAll(async () => {
+    await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

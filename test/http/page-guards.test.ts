@@ -6,13 +6,12 @@ import { insertUser } from "../support/rows.ts";
 import { createApp } from "../../src/app.ts";
 import { createAuditRecorder } from "../../src/audit/recorder.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { closeStore, migrateStore } from "../../src/db/operations.ts";
 import { first } from "../../src/db/transaction.ts";
 import { createApiKey } from "../../src/keys/api-keys.ts";
 import { createLogger } from "../../src/log.ts";
 import { randomString } from "../../src/security/tokens.ts";
 import { tempDir } from "../helpers.ts";
+import { openTestStore } from "../support/store.ts";
 
 // The answers of the route options form, signedIn and admin
 // (src/http/page-guards.ts), and the request context every route gets.
@@ -20,9 +19,9 @@ import { tempDir } from "../helpers.ts";
 const publicUrl = "http://127.0.0.1:8080";
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const dataDir = tempDir();
-const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl });
-const db = openDatabase(config.dataDir);
-migrateStore(db);
+const store = await openTestStore(dataDir);
+const { db } = store;
+const config = loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: publicUrl, ...store.env });
 const audit = createAuditRecorder({
   db,
   log: createLogger(() => {}),
@@ -31,8 +30,8 @@ const audit = createAuditRecorder({
   batch: false,
 });
 const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, setupToken: null, audit });
-afterAll(() => {
-  closeStore(db);
+afterAll(async () => {
+  await store.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

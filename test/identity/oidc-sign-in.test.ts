@@ -93,7 +93,7 @@ async function signedInEmail(b: Browser): Promise<string | null> {
 
 async function failures(reason: string): Promise<number> {
   const { auditEvents } = app.db.tables;
-  await app.audit.flush();
+  await app.audit.drain();
   return (await app.db.select().from(auditEvents).where(eq(auditEvents.event, "sign_in_failed"))).filter(
     (e) => e.detail !== null && (JSON.parse(e.detail) as { reason?: string }).reason === reason,
   ).length;
@@ -180,7 +180,7 @@ describe("signing in", () => {
     expect((await linkOf("invite-op", "bob"))?.userId).toBe(bob.id);
     expect((await linkOf("invite-op", "bob"))?.email).toBe("bob@example.com");
     expect(await signedInEmail(b)).toBe("bob@example.com");
-    await app.audit.flush();
+    await app.audit.drain();
     const events = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, bob.id))).map((e) => e.event);
     expect(events).toContain("identity_linked");
     expect(events).toContain("sign_in");

@@ -29,7 +29,7 @@ const era = (version: string) => ({ "mcp-protocol-version": version });
 
 /** How many tool calls of `userId` ran: every run is an audit entry. */
 async function toolCallsRun(userId: string): Promise<number> {
-  app.audit.flush();
+  await app.audit.drain();
   const { auditEvents } = app.db.tables;
   return (
     await app.db

@@ -67,7 +67,7 @@ describe("a cached credential fails on the next request after", () => {
     const { apiKey, token } = await userWithKey(app);
     await cached(token);
     const cli = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "key", "revoke", apiKey.id], {
-      env: { ...process.env, GATEHOUSE_DATA_DIR: app.dataDir },
+      env: { ...process.env, GATEHOUSE_DATA_DIR: app.dataDir, ...app.databaseEnv },
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -131,7 +131,7 @@ describe("a poll", () => {
   test("records bridge_code_delivered in the audit log", async () => {
     const { state } = await allowedState();
     await poll(app, { state, client_id: client.id });
-    app.audit.flush();
+    await app.audit.drain();
     const { auditEvents } = app.db.tables;
     const rows = await app.db
       .select({ outcome: auditEvents.outcome })

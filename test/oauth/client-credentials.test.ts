@@ -133,7 +133,7 @@ describe("the token endpoint", () => {
   test("is recorded in the audit log as token_issued under the account", async () => {
     const a = await account();
     await tokenFor(a);
-    app.audit.flush();
+    await app.audit.drain();
     const { auditEvents } = app.db.tables;
     const rows = await app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId));
     expect(rows.map((r) => [r.event, r.clientId, JSON.parse(r.detail!).grant_type])).toContainEqual([
@@ -183,7 +183,7 @@ describe("on /mcp", () => {
     expect(names).not.toContain("gatehouse__revoke_connection");
     await client.callTool({ name: "gatehouse__whoami", arguments: {} });
     await client.close();
-    app.audit.flush();
+    await app.audit.drain();
     const { auditEvents } = app.db.tables;
     const calls = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, a.userId))).filter(
       (r) => r.event === "tool_call",

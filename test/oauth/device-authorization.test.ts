@@ -213,7 +213,7 @@ describe("polling the token endpoint (RFC 8628 §3.4, §3.5)", () => {
     expect(body.refresh_token).toMatch(refreshPattern);
     const { auditEvents, oauthTokens } = app.db.tables;
     expect(await app.db.select().from(oauthTokens).where(eq(oauthTokens.grantId, authorization!.id))).toHaveLength(2);
-    app.audit.flush();
+    await app.audit.drain();
     const entries = await app.db
       .select({
         event: auditEvents.event,

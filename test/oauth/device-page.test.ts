@@ -77,7 +77,7 @@ describe("the code entry page", () => {
     expect(res.status).toBe(400);
     expect(html).toContain('role="alert"');
     expect(html).toContain('value="ZZZZ-ZZZZ"');
-    app.audit.flush();
+    await app.audit.drain();
     const { auditEvents } = app.db.tables;
     const rows = await app.db
       .select({ event: auditEvents.event, outcome: auditEvents.outcome })

@@ -2,8 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test }
 import { rmSync } from "node:fs";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { closeStore, migrateStore } from "../../src/db/operations.ts";
+import { openTestStore } from "../support/store.ts";
 import { silentLogger } from "../../src/log.ts";
 import { transaction } from "../../src/db/transaction.ts";
 import { findClientById, touchClient } from "../../src/oauth/clients-store.ts";
@@ -129,15 +128,16 @@ describe("rate limit per client address", () => {
 describe("persistence (field failure 6)", () => {
   test("a registration survives a restart on the same data directory", async () => {
     const dataDir = tempDir();
-    const start = () => {
+    const start = async () => {
       const port = freePort();
+      const store = await openTestStore(dataDir);
+      const { db } = store;
       const config = loadConfig({
         GATEHOUSE_DATA_DIR: dataDir,
         PORT: String(port),
         GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        ...store.env,
       });
-      const db = openDatabase(dataDir);
-      migrateStore(db);
       const server = createApp({
         config,
         db,
@@ -146,21 +146,21 @@ describe("persistence (field failure 6)", () => {
         setupToken: null,
       });
       server.listen({ port, hostname: "127.0.0.1" });
-      return { url: config.publicUrl, db, server };
+      return { url: config.publicUrl, db, server, close: store.close };
     };
     try {
-      const first = start();
+      const first = await start();
       const body = { client_name: "Survivor", redirect_uris: ["https://survivor.example/cb"] };
       const a = await register(body, { base: first.url });
       await first.server.stop(true);
-      closeStore(first.db);
+      await first.close();
 
-      const second = start();
+      const second = await start();
       expect((await findClientById(second.db, String(a.json.client_id)))?.name).toBe("Survivor");
       const b = await register(body, { base: second.url });
       expect(b.json.client_id).toBe(a.json.client_id);
       await second.server.stop(true);
-      closeStore(second.db);
+      await second.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -41,7 +41,7 @@ describe("health", () => {
   test("/readyz is 503 once the database is closed", async () => {
     const broken = await createTestApp({ listen: false });
     try {
-      closeStore(broken.db);
+      await closeStore(broken.db);
       const res = await broken.request("/readyz");
       expect(res.status).toBe(503);
       expect((await res.json()).status).toBe("unavailable");
@@ -54,7 +54,7 @@ describe("health", () => {
   test("/healthz stays 200 when the database is closed", async () => {
     const broken = await createTestApp({ listen: false });
     try {
-      closeStore(broken.db);
+      await closeStore(broken.db);
       expect((await broken.request("/healthz")).status).toBe(200);
     } finally {
       await broken.close();
@@ -143,7 +143,7 @@ describe("request log", () => {
   test("the readyz failure is logged with status 503", async () => {
     const broken = await createTestApp({ listen: false });
     try {
-      closeStore(broken.db);
+      await closeStore(broken.db);
       const res = await broken.request("/readyz");
       const [line] = await requestLines(broken, res.headers.get("x-request-id")!);
       expect(line!.status).toBe(503);

@@ -290,7 +290,7 @@ describe("inviting", () => {
 
   test("audit entries: invitation created, revoked and accepted", async () => {
     const { auditEvents } = app.db.tables;
-    app.audit.flush();
+    await app.audit.drain();
     const events = (await app.db.select({ event: auditEvents.event }).from(auditEvents)).map((r) => r.event);
     for (const e of ["invitation_created", "invitation_revoked", "invitation_accepted"]) expect(events).toContain(e);
   });
@@ -310,7 +310,7 @@ describe("disabling and admins", () => {
     expect((await admin.b.post(`/admin/people/${target.id}/enable`, { csrf: await csrfOf(admin.b) })).status).toBe(303);
     expect((await userRow("to-disable@example.com"))?.disabledAt).toBeNull();
     expect((await signIn("to-disable@example.com")).res.status).toBe(303);
-    app.audit.flush();
+    await app.audit.drain();
     const rows = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, target.id))).map((r) => r.event);
     expect(rows).toContain("user_disabled");
     expect(rows).toContain("user_enabled");

@@ -114,7 +114,7 @@ describe("creating", () => {
   test("is in the audit log", async () => {
     const { auditEvents } = app.db.tables;
     await create({ name: "audited" });
-    app.audit.flush();
+    await app.audit.drain();
     const id = (await accountRow("audited"))!.id;
     const events = (await app.db.select().from(auditEvents).where(eq(auditEvents.userId, id))).map((e) => e.event);
     expect(events).toContain("service_account_created");

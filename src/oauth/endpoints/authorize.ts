@@ -10,7 +10,14 @@ import { ConsentPage } from "../../../views/consent.tsx";
 import { MessagePage } from "../../../views/message.tsx";
 import { checkAuthorizeRequest, singleParam, type AuthorizationRequest } from "../authorize-request.ts";
 import { authorizationResponseUrl, consentPageCsp, redirectTargetLabel } from "../authorize-response.ts";
-import { answerBridge, bridgeCallbackUrl, openBridgeEntry } from "../bridge.ts";
+import {
+  answerBridge,
+  type BridgeAnswer,
+  BridgeStateTaken,
+  bridgeCallbackUrl,
+  claimBridgeState,
+  openBridgeEntry,
+} from "../bridge.ts";
 import { resolveClient } from "../clients.ts";
 import { findClientById, touchClient, type OAuthClient } from "../clients-store.ts";
 import { oauthPaths } from "../paths.ts";
@@ -40,16 +47,16 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
   const bridgeStateTaken =
     "This sign-in was already used (its state was answered before). Go back to the app and connect again.";
 
-  /** For the polling bridge, records the answer the client will poll for; false when its state was answered before. */
-  const answerIfBridge = async (
+  /** The polling bridge's answer for `state`, which the client will poll for; null when the redirect is not the bridge's. */
+  const bridgeAnswer = (
     redirectUri: string,
     clientId: string,
     state: string | null,
     answer: { code?: string; error?: string },
-  ) => {
-    if (redirectUri !== bridgeUrl || state === null) return true;
+  ): BridgeAnswer | null => {
+    if (redirectUri !== bridgeUrl || state === null) return null;
     const now = web.now();
-    const entry = {
+    return {
       state,
       clientId,
       code: answer.code ?? null,
@@ -57,7 +64,16 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
       now,
       expiresAt: now + web.config.authCodeTtlSeconds,
     };
-    return answerBridge(web.db, entry);
+  };
+  /** For the polling bridge, records the answer the client will poll for; false when its state was answered before. */
+  const answerIfBridge = async (
+    redirectUri: string,
+    clientId: string,
+    state: string | null,
+    answer: { code?: string; error?: string },
+  ) => {
+    const entry = bridgeAnswer(redirectUri, clientId, state, answer);
+    return entry === null || answerBridge(web.db, entry);
   };
   /** For the polling bridge, opens (or confirms) the entry the client polls while the person decides. */
   const openIfBridge = async (redirectUri: string, clientId: string, state: string | null) => {
@@ -179,8 +195,11 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
         // Bound to this session, short-lived and single use: a replayed or stolen form gets nothing.
         if (!pending || pending.sessionId !== current.session.id || pending.expiresAt <= now) return gone();
         const ids = { user_id: current.user.id, client_id: pending.clientId };
-        const respond = async (params: { code?: string; error?: string; error_description?: string }) => {
-          if (!(await answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params)))
+        const respond = async (
+          params: { code?: string; error?: string; error_description?: string },
+          bridgeAnswered = false,
+        ) => {
+          if (!bridgeAnswered && !(await answerIfBridge(pending.redirectUri, pending.clientId, pending.state, params)))
             return problemPage(set, 400, bridgeStateTaken);
           return redirect(
             authorizationResponseUrl(pending.redirectUri, { ...params, state: pending.state, iss: issuer }),
@@ -213,20 +232,34 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
           // RFC 6749 §4.1.2.1
           return respond({ error: "access_denied", error_description: "The user did not allow access." });
         }
-        const approved = await approveAuthorization(web.db, {
-          userId: current.user.id,
-          clientId: pending.clientId,
-          // A session opened with an API key ties the grant to that key: revoking the key revokes it.
-          apiKeyId: current.session.apiKeyId,
-          scope: formatScope(scopes),
-          tools,
-          argumentLimits,
-          resource: pending.resource,
-          redirectUri: pending.redirectUri,
-          codeChallenge: pending.codeChallenge,
-          now,
-          codeTtlSeconds: web.config.authCodeTtlSeconds,
-        });
+        // The bridge's answer is recorded with the grant, in one transaction: when another
+        // tab answered the same state meanwhile, no grant or code is left behind.
+        const viaBridge = (code: string) =>
+          bridgeAnswer(pending.redirectUri, pending.clientId, pending.state, { code });
+        let approved: Awaited<ReturnType<typeof approveAuthorization>>;
+        try {
+          approved = await approveAuthorization(web.db, {
+            userId: current.user.id,
+            clientId: pending.clientId,
+            // A session opened with an API key ties the grant to that key: revoking the key revokes it.
+            apiKeyId: current.session.apiKeyId,
+            scope: formatScope(scopes),
+            tools,
+            argumentLimits,
+            resource: pending.resource,
+            redirectUri: pending.redirectUri,
+            codeChallenge: pending.codeChallenge,
+            now,
+            codeTtlSeconds: web.config.authCodeTtlSeconds,
+            alsoInTransaction: function* (tx, code) {
+              const answer = viaBridge(code);
+              if (answer !== null) yield* claimBridgeState(tx, answer);
+            },
+          });
+        } catch (error) {
+          if (error instanceof BridgeStateTaken) return problemPage(set, 400, bridgeStateTaken);
+          throw error;
+        }
         // The session's key was revoked while this answer was on its way: that ended the session too.
         if (!approved) return problemPage(set, 401, sessionEnded);
         const { code, authorization: grant } = approved;
@@ -249,7 +282,7 @@ export function authorizeRoutes(web: WebDeps, pages: PageGuards) {
           },
         });
         // RFC 6749 §4.1.2 and RFC 9207 §2
-        return respond({ code });
+        return respond({ code }, true);
       },
       { form: "/" },
     );

@@ -110,7 +110,7 @@ describe.skipIf(chromiumPath === null)("mcp-remote 0.15.1 spawned by a host over
   /** The client's token_refreshed audit events, once waiting entries are written. */
   async function refreshEvents() {
     const { auditEvents } = gate.app.db.tables;
-    await gate.app.audit.flush();
+    await gate.app.audit.drain();
     return await gate.app.db
       .select()
       .from(auditEvents)
