@@ -7,7 +7,7 @@ import type { TokenContext } from "../oauth/tokens-store.ts";
 import { supportedScopes } from "../oauth/scopes.ts";
 import type { ArgumentLimits, LimitSource } from "./argument-gates.ts";
 import { newCaller, type Caller } from "./caller.ts";
-import { tokenDigest, type CredentialCache, type Verified } from "./credential-cache.ts";
+import { tokenDigest, type CredentialCache, type Miss, type Verified } from "./credential-cache.ts";
 import { policySourcesFor, type PolicyRule, type PolicySubject } from "./policy-config.ts";
 
 // The bearer check in front of /mcp (RFC 6750 §2.1, header only). A token
@@ -66,12 +66,12 @@ function verdict(
   check: (deps: BearerDeps, token: string) => Maybe<Checked>,
   token: string,
   digest: string,
-  known: Caller | null,
+  known: Caller | Miss,
 ): Maybe<BearerOutcome> {
-  if (known !== null) return { ok: true, caller: known };
+  if (!("epoch" in known)) return { ok: true, caller: known };
   return andThen(check(deps, token), (outcome) => {
     if (!outcome.ok) return outcome;
-    deps.credentials.set(digest, outcome.verified);
+    deps.credentials.set(digest, outcome.verified, known);
     return { ok: true, caller: outcome.verified.caller };
   });
 }

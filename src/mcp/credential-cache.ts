@@ -36,10 +36,21 @@ export interface Verified {
   touch(now: number): Maybe<void>;
 }
 
+/** No entry: check afresh, then `set` with this miss, whose epoch was read before the check began. */
+export interface Miss {
+  readonly epoch: number;
+}
+
 export interface CredentialCache {
   /** The caller a token with this digest was verified as, if nothing that could change the verdict changed since. */
-  get(digest: string, now: number): Maybe<Caller | null>;
-  set(digest: string, verified: Verified): void;
+  get(digest: string, now: number): Maybe<Caller | Miss>;
+  /**
+   * Remembers a check that passed, unless the epoch moved since `miss` was
+   * read: on a store that answers later, a revocation can commit while the
+   * check is on its way, and its verdict must not outlive the epoch it was
+   * made under.
+   */
+  set(digest: string, verified: Verified, miss: Miss): void;
 }
 
 /** The cache key of a presented token (Bun's one-shot SHA-256: under load a tenth of node:crypto's createHash). */
@@ -62,18 +73,18 @@ export function createCredentialCache(db: Store): CredentialCache {
     }
     return read;
   };
-  const lookup = (digest: string, now: number, current: number): Maybe<Caller | null> => {
+  const lookup = (digest: string, now: number, current: number): Maybe<Caller | Miss> => {
     if (current !== epoch) {
       entries = new Map();
       epoch = current;
-      return null;
+      return { epoch: current };
     }
     const verified = entries.get(digest);
-    if (verified === undefined) return null;
+    if (verified === undefined) return { epoch: current };
     const { expiresAt } = verified.caller;
     if (expiresAt !== null && expiresAt <= now) {
       entries.delete(digest);
-      return null;
+      return { epoch: current };
     }
     const touched = verified.touch(now);
     return touched instanceof Promise ? touched.then(() => verified.caller) : verified.caller;
@@ -86,7 +97,8 @@ export function createCredentialCache(db: Store): CredentialCache {
         ? current.then((read) => lookup(digest, now, read))
         : lookup(digest, now, current);
     },
-    set(digest, verified) {
+    set(digest, verified, miss) {
+      if (miss.epoch !== epoch) return;
       if (entries.size >= maxEntries) entries = new Map();
       entries.set(digest, verified);
     },
