@@ -37,7 +37,15 @@ export interface Config {
   passwordHashCost: PasswordHashCost;
 }
 
-export type DatabaseTarget = { kind: "sqlite" } | { kind: "postgres"; url: string; poolSize: number };
+export type DatabaseTarget =
+  | { kind: "sqlite" }
+  | {
+      kind: "postgres";
+      url: string;
+      poolSize: number;
+      /** Keep /mcp's auth epoch current by LISTEN/NOTIFY instead of a read per request (src/db/auth-epoch.ts). */
+      listen: boolean;
+    };
 
 export const auditArgumentsModes = ["none", "redacted", "full"] as const;
 export type AuditArgumentsMode = (typeof auditArgumentsModes)[number];
@@ -70,6 +78,12 @@ export const settings = {
     flag: "--database-pool-size",
     help: "PostgreSQL connections per instance",
     default: "10",
+  },
+  databaseListen: {
+    env: "GATEHOUSE_DATABASE_LISTEN",
+    flag: "--database-listen",
+    help: "PostgreSQL only, true: learn of revocations by LISTEN/NOTIFY instead of a read on every /mcp request (needs a direct connection, not a transaction pooler)",
+    default: "false",
   },
   publicUrl: {
     env: "GATEHOUSE_PUBLIC_URL",
@@ -167,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
       // DATABASE_URL is what hosting platforms set; Gatehouse's own name wins.
       raw("databaseUrl") ?? (env.DATABASE_URL || undefined),
       parseInteger("databasePoolSize", raw("databasePoolSize"), 1, 1000),
+      parseBoolean("databaseListen", raw("databaseListen")!),
     ),
     publicUrl: parsePublicUrl(flags[settings.publicUrl.flag] ?? env[settings.publicUrl.env] ?? "", port),
     configFile: raw("configFile") ?? null,
@@ -240,8 +255,12 @@ function parseDuration(key: Key, value: string, opts: { zero?: boolean } = {}): 
  * the URL's own parameters (`?sslmode=require`). The error never repeats the
  * URL: it may carry a password.
  */
-function parseDatabase(value: string | undefined, poolSize: number): DatabaseTarget {
-  if (value === undefined) return { kind: "sqlite" };
+function parseDatabase(value: string | undefined, poolSize: number, listen: boolean): DatabaseTarget {
+  if (value === undefined) {
+    if (listen)
+      fail("databaseListen", "LISTEN/NOTIFY is PostgreSQL's: set GATEHOUSE_DATABASE_URL too, or leave this false");
+    return { kind: "sqlite" };
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -256,7 +275,7 @@ function parseDatabase(value: string | undefined, poolSize: number): DatabaseTar
   }
   if (url.hostname === "" || url.pathname.length <= 1)
     fail("databaseUrl", "expected postgres://user:password@host:5432/database, with a host and a database name");
-  return { kind: "postgres", url: value, poolSize };
+  return { kind: "postgres", url: value, poolSize, listen };
 }
 
 /** Comma-separated origins (`https://inspector.example`, `http://localhost:6274`), each normalized. */

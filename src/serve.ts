@@ -3,6 +3,7 @@ import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
 import { createApp } from "./app.ts";
 import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
+import { listenForAuthEpoch } from "./db/auth-epoch.ts";
 import { closeStore } from "./db/operations.ts";
 import type { Store } from "./db/store.ts";
 import type { GatewayConfig } from "./gateway/config.ts";
@@ -45,6 +46,7 @@ export async function serve(
   gateway?.start();
   // Audit batches are written on a thread of their own, off the request path.
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments, thread: true });
+  const epochFeed = config.database.kind === "postgres" && config.database.listen ? await listenForAuthEpoch(db) : null;
   const app = createApp({
     config,
     db,
@@ -55,6 +57,7 @@ export async function serve(
     identityProviders,
     policies,
     ...(gateway && { gateway }),
+    ...(epochFeed && { authEpoch: epochFeed.read }),
   });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const purgeOnce = async () => {
@@ -104,6 +107,7 @@ export async function serve(
       await app.stop(false);
       await gateway?.stop();
       await audit.close();
+      await epochFeed?.close();
       await closeStore(db);
       log.info("stopped");
       process.off("SIGTERM", onSignal);

@@ -10,11 +10,26 @@ import type { Store, Tables } from "./store.ts";
  * own parameters (`?sslmode=require`).
  */
 export function openPostgres(url: string, poolSize: number): Store {
-  const client = new SQL(url, { max: poolSize, idleTimeout: 60 });
+  const closed = new Set<() => void>();
+  const client = new SQL(url, { max: poolSize, idleTimeout: 60, onclose: () => closed.forEach((fn) => fn()) });
+  closeListeners.set(client, closed);
   const db = drizzle({ client, schema: schemaPg });
   // schema-pg.ts's tables stand where schema.ts's do (store.ts says why).
   return Object.assign(db, {
     tables: schemaPg as unknown as Tables,
     dialectSql: postgresDialectSql,
   }) as unknown as Store;
+}
+
+const closeListeners = new WeakMap<SQL, Set<() => void>>();
+
+/**
+ * Calls `fn` whenever one of the pool's connections closes, the LISTEN
+ * connection included (Bun's client does not say which); returns what stops it.
+ */
+export function onConnectionClosed(client: SQL, fn: () => void): () => void {
+  const set = closeListeners.get(client);
+  if (set === undefined) throw new TypeError("not a pool opened by openPostgres");
+  set.add(fn);
+  return () => set.delete(fn);
 }

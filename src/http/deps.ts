@@ -1,6 +1,7 @@
 import type { AuditRecorder } from "../audit/recorder.ts";
 import type { Config } from "../config.ts";
 import type { Store } from "../db/store.ts";
+import type { AuthEpochSource } from "../db/auth-epoch.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import type { IdentityProviderConfig } from "../identity/config.ts";
 import type { Logger } from "../log.ts";
@@ -37,6 +38,8 @@ export interface AppDeps {
   directToolCalls?: { enabled: boolean; answered?: number };
   /** Prometheus counters (GATEHOUSE_METRICS); hooks that do nothing when metrics are off. */
   metrics: Metrics;
+  /** How /mcp's credential cache learns the auth epoch; absent: a read once per event-loop turn (GATEHOUSE_DATABASE_LISTEN). */
+  authEpoch?: AuthEpochSource;
 }
 
 /** What createApp needs; it makes the audit recorder itself when none is given, and the metrics from the config. */

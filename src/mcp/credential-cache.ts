@@ -1,4 +1,4 @@
-import { readAuthEpoch } from "../db/auth-epoch.ts";
+import { type AuthEpochSource, readAuthEpoch } from "../db/auth-epoch.ts";
 import type { Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import type { Caller } from "./caller.ts";
@@ -58,7 +58,7 @@ export function tokenDigest(token: string): string {
   return Bun.SHA256.hash(token, "base64");
 }
 
-export function createCredentialCache(db: Store): CredentialCache {
+export function createCredentialCache(db: Store, source: AuthEpochSource = () => readAuthEpoch(db)): CredentialCache {
   let epoch = -1;
   let entries = new Map<string, Verified>();
   // The epoch as read in this event-loop turn; setImmediate forgets it before the next.
@@ -68,7 +68,7 @@ export function createCredentialCache(db: Store): CredentialCache {
   };
   const epochNow = () => {
     if (read === null) {
-      read = readAuthEpoch(db);
+      read = source();
       setImmediate(forget);
     }
     return read;

@@ -162,7 +162,7 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   const resource = new URL(resourceUrl);
   const guard = requestGuard(deps.config);
   const handler = createMcpEndpointHandler(catalogue, deps.log);
-  const credentials = createCredentialCache(deps.db);
+  const credentials = createCredentialCache(deps.db, deps.authEpoch);
   const policies = deps.policies ?? [];
   const direct = deps.directToolCalls ?? { enabled: true };
   const toolsLists = createToolsListCache(catalogue);
