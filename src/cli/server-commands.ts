@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
 import { backupTo, closeStore } from "../db/operations.ts";
+import { holdServerLock } from "../db/server-lock.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { loadIdentityProviders } from "../identity/config.ts";
 import { loadPolicies } from "../mcp/policy-config.ts";
@@ -19,16 +20,22 @@ export const serverCommands: Record<string, Command> = {
       const identityProviders = config.configFile === null ? [] : loadIdentityProviders(config.configFile, io.env);
       const policies = config.configFile === null ? [] : loadPolicies(config.configFile);
       const log = createLogger();
-      const { serve } = await import("../serve.ts");
-      const running = await serve(
-        config,
-        openMigrated(config, log.info.bind(log, "migrated")),
-        log,
-        gatewayConfig,
-        identityProviders,
-        policies,
-      );
-      await running.stopped;
+      // Held until the server has stopped, so `gatehouse restore` refuses meanwhile.
+      const releaseLock = holdServerLock(config.dataDir);
+      try {
+        const { serve } = await import("../serve.ts");
+        const running = await serve(
+          config,
+          openMigrated(config, log.info.bind(log, "migrated")),
+          log,
+          gatewayConfig,
+          identityProviders,
+          policies,
+        );
+        await running.stopped;
+      } finally {
+        releaseLock();
+      }
     },
   },
   migrate: {
