@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
 import { backupTo, closeStore } from "../db/operations.ts";
+import { restoreDatabase } from "../db/restore.ts";
 import { holdServerLock } from "../db/server-lock.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { loadIdentityProviders } from "../identity/config.ts";
@@ -9,7 +10,7 @@ import { loadPolicies } from "../mcp/policy-config.ts";
 import { createLogger } from "../log.ts";
 import { openMigrated, RuntimeError, runMigrations, type Command } from "./command.ts";
 
-// Running, checking and keeping the server's data: serve, healthcheck, migrate, backup.
+// Running, checking and keeping the server's data: serve, healthcheck, migrate, backup, restore.
 export const serverCommands: Record<string, Command> = {
   serve: {
     usage: "gatehouse serve [settings]",
@@ -80,6 +81,18 @@ export const serverCommands: Record<string, Command> = {
         closeStore(db);
       }
       io.out(`backed up to ${target}\n`);
+    },
+  },
+  restore: {
+    usage: "gatehouse restore FILE",
+    summary: "replace the database with FILE, a backup, after checking it; the server must be stopped",
+    positionals: 1,
+    run({ positionals, config, io }) {
+      const file = resolve(positionals[0]!);
+      const { database, keptAs, applied } = restoreDatabase(resolve(config.dataDir), file, new Date());
+      if (keptAs) io.out(`kept the database it replaces as ${keptAs}\n`);
+      if (applied.length) io.out(`applied ${applied.join(", ")}\n`);
+      io.out(`restored ${file} into ${database}\n`);
     },
   },
   healthcheck: {

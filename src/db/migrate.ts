@@ -9,6 +9,18 @@ export interface MigrateResult {
   applied: string[];
 }
 
+/** The `created_at` of each migration the database records (drizzle's bookkeeping table must exist). */
+export function appliedMigrations(sqlite: Database): Set<number> {
+  const rows = sqlite.query<{ created_at: number }, []>("SELECT created_at FROM __drizzle_migrations").all();
+  return new Set(rows.map((r) => Number(r.created_at)));
+}
+
+/** Whether the database records a migration this build does not know: a newer Gatehouse wrote it. */
+export function hasUnknownMigrations(applied: Set<number>, list: Migration[] = migrations): boolean {
+  const known = new Set(list.map((m) => m.createdAt));
+  return [...applied].some((createdAt) => !known.has(createdAt));
+}
+
 /**
  * Applies pending migrations in one transaction. Uses drizzle's own
  * bookkeeping table so drizzle-kit keeps understanding the database.
@@ -20,15 +32,12 @@ export function migrate(sqlite: Database, list: Migration[] = migrations): Migra
     "CREATE TABLE IF NOT EXISTS __drizzle_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)",
   );
   const run = sqlite.transaction(() => {
-    const rows = sqlite.query<{ created_at: number }, []>("SELECT created_at FROM __drizzle_migrations").all();
-    const known = new Set(list.map((m) => m.createdAt));
-    const unknown = rows.filter((r) => !known.has(Number(r.created_at)));
-    if (unknown.length > 0) {
+    const done = appliedMigrations(sqlite);
+    if (hasUnknownMigrations(done, list)) {
       throw new NewerDatabaseError(
         "the database was written by a newer version of Gatehouse; refusing to open it (upgrade Gatehouse, or restore a backup)",
       );
     }
-    const done = new Set(rows.map((r) => Number(r.created_at)));
     const applied: string[] = [];
     for (const m of list) {
       if (done.has(m.createdAt)) continue;

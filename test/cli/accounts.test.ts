@@ -20,6 +20,7 @@ const allCommands = [
   "key list",
   "key revoke",
   "backup",
+  "restore",
 ];
 const cli = useCliSandbox();
 

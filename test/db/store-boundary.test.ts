@@ -27,6 +27,7 @@ const sqliteOwnTests: Record<string, string> = {
   "test/db/indexes.test.ts": "SQLite's query plans (EXPLAIN QUERY PLAN)",
   "test/e2e/binary.test.ts": "opens the SQLite file `gatehouse backup` writes",
   "test/cli/server-commands.test.ts": "opens the SQLite file `gatehouse backup` writes (VACUUM INTO)",
+  "test/cli/restore.test.ts": "`gatehouse restore`, SQLite's own: makes older, newer, foreign and damaged SQLite files",
   "test/docs/storage.test.ts": "lists tables and columns from sqlite_master and pragma_table_info",
   "test/audit/recorder.test.ts": "the audit writer thread's own connection, and WAL checkpoint PRAGMAs",
   "test/mcp/credential-cache.test.ts": "a second bun:sqlite connection stands in for another process",
