@@ -3,13 +3,15 @@ import { dirname, join, resolve } from "node:path";
 import { databaseFileName, openDatabase } from "../db/client.ts";
 import { openStore } from "../db/open.ts";
 import { backupTo, closeStore } from "../db/operations.ts";
+import { restoreDatabase } from "../db/restore.ts";
+import { holdServerLock } from "../db/server-lock.ts";
 import { loadGatewayConfig } from "../gateway/config.ts";
 import { loadIdentityProviders } from "../identity/config.ts";
 import { loadPolicies } from "../mcp/policy-config.ts";
 import { createLogger } from "../log.ts";
 import { openMigrated, RuntimeError, runMigrations, type Command } from "./command.ts";
 
-// Running, checking and keeping the server's data: serve, healthcheck, migrate, backup.
+// Running, checking and keeping the server's data: serve, healthcheck, migrate, backup, restore.
 export const serverCommands: Record<string, Command> = {
   serve: {
     usage: "gatehouse serve [settings]",
@@ -20,16 +22,22 @@ export const serverCommands: Record<string, Command> = {
       const identityProviders = config.configFile === null ? [] : loadIdentityProviders(config.configFile, io.env);
       const policies = config.configFile === null ? [] : loadPolicies(config.configFile);
       const log = createLogger();
-      const { serve } = await import("../serve.ts");
-      const running = await serve(
-        config,
-        await openMigrated(config, log.info.bind(log, "migrated")),
-        log,
-        gatewayConfig,
-        identityProviders,
-        policies,
-      );
-      await running.stopped;
+      // SQLite: held until the server has stopped, so `gatehouse restore` refuses meanwhile.
+      const releaseLock = config.database.kind === "sqlite" ? holdServerLock(config.dataDir) : () => {};
+      try {
+        const { serve } = await import("../serve.ts");
+        const running = await serve(
+          config,
+          await openMigrated(config, log.info.bind(log, "migrated")),
+          log,
+          gatewayConfig,
+          identityProviders,
+          policies,
+        );
+        await running.stopped;
+      } finally {
+        releaseLock();
+      }
     },
   },
   migrate: {
@@ -79,6 +87,23 @@ export const serverCommands: Record<string, Command> = {
         await closeStore(db);
       }
       io.out(`backed up to ${target}\n`);
+    },
+  },
+  restore: {
+    usage: "gatehouse restore FILE",
+    summary: "replace the database with FILE, a backup, after checking it; the server must be stopped",
+    positionals: 1,
+    run({ positionals, config, io }) {
+      if (config.database.kind === "postgres") {
+        throw new RuntimeError(
+          'the database is PostgreSQL: restore a pg_dump archive with pg_restore (pg_restore --clean --if-exists --dbname="$GATEHOUSE_DATABASE_URL" FILE), with every instance stopped',
+        );
+      }
+      const file = resolve(positionals[0]!);
+      const { database, keptAs, applied } = restoreDatabase(resolve(config.dataDir), file, new Date());
+      if (keptAs) io.out(`kept the database it replaces as ${keptAs}\n`);
+      if (applied.length) io.out(`applied ${applied.join(", ")}\n`);
+      io.out(`restored ${file} into ${database}\n`);
     },
   },
   healthcheck: {

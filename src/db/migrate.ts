@@ -11,6 +11,18 @@ export interface MigrateResult {
   applied: string[];
 }
 
+/** The `created_at` of each migration the database records (drizzle's bookkeeping table must exist). */
+export function appliedMigrations(sqlite: Database): Set<number> {
+  const rows = sqlite.query<{ created_at: number }, []>("SELECT created_at FROM __drizzle_migrations").all();
+  return new Set(rows.map((r) => Number(r.created_at)));
+}
+
+/** Whether the database records a migration this build does not know: a newer Gatehouse wrote it. */
+export function hasUnknownMigrations(applied: Set<number>, list: Migration[] = migrations): boolean {
+  const known = new Set(list.map((m) => m.createdAt));
+  return [...applied].some((createdAt) => !known.has(createdAt));
+}
+
 /**
  * Applies pending migrations in one transaction. Uses drizzle's own
  * bookkeeping table so drizzle-kit keeps understanding the database.
@@ -22,9 +34,9 @@ export function migrate(sqlite: Database, list: Migration[] = migrations): Migra
     "CREATE TABLE IF NOT EXISTS __drizzle_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)",
   );
   const run = sqlite.transaction(() => {
-    const rows = sqlite.query<{ created_at: number }, []>("SELECT created_at FROM __drizzle_migrations").all();
+    const done = appliedMigrations(sqlite);
     const applied: string[] = [];
-    for (const m of pending(list, rows)) {
+    for (const m of pending(list, done)) {
       for (const statement of m.statements) sqlite.run(statement);
       sqlite.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)", [hashOf(m), m.createdAt]);
       applied.push(m.tag);
@@ -48,7 +60,7 @@ export async function migratePostgres(client: SQL, list: Migration[] = postgresM
     await tx`CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`;
     const rows: { created_at: string }[] = await tx`SELECT created_at FROM drizzle.__drizzle_migrations`;
     const done: string[] = [];
-    for (const m of pending(list, rows)) {
+    for (const m of pending(list, new Set(rows.map((r) => Number(r.created_at))))) {
       for (const statement of m.statements) await tx.unsafe(statement);
       await tx`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (${hashOf(m)}, ${m.createdAt})`;
       done.push(m.tag);
@@ -59,15 +71,13 @@ export async function migratePostgres(client: SQL, list: Migration[] = postgresM
 }
 
 /** What `list` has that the database has not applied; throws when the database has a migration `list` does not know. */
-function pending(list: Migration[], rows: { created_at: number | string }[]): Migration[] {
-  const known = new Set(list.map((m) => m.createdAt));
-  if (rows.some((r) => !known.has(Number(r.created_at)))) {
+function pending(list: Migration[], applied: Set<number>): Migration[] {
+  if (hasUnknownMigrations(applied, list)) {
     throw new NewerDatabaseError(
       "the database was written by a newer version of Gatehouse; refusing to open it (upgrade Gatehouse, or restore a backup)",
     );
   }
-  const done = new Set(rows.map((r) => Number(r.created_at)));
-  return list.filter((m) => !done.has(m.createdAt));
+  return list.filter((m) => !applied.has(m.createdAt));
 }
 
 function hashOf(m: Migration): string {

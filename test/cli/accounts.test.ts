@@ -19,6 +19,7 @@ const allCommands = [
   "key list",
   "key revoke",
   "backup",
+  "restore",
 ];
 const cli = useCliSandbox();
 

@@ -11,6 +11,9 @@ export const sqliteOwnTests: Record<string, { why: string; runsOnPostgres?: true
   "test/db/indexes.test.ts": { why: "SQLite's query plans (EXPLAIN QUERY PLAN)" },
   "test/e2e/binary.test.ts": { why: "the binary in an empty directory, on the SQLite file it makes there" },
   "test/cli/server-commands.test.ts": { why: "opens the SQLite file `gatehouse backup` writes (VACUUM INTO)" },
+  "test/cli/restore.test.ts": {
+    why: "`gatehouse restore`, SQLite's own: makes older, newer, foreign and damaged SQLite files",
+  },
   "test/docs/storage.test.ts": { why: "lists tables and columns from sqlite_master and pragma_table_info" },
   "test/audit/recorder.test.ts": { why: "the audit writer thread's own connection, and WAL checkpoint PRAGMAs" },
   "test/mcp/credential-cache.test.ts": { why: "a second bun:sqlite connection stands in for another process" },
