@@ -11,7 +11,13 @@ import type { Store, Tables } from "./store.ts";
  */
 export function openPostgres(url: string, poolSize: number): Store {
   const closed = new Set<() => void>();
-  const client = new SQL(url, { max: poolSize, idleTimeout: 60, onclose: () => closed.forEach((fn) => fn()) });
+  const client = new SQL(url, {
+    max: poolSize,
+    idleTimeout: 60,
+    onclose: () => {
+      for (const fn of closed) fn();
+    },
+  });
   closeListeners.set(client, closed);
   const db = drizzle({ client, schema: schemaPg });
   // schema-pg.ts's tables stand where schema.ts's do (store.ts says why).
