@@ -6,7 +6,9 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { findUserByEmail } from "../src/accounts/users-store.ts";
-import { openDatabase } from "../src/db/client.ts";
+import { loadConfig } from "../src/config.ts";
+import { openStore } from "../src/db/open.ts";
+import { closeStore } from "../src/db/operations.ts";
 import { approveAuthorization } from "../src/oauth/authorizations.ts";
 import { mcpResourceUrl } from "../src/oauth/resource.ts";
 
@@ -140,12 +142,15 @@ export async function registerPublicClient(base: string): Promise<string> {
 
 /**
  * `count` authorization codes for `clientId`, each of its own approval by
- * the bench user, written straight into the server's SQLite file in one
- * transaction (WAL lets the bench write beside the running server): the
+ * the bench user, written straight into the server's database (on SQLite
+ * WAL lets the bench write beside the running server): the
  * consent page's own function, without a browser per code.
  */
 export async function mintCodes(base: string, dataDir: string, clientId: string, count: number): Promise<string[]> {
-  const db = openDatabase(dataDir);
+  // The store the server uses: its SQLite file, or the PostgreSQL database the bench was given.
+  const db = openStore(
+    loadConfig({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_DATABASE_URL: process.env.GATEHOUSE_DATABASE_URL }),
+  );
   try {
     const user = await findUserByEmail(db, email);
     if (!user) throw new Error(`no user ${email}`);
@@ -164,7 +169,7 @@ export async function mintCodes(base: string, dataDir: string, clientId: string,
     const approvals = await Promise.all(Array.from({ length: count }, approve));
     return approvals.map((approval) => approval!.code);
   } finally {
-    db.$client.close();
+    await closeStore(db);
   }
 }
 
