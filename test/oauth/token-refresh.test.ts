@@ -139,6 +139,8 @@ describe("the grace window (simultaneous refreshes)", () => {
   });
 
   test("the repeated pair reports the access token's remaining lifetime", async () => {
+    // Frozen from here, so no wall-clock second passes between the issue and the 30 s step.
+    setSystemTime(new Date());
     const { client, tokens } = await connected(app);
     await refreshed(client.id, tokens.refresh_token);
     advanceClock(30);
