@@ -138,6 +138,8 @@ describe("request context", () => {
   test("a page's audit entry carries the request id the response names and the client address", async () => {
     const res = await post("/sign-in/key", await browser(), { csrf: formToken, api_key: "not-a-key" });
     expect(res.status).toBe(401);
+    // Written one by one (batch: false), but on PostgreSQL after the answer: wait for it.
+    await audit.drain();
     const { auditEvents } = db.tables;
     const entry = first(
       await db
