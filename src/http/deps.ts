@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
 import type { PolicyRule } from "../mcp/policy-config.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
-import type { RateLimiter } from "../security/rate-limit.ts";
+import type { RateCounters, RateLimiter } from "../security/rate-limit.ts";
 
 // What the routes are built from. Here rather than in app.ts, so a route
 // module never imports the module that assembles the routes.
@@ -37,10 +37,12 @@ export interface AppDeps {
   directToolCalls?: { enabled: boolean; answered?: number };
   /** Prometheus counters (GATEHOUSE_METRICS); hooks that do nothing when metrics are off. */
   metrics: Metrics;
+  /** Where every rate limit and throttle counts (src/security/rate-counters.ts); each limiter keeps its own key prefix. */
+  rateCounters: RateCounters;
 }
 
-/** What createApp needs; it makes the audit recorder itself when none is given, and the metrics from the config. */
-export type AppInput = Omit<AppDeps, "audit" | "metrics"> & { audit?: AuditRecorder };
+/** What createApp needs; it makes the audit recorder itself when none is given, the metrics and the rate counters from the config. */
+export type AppInput = Omit<AppDeps, "audit" | "metrics" | "rateCounters"> & { audit?: AuditRecorder };
 
 /** What the page routes share: the app's dependencies plus values derived once. */
 export interface WebDeps extends AppDeps {
