@@ -23,7 +23,8 @@ import { healthRoutes } from "./ops/health.ts";
 import { countingToolCalls, createMetrics, noMetrics } from "./ops/metrics.ts";
 import { metricsRoutes } from "./ops/metrics-routes.ts";
 import { cspHeader, pageCsp } from "./security/csp.ts";
-import { memoryRateCounters } from "./security/rate-counters-memory.ts";
+import { selectRateCounters } from "./security/rate-counters.ts";
+import { postgresClientOf } from "./db/postgres-client.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
 import { adminServiceAccountsRoutes } from "./web/admin-service-accounts.ts";
@@ -57,7 +58,7 @@ export function createApp(input: AppInput) {
     ...input,
     audit: metrics ? countingToolCalls(audit, metrics) : audit,
     metrics: metrics ?? noMetrics,
-    rateCounters: memoryRateCounters(),
+    rateCounters: selectRateCounters(input.config, postgresClientOf(input.db)),
   };
   const secure = new URL(deps.config.publicUrl).protocol === "https:";
   const signInFailures = { windowSeconds: signInWindowSeconds, now: deps.now, counters: deps.rateCounters };
@@ -79,8 +80,12 @@ export function createApp(input: AppInput) {
   return (
     new Elysia()
       .use(html())
-      // After the server stops (requests in flight done), the waiting audit entries are written.
-      .onStop(() => void deps.audit.close())
+      // After the server stops (requests in flight done), the waiting audit entries are written,
+      // and a Redis connection for the rate counters is closed.
+      .onStop(() => {
+        void deps.audit.close();
+        deps.rateCounters.close();
+      })
       .onRequest(({ set }) => {
         Object.assign(set.headers, securityHeaders);
       })
