@@ -23,6 +23,8 @@ import { healthRoutes } from "./ops/health.ts";
 import { countingToolCalls, createMetrics, noMetrics } from "./ops/metrics.ts";
 import { metricsRoutes } from "./ops/metrics-routes.ts";
 import { cspHeader, pageCsp } from "./security/csp.ts";
+import { selectRateCounters } from "./security/rate-counters.ts";
+import { postgresClientOf } from "./db/postgres-client.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
 import { adminServiceAccountsRoutes } from "./web/admin-service-accounts.ts";
@@ -56,8 +58,10 @@ export function createApp(input: AppInput) {
     ...input,
     audit: metrics ? countingToolCalls(audit, metrics) : audit,
     metrics: metrics ?? noMetrics,
+    rateCounters: selectRateCounters(input.config, postgresClientOf(input.db)),
   };
   const secure = new URL(deps.config.publicUrl).protocol === "https:";
+  const signInFailures = { windowSeconds: signInWindowSeconds, now: deps.now, counters: deps.rateCounters };
   // The one tool catalogue: /mcp serves it, and the consent and API keys pages offer its write tools.
   const catalogue = createToolCatalogue(builtinTools(deps), deps.gateway ?? null, deps.audit);
   const web: WebDeps = {
@@ -66,8 +70,8 @@ export function createApp(input: AppInput) {
     secure,
     sessionCookie: sessionCookieName(secure),
     signInFailures: {
-      perAccount: createRateLimiter({ limit: 5, windowSeconds: signInWindowSeconds, now: deps.now }),
-      perAddress: createRateLimiter({ limit: 20, windowSeconds: signInWindowSeconds, now: deps.now }),
+      perAccount: createRateLimiter({ ...signInFailures, limit: 5, prefix: "sign-in:account" }),
+      perAddress: createRateLimiter({ ...signInFailures, limit: 20, prefix: "sign-in:address" }),
     },
   };
   const context = requestContext(deps);
@@ -76,8 +80,12 @@ export function createApp(input: AppInput) {
   return (
     new Elysia()
       .use(html())
-      // After the server stops (requests in flight done), the waiting audit entries are written.
-      .onStop(() => void deps.audit.close())
+      // After the server stops (requests in flight done), the waiting audit entries are written,
+      // and a Redis connection for the rate counters is closed.
+      .onStop(() => {
+        void deps.audit.close();
+        deps.rateCounters.close();
+      })
       .onRequest(({ set }) => {
         Object.assign(set.headers, securityHeaders);
       })

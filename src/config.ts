@@ -21,6 +21,8 @@ export interface Config {
    */
   refreshGraceSeconds: number;
   rateLimitPerMinute: number;
+  /** Redis for the rate limits and throttles every instance shares (issue 16); null: the database, or memory on SQLite. */
+  redisUrl: string | null;
   /** Take the client address from the last X-Forwarded-For entry (behind a reverse proxy). */
   trustProxy: boolean;
   /** Browser origins besides the public URL's own that may call /mcp (DNS rebinding defence). */
@@ -126,6 +128,11 @@ export const settings = {
     help: "requests a minute per token or API key",
     default: "100",
   },
+  redisUrl: {
+    env: "GATEHOUSE_REDIS_URL",
+    flag: "--redis-url",
+    help: "redis:// or rediss:// URL of a Redis keeping the rate limits and throttles all instances share; unset: the database (PostgreSQL) or memory (SQLite)",
+  },
   trustProxy: {
     env: "GATEHOUSE_TRUST_PROXY",
     flag: "--trust-proxy",
@@ -190,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     authCodeTtlSeconds: parseDuration("authCodeTtl", raw("authCodeTtl")!),
     refreshGraceSeconds: parseDuration("refreshGrace", raw("refreshGrace")!, { zero: true }),
     rateLimitPerMinute: parseInteger("rateLimitPerMinute", raw("rateLimitPerMinute"), 1, 1_000_000),
+    redisUrl: parseRedisUrl(raw("redisUrl")),
     trustProxy: parseBoolean("trustProxy", raw("trustProxy")!),
     allowedOrigins: parseOrigins("allowedOrigins", raw("allowedOrigins") ?? ""),
     toolTimeoutSeconds: parseDuration("toolTimeout", raw("toolTimeout")!),
@@ -210,6 +218,21 @@ function parseInteger(key: Key, value: string | undefined, min: number, max: num
   const n = Number(value);
   if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** A redis:// or rediss:// (TLS) URL with a host; the error never repeats the URL, which may hold a password. */
+function parseRedisUrl(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail("redisUrl", "expected a URL such as redis://localhost:6379");
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+    fail("redisUrl", `expected redis:// or rediss:// (TLS), got ${url.protocol}//`);
+  if (url.hostname === "") fail("redisUrl", "the URL names no host");
+  return value;
 }
 
 function parseBoolean(key: Key, value: string): boolean {

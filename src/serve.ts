@@ -12,6 +12,8 @@ import type { IdentityProviderConfig } from "./identity/config.ts";
 import type { Logger } from "./log.ts";
 import type { PolicyRule } from "./mcp/policy-config.ts";
 import { purgeExpiredOAuth } from "./oauth/purge.ts";
+import { sweepEndedRateWindows } from "./security/rate-counters.ts";
+import { postgresClientOf } from "./db/postgres-client.ts";
 import { randomString } from "./security/tokens.ts";
 
 const purgeIntervalMs = 10 * 60 * 1000;
@@ -84,6 +86,8 @@ export async function serve(
     }
     const audit = await purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
     if (audit > 0) log.info("purged old audit entries", { count: audit });
+    const rateWindows = await sweepEndedRateWindows(postgresClientOf(db), now());
+    if (rateWindows > 0) log.info("purged ended rate limit windows", { count: rateWindows });
   };
   const purge = setInterval(() => {
     purgeOnce().catch((error: unknown) => log.error("purge failed", { error: String(error) }));

@@ -49,6 +49,10 @@ describe("defaults", () => {
     expect(config.metrics).toBe(false);
   });
 
+  test("no Redis: rate limits count in the database or in memory", () => {
+    expect(config.redisUrl).toBeNull();
+  });
+
   test("an empty env value means the default", () => {
     expect(loadConfig({ PORT: "" }).port).toBe(8080);
   });
@@ -142,6 +146,9 @@ describe("bad values throw ConfigError naming the env var", () => {
     ["GATEHOUSE_RATE_LIMIT_PER_MINUTE", "0"],
     ["GATEHOUSE_TRUST_PROXY", "maybe"],
     ["GATEHOUSE_METRICS", "on"],
+    ["GATEHOUSE_REDIS_URL", "localhost:6379"],
+    ["GATEHOUSE_REDIS_URL", "http://localhost:6379"],
+    ["GATEHOUSE_REDIS_URL", "redis://"],
   ])("%s=%s", (name, value) => {
     expect(configError({ [name]: value }).message).toContain(name);
   });
@@ -150,6 +157,15 @@ describe("bad values throw ConfigError naming the env var", () => {
     const message = configError({}, { "--port": "abc" }).message;
     expect(message).toContain("PORT");
     expect(message).toContain("--port");
+  });
+
+  test("a Redis URL is redis:// or rediss://, and a bad one is never repeated: it may hold a password", () => {
+    expect(loadConfig({ GATEHOUSE_REDIS_URL: "redis://localhost:6379" }).redisUrl).toBe("redis://localhost:6379");
+    expect(loadConfig({}, { "--redis-url": "rediss://:pw@cache.internal:6380/2" }).redisUrl).toBe(
+      "rediss://:pw@cache.internal:6380/2",
+    );
+    const message = configError({ GATEHOUSE_REDIS_URL: "https://user:s3cret@cache.internal" }).message;
+    expect(message).toBe("GATEHOUSE_REDIS_URL (--redis-url): expected redis:// or rediss:// (TLS), got https://");
   });
 
   test("the message quotes the bad value", () => {

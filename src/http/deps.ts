@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
 import type { PolicyRule } from "../mcp/policy-config.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ToolCatalogue } from "../mcp/server.ts";
-import type { RateLimiter } from "../security/rate-limit.ts";
+import type { RateCounters, RateLimiter } from "../security/rate-limit.ts";
 
 // What the routes are built from. Here rather than in app.ts, so a route
 // module never imports the module that assembles the routes.
@@ -40,10 +40,12 @@ export interface AppDeps {
   metrics: Metrics;
   /** How /mcp's credential cache learns the auth epoch; absent: a read once per event-loop turn (GATEHOUSE_DATABASE_LISTEN). */
   authEpoch?: AuthEpochSource;
+  /** Where every rate limit and throttle counts (src/security/rate-counters.ts); each limiter keeps its own key prefix. */
+  rateCounters: RateCounters;
 }
 
-/** What createApp needs; it makes the audit recorder itself when none is given, and the metrics from the config. */
-export type AppInput = Omit<AppDeps, "audit" | "metrics"> & { audit?: AuditRecorder };
+/** What createApp needs; it makes the audit recorder itself when none is given, the metrics and the rate counters from the config. */
+export type AppInput = Omit<AppDeps, "audit" | "metrics" | "rateCounters"> & { audit?: AuditRecorder };
 
 /** What the page routes share: the app's dependencies plus values derived once. */
 export interface WebDeps extends AppDeps {

@@ -167,7 +167,11 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
   const direct = deps.directToolCalls ?? { enabled: true };
   const toolsLists = createToolsListCache(catalogue);
   const directDeps: DirectCallDeps = { catalogue, serverInfo, logging: catalogue.upstream?.proxies != null };
-  const rateLimit = createMcpRateLimit({ limitPerMinute: deps.config.rateLimitPerMinute, now: deps.now });
+  const rateLimit = createMcpRateLimit({
+    limitPerMinute: deps.config.rateLimitPerMinute,
+    now: deps.now,
+    counters: deps.rateCounters,
+  });
   const gate: ToolGate = {
     catalogue,
     challenge: (d) => insufficientScopeChallenge(metadataUrl, d),
@@ -234,7 +238,9 @@ export function mcpRoutes(deps: AppDeps, catalogue: ToolCatalogue, context: Requ
     const json = jsonOf(body);
     const count = countMessages(json, request.headers.get("mcp-protocol-version"));
     // A refused batch runs nothing and counts as the one request it is.
-    const verdict = rateLimit.take(bearer.caller, count.ok ? count.messages : 1);
+    const taking = rateLimit.take(bearer.caller, count.ok ? count.messages : 1);
+    // In memory (SQLite) the verdict is here already: awaited only when the store is shared.
+    const verdict = taking instanceof Promise ? await taking : taking;
     if (!verdict.allowed) {
       deps.metrics.rateLimited("mcp");
       return rateLimitedResponse(verdict, jsonRpcIdOf(json), requestId, cors);

@@ -1,9 +1,11 @@
-import { createRateLimiter, type Taken } from "../security/rate-limit.ts";
+import { andThen, type Maybe } from "../db/execute-now.ts";
+import { createRateLimiter, type RateCounters, type Taken } from "../security/rate-limit.ts";
 import type { Caller } from "./caller.ts";
 
 // Requests a minute per credential on /mcp (GATEHOUSE_RATE_LIMIT_PER_MINUTE),
-// counted in memory after the bearer check: never a database write, one Map
-// lookup a request. Refusals before it (Host, Origin, 401) are not counted, so
+// counted after the bearer check, one take a request: in memory on SQLite (one
+// Map lookup, answered at once), else where every instance counts
+// (src/security/rate-counters.ts). Refusals before it (Host, Origin, 401) are not counted, so
 // nobody can spend or probe another key's quota (ratelimit draft §8.2).
 //
 // The key is the credential a user manages: an API key, or a connection (the
@@ -27,8 +29,11 @@ const windowSeconds = 60;
 const policyName = '"default"';
 
 export interface McpRateLimit {
-  /** Counts `messages` requests (default 1; a batch's length) by `caller`; the verdict and the headers for the answer. */
-  take(caller: Caller, messages?: number): RateVerdict;
+  /**
+   * Counts `messages` requests (default 1; a batch's length) by `caller`; the verdict and the headers
+   * for the answer, at once when the counter store answers at once (memory).
+   */
+  take(caller: Caller, messages?: number): Maybe<RateVerdict>;
 }
 
 export interface RateVerdict {
@@ -43,22 +48,32 @@ export interface RateVerdict {
   headers: Record<string, string>;
 }
 
-export function createMcpRateLimit(opts: { limitPerMinute: number; now: () => number }): McpRateLimit {
-  const limiter = createRateLimiter({ limit: opts.limitPerMinute, windowSeconds, now: opts.now });
+export function createMcpRateLimit(opts: {
+  limitPerMinute: number;
+  now: () => number;
+  counters: RateCounters;
+}): McpRateLimit {
+  const limiter = createRateLimiter({
+    limit: opts.limitPerMinute,
+    windowSeconds,
+    now: opts.now,
+    counters: opts.counters,
+    prefix: "mcp",
+  });
   const policy = `${policyName};q=${opts.limitPerMinute};w=${windowSeconds}`;
+  const verdictOf = (taken: Taken, messages: number): RateVerdict => ({
+    allowed: taken.allowed,
+    messages,
+    remaining: taken.remaining,
+    resetSeconds: taken.resetSeconds,
+    headers: {
+      "ratelimit-policy": policy,
+      ratelimit: `${policyName};r=${taken.remaining};t=${taken.resetSeconds}`,
+    },
+  });
   return {
     take(caller, messages = 1) {
-      const taken: Taken = limiter.take(rateLimitKey(caller), messages);
-      return {
-        allowed: taken.allowed,
-        messages,
-        remaining: taken.remaining,
-        resetSeconds: taken.resetSeconds,
-        headers: {
-          "ratelimit-policy": policy,
-          ratelimit: `${policyName};r=${taken.remaining};t=${taken.resetSeconds}`,
-        },
-      };
+      return andThen(limiter.take(rateLimitKey(caller), messages), (taken) => verdictOf(taken, messages));
     },
   };
 }

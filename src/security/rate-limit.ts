@@ -1,21 +1,26 @@
-// A fixed-window counter per key, in memory. Used to throttle failed
-// sign-ins, registrations and requests per credential on /mcp. State lives
-// in the instance the app is given, never at module level.
+import { andThen, type Maybe } from "../db/execute-now.ts";
+
+// Fixed windows per key, over a counter store: the limit, the window and the
+// key's prefix live here; where the counts live is the store's
+// (rate-counters.ts picks one: memory on one process, else PostgreSQL or
+// Redis, so every instance counts in one place, issue 16). Used to throttle
+// failed sign-ins, wrong device codes, registrations and requests per
+// credential on /mcp.
+//
+// A window opens at its key's first event and lasts `windowSeconds`. Each
+// take is one step of the store, atomic across instances: a check followed by
+// a separate count would let requests arriving together all pass the check.
 
 export interface RateLimiter {
-  /** Seconds until `key` may try again, or 0 if it is under the limit. */
-  retryAfter(key: string): number;
-  /** Counts one event for `key`. */
-  hit(key: string): void;
   /**
    * Counts `events` (default 1) for `key` if they all fit under the limit, in
-   * one lookup: the hot-path form of retryAfter + hit. Events refused are not
-   * counted, not even in part.
+   * one step of the store. Events refused are not counted, not even in part.
    */
-  take(key: string, events?: number): Taken;
+  take(key: string, events?: number): Maybe<Taken>;
   /** Gives back `events` (default 1) taken for `key` in its current window: a reservation that was not used. */
-  release(key: string, events?: number): void;
-  reset(key: string): void;
+  release(key: string, events?: number): Maybe<void>;
+  /** Forgets `key`'s window. */
+  reset(key: string): Maybe<void>;
 }
 
 export interface Taken {
@@ -26,55 +31,78 @@ export interface Taken {
   resetSeconds: number;
 }
 
-/** Sweeping expired windows starts at this many keys, and runs at most once a second. */
-const sweepAtKeys = 10_000;
+/** A limit: at most `limit` events in a window of `seconds`. */
+export interface RateWindow {
+  limit: number;
+  seconds: number;
+}
 
-export function createRateLimiter(opts: { limit: number; windowSeconds: number; now: () => number }): RateLimiter {
-  const windows = new Map<string, { start: number; count: number }>();
-  let lastSweep = -Infinity;
-  const current = (key: string, now: number) => {
-    const w = windows.get(key);
-    if (w && now - w.start < opts.windowSeconds) return w;
-    if (w) windows.delete(key);
-    return null;
-  };
-  // Bounds memory by the keys live in one window, without an O(n) pass on every new key.
-  const sweep = (now: number) => {
-    if (windows.size < sweepAtKeys || now === lastSweep) return;
-    lastSweep = now;
-    for (const key of windows.keys()) current(key, now);
-  };
-  const open = (key: string, now: number) => {
-    sweep(now);
-    const w = { start: now, count: 0 };
-    windows.set(key, w);
-    return w;
-  };
+/**
+ * Where the counts live (rate-counters-*.ts). One call a request, atomic: the
+ * window's roll-over, the check and the count happen together. The memory
+ * store answers at once, so /mcp stays on one turn of the event loop on
+ * SQLite; shared stores answer with a promise.
+ */
+export interface RateCounters {
+  /**
+   * In the window of `key` holding `now` (a fresh one of `window.seconds` if
+   * there is none or it has ended), counts `events` if count + events stays
+   * within `window.limit`; otherwise counts nothing.
+   */
+  take(key: string, events: number, window: RateWindow, now: number): Maybe<Counted>;
+  /** Lowers `key`'s count by `events` (never below 0) if its window has not ended at `now`. */
+  release(key: string, events: number, now: number): Maybe<void>;
+  reset(key: string): Maybe<void>;
+  /** Lets go of connections the store opened itself (Redis); nothing for the others. */
+  close(): void;
+}
+
+/** What a take found: whether it counted, the count after it, and when the window ends (unix seconds). */
+export interface Counted {
+  allowed: boolean;
+  count: number;
+  endsAt: number;
+}
+
+export function createRateLimiter(opts: {
+  limit: number;
+  windowSeconds: number;
+  now: () => number;
+  counters: RateCounters;
+  /** Names the limiter in the store's keys, so limiters sharing a store never share a count. */
+  prefix: string;
+}): RateLimiter {
+  const window: RateWindow = { limit: opts.limit, seconds: opts.windowSeconds };
+  const { counters, prefix } = opts;
   return {
-    retryAfter(key) {
-      const now = opts.now();
-      const w = current(key, now);
-      return w && w.count >= opts.limit ? w.start + opts.windowSeconds - now : 0;
-    },
-    hit(key) {
-      const now = opts.now();
-      (current(key, now) ?? open(key, now)).count++;
-    },
     take(key, events = 1) {
       const now = opts.now();
-      const w = current(key, now) ?? open(key, now);
-      const resetSeconds = Math.max(1, w.start + opts.windowSeconds - now);
-      if (w.count + events > opts.limit)
-        return { allowed: false, remaining: Math.max(0, opts.limit - w.count), resetSeconds };
-      w.count += events;
-      return { allowed: true, remaining: opts.limit - w.count, resetSeconds };
+      return andThen(counters.take(`${prefix}:${key}`, events, window, now), (counted) => ({
+        allowed: counted.allowed,
+        remaining: Math.max(0, window.limit - counted.count),
+        resetSeconds: Math.max(1, counted.endsAt - now),
+      }));
     },
     release(key, events = 1) {
-      const w = current(key, opts.now());
-      if (w) w.count = Math.max(0, w.count - events);
+      return counters.release(`${prefix}:${key}`, events, opts.now());
     },
     reset(key) {
-      windows.delete(key);
+      return counters.reset(`${prefix}:${key}`);
     },
   };
+}
+
+/**
+ * Takes one event from each limiter for its key, in order; if one refuses,
+ * gives back those already taken. The seconds to wait, or 0 when all were
+ * taken (and are to be released by the caller if the attempt succeeds).
+ */
+export async function reserveAll(holds: readonly (readonly [RateLimiter, string])[]): Promise<number> {
+  for (const [i, [limiter, key]] of holds.entries()) {
+    const taken = await limiter.take(key);
+    if (taken.allowed) continue;
+    for (const [earlier, earlierKey] of holds.slice(0, i)) await earlier.release(earlierKey);
+    return taken.resetSeconds;
+  }
+  return 0;
 }

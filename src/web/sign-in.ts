@@ -11,6 +11,7 @@ import { clearCookie, csrfToken, type CookieJar } from "./cookies.ts";
 import { field, signedIn, startSession } from "./context.ts";
 import type { WebDeps } from "../http/deps.ts";
 import { safeNextPath } from "./next-path.ts";
+import { type RateLimiter, reserveAll } from "../security/rate-limit.ts";
 
 // One message for every failure, so the page never tells whether an account exists.
 const failedMessage = "Incorrect email or password.";
@@ -35,20 +36,15 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
    * hash takes tens of milliseconds, and attempts sent at once would otherwise all pass a
    * check made before any of them failed. A sign-in that succeeds gives the count back.
    */
-  const reserveFailure = (address: string, account: string): number => {
-    const byAddress = perAddress.take(address);
-    if (!byAddress.allowed) return byAddress.resetSeconds;
-    const byAccount = account ? perAccount.take(account) : null;
-    if (byAccount && !byAccount.allowed) {
-      perAddress.release(address);
-      return byAccount.resetSeconds;
-    }
-    return 0;
+  const reserveFailure = (address: string, account: string): Promise<number> => {
+    const holds: [RateLimiter, string][] = [[perAddress, address]];
+    if (account) holds.push([perAccount, account]);
+    return reserveAll(holds);
   };
   /** A sign-in that succeeded: its reserved failure is given back, and the account's failures forgotten. */
-  const succeeded = (address: string, account: string) => {
-    perAddress.release(address);
-    if (account) perAccount.reset(account);
+  const succeeded = async (address: string, account: string) => {
+    await perAddress.release(address);
+    if (account) await perAccount.reset(account);
   };
 
   // A 429, counted as a refusal (GATEHOUSE_METRICS): the sign-in page with the wait in the form that was
@@ -82,7 +78,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
         const next = safeNextPath(field(body, "next"));
         const typed = field(body, "email");
         const email = normalizeEmail(typed) ?? "";
-        const wait = reserveFailure(clientIp, email);
+        const wait = await reserveFailure(clientIp, email);
         if (wait > 0) return throttledPage(set, cookie, wait, "password", next, typed);
         const user = email ? await findUserByEmail(web.db, email) : null;
         const ok = await verifyPassword(
@@ -103,7 +99,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
             error: { form: "password", message: failedMessage },
           });
         }
-        succeeded(clientIp, email);
+        await succeeded(clientIp, email);
         await startSession(web, cookie, user.id, null);
         web.log.info("sign-in", { method: "password", user_id: user.id });
         audit.record({ event: "sign_in", outcome: "ok", userId: user.id, detail: { method: "password" } });
@@ -115,7 +111,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
       "/sign-in/key",
       async ({ body, cookie, clientIp, audit, set, redirect }) => {
         const next = safeNextPath(field(body, "next"));
-        const wait = reserveFailure(clientIp, "");
+        const wait = await reserveFailure(clientIp, "");
         if (wait > 0) return throttledPage(set, cookie, wait, "key", next);
         const found = await authenticateApiKey(web.db, field(body, "api_key").trim(), web.now());
         if (!found) {
@@ -128,7 +124,7 @@ export function signInRoutes(web: WebDeps, pages: PageGuards) {
             error: { form: "key", message: failedKeyMessage },
           });
         }
-        succeeded(clientIp, "");
+        await succeeded(clientIp, "");
         await startSession(web, cookie, found.user.id, found.apiKey);
         web.log.info("sign-in", { method: "api_key", user_id: found.user.id, api_key_id: found.apiKey.id });
         const who = { userId: found.user.id, apiKeyId: found.apiKey.id };

@@ -97,6 +97,23 @@ describe("the code entry page", () => {
     expect((await deviceRow(app, flow.device_code)).status).toBe("pending");
   });
 
+  test("15 wrong codes sent at once from one session: 10 answered 400, 5 refused 429", async () => {
+    const { b, csrf } = await signedInBrowser();
+    // Each attempt waits for the lookup: the wrong code must count before that wait, or all 15 pass.
+    const answers = await Promise.all(Array.from({ length: 15 }, () => enterCode(b, csrf, "ZZZZ-ZZZZ")));
+    const statuses = answers.map((a) => a.res.status);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+  });
+
+  test("right codes give their place back: 12 right codes in a session are all answered", async () => {
+    const { client } = await makeClient(app);
+    const flow = await startDeviceFlow(app, client.id);
+    const { b, csrf } = await signedInBrowser();
+    for (let i = 0; i < 12; i++) expect((await enterCode(b, csrf, flow.user_code)).res.status).toBe(200);
+    expect((await enterCode(b, csrf, "ZZZZ-ZZZZ")).res.status).toBe(400);
+  });
+
   test("an expired code is refused like a wrong one", async () => {
     const { client } = await makeClient(app);
     const flow = await startDeviceFlow(app, client.id);

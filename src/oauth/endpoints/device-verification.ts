@@ -1,7 +1,7 @@
 import { Elysia, type Context } from "elysia";
 import type { AuditLog } from "../../audit/entry.ts";
 import type { SignedIn } from "../../accounts/sessions.ts";
-import { createRateLimiter } from "../../security/rate-limit.ts";
+import { createRateLimiter, reserveAll } from "../../security/rate-limit.ts";
 import { csrfToken, type CookieJar } from "../../web/cookies.ts";
 import type { WebDeps } from "../../http/deps.ts";
 import type { PageGuards } from "../../http/page-guards.ts";
@@ -24,7 +24,9 @@ import { devicePaths } from "../paths.ts";
 import { formatScope, parseScope, scopeDescriptions } from "../scopes.ts";
 
 // Wrong user codes are throttled per session and per address (RFC 8628 §5.1:
-// the user code is short, so guessing must be slow).
+// the user code is short, so guessing must be slow). Each attempt counts as a
+// wrong one before the lookup and is given back when the code is right, so
+// attempts sent at once cannot all pass a check made before any of them failed.
 const failureWindowSeconds = 15 * 60;
 const failuresPerSession = 10;
 const failuresPerAddress = 30;
@@ -36,10 +38,9 @@ const invalidCodeMessage =
  * verification_uri_complete), then answers the usual consent page.
  */
 export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
-  const failures = {
-    perSession: createRateLimiter({ limit: failuresPerSession, windowSeconds: failureWindowSeconds, now: web.now }),
-    perAddress: createRateLimiter({ limit: failuresPerAddress, windowSeconds: failureWindowSeconds, now: web.now }),
-  };
+  const failures = { windowSeconds: failureWindowSeconds, now: web.now, counters: web.rateCounters };
+  const perSession = createRateLimiter({ ...failures, limit: failuresPerSession, prefix: "device-code:session" });
+  const perAddress = createRateLimiter({ ...failures, limit: failuresPerAddress, prefix: "device-code:address" });
   /** Who is signed in, for the header of these pages (the minimal one: they are reached from a device). */
   const accountOf = (current: SignedIn, jar: CookieJar) => ({
     viewer: viewerOf(current),
@@ -66,7 +67,10 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
     address: string,
     audit: AuditLog,
   ) => {
-    const wait = Math.max(failures.perSession.retryAfter(current.session.id), failures.perAddress.retryAfter(address));
+    const wait = await reserveAll([
+      [perSession, current.session.id],
+      [perAddress, address],
+    ]);
     if (wait > 0) {
       web.metrics.rateLimited("device_code");
       set.headers["retry-after"] = String(wait);
@@ -81,9 +85,11 @@ export function deviceVerificationRoutes(web: WebDeps, pages: PageGuards) {
       };
     }
     const row = await findPendingByUserCode(web.db, typed, web.now());
-    if (row) return { row };
-    failures.perSession.hit(current.session.id);
-    failures.perAddress.hit(address);
+    if (row) {
+      await perSession.release(current.session.id);
+      await perAddress.release(address);
+      return { row };
+    }
     web.log.warn("wrong device user code", { user_id: current.user.id });
     audit.record({
       event: "user_code_failed",

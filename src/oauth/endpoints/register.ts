@@ -28,8 +28,14 @@ async function readJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-export function registerRoutes(web: EndpointDeps & Pick<AppDeps, "metrics">, context: RequestContext) {
-  const perAddress = createRateLimiter({ limit: registrationsPerHour, windowSeconds: 3600, now: web.now });
+export function registerRoutes(web: EndpointDeps & Pick<AppDeps, "metrics" | "rateCounters">, context: RequestContext) {
+  const perAddress = createRateLimiter({
+    limit: registrationsPerHour,
+    windowSeconds: 3600,
+    now: web.now,
+    counters: web.rateCounters,
+    prefix: "registration",
+  });
   const noStore = { "cache-control": "no-store", pragma: "no-cache" };
 
   // The rate limit comes first: the body is read (and parsed as RFC 7591 JSON, not a form) only within it.
@@ -39,12 +45,11 @@ export function registerRoutes(web: EndpointDeps & Pick<AppDeps, "metrics">, con
     oauthPaths.register,
     { body: "none", clientAuth: "none", cors: true },
     async ({ request, clientIp: address, audit }) => {
-      const wait = perAddress.retryAfter(address);
-      if (wait > 0) {
+      const taken = await perAddress.take(address);
+      if (!taken.allowed) {
         web.metrics.rateLimited("registration");
-        throw new TooManyRequests("Too many registrations from this address. Try again later.", wait);
+        throw new TooManyRequests("Too many registrations from this address. Try again later.", taken.resetSeconds);
       }
-      perAddress.hit(address);
       const reg = parseRegistrationRequest(await readJsonBody(request));
       const { client, secret, reused } = await registerDynamicClient(web.db, reg, web.now());
       web.log.info(reused ? "client registration reused" : "client registered", {
