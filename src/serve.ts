@@ -1,5 +1,5 @@
-import { countActiveAdmins } from "./accounts/users-store.ts";
 import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
+import { issueSetupToken } from "./accounts/setup-link.ts";
 import { createApp } from "./app.ts";
 import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
@@ -11,7 +11,6 @@ import type { IdentityProviderConfig } from "./identity/config.ts";
 import type { Logger } from "./log.ts";
 import type { PolicyRule } from "./mcp/policy-config.ts";
 import { purgeExpiredOAuth } from "./oauth/purge.ts";
-import { randomString } from "./security/tokens.ts";
 
 const purgeIntervalMs = 10 * 60 * 1000;
 const now = () => Math.floor(Date.now() / 1000);
@@ -38,7 +37,7 @@ export async function serve(
   identityProviders: IdentityProviderConfig[] = [],
   policies: PolicyRule[] = [],
 ): Promise<Running> {
-  const setupToken = (await countActiveAdmins(db)) === 0 ? randomString(20) : null;
+  const setupToken = await issueSetupToken(db, now());
   const gateway = gatewayConfig
     ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds })
     : undefined;
@@ -50,7 +49,6 @@ export async function serve(
     db,
     log,
     now,
-    setupToken,
     audit,
     identityProviders,
     policies,

@@ -29,7 +29,7 @@ const audit = createAuditRecorder({
   argumentsMode: config.auditArguments,
   batch: false,
 });
-const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, setupToken: null, audit });
+const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, audit });
 afterAll(async () => {
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
