@@ -24,7 +24,7 @@ import { countingToolCalls, createMetrics, noMetrics } from "./ops/metrics.ts";
 import { metricsRoutes } from "./ops/metrics-routes.ts";
 import { cspHeader, pageCsp } from "./security/csp.ts";
 import { selectRateCounters } from "./security/rate-counters.ts";
-import { postgresClientOf } from "./db/postgres-client.ts";
+import { postgresClientOf } from "./db/store.ts";
 import { createRateLimiter } from "./security/rate-limit.ts";
 import { adminPeopleRoutes } from "./web/admin-people.ts";
 import { adminServiceAccountsRoutes } from "./web/admin-service-accounts.ts";

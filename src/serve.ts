@@ -1,7 +1,6 @@
-import { countActiveAdmins } from "./accounts/users-store.ts";
-import { deleteExpiredSessions } from "./accounts/sessions-store.ts";
+import { issueSetupToken } from "./accounts/setup-link.ts";
 import { createApp } from "./app.ts";
-import { createAuditRecorder, purgeOldAuditEvents } from "./audit/recorder.ts";
+import { createAuditRecorder } from "./audit/recorder.ts";
 import type { Config } from "./config.ts";
 import { listenForAuthEpoch } from "./db/auth-epoch.ts";
 import { closeStore } from "./db/operations.ts";
@@ -11,10 +10,7 @@ import { Gateway } from "./gateway/gateway.ts";
 import type { IdentityProviderConfig } from "./identity/config.ts";
 import type { Logger } from "./log.ts";
 import type { PolicyRule } from "./mcp/policy-config.ts";
-import { purgeExpiredOAuth } from "./oauth/purge.ts";
-import { sweepEndedRateWindows } from "./security/rate-counters.ts";
-import { postgresClientOf } from "./db/postgres-client.ts";
-import { randomString } from "./security/tokens.ts";
+import { purgeOnce } from "./ops/purge.ts";
 
 const purgeIntervalMs = 10 * 60 * 1000;
 const now = () => Math.floor(Date.now() / 1000);
@@ -41,7 +37,7 @@ export async function serve(
   identityProviders: IdentityProviderConfig[] = [],
   policies: PolicyRule[] = [],
 ): Promise<Running> {
-  const setupToken = (await countActiveAdmins(db)) === 0 ? randomString(20) : null;
+  const setupToken = await issueSetupToken(db, now());
   const gateway = gatewayConfig
     ? new Gateway({ config: gatewayConfig, log, toolTimeoutSeconds: config.toolTimeoutSeconds })
     : undefined;
@@ -54,7 +50,6 @@ export async function serve(
     db,
     log,
     now,
-    setupToken,
     audit,
     identityProviders,
     policies,
@@ -62,35 +57,10 @@ export async function serve(
     ...(epochFeed && { authEpoch: epochFeed.read }),
   });
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
-  const purgeOnce = async () => {
-    const removed = await deleteExpiredSessions(db, now());
-    if (removed > 0) log.info("purged expired sessions", { count: removed });
-    const oauth = await purgeExpiredOAuth(db, now());
-    if (
-      oauth.codes +
-        oauth.deviceCodes +
-        oauth.bridgeEntries +
-        oauth.pendingRequests +
-        oauth.tokens +
-        oauth.registrations >
-      0
-    ) {
-      log.info("purged expired oauth rows", {
-        codes: oauth.codes,
-        device_codes: oauth.deviceCodes,
-        bridge_entries: oauth.bridgeEntries,
-        pending_requests: oauth.pendingRequests,
-        tokens: oauth.tokens,
-        unused_registrations: oauth.registrations,
-      });
-    }
-    const audit = await purgeOldAuditEvents(db, now(), config.auditRetentionSeconds);
-    if (audit > 0) log.info("purged old audit entries", { count: audit });
-    const rateWindows = await sweepEndedRateWindows(postgresClientOf(db), now());
-    if (rateWindows > 0) log.info("purged ended rate limit windows", { count: rateWindows });
-  };
   const purge = setInterval(() => {
-    purgeOnce().catch((error: unknown) => log.error("purge failed", { error: String(error) }));
+    purgeOnce(db, log, now(), config.auditRetentionSeconds).catch((error: unknown) =>
+      log.error("purge failed", { error: String(error) }),
+    );
   }, purgeIntervalMs);
   purge.unref();
 

@@ -14,6 +14,9 @@ import { Gateway } from "../src/gateway/gateway.ts";
 import { closeStore, migrateStore } from "../src/db/operations.ts";
 import { createLogger, type Logger } from "../src/log.ts";
 import { freshTestDatabase } from "./support/store.ts";
+import { addSetupToken } from "../src/accounts/setup-tokens-store.ts";
+import { transaction } from "../src/db/transaction.ts";
+import { hashSecret } from "../src/security/tokens.ts";
 
 /** argon2id at 64 KiB and one pass: milliseconds instead of a second per hash (production: password-cost.ts). */
 export const testPasswordHashCost: PasswordHashCost = { memoryKib: 64, iterations: 1 };
@@ -93,6 +96,9 @@ export async function createTestApp(
   const logs: Record<string, unknown>[] = [];
   const log: Logger = createLogger((line) => logs.push(JSON.parse(line)));
   const setupToken = opts.setupToken === undefined ? null : opts.setupToken;
+  const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+  // As if the server had logged this setup link at its start (src/accounts/setup-link.ts).
+  if (setupToken !== null) await transaction(db, (tx) => addSetupToken(tx, hashSecret(setupToken), now()));
   // Upstreams, when given, reconnect fast so tests see a restart within a second or two.
   const gateway =
     opts.gateway &&
@@ -103,14 +109,12 @@ export async function createTestApp(
       backoff: { firstMs: 200, maxMs: 2000 },
     });
   gateway?.start();
-  const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const audit = createAuditRecorder({ db, log, now, argumentsMode: config.auditArguments });
   const app = createApp({
     config,
     db,
     log,
     now,
-    setupToken,
     audit,
     identityProviders: opts.identityProviders ?? [],
     policies: opts.policies ?? [],

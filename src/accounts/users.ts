@@ -3,6 +3,7 @@ import { transaction, type Steps } from "../db/transaction.ts";
 import { randomString } from "../security/tokens.ts";
 import { defaultPasswordHashCost, type PasswordHashCost } from "./password-cost.ts";
 import { deleteSessionsOfUser } from "./sessions-store.ts";
+import { deleteSetupTokens } from "./setup-tokens-store.ts";
 import {
   activeAdminCount,
   countActiveAdmins,
@@ -60,7 +61,8 @@ export async function verifyPassword(password: string, hash: string | null, cost
 /**
  * Creates an account. With `onlyIfNoAdmin` (the setup link) the check that
  * no admin exists runs in the same transaction as the insert, so two
- * racing setup forms cannot both make an admin.
+ * racing setup forms cannot both make an admin. Creating an admin, by any
+ * path, deletes every setup link in the same transaction: used once.
  */
 export async function createUser(
   db: Store,
@@ -99,6 +101,7 @@ export async function createUser(
     if (input.onlyIfNoAdmin && (yield* activeAdminCount(tx)) > 0) throw new AccountError("An admin already exists.");
     if (yield* userByEmail(tx, email)) throw new AccountError(`A user with the email ${email} already exists.`);
     yield* addUser(tx, user);
+    if (user.isAdmin) yield* deleteSetupTokens(tx);
     if (input.alsoInTransaction) yield* input.alsoInTransaction(tx, user);
   });
   return user;

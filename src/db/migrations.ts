@@ -14,6 +14,7 @@ import m0008 from "../../drizzle/0008_client_owners.sql" with { type: "text" };
 import m0009 from "../../drizzle/0009_argument_limits.sql" with { type: "text" };
 import m0010 from "../../drizzle/0010_grants_client_index.sql" with { type: "text" };
 import m0011 from "../../drizzle/0011_auth_epoch_refresh_rotation.sql" with { type: "text" };
+import m0012 from "../../drizzle/0012_setup_tokens.sql" with { type: "text" };
 
 const sqlByTag: Record<string, string> = {
   "0000_init": m0000,
@@ -28,6 +29,7 @@ const sqlByTag: Record<string, string> = {
   "0009_argument_limits": m0009,
   "0010_grants_client_index": m0010,
   "0011_auth_epoch_refresh_rotation": m0011,
+  "0012_setup_tokens": m0012,
 };
 
 export interface Migration {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import type { Maybe } from "./execute-now.ts";
 import { migrate, migratePostgres, type MigrateResult } from "./migrate.ts";
 import { postgresOf, type Store, sqliteOf } from "./store.ts";
@@ -11,6 +12,37 @@ import { postgresOf, type Store, sqliteOf } from "./store.ts";
 /** Applies pending migrations (src/db/migrate.ts); on PostgreSQL under an advisory lock. */
 export async function migrateStore(db: Store): Promise<MigrateResult> {
   return db.dialectSql.name === "postgres" ? migratePostgres(postgresOf(db)) : migrate(sqliteOf(db));
+}
+
+/** What a PostgreSQL store's Drizzle handle offers here: a transaction, and raw SQL inside it. */
+interface PostgresJobHandle {
+  transaction<T>(run: (tx: { execute(query: ReturnType<typeof sql>): Promise<unknown> }) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Runs `job` on one instance at a time (issue 16: the periodic purge) and
+ * resolves true, or resolves false at once, without running it, while another
+ * instance runs the job of the same name. On PostgreSQL the job runs inside a
+ * transaction that first tries a transaction-level advisory lock on the name
+ * (pg_try_advisory_xact_lock): the lock ends with the transaction, also when
+ * the process dies, and the job's statements, run on the store `job` is
+ * given, use that transaction's connection, so the job never waits for a
+ * second connection of a pool of one. On SQLite (one instance per file) it
+ * just runs.
+ */
+export async function withExclusiveJob(db: Store, name: string, job: (db: Store) => Promise<void>): Promise<boolean> {
+  if (db.dialectSql.name !== "postgres") {
+    await job(db);
+    return true;
+  }
+  return (db as unknown as PostgresJobHandle).transaction(async (handle) => {
+    const [row] = (await handle.execute(
+      sql`SELECT pg_try_advisory_xact_lock(hashtext(${`gatehouse job ${name}`})) AS locked`,
+    )) as { locked: boolean }[];
+    if (!row?.locked) return false;
+    await job(Object.assign(handle, { tables: db.tables, dialectSql: db.dialectSql }) as unknown as Store);
+    return true;
+  });
 }
 
 export async function closeStore(db: Store): Promise<void> {

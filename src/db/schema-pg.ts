@@ -265,3 +265,8 @@ export const invitations = pgTable(
   },
   (t) => [index("invitations_email_idx").on(t.email)],
 );
+
+export const setupTokens = pgTable("setup_tokens", {
+  hash: text("hash").primaryKey(),
+  createdAt: seconds("created_at").notNull(),
+});

@@ -333,3 +333,12 @@ export const invitations = sqliteTable(
   },
   (t) => [index("invitations_email_idx").on(t.email)],
 );
+
+// The first-admin setup links (src/accounts/setup-link.ts): the SHA-256 of
+// each link's secret, one row per server start while no admin exists, so a
+// link logged by one instance works on every instance. Creating the first
+// admin deletes them all.
+export const setupTokens = sqliteTable("setup_tokens", {
+  hash: text("hash").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+});

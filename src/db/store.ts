@@ -46,3 +46,8 @@ export function postgresOf(db: Store): SQL {
   if (db.dialectSql.name !== "postgres") throw new TypeError("this operation is PostgreSQL's own");
   return db.$client as SQL;
 }
+
+/** The PostgreSQL pool behind a store, for what lives outside the Drizzle schema (the rate counters' UNLOGGED table); null on SQLite. */
+export function postgresClientOf(db: Store): SQL | null {
+  return db.dialectSql.name === "postgres" ? (db.$client as SQL) : null;
+}

@@ -19,8 +19,6 @@ export interface AppDeps {
   log: Logger;
   /** Unix seconds. */
   now: () => number;
-  /** The secret of the one-time first-admin link, or null when an admin exists. */
-  setupToken: string | null;
   /** The upstream MCP servers; absent when none are configured. */
   gateway?: Gateway;
   /** The audit log writer, one per app; flushed and closed when the app stops. */

@@ -1,6 +1,5 @@
-import { constantTimeEqual } from "@oslojs/crypto/subtle";
 import { Elysia } from "elysia";
-import { countActiveAdmins } from "../accounts/users-store.ts";
+import { setupLinkWorks } from "../accounts/setup-link.ts";
 import { AccountError, createUser, minPasswordLength } from "../accounts/users.ts";
 import { MessagePage } from "../../views/message.tsx";
 import { SetupPage } from "../../views/setup.tsx";
@@ -10,17 +9,11 @@ import type { WebDeps } from "../http/deps.ts";
 import type { PageGuards } from "../http/page-guards.ts";
 import { safeNextPath } from "./next-path.ts";
 
-// The one-time link printed at first start creates the first admin. It is
-// held in memory only and stops working once any admin exists.
+// The one-time link logged at start creates the first admin
+// (src/accounts/setup-link.ts: any instance's link works on every instance).
+// It stops working once any admin exists.
 export function setupRoutes(web: WebDeps, pages: PageGuards) {
-  const linkWorks = async (token: string) => {
-    const expected = web.setupToken;
-    if (expected === null || token.length !== expected.length) return false;
-    const encoder = new TextEncoder();
-    return (
-      constantTimeEqual(encoder.encode(token), encoder.encode(expected)) && (await countActiveAdmins(web.db)) === 0
-    );
-  };
+  const linkWorks = (token: string) => setupLinkWorks(web.db, token);
   const deadLink = () =>
     MessagePage({
       title: "Setup link not valid",

@@ -258,7 +258,7 @@ describe("shutdown", () => {
     const { db } = freshDb();
     const port = freePort();
     const config = loadConfig({ PORT: String(port), GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}` });
-    const app = createApp({ config, db, log: silentLogger, now, setupToken: null, audit: recorder(db) });
+    const app = createApp({ config, db, log: silentLogger, now, audit: recorder(db) });
     app.listen({ port, hostname: "127.0.0.1" });
     const { token } = await keyHolder(db);
     for (let i = 0; i < 5; i++) expect(await whoami(port, token)).toBe(200);

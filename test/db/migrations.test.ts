@@ -98,6 +98,7 @@ describe("migrate", () => {
       "oauth_pending_requests",
       "oauth_tokens",
       "sessions",
+      "setup_tokens",
       "users",
     ]);
   });

@@ -37,7 +37,7 @@ export async function openApp(dataDir: string, port: number, publicUrl = `http:/
     GATEHOUSE_PUBLIC_URL: publicUrl,
     ...store.env,
   });
-  const app = createApp({ config, db, log: silentLogger, now: nowSeconds, setupToken: null });
+  const app = createApp({ config, db, log: silentLogger, now: nowSeconds });
   app.listen({ port, hostname: "127.0.0.1" });
   return {
     url: config.publicUrl,

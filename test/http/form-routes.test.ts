@@ -50,7 +50,6 @@ describe("every state-changing route", () => {
     db,
     log: createLogger(() => {}),
     now: nowSeconds,
-    setupToken: "setup-token-for-tests-0123456789",
   });
   const routes = app.routes.map((r) => `${r.method} ${r.path}`);
   const forms = routes.filter((r) => stateChanging.has(r.split(" ")[0]!) && !notForms.has(r));

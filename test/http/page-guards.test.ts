@@ -29,7 +29,7 @@ const audit = createAuditRecorder({
   argumentsMode: config.auditArguments,
   batch: false,
 });
-const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, setupToken: null, audit });
+const app = createApp({ config, db, log: createLogger(() => {}), now: nowSeconds, audit });
 afterAll(async () => {
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
@@ -167,6 +167,7 @@ describe("request context", () => {
       }),
     );
     expect(res.headers.get("x-request-id")).toBe("trace-42");
+    await audit.drain();
     const { auditEvents } = db.tables;
     expect((await db.select().from(auditEvents).where(eq(auditEvents.requestId, "trace-42"))).length).toBe(1);
   });

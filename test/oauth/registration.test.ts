@@ -143,7 +143,6 @@ describe("persistence (field failure 6)", () => {
         db,
         log: silentLogger,
         now: () => Math.floor(Date.now() / 1000),
-        setupToken: null,
       });
       server.listen({ port, hostname: "127.0.0.1" });
       return { url: config.publicUrl, db, server, close: store.close };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient, SQL } from "bun";
 import { loadConfig } from "../../src/config.ts";
-import { postgresClientOf } from "../../src/db/postgres-client.ts";
+import { postgresClientOf } from "../../src/db/store.ts";
 import { memoryRateCounters } from "../../src/security/rate-counters-memory.ts";
 import { postgresRateCounters, sweepRateCounters } from "../../src/security/rate-counters-postgres.ts";
 import { redisRateCounters } from "../../src/security/rate-counters-redis.ts";

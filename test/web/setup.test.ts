@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { issueSetupToken } from "../../src/accounts/setup-link.ts";
 import { countUsers } from "../../src/accounts/users-store.ts";
 import { createUser } from "../../src/accounts/users.ts";
+import { hashSecret } from "../../src/security/tokens.ts";
 import { Browser, createTestApp, type TestApp } from "../helpers.ts";
 
 const setupToken = "setup-token-for-tests-0123456789";
@@ -106,6 +108,55 @@ describe("creating the first admin", () => {
     await postSetup({ email: "root@example.com", password: "short" });
     const { res } = await openSetup(new Browser(app.url, app.send));
     expect(res.status).toBe(200);
+  });
+});
+
+describe("a link issued at a server's start (issue 16: any instance)", () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  test("works on an app that did not issue it, and only its hash is stored", async () => {
+    const t = await createTestApp({ listen: false });
+    try {
+      const token = (await issueSetupToken(t.db, nowSeconds()))!;
+      const { res } = await openSetup(new Browser(t.url, t.send), token);
+      expect(res.status).toBe(200);
+      const stored = await t.db.select().from(t.db.tables.setupTokens);
+      expect(stored.map((row) => row.hash)).toEqual([hashSecret(token)]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a second start's link leaves the first one working", async () => {
+    const first = (await issueSetupToken(app.db, nowSeconds()))!;
+    const second = (await issueSetupToken(app.db, nowSeconds()))!;
+    expect(second).not.toBe(first);
+    for (const token of [first, second, setupToken]) {
+      expect((await openSetup(new Browser(app.url, app.send), token)).res.status).toBe(200);
+    }
+  });
+
+  test("none is issued while an admin exists", async () => {
+    await postSetup({ email: "root@example.com", password });
+    expect(await issueSetupToken(app.db, nowSeconds())).toBeNull();
+    expect(await app.db.select().from(app.db.tables.setupTokens)).toEqual([]);
+  });
+
+  test("creating the first admin deletes every link, whichever start issued it", async () => {
+    const other = (await issueSetupToken(app.db, nowSeconds()))!;
+    expect((await postSetup({ email: "root@example.com", password })).res.status).toBe(303);
+    expect(await app.db.select().from(app.db.tables.setupTokens)).toEqual([]);
+    expect((await openSetup(new Browser(app.url, app.send), other)).res.status).toBe(404);
+  });
+
+  test("an admin made by invitation or the CLI deletes them too", async () => {
+    await createUser(app.db, { email: "cli@example.com", password, isAdmin: true, now: nowSeconds() });
+    expect(await app.db.select().from(app.db.tables.setupTokens)).toEqual([]);
+  });
+
+  test("a person who is not an admin leaves them", async () => {
+    await createUser(app.db, { email: "someone@example.com", password, isAdmin: false, now: nowSeconds() });
+    expect(await app.db.select().from(app.db.tables.setupTokens)).toHaveLength(1);
   });
 });
 

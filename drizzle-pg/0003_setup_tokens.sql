@@ -1,0 +1,4 @@
+CREATE TABLE "setup_tokens" (
+	"hash" text PRIMARY KEY NOT NULL,
+	"created_at" bigint NOT NULL
+);
