@@ -11,7 +11,7 @@ import type { RateCounters } from "./rate-limit.ts";
 // when it is PostgreSQL, which several instances share; else memory: SQLite
 // is one process's file, so there is one instance.
 
-/** `postgres`: the store's pool when it is PostgreSQL (src/db/postgres-client.ts), else null. */
+/** `postgres`: the store's pool when it is PostgreSQL (postgresClientOf in src/db/store.ts), else null. */
 export function selectRateCounters(config: Pick<Config, "redisUrl">, postgres: SQL | null): RateCounters {
   if (config.redisUrl !== null) return redisRateCounters(config.redisUrl);
   return postgres ? postgresRateCounters(postgres) : memoryRateCounters();

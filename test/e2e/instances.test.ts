@@ -13,7 +13,7 @@ import { type Cluster, withCluster } from "./instances-fixture.ts";
 
 // Issue 16: two real server processes on one PostgreSQL database, behind one
 // origin. What one instance does holds on the other at once: a revocation,
-// an OAuth flow's steps, the setup link; instances start together on an
+// an OAuth flow's steps, rate limits and sign-in throttles, the setup link; instances start together on an
 // empty database; and losing one mid-write loses nothing it acknowledged.
 
 const redirectUri = "http://localhost:3000/callback";
@@ -137,6 +137,64 @@ describe.skipIf(!onPostgres)("two instances on one PostgreSQL database", () => {
       expect(await whoamiVia(cluster, "a", access)).toBe(401);
       expect(await whoamiVia(cluster, "b", access)).toBe(401);
     }));
+
+  // With Redis too when the suite has one (.ci/run starts it): GATEHOUSE_REDIS_URL moves the counts there.
+  const counterStores: [string, Record<string, string>][] = [["the rate_counters table", {}]];
+  if (process.env.GATEHOUSE_TEST_REDIS_URL)
+    counterStores.push(["Redis", { GATEHOUSE_REDIS_URL: process.env.GATEHOUSE_TEST_REDIS_URL }]);
+
+  for (const [where, env] of counterStores) {
+    test(`the /mcp rate limit counts both instances' requests together (${where})`, () =>
+      withCluster({ env: { ...env, GATEHOUSE_RATE_LIMIT_PER_MINUTE: "4" } }, async (cluster) => {
+        const user = await createUser(cluster.db, {
+          email: `limit-${crypto.randomUUID()}@example.com`,
+          password: null,
+          isAdmin: false,
+          now: nowSeconds(),
+        });
+        const { token } = await createApiKey(cluster.db, {
+          userId: user.id,
+          name: "script",
+          access: "read",
+          expiresInSeconds: null,
+          now: nowSeconds(),
+        });
+        const statuses: number[] = [];
+        for (const instance of ["a", "b", "a", "b"] as const) statuses.push(await whoamiVia(cluster, instance, token));
+        expect(statuses).toEqual([200, 200, 200, 200]);
+        // Each instance has seen two requests; counted apart, both would let a fifth through.
+        expect(await whoamiVia(cluster, "a", token)).toBe(429);
+        expect(await whoamiVia(cluster, "b", token)).toBe(429);
+      }));
+
+    test(`failed sign-ins to one account are counted across both instances (${where})`, () =>
+      withCluster({ env }, async (cluster) => {
+        const email = `throttled-${crypto.randomUUID()}@example.com`;
+        await createUser(cluster.db, {
+          email,
+          password,
+          passwordCost: testPasswordHashCost,
+          isAdmin: false,
+          now: nowSeconds(),
+        });
+        const signIn = async (instance: "a" | "b", tried: string) => {
+          cluster.route(instance);
+          const browser = new Browser(cluster.url);
+          const csrf = Browser.csrfOf(await (await browser.get("/sign-in")).text());
+          const res = await browser.post("/sign-in", { csrf, next: "/", email, password: tried });
+          expect(res.headers.get("x-served-by")).toBe(instance);
+          await res.body?.cancel();
+          return res.status;
+        };
+        const failures: number[] = [];
+        for (const instance of ["a", "b", "a", "b", "a"] as const)
+          failures.push(await signIn(instance, "wrong password"));
+        expect(failures).toEqual([401, 401, 401, 401, 401]);
+        // The account's five failures are shared: even the right password waits, on either instance.
+        expect(await signIn("b", password)).toBe(429);
+        expect(await signIn("a", password)).toBe(429);
+      }));
+  }
 
   test("the setup link A logged works on B, and creating the admin there ends B's own link too", () =>
     withCluster({}, async (cluster) => {
