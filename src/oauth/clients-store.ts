@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
 import { andThen, executeNow, type Maybe } from "../db/execute-now.ts";
 import type { Store } from "../db/store.ts";
 import { preparedPerDb, setParam } from "../db/prepared.ts";
@@ -134,9 +134,32 @@ const touchClientQuery = preparedPerDb((db) => {
     .prepare();
 });
 
-/** touchClient as a step of a grant's transaction, so it commits with the tokens. */
-export function* markClientUsed(tx: Store, id: string, at: number): Steps<void> {
-  yield* q(touchClientQuery(tx), { id, at });
+// A grant's record of its client's last use, written only while the row's own value is unset or
+// at most `staleAt`. The grant decides from the client it authenticated before its transaction
+// began, and on PostgreSQL a body aborted for a conflict runs again with that same client. Without
+// the condition every attempt of every grant in a burst of one client's requests writes the row
+// again, one commits per round, and the last of the burst run out of attempts (issue 16). With it,
+// a retry that sees another grant's record writes nothing.
+const markClientUsedQuery = preparedPerDb((db) => {
+  const { oauthClients } = db.tables;
+  return db
+    .update(oauthClients)
+    .set({ lastUsedAt: setParam("at") })
+    .where(
+      and(
+        eq(oauthClients.id, sql.placeholder("id")),
+        or(isNull(oauthClients.lastUsedAt), lte(oauthClients.lastUsedAt, sql.placeholder("staleAt"))),
+      ),
+    )
+    .prepare();
+});
+
+/**
+ * Sets the client's last use to `at` if it is unset or at most `staleAt`; a step of a grant's
+ * transaction, so it commits with the tokens.
+ */
+export function* markClientUsed(tx: Store, id: string, at: number, staleAt: number): Steps<void> {
+  yield* q(markClientUsedQuery(tx), { id, at, staleAt });
 }
 
 /** At once on SQLite (the token endpoint's path, src/db/execute-now.ts). */

@@ -306,6 +306,8 @@ export function touchAuthorization(
  * commit, not three): the authorization's and, when given, the client's, each at most once a
  * minute as touchAuthorization writes the authorization's. A registration in use must not expire
  * (deleteUnusedRegistrations), and the clients pages show when it was last used, not each request.
+ * The authorization is read in the body, so a retried body sees what a concurrent grant wrote; the
+ * client was read before the body began, so its write checks again in SQL (markClientUsed).
  */
 export function* recordGrantUse(
   tx: Store,
@@ -314,7 +316,8 @@ export function* recordGrantUse(
   client?: { id: string; lastUsedAt: number | null },
 ): Steps<void> {
   if (lastUseDue(authorization.lastUsedAt, now)) yield* markAuthorizationUsed(tx, authorization.id, now);
-  if (client && lastUseDue(client.lastUsedAt, now)) yield* markClientUsed(tx, client.id, now);
+  if (client && lastUseDue(client.lastUsedAt, now))
+    yield* markClientUsed(tx, client.id, now, now - lastUsedResolutionSeconds);
 }
 
 function lastUseDue(lastUsedAt: number | null, now: number): boolean {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setSystemTime, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { first } from "../../src/db/transaction.ts";
 import { insertPendingRequest } from "../../src/oauth/pending-requests-store.ts";
@@ -24,6 +24,14 @@ beforeAll(async () => {
   app = await createTestApp({ listen: false });
 });
 afterAll(() => app.close());
+// Frozen in each test, so no wall-clock second passes between making a row and the purge the test
+// times against it (a "keeps" test's purge one second short of the expiry would then reach it).
+beforeEach(() => {
+  setSystemTime(new Date());
+});
+afterEach(() => {
+  setSystemTime();
+});
 
 const tokenRow = async (token: string) => {
   const { oauthTokens } = app.db.tables;
