@@ -1,4 +1,4 @@
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { bigint, boolean, customType, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import type { ArgumentLimits } from "../mcp/argument-gates.ts";
 import { clientKinds, tokenEndpointAuthMethods } from "./schema.ts";
 
@@ -11,6 +11,18 @@ import { clientKinds, tokenEndpointAuthMethods } from "./schema.ts";
 
 /** Unix seconds; 64 bits, as SQLite's integer, and read back as a JS number. */
 const seconds = (name: string) => bigint(name, { mode: "number" });
+
+/**
+ * A jsonb column whose value goes to Bun's SQL client as it is. Drizzle's own
+ * jsonb() hands the driver JSON.stringify's text, and Bun encodes a string
+ * bound to a jsonb parameter of a prepared statement as a JSON string: the
+ * column held "[\"a\"]", a string to every jsonb operator, though it read back
+ * alike (drizzle-team/drizzle-orm#4942, fixed only in Drizzle 1.0's betas).
+ * Bun encodes an array or object as JSON itself, prepared or not, and parses
+ * jsonb when reading; these columns hold only arrays and objects, or SQL NULL
+ * (which Drizzle passes as null).
+ */
+const jsonb = customType<{ data: unknown }>({ dataType: () => "jsonb" });
 
 export const users = pgTable("users", {
   id: text("id").primaryKey(),

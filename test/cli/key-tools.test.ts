@@ -11,8 +11,11 @@ import { idOf, keyLine, useCliSandbox } from "./sandbox.ts";
 
 const cli = useCliSandbox();
 const revoke = "gatehouse__revoke_connection";
+// As JSON text on both stores: PostgreSQL's client would read jsonb as the value.
 const toolsOf = async (id: string) =>
-  (await cli.rows<{ tools: string | null }>(sql`SELECT tools FROM api_keys WHERE id = ${id}`))[0]!.tools;
+  (
+    await cli.rows<{ tools: string | null }>(sql`SELECT CAST(tools AS TEXT) AS tools FROM api_keys WHERE id = ${id}`)
+  )[0]!.tools;
 
 function configFile(toml: string): string {
   const file = join(cli.root, "gatehouse.toml");
@@ -26,7 +29,7 @@ describe("key create --tools", () => {
     const run = await cli.gatehouse(["key", "create", "--user", "ci@example.com", "--name", "ci", "--tools", revoke]);
     expect(run).toMatchObject({ code: 0, err: "" });
     expect(run.out).toMatch(keyLine);
-    expect(await toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify([revoke]));
+    expect(JSON.parse((await toolsOf(idOf(run.out.trim())))!)).toEqual([revoke]);
   });
 
   test("without --tools a Full key may call every write tool (null)", async () => {
@@ -108,7 +111,7 @@ describe("key create --tools", () => {
         config,
       ]);
       expect(run.code).toBe(0);
-      expect(await toolsOf(idOf(run.out.trim()))).toBe(JSON.stringify(["web__store"]));
+      expect(JSON.parse((await toolsOf(idOf(run.out.trim())))!)).toEqual(["web__store"]);
       const bad = await cli.gatehouse([
         "key",
         "create",
@@ -165,8 +168,11 @@ describe("key create --tools", () => {
 
 describe("key create --allow", () => {
   const limitsOf = async (id: string) =>
-    (await cli.rows<{ argument_limits: string | null }>(sql`SELECT argument_limits FROM api_keys WHERE id = ${id}`))[0]!
-      .argument_limits;
+    (
+      await cli.rows<{ argument_limits: string | null }>(
+        sql`SELECT CAST(argument_limits AS TEXT) AS argument_limits FROM api_keys WHERE id = ${id}`,
+      )
+    )[0]!.argument_limits;
 
   test("with --tools: the limits recorded as {tool: {argument: [globs]}}, repeated flags merged", async () => {
     await cli.addUser("ci@example.com");

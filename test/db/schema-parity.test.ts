@@ -29,6 +29,7 @@ type Column = {
   uniqueName?: string;
   enumValues?: readonly string[];
   default?: unknown;
+  getSQLType(): string;
 };
 type Config = {
   columns: Column[];
@@ -45,7 +46,7 @@ type Config = {
 /**
  * The PostgreSQL type a SQLite column becomes: *_at (and the audit log's
  * `at`) unix seconds as bigint, read as numbers; mode boolean as boolean;
- * mode json as jsonb.
+ * mode json as schema-pg.ts's own jsonb (a custom type: pgTypeOf).
  */
 function pgTypeFor(column: Column): string {
   switch (column.columnType) {
@@ -54,13 +55,17 @@ function pgTypeFor(column: Column): string {
     case "SQLiteBoolean":
       return "PgBoolean";
     case "SQLiteTextJson":
-      return "PgJsonb";
+      return "custom jsonb";
     case "SQLiteText":
       return "PgText";
     default:
       return `no rule for ${column.columnType}`;
   }
 }
+
+/** A PostgreSQL column's type: a custom type is told by its SQL type. */
+const pgTypeOf = (column: Column) =>
+  column.columnType === "PgCustomColumn" ? `custom ${column.getSQLType()}` : column.columnType;
 
 const names = (columns: { name: string }[] | unknown[]) =>
   (columns as { name: string }[]).map((column) => column.name).join(",");
@@ -105,7 +110,7 @@ const sqliteFacts = (table: Table) =>
 const pgFacts = (table: Table) =>
   factsOf(
     pgConfig(table as never) as unknown as Config,
-    (column) => column.columnType,
+    pgTypeOf,
     (column) => (column as unknown as { generatedIdentity?: { type: string } }).generatedIdentity?.type ?? "no",
   );
 
@@ -151,7 +156,7 @@ test("the facts see indexes, foreign keys and columns (the comparison has someth
   const grants = pgFacts(pgTables.oauthGrants!);
   expect(grants.get("index oauth_grants_client_idx")).toBe("on client_id");
   expect(grants.get("foreign key oauth_grants_user_id_users_id_fk")).toBe("user_id → users(id) on delete cascade");
-  expect(grants.get("column tools type")).toBe("PgJsonb");
+  expect(grants.get("column tools type")).toBe("custom jsonb");
   expect(sqliteFacts(sqliteTables.identityLinks!).get("primary key identity_links_provider_subject_pk")).toBe(
     "provider,subject",
   );
