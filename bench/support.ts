@@ -123,9 +123,13 @@ export function serverEnv(port: number, dataDir: string, more: Record<string, st
     GATEHOUSE_DATA_DIR: dataDir,
     GATEHOUSE_RATE_LIMIT_PER_MINUTE: "1000000",
     // On PostgreSQL when the bench is run with GATEHOUSE_DATABASE_URL naming an empty database,
-    // with the LISTEN feed when GATEHOUSE_DATABASE_LISTEN=true.
-    ...(process.env.GATEHOUSE_DATABASE_URL && { GATEHOUSE_DATABASE_URL: process.env.GATEHOUSE_DATABASE_URL }),
-    ...(process.env.GATEHOUSE_DATABASE_LISTEN && { GATEHOUSE_DATABASE_LISTEN: process.env.GATEHOUSE_DATABASE_LISTEN }),
+    // with the LISTEN feed when GATEHOUSE_DATABASE_LISTEN=true, counting rate limits in Redis when
+    // GATEHOUSE_REDIS_URL names one.
+    ...Object.fromEntries(
+      ["GATEHOUSE_DATABASE_URL", "GATEHOUSE_DATABASE_LISTEN", "GATEHOUSE_REDIS_URL"].flatMap((name) =>
+        process.env[name] ? [[name, process.env[name]]] : [],
+      ),
+    ),
     ...more,
   };
 }

@@ -162,7 +162,7 @@ export function* markClientUsed(tx: Store, id: string, at: number, staleAt: numb
   yield* q(markClientUsedQuery(tx), { id, at, staleAt });
 }
 
-/** At once on SQLite (the token endpoint's path, src/db/execute-now.ts). */
+/** Records the client's last use when a person approves it (consent, device verification); at once on SQLite. */
 export function touchClient(db: Store, id: string, at: number): Maybe<void> {
   return andThen(executeNow(touchClientQuery(db), { id, at }), () => undefined);
 }

@@ -1,5 +1,6 @@
 import type { SQL } from "bun";
 import type { Config } from "../config.ts";
+import { coalescedRateCounters } from "./rate-counters-coalesced.ts";
 import { memoryRateCounters } from "./rate-counters-memory.ts";
 import { postgresRateCounters, sweepRateCounters } from "./rate-counters-postgres.ts";
 import { redisRateCounters } from "./rate-counters-redis.ts";
@@ -9,12 +10,13 @@ import type { RateCounters } from "./rate-limit.ts";
 // throttles are never per instance when there can be more than one. Redis when
 // GATEHOUSE_REDIS_URL names one (the faster shared store); else the database
 // when it is PostgreSQL, which several instances share; else memory: SQLite
-// is one process's file, so there is one instance.
+// is one process's file, so there is one instance. The shared stores' takes of
+// one key in one turn of the event loop go as one (rate-counters-coalesced.ts).
 
 /** `postgres`: the store's pool when it is PostgreSQL (postgresClientOf in src/db/store.ts), else null. */
 export function selectRateCounters(config: Pick<Config, "redisUrl">, postgres: SQL | null): RateCounters {
-  if (config.redisUrl !== null) return redisRateCounters(config.redisUrl);
-  return postgres ? postgresRateCounters(postgres) : memoryRateCounters();
+  if (config.redisUrl !== null) return coalescedRateCounters(redisRateCounters(config.redisUrl));
+  return postgres ? coalescedRateCounters(postgresRateCounters(postgres)) : memoryRateCounters();
 }
 
 /** The purge's part: deletes the PostgreSQL rows of windows ended by `now`; 0 on SQLite, which keeps none. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient, SQL } from "bun";
 import { loadConfig } from "../../src/config.ts";
 import { postgresClientOf } from "../../src/db/store.ts";
+import { coalescedRateCounters } from "../../src/security/rate-counters-coalesced.ts";
 import { memoryRateCounters } from "../../src/security/rate-counters-memory.ts";
 import { postgresRateCounters, sweepRateCounters } from "../../src/security/rate-counters-postgres.ts";
 import { redisRateCounters } from "../../src/security/rate-counters-redis.ts";
@@ -42,6 +43,95 @@ afterAll(async () => {
 });
 
 rateCountersContract("PostgreSQL", () => ({ client: () => postgresRateCounters(pool()) }), onPostgres);
+
+// The same contract through the coalescing every shared store is used with.
+const coalescedMemory = coalescedRateCounters(memoryRateCounters());
+rateCountersContract("memory, coalesced", () => ({ client: () => coalescedMemory }));
+rateCountersContract(
+  "PostgreSQL, coalesced",
+  () => ({ client: () => coalescedRateCounters(postgresRateCounters(pool())) }),
+  onPostgres,
+);
+
+describe("takes of one key in one turn, coalesced", () => {
+  const window = { limit: 5, seconds: 60 };
+  const t0 = 1_800_000_000;
+  /** Memory counters that count the takes that reach them. */
+  const counting = () => {
+    const inner = memoryRateCounters();
+    const spy = { takes: 0, counters: inner };
+    spy.counters = {
+      ...inner,
+      take: (...args) => {
+        spy.takes++;
+        return inner.take(...args);
+      },
+    };
+    return spy;
+  };
+  const takeAtOnce = (c: RateCounters, k: string, n: number, events = 1) =>
+    Promise.all(Array.from({ length: n }, () => c.take(k, events, window, t0)));
+
+  test("when their sum fits: one take reaches the store, each gets the count it would have had", async () => {
+    const spy = counting();
+    const c = coalescedRateCounters(spy.counters);
+    const counted = await takeAtOnce(c, "k", 4);
+    expect(counted).toEqual([1, 2, 3, 4].map((count) => ({ allowed: true, count, endsAt: t0 + 60 })));
+    expect(spy.takes).toBe(1);
+  });
+
+  test("when it does not: the first ones fit, one by one, and the rest are refused as they would have been", async () => {
+    const spy = counting();
+    const c = coalescedRateCounters(spy.counters);
+    const counted = await takeAtOnce(c, "k", 8);
+    expect(counted.map((x) => [x.allowed, x.count])).toEqual([
+      [true, 1],
+      [true, 2],
+      [true, 3],
+      [true, 4],
+      [true, 5],
+      [false, 5],
+      [false, 5],
+      [false, 5],
+    ]);
+    // The sum, five that fit, the sixth refused; the seventh and eighth refused with it.
+    expect(spy.takes).toBe(7);
+    // Over the limit already: the sum and one take, however many came.
+    spy.takes = 0;
+    expect((await takeAtOnce(c, "k", 20)).every((x) => !x.allowed && x.count === 5)).toBe(true);
+    expect(spy.takes).toBe(2);
+  });
+
+  test("a smaller take after a refused one is still made: a batch refused, a single request behind it fits", async () => {
+    const c = coalescedRateCounters(memoryRateCounters());
+    await c.take("k", 3, window, t0);
+    const [batch, single] = await Promise.all([c.take("k", 3, window, t0), c.take("k", 1, window, t0)]);
+    expect(batch).toMatchObject({ allowed: false, count: 3 });
+    expect(single).toMatchObject({ allowed: true, count: 4 });
+  });
+
+  test("a store that fails fails every take waiting on it", async () => {
+    const failing: RateCounters = {
+      ...memoryRateCounters(),
+      take: () => Promise.reject(new Error("store down")),
+    };
+    const c = coalescedRateCounters(failing);
+    const results = await Promise.allSettled([c.take("k", 1, window, t0), c.take("k", 1, window, t0)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+  });
+
+  test.if(onPostgres)(
+    "on PostgreSQL, twelve at once under a limit of five: five allowed, the row counts five",
+    async () => {
+      const c = coalescedRateCounters(postgresRateCounters(pool()));
+      const k = `coalesced:${randomString(10)}`;
+      const counted = await Promise.all(Array.from({ length: 12 }, () => c.take(k, 1, window, t0)));
+      expect(counted.filter((x) => x.allowed).map((x) => x.count)).toEqual([1, 2, 3, 4, 5]);
+      const [row] = await pool()`SELECT count FROM rate_counters WHERE key = ${k}`;
+      expect(row.count).toBe(5);
+    },
+  );
+});
 
 const redis = (): RateCounters => {
   const counters = redisRateCounters(redisUrl!);
