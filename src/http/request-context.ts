@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { randomString } from "../security/tokens.ts";
 import { MessagePage } from "../../views/message.tsx";
+import { isUnavailable, unavailableRetryAfterSeconds } from "./unavailable.ts";
 
 /** What the request context needs of the app's dependencies. */
 export interface RequestContextDeps {
@@ -125,21 +126,47 @@ export function requestContext(deps: RequestContextDeps) {
           requestId: idOf(request),
         });
       }
-      set.status = 500;
-      deps.log.error("unhandled error", {
-        request_id: idOf(request),
-        path: pathOf(request.url),
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      const unavailable = isUnavailable(error);
+      const requestId = idOf(request);
+      const path = pathOf(request.url);
+      deps.log.error(unavailable ? "store unavailable" : "unhandled error", {
+        request_id: requestId,
+        path,
+        error: describe(error),
       });
+      const status = unavailable ? 503 : 500;
+      const headers: Record<string, string> = unavailable
+        ? { "retry-after": String(unavailableRetryAfterSeconds) }
+        : {};
+      const message = unavailable
+        ? "Gatehouse cannot reach its database or rate limit store just now. Try again in a few seconds."
+        : "Gatehouse hit an unexpected error. The request id is in the server log.";
+      // MCP clients parse JSON-RPC, never a page (JSON-RPC 2.0 §5.1: -32603 internal error).
+      if (path === "/mcp")
+        return Response.json(
+          { jsonrpc: "2.0", error: { code: -32603, message, data: { request_id: requestId } }, id: null },
+          { status, headers: { "cache-control": "no-store", ...headers } },
+        );
+      set.status = status;
+      Object.assign(set.headers, headers);
       return MessagePage({
-        title: "Something went wrong",
-        message: "Gatehouse hit an unexpected error. The request id below is in the server log.",
-        requestId: idOf(request),
+        title: unavailable ? "Temporarily unavailable" : "Something went wrong",
+        message: unavailable
+          ? message
+          : "Gatehouse hit an unexpected error. The request id below is in the server log.",
+        requestId,
       });
     });
 }
 
 export type RequestContext = ReturnType<typeof requestContext>;
+
+/** An error for the log line: its name and message, and those of what it wraps (a driver's error under Drizzle's). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const own = `${error.name}: ${error.message}`;
+  return error.cause === undefined ? own : `${own} (cause: ${describe(error.cause)})`;
+}
 
 /** A request URL's path (Request.url is always absolute): for the log line, without parsing a URL per request. */
 export function pathOf(url: string): string {

@@ -11,6 +11,26 @@ import { andThen, type Maybe } from "../db/execute-now.ts";
 // take is one step of the store, atomic across instances: a check followed by
 // a separate count would let requests arriving together all pass the check.
 
+/**
+ * A shared counter store (PostgreSQL's table, Redis) that could not be asked:
+ * the request is refused (503, src/http/unavailable.ts), never let through
+ * uncounted, since a throttle that lets everything through is no throttle.
+ */
+export class RateCountersUnavailable extends Error {
+  constructor(cause: unknown) {
+    super("the rate limit counters could not be reached", { cause });
+    this.name = "RateCountersUnavailable";
+  }
+}
+
+/** A store's answer, its failure named. */
+function named<T>(answer: Maybe<T>): Maybe<T> {
+  if (!(answer instanceof Promise)) return answer;
+  return answer.catch((error: unknown) => {
+    throw new RateCountersUnavailable(error);
+  });
+}
+
 export interface RateLimiter {
   /**
    * Counts `events` (default 1) for `key` if they all fit under the limit, in
@@ -77,17 +97,17 @@ export function createRateLimiter(opts: {
   return {
     take(key, events = 1) {
       const now = opts.now();
-      return andThen(counters.take(`${prefix}:${key}`, events, window, now), (counted) => ({
+      return andThen(named(counters.take(`${prefix}:${key}`, events, window, now)), (counted) => ({
         allowed: counted.allowed,
         remaining: Math.max(0, window.limit - counted.count),
         resetSeconds: Math.max(1, counted.endsAt - now),
       }));
     },
     release(key, events = 1) {
-      return counters.release(`${prefix}:${key}`, events, opts.now());
+      return named(counters.release(`${prefix}:${key}`, events, opts.now()));
     },
     reset(key) {
-      return counters.reset(`${prefix}:${key}`);
+      return named(counters.reset(`${prefix}:${key}`));
     },
   };
 }

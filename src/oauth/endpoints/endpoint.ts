@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import type { AuditLog } from "../../audit/entry.ts";
 import type { AppDeps } from "../../http/deps.ts";
 import type { RequestContext, RequestOrigin } from "../../http/request-context.ts";
+import { isUnavailable, unavailableRetryAfterSeconds } from "../../http/unavailable.ts";
 import type { Logger } from "../../log.ts";
 import { authenticateClient, clientAuthChallenge, presentsClient } from "../client-auth.ts";
 import type { OAuthClient } from "../clients-store.ts";
@@ -37,7 +38,8 @@ export function noStoreJson(body: unknown, headers: Record<string, string> = {})
 
 /**
  * The RFC 6749 §5.2 error for `error`. Anything that is not an OAuthError is
- * a bug: logged here with the request id, answered as a bare server_error.
+ * logged here with the request id: a shared store out of reach is answered
+ * temporarily_unavailable (503), anything else is a bug, a bare server_error.
  */
 export function oauthFailure(
   log: Logger,
@@ -46,14 +48,20 @@ export function oauthFailure(
   error: unknown,
   headers: Record<string, string> = {},
 ): Response {
-  if (!(error instanceof OAuthError)) {
-    log.error("unhandled error", {
-      request_id: requestId,
-      path: new URL(request.url).pathname,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    });
-  }
-  return oauthErrorResponse(error, headers);
+  if (error instanceof OAuthError) return oauthErrorResponse(error, headers);
+  const unavailable = isUnavailable(error);
+  log.error(unavailable ? "store unavailable" : "unhandled error", {
+    request_id: requestId,
+    path: new URL(request.url).pathname,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  });
+  if (!unavailable) return oauthErrorResponse(error, headers);
+  // RFC 6749 §4.1.2.1's code for a server that cannot serve now; 503 and Retry-After as for any endpoint.
+  const description = "The server cannot reach its database or rate limit store just now; try again in a few seconds.";
+  return oauthErrorResponse(new OAuthError("temporarily_unavailable", description, 503), {
+    ...headers,
+    "retry-after": String(unavailableRetryAfterSeconds),
+  });
 }
 
 /** Who the endpoint serves, checked before its handler runs, and the challenge a failed check answers with. */
