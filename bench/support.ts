@@ -126,9 +126,12 @@ export function serverEnv(port: number, dataDir: string, more: Record<string, st
     // with the LISTEN feed when GATEHOUSE_DATABASE_LISTEN=true, counting rate limits in Redis when
     // GATEHOUSE_REDIS_URL names one.
     ...Object.fromEntries(
-      ["GATEHOUSE_DATABASE_URL", "GATEHOUSE_DATABASE_LISTEN", "GATEHOUSE_REDIS_URL"].flatMap((name) =>
-        process.env[name] ? [[name, process.env[name]]] : [],
-      ),
+      [
+        "GATEHOUSE_DATABASE_URL",
+        "GATEHOUSE_DATABASE_POOL_SIZE",
+        "GATEHOUSE_DATABASE_LISTEN",
+        "GATEHOUSE_REDIS_URL",
+      ].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
     ),
     ...more,
   };
