@@ -1,4 +1,5 @@
 import { isSync } from "./execute-now.ts";
+import { preparedInTransaction } from "./prepared.ts";
 import { type Store, sqliteOf } from "./store.ts";
 
 // Transactions that cannot interleave (issue 15; docs/architecture.md "The store and its transactions").
@@ -80,6 +81,7 @@ async function runSerializable<T>(db: Store, body: (tx: Store) => Steps<T>): Pro
       return await (db as unknown as PostgresHandle).transaction(
         async (handle) => {
           const tx = Object.assign(handle, { tables: db.tables, dialectSql: db.dialectSql }) as unknown as Store;
+          preparedInTransaction(tx, db, (handle as { session: { client: unknown } }).session.client);
           const steps = body(tx);
           let next = steps.next();
           while (!next.done) next = steps.next(await runLater(next.value));

@@ -36,7 +36,8 @@ import { rateLimitedCode } from "../../src/mcp/rate-limit.ts";
 import { approveAuthorization } from "../../src/oauth/authorizations.ts";
 import { secretVersionOf } from "../../src/oauth/client-secrets.ts";
 import { secretMatches } from "../../src/security/tokens.ts";
-import { findClientById } from "../../src/oauth/clients-store.ts";
+import { changeClient, clientById, findClientById, markClientUsed } from "../../src/oauth/clients-store.ts";
+import { transaction } from "../../src/db/transaction.ts";
 import { revokeConnection } from "../../src/oauth/connections.ts";
 import type { OAuthError } from "../../src/oauth/errors.ts";
 import { refreshTokenGrant } from "../../src/oauth/grants/refresh-token.ts";
@@ -217,6 +218,29 @@ export function storeContract(label: string, makeApp: MakeApp) {
 
   describe(`store contract on ${label}`, () => {
     afterEach(() => setSystemTime());
+
+    describe("transactions", () => {
+      // On PostgreSQL a prepared statement is the store's, run on the transaction's connection
+      // (src/db/prepared.ts): one run on the pool instead would miss the body's writes, keep its own
+      // after the rollback, or wait forever on the body's row lock.
+      test("a prepared statement in a body runs inside it: it sees the body's writes and rolls back with it", () =>
+        withApp({}, async (app) => {
+          const { client } = await makeClient(app, { name: "Before" });
+          const seen: (string | undefined)[] = [];
+          const undo = new Error("undo");
+          const run = transaction(app.db, function* (tx) {
+            yield* changeClient(tx, client.id, { name: "Inside" });
+            seen.push((yield* clientById(tx, client.id))?.name);
+            yield* markClientUsed(tx, client.id, 4242, 4242);
+            seen.push(String((yield* clientById(tx, client.id))?.lastUsedAt));
+            throw undo;
+          });
+          expect(await Promise.resolve(run).catch((e: unknown) => e)).toBe(undo);
+          expect(seen).toEqual(["Inside", "4242"]);
+          const after = await findClientById(app.db, client.id);
+          expect(after).toMatchObject({ name: "Before", lastUsedAt: client.lastUsedAt });
+        }));
+    });
 
     describe("single-use credentials", () => {
       test(`an authorization code redeemed ${racers} times at once: one token pair, the rest invalid_grant, and the replays revoke it (RFC 6749 §4.1.2)`, () =>
