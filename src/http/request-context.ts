@@ -134,28 +134,32 @@ export function requestContext(deps: RequestContextDeps) {
         path,
         error: describe(error),
       });
-      const status = unavailable ? 503 : 500;
-      const headers: Record<string, string> = unavailable
-        ? { "retry-after": String(unavailableRetryAfterSeconds) }
-        : {};
-      const message = unavailable
-        ? "Gatehouse cannot reach its database or rate limit store just now. Try again in a few seconds."
-        : "Gatehouse hit an unexpected error. The request id is in the server log.";
+      const failure: { status: number; title: string; message: string; headers: Record<string, string> } = unavailable
+        ? {
+            status: 503,
+            title: "Temporarily unavailable",
+            message: "Gatehouse cannot reach its database or rate limit store just now. Try again in a few seconds.",
+            headers: { "retry-after": String(unavailableRetryAfterSeconds) },
+          }
+        : {
+            status: 500,
+            title: "Something went wrong",
+            message: "Gatehouse hit an unexpected error. The request id is in the server log.",
+            headers: {},
+          };
       // MCP clients parse JSON-RPC, never a page (JSON-RPC 2.0 §5.1: -32603 internal error).
       if (path === "/mcp")
         return Response.json(
-          { jsonrpc: "2.0", error: { code: -32603, message, data: { request_id: requestId } }, id: null },
-          { status, headers: { "cache-control": "no-store", ...headers } },
+          {
+            jsonrpc: "2.0",
+            error: { code: -32603, message: failure.message, data: { request_id: requestId } },
+            id: null,
+          },
+          { status: failure.status, headers: { "cache-control": "no-store", ...failure.headers } },
         );
-      set.status = status;
-      Object.assign(set.headers, headers);
-      return MessagePage({
-        title: unavailable ? "Temporarily unavailable" : "Something went wrong",
-        message: unavailable
-          ? message
-          : "Gatehouse hit an unexpected error. The request id below is in the server log.",
-        requestId,
-      });
+      set.status = failure.status;
+      Object.assign(set.headers, failure.headers);
+      return MessagePage({ title: failure.title, message: failure.message, requestId });
     });
 }
 
